@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP TRIGGER audit_log_no_truncate ON audit_log;
+DROP TRIGGER audit_log_no_update_delete ON audit_log;
+DROP FUNCTION audit_log_is_append_only();
+DROP TABLE audit_chain_heads;
+DROP TABLE audit_log;
+DROP TABLE documents;
+DROP TABLE customers;
+DROP TABLE api_keys;
+DROP TABLE users;
+DROP TABLE tenants;

@@ -1,0 +1,137 @@
+// @generated shape of `diesel print-schema` for the migrations in ../migrations.
+// Arrays are declared without nullable elements: the application never stores NULL inside them.
+
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        role -> Text,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_chain_heads (tenant_id) {
+        tenant_id -> Uuid,
+        last_seq -> Int8,
+        last_hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (tenant_id, seq) {
+        tenant_id -> Uuid,
+        seq -> Int8,
+        occurred_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        aliases -> Array<Text>,
+        #[max_length = 2]
+        country -> Nullable<Bpchar>,
+        bank_accounts -> Array<Text>,
+        email -> Nullable<Text>,
+        #[max_length = 3]
+        default_currency -> Nullable<Bpchar>,
+        payment_terms_days -> Nullable<Int4>,
+        credit_limit -> Nullable<Numeric>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        doc_type -> Text,
+        doc_no -> Text,
+        issue_date -> Date,
+        due_date -> Nullable<Date>,
+        #[max_length = 3]
+        currency -> Bpchar,
+        amount -> Numeric,
+        open_amount -> Numeric,
+        external_reference -> Nullable<Text>,
+        source_system -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, idempotency_key) {
+        tenant_id -> Uuid,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Int2>,
+        response_body -> Nullable<Bytea>,
+        content_type -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        name -> Text,
+        #[max_length = 3]
+        base_currency -> Bpchar,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
+diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(customers -> tenants (tenant_id));
+diesel::joinable!(documents -> customers (customer_id));
+diesel::joinable!(documents -> tenants (tenant_id));
+diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(users -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    audit_chain_heads,
+    audit_log,
+    customers,
+    documents,
+    idempotency_keys,
+    tenants,
+    users,
+);

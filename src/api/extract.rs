@@ -1,0 +1,159 @@
+//! Request plumbing shared by the REST handlers: the authenticated principal, strict JSON
+//! parsing with field paths, and the idempotent execution of writes.
+
+use crate::db::{self, DbPool};
+use crate::domain::auth::Principal;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::services::idempotency::{self, StoredResponse};
+use crate::services::import::describe_json_error;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use diesel::PgConnection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The caller, resolved from `Authorization: Bearer <API key or JWT>`.
+pub struct Auth(pub Principal);
+
+impl FromRequest for Auth {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Auth, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
+            let token = bearer_token(header)?;
+            crate::services::auth::authenticate(&state, &token).await.map(Auth)
+        })
+    }
+}
+
+pub fn bearer_token(header: Option<Result<String, actix_web::http::header::ToStrError>>) -> AppResult<String> {
+    let value = header
+        .ok_or_else(|| AppError::unauthenticated("missing Authorization header (Bearer API key or token)"))?
+        .map_err(|_| AppError::unauthenticated("malformed Authorization header"))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| AppError::unauthenticated("expected 'Bearer <token>'"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::unauthenticated("expected 'Bearer <token>'"));
+    }
+    Ok(token.trim().to_string())
+}
+
+/// Parses a JSON body strictly: the answer names the path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.is_empty() && !content_type.to_ascii_lowercase().starts_with("application/json") {
+        return Err(AppError::new(ErrorCode::UnsupportedMediaType, "send JSON with Content-Type: application/json"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_string() } else { path };
+        let reason = e.inner().to_string();
+        AppError::new(ErrorCode::ValidationFailed, describe_json_error(&e))
+            .with_details(serde_json::json!({ "field": field, "reason": reason }))
+    })?;
+    de.end().map_err(|e| AppError::invalid("body", e.to_string()))?;
+    Ok(value)
+}
+
+/// Runs a write as one transaction, honouring `Idempotency-Key`, and renders its answer.
+pub async fn execute_write<T, F>(
+    state: &AppState,
+    principal: &Principal,
+    req: &HttpRequest,
+    body: &[u8],
+    success: StatusCode,
+    work: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize,
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+{
+    let key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v.to_str().map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?.to_string();
+            idempotency::validate_key(&key)?;
+            Some(key)
+        }
+    };
+    let request_hash = request_fingerprint(req, body);
+    let tenant_id = principal.tenant_id;
+    let stored = run(&state.pool, move |conn| {
+        idempotency::run(conn, tenant_id, key.as_deref(), &request_hash, |conn| {
+            let out = work(conn)?;
+            Ok(StoredResponse {
+                status: success.as_u16(),
+                body: serde_json::to_vec(&out).map_err(AppError::internal)?,
+                content_type: "application/json".into(),
+                replayed: false,
+            })
+        })
+    })
+    .await?;
+    let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    if stored.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.content_type(stored.content_type).body(stored.body))
+}
+
+/// Reads run in a transaction too, so multi-query answers are consistent.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    db::transaction(pool, work).await
+}
+
+/// What makes two requests "the same" for idempotency: method, path, query and body.
+fn request_fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b"\n");
+    h.update(req.uri().path().as_bytes());
+    h.update(b"\n");
+    h.update(req.uri().query().unwrap_or("").as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub fn ok_json<T: Serialize>(value: &T) -> HttpResponse {
+    HttpResponse::Ok().json(value)
+}
+
+/// Reads the request body up to `limit` bytes; larger bodies get 413 before being read whole.
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> AppResult<web::Bytes> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        AppError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds the limit of {limit} bytes"))
+            .with_details(serde_json::json!({ "limit_bytes": limit }))
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8192).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

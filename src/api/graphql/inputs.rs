@@ -1,0 +1,68 @@
+//! GraphQL input types that differ from the REST bodies: patches use `MaybeUndefined` to tell
+//! "leave as is" from "clear".
+
+use crate::domain::customer::CustomerStatus;
+use crate::services::customers::CustomerPatch;
+use crate::services::documents::DocumentPatch;
+use async_graphql::{InputObject, MaybeUndefined};
+use chrono::NaiveDate;
+
+fn tri<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[derive(InputObject)]
+pub struct CustomerPatchInput {
+    pub name: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    pub country: MaybeUndefined<String>,
+    pub bank_accounts: Option<Vec<String>>,
+    pub email: MaybeUndefined<String>,
+    pub default_currency: MaybeUndefined<String>,
+    pub payment_terms_days: MaybeUndefined<i32>,
+    pub credit_limit: MaybeUndefined<String>,
+    pub status: Option<CustomerStatus>,
+}
+
+impl From<CustomerPatchInput> for CustomerPatch {
+    fn from(p: CustomerPatchInput) -> Self {
+        CustomerPatch {
+            name: p.name,
+            aliases: p.aliases,
+            country: tri(p.country),
+            bank_accounts: p.bank_accounts,
+            email: tri(p.email),
+            default_currency: tri(p.default_currency),
+            payment_terms_days: tri(p.payment_terms_days),
+            credit_limit: tri(p.credit_limit),
+            status: p.status,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct DocumentPatchInput {
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: MaybeUndefined<NaiveDate>,
+    pub currency: Option<String>,
+    pub amount: Option<String>,
+    pub external_reference: MaybeUndefined<String>,
+    pub source_system: MaybeUndefined<String>,
+}
+
+impl From<DocumentPatchInput> for DocumentPatch {
+    fn from(p: DocumentPatchInput) -> Self {
+        DocumentPatch {
+            issue_date: p.issue_date,
+            due_date: tri(p.due_date),
+            currency: p.currency,
+            amount: p.amount,
+            external_reference: tri(p.external_reference),
+            source_system: tri(p.source_system),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+use super::{max_limit, run};
+use crate::db::audit::AuditFilter;
+use crate::domain::customer::CustomerStatus;
+use crate::domain::document::{DocStatus, DocType};
+use crate::services::audit::{self, AuditEntryView, ChainVerification};
+use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
+use crate::services::documents::{self, DocumentQuery, DocumentView};
+use crate::services::pagination::effective_limit;
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+#[derive(SimpleObject)]
+pub struct CustomerPage {
+    pub items: Vec<CustomerView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct DocumentPage {
+    pub items: Vec<DocumentView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryView>,
+    pub next_cursor: Option<String>,
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Customers, filtered, one page at a time.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        name: Option<String>,
+        status: Option<CustomerStatus>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<CustomerPage> {
+        let max = max_limit(ctx);
+        let q = CustomerQuery { code, name, status, limit, cursor };
+        let page = run(ctx, move |conn, p| customers::list(conn, p, q, max)).await?;
+        Ok(CustomerPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    async fn customer(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CustomerView> {
+        run(ctx, move |conn, p| customers::get(conn, p, &code)).await
+    }
+
+    /// Open items and balance per currency.
+    async fn customer_balance(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CustomerBalance> {
+        run(ctx, move |conn, p| customers::balance(conn, p, &code)).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        customer: Option<String>,
+        doc_type: Option<DocType>,
+        status: Option<DocStatus>,
+        issued_from: Option<NaiveDate>,
+        issued_to: Option<NaiveDate>,
+        due_before: Option<NaiveDate>,
+        open_only: Option<bool>,
+        currency: Option<String>,
+        q: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<DocumentPage> {
+        let max = max_limit(ctx);
+        let query = DocumentQuery {
+            customer,
+            doc_type,
+            status,
+            issued_from,
+            issued_to,
+            due_before,
+            open_only,
+            currency,
+            q,
+            limit,
+            cursor,
+        };
+        let page = run(ctx, move |conn, p| documents::list(conn, p, query, max)).await?;
+        Ok(DocumentPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    async fn document(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DocumentView> {
+        run(ctx, move |conn, p| documents::get(conn, p, id)).await
+    }
+
+    /// The audit trail, oldest first (admin).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: Option<String>,
+        entity_id: Option<String>,
+        action: Option<String>,
+        limit: Option<i64>,
+        after_seq: Option<i64>,
+    ) -> async_graphql::Result<AuditPage> {
+        let max = max_limit(ctx);
+        let page = run(ctx, move |conn, p| {
+            let filter = AuditFilter { entity_type, entity_id, action, after_seq, limit: effective_limit(limit, max)? };
+            audit::list(conn, p, filter)
+        })
+        .await?;
+        Ok(AuditPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Recompute the audit hash chain (admin).
+    async fn verify_audit_chain(&self, ctx: &Context<'_>) -> async_graphql::Result<ChainVerification> {
+        run(ctx, move |conn, p| audit::verify(conn, p)).await
+    }
+}

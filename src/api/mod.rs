@@ -1,0 +1,6 @@
+//! The transport layer: REST and GraphQL handlers are thin; they authenticate, parse, call one
+//! use case in `services` and render its answer.
+
+pub mod extract;
+pub mod graphql;
+pub mod rest;

@@ -1,0 +1,73 @@
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::{AppError, AppResult};
+use crate::services::admin::{self, ApiKeyView, CreatedApiKey, NewApiKey, NewUser, UserView};
+use crate::services::{auth::hash_password, require};
+use crate::domain::auth::Permission;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+/// Create a user who signs in with e-mail and password (admin).
+#[utoipa::path(
+    tag = "admin",
+    request_body = NewUser,
+    responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create_user(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    require(&p, Permission::Admin)?;
+    let body = read_body(&req, payload, 64 * 1024).await?;
+    let input: NewUser = parse_json(&req, &body)?;
+    admin::validate_new_user(&input)?;
+    // argon2 is deliberately slow: hash before taking a database connection.
+    let password = input.password.clone();
+    let hash = web::block(move || hash_password(&password)).await.map_err(AppError::internal)??;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| admin::create_user(conn, &principal, input, hash)).await
+}
+
+/// List the tenant's users (admin).
+#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
+#[get("/users")]
+pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| admin::list_users(conn, &p)).await?))
+}
+
+/// Create an API key for a machine client (admin). The secret is in this answer only.
+#[utoipa::path(
+    tag = "admin",
+    request_body = NewApiKey,
+    responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/api-keys")]
+pub async fn create_api_key(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, 64 * 1024).await?;
+    let input: NewApiKey = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| admin::create_api_key(conn, &principal, input)).await
+}
+
+/// List API keys (admin); secrets are never shown again.
+#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<ApiKeyView>)), security(("bearer" = [])))]
+#[get("/api-keys")]
+pub async fn list_api_keys(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| admin::list_api_keys(conn, &p)).await?))
+}
+
+/// Revoke an API key (admin).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ApiKeyView), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/api-keys/{id}")]
+pub async fn revoke_api_key(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| admin::revoke_api_key(conn, &principal, id)).await
+}

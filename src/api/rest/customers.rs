@@ -1,0 +1,111 @@
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::AppResult;
+use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
+use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::pagination::Page;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+
+/// Create a customer.
+#[utoipa::path(
+    tag = "customers",
+    request_body = CustomerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
+    responses(
+        (status = 201, body = CustomerView),
+        (status = 409, description = "code already used", body = ErrorBody),
+        (status = 422, description = "invalid field", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/customers")]
+pub async fn create(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: CustomerInput = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| customers::create(conn, &principal, input)).await
+}
+
+/// List customers, filtered, one page at a time.
+#[utoipa::path(
+    tag = "customers",
+    params(CustomerQuery),
+    responses((status = 200, body = Page<CustomerView>)),
+    security(("bearer" = []))
+)]
+#[get("/customers")]
+pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<CustomerQuery>) -> AppResult<HttpResponse> {
+    let max = state.settings.list_max_limit;
+    let page = run(&state.pool, move |conn| customers::list(conn, &p, query.into_inner(), max)).await?;
+    Ok(ok_json(&page))
+}
+
+/// Read one customer by code.
+#[utoipa::path(
+    tag = "customers",
+    params(("code" = String, Path)),
+    responses((status = 200, body = CustomerView), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/customers/{code}")]
+pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+    let view = run(&state.pool, move |conn| customers::get(conn, &p, &code)).await?;
+    Ok(ok_json(&view))
+}
+
+/// Change some fields of a customer (absent fields stay, `null` clears).
+#[utoipa::path(
+    tag = "customers",
+    params(("code" = String, Path)),
+    request_body = CustomerPatch,
+    responses((status = 200, body = CustomerView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[patch("/customers/{code}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let patch: CustomerPatch = parse_json(&req, &body)?;
+    let principal = p.clone();
+    let code = code.into_inner();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| customers::update(conn, &principal, &code, patch)).await
+}
+
+/// Bulk upsert by code, from CSV (`text/csv`, columns of `customers.csv`: code,name,country,iban,email
+/// and optionally aliases,bank_accounts,default_currency,payment_terms_days,credit_limit,status)
+/// or a JSON array of customers. Bad rows are reported; good rows are imported.
+#[utoipa::path(
+    tag = "customers",
+    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of CustomerInput"),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/customers/import")]
+pub async fn import(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let principal = p.clone();
+    let data = body.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| customers::import(conn, &principal, format, &data)).await
+}
+
+/// Open items and balance per currency.
+#[utoipa::path(
+    tag = "customers",
+    params(("code" = String, Path)),
+    responses((status = 200, body = CustomerBalance), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/customers/{code}/balance")]
+pub async fn balance(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+    let view = run(&state.pool, move |conn| customers::balance(conn, &p, &code)).await?;
+    Ok(ok_json(&view))
+}

@@ -1,0 +1,104 @@
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::AppResult;
+use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
+use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::pagination::Page;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+/// Create a ledger document (invoice, credit note, payment, adjustment).
+#[utoipa::path(
+    tag = "documents",
+    request_body = DocumentInput,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = DocumentView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/documents")]
+pub async fn create(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: DocumentInput = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| documents::create(conn, &principal, input)).await
+}
+
+/// Query documents.
+#[utoipa::path(tag = "documents", params(DocumentQuery), responses((status = 200, body = Page<DocumentView>)), security(("bearer" = [])))]
+#[get("/documents")]
+pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<DocumentQuery>) -> AppResult<HttpResponse> {
+    let max = state.settings.list_max_limit;
+    let page = run(&state.pool, move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
+    Ok(ok_json(&page))
+}
+
+/// Read one document.
+#[utoipa::path(
+    tag = "documents",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/documents/{id}")]
+pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let view = run(&state.pool, move |conn| documents::get(conn, &p, *id)).await?;
+    Ok(ok_json(&view))
+}
+
+/// Change dates, references, or (while nothing is applied) amount and currency.
+#[utoipa::path(
+    tag = "documents",
+    params(("id" = Uuid, Path)),
+    request_body = DocumentPatch,
+    responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[patch("/documents/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let patch: DocumentPatch = parse_json(&req, &body)?;
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::update(conn, &principal, id, patch)).await
+}
+
+/// Cancel (void) a document that nothing has been applied to. Documents are never erased.
+#[utoipa::path(
+    tag = "documents",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/documents/{id}")]
+pub async fn cancel(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| documents::cancel(conn, &principal, id)).await
+}
+
+/// Bulk upsert by (doc_type, doc_no), from CSV (`ledger.csv` columns:
+/// doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference[,source_system])
+/// or a JSON array of documents.
+#[utoipa::path(
+    tag = "documents",
+    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of DocumentInput"),
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/documents/import")]
+pub async fn import(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let principal = p.clone();
+    let data = body.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::import(conn, &principal, format, &data)).await
+}

@@ -1,0 +1,114 @@
+//! REST under `/api/v1`, its OpenAPI document and the offline Swagger UI viewer.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod documents;
+pub mod health;
+
+use crate::error::{AppError, ErrorCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `idempotency_key_reused`.
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key (dz_...) or a token from POST /api/v1/auth/token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "duizhang", description = "Accounts-receivable reconciliation API. Money is always a decimal string."),
+    servers((url = "/api/v1")),
+    paths(
+        auth::token,
+        customers::create, customers::list, customers::get, customers::update, customers::import, customers::balance,
+        documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::import,
+        audit::list, audit::verify,
+        admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Tokens for people"),
+        (name = "customers", description = "Customer master data and balances"),
+        (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
+        (name = "audit", description = "Append-only, hash-chained trail of every change"),
+        (name = "admin", description = "Users and API keys"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| {
+        AppError::new(ErrorCode::ValidationFailed, format!("query string: {err}")).into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|err, _| {
+        AppError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()
+    }))
+    .service(auth::token)
+    .service(customers::import)
+    .service(customers::create)
+    .service(customers::list)
+    .service(customers::balance)
+    .service(customers::get)
+    .service(customers::update)
+    .service(documents::import)
+    .service(documents::create)
+    .service(documents::list)
+    .service(documents::get)
+    .service(documents::update)
+    .service(documents::cancel)
+    .service(audit::verify)
+    .service(audit::list)
+    .service(admin::create_user)
+    .service(admin::list_users)
+    .service(admin::create_api_key)
+    .service(admin::list_api_keys)
+    .service(admin::revoke_api_key)
+    .route("/openapi.json", web::get().to(serve_openapi));
+}
+
+async fn serve_openapi(spec: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(spec.0.clone())
+}
+
+/// The document is rendered once at start-up.
+pub struct OpenApiJson(pub String);
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::new(ErrorCode::NotFound, format!("no route for {} {}", req.method(), req.path())))
+}

@@ -1,0 +1,112 @@
+use super::schema::customers;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct Customer {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub country: Option<String>,
+    pub bank_accounts: Vec<String>,
+    pub email: Option<String>,
+    pub default_currency: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub credit_limit: Option<Decimal>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CustomerFilter {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+pub fn insert_many(conn: &mut PgConnection, rows: &[Customer]) -> QueryResult<()> {
+    // PostgreSQL allows 65535 bind parameters per statement; 14 columns per row.
+    for chunk in rows.chunks(2000) {
+        diesel::insert_into(customers::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn update(conn: &mut PgConnection, customer: &Customer) -> QueryResult<()> {
+    diesel::update(customers::table)
+        .filter(customers::tenant_id.eq(customer.tenant_id))
+        .filter(customers::id.eq(customer.id))
+        .set(customer)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_by_code(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> QueryResult<Customer> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::code.eq(code))
+        .select(Customer::as_select())
+        .first(conn)
+}
+
+/// Locks the row for the rest of the transaction: updates read-modify-write it.
+pub fn find_by_code_for_update(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> QueryResult<Customer> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::code.eq(code))
+        .select(Customer::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn find_by_codes(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String]) -> QueryResult<Vec<Customer>> {
+    let mut found = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(10_000) {
+        found.extend(
+            customers::table
+                .filter(customers::tenant_id.eq(tenant_id))
+                .filter(customers::code.eq_any(chunk))
+                .select(Customer::as_select())
+                .for_update()
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+pub fn find_by_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Customer>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq_any(ids))
+        .select(Customer::as_select())
+        .load(conn)
+}
+
+pub fn list(conn: &mut PgConnection, tenant_id: Uuid, filter: &CustomerFilter) -> QueryResult<Vec<Customer>> {
+    let mut query = customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .select(Customer::as_select())
+        .into_boxed();
+    if let Some(code) = &filter.code {
+        query = query.filter(customers::code.eq(code.clone()));
+    }
+    if let Some(name) = &filter.name {
+        query = query.filter(customers::name.ilike(super::like_pattern(name)));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(customers::status.eq(status.clone()));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(customers::id.gt(after));
+    }
+    query.order(customers::id.asc()).limit(filter.limit).load(conn)
+}

@@ -1,0 +1,161 @@
+use super::schema::{customers, documents};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = documents, treat_none_as_null = true)]
+pub struct Document {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub customer_id: Uuid,
+    pub doc_type: String,
+    pub doc_no: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub amount: Decimal,
+    pub open_amount: Decimal,
+    pub external_reference: Option<String>,
+    pub source_system: Option<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A document with the code of its customer, which is how clients name customers.
+pub type DocumentWithCustomer = (Document, String);
+
+#[derive(Debug, Default, Clone)]
+pub struct DocumentFilter {
+    pub customer_id: Option<Uuid>,
+    pub doc_type: Option<String>,
+    pub status: Option<String>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    pub due_before: Option<NaiveDate>,
+    pub open_only: bool,
+    pub text: Option<String>,
+    pub currency: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+pub const OPEN_STATUSES: [&str; 2] = ["open", "partially_paid"];
+
+pub fn insert_many(conn: &mut PgConnection, rows: &[Document]) -> QueryResult<()> {
+    // 15 bind parameters per row: stay well under PostgreSQL's 65535.
+    for chunk in rows.chunks(4000) {
+        diesel::insert_into(documents::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn update(conn: &mut PgConnection, doc: &Document) -> QueryResult<()> {
+    diesel::update(documents::table)
+        .filter(documents::tenant_id.eq(doc.tenant_id))
+        .filter(documents::id.eq(doc.id))
+        .set(doc)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<DocumentWithCustomer> {
+    documents::table
+        .inner_join(customers::table)
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq(id))
+        .select((Document::as_select(), customers::code))
+        .first(conn)
+}
+
+pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<DocumentWithCustomer> {
+    // FOR UPDATE cannot be limited to one table of a join in diesel: lock the document alone.
+    let doc: Document = documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq(id))
+        .select(Document::as_select())
+        .for_update()
+        .first(conn)?;
+    let code = customers::table.find(doc.customer_id).select(customers::code).first(conn)?;
+    Ok((doc, code))
+}
+
+/// Existing documents for (doc_type, doc_no) keys, locked: an import upserts them.
+pub fn find_by_keys_for_update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    doc_type: &str,
+    doc_nos: &[String],
+) -> QueryResult<Vec<Document>> {
+    let mut found = Vec::new();
+    for chunk in doc_nos.chunks(10_000) {
+        found.extend(
+            documents::table
+                .filter(documents::tenant_id.eq(tenant_id))
+                .filter(documents::doc_type.eq(doc_type))
+                .filter(documents::doc_no.eq_any(chunk))
+                .select(Document::as_select())
+                .for_update()
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> QueryResult<Vec<DocumentWithCustomer>> {
+    let mut query = documents::table
+        .inner_join(customers::table)
+        .filter(documents::tenant_id.eq(tenant_id))
+        .select((Document::as_select(), customers::code))
+        .into_boxed();
+    if let Some(customer_id) = f.customer_id {
+        query = query.filter(documents::customer_id.eq(customer_id));
+    }
+    if let Some(doc_type) = &f.doc_type {
+        query = query.filter(documents::doc_type.eq(doc_type.clone()));
+    }
+    if let Some(status) = &f.status {
+        query = query.filter(documents::status.eq(status.clone()));
+    }
+    if let Some(from) = f.issued_from {
+        query = query.filter(documents::issue_date.ge(from));
+    }
+    if let Some(to) = f.issued_to {
+        query = query.filter(documents::issue_date.le(to));
+    }
+    if let Some(before) = f.due_before {
+        query = query.filter(documents::due_date.lt(before));
+    }
+    if f.open_only {
+        query = query.filter(documents::status.eq_any(OPEN_STATUSES));
+    }
+    if let Some(currency) = &f.currency {
+        query = query.filter(documents::currency.eq(currency.clone()));
+    }
+    if let Some(text) = &f.text {
+        let pattern = super::like_pattern(text);
+        query = query.filter(
+            documents::doc_no
+                .ilike(pattern.clone())
+                .or(documents::external_reference.ilike(pattern)),
+        );
+    }
+    if let Some(after) = f.after {
+        query = query.filter(documents::id.gt(after));
+    }
+    query.order(documents::id.asc()).limit(f.limit).load(conn)
+}
+
+/// All open items of one customer, oldest due first: the balance and statement views.
+pub fn open_items(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<Vec<Document>> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::customer_id.eq(customer_id))
+        .filter(documents::status.eq_any(OPEN_STATUSES))
+        .order((documents::due_date.asc().nulls_last(), documents::issue_date.asc(), documents::id.asc()))
+        .select(Document::as_select())
+        .load(conn)
+}

@@ -1,0 +1,118 @@
+//! Database access: the pool, the one helper through which all diesel work runs, migrations,
+//! and the queries, one file per concept. Nothing here knows about HTTP.
+
+pub mod api_keys;
+pub mod audit;
+pub mod customers;
+pub mod documents;
+pub mod embedded;
+pub mod idempotency;
+pub mod tenants;
+pub mod users;
+
+#[path = "../../schema/diesel.rs"]
+pub mod schema;
+
+use crate::error::{AppError, AppResult};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Arbitrary constant: the key of the advisory lock that serialises migrations between processes.
+const MIGRATION_LOCK_KEY: i64 = 0x6475_697a_6861_6e67; // "duizhang"
+
+pub fn build_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> Result<DbPool, String> {
+    // build_unchecked: a database that is down must not stop start-up for long; requests then
+    // get 503 after `acquire_timeout` and the pool reconnects by itself when the server is back.
+    let pool = Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(acquire_timeout)
+        .build_unchecked(ConnectionManager::new(database_url));
+    // Touch the database once so a wrong URL is reported at start, not on the first request.
+    pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    Ok(pool)
+}
+
+/// Runs `work` in one database transaction on actix's blocking pool. This is the only way the
+/// service touches diesel: no `.await` can happen while the connection is held, and one use case
+/// is one transaction (an `Err` rolls everything back).
+pub async fn transaction<T, F>(pool: &DbPool, work: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut pooled = pool.get()?;
+        let conn: &mut PgConnection = &mut pooled;
+        conn.transaction(work)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Applies pending migrations; an advisory lock makes concurrent starts wait instead of racing.
+pub fn run_migrations(conn: &mut PgConnection) -> Result<(), String> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .execute(conn)
+        .map_err(|e| e.to_string())?;
+    let result = conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| e.to_string());
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+        .execute(conn)
+        .map_err(|e| e.to_string())?;
+    result
+}
+
+/// Creates `database` on the server behind `server_url` (any database on it) if it is missing.
+pub fn ensure_database(server_url: &str, database: &str) -> Result<(), String> {
+    use diesel::sql_types::Text;
+    use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Text)]
+        #[allow(dead_code)]
+        datname: String,
+    }
+    let mut conn = PgConnection::establish(server_url).map_err(|e| e.to_string())?;
+    let exists = diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(database)
+        .get_result::<Found>(&mut conn)
+        .optional()
+        .map_err(|e| e.to_string())?
+        .is_some();
+    if !exists {
+        // Identifiers cannot be bound; the name is validated to be a plain identifier.
+        if !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("invalid database name {database:?}"));
+        }
+        if let Err(e) = diesel::sql_query(format!("CREATE DATABASE \"{database}\"")).execute(&mut conn) {
+            // Another process may have created it in the meantime.
+            if !e.to_string().contains("already exists") {
+                return Err(e.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern built from user text.
+pub fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}

@@ -1,0 +1,7 @@
+//! Pure business logic: no IO, no database, no HTTP. Everything here is unit-testable.
+
+pub mod audit_chain;
+pub mod auth;
+pub mod customer;
+pub mod document;
+pub mod money;

@@ -1,0 +1,149 @@
+//! Money: exact decimals in a currency whose ISO 4217 minor unit is respected (JPY 0, EUR 2,
+//! KWD 3). Amounts arrive as strings and are never floats anywhere in the service.
+
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyError {
+    UnknownCurrency(String),
+    NotADecimal(String),
+    TooManyDecimals { currency: String, allowed: u32, given: u32 },
+    OutOfRange,
+}
+
+impl std::fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MoneyError::UnknownCurrency(c) => write!(f, "unknown currency {c:?}: expected an ISO 4217 code such as EUR"),
+            MoneyError::NotADecimal(s) => write!(f, "{s:?} is not a decimal amount (use a string such as \"1234.50\")"),
+            MoneyError::TooManyDecimals { currency, allowed, given } => {
+                write!(f, "{currency} allows {allowed} decimal places, the amount has {given}")
+            }
+            MoneyError::OutOfRange => write!(f, "amount is out of range"),
+        }
+    }
+}
+
+/// Largest absolute amount we accept: NUMERIC(20, 4) holds 16 integer digits.
+const MAX_ABS_AMOUNT: Decimal = Decimal::from_parts(1_874_919_423, 2_328_306, 0, false, 0); // 10^16 - 1
+
+/// A validated ISO 4217 currency with its number of minor-unit digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency {
+    code: [u8; 3],
+    minor_units: u32,
+}
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Currency, MoneyError> {
+        let trimmed = code.trim();
+        // Accept only the canonical upper-case form: "eur" in a ledger is a data error worth seeing.
+        if trimmed.len() != 3 || !trimmed.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(MoneyError::UnknownCurrency(code.to_string()));
+        }
+        let iso = iso_currency::Currency::from_code(trimmed).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))?;
+        // Funds and metals (XAU, XDR...) have no minor unit; they are not invoice currencies.
+        let minor_units = iso.exponent().map(u32::from).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))?;
+        let bytes = trimmed.as_bytes();
+        Ok(Currency { code: [bytes[0], bytes[1], bytes[2]], minor_units })
+    }
+
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.code).unwrap_or("XXX")
+    }
+
+    pub fn minor_units(&self) -> u32 {
+        self.minor_units
+    }
+
+    /// Parses an amount given as text and checks it against this currency's minor units.
+    /// Trailing zeros beyond the minor unit are harmless ("12.500" EUR is 12.50).
+    pub fn parse_amount(&self, text: &str) -> Result<Decimal, MoneyError> {
+        let trimmed = text.trim();
+        let valid_chars = !trimmed.is_empty()
+            && trimmed.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && (b == b'-' || b == b'+')));
+        if !valid_chars {
+            return Err(MoneyError::NotADecimal(text.to_string()));
+        }
+        let value = Decimal::from_str(trimmed).map_err(|_| MoneyError::NotADecimal(text.to_string()))?;
+        self.check_amount(value)
+    }
+
+    pub fn check_amount(&self, value: Decimal) -> Result<Decimal, MoneyError> {
+        if value.abs() > MAX_ABS_AMOUNT {
+            return Err(MoneyError::OutOfRange);
+        }
+        let normalized = value.normalize();
+        if normalized.scale() > self.minor_units {
+            return Err(MoneyError::TooManyDecimals {
+                currency: self.code().to_string(),
+                allowed: self.minor_units,
+                given: normalized.scale(),
+            });
+        }
+        Ok(self.rescale(value))
+    }
+
+    /// The amount written with exactly the currency's minor units ("100" EUR -> "100.00").
+    pub fn rescale(&self, value: Decimal) -> Decimal {
+        let mut v = value.round_dp(self.minor_units);
+        v.rescale(self.minor_units);
+        v
+    }
+
+    pub fn format(&self, value: Decimal) -> String {
+        self.rescale(value).to_string()
+    }
+}
+
+/// Formats an amount stored for `currency_code` (already validated when written).
+pub fn format_amount(currency_code: &str, value: Decimal) -> String {
+    match Currency::parse(currency_code) {
+        Ok(c) => c.format(value),
+        Err(_) => value.normalize().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        assert_eq!(Currency::parse("EUR").unwrap().minor_units(), 2);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_units(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_units(), 3);
+    }
+
+    #[test]
+    fn rejects_unknown_and_lowercase_currencies() {
+        assert!(Currency::parse("EUX").is_err());
+        assert!(Currency::parse("eur").is_err());
+        assert!(Currency::parse("EURO").is_err());
+        assert!(Currency::parse("XAU").is_err());
+    }
+
+    #[test]
+    fn amounts_respect_minor_units() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(eur.parse_amount("12.5").unwrap().to_string(), "12.50");
+        assert_eq!(eur.parse_amount("12.500").unwrap().to_string(), "12.50");
+        assert!(matches!(eur.parse_amount("12.345"), Err(MoneyError::TooManyDecimals { given: 3, .. })));
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(jpy.parse_amount("1500").unwrap().to_string(), "1500");
+        assert!(jpy.parse_amount("1500.5").is_err());
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(kwd.parse_amount("1.234").unwrap().to_string(), "1.234");
+    }
+
+    #[test]
+    fn rejects_non_decimal_text() {
+        let eur = Currency::parse("EUR").unwrap();
+        for bad in ["", "1e3", "1,50", "abc", "NaN", "--1", "1.2.3", " "] {
+            assert!(eur.parse_amount(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(eur.parse_amount("99999999999999999").is_err());
+        assert_eq!(eur.parse_amount("9999999999999999").unwrap().to_string(), "9999999999999999.00");
+    }
+}

@@ -1,0 +1,15 @@
+//! duizhang (对账): an API-only platform with which a company reconciles its accounts
+//! receivable with its customers.
+//!
+//! Layers point one way: `api` (REST and GraphQL handlers) -> `services` (use cases, one
+//! transaction each) -> `domain` (pure logic) and `db` (diesel models and queries).
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod services;
+pub mod specs;
+pub mod startup;
+pub mod state;

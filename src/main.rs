@@ -1,0 +1,101 @@
+use clap::{Parser, Subcommand};
+use duizhang::config::Settings;
+use duizhang::startup::{prepare_database, Application};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "duizhang", version, about = "Accounts-receivable reconciliation API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (REST under /api/v1, GraphQL at /graphql).
+    Serve,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Write openapi/openapi.json and schema/schema.graphql from the code.
+    ExportSpecs {
+        /// Repository root to write into.
+        #[arg(long, default_value = ".")]
+        root: std::path::PathBuf,
+    },
+    /// Verify every tenant's audit hash chain; exits non-zero if one is broken.
+    VerifyAudit,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print {"tenant_id":...,"api_key":...} (an admin API key).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "EUR")]
+        base_currency: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    if let Command::ExportSpecs { root } = &cli.command {
+        for path in duizhang::specs::write_all(root).map_err(|e| e.to_string())? {
+            println!("wrote {path}");
+        }
+        return Ok(());
+    }
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    // Keeps the embedded cluster (if any) alive until this function returns, then stops it.
+    let database = prepare_database(&settings)?;
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings.clone(), &database.url)?;
+            tracing::info!(host = %settings.host, port = app.port(), "duizhang listening");
+            actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+        }
+        Command::Migrate => Ok(()),
+        Command::Tenant { command: TenantCommand::Create { name, base_currency } } => {
+            use diesel::Connection;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            let created = conn
+                .transaction(|conn| duizhang::services::tenants::create(conn, &name, &base_currency))
+                .map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string(&created).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::VerifyAudit => {
+            use diesel::Connection;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            let report = duizhang::services::audit::verify_all(&mut conn).map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            if report.iter().all(|r| r.valid) {
+                Ok(())
+            } else {
+                Err("audit chain broken".into())
+            }
+        }
+        Command::ExportSpecs { .. } => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,165 @@
+//! Users and API keys of a tenant: admin-only.
+
+use super::require;
+use crate::db::{api_keys, audit as audit_db, users};
+use crate::domain::auth::{Permission, Principal, Role};
+use crate::domain::customer::check_email;
+use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<users::User> for UserView {
+    fn from(u: users::User) -> Self {
+        UserView { id: u.id, email: u.email, role: u.role, created_at: u.created_at }
+    }
+}
+
+/// The password hash is computed by the caller (slow, off the transaction).
+pub fn validate_new_user(input: &NewUser) -> AppResult<()> {
+    check_email(&input.email).map_err(|e| AppError::invalid("email", e))?;
+    if input.password.chars().count() < 12 {
+        return Err(AppError::invalid("password", "must be at least 12 characters"));
+    }
+    if input.password.len() > 1024 {
+        return Err(AppError::invalid("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+pub fn create_user(conn: &mut PgConnection, principal: &Principal, input: NewUser, password_hash: String) -> AppResult<UserView> {
+    require(principal, Permission::Admin)?;
+    validate_new_user(&input)?;
+    let user = users::User {
+        id: Uuid::now_v7(),
+        tenant_id: principal.tenant_id,
+        email: input.email.trim().to_string(),
+        password_hash,
+        role: input.role.as_str().into(),
+        created_at: Utc::now(),
+        disabled_at: None,
+    };
+    users::insert(conn, &user).map_err(|e| match AppError::from(e) {
+        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict("a user with this e-mail already exists"),
+        err => err,
+    })?;
+    let mut e = entry(principal, "user.created", "user", &user.id.to_string());
+    e.after = Some(serde_json::json!({ "email": user.email, "role": user.role }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(user.into())
+}
+
+pub fn list_users(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<UserView>> {
+    require(principal, Permission::Admin)?;
+    Ok(users::list(conn, principal.tenant_id)?.into_iter().map(UserView::from).collect())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    pub name: String,
+    pub role: Role,
+    /// Narrow the role to these permissions: `read`, `ledger:write`, `bank:write`,
+    /// `matching:write`, `admin`. Empty or absent: everything the role grants.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub role: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    /// The secret, shown only in this answer.
+    pub api_key: String,
+}
+
+impl From<api_keys::ApiKey> for ApiKeyView {
+    fn from(k: api_keys::ApiKey) -> Self {
+        ApiKeyView {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            role: k.role,
+            scopes: k.scopes,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+pub fn create_api_key(conn: &mut PgConnection, principal: &Principal, input: NewApiKey) -> AppResult<CreatedApiKey> {
+    require(principal, Permission::Admin)?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
+    }
+    for (i, scope) in input.scopes.iter().enumerate() {
+        if !Permission::is_known_scope(scope) {
+            return Err(AppError::invalid(&format!("scopes[{i}]"), format!("unknown scope {scope:?}")));
+        }
+    }
+    let (plaintext, prefix, hash) = super::auth::generate_api_key();
+    let key = api_keys::ApiKey {
+        id: Uuid::now_v7(),
+        tenant_id: principal.tenant_id,
+        name: name.to_string(),
+        prefix,
+        key_hash: hash,
+        role: input.role.as_str().into(),
+        scopes: input.scopes,
+        created_at: Utc::now(),
+        revoked_at: None,
+    };
+    api_keys::insert(conn, &key)?;
+    let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());
+    e.after = Some(serde_json::json!({ "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(CreatedApiKey { key: key.into(), api_key: plaintext })
+}
+
+pub fn list_api_keys(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<ApiKeyView>> {
+    require(principal, Permission::Admin)?;
+    Ok(api_keys::list(conn, principal.tenant_id)?.into_iter().map(ApiKeyView::from).collect())
+}
+
+pub fn revoke_api_key(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<ApiKeyView> {
+    require(principal, Permission::Admin)?;
+    let now = Utc::now();
+    api_keys::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("API key"))?;
+    api_keys::revoke(conn, principal.tenant_id, id, now)?;
+    let key = api_keys::find(conn, principal.tenant_id, id)?;
+    let mut e = entry(principal, "api_key.revoked", "api_key", &id.to_string());
+    e.after = Some(serde_json::json!({ "revoked_at": key.revoked_at }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(key.into())
+}

@@ -1,0 +1,240 @@
+//! Authentication: API keys for machines, e-mail/password exchanged for short-lived JWTs for
+//! people. Both resolve to a `Principal` bound to one tenant.
+
+use crate::db::{self, api_keys, users};
+use crate::domain::auth::{Actor, Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+pub const JWT_ISSUER: &str = "duizhang";
+pub const JWT_AUDIENCE_API: &str = "duizhang-api";
+const API_KEY_PREFIX: &str = "dz_";
+
+/// HS256 only: one algorithm, so "alg: none" or RSA/HMAC confusion cannot be accepted.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], ttl: Duration) -> JwtKeys {
+        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
+    }
+
+    fn validation(audience: &str) -> Validation {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_issuer(&[JWT_ISSUER]);
+        v.set_audience(&[audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 5;
+        v
+    }
+
+    pub fn sign<C: Serialize>(&self, claims: &C) -> AppResult<String> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    pub fn verify<C: for<'de> Deserialize<'de>>(&self, token: &str, audience: &str) -> AppResult<C> {
+        jsonwebtoken::decode::<C>(token, &self.decoding, &Self::validation(audience))
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => "token expired",
+                    ErrorKind::InvalidAudience => "token is not for this API (audience)",
+                    ErrorKind::InvalidIssuer => "token issuer not accepted",
+                    ErrorKind::InvalidSignature => "token signature invalid",
+                    ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
+                    _ => "token invalid",
+                };
+                AppError::unauthenticated(reason)
+            })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserClaims {
+    pub sub: Uuid,
+    pub tid: Uuid,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Resolves `Authorization: Bearer <token>` to a principal.
+pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal> {
+    if let Some(rest) = token.strip_prefix(API_KEY_PREFIX) {
+        let (prefix, _) = rest.split_once('_').ok_or_else(|| AppError::unauthenticated("malformed API key"))?;
+        let prefix = prefix.to_string();
+        let presented_hash = hash_api_key(token);
+        let key = db::transaction(&state.pool, move |conn| Ok(api_keys::find_active_by_prefix(conn, &prefix)?)).await?;
+        let key = key.ok_or_else(|| AppError::unauthenticated("unknown or revoked API key"))?;
+        if !bool::from(key.key_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
+            return Err(AppError::unauthenticated("unknown or revoked API key"));
+        }
+        let role = Role::parse(&key.role).ok_or_else(|| AppError::internal("api key with unknown role"))?;
+        return Ok(Principal { tenant_id: key.tenant_id, actor: Actor::ApiKey { id: key.id }, role, scopes: key.scopes });
+    }
+    let claims: UserClaims = state.jwt.verify(token, JWT_AUDIENCE_API)?;
+    Ok(Principal { tenant_id: claims.tid, actor: Actor::User { id: claims.sub }, role: claims.role, scopes: vec![] })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub tenant_id: Uuid,
+    pub role: Role,
+}
+
+/// Exchanges e-mail and password for a JWT. Every failure gives the same answer, so the
+/// endpoint does not tell which addresses exist.
+pub async fn issue_token(
+    state: &AppState,
+    email: String,
+    password: String,
+    tenant_id: Option<Uuid>,
+) -> AppResult<TokenResponse> {
+    let candidates = db::transaction(&state.pool, move |conn| Ok(users::find_active_by_email(conn, &email)?)).await?;
+    let candidates: Vec<_> = candidates.into_iter().filter(|u| tenant_id.is_none_or(|t| t == u.tenant_id)).collect();
+    let denied = || AppError::unauthenticated("invalid e-mail, password or tenant");
+    let user = match candidates.len() {
+        0 => {
+            // Spend the same time as a real check so timing does not reveal unknown addresses.
+            let _ = actix_web::web::block(move || verify_password(&password, DUMMY_HASH)).await;
+            return Err(denied());
+        }
+        1 => candidates.into_iter().next().ok_or_else(denied)?,
+        _ => {
+            return Err(AppError::bad_request("this e-mail belongs to several tenants: give tenant_id"))
+        }
+    };
+    let stored = user.password_hash.clone();
+    let ok = actix_web::web::block(move || verify_password(&password, &stored)).await.map_err(AppError::internal)?;
+    if !ok {
+        return Err(denied());
+    }
+    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
+    let now = chrono::Utc::now().timestamp();
+    let ttl = state.jwt.ttl.as_secs();
+    let claims = UserClaims {
+        sub: user.id,
+        tid: user.tenant_id,
+        role,
+        iss: JWT_ISSUER.into(),
+        aud: JWT_AUDIENCE_API.into(),
+        iat: now,
+        exp: now + ttl as i64,
+    };
+    Ok(TokenResponse {
+        access_token: state.jwt.sign(&claims)?,
+        token_type: "Bearer",
+        expires_in: ttl,
+        tenant_id: user.tenant_id,
+        role,
+    })
+}
+
+/// A valid argon2id hash of a random password, checked when the user does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jt5bOQ3HnOxKVcQCM8E8iS1+0oDqS8xTTG/WkR6Pj8c";
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(AppError::internal)
+}
+
+fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// A new API key: (plaintext shown once, prefix stored for lookup, hash stored for checking).
+pub fn generate_api_key() -> (String, String, String) {
+    let mut prefix_bytes = [0u8; 6];
+    let mut secret_bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut prefix_bytes);
+    rand::thread_rng().fill_bytes(&mut secret_bytes);
+    let prefix = hex::encode(prefix_bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret_bytes).replace('_', "-");
+    let key = format!("{API_KEY_PREFIX}{prefix}_{secret}");
+    let hash = hash_api_key(&key);
+    (key, prefix, hash)
+}
+
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Loads the JWT secret from the environment, else from `<data_dir>/jwt_secret` (created on
+/// first use), so tokens survive restarts of a development installation.
+pub fn load_or_create_jwt_secret(settings: &crate::config::Settings) -> std::io::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read(&path) {
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let mut secret = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let encoded = hex::encode(secret).into_bytes();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+        file.write_all(&encoded)?;
+    }
+    Ok(encoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2_hash() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn api_keys_have_the_documented_shape() {
+        let (key, prefix, hash) = generate_api_key();
+        assert!(key.starts_with(&format!("dz_{prefix}_")));
+        assert_eq!(hash, hash_api_key(&key));
+        assert_eq!(key.matches('_').count(), 2, "the secret must not contain '_': {key}");
+    }
+
+    #[test]
+    fn jwt_round_trip_and_audience() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
+        let now = chrono::Utc::now().timestamp();
+        let claims = UserClaims {
+            sub: Uuid::nil(),
+            tid: Uuid::nil(),
+            role: Role::Viewer,
+            iss: JWT_ISSUER.into(),
+            aud: JWT_AUDIENCE_API.into(),
+            iat: now,
+            exp: now + 60,
+        };
+        let token = keys.sign(&claims).unwrap();
+        assert!(keys.verify::<UserClaims>(&token, JWT_AUDIENCE_API).is_ok());
+        assert!(keys.verify::<UserClaims>(&token, "duizhang-portal").is_err());
+    }
+}

@@ -1,0 +1,505 @@
+//! Customers: master data the ledger and matching hang on, keyed by the tenant's own code.
+
+use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, RejectedRow};
+use super::pagination::{effective_limit, page, parse_cursor, Page};
+use super::require;
+use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
+use crate::db::{audit as audit_db, documents as documents_db};
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::customer::{check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus};
+use crate::domain::document::{balance_effect, DocType};
+use crate::domain::money::{format_amount, Currency};
+use crate::error::{AppError, AppResult};
+use crate::services::audit::{entry, snapshot};
+use crate::services::documents::DocumentView;
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    /// The tenant's own customer number, unique per tenant.
+    pub code: String,
+    pub name: String,
+    /// Other names the customer pays under (trading names, local-script names).
+    #[serde(default)]
+    #[graphql(default)]
+    pub aliases: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// IBANs or account numbers the customer pays from.
+    #[serde(default)]
+    #[graphql(default)]
+    pub bank_accounts: Vec<String>,
+    pub email: Option<String>,
+    /// ISO 4217.
+    pub default_currency: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    /// Decimal string, e.g. "50000.00".
+    pub credit_limit: Option<String>,
+    pub status: Option<CustomerStatus>,
+}
+
+/// A partial update: absent fields stay as they are; `null` clears a nullable field.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub aliases: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
+    pub bank_accounts: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub default_currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub payment_terms_days: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub credit_limit: Option<Option<String>>,
+    pub status: Option<CustomerStatus>,
+}
+
+/// Tells "field absent" (outer None) from "field null" (Some(None)).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub country: Option<String>,
+    pub bank_accounts: Vec<String>,
+    pub email: Option<String>,
+    pub default_currency: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub credit_limit: Option<String>,
+    pub status: CustomerStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerView {
+    fn from(c: Customer) -> Self {
+        let credit_limit = c.credit_limit.map(|v| match &c.default_currency {
+            Some(cur) => format_amount(cur, v),
+            None => v.normalize().to_string(),
+        });
+        CustomerView {
+            id: c.id,
+            code: c.code,
+            name: c.name,
+            aliases: c.aliases,
+            country: c.country,
+            bank_accounts: c.bank_accounts,
+            email: c.email,
+            default_currency: c.default_currency,
+            payment_terms_days: c.payment_terms_days,
+            credit_limit,
+            status: CustomerStatus::parse(&c.status).unwrap_or(CustomerStatus::Active),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The validated, normalised fields of a customer (everything but identity and timestamps).
+#[derive(Debug, Clone, PartialEq)]
+struct CustomerFields {
+    name: String,
+    aliases: Vec<String>,
+    country: Option<String>,
+    bank_accounts: Vec<String>,
+    email: Option<String>,
+    default_currency: Option<String>,
+    payment_terms_days: Option<i32>,
+    credit_limit: Option<Decimal>,
+    status: CustomerStatus,
+}
+
+impl CustomerFields {
+    fn of(c: &Customer) -> CustomerFields {
+        CustomerFields {
+            name: c.name.clone(),
+            aliases: c.aliases.clone(),
+            country: c.country.clone(),
+            bank_accounts: c.bank_accounts.clone(),
+            email: c.email.clone(),
+            default_currency: c.default_currency.clone(),
+            payment_terms_days: c.payment_terms_days,
+            credit_limit: c.credit_limit,
+            status: CustomerStatus::parse(&c.status).unwrap_or(CustomerStatus::Active),
+        }
+    }
+
+    fn apply(&self, c: &mut Customer) {
+        c.name = self.name.clone();
+        c.aliases = self.aliases.clone();
+        c.country = self.country.clone();
+        c.bank_accounts = self.bank_accounts.clone();
+        c.email = self.email.clone();
+        c.default_currency = self.default_currency.clone();
+        c.payment_terms_days = self.payment_terms_days;
+        c.credit_limit = self.credit_limit;
+        c.status = self.status.as_str().into();
+    }
+}
+
+fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
+    let mut aliases = Vec::new();
+    for (i, alias) in input.aliases.iter().enumerate() {
+        let alias = check_name(alias).map_err(|e| AppError::invalid(&format!("aliases[{i}]"), e))?;
+        if !aliases.contains(&alias) {
+            aliases.push(alias);
+        }
+    }
+    let mut bank_accounts = Vec::new();
+    for (i, account) in input.bank_accounts.iter().enumerate() {
+        let account = normalize_account(account).map_err(|e| AppError::invalid(&format!("bank_accounts[{i}]"), e))?;
+        if !bank_accounts.contains(&account) {
+            bank_accounts.push(account);
+        }
+    }
+    let default_currency = input
+        .default_currency
+        .as_deref()
+        .map(|c| Currency::parse(c).map_err(|e| AppError::invalid("default_currency", e.to_string())))
+        .transpose()?;
+    let credit_limit = input
+        .credit_limit
+        .as_deref()
+        .map(|text| {
+            let value = match default_currency {
+                Some(cur) => cur.parse_amount(text).map_err(|e| e.to_string()),
+                None => text.trim().parse::<Decimal>().map_err(|_| format!("{text:?} is not a decimal amount")),
+            };
+            match value {
+                Ok(v) if v.is_sign_negative() && !v.is_zero() => Err(AppError::invalid("credit_limit", "must not be negative")),
+                Ok(v) => Ok(v),
+                Err(e) => Err(AppError::invalid("credit_limit", e)),
+            }
+        })
+        .transpose()?;
+    if let Some(days) = input.payment_terms_days {
+        if !(0..=3650).contains(&days) {
+            return Err(AppError::invalid("payment_terms_days", "must be between 0 and 3650"));
+        }
+    }
+    Ok(CustomerFields {
+        name: check_name(&input.name).map_err(|e| AppError::invalid("name", e))?,
+        aliases,
+        country: input.country.as_deref().map(check_country).transpose().map_err(|e| AppError::invalid("country", e))?,
+        bank_accounts,
+        email: input.email.as_deref().map(check_email).transpose().map_err(|e| AppError::invalid("email", e))?,
+        default_currency: default_currency.map(|c| c.code().to_string()),
+        payment_terms_days: input.payment_terms_days,
+        credit_limit,
+        status: input.status.unwrap_or(CustomerStatus::Active),
+    })
+}
+
+fn validate_code(code: &str) -> AppResult<String> {
+    check_identifier(code, 64).map_err(|e| AppError::invalid("code", e))
+}
+
+fn new_customer(tenant_id: Uuid, code: String, fields: &CustomerFields) -> Customer {
+    let now = Utc::now();
+    let mut c = Customer {
+        id: Uuid::now_v7(),
+        tenant_id,
+        code,
+        name: String::new(),
+        aliases: vec![],
+        country: None,
+        bank_accounts: vec![],
+        email: None,
+        default_currency: None,
+        payment_terms_days: None,
+        credit_limit: None,
+        status: CustomerStatus::Active.as_str().into(),
+        created_at: now,
+        updated_at: now,
+    };
+    fields.apply(&mut c);
+    c
+}
+
+pub fn create(conn: &mut PgConnection, principal: &Principal, input: CustomerInput) -> AppResult<CustomerView> {
+    require(principal, Permission::WriteLedger)?;
+    let code = validate_code(&input.code)?;
+    let fields = validate_fields(&input)?;
+    if customers_db::find_by_code(conn, principal.tenant_id, &code).is_ok() {
+        return Err(AppError::conflict(format!("customer {code:?} already exists")).with_details(serde_json::json!({"field": "code"})));
+    }
+    let customer = new_customer(principal.tenant_id, code, &fields);
+    customers_db::insert_many(conn, std::slice::from_ref(&customer)).map_err(|e| match AppError::from(e) {
+        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict(format!("customer {:?} already exists", customer.code)),
+        err => err,
+    })?;
+    let view = CustomerView::from(customer);
+    let mut e = entry(principal, "customer.created", "customer", &view.code);
+    e.after = snapshot(&view);
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(view)
+}
+
+pub fn get(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerView> {
+    require(principal, Permission::Read)?;
+    find(conn, principal, code).map(CustomerView::from)
+}
+
+fn find(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<Customer> {
+    customers_db::find_by_code(conn, principal.tenant_id, code).map_err(|_| AppError::not_found(format!("customer {code:?}")))
+}
+
+pub fn update(conn: &mut PgConnection, principal: &Principal, code: &str, patch: CustomerPatch) -> AppResult<CustomerView> {
+    require(principal, Permission::WriteLedger)?;
+    let existing = customers_db::find_by_code_for_update(conn, principal.tenant_id, code)
+        .map_err(|_| AppError::not_found(format!("customer {code:?}")))?;
+    let current = CustomerView::from(existing.clone());
+    // Merge the patch into the current values and validate the result as a whole.
+    let merged = CustomerInput {
+        code: existing.code.clone(),
+        name: patch.name.unwrap_or(current.name.clone()),
+        aliases: patch.aliases.unwrap_or(current.aliases.clone()),
+        country: patch.country.unwrap_or(current.country.clone()),
+        bank_accounts: patch.bank_accounts.unwrap_or(current.bank_accounts.clone()),
+        email: patch.email.unwrap_or(current.email.clone()),
+        default_currency: patch.default_currency.unwrap_or(current.default_currency.clone()),
+        payment_terms_days: patch.payment_terms_days.unwrap_or(current.payment_terms_days),
+        credit_limit: patch.credit_limit.unwrap_or(current.credit_limit.clone()),
+        status: Some(patch.status.unwrap_or(current.status)),
+    };
+    let fields = validate_fields(&merged)?;
+    if fields == CustomerFields::of(&existing) {
+        return Ok(current);
+    }
+    let mut updated = existing;
+    fields.apply(&mut updated);
+    updated.updated_at = Utc::now();
+    customers_db::update(conn, &updated)?;
+    let view = CustomerView::from(updated);
+    let mut e = entry(principal, "customer.updated", "customer", &view.code);
+    e.before = snapshot(&current);
+    e.after = snapshot(&view);
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(view)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    /// Exact customer code.
+    pub code: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub name: Option<String>,
+    pub status: Option<CustomerStatus>,
+    /// Page size (default 50, capped at 500).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub fn list(conn: &mut PgConnection, principal: &Principal, q: CustomerQuery, max_limit: i64) -> AppResult<Page<CustomerView>> {
+    require(principal, Permission::Read)?;
+    let limit = effective_limit(q.limit, max_limit)?;
+    let filter = CustomerFilter {
+        code: q.code,
+        name: q.name,
+        status: q.status.map(|s| s.as_str().to_string()),
+        after: parse_cursor(q.cursor.as_deref())?,
+        limit: limit + 1,
+    };
+    let rows = customers_db::list(conn, principal.tenant_id, &filter)?;
+    Ok(page(rows, limit, |c| c.id, CustomerView::from))
+}
+
+pub const CSV_COLUMNS: [&str; 11] = [
+    "code",
+    "name",
+    "aliases",
+    "country",
+    "iban",
+    "bank_accounts",
+    "email",
+    "default_currency",
+    "payment_terms_days",
+    "credit_limit",
+    "status",
+];
+
+fn split_list(cell: Option<&String>) -> Vec<String> {
+    cell.map(|v| v.split(['|', ';']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+fn input_from_csv(cells: &HashMap<String, String>) -> Result<CustomerInput, String> {
+    let mut accounts = split_list(cells.get("iban"));
+    accounts.extend(split_list(cells.get("bank_accounts")));
+    Ok(CustomerInput {
+        code: cells.get("code").cloned().ok_or("code: missing")?,
+        name: cells.get("name").cloned().ok_or("name: missing")?,
+        aliases: split_list(cells.get("aliases")),
+        country: cells.get("country").cloned(),
+        bank_accounts: accounts,
+        email: cells.get("email").cloned(),
+        default_currency: cells.get("default_currency").cloned(),
+        payment_terms_days: cells
+            .get("payment_terms_days")
+            .map(|v| v.parse().map_err(|_| format!("payment_terms_days: {v:?} is not a whole number")))
+            .transpose()?,
+        credit_limit: cells.get("credit_limit").cloned(),
+        status: cells
+            .get("status")
+            .map(|v| CustomerStatus::parse(v).ok_or_else(|| format!("status: unknown status {v:?}")))
+            .transpose()?,
+    })
+}
+
+/// Upserts customers by code. Every row is validated first; the valid ones are written in the
+/// caller's transaction, the others are reported. A row is written whole or not at all.
+pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportFormat, body: &[u8]) -> AppResult<ImportReport> {
+    require(principal, Permission::WriteLedger)?;
+    let (inputs, mut rejected): (Vec<(u64, CustomerInput)>, Vec<RejectedRow>) = match format {
+        ImportFormat::Json => read_json_array(body)?,
+        ImportFormat::Csv => {
+            let (rows, mut rejected) = read_csv(body, &CSV_COLUMNS, &["code", "name"])?;
+            let mut inputs = Vec::with_capacity(rows.len());
+            for r in rows {
+                match input_from_csv(&r.cells) {
+                    Ok(input) => inputs.push((r.row, input)),
+                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
+                }
+            }
+            (inputs, rejected)
+        }
+    };
+    let mut valid: Vec<(u64, String, CustomerFields)> = Vec::with_capacity(inputs.len());
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (row, input) in inputs {
+        let checked = validate_code(&input.code).and_then(|code| validate_fields(&input).map(|f| (code, f)));
+        match checked {
+            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
+            Ok((code, fields)) => {
+                if let Some(first) = seen.get(&code) {
+                    rejected.push(RejectedRow { row, error: format!("code {code:?} appears again (first in row {first})") });
+                    continue;
+                }
+                seen.insert(code.clone(), row);
+                valid.push((row, code, fields));
+            }
+        }
+    }
+    let codes: Vec<String> = valid.iter().map(|(_, code, _)| code.clone()).collect();
+    let existing: HashMap<String, Customer> =
+        customers_db::find_by_codes(conn, principal.tenant_id, &codes)?.into_iter().map(|c| (c.code.clone(), c)).collect();
+    let mut report = ImportReport::default();
+    let mut to_insert = Vec::new();
+    let mut audit = Vec::new();
+    for (_, code, fields) in valid {
+        match existing.get(&code) {
+            None => {
+                let customer = new_customer(principal.tenant_id, code, &fields);
+                let mut e = entry(principal, "customer.created", "customer", &customer.code);
+                e.after = snapshot(&CustomerView::from(customer.clone()));
+                audit.push(e);
+                to_insert.push(customer);
+                report.created += 1;
+            }
+            Some(current) if CustomerFields::of(current) == fields => report.unchanged += 1,
+            Some(current) => {
+                let mut updated = current.clone();
+                fields.apply(&mut updated);
+                updated.updated_at = Utc::now();
+                customers_db::update(conn, &updated)?;
+                let mut e = entry(principal, "customer.updated", "customer", &updated.code);
+                e.before = snapshot(&CustomerView::from(current.clone()));
+                e.after = snapshot(&CustomerView::from(updated));
+                audit.push(e);
+                report.updated += 1;
+            }
+        }
+    }
+    customers_db::insert_many(conn, &to_insert)?;
+    audit_db::append(conn, principal.tenant_id, audit)?;
+    rejected.sort_by_key(|r| r.row);
+    report.rejected = rejected;
+    Ok(report)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CurrencyBalance {
+    pub currency: String,
+    /// What the customer owes in this currency: open invoices and debit adjustments minus open
+    /// credit notes, unapplied payments and credit adjustments.
+    pub balance: String,
+    pub open_invoices: String,
+    pub open_credit_notes: String,
+    pub unapplied_payments: String,
+    pub open_adjustments: String,
+    pub open_item_count: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CustomerBalance {
+    pub customer_code: String,
+    pub balances: Vec<CurrencyBalance>,
+    /// Open items, oldest due first.
+    pub open_items: Vec<DocumentView>,
+}
+
+pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerBalance> {
+    require(principal, Permission::Read)?;
+    let customer = find(conn, principal, code)?;
+    let items = documents_db::open_items(conn, principal.tenant_id, customer.id)?;
+    #[derive(Default)]
+    struct Sums {
+        balance: Decimal,
+        by_type: BTreeMap<&'static str, Decimal>,
+        count: i64,
+    }
+    let mut per_currency: BTreeMap<String, Sums> = BTreeMap::new();
+    for doc in &items {
+        let doc_type = DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type in database"))?;
+        let sums = per_currency.entry(doc.currency.clone()).or_default();
+        sums.balance += balance_effect(doc_type, doc.open_amount);
+        *sums.by_type.entry(doc_type.as_str()).or_default() += doc.open_amount;
+        sums.count += 1;
+    }
+    let balances = per_currency
+        .into_iter()
+        .map(|(currency, s)| {
+            let get = |t: &str| format_amount(&currency, s.by_type.get(t).copied().unwrap_or_default());
+            CurrencyBalance {
+                balance: format_amount(&currency, s.balance),
+                open_invoices: get("invoice"),
+                open_credit_notes: get("credit_note"),
+                unapplied_payments: get("payment"),
+                open_adjustments: get("adjustment"),
+                open_item_count: s.count,
+                currency,
+            }
+        })
+        .collect();
+    let open_items = items.into_iter().map(|d| DocumentView::new(d, customer.code.clone())).collect();
+    Ok(CustomerBalance { customer_code: customer.code, balances, open_items })
+}
+
+/// Customer codes by id, for views that show codes (the id is internal).
+pub fn codes_by_id(conn: &mut PgConnection, tenant_id: Uuid, ids: &HashSet<Uuid>) -> AppResult<HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = ids.iter().copied().collect();
+    Ok(customers_db::find_by_ids(conn, tenant_id, &ids)?.into_iter().map(|c| (c.id, c.code)).collect())
+}

@@ -1,0 +1,482 @@
+//! Ledger documents: the company's invoices, credit notes, payments and adjustments.
+
+use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, RejectedRow};
+use super::pagination::{effective_limit, page, parse_cursor, Page};
+use super::require;
+use crate::db::customers as customers_db;
+use crate::db::documents::{self as documents_db, Document, DocumentFilter};
+use crate::db::{audit as audit_db, audit::NewAuditEntry};
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::customer::check_identifier;
+use crate::domain::document::{DocStatus, DocType};
+use crate::domain::money::{format_amount, Currency};
+use crate::error::{AppError, AppResult};
+use crate::services::audit::{entry, snapshot};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::PgConnection;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    pub doc_type: DocType,
+    /// Unique per tenant and document type.
+    pub doc_no: String,
+    pub customer_code: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    /// ISO 4217.
+    pub currency: String,
+    /// Decimal string with at most the currency's minor units; positive (adjustments may be negative).
+    pub amount: String,
+    pub external_reference: Option<String>,
+    pub source_system: Option<String>,
+}
+
+/// A partial update of what may change after issue. Amount and currency only change while
+/// nothing has been applied to the document.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentPatch {
+    pub issue_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<Option<NaiveDate>>,
+    pub currency: Option<String>,
+    pub amount: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_reference: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub source_system: Option<Option<String>>,
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct DocumentView {
+    pub id: Uuid,
+    pub doc_type: DocType,
+    pub doc_no: String,
+    pub customer_code: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub amount: String,
+    pub open_amount: String,
+    pub external_reference: Option<String>,
+    pub source_system: Option<String>,
+    pub status: DocStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DocumentView {
+    pub fn new(d: Document, customer_code: String) -> DocumentView {
+        DocumentView {
+            id: d.id,
+            doc_type: DocType::parse(&d.doc_type).unwrap_or(DocType::Adjustment),
+            doc_no: d.doc_no,
+            customer_code,
+            issue_date: d.issue_date,
+            due_date: d.due_date,
+            amount: format_amount(&d.currency, d.amount),
+            open_amount: format_amount(&d.currency, d.open_amount),
+            currency: d.currency,
+            external_reference: d.external_reference,
+            source_system: d.source_system,
+            status: DocStatus::parse(&d.status).unwrap_or(DocStatus::Open),
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// The validated content of a document as the ledger states it.
+#[derive(Debug, Clone, PartialEq)]
+struct DocumentFields {
+    issue_date: NaiveDate,
+    due_date: Option<NaiveDate>,
+    currency: String,
+    amount: Decimal,
+    external_reference: Option<String>,
+    source_system: Option<String>,
+}
+
+impl DocumentFields {
+    fn of(d: &Document) -> DocumentFields {
+        DocumentFields {
+            issue_date: d.issue_date,
+            due_date: d.due_date,
+            currency: d.currency.clone(),
+            amount: d.amount,
+            external_reference: d.external_reference.clone(),
+            source_system: d.source_system.clone(),
+        }
+    }
+}
+
+fn optional_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => {
+            Err(AppError::invalid(field, format!("must be at most {max} printable characters")))
+        }
+        Some(v) => Ok(Some(v.to_string())),
+    }
+}
+
+fn validate_fields(
+    doc_type: DocType,
+    issue_date: NaiveDate,
+    due_date: Option<NaiveDate>,
+    currency: &str,
+    amount: &str,
+    external_reference: Option<&str>,
+    source_system: Option<&str>,
+) -> AppResult<DocumentFields> {
+    let currency = Currency::parse(currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
+    let amount = currency.parse_amount(amount).map_err(|e| AppError::invalid("amount", e.to_string()))?;
+    if amount.is_zero() {
+        return Err(AppError::invalid("amount", "must not be zero"));
+    }
+    if amount.is_sign_negative() && !doc_type.allows_negative() {
+        return Err(AppError::invalid("amount", format!("a {} amount must be positive", doc_type.as_str())));
+    }
+    if let Some(due) = due_date {
+        if due < issue_date {
+            return Err(AppError::invalid("due_date", "must not be before issue_date"));
+        }
+    }
+    Ok(DocumentFields {
+        issue_date,
+        due_date,
+        currency: currency.code().to_string(),
+        amount,
+        external_reference: optional_text("external_reference", external_reference, 500)?,
+        source_system: optional_text("source_system", source_system, 100)?,
+    })
+}
+
+fn validate_input(input: &DocumentInput) -> AppResult<(String, String, DocumentFields)> {
+    let doc_no = check_identifier(&input.doc_no, 64).map_err(|e| AppError::invalid("doc_no", e))?;
+    let customer_code = check_identifier(&input.customer_code, 64).map_err(|e| AppError::invalid("customer_code", e))?;
+    let fields = validate_fields(
+        input.doc_type,
+        input.issue_date,
+        input.due_date,
+        &input.currency,
+        &input.amount,
+        input.external_reference.as_deref(),
+        input.source_system.as_deref(),
+    )?;
+    Ok((doc_no, customer_code, fields))
+}
+
+fn new_document(tenant_id: Uuid, customer_id: Uuid, doc_type: DocType, doc_no: String, f: DocumentFields) -> Document {
+    let now = Utc::now();
+    Document {
+        id: Uuid::now_v7(),
+        tenant_id,
+        customer_id,
+        doc_type: doc_type.as_str().into(),
+        doc_no,
+        issue_date: f.issue_date,
+        due_date: f.due_date,
+        currency: f.currency,
+        amount: f.amount,
+        open_amount: f.amount,
+        external_reference: f.external_reference,
+        source_system: f.source_system,
+        status: DocStatus::Open.as_str().into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Applies new ledger content to a stored document, refusing what would corrupt settlements.
+fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
+    if doc.status == DocStatus::Cancelled.as_str() {
+        return Err(AppError::conflict(format!("document {} is cancelled", doc.doc_no)));
+    }
+    let applied = doc.open_amount != doc.amount;
+    if applied && (f.amount != doc.amount || f.currency != doc.currency) {
+        return Err(AppError::conflict(format!(
+            "document {} is partly or fully settled: its amount and currency can no longer change",
+            doc.doc_no
+        )));
+    }
+    if !applied {
+        doc.open_amount = f.amount;
+    }
+    doc.issue_date = f.issue_date;
+    doc.due_date = f.due_date;
+    doc.currency = f.currency;
+    doc.amount = f.amount;
+    doc.external_reference = f.external_reference;
+    doc.source_system = f.source_system;
+    doc.status = DocStatus::from_open_amount(doc.amount, doc.open_amount).as_str().into();
+    doc.updated_at = Utc::now();
+    Ok(())
+}
+
+fn audit_entry(principal: &Principal, action: &str, before: Option<&DocumentView>, after: &DocumentView) -> NewAuditEntry {
+    let mut e = entry(principal, action, "document", &after.id.to_string());
+    e.before = before.and_then(snapshot);
+    e.after = snapshot(after);
+    e
+}
+
+pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInput) -> AppResult<DocumentView> {
+    require(principal, Permission::WriteLedger)?;
+    let (doc_no, customer_code, fields) = validate_input(&input)?;
+    let customer = customers_db::find_by_code(conn, principal.tenant_id, &customer_code)
+        .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
+    let doc = new_document(principal.tenant_id, customer.id, input.doc_type, doc_no, fields);
+    documents_db::insert_many(conn, std::slice::from_ref(&doc)).map_err(|e| match AppError::from(e) {
+        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict(format!(
+            "{} {:?} already exists",
+            input.doc_type.as_str(),
+            doc.doc_no
+        ))
+        .with_details(serde_json::json!({"field": "doc_no"})),
+        err => err,
+    })?;
+    let view = DocumentView::new(doc, customer.code);
+    audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.created", None, &view)])?;
+    Ok(view)
+}
+
+pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DocumentView> {
+    require(principal, Permission::Read)?;
+    let (doc, code) = documents_db::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
+    Ok(DocumentView::new(doc, code))
+}
+
+pub fn update(conn: &mut PgConnection, principal: &Principal, id: Uuid, patch: DocumentPatch) -> AppResult<DocumentView> {
+    require(principal, Permission::WriteLedger)?;
+    let (mut doc, code) =
+        documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
+    let before = DocumentView::new(doc.clone(), code.clone());
+    let doc_type = DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type"))?;
+    let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());
+    // An amount is validated against the (possibly new) currency; the stored one is re-rendered.
+    let amount = patch.amount.clone().unwrap_or_else(|| format_amount(&currency, doc.amount));
+    let fields = validate_fields(
+        doc_type,
+        patch.issue_date.unwrap_or(doc.issue_date),
+        patch.due_date.unwrap_or(doc.due_date),
+        &currency,
+        &amount,
+        patch.external_reference.clone().unwrap_or(doc.external_reference.clone()).as_deref(),
+        patch.source_system.clone().unwrap_or(doc.source_system.clone()).as_deref(),
+    )?;
+    if fields == DocumentFields::of(&doc) {
+        return Ok(before);
+    }
+    apply_fields(&mut doc, fields)?;
+    documents_db::update(conn, &doc)?;
+    let view = DocumentView::new(doc, code);
+    audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.updated", Some(&before), &view)])?;
+    Ok(view)
+}
+
+/// Voids a document. Books are never deleted from: a cancelled document stays, with nothing open.
+pub fn cancel(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DocumentView> {
+    require(principal, Permission::WriteLedger)?;
+    let (mut doc, code) =
+        documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
+    if doc.status == DocStatus::Cancelled.as_str() {
+        return Ok(DocumentView::new(doc, code));
+    }
+    if doc.open_amount != doc.amount {
+        return Err(AppError::conflict("the document is partly or fully settled: unapply its allocations first"));
+    }
+    let before = DocumentView::new(doc.clone(), code.clone());
+    doc.status = DocStatus::Cancelled.as_str().into();
+    doc.open_amount = Decimal::ZERO;
+    doc.updated_at = Utc::now();
+    documents_db::update(conn, &doc)?;
+    let view = DocumentView::new(doc, code);
+    audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.cancelled", Some(&before), &view)])?;
+    Ok(view)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentQuery {
+    /// Customer code.
+    pub customer: Option<String>,
+    pub doc_type: Option<DocType>,
+    pub status: Option<DocStatus>,
+    /// Issued on or after this date.
+    pub issued_from: Option<NaiveDate>,
+    /// Issued on or before this date.
+    pub issued_to: Option<NaiveDate>,
+    /// Due strictly before this date.
+    pub due_before: Option<NaiveDate>,
+    /// Only open and partially paid documents.
+    pub open_only: Option<bool>,
+    pub currency: Option<String>,
+    /// Case-insensitive text in doc_no or external_reference.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub fn list(conn: &mut PgConnection, principal: &Principal, q: DocumentQuery, max_limit: i64) -> AppResult<Page<DocumentView>> {
+    require(principal, Permission::Read)?;
+    let limit = effective_limit(q.limit, max_limit)?;
+    let customer_id = match &q.customer {
+        None => None,
+        Some(code) => match customers_db::find_by_code(conn, principal.tenant_id, code) {
+            Ok(c) => Some(c.id),
+            // An unknown customer has no documents: an empty page, not an error.
+            Err(_) => return Ok(Page { items: vec![], next_cursor: None }),
+        },
+    };
+    let filter = DocumentFilter {
+        customer_id,
+        doc_type: q.doc_type.map(|t| t.as_str().to_string()),
+        status: q.status.map(|s| s.as_str().to_string()),
+        issued_from: q.issued_from,
+        issued_to: q.issued_to,
+        due_before: q.due_before,
+        open_only: q.open_only.unwrap_or(false),
+        text: q.q.filter(|t| !t.trim().is_empty()),
+        currency: q.currency,
+        after: parse_cursor(q.cursor.as_deref())?,
+        limit: limit + 1,
+    };
+    let rows = documents_db::list(conn, principal.tenant_id, &filter)?;
+    Ok(page(rows, limit, |(d, _)| d.id, |(d, code)| DocumentView::new(d, code)))
+}
+
+/// Columns of the generator's `ledger.csv`, plus the optional source system.
+pub const CSV_COLUMNS: [&str; 9] =
+    ["doc_no", "doc_type", "customer_code", "issue_date", "due_date", "currency", "amount", "reference", "source_system"];
+
+fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, String> {
+    let text = |name: &str| cells.get(name).cloned().ok_or_else(|| format!("{name}: missing"));
+    let date = |name: &str, v: &String| {
+        NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{name}: {v:?} is not a date (YYYY-MM-DD)"))
+    };
+    let doc_type_text = text("doc_type")?;
+    Ok(DocumentInput {
+        doc_type: DocType::parse(&doc_type_text).ok_or_else(|| format!("doc_type: unknown type {doc_type_text:?}"))?,
+        doc_no: text("doc_no")?,
+        customer_code: text("customer_code")?,
+        issue_date: date("issue_date", &text("issue_date")?)?,
+        due_date: cells.get("due_date").map(|v| date("due_date", v)).transpose()?,
+        currency: text("currency")?,
+        amount: text("amount")?,
+        external_reference: cells.get("reference").cloned(),
+        source_system: cells.get("source_system").cloned(),
+    })
+}
+
+/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
+pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportFormat, body: &[u8]) -> AppResult<ImportReport> {
+    require(principal, Permission::WriteLedger)?;
+    let (inputs, mut rejected): (Vec<(u64, DocumentInput)>, Vec<RejectedRow>) = match format {
+        ImportFormat::Json => read_json_array(body)?,
+        ImportFormat::Csv => {
+            let required = ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
+            let (rows, mut rejected) = read_csv(body, &CSV_COLUMNS, &required)?;
+            let mut inputs = Vec::with_capacity(rows.len());
+            for r in rows {
+                match input_from_csv(&r.cells) {
+                    Ok(input) => inputs.push((r.row, input)),
+                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
+                }
+            }
+            (inputs, rejected)
+        }
+    };
+    struct ValidRow {
+        row: u64,
+        doc_type: DocType,
+        doc_no: String,
+        customer_code: String,
+        fields: DocumentFields,
+    }
+    let mut valid = Vec::with_capacity(inputs.len());
+    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
+    for (row, input) in inputs {
+        match validate_input(&input) {
+            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
+            Ok((doc_no, customer_code, fields)) => {
+                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
+                    seen.insert((input.doc_type, doc_no.clone()), first);
+                    rejected.push(RejectedRow {
+                        row,
+                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
+                    });
+                    continue;
+                }
+                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
+            }
+        }
+    }
+    // Customers in one query, existing documents in one query per type: never a query per row.
+    let codes: Vec<String> = valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let customers: HashMap<String, Uuid> = customers_db::find_by_codes(conn, principal.tenant_id, &codes)?
+        .into_iter()
+        .map(|c| (c.code, c.id))
+        .collect();
+    let mut existing: HashMap<(DocType, String), Document> = HashMap::new();
+    for doc_type in DocType::ALL {
+        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
+        if nos.is_empty() {
+            continue;
+        }
+        for d in documents_db::find_by_keys_for_update(conn, principal.tenant_id, doc_type.as_str(), &nos)? {
+            existing.insert((doc_type, d.doc_no.clone()), d);
+        }
+    }
+    let mut report = ImportReport::default();
+    let mut to_insert = Vec::new();
+    let mut audit = Vec::new();
+    for v in valid {
+        let Some(&customer_id) = customers.get(&v.customer_code) else {
+            rejected.push(RejectedRow { row: v.row, error: format!("customer_code: unknown customer {:?}", v.customer_code) });
+            continue;
+        };
+        match existing.get(&(v.doc_type, v.doc_no.clone())) {
+            None => {
+                let doc = new_document(principal.tenant_id, customer_id, v.doc_type, v.doc_no, v.fields);
+                audit.push(audit_entry(principal, "document.created", None, &DocumentView::new(doc.clone(), v.customer_code)));
+                to_insert.push(doc);
+                report.created += 1;
+            }
+            Some(current) if current.customer_id != customer_id => rejected.push(RejectedRow {
+                row: v.row,
+                error: format!("{} {:?} belongs to another customer", v.doc_type.as_str(), v.doc_no),
+            }),
+            Some(current) if DocumentFields::of(current) == v.fields => report.unchanged += 1,
+            Some(current) => {
+                let mut updated = current.clone();
+                if let Err(e) = apply_fields(&mut updated, v.fields) {
+                    rejected.push(RejectedRow { row: v.row, error: e.message });
+                    continue;
+                }
+                documents_db::update(conn, &updated)?;
+                let before = DocumentView::new(current.clone(), v.customer_code.clone());
+                audit.push(audit_entry(principal, "document.updated", Some(&before), &DocumentView::new(updated, v.customer_code)));
+                report.updated += 1;
+            }
+        }
+    }
+    documents_db::insert_many(conn, &to_insert)?;
+    audit_db::append(conn, principal.tenant_id, audit)?;
+    rejected.sort_by_key(|r| r.row);
+    report.rejected = rejected;
+    Ok(report)
+}

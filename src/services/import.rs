@@ -1,0 +1,121 @@
+//! Shared pieces of bulk imports (customers, documents): CSV reading with strict headers and
+//! the report every import answers with.
+
+use crate::error::{AppError, AppResult};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    /// Rows identical to what is stored already.
+    pub unchanged: u64,
+    /// Rows not imported, with the reason; all other rows were imported.
+    pub rejected: Vec<RejectedRow>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct RejectedRow {
+    /// 1-based data row (CSV: the line after the header is row 1; JSON: the first element).
+    pub row: u64,
+    pub error: String,
+}
+
+/// One CSV data row as column name -> cell (empty cells omitted).
+pub struct CsvRow {
+    pub row: u64,
+    pub cells: HashMap<String, String>,
+}
+
+/// Reads a CSV body. Headers must all be known (`allowed`) and include `required`: a column the
+/// import would silently ignore is a mapping mistake the sender wants to hear about.
+/// Rows of the wrong width are returned as rejections, not errors of the whole file.
+pub fn read_csv(body: &[u8], allowed: &[&str], required: &[&str]) -> AppResult<(Vec<CsvRow>, Vec<RejectedRow>)> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(body);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| AppError::invalid("body", format!("CSV header unreadable: {e}")))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    for h in &headers {
+        if !allowed.contains(&h.as_str()) {
+            return Err(AppError::invalid("body", format!("unknown CSV column {h:?}; allowed: {}", allowed.join(", "))));
+        }
+    }
+    for r in required {
+        if !headers.iter().any(|h| h == r) {
+            return Err(AppError::invalid("body", format!("CSV column {r:?} is required")));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row = i as u64 + 1;
+        match record {
+            Err(e) => rejected.push(RejectedRow { row, error: format!("unreadable CSV row: {e}") }),
+            Ok(record) if record.len() != headers.len() => rejected.push(RejectedRow {
+                row,
+                error: format!("expected {} columns, found {}", headers.len(), record.len()),
+            }),
+            Ok(record) => {
+                let cells = headers
+                    .iter()
+                    .zip(record.iter())
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(h, v)| (h.clone(), v.to_string()))
+                    .collect();
+                rows.push(CsvRow { row, cells });
+            }
+        }
+    }
+    Ok((rows, rejected))
+}
+
+/// Imports are CSV or a JSON array, told apart by Content-Type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Csv,
+    Json,
+}
+
+impl ImportFormat {
+    pub fn from_content_type(content_type: Option<&str>) -> AppResult<ImportFormat> {
+        let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "text/csv" | "application/csv" => Ok(ImportFormat::Csv),
+            "application/json" => Ok(ImportFormat::Json),
+            _ => Err(AppError::new(
+                crate::error::ErrorCode::UnsupportedMediaType,
+                "send the import as text/csv or application/json",
+            )),
+        }
+    }
+}
+
+/// Parses a JSON array element by element, so one bad element is one rejected row.
+pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<(Vec<(u64, T)>, Vec<RejectedRow>)> {
+    let values: Vec<serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| AppError::invalid("body", format!("expected a JSON array: {e}")))?;
+    let mut rows = Vec::with_capacity(values.len());
+    let mut rejected = Vec::new();
+    for (i, value) in values.into_iter().enumerate() {
+        let row = i as u64 + 1;
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => rows.push((row, v)),
+            Err(e) => rejected.push(RejectedRow { row, error: describe_json_error(&e) }),
+        }
+    }
+    Ok((rows, rejected))
+}
+
+pub fn describe_json_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    if path == "." {
+        e.inner().to_string()
+    } else {
+        format!("{path}: {}", e.inner())
+    }
+}

@@ -1,0 +1,24 @@
+//! Use cases. Each public function is one use case and runs inside the one transaction that
+//! `db::transaction` gives it; it checks permissions, validates, changes rows and records the
+//! audit entries of every change in that same transaction.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod documents;
+pub mod idempotency;
+pub mod import;
+pub mod pagination;
+pub mod tenants;
+
+use crate::domain::auth::{Permission, Principal};
+use crate::error::{AppError, AppResult};
+
+pub fn require(principal: &Principal, permission: Permission) -> AppResult<()> {
+    if principal.can(permission) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!("this operation needs the '{}' permission", permission.scope())))
+    }
+}

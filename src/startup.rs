@@ -1,0 +1,105 @@
+//! Building and running one app instance: resolve the database (embedded cluster or
+//! `DATABASE_URL`), migrate, bind, serve. Tests build many instances side by side.
+
+use crate::api::graphql::{self, AppSchema};
+use crate::api::rest::{self, health, OpenApiJson};
+use crate::config::Settings;
+use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
+use crate::db::{self, DbPool};
+use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use diesel::Connection;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// The database the embedded cluster serves the application from.
+pub const EMBEDDED_DATABASE: &str = "duizhang";
+
+/// Where the data lives: a URL, and the embedded cluster if we started one (kept alive by this
+/// value and stopped when it is dropped).
+pub struct Database {
+    pub url: String,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+/// Uses `DATABASE_URL` when set, else starts (or reuses) the embedded cluster. Runs migrations.
+pub fn prepare_database(settings: &Settings) -> Result<Database, String> {
+    let database = match &settings.database_url {
+        Some(url) => Database { url: url.clone(), embedded: None },
+        None => {
+            let cluster = EmbeddedPostgres::start(EmbeddedPostgresConfig {
+                data_dir: settings.data_dir.clone(),
+                fast_unsafe: false,
+            })
+            .map_err(|e| e.to_string())?;
+            db::ensure_database(&cluster.database_url("postgres"), EMBEDDED_DATABASE)?;
+            tracing::info!(port = cluster.port(), "embedded PostgreSQL running");
+            Database { url: cluster.database_url(EMBEDDED_DATABASE), embedded: Some(cluster) }
+        }
+    };
+    let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::run_migrations(&mut conn)?;
+    Ok(database)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.host:settings.port` (port 0 picks a free one) against a migrated database.
+    pub fn build(settings: Settings, database_url: &str) -> Result<Application, String> {
+        let pool = db::build_pool(database_url, settings.db_pool_size, settings.db_acquire_timeout)?;
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let server = run(listener, pool, settings)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server, String> {
+    let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
+    let state = AppState {
+        pool,
+        jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
+        settings: Arc::new(settings.clone()),
+    };
+    let schema: AppSchema = graphql::build_schema(Some(state.clone()), settings.graphql_max_depth, settings.graphql_max_complexity);
+    let state = web::Data::new(state);
+    let schema = web::Data::new(schema);
+    let openapi = web::Data::new(OpenApiJson(rest::openapi_json()));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(schema.clone())
+            .app_data(openapi.clone())
+            .service(health::healthz)
+            .service(health::readyz)
+            .service(swagger_ui_dist::generate_scope(swagger_ui_dist::ApiDefinition {
+                uri_prefix: "/api/v1/docs",
+                api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
+                title: Some("duizhang API"),
+            }))
+            .service(web::scope("/api/v1").configure(rest::configure).default_service(web::to(rest::not_found)))
+            .route("/graphql", web::post().to(graphql::graphql))
+            .route("/graphql", web::get().to(graphql::graphiql))
+            .default_service(web::to(rest::not_found))
+    })
+    .workers(settings.workers)
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .run();
+    Ok(server)
+}
