@@ -138,9 +138,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(kind, info) => match kind {
                 Kind::UniqueViolation => AppError::conflict("a record with the same unique key already exists")
                     .with_details(serde_json::json!({ "constraint": info.constraint_name() })),
-                Kind::SerializationFailure => {
-                    AppError::conflict("concurrent update: retry the request")
-                }
+                Kind::SerializationFailure => AppError::conflict("concurrent update: retry the request"),
                 Kind::CheckViolation | Kind::NotNullViolation | Kind::ForeignKeyViolation => {
                     AppError::new(ErrorCode::ValidationFailed, info.message().to_string())
                         .with_details(serde_json::json!({ "constraint": info.constraint_name() }))

@@ -8,10 +8,7 @@ pub const GRAPHQL_PATH: &str = "schema/schema.graphql";
 
 /// (relative path, content) of every generated spec.
 pub fn generated() -> Vec<(&'static str, String)> {
-    vec![
-        (OPENAPI_PATH, crate::api::rest::openapi_json() + "\n"),
-        (GRAPHQL_PATH, crate::api::graphql::sdl()),
-    ]
+    vec![(OPENAPI_PATH, crate::api::rest::openapi_json() + "\n"), (GRAPHQL_PATH, crate::api::graphql::sdl())]
 }
 
 /// Writes the specs under `root`; returns the paths written.

@@ -39,7 +39,8 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, String> {
             Database { url: cluster.database_url(EMBEDDED_DATABASE), embedded: Some(cluster) }
         }
     };
-    let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let mut conn =
+        diesel::PgConnection::establish(&database.url).map_err(|e| format!("cannot connect to the database: {e}"))?;
     db::run_migrations(&mut conn)?;
     Ok(database)
 }
@@ -71,12 +72,10 @@ impl Application {
 
 fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
-    let state = AppState {
-        pool,
-        jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
-        settings: Arc::new(settings.clone()),
-    };
-    let schema: AppSchema = graphql::build_schema(Some(state.clone()), settings.graphql_max_depth, settings.graphql_max_complexity);
+    let state =
+        AppState { pool, jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)), settings: Arc::new(settings.clone()) };
+    let schema: AppSchema =
+        graphql::build_schema(Some(state.clone()), settings.graphql_max_depth, settings.graphql_max_complexity);
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
     let openapi = web::Data::new(OpenApiJson(rest::openapi_json()));

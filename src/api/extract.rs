@@ -39,7 +39,8 @@ pub fn bearer_token(header: Option<Result<String, actix_web::http::header::ToStr
     let value = header
         .ok_or_else(|| AppError::unauthenticated("missing Authorization header (Bearer API key or token)"))?
         .map_err(|_| AppError::unauthenticated("malformed Authorization header"))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| AppError::unauthenticated("expected 'Bearer <token>'"))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or_else(|| AppError::unauthenticated("expected 'Bearer <token>'"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AppError::unauthenticated("expected 'Bearer <token>'"));
     }
@@ -80,7 +81,8 @@ where
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
-            let key = v.to_str().map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?.to_string();
+            let key =
+                v.to_str().map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?.to_string();
             idempotency::validate_key(&key)?;
             Some(key)
         }

@@ -105,10 +105,8 @@ pub struct AuditFilter {
 }
 
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AuditFilter) -> QueryResult<Vec<AuditRow>> {
-    let mut query = audit_log::table
-        .filter(audit_log::tenant_id.eq(tenant_id))
-        .select(AuditRow::as_select())
-        .into_boxed();
+    let mut query =
+        audit_log::table.filter(audit_log::tenant_id.eq(tenant_id)).select(AuditRow::as_select()).into_boxed();
     if let Some(t) = &f.entity_type {
         query = query.filter(audit_log::entity_type.eq(t.clone()));
     }

@@ -83,19 +83,9 @@ pub fn find_by_codes(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String])
     Ok(found)
 }
 
-pub fn find_by_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Customer>> {
-    customers::table
-        .filter(customers::tenant_id.eq(tenant_id))
-        .filter(customers::id.eq_any(ids))
-        .select(Customer::as_select())
-        .load(conn)
-}
-
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, filter: &CustomerFilter) -> QueryResult<Vec<Customer>> {
-    let mut query = customers::table
-        .filter(customers::tenant_id.eq(tenant_id))
-        .select(Customer::as_select())
-        .into_boxed();
+    let mut query =
+        customers::table.filter(customers::tenant_id.eq(tenant_id)).select(Customer::as_select()).into_boxed();
     if let Some(code) = &filter.code {
         query = query.filter(customers::code.eq(code.clone()));
     }

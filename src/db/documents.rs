@@ -137,11 +137,7 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
     }
     if let Some(text) = &f.text {
         let pattern = super::like_pattern(text);
-        query = query.filter(
-            documents::doc_no
-                .ilike(pattern.clone())
-                .or(documents::external_reference.ilike(pattern)),
-        );
+        query = query.filter(documents::doc_no.ilike(pattern.clone()).or(documents::external_reference.ilike(pattern)));
     }
     if let Some(after) = f.after {
         query = query.filter(documents::id.gt(after));

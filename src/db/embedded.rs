@@ -58,10 +58,7 @@ pub struct EmbeddedPostgresConfig {
 
 impl EmbeddedPostgresConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            fast_unsafe: false,
-        }
+        Self { data_dir: data_dir.into(), fast_unsafe: false }
     }
 }
 
@@ -97,42 +94,23 @@ pub enum EmbeddedPgError {
     #[error("refusing to use fallback folder {path}: {reason}")]
     UnsafeFallbackDir { path: PathBuf, reason: String },
     #[error("initdb failed for {cluster_dir}: {detail}")]
-    InitdbFailed {
-        cluster_dir: PathBuf,
-        detail: String,
-    },
+    InitdbFailed { cluster_dir: PathBuf, detail: String },
     #[error("could not start PostgreSQL in {cluster_dir} ({attempts} attempt(s)): {detail}")]
-    StartFailed {
-        cluster_dir: PathBuf,
-        attempts: u32,
-        detail: String,
-    },
+    StartFailed { cluster_dir: PathBuf, attempts: u32, detail: String },
     #[error(
         "PostgreSQL (pid {pid}) is running in {cluster_dir} but 127.0.0.1:{port} did not accept \
          connections within {}s; see {log}{log_tail}",
         SERVER_TIMEOUT.as_secs(),
         log = log.display()
     )]
-    NotAccepting {
-        cluster_dir: PathBuf,
-        pid: i32,
-        port: u16,
-        log: PathBuf,
-        log_tail: String,
-    },
+    NotAccepting { cluster_dir: PathBuf, pid: i32, port: u16, log: PathBuf, log_tail: String },
     #[error("could not stop PostgreSQL in {cluster_dir}: {detail}")]
-    StopFailed {
-        cluster_dir: PathBuf,
-        detail: String,
-    },
+    StopFailed { cluster_dir: PathBuf, detail: String },
 }
 
 impl EmbeddedPgError {
     fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Self::Io {
-            context: context.into(),
-            source,
-        }
+        Self::Io { context: context.into(), source }
     }
 }
 
@@ -176,15 +154,8 @@ impl EmbeddedPostgres {
         let run_as = run_as.map(|user| adopt_cluster_owner(&cluster_dir, user));
         let want_major = read_pg_version(&cluster_dir);
         let bins = find_binaries(want_major.as_deref())?;
-        let cluster = Cluster {
-            bins,
-            run_as,
-            data_dir,
-            log: base.join(LOG_FILE_NAME),
-            dir: cluster_dir,
-            base,
-            in_fallback,
-        };
+        let cluster =
+            Cluster { bins, run_as, data_dir, log: base.join(LOG_FILE_NAME), dir: cluster_dir, base, in_fallback };
 
         let created_here = cluster.ensure_initialized(config.fast_unsafe)?;
         if let Some(pm) = cluster.running_postmaster()? {
@@ -198,14 +169,7 @@ impl EmbeddedPostgres {
             });
         }
         let pm = cluster.start_server(config.fast_unsafe, next_port)?;
-        Ok(EmbeddedPostgres {
-            cluster,
-            port: pm.port,
-            pid: pm.pid,
-            started_here: true,
-            created_here,
-            stopped: false,
-        })
+        Ok(EmbeddedPostgres { cluster, port: pm.port, pid: pm.pid, started_here: true, created_here, stopped: false })
     }
 
     pub fn port(&self) -> u16 {
@@ -214,11 +178,7 @@ impl EmbeddedPostgres {
 
     /// `postgres://postgres@127.0.0.1:PORT/DBNAME` (superuser, trust auth on loopback).
     pub fn database_url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@127.0.0.1:{}/{}",
-            self.port,
-            percent_encode(database)
-        )
+        format!("postgres://{SUPERUSER}@127.0.0.1:{}/{}", self.port, percent_encode(database))
     }
 
     /// The cluster's PGDATA: `<data_dir>/pg`, or the temp fallback (see [`Self::in_temp_fallback`]).
@@ -320,12 +280,8 @@ impl Cluster {
 
     fn chown(&self, path: &Path) -> Result<()> {
         if let Some(user) = &self.run_as {
-            std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).map_err(|e| {
-                EmbeddedPgError::io(
-                    format!("giving {} to user {}", path.display(), user.name),
-                    e,
-                )
-            })?;
+            std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
+                .map_err(|e| EmbeddedPgError::io(format!("giving {} to user {}", path.display(), user.name), e))?;
         }
         Ok(())
     }
@@ -339,25 +295,18 @@ impl Cluster {
             return Ok(false);
         }
         if self.dir.exists() {
-            let empty = fs::read_dir(&self.dir)
-                .map(|mut entries| entries.next().is_none())
-                .unwrap_or(false);
+            let empty = fs::read_dir(&self.dir).map(|mut entries| entries.next().is_none()).unwrap_or(false);
             if !empty {
-                return Err(EmbeddedPgError::NotACluster {
-                    path: self.dir.clone(),
-                });
+                return Err(EmbeddedPgError::NotACluster { path: self.dir.clone() });
             }
-            fs::remove_dir(&self.dir).map_err(|e| {
-                EmbeddedPgError::io(format!("removing empty {}", self.dir.display()), e)
-            })?;
+            fs::remove_dir(&self.dir)
+                .map_err(|e| EmbeddedPgError::io(format!("removing empty {}", self.dir.display()), e))?;
         }
         self.remove_stale_initdb_dirs();
 
         // Unique per process: an initdb orphaned by a killed parent may still be writing
         // into its own scratch folder.
-        let tmp = self
-            .base
-            .join(format!("{INITDB_TMP_PREFIX}{}", std::process::id()));
+        let tmp = self.base.join(format!("{INITDB_TMP_PREFIX}{}", std::process::id()));
         fs::DirBuilder::new()
             .mode(0o700)
             .create(&tmp)
@@ -365,36 +314,23 @@ impl Cluster {
         self.chown(&tmp)?;
 
         let mut cmd = self.command(&self.bins.initdb);
-        cmd.arg("-D")
-            .arg(&tmp)
-            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]);
+        cmd.arg("-D").arg(&tmp).args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]);
         if fast_unsafe {
             cmd.arg("--no-sync");
         }
         let result = run(&mut cmd, "initdb");
         let failure = match result {
             Ok(out) if out.status.success() => None,
-            Ok(out) => Some(format!(
-                "{} {}",
-                out.status,
-                describe_output(&out, &self.run_as)
-            )),
+            Ok(out) => Some(format!("{} {}", out.status, describe_output(&out, &self.run_as))),
             Err(e) => Some(e.to_string()),
         };
         if let Some(detail) = failure {
             let _ = fs::remove_dir_all(&tmp);
-            return Err(EmbeddedPgError::InitdbFailed {
-                cluster_dir: self.dir.clone(),
-                detail,
-            });
+            return Err(EmbeddedPgError::InitdbFailed { cluster_dir: self.dir.clone(), detail });
         }
 
-        fs::rename(&tmp, &self.dir).map_err(|e| {
-            EmbeddedPgError::io(
-                format!("renaming {} to {}", tmp.display(), self.dir.display()),
-                e,
-            )
-        })?;
+        fs::rename(&tmp, &self.dir)
+            .map_err(|e| EmbeddedPgError::io(format!("renaming {} to {}", tmp.display(), self.dir.display()), e))?;
         if !fast_unsafe {
             // Make the rename itself durable, or a crash could bring back the scratch name.
             if let Ok(dir) = File::open(&self.base) {
@@ -409,11 +345,7 @@ impl Cluster {
             return;
         };
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .as_bytes()
-                .starts_with(INITDB_TMP_PREFIX.as_bytes())
-            {
+            if entry.file_name().as_bytes().starts_with(INITDB_TMP_PREFIX.as_bytes()) {
                 // Best effort: an orphaned initdb may still be adding files.
                 let _ = fs::remove_dir_all(entry.path());
             }
@@ -437,12 +369,7 @@ impl Cluster {
                     match fs::remove_file(&pid_file) {
                         Ok(()) => {}
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => {
-                            return Err(EmbeddedPgError::io(
-                                format!("removing stale {}", pid_file.display()),
-                                e,
-                            ))
-                        }
+                        Err(e) => return Err(EmbeddedPgError::io(format!("removing stale {}", pid_file.display()), e)),
                     }
                     return Ok(None);
                 }
@@ -453,10 +380,7 @@ impl Cluster {
                 return Err(EmbeddedPgError::StartFailed {
                     cluster_dir: self.dir.clone(),
                     attempts: 0,
-                    detail: format!(
-                        "pid {pid} from {} is alive but the file names no port",
-                        pid_file.display()
-                    ),
+                    detail: format!("pid {pid} from {} is alive but the file names no port", pid_file.display()),
                 });
             };
             if accepts_tcp(port) {
@@ -475,11 +399,7 @@ impl Cluster {
         }
     }
 
-    fn start_server(
-        &self,
-        fast_unsafe: bool,
-        next_port: &mut dyn FnMut() -> Result<u16>,
-    ) -> Result<Postmaster> {
+    fn start_server(&self, fast_unsafe: bool, next_port: &mut dyn FnMut() -> Result<u16>) -> Result<Postmaster> {
         self.prepare_log_file()?;
         let socket_dir = self.socket_dir_option();
         let mut last_detail = String::new();
@@ -490,8 +410,7 @@ impl Cluster {
                  -c listen_addresses=127.0.0.1 -c max_connections=300"
             );
             if fast_unsafe {
-                server_opts
-                    .push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+                server_opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
             }
             let log_start = fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
             let mut cmd = self.command(&self.bins.pg_ctl);
@@ -567,10 +486,7 @@ impl Cluster {
             Some(_) => {}
         }
         let mut cmd = self.command(&self.bins.pg_ctl);
-        cmd.args(["stop", "-m", "fast", "-w", "-t"])
-            .arg(SERVER_TIMEOUT.as_secs().to_string())
-            .arg("-D")
-            .arg(&self.dir);
+        cmd.args(["stop", "-m", "fast", "-w", "-t"]).arg(SERVER_TIMEOUT.as_secs().to_string()).arg("-D").arg(&self.dir);
         let out = run(&mut cmd, "pg_ctl stop")?;
         if out.status.success() || !pid_file.exists() {
             return Ok(());
@@ -581,22 +497,17 @@ impl Cluster {
                 "pg_ctl {}{}{}",
                 out.status,
                 describe_output(&out, &self.run_as),
-                labelled_tail(
-                    &format!("log {}", self.log.display()),
-                    &read_log_from(&self.log, 0)
-                )
+                labelled_tail(&format!("log {}", self.log.display()), &read_log_from(&self.log, 0))
             ),
         })
     }
 }
 
 fn prepare_data_dir(data_dir: &Path) -> Result<PathBuf> {
-    fs::create_dir_all(data_dir).map_err(|e| {
-        EmbeddedPgError::io(format!("creating data folder {}", data_dir.display()), e)
-    })?;
+    fs::create_dir_all(data_dir)
+        .map_err(|e| EmbeddedPgError::io(format!("creating data folder {}", data_dir.display()), e))?;
     // Canonical, so that every caller agrees on the fallback hash and on the postmaster's cwd.
-    fs::canonicalize(data_dir)
-        .map_err(|e| EmbeddedPgError::io(format!("resolving {}", data_dir.display()), e))
+    fs::canonicalize(data_dir).map_err(|e| EmbeddedPgError::io(format!("resolving {}", data_dir.display()), e))
 }
 
 fn lock_data_dir(data_dir: &Path) -> Result<File> {
@@ -609,8 +520,7 @@ fn lock_data_dir(data_dir: &Path) -> Result<File> {
         .open(&path)
         .map_err(|e| EmbeddedPgError::io(format!("opening lock file {}", path.display()), e))?;
     // flock(2): per open file, so it also serialises threads of one process that each open it.
-    file.lock()
-        .map_err(|e| EmbeddedPgError::io(format!("locking {}", path.display()), e))?;
+    file.lock().map_err(|e| EmbeddedPgError::io(format!("locking {}", path.display()), e))?;
     Ok(file)
 }
 
@@ -622,19 +532,10 @@ fn unprivileged_user() -> Result<Option<RunAs>> {
     for name in RUN_AS_CANDIDATES {
         match User::from_name(name) {
             Ok(Some(user)) => {
-                return Ok(Some(RunAs {
-                    name: user.name,
-                    uid: user.uid.as_raw(),
-                    gid: user.gid.as_raw(),
-                }))
+                return Ok(Some(RunAs { name: user.name, uid: user.uid.as_raw(), gid: user.gid.as_raw() }))
             }
             Ok(None) => {}
-            Err(e) => {
-                return Err(EmbeddedPgError::io(
-                    format!("looking up user {name}"),
-                    e.into(),
-                ))
-            }
+            Err(e) => return Err(EmbeddedPgError::io(format!("looking up user {name}"), e.into())),
         }
     }
     Err(EmbeddedPgError::NoUnprivilegedUser)
@@ -650,16 +551,8 @@ fn adopt_cluster_owner(cluster_dir: &Path, chosen: RunAs) -> RunAs {
         return chosen;
     }
     match User::from_uid(meta.uid().into()) {
-        Ok(Some(user)) => RunAs {
-            name: user.name,
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-        },
-        _ => RunAs {
-            name: format!("uid {}", meta.uid()),
-            uid: meta.uid(),
-            gid: meta.gid(),
-        },
+        Ok(Some(user)) => RunAs { name: user.name, uid: user.uid.as_raw(), gid: user.gid.as_raw() },
+        _ => RunAs { name: format!("uid {}", meta.uid()), uid: meta.uid(), gid: meta.gid() },
     }
 }
 
@@ -672,34 +565,22 @@ fn choose_base(data_dir: &Path, run_as: Option<&RunAs>) -> Result<(PathBuf, bool
     if user_can_enter(user, data_dir)? {
         return Ok((data_dir.to_path_buf(), false));
     }
-    let base = std::env::temp_dir().join(format!(
-        "duizhang-pg-{:016x}",
-        fnv1a64(data_dir.as_os_str().as_bytes())
-    ));
+    let base = std::env::temp_dir().join(format!("duizhang-pg-{:016x}", fnv1a64(data_dir.as_os_str().as_bytes())));
     match fs::DirBuilder::new().mode(0o755).create(&base) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(EmbeddedPgError::io(
-                format!("creating fallback folder {}", base.display()),
-                e,
-            ))
-        }
+        Err(e) => return Err(EmbeddedPgError::io(format!("creating fallback folder {}", base.display()), e)),
     }
     // The temp dir is world-writable: someone could have planted this name to get at the
     // cluster or to point it elsewhere.
-    let meta = fs::symlink_metadata(&base).map_err(|e| {
-        EmbeddedPgError::io(format!("inspecting fallback folder {}", base.display()), e)
-    })?;
+    let meta = fs::symlink_metadata(&base)
+        .map_err(|e| EmbeddedPgError::io(format!("inspecting fallback folder {}", base.display()), e))?;
     let unsafe_reason = if !meta.is_dir() {
         Some("it is not a plain directory".to_string())
     } else if meta.uid() != geteuid().as_raw() {
         Some(format!("it is owned by uid {}, not by us", meta.uid()))
     } else if meta.mode() & 0o022 != 0 {
-        Some(format!(
-            "it is writable by others (mode {:o})",
-            meta.mode() & 0o7777
-        ))
+        Some(format!("it is writable by others (mode {:o})", meta.mode() & 0o7777))
     } else {
         None
     };
@@ -709,8 +590,7 @@ fn choose_base(data_dir: &Path, run_as: Option<&RunAs>) -> Result<(PathBuf, bool
     // Our umask may have masked the search bit the server user needs.
     fs::set_permissions(&base, fs::Permissions::from_mode(0o755))
         .map_err(|e| EmbeddedPgError::io(format!("chmod {}", base.display()), e))?;
-    let base = fs::canonicalize(&base)
-        .map_err(|e| EmbeddedPgError::io(format!("resolving {}", base.display()), e))?;
+    let base = fs::canonicalize(&base).map_err(|e| EmbeddedPgError::io(format!("resolving {}", base.display()), e))?;
     if !user_can_enter(user, &base)? {
         return Err(EmbeddedPgError::UnsafeFallbackDir {
             path: base,
@@ -734,23 +614,13 @@ fn user_can_enter(user: &RunAs, dir: &Path) -> Result<bool> {
         .gid(user.gid)
         .status()
         .map_err(|e| {
-            EmbeddedPgError::io(
-                format!(
-                    "checking whether user {} can enter {}",
-                    user.name,
-                    dir.display()
-                ),
-                e,
-            )
+            EmbeddedPgError::io(format!("checking whether user {} can enter {}", user.name, dir.display()), e)
         })?;
     Ok(status.success())
 }
 
 fn read_pg_version(cluster_dir: &Path) -> Option<String> {
-    fs::read_to_string(cluster_dir.join("PG_VERSION"))
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    fs::read_to_string(cluster_dir.join("PG_VERSION")).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 /// PATH first, then /usr/lib/postgresql/<highest>/bin. For an existing cluster, prefer the
@@ -761,33 +631,22 @@ fn find_binaries(want_major: Option<&str>) -> Result<PgBinaries> {
         candidates.push(PgBinaries { initdb, pg_ctl });
     }
     for dir in versioned_bin_dirs() {
-        let bins = PgBinaries {
-            initdb: dir.join("initdb"),
-            pg_ctl: dir.join("pg_ctl"),
-        };
+        let bins = PgBinaries { initdb: dir.join("initdb"), pg_ctl: dir.join("pg_ctl") };
         if is_executable(&bins.initdb) && is_executable(&bins.pg_ctl) {
             candidates.push(bins);
         }
     }
     if let Some(want) = want_major {
-        if let Some(found) = candidates
-            .iter()
-            .find(|bins| pg_ctl_major(&bins.pg_ctl).as_deref() == Some(want))
-        {
+        if let Some(found) = candidates.iter().find(|bins| pg_ctl_major(&bins.pg_ctl).as_deref() == Some(want)) {
             return Ok(found.clone());
         }
     }
-    candidates
-        .into_iter()
-        .next()
-        .ok_or(EmbeddedPgError::BinariesNotFound)
+    candidates.into_iter().next().ok_or(EmbeddedPgError::BinariesNotFound)
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -803,10 +662,7 @@ fn versioned_bin_dirs() -> Vec<PathBuf> {
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().to_str()?.to_string();
-            let key = name
-                .split('.')
-                .map(|part| part.parse::<u32>().ok())
-                .collect::<Option<Vec<u32>>>()?;
+            let key = name.split('.').map(|part| part.parse::<u32>().ok()).collect::<Option<Vec<u32>>>()?;
             Some((key, entry.path().join("bin")))
         })
         .collect();
@@ -816,11 +672,7 @@ fn versioned_bin_dirs() -> Vec<PathBuf> {
 
 /// "pg_ctl (PostgreSQL) 15.20 (Debian ...)" -> "15"; "9.6.24" -> "9.6", as in PG_VERSION.
 fn pg_ctl_major(pg_ctl: &Path) -> Option<String> {
-    let out = Command::new(pg_ctl)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
+    let out = Command::new(pg_ctl).arg("--version").stdin(Stdio::null()).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text.split(") ").nth(1)?.split_whitespace().next()?;
     let parts: Vec<&str> = version.split('.').collect();
@@ -856,9 +708,7 @@ fn postmaster_liveness(pid: i32, cluster_dir: &Path) -> Liveness {
     }
     // /proc is Linux-only; elsewhere (or when it is unreadable) trust kill() alone.
     if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) {
-        let state = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
         if matches!(state, Some('Z' | 'X')) {
             return Liveness::Gone;
         }
@@ -887,8 +737,7 @@ fn free_port() -> Result<u16> {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<Output> {
-    cmd.output()
-        .map_err(|e| EmbeddedPgError::io(format!("running {what} ({:?})", cmd.get_program()), e))
+    cmd.output().map_err(|e| EmbeddedPgError::io(format!("running {what} ({:?})", cmd.get_program()), e))
 }
 
 fn describe_output(out: &Output, run_as: &Option<RunAs>) -> String {
@@ -896,14 +745,8 @@ fn describe_output(out: &Output, run_as: &Option<RunAs>) -> String {
     if let Some(user) = run_as {
         let _ = write!(text, " (run as user {})", user.name);
     }
-    text.push_str(&labelled_tail(
-        "stderr",
-        &String::from_utf8_lossy(&out.stderr),
-    ));
-    text.push_str(&labelled_tail(
-        "stdout",
-        &String::from_utf8_lossy(&out.stdout),
-    ));
+    text.push_str(&labelled_tail("stderr", &String::from_utf8_lossy(&out.stderr)));
+    text.push_str(&labelled_tail("stdout", &String::from_utf8_lossy(&out.stdout)));
     text
 }
 
@@ -936,15 +779,8 @@ fn read_log_from(log: &Path, offset: u64) -> String {
 /// pg_ctl runs the server through `sh -c "exec postgres -D \"DIR\" OPTS ... >> \"LOG\""`,
 /// so these characters in the data or log path would be interpreted by the shell.
 fn check_shell_safe(path: &Path) -> Result<()> {
-    if path
-        .as_os_str()
-        .as_bytes()
-        .iter()
-        .any(|b| matches!(b, b'"' | b'$' | b'`' | b'\\' | b'\n'))
-    {
-        return Err(EmbeddedPgError::UnsupportedPath {
-            path: path.to_path_buf(),
-        });
+    if path.as_os_str().as_bytes().iter().any(|b| matches!(b, b'"' | b'$' | b'`' | b'\\' | b'\n')) {
+        return Err(EmbeddedPgError::UnsupportedPath { path: path.to_path_buf() });
     }
     Ok(())
 }
@@ -1008,11 +844,7 @@ mod tests {
         let taken = squatter.local_addr().unwrap().port();
         let mut offered = Vec::new();
         let mut ports = || {
-            let port = if offered.is_empty() {
-                taken
-            } else {
-                free_port()?
-            };
+            let port = if offered.is_empty() { taken } else { free_port()? };
             offered.push(port);
             Ok(port)
         };

@@ -26,10 +26,7 @@ pub fn try_claim(conn: &mut PgConnection, tenant_id: Uuid, key: &str, request_ha
 }
 
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, key: &str) -> QueryResult<SavedRequest> {
-    idempotency_keys::table
-        .find((tenant_id, key))
-        .select(SavedRequest::as_select())
-        .first(conn)
+    idempotency_keys::table.find((tenant_id, key)).select(SavedRequest::as_select()).first(conn)
 }
 
 pub fn save_response(

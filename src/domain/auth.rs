@@ -53,8 +53,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] =
-        [Permission::Read, Permission::WriteLedger, Permission::WriteBank, Permission::WriteMatching, Permission::Admin];
+    pub const ALL: [Permission; 5] = [
+        Permission::Read,
+        Permission::WriteLedger,
+        Permission::WriteBank,
+        Permission::WriteMatching,
+        Permission::Admin,
+    ];
 
     pub fn scope(self) -> &'static str {
         match self {
@@ -73,8 +78,12 @@ impl Permission {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    ApiKey { id: Uuid },
-    User { id: Uuid },
+    ApiKey {
+        id: Uuid,
+    },
+    User {
+        id: Uuid,
+    },
     /// The command line (`duizhang tenant create`): the operator of the installation.
     System,
 }

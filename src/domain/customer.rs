@@ -77,7 +77,12 @@ pub fn normalize_account(value: &str) -> Result<String, String> {
 pub fn check_email(value: &str) -> Result<String, String> {
     let v = value.trim();
     let parts: Vec<&str> = v.split('@').collect();
-    if v.len() <= 254 && parts.len() == 2 && !parts[0].is_empty() && parts[1].contains('.') && !v.contains(char::is_whitespace) {
+    if v.len() <= 254
+        && parts.len() == 2
+        && !parts[0].is_empty()
+        && parts[1].contains('.')
+        && !v.contains(char::is_whitespace)
+    {
         Ok(v.to_string())
     } else {
         Err(format!("{value:?} is not an e-mail address"))

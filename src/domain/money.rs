@@ -15,7 +15,9 @@ pub enum MoneyError {
 impl std::fmt::Display for MoneyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MoneyError::UnknownCurrency(c) => write!(f, "unknown currency {c:?}: expected an ISO 4217 code such as EUR"),
+            MoneyError::UnknownCurrency(c) => {
+                write!(f, "unknown currency {c:?}: expected an ISO 4217 code such as EUR")
+            }
             MoneyError::NotADecimal(s) => write!(f, "{s:?} is not a decimal amount (use a string such as \"1234.50\")"),
             MoneyError::TooManyDecimals { currency, allowed, given } => {
                 write!(f, "{currency} allows {allowed} decimal places, the amount has {given}")
@@ -42,7 +44,8 @@ impl Currency {
         if trimmed.len() != 3 || !trimmed.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(MoneyError::UnknownCurrency(code.to_string()));
         }
-        let iso = iso_currency::Currency::from_code(trimmed).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))?;
+        let iso =
+            iso_currency::Currency::from_code(trimmed).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))?;
         // Funds and metals (XAU, XDR...) have no minor unit; they are not invoice currencies.
         let minor_units = iso.exponent().map(u32::from).ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))?;
         let bytes = trimmed.as_bytes();
@@ -62,7 +65,10 @@ impl Currency {
     pub fn parse_amount(&self, text: &str) -> Result<Decimal, MoneyError> {
         let trimmed = text.trim();
         let valid_chars = !trimmed.is_empty()
-            && trimmed.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && (b == b'-' || b == b'+')));
+            && trimmed
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && (b == b'-' || b == b'+')));
         if !valid_chars {
             return Err(MoneyError::NotADecimal(text.to_string()));
         }

@@ -46,7 +46,12 @@ pub fn validate_new_user(input: &NewUser) -> AppResult<()> {
     Ok(())
 }
 
-pub fn create_user(conn: &mut PgConnection, principal: &Principal, input: NewUser, password_hash: String) -> AppResult<UserView> {
+pub fn create_user(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: NewUser,
+    password_hash: String,
+) -> AppResult<UserView> {
     require(principal, Permission::Admin)?;
     validate_new_user(&input)?;
     let user = users::User {
@@ -59,7 +64,9 @@ pub fn create_user(conn: &mut PgConnection, principal: &Principal, input: NewUse
         disabled_at: None,
     };
     users::insert(conn, &user).map_err(|e| match AppError::from(e) {
-        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict("a user with this e-mail already exists"),
+        err if err.code == crate::error::ErrorCode::Conflict => {
+            AppError::conflict("a user with this e-mail already exists")
+        }
         err => err,
     })?;
     let mut e = entry(principal, "user.created", "user", &user.id.to_string());
@@ -142,7 +149,8 @@ pub fn create_api_key(conn: &mut PgConnection, principal: &Principal, input: New
     };
     api_keys::insert(conn, &key)?;
     let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());
-    e.after = Some(serde_json::json!({ "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix }));
+    e.after =
+        Some(serde_json::json!({ "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix }));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(CreatedApiKey { key: key.into(), api_key: plaintext })
 }

@@ -156,7 +156,12 @@ pub fn verify_all(conn: &mut PgConnection) -> AppResult<Vec<TenantChainReport>> 
     let mut out = Vec::with_capacity(ids.len());
     for tenant_id in ids {
         let v = verify_chain(conn, tenant_id)?;
-        out.push(TenantChainReport { tenant_id, valid: v.valid, entries_checked: v.entries_checked, first_broken_seq: v.first_broken_seq });
+        out.push(TenantChainReport {
+            tenant_id,
+            valid: v.valid,
+            entries_checked: v.entries_checked,
+            first_broken_seq: v.first_broken_seq,
+        });
     }
     Ok(out)
 }

@@ -46,9 +46,8 @@ impl JwtKeys {
     }
 
     pub fn verify<C: for<'de> Deserialize<'de>>(&self, token: &str, audience: &str) -> AppResult<C> {
-        jsonwebtoken::decode::<C>(token, &self.decoding, &Self::validation(audience))
-            .map(|data| data.claims)
-            .map_err(|e| {
+        jsonwebtoken::decode::<C>(token, &self.decoding, &Self::validation(audience)).map(|data| data.claims).map_err(
+            |e| {
                 use jsonwebtoken::errors::ErrorKind;
                 let reason = match e.kind() {
                     ErrorKind::ExpiredSignature => "token expired",
@@ -59,7 +58,8 @@ impl JwtKeys {
                     _ => "token invalid",
                 };
                 AppError::unauthenticated(reason)
-            })
+            },
+        )
     }
 }
 
@@ -86,7 +86,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
             return Err(AppError::unauthenticated("unknown or revoked API key"));
         }
         let role = Role::parse(&key.role).ok_or_else(|| AppError::internal("api key with unknown role"))?;
-        return Ok(Principal { tenant_id: key.tenant_id, actor: Actor::ApiKey { id: key.id }, role, scopes: key.scopes });
+        return Ok(Principal {
+            tenant_id: key.tenant_id,
+            actor: Actor::ApiKey { id: key.id },
+            role,
+            scopes: key.scopes,
+        });
     }
     let claims: UserClaims = state.jwt.verify(token, JWT_AUDIENCE_API)?;
     Ok(Principal { tenant_id: claims.tid, actor: Actor::User { id: claims.sub }, role: claims.role, scopes: vec![] })
@@ -119,9 +124,7 @@ pub async fn issue_token(
             return Err(denied());
         }
         1 => candidates.into_iter().next().ok_or_else(denied)?,
-        _ => {
-            return Err(AppError::bad_request("this e-mail belongs to several tenants: give tenant_id"))
-        }
+        _ => return Err(AppError::bad_request("this e-mail belongs to several tenants: give tenant_id")),
     };
     let stored = user.password_hash.clone();
     let ok = actix_web::web::block(move || verify_password(&password, &stored)).await.map_err(AppError::internal)?;
@@ -150,7 +153,8 @@ pub async fn issue_token(
 }
 
 /// A valid argon2id hash of a random password, checked when the user does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jt5bOQ3HnOxKVcQCM8E8iS1+0oDqS8xTTG/WkR6Pj8c";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jt5bOQ3HnOxKVcQCM8E8iS1+0oDqS8xTTG/WkR6Pj8c";
 
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -158,7 +162,9 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 }
 
 fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    PasswordHash::new(stored)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
 }
 
 /// A new API key: (plaintext shown once, prefix stored for lookup, hash stored for checking).

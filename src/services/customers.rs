@@ -6,7 +6,9 @@ use super::require;
 use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
 use crate::db::{audit as audit_db, documents as documents_db};
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::customer::{check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus};
+use crate::domain::customer::{
+    check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus,
+};
 use crate::domain::document::{balance_effect, DocType};
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
@@ -186,7 +188,9 @@ fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
                 None => text.trim().parse::<Decimal>().map_err(|_| format!("{text:?} is not a decimal amount")),
             };
             match value {
-                Ok(v) if v.is_sign_negative() && !v.is_zero() => Err(AppError::invalid("credit_limit", "must not be negative")),
+                Ok(v) if v.is_sign_negative() && !v.is_zero() => {
+                    Err(AppError::invalid("credit_limit", "must not be negative"))
+                }
                 Ok(v) => Ok(v),
                 Err(e) => Err(AppError::invalid("credit_limit", e)),
             }
@@ -200,7 +204,12 @@ fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
     Ok(CustomerFields {
         name: check_name(&input.name).map_err(|e| AppError::invalid("name", e))?,
         aliases,
-        country: input.country.as_deref().map(check_country).transpose().map_err(|e| AppError::invalid("country", e))?,
+        country: input
+            .country
+            .as_deref()
+            .map(check_country)
+            .transpose()
+            .map_err(|e| AppError::invalid("country", e))?,
         bank_accounts,
         email: input.email.as_deref().map(check_email).transpose().map_err(|e| AppError::invalid("email", e))?,
         default_currency: default_currency.map(|c| c.code().to_string()),
@@ -241,11 +250,14 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: CustomerInp
     let code = validate_code(&input.code)?;
     let fields = validate_fields(&input)?;
     if customers_db::find_by_code(conn, principal.tenant_id, &code).is_ok() {
-        return Err(AppError::conflict(format!("customer {code:?} already exists")).with_details(serde_json::json!({"field": "code"})));
+        return Err(AppError::conflict(format!("customer {code:?} already exists"))
+            .with_details(serde_json::json!({"field": "code"})));
     }
     let customer = new_customer(principal.tenant_id, code, &fields);
     customers_db::insert_many(conn, std::slice::from_ref(&customer)).map_err(|e| match AppError::from(e) {
-        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict(format!("customer {:?} already exists", customer.code)),
+        err if err.code == crate::error::ErrorCode::Conflict => {
+            AppError::conflict(format!("customer {:?} already exists", customer.code))
+        }
         err => err,
     })?;
     let view = CustomerView::from(customer);
@@ -261,10 +273,16 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppRes
 }
 
 fn find(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<Customer> {
-    customers_db::find_by_code(conn, principal.tenant_id, code).map_err(|_| AppError::not_found(format!("customer {code:?}")))
+    customers_db::find_by_code(conn, principal.tenant_id, code)
+        .map_err(|_| AppError::not_found(format!("customer {code:?}")))
 }
 
-pub fn update(conn: &mut PgConnection, principal: &Principal, code: &str, patch: CustomerPatch) -> AppResult<CustomerView> {
+pub fn update(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    code: &str,
+    patch: CustomerPatch,
+) -> AppResult<CustomerView> {
     require(principal, Permission::WriteLedger)?;
     let existing = customers_db::find_by_code_for_update(conn, principal.tenant_id, code)
         .map_err(|_| AppError::not_found(format!("customer {code:?}")))?;
@@ -313,7 +331,12 @@ pub struct CustomerQuery {
     pub cursor: Option<String>,
 }
 
-pub fn list(conn: &mut PgConnection, principal: &Principal, q: CustomerQuery, max_limit: i64) -> AppResult<Page<CustomerView>> {
+pub fn list(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    q: CustomerQuery,
+    max_limit: i64,
+) -> AppResult<Page<CustomerView>> {
     require(principal, Permission::Read)?;
     let limit = effective_limit(q.limit, max_limit)?;
     let filter = CustomerFilter {
@@ -371,7 +394,12 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<CustomerInput, Stri
 
 /// Upserts customers by code. Every row is validated first; the valid ones are written in the
 /// caller's transaction, the others are reported. A row is written whole or not at all.
-pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportFormat, body: &[u8]) -> AppResult<ImportReport> {
+pub fn import(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    format: ImportFormat,
+    body: &[u8],
+) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
     let (inputs, mut rejected): (Vec<(u64, CustomerInput)>, Vec<RejectedRow>) = match format {
         ImportFormat::Json => read_json_array(body)?,
@@ -395,7 +423,10 @@ pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportForm
             Err(e) => rejected.push(RejectedRow { row, error: e.message }),
             Ok((code, fields)) => {
                 if let Some(first) = seen.get(&code) {
-                    rejected.push(RejectedRow { row, error: format!("code {code:?} appears again (first in row {first})") });
+                    rejected.push(RejectedRow {
+                        row,
+                        error: format!("code {code:?} appears again (first in row {first})"),
+                    });
                     continue;
                 }
                 seen.insert(code.clone(), row);
@@ -404,8 +435,10 @@ pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportForm
         }
     }
     let codes: Vec<String> = valid.iter().map(|(_, code, _)| code.clone()).collect();
-    let existing: HashMap<String, Customer> =
-        customers_db::find_by_codes(conn, principal.tenant_id, &codes)?.into_iter().map(|c| (c.code.clone(), c)).collect();
+    let existing: HashMap<String, Customer> = customers_db::find_by_codes(conn, principal.tenant_id, &codes)?
+        .into_iter()
+        .map(|c| (c.code.clone(), c))
+        .collect();
     let mut report = ImportReport::default();
     let mut to_insert = Vec::new();
     let mut audit = Vec::new();
@@ -473,7 +506,8 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
     }
     let mut per_currency: BTreeMap<String, Sums> = BTreeMap::new();
     for doc in &items {
-        let doc_type = DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type in database"))?;
+        let doc_type =
+            DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type in database"))?;
         let sums = per_currency.entry(doc.currency.clone()).or_default();
         sums.balance += balance_effect(doc_type, doc.open_amount);
         *sums.by_type.entry(doc_type.as_str()).or_default() += doc.open_amount;
@@ -496,10 +530,4 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
         .collect();
     let open_items = items.into_iter().map(|d| DocumentView::new(d, customer.code.clone())).collect();
     Ok(CustomerBalance { customer_code: customer.code, balances, open_items })
-}
-
-/// Customer codes by id, for views that show codes (the id is internal).
-pub fn codes_by_id(conn: &mut PgConnection, tenant_id: Uuid, ids: &HashSet<Uuid>) -> AppResult<HashMap<Uuid, String>> {
-    let ids: Vec<Uuid> = ids.iter().copied().collect();
-    Ok(customers_db::find_by_ids(conn, tenant_id, &ids)?.into_iter().map(|c| (c.id, c.code)).collect())
 }

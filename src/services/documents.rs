@@ -166,7 +166,8 @@ fn validate_fields(
 
 fn validate_input(input: &DocumentInput) -> AppResult<(String, String, DocumentFields)> {
     let doc_no = check_identifier(&input.doc_no, 64).map_err(|e| AppError::invalid("doc_no", e))?;
-    let customer_code = check_identifier(&input.customer_code, 64).map_err(|e| AppError::invalid("customer_code", e))?;
+    let customer_code =
+        check_identifier(&input.customer_code, 64).map_err(|e| AppError::invalid("customer_code", e))?;
     let fields = validate_fields(
         input.doc_type,
         input.issue_date,
@@ -226,7 +227,12 @@ fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
     Ok(())
 }
 
-fn audit_entry(principal: &Principal, action: &str, before: Option<&DocumentView>, after: &DocumentView) -> NewAuditEntry {
+fn audit_entry(
+    principal: &Principal,
+    action: &str,
+    before: Option<&DocumentView>,
+    after: &DocumentView,
+) -> NewAuditEntry {
     let mut e = entry(principal, action, "document", &after.id.to_string());
     e.before = before.and_then(snapshot);
     e.after = snapshot(after);
@@ -240,12 +246,10 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
         .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
     let doc = new_document(principal.tenant_id, customer.id, input.doc_type, doc_no, fields);
     documents_db::insert_many(conn, std::slice::from_ref(&doc)).map_err(|e| match AppError::from(e) {
-        err if err.code == crate::error::ErrorCode::Conflict => AppError::conflict(format!(
-            "{} {:?} already exists",
-            input.doc_type.as_str(),
-            doc.doc_no
-        ))
-        .with_details(serde_json::json!({"field": "doc_no"})),
+        err if err.code == crate::error::ErrorCode::Conflict => {
+            AppError::conflict(format!("{} {:?} already exists", input.doc_type.as_str(), doc.doc_no))
+                .with_details(serde_json::json!({"field": "doc_no"}))
+        }
         err => err,
     })?;
     let view = DocumentView::new(doc, customer.code);
@@ -259,7 +263,12 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
     Ok(DocumentView::new(doc, code))
 }
 
-pub fn update(conn: &mut PgConnection, principal: &Principal, id: Uuid, patch: DocumentPatch) -> AppResult<DocumentView> {
+pub fn update(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    patch: DocumentPatch,
+) -> AppResult<DocumentView> {
     require(principal, Permission::WriteLedger)?;
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
@@ -283,7 +292,11 @@ pub fn update(conn: &mut PgConnection, principal: &Principal, id: Uuid, patch: D
     apply_fields(&mut doc, fields)?;
     documents_db::update(conn, &doc)?;
     let view = DocumentView::new(doc, code);
-    audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.updated", Some(&before), &view)])?;
+    audit_db::append(
+        conn,
+        principal.tenant_id,
+        vec![audit_entry(principal, "document.updated", Some(&before), &view)],
+    )?;
     Ok(view)
 }
 
@@ -304,7 +317,11 @@ pub fn cancel(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
     doc.updated_at = Utc::now();
     documents_db::update(conn, &doc)?;
     let view = DocumentView::new(doc, code);
-    audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.cancelled", Some(&before), &view)])?;
+    audit_db::append(
+        conn,
+        principal.tenant_id,
+        vec![audit_entry(principal, "document.cancelled", Some(&before), &view)],
+    )?;
     Ok(view)
 }
 
@@ -331,7 +348,12 @@ pub struct DocumentQuery {
     pub cursor: Option<String>,
 }
 
-pub fn list(conn: &mut PgConnection, principal: &Principal, q: DocumentQuery, max_limit: i64) -> AppResult<Page<DocumentView>> {
+pub fn list(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    q: DocumentQuery,
+    max_limit: i64,
+) -> AppResult<Page<DocumentView>> {
     require(principal, Permission::Read)?;
     let limit = effective_limit(q.limit, max_limit)?;
     let customer_id = match &q.customer {
@@ -360,8 +382,17 @@ pub fn list(conn: &mut PgConnection, principal: &Principal, q: DocumentQuery, ma
 }
 
 /// Columns of the generator's `ledger.csv`, plus the optional source system.
-pub const CSV_COLUMNS: [&str; 9] =
-    ["doc_no", "doc_type", "customer_code", "issue_date", "due_date", "currency", "amount", "reference", "source_system"];
+pub const CSV_COLUMNS: [&str; 9] = [
+    "doc_no",
+    "doc_type",
+    "customer_code",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "reference",
+    "source_system",
+];
 
 fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, String> {
     let text = |name: &str| cells.get(name).cloned().ok_or_else(|| format!("{name}: missing"));
@@ -383,7 +414,12 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, Stri
 }
 
 /// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
-pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportFormat, body: &[u8]) -> AppResult<ImportReport> {
+pub fn import(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    format: ImportFormat,
+    body: &[u8],
+) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
     let (inputs, mut rejected): (Vec<(u64, DocumentInput)>, Vec<RejectedRow>) = match format {
         ImportFormat::Json => read_json_array(body)?,
@@ -426,11 +462,10 @@ pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportForm
         }
     }
     // Customers in one query, existing documents in one query per type: never a query per row.
-    let codes: Vec<String> = valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let customers: HashMap<String, Uuid> = customers_db::find_by_codes(conn, principal.tenant_id, &codes)?
-        .into_iter()
-        .map(|c| (c.code, c.id))
-        .collect();
+    let codes: Vec<String> =
+        valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let customers: HashMap<String, Uuid> =
+        customers_db::find_by_codes(conn, principal.tenant_id, &codes)?.into_iter().map(|c| (c.code, c.id)).collect();
     let mut existing: HashMap<(DocType, String), Document> = HashMap::new();
     for doc_type in DocType::ALL {
         let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
@@ -446,13 +481,21 @@ pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportForm
     let mut audit = Vec::new();
     for v in valid {
         let Some(&customer_id) = customers.get(&v.customer_code) else {
-            rejected.push(RejectedRow { row: v.row, error: format!("customer_code: unknown customer {:?}", v.customer_code) });
+            rejected.push(RejectedRow {
+                row: v.row,
+                error: format!("customer_code: unknown customer {:?}", v.customer_code),
+            });
             continue;
         };
         match existing.get(&(v.doc_type, v.doc_no.clone())) {
             None => {
                 let doc = new_document(principal.tenant_id, customer_id, v.doc_type, v.doc_no, v.fields);
-                audit.push(audit_entry(principal, "document.created", None, &DocumentView::new(doc.clone(), v.customer_code)));
+                audit.push(audit_entry(
+                    principal,
+                    "document.created",
+                    None,
+                    &DocumentView::new(doc.clone(), v.customer_code),
+                ));
                 to_insert.push(doc);
                 report.created += 1;
             }
@@ -469,7 +512,12 @@ pub fn import(conn: &mut PgConnection, principal: &Principal, format: ImportForm
                 }
                 documents_db::update(conn, &updated)?;
                 let before = DocumentView::new(current.clone(), v.customer_code.clone());
-                audit.push(audit_entry(principal, "document.updated", Some(&before), &DocumentView::new(updated, v.customer_code)));
+                audit.push(audit_entry(
+                    principal,
+                    "document.updated",
+                    Some(&before),
+                    &DocumentView::new(updated, v.customer_code),
+                ));
                 report.updated += 1;
             }
         }

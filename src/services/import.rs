@@ -42,7 +42,10 @@ pub fn read_csv(body: &[u8], allowed: &[&str], required: &[&str]) -> AppResult<(
         .collect();
     for h in &headers {
         if !allowed.contains(&h.as_str()) {
-            return Err(AppError::invalid("body", format!("unknown CSV column {h:?}; allowed: {}", allowed.join(", "))));
+            return Err(AppError::invalid(
+                "body",
+                format!("unknown CSV column {h:?}; allowed: {}", allowed.join(", ")),
+            ));
         }
     }
     for r in required {
@@ -96,7 +99,10 @@ impl ImportFormat {
 }
 
 /// Parses a JSON array element by element, so one bad element is one rejected row.
-pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<(Vec<(u64, T)>, Vec<RejectedRow>)> {
+/// Parsed rows with their row numbers, and the rows that could not be read.
+pub type ParsedRows<T> = (Vec<(u64, T)>, Vec<RejectedRow>);
+
+pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<ParsedRows<T>> {
     let values: Vec<serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| AppError::invalid("body", format!("expected a JSON array: {e}")))?;
     let mut rows = Vec::with_capacity(values.len());

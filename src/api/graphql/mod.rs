@@ -67,7 +67,12 @@ fn max_limit(ctx: &async_graphql::Context<'_>) -> i64 {
     ctx.data::<AppState>().map(|s| s.settings.list_max_limit).unwrap_or(500)
 }
 
-pub async fn graphql(state: web::Data<AppState>, schema: web::Data<AppSchema>, req: HttpRequest, body: GraphQLRequest) -> GraphQLResponse {
+pub async fn graphql(
+    state: web::Data<AppState>,
+    schema: web::Data<AppSchema>,
+    req: HttpRequest,
+    body: GraphQLRequest,
+) -> GraphQLResponse {
     let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
     let caller = match bearer_token(header) {
         Ok(token) => crate::services::auth::authenticate(&state, &token).await,

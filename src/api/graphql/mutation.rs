@@ -13,7 +13,12 @@ impl MutationRoot {
         run(ctx, move |conn, p| customers::create(conn, p, input)).await
     }
 
-    async fn update_customer(&self, ctx: &Context<'_>, code: String, patch: CustomerPatchInput) -> async_graphql::Result<CustomerView> {
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        patch: CustomerPatchInput,
+    ) -> async_graphql::Result<CustomerView> {
         run(ctx, move |conn, p| customers::update(conn, p, &code, patch.into())).await
     }
 
@@ -21,7 +26,12 @@ impl MutationRoot {
         run(ctx, move |conn, p| documents::create(conn, p, input)).await
     }
 
-    async fn update_document(&self, ctx: &Context<'_>, id: Uuid, patch: DocumentPatchInput) -> async_graphql::Result<DocumentView> {
+    async fn update_document(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        patch: DocumentPatchInput,
+    ) -> async_graphql::Result<DocumentView> {
         run(ctx, move |conn, p| documents::update(conn, p, id, patch.into())).await
     }
 

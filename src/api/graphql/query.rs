@@ -116,6 +116,6 @@ impl QueryRoot {
 
     /// Recompute the audit hash chain (admin).
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> async_graphql::Result<ChainVerification> {
-        run(ctx, move |conn, p| audit::verify(conn, p)).await
+        run(ctx, audit::verify).await
     }
 }

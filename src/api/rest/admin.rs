@@ -1,9 +1,9 @@
 use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::domain::auth::Permission;
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{self, ApiKeyView, CreatedApiKey, NewApiKey, NewUser, UserView};
 use crate::services::{auth::hash_password, require};
-use crate::domain::auth::Permission;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -17,7 +17,12 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/users")]
-pub async fn create_user(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn create_user(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     require(&p, Permission::Admin)?;
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: NewUser = parse_json(&req, &body)?;
@@ -26,7 +31,10 @@ pub async fn create_user(state: web::Data<AppState>, Auth(p): Auth, req: HttpReq
     let password = input.password.clone();
     let hash = web::block(move || hash_password(&password)).await.map_err(AppError::internal)??;
     let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| admin::create_user(conn, &principal, input, hash)).await
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        admin::create_user(conn, &principal, input, hash)
+    })
+    .await
 }
 
 /// List the tenant's users (admin).
@@ -44,11 +52,19 @@ pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
     security(("bearer" = []))
 )]
 #[post("/api-keys")]
-pub async fn create_api_key(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: NewApiKey = parse_json(&req, &body)?;
     let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| admin::create_api_key(conn, &principal, input)).await
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        admin::create_api_key(conn, &principal, input)
+    })
+    .await
 }
 
 /// List API keys (admin); secrets are never shown again.
@@ -66,7 +82,12 @@ pub async fn list_api_keys(state: web::Data<AppState>, Auth(p): Auth) -> AppResu
     security(("bearer" = []))
 )]
 #[delete("/api-keys/{id}")]
-pub async fn revoke_api_key(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>, req: HttpRequest) -> AppResult<HttpResponse> {
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     let principal = p.clone();
     let id = *id;
     execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| admin::revoke_api_key(conn, &principal, id)).await

@@ -21,11 +21,17 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
     security(("bearer" = []))
 )]
 #[post("/customers")]
-pub async fn create(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let input: CustomerInput = parse_json(&req, &body)?;
     let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| customers::create(conn, &principal, input)).await
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| customers::create(conn, &principal, input))
+        .await
 }
 
 /// List customers, filtered, one page at a time.
@@ -36,7 +42,11 @@ pub async fn create(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest,
     security(("bearer" = []))
 )]
 #[get("/customers")]
-pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<CustomerQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    query: web::Query<CustomerQuery>,
+) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
     let page = run(&state.pool, move |conn| customers::list(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
@@ -75,7 +85,10 @@ pub async fn update(
     let patch: CustomerPatch = parse_json(&req, &body)?;
     let principal = p.clone();
     let code = code.into_inner();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| customers::update(conn, &principal, &code, patch)).await
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        customers::update(conn, &principal, &code, patch)
+    })
+    .await
 }
 
 /// Bulk upsert by code, from CSV (`text/csv`, columns of `customers.csv`: code,name,country,iban,email
@@ -89,12 +102,20 @@ pub async fn update(
     security(("bearer" = []))
 )]
 #[post("/customers/import")]
-pub async fn import(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn import(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let principal = p.clone();
     let data = body.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| customers::import(conn, &principal, format, &data)).await
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        customers::import(conn, &principal, format, &data)
+    })
+    .await
 }
 
 /// Open items and balance per currency.

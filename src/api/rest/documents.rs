@@ -18,17 +18,27 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/documents")]
-pub async fn create(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let input: DocumentInput = parse_json(&req, &body)?;
     let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| documents::create(conn, &principal, input)).await
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| documents::create(conn, &principal, input))
+        .await
 }
 
 /// Query documents.
 #[utoipa::path(tag = "documents", params(DocumentQuery), responses((status = 200, body = Page<DocumentView>)), security(("bearer" = [])))]
 #[get("/documents")]
-pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<DocumentQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    query: web::Query<DocumentQuery>,
+) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
     let page = run(&state.pool, move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
@@ -67,7 +77,8 @@ pub async fn update(
     let patch: DocumentPatch = parse_json(&req, &body)?;
     let principal = p.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::update(conn, &principal, id, patch)).await
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::update(conn, &principal, id, patch))
+        .await
 }
 
 /// Cancel (void) a document that nothing has been applied to. Documents are never erased.
@@ -78,7 +89,12 @@ pub async fn update(
     security(("bearer" = []))
 )]
 #[delete("/documents/{id}")]
-pub async fn cancel(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>, req: HttpRequest) -> AppResult<HttpResponse> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     let principal = p.clone();
     let id = *id;
     execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| documents::cancel(conn, &principal, id)).await
@@ -95,10 +111,18 @@ pub async fn cancel(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uui
     security(("bearer" = []))
 )]
 #[post("/documents/import")]
-pub async fn import(state: web::Data<AppState>, Auth(p): Auth, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+pub async fn import(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let principal = p.clone();
     let data = body.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::import(conn, &principal, format, &data)).await
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        documents::import(conn, &principal, format, &data)
+    })
+    .await
 }

@@ -73,12 +73,14 @@ pub fn openapi_json() -> String {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| {
-        AppError::new(ErrorCode::ValidationFailed, format!("query string: {err}")).into()
-    }))
-    .app_data(web::PathConfig::default().error_handler(|err, _| {
-        AppError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()
-    }))
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| AppError::new(ErrorCode::ValidationFailed, format!("query string: {err}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| AppError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()),
+    )
     .service(auth::token)
     .service(customers::import)
     .service(customers::create)

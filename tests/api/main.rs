@@ -1,0 +1,13 @@
+//! Integration tests: real HTTP against real app instances on a real PostgreSQL.
+//! One binary, so the embedded cluster and the template database are set up once.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod customers;
+mod documents;
+mod graphql;
+mod idempotency;
+mod service;
+mod tenancy;
