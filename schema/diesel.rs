@@ -41,6 +41,65 @@ diesel::table! {
 }
 
 diesel::table! {
+    bank_accounts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        account_id -> Text,
+        #[max_length = 3]
+        currency -> Bpchar,
+        bank_name -> Nullable<Text>,
+        name -> Nullable<Text>,
+        csv_mapping -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bank_lines (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        bank_account_id -> Uuid,
+        statement_id -> Uuid,
+        bank_reference -> Nullable<Text>,
+        dedupe_key -> Text,
+        booking_date -> Date,
+        value_date -> Nullable<Date>,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        counterparty_name -> Nullable<Text>,
+        counterparty_iban -> Nullable<Text>,
+        remittance -> Nullable<Text>,
+        creditor_reference -> Nullable<Text>,
+        end_to_end_id -> Nullable<Text>,
+        bank_transaction_code -> Nullable<Text>,
+        reversal -> Bool,
+        charges -> Nullable<Numeric>,
+        status -> Text,
+        applied_amount -> Numeric,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bank_statements (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        format -> Text,
+        file_sha256 -> Text,
+        file_bytes -> Int8,
+        statements -> Jsonb,
+        lines_imported -> Int4,
+        duplicates_skipped -> Int4,
+        warnings -> Jsonb,
+        imported_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -119,6 +178,11 @@ diesel::table! {
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(bank_accounts -> tenants (tenant_id));
+diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
+diesel::joinable!(bank_lines -> bank_statements (statement_id));
+diesel::joinable!(bank_lines -> tenants (tenant_id));
+diesel::joinable!(bank_statements -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
@@ -129,6 +193,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_log,
+    bank_accounts,
+    bank_lines,
+    bank_statements,
     customers,
     documents,
     idempotency_keys,

@@ -626,11 +626,19 @@ fn read_pg_version(cluster_dir: &Path) -> Option<String> {
 /// PATH first, then /usr/lib/postgresql/<highest>/bin. For an existing cluster, prefer the
 /// install of its own major version, since a server of another major refuses its files.
 fn find_binaries(want_major: Option<&str>) -> Result<PgBinaries> {
+    find_binaries_in(std::env::var_os("PATH").as_deref(), Path::new(VERSIONED_INSTALL_ROOT), want_major)
+}
+
+fn find_binaries_in(
+    path_var: Option<&std::ffi::OsStr>,
+    install_root: &Path,
+    want_major: Option<&str>,
+) -> Result<PgBinaries> {
     let mut candidates = Vec::new();
-    if let (Some(initdb), Some(pg_ctl)) = (find_on_path("initdb"), find_on_path("pg_ctl")) {
+    if let (Some(initdb), Some(pg_ctl)) = (find_on_path(path_var, "initdb"), find_on_path(path_var, "pg_ctl")) {
         candidates.push(PgBinaries { initdb, pg_ctl });
     }
-    for dir in versioned_bin_dirs() {
+    for dir in versioned_bin_dirs(install_root) {
         let bins = PgBinaries { initdb: dir.join("initdb"), pg_ctl: dir.join("pg_ctl") };
         if is_executable(&bins.initdb) && is_executable(&bins.pg_ctl) {
             candidates.push(bins);
@@ -644,9 +652,8 @@ fn find_binaries(want_major: Option<&str>) -> Result<PgBinaries> {
     candidates.into_iter().next().ok_or(EmbeddedPgError::BinariesNotFound)
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+fn find_on_path(path_var: Option<&std::ffi::OsStr>, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(path_var?).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -654,8 +661,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// /usr/lib/postgresql/<version>/bin, highest version first.
-fn versioned_bin_dirs() -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(VERSIONED_INSTALL_ROOT) else {
+fn versioned_bin_dirs(install_root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(install_root) else {
         return Vec::new();
     };
     let mut versions: Vec<(Vec<u32>, PathBuf)> = entries
@@ -713,7 +720,9 @@ fn postmaster_liveness(pid: i32, cluster_dir: &Path) -> Liveness {
             return Liveness::Gone;
         }
     }
-    // A postmaster's cwd is always its data dir; anything else is a reused pid.
+    // A postmaster's cwd is always its data dir; anything else is a reused pid. The kernel
+    // reports the resolved path, so compare with ours resolved too (pg/ may be a symlink).
+    let cluster_dir = fs::canonicalize(cluster_dir).unwrap_or_else(|_| cluster_dir.to_path_buf());
     if let Ok(cwd) = fs::read_link(format!("/proc/{pid}/cwd")) {
         if cwd != cluster_dir {
             return Liveness::Gone;
@@ -833,6 +842,61 @@ mod tests {
     fn fnv_is_stable() {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    /// A stand-in install: pg_ctl prints a version; initdb is never run.
+    fn fake_install(bin: &Path, version: &str) {
+        fs::create_dir_all(bin).unwrap();
+        for name in ["initdb", "pg_ctl"] {
+            let path = bin.join(name);
+            let script = format!("#!/bin/sh\necho '{name} (PostgreSQL) {version} (test)'\n");
+            fs::write(&path, script).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+            // A fork in a parallel test can hold the new file open for writing a moment
+            // after we close it, and exec then fails with ETXTBSY.
+            for _ in 0..200 {
+                match Command::new(&path).output() {
+                    Err(e) if e.raw_os_error() == Some(Errno::ETXTBSY as i32) => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn binaries_missing_says_what_to_install() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = find_binaries_in(Some(empty.path().as_os_str()), empty.path(), None).unwrap_err();
+        assert!(matches!(err, EmbeddedPgError::BinariesNotFound));
+        let message = err.to_string();
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
+
+    #[test]
+    fn binaries_prefer_path_then_highest_version_then_the_cluster_major() {
+        let root = tempfile::tempdir().unwrap();
+        let install_root = root.path().join("lib/postgresql");
+        for version in ["9.6", "13", "16"] {
+            fake_install(&install_root.join(version).join("bin"), &format!("{version}.2"));
+        }
+        fs::create_dir_all(install_root.join("not-a-version/bin")).unwrap();
+        let path_bin = root.path().join("path-bin");
+        fake_install(&path_bin, "15.20");
+
+        let none = root.path().join("nothing");
+        let pick = |path: &Path, want: Option<&str>| {
+            find_binaries_in(Some(path.as_os_str()), &install_root, want).unwrap().pg_ctl
+        };
+        assert_eq!(pick(&path_bin, None), path_bin.join("pg_ctl"));
+        assert_eq!(pick(&none, None), install_root.join("16/bin/pg_ctl"));
+        assert_eq!(pick(&path_bin, Some("13")), install_root.join("13/bin/pg_ctl"));
+        assert_eq!(pick(&path_bin, Some("9.6")), install_root.join("9.6/bin/pg_ctl"));
+        assert_eq!(pick(&path_bin, Some("15")), path_bin.join("pg_ctl"));
+        // No install of that major: the default, and PostgreSQL's own error explains.
+        assert_eq!(pick(&none, Some("12")), install_root.join("16/bin/pg_ctl"));
     }
 
     /// The port-race retry, forced: the first port offered is already listened on.

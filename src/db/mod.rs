@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod bank;
 pub mod customers;
 pub mod documents;
 pub mod embedded;

@@ -1,0 +1,3 @@
+DROP TABLE bank_lines;
+DROP TABLE bank_statements;
+DROP TABLE bank_accounts;

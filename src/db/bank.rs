@@ -1,0 +1,196 @@
+//! Bank accounts, uploaded statement files and bank lines.
+
+use super::schema::{bank_accounts, bank_lines, bank_statements};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = bank_accounts, treat_none_as_null = true)]
+pub struct BankAccount {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub account_id: String,
+    pub currency: String,
+    pub bank_name: Option<String>,
+    pub name: Option<String>,
+    pub csv_mapping: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn insert_account(conn: &mut PgConnection, account: &BankAccount) -> QueryResult<()> {
+    diesel::insert_into(bank_accounts::table).values(account).execute(conn).map(|_| ())
+}
+
+pub fn update_account(conn: &mut PgConnection, account: &BankAccount) -> QueryResult<()> {
+    diesel::update(bank_accounts::table)
+        .filter(bank_accounts::tenant_id.eq(account.tenant_id))
+        .filter(bank_accounts::id.eq(account.id))
+        .set(account)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn accounts(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<BankAccount>> {
+    bank_accounts::table
+        .filter(bank_accounts::tenant_id.eq(tenant_id))
+        .order(bank_accounts::account_id.asc())
+        .select(BankAccount::as_select())
+        .load(conn)
+}
+
+pub fn find_account(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<BankAccount> {
+    bank_accounts::table
+        .filter(bank_accounts::tenant_id.eq(tenant_id))
+        .filter(bank_accounts::id.eq(id))
+        .select(BankAccount::as_select())
+        .first(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bank_statements)]
+pub struct BankStatement {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub format: String,
+    pub file_sha256: String,
+    pub file_bytes: i64,
+    pub statements: Value,
+    pub lines_imported: i32,
+    pub duplicates_skipped: i32,
+    pub warnings: Value,
+    pub imported_at: DateTime<Utc>,
+    pub actor_type: String,
+    pub actor_id: String,
+}
+
+pub fn insert_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResult<()> {
+    diesel::insert_into(bank_statements::table).values(s).execute(conn).map(|_| ())
+}
+
+/// The statement row is written first (lines reference it) and completed at the end.
+pub fn finish_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResult<()> {
+    diesel::update(bank_statements::table.find(s.id))
+        .set((
+            bank_statements::statements.eq(&s.statements),
+            bank_statements::lines_imported.eq(s.lines_imported),
+            bank_statements::duplicates_skipped.eq(s.duplicates_skipped),
+            bank_statements::warnings.eq(&s.warnings),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_statement(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<BankStatement> {
+    bank_statements::table
+        .filter(bank_statements::tenant_id.eq(tenant_id))
+        .filter(bank_statements::id.eq(id))
+        .select(BankStatement::as_select())
+        .first(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bank_lines)]
+pub struct BankLine {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub bank_account_id: Uuid,
+    pub statement_id: Uuid,
+    pub bank_reference: Option<String>,
+    pub dedupe_key: String,
+    pub booking_date: NaiveDate,
+    pub value_date: Option<NaiveDate>,
+    pub amount: Decimal,
+    pub currency: String,
+    pub counterparty_name: Option<String>,
+    pub counterparty_iban: Option<String>,
+    pub remittance: Option<String>,
+    pub creditor_reference: Option<String>,
+    pub end_to_end_id: Option<String>,
+    pub bank_transaction_code: Option<String>,
+    pub reversal: bool,
+    pub charges: Option<Decimal>,
+    pub status: String,
+    pub applied_amount: Decimal,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts lines, skipping those already stored (same account and dedupe key).
+/// Returns how many were inserted.
+pub fn insert_lines(conn: &mut PgConnection, lines: &[BankLine]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    // 21 bind parameters per row: stay well under PostgreSQL's 65535.
+    for chunk in lines.chunks(3000) {
+        inserted += diesel::insert_into(bank_lines::table)
+            .values(chunk)
+            .on_conflict((bank_lines::tenant_id, bank_lines::bank_account_id, bank_lines::dedupe_key))
+            .do_nothing()
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BankLineFilter {
+    pub bank_account_id: Option<Uuid>,
+    pub statement_id: Option<Uuid>,
+    pub booked_from: Option<NaiveDate>,
+    pub booked_to: Option<NaiveDate>,
+    pub min_amount: Option<Decimal>,
+    pub max_amount: Option<Decimal>,
+    pub status: Option<String>,
+    pub text: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+pub fn list_lines(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    f: &BankLineFilter,
+) -> QueryResult<Vec<(BankLine, String)>> {
+    let mut query = bank_lines::table
+        .inner_join(bank_accounts::table)
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .select((BankLine::as_select(), bank_accounts::account_id))
+        .into_boxed();
+    if let Some(id) = f.bank_account_id {
+        query = query.filter(bank_lines::bank_account_id.eq(id));
+    }
+    if let Some(id) = f.statement_id {
+        query = query.filter(bank_lines::statement_id.eq(id));
+    }
+    if let Some(d) = f.booked_from {
+        query = query.filter(bank_lines::booking_date.ge(d));
+    }
+    if let Some(d) = f.booked_to {
+        query = query.filter(bank_lines::booking_date.le(d));
+    }
+    if let Some(a) = f.min_amount {
+        query = query.filter(bank_lines::amount.ge(a));
+    }
+    if let Some(a) = f.max_amount {
+        query = query.filter(bank_lines::amount.le(a));
+    }
+    if let Some(s) = &f.status {
+        query = query.filter(bank_lines::status.eq(s.clone()));
+    }
+    if let Some(text) = &f.text {
+        let pattern = super::like_pattern(text);
+        query = query.filter(
+            bank_lines::remittance
+                .ilike(pattern.clone())
+                .or(bank_lines::counterparty_name.ilike(pattern.clone()))
+                .or(bank_lines::bank_reference.ilike(pattern.clone()))
+                .or(bank_lines::creditor_reference.ilike(pattern.clone()))
+                .or(bank_lines::end_to_end_id.ilike(pattern)),
+        );
+    }
+    if let Some(after) = f.after {
+        query = query.filter(bank_lines::id.gt(after));
+    }
+    query.order(bank_lines::id.asc()).limit(f.limit).load(conn)
+}
