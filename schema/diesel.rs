@@ -1,5 +1,4 @@
-// @generated shape of `diesel print-schema` for the migrations in ../migrations.
-// Arrays are declared without nullable elements: the application never stores NULL inside them.
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
     api_keys (id) {
