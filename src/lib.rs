@@ -5,6 +5,7 @@
 //! transaction each) -> `domain` (pure logic) and `db` (diesel models and queries).
 
 pub mod api;
+pub mod bank_formats;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -78,6 +78,23 @@ where
     T: Serialize,
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
 {
+    let body_digest = Sha256::digest(body);
+    execute_write_digest(state, principal, req, &body_digest, success, work).await
+}
+
+/// `execute_write` for bodies that were streamed elsewhere: the caller passes their SHA-256.
+pub async fn execute_write_digest<T, F>(
+    state: &AppState,
+    principal: &Principal,
+    req: &HttpRequest,
+    body_digest: &[u8],
+    success: StatusCode,
+    work: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize,
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+{
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -87,7 +104,7 @@ where
             Some(key)
         }
     };
-    let request_hash = request_fingerprint(req, body);
+    let request_hash = request_fingerprint(req, body_digest);
     let tenant_id = principal.tenant_id;
     let stored = run(&state.pool, move |conn| {
         idempotency::run(conn, tenant_id, key.as_deref(), &request_hash, |conn| {
@@ -117,8 +134,8 @@ where
     db::transaction(pool, work).await
 }
 
-/// What makes two requests "the same" for idempotency: method, path, query and body.
-fn request_fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+/// What makes two requests "the same" for idempotency: method, path, query and body digest.
+fn request_fingerprint(req: &HttpRequest, body_digest: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(req.method().as_str().as_bytes());
     h.update(b"\n");
@@ -126,7 +143,7 @@ fn request_fingerprint(req: &HttpRequest, body: &[u8]) -> String {
     h.update(b"\n");
     h.update(req.uri().query().unwrap_or("").as_bytes());
     h.update(b"\n");
-    h.update(body);
+    h.update(body_digest);
     hex::encode(h.finalize())
 }
 
@@ -158,4 +175,67 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// A request body written to a temporary file as it arrives, so a large upload never sits in
+/// memory whole. The file is deleted when this value is dropped.
+pub struct SpooledBody {
+    pub file: tempfile::NamedTempFile,
+    pub sha256: [u8; 32],
+    pub bytes: u64,
+    /// The first 8 KiB, for sniffing the format.
+    pub head: Vec<u8>,
+}
+
+pub async fn spool_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> AppResult<SpooledBody> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let too_large = || {
+        AppError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds the limit of {limit} bytes"))
+            .with_details(serde_json::json!({ "limit_bytes": limit }))
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let file =
+        web::block(tempfile::NamedTempFile::new).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
+    // Chunks are gathered into ~1 MiB buffers and written on the blocking pool.
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut hasher = Sha256::new();
+    let mut head = Vec::with_capacity(8192);
+    let mut bytes = 0u64;
+    let mut buffer = Vec::with_capacity(1 << 20);
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
+        bytes += chunk.len() as u64;
+        if bytes > limit as u64 {
+            return Err(too_large());
+        }
+        if head.len() < 8192 {
+            let take = (8192 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() >= 1 << 20 {
+            let full = std::mem::replace(&mut buffer, Vec::with_capacity(1 << 20));
+            writer = web::block(move || writer.write_all(&full).map(|_| writer))
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)?;
+        }
+    }
+    let file = web::block(move || {
+        writer.write_all(&buffer)?;
+        writer.into_inner().map_err(|e| e.into_error())
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
+    Ok(SpooledBody { file, sha256: hasher.finalize().into(), bytes, head })
 }

@@ -65,8 +65,14 @@ pub fn check_country(value: &str) -> Result<String, String> {
 /// Bank accounts are kept in IBAN's electronic form (no spaces, upper case). The checksum is
 /// not enforced: ERPs hold non-IBAN account numbers and test data with made-up IBANs; a bank
 /// line's payer account is matched by equality, so a wrong digit only costs a match.
+/// Separators banks print inside account numbers (spaces, `/` between bank code and account,
+/// `-`, `.`) are dropped.
 pub fn normalize_account(value: &str) -> Result<String, String> {
-    let v: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let v: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '/' | '-' | '.'))
+        .collect::<String>()
+        .to_ascii_uppercase();
     if (5..=34).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(v)
     } else {
@@ -97,6 +103,8 @@ mod tests {
     fn accounts_are_normalised() {
         assert_eq!(normalize_account("de89 3704 0044 0532 0130 00").unwrap(), "DE89370400440532013000");
         assert!(normalize_account("DE-89").is_err());
+        assert_eq!(normalize_account("37040044/0532013000").unwrap(), "370400440532013000");
+        assert!(normalize_account("DE89_3704").is_err());
         assert!(normalize_account("").is_err());
     }
 

@@ -2,6 +2,7 @@
 
 pub mod audit_chain;
 pub mod auth;
+pub mod bank_line;
 pub mod customer;
 pub mod document;
 pub mod money;

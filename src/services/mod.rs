@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod bank;
 pub mod customers;
 pub mod documents;
 pub mod idempotency;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod bank;
 mod customers;
 mod documents;
 mod graphql;

@@ -3,6 +3,7 @@ use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
+use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
@@ -19,6 +20,12 @@ pub struct CustomerPage {
 #[derive(SimpleObject)]
 pub struct DocumentPage {
     pub items: Vec<DocumentView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct BankLinePage {
+    pub items: Vec<BankLineView>,
     pub next_cursor: Option<String>,
 }
 
@@ -93,6 +100,47 @@ impl QueryRoot {
 
     async fn document(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DocumentView> {
         run(ctx, move |conn, p| documents::get(conn, p, id)).await
+    }
+
+    async fn bank_accounts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BankAccountView>> {
+        run(ctx, bank::list_accounts).await
+    }
+
+    /// Bank lines, filtered, one page at a time. Amounts are signed decimal strings.
+    #[allow(clippy::too_many_arguments)]
+    async fn bank_lines(
+        &self,
+        ctx: &Context<'_>,
+        bank_account: Option<String>,
+        statement: Option<Uuid>,
+        booked_from: Option<NaiveDate>,
+        booked_to: Option<NaiveDate>,
+        min_amount: Option<String>,
+        max_amount: Option<String>,
+        status: Option<BankLineStatus>,
+        q: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<BankLinePage> {
+        let max = max_limit(ctx);
+        let query = BankLineQuery {
+            bank_account,
+            statement,
+            booked_from,
+            booked_to,
+            min_amount,
+            max_amount,
+            status,
+            q,
+            limit,
+            cursor,
+        };
+        let page = run(ctx, move |conn, p| bank::list_lines(conn, p, query, max)).await?;
+        Ok(BankLinePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    async fn bank_statement(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ImportedStatement> {
+        run(ctx, move |conn, p| bank::get_statement(conn, p, id)).await
     }
 
     /// The audit trail, oldest first (admin).

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod bank;
 pub mod customers;
 pub mod documents;
 pub mod health;
@@ -54,6 +55,7 @@ impl Modify for BearerAuth {
         customers::create, customers::list, customers::get, customers::update, customers::import, customers::balance,
         documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::import,
         audit::list, audit::verify,
+        bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -62,6 +64,7 @@ impl Modify for BearerAuth {
         (name = "auth", description = "Tokens for people"),
         (name = "customers", description = "Customer master data and balances"),
         (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
+        (name = "bank", description = "Our bank accounts, statement imports (camt.053/054, MT940, CSV, BAI2) and bank lines"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
     )
@@ -94,6 +97,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(documents::get)
     .service(documents::update)
     .service(documents::cancel)
+    .service(bank::create_account)
+    .service(bank::list_accounts)
+    .service(bank::update_account)
+    .service(bank::import)
+    .service(bank::get_statement)
+    .service(bank::list_lines)
     .service(audit::verify)
     .service(audit::list)
     .service(admin::create_user)

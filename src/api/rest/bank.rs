@@ -1,0 +1,146 @@
+use super::ErrorBody;
+use crate::api::extract::{execute_write, execute_write_digest, ok_json, parse_json, read_body, run, spool_body, Auth};
+use crate::error::{AppError, AppResult};
+use crate::services::bank::{
+    self, BankAccountInput, BankAccountPatch, BankAccountView, BankLineQuery, BankLineView, ImportedStatement,
+    StatementUpload,
+};
+use crate::services::pagination::Page;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Register one of our bank accounts (admin). Statements are only imported for registered accounts.
+#[utoipa::path(
+    tag = "bank",
+    request_body = BankAccountInput,
+    responses((status = 201, body = BankAccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/bank-accounts")]
+pub async fn create_account(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: BankAccountInput = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        bank::create_account(conn, &principal, input)
+    })
+    .await
+}
+
+/// List our bank accounts.
+#[utoipa::path(tag = "bank", responses((status = 200, body = Vec<BankAccountView>)), security(("bearer" = [])))]
+#[get("/bank-accounts")]
+pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| bank::list_accounts(conn, &p)).await?))
+}
+
+/// Change a bank account's names or its saved CSV column mapping (admin).
+#[utoipa::path(
+    tag = "bank",
+    params(("id" = Uuid, Path)),
+    request_body = BankAccountPatch,
+    responses((status = 200, body = BankAccountView), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[patch("/bank-accounts/{id}")]
+pub async fn update_account(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let patch: BankAccountPatch = parse_json(&req, &body)?;
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        bank::update_account(conn, &principal, id, patch)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `camt053`, `camt054`, `mt940`, `csv` or `bai2`; detected from the content when absent.
+    pub format: Option<String>,
+    /// The account (id or IBAN) for files that do not name one; a CSV then uses its saved mapping.
+    pub bank_account: Option<String>,
+}
+
+/// Import a bank statement file, sent as the raw request body. Lines already imported (same
+/// account and bank reference, or same content) are skipped; a file that does not parse leaves
+/// nothing behind and gets 422 with the line or byte position.
+#[utoipa::path(
+    tag = "bank",
+    params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    responses((status = 201, body = ImportedStatement), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/bank-statements")]
+pub async fn import(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    params: web::Query<ImportParams>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    crate::services::require(&p, crate::domain::auth::Permission::WriteBank)?;
+    let params = params.into_inner();
+    let format = params.format.as_deref().map(bank::parse_format).transpose()?;
+    let body = spool_body(&req, payload, state.settings.max_import_bytes).await?;
+    if body.bytes == 0 {
+        return Err(AppError::invalid("body", "the statement file is empty"));
+    }
+    let upload = StatementUpload {
+        format,
+        head: body.head,
+        sha256: hex::encode(body.sha256),
+        bytes: body.bytes,
+        bank_account: params.bank_account,
+    };
+    let file = body.file;
+    let principal = p.clone();
+    execute_write_digest(&state, &p, &req, &body.sha256, StatusCode::CREATED, move |conn| {
+        let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
+        bank::import_statement(conn, &principal, upload, reader)
+    })
+    .await
+}
+
+/// One imported statement file: counts, statements found, warnings.
+#[utoipa::path(
+    tag = "bank",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ImportedStatement), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/bank-statements/{id}")]
+pub async fn get_statement(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = *id;
+    Ok(ok_json(&run(&state.pool, move |conn| bank::get_statement(conn, &p, id)).await?))
+}
+
+/// Query bank lines.
+#[utoipa::path(tag = "bank", params(BankLineQuery), responses((status = 200, body = Page<BankLineView>)), security(("bearer" = [])))]
+#[get("/bank-lines")]
+pub async fn list_lines(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    query: web::Query<BankLineQuery>,
+) -> AppResult<HttpResponse> {
+    let max = state.settings.list_max_limit;
+    let page = run(&state.pool, move |conn| bank::list_lines(conn, &p, query.into_inner(), max)).await?;
+    Ok(ok_json(&page))
+}

@@ -1,0 +1,629 @@
+//! SWIFT MT940 customer statements.
+//!
+//! Line-based: a field starts with `:TAG:` at the beginning of a line, all
+//! following lines until the next tag are its continuation. One message
+//! (`:20:` … `:62F:` [`:64:` `:65:` `:86:`]) is one statement; messages end with
+//! `-}` / `-`, or simply where the next `:20:` starts. SWIFT block wrappers
+//! (`{1:…}{2:…}{3:…}{4:` … `-}{5:…}`) are optional and skipped.
+//!
+//! `:86:` dialects (detected per field):
+//! * structured (German DFÜ / ZKA, Polish, …): `GVC?00booking text?10…?20…?29
+//!   remittance?30bank?31account?32name?33name?34key?60…?63`. The separator is
+//!   whatever character follows the 3-digit GVC (usually `?`). Inside `?2x`,
+//!   SEPA keywords (`EREF+`, `KREF+`, `MREF+`, `SVWZ+`, `ABWA+`, `IBAN+` …)
+//!   are split out.
+//! * slash keywords (Dutch ING/Rabobank/ABN, some German banks):
+//!   `/EREF/…//CNTP/IBAN/BIC/NAME/CITY//REMI/USTD//text/`, `/NAME/…/IBAN/…`.
+//! * anything else is free remittance text.
+//!
+//! Banks cut subfields (27 chars) and lines (65 chars) at fixed widths, often
+//! mid-word. Parts are therefore joined *without* a space when the previous
+//! part was filled to the full width (it was cut), and with a space otherwise.
+
+use std::io::BufRead;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+use super::{
+    check_currency, check_minor_units, decode_line, is_iban, is_iso11649, normalize_account_id, parse_decimal,
+    truncate, Balance, Ctx, LineReader, ParseError, ParsedLine, StatementHeader, MAX_TEXT_BYTES,
+};
+
+/// One field with its continuation lines (joined by '\n').
+struct Field {
+    tag: String,
+    value: String,
+    line: u64,
+}
+
+struct Stmt {
+    header: StatementHeader,
+    begun: bool,
+    pending: Option<ParsedLine>,
+    pending_has_86: bool,
+}
+
+struct Parser<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    cur: Option<Stmt>,
+    any_statement: bool,
+}
+
+pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+    let mut lines = LineReader::new(reader, MAX_TEXT_BYTES);
+    let mut p = Parser { ctx, cur: None, any_statement: false };
+    let mut field: Option<Field> = None;
+    while let Some((line_no, raw)) = lines.next_line()? {
+        let text = decode_line(raw);
+        // SOH/ETX framing of some transmission formats.
+        let mut s: &str = text.trim_matches(|c| c == '\u{1}' || c == '\u{3}');
+        if s.starts_with('{') {
+            match s.find("{4:") {
+                Some(i) => s = &s[i + 3..],
+                None => continue, // {1:…}{2:…}{3:…} header or {5:…} trailer line
+            }
+            if s.trim().is_empty() {
+                continue;
+            }
+        }
+        if s == "-" || s.starts_with("-}") {
+            if let Some(f) = field.take() {
+                p.field(f)?;
+            }
+            p.close_statement()?;
+            continue;
+        }
+        if let Some((tag, rest)) = field_start(s) {
+            if let Some(f) = field.take() {
+                p.field(f)?;
+            }
+            field = Some(Field { tag: tag.to_string(), value: rest.to_string(), line: line_no });
+        } else if let Some(f) = &mut field {
+            if s.trim().is_empty() {
+                continue;
+            }
+            if f.value.len() + s.len() + 1 > MAX_TEXT_BYTES {
+                return Err(ParseError::at_line(
+                    line_no,
+                    format!(":{}: field longer than {MAX_TEXT_BYTES} bytes", f.tag),
+                ));
+            }
+            f.value.push('\n');
+            f.value.push_str(s);
+        } else if !s.trim().is_empty() {
+            if !p.any_statement && p.cur.is_none() && line_no > 50 {
+                // 50 lines of noise and no field: this is not an MT940 file.
+                return Err(ParseError::at_line(line_no, "no MT940 field (:20:, :25:, …) found"));
+            }
+            p.ctx.warn(format!("line {line_no}: text outside any MT940 field ignored"));
+        }
+    }
+    if let Some(f) = field.take() {
+        p.field(f)?;
+    }
+    p.close_statement()?;
+    if !p.any_statement {
+        return Err(ParseError::at_line(lines.line_no.max(1), "no MT940 statement found"));
+    }
+    Ok(())
+}
+
+/// `:61:…` → `("61", "…")`. Tags are two digits plus an optional letter, or `NS`.
+fn field_start(s: &str) -> Option<(&str, &str)> {
+    let rest = s.strip_prefix(':')?;
+    let end = rest.find(':')?;
+    let tag = &rest[..end];
+    let b = tag.as_bytes();
+    let ok = tag == "NS"
+        || (b.len() == 2 || b.len() == 3)
+            && b[..2].iter().all(u8::is_ascii_digit)
+            && b.get(2).is_none_or(u8::is_ascii_uppercase);
+    ok.then(|| (tag, &rest[end + 1..]))
+}
+
+/// The open statement; a field before any `:20:` opens one (with a warning)
+/// rather than failing files whose first line got lost.
+fn open<'s>(cur: &'s mut Option<Stmt>, ctx: &mut Ctx<'_>, f: &Field) -> &'s mut Stmt {
+    if cur.is_none() {
+        ctx.warn(format!("line {}: :{}: before :20:; statement started without a reference", f.line, f.tag));
+    }
+    cur.get_or_insert_with(|| Stmt {
+        header: StatementHeader::default(),
+        begun: false,
+        pending: None,
+        pending_has_86: false,
+    })
+}
+
+impl Parser<'_, '_> {
+    fn stmt(&mut self, f: &Field) -> &mut Stmt {
+        open(&mut self.cur, self.ctx, f)
+    }
+
+    fn field(&mut self, f: Field) -> Result<(), ParseError> {
+        let line = f.line;
+        if f.tag != "86" && f.tag != "20" {
+            self.flush_pending()?;
+        }
+        let v = f.value.trim();
+        match f.tag.as_str() {
+            "20" => {
+                self.close_statement()?;
+                self.cur = Some(Stmt {
+                    header: StatementHeader { statement_id: Some(v.to_string()), ..Default::default() },
+                    begun: false,
+                    pending: None,
+                    pending_has_86: false,
+                });
+            }
+            "25" => {
+                let h = &mut self.stmt(&f).header;
+                h.account_number = Some(v.to_string());
+                h.account_iban = account_iban(v);
+            }
+            "28C" | "28" => self.stmt(&f).header.sequence_number = Some(v.to_string()),
+            "60F" | "60M" => {
+                let b = parse_balance(v, line)?;
+                let h = &mut self.stmt(&f).header;
+                h.currency = Some(b.currency.clone());
+                h.opening_balance = Some(b);
+            }
+            "61" => {
+                let currency = self.stmt(&f).header.currency.clone().ok_or_else(|| {
+                    ParseError::at_line(line, ":61: before the opening balance :60F: (currency unknown)")
+                })?;
+                let mut l = parse_61(&f.value, &currency, line)?;
+                let stmt = open(&mut self.cur, self.ctx, &f);
+                l.account = stmt.header.account().map(str::to_string);
+                if !stmt.begun {
+                    stmt.begun = true;
+                    self.ctx.begin(&stmt.header)?;
+                }
+                stmt.pending = Some(l);
+                stmt.pending_has_86 = false;
+            }
+            "86" => {
+                // Without a pending :61: (after :62F:, or a second :86:) it is
+                // statement-level information, not part of a line.
+                let stmt = self.stmt(&f);
+                if let (Some(l), false) = (&mut stmt.pending, stmt.pending_has_86) {
+                    apply_86(l, &f.value);
+                    stmt.pending_has_86 = true;
+                }
+            }
+            "62F" | "62M" => {
+                let b = parse_balance(v, line)?;
+                self.stmt(&f).header.closing_balance = Some(b);
+            }
+            "64" => {
+                let b = parse_balance(v, line)?;
+                self.stmt(&f).header.closing_available_balance = Some(b);
+            }
+            "65" => {
+                parse_balance(v, line)?; // validated, forward balances are not kept
+            }
+            "21" | "NS" | "13D" | "34F" | "90C" | "90D" => {}
+            other => self.ctx.warn(format!("line {line}: unknown field :{other}: ignored")),
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<(), ParseError> {
+        if let Some(stmt) = &mut self.cur {
+            if let Some(l) = stmt.pending.take() {
+                self.ctx.book(l.amount)?;
+                self.ctx.line(l)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_statement(&mut self) -> Result<(), ParseError> {
+        self.flush_pending()?;
+        if let Some(stmt) = self.cur.take() {
+            if !stmt.begun {
+                self.ctx.begin(&stmt.header)?;
+            }
+            self.ctx.end(&stmt.header)?;
+            self.any_statement = true;
+        }
+        Ok(())
+    }
+}
+
+/// `:25:` is free text: `BLZ/account`, an IBAN, or an IBAN with the currency appended.
+fn account_iban(v: &str) -> Option<String> {
+    let compact = normalize_account_id(v)?;
+    if is_iban(&compact) {
+        return Some(compact);
+    }
+    let cut = compact.len().checked_sub(3)?;
+    let (head, tail) = compact.split_at(cut);
+    (tail.bytes().all(|b| b.is_ascii_uppercase()) && is_iban(head)).then(|| head.to_string())
+}
+
+/// YYMMDD; years 00–69 are 20xx (MT940 has no century).
+fn yymmdd(s: &str, what: &str, line: u64) -> Result<NaiveDate, ParseError> {
+    let bad = || ParseError::at_line(line, format!("{what} '{}' is not a YYMMDD date", truncate(s, 20)));
+    if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().map_err(|_| bad());
+    let yy = n(0..2)? as i32;
+    let year = if yy < 70 { 2000 + yy } else { 1900 + yy };
+    NaiveDate::from_ymd_opt(year, n(2..4)?, n(4..6)?).ok_or_else(bad)
+}
+
+/// `C200101EUR1234,56` → signed balance.
+fn parse_balance(v: &str, line: u64) -> Result<Balance, ParseError> {
+    let bad = |why: &str| ParseError::at_line(line, format!("balance '{}': {why}", truncate(v, 40)));
+    let sign = match v.get(..1) {
+        Some("C") => Decimal::ONE,
+        Some("D") => Decimal::NEGATIVE_ONE,
+        _ => return Err(bad("must start with C or D")),
+    };
+    let date = yymmdd(v.get(1..7).ok_or_else(|| bad("too short"))?, "balance date", line)?;
+    let currency =
+        check_currency(v.get(7..10).ok_or_else(|| bad("too short"))?).map_err(|m| ParseError::at_line(line, m))?;
+    let amount = mt_amount(&v[10..], line)?;
+    check_minor_units(amount, &currency).map_err(|m| ParseError::at_line(line, m))?;
+    Ok(Balance { amount: sign * amount, currency, date: Some(date) })
+}
+
+/// SWIFT amount: digits with a mandatory-in-theory ',' decimal comma, no sign.
+fn mt_amount(s: &str, line: u64) -> Result<Decimal, ParseError> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') || s.len() > 15 {
+        return Err(ParseError::at_line(line, format!("amount '{}' is not a decimal", truncate(s, 40))));
+    }
+    parse_decimal(s, ',', None).map_err(|m| ParseError::at_line(line, m))
+}
+
+/// `:61:` = `YYMMDD[MMDD](C|D|RC|RD)[funds code]amount` + `Nxxx` type + customer
+/// reference [`//` bank reference] [newline supplementary details].
+fn parse_61(value: &str, currency: &str, line: u64) -> Result<ParsedLine, ParseError> {
+    let (first, details) = match value.split_once('\n') {
+        Some((a, b)) => (a.trim(), Some(b.trim())),
+        None => (value.trim(), None),
+    };
+    let bad = |why: &str| ParseError::at_line(line, format!(":61: '{}': {why}", truncate(first, 60)));
+    let b = first.as_bytes();
+    let value_date = yymmdd(first.get(..6).ok_or_else(|| bad("too short"))?, "value date", line)?;
+    let mut i = 6;
+    let mut booking_date = value_date;
+    if b.len() >= i + 4 && b[i..i + 4].iter().all(u8::is_ascii_digit) {
+        let mm: u32 = first[i..i + 2].parse().map_err(|_| bad("bad entry date"))?;
+        let dd: u32 = first[i + 2..i + 4].parse().map_err(|_| bad("bad entry date"))?;
+        booking_date = infer_year(value_date, mm, dd).ok_or_else(|| bad("bad entry date"))?;
+        i += 4;
+    }
+    // Debit/credit mark. RC = reversal of a credit (booked as a debit), RD = reversal of a debit.
+    let (credit, reversal, len) = match (b.get(i), b.get(i + 1)) {
+        (Some(b'R'), Some(b'C')) => (false, true, 2),
+        (Some(b'R'), Some(b'D')) => (true, true, 2),
+        (Some(b'C'), _) => (true, false, 1),
+        (Some(b'D'), _) => (false, false, 1),
+        _ => return Err(bad("debit/credit mark must be C, D, RC or RD")),
+    };
+    i += len;
+    // Optional funds code: the third letter of the currency code.
+    if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        i += 1;
+    }
+    let amount_len = b[i..].iter().take_while(|c| c.is_ascii_digit() || **c == b',').count();
+    if b.get(i + amount_len).is_some_and(|c| !matches!(c, b'N' | b'S' | b'F')) {
+        // Something other than the type code follows the digits: a garbled amount.
+        let token: String = first[i..].chars().take_while(|c| !matches!(c, 'N' | 'S' | 'F')).collect();
+        return Err(ParseError::at_line(line, format!("amount '{}' is not a decimal", truncate(&token, 20))));
+    }
+    let amount = mt_amount(&first[i..i + amount_len], line)?;
+    check_minor_units(amount, currency).map_err(|m| ParseError::at_line(line, m))?;
+    i += amount_len;
+    // Transaction type: N (non-SWIFT), S (SWIFT MT number) or F (first advice) +
+    // 3 upper-case alphanumerics: NTRF, NMSC, FCHK, S103. Being strict here is
+    // what catches a garbled amount ("5,0x…") instead of reading it as a code.
+    let code = first.get(i..i + 4).filter(|c| {
+        let c = c.as_bytes();
+        matches!(c[0], b'N' | b'S' | b'F') && c[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    });
+    let code = code.ok_or_else(|| bad("missing transaction type code (e.g. NTRF)"))?;
+    i += 4;
+    let refs = &first[i..];
+    let (customer_ref, bank_ref) = match refs.split_once("//") {
+        Some((c, b)) => (c, Some(b)),
+        None => (refs, None),
+    };
+
+    let signed = if credit { amount } else { -amount };
+    let mut l = ParsedLine::new(booking_date, signed, currency.to_string());
+    l.value_date = Some(value_date);
+    l.reversal = reversal;
+    l.bank_transaction_code = Some(code.to_string());
+    l.customer_reference = Some(customer_ref.to_string());
+    l.bank_reference = bank_ref.map(str::to_string);
+    if let Some(d) = details {
+        // Supplementary details, e.g. "/OCMT/EUR12,34//CHGS/EUR1,00/".
+        if let Some(pos) = d.find("/CHGS/") {
+            let rest = &d[pos + 6..];
+            let chg = rest.get(3..).unwrap_or("");
+            let chg = &chg[..chg.find('/').unwrap_or(chg.len())];
+            l.charges = Some(mt_amount(chg, line)?);
+        }
+    }
+    Ok(l)
+}
+
+/// The entry date has no year: take the one closest to the value date
+/// (a booking on 31 Dec with value 2 Jan belongs to the previous year).
+fn infer_year(value: NaiveDate, mm: u32, dd: u32) -> Option<NaiveDate> {
+    [value.year(), value.year() - 1, value.year() + 1]
+        .into_iter()
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, mm, dd))
+        .min_by_key(|d| (*d - value).num_days().abs())
+}
+
+/// Joins fixed-width parts: no space after a part filled to `width` (it was cut).
+fn join_parts<'s>(parts: impl IntoIterator<Item = &'s str>, width: usize) -> Option<String> {
+    let mut out = String::new();
+    let mut prev_full = false;
+    for p in parts {
+        // After a complete part the next one starts a new word; its own leading
+        // blanks (continuation-line indentation) carry no meaning then.
+        let p = if prev_full { p } else { p.trim_start() };
+        if !out.is_empty() && !prev_full && !p.is_empty() {
+            out.push(' ');
+        }
+        prev_full = p.chars().count() >= width;
+        out.push_str(if prev_full { p } else { p.trim_end() });
+    }
+    let t = out.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn set_account(l: &mut ParsedLine, v: &str) {
+    if let Some(a) = normalize_account_id(v) {
+        if is_iban(&a) {
+            l.counterparty_iban = Some(a);
+        } else if l.counterparty_account.is_none() {
+            l.counterparty_account = Some(a);
+        }
+    }
+}
+
+fn apply_86(l: &mut ParsedLine, raw: &str) {
+    let b = raw.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let sep_at = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_punctuation() && *c != b'/') && digits(i + 1..i + 3);
+    if digits(0..3) && sep_at(3) {
+        structured(l, &raw[4..], b[3], Some(&raw[..3]));
+    } else if sep_at(0) {
+        structured(l, &raw[1..], b[0], None);
+    } else if raw.starts_with('/') && slash_keyword_at(raw, 0).is_some() {
+        slash_keywords(l, raw);
+    } else {
+        l.remittance = join_parts(raw.split('\n'), 65);
+    }
+}
+
+/// `?20…?21…` subfields. `body` starts right after the first separator.
+fn structured(l: &mut ParsedLine, body: &str, sep: u8, gvc: Option<&str>) {
+    // Subfield boundaries ignore line breaks: banks wrap at 65 chars regardless.
+    let joined: String = body.split('\n').collect();
+    let mut fields: Vec<(u8, &str)> = Vec::new();
+    let jb = joined.as_bytes();
+    let mut start = 0usize; // index of the 2-digit code
+    let mut i = 2;
+    while i <= jb.len() {
+        let at_sep =
+            i < jb.len() && jb[i] == sep && jb.get(i + 1..i + 3).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        if at_sep || i == jb.len() {
+            if let (Some(code), Some(val)) = (joined.get(start..start + 2), joined.get(start + 2..i)) {
+                if let Ok(code) = code.parse::<u8>() {
+                    fields.push((code, val));
+                }
+            }
+            start = i + 1;
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+
+    let mut remittance: Vec<&str> = Vec::new();
+    let mut name: Vec<&str> = Vec::new();
+    let mut key_ext = None;
+    for &(code, val) in &fields {
+        match code {
+            0 => l.additional_info = Some(val.trim().to_string()),
+            20..=29 | 60..=63 => remittance.push(val),
+            31 => set_account(l, val),
+            32 | 33 => name.push(val),
+            34 => key_ext = Some(val.trim()),
+            _ => {}
+        }
+    }
+    l.counterparty_name = join_parts(name.iter().copied(), 27);
+    if let Some(g) = gvc {
+        let base = l.bank_transaction_code.take().unwrap_or_default();
+        l.bank_transaction_code = Some(match key_ext.filter(|k| !k.is_empty()) {
+            Some(k) => format!("{base}+{g}+{k}"),
+            None => format!("{base}+{g}"),
+        });
+    }
+
+    // SEPA keywords start a subfield ("EREF+…", "SVWZ+…"); following subfields
+    // without a keyword continue the previous one.
+    const KEYS: [&str; 13] =
+        ["EREF", "KREF", "MREF", "CRED", "DEBT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC", "COAM", "OAMT", "PURP"];
+    let mut segments: Vec<(Option<&str>, Vec<&str>)> = vec![(None, Vec::new())];
+    for part in remittance {
+        let key = KEYS.iter().find(|k| part.strip_prefix(**k).is_some_and(|r| r.starts_with('+')));
+        match key {
+            // Keep the keyword while joining so the part's width is measured as written.
+            Some(k) => segments.push((Some(k), vec![part])),
+            None => {
+                if let Some(last) = segments.last_mut() {
+                    last.1.push(part);
+                }
+            }
+        }
+    }
+    let mut text: Vec<String> = Vec::new();
+    let mut ultimate = None;
+    for (key, parts) in segments {
+        let Some(joined) = join_parts(parts, 27) else { continue };
+        let value = match key {
+            Some(k) => joined[k.len() + 1..].trim().to_string(),
+            None => joined,
+        };
+        if value.is_empty() {
+            continue;
+        }
+        match key {
+            None | Some("SVWZ") => text.push(value),
+            Some("EREF") => l.end_to_end_id = Some(value),
+            Some("KREF") => l.customer_reference = Some(value),
+            Some("ABWA") | Some("ABWE") => ultimate = Some(value),
+            Some("IBAN") if l.counterparty_iban.is_none() => set_account(l, &value),
+            _ => {}
+        }
+    }
+    if l.counterparty_name.is_none() {
+        l.counterparty_name = ultimate;
+    }
+    l.remittance = (!text.is_empty()).then(|| text.join(" "));
+}
+
+const SLASH_KEYS: [&str; 27] = [
+    "EREF", "PREF", "MARF", "CSID", "CNTP", "REMI", "PURP", "ULTC", "ULTD", "ULTB", "NAME", "IBAN", "BIC", "ADDR",
+    "RTRN", "ISDT", "TRCD", "TRTP", "BENM", "ORDP", "CREF", "IREF", "EXCH", "CHGS", "OCMT", "SWOC", "INFO",
+];
+
+/// Keyword at byte `i` (`/KEY/`), if any.
+fn slash_keyword_at(s: &str, i: usize) -> Option<&'static str> {
+    let rest = s.get(i..)?.strip_prefix('/')?;
+    SLASH_KEYS.iter().copied().find(|k| rest.strip_prefix(k).is_some_and(|r| r.starts_with('/')))
+}
+
+fn slash_keywords(l: &mut ParsedLine, raw: &str) {
+    let text = join_parts(raw.split('\n'), 65).unwrap_or_default();
+    // Keyword positions; values run to the next keyword.
+    let marks: Vec<(usize, &str)> = text
+        .char_indices()
+        .filter(|(_, c)| *c == '/')
+        .filter_map(|(i, _)| slash_keyword_at(&text, i).map(|k| (i, k)))
+        .collect();
+    let mut ultimate = None;
+    for (n, &(pos, key)) in marks.iter().enumerate() {
+        let start = pos + key.len() + 2;
+        let end = marks.get(n + 1).map_or(text.len(), |m| m.0);
+        if start > end {
+            continue; // "/NAME//IBAN/…": the next keyword overlaps our closing slash
+        }
+        let value = text[start..end].trim().trim_end_matches('/').trim();
+        if value.is_empty() {
+            continue;
+        }
+        match key {
+            "EREF" => l.end_to_end_id = Some(value.to_string()),
+            "NAME" => l.counterparty_name = Some(value.to_string()),
+            "IBAN" => set_account(l, value),
+            "TRTP" => l.additional_info = Some(value.to_string()),
+            "ULTD" | "ULTC" => ultimate = value.split('/').find(|s| !s.is_empty()).map(str::to_string),
+            "CNTP" => {
+                // account / BIC / name / city
+                let mut it = value.split('/');
+                if let Some(acct) = it.next() {
+                    set_account(l, acct);
+                }
+                if let Some(name) = it.nth(1).filter(|s| !s.trim().is_empty()) {
+                    l.counterparty_name = Some(name.trim().to_string());
+                }
+            }
+            "REMI" => {
+                if let Some(rest) = value.strip_prefix("USTD/") {
+                    l.remittance = Some(rest.trim_start_matches('/').trim().to_string());
+                } else if let Some(rest) = value.strip_prefix("STRD/") {
+                    // STRD/CUR/RF18…  or STRD/ISO/RF18…: the reference is the last part.
+                    let r = rest.rsplit('/').find(|s| !s.is_empty()).unwrap_or("").trim();
+                    if is_iso11649(r) || !r.is_empty() {
+                        l.creditor_reference = Some(r.to_string());
+                    }
+                } else {
+                    l.remittance = Some(value.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    if l.counterparty_name.is_none() {
+        l.counterparty_name = ultimate;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> ParsedLine {
+        ParsedLine::new(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), Decimal::ONE, "EUR".into())
+    }
+
+    #[test]
+    fn sixty_one_variants() {
+        let l = parse_61("2601050105CR1234,56NTRFNONREF//B6A05XY123", "EUR", 1).unwrap();
+        assert_eq!(l.amount, Decimal::new(123456, 2));
+        assert_eq!(l.bank_reference.as_deref(), Some("B6A05XY123"));
+        assert_eq!(l.bank_transaction_code.as_deref(), Some("NTRF"));
+        let l = parse_61("260105D12,NMSCREF1\n/CHGS/EUR1,50/", "EUR", 1).unwrap();
+        assert_eq!(l.amount, Decimal::new(-12, 0));
+        assert_eq!(l.charges, Some(Decimal::new(150, 2)));
+        let l = parse_61("2601021231RC5,00NRTINONREF", "EUR", 1).unwrap();
+        assert!(l.reversal && l.amount.is_sign_negative());
+        assert_eq!(l.booking_date, NaiveDate::from_ymd_opt(2025, 12, 31).unwrap());
+        assert!(parse_61("2601X5C1,00NTRF", "EUR", 7).unwrap_err().message.starts_with("line 7:"));
+        assert!(parse_61("260105C1.00NTRF", "EUR", 1).is_err());
+        assert!(parse_61("260105C1,001NTRF", "EUR", 1).is_err());
+    }
+
+    #[test]
+    fn structured_86_with_sepa_keywords() {
+        let mut l = line();
+        l.bank_transaction_code = Some("NTRF".into());
+        apply_86(
+            &mut l,
+            "166?00SEPA-UEBERWEISUNG?109310?20EREF+E2E-0001?21SVWZ+Rechnung INV-2026-0001\n?22234 vom 01.01.?30COBADEFFXXX?31DE89370400440532013000?32MUSTERMANN GMBH?34997",
+        );
+        assert_eq!(l.end_to_end_id.as_deref(), Some("E2E-0001"));
+        assert_eq!(l.remittance.as_deref(), Some("Rechnung INV-2026-0001234 vom 01.01."));
+        assert_eq!(l.counterparty_iban.as_deref(), Some("DE89370400440532013000"));
+        assert_eq!(l.counterparty_name.as_deref(), Some("MUSTERMANN GMBH"));
+        assert_eq!(l.additional_info.as_deref(), Some("SEPA-UEBERWEISUNG"));
+        assert_eq!(l.bank_transaction_code.as_deref(), Some("NTRF+166+997"));
+    }
+
+    #[test]
+    fn slash_86() {
+        let mut l = line();
+        // Lines wrapped at 65 characters, mid-word, as banks do.
+        let full = "/EREF/E2E77//CNTP/NL91ABNA0417164300/ABNANL2A/ACME BV/AMSTERDAM//REMI/USTD//INVOICE 2026-0042 AND 2026/0043/";
+        let wrapped = format!("{}\n{}", &full[..65], &full[65..]);
+        apply_86(&mut l, &wrapped);
+        assert_eq!(l.end_to_end_id.as_deref(), Some("E2E77"));
+        assert_eq!(l.counterparty_iban.as_deref(), Some("NL91ABNA0417164300"));
+        assert_eq!(l.counterparty_name.as_deref(), Some("ACME BV"));
+        assert_eq!(l.remittance.as_deref(), Some("INVOICE 2026-0042 AND 2026/0043"));
+        let mut l = line();
+        apply_86(&mut l, "/REMI/STRD/CUR/RF18539007547034/NAME/Foo Ltd/IBAN/GB29NWBK60161331926819/");
+        assert_eq!(l.creditor_reference.as_deref(), Some("RF18539007547034"));
+        assert_eq!(l.counterparty_name.as_deref(), Some("Foo Ltd"));
+        assert_eq!(l.counterparty_iban.as_deref(), Some("GB29NWBK60161331926819"));
+    }
+
+    #[test]
+    fn account_field() {
+        assert_eq!(account_iban("DE89370400440532013000EUR").as_deref(), Some("DE89370400440532013000"));
+        assert_eq!(account_iban("37040044/0532013000"), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Bank statement parsers (src/bank_formats): hand-made fixtures, generator output, hostile input.
+
+mod formats;
+mod generated;
+mod malformed;
