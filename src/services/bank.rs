@@ -204,7 +204,7 @@ pub struct ImportedStatement {
 }
 
 /// Lines are written in batches of this size while the file is still being parsed.
-const BATCH: usize = 2000;
+const BATCH: usize = 5000;
 
 struct ImportSink<'a> {
     conn: &'a mut PgConnection,
@@ -248,8 +248,8 @@ impl ImportSink<'_> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let n =
-            bank_db::insert_lines(self.conn, &self.pending).map_err(|e| ParseError::new(format!("database: {e}")))?;
+        let n = bank_db::insert_new_lines(self.conn, &self.pending)
+            .map_err(|e| ParseError::new(format!("database: {e}")))?;
         self.inserted += n as u64;
         self.pending.clear();
         Ok(())
@@ -289,15 +289,19 @@ impl StatementSink for ImportSink<'_> {
         }
         let amount =
             currency.check_amount(line.amount).map_err(|e| ParseError::new(format!("line {reference}: {e}")))?;
-        let hash = content_hash(&LineContent {
-            booking_date: line.booking_date,
-            amount,
-            currency: currency.code(),
-            counterparty_iban: line.counterparty_iban.as_deref(),
-            counterparty_name: line.counterparty_name.as_deref(),
-            remittance: line.remittance.as_deref(),
-            end_to_end_id: line.end_to_end_id.as_deref(),
-        });
+        let hash = if line.bank_reference.is_some() {
+            String::new()
+        } else {
+            content_hash(&LineContent {
+                booking_date: line.booking_date,
+                amount,
+                currency: currency.code(),
+                counterparty_iban: line.counterparty_iban.as_deref(),
+                counterparty_name: line.counterparty_name.as_deref(),
+                remittance: line.remittance.as_deref(),
+                end_to_end_id: line.end_to_end_id.as_deref(),
+            })
+        };
         let occurrence = if line.bank_reference.is_none() {
             let n = self.occurrences.entry(format!("{}:{hash}", account.id)).or_insert(0);
             *n += 1;
