@@ -1,6 +1,27 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    allocations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        run_id -> Nullable<Uuid>,
+        bank_line_id -> Uuid,
+        document_id -> Uuid,
+        amount -> Numeric,
+        line_amount -> Numeric,
+        state -> Text,
+        candidate_set -> Int4,
+        confidence -> Numeric,
+        rule -> Text,
+        explanation -> Jsonb,
+        fx_rate -> Nullable<Numeric>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -141,6 +162,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    fx_rates (tenant_id, from_currency, to_currency, valid_on) {
+        tenant_id -> Uuid,
+        #[max_length = 3]
+        from_currency -> Bpchar,
+        #[max_length = 3]
+        to_currency -> Bpchar,
+        valid_on -> Date,
+        rate -> Numeric,
+    }
+}
+
+diesel::table! {
     idempotency_keys (tenant_id, idempotency_key) {
         tenant_id -> Uuid,
         idempotency_key -> Text,
@@ -149,6 +182,42 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         content_type -> Nullable<Text>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    matching_settings (tenant_id) {
+        tenant_id -> Uuid,
+        auto_apply_threshold -> Numeric,
+        tolerance_percent -> Numeric,
+        tolerance_absolute -> Numeric,
+        fx_tolerance_percent -> Numeric,
+        auto_apply_oldest_first -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reconciliation_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        status -> Text,
+        bank_account_id -> Nullable<Uuid>,
+        booked_from -> Nullable<Date>,
+        booked_to -> Nullable<Date>,
+        lines_total -> Int4,
+        lines_processed -> Int4,
+        auto_applied -> Int4,
+        proposed -> Int4,
+        unmatched -> Int4,
+        error -> Nullable<Text>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        actor_type -> Text,
+        actor_id -> Text,
+        heartbeat_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -174,6 +243,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    write_offs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        allocation_id -> Uuid,
+        document_id -> Uuid,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        reason -> Text,
+        created_at -> Timestamptz,
+        reversed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(allocations -> bank_lines (bank_line_id));
+diesel::joinable!(allocations -> documents (document_id));
+diesel::joinable!(allocations -> reconciliation_runs (run_id));
+diesel::joinable!(allocations -> tenants (tenant_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
@@ -185,10 +273,18 @@ diesel::joinable!(bank_statements -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
+diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(matching_settings -> tenants (tenant_id));
+diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
+diesel::joinable!(reconciliation_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(write_offs -> allocations (allocation_id));
+diesel::joinable!(write_offs -> documents (document_id));
+diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    allocations,
     api_keys,
     audit_chain_heads,
     audit_log,
@@ -197,7 +293,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     bank_statements,
     customers,
     documents,
+    fx_rates,
     idempotency_keys,
+    matching_settings,
+    reconciliation_runs,
     tenants,
     users,
+    write_offs,
 );

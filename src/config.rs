@@ -24,6 +24,8 @@ pub struct Settings {
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
     pub workers: usize,
+    /// Process queued reconciliation runs in this process.
+    pub run_worker: bool,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            run_worker: true,
         }
     }
 }
@@ -96,6 +99,9 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_WORKERS") {
             s.workers = parse(&v, "DUIZHANG_WORKERS")?;
+        }
+        if let Some(v) = get("DUIZHANG_WORKER") {
+            s.run_worker = parse(&v, "DUIZHANG_WORKER")?;
         }
         Ok(s)
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod eval;
 pub mod services;
 pub mod specs;
 pub mod startup;

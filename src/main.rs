@@ -29,6 +29,11 @@ enum Command {
     },
     /// Verify every tenant's audit hash chain; exits non-zero if one is broken.
     VerifyAudit,
+    /// Score cash application against a generated folder's ground truth (fresh database).
+    EvalMatching {
+        /// Folder written by ../shared/gen/recon_dataset.py
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +101,20 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err("audit chain broken".into())
             }
+        }
+        Command::EvalMatching { dir } => {
+            // A throw-away database on the same server.
+            let name = format!("dz_eval_{}", uuid::Uuid::new_v4().simple());
+            let (base, _) = database.url.rsplit_once('/').ok_or("unexpected database URL")?;
+            let admin = format!("{base}/postgres");
+            duizhang::db::ensure_database(&admin, &name)?;
+            let url = format!("{base}/{name}");
+            let pool = duizhang::db::build_pool(&url, 4, std::time::Duration::from_secs(30))?;
+            let result = duizhang::eval::evaluate(&url, &dir, pool.clone());
+            drop(pool);
+            duizhang::db::drop_database(&admin, &name);
+            println!("{}", result?.report);
+            Ok(())
         }
         Command::ExportSpecs { .. } => unreachable!("handled above"),
     }

@@ -12,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use diesel::Connection;
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The database the embedded cluster serves the application from.
@@ -48,6 +49,16 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, String> {
 pub struct Application {
     port: u16,
     server: Server,
+    worker_stop: Arc<AtomicBool>,
+}
+
+/// Stops the background worker when the server future ends or is dropped (tests drop it).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Application {
@@ -57,8 +68,12 @@ impl Application {
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let worker_stop = Arc::new(AtomicBool::new(false));
+        if settings.run_worker {
+            crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
+        }
         let server = run(listener, pool, settings)?;
-        Ok(Application { port, server })
+        Ok(Application { port, server, worker_stop })
     }
 
     pub fn port(&self) -> u16 {
@@ -66,6 +81,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _stop_worker = StopOnDrop(self.worker_stop);
         self.server.await
     }
 }

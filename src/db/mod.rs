@@ -8,6 +8,7 @@ pub mod customers;
 pub mod documents;
 pub mod embedded;
 pub mod idempotency;
+pub mod matching;
 pub mod tenants;
 pub mod users;
 
@@ -102,6 +103,17 @@ pub fn ensure_database(server_url: &str, database: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Drops a database, closing its connections (best effort: used for throw-away databases).
+pub fn drop_database(server_url: &str, database: &str) {
+    use diesel::RunQueryDsl;
+    if database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if let Ok(mut conn) = PgConnection::establish(server_url) {
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&mut conn);
+        }
+    }
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern built from user text.

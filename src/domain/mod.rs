@@ -5,4 +5,5 @@ pub mod auth;
 pub mod bank_line;
 pub mod customer;
 pub mod document;
+pub mod matching;
 pub mod money;

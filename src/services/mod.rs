@@ -10,6 +10,7 @@ pub mod customers;
 pub mod documents;
 pub mod idempotency;
 pub mod import;
+pub mod matching;
 pub mod pagination;
 pub mod tenants;
 

@@ -10,5 +10,6 @@ mod customers;
 mod documents;
 mod graphql;
 mod idempotency;
+mod matching;
 mod service;
 mod tenancy;

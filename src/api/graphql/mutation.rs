@@ -2,6 +2,7 @@ use super::inputs::{CustomerPatchInput, DocumentPatchInput};
 use super::run;
 use crate::services::customers::{self, CustomerInput, CustomerView};
 use crate::services::documents::{self, DocumentInput, DocumentView};
+use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
@@ -33,6 +34,33 @@ impl MutationRoot {
         patch: DocumentPatchInput,
     ) -> async_graphql::Result<DocumentView> {
         run(ctx, move |conn, p| documents::update(conn, p, id, patch.into())).await
+    }
+
+    /// Start a matching run over unapplied bank lines; poll `reconciliation(id)`.
+    async fn start_reconciliation(
+        &self,
+        ctx: &Context<'_>,
+        bank_account: Option<String>,
+        booked_from: Option<chrono::NaiveDate>,
+        booked_to: Option<chrono::NaiveDate>,
+    ) -> async_graphql::Result<RunView> {
+        let req = RunRequest { bank_account, booked_from, booked_to };
+        run(ctx, move |conn, p| matching::start_run(conn, p, req)).await
+    }
+
+    /// Confirm a proposed allocation (with its candidate set); answers the line's allocations.
+    async fn confirm_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
+        run(ctx, move |conn, p| matching::confirm(conn, p, id)).await
+    }
+
+    /// Apply a bank line to documents by hand, in any split.
+    async fn allocate(&self, ctx: &Context<'_>, input: ManualAllocation) -> async_graphql::Result<Vec<AllocationView>> {
+        run(ctx, move |conn, p| matching::allocate_manually(conn, p, input)).await
+    }
+
+    /// Reject a proposal or unapply an applied allocation.
+    async fn reject_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
+        run(ctx, move |conn, p| matching::reject(conn, p, id)).await
     }
 
     /// Void a document nothing has been applied to.

@@ -6,6 +6,7 @@ use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
+use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
@@ -26,6 +27,12 @@ pub struct DocumentPage {
 #[derive(SimpleObject)]
 pub struct BankLinePage {
     pub items: Vec<BankLineView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AllocationPage {
+    pub items: Vec<AllocationView>,
     pub next_cursor: Option<String>,
 }
 
@@ -141,6 +148,27 @@ impl QueryRoot {
 
     async fn bank_statement(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ImportedStatement> {
         run(ctx, move |conn, p| bank::get_statement(conn, p, id)).await
+    }
+
+    /// A matching run: status, progress and outcome counts.
+    async fn reconciliation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<RunView> {
+        run(ctx, move |conn, p| matching::get_run(conn, p, id)).await
+    }
+
+    /// Allocations of bank lines to documents, with their state, confidence and explanation.
+    async fn allocations(
+        &self,
+        ctx: &Context<'_>,
+        reconciliation_id: Option<Uuid>,
+        bank_line_id: Option<Uuid>,
+        state: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<AllocationPage> {
+        let max = max_limit(ctx);
+        let q = AllocationQuery { reconciliation_id, bank_line_id, state, limit, cursor };
+        let page = run(ctx, move |conn, p| matching::list_allocations(conn, p, q, max)).await?;
+        Ok(AllocationPage { items: page.items, next_cursor: page.next_cursor })
     }
 
     /// The audit trail, oldest first (admin).

@@ -7,6 +7,7 @@ pub mod bank;
 pub mod customers;
 pub mod documents;
 pub mod health;
+pub mod matching;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -54,6 +55,8 @@ impl Modify for BearerAuth {
         auth::token,
         customers::create, customers::list, customers::get, customers::update, customers::import, customers::balance,
         documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::import,
+        matching::start, matching::get, matching::list, matching::confirm, matching::reject, matching::allocate,
+        matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
@@ -65,6 +68,7 @@ impl Modify for BearerAuth {
         (name = "customers", description = "Customer master data and balances"),
         (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
         (name = "bank", description = "Our bank accounts, statement imports (camt.053/054, MT940, CSV, BAI2) and bank lines"),
+        (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
     )
@@ -103,6 +107,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(bank::import)
     .service(bank::get_statement)
     .service(bank::list_lines)
+    .service(matching::start)
+    .service(matching::get)
+    .service(matching::list)
+    .service(matching::confirm)
+    .service(matching::allocate)
+    .service(matching::reject)
+    .service(matching::get_settings)
+    .service(matching::put_settings)
+    .service(matching::list_rates)
+    .service(matching::put_rates)
     .service(audit::verify)
     .service(audit::list)
     .service(admin::create_user)

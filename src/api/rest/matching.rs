@@ -1,0 +1,185 @@
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::AppResult;
+use crate::services::matching::{
+    self, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation, MatchingSettingsView,
+    RunRequest, RunView,
+};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+/// Start a matching run over unapplied bank lines (optionally one account, a booking date range).
+/// It runs in the background: poll `GET /reconciliations/{id}`.
+#[utoipa::path(
+    tag = "matching",
+    request_body = RunRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = RunView), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/reconciliations")]
+pub async fn start(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: RunRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { RunRequest::default() } else { parse_json(&req, &body)? };
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::ACCEPTED, move |conn| {
+        matching::start_run(conn, &principal, input)
+    })
+    .await
+}
+
+/// Progress and outcome counts of a run.
+#[utoipa::path(
+    tag = "matching",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = RunView), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/reconciliations/{id}")]
+pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = *id;
+    Ok(ok_json(&run(&state.pool, move |conn| matching::get_run(conn, &p, id)).await?))
+}
+
+/// Allocations as JSON pages, or all of them as CSV (`Accept: text/csv`;
+/// columns `line_id,doc_no,amount,state,confidence`).
+#[utoipa::path(
+    tag = "matching",
+    params(AllocationQuery),
+    responses((status = 200, body = AllocationPage, content_type = "application/json"), (status = 200, body = String, content_type = "text/csv")),
+    security(("bearer" = []))
+)]
+#[get("/allocations")]
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    query: web::Query<AllocationQuery>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let wants_csv = req.headers().get("accept").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    let q = query.into_inner();
+    if wants_csv {
+        let bytes = run(&state.pool, move |conn| matching::allocations_csv(conn, &p, q)).await?;
+        return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(bytes));
+    }
+    let max = state.settings.list_max_limit;
+    Ok(ok_json(&run(&state.pool, move |conn| matching::list_allocations(conn, &p, q, max)).await?))
+}
+
+/// Confirm a proposed allocation (with the rest of its candidate set); the line's other
+/// proposals are rejected. Answers the line's allocations.
+#[utoipa::path(
+    tag = "matching",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<AllocationView>), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/allocations/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| matching::confirm(conn, &principal, id)).await
+}
+
+/// Reject a proposal, or unapply an applied allocation (open amounts and write-offs restored).
+#[utoipa::path(
+    tag = "matching",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<AllocationView>), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/allocations/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let principal = p.clone();
+    let id = *id;
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| matching::reject(conn, &principal, id)).await
+}
+
+/// The tenant's matching settings (auto-apply threshold, tolerances).
+#[utoipa::path(tag = "matching", responses((status = 200, body = MatchingSettingsView)), security(("bearer" = [])))]
+#[get("/matching-settings")]
+pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| matching::get_settings(conn, &p)).await?))
+}
+
+/// Replace the matching settings (admin).
+#[utoipa::path(tag = "matching", request_body = MatchingSettingsView, responses((status = 200, body = MatchingSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/matching-settings")]
+pub async fn put_settings(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, 64 * 1024).await?;
+    let input: MatchingSettingsView = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| matching::put_settings(conn, &principal, input))
+        .await
+}
+
+/// The rate table used for foreign-currency payments.
+#[utoipa::path(tag = "matching", responses((status = 200, body = Vec<FxRateInput>)), security(("bearer" = [])))]
+#[get("/fx-rates")]
+pub async fn list_rates(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| matching::list_rates(conn, &p)).await?))
+}
+
+/// Add or replace rates (per currency pair and date).
+#[utoipa::path(tag = "matching", request_body = Vec<FxRateInput>, responses((status = 200, body = Vec<FxRateInput>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/fx-rates")]
+pub async fn put_rates(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: Vec<FxRateInput> = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| matching::put_rates(conn, &principal, input))
+        .await
+}
+
+/// Apply a bank line to documents by hand, in any split (confirmed allocations; optional
+/// write-offs settle the rest of a document).
+#[utoipa::path(
+    tag = "matching",
+    request_body = ManualAllocation,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Vec<AllocationView>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/allocations")]
+pub async fn allocate(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: ManualAllocation = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        matching::allocate_manually(conn, &principal, input)
+    })
+    .await
+}

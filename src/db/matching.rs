@@ -1,0 +1,407 @@
+//! Matching runs, allocations, write-offs, FX rates and settings, plus the bulk reads and writes
+//! a run needs (never a query per line).
+
+use super::schema::{
+    allocations, bank_lines, customers, documents, fx_rates, matching_settings, reconciliation_runs, write_offs,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Numeric, Uuid as SqlUuid};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = matching_settings)]
+pub struct Settings {
+    pub tenant_id: Uuid,
+    pub auto_apply_threshold: Decimal,
+    pub tolerance_percent: Decimal,
+    pub tolerance_absolute: Decimal,
+    pub fx_tolerance_percent: Decimal,
+    pub auto_apply_oldest_first: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn settings(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Option<Settings>> {
+    matching_settings::table.find(tenant_id).select(Settings::as_select()).first(conn).optional()
+}
+
+pub fn save_settings(conn: &mut PgConnection, s: &Settings) -> QueryResult<()> {
+    diesel::insert_into(matching_settings::table)
+        .values(s)
+        .on_conflict(matching_settings::tenant_id)
+        .do_update()
+        .set(s)
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fx_rates)]
+pub struct FxRate {
+    pub tenant_id: Uuid,
+    pub from_currency: String,
+    pub to_currency: String,
+    pub valid_on: NaiveDate,
+    pub rate: Decimal,
+}
+
+pub fn upsert_rates(conn: &mut PgConnection, rates: &[FxRate]) -> QueryResult<()> {
+    for r in rates {
+        diesel::insert_into(fx_rates::table)
+            .values(r)
+            .on_conflict((fx_rates::tenant_id, fx_rates::from_currency, fx_rates::to_currency, fx_rates::valid_on))
+            .do_update()
+            .set(fx_rates::rate.eq(r.rate))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn rates(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<FxRate>> {
+    fx_rates::table
+        .filter(fx_rates::tenant_id.eq(tenant_id))
+        .order((fx_rates::from_currency, fx_rates::to_currency, fx_rates::valid_on.desc()))
+        .select(FxRate::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reconciliation_runs)]
+pub struct Run {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: String,
+    pub bank_account_id: Option<Uuid>,
+    pub booked_from: Option<NaiveDate>,
+    pub booked_to: Option<NaiveDate>,
+    pub lines_total: i32,
+    pub lines_processed: i32,
+    pub auto_applied: i32,
+    pub proposed: i32,
+    pub unmatched: i32,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
+    diesel::insert_into(reconciliation_runs::table).values(run).execute(conn).map(|_| ())
+}
+
+pub fn find_run(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Run> {
+    reconciliation_runs::table
+        .filter(reconciliation_runs::tenant_id.eq(tenant_id))
+        .filter(reconciliation_runs::id.eq(id))
+        .select(Run::as_select())
+        .first(conn)
+}
+
+/// Claims the oldest queued run, or a running one whose worker stopped sending heartbeats (it
+/// died: its transaction rolled back, so the run starts over). Several server processes can
+/// call this at once: SKIP LOCKED hands each run to one of them.
+pub fn claim_run(conn: &mut PgConnection, stale_before: DateTime<Utc>) -> QueryResult<Option<Run>> {
+    let run: Option<Run> = reconciliation_runs::table
+        .filter(
+            reconciliation_runs::status
+                .eq("queued")
+                .or(reconciliation_runs::status.eq("running").and(reconciliation_runs::heartbeat_at.lt(stale_before))),
+        )
+        .order(reconciliation_runs::created_at.asc())
+        .select(Run::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .optional()?;
+    let Some(run) = run else { return Ok(None) };
+    let now = Utc::now();
+    diesel::update(reconciliation_runs::table.find(run.id))
+        .set((
+            reconciliation_runs::status.eq("running"),
+            reconciliation_runs::started_at.eq(Some(now)),
+            reconciliation_runs::heartbeat_at.eq(Some(now)),
+            reconciliation_runs::attempts.eq(run.attempts + 1),
+            reconciliation_runs::lines_processed.eq(0),
+        ))
+        .execute(conn)?;
+    reconciliation_runs::table.find(run.id).select(Run::as_select()).first(conn).map(Some)
+}
+
+pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed: i32) -> QueryResult<()> {
+    diesel::update(reconciliation_runs::table.find(id))
+        .set((
+            reconciliation_runs::heartbeat_at.eq(Some(Utc::now())),
+            reconciliation_runs::lines_total.eq(lines_total),
+            reconciliation_runs::lines_processed.eq(processed),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn finish_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
+    diesel::update(reconciliation_runs::table.find(run.id))
+        .set((
+            reconciliation_runs::status.eq(&run.status),
+            reconciliation_runs::lines_total.eq(run.lines_total),
+            reconciliation_runs::lines_processed.eq(run.lines_processed),
+            reconciliation_runs::auto_applied.eq(run.auto_applied),
+            reconciliation_runs::proposed.eq(run.proposed),
+            reconciliation_runs::unmatched.eq(run.unmatched),
+            reconciliation_runs::error.eq(&run.error),
+            reconciliation_runs::finished_at.eq(run.finished_at),
+            reconciliation_runs::heartbeat_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// (id, name, aliases, bank accounts)
+pub type CustomerRow = (Uuid, String, Vec<String>, Vec<String>);
+
+/// Customers as the engine needs them.
+pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<CustomerRow>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .select((customers::id, customers::name, customers::aliases, customers::bank_accounts))
+        .load(conn)
+}
+
+pub type DocRow = (Uuid, Uuid, String, String, String, Decimal, Decimal, NaiveDate, Option<NaiveDate>);
+
+/// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
+/// the engine recognise a duplicate payment.
+pub fn documents_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<DocRow>> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
+        .filter(documents::status.ne("cancelled"))
+        .select((
+            documents::id,
+            documents::customer_id,
+            documents::doc_type,
+            documents::doc_no,
+            documents::currency,
+            documents::amount,
+            documents::open_amount,
+            documents::issue_date,
+            documents::due_date,
+        ))
+        .load(conn)
+}
+
+/// Unapplied incoming lines in scope, oldest first.
+pub fn lines_for_matching(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    account: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> QueryResult<Vec<super::bank::BankLine>> {
+    let mut q = bank_lines::table
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(bank_lines::status.eq("unapplied"))
+        .filter(bank_lines::amount.gt(Decimal::ZERO))
+        .select(super::bank::BankLine::as_select())
+        .into_boxed();
+    if let Some(a) = account {
+        q = q.filter(bank_lines::bank_account_id.eq(a));
+    }
+    if let Some(d) = from {
+        q = q.filter(bank_lines::booking_date.ge(d));
+    }
+    if let Some(d) = to {
+        q = q.filter(bank_lines::booking_date.le(d));
+    }
+    q.order((bank_lines::booking_date.asc(), bank_lines::id.asc())).load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = allocations)]
+pub struct Allocation {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub bank_line_id: Uuid,
+    pub document_id: Uuid,
+    pub amount: Decimal,
+    pub line_amount: Decimal,
+    pub state: String,
+    pub candidate_set: i32,
+    pub confidence: Decimal,
+    pub rule: String,
+    pub explanation: Value,
+    pub fx_rate: Option<Decimal>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = write_offs)]
+pub struct WriteOffRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub allocation_id: Uuid,
+    pub document_id: Uuid,
+    pub amount: Decimal,
+    pub currency: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub reversed_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert_allocations(conn: &mut PgConnection, rows: &[Allocation]) -> QueryResult<()> {
+    for chunk in rows.chunks(3000) {
+        diesel::insert_into(allocations::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_write_offs(conn: &mut PgConnection, rows: &[WriteOffRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(5000) {
+        diesel::insert_into(write_offs::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Reduces open amounts (amount applied + written off, per document) and recomputes statuses.
+/// The table's CHECK refuses anything that would take an open amount below zero.
+pub fn apply_to_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    reductions: &[Decimal],
+) -> QueryResult<()> {
+    for (ids, reductions) in ids.chunks(20_000).zip(reductions.chunks(20_000)) {
+        diesel::sql_query(
+            "UPDATE documents d SET open_amount = d.open_amount - u.reduction, \
+               status = CASE WHEN d.open_amount - u.reduction = 0 THEN 'paid' \
+                             WHEN d.open_amount - u.reduction = d.amount THEN 'open' ELSE 'partially_paid' END, \
+               updated_at = now() \
+             FROM (SELECT unnest($1) AS id, unnest($2) AS reduction) u \
+             WHERE d.id = u.id AND d.tenant_id = $3",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Numeric>, _>(reductions)
+        .bind::<SqlUuid, _>(tenant_id)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Adds applied amounts to bank lines and recomputes their status.
+pub fn apply_to_lines(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid], applied: &[Decimal]) -> QueryResult<()> {
+    for (ids, applied) in ids.chunks(20_000).zip(applied.chunks(20_000)) {
+        diesel::sql_query(
+            "UPDATE bank_lines l SET applied_amount = l.applied_amount + u.applied, \
+               status = CASE WHEN l.applied_amount + u.applied = 0 THEN 'unapplied' \
+                             WHEN l.applied_amount + u.applied = l.amount THEN 'applied' ELSE 'partly_applied' END \
+             FROM (SELECT unnest($1) AS id, unnest($2) AS applied) u \
+             WHERE l.id = u.id AND l.tenant_id = $3",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Numeric>, _>(applied)
+        .bind::<SqlUuid, _>(tenant_id)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AllocationFilter {
+    pub run_id: Option<Uuid>,
+    pub bank_line_id: Option<Uuid>,
+    pub state: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: Option<i64>,
+}
+
+/// Allocations with the bank line's reference and the document number.
+/// (allocation, line reference, line currency, doc_no, document currency)
+pub type AllocationRow = (Allocation, Option<String>, String, String, String);
+
+pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> QueryResult<Vec<AllocationRow>> {
+    let mut q = allocations::table
+        .inner_join(bank_lines::table)
+        .inner_join(documents::table)
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .select((
+            Allocation::as_select(),
+            bank_lines::bank_reference,
+            bank_lines::currency,
+            documents::doc_no,
+            documents::currency,
+        ))
+        .into_boxed();
+    if let Some(r) = f.run_id {
+        q = q.filter(allocations::run_id.eq(r));
+    }
+    if let Some(l) = f.bank_line_id {
+        q = q.filter(allocations::bank_line_id.eq(l));
+    }
+    if let Some(s) = &f.state {
+        q = q.filter(allocations::state.eq(s.clone()));
+    }
+    if let Some(a) = f.after {
+        q = q.filter(allocations::id.gt(a));
+    }
+    if let Some(limit) = f.limit {
+        q = q.limit(limit);
+    }
+    q.order(allocations::id.asc()).load(conn)
+}
+
+pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Allocation> {
+    allocations::table
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .filter(allocations::id.eq(id))
+        .select(Allocation::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn of_line_for_update(conn: &mut PgConnection, tenant_id: Uuid, line: Uuid) -> QueryResult<Vec<Allocation>> {
+    allocations::table
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .filter(allocations::bank_line_id.eq(line))
+        .select(Allocation::as_select())
+        .for_update()
+        .load(conn)
+}
+
+pub fn set_state(conn: &mut PgConnection, ids: &[Uuid], state: &str, by: &str) -> QueryResult<()> {
+    diesel::update(allocations::table.filter(allocations::id.eq_any(ids)))
+        .set((
+            allocations::state.eq(state),
+            allocations::decided_at.eq(Some(Utc::now())),
+            allocations::decided_by.eq(Some(by)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn write_offs_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    allocation_ids: &[Uuid],
+) -> QueryResult<Vec<WriteOffRow>> {
+    write_offs::table
+        .filter(write_offs::tenant_id.eq(tenant_id))
+        .filter(write_offs::allocation_id.eq_any(allocation_ids))
+        .filter(write_offs::reversed_at.is_null())
+        .select(WriteOffRow::as_select())
+        .load(conn)
+}
+
+pub fn reverse_write_offs(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    diesel::update(write_offs::table.filter(write_offs::id.eq_any(ids)))
+        .set(write_offs::reversed_at.eq(Some(Utc::now())))
+        .execute(conn)
+        .map(|_| ())
+}

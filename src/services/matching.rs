@@ -1,0 +1,831 @@
+//! Cash application: matching runs (queued jobs processed by a background worker), the review
+//! workflow (confirm, reject) and the settings and FX rates the engine uses.
+//!
+//! A run is one transaction: it locks the tenant's matching (an advisory lock shared with the
+//! review actions), loads the open book and the unapplied lines, decides every line in memory
+//! and writes allocations, write-offs, open amounts and line statuses in bulk. A crash rolls the
+//! whole run back and another worker picks it up again.
+
+use super::pagination::{effective_limit, parse_cursor};
+use super::require;
+use crate::db::audit as audit_db;
+use crate::db::matching::{self as m_db, Allocation, AllocationFilter, Run, WriteOffRow};
+use crate::db::{bank as bank_db, DbPool};
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::matching::{CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem};
+use crate::domain::money::format_amount;
+use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Serialises everything that changes open amounts within one tenant (runs and review).
+fn lock_tenant_matching(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<()> {
+    let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8])) ^ 0x6d61_7463_6869_6e67;
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn)?;
+    Ok(())
+}
+
+// ----- settings and FX rates -----------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingSettingsView {
+    /// Confidence (0..1) at or above which a match is applied without review.
+    pub auto_apply_threshold: String,
+    /// Short payments within the smaller of these settle the item (bank fee, discount).
+    pub tolerance_percent: String,
+    pub tolerance_absolute: String,
+    /// Accepted deviation of a foreign-currency payment from the rate table.
+    pub fx_tolerance_percent: String,
+    /// A payment without reference that equals several open items of its (identified) payer
+    /// settles the oldest due one automatically; off: it is only proposed.
+    pub auto_apply_oldest_first: bool,
+}
+
+fn default_settings(tenant_id: Uuid) -> m_db::Settings {
+    m_db::Settings {
+        tenant_id,
+        auto_apply_threshold: Decimal::new(900, 3),
+        tolerance_percent: Decimal::new(200, 4),
+        tolerance_absolute: Decimal::new(25, 0),
+        fx_tolerance_percent: Decimal::new(150, 4),
+        auto_apply_oldest_first: false,
+        updated_at: Utc::now(),
+    }
+}
+
+fn settings_view(s: &m_db::Settings) -> MatchingSettingsView {
+    MatchingSettingsView {
+        auto_apply_threshold: s.auto_apply_threshold.normalize().to_string(),
+        tolerance_percent: s.tolerance_percent.normalize().to_string(),
+        tolerance_absolute: s.tolerance_absolute.normalize().to_string(),
+        fx_tolerance_percent: s.fx_tolerance_percent.normalize().to_string(),
+        auto_apply_oldest_first: s.auto_apply_oldest_first,
+    }
+}
+
+pub fn get_settings(conn: &mut PgConnection, principal: &Principal) -> AppResult<MatchingSettingsView> {
+    require(principal, Permission::Read)?;
+    let s = m_db::settings(conn, principal.tenant_id)?.unwrap_or_else(|| default_settings(principal.tenant_id));
+    Ok(settings_view(&s))
+}
+
+pub fn put_settings(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: MatchingSettingsView,
+) -> AppResult<MatchingSettingsView> {
+    require(principal, Permission::Admin)?;
+    let dec = |field: &str, v: &str, max: Option<Decimal>| -> AppResult<Decimal> {
+        let d: Decimal = v.trim().parse().map_err(|_| AppError::invalid(field, format!("{v:?} is not a decimal")))?;
+        if d.is_sign_negative() || max.is_some_and(|m| d > m) {
+            return Err(AppError::invalid(field, "out of range"));
+        }
+        Ok(d)
+    };
+    let before = m_db::settings(conn, principal.tenant_id)?.map(|s| settings_view(&s));
+    let s = m_db::Settings {
+        tenant_id: principal.tenant_id,
+        auto_apply_threshold: dec("auto_apply_threshold", &input.auto_apply_threshold, Some(Decimal::ONE))?,
+        tolerance_percent: dec("tolerance_percent", &input.tolerance_percent, Some(Decimal::ONE))?,
+        tolerance_absolute: dec("tolerance_absolute", &input.tolerance_absolute, None)?,
+        fx_tolerance_percent: dec("fx_tolerance_percent", &input.fx_tolerance_percent, Some(Decimal::ONE))?,
+        auto_apply_oldest_first: input.auto_apply_oldest_first,
+        updated_at: Utc::now(),
+    };
+    m_db::save_settings(conn, &s)?;
+    let view = settings_view(&s);
+    let mut e = entry(principal, "matching_settings.updated", "matching_settings", &principal.tenant_id.to_string());
+    e.before = before.and_then(|b| serde_json::to_value(b).ok());
+    e.after = serde_json::to_value(&view).ok();
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(view)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[serde(deny_unknown_fields)]
+pub struct FxRateInput {
+    pub from_currency: String,
+    pub to_currency: String,
+    /// Decimal string: units of `to_currency` for one unit of `from_currency`.
+    pub rate: String,
+    pub valid_on: NaiveDate,
+}
+
+pub fn put_rates(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: Vec<FxRateInput>,
+) -> AppResult<Vec<FxRateInput>> {
+    require(principal, Permission::WriteLedger)?;
+    let mut rows = Vec::with_capacity(input.len());
+    for (i, r) in input.iter().enumerate() {
+        let cur = |f: &str, c: &str| {
+            crate::domain::money::Currency::parse(c)
+                .map(|c| c.code().to_string())
+                .map_err(|e| AppError::invalid(&format!("[{i}].{f}"), e.to_string()))
+        };
+        let rate: Decimal =
+            r.rate.trim().parse().map_err(|_| AppError::invalid(&format!("[{i}].rate"), "not a decimal"))?;
+        if rate <= Decimal::ZERO {
+            return Err(AppError::invalid(&format!("[{i}].rate"), "must be positive"));
+        }
+        rows.push(m_db::FxRate {
+            tenant_id: principal.tenant_id,
+            from_currency: cur("from_currency", &r.from_currency)?,
+            to_currency: cur("to_currency", &r.to_currency)?,
+            valid_on: r.valid_on,
+            rate,
+        });
+    }
+    m_db::upsert_rates(conn, &rows)?;
+    let mut e = entry(principal, "fx_rates.updated", "fx_rates", &principal.tenant_id.to_string());
+    e.after = serde_json::to_value(&input).ok();
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    list_rates(conn, principal)
+}
+
+pub fn list_rates(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<FxRateInput>> {
+    require(principal, Permission::Read)?;
+    Ok(m_db::rates(conn, principal.tenant_id)?
+        .into_iter()
+        .map(|r| FxRateInput {
+            from_currency: r.from_currency,
+            to_currency: r.to_currency,
+            rate: r.rate.normalize().to_string(),
+            valid_on: r.valid_on,
+        })
+        .collect())
+}
+
+// ----- runs ----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Only lines of this bank account (id or IBAN).
+    pub bank_account: Option<String>,
+    pub booked_from: Option<NaiveDate>,
+    pub booked_to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct RunView {
+    pub id: Uuid,
+    /// queued, running, completed or failed.
+    pub status: String,
+    pub lines_total: i32,
+    pub lines_processed: i32,
+    pub auto_applied: i32,
+    pub proposed: i32,
+    pub unmatched: i32,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Run> for RunView {
+    fn from(r: Run) -> Self {
+        RunView {
+            id: r.id,
+            status: r.status,
+            lines_total: r.lines_total,
+            lines_processed: r.lines_processed,
+            auto_applied: r.auto_applied,
+            proposed: r.proposed,
+            unmatched: r.unmatched,
+            error: r.error,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+pub fn start_run(conn: &mut PgConnection, principal: &Principal, req: RunRequest) -> AppResult<RunView> {
+    require(principal, Permission::WriteMatching)?;
+    let bank_account_id = match &req.bank_account {
+        None => None,
+        Some(given) => {
+            let key = crate::domain::customer::normalize_account(given).unwrap_or_default();
+            let by_id = Uuid::parse_str(given).ok();
+            Some(
+                bank_db::accounts(conn, principal.tenant_id)?
+                    .into_iter()
+                    .find(|a| Some(a.id) == by_id || a.account_id == key)
+                    .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?
+                    .id,
+            )
+        }
+    };
+    let run = Run {
+        id: Uuid::now_v7(),
+        tenant_id: principal.tenant_id,
+        status: "queued".into(),
+        bank_account_id,
+        booked_from: req.booked_from,
+        booked_to: req.booked_to,
+        lines_total: 0,
+        lines_processed: 0,
+        auto_applied: 0,
+        proposed: 0,
+        unmatched: 0,
+        error: None,
+        attempts: 0,
+        created_at: Utc::now(),
+        started_at: None,
+        finished_at: None,
+        actor_type: principal.actor.kind().into(),
+        actor_id: principal.actor.id(),
+        heartbeat_at: None,
+    };
+    m_db::insert_run(conn, &run)?;
+    let mut e = entry(principal, "reconciliation.started", "reconciliation", &run.id.to_string());
+    e.after = serde_json::to_value(RunView::from(run.clone())).ok();
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(run.into())
+}
+
+pub fn get_run(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<RunView> {
+    require(principal, Permission::Read)?;
+    m_db::find_run(conn, principal.tenant_id, id).map(RunView::from).map_err(|_| AppError::not_found("reconciliation"))
+}
+
+fn rescale(currency: &str, amount: Decimal) -> Decimal {
+    crate::domain::money::Currency::parse(currency).map(|c| c.rescale(amount)).unwrap_or(amount)
+}
+
+/// A run whose worker has not sent a heartbeat for this long is taken over by another worker.
+const STALE_AFTER: Duration = Duration::from_secs(120);
+
+/// Claims and processes one run; returns false when there was nothing to do.
+pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
+    let mut conn = pool.get()?;
+    let stale = Utc::now() - chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
+    let claimed = conn.transaction(|c| m_db::claim_run(c, stale).map_err(AppError::from))?;
+    let Some(run) = claimed else { return Ok(false) };
+    let heartbeat_pool = pool.clone();
+    let outcome = conn.transaction(|c| execute_run(c, &run, &heartbeat_pool));
+    let mut finished = run.clone();
+    finished.finished_at = Some(Utc::now());
+    match outcome {
+        Ok(done) => finished = Run { finished_at: finished.finished_at, ..done },
+        Err(e) => {
+            tracing::warn!(run = %run.id, error = %e.message, "reconciliation run failed");
+            finished.status = "failed".into();
+            finished.error = Some(e.message);
+        }
+    }
+    conn.transaction(|c| m_db::finish_run(c, &finished).map_err(AppError::from))?;
+    Ok(true)
+}
+
+fn settings_for_engine(s: &m_db::Settings, base_currency: &str) -> MatchSettings {
+    MatchSettings {
+        auto_apply_oldest_first: s.auto_apply_oldest_first,
+        base_currency: base_currency.to_string(),
+        auto_apply_threshold: s.auto_apply_threshold.to_f64().unwrap_or(0.9),
+        tolerance_percent: s.tolerance_percent,
+        tolerance_absolute: s.tolerance_absolute,
+        fx_tolerance_percent: s.fx_tolerance_percent,
+        ..MatchSettings::default()
+    }
+}
+
+fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> AppResult<Run> {
+    let tenant = run.tenant_id;
+    lock_tenant_matching(conn, tenant)?;
+    let settings = m_db::settings(conn, tenant)?.unwrap_or_else(|| default_settings(tenant));
+    let mut fx = FxRates::new();
+    let mut seen_pairs = std::collections::HashSet::new();
+    for r in m_db::rates(conn, tenant)? {
+        // Rows come newest first per pair: the latest rate wins.
+        if seen_pairs.insert((r.from_currency.clone(), r.to_currency.clone())) {
+            fx.insert(&r.from_currency, &r.to_currency, r.rate);
+        }
+    }
+    let customers: Vec<CustomerInfo> = m_db::customers_for_matching(conn, tenant)?
+        .into_iter()
+        .map(|(id, name, aliases, bank_accounts)| CustomerInfo { id, name, aliases, bank_accounts })
+        .collect();
+    let docs = m_db::documents_for_matching(conn, tenant)?;
+    let currency_of: HashMap<Uuid, String> = docs.iter().map(|d| (d.0, d.4.clone())).collect();
+    let items: Vec<OpenItem> = docs
+        .into_iter()
+        .map(|(id, customer_id, doc_type, doc_no, currency, amount, open_amount, issue_date, due_date)| OpenItem {
+            // NUMERIC(20,4) comes back with four decimals: show amounts in the currency's own scale.
+            amount: rescale(&currency, amount),
+            open_amount: rescale(&currency, open_amount),
+            id,
+            customer_id,
+            kind: if doc_type == "credit_note" { DocKind::CreditNote } else { DocKind::Invoice },
+            doc_no,
+            currency,
+            issue_date,
+            due_date,
+        })
+        .collect();
+    let lines = m_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?;
+    let total = lines.len() as i32;
+    let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
+    let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
+    let now = Utc::now();
+    let mut allocations: Vec<Allocation> = Vec::new();
+    let mut write_offs: Vec<WriteOffRow> = Vec::new();
+    let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();
+    let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
+    let (mut auto, mut proposed, mut unmatched) = (0, 0, 0);
+    for (i, line) in lines.iter().enumerate() {
+        if i % 50_000 == 0 && i > 0 {
+            // Progress is visible while the run's own transaction is still open.
+            if let Ok(mut hb) = heartbeat_pool.get() {
+                let _ = m_db::heartbeat(&mut hb, run.id, total, i as i32);
+            }
+        }
+        let outcome = engine.match_line(&LineInput {
+            id: line.id,
+            bank_reference: line.bank_reference.clone(),
+            booking_date: line.booking_date,
+            amount: rescale(&line.currency, line.amount),
+            currency: line.currency.clone(),
+            counterparty_name: line.counterparty_name.clone(),
+            counterparty_iban: line.counterparty_iban.clone(),
+            remittance: line.remittance.clone(),
+            creditor_reference: line.creditor_reference.clone(),
+            end_to_end_id: line.end_to_end_id.clone(),
+        });
+        let state = match outcome.decision {
+            Decision::AutoApplied => {
+                auto += 1;
+                "auto_applied"
+            }
+            Decision::Proposed => {
+                proposed += 1;
+                "proposed"
+            }
+            Decision::Unmatched => {
+                unmatched += 1;
+                continue;
+            }
+        };
+        let mut applied_on_line = Decimal::ZERO;
+        let mut first_alloc_of_doc: HashMap<Uuid, Uuid> = HashMap::new();
+        for a in &outcome.allocations {
+            let id = Uuid::now_v7();
+            first_alloc_of_doc.entry(a.document_id).or_insert(id);
+            allocations.push(Allocation {
+                id,
+                tenant_id: tenant,
+                run_id: Some(run.id),
+                bank_line_id: line.id,
+                document_id: a.document_id,
+                amount: a.amount,
+                line_amount: a.line_amount,
+                state: state.into(),
+                candidate_set: a.set as i32,
+                confidence: Decimal::from_f64_retain(a.confidence).unwrap_or_default().round_dp(3),
+                rule: a.rule.into(),
+                explanation: serde_json::json!({
+                    "summary": outcome.explanation, "evidence": a.evidence, "rule": a.rule,
+                }),
+                fx_rate: a.fx_rate,
+                created_at: now,
+                decided_at: None,
+                decided_by: None,
+            });
+            if state == "auto_applied" {
+                *doc_reduction.entry(a.document_id).or_default() += a.amount.abs();
+                applied_on_line += a.line_amount;
+            }
+        }
+        if state == "auto_applied" {
+            for w in &outcome.write_offs {
+                let Some(&allocation_id) = first_alloc_of_doc.get(&w.document_id) else { continue };
+                *doc_reduction.entry(w.document_id).or_default() += w.amount;
+                write_offs.push(WriteOffRow {
+                    id: Uuid::now_v7(),
+                    tenant_id: tenant,
+                    allocation_id,
+                    document_id: w.document_id,
+                    amount: w.amount,
+                    currency: currency_of.get(&w.document_id).cloned().unwrap_or_default(),
+                    reason: w.reason.into(),
+                    created_at: now,
+                    reversed_at: None,
+                });
+            }
+            line_applied.push((line.id, applied_on_line));
+        }
+    }
+    m_db::insert_allocations(conn, &allocations)?;
+    m_db::insert_write_offs(conn, &write_offs)?;
+    let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
+    m_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
+    let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
+    m_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
+    let system = Principal {
+        tenant_id: tenant,
+        actor: crate::domain::auth::Actor::System,
+        role: crate::domain::auth::Role::Admin,
+        scopes: vec![],
+    };
+    let mut e = entry(&system, "reconciliation.completed", "reconciliation", &run.id.to_string());
+    e.after = Some(serde_json::json!({
+        "lines": total, "auto_applied": auto, "proposed": proposed, "unmatched": unmatched,
+        "allocations": allocations.len(), "write_offs": write_offs.len(),
+    }));
+    audit_db::append(conn, tenant, vec![e])?;
+    Ok(Run {
+        status: "completed".into(),
+        lines_total: total,
+        lines_processed: total,
+        auto_applied: auto,
+        proposed,
+        unmatched,
+        error: None,
+        ..run.clone()
+    })
+}
+
+/// Runs queued reconciliations until `stop` is set: one thread per server process.
+pub fn spawn_worker(pool: DbPool, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("reconciliation-worker".into())
+        .spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match process_next_run(&pool) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::debug!(error = %e.message, "reconciliation worker idle after error"),
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+        .expect("spawn the reconciliation worker")
+}
+
+// ----- allocations and review ----------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AllocationView {
+    pub id: Uuid,
+    pub reconciliation_id: Option<Uuid>,
+    pub bank_line_id: Uuid,
+    /// The bank's line reference.
+    pub line_id: Option<String>,
+    pub document_id: Uuid,
+    pub doc_no: String,
+    /// In the document's currency.
+    pub amount: String,
+    pub currency: String,
+    pub line_amount: String,
+    /// auto_applied, proposed, confirmed or rejected.
+    pub state: String,
+    /// Proposals of one line come in candidate sets; 0 is the best.
+    pub candidate_set: i32,
+    pub confidence: String,
+    pub rule: String,
+    #[schema(value_type = Object)]
+    pub explanation: async_graphql::Json<serde_json::Value>,
+    pub fx_rate: Option<String>,
+}
+
+fn allocation_view((a, line_ref, line_currency, doc_no, currency): m_db::AllocationRow) -> AllocationView {
+    AllocationView {
+        id: a.id,
+        reconciliation_id: a.run_id,
+        bank_line_id: a.bank_line_id,
+        line_id: line_ref,
+        document_id: a.document_id,
+        doc_no,
+        amount: format_amount(&currency, a.amount),
+        line_amount: format_amount(&line_currency, a.line_amount),
+        currency,
+        state: a.state,
+        candidate_set: a.candidate_set,
+        confidence: a.confidence.normalize().to_string(),
+        rule: a.rule,
+        explanation: async_graphql::Json(a.explanation),
+        fx_rate: a.fx_rate.map(|r| r.normalize().to_string()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AllocationQuery {
+    pub reconciliation_id: Option<Uuid>,
+    pub bank_line_id: Option<Uuid>,
+    /// auto_applied, proposed, confirmed or rejected.
+    pub state: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AllocationPage {
+    pub items: Vec<AllocationView>,
+    pub next_cursor: Option<String>,
+}
+
+fn filter_of(q: &AllocationQuery) -> AppResult<AllocationFilter> {
+    if let Some(s) = &q.state {
+        if !["auto_applied", "proposed", "confirmed", "rejected"].contains(&s.as_str()) {
+            return Err(AppError::invalid("state", format!("unknown state {s:?}")));
+        }
+    }
+    Ok(AllocationFilter {
+        run_id: q.reconciliation_id,
+        bank_line_id: q.bank_line_id,
+        state: q.state.clone(),
+        after: parse_cursor(q.cursor.as_deref())?,
+        limit: None,
+    })
+}
+
+pub fn list_allocations(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    q: AllocationQuery,
+    max: i64,
+) -> AppResult<AllocationPage> {
+    require(principal, Permission::Read)?;
+    let limit = effective_limit(q.limit, max)?;
+    let mut f = filter_of(&q)?;
+    f.limit = Some(limit + 1);
+    let rows = m_db::list(conn, principal.tenant_id, &f)?;
+    let p = super::pagination::page(rows, limit, |r| r.0.id, allocation_view);
+    Ok(AllocationPage { items: p.items, next_cursor: p.next_cursor })
+}
+
+/// Every matching allocation as CSV: `line_id,doc_no,amount,state,confidence`.
+pub fn allocations_csv(conn: &mut PgConnection, principal: &Principal, q: AllocationQuery) -> AppResult<Vec<u8>> {
+    require(principal, Permission::Read)?;
+    let f = filter_of(&q)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["line_id", "doc_no", "amount", "state", "confidence"]).map_err(AppError::internal)?;
+    for row in m_db::list(conn, principal.tenant_id, &f)? {
+        let v = allocation_view(row);
+        w.write_record([v.line_id.unwrap_or_default(), v.doc_no, v.amount, v.state, v.confidence])
+            .map_err(AppError::internal)?;
+    }
+    w.into_inner().map_err(AppError::internal)
+}
+
+/// Confirms a proposal: the allocations of its candidate set are applied, the line's other
+/// proposals are rejected. Refused when the open amounts moved on since it was proposed.
+pub fn confirm(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<Vec<AllocationView>> {
+    require(principal, Permission::WriteMatching)?;
+    lock_tenant_matching(conn, principal.tenant_id)?;
+    let chosen = m_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("allocation"))?;
+    if chosen.state != "proposed" {
+        return Err(AppError::conflict(format!(
+            "only proposed allocations can be confirmed; this one is {}",
+            chosen.state
+        )));
+    }
+    let of_line = m_db::of_line_for_update(conn, principal.tenant_id, chosen.bank_line_id)?;
+    let set: Vec<&Allocation> = of_line
+        .iter()
+        .filter(|a| a.state == "proposed" && a.candidate_set == chosen.candidate_set && a.run_id == chosen.run_id)
+        .collect();
+    let others: Vec<Uuid> =
+        of_line.iter().filter(|a| a.state == "proposed" && !set.iter().any(|s| s.id == a.id)).map(|a| a.id).collect();
+    let ids: Vec<Uuid> = set.iter().map(|a| a.id).collect();
+    let doc_ids: Vec<Uuid> = set.iter().map(|a| a.document_id).collect();
+    let reductions: Vec<Decimal> = set.iter().map(|a| a.amount.abs()).collect();
+    let applied: Decimal = set.iter().map(|a| a.line_amount).sum();
+    m_db::apply_to_documents(conn, principal.tenant_id, &doc_ids, &reductions).map_err(|e| {
+        match AppError::from(e) {
+            err if err.code == crate::error::ErrorCode::ValidationFailed => {
+                AppError::conflict("a document no longer has enough open amount for this proposal")
+            }
+            err => err,
+        }
+    })?;
+    m_db::apply_to_lines(conn, principal.tenant_id, &[chosen.bank_line_id], &[applied]).map_err(|e| {
+        match AppError::from(e) {
+            err if err.code == crate::error::ErrorCode::ValidationFailed => {
+                AppError::conflict("the bank line is already applied")
+            }
+            err => err,
+        }
+    })?;
+    let by = format!("{}:{}", principal.actor.kind(), principal.actor.id());
+    m_db::set_state(conn, &ids, "confirmed", &by)?;
+    m_db::set_state(conn, &others, "rejected", &by)?;
+    let mut e = entry(principal, "allocation.confirmed", "bank_line", &chosen.bank_line_id.to_string());
+    e.after = Some(serde_json::json!({ "confirmed": ids, "rejected": others }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    let f = AllocationFilter { bank_line_id: Some(chosen.bank_line_id), ..Default::default() };
+    Ok(m_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
+
+/// Rejects a proposal's candidate set, or unapplies an applied allocation (with its write-offs),
+/// restoring open amounts and the line.
+pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<Vec<AllocationView>> {
+    require(principal, Permission::WriteMatching)?;
+    lock_tenant_matching(conn, principal.tenant_id)?;
+    let chosen = m_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("allocation"))?;
+    let of_line = m_db::of_line_for_update(conn, principal.tenant_id, chosen.bank_line_id)?;
+    let by = format!("{}:{}", principal.actor.kind(), principal.actor.id());
+    let action = match chosen.state.as_str() {
+        "proposed" => {
+            let ids: Vec<Uuid> = of_line
+                .iter()
+                .filter(|a| {
+                    a.state == "proposed" && a.candidate_set == chosen.candidate_set && a.run_id == chosen.run_id
+                })
+                .map(|a| a.id)
+                .collect();
+            m_db::set_state(conn, &ids, "rejected", &by)?;
+            "allocation.rejected"
+        }
+        "auto_applied" | "confirmed" => {
+            // Unapply the whole applied group of the line: they were decided together.
+            let group: Vec<&Allocation> = of_line
+                .iter()
+                .filter(|a| (a.state == "auto_applied" || a.state == "confirmed") && a.run_id == chosen.run_id)
+                .collect();
+            let ids: Vec<Uuid> = group.iter().map(|a| a.id).collect();
+            let wos = m_db::write_offs_of(conn, principal.tenant_id, &ids)?;
+            let mut restore: HashMap<Uuid, Decimal> = HashMap::new();
+            for a in &group {
+                *restore.entry(a.document_id).or_default() -= a.amount.abs();
+            }
+            for w in &wos {
+                *restore.entry(w.document_id).or_default() -= w.amount;
+            }
+            let (doc_ids, deltas): (Vec<Uuid>, Vec<Decimal>) = restore.into_iter().unzip();
+            m_db::apply_to_documents(conn, principal.tenant_id, &doc_ids, &deltas)?;
+            let applied: Decimal = group.iter().map(|a| a.line_amount).sum();
+            m_db::apply_to_lines(conn, principal.tenant_id, &[chosen.bank_line_id], &[-applied])?;
+            m_db::reverse_write_offs(conn, &wos.iter().map(|w| w.id).collect::<Vec<_>>())?;
+            m_db::set_state(conn, &ids, "rejected", &by)?;
+            "allocation.unapplied"
+        }
+        other => return Err(AppError::conflict(format!("allocation is already {other}"))),
+    };
+    let mut e = entry(principal, action, "bank_line", &chosen.bank_line_id.to_string());
+    e.after = Some(serde_json::json!({ "allocation": id }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    let f = AllocationFilter { bank_line_id: Some(chosen.bank_line_id), ..Default::default() };
+    Ok(m_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct ManualAllocationPart {
+    pub document_id: Uuid,
+    /// In the document's currency.
+    pub amount: String,
+    /// In the line's currency; required when the document is in another currency.
+    pub line_amount: Option<String>,
+    /// Settle the rest of the document with a write-off (bank_fee, discount, fx, manual) of this amount.
+    pub write_off: Option<String>,
+    pub write_off_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct ManualAllocation {
+    pub bank_line_id: Uuid,
+    pub allocations: Vec<ManualAllocationPart>,
+}
+
+/// A person applies a line to documents in any split. Everything is checked against the current
+/// open amounts under the tenant's matching lock; the result is `confirmed`.
+pub fn allocate_manually(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: ManualAllocation,
+) -> AppResult<Vec<AllocationView>> {
+    use crate::db::schema::{bank_lines, documents};
+    use crate::domain::money::Currency;
+    use diesel::prelude::*;
+    require(principal, Permission::WriteMatching)?;
+    if input.allocations.is_empty() {
+        return Err(AppError::invalid("allocations", "give at least one document"));
+    }
+    lock_tenant_matching(conn, principal.tenant_id)?;
+    let line: crate::db::bank::BankLine = bank_lines::table
+        .filter(bank_lines::tenant_id.eq(principal.tenant_id))
+        .filter(bank_lines::id.eq(input.bank_line_id))
+        .select(crate::db::bank::BankLine::as_select())
+        .first(conn)
+        .map_err(|_| AppError::not_found("bank line"))?;
+    let line_cur = Currency::parse(&line.currency).map_err(AppError::internal)?;
+    let mut remaining_line = line.amount - line.applied_amount;
+    let now = Utc::now();
+    let by = format!("{}:{}", principal.actor.kind(), principal.actor.id());
+    let (mut rows, mut wos, mut doc_ids, mut reductions) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut applied = Decimal::ZERO;
+    for (i, part) in input.allocations.iter().enumerate() {
+        let field = |f: &str| format!("allocations[{i}].{f}");
+        let (doc_id, doc_cur_code, doc_type, open): (Uuid, String, String, Decimal) = documents::table
+            .filter(documents::tenant_id.eq(principal.tenant_id))
+            .filter(documents::id.eq(part.document_id))
+            .select((documents::id, documents::currency, documents::doc_type, documents::open_amount))
+            .first(conn)
+            .map_err(|_| AppError::invalid(&field("document_id"), "unknown document"))?;
+        let doc_cur = Currency::parse(&doc_cur_code).map_err(AppError::internal)?;
+        let amount =
+            doc_cur.parse_amount(&part.amount).map_err(|e| AppError::invalid(&field("amount"), e.to_string()))?;
+        if amount <= Decimal::ZERO {
+            return Err(AppError::invalid(&field("amount"), "must be positive"));
+        }
+        let line_amount = match (&part.line_amount, doc_cur_code == line.currency) {
+            (Some(t), _) => {
+                line_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("line_amount"), e.to_string()))?
+            }
+            (None, true) => amount,
+            (None, false) => {
+                return Err(AppError::invalid(&field("line_amount"), "required: the document is in another currency"))
+            }
+        };
+        let write_off = part
+            .write_off
+            .as_deref()
+            .map(|t| doc_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("write_off"), e.to_string())))
+            .transpose()?
+            .unwrap_or_default();
+        // A credit note is netted: it reduces what the line pays.
+        let signed_line = if doc_type == "credit_note" { -line_amount } else { line_amount };
+        if amount + write_off > open {
+            return Err(AppError::conflict(format!("document has {open} open, less than {}", amount + write_off))
+                .with_details(serde_json::json!({"field": field("amount")})));
+        }
+        remaining_line -= signed_line;
+        applied += signed_line;
+        let id = Uuid::now_v7();
+        rows.push(Allocation {
+            id,
+            tenant_id: principal.tenant_id,
+            run_id: None,
+            bank_line_id: line.id,
+            document_id: doc_id,
+            amount: if doc_type == "credit_note" { -amount } else { amount },
+            line_amount: signed_line,
+            state: "confirmed".into(),
+            candidate_set: 0,
+            confidence: Decimal::ONE,
+            rule: "manual".into(),
+            explanation: serde_json::json!({"summary": "allocated by a person", "evidence": [format!("by {by}")], "rule": "manual"}),
+            fx_rate: None,
+            created_at: now,
+            decided_at: Some(now),
+            decided_by: Some(by.clone()),
+        });
+        if write_off > Decimal::ZERO {
+            let reason = part.write_off_reason.clone().unwrap_or_else(|| "manual".into());
+            if !["bank_fee", "discount", "fx", "manual"].contains(&reason.as_str()) {
+                return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
+            }
+            wos.push(WriteOffRow {
+                id: Uuid::now_v7(),
+                tenant_id: principal.tenant_id,
+                allocation_id: id,
+                document_id: doc_id,
+                amount: write_off,
+                currency: doc_cur_code.clone(),
+                reason,
+                created_at: now,
+                reversed_at: None,
+            });
+        }
+        doc_ids.push(doc_id);
+        reductions.push(amount + write_off);
+    }
+    if remaining_line < Decimal::ZERO {
+        return Err(AppError::invalid(
+            "allocations",
+            format!("the line has only {} left to apply", line.amount - line.applied_amount),
+        ));
+    }
+    m_db::insert_allocations(conn, &rows)?;
+    m_db::insert_write_offs(conn, &wos)?;
+    m_db::apply_to_documents(conn, principal.tenant_id, &doc_ids, &reductions).map_err(|e| {
+        match AppError::from(e) {
+            err if err.code == crate::error::ErrorCode::ValidationFailed => {
+                AppError::conflict("a document appears twice with more than its open amount")
+            }
+            err => err,
+        }
+    })?;
+    m_db::apply_to_lines(conn, principal.tenant_id, &[line.id], &[applied])?;
+    let mut e = entry(principal, "allocation.manual", "bank_line", &line.id.to_string());
+    e.after = Some(
+        serde_json::json!({ "allocations": rows.iter().map(|a| a.id).collect::<Vec<_>>(), "write_offs": wos.len() }),
+    );
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    let f = AllocationFilter { bank_line_id: Some(line.id), ..Default::default() };
+    Ok(m_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
