@@ -8,7 +8,7 @@
 //!    set) imports the same bank.csv over HTTP: lines/s and the server's peak memory, for a
 //!    100k-line prefix and for the whole file, each on a fresh server.
 
-#[path = "common.rs"]
+#[path = "support/common.rs"]
 mod common;
 
 use duizhang::bank_formats::{parse, Format, ParseError, ParsedLine, StatementHeader, StatementSink};

@@ -11,6 +11,8 @@
 //! * [`index`]: the compact hash multimap behind every lookup (keeps per-line work independent of book size);
 //! * [`engine`]: the rules, their confidences and the auto-apply / propose / leave decision.
 
+#![warn(missing_docs)]
+
 pub mod engine;
 pub mod fx;
 pub mod index;

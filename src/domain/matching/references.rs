@@ -189,9 +189,10 @@ pub fn is_valid_creditor_reference(s: &str) -> bool {
 /// One probe to look up: a normalised string in [`Scanner::keys`] under one key kind.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    /// Which document key kind to look it up under.
+    /// Key space to look it up in: [`KeyKind::Full`] stands for the shared full/compact/digits space (the hit is
+    /// verified against the document to tell which form matched), [`KeyKind::Last`] for running numbers.
     pub kind: KeyKind,
-    /// What a hit would be worth.
+    /// The best a hit could be worth (verification may downgrade a main-space hit to [`RefStrength::Degraded`]).
     pub strength: RefStrength,
     /// Range of the probe string in [`Scanner::keys`].
     pub key: Range<usize>,
@@ -208,7 +209,7 @@ pub struct Probe {
 pub struct Shaped {
     /// Range of the normalised window in [`Scanner::keys`].
     pub key: Range<usize>,
-    /// Whether the window has letters (then probe [`KeyKind::Full`], else [`KeyKind::Digits`]).
+    /// Whether the window has letters (digit-only windows are only searched if our numbers have no prefix).
     pub has_alpha: bool,
     /// Field index, as in [`Probe::field`].
     pub field: usize,
@@ -387,7 +388,8 @@ pub fn transposed_variants(key: &str) -> Vec<String> {
 }
 
 /// Convenience for callers outside the engine: the distinct normalised probe strings found in `text` with their
-/// kinds and strengths, strongest first. Useful for debugging why a line did (not) match.
+/// key spaces and best possible strengths (see [`Probe`]), strongest first. Useful for debugging why a line did
+/// (not) match.
 pub fn extract_references(text: &str) -> Vec<(KeyKind, RefStrength, String)> {
     let mut sc = Scanner::default();
     sc.scan(0, text);

@@ -5,8 +5,8 @@
 
 /// Finds up to `max_solutions` subsets of the (positive) `values` whose sum is `target`, with between `min_size`
 /// and `max_size` elements. Returns indices into `values`, each solution ascending. Depth-first over values sorted
-/// in descending order with remaining-sum pruning; stops after `node_budget` visited nodes (the result is then
-/// possibly incomplete, which callers treat as "not unique").
+/// in descending order with remaining-sum pruning; stops after `node_budget` visited nodes. The returned flag is
+/// `true` when the budget ran out (the list is then possibly incomplete, which callers treat as "not unique").
 pub fn find_subsets(
     values: &[i64],
     target: i64,

@@ -1,0 +1,3 @@
+//! The matching engine (src/domain/matching) on hand-made books, one rule at a time.
+
+mod rules;
