@@ -174,6 +174,13 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     }
     let fully = by_line.iter().filter(|(l, (t, a))| t == a && !wrong_lines.contains(*l)).count();
 
+    let peak_mib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0;
     let mut out = format!(
         "# Matching quality: {}\n\nbank lines {} | true allocations {} | auto-applied allocations {}\n\n\
          | measure | value |\n|---|---|\n\
@@ -183,7 +190,8 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
          | lines with a true allocation fully auto-applied | {:.2}% ({fully}/{}) |\n\
          | auto-applied on no_owner / duplicate_payment lines | {forbidden} |\n\
          | run: proposed / unmatched lines | {} / {} |\n\
-         | load (imports) / matching run | {load_secs:.1} s / {run_secs:.1} s |\n\n\
+         | load (imports) / matching run (request to persisted allocations) | {load_secs:.1} s / {run_secs:.1} s |\n\
+         | peak memory of this process (imports and run) | {peak_mib:.0} MiB |\n\n\
          | scenario | true | auto correct | proposed first | auto wrong |\n|---|---|---|---|---|\n",
         dir.display(),
         truth_lines.len(),

@@ -222,7 +222,7 @@ pub fn lines_for_matching(
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = allocations)]
+#[diesel(table_name = allocations, treat_none_as_default_value = false)]
 pub struct Allocation {
     pub id: Uuid,
     pub tenant_id: Uuid,
@@ -243,7 +243,7 @@ pub struct Allocation {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = write_offs)]
+#[diesel(table_name = write_offs, treat_none_as_default_value = false)]
 pub struct WriteOffRow {
     pub id: Uuid,
     pub tenant_id: Uuid,
@@ -256,60 +256,58 @@ pub struct WriteOffRow {
     pub reversed_at: Option<DateTime<Utc>>,
 }
 
+/// Binary COPY: a run writes up to millions of allocations.
 pub fn insert_allocations(conn: &mut PgConnection, rows: &[Allocation]) -> QueryResult<()> {
-    for chunk in rows.chunks(3000) {
-        diesel::insert_into(allocations::table).values(chunk).execute(conn)?;
+    if !rows.is_empty() {
+        diesel::copy_from(allocations::table).from_insertable(rows).execute(conn)?;
     }
     Ok(())
 }
 
 pub fn insert_write_offs(conn: &mut PgConnection, rows: &[WriteOffRow]) -> QueryResult<()> {
-    for chunk in rows.chunks(5000) {
-        diesel::insert_into(write_offs::table).values(chunk).execute(conn)?;
+    if !rows.is_empty() {
+        diesel::copy_from(write_offs::table).from_insertable(rows).execute(conn)?;
     }
     Ok(())
 }
 
 /// Reduces open amounts (amount applied + written off, per document) and recomputes statuses.
 /// The table's CHECK refuses anything that would take an open amount below zero.
+/// One statement for all rows: chunks would each join against (scan) the whole table.
 pub fn apply_to_documents(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     ids: &[Uuid],
     reductions: &[Decimal],
 ) -> QueryResult<()> {
-    for (ids, reductions) in ids.chunks(20_000).zip(reductions.chunks(20_000)) {
-        diesel::sql_query(
-            "UPDATE documents d SET open_amount = d.open_amount - u.reduction, \
+    diesel::sql_query(
+        "UPDATE documents d SET open_amount = d.open_amount - u.reduction, \
                status = CASE WHEN d.open_amount - u.reduction = 0 THEN 'paid' \
                              WHEN d.open_amount - u.reduction = d.amount THEN 'open' ELSE 'partially_paid' END, \
                updated_at = now() \
              FROM (SELECT unnest($1) AS id, unnest($2) AS reduction) u \
              WHERE d.id = u.id AND d.tenant_id = $3",
-        )
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Numeric>, _>(reductions)
-        .bind::<SqlUuid, _>(tenant_id)
-        .execute(conn)?;
-    }
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Numeric>, _>(reductions)
+    .bind::<SqlUuid, _>(tenant_id)
+    .execute(conn)?;
     Ok(())
 }
 
 /// Adds applied amounts to bank lines and recomputes their status.
 pub fn apply_to_lines(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid], applied: &[Decimal]) -> QueryResult<()> {
-    for (ids, applied) in ids.chunks(20_000).zip(applied.chunks(20_000)) {
-        diesel::sql_query(
-            "UPDATE bank_lines l SET applied_amount = l.applied_amount + u.applied, \
+    diesel::sql_query(
+        "UPDATE bank_lines l SET applied_amount = l.applied_amount + u.applied, \
                status = CASE WHEN l.applied_amount + u.applied = 0 THEN 'unapplied' \
                              WHEN l.applied_amount + u.applied = l.amount THEN 'applied' ELSE 'partly_applied' END \
              FROM (SELECT unnest($1) AS id, unnest($2) AS applied) u \
              WHERE l.id = u.id AND l.tenant_id = $3",
-        )
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Numeric>, _>(applied)
-        .bind::<SqlUuid, _>(tenant_id)
-        .execute(conn)?;
-    }
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Numeric>, _>(applied)
+    .bind::<SqlUuid, _>(tenant_id)
+    .execute(conn)?;
     Ok(())
 }
 
