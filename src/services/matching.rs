@@ -302,6 +302,7 @@ fn settings_for_engine(s: &m_db::Settings, base_currency: &str) -> MatchSettings
 
 fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> AppResult<Run> {
     let tenant = run.tenant_id;
+    let started = std::time::Instant::now();
     lock_tenant_matching(conn, tenant)?;
     let settings = m_db::settings(conn, tenant)?.unwrap_or_else(|| default_settings(tenant));
     let mut fx = FxRates::new();
@@ -335,6 +336,7 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
         .collect();
     let lines = m_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?;
     let total = lines.len() as i32;
+    let loaded = started.elapsed();
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
     let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     let now = Utc::now();
@@ -425,12 +427,23 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
             line_applied.push((line.id, applied_on_line));
         }
     }
+    let matched = started.elapsed();
     m_db::insert_allocations(conn, &allocations)?;
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "allocations written");
     m_db::insert_write_offs(conn, &write_offs)?;
     let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
     m_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "documents updated");
     let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
     m_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
+    tracing::info!(
+        run = %run.id,
+        lines = total,
+        load_ms = loaded.as_millis() as u64,
+        match_ms = (matched - loaded).as_millis() as u64,
+        persist_ms = (started.elapsed() - matched).as_millis() as u64,
+        "reconciliation run phases"
+    );
     let system = Principal {
         tenant_id: tenant,
         actor: crate::domain::auth::Actor::System,
