@@ -239,7 +239,8 @@ fn account_iban(v: &str) -> Option<String> {
         return Some(compact);
     }
     let cut = compact.len().checked_sub(3)?;
-    let (head, tail) = compact.split_at(cut);
+    // `get` and not `split_at`: the field may hold non-ASCII text (found by fuzzing).
+    let (head, tail) = (compact.get(..cut)?, compact.get(cut..)?);
     (tail.bytes().all(|b| b.is_ascii_uppercase()) && is_iban(head)).then(|| head.to_string())
 }
 

@@ -275,3 +275,13 @@ fn mutated_fixtures_never_panic() {
         }
     }
 }
+
+/// Found by `cargo fuzz run mt940`: a field tag cut inside a multi-byte character.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let data = fixture("fuzz_mt940_crash_1.bin");
+    for format in [Format::Mt940, Format::Csv, Format::Bai2, Format::Camt053] {
+        let mut sink = CollectSink::default();
+        let _ = parse(format, &data[..], None, &mut sink);
+    }
+}
