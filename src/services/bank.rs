@@ -44,13 +44,9 @@ pub struct BankAccountPatch {
     pub bank_name: Option<String>,
     pub name: Option<String>,
     /// Replaces the saved CSV mapping; `null` restores the default.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<Object>)]
     pub csv_mapping: Option<Option<CsvMapping>>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -139,6 +135,13 @@ pub fn update_account(
     e.after = serde_json::to_value(&view).ok();
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(view)
+}
+
+/// The tenant's account named by its id or its account identifier (IBAN, account number).
+pub fn find_account(conn: &mut PgConnection, tenant_id: Uuid, given: &str) -> AppResult<Option<BankAccount>> {
+    let by_id = Uuid::parse_str(given).ok();
+    let key = normalize_account(given).unwrap_or_default();
+    Ok(bank_db::accounts(conn, tenant_id)?.into_iter().find(|a| Some(a.id) == by_id || a.account_id == key))
 }
 
 pub fn list_accounts(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<BankAccountView>> {
@@ -375,17 +378,10 @@ pub fn import_statement<R: BufRead>(
         bank_db::accounts(conn, principal.tenant_id)?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
     let forced_account = match &upload.bank_account {
         None => None,
-        Some(given) => {
-            let by_id = Uuid::parse_str(given).ok();
-            let key = normalize_account(given).unwrap_or_default();
-            Some(
-                accounts
-                    .values()
-                    .find(|a| Some(a.id) == by_id || a.account_id == key)
-                    .cloned()
-                    .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?,
-            )
-        }
+        Some(given) => Some(
+            find_account(conn, principal.tenant_id, given)?
+                .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?,
+        ),
     };
     // A CSV is read with the saved mapping of its account when the account is known up front.
     let mapping: Option<CsvMapping> = match (&forced_account, format) {
@@ -586,17 +582,10 @@ pub fn list_lines(
     let limit = effective_limit(q.limit, max_limit)?;
     let bank_account_id = match &q.bank_account {
         None => None,
-        Some(given) => {
-            let by_id = Uuid::parse_str(given).ok();
-            let key = normalize_account(given).unwrap_or_default();
-            match bank_db::accounts(conn, principal.tenant_id)?
-                .into_iter()
-                .find(|a| Some(a.id) == by_id || a.account_id == key)
-            {
-                Some(a) => Some(a.id),
-                None => return Ok(Page { items: vec![], next_cursor: None }),
-            }
-        }
+        Some(given) => match find_account(conn, principal.tenant_id, given)? {
+            Some(a) => Some(a.id),
+            None => return Ok(Page { items: vec![], next_cursor: None }),
+        },
     };
     let amount = |field: &str, v: &Option<String>| {
         v.as_deref()

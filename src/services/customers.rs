@@ -17,7 +17,7 @@ use crate::services::documents::DocumentView;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -52,28 +52,23 @@ pub struct CustomerInput {
 pub struct CustomerPatch {
     pub name: Option<String>,
     pub aliases: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub country: Option<Option<String>>,
     pub bank_accounts: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub default_currency: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<i32>)]
     pub payment_terms_days: Option<Option<i32>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub credit_limit: Option<Option<String>>,
     pub status: Option<CustomerStatus>,
-}
-
-/// Tells "field absent" (outer None) from "field null" (Some(None)).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]

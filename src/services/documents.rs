@@ -15,7 +15,7 @@ use crate::services::audit::{entry, snapshot};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -42,21 +42,17 @@ pub struct DocumentInput {
 #[serde(deny_unknown_fields)]
 pub struct DocumentPatch {
     pub issue_date: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<Option<NaiveDate>>,
     pub currency: Option<String>,
     pub amount: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub external_reference: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub source_system: Option<Option<String>>,
-}
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]

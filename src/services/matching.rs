@@ -10,7 +10,7 @@ use super::pagination::{effective_limit, parse_cursor};
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::matching::{self as m_db, Allocation, AllocationFilter, Run, WriteOffRow};
-use crate::db::{bank as bank_db, DbPool};
+use crate::db::DbPool;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::matching::{CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem};
 use crate::domain::money::format_amount;
@@ -214,17 +214,11 @@ pub fn start_run(conn: &mut PgConnection, principal: &Principal, req: RunRequest
     require(principal, Permission::WriteMatching)?;
     let bank_account_id = match &req.bank_account {
         None => None,
-        Some(given) => {
-            let key = crate::domain::customer::normalize_account(given).unwrap_or_default();
-            let by_id = Uuid::parse_str(given).ok();
-            Some(
-                bank_db::accounts(conn, principal.tenant_id)?
-                    .into_iter()
-                    .find(|a| Some(a.id) == by_id || a.account_id == key)
-                    .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?
-                    .id,
-            )
-        }
+        Some(given) => Some(
+            crate::services::bank::find_account(conn, principal.tenant_id, given)?
+                .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?
+                .id,
+        ),
     };
     let run = Run {
         id: Uuid::now_v7(),

@@ -24,3 +24,11 @@ pub fn require(principal: &Principal, permission: Permission) -> AppResult<()> {
         Err(AppError::forbidden(format!("this operation needs the '{}' permission", permission.scope())))
     }
 }
+
+/// For PATCH bodies: tells "field absent" (outer None) from "field null" (Some(None)).
+/// Use with `#[serde(default, deserialize_with = "present")]`.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
