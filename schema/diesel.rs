@@ -198,6 +198,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     reconciliation_runs (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -276,6 +288,8 @@ diesel::joinable!(documents -> tenants (tenant_id));
 diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
 diesel::joinable!(matching_settings -> tenants (tenant_id));
+diesel::joinable!(outbox_events -> customers (customer_id));
+diesel::joinable!(outbox_events -> tenants (tenant_id));
 diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
 diesel::joinable!(reconciliation_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -296,6 +310,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fx_rates,
     idempotency_keys,
     matching_settings,
+    outbox_events,
     reconciliation_runs,
     tenants,
     users,

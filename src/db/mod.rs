@@ -9,6 +9,7 @@ pub mod documents;
 pub mod embedded;
 pub mod idempotency;
 pub mod matching;
+pub mod outbox;
 pub mod tenants;
 pub mod users;
 

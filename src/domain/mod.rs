@@ -7,3 +7,4 @@ pub mod customer;
 pub mod document;
 pub mod matching;
 pub mod money;
+pub mod webhook_signature;

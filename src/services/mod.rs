@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bank;
 pub mod customers;
 pub mod documents;
+pub mod events;
 pub mod idempotency;
 pub mod import;
 pub mod matching;
