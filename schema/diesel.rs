@@ -61,6 +61,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    balance_confirmations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        as_of -> Date,
+        balances -> Jsonb,
+        comment -> Nullable<Text>,
+        confirmed_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     bank_accounts (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -120,6 +133,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_statement_lines (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        statement_id -> Uuid,
+        line_no -> Int4,
+        their_ref -> Text,
+        our_ref -> Nullable<Text>,
+        entry_date -> Date,
+        kind -> Text,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        matched_ref -> Nullable<Text>,
+        match_rule -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    customer_statements (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        period_from -> Nullable<Date>,
+        period_to -> Nullable<Date>,
+        source -> Text,
+        lines_count -> Int4,
+        matched_count -> Int4,
+        differences_count -> Int4,
+        date_tolerance_days -> Int4,
+        balances -> Jsonb,
+        received_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -135,6 +185,47 @@ diesel::table! {
         payment_terms_days -> Nullable<Int4>,
         credit_limit -> Nullable<Numeric>,
         status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    difference_comments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        difference_id -> Uuid,
+        author_type -> Text,
+        author_id -> Text,
+        body -> Text,
+        attachments -> Jsonb,
+        status_change -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    differences (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        statement_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        our_document_id -> Nullable<Uuid>,
+        our_ref -> Nullable<Text>,
+        their_ref -> Nullable<Text>,
+        our_amount -> Nullable<Numeric>,
+        their_amount -> Nullable<Numeric>,
+        #[max_length = 3]
+        currency -> Bpchar,
+        our_date -> Nullable<Date>,
+        their_date -> Nullable<Date>,
+        explanation -> Text,
+        balance_effect -> Numeric,
+        fingerprint -> Text,
+        resolution_note -> Nullable<Text>,
+        adjustment_document_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -186,6 +277,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbound_messages (tenant_id, message_id) {
+        tenant_id -> Uuid,
+        message_id -> Text,
+        statement_id -> Nullable<Uuid>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    inbound_secrets (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        secret -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     matching_settings (tenant_id) {
         tenant_id -> Uuid,
         auto_apply_threshold -> Numeric,
@@ -206,6 +317,18 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    portal_tokens (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        created_by -> Text,
     }
 }
 
@@ -277,19 +400,36 @@ diesel::joinable!(allocations -> tenants (tenant_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(balance_confirmations -> customers (customer_id));
+diesel::joinable!(balance_confirmations -> tenants (tenant_id));
 diesel::joinable!(bank_accounts -> tenants (tenant_id));
 diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
 diesel::joinable!(bank_statements -> tenants (tenant_id));
+diesel::joinable!(customer_statement_lines -> customer_statements (statement_id));
+diesel::joinable!(customer_statement_lines -> tenants (tenant_id));
+diesel::joinable!(customer_statements -> customers (customer_id));
+diesel::joinable!(customer_statements -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
+diesel::joinable!(difference_comments -> differences (difference_id));
+diesel::joinable!(difference_comments -> tenants (tenant_id));
+diesel::joinable!(differences -> customer_statements (statement_id));
+diesel::joinable!(differences -> customers (customer_id));
+diesel::joinable!(differences -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
 diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(inbound_messages -> customer_statements (statement_id));
+diesel::joinable!(inbound_messages -> tenants (tenant_id));
+diesel::joinable!(inbound_secrets -> customers (customer_id));
+diesel::joinable!(inbound_secrets -> tenants (tenant_id));
 diesel::joinable!(matching_settings -> tenants (tenant_id));
 diesel::joinable!(outbox_events -> customers (customer_id));
 diesel::joinable!(outbox_events -> tenants (tenant_id));
+diesel::joinable!(portal_tokens -> customers (customer_id));
+diesel::joinable!(portal_tokens -> tenants (tenant_id));
 diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
 diesel::joinable!(reconciliation_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -302,15 +442,23 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_log,
+    balance_confirmations,
     bank_accounts,
     bank_lines,
     bank_statements,
+    customer_statement_lines,
+    customer_statements,
     customers,
+    difference_comments,
+    differences,
     documents,
     fx_rates,
     idempotency_keys,
+    inbound_messages,
+    inbound_secrets,
     matching_settings,
     outbox_events,
+    portal_tokens,
     reconciliation_runs,
     tenants,
     users,

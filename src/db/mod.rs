@@ -5,11 +5,14 @@ pub mod api_keys;
 pub mod audit;
 pub mod bank;
 pub mod customers;
+pub mod differences;
 pub mod documents;
 pub mod embedded;
 pub mod idempotency;
 pub mod matching;
 pub mod outbox;
+pub mod portal;
+pub mod statements;
 pub mod tenants;
 pub mod users;
 

@@ -7,12 +7,15 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod customers;
+pub mod differences;
 pub mod documents;
 pub mod events;
 pub mod idempotency;
 pub mod import;
 pub mod matching;
 pub mod pagination;
+pub mod portal;
+pub mod statements;
 pub mod tenants;
 
 use crate::domain::auth::{Permission, Principal};

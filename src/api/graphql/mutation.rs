@@ -1,5 +1,8 @@
 use super::inputs::{CustomerPatchInput, DocumentPatchInput};
-use super::run;
+use super::{run, run_portal};
+use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
+use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
+use crate::services::statements::{self, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
 use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
@@ -8,8 +11,103 @@ use uuid::Uuid;
 
 pub struct MutationRoot;
 
+/// A lifecycle step on a difference.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum DifferenceAction {
+    Send,
+    Confirm,
+    Dispute,
+    Resolve,
+    Cancel,
+}
+
+impl From<DifferenceAction> for Action {
+    fn from(a: DifferenceAction) -> Action {
+        match a {
+            DifferenceAction::Send => Action::Send,
+            DifferenceAction::Confirm => Action::Confirm,
+            DifferenceAction::Dispute => Action::Dispute,
+            DifferenceAction::Resolve => Action::Resolve,
+            DifferenceAction::Cancel => Action::Cancel,
+        }
+    }
+}
+
 #[Object]
 impl MutationRoot {
+    /// Reconcile a customer's statement (JSON form) with our books.
+    async fn submit_statement(
+        &self,
+        ctx: &Context<'_>,
+        customer_code: String,
+        input: StatementInput,
+    ) -> async_graphql::Result<StatementView> {
+        run(ctx, move |conn, p| statements::reconcile(conn, p, &customer_code, input, Source::Api)).await
+    }
+
+    /// Move a difference along its lifecycle (send, confirm, dispute, resolve, cancel).
+    async fn act_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        action: DifferenceAction,
+        input: Option<ResolveInput>,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let input = input.unwrap_or_default();
+        run(ctx, move |conn, p| differences::transition(conn, &Party::Tenant(p), id, action.into(), input)).await
+    }
+
+    async fn comment_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<CommentView> {
+        run(ctx, move |conn, p| differences::comment(conn, &Party::Tenant(p), id, input)).await
+    }
+
+    /// Portal (customer token only): confirm a difference sent to the customer.
+    async fn portal_confirm_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: Option<CommentInput>,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let c = input.unwrap_or_default();
+        let input = ResolveInput { body: c.body, attachments: c.attachments, adjustment: None };
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Confirm, input)).await
+    }
+
+    /// Portal (customer token only): dispute a difference, saying why.
+    async fn portal_dispute_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Dispute, input)).await
+    }
+
+    /// Portal (customer token only): comment on a difference.
+    async fn portal_comment_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<CommentView> {
+        run_portal(ctx, move |conn, p| differences::comment(conn, &Party::Customer(p), id, input)).await
+    }
+
+    /// Portal (customer token only): confirm the account balance as of a date (对账确认).
+    async fn portal_confirm_balance(
+        &self,
+        ctx: &Context<'_>,
+        input: BalanceConfirmationInput,
+    ) -> async_graphql::Result<BalanceConfirmationView> {
+        run_portal(ctx, move |conn, p| portal::confirm_balance(conn, p, input)).await
+    }
+
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerInput) -> async_graphql::Result<CustomerView> {
         run(ctx, move |conn, p| customers::create(conn, p, input)).await
     }

@@ -1,4 +1,8 @@
-use super::{max_limit, run};
+use super::{max_limit, run, run_portal};
+use crate::domain::difference::{DifferenceKind, DifferenceStatus};
+use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
+use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::statements::{self, StatementView};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
 use crate::domain::document::{DocStatus, DocType};
@@ -42,10 +46,89 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+#[derive(SimpleObject)]
+pub struct DifferencePage {
+    pub items: Vec<DifferenceView>,
+    pub next_cursor: Option<String>,
+}
+
 pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
+    /// Differences found by statement reconciliation.
+    #[allow(clippy::too_many_arguments)]
+    async fn differences(
+        &self,
+        ctx: &Context<'_>,
+        customer: Option<String>,
+        status: Option<Vec<DifferenceStatus>>,
+        kind: Option<DifferenceKind>,
+        statement_id: Option<Uuid>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<DifferencePage> {
+        let max = max_limit(ctx);
+        let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
+        let q = DifferenceQuery { customer, status, kind: kind.map(|k| k.as_str().to_string()), statement_id, cursor, limit };
+        let page = run(ctx, move |conn, p| differences::list(conn, p, q, max)).await?;
+        Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One difference with its comment thread.
+    async fn difference(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DifferenceDetail> {
+        run(ctx, move |conn, p| differences::get(conn, p, id)).await
+    }
+
+    /// A customer statement with its balances and differences.
+    async fn customer_statement(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<StatementView> {
+        run(ctx, move |conn, p| statements::get(conn, p, id)).await
+    }
+
+    /// Statement of account: running balance per currency.
+    async fn statement_of_account(
+        &self,
+        ctx: &Context<'_>,
+        customer_code: String,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> async_graphql::Result<StatementOfAccount> {
+        run(ctx, move |conn, p| portal::tenant_statement_of_account(conn, p, &customer_code, from, to)).await
+    }
+
+    /// Portal (customer token only): the customer's account.
+    async fn portal_account(&self, ctx: &Context<'_>) -> async_graphql::Result<PortalAccount> {
+        run_portal(ctx, move |conn, c| portal::account(conn, c)).await
+    }
+
+    /// Portal (customer token only): the customer's statement of account.
+    async fn portal_statement_of_account(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> async_graphql::Result<StatementOfAccount> {
+        run_portal(ctx, move |conn, c| portal::portal_statement_of_account(conn, c, from, to)).await
+    }
+
+    /// Portal (customer token only): differences sent to the customer.
+    async fn portal_differences(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<DifferencePage> {
+        let max = max_limit(ctx);
+        let page =
+            run_portal(ctx, move |conn, c| differences::list_for_customer(conn, c, cursor.as_deref(), limit, max)).await?;
+        Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Portal (customer token only): one difference with its thread.
+    async fn portal_difference(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DifferenceDetail> {
+        run_portal(ctx, move |conn, c| differences::get_for_customer(conn, c, id)).await
+    }
+
     /// Customers, filtered, one page at a time.
     async fn customers(
         &self,

@@ -8,6 +8,8 @@ pub mod customers;
 pub mod documents;
 pub mod health;
 pub mod matching;
+pub mod portal;
+pub mod statements;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -44,6 +46,16 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "portal",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A customer portal token from POST /api/v1/customers/{code}/portal-tokens"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -60,6 +72,12 @@ impl Modify for BearerAuth {
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+        statements::submit, statements::list, statements::get, statements::list_differences, statements::get_difference,
+        statements::comment, statements::act, statements::send_all, statements::statement_of_account,
+        statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token,
+        statements::rotate_inbound_secret, statements::confirmations,
+        portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
+        portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -71,6 +89,8 @@ impl Modify for BearerAuth {
         (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
+        (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
+        (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
     )
 )]
 pub struct ApiDoc;
@@ -124,6 +144,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(admin::create_api_key)
     .service(admin::list_api_keys)
     .service(admin::revoke_api_key)
+    .service(statements::submit)
+    .service(statements::list)
+    .service(statements::get)
+    .service(statements::list_differences)
+    .service(statements::get_difference)
+    .service(statements::comment)
+    .service(statements::act)
+    .service(statements::send_all)
+    .service(statements::statement_of_account)
+    .service(statements::issue_portal_token)
+    .service(statements::list_portal_tokens)
+    .service(statements::revoke_portal_token)
+    .service(statements::rotate_inbound_secret)
+    .service(statements::confirmations)
+    .service(portal::account)
+    .service(portal::statement_of_account)
+    .service(portal::list_differences)
+    .service(portal::get_difference)
+    .service(portal::comment)
+    .service(portal::act)
+    .service(portal::confirm_balance)
+    .service(portal::submit_statement)
+    .service(portal::inbound_statement)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 
