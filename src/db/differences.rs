@@ -55,7 +55,11 @@ pub fn insert_many(conn: &mut PgConnection, rows: &[Difference]) -> QueryResult<
 }
 
 /// Fingerprints of the customer's differences still being worked on.
-pub fn active_fingerprints(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<Vec<(Uuid, String, String)>> {
+pub fn active_fingerprints(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+) -> QueryResult<Vec<(Uuid, String, String)>> {
     differences::table
         .filter(differences::tenant_id.eq(tenant_id))
         .filter(differences::customer_id.eq(customer_id))
@@ -64,7 +68,11 @@ pub fn active_fingerprints(conn: &mut PgConnection, tenant_id: Uuid, customer_id
         .load(conn)
 }
 
-pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DifferenceFilter) -> QueryResult<Vec<DifferenceWithCustomer>> {
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    f: &DifferenceFilter,
+) -> QueryResult<Vec<DifferenceWithCustomer>> {
     let mut q = differences::table
         .inner_join(customers::table)
         .filter(differences::tenant_id.eq(tenant_id))
@@ -185,7 +193,11 @@ pub fn insert_confirmation(conn: &mut PgConnection, c: &BalanceConfirmation) -> 
     Ok(())
 }
 
-pub fn confirmations(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<Vec<BalanceConfirmation>> {
+pub fn confirmations(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+) -> QueryResult<Vec<BalanceConfirmation>> {
     balance_confirmations::table
         .filter(balance_confirmations::tenant_id.eq(tenant_id))
         .filter(balance_confirmations::customer_id.eq(customer_id))

@@ -24,7 +24,12 @@ pub fn insert_token(conn: &mut PgConnection, t: &PortalToken) -> QueryResult<()>
 }
 
 /// The token row if it exists, belongs to that tenant and customer and is not revoked.
-pub fn active_token(conn: &mut PgConnection, id: Uuid, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<Option<PortalToken>> {
+pub fn active_token(
+    conn: &mut PgConnection,
+    id: Uuid,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+) -> QueryResult<Option<PortalToken>> {
     portal_tokens::table
         .filter(portal_tokens::id.eq(id))
         .filter(portal_tokens::tenant_id.eq(tenant_id))
@@ -112,7 +117,12 @@ pub fn message_statement(conn: &mut PgConnection, tenant_id: Uuid, message_id: &
         .map(Option::flatten)
 }
 
-pub fn set_message_statement(conn: &mut PgConnection, tenant_id: Uuid, message_id: &str, statement_id: Uuid) -> QueryResult<()> {
+pub fn set_message_statement(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    message_id: &str,
+    statement_id: Uuid,
+) -> QueryResult<()> {
     diesel::update(
         inbound_messages::table
             .filter(inbound_messages::tenant_id.eq(tenant_id))

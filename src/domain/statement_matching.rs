@@ -141,7 +141,8 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
         }
         by_amount.entry((o.kind, o.currency.clone(), o.amount.normalize())).or_default().push(i);
     }
-    let first_free = |list: Option<&Vec<usize>>, taken: &[bool]| list.and_then(|l| l.iter().copied().find(|&i| !taken[i]));
+    let first_free =
+        |list: Option<&Vec<usize>>, taken: &[bool]| list.and_then(|l| l.iter().copied().find(|&i| !taken[i]));
 
     // Pass 1: references. Their reference to our document number, or our record of their
     // reference; for payments also "the payment that settled the document they name".
@@ -179,8 +180,8 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
         if their_match[t].is_some() {
             continue;
         }
-        let names_missing_doc = item.kind != DocType::Payment
-            && item.our_ref.as_deref().is_some_and(|r| !normalise_ref(r).is_empty());
+        let names_missing_doc =
+            item.kind != DocType::Payment && item.our_ref.as_deref().is_some_and(|r| !normalise_ref(r).is_empty());
         if names_missing_doc {
             continue;
         }
@@ -472,7 +473,10 @@ mod tests {
         assert!(decimal_shifted(d("1234.50"), d("123.45")));
         let o = ours(DocType::Invoice, "INV-7", "2026-01-01", "1234.50", None);
         let t = theirs(DocType::Invoice, "AP1", Some("INV-7"), "2026-01-01", "1243.50");
-        assert_eq!(explain_amounts(&o, &t), "they recorded 1,243.50 EUR for INV-7; we invoiced 1,234.50 EUR: digits transposed");
+        assert_eq!(
+            explain_amounts(&o, &t),
+            "they recorded 1,243.50 EUR for INV-7; we invoiced 1,234.50 EUR: digits transposed"
+        );
     }
 
     #[test]
@@ -483,7 +487,7 @@ mod tests {
             ours(DocType::Invoice, "INV-3", "2026-01-07", "300.00", None), // missing on theirs
             ours(DocType::Invoice, "INV-4", "2026-01-08", "400.00", None), // duplicated by them
             ours(DocType::Payment, "PAY-1", "2026-02-01", "100.00", Some("PMT9")), // agreed by their ref
-            ours(DocType::Invoice, "INV-5", "2026-01-09", "50.00", None), // date mismatch
+            ours(DocType::Invoice, "INV-5", "2026-01-09", "50.00", None),  // date mismatch
             ours(DocType::Payment, "PAY-2", "2026-02-03", "75.00", Some("X1")), // duplicate on our side
             ours(DocType::Payment, "PAY-3", "2026-02-03", "75.00", Some("X1")),
         ];
@@ -500,7 +504,14 @@ mod tests {
         let c = compare(&our, &their, 7);
         let kinds: Vec<DifferenceKind> = c.differences.iter().map(|x| x.kind).collect();
         use DifferenceKind::*;
-        for k in [AmountMismatch, MissingOnCustomerSide, DuplicateOnCustomerSide, MissingOnOurSide, DateMismatch, DuplicateOnOurSide] {
+        for k in [
+            AmountMismatch,
+            MissingOnCustomerSide,
+            DuplicateOnCustomerSide,
+            MissingOnOurSide,
+            DateMismatch,
+            DuplicateOnOurSide,
+        ] {
             assert_eq!(kinds.iter().filter(|&&x| x == k).count(), 1, "{k:?} in {kinds:?}");
         }
         assert_eq!(c.differences.len(), 6);

@@ -76,7 +76,9 @@ impl DifferenceView {
 }
 
 /// Metadata of a file attached to a comment (the file itself stays with the client).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::InputObject, async_graphql::SimpleObject)]
+#[derive(
+    Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::InputObject, async_graphql::SimpleObject,
+)]
 #[graphql(input_name = "AttachmentInput")]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
@@ -183,7 +185,10 @@ fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &DifferenceQuery) -> A
     let mut statuses = Vec::new();
     for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let st = DifferenceStatus::parse(s).ok_or_else(|| {
-            AppError::invalid("status", format!("unknown status {s:?}; one of open, sent, confirmed, disputed, resolved, cancelled"))
+            AppError::invalid(
+                "status",
+                format!("unknown status {s:?}; one of open, sent, confirmed, disputed, resolved, cancelled"),
+            )
         })?;
         statuses.push(st.as_str().to_string());
     }

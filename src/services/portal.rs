@@ -116,7 +116,11 @@ pub fn issue_token(
     Ok(PortalTokenIssued { token_id: row.id, token, customer_code: customer.code, expires_at })
 }
 
-pub fn list_tokens(conn: &mut PgConnection, principal: &Principal, customer_code: &str) -> AppResult<Vec<PortalTokenView>> {
+pub fn list_tokens(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    customer_code: &str,
+) -> AppResult<Vec<PortalTokenView>> {
     require(principal, Permission::Read)?;
     let customer = find_customer(conn, principal.tenant_id, customer_code)?;
     Ok(portal_db::tokens_of(conn, principal.tenant_id, customer.id)?
@@ -146,7 +150,8 @@ pub fn revoke_token(conn: &mut PgConnection, principal: &Principal, customer_cod
 pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<PortalPrincipal> {
     let claims: PortalClaims = state.jwt.verify(token, JWT_AUDIENCE_PORTAL)?;
     let (tid, cid, jti) = (claims.tid, claims.sub, claims.jti);
-    let row = crate::db::transaction(&state.pool, move |conn| Ok(portal_db::active_token(conn, jti, tid, cid)?)).await?;
+    let row =
+        crate::db::transaction(&state.pool, move |conn| Ok(portal_db::active_token(conn, jti, tid, cid)?)).await?;
     row.ok_or_else(|| AppError::unauthenticated("portal token revoked"))?;
     Ok(PortalPrincipal { tenant_id: tid, customer_id: cid, customer_code: claims.cus, token_id: jti })
 }
@@ -280,7 +285,9 @@ pub fn portal_statement_of_account(
 
 // ----- balance confirmation (对账确认) ---------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::InputObject, async_graphql::SimpleObject)]
+#[derive(
+    Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::InputObject, async_graphql::SimpleObject,
+)]
 #[graphql(input_name = "ConfirmedBalanceInput")]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmedBalance {
@@ -347,9 +354,11 @@ pub fn confirm_balance(
     }
     let mut confirmed: BTreeMap<String, Decimal> = BTreeMap::new();
     for (i, b) in input.balances.iter().enumerate() {
-        let c = Currency::parse(b.currency.trim()).map_err(|e| AppError::invalid(&format!("balances[{i}].currency"), e.to_string()))?;
-        let amount =
-            c.parse_amount(b.balance.trim()).map_err(|e| AppError::invalid(&format!("balances[{i}].balance"), e.to_string()))?;
+        let c = Currency::parse(b.currency.trim())
+            .map_err(|e| AppError::invalid(&format!("balances[{i}].currency"), e.to_string()))?;
+        let amount = c
+            .parse_amount(b.balance.trim())
+            .map_err(|e| AppError::invalid(&format!("balances[{i}].balance"), e.to_string()))?;
         if confirmed.insert(c.code().to_string(), amount).is_some() {
             return Err(AppError::invalid(&format!("balances[{i}].currency"), "each currency once"));
         }
@@ -509,8 +518,15 @@ pub fn inbound_statement(
     if keys.is_empty() {
         return Err(denied("unknown tenant or customer, or no inbound secret configured"));
     }
-    webhook_signature::verify(&keys, &signed.message_id, &signed.timestamp, &signed.signature, body, Utc::now().timestamp())
-        .map_err(|e| denied(e.message()))?;
+    webhook_signature::verify(
+        &keys,
+        &signed.message_id,
+        &signed.timestamp,
+        &signed.signature,
+        body,
+        Utc::now().timestamp(),
+    )
+    .map_err(|e| denied(e.message()))?;
     if signed.message_id.len() > 200 {
         return Err(AppError::invalid("webhook-id", "at most 200 characters"));
     }

@@ -153,8 +153,9 @@ pub fn parse_statement(format: ImportFormat, body: &[u8], options: StatementOpti
                         currency: get("currency").unwrap_or_default(),
                     }),
                     (None, _) => errors.push(json!({"line": r.row, "error": "date must be YYYY-MM-DD"})),
-                    (_, None) => errors
-                        .push(json!({"line": r.row, "error": "kind must be invoice, credit_note, payment or adjustment"})),
+                    (_, None) => errors.push(
+                        json!({"line": r.row, "error": "kind must be invoice, credit_note, payment or adjustment"}),
+                    ),
                 }
             }
             if !errors.is_empty() {
@@ -256,7 +257,13 @@ fn validate(input: &StatementInput) -> AppResult<(Vec<ValidLine>, i32, i32)> {
 }
 
 /// Fingerprint of a difference: the same gap seen in two statements is one difference.
-fn fingerprint(kind: DifferenceKind, our_ref: &Option<String>, their_ref: &Option<String>, ours: Option<Decimal>, theirs: Option<Decimal>) -> String {
+fn fingerprint(
+    kind: DifferenceKind,
+    our_ref: &Option<String>,
+    their_ref: &Option<String>,
+    ours: Option<Decimal>,
+    theirs: Option<Decimal>,
+) -> String {
     let amount = |a: Option<Decimal>| a.map(|a| a.normalize().to_string()).unwrap_or_default();
     format!(
         "{}|{}|{}|{}|{}",
@@ -559,17 +566,22 @@ pub fn list(
         .map_err(|_| AppError::not_found("customer"))?;
     let limit = effective_limit(limit, max)?;
     let rows = st_db::list_for_customer(conn, principal.tenant_id, customer.id, parse_cursor(cursor)?, limit + 1)?;
-    let p: Page<StatementSummary> = page(rows, limit, |s| s.id, |s| StatementSummary {
-        id: s.id,
-        period_from: s.period_from,
-        period_to: s.period_to,
-        source: s.source,
-        lines_count: s.lines_count,
-        matched_count: s.matched_count,
-        differences_count: s.differences_count,
-        balances: serde_json::from_value(s.balances).unwrap_or_default(),
-        received_at: s.received_at,
-    });
+    let p: Page<StatementSummary> = page(
+        rows,
+        limit,
+        |s| s.id,
+        |s| StatementSummary {
+            id: s.id,
+            period_from: s.period_from,
+            period_to: s.period_to,
+            source: s.source,
+            lines_count: s.lines_count,
+            matched_count: s.matched_count,
+            differences_count: s.differences_count,
+            balances: serde_json::from_value(s.balances).unwrap_or_default(),
+            received_at: s.received_at,
+        },
+    );
     Ok(StatementPage { items: p.items, next_cursor: p.next_cursor })
 }
 
@@ -585,10 +597,12 @@ pub fn read_body(
         if codes.iter().any(|c| c != customer_code) {
             return Err(AppError::invalid(
                 "customer_code",
-                format!("the file holds lines of other customers ({}); post one customer's statement", codes.join(", ")),
+                format!(
+                    "the file holds lines of other customers ({}); post one customer's statement",
+                    codes.join(", ")
+                ),
             ));
         }
     }
     parse_statement(format, body, options)
 }
-

@@ -1,11 +1,11 @@
 use super::inputs::{CustomerPatchInput, DocumentPatchInput};
 use super::{run, run_portal};
-use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
-use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
-use crate::services::statements::{self, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
+use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
 use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
+use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
+use crate::services::statements::{self, Source, StatementInput, StatementView};
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
@@ -75,7 +75,8 @@ impl MutationRoot {
     ) -> async_graphql::Result<DifferenceDetail> {
         let c = input.unwrap_or_default();
         let input = ResolveInput { body: c.body, attachments: c.attachments, adjustment: None };
-        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Confirm, input)).await
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Confirm, input))
+            .await
     }
 
     /// Portal (customer token only): dispute a difference, saying why.
@@ -86,7 +87,8 @@ impl MutationRoot {
         input: CommentInput,
     ) -> async_graphql::Result<DifferenceDetail> {
         let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
-        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Dispute, input)).await
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Dispute, input))
+            .await
     }
 
     /// Portal (customer token only): comment on a difference.

@@ -1,17 +1,17 @@
 use super::{max_limit, run, run_portal};
-use crate::domain::difference::{DifferenceKind, DifferenceStatus};
-use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
-use crate::services::portal::{self, PortalAccount, StatementOfAccount};
-use crate::services::statements::{self, StatementView};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
+use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
+use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
+use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::statements::{self, StatementView};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -70,7 +70,14 @@ impl QueryRoot {
     ) -> async_graphql::Result<DifferencePage> {
         let max = max_limit(ctx);
         let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
-        let q = DifferenceQuery { customer, status, kind: kind.map(|k| k.as_str().to_string()), statement_id, cursor, limit };
+        let q = DifferenceQuery {
+            customer,
+            status,
+            kind: kind.map(|k| k.as_str().to_string()),
+            statement_id,
+            cursor,
+            limit,
+        };
         let page = run(ctx, move |conn, p| differences::list(conn, p, q, max)).await?;
         Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
     }
@@ -120,7 +127,8 @@ impl QueryRoot {
     ) -> async_graphql::Result<DifferencePage> {
         let max = max_limit(ctx);
         let page =
-            run_portal(ctx, move |conn, c| differences::list_for_customer(conn, c, cursor.as_deref(), limit, max)).await?;
+            run_portal(ctx, move |conn, c| differences::list_for_customer(conn, c, cursor.as_deref(), limit, max))
+                .await?;
         Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
     }
 

@@ -54,7 +54,11 @@ pub async fn list_differences(
 /// One difference with its thread. Another customer's difference is 404.
 #[utoipa::path(tag = "portal", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("portal" = [])))]
 #[get("/portal/differences/{id}")]
-pub async fn get_difference(state: web::Data<AppState>, PortalAuth(c): PortalAuth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn get_difference(
+    state: web::Data<AppState>,
+    PortalAuth(c): PortalAuth,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     Ok(ok_json(&run(&state.pool, move |conn| differences::get_for_customer(conn, &c, id)).await?))
 }

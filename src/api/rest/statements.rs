@@ -150,7 +150,9 @@ pub async fn act(
     let (id, action_name) = path.into_inner();
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let action = parse_action(&action_name).ok_or_else(|| {
-        crate::error::AppError::not_found(format!("difference action {action_name:?} (send, confirm, dispute, resolve, cancel)"))
+        crate::error::AppError::not_found(format!(
+            "difference action {action_name:?} (send, confirm, dispute, resolve, cancel)"
+        ))
     })?;
     let input: ResolveInput =
         if body.iter().all(u8::is_ascii_whitespace) { ResolveInput::default() } else { parse_json(&req, &body)? };
@@ -197,7 +199,8 @@ pub async fn send_all(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let (principal, code) = (p.clone(), code.into_inner());
-    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| differences::send_all(conn, &principal, &code)).await
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| differences::send_all(conn, &principal, &code))
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -218,7 +221,9 @@ pub async fn statement_of_account(
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
     let (code, q) = (code.into_inner(), q.into_inner());
-    Ok(ok_json(&run(&state.pool, move |conn| portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)).await?))
+    Ok(ok_json(
+        &run(&state.pool, move |conn| portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)).await?,
+    ))
 }
 
 /// Issue a customer-scoped portal token (JWT). The token is shown once.
@@ -249,7 +254,11 @@ pub async fn issue_portal_token(
 /// The customer's portal tokens (without the tokens themselves).
 #[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<PortalTokenView>)), security(("bearer" = [])))]
 #[get("/customers/{code}/portal-tokens")]
-pub async fn list_portal_tokens(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn list_portal_tokens(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     Ok(ok_json(&run(&state.pool, move |conn| portal::list_tokens(conn, &p, &code)).await?))
 }
@@ -272,7 +281,11 @@ pub async fn revoke_portal_token(
 /// for 24 hours.
 #[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 201, body = InboundSecretIssued)), security(("bearer" = [])))]
 #[post("/customers/{code}/inbound-secret")]
-pub async fn rotate_inbound_secret(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn rotate_inbound_secret(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     let view = run(&state.pool, move |conn| portal::rotate_inbound_secret(conn, &p, &code)).await?;
     Ok(HttpResponse::Created().json(view))
@@ -281,7 +294,11 @@ pub async fn rotate_inbound_secret(state: web::Data<AppState>, Auth(p): Auth, co
 /// The customer's balance confirmations (对账确认), newest first.
 #[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<BalanceConfirmationView>)), security(("bearer" = [])))]
 #[get("/customers/{code}/balance-confirmations")]
-pub async fn confirmations(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn confirmations(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     Ok(ok_json(&run(&state.pool, move |conn| portal::confirmations(conn, &p, &code)).await?))
 }
