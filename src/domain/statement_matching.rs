@@ -385,10 +385,11 @@ pub fn explain_amounts(our: &OurItem, their: &TheirItem) -> String {
     if our.currency != their.currency {
         return format!("{head}: different currencies");
     }
-    let cause = if digits_transposed(our.amount, their.amount) {
-        "digits transposed".to_string()
-    } else if decimal_shifted(our.amount, their.amount) {
+    // A tenfold amount is a shifted point even where it also reads as a swap (80.00 / 08.00).
+    let cause = if decimal_shifted(our.amount, their.amount) {
         "decimal point shifted".to_string()
+    } else if digits_transposed(our.amount, their.amount) {
+        "digits transposed".to_string()
     } else {
         let gap = their.amount - our.amount;
         let word = if gap > Decimal::ZERO { "more" } else { "less" };

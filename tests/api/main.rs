@@ -11,5 +11,7 @@ mod documents;
 mod graphql;
 mod idempotency;
 mod matching;
+mod portal;
 mod service;
+mod statements;
 mod tenancy;

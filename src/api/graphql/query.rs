@@ -105,7 +105,7 @@ impl QueryRoot {
 
     /// Portal (customer token only): the customer's account.
     async fn portal_account(&self, ctx: &Context<'_>) -> async_graphql::Result<PortalAccount> {
-        run_portal(ctx, move |conn, c| portal::account(conn, c)).await
+        run_portal(ctx, portal::account).await
     }
 
     /// Portal (customer token only): the customer's statement of account.
