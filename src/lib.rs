@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod eval;
 pub mod eval_statements;
+pub mod reports;
 pub mod services;
 pub mod specs;
 pub mod startup;

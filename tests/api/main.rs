@@ -8,6 +8,7 @@ mod auth;
 mod bank;
 mod customers;
 mod documents;
+mod exports;
 mod graphql;
 mod idempotency;
 mod matching;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bank;
 pub mod customers;
 pub mod documents;
+pub mod exports;
 pub mod health;
 pub mod matching;
 pub mod portal;

@@ -1,10 +1,12 @@
 //! The customer portal API (`/portal/...`, customer-scoped tokens only) and signed statement
 //! pushes from customers' systems (`/inbound/...`, Standard Webhooks signatures).
 
-use super::statements::{PageQuery, PeriodQuery};
+use super::exports::{negotiate, statement_file, StatementExportQuery};
+use super::statements::PageQuery;
 use super::ErrorBody;
 use crate::api::extract::{ok_json, parse_json, read_body, run, PortalAuth};
 use crate::error::{AppError, AppResult};
+use crate::reports::ExportFormat;
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, Party, ResolveInput,
 };
@@ -13,6 +15,7 @@ use crate::services::portal::{
     self, BalanceConfirmationInput, BalanceConfirmationView, PortalAccount, SignedRequest, StatementOfAccount,
 };
 use crate::services::statements::{StatementInput, StatementOptions, StatementView};
+use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
@@ -24,16 +27,42 @@ pub async fn account(state: web::Data<AppState>, PortalAuth(c): PortalAuth) -> A
     Ok(ok_json(&run(&state.pool, move |conn| portal::account(conn, &c)).await?))
 }
 
-/// The customer's statement of account for a period.
-#[utoipa::path(tag = "portal", params(PeriodQuery), responses((status = 200, body = StatementOfAccount)), security(("portal" = [])))]
+/// The customer's statement of account for a period. JSON by default; `format=csv|xlsx|pdf` (or
+/// the matching `Accept`) answers a download.
+#[utoipa::path(
+    tag = "portal",
+    params(StatementExportQuery),
+    responses(
+        (status = 200, description = "The statement; CSV, XLSX and PDF as binary downloads", content(
+            (StatementOfAccount = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/pdf"),
+        )),
+        (status = 422, description = "Unknown format or bad period", body = ErrorBody)
+    ),
+    security(("portal" = []))
+)]
 #[get("/portal/statement-of-account")]
 pub async fn statement_of_account(
     state: web::Data<AppState>,
     PortalAuth(c): PortalAuth,
-    q: web::Query<PeriodQuery>,
+    q: web::Query<StatementExportQuery>,
+    req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let q = q.into_inner();
-    Ok(ok_json(&run(&state.pool, move |conn| portal::portal_statement_of_account(conn, &c, q.from, q.to)).await?))
+    let format = negotiate(q.format.as_deref(), &req)?;
+    if format == ExportFormat::Json {
+        return Ok(ok_json(
+            &run(&state.pool, move |conn| portal::portal_statement_of_account(conn, &c, q.from, q.to)).await?,
+        ));
+    }
+    let (company, statement) = run(&state.pool, move |conn| {
+        let statement = portal::portal_statement_of_account(conn, &c, q.from, q.to)?;
+        Ok((tenants::name(conn, c.tenant_id)?, statement))
+    })
+    .await?;
+    statement_file(format, company, statement).await
 }
 
 /// The differences sent to the customer, and what became of them.

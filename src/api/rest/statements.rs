@@ -1,9 +1,11 @@
 //! Customer statements (对账), the differences they reveal and their lifecycle, portal tokens
 //! and inbound secrets: the tenant's side.
 
+use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
 use crate::error::AppResult;
+use crate::reports::ExportFormat;
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, DifferenceQuery, DifferenceView, Party,
     ResolveInput,
@@ -14,10 +16,10 @@ use crate::services::portal::{
     StatementOfAccount,
 };
 use crate::services::statements::{self, Source, StatementInput, StatementOptions, StatementPage, StatementView};
+use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -203,27 +205,44 @@ pub async fn send_all(
         .await
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PeriodQuery {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
-/// Statement of account (JSON): opening balance, every item with a running balance, closing
-/// balance, per currency.
-#[utoipa::path(tag = "statements", params(("code" = String, Path), PeriodQuery), responses((status = 200, body = StatementOfAccount)), security(("bearer" = [])))]
+/// Statement of account: opening balance, every item with a running balance, closing balance,
+/// per currency. JSON by default; `format=csv|xlsx|pdf` (or the matching `Accept`) answers a
+/// download (`Content-Disposition: attachment`).
+#[utoipa::path(
+    tag = "statements",
+    params(("code" = String, Path), StatementExportQuery),
+    responses(
+        (status = 200, description = "The statement; CSV, XLSX and PDF as binary downloads", content(
+            (StatementOfAccount = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/pdf"),
+        )),
+        (status = 422, description = "Unknown format or bad period", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 #[get("/customers/{code}/statement-of-account")]
 pub async fn statement_of_account(
     state: web::Data<AppState>,
     Auth(p): Auth,
     code: web::Path<String>,
-    q: web::Query<PeriodQuery>,
+    q: web::Query<StatementExportQuery>,
+    req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let (code, q) = (code.into_inner(), q.into_inner());
-    Ok(ok_json(
-        &run(&state.pool, move |conn| portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)).await?,
-    ))
+    let format = negotiate(q.format.as_deref(), &req)?;
+    if format == ExportFormat::Json {
+        return Ok(ok_json(
+            &run(&state.pool, move |conn| portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)).await?,
+        ));
+    }
+    let (company, statement) = run(&state.pool, move |conn| {
+        let statement = portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)?;
+        Ok((tenants::name(conn, p.tenant_id)?, statement))
+    })
+    .await?;
+    statement_file(format, company, statement).await
 }
 
 /// Issue a customer-scoped portal token (JWT). The token is shown once.
