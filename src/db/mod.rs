@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod matching;
 pub mod outbox;
 pub mod portal;
+pub mod reports;
 pub mod statements;
 pub mod tenants;
 pub mod users;

@@ -15,6 +15,7 @@ pub mod import;
 pub mod matching;
 pub mod pagination;
 pub mod portal;
+pub mod reports;
 pub mod statements;
 pub mod tenants;
 

@@ -12,6 +12,7 @@ mod graphql;
 mod idempotency;
 mod matching;
 mod portal;
+mod reports;
 mod service;
 mod statements;
 mod tenancy;

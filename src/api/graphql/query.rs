@@ -11,6 +11,9 @@ use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::reports::{
+    self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
+};
 use crate::services::statements::{self, StatementView};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
@@ -101,6 +104,42 @@ impl QueryRoot {
         to: Option<NaiveDate>,
     ) -> async_graphql::Result<StatementOfAccount> {
         run(ctx, move |conn, p| portal::tenant_statement_of_account(conn, p, &customer_code, from, to)).await
+    }
+
+    /// AR aging as of a date (default today); `buckets`: upper bounds of the overdue buckets.
+    async fn aging_report(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        basis: Option<AgingBasis>,
+        buckets: Option<Vec<i32>>,
+        customer: Option<String>,
+    ) -> async_graphql::Result<AgingReport> {
+        let buckets = buckets.map(|b| b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        let q = AgingQuery { as_of, basis, buckets, customer, format: None };
+        run(ctx, move |conn, p| reports::aging(conn, p, &q)).await
+    }
+
+    /// Collection figures and DSO over `days` (default 90) ending on `as_of`.
+    async fn collection_report(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        days: Option<i32>,
+    ) -> async_graphql::Result<CollectionReport> {
+        let q = CollectionQuery { as_of, days, limit: None };
+        run(ctx, move |conn, p| reports::collections(conn, p, &q)).await
+    }
+
+    /// Customers ranked by overdue amount in the base currency.
+    async fn overdue_ranking(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        limit: Option<i64>,
+    ) -> async_graphql::Result<OverdueRanking> {
+        let q = CollectionQuery { as_of, days: None, limit };
+        run(ctx, move |conn, p| reports::overdue_ranking(conn, p, &q)).await
     }
 
     /// Portal (customer token only): the customer's account.

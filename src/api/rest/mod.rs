@@ -9,6 +9,7 @@ pub mod documents;
 pub mod health;
 pub mod matching;
 pub mod portal;
+pub mod reports;
 pub mod statements;
 
 use crate::error::{AppError, ErrorCode};
@@ -78,6 +79,7 @@ impl Modify for BearerAuth {
         statements::rotate_inbound_secret, statements::confirmations,
         portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
         portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
+        reports::aging, reports::collections, reports::overdue_ranking,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -90,6 +92,7 @@ impl Modify for BearerAuth {
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
         (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
+        (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
         (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
     )
 )]
@@ -167,6 +170,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(portal::confirm_balance)
     .service(portal::submit_statement)
     .service(portal::inbound_statement)
+    .service(reports::aging)
+    .service(reports::collections)
+    .service(reports::overdue_ranking)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 
