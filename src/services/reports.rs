@@ -95,7 +95,7 @@ pub fn parse_buckets(spec: Option<&str>) -> AppResult<Vec<i32>> {
             .trim()
             .parse()
             .map_err(|_| AppError::invalid("buckets", "comma-separated whole numbers of days, e.g. 30,60,90"))?;
-        if n < 1 || n > 3650 || bounds.last().is_some_and(|&l| n <= l) {
+        if !(1..=3650).contains(&n) || bounds.last().is_some_and(|&l| n <= l) {
             return Err(AppError::invalid("buckets", "increasing numbers of days between 1 and 3650"));
         }
         bounds.push(n);
