@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// Open items as of `$2` for tenant `$1`: customer, currency, signed open amount (what the
 /// customer owes: credit notes and unapplied payments negative) and age in days (`$3`: by due
 /// date, else issue date; credits are aged by issue date).
-const OPEN_AS_OF: &str = "\
+pub(crate) const OPEN_AS_OF: &str = "\
     later_alloc AS ( \
       SELECT a.document_id, sum(a.amount) AS amount \
         FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id \
