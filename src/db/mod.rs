@@ -12,6 +12,7 @@ pub mod matching;
 pub mod outbox;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 #[path = "../../schema/diesel.rs"]
 pub mod schema;

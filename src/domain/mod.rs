@@ -7,4 +7,5 @@ pub mod customer;
 pub mod document;
 pub mod matching;
 pub mod money;
+pub mod ssrf;
 pub mod webhook_signature;

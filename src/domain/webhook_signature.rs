@@ -102,7 +102,15 @@ mod tests {
         let body = br#"{"test": 2432232314}"#;
         let sig = sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-        assert!(verify(&[key.clone()], "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", &sig, body, 1614265330).is_ok());
+        assert!(verify(
+            std::slice::from_ref(&key),
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            &sig,
+            body,
+            1614265330
+        )
+        .is_ok());
         assert_eq!(
             verify(&[key], "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", &sig, b"{}", 1614265330),
             Err(VerifyError::NoValidSignature)

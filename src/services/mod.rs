@@ -14,6 +14,8 @@ pub mod import;
 pub mod matching;
 pub mod pagination;
 pub mod tenants;
+pub mod webhook_worker;
+pub mod webhooks;
 
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};

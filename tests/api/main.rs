@@ -13,3 +13,4 @@ mod idempotency;
 mod matching;
 mod service;
 mod tenancy;
+mod webhooks;

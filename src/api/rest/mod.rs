@@ -8,6 +8,7 @@ pub mod customers;
 pub mod documents;
 pub mod health;
 pub mod matching;
+pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -60,6 +61,8 @@ impl Modify for BearerAuth {
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -71,6 +74,7 @@ impl Modify for BearerAuth {
         (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
+        (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;
@@ -124,6 +128,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(admin::create_api_key)
     .service(admin::list_api_keys)
     .service(admin::revoke_api_key)
+    .service(webhooks::create)
+    .service(webhooks::list)
+    .service(webhooks::get)
+    .service(webhooks::update)
+    .service(webhooks::remove)
+    .service(webhooks::rotate_secret)
+    .service(webhooks::deliveries)
+    .service(webhooks::delivery)
+    .service(webhooks::redeliver)
+    .service(webhooks::get_settings)
+    .service(webhooks::put_settings)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 
