@@ -219,3 +219,31 @@ where
 {
     value.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: format!("{value:?}: {e}") })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_settings_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = Settings::from_lookup(env(&[
+            ("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "250ms, 5s,30m,2h"),
+            ("DUIZHANG_WEBHOOK_POLL_MS", "50"),
+            ("DUIZHANG_WEBHOOK_WORKER", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.webhooks.retry_schedule,
+            [Duration::from_millis(250), Duration::from_secs(5), Duration::from_secs(1800), Duration::from_secs(7200)]
+        );
+        assert_eq!(s.webhooks.poll_interval, Duration::from_millis(50));
+        assert!(!s.webhooks.run_worker);
+        let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
+        let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
+    }
+}

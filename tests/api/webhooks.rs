@@ -659,3 +659,45 @@ async fn graphql_registers_an_endpoint_and_a_manual_allocation_is_announced() {
     assert!(r.body["errors"].is_null(), "{}", r.text);
     assert_eq!(r.body["data"]["webhookDelivery"]["attemptLog"][0]["statusCode"], 200);
 }
+
+#[tokio::test]
+async fn a_matching_run_announces_itself_once_with_its_counts() {
+    let app = spawn().await;
+    let receiver = Receiver::start(vec![]).await;
+    allow_private(&app, &app.api_key, true).await;
+    let (id, _) = endpoint(&app, &receiver.url()).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &json!({"code": "C1", "name": "Kalomer GmbH", "bank_accounts": ["DE11111111111111111111"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.create_invoice("C1", "INV-2026-0000101", "100.00").await;
+    app.create_invoice("C1", "INV-2026-0000102", "250.00").await;
+    let r =
+        app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
+        BL1,DE89370400440532013000,2026-03-05,,100.00,EUR,KALOMER GMBH,DE11111111111111111111,INV-2026-0000101,\n\
+        BL2,DE89370400440532013000,2026-03-06,,250.00,EUR,KALOMER GMBH,DE11111111111111111111,INV-2026-0000102,\n\
+        BL3,DE89370400440532013000,2026-03-07,,42.00,EUR,BANK,,INTEREST,\n";
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = app.post("/api/v1/reconciliations", &json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run_id = r.body["id"].as_str().unwrap().to_string();
+
+    let got = receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.all().len(), 1, "one event per run, not one per allocation");
+    let event = got[0].json();
+    assert_eq!(event["type"], "reconciliation.completed");
+    assert_eq!(event["data"]["reconciliation_id"], run_id.as_str());
+    assert_eq!(event["data"]["lines"], 3);
+    assert_eq!(event["data"]["auto_applied"], 2);
+    assert_eq!(event["data"]["unmatched"], 1);
+    wait_delivery(&app, &id, "succeeded").await;
+}
