@@ -364,14 +364,16 @@ pub fn record_outcome(
         .execute(conn)
 }
 
-/// Disables an endpoint (it answered 410 Gone) and cancels its pending deliveries.
-pub fn disable_endpoint(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(webhook_endpoints::table.find(id))
+/// Disables an endpoint (it answered 410 Gone) and cancels its pending deliveries. False when
+/// it was disabled already.
+pub fn disable_endpoint(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let changed = diesel::update(webhook_endpoints::table.find(id).filter(webhook_endpoints::enabled.eq(true)))
         .set((
             webhook_endpoints::enabled.eq(false),
             webhook_endpoints::disabled_reason.eq(reason),
             webhook_endpoints::updated_at.eq(now),
         ))
         .execute(conn)?;
-    cancel_pending(conn, id, reason).map(|_| ())
+    cancel_pending(conn, id, "cancelled: the endpoint answered 410 Gone")?;
+    Ok(changed > 0)
 }

@@ -15,11 +15,14 @@
 //! same `webhook-id`. Receivers deduplicate on it.
 
 use crate::config::WebhookConfig;
+use crate::db::audit as audit_db;
 use crate::db::outbox::OutboxEvent;
 use crate::db::webhooks::{self as w_db, Attempt, Delivery};
 use crate::db::DbPool;
+use crate::domain::auth::{Actor, Principal, Role};
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use rand::Rng;
@@ -476,8 +479,14 @@ fn record(
             attempt.response_excerpt = Some(excerpt.clone());
             let reason = format!("the endpoint answered 410 Gone at {now}");
             w_db::record_outcome(conn, d.id, "failed", None, Some(410), Some(&reason), None, now)?;
-            w_db::disable_endpoint(conn, d.endpoint_id, &reason, now)?;
-            tracing::info!(endpoint = %d.endpoint_id, "webhook endpoint disabled: 410 Gone");
+            if w_db::disable_endpoint(conn, d.endpoint_id, &reason, now)? {
+                tracing::info!(endpoint = %d.endpoint_id, "webhook endpoint disabled: 410 Gone");
+                let system =
+                    Principal { tenant_id: d.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
+                let mut a = entry(&system, "webhook_endpoint.disabled", "webhook_endpoint", &d.endpoint_id.to_string());
+                a.after = Some(serde_json::json!({ "enabled": false, "disabled_reason": reason }));
+                audit_db::append(conn, d.tenant_id, vec![a])?;
+            }
         }
         Outcome::Refused { error } => {
             attempt.error = Some(error.clone());

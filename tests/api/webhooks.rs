@@ -366,6 +366,13 @@ async fn gone_disables_the_endpoint_and_cancels_what_is_pending() {
     receiver.wait_for(2).await;
     wait_delivery(&app, &id, "succeeded").await;
 
+    // The endpoint's disabling is in the audit trail, by the system.
+    let r = app.get(&format!("/api/v1/audit?entity_type=webhook_endpoint&entity_id={id}")).await;
+    let disabled: Vec<&Value> =
+        r.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "webhook_endpoint.disabled").collect();
+    assert_eq!(disabled.len(), 1, "{}", r.text);
+    assert_eq!(disabled[0]["actor_type"], "system");
+
     // Disabling by hand cancels pending deliveries: an endpoint that always answers 500.
     let failing = Receiver::start(vec![status(500); 100]).await;
     let (id2, _) = endpoint(&app, &failing.url()).await;
@@ -700,4 +707,34 @@ async fn a_matching_run_announces_itself_once_with_its_counts() {
     assert_eq!(event["data"]["auto_applied"], 2);
     assert_eq!(event["data"]["unmatched"], 1);
     wait_delivery(&app, &id, "succeeded").await;
+}
+
+#[tokio::test]
+async fn gone_cancels_the_endpoints_other_pending_deliveries() {
+    // Retries far apart, so a failed delivery waits while the next event is answered 410.
+    let app = spawn_app_with(|s| {
+        fast(s);
+        s.webhooks.retry_schedule = vec![Duration::from_secs(60)];
+    })
+    .await;
+    let receiver = Receiver::start(vec![status(500), status(410)]).await;
+    allow_private(&app, &app.api_key, true).await;
+    let (id, _) = endpoint(&app, &receiver.url()).await;
+    let first = emit(&app, app.tenant_id, None, EventType::DifferenceDisputed, json!({"n": 1}));
+    receiver.wait_for(1).await;
+    let second = emit(&app, app.tenant_id, None, EventType::DifferenceDisputed, json!({"n": 2}));
+    receiver.wait_for(2).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let items = deliveries(&app, &id).await;
+        let status_of = |event: Uuid| {
+            items.iter().find(|d| d["webhook_id"] == event.to_string()).map(|d| d["status"].clone()).unwrap_or_default()
+        };
+        if status_of(first) == "cancelled" && status_of(second) == "failed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{items:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.get(&format!("/api/v1/webhook-endpoints/{id}")).await.body["enabled"], false);
 }
