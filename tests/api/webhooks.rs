@@ -668,27 +668,32 @@ async fn graphql_registers_an_endpoint_and_a_manual_allocation_is_announced() {
 }
 
 #[tokio::test]
-async fn a_matching_run_announces_itself_once_with_its_counts() {
+async fn a_matching_run_announces_itself_once_and_a_confirmed_proposal_is_announced_to_its_customer() {
     let app = spawn().await;
     let receiver = Receiver::start(vec![]).await;
+    let c2_receiver = Receiver::start(vec![]).await;
     allow_private(&app, &app.api_key, true).await;
     let (id, _) = endpoint(&app, &receiver.url()).await;
-    let r = app
-        .post(
-            "/api/v1/customers",
-            &json!({"code": "C1", "name": "Kalomer GmbH", "bank_accounts": ["DE11111111111111111111"]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    for (code, name, iban) in
+        [("C1", "Kalomer GmbH", "DE11111111111111111111"), ("C2", "Renbentor Ltd", "FR2222222222222222222222")]
+    {
+        let r = app.post("/api/v1/customers", &json!({"code": code, "name": name, "bank_accounts": [iban]})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let (c2_endpoint, _) =
+        endpoint_with(&app, &app.api_key, json!({"url": c2_receiver.url(), "customer_code": "C2"})).await;
     app.create_invoice("C1", "INV-2026-0000101", "100.00").await;
     app.create_invoice("C1", "INV-2026-0000102", "250.00").await;
+    app.create_invoice("C2", "INV-2026-0000103", "500.00").await;
+    app.create_invoice("C2", "INV-2026-0000104", "500.00").await;
     let r =
         app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
         BL1,DE89370400440532013000,2026-03-05,,100.00,EUR,KALOMER GMBH,DE11111111111111111111,INV-2026-0000101,\n\
         BL2,DE89370400440532013000,2026-03-06,,250.00,EUR,KALOMER GMBH,DE11111111111111111111,INV-2026-0000102,\n\
-        BL3,DE89370400440532013000,2026-03-07,,42.00,EUR,BANK,,INTEREST,\n";
+        BL3,DE89370400440532013000,2026-03-07,,42.00,EUR,BANK,,INTEREST,\n\
+        BL4,DE89370400440532013000,2026-03-08,,500.00,EUR,RENBENTOR LTD,FR2222222222222222222222,,\n";
     let r = app
         .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
         .await;
@@ -703,10 +708,28 @@ async fn a_matching_run_announces_itself_once_with_its_counts() {
     let event = got[0].json();
     assert_eq!(event["type"], "reconciliation.completed");
     assert_eq!(event["data"]["reconciliation_id"], run_id.as_str());
-    assert_eq!(event["data"]["lines"], 3);
+    assert_eq!(event["data"]["lines"], 4);
     assert_eq!(event["data"]["auto_applied"], 2);
+    assert_eq!(event["data"]["proposed"], 1);
     assert_eq!(event["data"]["unmatched"], 1);
+    assert!(c2_receiver.all().is_empty(), "a run is not one customer's event");
     wait_delivery(&app, &id, "succeeded").await;
+
+    // Confirming the proposal for C2 is announced, to the tenant-wide and to C2's endpoint.
+    let r = app.get("/api/v1/allocations?state=proposed").await;
+    let proposal = r.body["items"][0].clone();
+    assert_eq!(proposal["line_id"], "BL4", "{}", r.text);
+    let r = app.post(&format!("/api/v1/allocations/{}/confirm", proposal["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = receiver.wait_for(2).await;
+    let event = got[1].json();
+    assert_eq!(event["type"], "allocation.applied");
+    assert_eq!(event["data"]["how"], "confirmed");
+    assert_eq!(event["data"]["bank_line_id"], proposal["bank_line_id"]);
+    assert_eq!(event["data"]["allocations"][0]["doc_no"], proposal["doc_no"]);
+    let for_c2 = c2_receiver.wait_for(1).await;
+    assert_eq!(for_c2[0].header("webhook-id"), got[1].header("webhook-id"), "the same event, the same id");
+    wait_delivery(&app, &c2_endpoint, "succeeded").await;
 }
 
 #[tokio::test]
