@@ -478,6 +478,65 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        delivery_id -> Uuid,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        duration_ms -> Nullable<Int4>,
+        status_code -> Nullable<Int4>,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Int4,
+        schedule_attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_settings (tenant_id) {
+        tenant_id -> Uuid,
+        allow_private_targets -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     write_offs (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -546,6 +605,14 @@ diesel::joinable!(statement_run_items -> statement_runs (run_id));
 diesel::joinable!(statement_run_items -> tenants (tenant_id));
 diesel::joinable!(statement_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
+diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> customers (customer_id));
+diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
+diesel::joinable!(webhook_settings -> tenants (tenant_id));
 diesel::joinable!(write_offs -> allocations (allocation_id));
 diesel::joinable!(write_offs -> documents (document_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
@@ -582,5 +649,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     statement_runs,
     tenants,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_settings,
     write_offs,
 );

@@ -72,6 +72,9 @@ impl Application {
         if settings.run_worker {
             crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
         }
+        if settings.webhooks.run_worker {
+            crate::services::webhook_worker::spawn_worker(pool.clone(), settings.webhooks.clone(), worker_stop.clone());
+        }
         let server = run(listener, pool, settings)?;
         Ok(Application { port, server, worker_stop })
     }

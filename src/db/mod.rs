@@ -16,6 +16,7 @@ pub mod reports;
 pub mod statements;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 #[path = "../../schema/diesel.rs"]
 pub mod schema;

@@ -18,6 +18,8 @@ pub mod portal;
 pub mod reports;
 pub mod statements;
 pub mod tenants;
+pub mod webhook_worker;
+pub mod webhooks;
 
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};

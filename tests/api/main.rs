@@ -16,3 +16,4 @@ mod reports;
 mod service;
 mod statements;
 mod tenancy;
+mod webhooks;

@@ -15,6 +15,7 @@ use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
 use crate::services::statements::{self, StatementView};
+use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -52,6 +53,18 @@ pub struct AuditPage {
 #[derive(SimpleObject)]
 pub struct DifferencePage {
     pub items: Vec<DifferenceView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookEndpointPage {
+    pub items: Vec<WebhookEndpointView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryPage {
+    pub items: Vec<WebhookDeliveryView>,
     pub next_cursor: Option<String>,
 }
 
@@ -318,6 +331,38 @@ impl QueryRoot {
         })
         .await?;
         Ok(AuditPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// The tenant's webhook endpoints (secrets are never shown here).
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<WebhookEndpointPage> {
+        let max = max_limit(ctx);
+        let page = run(ctx, move |conn, p| webhooks::list_endpoints(conn, p, limit, cursor.as_deref(), max)).await?;
+        Ok(WebhookEndpointPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Deliveries of one webhook endpoint, oldest first; `status`: pending, succeeded, failed, cancelled.
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        endpoint_id: Uuid,
+        status: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<WebhookDeliveryPage> {
+        let max = max_limit(ctx);
+        let q = DeliveryQuery { status, limit, cursor };
+        let page = run(ctx, move |conn, p| webhooks::list_deliveries(conn, p, endpoint_id, q, max)).await?;
+        Ok(WebhookDeliveryPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One delivery with its payload and attempts.
+    async fn webhook_delivery(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
+        run(ctx, move |conn, p| webhooks::get_delivery(conn, p, id)).await
     }
 
     /// Recompute the audit hash chain (admin).

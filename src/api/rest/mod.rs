@@ -11,6 +11,7 @@ pub mod matching;
 pub mod portal;
 pub mod reports;
 pub mod statements;
+pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -80,6 +81,8 @@ impl Modify for BearerAuth {
         portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
         portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
         reports::aging, reports::collections, reports::overdue_ranking,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -94,6 +97,7 @@ impl Modify for BearerAuth {
         (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
         (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
         (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
+        (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;
@@ -173,6 +177,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(reports::aging)
     .service(reports::collections)
     .service(reports::overdue_ranking)
+    .service(webhooks::create)
+    .service(webhooks::list)
+    .service(webhooks::get)
+    .service(webhooks::update)
+    .service(webhooks::remove)
+    .service(webhooks::rotate_secret)
+    .service(webhooks::deliveries)
+    .service(webhooks::delivery)
+    .service(webhooks::redeliver)
+    .service(webhooks::get_settings)
+    .service(webhooks::put_settings)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 
