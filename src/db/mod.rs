@@ -7,6 +7,7 @@ pub mod bank;
 pub mod customers;
 pub mod differences;
 pub mod documents;
+pub mod dunning;
 pub mod embedded;
 pub mod idempotency;
 pub mod matching;

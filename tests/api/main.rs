@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod bank;
+mod collections;
 mod customers;
 mod documents;
 mod graphql;

@@ -36,6 +36,25 @@ impl From<DifferenceAction> for Action {
 
 #[Object]
 impl MutationRoot {
+    /// Run dunning as of a date (default today).
+    async fn run_dunning(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<crate::services::dunning::DunningRunRequest>,
+    ) -> async_graphql::Result<crate::services::dunning::DunningRunView> {
+        let input = input.unwrap_or_default();
+        run(ctx, move |conn, p| crate::services::dunning::run(conn, p, input)).await
+    }
+
+    /// Start a statement run; poll `statementRun(id)`.
+    async fn start_statement_run(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::statement_runs::StatementRunRequest,
+    ) -> async_graphql::Result<crate::services::statement_runs::StatementRunView> {
+        run(ctx, move |conn, p| crate::services::statement_runs::start(conn, p, input)).await
+    }
+
     /// Reconcile a customer's statement (JSON form) with our books.
     async fn submit_statement(
         &self,

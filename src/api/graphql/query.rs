@@ -155,6 +155,43 @@ impl QueryRoot {
         run(ctx, move |conn, p| reports::overdue_ranking(conn, p, &q)).await
     }
 
+    /// The tenant's dunning levels.
+    async fn dunning_levels(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::services::dunning::DunningLevel>> {
+        run(ctx, crate::services::dunning::get_levels).await
+    }
+
+    /// A customer's dunning level, credit hold and history.
+    async fn customer_dunning(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<crate::services::dunning::CustomerDunning> {
+        run(ctx, move |conn, p| crate::services::dunning::customer_state(conn, p, &code)).await
+    }
+
+    /// Weekly recovery figures per dunning level.
+    async fn dunning_recovery(
+        &self,
+        ctx: &Context<'_>,
+        until: Option<NaiveDate>,
+        weeks: Option<i32>,
+    ) -> async_graphql::Result<Vec<crate::services::dunning::RecoveryFigure>> {
+        let q = crate::services::dunning::RecoveryQuery { until, weeks };
+        run(ctx, move |conn, p| crate::services::dunning::recovery(conn, p, q)).await
+    }
+
+    /// A statement run's progress.
+    async fn statement_run(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<crate::services::statement_runs::StatementRunView> {
+        run(ctx, move |conn, p| crate::services::statement_runs::get(conn, p, id)).await
+    }
+
     /// Portal (customer token only): the customer's account.
     async fn portal_account(&self, ctx: &Context<'_>) -> async_graphql::Result<PortalAccount> {
         run_portal(ctx, portal::account).await

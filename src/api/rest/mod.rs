@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod collections;
 pub mod customers;
 pub mod documents;
 pub mod health;
@@ -81,6 +82,8 @@ impl Modify for BearerAuth {
         portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
         portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
         reports::aging, reports::collections, reports::overdue_ranking,
+        collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning,
+        collections::recovery, collections::start_statement_run, collections::get_statement_run,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
         webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     ),
@@ -96,6 +99,7 @@ impl Modify for BearerAuth {
         (name = "admin", description = "Users and API keys"),
         (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
         (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
+        (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
         (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
         (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
     )
@@ -177,6 +181,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(reports::aging)
     .service(reports::collections)
     .service(reports::overdue_ranking)
+    .service(collections::get_levels)
+    .service(collections::put_levels)
+    .service(collections::run_dunning)
+    .service(collections::customer_dunning)
+    .service(collections::recovery)
+    .service(collections::start_statement_run)
+    .service(collections::get_statement_run)
     .service(webhooks::create)
     .service(webhooks::list)
     .service(webhooks::get)
