@@ -133,6 +133,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_dunning (customer_id) {
+        customer_id -> Uuid,
+        tenant_id -> Uuid,
+        level_code -> Nullable<Text>,
+        since -> Nullable<Date>,
+        last_action_on -> Nullable<Date>,
+        credit_hold -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customer_statement_lines (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -253,6 +265,65 @@ diesel::table! {
 }
 
 diesel::table! {
+    dunning_actions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        run_id -> Uuid,
+        customer_id -> Uuid,
+        kind -> Text,
+        level_code -> Nullable<Text>,
+        previous_level -> Nullable<Text>,
+        action -> Nullable<Text>,
+        days_overdue -> Int4,
+        overdue_amount -> Numeric,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dunning_assignments (run_id, customer_id, currency) {
+        run_id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        #[max_length = 3]
+        currency -> Bpchar,
+        level_code -> Text,
+        days_overdue -> Int4,
+        overdue_amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    dunning_levels (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        severity -> Int4,
+        min_days_overdue -> Int4,
+        min_amount -> Numeric,
+        action -> Text,
+        repeat_every_days -> Nullable<Int4>,
+        credit_hold -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dunning_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        as_of -> Date,
+        customers_at_level -> Int4,
+        level_changes -> Int4,
+        reminders_due -> Int4,
+        created_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     fx_rates (tenant_id, from_currency, to_currency, valid_on) {
         tenant_id -> Uuid,
         #[max_length = 3]
@@ -357,6 +428,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    statement_run_items (run_id, customer_id) {
+        run_id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        done -> Bool,
+        closing_balances -> Nullable<Jsonb>,
+        lines -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    statement_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        status -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        customers_total -> Int4,
+        customers_done -> Int4,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -375,6 +474,65 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        delivery_id -> Uuid,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        duration_ms -> Nullable<Int4>,
+        status_code -> Nullable<Int4>,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Int4,
+        schedule_attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_settings (tenant_id) {
+        tenant_id -> Uuid,
+        allow_private_targets -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -407,6 +565,8 @@ diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
 diesel::joinable!(bank_statements -> tenants (tenant_id));
+diesel::joinable!(customer_dunning -> customers (customer_id));
+diesel::joinable!(customer_dunning -> tenants (tenant_id));
 diesel::joinable!(customer_statement_lines -> customer_statements (statement_id));
 diesel::joinable!(customer_statement_lines -> tenants (tenant_id));
 diesel::joinable!(customer_statements -> customers (customer_id));
@@ -419,6 +579,14 @@ diesel::joinable!(differences -> customers (customer_id));
 diesel::joinable!(differences -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
+diesel::joinable!(dunning_actions -> customers (customer_id));
+diesel::joinable!(dunning_actions -> dunning_runs (run_id));
+diesel::joinable!(dunning_actions -> tenants (tenant_id));
+diesel::joinable!(dunning_assignments -> customers (customer_id));
+diesel::joinable!(dunning_assignments -> dunning_runs (run_id));
+diesel::joinable!(dunning_assignments -> tenants (tenant_id));
+diesel::joinable!(dunning_levels -> tenants (tenant_id));
+diesel::joinable!(dunning_runs -> tenants (tenant_id));
 diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
 diesel::joinable!(inbound_messages -> customer_statements (statement_id));
@@ -432,7 +600,19 @@ diesel::joinable!(portal_tokens -> customers (customer_id));
 diesel::joinable!(portal_tokens -> tenants (tenant_id));
 diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
 diesel::joinable!(reconciliation_runs -> tenants (tenant_id));
+diesel::joinable!(statement_run_items -> customers (customer_id));
+diesel::joinable!(statement_run_items -> statement_runs (run_id));
+diesel::joinable!(statement_run_items -> tenants (tenant_id));
+diesel::joinable!(statement_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
+diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> customers (customer_id));
+diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
+diesel::joinable!(webhook_settings -> tenants (tenant_id));
 diesel::joinable!(write_offs -> allocations (allocation_id));
 diesel::joinable!(write_offs -> documents (document_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
@@ -446,12 +626,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     bank_accounts,
     bank_lines,
     bank_statements,
+    customer_dunning,
     customer_statement_lines,
     customer_statements,
     customers,
     difference_comments,
     differences,
     documents,
+    dunning_actions,
+    dunning_assignments,
+    dunning_levels,
+    dunning_runs,
     fx_rates,
     idempotency_keys,
     inbound_messages,
@@ -460,7 +645,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     portal_tokens,
     reconciliation_runs,
+    statement_run_items,
+    statement_runs,
     tenants,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_settings,
     write_offs,
 );

@@ -68,6 +68,26 @@ pub fn active_fingerprints(
         .load(conn)
 }
 
+/// Open (not yet sent) differences of the customer found by statements of exactly this period.
+pub fn open_of_period(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> QueryResult<Vec<(Uuid, String)>> {
+    use super::schema::customer_statements;
+    differences::table
+        .inner_join(customer_statements::table)
+        .filter(differences::tenant_id.eq(tenant_id))
+        .filter(differences::customer_id.eq(customer_id))
+        .filter(differences::status.eq("open"))
+        .filter(customer_statements::period_from.is_not_distinct_from(from))
+        .filter(customer_statements::period_to.is_not_distinct_from(to))
+        .select((differences::id, differences::fingerprint))
+        .load(conn)
+}
+
 pub fn list(
     conn: &mut PgConnection,
     tenant_id: Uuid,

@@ -8,5 +8,6 @@ pub mod difference;
 pub mod document;
 pub mod matching;
 pub mod money;
+pub mod ssrf;
 pub mod statement_matching;
 pub mod webhook_signature;

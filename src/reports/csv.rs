@@ -10,6 +10,7 @@
 
 use super::{totals, RenderError, StatementDoc};
 use crate::domain::money::format_amount;
+use crate::services::reports::AgingReport;
 
 pub const COLUMNS: [&str; 7] = ["currency", "date", "kind", "reference", "debit", "credit", "balance"];
 
@@ -42,6 +43,29 @@ pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderErro
             &format_amount(cur, credit),
             &acc.closing_balance,
         ])?;
+    }
+    w.into_inner().map_err(|e| RenderError::Csv(e.into_error().into()))
+}
+
+/// AR aging: `customer_code,customer_name,currency,<one column per bucket>,total,overdue`, then one
+/// `TOTAL` row per currency.
+pub fn aging(report: &AgingReport) -> Result<Vec<u8>, RenderError> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["customer_code".to_string(), "customer_name".into(), "currency".into()];
+    header.extend(report.buckets.iter().map(|b| b.label.clone()));
+    header.extend(["total".to_string(), "overdue".into()]);
+    w.write_record(&header)?;
+    for r in &report.rows {
+        let mut rec = vec![r.customer_code.as_str(), &r.customer_name, &r.currency];
+        rec.extend(r.buckets.iter().map(String::as_str));
+        rec.extend([r.total.as_str(), &r.overdue]);
+        w.write_record(&rec)?;
+    }
+    for t in &report.totals {
+        let mut rec = vec!["TOTAL", "", &t.currency];
+        rec.extend(t.buckets.iter().map(String::as_str));
+        rec.extend([t.total.as_str(), &t.overdue]);
+        w.write_record(&rec)?;
     }
     w.into_inner().map_err(|e| RenderError::Csv(e.into_error().into()))
 }

@@ -8,9 +8,11 @@
 
 use super::{decimal, kind_label, minor_units, period_label, totals, RenderError, ReportHeader, StatementDoc};
 use crate::services::portal::CurrencyAccount;
+use crate::services::reports::AgingReport;
 use chrono::{Datelike, NaiveDate, Timelike};
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use std::collections::HashMap;
 
 /// Column headers of the statement table.
 pub const STATEMENT_COLUMNS: [&str; 6] = ["Date", "Kind", "Reference", "Debit", "Credit", "Balance"];
@@ -185,4 +187,96 @@ fn currency_table(
     ws.write_string_with_format(row, 1, kind_label("closing_balance"), &s.bold)?;
     ws.write_number_with_format(row, 5, number(&acc.closing_balance)?, &money.clone().set_bold())?;
     Ok(())
+}
+
+/// Row (0-based) of the aging table's header; the pane is frozen below it and left of the amounts.
+pub const AGING_HEADER_ROW: u32 = 6;
+
+/// AR aging on one sheet: a row per customer and currency (amounts formatted with that currency's
+/// minor units), then a bold `TOTAL` row per currency and the base-currency total when every rate
+/// was known.
+pub fn aging(header: &ReportHeader, report: &AgingReport) -> Result<Vec<u8>, RenderError> {
+    let mut wb = Workbook::new();
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(format!("AR aging as of {}", report.as_of))
+            .set_company(&header.company)
+            .set_author(&header.company),
+    );
+    let s = Styles::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Aging")?;
+    let basis =
+        serde_json::to_value(report.basis).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    title_block(
+        ws,
+        &s,
+        "AR Aging",
+        header,
+        &[("As of", report.as_of.to_string()), ("Basis", basis.replace('_', " "))],
+    )?;
+    let mut columns = vec!["Customer code", "Customer name", "Currency"];
+    columns.extend(report.buckets.iter().map(|b| b.label.as_str()));
+    columns.extend(["Total", "Overdue", "Open items"]);
+    for (col, name) in columns.iter().enumerate() {
+        let f = if col >= 3 { &s.header_num } else { &s.header };
+        ws.write_string_with_format(AGING_HEADER_ROW, col as u16, *name, f)?;
+    }
+    ws.set_column_width(0, 16.0)?;
+    ws.set_column_width(1, 30.0)?;
+    ws.set_column_width(2, 10.0)?;
+    for col in 3..columns.len() {
+        ws.set_column_width(col as u16, 14.0)?;
+    }
+    ws.set_freeze_panes(AGING_HEADER_ROW + 1, 3)?;
+
+    let mut formats: HashMap<(String, bool), Format> = HashMap::new();
+    let mut money = |currency: &str, bold: bool| {
+        formats
+            .entry((currency.to_string(), bold))
+            .or_insert_with(|| {
+                let f = Format::new().set_num_format(money_format(minor_units(currency)));
+                if bold {
+                    f.set_bold().set_border_top(FormatBorder::Thin)
+                } else {
+                    f
+                }
+            })
+            .clone()
+    };
+    let mut row = AGING_HEADER_ROW + 1;
+    for r in &report.rows {
+        ws.write_string(row, 0, &r.customer_code)?;
+        ws.write_string(row, 1, &r.customer_name)?;
+        ws.write_string(row, 2, &r.currency)?;
+        let f = money(&r.currency, false);
+        for (i, amount) in r.buckets.iter().chain([&r.total, &r.overdue]).enumerate() {
+            ws.write_number_with_format(row, 3 + i as u16, number(amount)?, &f)?;
+        }
+        ws.write_number(row, 3 + r.buckets.len() as u16 + 2, r.open_items as f64)?;
+        row += 1;
+    }
+    let bold_top = Format::new().set_bold().set_border_top(FormatBorder::Thin);
+    let base_label = format!("TOTAL ({} base)", report.base_currency);
+    let totals =
+        report.totals.iter().map(|t| (t, "TOTAL")).chain(report.base_total.iter().map(|t| (t, base_label.as_str())));
+    for (t, label) in totals {
+        ws.write_string_with_format(row, 0, label, &bold_top)?;
+        ws.write_blank(row, 1, &bold_top)?;
+        ws.write_string_with_format(row, 2, &t.currency, &bold_top)?;
+        let f = money(&t.currency, true);
+        for (i, amount) in t.buckets.iter().chain([&t.total, &t.overdue]).enumerate() {
+            ws.write_number_with_format(row, 3 + i as u16, number(amount)?, &f)?;
+        }
+        ws.write_blank(row, 3 + t.buckets.len() as u16 + 2, &bold_top)?;
+        row += 1;
+    }
+    if !report.missing_rates.is_empty() {
+        ws.write_string(
+            row + 1,
+            0,
+            format!("No exchange rate as of {} for: {}", report.as_of, report.missing_rates.join(", ")),
+        )?;
+    }
+    Ok(wb.save_to_buffer()?)
 }

@@ -33,10 +33,16 @@ pub enum EventType {
     AllocationApplied,
     #[serde(rename = "reconciliation.completed")]
     ReconciliationCompleted,
+    #[serde(rename = "dunning.level_changed")]
+    DunningLevelChanged,
+    #[serde(rename = "dunning.reminder_due")]
+    DunningReminderDue,
+    #[serde(rename = "statement.issued")]
+    StatementIssued,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 13] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -47,6 +53,9 @@ impl EventType {
         EventType::BalanceConfirmed,
         EventType::AllocationApplied,
         EventType::ReconciliationCompleted,
+        EventType::DunningLevelChanged,
+        EventType::DunningReminderDue,
+        EventType::StatementIssued,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +70,9 @@ impl EventType {
             EventType::BalanceConfirmed => "balance.confirmed",
             EventType::AllocationApplied => "allocation.applied",
             EventType::ReconciliationCompleted => "reconciliation.completed",
+            EventType::DunningLevelChanged => "dunning.level_changed",
+            EventType::DunningReminderDue => "dunning.reminder_due",
+            EventType::StatementIssued => "statement.issued",
         }
     }
 

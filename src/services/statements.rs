@@ -392,6 +392,17 @@ pub(crate) fn reconcile_for(
         });
     }
 
+    // Open differences of an earlier statement of the same period that this one no longer
+    // shows were fixed in the meantime (on either side): cancelled, with the reason.
+    let stale: Vec<Uuid> = diff_db::open_of_period(conn, tenant_id, customer.id, input.period_from, input.period_to)?
+        .into_iter()
+        .filter(|(_, fp)| !seen.contains(fp))
+        .map(|(id, _)| id)
+        .collect();
+    if !stale.is_empty() {
+        diff_db::cancel_many(conn, &stale, &format!("no longer found by statement {statement_id}"))?;
+    }
+
     let balances = balance_views(&comparison);
     let statement = Statement {
         id: statement_id,

@@ -305,3 +305,56 @@ async fn the_portal_gets_the_same_formats_for_its_own_customer_only() {
     let r = app.get_as(&token, "/api/v1/customers/OTHER/statement-of-account?format=pdf").await;
     assert_eq!(r.status, 403, "{}", r.text);
 }
+
+#[tokio::test]
+async fn aging_as_xlsx_with_number_cells_and_totals() {
+    let app = spawn_app().await;
+    let r = app.post("/api/v1/customers", &json!({"code": "R1", "name": CUSTOMER_NAME})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // As of 2026-06-30 by due date: A current, B 30 days (1-30); U in JPY 61 days (61-90).
+    let ledger = "doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n\
+        INV-A,invoice,R1,2026-06-01,2026-06-30,EUR,1000.00,\n\
+        INV-B,invoice,R1,2026-05-01,2026-05-31,EUR,500.50,\n\
+        INV-U,invoice,R1,2026-04-01,2026-04-30,JPY,7000,\n";
+    let r = app.post_csv("/api/v1/documents/import", ledger).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let d = download(&app, &app.api_key, "/api/v1/reports/aging?as_of=2026-06-30&format=xlsx", None).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    assert_eq!(d.content_type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert!(d.disposition.contains(r#"filename="aging-2026-06-30.xlsx""#), "{}", d.disposition);
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(d.bytes)).expect("a valid xlsx");
+    let ws = wb.worksheet_range("Aging").unwrap();
+    let cell = |r: u32, c: u32| ws.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+    assert_eq!(cell(1, 1), Data::String("Test Tenant".into()));
+    let header: Vec<Data> = (0..11).map(|c| cell(6, c)).collect();
+    let expected = ["Customer code", "Customer name", "Currency", "current", "1-30", "31-60", "61-90", "90+"]
+        .into_iter()
+        .chain(["Total", "Overdue", "Open items"])
+        .map(|s| Data::String(s.into()))
+        .collect::<Vec<_>>();
+    assert_eq!(header, expected);
+    let rows: Vec<Vec<Data>> = (7..11).map(|r| (0..11).map(|c| cell(r, c)).collect()).collect();
+    let s = |v: &str| Data::String(v.into());
+    let f = Data::Float;
+    let eur = rows.iter().find(|r| r[2] == s("EUR") && r[0] == s("R1")).expect("an EUR row");
+    assert_eq!(eur[1], s(CUSTOMER_NAME));
+    assert_eq!(eur[3..], [f(1000.0), f(500.5), f(0.0), f(0.0), f(0.0), f(1500.5), f(500.5), f(2.0)]);
+    let jpy = rows.iter().find(|r| r[2] == s("JPY") && r[0] == s("R1")).expect("a JPY row");
+    assert_eq!(jpy[3..10], [f(0.0), f(0.0), f(0.0), f(7000.0), f(0.0), f(7000.0), f(7000.0)]);
+    let eur_total = rows.iter().find(|r| r[2] == s("EUR") && r[0] == s("TOTAL")).expect("an EUR total");
+    assert_eq!(eur_total[8], f(1500.5));
+
+    let csv = download(&app, &app.api_key, "/api/v1/reports/aging?as_of=2026-06-30&format=csv", None).await;
+    assert!(csv.text().contains("TOTAL,,EUR,1000.00,500.50,0.00,0.00,0.00,1500.50,500.50"), "{}", csv.text());
+    let d = download(
+        &app,
+        &app.api_key,
+        "/api/v1/reports/aging?as_of=2026-06-30",
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+    .await;
+    assert!(d.content_type.starts_with("application/vnd.openxmlformats"), "{}", d.content_type);
+    let r = app.get("/api/v1/reports/aging?format=pdf").await;
+    assert_eq!(r.status, 422, "{}", r.text);
+}

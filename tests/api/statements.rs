@@ -70,23 +70,29 @@ async fn a_statement_is_compared_and_every_gap_explained() {
         again.body["differences"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(first, second);
     assert_eq!(app.count("differences"), 3);
+    // They corrected the amount: the open mismatch is cancelled, the rest carried over.
+    let mut corrected = their_statement("K1");
+    corrected["lines"][1]["amount"] = json!("1234.50");
+    let third = app.post("/api/v1/customers/K1/statements", &corrected).await;
+    assert_eq!(kinds(&third.body), ["missing_on_customer_side", "missing_on_our_side"], "{}", third.text);
+    assert_eq!(app.count("differences WHERE status = 'cancelled' AND kind = 'amount_mismatch'"), 1);
 
     // Listing: JSON with filters, and CSV with the documented columns.
     let open = app.get("/api/v1/differences?customer=K1&status=open").await;
-    assert_eq!(open.body["items"].as_array().unwrap().len(), 3, "{}", open.text);
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 2, "{}", open.text);
     let csv =
         app.send("GET", "/api/v1/differences?customer=K1", Some(&app.api_key), None, &[("accept", "text/csv")]).await;
     let mut lines = csv.text.lines();
     assert_eq!(lines.next(), Some("customer_code,kind,our_ref,their_ref,our_amount,their_amount,status"));
-    assert!(csv.text.contains("K1,amount_mismatch,K1-INV-2,AP2,1234.50,1243.50,open"), "{}", csv.text);
+    assert!(csv.text.contains("K1,amount_mismatch,K1-INV-2,AP2,1234.50,1243.50,cancelled"), "{}", csv.text);
     assert!(csv.text.contains("K1,missing_on_our_side,,PMT9,,100.00,open"), "{}", csv.text);
     let bad = app.get("/api/v1/differences?status=nope").await;
     assert_eq!(bad.status, 422);
 
     // Reconciliation is audited and announced through the outbox.
-    assert_eq!(app.count("audit_log WHERE action = 'statement.reconciled'"), 2);
+    assert_eq!(app.count("audit_log WHERE action = 'statement.reconciled'"), 3);
     assert_eq!(app.count("outbox_events WHERE event_type = 'difference.created'"), 3);
-    assert_eq!(app.count("outbox_events WHERE event_type = 'statement.reconciled'"), 2);
+    assert_eq!(app.count("outbox_events WHERE event_type = 'statement.reconciled'"), 3);
 }
 
 #[tokio::test]

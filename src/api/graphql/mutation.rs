@@ -6,6 +6,7 @@ use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
 use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
 use crate::services::statements::{self, Source, StatementInput, StatementView};
+use crate::services::webhooks::{self, WebhookDeliveryDetail, WebhookEndpointInput, WebhookEndpointView};
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
@@ -35,6 +36,25 @@ impl From<DifferenceAction> for Action {
 
 #[Object]
 impl MutationRoot {
+    /// Run dunning as of a date (default today).
+    async fn run_dunning(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<crate::services::dunning::DunningRunRequest>,
+    ) -> async_graphql::Result<crate::services::dunning::DunningRunView> {
+        let input = input.unwrap_or_default();
+        run(ctx, move |conn, p| crate::services::dunning::run(conn, p, input)).await
+    }
+
+    /// Start a statement run; poll `statementRun(id)`.
+    async fn start_statement_run(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::statement_runs::StatementRunRequest,
+    ) -> async_graphql::Result<crate::services::statement_runs::StatementRunView> {
+        run(ctx, move |conn, p| crate::services::statement_runs::start(conn, p, input)).await
+    }
+
     /// Reconcile a customer's statement (JSON form) with our books.
     async fn submit_statement(
         &self,
@@ -161,6 +181,29 @@ impl MutationRoot {
     /// Reject a proposal or unapply an applied allocation.
     async fn reject_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
         run(ctx, move |conn, p| matching::reject(conn, p, id)).await
+    }
+
+    /// Register a webhook endpoint (admin); the answer's `secret` is shown only here and on rotation.
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookEndpointInput,
+    ) -> async_graphql::Result<WebhookEndpointView> {
+        run(ctx, move |conn, p| webhooks::create_endpoint(conn, p, input)).await
+    }
+
+    /// A new signing secret (admin); the previous one keeps signing for a while.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookEndpointView> {
+        let overlap = ctx
+            .data::<crate::state::AppState>()
+            .map(|s| s.settings.webhooks.rotation_overlap)
+            .unwrap_or(std::time::Duration::from_secs(86400));
+        run(ctx, move |conn, p| webhooks::rotate_secret(conn, p, id, overlap)).await
+    }
+
+    /// Send a delivery again from the start of its retry schedule (admin).
+    async fn redeliver_webhook(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
+        run(ctx, move |conn, p| webhooks::redeliver(conn, p, id)).await
     }
 
     /// Void a document nothing has been applied to.

@@ -4,13 +4,16 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod collections;
 pub mod customers;
 pub mod documents;
 pub mod exports;
 pub mod health;
 pub mod matching;
 pub mod portal;
+pub mod reports;
 pub mod statements;
+pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -79,6 +82,11 @@ impl Modify for BearerAuth {
         statements::rotate_inbound_secret, statements::confirmations,
         portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
         portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
+        reports::aging, reports::collections, reports::overdue_ranking,
+        collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning,
+        collections::recovery, collections::start_statement_run, collections::get_statement_run,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -91,7 +99,10 @@ impl Modify for BearerAuth {
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
         (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
+        (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
+        (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
         (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
+        (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;
@@ -168,6 +179,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(portal::confirm_balance)
     .service(portal::submit_statement)
     .service(portal::inbound_statement)
+    .service(reports::aging)
+    .service(reports::collections)
+    .service(reports::overdue_ranking)
+    .service(collections::get_levels)
+    .service(collections::put_levels)
+    .service(collections::run_dunning)
+    .service(collections::customer_dunning)
+    .service(collections::recovery)
+    .service(collections::start_statement_run)
+    .service(collections::get_statement_run)
+    .service(webhooks::create)
+    .service(webhooks::list)
+    .service(webhooks::get)
+    .service(webhooks::update)
+    .service(webhooks::remove)
+    .service(webhooks::rotate_secret)
+    .service(webhooks::deliveries)
+    .service(webhooks::delivery)
+    .service(webhooks::redeliver)
+    .service(webhooks::get_settings)
+    .service(webhooks::put_settings)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 
