@@ -204,6 +204,9 @@ mod tests {
                     closing_balance: "0".into(),
                 },
             ],
+            open_items: vec![],
+            aging: vec![],
+            open_differences: vec![],
         }
     }
 

@@ -265,6 +265,7 @@ pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderErro
     for acc in &st.currencies {
         currency_table(&mut l, doc, acc)?;
     }
+    summary_sections(&mut l, st);
 
     render(l.pages, doc, &generated)
 }
@@ -308,6 +309,61 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
     l.row([to.as_deref(), Some(&closing_label), None, None, None, Some(&closing)], Weight::Bold, &continued);
     l.y += 22.0;
     Ok(())
+}
+
+/// Open items, their aging and the differences still open with the customer, as short lines.
+fn summary_sections(l: &mut Layout<'_>, st: &crate::services::portal::StatementOfAccount) {
+    let section = |l: &mut Layout<'_>, title: &str, lines: Vec<String>| {
+        if lines.is_empty() {
+            return;
+        }
+        l.ensure(20.0 + 2.0 * ROW_H);
+        l.text(LEFT, l.y + 12.0, title, 11.0, Weight::Bold, Align::Left, None);
+        l.y += 20.0;
+        for line in lines {
+            if l.ensure(ROW_H) {
+                l.text(LEFT, l.y + 12.0, &format!("{title} (continued)"), 11.0, Weight::Bold, Align::Left, None);
+                l.y += 20.0;
+            }
+            l.text(LEFT, l.y + 11.3, &line, TEXT_SIZE, Weight::Regular, Align::Left, Some(RIGHT - LEFT));
+            l.y += ROW_H;
+        }
+        l.y += 12.0;
+    };
+    let open: Vec<String> = st
+        .open_items
+        .iter()
+        .map(|i| {
+            let due = i.due_date.map(|d| format!("due {d}")).unwrap_or_else(|| format!("issued {}", i.issue_date));
+            let age = if i.days_overdue > 0 { format!(", {} days overdue", i.days_overdue) } else { String::new() };
+            format!(
+                "{}  {}  {}  open {} of {} {}{}",
+                i.doc_no,
+                kind_label(&i.kind),
+                due,
+                i.open_amount,
+                i.amount,
+                i.currency,
+                age
+            )
+        })
+        .collect();
+    section(l, "Open items", open);
+    let aging: Vec<String> = st
+        .aging
+        .iter()
+        .map(|a| {
+            let parts: Vec<String> = a.labels.iter().zip(&a.buckets).map(|(lbl, v)| format!("{lbl}: {v}")).collect();
+            format!("{}  {}  total {}", a.currency, parts.join("  "), a.total)
+        })
+        .collect();
+    section(l, "Aging (days past due)", aging);
+    let diffs: Vec<String> = st
+        .open_differences
+        .iter()
+        .map(|d| format!("[{}] {}: {}", d.status, d.kind.replace('_', " "), d.explanation))
+        .collect();
+    section(l, "Differences still open", diffs);
 }
 
 fn render(pages: Vec<Vec<Op>>, doc: StatementDoc<'_>, generated: &str) -> Result<Vec<u8>, RenderError> {

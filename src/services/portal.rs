@@ -206,6 +206,45 @@ pub struct StatementOfAccount {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub currencies: Vec<CurrencyAccount>,
+    /// Items open now and issued by the end of the period, oldest due first (days overdue
+    /// counted to the end of the period, or today).
+    pub open_items: Vec<OpenItemLine>,
+    /// Aging as of the end of the period (or today), reproduced from history like the AR aging,
+    /// per currency: current, 1-30, 31-60, 61-90, 90+ days past due.
+    pub aging: Vec<AgingSummary>,
+    /// Differences sent to the customer and not yet resolved (sent, confirmed, disputed).
+    pub open_differences: Vec<OpenDifference>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OpenItemLine {
+    pub doc_no: String,
+    pub kind: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub amount: String,
+    pub open_amount: String,
+    /// Negative: not yet due.
+    pub days_overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingSummary {
+    pub currency: String,
+    pub buckets: Vec<String>,
+    pub labels: Vec<String>,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OpenDifference {
+    pub kind: String,
+    pub status: String,
+    pub our_ref: Option<String>,
+    pub their_ref: Option<String>,
+    pub currency: String,
+    pub explanation: String,
 }
 
 /// Opening balance, every item with a running balance, closing balance; per currency.
@@ -252,13 +291,78 @@ pub fn statement_of_account(
             currency,
         })
         .collect();
+    let as_of = to.unwrap_or_else(|| Utc::now().date_naive());
+    let (open_items, aging) = open_items_and_aging(conn, tenant_id, customer.id, as_of)?;
+    let open_differences = {
+        let f = diff_db::DifferenceFilter {
+            customer_id: Some(customer.id),
+            statuses: vec!["sent".into(), "confirmed".into(), "disputed".into()],
+            limit: 10_000,
+            ..Default::default()
+        };
+        diff_db::list(conn, tenant_id, &f)?
+            .into_iter()
+            .map(|(d, _)| OpenDifference {
+                kind: d.kind,
+                status: d.status,
+                our_ref: d.our_ref,
+                their_ref: d.their_ref,
+                currency: d.currency,
+                explanation: d.explanation,
+            })
+            .collect()
+    };
     Ok(StatementOfAccount {
         customer_code: customer.code.clone(),
         customer_name: customer.name.clone(),
         from,
         to,
         currencies,
+        open_items,
+        aging,
+        open_differences,
     })
+}
+
+/// The customer's items open on `as_of` (reproduced from history like the AR aging) and their
+/// aging per currency.
+fn open_items_and_aging(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    as_of: NaiveDate,
+) -> AppResult<(Vec<OpenItemLine>, Vec<AgingSummary>)> {
+    let labels: Vec<String> = ["current", "1-30", "31-60", "61-90", "90+"].map(String::from).to_vec();
+    let cells = crate::db::reports::aging(conn, tenant_id, as_of, true, &[1, 31, 61, 91], Some(customer_id))?;
+    let mut per: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+    for c in cells {
+        let idx = (c.bucket.max(0) as usize).min(4);
+        per.entry(c.currency).or_insert_with(|| vec![Decimal::ZERO; 5])[idx] += c.amount;
+    }
+    let aging = per
+        .into_iter()
+        .map(|(cur, sums)| AgingSummary {
+            total: format_amount(&cur, sums.iter().sum()),
+            buckets: sums.iter().map(|s| format_amount(&cur, *s)).collect(),
+            labels: labels.clone(),
+            currency: cur,
+        })
+        .collect();
+    let items = crate::db::documents::open_items(conn, tenant_id, customer_id)?
+        .into_iter()
+        .filter(|d| d.issue_date <= as_of)
+        .map(|d| OpenItemLine {
+            days_overdue: (as_of - d.due_date.unwrap_or(d.issue_date)).num_days(),
+            amount: format_amount(&d.currency, d.amount),
+            open_amount: format_amount(&d.currency, d.open_amount),
+            doc_no: d.doc_no,
+            kind: d.doc_type,
+            issue_date: d.issue_date,
+            due_date: d.due_date,
+            currency: d.currency,
+        })
+        .collect();
+    Ok((items, aging))
 }
 
 pub fn tenant_statement_of_account(

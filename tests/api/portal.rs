@@ -56,6 +56,13 @@ async fn a_portal_token_reaches_its_own_customer_only() {
     assert_eq!(soa.status, 200, "{}", soa.text);
     assert_eq!(soa.body["currencies"][0]["closing_balance"], "760.00");
     assert_eq!(soa.body["currencies"][0]["lines"].as_array().unwrap().len(), 3);
+    // Open items, their aging, and only the differences sent to the customer.
+    assert_eq!(soa.body["open_items"].as_array().unwrap().len(), 3, "{}", soa.text);
+    assert_eq!(soa.body["aging"][0]["total"], "760.00", "{}", soa.text);
+    assert_eq!(soa.body["open_differences"].as_array().unwrap().len(), 1, "{}", soa.text);
+    assert_eq!(soa.body["open_differences"][0]["status"], "sent");
+    let pdf = app.get_as(&token, "/api/v1/portal/statement-of-account?from=2026-01-01&to=2026-12-31&format=pdf").await;
+    assert_eq!(pdf.status, 200);
 
     // Another customer's difference: not found, whatever the verb.
     for (method, path) in [
