@@ -61,6 +61,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    balance_confirmations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        as_of -> Date,
+        balances -> Jsonb,
+        comment -> Nullable<Text>,
+        confirmed_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     bank_accounts (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -120,6 +133,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_dunning (customer_id) {
+        customer_id -> Uuid,
+        tenant_id -> Uuid,
+        level_code -> Nullable<Text>,
+        since -> Nullable<Date>,
+        last_action_on -> Nullable<Date>,
+        credit_hold -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_statement_lines (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        statement_id -> Uuid,
+        line_no -> Int4,
+        their_ref -> Text,
+        our_ref -> Nullable<Text>,
+        entry_date -> Date,
+        kind -> Text,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        matched_ref -> Nullable<Text>,
+        match_rule -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    customer_statements (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        period_from -> Nullable<Date>,
+        period_to -> Nullable<Date>,
+        source -> Text,
+        lines_count -> Int4,
+        matched_count -> Int4,
+        differences_count -> Int4,
+        date_tolerance_days -> Int4,
+        balances -> Jsonb,
+        received_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -135,6 +197,47 @@ diesel::table! {
         payment_terms_days -> Nullable<Int4>,
         credit_limit -> Nullable<Numeric>,
         status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    difference_comments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        difference_id -> Uuid,
+        author_type -> Text,
+        author_id -> Text,
+        body -> Text,
+        attachments -> Jsonb,
+        status_change -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    differences (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        statement_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        our_document_id -> Nullable<Uuid>,
+        our_ref -> Nullable<Text>,
+        their_ref -> Nullable<Text>,
+        our_amount -> Nullable<Numeric>,
+        their_amount -> Nullable<Numeric>,
+        #[max_length = 3]
+        currency -> Bpchar,
+        our_date -> Nullable<Date>,
+        their_date -> Nullable<Date>,
+        explanation -> Text,
+        balance_effect -> Numeric,
+        fingerprint -> Text,
+        resolution_note -> Nullable<Text>,
+        adjustment_document_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -158,6 +261,65 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dunning_actions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        run_id -> Uuid,
+        customer_id -> Uuid,
+        kind -> Text,
+        level_code -> Nullable<Text>,
+        previous_level -> Nullable<Text>,
+        action -> Nullable<Text>,
+        days_overdue -> Int4,
+        overdue_amount -> Numeric,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dunning_assignments (run_id, customer_id, currency) {
+        run_id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        #[max_length = 3]
+        currency -> Bpchar,
+        level_code -> Text,
+        days_overdue -> Int4,
+        overdue_amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    dunning_levels (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        severity -> Int4,
+        min_days_overdue -> Int4,
+        min_amount -> Numeric,
+        action -> Text,
+        repeat_every_days -> Nullable<Int4>,
+        credit_hold -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    dunning_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        as_of -> Date,
+        customers_at_level -> Int4,
+        level_changes -> Int4,
+        reminders_due -> Int4,
+        created_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
     }
 }
 
@@ -186,6 +348,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbound_messages (tenant_id, message_id) {
+        tenant_id -> Uuid,
+        message_id -> Text,
+        statement_id -> Nullable<Uuid>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    inbound_secrets (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        secret -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     matching_settings (tenant_id) {
         tenant_id -> Uuid,
         auto_apply_threshold -> Numeric,
@@ -194,6 +376,30 @@ diesel::table! {
         fx_tolerance_percent -> Numeric,
         auto_apply_oldest_first -> Bool,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    portal_tokens (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        created_by -> Text,
     }
 }
 
@@ -222,6 +428,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    statement_run_items (run_id, customer_id) {
+        run_id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        done -> Bool,
+        closing_balances -> Nullable<Jsonb>,
+        lines -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    statement_runs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        status -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        customers_total -> Int4,
+        customers_done -> Int4,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        actor_type -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
@@ -240,6 +474,65 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        delivery_id -> Uuid,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        duration_ms -> Nullable<Int4>,
+        status_code -> Nullable<Int4>,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Int4,
+        schedule_attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Nullable<Uuid>,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_settings (tenant_id) {
+        tenant_id -> Uuid,
+        allow_private_targets -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -265,20 +558,61 @@ diesel::joinable!(allocations -> tenants (tenant_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(balance_confirmations -> customers (customer_id));
+diesel::joinable!(balance_confirmations -> tenants (tenant_id));
 diesel::joinable!(bank_accounts -> tenants (tenant_id));
 diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
 diesel::joinable!(bank_statements -> tenants (tenant_id));
+diesel::joinable!(customer_dunning -> customers (customer_id));
+diesel::joinable!(customer_dunning -> tenants (tenant_id));
+diesel::joinable!(customer_statement_lines -> customer_statements (statement_id));
+diesel::joinable!(customer_statement_lines -> tenants (tenant_id));
+diesel::joinable!(customer_statements -> customers (customer_id));
+diesel::joinable!(customer_statements -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
+diesel::joinable!(difference_comments -> differences (difference_id));
+diesel::joinable!(difference_comments -> tenants (tenant_id));
+diesel::joinable!(differences -> customer_statements (statement_id));
+diesel::joinable!(differences -> customers (customer_id));
+diesel::joinable!(differences -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
+diesel::joinable!(dunning_actions -> customers (customer_id));
+diesel::joinable!(dunning_actions -> dunning_runs (run_id));
+diesel::joinable!(dunning_actions -> tenants (tenant_id));
+diesel::joinable!(dunning_assignments -> customers (customer_id));
+diesel::joinable!(dunning_assignments -> dunning_runs (run_id));
+diesel::joinable!(dunning_assignments -> tenants (tenant_id));
+diesel::joinable!(dunning_levels -> tenants (tenant_id));
+diesel::joinable!(dunning_runs -> tenants (tenant_id));
 diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(inbound_messages -> customer_statements (statement_id));
+diesel::joinable!(inbound_messages -> tenants (tenant_id));
+diesel::joinable!(inbound_secrets -> customers (customer_id));
+diesel::joinable!(inbound_secrets -> tenants (tenant_id));
 diesel::joinable!(matching_settings -> tenants (tenant_id));
+diesel::joinable!(outbox_events -> customers (customer_id));
+diesel::joinable!(outbox_events -> tenants (tenant_id));
+diesel::joinable!(portal_tokens -> customers (customer_id));
+diesel::joinable!(portal_tokens -> tenants (tenant_id));
 diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
 diesel::joinable!(reconciliation_runs -> tenants (tenant_id));
+diesel::joinable!(statement_run_items -> customers (customer_id));
+diesel::joinable!(statement_run_items -> statement_runs (run_id));
+diesel::joinable!(statement_run_items -> tenants (tenant_id));
+diesel::joinable!(statement_runs -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> tenants (tenant_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
+diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> customers (customer_id));
+diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
+diesel::joinable!(webhook_settings -> tenants (tenant_id));
 diesel::joinable!(write_offs -> allocations (allocation_id));
 diesel::joinable!(write_offs -> documents (document_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
@@ -288,16 +622,36 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_log,
+    balance_confirmations,
     bank_accounts,
     bank_lines,
     bank_statements,
+    customer_dunning,
+    customer_statement_lines,
+    customer_statements,
     customers,
+    difference_comments,
+    differences,
     documents,
+    dunning_actions,
+    dunning_assignments,
+    dunning_levels,
+    dunning_runs,
     fx_rates,
     idempotency_keys,
+    inbound_messages,
+    inbound_secrets,
     matching_settings,
+    outbox_events,
+    portal_tokens,
     reconciliation_runs,
+    statement_run_items,
+    statement_runs,
     tenants,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_settings,
     write_offs,
 );

@@ -26,6 +26,60 @@ pub struct Settings {
     pub workers: usize,
     /// Process queued reconciliation runs in this process.
     pub run_worker: bool,
+    pub webhooks: WebhookConfig,
+}
+
+/// The webhook worker (`services::webhook_worker`).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Dispatch outbox events and send deliveries in this process.
+    pub run_worker: bool,
+    /// How often the worker looks for new events and due deliveries when idle.
+    pub poll_interval: Duration,
+    /// Timeout of one HTTP request (connect, send, answer).
+    pub request_timeout: Duration,
+    /// How long a claimed delivery belongs to its worker; after that (the worker crashed) it is
+    /// sent again. Longer than `request_timeout`.
+    pub lease: Duration,
+    /// Delays after the 1st, 2nd, ... failed attempt; after the last one the delivery fails.
+    pub retry_schedule: Vec<Duration>,
+    /// Upper bound of a `Retry-After` the worker honours.
+    pub max_retry_after: Duration,
+    /// Requests in flight at once per process.
+    pub concurrency: usize,
+    /// How long the previous secret keeps signing after a rotation.
+    pub rotation_overlap: Duration,
+}
+
+const HOUR: u64 = 3600;
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        WebhookConfig {
+            run_worker: true,
+            poll_interval: Duration::from_millis(1000),
+            request_timeout: s(10),
+            lease: s(60),
+            // 12 attempts over about 2.8 days (each delay ±20 % jitter).
+            retry_schedule: vec![
+                s(5),
+                s(5 * 60),
+                s(30 * 60),
+                s(2 * HOUR),
+                s(5 * HOUR),
+                s(10 * HOUR),
+                s(10 * HOUR),
+                s(10 * HOUR),
+                s(10 * HOUR),
+                s(10 * HOUR),
+                s(10 * HOUR),
+            ],
+            max_retry_after: s(24 * HOUR),
+            concurrency: 16,
+            rotation_overlap: s(24 * HOUR),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -46,6 +100,7 @@ impl Default for Settings {
             graphql_max_complexity: 2000,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             run_worker: true,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -103,7 +158,58 @@ impl Settings {
         if let Some(v) = get("DUIZHANG_WORKER") {
             s.run_worker = parse(&v, "DUIZHANG_WORKER")?;
         }
+        let w = &mut s.webhooks;
+        if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {
+            w.run_worker = parse(&v, "DUIZHANG_WEBHOOK_WORKER")?;
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_POLL_MS") {
+            w.poll_interval = Duration::from_millis(parse(&v, "DUIZHANG_WEBHOOK_POLL_MS")?);
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_TIMEOUT_MS") {
+            w.request_timeout = Duration::from_millis(parse(&v, "DUIZHANG_WEBHOOK_TIMEOUT_MS")?);
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_LEASE_MS") {
+            w.lease = Duration::from_millis(parse(&v, "DUIZHANG_WEBHOOK_LEASE_MS")?);
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_RETRY_SCHEDULE") {
+            w.retry_schedule =
+                v.split(',').map(|d| parse_duration(d.trim())).collect::<Option<Vec<_>>>().ok_or_else(|| {
+                    ConfigError {
+                        name: "DUIZHANG_WEBHOOK_RETRY_SCHEDULE",
+                        reason: format!("{v:?}: expected durations like 5s,5m,30m,2h (units ms, s, m, h)"),
+                    }
+                })?;
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_CONCURRENCY") {
+            w.concurrency = parse(&v, "DUIZHANG_WEBHOOK_CONCURRENCY")?;
+        }
+        if let Some(v) = get("DUIZHANG_WEBHOOK_ROTATION_OVERLAP_SECONDS") {
+            w.rotation_overlap = Duration::from_secs(parse(&v, "DUIZHANG_WEBHOOK_ROTATION_OVERLAP_SECONDS")?);
+        }
+        if w.lease <= w.request_timeout {
+            return Err(ConfigError {
+                name: "DUIZHANG_WEBHOOK_LEASE_MS",
+                reason: "must be longer than DUIZHANG_WEBHOOK_TIMEOUT_MS".into(),
+            });
+        }
+        if w.concurrency == 0 {
+            return Err(ConfigError { name: "DUIZHANG_WEBHOOK_CONCURRENCY", reason: "must be at least 1".into() });
+        }
         Ok(s)
+    }
+}
+
+/// `250ms`, `5s`, `30m`, `2h`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n * 60)),
+        "h" => Some(Duration::from_secs(n * 3600)),
+        _ => None,
     }
 }
 
@@ -112,4 +218,32 @@ where
     T::Err: std::fmt::Display,
 {
     value.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: format!("{value:?}: {e}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_settings_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = Settings::from_lookup(env(&[
+            ("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "250ms, 5s,30m,2h"),
+            ("DUIZHANG_WEBHOOK_POLL_MS", "50"),
+            ("DUIZHANG_WEBHOOK_WORKER", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.webhooks.retry_schedule,
+            [Duration::from_millis(250), Duration::from_secs(5), Duration::from_secs(1800), Duration::from_secs(7200)]
+        );
+        assert_eq!(s.webhooks.poll_interval, Duration::from_millis(50));
+        assert!(!s.webhooks.run_worker);
+        let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
+        let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
+    }
 }

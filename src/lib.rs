@@ -11,6 +11,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod eval;
+pub mod eval_statements;
+pub mod reports;
 pub mod services;
 pub mod specs;
 pub mod startup;

@@ -34,6 +34,11 @@ enum Command {
         /// Folder written by ../shared/gen/recon_dataset.py
         dir: std::path::PathBuf,
     },
+    /// Score statement reconciliation (differences per kind) against a generated folder.
+    EvalStatements {
+        /// Folder written by ../shared/gen/recon_dataset.py
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +123,17 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 duizhang::db::drop_database(&admin, &name);
             }
+            println!("{}", result?.report);
+            Ok(())
+        }
+        Command::EvalStatements { dir } => {
+            let name = format!("dz_eval_{}", uuid::Uuid::new_v4().simple());
+            let (base, _) = database.url.rsplit_once('/').ok_or("unexpected database URL")?;
+            let admin = format!("{base}/postgres");
+            duizhang::db::ensure_database(&admin, &name)?;
+            let url = format!("{base}/{name}");
+            let result = duizhang::eval_statements::evaluate(&url, &dir);
+            duizhang::db::drop_database(&admin, &name);
             println!("{}", result?.report);
             Ok(())
         }

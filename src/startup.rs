@@ -71,6 +71,10 @@ impl Application {
         let worker_stop = Arc::new(AtomicBool::new(false));
         if settings.run_worker {
             crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
+            crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
+        }
+        if settings.webhooks.run_worker {
+            crate::services::webhook_worker::spawn_worker(pool.clone(), settings.webhooks.clone(), worker_stop.clone());
         }
         let server = run(listener, pool, settings)?;
         Ok(Application { port, server, worker_stop })

@@ -2,7 +2,7 @@
 //! parsing with field paths, and the idempotent execution of writes.
 
 use crate::db::{self, DbPool};
-use crate::domain::auth::Principal;
+use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::services::idempotency::{self, StoredResponse};
 use crate::services::import::describe_json_error;
@@ -31,6 +31,25 @@ impl FromRequest for Auth {
             let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
             let token = bearer_token(header)?;
             crate::services::auth::authenticate(&state, &token).await.map(Auth)
+        })
+    }
+}
+
+/// A customer's portal, resolved from `Authorization: Bearer <portal token>`. Only the
+/// `/portal/...` routes take it; every other route refuses portal tokens.
+pub struct PortalAuth(pub PortalPrincipal);
+
+impl FromRequest for PortalAuth {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<PortalAuth, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
+            let token = bearer_token(header)?;
+            crate::services::portal::authenticate(&state, &token).await.map(PortalAuth)
         })
     }
 }

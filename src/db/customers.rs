@@ -58,6 +58,14 @@ pub fn find_by_code(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> Que
         .first(conn)
 }
 
+pub fn find_by_id(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Customer> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq(id))
+        .select(Customer::as_select())
+        .first(conn)
+}
+
 /// Locks the row for the rest of the transaction: updates read-modify-write it.
 pub fn find_by_code_for_update(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> QueryResult<Customer> {
     customers::table

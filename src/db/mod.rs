@@ -5,12 +5,19 @@ pub mod api_keys;
 pub mod audit;
 pub mod bank;
 pub mod customers;
+pub mod differences;
 pub mod documents;
+pub mod dunning;
 pub mod embedded;
 pub mod idempotency;
 pub mod matching;
+pub mod outbox;
+pub mod portal;
+pub mod reports;
+pub mod statements;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 #[path = "../../schema/diesel.rs"]
 pub mod schema;

@@ -120,6 +120,16 @@ impl Principal {
     }
 }
 
+/// A customer's portal, authenticated by a customer-scoped token: it sees one customer of one
+/// tenant and nothing else.
+#[derive(Debug, Clone)]
+pub struct PortalPrincipal {
+    pub tenant_id: Uuid,
+    pub customer_id: Uuid,
+    pub customer_code: String,
+    pub token_id: Uuid,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

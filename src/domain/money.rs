@@ -111,9 +111,38 @@ pub fn format_amount(currency_code: &str, value: Decimal) -> String {
     }
 }
 
+/// For people: the amount at the currency's scale with thousands separators ("1,243.50").
+pub fn display_amount(currency_code: &str, value: Decimal) -> String {
+    let plain = format_amount(currency_code, value.abs());
+    let (int, frac) = plain.split_once('.').map_or((plain.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::with_capacity(plain.len() + int.len() / 3 + 1);
+    if value.is_sign_negative() && !value.is_zero() {
+        grouped.push('-');
+    }
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    if let Some(f) = frac {
+        grouped.push('.');
+        grouped.push_str(f);
+    }
+    grouped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_groups_thousands() {
+        use std::str::FromStr;
+        assert_eq!(display_amount("EUR", Decimal::from_str("1243.5").unwrap()), "1,243.50");
+        assert_eq!(display_amount("EUR", Decimal::from_str("-1234567.891").unwrap()), "-1,234,567.89");
+        assert_eq!(display_amount("JPY", Decimal::from_str("999").unwrap()), "999");
+    }
 
     #[test]
     fn minor_units_follow_iso_4217() {

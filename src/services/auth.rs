@@ -18,6 +18,8 @@ use uuid::Uuid;
 
 pub const JWT_ISSUER: &str = "duizhang";
 pub const JWT_AUDIENCE_API: &str = "duizhang-api";
+/// Customer portal tokens carry their own audience, so they can never pass as API tokens.
+pub const JWT_AUDIENCE_PORTAL: &str = "duizhang-portal";
 const API_KEY_PREFIX: &str = "dz_";
 
 /// HS256 only: one algorithm, so "alg: none" or RSA/HMAC confusion cannot be accepted.
@@ -93,7 +95,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
             scopes: key.scopes,
         });
     }
-    let claims: UserClaims = state.jwt.verify(token, JWT_AUDIENCE_API)?;
+    let claims: UserClaims = match state.jwt.verify(token, JWT_AUDIENCE_API) {
+        Ok(c) => c,
+        Err(e) => {
+            if state.jwt.verify::<crate::services::portal::PortalClaims>(token, JWT_AUDIENCE_PORTAL).is_ok() {
+                return Err(AppError::forbidden("a portal token only reaches /api/v1/portal/..."));
+            }
+            return Err(e);
+        }
+    };
     Ok(Principal { tenant_id: claims.tid, actor: Actor::User { id: claims.sub }, role: claims.role, scopes: vec![] })
 }
 

@@ -16,6 +16,7 @@ use crate::domain::matching::{CustomerInfo, Decision, DocKind, Engine, FxRates, 
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
+use crate::services::events::{self, EventType};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rust_decimal::prelude::ToPrimitive;
@@ -393,6 +394,17 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
         "allocations": allocations_written, "write_offs": write_offs.len(),
     }));
     audit_db::append(conn, tenant, vec![e])?;
+    // One event per run (never one per allocation: a run can apply a million lines).
+    events::emit(
+        conn,
+        tenant,
+        None,
+        EventType::ReconciliationCompleted,
+        serde_json::json!({
+            "reconciliation_id": run.id, "lines": total, "auto_applied": auto, "proposed": proposed,
+            "unmatched": unmatched, "allocations": allocations_written, "write_offs": write_offs.len(),
+        }),
+    )?;
     Ok(Run {
         status: "completed".into(),
         lines_total: total,
@@ -537,6 +549,50 @@ fn match_lines(
     }
     let matched_at = std::time::Instant::now();
     RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
+}
+
+/// The `allocation.applied` event of a review action (confirm, manual allocation). It concerns one
+/// customer when all the documents belong to one.
+fn emit_applied(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    bank_line_id: Uuid,
+    applied: &[Allocation],
+    how: &str,
+) -> AppResult<()> {
+    use crate::db::schema::documents;
+    use diesel::prelude::*;
+    let doc_ids: Vec<Uuid> = applied.iter().map(|a| a.document_id).collect();
+    let docs: Vec<(Uuid, Uuid, String, String)> = documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq_any(&doc_ids))
+        .select((documents::id, documents::customer_id, documents::doc_no, documents::currency))
+        .load(conn)?;
+    let by_id: HashMap<Uuid, &(Uuid, Uuid, String, String)> = docs.iter().map(|d| (d.0, d)).collect();
+    let customers: std::collections::HashSet<Uuid> = docs.iter().map(|d| d.1).collect();
+    let customer_id = if customers.len() == 1 { customers.into_iter().next() } else { None };
+    let items: Vec<serde_json::Value> = applied
+        .iter()
+        .map(|a| {
+            let doc = by_id.get(&a.document_id);
+            let currency = doc.map(|d| d.3.clone()).unwrap_or_default();
+            serde_json::json!({
+                "allocation_id": a.id,
+                "document_id": a.document_id,
+                "doc_no": doc.map(|d| d.2.clone()),
+                "amount": format_amount(&currency, a.amount),
+                "currency": currency,
+            })
+        })
+        .collect();
+    events::emit(
+        conn,
+        tenant_id,
+        customer_id,
+        EventType::AllocationApplied,
+        serde_json::json!({ "bank_line_id": bank_line_id, "how": how, "allocations": items }),
+    )?;
+    Ok(())
 }
 
 /// Runs queued reconciliations until `stop` is set: one thread per server process.
@@ -709,6 +765,13 @@ pub fn confirm(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppR
     let mut e = entry(principal, "allocation.confirmed", "bank_line", &chosen.bank_line_id.to_string());
     e.after = Some(serde_json::json!({ "confirmed": ids, "rejected": others }));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
+    emit_applied(
+        conn,
+        principal.tenant_id,
+        chosen.bank_line_id,
+        &set.iter().map(|a| (*a).clone()).collect::<Vec<_>>(),
+        "confirmed",
+    )?;
     let f = AllocationFilter { bank_line_id: Some(chosen.bank_line_id), ..Default::default() };
     Ok(m_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
 }
@@ -905,6 +968,7 @@ pub fn allocate_manually(
         }
     })?;
     m_db::apply_to_lines(conn, principal.tenant_id, &[line.id], &[applied])?;
+    emit_applied(conn, principal.tenant_id, line.id, &rows, "manual")?;
     let mut e = entry(principal, "allocation.manual", "bank_line", &line.id.to_string());
     e.after = Some(
         serde_json::json!({ "allocations": rows.iter().map(|a| a.id).collect::<Vec<_>>(), "write_offs": wos.len() }),

@@ -51,3 +51,8 @@ pub fn create(conn: &mut PgConnection, name: &str, base_currency: &str) -> AppRe
     audit_db::append(conn, tenant.id, vec![created, key_entry])?;
     Ok(CreatedTenant { tenant_id: tenant.id, api_key: plaintext })
 }
+
+/// The tenant's name, as reports print it (the issuing company).
+pub fn name(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<String> {
+    Ok(tenants::find(conn, tenant_id)?.name)
+}

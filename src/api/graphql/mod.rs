@@ -7,7 +7,7 @@ mod mutation;
 mod query;
 
 use crate::api::extract::bearer_token;
-use crate::domain::auth::Principal;
+use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -36,6 +36,9 @@ pub fn sdl() -> String {
 /// The caller as the handler resolved it; resolvers turn a failure into their error.
 struct Caller(AppResult<Principal>);
 
+/// A customer portal caller (portal token); `None` when the request carried another credential.
+struct PortalCaller(Option<AppResult<PortalPrincipal>>);
+
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         async_graphql::Error::new(self.message.clone()).extend_with(|_, e| {
@@ -63,6 +66,21 @@ where
     crate::db::transaction(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
 }
 
+/// Runs one use case for a portal resolver: only a customer portal token gets here.
+async fn run_portal<T, F>(ctx: &async_graphql::Context<'_>, work: F) -> async_graphql::Result<T>
+where
+    F: FnOnce(&mut PgConnection, &PortalPrincipal) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = ctx.data::<AppState>()?;
+    let portal = match &ctx.data::<PortalCaller>()?.0 {
+        Some(Ok(p)) => p.clone(),
+        Some(Err(e)) => return Err(e.extend()),
+        None => return Err(AppError::forbidden("portal fields need a customer portal token").extend()),
+    };
+    crate::db::transaction(&state.pool, move |conn| work(conn, &portal)).await.map_err(|e| e.extend())
+}
+
 fn max_limit(ctx: &async_graphql::Context<'_>) -> i64 {
     ctx.data::<AppState>().map(|s| s.settings.list_max_limit).unwrap_or(500)
 }
@@ -74,11 +92,19 @@ pub async fn graphql(
     body: GraphQLRequest,
 ) -> GraphQLResponse {
     let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
-    let caller = match bearer_token(header) {
-        Ok(token) => crate::services::auth::authenticate(&state, &token).await,
-        Err(e) => Err(e),
+    let token = bearer_token(header);
+    let caller = match &token {
+        Ok(token) => crate::services::auth::authenticate(&state, token).await,
+        Err(e) => Err(e.clone()),
     };
-    schema.execute(body.into_inner().data(Caller(caller))).await.into()
+    // A portal token is refused as a tenant caller (forbidden); it may use the portal fields.
+    let portal = match (&token, &caller) {
+        (Ok(token), Err(e)) if e.code == crate::error::ErrorCode::Forbidden => {
+            Some(crate::services::portal::authenticate(&state, token).await)
+        }
+        _ => None,
+    };
+    schema.execute(body.into_inner().data(Caller(caller)).data(PortalCaller(portal))).await.into()
 }
 
 pub async fn graphiql() -> HttpResponse {

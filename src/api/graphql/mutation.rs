@@ -1,15 +1,135 @@
 use super::inputs::{CustomerPatchInput, DocumentPatchInput};
-use super::run;
+use super::{run, run_portal};
 use crate::services::customers::{self, CustomerInput, CustomerView};
+use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
 use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
+use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
+use crate::services::statements::{self, Source, StatementInput, StatementView};
+use crate::services::webhooks::{self, WebhookDeliveryDetail, WebhookEndpointInput, WebhookEndpointView};
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 pub struct MutationRoot;
 
+/// A lifecycle step on a difference.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum DifferenceAction {
+    Send,
+    Confirm,
+    Dispute,
+    Resolve,
+    Cancel,
+}
+
+impl From<DifferenceAction> for Action {
+    fn from(a: DifferenceAction) -> Action {
+        match a {
+            DifferenceAction::Send => Action::Send,
+            DifferenceAction::Confirm => Action::Confirm,
+            DifferenceAction::Dispute => Action::Dispute,
+            DifferenceAction::Resolve => Action::Resolve,
+            DifferenceAction::Cancel => Action::Cancel,
+        }
+    }
+}
+
 #[Object]
 impl MutationRoot {
+    /// Run dunning as of a date (default today).
+    async fn run_dunning(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<crate::services::dunning::DunningRunRequest>,
+    ) -> async_graphql::Result<crate::services::dunning::DunningRunView> {
+        let input = input.unwrap_or_default();
+        run(ctx, move |conn, p| crate::services::dunning::run(conn, p, input)).await
+    }
+
+    /// Start a statement run; poll `statementRun(id)`.
+    async fn start_statement_run(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::statement_runs::StatementRunRequest,
+    ) -> async_graphql::Result<crate::services::statement_runs::StatementRunView> {
+        run(ctx, move |conn, p| crate::services::statement_runs::start(conn, p, input)).await
+    }
+
+    /// Reconcile a customer's statement (JSON form) with our books.
+    async fn submit_statement(
+        &self,
+        ctx: &Context<'_>,
+        customer_code: String,
+        input: StatementInput,
+    ) -> async_graphql::Result<StatementView> {
+        run(ctx, move |conn, p| statements::reconcile(conn, p, &customer_code, input, Source::Api)).await
+    }
+
+    /// Move a difference along its lifecycle (send, confirm, dispute, resolve, cancel).
+    async fn act_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        action: DifferenceAction,
+        input: Option<ResolveInput>,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let input = input.unwrap_or_default();
+        run(ctx, move |conn, p| differences::transition(conn, &Party::Tenant(p), id, action.into(), input)).await
+    }
+
+    async fn comment_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<CommentView> {
+        run(ctx, move |conn, p| differences::comment(conn, &Party::Tenant(p), id, input)).await
+    }
+
+    /// Portal (customer token only): confirm a difference sent to the customer.
+    async fn portal_confirm_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: Option<CommentInput>,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let c = input.unwrap_or_default();
+        let input = ResolveInput { body: c.body, attachments: c.attachments, adjustment: None };
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Confirm, input))
+            .await
+    }
+
+    /// Portal (customer token only): dispute a difference, saying why.
+    async fn portal_dispute_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
+        run_portal(ctx, move |conn, p| differences::transition(conn, &Party::Customer(p), id, Action::Dispute, input))
+            .await
+    }
+
+    /// Portal (customer token only): comment on a difference.
+    async fn portal_comment_on_difference(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CommentInput,
+    ) -> async_graphql::Result<CommentView> {
+        run_portal(ctx, move |conn, p| differences::comment(conn, &Party::Customer(p), id, input)).await
+    }
+
+    /// Portal (customer token only): confirm the account balance as of a date (对账确认).
+    async fn portal_confirm_balance(
+        &self,
+        ctx: &Context<'_>,
+        input: BalanceConfirmationInput,
+    ) -> async_graphql::Result<BalanceConfirmationView> {
+        run_portal(ctx, move |conn, p| portal::confirm_balance(conn, p, input)).await
+    }
+
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerInput) -> async_graphql::Result<CustomerView> {
         run(ctx, move |conn, p| customers::create(conn, p, input)).await
     }
@@ -61,6 +181,29 @@ impl MutationRoot {
     /// Reject a proposal or unapply an applied allocation.
     async fn reject_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
         run(ctx, move |conn, p| matching::reject(conn, p, id)).await
+    }
+
+    /// Register a webhook endpoint (admin); the answer's `secret` is shown only here and on rotation.
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookEndpointInput,
+    ) -> async_graphql::Result<WebhookEndpointView> {
+        run(ctx, move |conn, p| webhooks::create_endpoint(conn, p, input)).await
+    }
+
+    /// A new signing secret (admin); the previous one keeps signing for a while.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookEndpointView> {
+        let overlap = ctx
+            .data::<crate::state::AppState>()
+            .map(|s| s.settings.webhooks.rotation_overlap)
+            .unwrap_or(std::time::Duration::from_secs(86400));
+        run(ctx, move |conn, p| webhooks::rotate_secret(conn, p, id, overlap)).await
+    }
+
+    /// Send a delivery again from the start of its retry schedule (admin).
+    async fn redeliver_webhook(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
+        run(ctx, move |conn, p| webhooks::redeliver(conn, p, id)).await
     }
 
     /// Void a document nothing has been applied to.

@@ -1,13 +1,21 @@
-use super::{max_limit, run};
+use super::{max_limit, run, run_portal};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
+use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
+use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
+use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::reports::{
+    self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
+};
+use crate::services::statements::{self, StatementView};
+use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -42,10 +50,182 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+#[derive(SimpleObject)]
+pub struct DifferencePage {
+    pub items: Vec<DifferenceView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookEndpointPage {
+    pub items: Vec<WebhookEndpointView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryPage {
+    pub items: Vec<WebhookDeliveryView>,
+    pub next_cursor: Option<String>,
+}
+
 pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
+    /// Differences found by statement reconciliation.
+    #[allow(clippy::too_many_arguments)]
+    async fn differences(
+        &self,
+        ctx: &Context<'_>,
+        customer: Option<String>,
+        status: Option<Vec<DifferenceStatus>>,
+        kind: Option<DifferenceKind>,
+        statement_id: Option<Uuid>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<DifferencePage> {
+        let max = max_limit(ctx);
+        let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
+        let q = DifferenceQuery {
+            customer,
+            status,
+            kind: kind.map(|k| k.as_str().to_string()),
+            statement_id,
+            cursor,
+            limit,
+        };
+        let page = run(ctx, move |conn, p| differences::list(conn, p, q, max)).await?;
+        Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One difference with its comment thread.
+    async fn difference(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DifferenceDetail> {
+        run(ctx, move |conn, p| differences::get(conn, p, id)).await
+    }
+
+    /// A customer statement with its balances and differences.
+    async fn customer_statement(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<StatementView> {
+        run(ctx, move |conn, p| statements::get(conn, p, id)).await
+    }
+
+    /// Statement of account: running balance per currency.
+    async fn statement_of_account(
+        &self,
+        ctx: &Context<'_>,
+        customer_code: String,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> async_graphql::Result<StatementOfAccount> {
+        run(ctx, move |conn, p| portal::tenant_statement_of_account(conn, p, &customer_code, from, to)).await
+    }
+
+    /// AR aging as of a date (default today); `buckets`: upper bounds of the overdue buckets.
+    async fn aging_report(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        basis: Option<AgingBasis>,
+        buckets: Option<Vec<i32>>,
+        customer: Option<String>,
+    ) -> async_graphql::Result<AgingReport> {
+        let buckets = buckets.map(|b| b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        let q = AgingQuery { as_of, basis, buckets, customer, format: None };
+        run(ctx, move |conn, p| reports::aging(conn, p, &q)).await
+    }
+
+    /// Collection figures and DSO over `days` (default 90) ending on `as_of`.
+    async fn collection_report(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        days: Option<i32>,
+    ) -> async_graphql::Result<CollectionReport> {
+        let q = CollectionQuery { as_of, days, limit: None };
+        run(ctx, move |conn, p| reports::collections(conn, p, &q)).await
+    }
+
+    /// Customers ranked by overdue amount in the base currency.
+    async fn overdue_ranking(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        limit: Option<i64>,
+    ) -> async_graphql::Result<OverdueRanking> {
+        let q = CollectionQuery { as_of, days: None, limit };
+        run(ctx, move |conn, p| reports::overdue_ranking(conn, p, &q)).await
+    }
+
+    /// The tenant's dunning levels.
+    async fn dunning_levels(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::services::dunning::DunningLevel>> {
+        run(ctx, crate::services::dunning::get_levels).await
+    }
+
+    /// A customer's dunning level, credit hold and history.
+    async fn customer_dunning(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<crate::services::dunning::CustomerDunning> {
+        run(ctx, move |conn, p| crate::services::dunning::customer_state(conn, p, &code)).await
+    }
+
+    /// Weekly recovery figures per dunning level.
+    async fn dunning_recovery(
+        &self,
+        ctx: &Context<'_>,
+        until: Option<NaiveDate>,
+        weeks: Option<i32>,
+    ) -> async_graphql::Result<Vec<crate::services::dunning::RecoveryFigure>> {
+        let q = crate::services::dunning::RecoveryQuery { until, weeks };
+        run(ctx, move |conn, p| crate::services::dunning::recovery(conn, p, q)).await
+    }
+
+    /// A statement run's progress.
+    async fn statement_run(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<crate::services::statement_runs::StatementRunView> {
+        run(ctx, move |conn, p| crate::services::statement_runs::get(conn, p, id)).await
+    }
+
+    /// Portal (customer token only): the customer's account.
+    async fn portal_account(&self, ctx: &Context<'_>) -> async_graphql::Result<PortalAccount> {
+        run_portal(ctx, portal::account).await
+    }
+
+    /// Portal (customer token only): the customer's statement of account.
+    async fn portal_statement_of_account(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> async_graphql::Result<StatementOfAccount> {
+        run_portal(ctx, move |conn, c| portal::portal_statement_of_account(conn, c, from, to)).await
+    }
+
+    /// Portal (customer token only): differences sent to the customer.
+    async fn portal_differences(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<DifferencePage> {
+        let max = max_limit(ctx);
+        let page =
+            run_portal(ctx, move |conn, c| differences::list_for_customer(conn, c, cursor.as_deref(), limit, max))
+                .await?;
+        Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Portal (customer token only): one difference with its thread.
+    async fn portal_difference(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DifferenceDetail> {
+        run_portal(ctx, move |conn, c| differences::get_for_customer(conn, c, id)).await
+    }
+
     /// Customers, filtered, one page at a time.
     async fn customers(
         &self,
@@ -188,6 +368,38 @@ impl QueryRoot {
         })
         .await?;
         Ok(AuditPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// The tenant's webhook endpoints (secrets are never shown here).
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<WebhookEndpointPage> {
+        let max = max_limit(ctx);
+        let page = run(ctx, move |conn, p| webhooks::list_endpoints(conn, p, limit, cursor.as_deref(), max)).await?;
+        Ok(WebhookEndpointPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Deliveries of one webhook endpoint, oldest first; `status`: pending, succeeded, failed, cancelled.
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        endpoint_id: Uuid,
+        status: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<WebhookDeliveryPage> {
+        let max = max_limit(ctx);
+        let q = DeliveryQuery { status, limit, cursor };
+        let page = run(ctx, move |conn, p| webhooks::list_deliveries(conn, p, endpoint_id, q, max)).await?;
+        Ok(WebhookDeliveryPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One delivery with its payload and attempts.
+    async fn webhook_delivery(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
+        run(ctx, move |conn, p| webhooks::get_delivery(conn, p, id)).await
     }
 
     /// Recompute the audit hash chain (admin).

@@ -4,10 +4,16 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod collections;
 pub mod customers;
 pub mod documents;
+pub mod exports;
 pub mod health;
 pub mod matching;
+pub mod portal;
+pub mod reports;
+pub mod statements;
+pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -44,6 +50,16 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "portal",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A customer portal token from POST /api/v1/customers/{code}/portal-tokens"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -60,6 +76,17 @@ impl Modify for BearerAuth {
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+        statements::submit, statements::list, statements::get, statements::list_differences, statements::get_difference,
+        statements::comment, statements::act, statements::send_all, statements::statement_of_account,
+        statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token,
+        statements::rotate_inbound_secret, statements::confirmations,
+        portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
+        portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
+        reports::aging, reports::collections, reports::overdue_ranking,
+        collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning,
+        collections::recovery, collections::start_statement_run, collections::get_statement_run,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -71,6 +98,11 @@ impl Modify for BearerAuth {
         (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
         (name = "admin", description = "Users and API keys"),
+        (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
+        (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
+        (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
+        (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
+        (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
     )
 )]
 pub struct ApiDoc;
@@ -124,6 +156,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(admin::create_api_key)
     .service(admin::list_api_keys)
     .service(admin::revoke_api_key)
+    .service(statements::submit)
+    .service(statements::list)
+    .service(statements::get)
+    .service(statements::list_differences)
+    .service(statements::get_difference)
+    .service(statements::comment)
+    .service(statements::act)
+    .service(statements::send_all)
+    .service(statements::statement_of_account)
+    .service(statements::issue_portal_token)
+    .service(statements::list_portal_tokens)
+    .service(statements::revoke_portal_token)
+    .service(statements::rotate_inbound_secret)
+    .service(statements::confirmations)
+    .service(portal::account)
+    .service(portal::statement_of_account)
+    .service(portal::list_differences)
+    .service(portal::get_difference)
+    .service(portal::comment)
+    .service(portal::act)
+    .service(portal::confirm_balance)
+    .service(portal::submit_statement)
+    .service(portal::inbound_statement)
+    .service(reports::aging)
+    .service(reports::collections)
+    .service(reports::overdue_ranking)
+    .service(collections::get_levels)
+    .service(collections::put_levels)
+    .service(collections::run_dunning)
+    .service(collections::customer_dunning)
+    .service(collections::recovery)
+    .service(collections::start_statement_run)
+    .service(collections::get_statement_run)
+    .service(webhooks::create)
+    .service(webhooks::list)
+    .service(webhooks::get)
+    .service(webhooks::update)
+    .service(webhooks::remove)
+    .service(webhooks::rotate_secret)
+    .service(webhooks::deliveries)
+    .service(webhooks::delivery)
+    .service(webhooks::redeliver)
+    .service(webhooks::get_settings)
+    .service(webhooks::put_settings)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 

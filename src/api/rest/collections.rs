@@ -1,0 +1,110 @@
+//! Collections: dunning levels and runs, a customer's dunning state and history, recovery
+//! figures per level; monthly statement runs.
+
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::AppResult;
+use crate::services::dunning::{
+    self, CustomerDunning, DunningLevel, DunningRunRequest, DunningRunView, RecoveryFigure, RecoveryQuery,
+};
+use crate::services::statement_runs::{self, StatementRunRequest, StatementRunView};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+/// The tenant's dunning levels, most severe first.
+#[utoipa::path(tag = "collections", responses((status = 200, body = Vec<DunningLevel>)), security(("bearer" = [])))]
+#[get("/dunning-levels")]
+pub async fn get_levels(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| dunning::get_levels(conn, &p)).await?))
+}
+
+/// Replace the dunning levels (admin), e.g. A: 90 days -> legal letter and credit hold;
+/// B: 30 days -> reminder every 7 days; C: due within 3 days -> reminder.
+#[utoipa::path(tag = "collections", request_body = Vec<DunningLevel>, responses((status = 200, body = Vec<DunningLevel>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/dunning-levels")]
+pub async fn put_levels(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: Vec<DunningLevel> = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| dunning::put_levels(conn, &principal, input))
+        .await
+}
+
+/// Run dunning as of a date (default today): assigns levels, records level changes and
+/// reminders due, sets credit holds, emits `dunning.level_changed` / `dunning.reminder_due`.
+#[utoipa::path(tag = "collections", request_body = DunningRunRequest, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/dunning-runs")]
+pub async fn run_dunning(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: DunningRunRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { DunningRunRequest::default() } else { parse_json(&req, &body)? };
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| dunning::run(conn, &principal, input)).await
+}
+
+/// A customer's dunning level, credit hold and history.
+#[utoipa::path(tag = "collections", params(("code" = String, Path)), responses((status = 200, body = CustomerDunning), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/customers/{code}/dunning")]
+pub async fn customer_dunning(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| dunning::customer_state(conn, &p, &code)).await?))
+}
+
+/// Weekly recovery per level: overdue at each run and what came in during the following 7 days.
+#[utoipa::path(tag = "collections", params(RecoveryQuery), responses((status = 200, body = Vec<RecoveryFigure>)), security(("bearer" = [])))]
+#[get("/dunning/recovery")]
+pub async fn recovery(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<RecoveryQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| dunning::recovery(conn, &p, q)).await?))
+}
+
+/// Start a statement run for all (or the listed) customers: each customer's statement of
+/// account for the period is produced in the background and announced (`statement.issued`).
+#[utoipa::path(tag = "collections", request_body = StatementRunRequest, responses((status = 202, body = StatementRunView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/statement-runs")]
+pub async fn start_statement_run(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: StatementRunRequest = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::ACCEPTED, move |conn| {
+        statement_runs::start(conn, &principal, input)
+    })
+    .await
+}
+
+/// Progress of a statement run.
+#[utoipa::path(tag = "collections", params(("id" = Uuid, Path)), responses((status = 200, body = StatementRunView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/statement-runs/{id}")]
+pub async fn get_statement_run(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| statement_runs::get(conn, &p, id)).await?))
+}

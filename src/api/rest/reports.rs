@@ -1,0 +1,89 @@
+//! Reports: AR aging, collection figures with DSO, customers ranked by overdue amount.
+
+use super::exports::{download, negotiate};
+use super::ErrorBody;
+use crate::api::extract::{ok_json, run, Auth};
+use crate::error::{AppError, AppResult};
+use crate::reports::{ExportFormat, ReportHeader};
+use crate::services::reports::{self, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking};
+use crate::services::tenants;
+use crate::state::AppState;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+
+/// AR aging as of any date: buckets (default current, 1-30, 31-60, 61-90, 90+), by due or
+/// issue date, per customer and currency, totals per currency and in the base currency.
+/// `format=csv|xlsx` (or the matching `Accept`) answers a download.
+#[utoipa::path(
+    tag = "reports",
+    params(AgingQuery),
+    responses(
+        (status = 200, description = "The aging; CSV and XLSX as downloads", content(
+            (AgingReport = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 422, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/reports/aging")]
+pub async fn aging(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<AgingQuery>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    // No PDF of the aging: asked by name it is 422, by `Accept` alone JSON.
+    let format = match negotiate(q.format.as_deref(), &req)? {
+        ExportFormat::Pdf if q.format.is_some() => return Err(AppError::invalid("format", "json, csv or xlsx")),
+        ExportFormat::Pdf => ExportFormat::Json,
+        f => f,
+    };
+    let tenant_id = p.tenant_id;
+    let (company, report) = run(&state.pool, move |conn| {
+        let report = reports::aging(conn, &p, &q)?;
+        let company = if format == ExportFormat::Xlsx { tenants::name(conn, tenant_id)? } else { String::new() };
+        Ok((company, report))
+    })
+    .await?;
+    let file_name = format!("aging-{}.{}", report.as_of, format.extension());
+    let bytes = match format {
+        ExportFormat::Json | ExportFormat::Pdf => return Ok(ok_json(&report)),
+        ExportFormat::Csv => reports::aging_csv(&report)?,
+        ExportFormat::Xlsx => {
+            let header = ReportHeader { company, generated_at: Utc::now() };
+            web::block(move || crate::reports::xlsx::aging(&header, &report))
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)?
+        }
+    };
+    Ok(download(format, &file_name, bytes))
+}
+
+/// Receivables, overdue, credit sales, collections and DSO over a window (default 90 days)
+/// ending on `as_of`, per customer and currency and for the tenant.
+#[utoipa::path(tag = "reports", params(CollectionQuery), responses((status = 200, body = CollectionReport)), security(("bearer" = [])))]
+#[get("/reports/collections")]
+pub async fn collections(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<CollectionQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| reports::collections(conn, &p, &q)).await?))
+}
+
+/// Customers ranked by overdue amount in the tenant's base currency.
+#[utoipa::path(tag = "reports", params(CollectionQuery), responses((status = 200, body = OverdueRanking)), security(("bearer" = [])))]
+#[get("/reports/overdue-ranking")]
+pub async fn overdue_ranking(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<CollectionQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| reports::overdue_ranking(conn, &p, &q)).await?))
+}

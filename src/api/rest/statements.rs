@@ -1,0 +1,323 @@
+//! Customer statements (对账), the differences they reveal and their lifecycle, portal tokens
+//! and inbound secrets: the tenant's side.
+
+use super::exports::{negotiate, statement_file, StatementExportQuery};
+use super::ErrorBody;
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::error::AppResult;
+use crate::reports::ExportFormat;
+use crate::services::differences::{
+    self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, DifferenceQuery, DifferenceView, Party,
+    ResolveInput,
+};
+use crate::services::import::ImportFormat;
+use crate::services::portal::{
+    self, BalanceConfirmationView, InboundSecretIssued, PortalTokenIssued, PortalTokenRequest, PortalTokenView,
+    StatementOfAccount,
+};
+use crate::services::statements::{self, Source, StatementInput, StatementOptions, StatementPage, StatementView};
+use crate::services::tenants;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+fn content_type(req: &HttpRequest) -> Option<&str> {
+    req.headers().get("content-type").and_then(|v| v.to_str().ok())
+}
+
+/// Reconcile a customer's statement with our books. Body: CSV with the columns
+/// `customer_code,their_ref,our_ref,date,kind,amount,currency` (customer_code optional; period
+/// and tolerance as query parameters) or JSON (`StatementInput`). Answers the balances and
+/// every difference found.
+#[utoipa::path(
+    tag = "statements",
+    params(("code" = String, Path), StatementOptions, ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = StatementInput, content_type = "application/json", description = "or text/csv"),
+    responses((status = 201, body = StatementView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/customers/{code}/statements")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    options: web::Query<StatementOptions>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let format = ImportFormat::from_content_type(content_type(&req))?;
+    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let (principal, code, data, options) = (p.clone(), code.into_inner(), body.clone(), options.into_inner());
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        let input = statements::read_body(format, &data, options, &code)?;
+        statements::reconcile(conn, &principal, &code, input, Source::Api)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// A customer's statements, newest first.
+#[utoipa::path(tag = "statements", params(("code" = String, Path), PageQuery), responses((status = 200, body = StatementPage)), security(("bearer" = [])))]
+#[get("/customers/{code}/statements")]
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let (code, q, max) = (code.into_inner(), q.into_inner(), state.settings.list_max_limit);
+    Ok(ok_json(
+        &run(&state.pool, move |conn| statements::list(conn, &p, &code, q.cursor.as_deref(), q.limit, max)).await?,
+    ))
+}
+
+/// One statement with its balances and differences.
+#[utoipa::path(tag = "statements", params(("id" = Uuid, Path)), responses((status = 200, body = StatementView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/statements/{id}")]
+pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| statements::get(conn, &p, id)).await?))
+}
+
+/// Differences as JSON pages, or all of them as CSV (`Accept: text/csv`; columns
+/// `customer_code,kind,our_ref,their_ref,our_amount,their_amount,status`).
+#[utoipa::path(
+    tag = "statements",
+    params(DifferenceQuery),
+    responses((status = 200, body = DifferencePage, content_type = "application/json"), (status = 200, body = String, content_type = "text/csv")),
+    security(("bearer" = []))
+)]
+#[get("/differences")]
+pub async fn list_differences(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<DifferenceQuery>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let wants_csv = req.headers().get("accept").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
+    let q = q.into_inner();
+    if wants_csv {
+        let bytes = run(&state.pool, move |conn| differences::list_csv(conn, &p, q)).await?;
+        return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(bytes));
+    }
+    let max = state.settings.list_max_limit;
+    Ok(ok_json(&run(&state.pool, move |conn| differences::list(conn, &p, q, max)).await?))
+}
+
+/// One difference with its comment thread.
+#[utoipa::path(tag = "statements", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/differences/{id}")]
+pub async fn get_difference(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| differences::get(conn, &p, id)).await?))
+}
+
+fn parse_action(name: &str) -> Option<Action> {
+    match name {
+        "send" => Some(Action::Send),
+        "confirm" => Some(Action::Confirm),
+        "dispute" => Some(Action::Dispute),
+        "resolve" => Some(Action::Resolve),
+        "cancel" => Some(Action::Cancel),
+        _ => None,
+    }
+}
+
+/// Move a difference along its lifecycle: `send` (open -> sent), `confirm` / `dispute` (on the
+/// customer's behalf; a dispute needs a comment), `resolve` (optionally with an adjustment
+/// document), `cancel`. Only allowed transitions; anything else is 409.
+#[utoipa::path(
+    tag = "statements",
+    params(("id" = Uuid, Path), ("action" = String, Path, description = "send | confirm | dispute | resolve | cancel"), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = ResolveInput, description = "optional: comment, attachments; adjustment only with resolve"),
+    responses((status = 200, body = DifferenceDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/differences/{id}/{action}")]
+pub async fn act(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(Uuid, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let (id, action_name) = path.into_inner();
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let action = parse_action(&action_name).ok_or_else(|| {
+        crate::error::AppError::not_found(format!(
+            "difference action {action_name:?} (send, confirm, dispute, resolve, cancel)"
+        ))
+    })?;
+    let input: ResolveInput =
+        if body.iter().all(u8::is_ascii_whitespace) { ResolveInput::default() } else { parse_json(&req, &body)? };
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        differences::transition(conn, &Party::Tenant(&principal), id, action, input)
+    })
+    .await
+}
+
+/// Add a comment to a difference's thread (visible to the customer once the difference is sent).
+#[utoipa::path(
+    tag = "statements",
+    params(("id" = Uuid, Path)),
+    request_body = CommentInput,
+    responses((status = 201, body = CommentView), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/differences/{id}/comments")]
+pub async fn comment(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: CommentInput = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        differences::comment(conn, &Party::Tenant(&principal), id, input)
+    })
+    .await
+}
+
+/// Send every open difference of a customer (each emits `difference.sent`).
+#[utoipa::path(tag = "statements", params(("code" = String, Path)), responses((status = 200, body = Vec<DifferenceView>)), security(("bearer" = [])))]
+#[post("/customers/{code}/differences/send")]
+pub async fn send_all(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let (principal, code) = (p.clone(), code.into_inner());
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| differences::send_all(conn, &principal, &code))
+        .await
+}
+
+/// Statement of account: opening balance, every item with a running balance, closing balance,
+/// per currency. JSON by default; `format=csv|xlsx|pdf` (or the matching `Accept`) answers a
+/// download (`Content-Disposition: attachment`).
+#[utoipa::path(
+    tag = "statements",
+    params(("code" = String, Path), StatementExportQuery),
+    responses(
+        (status = 200, description = "The statement; CSV, XLSX and PDF as binary downloads", content(
+            (StatementOfAccount = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/pdf"),
+        )),
+        (status = 422, description = "Unknown format or bad period", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/customers/{code}/statement-of-account")]
+pub async fn statement_of_account(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    q: web::Query<StatementExportQuery>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let (code, q) = (code.into_inner(), q.into_inner());
+    let format = negotiate(q.format.as_deref(), &req)?;
+    if format == ExportFormat::Json {
+        return Ok(ok_json(
+            &run(&state.pool, move |conn| portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)).await?,
+        ));
+    }
+    let (company, statement) = run(&state.pool, move |conn| {
+        let statement = portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)?;
+        Ok((tenants::name(conn, p.tenant_id)?, statement))
+    })
+    .await?;
+    statement_file(format, company, statement).await
+}
+
+/// Issue a customer-scoped portal token (JWT). The token is shown once.
+#[utoipa::path(
+    tag = "portal",
+    params(("code" = String, Path)),
+    request_body = PortalTokenRequest,
+    responses((status = 201, body = PortalTokenIssued)),
+    security(("bearer" = []))
+)]
+#[post("/customers/{code}/portal-tokens")]
+pub async fn issue_portal_token(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
+    let input: PortalTokenRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { PortalTokenRequest::default() } else { parse_json(&req, &body)? };
+    let (code, jwt) = (code.into_inner(), state.jwt.clone());
+    // Not replayable through Idempotency-Key: the answer holds a credential.
+    let view = run(&state.pool, move |conn| portal::issue_token(conn, &p, &jwt, &code, input)).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The customer's portal tokens (without the tokens themselves).
+#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<PortalTokenView>)), security(("bearer" = [])))]
+#[get("/customers/{code}/portal-tokens")]
+pub async fn list_portal_tokens(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| portal::list_tokens(conn, &p, &code)).await?))
+}
+
+/// Revoke a portal token at once.
+#[utoipa::path(tag = "portal", params(("code" = String, Path), ("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/customers/{code}/portal-tokens/{id}")]
+pub async fn revoke_portal_token(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, Uuid)>,
+) -> AppResult<HttpResponse> {
+    let (code, id) = path.into_inner();
+    run(&state.pool, move |conn| portal::revoke_token(conn, &p, &code, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Create or rotate the secret with which the customer's system signs statement pushes
+/// (`POST /inbound/{tenant_id}/customers/{code}/statements`). The previous secret stays valid
+/// for 24 hours.
+#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 201, body = InboundSecretIssued)), security(("bearer" = [])))]
+#[post("/customers/{code}/inbound-secret")]
+pub async fn rotate_inbound_secret(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    let view = run(&state.pool, move |conn| portal::rotate_inbound_secret(conn, &p, &code)).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The customer's balance confirmations (对账确认), newest first.
+#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<BalanceConfirmationView>)), security(("bearer" = [])))]
+#[get("/customers/{code}/balance-confirmations")]
+pub async fn confirmations(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| portal::confirmations(conn, &p, &code)).await?))
+}

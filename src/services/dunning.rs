@@ -1,0 +1,426 @@
+//! Dunning (collections): tenant-defined levels, a run that assigns each customer the most
+//! severe level it qualifies for, records actions (level changes, reminders due), sets or lifts
+//! the credit hold and announces `dunning.level_changed` / `dunning.reminder_due` through the
+//! outbox; history per customer; weekly recovery figures per level (the "check" of the
+//! plan-do-check-act loop collections teams run).
+
+use super::audit::entry;
+use super::events::{self, EventType};
+use super::require;
+use crate::db::audit as audit_db;
+use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
+use crate::db::schema::customers;
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::money::format_amount;
+use crate::error::{AppError, AppResult};
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use uuid::Uuid;
+
+#[derive(
+    Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::InputObject, async_graphql::SimpleObject,
+)]
+#[graphql(input_name = "DunningLevelInput")]
+#[serde(deny_unknown_fields)]
+pub struct DunningLevel {
+    pub code: String,
+    pub name: String,
+    /// Higher is more severe; each level has its own.
+    pub severity: i32,
+    /// Qualifies when an open invoice is at least this many days past due; negative: due within
+    /// that many days (reminders before the due date).
+    pub min_days_overdue: i32,
+    /// ... and those items sum to at least this much in one currency (default 0).
+    pub min_amount: Option<String>,
+    /// reminder | letter | legal_letter | call
+    pub action: String,
+    /// Repeat the action every N days while the customer stays at the level; absent: once.
+    pub repeat_every_days: Option<i32>,
+    /// Put the customer on credit hold while at this level.
+    #[serde(default)]
+    pub credit_hold: bool,
+}
+
+/// Per threshold (days past due): (currency, open amount, oldest age) of a customer's items.
+type ExposureByThreshold = BTreeMap<i32, Vec<(String, Decimal, i32)>>;
+
+const ACTIONS: [&str; 4] = ["reminder", "letter", "legal_letter", "call"];
+
+fn view(l: &Level) -> DunningLevel {
+    DunningLevel {
+        code: l.code.clone(),
+        name: l.name.clone(),
+        severity: l.severity,
+        min_days_overdue: l.min_days_overdue,
+        min_amount: Some(l.min_amount.normalize().to_string()),
+        action: l.action.clone(),
+        repeat_every_days: l.repeat_every_days,
+        credit_hold: l.credit_hold,
+    }
+}
+
+pub fn get_levels(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<DunningLevel>> {
+    require(principal, Permission::Read)?;
+    Ok(d_db::levels(conn, principal.tenant_id)?.iter().map(view).collect())
+}
+
+/// Replaces the tenant's dunning levels (admin).
+pub fn put_levels(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: Vec<DunningLevel>,
+) -> AppResult<Vec<DunningLevel>> {
+    require(principal, Permission::Admin)?;
+    if input.len() > 20 {
+        return Err(AppError::invalid("levels", "at most 20 levels"));
+    }
+    let (mut codes, mut severities) = (HashSet::new(), HashSet::new());
+    let mut rows = Vec::with_capacity(input.len());
+    for (i, l) in input.iter().enumerate() {
+        let field = |f: &str| format!("[{i}].{f}");
+        if l.code.trim().is_empty() || l.code.len() > 40 || !codes.insert(l.code.trim().to_string()) {
+            return Err(AppError::invalid(&field("code"), "1 to 40 characters, unique"));
+        }
+        if !severities.insert(l.severity) {
+            return Err(AppError::invalid(&field("severity"), "each level needs its own severity"));
+        }
+        if !(-365..=3650).contains(&l.min_days_overdue) {
+            return Err(AppError::invalid(&field("min_days_overdue"), "between -365 and 3650"));
+        }
+        if !ACTIONS.contains(&l.action.as_str()) {
+            return Err(AppError::invalid(&field("action"), "reminder, letter, legal_letter or call"));
+        }
+        if l.repeat_every_days.is_some_and(|d| !(1..=365).contains(&d)) {
+            return Err(AppError::invalid(&field("repeat_every_days"), "between 1 and 365"));
+        }
+        let min_amount = match &l.min_amount {
+            None => Decimal::ZERO,
+            Some(a) => a
+                .trim()
+                .parse::<Decimal>()
+                .ok()
+                .filter(|a| *a >= Decimal::ZERO && a.scale() <= 4)
+                .ok_or_else(|| AppError::invalid(&field("min_amount"), "a non-negative decimal string"))?,
+        };
+        rows.push(Level {
+            id: Uuid::now_v7(),
+            tenant_id: principal.tenant_id,
+            code: l.code.trim().to_string(),
+            name: l.name.trim().to_string(),
+            severity: l.severity,
+            min_days_overdue: l.min_days_overdue,
+            min_amount,
+            action: l.action.clone(),
+            repeat_every_days: l.repeat_every_days,
+            credit_hold: l.credit_hold,
+            created_at: Utc::now(),
+        });
+    }
+    d_db::replace_levels(conn, principal.tenant_id, &rows)?;
+    let mut e = entry(principal, "dunning_levels.replaced", "tenant", &principal.tenant_id.to_string());
+    e.after = Some(json!(input));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    get_levels(conn, principal)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct DunningActionView {
+    pub customer_code: String,
+    /// level_changed | reminder_due
+    pub kind: String,
+    pub level: Option<String>,
+    pub previous_level: Option<String>,
+    pub action: Option<String>,
+    pub days_overdue: i32,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CurrencyAmount {
+    pub currency: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct DunningRunView {
+    pub id: Uuid,
+    pub as_of: NaiveDate,
+    pub customers_at_level: i32,
+    pub level_changes: i32,
+    pub reminders_due: i32,
+    /// The actions this run created (level changes and reminders).
+    pub actions: Vec<DunningActionView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct DunningRunRequest {
+    /// Default: today.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Assigns levels as of a date and records what follows. Repeating a run on the same day
+/// changes nothing.
+pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunRequest) -> AppResult<DunningRunView> {
+    require(principal, Permission::WriteMatching)?;
+    let tenant_id = principal.tenant_id;
+    let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
+    // One run at a time per tenant: the state rows are read, then rewritten.
+    let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8])) ^ 0x6475_6e6e_696e_6721;
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn)?;
+    let levels = d_db::levels(conn, tenant_id)?;
+    if levels.is_empty() {
+        return Err(AppError::conflict("no dunning levels configured: PUT /dunning-levels first"));
+    }
+    let mut thresholds: Vec<i32> = levels.iter().map(|l| l.min_days_overdue).chain([1]).collect();
+    thresholds.sort();
+    thresholds.dedup();
+    let mut exposure: HashMap<Uuid, ExposureByThreshold> = HashMap::new();
+    for e in d_db::exposures(conn, tenant_id, as_of, &thresholds)? {
+        exposure
+            .entry(e.customer_id)
+            .or_default()
+            .entry(e.threshold)
+            .or_default()
+            .push((e.currency, e.amount, e.max_age));
+    }
+    let states: HashMap<Uuid, CustomerState> =
+        d_db::states(conn, tenant_id)?.into_iter().map(|s| (s.customer_id, s)).collect();
+    let mut involved: Vec<Uuid> = exposure.keys().copied().collect();
+    involved.extend(states.iter().filter(|(_, s)| s.level_code.is_some()).map(|(id, _)| *id));
+    involved.sort();
+    involved.dedup();
+    let codes: HashMap<Uuid, String> = customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq_any(&involved))
+        .select((customers::id, customers::code))
+        .load::<(Uuid, String)>(conn)?
+        .into_iter()
+        .collect();
+
+    let run_id = Uuid::now_v7();
+    let now = Utc::now();
+    let (mut assignments, mut actions, mut new_states) = (Vec::new(), Vec::new(), Vec::new());
+    let mut events_out: Vec<(Uuid, EventType, serde_json::Value)> = Vec::new();
+    let mut at_level = 0;
+    for customer_id in involved {
+        let exp = exposure.get(&customer_id);
+        let level = levels.iter().find(|l| {
+            exp.and_then(|e| e.get(&l.min_days_overdue)).is_some_and(|list| {
+                list.iter().any(|(_, amount, _)| *amount >= l.min_amount && *amount > Decimal::ZERO)
+            })
+        });
+        let days_overdue = exp.and_then(|e| e.values().flatten().map(|(_, _, age)| *age).max()).unwrap_or(0);
+        let overdue: Vec<CurrencyAmount> = exp
+            .and_then(|e| e.get(&1))
+            .map(|list| {
+                list.iter()
+                    .map(|(c, a, _)| CurrencyAmount { currency: c.clone(), amount: format_amount(c, *a) })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let overdue_total: Decimal =
+            exp.and_then(|e| e.get(&1)).map(|l| l.iter().map(|x| x.1).sum()).unwrap_or_default();
+        let previous = states.get(&customer_id);
+        let previous_code = previous.and_then(|s| s.level_code.clone());
+        let code = codes.get(&customer_id).cloned().unwrap_or_default();
+        if let Some(l) = level {
+            at_level += 1;
+            for (currency, amount, _) in exp.and_then(|e| e.get(&l.min_days_overdue)).into_iter().flatten() {
+                assignments.push(Assignment {
+                    run_id,
+                    tenant_id,
+                    customer_id,
+                    currency: currency.clone(),
+                    level_code: l.code.clone(),
+                    days_overdue,
+                    overdue_amount: *amount,
+                });
+            }
+        }
+        let new_code = level.map(|l| l.code.clone());
+        let mut state = previous.cloned().unwrap_or(CustomerState {
+            customer_id,
+            tenant_id,
+            level_code: None,
+            since: None,
+            last_action_on: None,
+            credit_hold: false,
+            updated_at: now,
+        });
+        let mut record = |kind: &str, event: EventType, state: &mut CustomerState| {
+            let a = Action {
+                id: Uuid::now_v7(),
+                tenant_id,
+                run_id,
+                customer_id,
+                kind: kind.to_string(),
+                level_code: new_code.clone(),
+                previous_level: previous_code.clone(),
+                action: level.map(|l| l.action.clone()),
+                days_overdue,
+                overdue_amount: overdue_total,
+                created_at: now,
+            };
+            events_out.push((
+                customer_id,
+                event,
+                json!({
+                    "customer_code": code, "level": new_code, "previous_level": previous_code,
+                    "action": a.action, "days_overdue": days_overdue, "overdue": overdue, "as_of": as_of,
+                    "credit_hold": level.is_some_and(|l| l.credit_hold),
+                }),
+            ));
+            state.last_action_on = level.map(|_| as_of);
+            actions.push(a);
+        };
+        if new_code != previous_code {
+            state.level_code = new_code.clone();
+            state.since = level.map(|_| as_of);
+            record("level_changed", EventType::DunningLevelChanged, &mut state);
+        } else if let Some(l) = level {
+            let due = match (l.repeat_every_days, state.last_action_on) {
+                (Some(every), Some(last)) => last + Duration::days(i64::from(every)) <= as_of,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if due {
+                record("reminder_due", EventType::DunningReminderDue, &mut state);
+            }
+        }
+        state.credit_hold = level.is_some_and(|l| l.credit_hold);
+        state.updated_at = now;
+        new_states.push(state);
+    }
+    let level_changes = actions.iter().filter(|a| a.kind == "level_changed").count() as i32;
+    let run = Run {
+        id: run_id,
+        tenant_id,
+        as_of,
+        customers_at_level: at_level,
+        level_changes,
+        reminders_due: actions.len() as i32 - level_changes,
+        created_at: now,
+        actor_type: principal.actor.kind().into(),
+        actor_id: principal.actor.id(),
+    };
+    d_db::insert_run(conn, &run, &assignments, &actions)?;
+    d_db::upsert_states(conn, &new_states)?;
+    for (customer_id, event, data) in events_out {
+        events::emit(conn, tenant_id, Some(customer_id), event, data)?;
+    }
+    let mut e = entry(principal, "dunning.run", "dunning_run", &run_id.to_string());
+    e.after = Some(
+        json!({"as_of": as_of, "customers_at_level": at_level, "level_changes": run.level_changes, "reminders_due": run.reminders_due}),
+    );
+    audit_db::append(conn, tenant_id, vec![e])?;
+    let actions = actions.into_iter().map(|a| action_view(a, &codes)).collect();
+    Ok(DunningRunView {
+        id: run_id,
+        as_of,
+        customers_at_level: run.customers_at_level,
+        level_changes: run.level_changes,
+        reminders_due: run.reminders_due,
+        actions,
+    })
+}
+
+fn action_view(a: Action, codes: &HashMap<Uuid, String>) -> DunningActionView {
+    DunningActionView {
+        customer_code: codes.get(&a.customer_id).cloned().unwrap_or_default(),
+        kind: a.kind,
+        level: a.level_code,
+        previous_level: a.previous_level,
+        action: a.action,
+        days_overdue: a.days_overdue,
+        created_at: a.created_at,
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CustomerDunning {
+    pub customer_code: String,
+    pub level: Option<String>,
+    pub since: Option<NaiveDate>,
+    pub last_action_on: Option<NaiveDate>,
+    pub credit_hold: bool,
+    /// Newest first (at most 200).
+    pub history: Vec<DunningActionView>,
+}
+
+pub fn customer_state(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerDunning> {
+    require(principal, Permission::Read)?;
+    let customer = crate::db::customers::find_by_code(conn, principal.tenant_id, code)
+        .map_err(|_| AppError::not_found("customer"))?;
+    let state = d_db::state_of(conn, principal.tenant_id, customer.id)?;
+    let codes = HashMap::from([(customer.id, customer.code.clone())]);
+    let history = d_db::actions_of(conn, principal.tenant_id, customer.id, 200)?
+        .into_iter()
+        .map(|a| action_view(a, &codes))
+        .collect();
+    Ok(CustomerDunning {
+        customer_code: customer.code,
+        level: state.as_ref().and_then(|s| s.level_code.clone()),
+        since: state.as_ref().and_then(|s| s.since),
+        last_action_on: state.as_ref().and_then(|s| s.last_action_on),
+        credit_hold: state.is_some_and(|s| s.credit_hold),
+        history,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryQuery {
+    /// Default: today.
+    pub until: Option<NaiveDate>,
+    /// Default 8.
+    pub weeks: Option<i32>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct RecoveryFigure {
+    /// The run's date.
+    pub as_of: NaiveDate,
+    pub level: String,
+    pub currency: String,
+    pub customers: i64,
+    /// Past due at the run.
+    pub overdue: String,
+    /// Paid by those customers in the 7 days after the run.
+    pub collected: String,
+    /// collected / overdue, in percent (one decimal).
+    pub recovery_rate: Option<String>,
+}
+
+/// Weekly recovery per level: how much of what was overdue at each run came in the week after.
+pub fn recovery(conn: &mut PgConnection, principal: &Principal, q: RecoveryQuery) -> AppResult<Vec<RecoveryFigure>> {
+    require(principal, Permission::Read)?;
+    let weeks = q.weeks.unwrap_or(8);
+    if !(1..=104).contains(&weeks) {
+        return Err(AppError::invalid("weeks", "between 1 and 104"));
+    }
+    let until = q.until.unwrap_or_else(|| Utc::now().date_naive());
+    Ok(d_db::recovery(conn, principal.tenant_id, until, weeks)?
+        .into_iter()
+        .map(|r| {
+            let rate = (r.overdue > Decimal::ZERO).then(|| {
+                let mut p = (r.collected / r.overdue * Decimal::from(100)).round_dp(1);
+                p.rescale(1);
+                p.to_string()
+            });
+            RecoveryFigure {
+                as_of: r.as_of,
+                overdue: format_amount(&r.currency, r.overdue),
+                collected: format_amount(&r.currency, r.collected),
+                level: r.level_code,
+                currency: r.currency,
+                customers: r.customers,
+                recovery_rate: rate,
+            }
+        })
+        .collect())
+}

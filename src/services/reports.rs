@@ -1,0 +1,391 @@
+//! Reports finance teams live in: AR aging (as of any date, configurable buckets, by due or
+//! issue date, per currency and converted to the tenant's base currency), collection figures
+//! and DSO per customer, and customers ranked by overdue amount. All computed in SQL.
+
+use super::require;
+use crate::db::reports::{self as reports_db, AgingCell, CollectionRow};
+use crate::db::tenants;
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::money::format_amount;
+use crate::error::{AppError, AppResult};
+use chrono::{NaiveDate, Utc};
+use diesel::PgConnection;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Default overdue buckets: current, 1-30, 31-60, 61-90, 90+.
+pub const DEFAULT_BUCKETS: [i32; 3] = [30, 60, 90];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, utoipa::ToSchema, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum AgingBasis {
+    /// Days past the due date (credits by issue date).
+    #[default]
+    DueDate,
+    /// Days since the issue date.
+    IssueDate,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AgingQuery {
+    /// Default: today.
+    pub as_of: Option<NaiveDate>,
+    pub basis: Option<AgingBasis>,
+    /// Upper bounds (days overdue) of the overdue buckets, comma-separated and increasing;
+    /// default `30,60,90` (current, 1-30, 31-60, 61-90, 90+).
+    pub buckets: Option<String>,
+    /// One customer only.
+    pub customer: Option<String>,
+    /// json (default), csv or xlsx.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingBucket {
+    pub label: String,
+    /// Days overdue, inclusive; `None` = open-ended.
+    pub from_days: Option<i32>,
+    pub to_days: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingRow {
+    pub customer_code: String,
+    pub customer_name: String,
+    pub currency: String,
+    /// One amount per bucket, in bucket order.
+    pub buckets: Vec<String>,
+    pub total: String,
+    pub overdue: String,
+    pub open_items: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingTotal {
+    pub currency: String,
+    pub buckets: Vec<String>,
+    pub total: String,
+    pub overdue: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingReport {
+    pub as_of: NaiveDate,
+    pub basis: AgingBasis,
+    pub buckets: Vec<AgingBucket>,
+    /// Per customer and currency (customers without open items are left out).
+    pub rows: Vec<AgingRow>,
+    /// Per currency.
+    pub totals: Vec<AgingTotal>,
+    pub base_currency: String,
+    /// All currencies converted at the latest rate on or before `as_of`; absent when a rate is
+    /// missing (see `missing_rates`).
+    pub base_total: Option<AgingTotal>,
+    pub missing_rates: Vec<String>,
+}
+
+pub fn parse_buckets(spec: Option<&str>) -> AppResult<Vec<i32>> {
+    let Some(spec) = spec.filter(|s| !s.trim().is_empty()) else { return Ok(DEFAULT_BUCKETS.to_vec()) };
+    let mut bounds = Vec::new();
+    for part in spec.split(',') {
+        let n: i32 = part
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid("buckets", "comma-separated whole numbers of days, e.g. 30,60,90"))?;
+        if !(1..=3650).contains(&n) || bounds.last().is_some_and(|&l| n <= l) {
+            return Err(AppError::invalid("buckets", "increasing numbers of days between 1 and 3650"));
+        }
+        bounds.push(n);
+    }
+    if bounds.len() > 12 {
+        return Err(AppError::invalid("buckets", "at most 12 bounds"));
+    }
+    Ok(bounds)
+}
+
+fn bucket_defs(bounds: &[i32]) -> Vec<AgingBucket> {
+    let mut out = vec![AgingBucket { label: "current".into(), from_days: None, to_days: Some(0) }];
+    let mut from = 1;
+    for &b in bounds {
+        out.push(AgingBucket { label: format!("{from}-{b}"), from_days: Some(from), to_days: Some(b) });
+        from = b + 1;
+    }
+    out.push(AgingBucket { label: format!("{}+", from - 1), from_days: Some(from), to_days: None });
+    out
+}
+
+fn sums_view(currency: &str, sums: &[Decimal]) -> (Vec<String>, String, String) {
+    let total: Decimal = sums.iter().sum();
+    let overdue: Decimal = sums.iter().skip(1).sum();
+    (
+        sums.iter().map(|s| format_amount(currency, *s)).collect(),
+        format_amount(currency, total),
+        format_amount(currency, overdue),
+    )
+}
+
+pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> AppResult<AgingReport> {
+    require(principal, Permission::Read)?;
+    let as_of = q.as_of.unwrap_or_else(|| Utc::now().date_naive());
+    let basis = q.basis.unwrap_or_default();
+    let bounds = parse_buckets(q.buckets.as_deref())?;
+    let lower: Vec<i32> = std::iter::once(1).chain(bounds.iter().map(|b| b + 1)).collect();
+    let customer_id = match &q.customer {
+        Some(code) => Some(
+            crate::db::customers::find_by_code(conn, principal.tenant_id, code)
+                .map_err(|_| AppError::invalid("customer", format!("unknown customer {code:?}")))?
+                .id,
+        ),
+        None => None,
+    };
+    let cells = reports_db::aging(conn, principal.tenant_id, as_of, basis == AgingBasis::DueDate, &lower, customer_id)?;
+    let n = lower.len() + 1;
+    let mut rows: Vec<AgingRow> = Vec::new();
+    let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+    let mut current: Option<(Uuid, String, String, String, Vec<Decimal>, i64)> = None;
+    let flush = |c: Option<(Uuid, String, String, String, Vec<Decimal>, i64)>, rows: &mut Vec<AgingRow>| {
+        if let Some((_, code, name, cur, sums, items)) = c {
+            let (buckets, total, overdue) = sums_view(&cur, &sums);
+            rows.push(AgingRow {
+                customer_code: code,
+                customer_name: name,
+                currency: cur,
+                buckets,
+                total,
+                overdue,
+                open_items: items,
+            });
+        }
+    };
+    for AgingCell { customer_id, customer_code, customer_name, currency, bucket, amount, items } in cells {
+        let same = current.as_ref().is_some_and(|c| c.0 == customer_id && c.3 == currency);
+        if !same {
+            flush(current.take(), &mut rows);
+            current = Some((customer_id, customer_code, customer_name, currency.clone(), vec![Decimal::ZERO; n], 0));
+        }
+        let idx = (bucket.max(0) as usize).min(n - 1);
+        if let Some(c) = current.as_mut() {
+            c.4[idx] += amount;
+            c.5 += items;
+        }
+        per_currency.entry(currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += amount;
+    }
+    flush(current, &mut rows);
+
+    let tenant = tenants::find(conn, principal.tenant_id)?;
+    let base = tenant.base_currency.clone();
+    let rates: HashMap<String, Decimal> =
+        reports_db::rates_into(conn, principal.tenant_id, &base, as_of)?.into_iter().collect();
+    let mut base_sums = vec![Decimal::ZERO; n];
+    let mut missing_rates = Vec::new();
+    for (cur, sums) in &per_currency {
+        let rate = if *cur == base { Some(Decimal::ONE) } else { rates.get(cur).copied() };
+        match rate {
+            Some(r) => base_sums.iter_mut().zip(sums).for_each(|(b, s)| *b += *s * r),
+            None => missing_rates.push(cur.clone()),
+        }
+    }
+    let totals = per_currency
+        .iter()
+        .map(|(cur, sums)| {
+            let (buckets, total, overdue) = sums_view(cur, sums);
+            AgingTotal { currency: cur.clone(), buckets, total, overdue }
+        })
+        .collect();
+    let base_total = missing_rates.is_empty().then(|| {
+        let (buckets, total, overdue) = sums_view(&base, &base_sums);
+        AgingTotal { currency: base.clone(), buckets, total, overdue }
+    });
+    Ok(AgingReport {
+        as_of,
+        basis,
+        buckets: bucket_defs(&bounds),
+        rows,
+        totals,
+        base_currency: base,
+        base_total,
+        missing_rates,
+    })
+}
+
+/// The aging as CSV: `customer_code,customer_name,currency,<one column per bucket>,total,overdue`,
+/// then one `TOTAL` row per currency (rendered by `crate::reports::csv::aging`).
+pub fn aging_csv(report: &AgingReport) -> AppResult<Vec<u8>> {
+    crate::reports::csv::aging(report).map_err(AppError::internal)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionQuery {
+    /// Default: today.
+    pub as_of: Option<NaiveDate>,
+    /// Length of the window ending on `as_of`, default 90 days.
+    pub days: Option<i32>,
+    /// For the ranking: how many customers (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CollectionFigures {
+    pub customer_code: Option<String>,
+    pub customer_name: Option<String>,
+    pub currency: String,
+    pub receivables: String,
+    pub overdue: String,
+    pub sales: String,
+    pub collected: String,
+    /// Days sales outstanding: receivables / sales in the window x days; absent without sales.
+    pub dso_days: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CollectionReport {
+    pub as_of: NaiveDate,
+    pub days: i32,
+    /// Per customer and currency.
+    pub customers: Vec<CollectionFigures>,
+    /// The tenant per currency.
+    pub totals: Vec<CollectionFigures>,
+}
+
+fn dso(receivables: Decimal, sales: Decimal, days: i32) -> Option<String> {
+    (sales > Decimal::ZERO).then(|| {
+        let mut d = (receivables / sales * Decimal::from(days)).round_dp(1);
+        d.rescale(1); // always one decimal: "120.0", not "120"
+        d.to_string()
+    })
+}
+
+fn figures(code: Option<String>, name: Option<String>, cur: &str, r: [Decimal; 4], days: i32) -> CollectionFigures {
+    CollectionFigures {
+        customer_code: code,
+        customer_name: name,
+        currency: cur.to_string(),
+        receivables: format_amount(cur, r[0]),
+        overdue: format_amount(cur, r[1]),
+        sales: format_amount(cur, r[2]),
+        collected: format_amount(cur, r[3]),
+        dso_days: dso(r[0], r[2], days),
+    }
+}
+
+fn window(q: &CollectionQuery) -> AppResult<(NaiveDate, i32)> {
+    let days = q.days.unwrap_or(90);
+    if !(1..=3660).contains(&days) {
+        return Err(AppError::invalid("days", "between 1 and 3660"));
+    }
+    Ok((q.as_of.unwrap_or_else(|| Utc::now().date_naive()), days))
+}
+
+/// Collection figures and DSO per customer and for the tenant.
+pub fn collections(conn: &mut PgConnection, principal: &Principal, q: &CollectionQuery) -> AppResult<CollectionReport> {
+    require(principal, Permission::Read)?;
+    let (as_of, days) = window(q)?;
+    let rows = reports_db::collections(conn, principal.tenant_id, as_of, days)?;
+    let mut totals: BTreeMap<String, [Decimal; 4]> = BTreeMap::new();
+    let customers = rows
+        .into_iter()
+        .map(|r: CollectionRow| {
+            let t = totals.entry(r.currency.clone()).or_default();
+            let v = [r.receivables, r.overdue, r.sales, r.collected];
+            t.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+            figures(Some(r.customer_code), Some(r.customer_name), &r.currency, v, days)
+        })
+        .collect();
+    let totals = totals.iter().map(|(cur, v)| figures(None, None, cur, *v, days)).collect();
+    Ok(CollectionReport { as_of, days, customers, totals })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OverdueRank {
+    pub rank: i32,
+    pub customer_code: String,
+    pub customer_name: String,
+    /// Overdue amount converted to the tenant's base currency.
+    pub overdue_base: String,
+    /// Per currency, unconverted.
+    pub overdue: Vec<CollectionFigures>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OverdueRanking {
+    pub as_of: NaiveDate,
+    pub base_currency: String,
+    pub customers: Vec<OverdueRank>,
+    /// Currencies without a rate to the base currency: their amounts count as zero in the ranking.
+    pub missing_rates: Vec<String>,
+}
+
+/// Customers ranked by overdue amount (in the base currency), largest first.
+pub fn overdue_ranking(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    q: &CollectionQuery,
+) -> AppResult<OverdueRanking> {
+    let report = collections(conn, principal, q)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid("limit", "between 1 and 500"));
+    }
+    let base = tenants::find(conn, principal.tenant_id)?.base_currency;
+    let rates: HashMap<String, Decimal> =
+        reports_db::rates_into(conn, principal.tenant_id, &base, report.as_of)?.into_iter().collect();
+    let mut missing: Vec<String> = Vec::new();
+    let mut per: BTreeMap<String, (String, Decimal, Vec<CollectionFigures>)> = BTreeMap::new();
+    for f in report.customers {
+        let overdue: Decimal = f.overdue.parse().unwrap_or_default();
+        if overdue <= Decimal::ZERO {
+            continue;
+        }
+        let rate = if f.currency == base { Some(Decimal::ONE) } else { rates.get(&f.currency).copied() };
+        if rate.is_none() && !missing.contains(&f.currency) {
+            missing.push(f.currency.clone());
+        }
+        let code = f.customer_code.clone().unwrap_or_default();
+        let e = per.entry(code).or_insert_with(|| (f.customer_name.clone().unwrap_or_default(), Decimal::ZERO, vec![]));
+        e.1 += overdue * rate.unwrap_or_default();
+        e.2.push(f);
+    }
+    let mut ranked: Vec<(String, String, Decimal, Vec<CollectionFigures>)> =
+        per.into_iter().map(|(code, (name, amount, figs))| (code, name, amount, figs)).collect();
+    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let customers = ranked
+        .into_iter()
+        .take(limit as usize)
+        .enumerate()
+        .map(|(i, (code, name, amount, overdue))| OverdueRank {
+            rank: i as i32 + 1,
+            customer_code: code,
+            customer_name: name,
+            overdue_base: format_amount(&base, amount),
+            overdue,
+        })
+        .collect();
+    missing.sort();
+    Ok(OverdueRanking { as_of: report.as_of, base_currency: base, customers, missing_rates: missing })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_parse_and_label() {
+        assert_eq!(parse_buckets(None).unwrap(), vec![30, 60, 90]);
+        assert_eq!(parse_buckets(Some("15, 45")).unwrap(), vec![15, 45]);
+        assert!(parse_buckets(Some("30,30")).is_err());
+        assert!(parse_buckets(Some("0")).is_err());
+        assert!(parse_buckets(Some("x")).is_err());
+        let labels: Vec<String> = bucket_defs(&[30, 60, 90]).into_iter().map(|b| b.label).collect();
+        assert_eq!(labels, ["current", "1-30", "31-60", "61-90", "90+"]);
+    }
+
+    #[test]
+    fn dso_is_receivables_over_sales_times_days() {
+        assert_eq!(dso(Decimal::new(5000, 0), Decimal::new(9000, 0), 90).as_deref(), Some("50.0"));
+        assert_eq!(dso(Decimal::new(5000, 0), Decimal::ZERO, 90), None);
+    }
+}
