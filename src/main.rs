@@ -117,7 +117,12 @@ fn run(cli: Cli) -> Result<(), String> {
             let pool = duizhang::db::build_pool(&url, 4, std::time::Duration::from_secs(30))?;
             let result = duizhang::eval::evaluate(&url, &dir, pool.clone());
             drop(pool);
-            duizhang::db::drop_database(&admin, &name);
+            // DUIZHANG_EVAL_KEEP_DB=1 keeps the database for inspection (EXPLAIN, sizes).
+            if std::env::var_os("DUIZHANG_EVAL_KEEP_DB").is_some() {
+                eprintln!("kept database {name}");
+            } else {
+                duizhang::db::drop_database(&admin, &name);
+            }
             println!("{}", result?.report);
             Ok(())
         }

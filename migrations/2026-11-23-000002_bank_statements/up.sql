@@ -12,7 +12,9 @@ CREATE TABLE bank_accounts (
     csv_mapping   JSONB,
     created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-    UNIQUE (tenant_id, account_id)
+    UNIQUE (tenant_id, account_id),
+    -- The target of (tenant_id, bank_account_id) foreign keys.
+    UNIQUE (tenant_id, id)
 );
 
 -- One uploaded file (which may hold several statements, e.g. multi-statement MT940).
@@ -31,13 +33,14 @@ CREATE TABLE bank_statements (
     actor_type          TEXT NOT NULL,
     actor_id            TEXT NOT NULL
 );
-CREATE INDEX bank_statements_tenant ON bank_statements (tenant_id, id);
+-- Unique: the target of (tenant_id, statement_id) foreign keys.
+CREATE UNIQUE INDEX bank_statements_tenant ON bank_statements (tenant_id, id);
 
 CREATE TABLE bank_lines (
     id                     UUID PRIMARY KEY,
-    tenant_id              UUID NOT NULL REFERENCES tenants(id),
-    bank_account_id        UUID NOT NULL REFERENCES bank_accounts(id),
-    statement_id           UUID NOT NULL REFERENCES bank_statements(id),
+    tenant_id              UUID NOT NULL,
+    bank_account_id        UUID NOT NULL,
+    statement_id           UUID NOT NULL,
     -- The bank's own entry reference (NtryRef/AcctSvcrRef, MT940 bank ref, CSV line_id).
     bank_reference         TEXT,
     -- What makes a line the same line in another file: the bank reference, else a content hash.
@@ -59,8 +62,19 @@ CREATE TABLE bank_lines (
                            CHECK (status IN ('unapplied', 'partly_applied', 'applied', 'ignored')),
     applied_amount         NUMERIC(20, 4) NOT NULL DEFAULT 0,
     created_at             TIMESTAMPTZ NOT NULL DEFAULT now(),
-    UNIQUE (tenant_id, bank_account_id, dedupe_key)
-);
-CREATE INDEX bank_lines_tenant_id ON bank_lines (tenant_id, id);
+    UNIQUE (tenant_id, bank_account_id, dedupe_key),
+    -- Account and statement of the same tenant: two foreign-key checks per imported line
+    -- instead of three (the tenant's existence follows through the account).
+    FOREIGN KEY (tenant_id, bank_account_id) REFERENCES bank_accounts (tenant_id, id),
+    FOREIGN KEY (tenant_id, statement_id) REFERENCES bank_statements (tenant_id, id)
+)
+-- Every line is updated once when it is applied (applied_amount, status), in bulk by matching
+-- runs; with no index on those columns and half of each page free the update is HOT (see
+-- documents in the foundation migration).
+WITH (fillfactor = 50);
+-- Unique: the target of (tenant_id, bank_line_id) foreign keys.
+CREATE UNIQUE INDEX bank_lines_tenant_id ON bank_lines (tenant_id, id);
 CREATE INDEX bank_lines_account_date ON bank_lines (tenant_id, bank_account_id, booking_date);
-CREATE INDEX bank_lines_status ON bank_lines (tenant_id, status) WHERE status IN ('unapplied', 'partly_applied');
+-- No partial index on status: it would make every status change a non-HOT update (a new entry
+-- in each of the table's indexes for each applied line; 32 s of a 1M-line run). A run reads the
+-- tenant's unapplied lines with one sequential pass instead.

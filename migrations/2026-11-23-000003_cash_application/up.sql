@@ -44,16 +44,17 @@ CREATE TABLE reconciliation_runs (
     actor_type       TEXT NOT NULL,
     actor_id         TEXT NOT NULL
 );
-CREATE INDEX reconciliation_runs_tenant ON reconciliation_runs (tenant_id, id);
+-- Unique: the target of (tenant_id, run_id) foreign keys.
+CREATE UNIQUE INDEX reconciliation_runs_tenant ON reconciliation_runs (tenant_id, id);
 -- Workers pick queued runs with FOR UPDATE SKIP LOCKED.
 CREATE INDEX reconciliation_runs_queued ON reconciliation_runs (created_at) WHERE status = 'queued';
 
 CREATE TABLE allocations (
     id               UUID PRIMARY KEY,
-    tenant_id        UUID NOT NULL REFERENCES tenants(id),
-    run_id           UUID REFERENCES reconciliation_runs(id),
-    bank_line_id     UUID NOT NULL REFERENCES bank_lines(id),
-    document_id      UUID NOT NULL REFERENCES documents(id),
+    tenant_id        UUID NOT NULL,
+    run_id           UUID,
+    bank_line_id     UUID NOT NULL,
+    document_id      UUID NOT NULL,
     -- In the document's currency; negative for a credit note netted into a payment.
     amount           NUMERIC(20, 4) NOT NULL,
     -- The part of the bank line this uses, in the line's currency.
@@ -67,7 +68,14 @@ CREATE TABLE allocations (
     fx_rate          NUMERIC(24, 10),
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     decided_at       TIMESTAMPTZ,
-    decided_by       TEXT
+    decided_by       TEXT,
+    -- Run, line and document of the same tenant. A run COPYs a million allocations and each
+    -- foreign key is a query per row (most of the COPY's time): three composite keys also tie
+    -- each reference to the tenant, where four single-column ones (tenant, run, line, document)
+    -- did not, and save a quarter of the checks.
+    FOREIGN KEY (tenant_id, run_id) REFERENCES reconciliation_runs (tenant_id, id),
+    FOREIGN KEY (tenant_id, bank_line_id) REFERENCES bank_lines (tenant_id, id),
+    FOREIGN KEY (tenant_id, document_id) REFERENCES documents (tenant_id, id)
 );
 CREATE INDEX allocations_run ON allocations (tenant_id, run_id, id);
 CREATE INDEX allocations_line ON allocations (tenant_id, bank_line_id);

@@ -333,9 +333,125 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
     let total = lines.len() as i32;
     let loaded = started.elapsed();
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
-    let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
+    let engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     let now = Utc::now();
-    let mut allocations: Vec<Allocation> = Vec::new();
+    // The engine runs on its own thread and hands allocations over in chunks, which this thread
+    // copies into the table (same connection, same transaction) while the engine goes on: on two
+    // cores matching and the database's work overlap, and memory holds a few chunks instead of
+    // every allocation of the run (1M lines make over a million, each with its explanation).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
+    let ctx = RunContext { tenant, run_id: run.id, total, now, heartbeat_pool, currency_of: &currency_of };
+    let (copied, produced) = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| match_lines(engine, &lines, &ctx, tx));
+        let mut copied: AppResult<usize> = Ok(0);
+        for chunk in rx.iter() {
+            if let Err(e) = m_db::insert_allocations(conn, &chunk) {
+                // Dropping the receiver stops the engine at its next chunk.
+                copied = Err(e.into());
+                break;
+            }
+            if let Ok(n) = copied.as_mut() {
+                *n += chunk.len();
+            }
+        }
+        drop(rx);
+        (copied, producer.join())
+    });
+    let produced = produced.map_err(|_| AppError::internal("matching thread panicked"))?;
+    let allocations_written = copied?;
+    let RunOutput { mut write_offs, doc_reduction, mut line_applied, auto, proposed, unmatched, matched_at } = produced;
+    let matched = matched_at.duration_since(started);
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "allocations written");
+    // Sorted by id (UUIDv7, so insertion order): the updates below then walk tables and indexes
+    // in physical order instead of jumping between random pages.
+    write_offs.sort_unstable_by_key(|w| w.id);
+    m_db::insert_write_offs(conn, &write_offs)?;
+    let mut doc_reduction: Vec<(Uuid, Decimal)> = doc_reduction.into_iter().collect();
+    doc_reduction.sort_unstable_by_key(|(id, _)| *id);
+    let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
+    m_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "documents updated");
+    line_applied.sort_unstable_by_key(|(id, _)| *id);
+    let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
+    m_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
+    tracing::info!(
+        run = %run.id,
+        lines = total,
+        load_ms = loaded.as_millis() as u64,
+        match_ms = (matched - loaded).as_millis() as u64,
+        persist_ms = (started.elapsed() - matched).as_millis() as u64,
+        "reconciliation run phases"
+    );
+    let system = Principal {
+        tenant_id: tenant,
+        actor: crate::domain::auth::Actor::System,
+        role: crate::domain::auth::Role::Admin,
+        scopes: vec![],
+    };
+    let mut e = entry(&system, "reconciliation.completed", "reconciliation", &run.id.to_string());
+    e.after = Some(serde_json::json!({
+        "lines": total, "auto_applied": auto, "proposed": proposed, "unmatched": unmatched,
+        "allocations": allocations_written, "write_offs": write_offs.len(),
+    }));
+    audit_db::append(conn, tenant, vec![e])?;
+    // One event per run (never one per allocation: a run can apply a million lines).
+    events::emit(
+        conn,
+        tenant,
+        None,
+        EventType::ReconciliationCompleted,
+        serde_json::json!({
+            "reconciliation_id": run.id, "lines": total, "auto_applied": auto, "proposed": proposed,
+            "unmatched": unmatched, "allocations": allocations_written, "write_offs": write_offs.len(),
+        }),
+    )?;
+    Ok(Run {
+        status: "completed".into(),
+        lines_total: total,
+        lines_processed: total,
+        auto_applied: auto,
+        proposed,
+        unmatched,
+        error: None,
+        ..run.clone()
+    })
+}
+
+/// What the matching thread needs besides the engine and the lines.
+struct RunContext<'a> {
+    tenant: Uuid,
+    run_id: Uuid,
+    total: i32,
+    now: DateTime<Utc>,
+    heartbeat_pool: &'a DbPool,
+    currency_of: &'a HashMap<Uuid, String>,
+}
+
+/// What the matching thread hands back once every line is decided.
+struct RunOutput {
+    write_offs: Vec<WriteOffRow>,
+    doc_reduction: HashMap<Uuid, Decimal>,
+    line_applied: Vec<(Uuid, Decimal)>,
+    auto: i32,
+    proposed: i32,
+    unmatched: i32,
+    /// When the last line was decided (the end of the match phase, for the phase log).
+    matched_at: std::time::Instant,
+}
+
+/// Allocations per chunk sent to the COPY: large enough that a COPY's fixed cost is noise, small
+/// enough that the chunks in flight stay a few tens of MB.
+const ALLOCATION_CHUNK: usize = 20_000;
+
+/// Decides every line (in the given, booking-date order) and sends its allocations to `tx` in
+/// chunks. Stops early when the receiver is gone (the COPY failed: the run rolls back anyway).
+fn match_lines(
+    mut engine: Engine,
+    lines: &[crate::db::bank::BankLine],
+    ctx: &RunContext<'_>,
+    tx: std::sync::mpsc::SyncSender<Vec<Allocation>>,
+) -> RunOutput {
+    let mut chunk: Vec<Allocation> = Vec::with_capacity(ALLOCATION_CHUNK);
     let mut write_offs: Vec<WriteOffRow> = Vec::new();
     let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();
     let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
@@ -343,8 +459,8 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
     for (i, line) in lines.iter().enumerate() {
         if i % 50_000 == 0 && i > 0 {
             // Progress is visible while the run's own transaction is still open.
-            if let Ok(mut hb) = heartbeat_pool.get() {
-                let _ = m_db::heartbeat(&mut hb, run.id, total, i as i32);
+            if let Ok(mut hb) = ctx.heartbeat_pool.get() {
+                let _ = m_db::heartbeat(&mut hb, ctx.run_id, ctx.total, i as i32);
             }
         }
         let outcome = engine.match_line(&LineInput {
@@ -378,10 +494,10 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
         for a in &outcome.allocations {
             let id = Uuid::now_v7();
             first_alloc_of_doc.entry(a.document_id).or_insert(id);
-            allocations.push(Allocation {
+            chunk.push(Allocation {
                 id,
-                tenant_id: tenant,
-                run_id: Some(run.id),
+                tenant_id: ctx.tenant,
+                run_id: Some(ctx.run_id),
                 bank_line_id: line.id,
                 document_id: a.document_id,
                 amount: a.amount,
@@ -394,7 +510,7 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
                     "summary": outcome.explanation, "evidence": a.evidence, "rule": a.rule,
                 }),
                 fx_rate: a.fx_rate,
-                created_at: now,
+                created_at: ctx.now,
                 decided_at: None,
                 decided_by: None,
             });
@@ -409,69 +525,30 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
                 *doc_reduction.entry(w.document_id).or_default() += w.amount;
                 write_offs.push(WriteOffRow {
                     id: Uuid::now_v7(),
-                    tenant_id: tenant,
+                    tenant_id: ctx.tenant,
                     allocation_id,
                     document_id: w.document_id,
                     amount: w.amount,
-                    currency: currency_of.get(&w.document_id).cloned().unwrap_or_default(),
+                    currency: ctx.currency_of.get(&w.document_id).cloned().unwrap_or_default(),
                     reason: w.reason.into(),
-                    created_at: now,
+                    created_at: ctx.now,
                     reversed_at: None,
                 });
             }
             line_applied.push((line.id, applied_on_line));
         }
+        if chunk.len() >= ALLOCATION_CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(ALLOCATION_CHUNK));
+            if tx.send(full).is_err() {
+                break;
+            }
+        }
     }
-    let matched = started.elapsed();
-    m_db::insert_allocations(conn, &allocations)?;
-    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "allocations written");
-    m_db::insert_write_offs(conn, &write_offs)?;
-    let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
-    m_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
-    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "documents updated");
-    let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
-    m_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
-    tracing::info!(
-        run = %run.id,
-        lines = total,
-        load_ms = loaded.as_millis() as u64,
-        match_ms = (matched - loaded).as_millis() as u64,
-        persist_ms = (started.elapsed() - matched).as_millis() as u64,
-        "reconciliation run phases"
-    );
-    let system = Principal {
-        tenant_id: tenant,
-        actor: crate::domain::auth::Actor::System,
-        role: crate::domain::auth::Role::Admin,
-        scopes: vec![],
-    };
-    let mut e = entry(&system, "reconciliation.completed", "reconciliation", &run.id.to_string());
-    e.after = Some(serde_json::json!({
-        "lines": total, "auto_applied": auto, "proposed": proposed, "unmatched": unmatched,
-        "allocations": allocations.len(), "write_offs": write_offs.len(),
-    }));
-    audit_db::append(conn, tenant, vec![e])?;
-    // One event per run (never one per allocation: a run can apply a million lines).
-    events::emit(
-        conn,
-        tenant,
-        None,
-        EventType::ReconciliationCompleted,
-        serde_json::json!({
-            "reconciliation_id": run.id, "lines": total, "auto_applied": auto, "proposed": proposed,
-            "unmatched": unmatched, "allocations": allocations.len(), "write_offs": write_offs.len(),
-        }),
-    )?;
-    Ok(Run {
-        status: "completed".into(),
-        lines_total: total,
-        lines_processed: total,
-        auto_applied: auto,
-        proposed,
-        unmatched,
-        error: None,
-        ..run.clone()
-    })
+    if !chunk.is_empty() {
+        let _ = tx.send(chunk);
+    }
+    let matched_at = std::time::Instant::now();
+    RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
 }
 
 /// The `allocation.applied` event of a review action (confirm, manual allocation). It concerns one
