@@ -27,6 +27,30 @@ pub struct Settings {
     /// Process queued reconciliation runs in this process.
     pub run_worker: bool,
     pub webhooks: WebhookConfig,
+    /// Base64 of the 32-byte key that encrypts connector credentials; `None`: a key file in
+    /// `data_dir` (created on first start).
+    pub connector_key: Option<String>,
+    pub connectors: ConnectorConfig,
+}
+
+/// The connector scheduler (`services::connector_worker`).
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub run_worker: bool,
+    /// How often an idle worker looks for due connectors.
+    pub poll_interval: Duration,
+    /// How long a claimed connector belongs to its worker without a committed page.
+    pub lease: Duration,
+}
+
+impl Default for ConnectorConfig {
+    fn default() -> Self {
+        ConnectorConfig {
+            run_worker: true,
+            poll_interval: Duration::from_millis(1000),
+            lease: Duration::from_secs(300),
+        }
+    }
 }
 
 /// The webhook worker (`services::webhook_worker`).
@@ -101,6 +125,8 @@ impl Default for Settings {
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             run_worker: true,
             webhooks: WebhookConfig::default(),
+            connector_key: None,
+            connectors: ConnectorConfig::default(),
         }
     }
 }
@@ -157,6 +183,16 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_WORKER") {
             s.run_worker = parse(&v, "DUIZHANG_WORKER")?;
+        }
+        s.connector_key = get("DUIZHANG_CONNECTOR_KEY");
+        if let Some(v) = get("DUIZHANG_CONNECTOR_WORKER") {
+            s.connectors.run_worker = parse(&v, "DUIZHANG_CONNECTOR_WORKER")?;
+        }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_POLL_MS") {
+            s.connectors.poll_interval = Duration::from_millis(parse(&v, "DUIZHANG_CONNECTOR_POLL_MS")?);
+        }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_LEASE_SECONDS") {
+            s.connectors.lease = Duration::from_secs(parse(&v, "DUIZHANG_CONNECTOR_LEASE_SECONDS")?);
         }
         let w = &mut s.webhooks;
         if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {
