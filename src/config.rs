@@ -194,6 +194,14 @@ impl Settings {
         if let Some(v) = get("DUIZHANG_CONNECTOR_LEASE_SECONDS") {
             s.connectors.lease = Duration::from_secs(parse(&v, "DUIZHANG_CONNECTOR_LEASE_SECONDS")?);
         }
+        if s.connectors.lease < Duration::from_secs(120) {
+            // A page may take 3 tries of 30 s each: a shorter lease would hand a running sync
+            // to another worker.
+            return Err(ConfigError {
+                name: "DUIZHANG_CONNECTOR_LEASE_SECONDS",
+                reason: "must be at least 120".into(),
+            });
+        }
         let w = &mut s.webhooks;
         if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {
             w.run_worker = parse(&v, "DUIZHANG_WEBHOOK_WORKER")?;
@@ -277,6 +285,19 @@ mod tests {
         );
         assert_eq!(s.webhooks.poll_interval, Duration::from_millis(50));
         assert!(!s.webhooks.run_worker);
+        let c = Settings::from_lookup(env(&[
+            ("DUIZHANG_CONNECTOR_WORKER", "false"),
+            ("DUIZHANG_CONNECTOR_POLL_MS", "250"),
+            ("DUIZHANG_CONNECTOR_LEASE_SECONDS", "600"),
+            ("DUIZHANG_CONNECTOR_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ]))
+        .unwrap();
+        assert!(!c.connectors.run_worker);
+        assert_eq!(c.connectors.poll_interval, Duration::from_millis(250));
+        assert_eq!(c.connectors.lease, Duration::from_secs(600));
+        let e = Settings::from_lookup(env(&[("DUIZHANG_CONNECTOR_LEASE_SECONDS", "30")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_CONNECTOR_LEASE_SECONDS", "the lease must outlast a page's requests");
+        assert!(c.connector_key.is_some());
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();

@@ -278,10 +278,7 @@ fn merge(target: &mut Value, patch: Value) {
 
 async fn run_job(ctx: Ctx, secrets: Arc<SecretBox>) {
     let id = ctx.job.connector.id;
-    let result = match sync(&ctx, &secrets).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(e),
-    };
+    let result = sync(&ctx, &secrets).await;
     if let Err(e) = &result {
         tracing::info!(connector = %id, error = %e, "connector sync failed");
     }

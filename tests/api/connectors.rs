@@ -421,4 +421,30 @@ async fn connector_validation_and_permissions() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["config"]["base_url"], "https://erp.example.com");
     assert_eq!(r.body["config"]["page_size"], 100);
+    let id = r.body["id"].as_str().unwrap().to_string();
+
+    // Viewers see connectors but cannot manage them.
+    let k = app.post("/api/v1/api-keys", &json!({ "name": "viewer", "role": "viewer" })).await;
+    assert_eq!(k.status, 201, "{}", k.text);
+    let viewer = k.body["api_key"].as_str().unwrap().to_string();
+    assert_eq!(app.get_as(&viewer, &format!("/api/v1/connectors/{id}")).await.status, 200);
+    assert_eq!(app.get_as(&viewer, &format!("/api/v1/connectors/{id}/syncs")).await.status, 200);
+    assert_eq!(app.post_as(&viewer, &format!("/api/v1/connectors/{id}/sync"), &json!({})).await.status, 403);
+    let r = app.patch_as(&viewer, &format!("/api/v1/connectors/{id}"), &json!({ "enabled": false })).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    // Disabled connectors are not synced on request.
+    let r = app.patch_as(&app.api_key, &format!("/api/v1/connectors/{id}"), &json!({ "enabled": false })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["enabled"], false);
+    assert_eq!(app.post(&format!("/api/v1/connectors/{id}/sync"), &json!({})).await.status, 409);
+    // Unknown config fields are mapping mistakes.
+    let r = app
+        .patch_as(
+            &app.api_key,
+            &format!("/api/v1/connectors/{id}"),
+            &json!({ "config": { "base_url": "https://erp.example.com", "pagesize": 5 } }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
 }
