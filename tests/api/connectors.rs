@@ -448,3 +448,47 @@ async fn connector_validation_and_permissions() {
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
 }
+
+#[tokio::test]
+async fn two_workers_sync_a_connector_once_and_unknown_customers_are_rejected_records() {
+    let app = spawn().await;
+    // A second server process on the same database, with its own scheduler.
+    let mut settings = duizhang::config::Settings {
+        port: 0,
+        database_url: Some(app.db.url.clone()),
+        jwt_secret: Some(crate::helpers::TEST_JWT_SECRET.into()),
+        db_pool_size: 2,
+        workers: 1,
+        ..duizhang::config::Settings::default()
+    };
+    settings.connectors.poll_interval = Duration::from_millis(20);
+    let second = duizhang::startup::Application::build(settings, &app.db.url).expect("second app builds");
+    tokio::spawn(second.run_until_stopped());
+
+    app.create_customer("CUST-0001").await;
+    let state: Shared = Arc::new(Mutex::new(Erp { invoices: fixture("sales_invoices.json"), ..Erp::default() }));
+    let base = serve(state.clone());
+    let r = app
+        .post(
+            "/api/v1/connectors",
+            &json!({
+                "connector_type": "erpnext", "name": "Invoices only",
+                "config": { "base_url": base, "page_size": 2, "sync_customers": false },
+                "credentials": { "api_key": API_KEY, "api_secret": API_SECRET },
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let syncs = wait_syncs(&app, &id, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let syncs_after = app.get(&format!("/api/v1/connectors/{id}/syncs")).await.body["items"].as_array().unwrap().len();
+    assert_eq!(syncs_after, 1, "one sync, not one per worker");
+    assert_eq!(state.lock().unwrap().invoice_log.len(), 3, "each page fetched once");
+    let s = &syncs[0];
+    assert_eq!(s["status"], "succeeded", "{s}");
+    assert_eq!(s["created"], 3, "{s}");
+    assert_eq!(s["skipped"], 2, "{s}");
+    let rejected: Vec<&str> = s["rejected"].as_array().unwrap().iter().map(|r| r["record"].as_str().unwrap()).collect();
+    assert_eq!(rejected, ["ACC-SINV-2026-00002", "ACC-SINV-2026-00004"], "{s}");
+}
