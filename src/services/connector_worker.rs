@@ -544,11 +544,15 @@ fn truthy(row: &Value, field: &str) -> bool {
 pub fn map_invoice(row: &Value) -> Result<Value, String> {
     let name = text(row, "name").ok_or("name is missing")?;
     let total = text(row, "grand_total").ok_or("grand_total is missing")?;
+    let currency = text(row, "currency").ok_or("currency is missing")?;
+    // Frappe sends floats: rounded to the currency's minor units (binary noise such as
+    // 0.30000000000000004 would otherwise be refused as too precise).
+    let minor = crate::domain::money::Currency::parse(&currency).map(|c| c.minor_units()).unwrap_or(2);
     let amount = Decimal::from_str(&total)
         .or_else(|_| Decimal::from_scientific(&total))
         .map_err(|_| format!("grand_total {total:?} is not a number"))?
         .abs()
-        .round_dp(2)
+        .round_dp(minor)
         .normalize();
     Ok(json!({
         "doc_type": if truthy(row, "is_return") { "credit_note" } else { "invoice" },
@@ -556,7 +560,7 @@ pub fn map_invoice(row: &Value) -> Result<Value, String> {
         "customer_code": text(row, "customer").ok_or("customer is missing")?,
         "issue_date": text(row, "posting_date").ok_or("posting_date is missing")?,
         "due_date": text(row, "due_date"),
-        "currency": text(row, "currency").ok_or("currency is missing")?,
+        "currency": currency,
         "amount": amount.to_string(),
         "external_reference": name,
         "source_system": "erpnext",
@@ -737,6 +741,14 @@ mod tests {
         assert_eq!(ret["doc_type"], "credit_note");
         assert_eq!(ret["amount"], "50.25");
         assert!(map_invoice(&json!({"name":"X"})).is_err());
+        let noisy = map_invoice(&json!({"name":"N","customer":"C","posting_date":"2026-10-01",
+            "currency":"EUR","grand_total":0.30000000000000004}))
+        .unwrap();
+        assert_eq!(noisy["amount"], "0.3");
+        let kwd = map_invoice(&json!({"name":"K","customer":"C","posting_date":"2026-10-01",
+            "currency":"KWD","grand_total":1.234}))
+        .unwrap();
+        assert_eq!(kwd["amount"], "1.234", "three minor units kept");
     }
 
     #[test]
