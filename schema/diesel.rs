@@ -133,6 +133,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    connector_syncs (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        connector_id -> Uuid,
+        status -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        pages -> Int4,
+        created -> Int4,
+        updated -> Int4,
+        skipped -> Int4,
+        rejected -> Jsonb,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    connectors (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        connector_type -> Text,
+        name -> Text,
+        config -> Jsonb,
+        credentials -> Nullable<Bytea>,
+        schedule_seconds -> Int4,
+        sync_cursor -> Jsonb,
+        enabled -> Bool,
+        next_run_at -> Nullable<Timestamptz>,
+        lease_owner -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        consecutive_failures -> Int4,
+        last_status -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_sync_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customer_dunning (customer_id) {
         customer_id -> Uuid,
         tenant_id -> Uuid,
@@ -565,6 +605,9 @@ diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
 diesel::joinable!(bank_statements -> tenants (tenant_id));
+diesel::joinable!(connector_syncs -> connectors (connector_id));
+diesel::joinable!(connector_syncs -> tenants (tenant_id));
+diesel::joinable!(connectors -> tenants (tenant_id));
 diesel::joinable!(customer_dunning -> customers (customer_id));
 diesel::joinable!(customer_dunning -> tenants (tenant_id));
 diesel::joinable!(customer_statement_lines -> customer_statements (statement_id));
@@ -626,6 +669,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     bank_accounts,
     bank_lines,
     bank_statements,
+    connector_syncs,
+    connectors,
     customer_dunning,
     customer_statement_lines,
     customer_statements,

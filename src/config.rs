@@ -27,6 +27,30 @@ pub struct Settings {
     /// Process queued reconciliation runs in this process.
     pub run_worker: bool,
     pub webhooks: WebhookConfig,
+    /// Base64 of the 32-byte key that encrypts connector credentials; `None`: a key file in
+    /// `data_dir` (created on first start).
+    pub connector_key: Option<String>,
+    pub connectors: ConnectorConfig,
+}
+
+/// The connector scheduler (`services::connector_worker`).
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub run_worker: bool,
+    /// How often an idle worker looks for due connectors.
+    pub poll_interval: Duration,
+    /// How long a claimed connector belongs to its worker without a committed page.
+    pub lease: Duration,
+}
+
+impl Default for ConnectorConfig {
+    fn default() -> Self {
+        ConnectorConfig {
+            run_worker: true,
+            poll_interval: Duration::from_millis(1000),
+            lease: Duration::from_secs(300),
+        }
+    }
 }
 
 /// The webhook worker (`services::webhook_worker`).
@@ -101,6 +125,8 @@ impl Default for Settings {
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             run_worker: true,
             webhooks: WebhookConfig::default(),
+            connector_key: None,
+            connectors: ConnectorConfig::default(),
         }
     }
 }
@@ -157,6 +183,24 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_WORKER") {
             s.run_worker = parse(&v, "DUIZHANG_WORKER")?;
+        }
+        s.connector_key = get("DUIZHANG_CONNECTOR_KEY");
+        if let Some(v) = get("DUIZHANG_CONNECTOR_WORKER") {
+            s.connectors.run_worker = parse(&v, "DUIZHANG_CONNECTOR_WORKER")?;
+        }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_POLL_MS") {
+            s.connectors.poll_interval = Duration::from_millis(parse(&v, "DUIZHANG_CONNECTOR_POLL_MS")?);
+        }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_LEASE_SECONDS") {
+            s.connectors.lease = Duration::from_secs(parse(&v, "DUIZHANG_CONNECTOR_LEASE_SECONDS")?);
+        }
+        if s.connectors.lease < Duration::from_secs(120) {
+            // A page may take 3 tries of 30 s each: a shorter lease would hand a running sync
+            // to another worker.
+            return Err(ConfigError {
+                name: "DUIZHANG_CONNECTOR_LEASE_SECONDS",
+                reason: "must be at least 120".into(),
+            });
         }
         let w = &mut s.webhooks;
         if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {
@@ -241,6 +285,19 @@ mod tests {
         );
         assert_eq!(s.webhooks.poll_interval, Duration::from_millis(50));
         assert!(!s.webhooks.run_worker);
+        let c = Settings::from_lookup(env(&[
+            ("DUIZHANG_CONNECTOR_WORKER", "false"),
+            ("DUIZHANG_CONNECTOR_POLL_MS", "250"),
+            ("DUIZHANG_CONNECTOR_LEASE_SECONDS", "600"),
+            ("DUIZHANG_CONNECTOR_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ]))
+        .unwrap();
+        assert!(!c.connectors.run_worker);
+        assert_eq!(c.connectors.poll_interval, Duration::from_millis(250));
+        assert_eq!(c.connectors.lease, Duration::from_secs(600));
+        let e = Settings::from_lookup(env(&[("DUIZHANG_CONNECTOR_LEASE_SECONDS", "30")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_CONNECTOR_LEASE_SECONDS", "the lease must outlast a page's requests");
+        assert!(c.connector_key.is_some());
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();

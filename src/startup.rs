@@ -6,6 +6,7 @@ use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
 use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::db::{self, DbPool};
+use crate::domain::secret_box::SecretBox;
 use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -69,6 +70,8 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let worker_stop = Arc::new(AtomicBool::new(false));
+        let connector_secrets = SecretBox::load_or_create(settings.connector_key.as_deref(), &settings.data_dir)
+            .map_err(|e| format!("connector key: {e}"))?;
         if settings.run_worker {
             crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
@@ -76,7 +79,15 @@ impl Application {
         if settings.webhooks.run_worker {
             crate::services::webhook_worker::spawn_worker(pool.clone(), settings.webhooks.clone(), worker_stop.clone());
         }
-        let server = run(listener, pool, settings)?;
+        if settings.connectors.run_worker {
+            crate::services::connector_worker::spawn_worker(
+                pool.clone(),
+                settings.connectors.clone(),
+                connector_secrets.clone(),
+                worker_stop.clone(),
+            );
+        }
+        let server = run(listener, pool, settings, connector_secrets)?;
         Ok(Application { port, server, worker_stop })
     }
 
@@ -90,10 +101,19 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> Result<Server, String> {
+fn run(
+    listener: TcpListener,
+    pool: DbPool,
+    settings: Settings,
+    connector_secrets: SecretBox,
+) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
-    let state =
-        AppState { pool, jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)), settings: Arc::new(settings.clone()) };
+    let state = AppState {
+        pool,
+        jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
+        settings: Arc::new(settings.clone()),
+        connector_secrets: Arc::new(connector_secrets),
+    };
     let schema: AppSchema =
         graphql::build_schema(Some(state.clone()), settings.graphql_max_depth, settings.graphql_max_complexity);
     let state = web::Data::new(state);

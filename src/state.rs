@@ -2,6 +2,7 @@
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::secret_box::SecretBox;
 use crate::services::auth::JwtKeys;
 use std::sync::Arc;
 
@@ -10,4 +11,6 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
+    /// Seals connector credentials (`DUIZHANG_CONNECTOR_KEY` or the key file).
+    pub connector_secrets: Arc<SecretBox>,
 }

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bank;
+pub mod connectors;
 pub mod customers;
 pub mod differences;
 pub mod documents;

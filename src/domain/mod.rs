@@ -8,6 +8,7 @@ pub mod difference;
 pub mod document;
 pub mod matching;
 pub mod money;
+pub mod secret_box;
 pub mod ssrf;
 pub mod statement_matching;
 pub mod webhook_signature;

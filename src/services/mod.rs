@@ -6,6 +6,8 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod connector_worker;
+pub mod connectors;
 pub mod customers;
 pub mod differences;
 pub mod documents;

@@ -105,7 +105,7 @@ async fn run(pool: DbPool, config: WebhookConfig, stop: Arc<AtomicBool>) {
 }
 
 /// Runs diesel work in one transaction on the runtime's blocking threads.
-async fn blocking<T, F>(pool: &DbPool, work: F) -> AppResult<T>
+pub(crate) async fn blocking<T, F>(pool: &DbPool, work: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
@@ -269,7 +269,7 @@ impl Clients {
 
 /// The error a refused resolution carries through reqwest.
 #[derive(Debug)]
-struct TargetRefused(String);
+pub(crate) struct TargetRefused(pub(crate) String);
 
 impl std::fmt::Display for TargetRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -282,8 +282,8 @@ impl std::error::Error for TargetRefused {}
 /// Resolves with the system resolver and refuses the whole name when any address is not
 /// public (unless allowed). The connection only uses the addresses returned here, so a DNS
 /// answer that changes between check and connect (rebinding) cannot slip through.
-struct GuardedResolver {
-    allow_private: bool,
+pub(crate) struct GuardedResolver {
+    pub(crate) allow_private: bool,
 }
 
 impl Resolve for GuardedResolver {
@@ -311,7 +311,7 @@ fn refusal(what: &str, reason: &str) -> String {
     )
 }
 
-fn error_chain(e: &reqwest::Error) -> (String, bool) {
+pub(crate) fn error_chain(e: &reqwest::Error) -> (String, bool) {
     let mut text = if e.is_timeout() { "timeout".to_string() } else { e.to_string() };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

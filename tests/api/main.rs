@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bank;
 mod collections;
+mod connectors;
 mod customers;
 mod documents;
 mod exports;

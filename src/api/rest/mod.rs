@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod collections;
+pub mod connectors;
 pub mod customers;
 pub mod documents;
 pub mod exports;
@@ -87,6 +88,8 @@ impl Modify for BearerAuth {
         collections::recovery, collections::start_statement_run, collections::get_statement_run,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret,
         webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
+        connectors::create, connectors::list, connectors::get, connectors::update, connectors::remove,
+        connectors::sync, connectors::syncs,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -103,6 +106,7 @@ impl Modify for BearerAuth {
         (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
         (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
         (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
+        (name = "connectors", description = "Scheduled pulls from ERPNext/Frappe and bank file URLs, with sync history"),
     )
 )]
 pub struct ApiDoc;
@@ -200,6 +204,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(webhooks::redeliver)
     .service(webhooks::get_settings)
     .service(webhooks::put_settings)
+    .service(connectors::create)
+    .service(connectors::list)
+    .service(connectors::get)
+    .service(connectors::update)
+    .service(connectors::remove)
+    .service(connectors::sync)
+    .service(connectors::syncs)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 

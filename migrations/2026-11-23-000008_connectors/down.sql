@@ -1,0 +1,2 @@
+DROP TABLE connector_syncs;
+DROP TABLE connectors;
