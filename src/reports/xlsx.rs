@@ -114,7 +114,66 @@ pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderErro
         sheet_header(ws, &s, doc, Some(&acc.currency))?;
         currency_table(ws, &s, doc, acc)?;
     }
+    open_items_sheet(&mut wb, &s, doc)?;
     Ok(wb.save_to_buffer()?)
+}
+
+/// One more sheet: the open items (number and date cells), their aging per currency, and the
+/// differences still open with the customer.
+fn open_items_sheet(wb: &mut Workbook, s: &Styles, doc: StatementDoc<'_>) -> Result<(), RenderError> {
+    let st = doc.statement;
+    let ws = wb.add_worksheet();
+    ws.set_name("Open items")?;
+    let columns = ["Document", "Kind", "Issue date", "Due date", "Currency", "Amount", "Open", "Days overdue"];
+    for (col, name) in columns.iter().enumerate() {
+        let f = if col >= 5 { &s.header_num } else { &s.header };
+        ws.write_string_with_format(0, col as u16, *name, f)?;
+    }
+    for (col, width) in [18.0, 14.0, 12.0, 12.0, 10.0, 16.0, 16.0, 14.0].into_iter().enumerate() {
+        ws.set_column_width(col as u16, width)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    let mut row = 1;
+    for i in &st.open_items {
+        let money = Format::new().set_num_format(money_format(minor_units(&i.currency)));
+        ws.write_string(row, 0, &i.doc_no)?;
+        ws.write_string(row, 1, &i.kind)?;
+        ws.write_datetime_with_format(row, 2, excel_date(i.issue_date)?, &s.date)?;
+        if let Some(d) = i.due_date {
+            ws.write_datetime_with_format(row, 3, excel_date(d)?, &s.date)?;
+        }
+        ws.write_string(row, 4, &i.currency)?;
+        ws.write_number_with_format(row, 5, number(&i.amount)?, &money)?;
+        ws.write_number_with_format(row, 6, number(&i.open_amount)?, &money)?;
+        ws.write_number(row, 7, i.days_overdue as f64)?;
+        row += 1;
+    }
+    row += 1;
+    if !st.aging.is_empty() {
+        ws.write_string_with_format(row, 0, "Aging (days past due)", &s.bold)?;
+        row += 1;
+        for a in &st.aging {
+            let money = Format::new().set_num_format(money_format(minor_units(&a.currency)));
+            ws.write_string_with_format(row, 0, &a.currency, &s.bold)?;
+            for (k, (label, value)) in a.labels.iter().zip(&a.buckets).enumerate() {
+                ws.write_string(row, 1 + k as u16, label)?;
+                ws.write_number_with_format(row + 1, 1 + k as u16, number(value)?, &money)?;
+            }
+            row += 2;
+        }
+        row += 1;
+    }
+    if !st.open_differences.is_empty() {
+        ws.write_string_with_format(row, 0, "Differences still open", &s.bold)?;
+        row += 1;
+        for d in &st.open_differences {
+            ws.write_string(row, 0, &d.status)?;
+            ws.write_string(row, 1, &d.kind)?;
+            ws.write_string(row, 2, &d.explanation)?;
+            row += 1;
+        }
+    }
+    Ok(())
 }
 
 fn sheet_header(

@@ -139,7 +139,14 @@ async fn xlsx_has_number_and_date_cells_one_sheet_per_currency() {
     assert_eq!(d.content_type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     assert!(d.disposition.contains(r#"filename="statement-of-account-SH001-2026-02-01-2026-03-31.xlsx""#));
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(d.bytes)).expect("a valid xlsx");
-    assert_eq!(wb.sheet_names(), vec!["EUR".to_string(), "JPY".to_string()]);
+    assert_eq!(wb.sheet_names(), vec!["EUR".to_string(), "JPY".to_string(), "Open items".to_string()]);
+    // The open items sheet: real number cells for the open amounts.
+    let open = wb.worksheet_range("Open items").unwrap();
+    assert_eq!(open.get_value((0, 6)), Some(&Data::String("Open".into())));
+    assert!(
+        (1..open.height() as u32).any(|r| matches!(open.get_value((r, 6)), Some(Data::Float(_)))),
+        "no numeric open amount in {open:?}"
+    );
     let eur = wb.worksheet_range("EUR").unwrap();
     let cell = |r: u32, c: u32| eur.get_value((r, c)).cloned().unwrap_or(Data::Empty);
     assert_eq!(cell(1, 1), Data::String(COMPANY.into()));
