@@ -84,6 +84,15 @@ pub fn parse_json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> AppRes
     Ok(value)
 }
 
+/// Like `parse_json`, for endpoints whose body is optional: an empty body means the defaults.
+pub fn parse_json_or_default<T: DeserializeOwned + Default>(req: &HttpRequest, body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(req, body)
+    }
+}
+
 /// Runs a write as one transaction, honouring `Idempotency-Key`, and renders its answer.
 pub async fn execute_write<T, F>(
     state: &AppState,

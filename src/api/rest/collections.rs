@@ -2,7 +2,7 @@
 //! figures per level; monthly statement runs.
 
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
 use crate::error::AppResult;
 use crate::services::dunning::{
     self, CustomerDunning, DunningLevel, DunningRunRequest, DunningRunView, RecoveryFigure, RecoveryQuery,
@@ -48,8 +48,7 @@ pub async fn run_dunning(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: DunningRunRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { DunningRunRequest::default() } else { parse_json(&req, &body)? };
+    let input: DunningRunRequest = parse_json_or_default(&req, &body)?;
     let principal = p.clone();
     execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| dunning::run(conn, &principal, input)).await
 }

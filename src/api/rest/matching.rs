@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
 use crate::error::AppResult;
 use crate::services::matching::{
     self, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation, MatchingSettingsView,
@@ -27,8 +27,7 @@ pub async fn start(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: RunRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { RunRequest::default() } else { parse_json(&req, &body)? };
+    let input: RunRequest = parse_json_or_default(&req, &body)?;
     let principal = p.clone();
     execute_write(&state, &p, &req, &body, StatusCode::ACCEPTED, move |conn| {
         matching::start_run(conn, &principal, input)

@@ -4,7 +4,7 @@
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::statements::PageQuery;
 use super::ErrorBody;
-use crate::api::extract::{ok_json, parse_json, read_body, run, PortalAuth};
+use crate::api::extract::{ok_json, parse_json, parse_json_or_default, read_body, run, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
 use crate::services::differences::{
@@ -132,8 +132,7 @@ pub async fn act(
         _ => return Err(AppError::not_found(format!("portal action {name:?} (confirm, dispute)"))),
     };
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CommentInput =
-        if body.iter().all(u8::is_ascii_whitespace) { CommentInput::default() } else { parse_json(&req, &body)? };
+    let input: CommentInput = parse_json_or_default(&req, &body)?;
     let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
     Ok(ok_json(
         &run(&state.pool, move |conn| differences::transition(conn, &Party::Customer(&c), id, action, input)).await?,

@@ -3,7 +3,7 @@
 
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
 use crate::services::differences::{
@@ -156,8 +156,7 @@ pub async fn act(
             "difference action {action_name:?} (send, confirm, dispute, resolve, cancel)"
         ))
     })?;
-    let input: ResolveInput =
-        if body.iter().all(u8::is_ascii_whitespace) { ResolveInput::default() } else { parse_json(&req, &body)? };
+    let input: ResolveInput = parse_json_or_default(&req, &body)?;
     let principal = p.clone();
     execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
         differences::transition(conn, &Party::Tenant(&principal), id, action, input)
@@ -262,8 +261,7 @@ pub async fn issue_portal_token(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: PortalTokenRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { PortalTokenRequest::default() } else { parse_json(&req, &body)? };
+    let input: PortalTokenRequest = parse_json_or_default(&req, &body)?;
     let (code, jwt) = (code.into_inner(), state.jwt.clone());
     // Not replayable through Idempotency-Key: the answer holds a credential.
     let view = run(&state.pool, move |conn| portal::issue_token(conn, &p, &jwt, &code, input)).await?;
