@@ -761,3 +761,45 @@ async fn gone_cancels_the_endpoints_other_pending_deliveries() {
     }
     assert_eq!(app.get(&format!("/api/v1/webhook-endpoints/{id}")).await.body["enabled"], false);
 }
+
+/// The statement use cases' events reach the customer's own endpoint end to end: a statement
+/// posted over HTTP announces its differences, and sending them announces that too.
+#[tokio::test]
+async fn a_reconciled_statement_announces_its_differences_to_the_customers_endpoint() {
+    let app = spawn().await;
+    let receiver = Receiver::start(vec![]).await;
+    allow_private(&app, &app.api_key, true).await;
+    app.create_customer("W1").await;
+    app.create_customer("W2").await;
+    app.create_invoice("W1", "W1-INV-1", "100.00").await;
+    app.create_invoice("W1", "W1-INV-2", "200.00").await;
+    let (mine, _) = endpoint_with(
+        &app,
+        &app.api_key,
+        json!({"url": receiver.url(), "customer_code": "W1",
+               "event_types": ["difference.created", "difference.sent", "statement.reconciled"]}),
+    )
+    .await;
+    let (_, _) = endpoint_with(&app, &app.api_key, json!({"url": receiver.url(), "customer_code": "W2"})).await;
+    let r = app
+        .post(
+            "/api/v1/customers/W1/statements",
+            &json!({"lines": [{"their_ref": "AP1", "our_ref": "W1-INV-1", "date": "2026-03-01", "kind": "invoice",
+                               "amount": "100.00", "currency": "EUR"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let sent = app.post("/api/v1/customers/W1/differences/send", &json!({})).await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    let got = receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let types: Vec<String> = receiver.all().iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types.len(), 3, "only W1's endpoint, three events: {types:?}");
+    for t in ["statement.reconciled", "difference.created", "difference.sent"] {
+        assert!(types.iter().any(|x| x == t), "{t} missing from {types:?}");
+    }
+    let created = got.iter().map(|r| r.json()).find(|j| j["type"] == "difference.created").unwrap();
+    assert_eq!(created["data"]["kind"], "missing_on_customer_side");
+    assert_eq!(created["data"]["our_ref"], "W1-INV-2");
+    assert_eq!(deliveries(&app, &mine).await.len(), 3);
+}
