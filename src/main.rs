@@ -108,35 +108,37 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::EvalMatching { dir } => {
-            // A throw-away database on the same server.
-            let name = format!("dz_eval_{}", uuid::Uuid::new_v4().simple());
-            let (base, _) = database.url.rsplit_once('/').ok_or("unexpected database URL")?;
-            let admin = format!("{base}/postgres");
-            duizhang::db::ensure_database(&admin, &name)?;
-            let url = format!("{base}/{name}");
-            let pool = duizhang::db::build_pool(&url, 4, std::time::Duration::from_secs(30))?;
-            let result = duizhang::eval::evaluate(&url, &dir, pool.clone());
-            drop(pool);
-            // DUIZHANG_EVAL_KEEP_DB=1 keeps the database for inspection (EXPLAIN, sizes).
-            if std::env::var_os("DUIZHANG_EVAL_KEEP_DB").is_some() {
-                eprintln!("kept database {name}");
-            } else {
-                duizhang::db::drop_database(&admin, &name);
-            }
-            println!("{}", result?.report);
+            let report = with_scratch_database(&database.url, |url| {
+                let pool = duizhang::db::build_pool(url, 4, std::time::Duration::from_secs(30))?;
+                duizhang::eval::evaluate(url, &dir, pool).map(|s| s.report)
+            })?;
+            println!("{report}");
             Ok(())
         }
         Command::EvalStatements { dir } => {
-            let name = format!("dz_eval_{}", uuid::Uuid::new_v4().simple());
-            let (base, _) = database.url.rsplit_once('/').ok_or("unexpected database URL")?;
-            let admin = format!("{base}/postgres");
-            duizhang::db::ensure_database(&admin, &name)?;
-            let url = format!("{base}/{name}");
-            let result = duizhang::eval_statements::evaluate(&url, &dir);
-            duizhang::db::drop_database(&admin, &name);
-            println!("{}", result?.report);
+            let report = with_scratch_database(&database.url, |url| {
+                duizhang::eval_statements::evaluate(url, &dir).map(|s| s.report)
+            })?;
+            println!("{report}");
             Ok(())
         }
         Command::ExportSpecs { .. } => unreachable!("handled above"),
     }
+}
+
+/// Runs an evaluation in a throw-away database on the same server, dropped afterwards unless
+/// DUIZHANG_EVAL_KEEP_DB is set (to inspect it: EXPLAIN, sizes).
+fn with_scratch_database<T>(server_url: &str, work: impl FnOnce(&str) -> Result<T, String>) -> Result<T, String> {
+    let name = format!("dz_eval_{}", uuid::Uuid::new_v4().simple());
+    let (base, _) = server_url.rsplit_once('/').ok_or("unexpected database URL")?;
+    let admin = format!("{base}/postgres");
+    duizhang::db::ensure_database(&admin, &name)?;
+    let url = format!("{base}/{name}");
+    let result = work(&url);
+    if std::env::var_os("DUIZHANG_EVAL_KEEP_DB").is_some() {
+        eprintln!("kept database {name}");
+    } else {
+        duizhang::db::drop_database(&admin, &name);
+    }
+    result
 }
