@@ -32,6 +32,7 @@ diesel::table! {
         scopes -> Array<Text>,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        connector_id -> Nullable<Uuid>,
     }
 }
 
@@ -129,6 +130,17 @@ diesel::table! {
         imported_at -> Timestamptz,
         actor_type -> Text,
         actor_id -> Text,
+    }
+}
+
+diesel::table! {
+    connector_push_secrets (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        connector_id -> Uuid,
+        sealed_secret -> Bytea,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -595,6 +607,7 @@ diesel::joinable!(allocations -> bank_lines (bank_line_id));
 diesel::joinable!(allocations -> documents (document_id));
 diesel::joinable!(allocations -> reconciliation_runs (run_id));
 diesel::joinable!(allocations -> tenants (tenant_id));
+diesel::joinable!(api_keys -> connectors (connector_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
@@ -605,6 +618,8 @@ diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
 diesel::joinable!(bank_statements -> tenants (tenant_id));
+diesel::joinable!(connector_push_secrets -> connectors (connector_id));
+diesel::joinable!(connector_push_secrets -> tenants (tenant_id));
 diesel::joinable!(connector_syncs -> connectors (connector_id));
 diesel::joinable!(connector_syncs -> tenants (tenant_id));
 diesel::joinable!(connectors -> tenants (tenant_id));
@@ -669,6 +684,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bank_accounts,
     bank_lines,
     bank_statements,
+    connector_push_secrets,
     connector_syncs,
     connectors,
     customer_dunning,

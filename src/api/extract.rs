@@ -135,22 +135,29 @@ where
     let request_hash = request_fingerprint(req, body_digest);
     let tenant_id = principal.tenant_id;
     let stored = run(&state.pool, move |conn| {
-        idempotency::run(conn, tenant_id, key.as_deref(), &request_hash, |conn| {
-            let out = work(conn)?;
-            Ok(StoredResponse {
-                status: success.as_u16(),
-                body: serde_json::to_vec(&out).map_err(AppError::internal)?,
-                content_type: "application/json".into(),
-                replayed: false,
-            })
-        })
+        idempotency::run(conn, tenant_id, key.as_deref(), &request_hash, |conn| stored_json(success, &work(conn)?))
     })
     .await?;
+    Ok(render_stored(stored))
+}
+
+/// A use case's answer as it is kept for idempotent replays.
+pub fn stored_json<T: Serialize>(success: StatusCode, out: &T) -> AppResult<StoredResponse> {
+    Ok(StoredResponse {
+        status: success.as_u16(),
+        body: serde_json::to_vec(out).map_err(AppError::internal)?,
+        content_type: "application/json".into(),
+        replayed: false,
+    })
+}
+
+/// The HTTP answer of a stored (possibly replayed) response.
+pub fn render_stored(stored: StoredResponse) -> HttpResponse {
     let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     if stored.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.content_type(stored.content_type).body(stored.body))
+    response.content_type(stored.content_type).body(stored.body)
 }
 
 /// Reads run in a transaction too, so multi-query answers are consistent.
@@ -163,7 +170,7 @@ where
 }
 
 /// What makes two requests "the same" for idempotency: method, path, query and body digest.
-fn request_fingerprint(req: &HttpRequest, body_digest: &[u8]) -> String {
+pub fn request_fingerprint(req: &HttpRequest, body_digest: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(req.method().as_str().as_bytes());
     h.update(b"\n");

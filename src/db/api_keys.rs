@@ -15,6 +15,8 @@ pub struct ApiKey {
     pub scopes: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Set for a connector's push key: it works only while that connector is enabled.
+    pub connector_id: Option<Uuid>,
 }
 
 pub fn insert(conn: &mut PgConnection, key: &ApiKey) -> QueryResult<()> {

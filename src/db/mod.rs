@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bank;
+pub mod connector_push;
 pub mod connectors;
 pub mod customers;
 pub mod differences;

@@ -86,6 +86,10 @@ pub enum Actor {
     },
     /// The command line (`duizhang tenant create`): the operator of the installation.
     System,
+    /// A connector's system pushing a request signed with the connector's push secret.
+    Connector {
+        id: Uuid,
+    },
 }
 
 impl Actor {
@@ -94,11 +98,12 @@ impl Actor {
             Actor::ApiKey { .. } => "api_key",
             Actor::User { .. } => "user",
             Actor::System => "system",
+            Actor::Connector { .. } => "connector",
         }
     }
     pub fn id(&self) -> String {
         match self {
-            Actor::ApiKey { id } | Actor::User { id } => id.to_string(),
+            Actor::ApiKey { id } | Actor::User { id } | Actor::Connector { id } => id.to_string(),
             Actor::System => "system".into(),
         }
     }

@@ -70,25 +70,67 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
 ) -> Result<(), VerifyError> {
-    if msg_id.is_empty() || timestamp.is_empty() || signatures.is_empty() {
-        return Err(VerifyError::MissingHeader);
+    let mut verifier = Verifier::new(keys, msg_id, timestamp, signatures, now_unix)?;
+    verifier.update(body);
+    verifier.finish()
+}
+
+/// Incremental verification, for bodies that are not held in memory (a spooled bank file):
+/// the headers are checked first, then the body is fed in chunks.
+pub struct Verifier {
+    macs: Vec<Hmac<Sha256>>,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl Verifier {
+    pub fn new(
+        keys: &[Vec<u8>],
+        msg_id: &str,
+        timestamp: &str,
+        signatures: &str,
+        now_unix: i64,
+    ) -> Result<Verifier, VerifyError> {
+        if msg_id.is_empty() || timestamp.is_empty() || signatures.is_empty() {
+            return Err(VerifyError::MissingHeader);
+        }
+        let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::TimestampOutOfTolerance)?;
+        if (now_unix - ts).abs() > TOLERANCE_SECONDS {
+            return Err(VerifyError::TimestampOutOfTolerance);
+        }
+        let macs = keys
+            .iter()
+            .map(|key| {
+                let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+                m.update(msg_id.as_bytes());
+                m.update(b".");
+                m.update(ts.to_string().as_bytes());
+                m.update(b".");
+                m
+            })
+            .collect();
+        let signatures = signatures
+            .split_whitespace()
+            .filter_map(|candidate| candidate.strip_prefix("v1,"))
+            .filter_map(|b64| B64.decode(b64).ok())
+            .collect();
+        Ok(Verifier { macs, signatures })
     }
-    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::TimestampOutOfTolerance)?;
-    if (now_unix - ts).abs() > TOLERANCE_SECONDS {
-        return Err(VerifyError::TimestampOutOfTolerance);
-    }
-    for key in keys {
-        let expected = mac(key, msg_id, ts, body);
-        for candidate in signatures.split_whitespace() {
-            let Some(b64) = candidate.strip_prefix("v1,") else { continue };
-            if let Ok(given) = B64.decode(b64) {
-                if given.len() == expected.len() && bool::from(given.ct_eq(&expected)) {
-                    return Ok(());
-                }
-            }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        for m in &mut self.macs {
+            m.update(chunk);
         }
     }
-    Err(VerifyError::NoValidSignature)
+
+    pub fn finish(self) -> Result<(), VerifyError> {
+        for m in self.macs {
+            let expected = m.finalize().into_bytes();
+            if self.signatures.iter().any(|given| given.len() == expected.len() && bool::from(given.ct_eq(&expected))) {
+                return Ok(());
+            }
+        }
+        Err(VerifyError::NoValidSignature)
+    }
 }
 
 #[cfg(test)]

@@ -100,6 +100,8 @@ pub struct ApiKeyView {
     pub scopes: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The connector a push key belongs to (see `POST /connectors/{id}/push-keys`).
+    pub connector_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,6 +122,7 @@ impl From<api_keys::ApiKey> for ApiKeyView {
             scopes: k.scopes,
             created_at: k.created_at,
             revoked_at: k.revoked_at,
+            connector_id: k.connector_id,
         }
     }
 }
@@ -146,6 +149,7 @@ pub fn create_api_key(conn: &mut PgConnection, principal: &Principal, input: New
         scopes: input.scopes,
         created_at: Utc::now(),
         revoked_at: None,
+        connector_id: None,
     };
     api_keys::insert(conn, &key)?;
     let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());

@@ -1,7 +1,7 @@
 //! Authentication: API keys for machines, e-mail/password exchanged for short-lived JWTs for
 //! people. Both resolve to a `Principal` bound to one tenant.
 
-use crate::db::{self, api_keys, users};
+use crate::db::{self, api_keys, connector_push, users};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -82,10 +82,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
         let (prefix, _) = rest.split_once('_').ok_or_else(|| AppError::unauthenticated("malformed API key"))?;
         let prefix = prefix.to_string();
         let presented_hash = hash_api_key(token);
-        let key = db::transaction(&state.pool, move |conn| Ok(api_keys::find_active_by_prefix(conn, &prefix)?)).await?;
-        let key = key.ok_or_else(|| AppError::unauthenticated("unknown or revoked API key"))?;
+        let found = db::transaction(&state.pool, move |conn| {
+            let Some(key) = api_keys::find_active_by_prefix(conn, &prefix)? else { return Ok(None) };
+            // A connector's push key lives only as long as its connector is enabled.
+            let usable = match key.connector_id {
+                None => true,
+                Some(connector_id) => connector_push::connector_enabled(conn, key.tenant_id, connector_id)?,
+            };
+            Ok(Some((key, usable)))
+        })
+        .await?;
+        let (key, usable) = found.ok_or_else(|| AppError::unauthenticated("unknown or revoked API key"))?;
         if !bool::from(key.key_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
             return Err(AppError::unauthenticated("unknown or revoked API key"));
+        }
+        if !usable {
+            return Err(AppError::unauthenticated("this push key's connector is disabled or deleted"));
         }
         let role = Role::parse(&key.role).ok_or_else(|| AppError::internal("api key with unknown role"))?;
         return Ok(Principal {

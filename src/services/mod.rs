@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod connector_push;
 pub mod connector_worker;
 pub mod connectors;
 pub mod customers;

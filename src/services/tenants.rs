@@ -41,6 +41,7 @@ pub fn create(conn: &mut PgConnection, name: &str, base_currency: &str) -> AppRe
         scopes: vec![],
         created_at: Utc::now(),
         revoked_at: None,
+        connector_id: None,
     };
     api_keys::insert(conn, &key)?;
     let system = Principal { tenant_id: tenant.id, actor: Actor::System, role: Role::Admin, scopes: vec![] };

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod bank;
 mod collections;
+mod connector_push;
 mod connectors;
 mod customers;
 mod documents;

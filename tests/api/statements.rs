@@ -2,11 +2,8 @@
 //! lifecycle and its rules, idempotent re-posting, validation without partial writes, and
 //! signed statement pushes verified against an independent signature implementation.
 
-use crate::helpers::{spawn_app, TestApp};
-use base64::Engine;
-use hmac::{Hmac, Mac};
+use crate::helpers::{sign, spawn_app, TestApp};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::collections::HashSet;
 
 async fn invoice(app: &TestApp, customer: &str, doc_no: &str, date: &str, amount: &str) {
@@ -231,16 +228,6 @@ async fn differences_follow_their_lifecycle_and_resolution_can_adjust_the_books(
     let read = app.get_as(key, &format!("/api/v1/differences/{mismatch}")).await;
     assert_eq!(read.status, 200);
     assert_eq!(read.body["comments"].as_array().unwrap().len(), 2, "{}", read.text);
-}
-
-/// Standard Webhooks signature, computed here from the specification with hmac/sha2 directly
-/// (not the service's own module).
-fn sign(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
-    let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bank;
 pub mod collections;
+pub mod connector_push;
 pub mod connectors;
 pub mod customers;
 pub mod documents;
@@ -90,6 +91,8 @@ impl Modify for BearerAuth {
         webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
         connectors::create, connectors::list, connectors::get, connectors::update, connectors::remove,
         connectors::sync, connectors::syncs,
+        connector_push::create_push_key, connector_push::list_push_keys, connector_push::rotate_push_secret,
+        connector_push::push_customers, connector_push::push_documents, connector_push::push_bank_statement,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -211,6 +214,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(connectors::remove)
     .service(connectors::sync)
     .service(connectors::syncs)
+    .service(connector_push::create_push_key)
+    .service(connector_push::list_push_keys)
+    .service(connector_push::rotate_push_secret)
+    .service(connector_push::push_customers)
+    .service(connector_push::push_documents)
+    .service(connector_push::push_bank_statement)
     .route("/openapi.json", web::get().to(serve_openapi));
 }
 

@@ -1,0 +1,229 @@
+//! Push access for connectors: push keys, the push-signing secret, and the signed push endpoints
+//! (`/inbound/{tenant_id}/connectors/{connector_id}/...`) for systems that cannot hold a key.
+
+use super::bank::ImportParams;
+use super::ErrorBody;
+use crate::api::extract::{
+    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, spool_body,
+    stored_json, Auth,
+};
+use crate::error::{AppError, AppResult};
+use crate::services::admin::{ApiKeyView, CreatedApiKey};
+use crate::services::bank::{self, ImportedStatement, StatementUpload};
+use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders};
+use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::{customers, documents, idempotency};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use uuid::Uuid;
+
+/// Create an API key bound to this connector (admin). It carries only the scope the connector's
+/// data needs (`ledger:write` or `bank:write`) and stops working when the connector is disabled
+/// or deleted. Revoke it with `DELETE /api-keys/{id}`. The key is shown only in this answer.
+#[utoipa::path(
+    tag = "connectors",
+    params(("id" = Uuid, Path)),
+    request_body(content = NewPushKey, description = "optional"),
+    responses((status = 201, body = CreatedApiKey), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/connectors/{id}/push-keys")]
+pub async fn create_push_key(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, 16 * 1024).await?;
+    let input: NewPushKey = parse_json_or_default(&req, &body)?;
+    let (principal, id) = (p.clone(), *id);
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        connector_push::create_push_key(conn, &principal, id, input)
+    })
+    .await
+}
+
+/// The connector's push keys, revoked ones included (admin).
+#[utoipa::path(
+    tag = "connectors",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/connectors/{id}/push-keys")]
+pub async fn list_push_keys(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = *id;
+    Ok(ok_json(&run(&state.pool, move |conn| connector_push::list_push_keys(conn, &p, id)).await?))
+}
+
+/// Create or rotate the connector's push-signing secret (admin). The previous secret stays valid
+/// for 24 hours. The secret is shown only in this answer.
+#[utoipa::path(
+    tag = "connectors",
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = PushSecretIssued), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/connectors/{id}/push-secret")]
+pub async fn rotate_push_secret(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let (principal, id) = (p.clone(), *id);
+    let secrets = state.connector_secrets.clone();
+    execute_write(&state, &p, &req, &[], StatusCode::CREATED, move |conn| {
+        connector_push::rotate_push_secret(conn, &principal, &secrets, id)
+    })
+    .await
+}
+
+fn signed_headers(req: &HttpRequest) -> SignedHeaders {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    SignedHeaders {
+        message_id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+    }
+}
+
+/// Customers pushed by an ERP connector's system, signed with the connector's push secret
+/// (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). Same body and
+/// answer as `POST /customers/import`; a repeated `webhook-id` gets the first answer again.
+#[utoipa::path(
+    tag = "connectors",
+    params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
+        ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of CustomerInput"),
+    responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+)]
+#[post("/inbound/{tenant_id}/connectors/{connector_id}/customers")]
+pub async fn push_customers(
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    ledger_push(state, path.into_inner(), PushTarget::Customers, req, payload).await
+}
+
+/// Ledger documents pushed by an ERP connector's system, signed with the connector's push
+/// secret. Same body and answer as `POST /documents/import`.
+#[utoipa::path(
+    tag = "connectors",
+    params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
+        ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of DocumentInput"),
+    responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+)]
+#[post("/inbound/{tenant_id}/connectors/{connector_id}/documents")]
+pub async fn push_documents(
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    ledger_push(state, path.into_inner(), PushTarget::Documents, req, payload).await
+}
+
+async fn ledger_push(
+    state: web::Data<AppState>,
+    (tenant_id, connector_id): (Uuid, Uuid),
+    target: PushTarget,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let headers = signed_headers(&req);
+    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let fingerprint = request_fingerprint(&req, &Sha256::digest(&body));
+    let secrets = state.connector_secrets.clone();
+    let stored = run(&state.pool, move |conn| {
+        let principal =
+            connector_push::authenticate_signed(conn, &secrets, tenant_id, connector_id, target, &headers, |v| {
+                v.update(&body);
+                Ok(())
+            })?;
+        let key = headers.idempotency_key(connector_id)?;
+        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
+            let report: ImportReport = match target {
+                PushTarget::Customers => customers::import(conn, &principal, format, &body)?,
+                _ => documents::import(conn, &principal, format, &body)?,
+            };
+            stored_json(StatusCode::OK, &report)
+        })
+    })
+    .await?;
+    Ok(render_stored(stored))
+}
+
+/// A bank statement file pushed by a bank connector's system, signed with the connector's push
+/// secret. Same body, parameters and answer as `POST /bank-statements`.
+#[utoipa::path(
+    tag = "connectors",
+    params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
+        ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
+    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    responses((status = 201, body = ImportedStatement), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+)]
+#[post("/inbound/{tenant_id}/connectors/{connector_id}/bank-statements")]
+pub async fn push_bank_statement(
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    params: web::Query<ImportParams>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let (tenant_id, connector_id) = path.into_inner();
+    let params = params.into_inner();
+    let format = params.format.as_deref().map(bank::parse_format).transpose()?;
+    let headers = signed_headers(&req);
+    let body = spool_body(&req, payload, state.settings.max_import_bytes).await?;
+    if body.bytes == 0 {
+        return Err(AppError::invalid("body", "the statement file is empty"));
+    }
+    let fingerprint = request_fingerprint(&req, &body.sha256);
+    let upload = StatementUpload {
+        format,
+        head: body.head,
+        sha256: hex::encode(body.sha256),
+        bytes: body.bytes,
+        bank_account: params.bank_account,
+    };
+    let file = body.file;
+    let secrets = state.connector_secrets.clone();
+    let stored = run(&state.pool, move |conn| {
+        let principal = connector_push::authenticate_signed(
+            conn,
+            &secrets,
+            tenant_id,
+            connector_id,
+            PushTarget::BankStatements,
+            &headers,
+            |verifier| {
+                // The file is spooled to disk: feed the signature check in chunks.
+                let mut reader = file.reopen().map_err(AppError::internal)?;
+                let mut chunk = vec![0u8; 256 * 1024];
+                loop {
+                    let n = reader.read(&mut chunk).map_err(AppError::internal)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    verifier.update(&chunk[..n]);
+                }
+            },
+        )?;
+        let key = headers.idempotency_key(connector_id)?;
+        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
+            let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
+            stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, reader)?)
+        })
+    })
+    .await?;
+    Ok(render_stored(stored))
+}

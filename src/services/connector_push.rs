@@ -1,0 +1,219 @@
+//! Pushes on behalf of a connector: an ERP or bank system that sends its data instead of being
+//! polled. Two ways in, both landing in the ordinary import use cases (so upserts, bank-line
+//! deduplication and the audit trail behave exactly as for any import):
+//!
+//! * a **push key**: an API key bound to the connector, with only the scope its data needs
+//!   (`ledger:write` for ERP connectors, `bank:write` for bank connectors); it stops working when
+//!   the connector is disabled or deleted, and is revoked like any key (`DELETE /api-keys/{id}`);
+//! * a **signed push** for systems that cannot hold a bearer key: the request is signed with the
+//!   connector's push secret (Standard Webhooks headers) and its `webhook-id` makes retries safe.
+
+use super::admin::{ApiKeyView, CreatedApiKey};
+use super::require;
+use crate::db::api_keys::{self, ApiKey};
+use crate::db::audit as audit_db;
+use crate::db::connector_push::{self as push_db, PushSecret};
+use crate::db::connectors as c_db;
+use crate::domain::auth::{Actor, Permission, Principal, Role};
+use crate::domain::secret_box::SecretBox;
+use crate::domain::webhook_signature::{self, Verifier};
+use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
+use chrono::{DateTime, Duration, Utc};
+use diesel::PgConnection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a push goes; each target is one of the ordinary import endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushTarget {
+    Customers,
+    Documents,
+    BankStatements,
+}
+
+impl PushTarget {
+    pub fn parse(s: &str) -> Option<PushTarget> {
+        match s {
+            "customers" => Some(PushTarget::Customers),
+            "documents" => Some(PushTarget::Documents),
+            "bank-statements" => Some(PushTarget::BankStatements),
+            _ => None,
+        }
+    }
+
+    fn permission(self) -> Permission {
+        match self {
+            PushTarget::Customers | PushTarget::Documents => Permission::WriteLedger,
+            PushTarget::BankStatements => Permission::WriteBank,
+        }
+    }
+}
+
+/// What a connector of this type feeds: bank connectors bank statements, the others the ledger.
+fn push_permission(connector_type: &str) -> Permission {
+    match connector_type {
+        "bank_file" | "open_banking" => Permission::WriteBank,
+        _ => Permission::WriteLedger,
+    }
+}
+
+fn load_connector(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<c_db::Connector> {
+    c_db::find(conn, principal.tenant_id, id)?.ok_or_else(|| AppError::not_found("connector"))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPushKey {
+    /// Defaults to "push: <connector name>".
+    pub name: Option<String>,
+}
+
+/// A new API key bound to the connector (admin). The secret is in this answer only.
+pub fn create_push_key(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    connector_id: Uuid,
+    input: NewPushKey,
+) -> AppResult<CreatedApiKey> {
+    require(principal, Permission::Admin)?;
+    let connector = load_connector(conn, principal, connector_id)?;
+    let name = input.name.unwrap_or_else(|| format!("push: {}", connector.name));
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
+    }
+    let (plaintext, prefix, hash) = super::auth::generate_api_key();
+    let key = ApiKey {
+        id: Uuid::now_v7(),
+        tenant_id: principal.tenant_id,
+        name: name.to_string(),
+        prefix,
+        key_hash: hash,
+        // The scope does the narrowing; the role only has to grant it.
+        role: Role::Accountant.as_str().into(),
+        scopes: vec![push_permission(&connector.connector_type).scope().to_string()],
+        created_at: Utc::now(),
+        revoked_at: None,
+        connector_id: Some(connector.id),
+    };
+    api_keys::insert(conn, &key)?;
+    let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());
+    e.after = Some(serde_json::json!({
+        "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix, "connector_id": connector.id,
+    }));
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(CreatedApiKey { key: key.into(), api_key: plaintext })
+}
+
+/// The connector's push keys, revoked ones included (admin).
+pub fn list_push_keys(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    connector_id: Uuid,
+) -> AppResult<Vec<ApiKeyView>> {
+    require(principal, Permission::Admin)?;
+    let connector = load_connector(conn, principal, connector_id)?;
+    Ok(push_db::keys(conn, principal.tenant_id, connector.id)?.into_iter().map(ApiKeyView::from).collect())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PushSecretIssued {
+    pub connector_id: Uuid,
+    /// `whsec_...`: the pushing system signs with it (Standard Webhooks). Shown only in this answer.
+    pub secret: String,
+    /// Until then the previous secret is accepted too, so the sender can switch without a gap.
+    pub previous_valid_until: DateTime<Utc>,
+}
+
+/// Creates or rotates the connector's push-signing secret (admin).
+pub fn rotate_push_secret(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    secrets: &SecretBox,
+    connector_id: Uuid,
+) -> AppResult<PushSecretIssued> {
+    require(principal, Permission::Admin)?;
+    let connector = load_connector(conn, principal, connector_id)?;
+    let now = Utc::now();
+    let secret = webhook_signature::generate_secret();
+    let previous_valid_until = now + Duration::hours(24);
+    push_db::rotate_secret(
+        conn,
+        &PushSecret {
+            id: Uuid::now_v7(),
+            tenant_id: principal.tenant_id,
+            connector_id: connector.id,
+            sealed_secret: secrets.seal(secret.as_bytes()),
+            expires_at: None,
+            created_at: now,
+        },
+        previous_valid_until,
+    )?;
+    let e = entry(principal, "connector.push_secret_rotated", "connector", &connector.id.to_string());
+    audit_db::append(conn, principal.tenant_id, vec![e])?;
+    Ok(PushSecretIssued { connector_id: connector.id, secret, previous_valid_until })
+}
+
+/// The Standard Webhooks headers of a signed push.
+#[derive(Debug, Clone)]
+pub struct SignedHeaders {
+    pub message_id: String,
+    pub timestamp: String,
+    pub signature: String,
+}
+
+impl SignedHeaders {
+    /// The idempotency key under which the push's answer is kept: a retry of the same
+    /// `webhook-id` gets the first answer, never a second import.
+    pub fn idempotency_key(&self, connector_id: Uuid) -> AppResult<String> {
+        if self.message_id.is_empty() || self.message_id.len() > 200 {
+            return Err(AppError::invalid("webhook-id", "must be 1 to 200 characters"));
+        }
+        Ok(format!("push:{connector_id}:{}", self.message_id))
+    }
+}
+
+/// Checks a signed push and returns the principal the import runs as: the connector itself,
+/// with only the scope of `target`. `feed_body` hands the body to the verifier (in chunks for
+/// spooled files). Every refusal is the same 401, so the answer does not tell which part was wrong
+/// except for the signature check itself.
+pub fn authenticate_signed(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    tenant_id: Uuid,
+    connector_id: Uuid,
+    target: PushTarget,
+    headers: &SignedHeaders,
+    feed_body: impl FnOnce(&mut Verifier) -> AppResult<()>,
+) -> AppResult<Principal> {
+    let denied = || AppError::unauthenticated("unknown or disabled connector, or no push secret configured");
+    let connector = c_db::find(conn, tenant_id, connector_id)?.filter(|c| c.enabled).ok_or_else(denied)?;
+    let keys: Vec<Vec<u8>> = push_db::valid_secrets(conn, tenant_id, connector.id, Utc::now())?
+        .iter()
+        .filter_map(|s| secrets.open(&s.sealed_secret).ok())
+        .filter_map(|plain| String::from_utf8(plain).ok())
+        .filter_map(|secret| webhook_signature::secret_key(&secret))
+        .collect();
+    if keys.is_empty() {
+        return Err(denied());
+    }
+    let mut verifier =
+        Verifier::new(&keys, &headers.message_id, &headers.timestamp, &headers.signature, Utc::now().timestamp())
+            .map_err(|e| AppError::unauthenticated(e.message()))?;
+    feed_body(&mut verifier)?;
+    verifier.finish().map_err(|e| AppError::unauthenticated(e.message()))?;
+    let permission = target.permission();
+    if push_permission(&connector.connector_type) != permission {
+        return Err(AppError::forbidden(format!(
+            "a {} connector cannot push to this endpoint",
+            connector.connector_type
+        )));
+    }
+    Ok(Principal {
+        tenant_id,
+        actor: Actor::Connector { id: connector.id },
+        role: Role::Accountant,
+        scopes: vec![permission.scope().to_string()],
+    })
+}
