@@ -97,9 +97,25 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     crate::services::require(&p, crate::domain::auth::Permission::WriteBank)?;
-    let params = params.into_inner();
+    let (upload, file, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
+    let principal = p.clone();
+    execute_write_digest(&state, &p, &req, &sha256, StatusCode::CREATED, move |conn| {
+        let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
+        bank::import_statement(conn, &principal, upload, reader)
+    })
+    .await
+}
+
+/// Spools a statement file to disk and describes it for `bank::import_statement`: the upload,
+/// the file, and its SHA-256 (for idempotency fingerprints).
+pub async fn spool_statement(
+    state: &AppState,
+    req: &HttpRequest,
+    params: ImportParams,
+    payload: web::Payload,
+) -> AppResult<(StatementUpload, tempfile::NamedTempFile, [u8; 32])> {
     let format = params.format.as_deref().map(bank::parse_format).transpose()?;
-    let body = spool_body(&req, payload, state.settings.max_import_bytes).await?;
+    let body = spool_body(req, payload, state.settings.max_import_bytes).await?;
     if body.bytes == 0 {
         return Err(AppError::invalid("body", "the statement file is empty"));
     }
@@ -110,13 +126,7 @@ pub async fn import(
         bytes: body.bytes,
         bank_account: params.bank_account,
     };
-    let file = body.file;
-    let principal = p.clone();
-    execute_write_digest(&state, &p, &req, &body.sha256, StatusCode::CREATED, move |conn| {
-        let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
-        bank::import_statement(conn, &principal, upload, reader)
-    })
-    .await
+    Ok((upload, body.file, body.sha256))
 }
 
 /// One imported statement file: counts, statements found, warnings.

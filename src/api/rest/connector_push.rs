@@ -1,15 +1,15 @@
 //! Push access for connectors: push keys, the push-signing secret, and the signed push endpoints
 //! (`/inbound/{tenant_id}/connectors/{connector_id}/...`) for systems that cannot hold a key.
 
-use super::bank::ImportParams;
+use super::bank::{spool_statement, ImportParams};
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, spool_body,
-    stored_json, Auth,
+    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, stored_json,
+    Auth,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{ApiKeyView, CreatedApiKey};
-use crate::services::bank::{self, ImportedStatement, StatementUpload};
+use crate::services::bank::{self, ImportedStatement};
 use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders};
 use crate::services::import::{ImportFormat, ImportReport};
 use crate::services::{customers, documents, idempotency};
@@ -180,22 +180,9 @@ pub async fn push_bank_statement(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let (tenant_id, connector_id) = path.into_inner();
-    let params = params.into_inner();
-    let format = params.format.as_deref().map(bank::parse_format).transpose()?;
     let headers = signed_headers(&req);
-    let body = spool_body(&req, payload, state.settings.max_import_bytes).await?;
-    if body.bytes == 0 {
-        return Err(AppError::invalid("body", "the statement file is empty"));
-    }
-    let fingerprint = request_fingerprint(&req, &body.sha256);
-    let upload = StatementUpload {
-        format,
-        head: body.head,
-        sha256: hex::encode(body.sha256),
-        bytes: body.bytes,
-        bank_account: params.bank_account,
-    };
-    let file = body.file;
+    let (upload, file, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
+    let fingerprint = request_fingerprint(&req, &sha256);
     let secrets = state.connector_secrets.clone();
     let stored = run(&state.pool, move |conn| {
         let principal = connector_push::authenticate_signed(
