@@ -69,6 +69,28 @@ where
     .map_err(AppError::internal)?
 }
 
+/// What a per-tenant advisory lock serialises; each purpose is a lock of its own.
+#[derive(Debug, Clone, Copy)]
+pub enum TenantLock {
+    /// Everything that changes open amounts: matching runs and the review of proposals.
+    Matching,
+    /// Dunning runs, which read the customers' dunning state and rewrite it.
+    Dunning,
+}
+
+/// Takes the tenant's lock for `purpose` until the end of the current transaction.
+pub fn lock_tenant(conn: &mut PgConnection, tenant_id: uuid::Uuid, purpose: TenantLock) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    let salt: i64 = match purpose {
+        TenantLock::Matching => 0x6d61_7463_6869_6e67, // "matching"
+        TenantLock::Dunning => 0x6475_6e6e_696e_6721,  // "dunning!"
+    };
+    let mut high = [0u8; 8];
+    high.copy_from_slice(&tenant_id.as_bytes()[..8]);
+    let key = i64::from_be_bytes(high) ^ salt;
+    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn).map(|_| ())
+}
+
 /// Applies pending migrations; an advisory lock makes concurrent starts wait instead of racing.
 pub fn run_migrations(conn: &mut PgConnection) -> Result<(), String> {
     use diesel::RunQueryDsl;

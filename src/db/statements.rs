@@ -91,6 +91,15 @@ pub fn lines(conn: &mut PgConnection, tenant_id: Uuid, statement_id: Uuid) -> Qu
         .load(conn)
 }
 
+/// How many of a statement's lines were compared (the others were ignored as unreadable).
+pub fn count_lines(conn: &mut PgConnection, tenant_id: Uuid, statement_id: Uuid) -> QueryResult<i64> {
+    customer_statement_lines::table
+        .filter(customer_statement_lines::tenant_id.eq(tenant_id))
+        .filter(customer_statement_lines::statement_id.eq(statement_id))
+        .count()
+        .get_result(conn)
+}
+
 /// One item of our books as the comparison sees it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct OurItemRow {

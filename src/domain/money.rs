@@ -132,6 +132,18 @@ pub fn display_amount(currency_code: &str, value: Decimal) -> String {
     grouped
 }
 
+/// `numerator / denominator * scale` for reported ratios (DSO in days, recovery in percent):
+/// rounded half away from zero to one decimal and always written with one ("120.0", not "120"),
+/// so a column of them lines up. `None` when the denominator is not positive.
+pub fn ratio_one_decimal(numerator: Decimal, denominator: Decimal, scale: Decimal) -> Option<String> {
+    (denominator > Decimal::ZERO).then(|| {
+        let mut r = (numerator / denominator * scale)
+            .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        r.rescale(1);
+        r.to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +192,14 @@ mod tests {
         }
         assert!(eur.parse_amount("99999999999999999").is_err());
         assert_eq!(eur.parse_amount("9999999999999999").unwrap().to_string(), "9999999999999999.00");
+    }
+
+    #[test]
+    fn ratios_have_exactly_one_decimal() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(ratio_one_decimal(d("120"), d("120"), d("120")).as_deref(), Some("120.0"));
+        assert_eq!(ratio_one_decimal(d("1"), d("3"), d("100")).as_deref(), Some("33.3"));
+        assert_eq!(ratio_one_decimal(d("0.25"), d("100"), d("100")).as_deref(), Some("0.3"), "half away from zero");
+        assert_eq!(ratio_one_decimal(d("5"), d("0"), d("100")), None);
     }
 }

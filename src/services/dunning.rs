@@ -11,7 +11,7 @@ use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
 use crate::db::schema::customers;
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::money::format_amount;
+use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -170,8 +170,7 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
     let tenant_id = principal.tenant_id;
     let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
     // One run at a time per tenant: the state rows are read, then rewritten.
-    let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8])) ^ 0x6475_6e6e_696e_6721;
-    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn)?;
+    crate::db::lock_tenant(conn, tenant_id, crate::db::TenantLock::Dunning)?;
     let levels = d_db::levels(conn, tenant_id)?;
     if levels.is_empty() {
         return Err(AppError::conflict("no dunning levels configured: PUT /dunning-levels first"));
@@ -407,11 +406,7 @@ pub fn recovery(conn: &mut PgConnection, principal: &Principal, q: RecoveryQuery
     Ok(d_db::recovery(conn, principal.tenant_id, until, weeks)?
         .into_iter()
         .map(|r| {
-            let rate = (r.overdue > Decimal::ZERO).then(|| {
-                let mut p = (r.collected / r.overdue * Decimal::from(100)).round_dp(1);
-                p.rescale(1);
-                p.to_string()
-            });
+            let rate = ratio_one_decimal(r.collected, r.overdue, Decimal::from(100));
             RecoveryFigure {
                 as_of: r.as_of,
                 overdue: format_amount(&r.currency, r.overdue),

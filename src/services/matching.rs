@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::events::{self, EventType};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -28,9 +28,7 @@ use uuid::Uuid;
 
 /// Serialises everything that changes open amounts within one tenant (runs and review).
 fn lock_tenant_matching(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<()> {
-    let key = i64::from_be_bytes(tenant_id.as_bytes()[..8].try_into().unwrap_or([0; 8])) ^ 0x6d61_7463_6869_6e67;
-    diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn)?;
-    Ok(())
+    Ok(crate::db::lock_tenant(conn, tenant_id, crate::db::TenantLock::Matching)?)
 }
 
 // ----- settings and FX rates -----------------------------------------------------------------

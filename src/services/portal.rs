@@ -332,14 +332,8 @@ fn open_items_and_aging(
     customer_id: Uuid,
     as_of: NaiveDate,
 ) -> AppResult<(Vec<OpenItemLine>, Vec<AgingSummary>)> {
-    let labels: Vec<String> = ["current", "1-30", "31-60", "61-90", "90+"].map(String::from).to_vec();
-    let cells = crate::db::reports::aging(conn, tenant_id, as_of, true, &[1, 31, 61, 91], Some(customer_id))?;
-    let mut per: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
-    for c in cells {
-        let idx = (c.bucket.max(0) as usize).min(4);
-        per.entry(c.currency).or_insert_with(|| vec![Decimal::ZERO; 5])[idx] += c.amount;
-    }
-    let aging = per
+    let (labels, per_currency) = crate::services::reports::customer_aging(conn, tenant_id, customer_id, as_of)?;
+    let aging = per_currency
         .into_iter()
         .map(|(cur, sums)| AgingSummary {
             total: format_amount(&cur, sums.iter().sum()),

@@ -6,7 +6,7 @@ use super::require;
 use crate::db::reports::{self as reports_db, AgingCell, CollectionRow};
 use crate::db::tenants;
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::money::format_amount;
+use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
@@ -117,6 +117,31 @@ fn bucket_defs(bounds: &[i32]) -> Vec<AgingBucket> {
     out
 }
 
+/// The first day overdue of each overdue bucket, as the aging query wants them.
+fn lower_bounds(bounds: &[i32]) -> Vec<i32> {
+    std::iter::once(1).chain(bounds.iter().map(|b| b + 1)).collect()
+}
+
+/// One customer's open amounts as of a date per currency, in the default buckets by due date:
+/// the aging block of a statement of account, computed like the aging report. Returns the
+/// bucket labels and, per currency, one sum per bucket.
+pub fn customer_aging(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    as_of: NaiveDate,
+) -> AppResult<(Vec<String>, BTreeMap<String, Vec<Decimal>>)> {
+    let lower = lower_bounds(&DEFAULT_BUCKETS);
+    let n = lower.len() + 1;
+    let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+    for cell in reports_db::aging(conn, tenant_id, as_of, true, &lower, Some(customer_id))? {
+        let idx = (cell.bucket.max(0) as usize).min(n - 1);
+        per_currency.entry(cell.currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += cell.amount;
+    }
+    let labels = bucket_defs(&DEFAULT_BUCKETS).into_iter().map(|b| b.label).collect();
+    Ok((labels, per_currency))
+}
+
 fn sums_view(currency: &str, sums: &[Decimal]) -> (Vec<String>, String, String) {
     let total: Decimal = sums.iter().sum();
     let overdue: Decimal = sums.iter().skip(1).sum();
@@ -132,7 +157,7 @@ pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> 
     let as_of = q.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let basis = q.basis.unwrap_or_default();
     let bounds = parse_buckets(q.buckets.as_deref())?;
-    let lower: Vec<i32> = std::iter::once(1).chain(bounds.iter().map(|b| b + 1)).collect();
+    let lower = lower_bounds(&bounds);
     let customer_id = match &q.customer {
         Some(code) => Some(
             crate::db::customers::find_by_code(conn, principal.tenant_id, code)
@@ -252,11 +277,7 @@ pub struct CollectionReport {
 }
 
 fn dso(receivables: Decimal, sales: Decimal, days: i32) -> Option<String> {
-    (sales > Decimal::ZERO).then(|| {
-        let mut d = (receivables / sales * Decimal::from(days)).round_dp(1);
-        d.rescale(1); // always one decimal: "120.0", not "120"
-        d.to_string()
-    })
+    ratio_one_decimal(receivables, sales, Decimal::from(days))
 }
 
 fn figures(code: Option<String>, name: Option<String>, cur: &str, r: [Decimal; 4], days: i32) -> CollectionFigures {
@@ -325,11 +346,13 @@ pub fn overdue_ranking(
     principal: &Principal,
     q: &CollectionQuery,
 ) -> AppResult<OverdueRanking> {
-    let report = collections(conn, principal, q)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::invalid("limit", "between 1 and 500"));
     }
+    // The ranked customers carry their full collection figures, so the ranking starts from the
+    // collections report (one pass over the book) rather than a query of its own.
+    let report = collections(conn, principal, q)?;
     let base = tenants::find(conn, principal.tenant_id)?.base_currency;
     let rates: HashMap<String, Decimal> =
         reports_db::rates_into(conn, principal.tenant_id, &base, report.as_of)?.into_iter().collect();

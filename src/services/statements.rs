@@ -527,7 +527,7 @@ fn view_of(conn: &mut PgConnection, s: Statement) -> AppResult<StatementView> {
         diff_db::list(conn, s.tenant_id, &filter)?.into_iter().map(|(d, c)| DifferenceView::new(d, c)).collect();
     let customer_code = customers_db::find_by_id(conn, s.tenant_id, s.customer_id)?.code;
     let balances: Vec<BalanceView> = serde_json::from_value(s.balances).unwrap_or_default();
-    let compared = crate::db::statements::lines(conn, s.tenant_id, s.id)?.len() as i32;
+    let compared = crate::db::statements::count_lines(conn, s.tenant_id, s.id)? as i32;
     Ok(StatementView {
         id: s.id,
         customer_code,
