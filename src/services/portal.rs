@@ -332,7 +332,8 @@ fn open_items_and_aging(
     customer_id: Uuid,
     as_of: NaiveDate,
 ) -> AppResult<(Vec<OpenItemLine>, Vec<AgingSummary>)> {
-    let (labels, per_currency) = crate::services::reports::customer_aging(conn, tenant_id, customer_id, as_of)?;
+    let crate::services::reports::CustomerAging { labels, per_currency } =
+        crate::services::reports::customer_aging(conn, tenant_id, customer_id, as_of)?;
     let aging = per_currency
         .into_iter()
         .map(|(cur, sums)| AgingSummary {

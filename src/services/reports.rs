@@ -122,15 +122,21 @@ fn lower_bounds(bounds: &[i32]) -> Vec<i32> {
     std::iter::once(1).chain(bounds.iter().map(|b| b + 1)).collect()
 }
 
+/// One customer's open amounts in the default buckets.
+pub struct CustomerAging {
+    pub labels: Vec<String>,
+    /// Per currency, one sum per bucket.
+    pub per_currency: BTreeMap<String, Vec<Decimal>>,
+}
+
 /// One customer's open amounts as of a date per currency, in the default buckets by due date:
-/// the aging block of a statement of account, computed like the aging report. Returns the
-/// bucket labels and, per currency, one sum per bucket.
+/// the aging block of a statement of account, computed like the aging report.
 pub fn customer_aging(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     customer_id: Uuid,
     as_of: NaiveDate,
-) -> AppResult<(Vec<String>, BTreeMap<String, Vec<Decimal>>)> {
+) -> AppResult<CustomerAging> {
     let lower = lower_bounds(&DEFAULT_BUCKETS);
     let n = lower.len() + 1;
     let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
@@ -139,7 +145,7 @@ pub fn customer_aging(
         per_currency.entry(cell.currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += cell.amount;
     }
     let labels = bucket_defs(&DEFAULT_BUCKETS).into_iter().map(|b| b.label).collect();
-    Ok((labels, per_currency))
+    Ok(CustomerAging { labels, per_currency })
 }
 
 fn sums_view(currency: &str, sums: &[Decimal]) -> (Vec<String>, String, String) {
