@@ -313,6 +313,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
     }
 }
 

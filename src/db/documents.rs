@@ -25,6 +25,22 @@ pub struct Document {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Cancels a document: nothing open any more, and the moment recorded (reports as of earlier
+/// dates still show it).
+pub fn mark_cancelled(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(documents::table)
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq(id))
+        .set((
+            documents::status.eq("cancelled"),
+            documents::open_amount.eq(Decimal::ZERO),
+            documents::updated_at.eq(at),
+            documents::cancelled_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// A document with the code of its customer, which is how clients name customers.
 pub type DocumentWithCustomer = (Document, String);
 

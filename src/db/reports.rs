@@ -2,7 +2,8 @@
 //!
 //! "As of" a date is reproducible from history without snapshots: a document's open amount on
 //! day D is its open amount now, plus what was applied to it by bank lines booked after D and
-//! written off after D. Documents issued after D do not exist yet on D.
+//! written off after D. Documents issued after D do not exist yet on D; a document cancelled
+//! after D was still open on D, for its whole amount (only untouched documents can be cancelled).
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -28,11 +29,13 @@ pub(crate) const OPEN_AS_OF: &str = "\
              $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
                              THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
              CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
-               * (d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0)) AS open \
+               * CASE WHEN d.status = 'cancelled' THEN d.amount \
+                      ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
         FROM documents d \
         LEFT JOIN later_alloc la ON la.document_id = d.id \
         LEFT JOIN later_wo lw ON lw.document_id = d.id \
-       WHERE d.tenant_id = $1 AND d.issue_date <= $2 AND d.status <> 'cancelled')";
+       WHERE d.tenant_id = $1 AND d.issue_date <= $2 \
+         AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2))";
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct AgingCell {
@@ -120,7 +123,8 @@ pub fn collections(
              FROM items WHERE open <> 0 GROUP BY customer_id, currency), \
          sales AS ( \
            SELECT customer_id, currency::text AS currency, sum(amount) AS sales FROM documents \
-            WHERE tenant_id = $1 AND doc_type = 'invoice' AND status <> 'cancelled' \
+            WHERE tenant_id = $1 AND doc_type = 'invoice' \
+              AND (status <> 'cancelled' OR cancelled_at::date > $2) \
               AND issue_date > $2::date - $4 AND issue_date <= $2 \
             GROUP BY customer_id, currency), \
          collected AS ( \

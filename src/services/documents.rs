@@ -311,7 +311,7 @@ pub fn cancel(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
     doc.status = DocStatus::Cancelled.as_str().into();
     doc.open_amount = Decimal::ZERO;
     doc.updated_at = Utc::now();
-    documents_db::update(conn, &doc)?;
+    documents_db::mark_cancelled(conn, principal.tenant_id, doc.id, doc.updated_at)?;
     let view = DocumentView::new(doc, code);
     audit_db::append(
         conn,

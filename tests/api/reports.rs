@@ -169,3 +169,26 @@ async fn collections_dso_and_overdue_ranking() {
     let bad = app.get("/api/v1/reports/collections?days=0").await;
     assert_eq!(bad.status, 422);
 }
+
+#[tokio::test]
+async fn a_document_cancelled_later_was_open_before() {
+    let app = spawn_app().await;
+    app.create_customer("X1").await;
+    let doc = app.create_invoice("X1", "INV-X1", "500.00").await;
+    let id = doc["id"].as_str().unwrap();
+    let before = app.get("/api/v1/reports/aging?as_of=2026-04-15").await;
+    assert_eq!(row(&before.body, "X1")["total"], "500.00", "{}", before.text);
+
+    let cancelled = app.send("DELETE", &format!("/api/v1/documents/{id}"), Some(&app.api_key), None, &[]).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(app.count(&format!("documents WHERE id = '{id}' AND cancelled_at IS NOT NULL")), 1);
+
+    // As of a date before the cancellation (today) it was open, for its whole amount...
+    let earlier = app.get("/api/v1/reports/aging?as_of=2026-04-15").await;
+    let x1 = row(&earlier.body, "X1");
+    assert_eq!(strings(&x1["buckets"]), ["0.00", "500.00", "0.00", "0.00", "0.00"], "{}", earlier.text);
+    assert_eq!(x1["total"], "500.00", "{}", earlier.text);
+    // ...and from the day it was cancelled it is gone.
+    let today = app.get("/api/v1/reports/aging").await;
+    assert!(today.body["rows"].as_array().unwrap().iter().all(|r| r["customer_code"] != "X1"), "{}", today.text);
+}
