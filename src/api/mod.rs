@@ -3,4 +3,6 @@
 
 pub mod extract;
 pub mod graphql;
+pub mod guard;
+pub mod rate_limit;
 pub mod rest;

@@ -1,12 +1,15 @@
 //! GraphQL at `/graphql`: the same reads and main writes as REST, through the same use cases
-//! and permission checks, with depth and complexity limits. Errors carry the REST error code in
-//! `extensions.code`.
+//! and permission checks, with depth, complexity and alias limits. Errors carry the REST error
+//! code in `extensions.code`.
 
 mod inputs;
+mod limits;
 mod mutation;
 mod query;
 
-use crate::api::extract::bearer_token;
+pub use limits::Limits;
+
+use crate::api::extract::ResolvedCaller;
 use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -18,10 +21,11 @@ use diesel::PgConnection;
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
-pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {
+pub fn build_schema(state: Option<AppState>, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-        .limit_depth(max_depth)
-        .limit_complexity(max_complexity);
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits);
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -30,7 +34,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
 
 /// The schema in SDL, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, 12, 2000).sdl()
+    build_schema(None, Limits::from_settings(&crate::config::Settings::default())).sdl()
 }
 
 /// The caller as the handler resolved it; resolvers turn a failure into their error.
@@ -91,20 +95,15 @@ pub async fn graphql(
     req: HttpRequest,
     body: GraphQLRequest,
 ) -> GraphQLResponse {
-    let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
-    let token = bearer_token(header);
-    let caller = match &token {
-        Ok(token) => crate::services::auth::authenticate(&state, token).await,
-        Err(e) => Err(e.clone()),
+    use actix_web::HttpMessage;
+    let stored = req.extensions().get::<ResolvedCaller>().cloned();
+    // Without credentials the guard stores nothing: every field answers `unauthenticated`.
+    let caller = match stored {
+        Some(caller) => caller,
+        None => ResolvedCaller::resolve(&state, ResolvedCaller::authorization_header(&req)).await,
     };
-    // A portal token is refused as a tenant caller (forbidden); it may use the portal fields.
-    let portal = match (&token, &caller) {
-        (Ok(token), Err(e)) if e.code == crate::error::ErrorCode::Forbidden => {
-            Some(crate::services::portal::authenticate(&state, token).await)
-        }
-        _ => None,
-    };
-    schema.execute(body.into_inner().data(Caller(caller)).data(PortalCaller(portal))).await.into()
+    let ResolvedCaller { tenant, portal } = caller;
+    schema.execute(body.into_inner().data(Caller(tenant)).data(PortalCaller(portal))).await.into()
 }
 
 pub async fn graphiql() -> HttpResponse {
