@@ -1,0 +1,1 @@
+//! BOLA (see below).
