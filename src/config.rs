@@ -28,6 +28,8 @@ pub struct Settings {
     pub graphql_max_aliases: usize,
     pub rate_limit: RateLimitConfig,
     pub login_throttle: LoginThrottleConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP budgets).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub workers: usize,
     /// Process queued reconciliation runs in this process.
     pub run_worker: bool,
@@ -162,6 +164,7 @@ impl Default for Settings {
             graphql_max_aliases: 30,
             rate_limit: RateLimitConfig::default(),
             login_throttle: LoginThrottleConfig::default(),
+            trusted_proxies: Vec::new(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             run_worker: true,
             webhooks: WebhookConfig::default(),
@@ -244,6 +247,10 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_LOGIN_WINDOW_SECONDS") {
             s.login_throttle.window = Duration::from_secs(parse(&v, "DUIZHANG_LOGIN_WINDOW_SECONDS")?);
+        }
+        if let Some(v) = get("DUIZHANG_TRUSTED_PROXIES") {
+            s.trusted_proxies =
+                v.split(',').map(|ip| parse(ip, "DUIZHANG_TRUSTED_PROXIES")).collect::<Result<_, _>>()?;
         }
         if let Some(v) = get("DUIZHANG_WORKERS") {
             s.workers = parse(&v, "DUIZHANG_WORKERS")?;
@@ -367,6 +374,23 @@ mod tests {
         assert!(c.connector_key.is_some());
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
+        let g = Settings::from_lookup(env(&[
+            ("DUIZHANG_RATE_LIMIT_PER_SECOND", "0"),
+            ("DUIZHANG_LOGIN_MAX_FAILURES", "3"),
+            ("DUIZHANG_LOGIN_WINDOW_SECONDS", "60"),
+            ("DUIZHANG_GRAPHQL_MAX_ALIASES", "7"),
+            ("DUIZHANG_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ]))
+        .unwrap();
+        assert_eq!(g.rate_limit.per_second, 0, "0 switches rate limiting off");
+        assert_eq!(g.login_throttle.max_failures_per_user, 3);
+        assert_eq!(g.login_throttle.window, Duration::from_secs(60));
+        assert_eq!(g.graphql_max_aliases, 7);
+        assert_eq!(g.trusted_proxies.len(), 2);
+        let e = Settings::from_lookup(env(&[("DUIZHANG_TRUSTED_PROXIES", "proxy.local")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_TRUSTED_PROXIES");
+        let e = Settings::from_lookup(env(&[("DUIZHANG_RATE_LIMIT_BURST", "0")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_RATE_LIMIT_BURST");
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
     }

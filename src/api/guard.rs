@@ -13,9 +13,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 
-/// Health probes, the OpenAPI viewer and anything else outside the API are not limited.
+/// Health probes and the OpenAPI viewer's static files (a page load fetches several) are not
+/// limited; everything else under the API is.
 fn is_guarded(path: &str) -> bool {
-    path.starts_with("/api/v1/") || path == "/graphql"
+    (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs")) || path == "/graphql"
 }
 
 pub async fn guard(
@@ -32,7 +33,8 @@ pub async fn guard(
         Some(header) => Some(ResolvedCaller::resolve(&state, Some(header)).await),
     };
     if let Some(limiter) = &state.rate_limiter {
-        let key = rate_key(caller.as_ref(), req.peer_addr().map(|a| a.ip()));
+        let ip = crate::api::client_ip::client_ip(req.request(), &state.settings.trusted_proxies);
+        let key = rate_key(caller.as_ref(), ip);
         if let Err(wait) = limiter.check(&key) {
             let error = AppError::retry_later(ErrorCode::RateLimited, "too many requests: slow down", wait);
             let response = if req.path() == "/graphql" { graphql_error(&error) } else { error.error_response() };

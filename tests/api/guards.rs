@@ -244,3 +244,33 @@ async fn graphql_batches_are_not_accepted() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.body["data"].is_null() && !r.text.contains("\"customers\""), "{}", r.text);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_others_cannot_spoof_one() {
+    let behind_proxy = spawn_app_with(|s| {
+        s.rate_limit = RateLimitConfig { per_second: 1, burst: 1 };
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let anonymous = |app: &TestApp, forwarded: &'static str| {
+        let app_address = app.address.clone();
+        let client = app.client.clone();
+        async move {
+            let r = client
+                .get(format!("{app_address}/api/v1/customers"))
+                .header("x-forwarded-for", forwarded)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    // The proxy (127.0.0.1, trusted) forwards two clients: each has its own budget of one.
+    assert_eq!(anonymous(&behind_proxy, "203.0.113.7").await, 401);
+    assert_eq!(anonymous(&behind_proxy, "203.0.113.7").await, 429);
+    assert_eq!(anonymous(&behind_proxy, "198.51.100.1, 203.0.113.8").await, 401, "the nearest hop counts");
+    // A client that is not a trusted proxy cannot pick its address with the header.
+    let direct = limited_app(1, 1).await;
+    assert_eq!(anonymous(&direct, "203.0.113.9").await, 401);
+    assert_eq!(anonymous(&direct, "203.0.113.10").await, 429, "X-Forwarded-For from an untrusted peer is ignored");
+}

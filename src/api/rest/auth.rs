@@ -30,7 +30,7 @@ pub struct TokenRequest {
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: TokenRequest = parse_json(&req, &body)?;
-    let client_ip = req.peer_addr().map(|a| a.ip());
+    let client_ip = crate::api::client_ip::client_ip(&req, &state.settings.trusted_proxies);
     let token = issue_token(&state, input.email, input.password, input.tenant_id, client_ip).await?;
     Ok(HttpResponse::Ok().json(token))
 }
