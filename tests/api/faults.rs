@@ -49,6 +49,7 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     assert_eq!(r.headers.get("retry-after").unwrap(), "1");
     // Bounded by the acquire timeout (500 ms) plus overhead, far from hanging.
     assert!(took < Duration::from_secs(5), "503 took {took:?}");
+    eprintln!("pool exhausted: 503 after {took:?} (acquire timeout 500 ms)");
     let r = app.graphql_as(Some(&app.api_key), "{ documents { items { id } } }", serde_json::json!({})).await;
     assert!(r.status == 503 || r.body["errors"][0]["extensions"]["code"] == "service_unavailable", "{}", r.text);
     let r = app.send("GET", "/readyz", None, None, &[]).await;
@@ -108,7 +109,7 @@ async fn postgres_stopped_and_restarted_gives_fast_503s_then_recovers_without_a_
         database_url: Some(url.clone()),
         jwt_secret: Some(crate::helpers::TEST_JWT_SECRET.into()),
         db_pool_size: 4,
-        db_acquire_timeout: Duration::from_millis(1000),
+        db_acquire_timeout: Duration::from_millis(5000),
         workers: 1,
         ..Settings::default()
     };
@@ -151,12 +152,17 @@ async fn postgres_stopped_and_restarted_gives_fast_503s_then_recovers_without_a_
         let took = started.elapsed();
         assert_eq!(status, 503, "request {n} while the database is down: {text}");
         assert!(text.contains("service_unavailable"), "{text}");
-        assert!(took < Duration::from_secs(10), "503 took {took:?}");
+        // Broken connections are dropped when taken, and an empty pool means the database is
+        // gone: requests do not wait the whole 5 s for a connection that cannot come (about
+        // 0.3 s is expected; the bound is loose on purpose).
+        assert!(took < Duration::from_millis(2500), "request {n}: 503 took {took:?}, as if waiting the whole timeout");
+        eprintln!("database down: request {n} answered 503 after {took:?} (acquire timeout 5 s)");
     }
     let ready = client.get(format!("{address}/readyz")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
 
     // Start it again on the same port: the app reconnects by itself.
+    let restarting = Instant::now();
     let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start_on_port(config, port))
         .await
         .unwrap()
@@ -167,6 +173,7 @@ async fn postgres_stopped_and_restarted_gives_fast_503s_then_recovers_without_a_
     loop {
         let (status, text) = create(format!("AFTER{n}")).await;
         if status == 201 {
+            eprintln!("database back: first 201 {:?} after the restart began ({n} 503s before)", restarting.elapsed());
             break;
         }
         assert_eq!(status, 503, "only 503s while reconnecting, never 500: {text}");
