@@ -11,7 +11,7 @@ use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 
 /// Health probes and the OpenAPI viewer's static files (a page load fetches several) are not
 /// limited; everything else under the API is.
@@ -37,7 +37,12 @@ pub async fn guard(
         let key = rate_key(caller.as_ref(), ip);
         if let Err(wait) = limiter.check(&key) {
             let error = AppError::retry_later(ErrorCode::RateLimited, "too many requests: slow down", wait);
-            let response = if req.path() == "/graphql" { graphql_error(&error) } else { error.error_response() };
+            // GraphQL clients read errors from `errors[].extensions.code`.
+            let response = if req.path() == "/graphql" {
+                crate::api::graphql::error_response(&error)
+            } else {
+                error.error_response()
+            };
             return Ok(req.into_response(response));
         }
     }
@@ -58,20 +63,4 @@ fn rate_key(caller: Option<&ResolvedCaller>, ip: Option<std::net::IpAddr>) -> Ra
         Some(ResolvedCaller { portal: Some(Ok(p)), .. }) => RateKey::PortalToken(p.token_id),
         _ => RateKey::Client(ip),
     }
-}
-
-/// GraphQL clients read errors from `errors[].extensions.code`; the status and `Retry-After`
-/// are the same as over REST.
-fn graphql_error(error: &AppError) -> HttpResponse {
-    let mut response = HttpResponse::build(error.code.status());
-    if let Some(seconds) = error.retry_after_seconds() {
-        response.insert_header(("Retry-After", seconds.to_string()));
-    }
-    response.json(serde_json::json!({
-        "data": null,
-        "errors": [{
-            "message": error.message,
-            "extensions": { "code": error.code.as_str(), "details": error.details },
-        }],
-    }))
 }

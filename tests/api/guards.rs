@@ -243,6 +243,7 @@ async fn graphql_batches_are_not_accepted() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.body["data"].is_null() && !r.text.contains("\"customers\""), "{}", r.text);
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "bad_request", "{}", r.text);
 }
 
 #[tokio::test]
@@ -273,4 +274,18 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget_and_oth
     let direct = limited_app(1, 1).await;
     assert_eq!(anonymous(&direct, "203.0.113.9").await, 401);
     assert_eq!(anonymous(&direct, "203.0.113.10").await, 429, "X-Forwarded-For from an untrusted peer is ignored");
+}
+
+#[tokio::test]
+async fn an_oversized_graphql_body_gets_413_before_it_is_parsed() {
+    let app = spawn_app_with(|s| s.max_json_bytes = 1024).await;
+    let padding = " ".repeat(5000);
+    let query = format!("{{ customers {{ items {{ code }} }} {padding} }}");
+    let r = app.graphql_as(Some(&app.api_key), &query, json!({})).await;
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "payload_too_large", "{}", r.text);
+    // A request within the limit still works, so the refusal is about the size.
+    let r = app.graphql_as(Some(&app.api_key), "{ customers { items { code } } }", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["data"]["customers"]["items"].is_array(), "{}", r.text);
 }
