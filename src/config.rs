@@ -23,6 +23,13 @@ pub struct Settings {
     pub list_max_limit: i64,
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
+    /// Aliased fields per GraphQL operation (fragments counted where they are spread): each
+    /// alias of an id-taking field is one more lookup, so aliases would multiply one request.
+    pub graphql_max_aliases: usize,
+    pub rate_limit: RateLimitConfig,
+    pub login_throttle: LoginThrottleConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP budgets).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub workers: usize,
     /// Process queued reconciliation runs in this process.
     pub run_worker: bool,
@@ -31,6 +38,38 @@ pub struct Settings {
     /// `data_dir` (created on first start).
     pub connector_key: Option<String>,
     pub connectors: ConnectorConfig,
+}
+
+/// Requests per caller: per API key, user or portal token; per client IP when unauthenticated.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second; 0 switches rate limiting off.
+    pub per_second: u32,
+    /// Requests allowed at once before the sustained rate applies.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig { per_second: 50, burst: 100 }
+    }
+}
+
+/// Failed logins (`POST /auth/token`) per e-mail address and per client IP.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottleConfig {
+    /// Failures per e-mail address within `window` before logins for it are refused; 0: off.
+    pub max_failures_per_user: u32,
+    /// Failures per client IP within `window` (any addresses) before its logins are refused; 0: off.
+    pub max_failures_per_ip: u32,
+    /// The window counts from the first failure; a refused caller may try again when it ends.
+    pub window: Duration,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        LoginThrottleConfig { max_failures_per_user: 5, max_failures_per_ip: 50, window: Duration::from_secs(900) }
+    }
 }
 
 /// The connector scheduler (`services::connector_worker`).
@@ -122,6 +161,10 @@ impl Default for Settings {
             list_max_limit: 500,
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
+            graphql_max_aliases: 30,
+            rate_limit: RateLimitConfig::default(),
+            login_throttle: LoginThrottleConfig::default(),
+            trusted_proxies: Vec::new(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             run_worker: true,
             webhooks: WebhookConfig::default(),
@@ -177,6 +220,37 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_MAX_IMPORT_BYTES") {
             s.max_import_bytes = parse(&v, "DUIZHANG_MAX_IMPORT_BYTES")?;
+        }
+        if let Some(v) = get("DUIZHANG_GRAPHQL_MAX_DEPTH") {
+            s.graphql_max_depth = parse(&v, "DUIZHANG_GRAPHQL_MAX_DEPTH")?;
+        }
+        if let Some(v) = get("DUIZHANG_GRAPHQL_MAX_COMPLEXITY") {
+            s.graphql_max_complexity = parse(&v, "DUIZHANG_GRAPHQL_MAX_COMPLEXITY")?;
+        }
+        if let Some(v) = get("DUIZHANG_GRAPHQL_MAX_ALIASES") {
+            s.graphql_max_aliases = parse(&v, "DUIZHANG_GRAPHQL_MAX_ALIASES")?;
+        }
+        if let Some(v) = get("DUIZHANG_RATE_LIMIT_PER_SECOND") {
+            s.rate_limit.per_second = parse(&v, "DUIZHANG_RATE_LIMIT_PER_SECOND")?;
+        }
+        if let Some(v) = get("DUIZHANG_RATE_LIMIT_BURST") {
+            s.rate_limit.burst = parse(&v, "DUIZHANG_RATE_LIMIT_BURST")?;
+        }
+        if s.rate_limit.per_second > 0 && s.rate_limit.burst == 0 {
+            return Err(ConfigError { name: "DUIZHANG_RATE_LIMIT_BURST", reason: "must be at least 1".into() });
+        }
+        if let Some(v) = get("DUIZHANG_LOGIN_MAX_FAILURES") {
+            s.login_throttle.max_failures_per_user = parse(&v, "DUIZHANG_LOGIN_MAX_FAILURES")?;
+        }
+        if let Some(v) = get("DUIZHANG_LOGIN_MAX_FAILURES_PER_IP") {
+            s.login_throttle.max_failures_per_ip = parse(&v, "DUIZHANG_LOGIN_MAX_FAILURES_PER_IP")?;
+        }
+        if let Some(v) = get("DUIZHANG_LOGIN_WINDOW_SECONDS") {
+            s.login_throttle.window = Duration::from_secs(parse(&v, "DUIZHANG_LOGIN_WINDOW_SECONDS")?);
+        }
+        if let Some(v) = get("DUIZHANG_TRUSTED_PROXIES") {
+            s.trusted_proxies =
+                v.split(',').map(|ip| parse(ip, "DUIZHANG_TRUSTED_PROXIES")).collect::<Result<_, _>>()?;
         }
         if let Some(v) = get("DUIZHANG_WORKERS") {
             s.workers = parse(&v, "DUIZHANG_WORKERS")?;
@@ -300,6 +374,23 @@ mod tests {
         assert!(c.connector_key.is_some());
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "5x")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_RETRY_SCHEDULE");
+        let g = Settings::from_lookup(env(&[
+            ("DUIZHANG_RATE_LIMIT_PER_SECOND", "0"),
+            ("DUIZHANG_LOGIN_MAX_FAILURES", "3"),
+            ("DUIZHANG_LOGIN_WINDOW_SECONDS", "60"),
+            ("DUIZHANG_GRAPHQL_MAX_ALIASES", "7"),
+            ("DUIZHANG_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ]))
+        .unwrap();
+        assert_eq!(g.rate_limit.per_second, 0, "0 switches rate limiting off");
+        assert_eq!(g.login_throttle.max_failures_per_user, 3);
+        assert_eq!(g.login_throttle.window, Duration::from_secs(60));
+        assert_eq!(g.graphql_max_aliases, 7);
+        assert_eq!(g.trusted_proxies.len(), 2);
+        let e = Settings::from_lookup(env(&[("DUIZHANG_TRUSTED_PROXIES", "proxy.local")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_TRUSTED_PROXIES");
+        let e = Settings::from_lookup(env(&[("DUIZHANG_RATE_LIMIT_BURST", "0")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_RATE_LIMIT_BURST");
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
     }

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     ValidationFailed,
     RateLimited,
+    TooManyAttempts,
     ServiceUnavailable,
     Internal,
 }
@@ -37,6 +38,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -54,6 +56,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +105,22 @@ impl AppError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ServiceUnavailable, message)
     }
+    /// A refusal that ends by itself (`rate_limited`, `too_many_attempts`): `details` and the
+    /// `Retry-After` header say when to try again, in whole seconds (at least 1).
+    pub fn retry_later(code: ErrorCode, message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::new(code, message).with_details(serde_json::json!({ "retry_after_seconds": seconds.max(1) }))
+    }
+    /// Seconds for a `Retry-After` header, for the errors that have one.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self.code {
+            ErrorCode::ServiceUnavailable => Some(1),
+            ErrorCode::RateLimited | ErrorCode::TooManyAttempts => {
+                Some(self.details.as_ref().and_then(|d| d["retry_after_seconds"].as_u64()).unwrap_or(1))
+            }
+            _ => None,
+        }
+    }
     /// Logs the cause and hides it from the client: internals are not an API.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
@@ -123,8 +142,8 @@ impl ResponseError for AppError {
     }
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if self.code == ErrorCode::ServiceUnavailable {
-            response.insert_header(("Retry-After", "1"));
+        if let Some(seconds) = self.retry_after_seconds() {
+            response.insert_header(("Retry-After", seconds.to_string()));
         }
         response.json(self.body())
     }
@@ -144,11 +163,32 @@ impl From<diesel::result::Error> for AppError {
                         .with_details(serde_json::json!({ "constraint": info.constraint_name() }))
                 }
                 Kind::ClosedConnection => AppError::unavailable("database connection lost"),
+                _ if is_connection_failure(info.message()) => {
+                    tracing::warn!(%error, "database connection failed");
+                    AppError::unavailable("database connection lost, retry shortly")
+                }
                 _ => AppError::internal(error),
             },
             _ => AppError::internal(error),
         }
     }
+}
+
+/// libpq reports a server that went away (stopped, restarted, killed) as an error without a
+/// SQLSTATE, which diesel classifies as `Unknown`; SQLSTATE 57P01..57P03 (shutdown, crash,
+/// cannot connect now) arrive the same way. These are outages, not bugs: 503, never 500.
+fn is_connection_failure(message: &str) -> bool {
+    const SIGNS: [&str; 7] = [
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+    ];
+    let message = message.to_ascii_lowercase();
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 impl From<r2d2_error::PoolError> for AppError {

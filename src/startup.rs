@@ -113,14 +113,17 @@ fn run(
         jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
         settings: Arc::new(settings.clone()),
         connector_secrets: Arc::new(connector_secrets),
+        rate_limiter: crate::api::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
+        login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
     };
-    let schema: AppSchema =
-        graphql::build_schema(Some(state.clone()), settings.graphql_max_depth, settings.graphql_max_complexity);
+    let schema: AppSchema = graphql::build_schema(Some(state.clone()), graphql::Limits::from_settings(&settings));
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
     let openapi = web::Data::new(OpenApiJson(rest::openapi_json()));
     let server = HttpServer::new(move || {
         App::new()
+            // Resolves the caller once and spends its rate budget before any handler runs.
+            .wrap(actix_web::middleware::from_fn(crate::api::guard::guard))
             .app_data(state.clone())
             .app_data(schema.clone())
             .app_data(openapi.clone())

@@ -1,9 +1,11 @@
 //! What every request handler can reach: built once per app instance, never global.
 
+use crate::api::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::secret_box::SecretBox;
 use crate::services::auth::JwtKeys;
+use crate::services::login_throttle::LoginThrottle;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -13,4 +15,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Seals connector credentials (`DUIZHANG_CONNECTOR_KEY` or the key file).
     pub connector_secrets: Arc<SecretBox>,
+    /// Requests per caller; `None` when rate limiting is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Failed logins per e-mail address and client IP.
+    pub login_throttle: Arc<LoginThrottle>,
 }

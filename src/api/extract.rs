@@ -9,13 +9,63 @@ use crate::services::import::describe_json_error;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use diesel::PgConnection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+
+/// Who is calling, resolved once per request (by the guard middleware, which stores it in the
+/// request's extensions for the extractors below): the tenant principal, and, when the
+/// credential is a customer portal token, the portal principal.
+#[derive(Clone)]
+pub struct ResolvedCaller {
+    pub tenant: AppResult<Principal>,
+    /// `Some` only for portal tokens (which the tenant API refuses as `forbidden`).
+    pub portal: Option<AppResult<PortalPrincipal>>,
+}
+
+type HeaderValue = Option<Result<String, actix_web::http::header::ToStrError>>;
+
+impl ResolvedCaller {
+    pub fn authorization_header(req: &HttpRequest) -> HeaderValue {
+        req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned))
+    }
+
+    pub async fn resolve(state: &AppState, header: HeaderValue) -> ResolvedCaller {
+        let token = match bearer_token(header) {
+            Ok(token) => token,
+            Err(e) => return ResolvedCaller { tenant: Err(e), portal: None },
+        };
+        let tenant = crate::services::auth::authenticate(state, &token).await;
+        let portal = match &tenant {
+            Err(e) if e.code == ErrorCode::Forbidden => {
+                Some(crate::services::portal::authenticate(state, &token).await)
+            }
+            _ => None,
+        };
+        ResolvedCaller { tenant, portal }
+    }
+
+    /// The stored resolution, else resolves now (a route outside the guard middleware).
+    async fn of_request(state: &AppState, stored: Option<ResolvedCaller>, header: HeaderValue) -> ResolvedCaller {
+        match stored {
+            Some(caller) => caller,
+            None => Self::resolve(state, header).await,
+        }
+    }
+
+    pub fn portal_principal(&self) -> AppResult<PortalPrincipal> {
+        match (&self.portal, &self.tenant) {
+            (Some(portal), _) => portal.clone(),
+            (None, Err(e)) if e.code == ErrorCode::ServiceUnavailable => Err(e.clone()),
+            (None, Err(e)) if e.code == ErrorCode::Unauthenticated => Err(e.clone()),
+            (None, _) => Err(AppError::unauthenticated("a customer portal token is required here")),
+        }
+    }
+}
 
 /// The caller, resolved from `Authorization: Bearer <API key or JWT>`.
 pub struct Auth(pub Principal);
@@ -26,11 +76,11 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
+        let stored = req.extensions().get::<ResolvedCaller>().cloned();
+        let header = ResolvedCaller::authorization_header(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
-            let token = bearer_token(header)?;
-            crate::services::auth::authenticate(&state, &token).await.map(Auth)
+            ResolvedCaller::of_request(&state, stored, header).await.tenant.map(Auth)
         })
     }
 }
@@ -45,11 +95,11 @@ impl FromRequest for PortalAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
+        let stored = req.extensions().get::<ResolvedCaller>().cloned();
+        let header = ResolvedCaller::authorization_header(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("app state missing"))?;
-            let token = bearer_token(header)?;
-            crate::services::portal::authenticate(&state, &token).await.map(PortalAuth)
+            ResolvedCaller::of_request(&state, stored, header).await.portal_principal().map(PortalAuth)
         })
     }
 }

@@ -1,6 +1,9 @@
 //! The transport layer: REST and GraphQL handlers are thin; they authenticate, parse, call one
 //! use case in `services` and render its answer.
 
+pub mod client_ip;
 pub mod extract;
 pub mod graphql;
+pub mod guard;
+pub mod rate_limit;
 pub mod rest;

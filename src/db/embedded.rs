@@ -135,6 +135,12 @@ impl EmbeddedPostgres {
         Self::start_with_ports(config, &mut free_port)
     }
 
+    /// Like [`Self::start`], but on `port` (the server fails to start if it is taken): for
+    /// bringing a stopped cluster back where its clients expect it (fault tests).
+    pub fn start_on_port(config: EmbeddedPostgresConfig, port: u16) -> Result<EmbeddedPostgres> {
+        Self::start_with_ports(config, &mut || Ok(port))
+    }
+
     fn start_with_ports(
         config: EmbeddedPostgresConfig,
         next_port: &mut dyn FnMut() -> Result<u16>,

@@ -61,7 +61,7 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut pooled = pool.get()?;
+        let mut pooled = checkout(&pool)?;
         let conn: &mut PgConnection = &mut pooled;
         conn.transaction(work)
     })
@@ -89,6 +89,29 @@ pub fn lock_tenant(conn: &mut PgConnection, tenant_id: uuid::Uuid, purpose: Tena
     high.copy_from_slice(&tenant_id.as_bytes()[..8]);
     let key = i64::from_be_bytes(high) ^ salt;
     diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn).map(|_| ())
+}
+
+/// How often a request waiting for a connection looks whether the pool still has any.
+const EMPTY_POOL_WAIT: Duration = Duration::from_millis(300);
+
+/// A pooled connection. While the pool has connections (busy or idle), a request waits for one
+/// up to the acquire timeout: they come free. A pool that has none at all has lost the database
+/// (broken connections are dropped when taken; otherwise the pool keeps at least one open and
+/// re-opens it in the background): waiting the whole timeout there would only pile requests up
+/// on the blocking threads, so the wait ends at the next look (a reconnect in progress finishes
+/// well within it) with a 503. The background reconnects go on, so the pool recovers by itself.
+fn checkout(
+    pool: &DbPool,
+) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, diesel::r2d2::PoolError> {
+    let deadline = std::time::Instant::now() + pool.connection_timeout();
+    loop {
+        let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(EMPTY_POOL_WAIT);
+        match pool.get_timeout(slice) {
+            Ok(conn) => return Ok(conn),
+            Err(e) if pool.state().connections == 0 || std::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => continue,
+        }
+    }
 }
 
 /// Applies pending migrations; an advisory lock makes concurrent starts wait instead of racing.

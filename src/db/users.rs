@@ -29,6 +29,17 @@ pub fn find_active_by_email(conn: &mut PgConnection, email: &str) -> QueryResult
         .load(conn)
 }
 
+/// The user a token names, if it still exists, is enabled and belongs to `tenant_id`.
+pub fn find_active(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::id.eq(id))
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::disabled_at.is_null())
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<User>> {
     users::table
         .filter(users::tenant_id.eq(tenant_id))

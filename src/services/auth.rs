@@ -116,7 +116,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
             return Err(e);
         }
     };
-    Ok(Principal { tenant_id: claims.tid, actor: Actor::User { id: claims.sub }, role: claims.role, scopes: vec![] })
+    // A valid signature is not enough: the user must still exist, be enabled and belong to the
+    // tenant the token names (a disabled user's tokens stop at once, and a token can never
+    // carry a user into another tenant). The role is the current one, not the token's.
+    let (tid, sub) = (claims.tid, claims.sub);
+    let user = db::transaction(&state.pool, move |conn| Ok(users::find_active(conn, tid, sub)?))
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("token's user is unknown or disabled"))?;
+    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
+    Ok(Principal { tenant_id: user.tenant_id, actor: Actor::User { id: user.id }, role, scopes: vec![] })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -130,29 +138,38 @@ pub struct TokenResponse {
 
 /// Exchanges e-mail and password for a JWT. Every failure gives the same answer, so the
 /// endpoint does not tell which addresses exist.
+/// Failed attempts count against the address and `client_ip` (`services::login_throttle`);
+/// once either is over its limit the password is not even checked.
 pub async fn issue_token(
     state: &AppState,
     email: String,
     password: String,
     tenant_id: Option<Uuid>,
+    client_ip: Option<std::net::IpAddr>,
 ) -> AppResult<TokenResponse> {
+    state.login_throttle.check(&email, client_ip)?;
+    let attempted = email.clone();
+    let failed = || {
+        state.login_throttle.record_failure(&attempted, client_ip);
+        AppError::unauthenticated("invalid e-mail, password or tenant")
+    };
     let candidates = db::transaction(&state.pool, move |conn| Ok(users::find_active_by_email(conn, &email)?)).await?;
     let candidates: Vec<_> = candidates.into_iter().filter(|u| tenant_id.is_none_or(|t| t == u.tenant_id)).collect();
-    let denied = || AppError::unauthenticated("invalid e-mail, password or tenant");
     let user = match candidates.len() {
         0 => {
             // Spend the same time as a real check so timing does not reveal unknown addresses.
             let _ = actix_web::web::block(move || verify_password(&password, DUMMY_HASH)).await;
-            return Err(denied());
+            return Err(failed());
         }
-        1 => candidates.into_iter().next().ok_or_else(denied)?,
+        1 => candidates.into_iter().next().ok_or_else(failed)?,
         _ => return Err(AppError::bad_request("this e-mail belongs to several tenants: give tenant_id")),
     };
     let stored = user.password_hash.clone();
     let ok = actix_web::web::block(move || verify_password(&password, &stored)).await.map_err(AppError::internal)?;
     if !ok {
-        return Err(denied());
+        return Err(failed());
     }
+    state.login_throttle.record_success(&attempted);
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
     let now = chrono::Utc::now().timestamp();
     let ttl = state.jwt.ttl.as_secs();

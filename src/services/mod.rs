@@ -16,6 +16,7 @@ pub mod dunning;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod login_throttle;
 pub mod matching;
 pub mod pagination;
 pub mod portal;

@@ -82,8 +82,16 @@ async fn requests_without_valid_credentials_are_refused() {
         assert_eq!(r.status, 401, "{name}: {}", r.text);
         assert_eq!(r.error_code(), "unauthenticated", "{name}");
     }
-    // The valid token works, so the refusals above are about the defects.
-    let ok = format!("Bearer {}", token(good_claims(now + 600, "duizhang-api"), TEST_JWT_SECRET));
+    // The valid token (of a real user) works, so the refusals above are about the defects.
+    let r = app
+        .post(
+            "/api/v1/users",
+            &json!({"email": "ana@acme.example", "password": "correct horse battery", "role": "admin"}),
+        )
+        .await;
+    let mut claims = good_claims(now + 600, "duizhang-api");
+    claims["sub"] = r.body["id"].clone();
+    let ok = format!("Bearer {}", token(claims, TEST_JWT_SECRET));
     let r = app.send("GET", "/api/v1/customers", None, None, &[("authorization", ok.as_str())]).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
@@ -118,4 +126,131 @@ async fn scoped_and_revoked_api_keys() {
     assert_eq!(r.status, 401);
     let keys = app.get("/api/v1/api-keys").await;
     assert!(keys.text.find(&bank_key[10..]).is_none(), "secrets are never listed");
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+}
+
+/// A token with any header and claims, signed HS256 with `secret` (whatever the header says).
+fn forged(header: serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!("{signing_input}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+async fn login_token(app: &crate::helpers::TestApp, email: &str, password: &str) -> String {
+    let r = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": password})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn forged_and_tampered_tokens_are_refused() {
+    let (app, email, password) = app_with_user().await;
+    let jwt = login_token(&app, email, password).await;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let claims: serde_json::Value = serde_json::from_slice(&b64_decode(parts[1])).unwrap();
+    assert_eq!(claims["role"], "accountant");
+    let (other_tenant, other_key) = app.create_tenant("Other Co");
+    app.create_customer("C1").await;
+
+    let with_payload =
+        |payload: &serde_json::Value| format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2]);
+    let mut as_admin = claims.clone();
+    as_admin["role"] = json!("admin");
+    let mut other_tid = claims.clone();
+    other_tid["tid"] = json!(other_tenant);
+    let mut longer = claims.clone();
+    longer["exp"] = json!(claims["exp"].as_i64().unwrap() + 86_400 * 365);
+    let secret = TEST_JWT_SECRET.as_bytes();
+    let cases: Vec<(&str, String)> = vec![
+        // Claims changed, signature kept.
+        ("role raised to admin", with_payload(&as_admin)),
+        ("tenant id swapped", with_payload(&other_tid)),
+        ("expiry extended", with_payload(&longer)),
+        ("signature stripped", format!("{}.{}.", parts[0], parts[1])),
+        // Other algorithms: asymmetric ones (with a made-up signature: we hold no such key) and
+        // the HMAC variants; only HS256 is accepted.
+        ("RS256", format!("{}.{}.{}", b64(br#"{"alg":"RS256","typ":"JWT"}"#), parts[1], b64(&[7u8; 256]))),
+        ("ES256", format!("{}.{}.{}", b64(br#"{"alg":"ES256","typ":"JWT"}"#), parts[1], b64(&[7u8; 64]))),
+        ("HS512 header", forged(json!({"alg": "HS512", "typ": "JWT"}), &claims, secret)),
+        ("alg None (capitalised)", format!("{}.{}.", b64(br#"{"alg":"None","typ":"JWT"}"#), parts[1])),
+        // Key confusion: HS256 signed with another secret, pointing at the attacker's keys.
+        (
+            "jku injection",
+            forged(
+                json!({"alg": "HS256", "jku": "http://127.0.0.1:1/jwks.json", "kid": "attacker"}),
+                &as_admin,
+                b"attacker-secret-attacker-secret-00",
+            ),
+        ),
+        ("kid path injection", forged(json!({"alg": "HS256", "kid": "../../../../dev/null"}), &as_admin, b"")),
+        (
+            "embedded jwk",
+            forged(json!({"alg": "HS256", "jwk": {"kty": "oct", "k": b64(b"attacker")}}), &as_admin, b"attacker"),
+        ),
+    ];
+    for (name, token) in cases {
+        let r = app.get_as(&token, "/api/v1/customers/C1").await;
+        assert_eq!(r.status, 401, "{name}: {}", r.text);
+        assert_eq!(r.error_code(), "unauthenticated", "{name}");
+        let q = app.graphql_as(Some(&token), "{ customers { items { code } } }", json!({})).await;
+        assert_eq!(q.body["errors"][0]["extensions"]["code"], "unauthenticated", "{name}: {}", q.text);
+    }
+    // Extra header fields do not matter when the signature is ours: kid/jku are never followed.
+    let ours = forged(json!({"alg": "HS256", "typ": "JWT", "kid": "whatever"}), &claims, secret);
+    assert_eq!(app.get_as(&ours, "/api/v1/customers/C1").await.status, 200);
+    // Even correctly signed (a leaked secret), a token cannot move its user into another
+    // tenant nor raise its role: the user row decides.
+    let cross = forged(json!({"alg": "HS256", "typ": "JWT"}), &other_tid, secret);
+    let r = app.get_as(&cross, "/api/v1/customers").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let raised = forged(json!({"alg": "HS256", "typ": "JWT"}), &as_admin, secret);
+    let r = app.post_as(&raised, "/api/v1/api-keys", &json!({"name": "k", "role": "admin"})).await;
+    assert_eq!(r.status, 403, "the stored role (accountant) applies: {}", r.text);
+    // The other tenant's key still sees nothing of ours.
+    assert_eq!(app.get_as(&other_key, "/api/v1/customers/C1").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_disabled_or_deleted_users_tokens_stop_working_at_once() {
+    let (app, email, password) = app_with_user().await;
+    let jwt = login_token(&app, email, password).await;
+    assert_eq!(app.get_as(&jwt, "/api/v1/customers").await.status, 200);
+    {
+        let mut conn = app.db.connect();
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE users SET disabled_at = now() WHERE email = 'ana@acme.example'")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let r = app.get_as(&jwt, "/api/v1/customers").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.error_code(), "unauthenticated");
+    let r = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": password})).await;
+    assert_eq!(r.status, 401, "a disabled user cannot log in: {}", r.text);
+    {
+        let mut conn = app.db.connect();
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE users SET disabled_at = NULL WHERE email = 'ana@acme.example'")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(app.get_as(&jwt, "/api/v1/customers").await.status, 200, "enabled again");
+    {
+        let mut conn = app.db.connect();
+        use diesel::RunQueryDsl;
+        diesel::sql_query("DELETE FROM users WHERE email = 'ana@acme.example'").execute(&mut conn).unwrap();
+    }
+    let r = app.get_as(&jwt, "/api/v1/customers").await;
+    assert_eq!(r.status, 401, "{}", r.text);
 }

@@ -165,6 +165,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         db_pool_size: 4,
         workers: 1,
+        // High enough that no test trips it by accident (webhook tests poll every 20 ms); the
+        // guard still resolves and counts every request. tests/api/guards.rs sets real limits.
+        rate_limit: duizhang::config::RateLimitConfig { per_second: 10_000, burst: 10_000 },
         ..Settings::default()
     };
     configure(&mut settings);

@@ -1,27 +1,31 @@
 //! GraphQL at `/graphql`: the same reads and main writes as REST, through the same use cases
-//! and permission checks, with depth and complexity limits. Errors carry the REST error code in
-//! `extensions.code`.
+//! and permission checks, with depth, complexity and alias limits. Errors carry the REST error
+//! code in `extensions.code`.
 
 mod inputs;
+mod limits;
 mod mutation;
 mod query;
 
-use crate::api::extract::bearer_token;
+pub use limits::Limits;
+
+use crate::api::extract::{read_body, ResolvedCaller};
 use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql_actix_web::GraphQLResponse;
 use diesel::PgConnection;
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
-pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {
+pub fn build_schema(state: Option<AppState>, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-        .limit_depth(max_depth)
-        .limit_complexity(max_complexity);
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits);
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -30,7 +34,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
 
 /// The schema in SDL, as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, 12, 2000).sdl()
+    build_schema(None, Limits::from_settings(&crate::config::Settings::default())).sdl()
 }
 
 /// The caller as the handler resolved it; resolvers turn a failure into their error.
@@ -85,26 +89,54 @@ fn max_limit(ctx: &async_graphql::Context<'_>) -> i64 {
     ctx.data::<AppState>().map(|s| s.settings.list_max_limit).unwrap_or(500)
 }
 
+/// One operation per request, its JSON body read up to `DUIZHANG_MAX_JSON_BYTES` (413 beyond:
+/// the stock extractor reads JSON bodies without a limit). A JSON array (a batch) is refused:
+/// it would run many operations for one request and one step of the rate limit.
 pub async fn graphql(
     state: web::Data<AppState>,
     schema: web::Data<AppSchema>,
     req: HttpRequest,
-    body: GraphQLRequest,
-) -> GraphQLResponse {
-    let header = req.headers().get(actix_web::http::header::AUTHORIZATION).map(|h| h.to_str().map(str::to_owned));
-    let token = bearer_token(header);
-    let caller = match &token {
-        Ok(token) => crate::services::auth::authenticate(&state, token).await,
-        Err(e) => Err(e.clone()),
+    payload: web::Payload,
+) -> actix_web::Either<GraphQLResponse, HttpResponse> {
+    use actix_web::Either;
+    let body = match read_body(&req, payload, state.settings.max_json_bytes).await {
+        Ok(body) => body,
+        Err(e) => return Either::Right(error_response(&e)),
     };
-    // A portal token is refused as a tenant caller (forbidden); it may use the portal fields.
-    let portal = match (&token, &caller) {
-        (Ok(token), Err(e)) if e.code == crate::error::ErrorCode::Forbidden => {
-            Some(crate::services::portal::authenticate(&state, token).await)
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let message = format!("expected one GraphQL request as a JSON object (no batches): {e}");
+            return Either::Right(error_response(&AppError::bad_request(message)));
         }
-        _ => None,
     };
-    schema.execute(body.into_inner().data(Caller(caller)).data(PortalCaller(portal))).await.into()
+    let stored = {
+        use actix_web::HttpMessage;
+        req.extensions().get::<ResolvedCaller>().cloned()
+    };
+    // Without credentials the guard stores nothing: every field answers `unauthenticated`.
+    let caller = match stored {
+        Some(caller) => caller,
+        None => ResolvedCaller::resolve(&state, ResolvedCaller::authorization_header(&req)).await,
+    };
+    let ResolvedCaller { tenant, portal } = caller;
+    Either::Left(schema.execute(request.data(Caller(tenant)).data(PortalCaller(portal))).await.into())
+}
+
+/// A refusal before execution (body too large, not a request, rate limited) in GraphQL's shape,
+/// with the REST status and `Retry-After` where there is one.
+pub fn error_response(error: &AppError) -> HttpResponse {
+    let mut response = HttpResponse::build(error.code.status());
+    if let Some(seconds) = error.retry_after_seconds() {
+        response.insert_header(("Retry-After", seconds.to_string()));
+    }
+    response.json(serde_json::json!({
+        "data": null,
+        "errors": [{
+            "message": error.message,
+            "extensions": { "code": error.code.as_str(), "details": error.details },
+        }],
+    }))
 }
 
 pub async fn graphiql() -> HttpResponse {

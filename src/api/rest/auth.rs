@@ -23,12 +23,14 @@ pub struct TokenRequest {
         (status = 200, body = TokenResponse),
         (status = 401, description = "wrong credentials", body = crate::api::rest::ErrorBody),
         (status = 422, description = "malformed request", body = crate::api::rest::ErrorBody),
+        (status = 429, description = "too many failed logins for this address or client (`too_many_attempts`), see Retry-After", body = crate::api::rest::ErrorBody),
     )
 )]
 #[post("/auth/token")]
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: TokenRequest = parse_json(&req, &body)?;
-    let token = issue_token(&state, input.email, input.password, input.tenant_id).await?;
+    let client_ip = crate::api::client_ip::client_ip(&req, &state.settings.trusted_proxies);
+    let token = issue_token(&state, input.email, input.password, input.tenant_id, client_ip).await?;
     Ok(HttpResponse::Ok().json(token))
 }
