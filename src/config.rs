@@ -41,6 +41,8 @@ pub struct ConnectorConfig {
     pub poll_interval: Duration,
     /// How long a claimed connector belongs to its worker without a committed page.
     pub lease: Duration,
+    /// Timeout of one outbound request (connect, send, read the answer).
+    pub request_timeout: Duration,
 }
 
 impl Default for ConnectorConfig {
@@ -49,6 +51,7 @@ impl Default for ConnectorConfig {
             run_worker: true,
             poll_interval: Duration::from_millis(1000),
             lease: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -193,6 +196,14 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_CONNECTOR_LEASE_SECONDS") {
             s.connectors.lease = Duration::from_secs(parse(&v, "DUIZHANG_CONNECTOR_LEASE_SECONDS")?);
+        }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_TIMEOUT_MS") {
+            let ms: u64 = parse(&v, "DUIZHANG_CONNECTOR_TIMEOUT_MS")?;
+            // At most 60 s, so a page (three tries) stays well inside the lease.
+            if !(100..=60_000).contains(&ms) {
+                return Err(ConfigError { name: "DUIZHANG_CONNECTOR_TIMEOUT_MS", reason: "100 to 60000".into() });
+            }
+            s.connectors.request_timeout = Duration::from_millis(ms);
         }
         if s.connectors.lease < Duration::from_secs(120) {
             // A page may take 3 tries of 30 s each: a shorter lease would hand a running sync
