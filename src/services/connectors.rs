@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub const DEFAULT_SCHEDULE_SECONDS: i32 = 3600;
 pub const MIN_SCHEDULE_SECONDS: i32 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorType {
     /// ERPNext / Frappe REST: customers and sales invoices.
@@ -65,7 +65,7 @@ pub use crate::connectors::generic_json::{GenericJsonConfig, GenericJsonCredenti
 pub use crate::connectors::odoo::{OdooConfig, OdooCredentials};
 pub use crate::connectors::open_banking::{OpenBankingConfig, OpenBankingCredentials};
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     pub connector_type: ConnectorType,
@@ -88,7 +88,7 @@ pub struct ConnectorInput {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorPatch {
     pub name: Option<String>,
@@ -104,7 +104,7 @@ pub struct ConnectorPatch {
     pub reset_cursor: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct ConnectorView {
     pub id: Uuid,
     pub connector_type: ConnectorType,
@@ -151,7 +151,7 @@ pub fn view(c: Connector) -> ConnectorView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct ConnectorSyncView {
     pub id: Uuid,
     /// running, succeeded or failed.
