@@ -232,8 +232,9 @@ async fn odoo_auth_failures_server_errors_timeouts_and_recovery() {
 async fn odoo_malformed_page_is_not_written_and_the_sync_resumes_without_duplicates() {
     let app = spawn_connector_app().await;
     let (state, faults, base) = start(rows("res_partner.json"), rows("account_move.json"));
-    // Requests: login, partners, moves page 1, the codes of its partners, moves page 2 (broken).
-    faults.lock().unwrap().malformed_request = Some(5);
+    // Requests: login, partners (a full page of 2, then an empty one), moves page 1, the codes
+    // of its partners, moves page 2 (broken).
+    faults.lock().unwrap().malformed_request = Some(6);
     let id = create_connector(&app, odoo_connector(&base, KEY, 2)).await;
     let s = wait_syncs(&app, &id, 1).await.remove(0);
     assert_eq!(s["status"], "failed", "{s}");
