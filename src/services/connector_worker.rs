@@ -5,7 +5,8 @@
 //!    (`lease_owner`, `lease_until`, and `next_run_at` pushed to the lease's end so a crashed
 //!    worker's connector becomes due again by itself), opens a `running` sync in the history and
 //!    commits: the connection goes back to the pool;
-//! 2. **fetches** pages over HTTP with no database connection held;
+//! 2. runs the connector's client (`crate::connectors::*`), which **fetches** pages over HTTP
+//!    with no database connection held and hands each to this worker as a [`Page`];
 //! 3. **commits each page** in its own transaction through the ordinary import use cases
 //!    (`customers::import`, `documents::import`, `bank::import_statement`), advancing the cursor
 //!    and renewing the lease in that same transaction, so an interrupted sync resumes after the
