@@ -10,17 +10,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-const KEY: &str = "billing-key-93ab71";
+pub(crate) const KEY: &str = "billing-key-93ab71";
 const PAGE: usize = 2;
 
 #[derive(Default)]
-struct Billing {
+pub(crate) struct Billing {
     invoices: Vec<Value>,
     /// (updated_since, cursor, rows answered) of each request.
     log: Vec<(String, Option<String>, usize)>,
 }
 
-type Shared = Arc<Mutex<Billing>>;
+pub(crate) type Shared = Arc<Mutex<Billing>>;
 
 async fn invoices(req: HttpRequest, state: web::Data<Shared>, faults: web::Data<SharedFaults>) -> HttpResponse {
     if let Some(answer) = intercept(&faults).await {
@@ -34,17 +34,26 @@ async fn invoices(req: HttpRequest, state: web::Data<Shared>, faults: web::Data<
     let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let since = get("updated_since").unwrap_or_default();
     let cursor = get("cursor");
-    // The API's cursor is opaque to clients; here it is "o<offset>".
-    let offset: usize = cursor.as_deref().map(|c| c.trim_start_matches('o').parse().unwrap()).unwrap_or(0);
+    // Three ways to page: an opaque cursor (here "o<offset>"), offset/limit, page numbers.
+    let size: usize = get("limit").map(|l| l.parse().unwrap()).unwrap_or(PAGE);
+    let offset: usize = match (cursor.as_deref(), get("offset"), get("page")) {
+        (Some(c), _, _) => c.trim_start_matches('o').parse().unwrap(),
+        (None, Some(o), _) => o.parse().unwrap(),
+        (None, None, Some(p)) => (p.parse::<usize>().unwrap() - 1) * size,
+        _ => 0,
+    };
+    let cursor = cursor
+        .or_else(|| get("offset").map(|o| format!("offset={o}")))
+        .or_else(|| get("page").map(|p| format!("page={p}")));
     let mut s = state.lock().unwrap();
     let mut rows: Vec<Value> =
         s.invoices.iter().filter(|r| r["updated_at"].as_str().unwrap() >= since.as_str()).cloned().collect();
     rows.sort_by_key(|r| r["updated_at"].as_str().unwrap().to_string());
     let total = rows.len();
-    let page: Vec<Value> = rows.into_iter().skip(offset).take(PAGE).collect();
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(size).collect();
     s.log.push((since.clone(), cursor, page.len()));
-    let next = (offset + PAGE < total).then(|| format!("o{}", offset + PAGE));
-    let link = next.as_ref().map(|_| format!("/api/v2/invoices?updated_since={since}&cursor=o{}", offset + PAGE));
+    let next = (offset + size < total).then(|| format!("o{}", offset + size));
+    let link = next.as_ref().map(|_| format!("/api/v2/invoices?updated_since={since}&cursor=o{}", offset + size));
     HttpResponse::Ok().json(json!({
         "data": { "items": page },
         "meta": { "next_cursor": next, "total": total },
@@ -52,7 +61,7 @@ async fn invoices(req: HttpRequest, state: web::Data<Shared>, faults: web::Data<
     }))
 }
 
-fn start() -> (Shared, SharedFaults, String) {
+pub(crate) fn start() -> (Shared, SharedFaults, String) {
     let rows = fixture("generic_json", "invoices.json").as_array().unwrap().clone();
     let state: Shared = Arc::new(Mutex::new(Billing { invoices: rows, ..Billing::default() }));
     let faults: SharedFaults = Arc::new(Mutex::new(Faults::default()));
@@ -65,7 +74,7 @@ fn start() -> (Shared, SharedFaults, String) {
     (state, faults, base)
 }
 
-fn config(base: &str) -> Value {
+pub(crate) fn config(base: &str) -> Value {
     json!({
         "url": "{base}/api/v2/invoices?updated_since={cursor}",
         "base_url": base,
@@ -82,14 +91,14 @@ fn config(base: &str) -> Value {
     })
 }
 
-fn generic(config: Value, key: &str) -> Value {
+pub(crate) fn generic(config: Value, key: &str) -> Value {
     json!({
         "connector_type": "generic_json", "name": "Billing API", "config": config,
         "credentials": { "header_name": "X-Api-Key", "header_value": key },
     })
 }
 
-async fn customers(app: &TestApp) {
+pub(crate) async fn customers(app: &TestApp) {
     app.create_customer("C001").await;
     app.create_customer("C002").await;
 }
@@ -154,6 +163,39 @@ async fn generic_json_auth_failures_server_errors_timeouts_and_recovery() {
     let id = create_connector(&app, generic(config(&base), "wrong-key")).await;
     failures_then_recovery(&app, &id, &faults, json!({ "header_name": "X-Api-Key", "header_value": KEY })).await;
     assert_eq!(app.count("documents WHERE source_system = 'billing'"), 4);
+}
+
+#[tokio::test]
+async fn generic_json_offset_and_page_numbers() {
+    let app = spawn_connector_app().await;
+    customers(&app).await;
+    let (state, _, base) = start();
+    let styles = [
+        (
+            json!({ "style": "offset", "param": "offset", "limit_param": "limit", "limit": 2 }),
+            ["offset=0", "offset=2", "offset=4"],
+        ),
+        // Without a page size the pass ends at the first empty page.
+        (json!({ "style": "page", "param": "page", "start": 1 }), ["page=1", "page=2", "page=3"]),
+    ];
+    for (n, (paging, expected)) in styles.into_iter().enumerate() {
+        let mut cfg = config(&base);
+        cfg["paging"] = paging;
+        state.lock().unwrap().log.clear();
+        let id = create_connector(&app, generic(cfg, KEY)).await;
+        let s = wait_syncs(&app, &id, 1).await.remove(0);
+        assert_eq!(s["status"], "succeeded", "{s}");
+        let requests: Vec<String> = log(&state).into_iter().map(|(_, c, _)| c.unwrap()).collect();
+        let mut want: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
+        if n == 1 {
+            want.push("page=4".into());
+        }
+        assert_eq!(requests, want);
+        assert_eq!(s["skipped"], 1 + n as i64 * 4, "the unknown customer, then also the unchanged: {s}");
+        let r = app.send("DELETE", &format!("/api/v1/connectors/{id}"), Some(&app.api_key), None, &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(app.count("documents"), 4, "the second connector updated nothing twice");
 }
 
 #[tokio::test]

@@ -251,3 +251,23 @@ async fn odoo_malformed_page_is_not_written_and_the_sync_resumes_without_duplica
     assert_eq!(move_pages(&state), [2, 1], "resumed after the committed page");
     assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 5);
 }
+
+#[tokio::test]
+async fn a_hanging_odoo_does_not_hold_up_another_connector() {
+    use crate::connectors_generic_json as billing;
+    let app = spawn_connector_app().await;
+    billing::customers(&app).await;
+    let (_, faults, base) = start(rows("res_partner.json"), rows("account_move.json"));
+    faults.lock().unwrap().delay = Some(crate::connector_fixtures::SLOW);
+    let odoo = create_connector(&app, odoo_connector(&base, KEY, 100)).await;
+    let (_, _, billing_base) = billing::start();
+    let other = create_connector(&app, billing::generic(billing::config(&billing_base), billing::KEY)).await;
+
+    let fast = wait_syncs(&app, &other, 1).await.remove(0);
+    assert_eq!(fast["status"], "succeeded", "{fast}");
+    let slow = wait_syncs(&app, &odoo, 1).await.remove(0);
+    assert_eq!(slow["status"], "failed", "{slow}");
+    assert!(slow["error"].as_str().unwrap().contains("timed out"), "{slow}");
+    let finished = |s: &Value| s["finished_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert!(finished(&fast) < finished(&slow), "the other connector finished while Odoo hung: {fast} {slow}");
+}
