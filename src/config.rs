@@ -300,9 +300,14 @@ mod tests {
             ("DUIZHANG_CONNECTOR_WORKER", "false"),
             ("DUIZHANG_CONNECTOR_POLL_MS", "250"),
             ("DUIZHANG_CONNECTOR_LEASE_SECONDS", "600"),
+            ("DUIZHANG_CONNECTOR_TIMEOUT_MS", "2500"),
             ("DUIZHANG_CONNECTOR_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         ]))
         .unwrap();
+        assert_eq!(c.connectors.request_timeout, Duration::from_millis(2500));
+        assert_eq!(Settings::default().connectors.request_timeout, Duration::from_secs(30));
+        let e = Settings::from_lookup(env(&[("DUIZHANG_CONNECTOR_TIMEOUT_MS", "120000")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_CONNECTOR_TIMEOUT_MS", "a page's tries must fit in the lease");
         assert!(!c.connectors.run_worker);
         assert_eq!(c.connectors.poll_interval, Duration::from_millis(250));
         assert_eq!(c.connectors.lease, Duration::from_secs(600));
