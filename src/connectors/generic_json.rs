@@ -434,7 +434,9 @@ pub async fn sync(env: &SyncEnv<'_>, config: &GenericJsonConfig, creds: &Generic
     let since = stored.get("since").and_then(text_value);
     let mut max_seen = stored.get("max_seen").cloned().filter(|v| !v.is_null());
     let mut at = Resume::from_value(stored.get("resume").filter(|v| !v.is_null()));
+    let mut pages = 0;
     loop {
+        pages += 1;
         let url = config.page_url(since.as_deref(), &at);
         let answer = env.http.get_json(&url, &headers, "the API").await?;
         let records = match c.records.get(&answer) {
@@ -491,6 +493,9 @@ pub async fn sync(env: &SyncEnv<'_>, config: &GenericJsonConfig, creds: &Generic
         let batches = vec![Batch::Documents { kind: "documents", rows, names }];
         env.sink.commit(Page { cursor, batches, rejected }).await?;
         match next {
+            // A pass that never ends (an API that pages forever) stops here; the stored resume
+            // point lets the next sync continue where this one stopped.
+            Some(_) if pages >= super::MAX_PAGES_PER_SYNC => return Ok(()),
             Some(resume) => at = resume,
             None => return Ok(()),
         }

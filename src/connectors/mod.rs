@@ -14,6 +14,10 @@ use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 
+/// Pages one sync reads at most from a client that stores a resume point (generic JSON, open
+/// banking); the next sync continues from there.
+pub const MAX_PAGES_PER_SYNC: usize = 1000;
+
 /// One unit of progress: written whole or not at all, together with its cursor.
 #[derive(Debug, Default)]
 pub struct Page {

@@ -121,7 +121,9 @@ async fn sync_account(
         super::http::urlencode(&account.resource_id)
     );
     let mut url = cursor.next.clone().unwrap_or(first);
+    let mut pages = 0;
     loop {
+        pages += 1;
         let answer = env.http.get_json(&url, &headers(creds), "the bank").await?;
         let tx = answer.get("transactions").ok_or("malformed answer from the bank: expected \"transactions\"")?;
         let booked = match tx.get("booked") {
@@ -156,6 +158,9 @@ async fn sync_account(
         let patch = json!({ key.clone(): cursor });
         env.sink.commit(Page { cursor: patch, batches, rejected }).await?;
         match next {
+            // A pass that never ends (an API that pages forever) stops here; the stored resume
+            // point lets the next sync continue where this one stopped.
+            Some(_) if pages >= super::MAX_PAGES_PER_SYNC => return Ok(()),
             Some(n) => url = n,
             None => return Ok(()),
         }
