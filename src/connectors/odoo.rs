@@ -27,6 +27,9 @@ pub struct OdooConfig {
     /// Also import customers (`res.partner` with `customer_rank > 0`) before the invoices.
     #[serde(default = "yes")]
     pub sync_customers: bool,
+    /// Also import customer payments (`account.payment`, inbound, posted) after the invoices.
+    #[serde(default = "yes")]
+    pub sync_payments: bool,
 }
 
 /// The user's API key (Preferences > Account Security) or password.
@@ -49,6 +52,10 @@ const MOVE_FIELDS: [&str; 10] = [
     "amount_total",
     "write_date",
 ];
+
+// Only fields every supported Odoo version has: `search_read` fails on an unknown field (the
+// memo is `ref` up to 17 and `memo` from 18, so neither is read).
+const PAYMENT_FIELDS: [&str; 7] = ["id", "name", "partner_id", "date", "currency_id", "amount", "write_date"];
 
 /// Where a model's sync stands: the `(write_date, id)` of the last committed record. The next
 /// request asks for records strictly after it in `write_date asc, id asc` order, so records
@@ -169,7 +176,7 @@ pub fn map_partner(row: &Value) -> Result<Value, String> {
     Ok(json!({ "code": code, "name": name }))
 }
 
-/// The partner a move is booked on: its commercial (company) partner, else the partner.
+/// The partner a move (or payment) is booked on: its commercial (company) partner, else the partner.
 fn move_partner(row: &Value) -> Option<i64> {
     ["commercial_partner_id", "partner_id"].iter().find_map(|f| many2one(row.get(*f)?).map(|(id, _)| id))
 }
@@ -207,6 +214,27 @@ pub fn map_move(row: &Value, codes: &HashMap<i64, String>) -> Result<Value, Stri
     }))
 }
 
+/// A customer payment (`account.payment`) as a `documents::import` row.
+pub fn map_payment(row: &Value, codes: &HashMap<i64, String>) -> Result<Value, String> {
+    let name = text(row, "name").ok_or("name is missing")?;
+    let partner = row.get("partner_id").and_then(many2one).map(|(id, _)| id).ok_or("partner_id is missing")?;
+    let customer = codes.get(&partner).cloned().unwrap_or_else(|| format!("odoo-{partner}"));
+    let currency = row.get("currency_id").and_then(many2one).map(|(_, c)| c).filter(|c| !c.is_empty());
+    let currency = currency.ok_or("currency_id is missing")?;
+    let raw = text(row, "amount").ok_or("amount is missing")?;
+    let amount = super::amount(&raw, &currency).map_err(|e| format!("amount {e}"))?.abs();
+    Ok(json!({
+        "doc_type": "payment",
+        "doc_no": name,
+        "customer_code": customer,
+        "issue_date": text(row, "date").ok_or("date is missing")?,
+        "currency": currency,
+        "amount": amount.to_string(),
+        "external_reference": name,
+        "source_system": "odoo",
+    }))
+}
+
 pub async fn sync(env: &SyncEnv<'_>, config: &OdooConfig, creds: &OdooCredentials) -> Result<(), String> {
     let url = format!("{}/jsonrpc", config.base_url);
     let uid = call(env, &url, "common", "login", json!([config.database, config.username, creds.api_key])).await?;
@@ -218,20 +246,33 @@ pub async fn sync(env: &SyncEnv<'_>, config: &OdooConfig, creds: &OdooCredential
     if config.sync_customers {
         sync_model(&session, config, "customers").await?;
     }
-    sync_model(&session, config, "invoices").await
+    sync_model(&session, config, "invoices").await?;
+    if config.sync_payments {
+        sync_model(&session, config, "payments").await?;
+    }
+    Ok(())
 }
 
 async fn sync_model(s: &Session<'_, '_>, config: &OdooConfig, key: &'static str) -> Result<(), String> {
     let mut cursor = KeysetCursor::from_value(s.env.cursor.get(key));
     loop {
-        let (model, mut domain, fields): (&str, Vec<Value>, &[&str]) = if key == "customers" {
-            ("res.partner", vec![json!(["customer_rank", ">", 0])], &PARTNER_FIELDS)
-        } else {
-            (
+        let (model, mut domain, fields): (&str, Vec<Value>, &[&str]) = match key {
+            "customers" => ("res.partner", vec![json!(["customer_rank", ">", 0])], &PARTNER_FIELDS),
+            "invoices" => (
                 "account.move",
                 vec![json!(["move_type", "in", ["out_invoice", "out_refund"]]), json!(["state", "=", "posted"])],
                 &MOVE_FIELDS,
-            )
+            ),
+            _ => (
+                "account.payment",
+                vec![
+                    json!(["partner_type", "=", "customer"]),
+                    json!(["payment_type", "=", "inbound"]),
+                    // `posted` up to Odoo 17; `in_process` and `paid` from 18.
+                    json!(["state", "in", ["posted", "in_process", "paid"]]),
+                ],
+                &PAYMENT_FIELDS,
+            ),
         };
         domain.extend(cursor.domain());
         let rows = s.search_read(model, domain, fields, config.page_size).await?;
@@ -240,7 +281,7 @@ async fn sync_model(s: &Session<'_, '_>, config: &OdooConfig, key: &'static str)
             write_date: text(last, "write_date"),
             id: last.get("id").and_then(Value::as_i64).ok_or("malformed answer from Odoo: a record without id")?,
         };
-        let codes = if key == "invoices" {
+        let codes = if key != "customers" {
             let mut ids: Vec<i64> = rows.iter().filter_map(move_partner).collect();
             ids.sort_unstable();
             ids.dedup();
@@ -251,7 +292,11 @@ async fn sync_model(s: &Session<'_, '_>, config: &OdooConfig, key: &'static str)
         let (mut mapped, mut names, mut rejected) = (vec![], vec![], vec![]);
         for row in &rows {
             let name = text(row, "name").unwrap_or_default();
-            let result = if key == "customers" { map_partner(row) } else { map_move(row, &codes) };
+            let result = match key {
+                "customers" => map_partner(row),
+                "invoices" => map_move(row, &codes),
+                _ => map_payment(row, &codes),
+            };
             match result {
                 Ok(v) => {
                     mapped.push(v);
@@ -303,6 +348,21 @@ mod tests {
         assert!(map_move(&json!({"name":"X","move_type":"entry"}), &codes).is_err());
         assert_eq!(map_partner(&json!({"id":9,"name":"Beta","ref":false})).unwrap()["code"], "odoo-9");
         assert_eq!(map_partner(&json!({"id":7,"name":"Acme","ref":"ACME"})).unwrap()["code"], "ACME");
+    }
+
+    #[test]
+    fn maps_customer_payments() {
+        let codes = HashMap::from([(7, "ACME".to_string())]);
+        let p = map_payment(
+            &json!({"id":5,"name":"PBNK1/2026/00001","partner_id":[7,"Acme GmbH"],"date":"2026-10-10",
+                "currency_id":[1,"EUR"],"amount":1000.0}),
+            &codes,
+        )
+        .unwrap();
+        assert_eq!(p["doc_type"], "payment");
+        assert_eq!(p["customer_code"], "ACME");
+        assert_eq!(p["amount"], "1000");
+        assert_eq!(p["issue_date"], "2026-10-10");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub struct ConnectorInput {
     pub connector_type: ConnectorType,
     pub name: String,
     /// erpnext: `{"base_url","page_size","sync_customers"}`; bank_file: `{"url","format","bank_account"}`;
-    /// odoo: `{"base_url","database","username","page_size","sync_customers"}`; open_banking:
+    /// odoo: `{"base_url","database","username","page_size","sync_customers","sync_payments"}`; open_banking:
     /// `{"base_url","accounts","date_from"}`; generic_json: `{"url","base_url","records_path",
     /// "mapping","cursor_field","paging","default_currency","doc_type_values",...}` (see the README).
     #[schema(value_type = Object)]

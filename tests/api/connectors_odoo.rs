@@ -18,6 +18,7 @@ const KEY: &str = "odoo-api-key-5f3c9e";
 struct Odoo {
     partners: Vec<Value>,
     moves: Vec<Value>,
+    payments: Vec<Value>,
     /// execute_kw answers AccessDenied (a revoked key).
     access_denied: bool,
     /// (model, domain, rows answered) of each search_read.
@@ -102,7 +103,12 @@ async fn jsonrpc(body: web::Json<Value>, state: web::Data<Shared>, faults: web::
                 kwargs["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
             let limit = kwargs["limit"].as_u64().unwrap() as usize;
             let offset = kwargs.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let source = if model == "res.partner" { &s.partners } else { &s.moves };
+            let source = match model.as_str() {
+                "res.partner" => &s.partners,
+                "account.move" => &s.moves,
+                "account.payment" => &s.payments,
+                other => panic!("model {other}"),
+            };
             let mut rows: Vec<Value> = source.iter().filter(|r| matches(&domain, r)).cloned().collect();
             if let Some(order) = kwargs.get("order") {
                 assert_eq!(order, "write_date asc, id asc");
@@ -129,7 +135,8 @@ async fn jsonrpc(body: web::Json<Value>, state: web::Data<Shared>, faults: web::
 }
 
 fn start(partners: Vec<Value>, moves: Vec<Value>) -> (Shared, SharedFaults, String) {
-    let state: Shared = Arc::new(Mutex::new(Odoo { partners, moves, ..Odoo::default() }));
+    let payments = rows("account_payment.json");
+    let state: Shared = Arc::new(Mutex::new(Odoo { partners, moves, payments, ..Odoo::default() }));
     let faults: SharedFaults = Arc::new(Mutex::new(Faults::default()));
     let (s, f) = (state.clone(), faults.clone());
     let base = serve(move |cfg| {
@@ -164,12 +171,24 @@ async fn odoo_pages_by_write_date_and_maps_partners_consistently() {
     let syncs = wait_syncs(&app, &id, 1).await;
     let s = &syncs[0];
     assert_eq!(s["status"], "succeeded", "{s}");
-    assert_eq!(s["created"], 7, "2 customers and 5 documents: {s}");
+    assert_eq!(s["created"], 9, "2 customers, 5 invoices and credit notes, 2 payments: {s}");
     // The partner's ref is its code, else odoo-<id>; invoices of a contact go to its company.
     assert_eq!(app.count("customers WHERE code = 'ACME' AND name = 'Acme GmbH'"), 1);
     assert_eq!(app.count("customers WHERE code = 'odoo-9' AND name = 'Beta SARL'"), 1);
     assert_eq!(app.count("customers WHERE code IN ('SUP-1', 'odoo-8', 'odoo-11')"), 0, "not customers");
-    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 5, "posted customer moves only");
+    assert_eq!(
+        app.count("documents WHERE source_system = 'odoo' AND doc_type <> 'payment'"),
+        5,
+        "posted customer moves only"
+    );
+    assert_eq!(
+        app.count(
+            "documents d JOIN customers c ON c.id = d.customer_id WHERE d.doc_type = 'payment' \
+             AND d.doc_no = 'PBNK1/2026/00001' AND c.code = 'ACME' AND d.amount = 1000 AND d.issue_date = '2026-10-10'"
+        ),
+        1
+    );
+    assert_eq!(app.count("documents WHERE doc_type = 'payment'"), 2, "inbound, posted, from customers only");
     assert_eq!(
         app.count(
             "documents d JOIN customers c ON c.id = d.customer_id WHERE d.doc_no = 'INV/2026/00001' \
@@ -199,7 +218,7 @@ async fn odoo_pages_by_write_date_and_maps_partners_consistently() {
     assert_eq!(moves.len(), 1, "{log:?}");
     assert_eq!(moves[0].2, 1);
     assert!(moves[0].1.to_string().contains(r#"["id",">",105]"#), "{}", moves[0].1);
-    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 6);
+    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 8);
 
     // The key is in no answer.
     for path in
@@ -217,7 +236,7 @@ async fn odoo_auth_failures_server_errors_timeouts_and_recovery() {
     // A wrong key: login answers false.
     let id = create_connector(&app, odoo_connector(&base, "wrong-key", 100)).await;
     let done = failures_then_recovery(&app, &id, &faults, json!({ "api_key": KEY })).await;
-    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 5);
+    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 7);
 
     // A key revoked after login: Odoo's AccessDenied error (HTTP 200) is an authentication failure.
     state.lock().unwrap().access_denied = true;
@@ -247,9 +266,9 @@ async fn odoo_malformed_page_is_not_written_and_the_sync_resumes_without_duplica
     state.lock().unwrap().log.clear();
     let s = next_sync(&app, &id, 1).await;
     assert_eq!(s["status"], "succeeded", "{s}");
-    assert_eq!(s["created"], 3, "{s}");
+    assert_eq!(s["created"], 5, "3 moves and 2 payments: {s}");
     assert_eq!(move_pages(&state), [2, 1], "resumed after the committed page");
-    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 5);
+    assert_eq!(app.count("documents WHERE source_system = 'odoo'"), 7);
 }
 
 #[tokio::test]
