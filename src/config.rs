@@ -80,6 +80,8 @@ pub struct ConnectorConfig {
     pub poll_interval: Duration,
     /// How long a claimed connector belongs to its worker without a committed page.
     pub lease: Duration,
+    /// Timeout of one outbound request (connect, send, read the answer).
+    pub request_timeout: Duration,
 }
 
 impl Default for ConnectorConfig {
@@ -88,6 +90,7 @@ impl Default for ConnectorConfig {
             run_worker: true,
             poll_interval: Duration::from_millis(1000),
             lease: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -268,6 +271,14 @@ impl Settings {
         if let Some(v) = get("DUIZHANG_CONNECTOR_LEASE_SECONDS") {
             s.connectors.lease = Duration::from_secs(parse(&v, "DUIZHANG_CONNECTOR_LEASE_SECONDS")?);
         }
+        if let Some(v) = get("DUIZHANG_CONNECTOR_TIMEOUT_MS") {
+            let ms: u64 = parse(&v, "DUIZHANG_CONNECTOR_TIMEOUT_MS")?;
+            // At most 60 s, so a page (three tries) stays well inside the lease.
+            if !(100..=60_000).contains(&ms) {
+                return Err(ConfigError { name: "DUIZHANG_CONNECTOR_TIMEOUT_MS", reason: "100 to 60000".into() });
+            }
+            s.connectors.request_timeout = Duration::from_millis(ms);
+        }
         if s.connectors.lease < Duration::from_secs(120) {
             // A page may take 3 tries of 30 s each: a shorter lease would hand a running sync
             // to another worker.
@@ -363,9 +374,14 @@ mod tests {
             ("DUIZHANG_CONNECTOR_WORKER", "false"),
             ("DUIZHANG_CONNECTOR_POLL_MS", "250"),
             ("DUIZHANG_CONNECTOR_LEASE_SECONDS", "600"),
+            ("DUIZHANG_CONNECTOR_TIMEOUT_MS", "2500"),
             ("DUIZHANG_CONNECTOR_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
         ]))
         .unwrap();
+        assert_eq!(c.connectors.request_timeout, Duration::from_millis(2500));
+        assert_eq!(Settings::default().connectors.request_timeout, Duration::from_secs(30));
+        let e = Settings::from_lookup(env(&[("DUIZHANG_CONNECTOR_TIMEOUT_MS", "120000")])).unwrap_err();
+        assert_eq!(e.name, "DUIZHANG_CONNECTOR_TIMEOUT_MS", "a page's tries must fit in the lease");
         assert!(!c.connectors.run_worker);
         assert_eq!(c.connectors.poll_interval, Duration::from_millis(250));
         assert_eq!(c.connectors.lease, Duration::from_secs(600));

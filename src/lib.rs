@@ -7,6 +7,7 @@
 pub mod api;
 pub mod bank_formats;
 pub mod config;
+pub mod connectors;
 pub mod db;
 pub mod domain;
 pub mod error;

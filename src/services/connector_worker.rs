@@ -5,7 +5,8 @@
 //!    (`lease_owner`, `lease_until`, and `next_run_at` pushed to the lease's end so a crashed
 //!    worker's connector becomes due again by itself), opens a `running` sync in the history and
 //!    commits: the connection goes back to the pool;
-//! 2. **fetches** pages over HTTP with no database connection held;
+//! 2. runs the connector's client (`crate::connectors::*`), which **fetches** pages over HTTP
+//!    with no database connection held and hands each to this worker as a [`Page`];
 //! 3. **commits each page** in its own transaction through the ordinary import use cases
 //!    (`customers::import`, `documents::import`, `bank::import_statement`), advancing the cursor
 //!    and renewing the lease in that same transaction, so an interrupted sync resumes after the
@@ -15,26 +16,21 @@
 //!    its own, so one failing connector never holds up the others.
 
 use crate::config::ConnectorConfig;
+use crate::connectors::http::Clients;
+use crate::connectors::{self as remote, Batch, CommitFuture, Page, PageSink, SyncEnv};
 use crate::db::connectors::{self as c_db, Connector, ConnectorSync};
 use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::domain::secret_box::SecretBox;
-use crate::domain::ssrf;
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{self, StatementUpload};
-use crate::services::connectors::{
-    BankFileConfig, BankFileCredentials, ConnectorType, ErpnextConfig, ErpnextCredentials,
-};
+use crate::services::connectors::ConnectorType;
 use crate::services::import::{ImportFormat, ImportReport};
-use crate::services::webhook_worker::{blocking, error_chain, GuardedResolver};
+use crate::services::webhook_worker::blocking;
 use crate::services::{customers, documents};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,12 +39,6 @@ use uuid::Uuid;
 
 /// Connectors synced at once per process.
 const CONCURRENCY: usize = 4;
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-pub const MAX_JSON_BYTES: usize = 10 * 1024 * 1024;
-pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
-/// Tries of one request (connect errors, 5xx and 429 are tried again).
-const REQUEST_TRIES: u32 = 3;
 /// Rejected records kept on a sync.
 const MAX_REJECTED: usize = 50;
 /// First retry delay after a failed sync; doubles per consecutive failure.
@@ -76,31 +66,8 @@ pub fn spawn_worker(
         .expect("spawn the connector worker")
 }
 
-/// Two clients: one whose resolver refuses non-public addresses, one for tenants that allow
-/// private targets (`PUT /webhook-settings allow_private_targets`). No redirects, no proxy.
-pub struct Clients {
-    strict: reqwest::Client,
-    permissive: reqwest::Client,
-}
-
-impl Clients {
-    pub fn new() -> reqwest::Result<Clients> {
-        let build = |allow_private: bool| {
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .timeout(REQUEST_TIMEOUT)
-                .connect_timeout(CONNECT_TIMEOUT)
-                .user_agent(concat!("duizhang-connectors/", env!("CARGO_PKG_VERSION")))
-                .build()
-        };
-        Ok(Clients { strict: build(false)?, permissive: build(true)? })
-    }
-}
-
 async fn run(pool: DbPool, config: ConnectorConfig, secrets: SecretBox, stop: Arc<AtomicBool>) {
-    let clients = match Clients::new() {
+    let clients = match Clients::new(config.request_timeout) {
         Ok(c) => Arc::new(c),
         Err(e) => {
             tracing::error!(error = %e, "connector worker: cannot build the HTTP client");
@@ -191,14 +158,6 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn client(&self) -> &reqwest::Client {
-        if self.job.allow_private {
-            &self.clients.permissive
-        } else {
-            &self.clients.strict
-        }
-    }
-
     fn system(&self) -> Principal {
         Principal { tenant_id: self.job.connector.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] }
     }
@@ -345,6 +304,57 @@ fn finish(
     Ok(())
 }
 
+impl PageSink for Ctx {
+    fn commit(&self, page: Page) -> CommitFuture<'_> {
+        Box::pin(async move {
+            let Page { cursor, batches, rejected } = page;
+            self.commit_page(cursor, move |conn, principal| {
+                let mut counts = PageCounts { skipped: rejected.len() as i32, rejected, ..PageCounts::default() };
+                for batch in batches {
+                    import_batch(conn, principal, batch, &mut counts)?;
+                }
+                Ok(counts)
+            })
+            .await
+        })
+    }
+}
+
+/// Writes one batch through its ordinary import use case.
+fn import_batch(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    batch: Batch,
+    counts: &mut PageCounts,
+) -> AppResult<()> {
+    match batch {
+        // An import of nothing is not called (a page whose every record was refused by the mapping).
+        Batch::Customers { rows, .. } | Batch::Documents { rows, .. } if rows.is_empty() => {}
+        Batch::Customers { kind, rows, names } => {
+            let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
+            counts.add_report(customers::import(conn, principal, ImportFormat::Json, &body)?, &names, kind);
+        }
+        Batch::Documents { kind, rows, names } => {
+            let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
+            counts.add_report(documents::import(conn, principal, ImportFormat::Json, &body)?, &names, kind);
+        }
+        Batch::Statement(file) => {
+            let format = file.format.as_deref().map(bank::parse_format).transpose()?;
+            let upload = StatementUpload {
+                format,
+                head: file.body[..file.body.len().min(4096)].to_vec(),
+                sha256: file.sha256,
+                bytes: file.body.len() as u64,
+                bank_account: file.bank_account,
+            };
+            let imported = bank::import_statement(conn, principal, upload, std::io::Cursor::new(file.body))?;
+            counts.created += imported.lines_imported as i32;
+            counts.skipped += imported.duplicates_skipped as i32;
+        }
+    }
+    Ok(())
+}
+
 async fn sync(ctx: &Ctx, secrets: &SecretBox) -> Result<(), String> {
     let c = &ctx.job.connector;
     let credentials: Option<Value> = match &c.credentials {
@@ -354,402 +364,36 @@ async fn sync(ctx: &Ctx, secrets: &SecretBox) -> Result<(), String> {
             Some(serde_json::from_slice(&plain).map_err(|_| "the stored credentials are unreadable".to_string())?)
         }
     };
+    let env = SyncEnv { http: ctx.clients.for_tenant(ctx.job.allow_private), cursor: &c.sync_cursor, sink: ctx };
+    let no_credentials = || "the connector has no credentials".to_string();
     match ConnectorType::parse(&c.connector_type) {
         Some(ConnectorType::Erpnext) => {
-            let config: ErpnextConfig =
-                serde_json::from_value(c.config.clone()).map_err(|e| format!("invalid config: {e}"))?;
-            let creds: ErpnextCredentials = credentials
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|_| "the stored credentials are unreadable".to_string())?
-                .ok_or("the connector has no credentials")?;
-            erpnext_sync(ctx, &config, &creds).await
+            let creds = remote::credentials(credentials)?.ok_or_else(no_credentials)?;
+            remote::erpnext::sync(&env, &remote::config(&c.config)?, &creds).await
         }
         Some(ConnectorType::BankFile) => {
-            let config: BankFileConfig =
-                serde_json::from_value(c.config.clone()).map_err(|e| format!("invalid config: {e}"))?;
-            let creds: BankFileCredentials = credentials
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|_| "the stored credentials are unreadable".to_string())?
-                .unwrap_or_default();
-            bank_file_sync(ctx, &config, &creds).await
+            let creds = remote::credentials(credentials)?.unwrap_or_default();
+            remote::bank_file::sync(&env, &remote::config(&c.config)?, &creds).await
+        }
+        Some(ConnectorType::Odoo) => {
+            let creds = remote::credentials(credentials)?.ok_or_else(no_credentials)?;
+            remote::odoo::sync(&env, &remote::config(&c.config)?, &creds).await
+        }
+        Some(ConnectorType::OpenBanking) => {
+            let creds = remote::credentials(credentials)?.ok_or_else(no_credentials)?;
+            remote::open_banking::sync(&env, &remote::config(&c.config)?, &creds).await
+        }
+        Some(ConnectorType::GenericJson) => {
+            let creds = remote::credentials(credentials)?.unwrap_or_default();
+            remote::generic_json::sync(&env, &remote::config(&c.config)?, &creds).await
         }
         None => Err(format!("unknown connector type {:?}", c.connector_type)),
     }
 }
 
-// ----- HTTP ----------------------------------------------------------------------------------
-
-/// Refuses an address literal that is not public unless allowed (the resolver only vets names).
-fn check_target(url: &str, allow_private: bool) -> Result<url::Url, String> {
-    ssrf::validate_url(url, allow_private).map_err(|e| format!("refused by the SSRF guard: {e}"))
-}
-
-/// Sends with retries on connect errors, 5xx and 429 (short exponential pauses).
-async fn send_with_retries(build: impl Fn() -> reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
-    let mut last = String::new();
-    for attempt in 0..REQUEST_TRIES {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(500 << (attempt - 1))).await;
-        }
-        match build().send().await {
-            Ok(r) if r.status().is_server_error() || r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                last = format!("HTTP {}", r.status());
-            }
-            Ok(r) => return Ok(r),
-            Err(e) => {
-                let (text, refused) = error_chain(&e);
-                if refused || !e.is_connect() {
-                    return Err(text);
-                }
-                last = text;
-            }
-        }
-    }
-    Err(format!("{last} (after {REQUEST_TRIES} tries)"))
-}
-
-/// The body, refused beyond `limit` bytes.
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(format!("the answer is larger than {limit} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e).0)? {
-        if body.len() + chunk.len() > limit {
-            return Err(format!("the answer is larger than {limit} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-fn status_error(status: reqwest::StatusCode) -> String {
-    match status.as_u16() {
-        401 | 403 => format!("authentication failed (HTTP {status}): check the connector's credentials"),
-        _ => format!("HTTP {status}"),
-    }
-}
-
-// ----- ERPNext / Frappe ----------------------------------------------------------------------
-
-const INVOICE_FIELDS: &str =
-    r#"["name","customer","posting_date","due_date","currency","grand_total","is_return","modified"]"#;
-const CUSTOMER_FIELDS: &str = r#"["name","customer_name","modified"]"#;
-
-/// Where a doctype's sync stands: the last `modified` committed and how many records with
-/// exactly that `modified` were committed (they are skipped with `limit_start`, so records that
-/// share a timestamp across a page boundary are neither lost nor fetched twice).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DoctypeCursor {
-    pub modified: Option<String>,
-    pub seen_at_modified: u64,
-}
-
-impl DoctypeCursor {
-    fn from_value(v: Option<&Value>) -> DoctypeCursor {
-        let Some(v) = v else { return DoctypeCursor::default() };
-        DoctypeCursor {
-            modified: v.get("modified").and_then(Value::as_str).map(str::to_string),
-            seen_at_modified: v.get("seen_at_modified").and_then(Value::as_u64).unwrap_or(0),
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        json!({ "modified": self.modified, "seen_at_modified": self.seen_at_modified })
-    }
-
-    /// The cursor after a page of records (ordered by `modified`).
-    pub fn advance(&self, page_modified: &[String]) -> DoctypeCursor {
-        let Some(last) = page_modified.last() else { return self.clone() };
-        let tail = page_modified.iter().rev().take_while(|m| *m == last).count() as u64;
-        let carried = if self.modified.as_deref() == Some(last.as_str()) && tail == page_modified.len() as u64 {
-            self.seen_at_modified
-        } else {
-            0
-        };
-        DoctypeCursor { modified: Some(last.clone()), seen_at_modified: carried + tail }
-    }
-}
-
-fn resource_url(config: &ErpnextConfig, doctype: &str, fields: &str, cursor: &DoctypeCursor) -> String {
-    let mut url = format!("{}/api/resource/{}", config.base_url, doctype.replace(' ', "%20"));
-    let mut filters = vec![];
-    if let Some(m) = &cursor.modified {
-        filters.push(json!(["modified", ">=", m]));
-    }
-    if doctype == "Sales Invoice" {
-        // Submitted invoices only: drafts can still change, cancelled ones are void.
-        filters.push(json!(["docstatus", "=", 1]));
-    }
-    let query = [
-        ("fields", fields.to_string()),
-        ("filters", Value::Array(filters).to_string()),
-        ("limit_start", cursor.seen_at_modified.to_string()),
-        ("limit_page_length", config.page_size.to_string()),
-        ("order_by", "modified asc, name asc".to_string()),
-    ];
-    let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
-    url.push('?');
-    url.push_str(&q.join("&"));
-    url
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// One page of `{"data":[...]}`.
-async fn fetch_page(ctx: &Ctx, url: &str, auth: &str) -> Result<Vec<Value>, String> {
-    let target = check_target(url, ctx.job.allow_private)?;
-    let client = ctx.client();
-    let response = send_with_retries(|| {
-        client
-            .get(target.clone())
-            .header(reqwest::header::AUTHORIZATION, auth)
-            .header(reqwest::header::ACCEPT, "application/json")
-    })
-    .await?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(status_error(status));
-    }
-    let body = read_limited(response, MAX_JSON_BYTES).await?;
-    let parsed: Value = serde_json::from_slice(&body).map_err(|e| format!("malformed JSON from ERPNext: {e}"))?;
-    match parsed.get("data") {
-        Some(Value::Array(rows)) => Ok(rows.clone()),
-        _ => Err("malformed answer from ERPNext: expected {\"data\":[...]}".into()),
-    }
-}
-
-fn text(row: &Value, field: &str) -> Option<String> {
-    match row.get(field)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn truthy(row: &Value, field: &str) -> bool {
-    match row.get(field) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        Some(Value::String(s)) => s == "1",
-        _ => false,
-    }
-}
-
-/// A Sales Invoice as a `documents::import` row.
-pub fn map_invoice(row: &Value) -> Result<Value, String> {
-    let name = text(row, "name").ok_or("name is missing")?;
-    let total = text(row, "grand_total").ok_or("grand_total is missing")?;
-    let currency = text(row, "currency").ok_or("currency is missing")?;
-    // Frappe sends floats: rounded to the currency's minor units (binary noise such as
-    // 0.30000000000000004 would otherwise be refused as too precise).
-    let minor = crate::domain::money::Currency::parse(&currency).map(|c| c.minor_units()).unwrap_or(2);
-    let amount = Decimal::from_str(&total)
-        .or_else(|_| Decimal::from_scientific(&total))
-        .map_err(|_| format!("grand_total {total:?} is not a number"))?
-        .abs()
-        .round_dp(minor)
-        .normalize();
-    Ok(json!({
-        "doc_type": if truthy(row, "is_return") { "credit_note" } else { "invoice" },
-        "doc_no": name,
-        "customer_code": text(row, "customer").ok_or("customer is missing")?,
-        "issue_date": text(row, "posting_date").ok_or("posting_date is missing")?,
-        "due_date": text(row, "due_date"),
-        "currency": currency,
-        "amount": amount.to_string(),
-        "external_reference": name,
-        "source_system": "erpnext",
-    }))
-}
-
-pub fn map_customer(row: &Value) -> Result<Value, String> {
-    let code = text(row, "name").ok_or("name is missing")?;
-    let name = text(row, "customer_name").unwrap_or_else(|| code.clone());
-    Ok(json!({ "code": code, "name": name }))
-}
-
-async fn erpnext_sync(ctx: &Ctx, config: &ErpnextConfig, creds: &ErpnextCredentials) -> Result<(), String> {
-    let auth = format!("token {}:{}", creds.api_key, creds.api_secret);
-    if config.sync_customers {
-        sync_doctype(ctx, config, &auth, "Customer", CUSTOMER_FIELDS, "customers", map_customer).await?;
-    }
-    sync_doctype(ctx, config, &auth, "Sales Invoice", INVOICE_FIELDS, "invoices", map_invoice).await
-}
-
-async fn sync_doctype(
-    ctx: &Ctx,
-    config: &ErpnextConfig,
-    auth: &str,
-    doctype: &str,
-    fields: &str,
-    key: &'static str,
-    map: fn(&Value) -> Result<Value, String>,
-) -> Result<(), String> {
-    let mut cursor = DoctypeCursor::from_value(ctx.job.connector.sync_cursor.get(key));
-    loop {
-        let url = resource_url(config, doctype, fields, &cursor);
-        let rows = fetch_page(ctx, &url, auth).await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let modified: Vec<String> = rows.iter().map(|r| text(r, "modified").unwrap_or_default()).collect();
-        let mut mapped = Vec::with_capacity(rows.len());
-        let mut names = Vec::with_capacity(rows.len());
-        let mut counts = PageCounts::default();
-        for row in &rows {
-            let name = text(row, "name").unwrap_or_default();
-            match map(row) {
-                Ok(v) => {
-                    mapped.push(v);
-                    names.push(name);
-                }
-                Err(error) => {
-                    counts.skipped += 1;
-                    counts.rejected.push(json!({ "kind": key, "record": name, "error": error }));
-                }
-            }
-        }
-        let next = cursor.advance(&modified);
-        let body = serde_json::to_vec(&mapped).map_err(|e| e.to_string())?;
-        let full = rows.len() as u32 >= config.page_size;
-        ctx.commit_page(json!({ key: next.to_value() }), move |conn, principal| {
-            if !mapped.is_empty() {
-                let report = if key == "customers" {
-                    customers::import(conn, principal, ImportFormat::Json, &body)?
-                } else {
-                    documents::import(conn, principal, ImportFormat::Json, &body)?
-                };
-                counts.add_report(report, &names, key);
-            }
-            Ok(counts)
-        })
-        .await?;
-        cursor = next;
-        if !full {
-            return Ok(());
-        }
-    }
-}
-
-// ----- bank files ----------------------------------------------------------------------------
-
-async fn bank_file_sync(ctx: &Ctx, config: &BankFileConfig, creds: &BankFileCredentials) -> Result<(), String> {
-    let target = check_target(&config.url, ctx.job.allow_private)?;
-    let cursor = &ctx.job.connector.sync_cursor;
-    let etag = cursor.get("etag").and_then(Value::as_str).map(str::to_string);
-    let last_modified = cursor.get("last_modified").and_then(Value::as_str).map(str::to_string);
-    let client = ctx.client();
-    let auth = if let Some(token) = &creds.bearer_token {
-        Some(format!("Bearer {token}"))
-    } else if let Some(user) = &creds.username {
-        let pair = format!("{user}:{}", creds.password.as_deref().unwrap_or(""));
-        Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
-    } else {
-        None
-    };
-    let response = send_with_retries(|| {
-        let mut r = client.get(target.clone());
-        if let Some(a) = &auth {
-            r = r.header(reqwest::header::AUTHORIZATION, a);
-        }
-        if let Some(e) = &etag {
-            r = r.header(reqwest::header::IF_NONE_MATCH, e);
-        } else if let Some(m) = &last_modified {
-            r = r.header(reqwest::header::IF_MODIFIED_SINCE, m);
-        }
-        r
-    })
-    .await?;
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_MODIFIED {
-        return Ok(());
-    }
-    if !status.is_success() {
-        return Err(status_error(status));
-    }
-    let header = |name: reqwest::header::HeaderName| {
-        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-    };
-    let new_etag = header(reqwest::header::ETAG);
-    let new_last_modified = header(reqwest::header::LAST_MODIFIED);
-    let body = read_limited(response, MAX_FILE_BYTES).await?;
-    if body.is_empty() {
-        return Err("the file is empty".into());
-    }
-    let sha256 = hex::encode(Sha256::digest(&body));
-    if cursor.get("sha256").and_then(Value::as_str) == Some(sha256.as_str()) {
-        // The server ignores conditional requests, but the file is the one already imported.
-        return ctx
-            .commit_page(json!({ "etag": new_etag, "last_modified": new_last_modified }), |_, _| {
-                Ok(PageCounts::default())
-            })
-            .await;
-    }
-    let format = config.format.as_deref().map(bank::parse_format).transpose().map_err(|e| e.message)?;
-    let upload = StatementUpload {
-        format,
-        head: body[..body.len().min(4096)].to_vec(),
-        sha256: sha256.clone(),
-        bytes: body.len() as u64,
-        bank_account: config.bank_account.clone(),
-    };
-    let patch = json!({ "etag": new_etag, "last_modified": new_last_modified, "sha256": sha256 });
-    ctx.commit_page(patch, move |conn, principal| {
-        let imported = bank::import_statement(conn, principal, upload, std::io::Cursor::new(body))?;
-        Ok(PageCounts {
-            created: imported.lines_imported as i32,
-            updated: 0,
-            skipped: imported.duplicates_skipped as i32,
-            rejected: vec![],
-        })
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_counts_records_sharing_the_last_timestamp() {
-        let c = DoctypeCursor::default();
-        let page = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let c1 = c.advance(&page(&["a", "b", "b"]));
-        assert_eq!(c1, DoctypeCursor { modified: Some("b".into()), seen_at_modified: 2 });
-        let c2 = c1.advance(&page(&["b", "b"]));
-        assert_eq!(c2.seen_at_modified, 4, "a group spanning pages keeps counting");
-        let c3 = c2.advance(&page(&["b", "c"]));
-        assert_eq!(c3, DoctypeCursor { modified: Some("c".into()), seen_at_modified: 1 });
-        assert_eq!(c3.advance(&[]), c3);
-    }
-
-    #[test]
-    fn maps_invoices_and_returns() {
-        let inv = map_invoice(&json!({"name":"ACC-SINV-0001","customer":"CUST-1","posting_date":"2026-10-01",
-            "due_date":"2026-10-31","currency":"EUR","grand_total":1190.0,"is_return":0}))
-        .unwrap();
-        assert_eq!(inv["doc_type"], "invoice");
-        assert_eq!(inv["amount"], "1190");
-        let ret = map_invoice(&json!({"name":"R-1","customer":"C","posting_date":"2026-10-01","due_date":null,
-            "currency":"EUR","grand_total":-50.25,"is_return":1}))
-        .unwrap();
-        assert_eq!(ret["doc_type"], "credit_note");
-        assert_eq!(ret["amount"], "50.25");
-        assert!(map_invoice(&json!({"name":"X"})).is_err());
-        let noisy = map_invoice(&json!({"name":"N","customer":"C","posting_date":"2026-10-01",
-            "currency":"EUR","grand_total":0.30000000000000004}))
-        .unwrap();
-        assert_eq!(noisy["amount"], "0.3");
-        let kwd = map_invoice(&json!({"name":"K","customer":"C","posting_date":"2026-10-01",
-            "currency":"KWD","grand_total":1.234}))
-        .unwrap();
-        assert_eq!(kwd["amount"], "1.234", "three minor units kept");
-    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

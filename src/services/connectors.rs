@@ -20,13 +20,19 @@ use uuid::Uuid;
 pub const DEFAULT_SCHEDULE_SECONDS: i32 = 3600;
 pub const MIN_SCHEDULE_SECONDS: i32 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorType {
     /// ERPNext / Frappe REST: customers and sales invoices.
     Erpnext,
     /// A camt.053 / MT940 / CSV / BAI2 file fetched over HTTP(S) and imported as a bank statement.
     BankFile,
+    /// Odoo JSON-RPC: customers (res.partner) and posted invoices / credit notes (account.move).
+    Odoo,
+    /// An open-banking (NextGenPSD2-style) JSON transactions API, imported as bank lines.
+    OpenBanking,
+    /// Any JSON/REST invoice list, described by a URL template, paths and a paging style.
+    GenericJson,
 }
 
 impl ConnectorType {
@@ -34,6 +40,9 @@ impl ConnectorType {
         match self {
             ConnectorType::Erpnext => "erpnext",
             ConnectorType::BankFile => "bank_file",
+            ConnectorType::Odoo => "odoo",
+            ConnectorType::OpenBanking => "open_banking",
+            ConnectorType::GenericJson => "generic_json",
         }
     }
 
@@ -41,70 +50,37 @@ impl ConnectorType {
         match s {
             "erpnext" => Some(ConnectorType::Erpnext),
             "bank_file" => Some(ConnectorType::BankFile),
+            "odoo" => Some(ConnectorType::Odoo),
+            "open_banking" => Some(ConnectorType::OpenBanking),
+            "generic_json" => Some(ConnectorType::GenericJson),
             _ => None,
         }
     }
 }
 
-/// `config` of an ERPNext connector.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErpnextConfig {
-    /// e.g. `https://erp.example.com` (the `/api/resource/...` paths are appended).
-    pub base_url: String,
-    /// Records per request (`limit_page_length`), 1..=1000.
-    #[serde(default = "default_page_size")]
-    pub page_size: u32,
-    /// Also import customers (`/api/resource/Customer`) before the invoices.
-    #[serde(default = "yes")]
-    pub sync_customers: bool,
-}
+// The configs and credentials live with their clients (`crate::connectors`).
+pub use crate::connectors::bank_file::{BankFileConfig, BankFileCredentials};
+pub use crate::connectors::erpnext::{ErpnextConfig, ErpnextCredentials};
+pub use crate::connectors::generic_json::{GenericJsonConfig, GenericJsonCredentials};
+pub use crate::connectors::odoo::{OdooConfig, OdooCredentials};
+pub use crate::connectors::open_banking::{OpenBankingConfig, OpenBankingCredentials};
 
-fn default_page_size() -> u32 {
-    100
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErpnextCredentials {
-    pub api_key: String,
-    pub api_secret: String,
-}
-
-/// `config` of a bank file connector.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankFileConfig {
-    pub url: String,
-    /// camt053, camt054, mt940, csv or bai2; absent: detected from the file.
-    pub format: Option<String>,
-    /// Forces the bank account of every line (files that do not name one).
-    pub bank_account: Option<String>,
-}
-
-/// Optional credentials of a bank file connector: a bearer token or HTTP basic.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankFileCredentials {
-    pub bearer_token: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     pub connector_type: ConnectorType,
     pub name: String,
-    /// erpnext: `{"base_url","page_size","sync_customers"}`; bank_file: `{"url","format","bank_account"}`.
+    /// erpnext: `{"base_url","page_size","sync_customers"}`; bank_file: `{"url","format","bank_account"}`;
+    /// odoo: `{"base_url","database","username","page_size","sync_customers","sync_payments"}`; open_banking:
+    /// `{"base_url","accounts","date_from"}`; generic_json: `{"url","base_url","records_path",
+    /// "mapping","cursor_field","paging","default_currency","doc_type_values",...}` (see the README).
     #[schema(value_type = Object)]
     pub config: Value,
     /// Write-only. erpnext: `{"api_key","api_secret"}` (required); bank_file: optional
-    /// `{"bearer_token"}` or `{"username","password"}`. Stored encrypted, never returned.
+    /// `{"bearer_token"}` or `{"username","password"}`; odoo: `{"api_key"}` (required);
+    /// open_banking: `{"access_token","consent_id"}` (required); generic_json: optional
+    /// `{"bearer_token"}`, `{"header_name","header_value"}` or `{"username","password"}`.
+    /// Stored encrypted, never returned.
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<Value>,
     /// Seconds between scheduled syncs (at least 60; default 3600).
@@ -112,7 +88,7 @@ pub struct ConnectorInput {
     pub enabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorPatch {
     pub name: Option<String>,
@@ -128,7 +104,7 @@ pub struct ConnectorPatch {
     pub reset_cursor: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct ConnectorView {
     pub id: Uuid,
     pub connector_type: ConnectorType,
@@ -175,7 +151,7 @@ pub fn view(c: Connector) -> ConnectorView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct ConnectorSyncView {
     pub id: Uuid,
     /// running, succeeded or failed.
@@ -254,6 +230,36 @@ fn validate_config(conn: &mut PgConnection, tenant_id: Uuid, kind: ConnectorType
             }
             serde_json::to_value(c).map_err(AppError::internal)
         }
+        ConnectorType::Odoo => {
+            let mut c: OdooConfig = typed("config", config)?;
+            c.base_url = check_url("config.base_url", &c.base_url)?.trim_end_matches('/').to_string();
+            if !(1..=1000).contains(&c.page_size) {
+                return Err(AppError::invalid("config.page_size", "1 to 1000"));
+            }
+            for (field, v) in [("config.database", &c.database), ("config.username", &c.username)] {
+                if v.trim().is_empty() {
+                    return Err(AppError::invalid(field, "required"));
+                }
+            }
+            serde_json::to_value(c).map_err(AppError::internal)
+        }
+        ConnectorType::OpenBanking => {
+            let mut c: OpenBankingConfig = typed("config", config)?;
+            c.base_url = check_url("config.base_url", &c.base_url)?.trim_end_matches('/').to_string();
+            if c.accounts.as_ref().is_some_and(|a| a.is_empty()) {
+                return Err(AppError::invalid("config.accounts", "list at least one IBAN, or leave it out for all"));
+            }
+            serde_json::to_value(c).map_err(AppError::internal)
+        }
+        ConnectorType::GenericJson => {
+            let mut c: GenericJsonConfig = typed("config", config)?;
+            if let Some(base) = &c.base_url {
+                c.base_url = Some(check_url("config.base_url", base)?.trim_end_matches('/').to_string());
+            }
+            let first = c.validate().map_err(|(field, e)| AppError::invalid(&field, e))?;
+            check_url("config.url", &first)?;
+            serde_json::to_value(c).map_err(AppError::internal)
+        }
     }
 }
 
@@ -272,6 +278,25 @@ fn seal_credentials(secrets: &SecretBox, kind: ConnectorType, credentials: Value
             if c.bearer_token.is_some() && (c.username.is_some() || c.password.is_some()) {
                 return Err(AppError::invalid("credentials", "either bearer_token or username/password"));
             }
+            serde_json::to_vec(&c)
+        }
+        ConnectorType::Odoo => {
+            let c: OdooCredentials = typed("credentials", credentials)?;
+            if c.api_key.trim().is_empty() {
+                return Err(AppError::invalid("credentials", "api_key is required"));
+            }
+            serde_json::to_vec(&c)
+        }
+        ConnectorType::OpenBanking => {
+            let c: OpenBankingCredentials = typed("credentials", credentials)?;
+            if c.access_token.trim().is_empty() {
+                return Err(AppError::invalid("credentials", "access_token is required"));
+            }
+            serde_json::to_vec(&c)
+        }
+        ConnectorType::GenericJson => {
+            let c: GenericJsonCredentials = typed("credentials", credentials)?;
+            c.validate().map_err(|e| AppError::invalid("credentials", e))?;
             serde_json::to_vec(&c)
         }
     }
@@ -309,7 +334,9 @@ pub fn create(
         (ConnectorType::Erpnext, None) => {
             return Err(AppError::invalid("credentials", "api_key and api_secret are required"))
         }
-        (ConnectorType::BankFile, None) => None,
+        (ConnectorType::Odoo, None) => return Err(AppError::invalid("credentials", "api_key is required")),
+        (ConnectorType::OpenBanking, None) => return Err(AppError::invalid("credentials", "access_token is required")),
+        (ConnectorType::BankFile | ConnectorType::GenericJson, None) => None,
     };
     let now = Utc::now();
     let enabled = input.enabled.unwrap_or(true);

@@ -15,6 +15,8 @@
 //! same `webhook-id`. Receivers deduplicate on it.
 
 use crate::config::WebhookConfig;
+// The SSRF-guarded resolver is shared with the connectors' clients.
+use crate::connectors::http::{error_chain, refusal, GuardedResolver};
 use crate::db::audit as audit_db;
 use crate::db::outbox::OutboxEvent;
 use crate::db::webhooks::{self as w_db, Attempt, Delivery};
@@ -26,9 +28,8 @@ use crate::services::audit::entry;
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use rand::Rng;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -265,64 +266,6 @@ impl Clients {
         };
         Ok(Clients { strict: build(false)?, permissive: build(true)? })
     }
-}
-
-/// The error a refused resolution carries through reqwest.
-#[derive(Debug)]
-pub(crate) struct TargetRefused(pub(crate) String);
-
-impl std::fmt::Display for TargetRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TargetRefused {}
-
-/// Resolves with the system resolver and refuses the whole name when any address is not
-/// public (unless allowed). The connection only uses the addresses returned here, so a DNS
-/// answer that changes between check and connect (rebinding) cannot slip through.
-pub(crate) struct GuardedResolver {
-    pub(crate) allow_private: bool,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err(format!("{host} has no address").into());
-            }
-            let ips: Vec<IpAddr> = addrs.iter().map(|a| a.ip()).collect();
-            if let Some((ip, reason)) = ssrf::refused(&ips, allow_private) {
-                return Err(Box::new(TargetRefused(refusal(&format!("{host} resolves to {ip}"), reason))) as _);
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-fn refusal(what: &str, reason: &str) -> String {
-    format!(
-        "refused by the SSRF guard: {what}, which is {reason}; the tenant does not allow private targets \
-         (PUT /api/v1/webhook-settings)"
-    )
-}
-
-pub(crate) fn error_chain(e: &reqwest::Error) -> (String, bool) {
-    let mut text = if e.is_timeout() { "timeout".to_string() } else { e.to_string() };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<TargetRefused>() {
-            return (r.0.clone(), true);
-        }
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    (text, false)
 }
 
 /// `Retry-After` as seconds or an HTTP date.

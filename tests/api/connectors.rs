@@ -1,8 +1,9 @@
 //! Connectors against a local fixture server: ERPNext-shaped JSON with paging and `modified`
 //! filters, and a bank file URL with ETags.
 
+use crate::connector_fixtures::{self, spawn_connector_app, sync_now, wait_syncs};
 use crate::helpers::{spawn_app_with, TestApp};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -31,9 +32,7 @@ struct Erp {
 type Shared = Arc<Mutex<Erp>>;
 
 fn fixture(name: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/erpnext").join(name);
-    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["data"].as_array().unwrap().clone()
+    connector_fixtures::fixture("erpnext", name)["data"].as_array().unwrap().clone()
 }
 
 fn modified(v: &Value) -> (String, String) {
@@ -103,35 +102,11 @@ async fn bank_file(req: HttpRequest, state: web::Data<Shared>) -> HttpResponse {
 
 /// Starts the fixture server; returns its base URL.
 fn serve(state: Shared) -> String {
-    let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
+    connector_fixtures::serve(move |cfg| {
+        cfg.app_data(web::Data::new(state.clone()))
             .route("/api/resource/{doctype}", web::get().to(resource))
-            .route("/files/statement.xml", web::get().to(bank_file))
+            .route("/files/statement.xml", web::get().to(bank_file));
     })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
-    format!("http://127.0.0.1:{port}")
-}
-
-async fn spawn() -> TestApp {
-    let app = spawn_app_with(|s| s.connectors.poll_interval = Duration::from_millis(50)).await;
-    // The fixture server is on loopback: the tenant allows private targets.
-    let r = app
-        .send(
-            "PUT",
-            "/api/v1/webhook-settings",
-            Some(&app.api_key),
-            Some(("application/json", json!({ "allow_private_targets": true }).to_string().into_bytes())),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    app
 }
 
 async fn create_erpnext(app: &TestApp, base: &str, secret: &str, page_size: u32) -> Value {
@@ -149,28 +124,9 @@ async fn create_erpnext(app: &TestApp, base: &str, secret: &str, page_size: u32)
     r.body
 }
 
-/// Waits until the connector has `n` syncs and none is running; returns them, newest first.
-async fn wait_syncs(app: &TestApp, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..400 {
-        let r = app.get(&format!("/api/v1/connectors/{id}/syncs")).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let items = r.body["items"].as_array().unwrap().clone();
-        if items.len() >= n && items.iter().all(|s| s["status"] != "running") {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("connector {id} did not finish {n} syncs");
-}
-
-async fn sync_now(app: &TestApp, id: &str) {
-    let r = app.post(&format!("/api/v1/connectors/{id}/sync"), &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-}
-
 #[tokio::test]
 async fn erpnext_pages_incrementally_and_keeps_credentials_secret() {
-    let app = spawn().await;
+    let app = spawn_connector_app().await;
     let state: Shared = Arc::new(Mutex::new(Erp {
         customers: fixture("customers.json"),
         invoices: fixture("sales_invoices.json"),
@@ -256,7 +212,7 @@ async fn erpnext_pages_incrementally_and_keeps_credentials_secret() {
 
 #[tokio::test]
 async fn erpnext_failures_are_recorded_and_retried_with_backoff() {
-    let app = spawn().await;
+    let app = spawn_connector_app().await;
     let state: Shared = Arc::new(Mutex::new(Erp {
         customers: fixture("customers.json"),
         invoices: fixture("sales_invoices.json"),
@@ -306,7 +262,7 @@ async fn erpnext_failures_are_recorded_and_retried_with_backoff() {
 
 #[tokio::test]
 async fn malformed_page_is_not_written_and_the_sync_resumes() {
-    let app = spawn().await;
+    let app = spawn_connector_app().await;
     let state: Shared = Arc::new(Mutex::new(Erp {
         customers: fixture("customers.json"),
         invoices: fixture("sales_invoices.json"),
@@ -337,7 +293,7 @@ async fn malformed_page_is_not_written_and_the_sync_resumes() {
 
 #[tokio::test]
 async fn bank_file_connector_imports_once_and_skips_unchanged_files() {
-    let app = spawn().await;
+    let app = spawn_connector_app().await;
     for account in ["DE89370400440532013000", "0532013001"] {
         let r = app.post("/api/v1/bank-accounts", &json!({"account_id": account, "currency": "EUR"})).await;
         assert_eq!(r.status, 201, "{}", r.text);
@@ -451,7 +407,7 @@ async fn connector_validation_and_permissions() {
 
 #[tokio::test]
 async fn two_workers_sync_a_connector_once_and_unknown_customers_are_rejected_records() {
-    let app = spawn().await;
+    let app = spawn_connector_app().await;
     // A second server process on the same database, with its own scheduler.
     let mut settings = duizhang::config::Settings {
         port: 0,

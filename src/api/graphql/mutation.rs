@@ -1,5 +1,6 @@
 use super::inputs::{CustomerPatchInput, DocumentPatchInput};
 use super::{run, run_portal};
+use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
 use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
 use crate::services::documents::{self, DocumentInput, DocumentView};
@@ -204,6 +205,33 @@ impl MutationRoot {
     /// Send a delivery again from the start of its retry schedule (admin).
     async fn redeliver_webhook(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
         run(ctx, move |conn, p| webhooks::redeliver(conn, p, id)).await
+    }
+
+    /// Register a connector (admin); credentials are stored encrypted and never returned.
+    async fn create_connector(&self, ctx: &Context<'_>, input: ConnectorInput) -> async_graphql::Result<ConnectorView> {
+        let secrets = ctx.data::<crate::state::AppState>()?.connector_secrets.clone();
+        run(ctx, move |conn, p| connectors::create(conn, p, &secrets, input)).await
+    }
+
+    /// Change a connector (admin): name, config, credentials (replaced), schedule, enabled, reset the cursor.
+    async fn update_connector(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        patch: ConnectorPatch,
+    ) -> async_graphql::Result<ConnectorView> {
+        let secrets = ctx.data::<crate::state::AppState>()?.connector_secrets.clone();
+        run(ctx, move |conn, p| connectors::update(conn, p, &secrets, id, patch)).await
+    }
+
+    /// Delete a connector and its history (admin); imported data stays.
+    async fn delete_connector(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ConnectorView> {
+        run(ctx, move |conn, p| connectors::delete(conn, p, id)).await
+    }
+
+    /// Sync now (admin): the connector becomes due and the scheduler takes it within its poll interval.
+    async fn sync_connector(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ConnectorView> {
+        run(ctx, move |conn, p| connectors::request_sync(conn, p, id)).await
     }
 
     /// Void a document nothing has been applied to.

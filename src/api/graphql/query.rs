@@ -5,6 +5,7 @@ use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
+use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
@@ -65,6 +66,18 @@ pub struct WebhookEndpointPage {
 #[derive(SimpleObject)]
 pub struct WebhookDeliveryPage {
     pub items: Vec<WebhookDeliveryView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectorPage {
+    pub items: Vec<ConnectorView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectorSyncPage {
+    pub items: Vec<ConnectorSyncView>,
     pub next_cursor: Option<String>,
 }
 
@@ -400,6 +413,36 @@ impl QueryRoot {
     /// One delivery with its payload and attempts.
     async fn webhook_delivery(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WebhookDeliveryDetail> {
         run(ctx, move |conn, p| webhooks::get_delivery(conn, p, id)).await
+    }
+
+    /// The tenant's connectors (credentials are never shown, only `hasCredentials`).
+    async fn connectors(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<ConnectorPage> {
+        let max = max_limit(ctx);
+        let page = run(ctx, move |conn, p| connectors::list(conn, p, limit, cursor.as_deref(), max)).await?;
+        Ok(ConnectorPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One connector with its cursor and last outcome.
+    async fn connector(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ConnectorView> {
+        run(ctx, move |conn, p| connectors::get(conn, p, id)).await
+    }
+
+    /// A connector's sync history, newest first.
+    async fn connector_syncs(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<ConnectorSyncPage> {
+        let max = max_limit(ctx);
+        let page = run(ctx, move |conn, p| connectors::syncs(conn, p, id, limit, cursor.as_deref(), max)).await?;
+        Ok(ConnectorSyncPage { items: page.items, next_cursor: page.next_cursor })
     }
 
     /// Recompute the audit hash chain (admin).
