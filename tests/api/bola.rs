@@ -435,6 +435,32 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "mutation($id: UUID!) { cancelDocument(id: $id) { __typename } }".into(),
             json!({"id": id("documents")}),
         ),
+        (
+            "connector",
+            "query($id: UUID!) { connector(id: $id) { __typename } }".into(),
+            json!({"id": id("connectors")}),
+        ),
+        (
+            "connectorSyncs",
+            "query($id: UUID!) { connectorSyncs(id: $id) { __typename } }".into(),
+            json!({"id": id("connectors")}),
+        ),
+        (
+            "updateConnector",
+            "mutation($id: UUID!) { updateConnector(id: $id, patch: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({"id": id("connectors")}),
+        ),
+        (
+            "syncConnector",
+            "mutation($id: UUID!) { syncConnector(id: $id) { __typename } }".into(),
+            json!({"id": id("connectors")}),
+        ),
+        // Last: the owner's own call deletes it.
+        (
+            "deleteConnector",
+            "mutation($id: UUID!) { deleteConnector(id: $id) { __typename } }".into(),
+            json!({"id": id("connectors")}),
+        ),
     ];
     let portal_cases: Vec<(&str, String, Value)> = vec![
         (

@@ -176,7 +176,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     let mut conn = db.connect();
     let created = conn.transaction(|c| duizhang::services::tenants::create(c, "Test Tenant", "EUR")).unwrap();
-    TestApp { address, client: reqwest::Client::new(), db, tenant_id: created.tenant_id, api_key: created.api_key }
+    // Idle connections are dropped well before the server's 5 s keep-alive ends, so a request is
+    // never sent on a connection the server is closing at that moment (a reset under load).
+    let client = reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(1)).build().unwrap();
+    TestApp { address, client, db, tenant_id: created.tenant_id, api_key: created.api_key }
 }
 
 impl TestApp {
