@@ -448,3 +448,89 @@ async fn two_workers_sync_a_connector_once_and_unknown_customers_are_rejected_re
     let rejected: Vec<&str> = s["rejected"].as_array().unwrap().iter().map(|r| r["record"].as_str().unwrap()).collect();
     assert_eq!(rejected, ["ACC-SINV-2026-00002", "ACC-SINV-2026-00004"], "{s}");
 }
+
+/// ERPNext through the scenario every connector must survive: wrong credentials, persistent
+/// 500s, a 500 then the data, a server slower than the timeout, then recovery.
+#[tokio::test]
+async fn erpnext_auth_failures_server_errors_timeouts_and_recovery() {
+    let app = spawn_connector_app().await;
+    let faults = connector_fixtures::SharedFaults::default();
+    let served = faults.clone();
+    let base = connector_fixtures::serve(move |cfg| {
+        let faults = served.clone();
+        cfg.route(
+            "/api/resource/{doctype}",
+            web::get().to(move |req: HttpRequest, doctype: web::Path<String>| {
+                let faults = faults.clone();
+                async move {
+                    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    if auth != format!("token {API_KEY}:{API_SECRET}") {
+                        return HttpResponse::Unauthorized().json(json!({"exc_type": "AuthenticationError"}));
+                    }
+                    if let Some(answer) = connector_fixtures::intercept(&faults).await {
+                        return answer;
+                    }
+                    let first_page = req.query_string().contains("limit_start=0");
+                    let rows = match (doctype.as_str(), first_page) {
+                        ("Customer", true) => fixture("customers.json"),
+                        ("Sales Invoice", true) => fixture("sales_invoices.json"),
+                        _ => vec![],
+                    };
+                    HttpResponse::Ok().json(json!({ "data": rows }))
+                }
+            }),
+        );
+    });
+    let id = connector_fixtures::create_connector(
+        &app,
+        json!({"connector_type": "erpnext", "name": "ERP", "config": {"base_url": base, "page_size": 1000},
+               "credentials": {"api_key": API_KEY, "api_secret": "wrong"}}),
+    )
+    .await;
+    connector_fixtures::failures_then_recovery(
+        &app,
+        &id,
+        &faults,
+        json!({"api_key": API_KEY, "api_secret": API_SECRET}),
+    )
+    .await;
+}
+
+/// The bank file connector through the same scenario.
+#[tokio::test]
+async fn bank_file_auth_failures_server_errors_timeouts_and_recovery() {
+    let app = spawn_connector_app().await;
+    for account in ["DE89370400440532013000", "0532013001"] {
+        let r = app.post("/api/v1/bank-accounts", &json!({"account_id": account, "currency": "EUR"})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let file = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/camt053_v02.xml")).unwrap();
+    let faults = connector_fixtures::SharedFaults::default();
+    let served = faults.clone();
+    let base = connector_fixtures::serve(move |cfg| {
+        let (faults, file) = (served.clone(), file.clone());
+        cfg.route(
+            "/export/latest.xml",
+            web::get().to(move |req: HttpRequest| {
+                let (faults, file) = (faults.clone(), file.clone());
+                async move {
+                    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    if auth != "Bearer bank-token" {
+                        return HttpResponse::Unauthorized().finish();
+                    }
+                    if let Some(answer) = connector_fixtures::intercept(&faults).await {
+                        return answer;
+                    }
+                    HttpResponse::Ok().content_type("application/xml").body(file)
+                }
+            }),
+        );
+    });
+    let id = connector_fixtures::create_connector(
+        &app,
+        json!({"connector_type": "bank_file", "name": "Bank", "config": {"url": format!("{base}/export/latest.xml")},
+               "credentials": {"bearer_token": "stale-token"}}),
+    )
+    .await;
+    connector_fixtures::failures_then_recovery(&app, &id, &faults, json!({"bearer_token": "bank-token"})).await;
+}
