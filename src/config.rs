@@ -27,6 +27,8 @@ pub struct Settings {
     /// alias of an id-taking field is one more lookup, so aliases would multiply one request.
     pub graphql_max_aliases: usize,
     pub rate_limit: RateLimitConfig,
+    /// How long a checked API key is trusted without asking the database again (0: always ask).
+    pub api_key_cache_ttl: Duration,
     pub login_throttle: LoginThrottleConfig,
     /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP budgets).
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -166,6 +168,7 @@ impl Default for Settings {
             graphql_max_complexity: 2000,
             graphql_max_aliases: 30,
             rate_limit: RateLimitConfig::default(),
+            api_key_cache_ttl: Duration::from_secs(5),
             login_throttle: LoginThrottleConfig::default(),
             trusted_proxies: Vec::new(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
@@ -232,6 +235,16 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_GRAPHQL_MAX_ALIASES") {
             s.graphql_max_aliases = parse(&v, "DUIZHANG_GRAPHQL_MAX_ALIASES")?;
+        }
+        if let Some(v) = get("DUIZHANG_API_KEY_CACHE_SECONDS") {
+            let seconds: u64 = parse(&v, "DUIZHANG_API_KEY_CACHE_SECONDS")?;
+            if seconds > 300 {
+                return Err(ConfigError {
+                    name: "DUIZHANG_API_KEY_CACHE_SECONDS",
+                    reason: "at most 300: a revoked key must stop working soon in every process".into(),
+                });
+            }
+            s.api_key_cache_ttl = Duration::from_secs(seconds);
         }
         if let Some(v) = get("DUIZHANG_RATE_LIMIT_PER_SECOND") {
             s.rate_limit.per_second = parse(&v, "DUIZHANG_RATE_LIMIT_PER_SECOND")?;

@@ -114,6 +114,7 @@ fn run(
         settings: Arc::new(settings.clone()),
         connector_secrets: Arc::new(connector_secrets),
         rate_limiter: crate::api::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
+        api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
     };
     let schema: AppSchema = graphql::build_schema(Some(state.clone()), graphql::Limits::from_settings(&settings));

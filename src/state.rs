@@ -17,6 +17,8 @@ pub struct AppState {
     pub connector_secrets: Arc<SecretBox>,
     /// Requests per caller; `None` when rate limiting is off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// API keys checked recently (`DUIZHANG_API_KEY_CACHE_SECONDS`).
+    pub api_keys: Arc<crate::services::api_key_cache::ApiKeyCache>,
     /// Failed logins per e-mail address and client IP.
     pub login_throttle: Arc<LoginThrottle>,
 }

@@ -4,6 +4,7 @@
 use crate::db::{self, api_keys, connector_push, users};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::{AppError, AppResult};
+use crate::services::api_key_cache::CachedKey;
 use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -82,30 +83,40 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
         let (prefix, _) = rest.split_once('_').ok_or_else(|| AppError::unauthenticated("malformed API key"))?;
         let prefix = prefix.to_string();
         let presented_hash = hash_api_key(token);
-        let found = db::transaction(&state.pool, move |conn| {
-            let Some(key) = api_keys::find_active_by_prefix(conn, &prefix)? else { return Ok(None) };
-            // A connector's push key lives only as long as its connector is enabled.
-            let usable = match key.connector_id {
-                None => true,
-                Some(connector_id) => connector_push::connector_enabled(conn, key.tenant_id, connector_id)?,
-            };
-            Ok(Some((key, usable)))
-        })
-        .await?;
-        let (key, usable) = found.ok_or_else(|| AppError::unauthenticated("unknown or revoked API key"))?;
-        if !bool::from(key.key_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
+        let cached = match state.api_keys.get(&prefix) {
+            Some(cached) => cached,
+            None => {
+                let lookup = prefix.clone();
+                let found = db::transaction(&state.pool, move |conn| {
+                    let Some(key) = api_keys::find_active_by_prefix(conn, &lookup)? else { return Ok(None) };
+                    // A connector's push key lives only as long as its connector is enabled.
+                    let usable = match key.connector_id {
+                        None => true,
+                        Some(connector_id) => connector_push::connector_enabled(conn, key.tenant_id, connector_id)?,
+                    };
+                    Ok(Some((key, usable)))
+                })
+                .await?;
+                let (key, usable) = found.ok_or_else(|| AppError::unauthenticated("unknown or revoked API key"))?;
+                let role = Role::parse(&key.role).ok_or_else(|| AppError::internal("api key with unknown role"))?;
+                let principal = Principal {
+                    tenant_id: key.tenant_id,
+                    actor: Actor::ApiKey { id: key.id },
+                    role,
+                    scopes: key.scopes,
+                };
+                let cached = CachedKey { key_hash: key.key_hash, principal, usable };
+                state.api_keys.put(prefix, cached.clone());
+                cached
+            }
+        };
+        if !bool::from(cached.key_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
             return Err(AppError::unauthenticated("unknown or revoked API key"));
         }
-        if !usable {
+        if !cached.usable {
             return Err(AppError::unauthenticated("this push key's connector is disabled or deleted"));
         }
-        let role = Role::parse(&key.role).ok_or_else(|| AppError::internal("api key with unknown role"))?;
-        return Ok(Principal {
-            tenant_id: key.tenant_id,
-            actor: Actor::ApiKey { id: key.id },
-            role,
-            scopes: key.scopes,
-        });
+        return Ok(cached.principal);
     }
     let claims: UserClaims = match state.jwt.verify(token, JWT_AUDIENCE_API) {
         Ok(c) => c,

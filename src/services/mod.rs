@@ -3,6 +3,7 @@
 //! audit entries of every change in that same transaction.
 
 pub mod admin;
+pub mod api_key_cache;
 pub mod audit;
 pub mod auth;
 pub mod bank;

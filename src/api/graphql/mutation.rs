@@ -220,13 +220,18 @@ impl MutationRoot {
         id: Uuid,
         patch: ConnectorPatch,
     ) -> async_graphql::Result<ConnectorView> {
-        let secrets = ctx.data::<crate::state::AppState>()?.connector_secrets.clone();
-        run(ctx, move |conn, p| connectors::update(conn, p, &secrets, id, patch)).await
+        let state = ctx.data::<crate::state::AppState>()?;
+        let secrets = state.connector_secrets.clone();
+        let updated = run(ctx, move |conn, p| connectors::update(conn, p, &secrets, id, patch)).await;
+        state.api_keys.clear(); // its push keys may have stopped working
+        updated
     }
 
     /// Delete a connector and its history (admin); imported data stays.
     async fn delete_connector(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<ConnectorView> {
-        run(ctx, move |conn, p| connectors::delete(conn, p, id)).await
+        let deleted = run(ctx, move |conn, p| connectors::delete(conn, p, id)).await;
+        ctx.data::<crate::state::AppState>()?.api_keys.clear(); // its push keys are gone
+        deleted
     }
 
     /// Sync now (admin): the connector becomes due and the scheduler takes it within its poll interval.

@@ -90,5 +90,9 @@ pub async fn revoke_api_key(
 ) -> AppResult<HttpResponse> {
     let principal = p.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| admin::revoke_api_key(conn, &principal, id)).await
+    let response =
+        execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| admin::revoke_api_key(conn, &principal, id))
+            .await;
+    state.api_keys.clear(); // the revoked key stops at once in this process
+    response
 }

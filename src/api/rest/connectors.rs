@@ -90,10 +90,13 @@ pub async fn update(
     let principal = p.clone();
     let secrets = state.connector_secrets.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+    let response = execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
         connectors::update(conn, &principal, &secrets, id, patch)
     })
-    .await
+    .await;
+    // Its push keys may have stopped (or started) working.
+    state.api_keys.clear();
+    response
 }
 
 /// Delete a connector with its sync history (admin). Imported data stays.
@@ -112,7 +115,11 @@ pub async fn remove(
 ) -> AppResult<HttpResponse> {
     let principal = p.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| connectors::delete(conn, &principal, id)).await
+    let response =
+        execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| connectors::delete(conn, &principal, id))
+            .await;
+    state.api_keys.clear(); // its push keys are gone
+    response
 }
 
 /// Sync now (admin): makes the connector due; the scheduler picks it up within its poll interval.
