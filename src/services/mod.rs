@@ -15,6 +15,7 @@ pub mod dunning;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod integrity;
 pub mod matching;
 pub mod pagination;
 pub mod portal;

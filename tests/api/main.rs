@@ -13,6 +13,7 @@ mod documents;
 mod exports;
 mod graphql;
 mod idempotency;
+mod integrity;
 mod matching;
 mod portal;
 mod reports;
