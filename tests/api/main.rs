@@ -12,6 +12,7 @@ mod customers;
 mod documents;
 mod exports;
 mod graphql;
+mod hostile_input;
 mod idempotency;
 mod integrity;
 mod matching;

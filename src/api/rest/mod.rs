@@ -11,6 +11,7 @@ pub mod documents;
 pub mod exports;
 pub mod health;
 pub mod matching;
+mod openapi_errors;
 pub mod portal;
 pub mod reports;
 pub mod statements;
@@ -18,6 +19,7 @@ pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use openapi_errors::DocumentedErrors;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -92,7 +94,7 @@ impl Modify for BearerAuth {
         connectors::sync, connectors::syncs,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DocumentedErrors),
     tags(
         (name = "auth", description = "Tokens for people"),
         (name = "customers", description = "Customer master data and balances"),
