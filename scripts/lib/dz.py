@@ -37,6 +37,19 @@ def free_port():
     return port
 
 
+def postgres_reachable():
+    """Is a PostgreSQL server given (DATABASE_URL) or listening on the default local port?"""
+    if os.environ.get("DZ_EMBEDDED"):
+        return False
+    if os.environ.get("DATABASE_URL"):
+        return True
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 class Database:
     """A fresh database on the server of $DATABASE_URL (default: the local PostgreSQL at
     127.0.0.1:5432 as user postgres), dropped at the end unless DZ_KEEP_DB is set."""
@@ -74,8 +87,10 @@ class Database:
 
 def server_env(db_url, port, data_dir, extra=None):
     env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    if db_url:
+        env["DATABASE_URL"] = db_url
     env.update({
-        "DATABASE_URL": db_url,
         "DUIZHANG_PORT": str(port),
         "DUIZHANG_DATA_DIR": data_dir,
         "DUIZHANG_JWT_SECRET": "hardening-scripts-secret-0123456789abcdef",
@@ -127,8 +142,9 @@ class Server:
                 self.proc.wait()
 
 
-def create_tenant(db_url, name):
-    out = subprocess.run([BIN, "tenant", "create", "--name", name], env=server_env(db_url, 0, "/tmp"),
+def create_tenant(db_url, name, data_dir="/tmp"):
+    """`duizhang tenant create`; with db_url None it reuses the embedded cluster in data_dir."""
+    out = subprocess.run([BIN, "tenant", "create", "--name", name], env=server_env(db_url, 0, data_dir),
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
