@@ -158,7 +158,7 @@ fn money_parses_or_refuses_and_what_it_shows_reads_back() {
             }
         }
     }
-    assert!(accepted > 1000, "the mutations must also reach valid amounts ({accepted})");
+    assert!(accepted > 300, "the mutations must also reach valid amounts ({accepted})");
 }
 
 #[test]
