@@ -163,6 +163,11 @@ impl From<diesel::result::Error> for AppError {
                         .with_details(serde_json::json!({ "constraint": info.constraint_name() }))
                 }
                 Kind::ClosedConnection => AppError::unavailable("database connection lost"),
+                // PostgreSQL text and jsonb cannot hold U+0000 (found by schemathesis: a NUL in
+                // any JSON string was a 500). It is bad input, refused as a whole.
+                _ if info.message().contains("0x00") || info.message().contains("\\u0000") => {
+                    AppError::new(ErrorCode::ValidationFailed, "text must not contain the NUL character (\\u0000)")
+                }
                 _ if is_connection_failure(info.message()) => {
                     tracing::warn!(%error, "database connection failed");
                     AppError::unavailable("database connection lost, retry shortly")

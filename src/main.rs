@@ -29,6 +29,9 @@ enum Command {
     },
     /// Verify every tenant's audit hash chain; exits non-zero if one is broken.
     VerifyAudit,
+    /// Check the database's invariants (amounts, allocations, runs, outbox, audit chain); prints a
+    /// JSON report and exits non-zero when one is violated.
+    CheckIntegrity,
     /// Score cash application against a generated folder's ground truth (fresh database).
     EvalMatching {
         /// Folder written by ../shared/gen/recon_dataset.py
@@ -105,6 +108,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             } else {
                 Err("audit chain broken".into())
+            }
+        }
+        Command::CheckIntegrity => {
+            use diesel::Connection;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            let report = duizhang::services::integrity::check(&mut conn).map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(format!("integrity violated: {}", report.failed_checks().join(", ")))
             }
         }
         Command::EvalMatching { dir } => {

@@ -103,23 +103,59 @@ pub fn find_run(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResu
         .first(conn)
 }
 
-/// Claims the oldest queued run, or a running one whose worker stopped sending heartbeats (it
-/// died: its transaction rolled back, so the run starts over). Several server processes can
-/// call this at once: SKIP LOCKED hands each run to one of them.
-pub fn claim_run(conn: &mut PgConnection, stale_before: DateTime<Utc>) -> QueryResult<Option<Run>> {
-    let run: Option<Run> = reconciliation_runs::table
-        .filter(
-            reconciliation_runs::status
-                .eq("queued")
-                .or(reconciliation_runs::status.eq("running").and(reconciliation_runs::heartbeat_at.lt(stale_before))),
-        )
+/// The session-level advisory lock a worker holds on its connection while it owns a run. The
+/// lock dies with the connection: when the process is killed (or loses the database), PostgreSQL
+/// drops the connection, rolls the run's transaction back and frees the lock, so a run that says
+/// `running` while nobody holds its lock has lost its worker and can be taken over at once,
+/// without waiting for a heartbeat timeout. (The low 8 bytes of a UUIDv7 are random.)
+fn run_lock_key(run_id: Uuid) -> i64 {
+    let low: [u8; 8] = run_id.as_bytes()[8..].try_into().unwrap_or([0; 8]);
+    i64::from_be_bytes(low) ^ 0x7275_6e5f_6c6f_636b // "run_lock"
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Takes the run's lock for this connection's session unless another session holds it.
+fn try_lock_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
+    diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(run_lock_key(run_id))
+        .get_result::<Locked>(conn)
+        .map(|r| r.locked)
+}
+
+/// Releases the lock [`claim_run`] took; call it on the same connection when the run is done.
+pub fn unlock_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(run_lock_key(run_id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Claims the oldest queued run, or a running one whose worker is gone (nobody holds its lock:
+/// the worker died, its transaction rolled back, so the run starts over). On success the run's
+/// lock is held by this connection's session until [`unlock_run`]. Several server processes can
+/// call this at once: SKIP LOCKED and the advisory lock hand each run to one of them.
+pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
+    let candidates: Vec<Run> = reconciliation_runs::table
+        .filter(reconciliation_runs::status.eq_any(["queued", "running"]))
         .order(reconciliation_runs::created_at.asc())
         .select(Run::as_select())
         .for_update()
         .skip_locked()
-        .first(conn)
-        .optional()?;
-    let Some(run) = run else { return Ok(None) };
+        .limit(20)
+        .load(conn)?;
+    let mut claimed = None;
+    for run in candidates {
+        if try_lock_run(conn, run.id)? {
+            claimed = Some(run);
+            break;
+        }
+    }
+    let Some(run) = claimed else { return Ok(None) };
     let now = Utc::now();
     diesel::update(reconciliation_runs::table.find(run.id))
         .set((

@@ -35,9 +35,9 @@ pub struct AuditEntryView {
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub before: Option<async_graphql::Json<Value>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub after: Option<async_graphql::Json<Value>>,
     pub prev_hash: String,
     pub hash: String,

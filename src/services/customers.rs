@@ -1,6 +1,6 @@
 //! Customers: master data the ledger and matching hang on, keyed by the tenant's own code.
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, RejectedRow};
+use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
@@ -114,7 +114,7 @@ impl From<Customer> for CustomerView {
 
 /// The validated, normalised fields of a customer (everything but identity and timestamps).
 #[derive(Debug, Clone, PartialEq)]
-struct CustomerFields {
+pub struct CustomerFields {
     name: String,
     aliases: Vec<String>,
     country: Option<String>,
@@ -154,7 +154,7 @@ impl CustomerFields {
     }
 }
 
-fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
+pub fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
     let mut aliases = Vec::new();
     for (i, alias) in input.aliases.iter().enumerate() {
         let alias = check_name(alias).map_err(|e| AppError::invalid(&format!("aliases[{i}]"), e))?;
@@ -214,7 +214,7 @@ fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
     })
 }
 
-fn validate_code(code: &str) -> AppResult<String> {
+pub fn validate_code(code: &str) -> AppResult<String> {
     check_identifier(code, 64).map_err(|e| AppError::invalid("code", e))
 }
 
@@ -389,14 +389,10 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<CustomerInput, Stri
 
 /// Upserts customers by code. Every row is validated first; the valid ones are written in the
 /// caller's transaction, the others are reported. A row is written whole or not at all.
-pub fn import(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    format: ImportFormat,
-    body: &[u8],
-) -> AppResult<ImportReport> {
-    require(principal, Permission::WriteLedger)?;
-    let (inputs, mut rejected): (Vec<(u64, CustomerInput)>, Vec<RejectedRow>) = match format {
+/// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
+/// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
+pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<CustomerInput>> {
+    Ok(match format {
         ImportFormat::Json => read_json_array(body)?,
         ImportFormat::Csv => {
             let (rows, mut rejected) = read_csv(body, &CSV_COLUMNS, &["code", "name"])?;
@@ -409,7 +405,17 @@ pub fn import(
             }
             (inputs, rejected)
         }
-    };
+    })
+}
+
+pub fn import(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    format: ImportFormat,
+    body: &[u8],
+) -> AppResult<ImportReport> {
+    require(principal, Permission::WriteLedger)?;
+    let (inputs, mut rejected) = parse_import(format, body)?;
     let mut valid: Vec<(u64, String, CustomerFields)> = Vec::with_capacity(inputs.len());
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (row, input) in inputs {

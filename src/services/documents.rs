@@ -1,6 +1,6 @@
 //! Ledger documents: the company's invoices, credit notes, payments and adjustments.
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, RejectedRow};
+use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers as customers_db;
@@ -96,7 +96,7 @@ impl DocumentView {
 
 /// The validated content of a document as the ledger states it.
 #[derive(Debug, Clone, PartialEq)]
-struct DocumentFields {
+pub struct DocumentFields {
     issue_date: NaiveDate,
     due_date: Option<NaiveDate>,
     currency: String,
@@ -160,7 +160,7 @@ fn validate_fields(
     })
 }
 
-fn validate_input(input: &DocumentInput) -> AppResult<(String, String, DocumentFields)> {
+pub fn validate_input(input: &DocumentInput) -> AppResult<(String, String, DocumentFields)> {
     let doc_no = check_identifier(&input.doc_no, 64).map_err(|e| AppError::invalid("doc_no", e))?;
     let customer_code =
         check_identifier(&input.customer_code, 64).map_err(|e| AppError::invalid("customer_code", e))?;
@@ -410,14 +410,10 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, Stri
 }
 
 /// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
-pub fn import(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    format: ImportFormat,
-    body: &[u8],
-) -> AppResult<ImportReport> {
-    require(principal, Permission::WriteLedger)?;
-    let (inputs, mut rejected): (Vec<(u64, DocumentInput)>, Vec<RejectedRow>) = match format {
+/// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
+/// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
+pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<DocumentInput>> {
+    Ok(match format {
         ImportFormat::Json => read_json_array(body)?,
         ImportFormat::Csv => {
             let required = ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
@@ -431,7 +427,17 @@ pub fn import(
             }
             (inputs, rejected)
         }
-    };
+    })
+}
+
+pub fn import(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    format: ImportFormat,
+    body: &[u8],
+) -> AppResult<ImportReport> {
+    require(principal, Permission::WriteLedger)?;
+    let (inputs, mut rejected) = parse_import(format, body)?;
     struct ValidRow {
         row: u64,
         doc_type: DocType,

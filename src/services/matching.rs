@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::events::{self, EventType};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -256,18 +256,42 @@ fn rescale(currency: &str, amount: Decimal) -> Decimal {
     crate::domain::money::Currency::parse(currency).map(|c| c.rescale(amount)).unwrap_or(amount)
 }
 
-/// A run whose worker has not sent a heartbeat for this long is taken over by another worker.
-const STALE_AFTER: Duration = Duration::from_secs(120);
+/// A run that has lost its worker this many times (the process died each time: out of memory,
+/// killed, a crash in the run) is marked failed instead of being tried again forever.
+const MAX_RUN_ATTEMPTS: i32 = 3;
 
 /// Claims and processes one run; returns false when there was nothing to do.
 pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
     let mut conn = pool.get()?;
-    let stale = Utc::now() - chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
-    let claimed = conn.transaction(|c| m_db::claim_run(c, stale).map_err(AppError::from))?;
+    let claimed = match conn.transaction(|c| m_db::claim_run(c).map_err(AppError::from)) {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            // The run's session lock may have been taken before the error: never keep it on a
+            // pooled connection.
+            let _ = diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(&mut *conn);
+            return Err(e);
+        }
+    };
     let Some(run) = claimed else { return Ok(false) };
-    let heartbeat_pool = pool.clone();
-    let outcome = conn.transaction(|c| execute_run(c, &run, &heartbeat_pool));
+    let result = execute_and_finish(&mut conn, pool, &run);
+    let _ = m_db::unlock_run(&mut conn, run.id);
+    result.map(|_| true)
+}
+
+fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, run: &Run) -> AppResult<()> {
     let mut finished = run.clone();
+    if run.attempts > MAX_RUN_ATTEMPTS {
+        tracing::warn!(run = %run.id, attempts = run.attempts, "reconciliation run abandoned");
+        finished.finished_at = Some(Utc::now());
+        finished.status = "failed".into();
+        finished.error = Some(format!(
+            "the worker stopped {} times while running it; nothing of it was applied, start a new run",
+            run.attempts - 1
+        ));
+        return conn.transaction(|c| m_db::finish_run(c, &finished).map_err(AppError::from));
+    }
+    let heartbeat_pool = pool.clone();
+    let outcome = conn.transaction(|c| execute_run(c, run, &heartbeat_pool));
     finished.finished_at = Some(Utc::now());
     match outcome {
         Ok(done) => finished = Run { finished_at: finished.finished_at, ..done },
@@ -277,8 +301,7 @@ pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
             finished.error = Some(e.message);
         }
     }
-    conn.transaction(|c| m_db::finish_run(c, &finished).map_err(AppError::from))?;
-    Ok(true)
+    conn.transaction(|c| m_db::finish_run(c, &finished).map_err(AppError::from))
 }
 
 fn settings_for_engine(s: &m_db::Settings, base_currency: &str) -> MatchSettings {

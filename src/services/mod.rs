@@ -17,6 +17,7 @@ pub mod dunning;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod integrity;
 pub mod login_throttle;
 pub mod matching;
 pub mod pagination;

@@ -311,6 +311,10 @@ fn window(q: &CollectionQuery) -> AppResult<(NaiveDate, i32)> {
 pub fn collections(conn: &mut PgConnection, principal: &Principal, q: &CollectionQuery) -> AppResult<CollectionReport> {
     require(principal, Permission::Read)?;
     let (as_of, days) = window(q)?;
+    // `limit` is the ranking's; here it changes nothing, but it is still checked like there.
+    if q.limit.is_some_and(|l| !(1..=500).contains(&l)) {
+        return Err(AppError::invalid("limit", "between 1 and 500"));
+    }
     let rows = reports_db::collections(conn, principal.tenant_id, as_of, days)?;
     let mut totals: BTreeMap<String, [Decimal; 4]> = BTreeMap::new();
     let customers = rows

@@ -316,3 +316,62 @@ async fn quality_on_generated_data_meets_the_targets() {
     assert!(scores.recall >= 0.95, "{}", scores.report);
     assert_eq!(scores.forbidden, 0, "{}", scores.report);
 }
+
+/// Inserts a run as a worker that was killed mid-run leaves it: `running`, a fresh heartbeat,
+/// nothing applied (its transaction rolled back), and no session holding the run's lock.
+fn orphaned_run(app: &TestApp, attempts: i32) -> String {
+    use diesel::prelude::*;
+    let id = uuid::Uuid::now_v7();
+    let mut conn = app.db.connect();
+    diesel::sql_query(format!(
+        "INSERT INTO reconciliation_runs (id, tenant_id, status, attempts, started_at, heartbeat_at, actor_type, actor_id) \
+         VALUES ('{id}', '{}', 'running', {attempts}, now(), now(), 'api_key', 'test')",
+        app.tenant_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    id.to_string()
+}
+
+async fn wait_for_status(app: &TestApp, id: &str, want: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = app.get(&format!("/api/v1/reconciliations/{id}")).await;
+        if r.body["status"] == want {
+            return r.body;
+        }
+        assert!(Instant::now() < deadline, "run not {want} within {within:?}: {}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// kill -9 during a run: the run must not stay `running` until a heartbeat timeout (120 s); a
+/// restarted worker sees that nobody holds the run's lock and runs it again at once.
+#[tokio::test]
+async fn a_run_whose_worker_died_is_taken_over_at_once() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let id = orphaned_run(&app, 1);
+    let run = wait_for_status(&app, &id, "completed", Duration::from_secs(20)).await;
+    assert!(run["lines_total"].as_i64().unwrap() > 0, "{run}");
+    assert!(run["auto_applied"].as_i64().unwrap() > 0, "{run}");
+    assert!(app.count(&format!("allocations WHERE run_id = '{id}' AND state = 'auto_applied'")) > 0);
+    let mut conn = app.db.connect();
+    let report = duizhang::services::integrity::check(&mut conn).unwrap();
+    assert!(report.ok, "{:?}", report.failed_checks());
+}
+
+/// A run that keeps killing its worker is given up after three attempts, applies nothing, and a
+/// new run does the work.
+#[tokio::test]
+async fn a_run_that_lost_its_worker_three_times_is_marked_failed_and_can_be_rerun() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let id = orphaned_run(&app, 3);
+    let run = wait_for_status(&app, &id, "failed", Duration::from_secs(20)).await;
+    assert!(run["error"].as_str().unwrap().contains("stopped 3 times"), "{run}");
+    assert_eq!(app.count(&format!("allocations WHERE run_id = '{id}'")), 0);
+    assert_eq!(app.count("bank_lines WHERE applied_amount <> 0"), 0);
+    let rerun = run_to_completion(&app, &app.api_key).await;
+    assert!(rerun["auto_applied"].as_i64().unwrap() > 0, "{rerun}");
+}

@@ -3,3 +3,4 @@
 mod formats;
 mod generated;
 mod malformed;
+mod other_parsers;

@@ -39,7 +39,7 @@ pub async fn put_levels(
 
 /// Run dunning as of a date (default today): assigns levels, records level changes and
 /// reminders due, sets credit holds, emits `dunning.level_changed` / `dunning.reminder_due`.
-#[utoipa::path(tag = "collections", request_body = DunningRunRequest, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "collections", request_body = Option<DunningRunRequest>, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/dunning-runs")]
 pub async fn run_dunning(
     state: web::Data<AppState>,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// It runs in the background: poll `GET /reconciliations/{id}`.
 #[utoipa::path(
     tag = "matching",
-    request_body = RunRequest,
+    request_body = Option<RunRequest>,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = RunView), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
@@ -53,7 +53,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 #[utoipa::path(
     tag = "matching",
     params(AllocationQuery),
-    responses((status = 200, body = AllocationPage, content_type = "application/json"), (status = 200, body = String, content_type = "text/csv")),
+    responses((status = 200, description = "A page as JSON, or every row as CSV with `Accept: text/csv`", content((AllocationPage = "application/json"), (String = "text/csv")))),
     security(("bearer" = []))
 )]
 #[get("/allocations")]

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod exports;
 pub mod health;
 pub mod matching;
+mod openapi_errors;
 pub mod portal;
 pub mod reports;
 pub mod statements;
@@ -19,6 +20,7 @@ pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use openapi_errors::DocumentedErrors;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -95,7 +97,7 @@ impl Modify for BearerAuth {
         connector_push::push_customers, connector_push::push_documents, connector_push::push_bank_statement,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DocumentedErrors),
     tags(
         (name = "auth", description = "Tokens for people"),
         (name = "customers", description = "Customer master data and balances"),

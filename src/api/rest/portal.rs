@@ -113,7 +113,7 @@ pub async fn comment(
 #[utoipa::path(
     tag = "portal",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "confirm | dispute")),
-    request_body = CommentInput,
+    request_body = Option<CommentInput>,
     responses((status = 200, body = DifferenceDetail), (status = 409, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("portal" = []))
 )]

@@ -92,7 +92,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 #[utoipa::path(
     tag = "statements",
     params(DifferenceQuery),
-    responses((status = 200, body = DifferencePage, content_type = "application/json"), (status = 200, body = String, content_type = "text/csv")),
+    responses((status = 200, description = "A page as JSON, or every row as CSV with `Accept: text/csv`", content((DifferencePage = "application/json"), (String = "text/csv")))),
     security(("bearer" = []))
 )]
 #[get("/differences")]
@@ -137,7 +137,7 @@ fn parse_action(name: &str) -> Option<Action> {
 #[utoipa::path(
     tag = "statements",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "send | confirm | dispute | resolve | cancel"), ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = ResolveInput, description = "optional: comment, attachments; adjustment only with resolve"),
+    request_body(content = Option<ResolveInput>, description = "optional: comment, attachments; adjustment only with resolve"),
     responses((status = 200, body = DifferenceDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -248,7 +248,7 @@ pub async fn statement_of_account(
 #[utoipa::path(
     tag = "portal",
     params(("code" = String, Path)),
-    request_body = PortalTokenRequest,
+    request_body = Option<PortalTokenRequest>,
     responses((status = 201, body = PortalTokenIssued)),
     security(("bearer" = []))
 )]
