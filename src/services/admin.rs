@@ -129,14 +129,27 @@ impl From<api_keys::ApiKey> for ApiKeyView {
 
 pub fn create_api_key(conn: &mut PgConnection, principal: &Principal, input: NewApiKey) -> AppResult<CreatedApiKey> {
     require(principal, Permission::Admin)?;
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
-    }
     for (i, scope) in input.scopes.iter().enumerate() {
         if !Permission::is_known_scope(scope) {
             return Err(AppError::invalid(&format!("scopes[{i}]"), format!("unknown scope {scope:?}")));
         }
+    }
+    issue_api_key(conn, principal, &input.name, input.role, input.scopes, None)
+}
+
+/// Creates and audits a key (the caller has checked permission and scopes): an ordinary key, or
+/// with `connector_id` a connector's push key. The plaintext is only in the answer.
+pub(crate) fn issue_api_key(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    name: &str,
+    role: Role,
+    scopes: Vec<String>,
+    connector_id: Option<Uuid>,
+) -> AppResult<CreatedApiKey> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
     }
     let (plaintext, prefix, hash) = super::auth::generate_api_key();
     let key = api_keys::ApiKey {
@@ -145,16 +158,20 @@ pub fn create_api_key(conn: &mut PgConnection, principal: &Principal, input: New
         name: name.to_string(),
         prefix,
         key_hash: hash,
-        role: input.role.as_str().into(),
-        scopes: input.scopes,
+        role: role.as_str().into(),
+        scopes,
         created_at: Utc::now(),
         revoked_at: None,
-        connector_id: None,
+        connector_id,
     };
     api_keys::insert(conn, &key)?;
     let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());
-    e.after =
-        Some(serde_json::json!({ "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix }));
+    let mut after =
+        serde_json::json!({ "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix });
+    if let Some(connector_id) = connector_id {
+        after["connector_id"] = serde_json::json!(connector_id);
+    }
+    e.after = Some(after);
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(CreatedApiKey { key: key.into(), api_key: plaintext })
 }

@@ -8,9 +8,8 @@
 //! * a **signed push** for systems that cannot hold a bearer key: the request is signed with the
 //!   connector's push secret (Standard Webhooks headers) and its `webhook-id` makes retries safe.
 
-use super::admin::{ApiKeyView, CreatedApiKey};
+use super::admin::{issue_api_key, ApiKeyView, CreatedApiKey};
 use super::require;
-use crate::db::api_keys::{self, ApiKey};
 use crate::db::audit as audit_db;
 use crate::db::connector_push::{self as push_db, PushSecret};
 use crate::db::connectors as c_db;
@@ -79,31 +78,9 @@ pub fn create_push_key(
     require(principal, Permission::Admin)?;
     let connector = load_connector(conn, principal, connector_id)?;
     let name = input.name.unwrap_or_else(|| format!("push: {}", connector.name));
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name", "must be 1 to 200 characters"));
-    }
-    let (plaintext, prefix, hash) = super::auth::generate_api_key();
-    let key = ApiKey {
-        id: Uuid::now_v7(),
-        tenant_id: principal.tenant_id,
-        name: name.to_string(),
-        prefix,
-        key_hash: hash,
-        // The scope does the narrowing; the role only has to grant it.
-        role: Role::Accountant.as_str().into(),
-        scopes: vec![push_permission(&connector.connector_type).scope().to_string()],
-        created_at: Utc::now(),
-        revoked_at: None,
-        connector_id: Some(connector.id),
-    };
-    api_keys::insert(conn, &key)?;
-    let mut e = entry(principal, "api_key.created", "api_key", &key.id.to_string());
-    e.after = Some(serde_json::json!({
-        "name": key.name, "role": key.role, "scopes": key.scopes, "prefix": key.prefix, "connector_id": connector.id,
-    }));
-    audit_db::append(conn, principal.tenant_id, vec![e])?;
-    Ok(CreatedApiKey { key: key.into(), api_key: plaintext })
+    // The scope does the narrowing; the role only has to grant it.
+    let scopes = vec![push_permission(&connector.connector_type).scope().to_string()];
+    issue_api_key(conn, principal, &name, Role::Accountant, scopes, Some(connector.id))
 }
 
 /// The connector's push keys, revoked ones included (admin).
