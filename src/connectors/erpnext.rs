@@ -1,5 +1,6 @@
-//! ERPNext / Frappe REST: customers (`/api/resource/Customer`) and submitted sales invoices
-//! (`/api/resource/Sales Invoice`), incrementally by `modified`.
+//! ERPNext / Frappe REST: customers (`/api/resource/Customer`), submitted sales invoices
+//! (`/api/resource/Sales Invoice`) and payments received from customers
+//! (`/api/resource/Payment Entry`), incrementally by `modified`.
 
 use super::http::urlencode;
 use super::{text, Batch, Page, SyncEnv};
@@ -19,6 +20,9 @@ pub struct ErpnextConfig {
     /// Also import customers (`/api/resource/Customer`) before the invoices.
     #[serde(default = "yes")]
     pub sync_customers: bool,
+    /// Also import submitted payments received from customers (`Payment Entry`), after the invoices.
+    #[serde(default = "yes")]
+    pub sync_payments: bool,
 }
 
 pub(crate) fn default_page_size() -> u32 {
@@ -39,6 +43,8 @@ pub struct ErpnextCredentials {
 const INVOICE_FIELDS: &str =
     r#"["name","customer","posting_date","due_date","currency","grand_total","is_return","modified"]"#;
 const CUSTOMER_FIELDS: &str = r#"["name","customer_name","modified"]"#;
+const PAYMENT_FIELDS: &str =
+    r#"["name","party","posting_date","paid_amount","paid_from_account_currency","reference_no","modified"]"#;
 
 /// Where a doctype's sync stands: the last `modified` committed and how many records with
 /// exactly that `modified` were committed (they are skipped with `limit_start`, so records that
@@ -81,9 +87,14 @@ fn resource_url(config: &ErpnextConfig, doctype: &str, fields: &str, cursor: &Do
     if let Some(m) = &cursor.modified {
         filters.push(json!(["modified", ">=", m]));
     }
-    if doctype == "Sales Invoice" {
-        // Submitted invoices only: drafts can still change, cancelled ones are void.
+    if doctype == "Sales Invoice" || doctype == "Payment Entry" {
+        // Submitted documents only: drafts can still change, cancelled ones are void.
         filters.push(json!(["docstatus", "=", 1]));
+    }
+    if doctype == "Payment Entry" {
+        // Money received from customers; payments to suppliers and internal transfers are not receivables.
+        filters.push(json!(["payment_type", "=", "Receive"]));
+        filters.push(json!(["party_type", "=", "Customer"]));
     }
     let query = [
         ("fields", fields.to_string()),
@@ -126,6 +137,25 @@ pub fn map_invoice(row: &Value) -> Result<Value, String> {
     }))
 }
 
+/// A received Payment Entry as a `documents::import` payment row (amount in the customer's
+/// currency: the account it was paid from).
+pub fn map_payment(row: &Value) -> Result<Value, String> {
+    let name = text(row, "name").ok_or("name is missing")?;
+    let paid = text(row, "paid_amount").ok_or("paid_amount is missing")?;
+    let currency = text(row, "paid_from_account_currency").ok_or("paid_from_account_currency is missing")?;
+    let amount = super::amount(&paid, &currency).map_err(|e| format!("paid_amount {e}"))?.abs();
+    Ok(json!({
+        "doc_type": "payment",
+        "doc_no": name,
+        "customer_code": text(row, "party").ok_or("party is missing")?,
+        "issue_date": text(row, "posting_date").ok_or("posting_date is missing")?,
+        "currency": currency,
+        "amount": amount.to_string(),
+        "external_reference": text(row, "reference_no").unwrap_or(name),
+        "source_system": "erpnext",
+    }))
+}
+
 pub fn map_customer(row: &Value) -> Result<Value, String> {
     let code = text(row, "name").ok_or("name is missing")?;
     let name = text(row, "customer_name").unwrap_or_else(|| code.clone());
@@ -137,7 +167,11 @@ pub async fn sync(env: &SyncEnv<'_>, config: &ErpnextConfig, creds: &ErpnextCred
     if config.sync_customers {
         sync_doctype(env, config, &auth, "Customer", CUSTOMER_FIELDS, "customers", map_customer).await?;
     }
-    sync_doctype(env, config, &auth, "Sales Invoice", INVOICE_FIELDS, "invoices", map_invoice).await
+    sync_doctype(env, config, &auth, "Sales Invoice", INVOICE_FIELDS, "invoices", map_invoice).await?;
+    if config.sync_payments {
+        sync_doctype(env, config, &auth, "Payment Entry", PAYMENT_FIELDS, "payments", map_payment).await?;
+    }
+    Ok(())
 }
 
 async fn sync_doctype(
@@ -227,5 +261,21 @@ mod tests {
             "currency":"KWD","grand_total":1.234}))
         .unwrap();
         assert_eq!(kwd["amount"], "1.234", "three minor units kept");
+    }
+
+    #[test]
+    fn maps_received_payments() {
+        let p = map_payment(&json!({"name":"ACC-PAY-1","party":"CUST-1","posting_date":"2026-10-10",
+            "paid_amount":1190.0,"paid_from_account_currency":"EUR","reference_no":"TRX-77"}))
+        .unwrap();
+        assert_eq!(p["doc_type"], "payment");
+        assert_eq!(p["customer_code"], "CUST-1");
+        assert_eq!(p["amount"], "1190");
+        assert_eq!(p["external_reference"], "TRX-77");
+        let no_ref = map_payment(&json!({"name":"ACC-PAY-2","party":"C","posting_date":"2026-10-10",
+            "paid_amount":5,"paid_from_account_currency":"EUR"}))
+        .unwrap();
+        assert_eq!(no_ref["external_reference"], "ACC-PAY-2");
+        assert!(map_payment(&json!({"name":"X","party":"C"})).is_err());
     }
 }

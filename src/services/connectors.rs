@@ -70,7 +70,7 @@ pub use crate::connectors::open_banking::{OpenBankingConfig, OpenBankingCredenti
 pub struct ConnectorInput {
     pub connector_type: ConnectorType,
     pub name: String,
-    /// erpnext: `{"base_url","page_size","sync_customers"}`; bank_file: `{"url","format","bank_account"}`;
+    /// erpnext: `{"base_url","page_size","sync_customers","sync_payments"}`; bank_file: `{"url","format","bank_account"}`;
     /// odoo: `{"base_url","database","username","page_size","sync_customers","sync_payments"}`; open_banking:
     /// `{"base_url","accounts","date_from"}`; generic_json: `{"url","base_url","records_path",
     /// "mapping","cursor_field","paging","default_currency","doc_type_values",...}` (see the README).

@@ -16,6 +16,9 @@ const API_SECRET: &str = "s3cr3t-erp-value-42";
 struct Erp {
     customers: Vec<Value>,
     invoices: Vec<Value>,
+    payments: Vec<Value>,
+    /// Filters of the Payment Entry requests.
+    payment_filters: Vec<String>,
     /// Answer every request with this status instead (401, 500, ...).
     fail_with: Option<u16>,
     /// The n-th Sales Invoice request (1-based) gets a broken JSON body.
@@ -62,6 +65,10 @@ async fn resource(req: HttpRequest, doctype: web::Path<String>, state: web::Data
                 return HttpResponse::Ok().content_type("application/json").body(r#"{"data":[{"name":"ACC-"#);
             }
             s.invoices.clone()
+        }
+        "Payment Entry" => {
+            s.payment_filters.push(get("filters").unwrap_or_default());
+            s.payments.clone()
         }
         _ => return HttpResponse::NotFound().finish(),
     };
@@ -533,4 +540,43 @@ async fn bank_file_auth_failures_server_errors_timeouts_and_recovery() {
     )
     .await;
     connector_fixtures::failures_then_recovery(&app, &id, &faults, json!({"bearer_token": "bank-token"})).await;
+}
+
+/// Payments received from customers come in as payment documents, incrementally like invoices.
+#[tokio::test]
+async fn erpnext_pulls_received_payments_incrementally() {
+    let app = spawn_connector_app().await;
+    let mut payments = fixture("payment_entries.json");
+    let newer = payments.pop().unwrap();
+    let state: Shared = Arc::new(Mutex::new(Erp { customers: fixture("customers.json"), payments, ..Erp::default() }));
+    let base = serve(state.clone());
+    let id = create_erpnext(&app, &base, API_SECRET, 100).await["id"].as_str().unwrap().to_string();
+    let s = &wait_syncs(&app, &id, 1).await[0];
+    assert_eq!(s["status"], "succeeded", "{s}");
+    assert_eq!(s["created"], 4, "2 customers and 2 payments: {s}");
+    assert_eq!(
+        app.count(
+            "documents WHERE doc_type = 'payment' AND doc_no = 'ACC-PAY-2026-00001' AND amount = 1190 \
+             AND external_reference = 'SEPA-4711' AND source_system = 'erpnext'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.count("documents WHERE doc_no = 'ACC-PAY-2026-00002' AND external_reference = 'ACC-PAY-2026-00002'"),
+        1
+    );
+    // Only submitted money received from customers is asked for.
+    let filters = state.lock().unwrap().payment_filters[0].clone();
+    for f in [r#"["docstatus","=",1]"#, r#"["payment_type","=","Receive"]"#, r#"["party_type","=","Customer"]"#] {
+        assert!(filters.contains(f), "{f} in {filters}");
+    }
+
+    state.lock().unwrap().payments.push(newer);
+    sync_now(&app, &id).await;
+    let s = &wait_syncs(&app, &id, 2).await[0];
+    assert_eq!(s["status"], "succeeded", "{s}");
+    assert_eq!(s["created"], 1, "only the newer payment: {s}");
+    assert_eq!(app.count("documents WHERE doc_type = 'payment'"), 3);
+    let c = app.get(&format!("/api/v1/connectors/{id}")).await;
+    assert_eq!(c.body["cursor"]["payments"]["modified"], "2026-10-20 09:00:00.000000", "{}", c.text);
 }
