@@ -46,6 +46,49 @@ pub struct Scores {
     pub report: String,
 }
 
+/// Ledger rows per import request.
+const LEDGER_BATCH_ROWS: usize = 100_000;
+
+/// Splits a CSV file into files of at most `rows` records, each starting with the header line.
+/// Cuts at record boundaries the csv reader reports (quoted fields may hold line breaks).
+fn csv_batches(csv_bytes: &[u8], rows: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_bytes);
+    let mut record = csv::ByteRecord::new();
+    let header_end = {
+        reader.byte_headers().map_err(|e| e.to_string())?;
+        reader.position().byte() as usize
+    };
+    let header = &csv_bytes[..header_end];
+    let (mut batches, mut start, mut n) = (Vec::new(), header_end, 0usize);
+    loop {
+        let at = reader.position().byte() as usize;
+        let more = reader.read_byte_record(&mut record).map_err(|e| e.to_string())?;
+        if n == rows || (!more && at > start) {
+            let mut batch = header.to_vec();
+            batch.extend_from_slice(&csv_bytes[start..at]);
+            batches.push(batch);
+            (start, n) = (at, 0);
+        }
+        if !more {
+            return Ok(batches);
+        }
+        n += 1;
+    }
+}
+
+/// A line of /proc/self/status in KiB (0 where unavailable).
+fn memory_kib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// Restarts the process's peak resident size at its current size (Linux >= 4.0).
+fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// Runs the evaluation against the database at `url` (created empty by the caller).
 pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores, String> {
     let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
@@ -60,10 +103,15 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     if !r.rejected.is_empty() {
         return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
     }
-    let r = conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &ledger)).map_err(err)?;
-    if !r.rejected.is_empty() {
-        return Err(format!("documents rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
+    // In batches, as an ERP pushes a big ledger: one 1.46M-document request would hold the whole
+    // parsed ledger at once and leave the process's heap gigabytes large before the run starts.
+    for batch in csv_batches(&ledger, LEDGER_BATCH_ROWS)? {
+        let r = conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &batch)).map_err(err)?;
+        if !r.rejected.is_empty() {
+            return Err(format!("documents rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
+        }
     }
+    drop(ledger);
     for (iban, cur) in OUR_ACCOUNTS {
         let input = bank::BankAccountInput {
             account_id: iban.into(),
@@ -92,11 +140,17 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         bank_account: None,
     };
     conn.transaction(|c| bank::import_statement(c, &p, upload, &bank_csv[..])).map_err(err)?;
+    drop(bank_csv);
     let load_secs = t0.elapsed().as_secs_f64();
+    let peak_imports_mib = memory_kib("VmHWM:") / 1024.0;
+    // The run's own peak: the kernel's high-water mark restarts at the current resident size.
+    let reset = reset_peak_memory();
+    let rss_before_run_mib = memory_kib("VmRSS:") / 1024.0;
     let run = conn.transaction(|c| matching::start_run(c, &p, matching::RunRequest::default())).map_err(err)?;
     let t1 = Instant::now();
     while matching::process_next_run(&pool).map_err(err)? {}
     let run_secs = t1.elapsed().as_secs_f64();
+    let peak_run_mib = if reset { memory_kib("VmHWM:") / 1024.0 } else { f64::NAN };
     let run = conn.transaction(|c| matching::get_run(c, &p, run.id)).map_err(err)?;
     if run.status != "completed" {
         return Err(format!("run {}: {:?}", run.status, run.error));
@@ -174,13 +228,6 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     }
     let fully = by_line.iter().filter(|(l, (t, a))| t == a && !wrong_lines.contains(*l)).count();
 
-    let peak_mib = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0;
     let mut out = format!(
         "# Matching quality: {}\n\nbank lines {} | true allocations {} | auto-applied allocations {}\n\n\
          | measure | value |\n|---|---|\n\
@@ -191,7 +238,7 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
          | auto-applied on no_owner / duplicate_payment lines | {forbidden} |\n\
          | run: proposed / unmatched lines | {} / {} |\n\
          | load (imports) / matching run (request to persisted allocations) | {load_secs:.1} s / {run_secs:.1} s |\n\
-         | peak memory of this process (imports and run) | {peak_mib:.0} MiB |\n\n\
+         | peak memory of this process: imports / matching run (resident at its start) | {peak_imports_mib:.0} MiB / {peak_run_mib:.0} MiB ({rss_before_run_mib:.0} MiB) |\n\n\
          | scenario | true | auto correct | proposed first | auto wrong |\n|---|---|---|---|---|\n",
         dir.display(),
         truth_lines.len(),
@@ -209,4 +256,19 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         out.push_str(&format!("| {s} | {t} | {a} | {pr} | {w} |\n"));
     }
     Ok(Scores { precision, recall, auto_applied: auto_keys.len(), forbidden, report: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_batches;
+
+    #[test]
+    fn csv_batches_keep_the_header_and_every_record_once_even_with_quoted_line_breaks() {
+        let csv = b"a,b\n1,x\n2,\"two\nlines\"\n3,z\n4,w\n5,v";
+        let batches = csv_batches(csv, 2).unwrap();
+        let texts: Vec<&str> = batches.iter().map(|b| std::str::from_utf8(b).unwrap()).collect();
+        assert_eq!(texts, vec!["a,b\n1,x\n2,\"two\nlines\"\n", "a,b\n3,z\n4,w\n", "a,b\n5,v"]);
+        assert_eq!(csv_batches(b"a,b\n", 2).unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(csv_batches(b"a,b\n1,x\n2,y\n", 2).unwrap(), vec![b"a,b\n1,x\n2,y\n".to_vec()]);
+    }
 }

@@ -211,10 +211,20 @@ pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> Query
 pub type DocRow = (Uuid, Uuid, String, String, String, Decimal, Decimal, NaiveDate, Option<NaiveDate>);
 
 /// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
-/// the engine recognise a duplicate payment.
-pub fn documents_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<DocRow>> {
-    documents::table
-        .filter(documents::tenant_id.eq(tenant_id))
+/// the engine recognise a duplicate payment. One page in id order after `after`: a run reads a
+/// ledger of millions in pages so that the raw rows of the whole ledger are never in memory
+/// beside the engine's own copy.
+pub fn documents_for_matching(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<DocRow>> {
+    let mut q = documents::table.into_boxed();
+    if let Some(after) = after {
+        q = q.filter(documents::id.gt(after));
+    }
+    q.filter(documents::tenant_id.eq(tenant_id))
         .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
         .filter(documents::status.ne("cancelled"))
         .select((
@@ -228,8 +238,26 @@ pub fn documents_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> Query
             documents::issue_date,
             documents::due_date,
         ))
+        .order(documents::id.asc())
+        .limit(limit)
         .load(conn)
 }
+
+/// What the engine reads of a bank line: (id, bank reference, booking date, amount, currency,
+/// counterparty name, counterparty IBAN, remittance, creditor reference, end-to-end id).
+/// Only these columns: a run holds a million lines in memory.
+pub type LineRow = (
+    Uuid,
+    Option<String>,
+    NaiveDate,
+    Decimal,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Unapplied incoming lines in scope, oldest first.
 pub fn lines_for_matching(
@@ -238,12 +266,23 @@ pub fn lines_for_matching(
     account: Option<Uuid>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> QueryResult<Vec<super::bank::BankLine>> {
+) -> QueryResult<Vec<LineRow>> {
     let mut q = bank_lines::table
         .filter(bank_lines::tenant_id.eq(tenant_id))
         .filter(bank_lines::status.eq("unapplied"))
         .filter(bank_lines::amount.gt(Decimal::ZERO))
-        .select(super::bank::BankLine::as_select())
+        .select((
+            bank_lines::id,
+            bank_lines::bank_reference,
+            bank_lines::booking_date,
+            bank_lines::amount,
+            bank_lines::currency,
+            bank_lines::counterparty_name,
+            bank_lines::counterparty_iban,
+            bank_lines::remittance,
+            bank_lines::creditor_reference,
+            bank_lines::end_to_end_id,
+        ))
         .into_boxed();
     if let Some(a) = account {
         q = q.filter(bank_lines::bank_account_id.eq(a));

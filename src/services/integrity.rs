@@ -140,17 +140,19 @@ fn checks() -> Vec<SqlCheck> {
         },
         SqlCheck {
             name: "allocation_targets",
-            description: "an active allocation points to an existing, not cancelled document and bank line of \
-                          its own tenant",
+            description: "every allocation points to an existing document, bank line and run (if any) of its \
+                          own tenant, and an active one to a document that is not cancelled",
             sql: "SELECT a.tenant_id::text, a.id::text AS subject, \
                          CASE WHEN d.id IS NULL THEN 'document missing' \
                               WHEN l.id IS NULL THEN 'bank line missing' \
+                              WHEN a.run_id IS NOT NULL AND r.id IS NULL THEN 'reconciliation run missing' \
                               ELSE format('document %s is cancelled', d.doc_no) END AS detail \
                   FROM allocations a \
                   LEFT JOIN documents d ON d.tenant_id = a.tenant_id AND d.id = a.document_id \
                   LEFT JOIN bank_lines l ON l.tenant_id = a.tenant_id AND l.id = a.bank_line_id \
-                  WHERE a.state IN ('auto_applied', 'confirmed') \
-                    AND (d.id IS NULL OR l.id IS NULL OR d.status = 'cancelled')"
+                  LEFT JOIN reconciliation_runs r ON r.tenant_id = a.tenant_id AND r.id = a.run_id \
+                  WHERE d.id IS NULL OR l.id IS NULL OR (a.run_id IS NOT NULL AND r.id IS NULL) \
+                     OR (a.state IN ('auto_applied', 'confirmed') AND d.status = 'cancelled')"
                 .into(),
         },
         SqlCheck {

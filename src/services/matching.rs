@@ -333,24 +333,57 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
         .into_iter()
         .map(|(id, name, aliases, bank_accounts)| CustomerInfo { id, name, aliases, bank_accounts })
         .collect();
-    let docs = m_db::documents_for_matching(conn, tenant)?;
-    let currency_of: HashMap<Uuid, String> = docs.iter().map(|d| (d.0, d.4.clone())).collect();
-    let items: Vec<OpenItem> = docs
-        .into_iter()
-        .map(|(id, customer_id, doc_type, doc_no, currency, amount, open_amount, issue_date, due_date)| OpenItem {
-            // NUMERIC(20,4) comes back with four decimals: show amounts in the currency's own scale.
-            amount: rescale(&currency, amount),
-            open_amount: rescale(&currency, open_amount),
-            id,
-            customer_id,
-            kind: if doc_type == "credit_note" { DocKind::CreditNote } else { DocKind::Invoice },
-            doc_no,
-            currency,
-            issue_date,
-            due_date,
-        })
-        .collect();
-    let lines = m_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?;
+    let mut items: Vec<OpenItem> = Vec::new();
+    loop {
+        let page = m_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
+        let full = page.len() as i64 == DOCUMENT_PAGE;
+        items.extend(page.into_iter().map(
+            |(id, customer_id, doc_type, doc_no, currency, amount, open_amount, issue_date, due_date)| OpenItem {
+                // NUMERIC(20,4) comes back with four decimals: show amounts in the currency's own scale.
+                amount: rescale(&currency, amount),
+                open_amount: rescale(&currency, open_amount),
+                id,
+                customer_id,
+                kind: if doc_type == "credit_note" { DocKind::CreditNote } else { DocKind::Invoice },
+                doc_no,
+                currency,
+                issue_date,
+                due_date,
+            },
+        ));
+        if !full {
+            break;
+        }
+    }
+    let lines: Vec<LineInput> =
+        m_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    bank_reference,
+                    booking_date,
+                    amount,
+                    currency,
+                    counterparty_name,
+                    counterparty_iban,
+                    remittance,
+                    creditor_reference,
+                    end_to_end_id,
+                )| LineInput {
+                    id,
+                    bank_reference,
+                    booking_date,
+                    amount: rescale(&currency, amount),
+                    currency,
+                    counterparty_name,
+                    counterparty_iban,
+                    remittance,
+                    creditor_reference,
+                    end_to_end_id,
+                },
+            )
+            .collect();
     let total = lines.len() as i32;
     let loaded = started.elapsed();
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
@@ -361,7 +394,7 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
     // cores matching and the database's work overlap, and memory holds a few chunks instead of
     // every allocation of the run (1M lines make over a million, each with its explanation).
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
-    let ctx = RunContext { tenant, run_id: run.id, total, now, heartbeat_pool, currency_of: &currency_of };
+    let ctx = RunContext { tenant, run_id: run.id, total, now, heartbeat_pool };
     let (copied, produced) = std::thread::scope(|scope| {
         let producer = scope.spawn(|| match_lines(engine, &lines, &ctx, tx));
         let mut copied: AppResult<usize> = Ok(0);
@@ -445,7 +478,6 @@ struct RunContext<'a> {
     total: i32,
     now: DateTime<Utc>,
     heartbeat_pool: &'a DbPool,
-    currency_of: &'a HashMap<Uuid, String>,
 }
 
 /// What the matching thread hands back once every line is decided.
@@ -460,6 +492,9 @@ struct RunOutput {
     matched_at: std::time::Instant,
 }
 
+/// Documents read per query when a run loads the ledger.
+const DOCUMENT_PAGE: i64 = 100_000;
+
 /// Allocations per chunk sent to the COPY: large enough that a COPY's fixed cost is noise, small
 /// enough that the chunks in flight stay a few tens of MB.
 const ALLOCATION_CHUNK: usize = 20_000;
@@ -468,7 +503,7 @@ const ALLOCATION_CHUNK: usize = 20_000;
 /// chunks. Stops early when the receiver is gone (the COPY failed: the run rolls back anyway).
 fn match_lines(
     mut engine: Engine,
-    lines: &[crate::db::bank::BankLine],
+    lines: &[LineInput],
     ctx: &RunContext<'_>,
     tx: std::sync::mpsc::SyncSender<Vec<Allocation>>,
 ) -> RunOutput {
@@ -484,18 +519,7 @@ fn match_lines(
                 let _ = m_db::heartbeat(&mut hb, ctx.run_id, ctx.total, i as i32);
             }
         }
-        let outcome = engine.match_line(&LineInput {
-            id: line.id,
-            bank_reference: line.bank_reference.clone(),
-            booking_date: line.booking_date,
-            amount: rescale(&line.currency, line.amount),
-            currency: line.currency.clone(),
-            counterparty_name: line.counterparty_name.clone(),
-            counterparty_iban: line.counterparty_iban.clone(),
-            remittance: line.remittance.clone(),
-            creditor_reference: line.creditor_reference.clone(),
-            end_to_end_id: line.end_to_end_id.clone(),
-        });
+        let outcome = engine.match_line(line);
         let state = match outcome.decision {
             Decision::AutoApplied => {
                 auto += 1;
@@ -550,7 +574,7 @@ fn match_lines(
                     allocation_id,
                     document_id: w.document_id,
                     amount: w.amount,
-                    currency: ctx.currency_of.get(&w.document_id).cloned().unwrap_or_default(),
+                    currency: w.currency.clone(),
                     reason: w.reason.into(),
                     created_at: ctx.now,
                     reversed_at: None,

@@ -28,6 +28,92 @@ fn command_succeeds(url: &str) -> (bool, serde_json::Value) {
     (out.status.success(), report)
 }
 
+/// The database keeps allocations' references valid without row-level foreign keys (see migration
+/// 000015): a reference to a missing or another tenant's row is refused when written, and the rows
+/// allocations point to are never deleted, truncated or re-keyed.
+#[tokio::test]
+async fn allocation_references_are_checked_and_their_targets_are_permanent() {
+    let db = TestDatabase::create();
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    conn.batch_execute(
+        "INSERT INTO tenants (id, name, base_currency) VALUES \
+             ('00000000-0000-0000-0000-0000000000a1', 'A', 'EUR'), ('00000000-0000-0000-0000-0000000000b2', 'B', 'EUR'); \
+         INSERT INTO customers (id, tenant_id, code, name) VALUES \
+             ('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000a1', 'C1', 'Customer'); \
+         INSERT INTO documents (id, tenant_id, customer_id, doc_type, doc_no, issue_date, due_date, currency, amount, open_amount) \
+             VALUES ('00000000-0000-0000-0000-0000000000d1', '00000000-0000-0000-0000-0000000000a1', \
+                     '00000000-0000-0000-0000-0000000000c1', 'invoice', 'INV-1', '2026-01-01', '2026-02-01', 'EUR', 100, 100); \
+         INSERT INTO bank_accounts (id, tenant_id, account_id, currency) VALUES \
+             ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000a1', 'DE89370400440532013000', 'EUR'); \
+         INSERT INTO bank_statements (id, tenant_id, format, file_sha256, file_bytes, lines_imported, \
+                                      duplicates_skipped, actor_type, actor_id) VALUES \
+             ('00000000-0000-0000-0000-0000000000e2', '00000000-0000-0000-0000-0000000000a1', 'csv', 'x', 1, 1, 0, \
+              'system', 'test'); \
+         INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, \
+                                 dedupe_key) VALUES \
+             ('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000a1', \
+              '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-10', 100, \
+              'EUR', 'k1');",
+    )
+    .unwrap();
+    let allocate = |tenant: &str, line: &str, doc: &str| {
+        format!(
+            "INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
+                                      rule, explanation) \
+             VALUES (gen_random_uuid(), '{tenant}', '{line}', '{doc}', 100, 100, 'confirmed', 1, 'manual', '{{}}')"
+        )
+    };
+    let (a, line, doc) = (
+        "00000000-0000-0000-0000-0000000000a1",
+        "00000000-0000-0000-0000-0000000000f1",
+        "00000000-0000-0000-0000-0000000000d1",
+    );
+    let missing = "00000000-0000-0000-0000-000000000999";
+    for (sql, what) in [
+        (allocate(a, line, missing), "a missing document"),
+        (allocate(a, missing, doc), "a missing bank line"),
+        (allocate("00000000-0000-0000-0000-0000000000b2", line, doc), "rows of another tenant"),
+    ] {
+        let err = conn.batch_execute(&sql).expect_err(what).to_string();
+        assert!(err.contains("does not exist for its tenant"), "{what}: {err}");
+    }
+    for (account, statement, what) in [
+        ("00000000-0000-0000-0000-000000000999", "00000000-0000-0000-0000-0000000000e2", "a missing account"),
+        ("00000000-0000-0000-0000-0000000000e1", "00000000-0000-0000-0000-000000000999", "a missing statement"),
+    ] {
+        let sql = format!(
+            "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, \
+                                     dedupe_key) \
+             VALUES (gen_random_uuid(), '{a}', '{account}', '{statement}', '2026-01-11', 5, 'EUR', 'k2')"
+        );
+        let err = conn.batch_execute(&sql).expect_err(what).to_string();
+        assert!(err.contains("does not exist for its tenant"), "{what}: {err}");
+    }
+    conn.batch_execute(&allocate(a, line, doc)).expect("a valid allocation is accepted");
+    for sql in [
+        "DELETE FROM documents",
+        "DELETE FROM bank_lines",
+        "DELETE FROM bank_statements",
+        "DELETE FROM bank_accounts",
+        "TRUNCATE documents CASCADE",
+        "TRUNCATE bank_lines CASCADE",
+        "UPDATE documents SET tenant_id = '00000000-0000-0000-0000-0000000000b2'",
+        "UPDATE bank_lines SET id = gen_random_uuid()",
+        "UPDATE allocations SET bank_line_id = gen_random_uuid()",
+        "UPDATE bank_lines SET statement_id = gen_random_uuid()",
+    ] {
+        let err = conn.batch_execute(sql).expect_err(sql).to_string();
+        assert!(err.contains("never"), "{sql}: {err}");
+    }
+    // Updates that keep the keys (as every use case's updates do) pass.
+    conn.batch_execute("UPDATE documents SET tenant_id = tenant_id, open_amount = 0, status = 'paid'").unwrap();
+    let n: i64 =
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM allocations)"))
+            .get_result(&mut conn)
+            .unwrap();
+    assert_eq!(n, 1);
+}
+
 #[tokio::test]
 async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,6 +168,22 @@ async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
          WHERE id = (SELECT allocation_id FROM write_offs WHERE reversed_at IS NULL LIMIT 1)",
     );
     assert!(failed(&mut conn).contains(&"write_off_allocation"));
+
+    // An allocation whose document vanished: the database refuses it, so only someone who
+    // switches its triggers off (as a superuser can) gets there.
+    let refused = diesel::sql_query(
+        "UPDATE allocations SET document_id = gen_random_uuid() WHERE id = (SELECT min(id) FROM allocations)",
+    )
+    .execute(&mut conn);
+    assert!(refused.is_err(), "an allocation's document never changes");
+    assert!(!failed(&mut conn).contains(&"allocation_targets"));
+    conn.batch_execute(
+        "ALTER TABLE allocations DISABLE TRIGGER allocations_references_fixed; \
+         UPDATE allocations SET document_id = gen_random_uuid() WHERE id = (SELECT min(id) FROM allocations); \
+         ALTER TABLE allocations ENABLE TRIGGER allocations_references_fixed",
+    )
+    .unwrap();
+    assert!(failed(&mut conn).contains(&"allocation_targets"));
 
     // An import whose lines are only partly there.
     corrupt(&mut conn, "UPDATE bank_statements SET lines_imported = lines_imported + 1");

@@ -1176,7 +1176,8 @@ impl Engine {
             });
         }
         for &(i, amount, reason) in &h.write_offs {
-            write_offs.push(WriteOff { set, document_id: self.items[i as usize].id, amount, reason });
+            let item = &self.items[i as usize];
+            write_offs.push(WriteOff { set, document_id: item.id, amount, reason, currency: item.currency.clone() });
         }
     }
 

@@ -213,4 +213,6 @@ pub struct WriteOff {
     pub amount: Decimal,
     /// `bank_fee` | `discount` | `fx`.
     pub reason: &'static str,
+    /// The document's currency (the amount's).
+    pub currency: String,
 }
