@@ -133,7 +133,8 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
         query = query.filter(documents::customer_id.eq(customer_id));
     }
     if let Some(code) = &f.customer_code {
-        query = query.filter(customers::code.eq(code.clone()));
+        // With the tenant, the code finds its customer through the (tenant_id, code) key.
+        query = query.filter(customers::tenant_id.eq(tenant_id)).filter(customers::code.eq(code.clone()));
     }
     if let Some(doc_type) = &f.doc_type {
         query = query.filter(documents::doc_type.eq(doc_type.clone()));

@@ -95,8 +95,8 @@ fn pending(app: &TestApp) -> i64 {
 }
 
 async fn create_invoices(app: &TestApp, prefix: &str, n: usize) {
-    let creates = (0..n).map(|i| app.create_invoice("C1", &format!("{prefix}-{i}"), "10.00"));
-    futures_util::future::join_all(creates).await;
+    let numbers: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    futures_util::future::join_all(numbers.iter().map(|no| app.create_invoice("C1", no, "10.00"))).await;
 }
 
 #[tokio::test]
