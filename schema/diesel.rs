@@ -62,6 +62,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_pending (id) {
+        id -> Int8,
+        tenant_id -> Uuid,
+        occurred_at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
     balance_confirmations (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -681,6 +696,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_log,
+    audit_pending,
     balance_confirmations,
     bank_accounts,
     bank_lines,

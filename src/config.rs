@@ -40,6 +40,10 @@ pub struct Settings {
     /// `data_dir` (created on first start).
     pub connector_key: Option<String>,
     pub connectors: ConnectorConfig,
+    /// Seal committed audit entries into the hash chain in this process (`services::audit_sealer`).
+    pub audit_sealer: bool,
+    /// How often the sealer looks for unsealed audit entries.
+    pub audit_seal_interval: Duration,
 }
 
 /// Requests per caller: per API key, user or portal token; per client IP when unauthenticated.
@@ -176,6 +180,8 @@ impl Default for Settings {
             webhooks: WebhookConfig::default(),
             connector_key: None,
             connectors: ConnectorConfig::default(),
+            audit_sealer: true,
+            audit_seal_interval: Duration::from_millis(200),
         }
     }
 }
@@ -273,6 +279,17 @@ impl Settings {
         }
         if let Some(v) = get("DUIZHANG_WORKER") {
             s.run_worker = parse(&v, "DUIZHANG_WORKER")?;
+        }
+        if let Some(v) = get("DUIZHANG_AUDIT_SEALER") {
+            s.audit_sealer = parse(&v, "DUIZHANG_AUDIT_SEALER")?;
+        }
+        if let Some(v) = get("DUIZHANG_AUDIT_SEAL_MS") {
+            let ms: u64 = parse(&v, "DUIZHANG_AUDIT_SEAL_MS")?;
+            // Well inside the integrity check's bound for unsealed entries.
+            if !(10..=60_000).contains(&ms) {
+                return Err(ConfigError { name: "DUIZHANG_AUDIT_SEAL_MS", reason: "must be 10 to 60000".into() });
+            }
+            s.audit_seal_interval = Duration::from_millis(ms);
         }
         s.connector_key = get("DUIZHANG_CONNECTOR_KEY");
         if let Some(v) = get("DUIZHANG_CONNECTOR_WORKER") {

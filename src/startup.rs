@@ -76,6 +76,13 @@ impl Application {
             crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
         }
+        if settings.audit_sealer {
+            crate::services::audit_sealer::spawn_worker(
+                pool.clone(),
+                settings.audit_seal_interval,
+                worker_stop.clone(),
+            );
+        }
         if settings.webhooks.run_worker {
             crate::services::webhook_worker::spawn_worker(pool.clone(), settings.webhooks.clone(), worker_stop.clone());
         }

@@ -230,6 +230,16 @@ where
     db::transaction(pool, work).await
 }
 
+/// A read answered by a single SELECT, run without BEGIN/COMMIT (`db::read`): one round trip
+/// instead of three. Use `run` for anything that writes or needs several queries to agree.
+pub async fn run_read<T, F>(pool: &DbPool, work: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    db::read(pool, work).await
+}
+
 /// What makes two requests "the same" for idempotency: method, path, query and body digest.
 pub fn request_fingerprint(req: &HttpRequest, body_digest: &[u8]) -> String {
     let mut h = Sha256::new();
@@ -273,14 +283,36 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     Ok(body.freeze())
 }
 
-/// A request body written to a temporary file as it arrives, so a large upload never sits in
-/// memory whole. The file is deleted when this value is dropped.
+/// Bodies up to this size stay in memory; larger ones are spooled to a temporary file as they
+/// arrive. (Spooling used to buffer this much before its first write anyway, so memory per
+/// request is unchanged; a small file is no longer a temp file, two hops through the blocking
+/// pool and a re-open.)
+pub const SPOOL_THRESHOLD: usize = 1 << 20;
+
+/// Where a received body is: in memory when small, in a temporary file (deleted when dropped)
+/// when large.
+pub enum BodyStore {
+    Memory(web::Bytes),
+    File(tempfile::NamedTempFile),
+}
+
+/// A request body received without ever holding a large upload in memory whole.
 pub struct SpooledBody {
-    pub file: tempfile::NamedTempFile,
+    pub store: BodyStore,
     pub sha256: [u8; 32],
     pub bytes: u64,
     /// The first 8 KiB, for sniffing the format.
     pub head: Vec<u8>,
+}
+
+impl SpooledBody {
+    /// A fresh reader over the whole body (call it again to read it again).
+    pub fn open(&self) -> std::io::Result<Box<dyn std::io::BufRead + Send>> {
+        Ok(match &self.store {
+            BodyStore::Memory(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+            BodyStore::File(file) => Box::new(std::io::BufReader::with_capacity(256 * 1024, file.reopen()?)),
+        })
+    }
 }
 
 pub async fn spool_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> AppResult<SpooledBody> {
@@ -298,14 +330,13 @@ pub async fn spool_body(req: &HttpRequest, mut payload: web::Payload, limit: usi
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let file =
-        web::block(tempfile::NamedTempFile::new).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
-    // Chunks are gathered into ~1 MiB buffers and written on the blocking pool.
-    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    // Chunks are gathered into ~1 MiB buffers; once a body outgrows the first one it goes to a
+    // temporary file, written on the blocking pool.
+    let mut writer: Option<std::io::BufWriter<tempfile::NamedTempFile>> = None;
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(8192);
     let mut bytes = 0u64;
-    let mut buffer = Vec::with_capacity(1 << 20);
+    let mut buffer = web::BytesMut::with_capacity(declared.unwrap_or(8192).min(SPOOL_THRESHOLD));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
         bytes += chunk.len() as u64;
@@ -318,20 +349,34 @@ pub async fn spool_body(req: &HttpRequest, mut payload: web::Payload, limit: usi
         }
         hasher.update(&chunk);
         buffer.extend_from_slice(&chunk);
-        if buffer.len() >= 1 << 20 {
-            let full = std::mem::replace(&mut buffer, Vec::with_capacity(1 << 20));
-            writer = web::block(move || writer.write_all(&full).map(|_| writer))
+        if buffer.len() >= SPOOL_THRESHOLD {
+            let full = std::mem::replace(&mut buffer, web::BytesMut::with_capacity(SPOOL_THRESHOLD));
+            let current = writer.take();
+            writer = Some(
+                web::block(move || {
+                    let mut w = match current {
+                        Some(w) => w,
+                        None => std::io::BufWriter::with_capacity(SPOOL_THRESHOLD, tempfile::NamedTempFile::new()?),
+                    };
+                    w.write_all(&full).map(|_| w)
+                })
                 .await
                 .map_err(AppError::internal)?
-                .map_err(AppError::internal)?;
+                .map_err(AppError::internal)?,
+            );
         }
     }
-    let file = web::block(move || {
-        writer.write_all(&buffer)?;
-        writer.into_inner().map_err(|e| e.into_error())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)?;
-    Ok(SpooledBody { file, sha256: hasher.finalize().into(), bytes, head })
+    let store = match writer {
+        None => BodyStore::Memory(buffer.freeze()),
+        Some(mut writer) => BodyStore::File(
+            web::block(move || {
+                writer.write_all(&buffer)?;
+                writer.into_inner().map_err(|e| e.into_error())
+            })
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?,
+        ),
+    };
+    Ok(SpooledBody { store, sha256: hasher.finalize().into(), bytes, head })
 }

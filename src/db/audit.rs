@@ -1,7 +1,9 @@
-//! Appending to and reading the audit trail. Appends lock the tenant's chain head until commit,
-//! so entries get consecutive sequence numbers in commit order.
+//! Appending to, sealing and reading the audit trail. Appends write unsealed entries
+//! (`audit_pending`) in the use case's transaction without any lock; `seal` moves committed ones
+//! into the hash chain (`audit_log`) under the tenant's chain head, so sealed entries get
+//! consecutive sequence numbers in sealing order.
 
-use super::schema::{audit_chain_heads, audit_log};
+use super::schema::{audit_chain_heads, audit_log, audit_pending};
 use crate::domain::audit_chain::{entry_hash, truncate_to_micros, ChainedFields, GENESIS_HASH};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -37,10 +39,66 @@ pub struct NewAuditEntry {
     pub after: Option<Value>,
 }
 
+/// Records `entries` in the caller's transaction, unsealed (`audit_pending`): they commit or roll
+/// back with the change they describe. No lock is taken, so concurrent writes of one tenant do not
+/// wait for each other; `seal` later gives them their place in the hash chain.
 pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEntry>) -> QueryResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
+    let occurred_at = truncate_to_micros(Utc::now());
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            (
+                audit_pending::tenant_id.eq(tenant_id),
+                audit_pending::occurred_at.eq(occurred_at),
+                audit_pending::actor_type.eq(e.actor_type),
+                audit_pending::actor_id.eq(e.actor_id),
+                audit_pending::action.eq(e.action),
+                audit_pending::entity_type.eq(e.entity_type),
+                audit_pending::entity_id.eq(e.entity_id),
+                audit_pending::before.eq(e.before),
+                audit_pending::after.eq(e.after),
+            )
+        })
+        .collect();
+    // 9 bind parameters per row: stay well under PostgreSQL's 65535.
+    for chunk in rows.chunks(4000) {
+        diesel::insert_into(audit_pending::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = audit_pending)]
+struct PendingRow {
+    id: i64,
+    occurred_at: DateTime<Utc>,
+    actor_type: String,
+    actor_id: String,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    before: Option<Value>,
+    after: Option<Value>,
+}
+
+/// How a sealer waits for the tenant's chain head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadLock {
+    /// Wait for it (sealing before a read of the trail).
+    Wait,
+    /// Give up when another sealer holds it (the background sealer: that one is doing the work).
+    SkipLocked,
+}
+
+/// Seals up to `limit` of the tenant's committed pending entries, oldest first: moves them into
+/// `audit_log` with consecutive sequence numbers and chained hashes, and advances the chain head,
+/// all in the caller's transaction. Returns `None` when the head is locked by another sealer and
+/// `lock` is `SkipLocked`, else how many entries were sealed.
+pub fn seal(conn: &mut PgConnection, tenant_id: Uuid, limit: i64, lock: HeadLock) -> QueryResult<Option<usize>> {
+    diesel::sql_query("SELECT set_config('duizhang.sealing', 'on', true)").execute(conn)?;
     diesel::insert_into(audit_chain_heads::table)
         .values((
             audit_chain_heads::tenant_id.eq(tenant_id),
@@ -49,19 +107,35 @@ pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEnt
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    let (mut seq, mut prev_hash): (i64, String) = audit_chain_heads::table
-        .find(tenant_id)
-        .select((audit_chain_heads::last_seq, audit_chain_heads::last_hash))
-        .for_update()
-        .first(conn)?;
-    let occurred_at = truncate_to_micros(Utc::now());
-    let mut rows = Vec::with_capacity(entries.len());
-    for e in entries {
+    let head =
+        audit_chain_heads::table.find(tenant_id).select((audit_chain_heads::last_seq, audit_chain_heads::last_hash));
+    let head: Option<(i64, String)> = match lock {
+        HeadLock::Wait => head.for_update().first(conn).optional()?,
+        HeadLock::SkipLocked => head.for_update().skip_locked().first(conn).optional()?,
+    };
+    let Some((mut seq, mut prev_hash)) = head else {
+        return Ok(None);
+    };
+    // The head lock serialises sealers of this tenant, so the oldest pending entries are ours.
+    let mut pending: Vec<PendingRow> = diesel::sql_query(
+        "DELETE FROM audit_pending WHERE id IN \
+           (SELECT id FROM audit_pending WHERE tenant_id = $1 ORDER BY id LIMIT $2) \
+         RETURNING id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)?;
+    if pending.is_empty() {
+        return Ok(Some(0));
+    }
+    pending.sort_by_key(|p| p.id);
+    let mut rows = Vec::with_capacity(pending.len());
+    for e in pending {
         seq += 1;
         let hash = entry_hash(&ChainedFields {
             tenant_id,
             seq,
-            occurred_at,
+            occurred_at: e.occurred_at,
             actor_type: &e.actor_type,
             actor_id: &e.actor_id,
             action: &e.action,
@@ -74,7 +148,7 @@ pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEnt
         rows.push(AuditRow {
             tenant_id,
             seq,
-            occurred_at,
+            occurred_at: e.occurred_at,
             actor_type: e.actor_type,
             actor_id: e.actor_id,
             action: e.action,
@@ -92,7 +166,12 @@ pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEnt
     diesel::update(audit_chain_heads::table.find(tenant_id))
         .set((audit_chain_heads::last_seq.eq(seq), audit_chain_heads::last_hash.eq(prev_hash)))
         .execute(conn)?;
-    Ok(())
+    Ok(Some(rows.len()))
+}
+
+/// Tenants that have committed entries waiting to be sealed.
+pub fn tenants_with_pending(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    audit_pending::table.select(audit_pending::tenant_id).distinct().load(conn)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -47,6 +47,8 @@ pub type DocumentWithCustomer = (Document, String);
 #[derive(Debug, Default, Clone)]
 pub struct DocumentFilter {
     pub customer_id: Option<Uuid>,
+    /// The customer by code, joined in the same statement (an unknown code matches nothing).
+    pub customer_code: Option<String>,
     pub doc_type: Option<String>,
     pub status: Option<String>,
     pub issued_from: Option<NaiveDate>,
@@ -130,6 +132,10 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
     if let Some(customer_id) = f.customer_id {
         query = query.filter(documents::customer_id.eq(customer_id));
     }
+    if let Some(code) = &f.customer_code {
+        // With the tenant, the code finds its customer through the (tenant_id, code) key.
+        query = query.filter(customers::tenant_id.eq(tenant_id)).filter(customers::code.eq(code.clone()));
+    }
     if let Some(doc_type) = &f.doc_type {
         query = query.filter(documents::doc_type.eq(doc_type.clone()));
     }
@@ -159,6 +165,51 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
         query = query.filter(documents::id.gt(after));
     }
     query.order(documents::id.asc()).limit(f.limit).load(conn)
+}
+
+/// A customer (by code) with all its open items, oldest due first, in one statement: `None` when
+/// the tenant has no such customer, an empty list when it has nothing open.
+pub fn customer_open_items(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    code: &str,
+) -> QueryResult<Option<(String, Vec<Document>)>> {
+    let rows: Vec<(String, Option<Document>)> = customers::table
+        .left_join(
+            documents::table.on(documents::customer_id
+                .eq(customers::id)
+                .and(documents::tenant_id.eq(customers::tenant_id))
+                .and(documents::status.eq_any(OPEN_STATUSES))),
+        )
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::code.eq(code))
+        .order((documents::due_date.asc().nulls_last(), documents::issue_date.asc(), documents::id.asc()))
+        .select((
+            customers::code,
+            (
+                documents::id,
+                documents::tenant_id,
+                documents::customer_id,
+                documents::doc_type,
+                documents::doc_no,
+                documents::issue_date,
+                documents::due_date,
+                documents::currency,
+                documents::amount,
+                documents::open_amount,
+                documents::external_reference,
+                documents::source_system,
+                documents::status,
+                documents::created_at,
+                documents::updated_at,
+            )
+                .nullable(),
+        ))
+        .load(conn)?;
+    let Some(code) = rows.first().map(|(code, _)| code.clone()) else {
+        return Ok(None);
+    };
+    Ok(Some((code, rows.into_iter().filter_map(|(_, d)| d).collect())))
 }
 
 /// All open items of one customer, oldest due first: the balance and statement views.

@@ -49,8 +49,12 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// The tenant's trail, in sequence order. Pending entries are sealed first (see
+/// `audit_sealer`), so the answer holds every change committed before the request; sequence
+/// numbers only grow, so an `after_seq` cursor never skips an entry sealed later.
 pub fn list(conn: &mut PgConnection, principal: &Principal, mut filter: AuditFilter) -> AppResult<AuditPage> {
     require(principal, Permission::Admin)?;
+    super::audit_sealer::seal_tenant(conn, principal.tenant_id)?;
     let limit = filter.limit;
     filter.limit = limit + 1;
     let mut rows = audit_db::list(conn, principal.tenant_id, &filter)?;
@@ -85,7 +89,8 @@ pub struct ChainVerification {
     pub head_hash: String,
 }
 
-/// Recomputes every hash of the tenant's chain in order and checks the links and the head.
+/// Recomputes every hash of the tenant's sealed chain in order and checks the links and the head.
+/// Pending (not yet sealed) entries are not part of the chain yet.
 pub fn verify_chain(conn: &mut PgConnection, tenant_id: uuid::Uuid) -> AppResult<ChainVerification> {
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_seq = 0i64;
@@ -135,8 +140,10 @@ pub fn verify_chain(conn: &mut PgConnection, tenant_id: uuid::Uuid) -> AppResult
     Ok(ChainVerification { valid: true, entries_checked: checked, first_broken_seq: None, head_hash: expected_prev })
 }
 
+/// Seals the tenant's pending entries, then verifies the whole chain.
 pub fn verify(conn: &mut PgConnection, principal: &Principal) -> AppResult<ChainVerification> {
     require(principal, Permission::Admin)?;
+    super::audit_sealer::seal_tenant(conn, principal.tenant_id)?;
     verify_chain(conn, principal.tenant_id)
 }
 

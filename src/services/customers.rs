@@ -497,8 +497,9 @@ pub struct CustomerBalance {
 
 pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerBalance> {
     require(principal, Permission::Read)?;
-    let customer = find(conn, principal, code)?;
-    let items = documents_db::open_items(conn, principal.tenant_id, customer.id)?;
+    // One statement, so it can run without a transaction (`db::read`).
+    let (customer_code, items) = documents_db::customer_open_items(conn, principal.tenant_id, code)?
+        .ok_or_else(|| AppError::not_found(format!("customer {code:?}")))?;
     #[derive(Default)]
     struct Sums {
         balance: Decimal,
@@ -529,6 +530,6 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
             }
         })
         .collect();
-    let open_items = items.into_iter().map(|d| DocumentView::new(d, customer.code.clone())).collect();
-    Ok(CustomerBalance { customer_code: customer.code, balances, open_items })
+    let open_items = items.into_iter().map(|d| DocumentView::new(d, customer_code.clone())).collect();
+    Ok(CustomerBalance { customer_code, balances, open_items })
 }

@@ -241,6 +241,19 @@ fn checks() -> Vec<SqlCheck> {
                      OR (status = 'succeeded' AND delivered_at IS NULL)"
                 .into(),
         },
+        SqlCheck {
+            name: "audit_sealed",
+            description: "no audit entry waits to be sealed into the hash chain longer than the bound (a sealer runs \
+                          in every server process)",
+            sql: format!(
+                "SELECT tenant_id::text, min(id)::text AS subject, \
+                        format('%s audit entries unsealed, the oldest since %s', count(*), min(occurred_at)) AS detail \
+                 FROM audit_pending \
+                 WHERE occurred_at < now() - interval '{} seconds' \
+                 GROUP BY tenant_id",
+                crate::services::audit_sealer::UNSEALED_BOUND.as_secs()
+            ),
+        },
     ]
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api_key_cache;
 pub mod audit;
+pub mod audit_sealer;
 pub mod auth;
 pub mod bank;
 pub mod connector_push;

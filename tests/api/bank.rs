@@ -294,3 +294,45 @@ async fn querying_lines_and_isolation() {
     let r = app.send("POST", "/api/v1/bank-statements", Some(erp), Some(("text/csv", b"x".to_vec())), &[]).await;
     assert_eq!(r.status, 403);
 }
+
+fn csv_lines(from: usize, to: usize) -> String {
+    let mut csv = String::from(
+        "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,\
+         remittance,end_to_end_id\n",
+    );
+    for i in from..to {
+        csv.push_str(&format!(
+            "BIG-{i},DE89370400440532013000,2026-11-02,2026-11-02,{}.{:02},EUR,BIG CUSTOMER GMBH,,\
+             PAYMENT OF INVOICE INV-{i} AND SOME MORE REMITTANCE TEXT,\n",
+            1 + i % 9000,
+            i % 100
+        ));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn small_files_in_memory_and_large_files_spooled_import_alike() {
+    let app = spawn_app().await;
+    register_accounts(&app).await;
+    // A small file: kept in memory, lines inserted with one INSERT.
+    let r = upload(&app, "?format=csv", csv_lines(0, 5).into_bytes()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["lines_imported"], 5);
+    // A file over the in-memory threshold (spooled to disk) with more lines than one plain INSERT
+    // takes (staged through COPY, several batches): the 5 lines already there are skipped.
+    let big = csv_lines(0, 12_000);
+    assert!(big.len() > 1 << 20, "the file must be over the 1 MiB threshold: {}", big.len());
+    let r = upload(&app, "?format=csv", big.clone().into_bytes()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["lines_imported"], 11_995, "{}", r.text);
+    assert_eq!(r.body["duplicates_skipped"], 5);
+    // Again: everything is a duplicate, whichever path each batch takes.
+    let r = upload(&app, "?format=csv", big.into_bytes()).await;
+    assert_eq!(r.body["lines_imported"], 0, "{}", r.text);
+    assert_eq!(r.body["duplicates_skipped"], 12_000);
+    let r = upload(&app, "?format=csv", csv_lines(11_990, 12_010).into_bytes()).await;
+    assert_eq!(r.body["lines_imported"], 10, "{}", r.text);
+    assert_eq!(app.count("bank_lines"), 12_010);
+    assert_eq!(app.count("bank_statements WHERE lines_imported > 0"), 3);
+}

@@ -214,7 +214,7 @@ fn concrete(template: &str, world: &World) -> String {
 fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
     let t = app.tenant_id;
     [
-        format!("audit_log WHERE tenant_id = '{t}'"),
+        format!("audit_trail WHERE tenant_id = '{t}'"),
         format!("outbox_events WHERE tenant_id = '{t}'"),
         format!("difference_comments c JOIN differences d ON d.id = c.difference_id WHERE d.tenant_id = '{t}'"),
         format!("customers WHERE tenant_id = '{t}' AND name = 'Hijacked'"),

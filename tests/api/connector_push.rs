@@ -172,7 +172,7 @@ async fn an_erp_pushes_signed_requests_without_holding_a_key() {
     let ok = customers.push(&secret, "m1", now, "text/csv", body).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(app.count("customers WHERE code IN ('P1','P2')"), 2);
-    assert!(app.count(&format!("audit_log WHERE actor_type = 'connector' AND actor_id = '{erp}'")) > 0);
+    assert!(app.count(&format!("audit_trail WHERE actor_type = 'connector' AND actor_id = '{erp}'")) > 0);
 
     // The sender retries the same message (new timestamp, new signature): the first answer, no second import.
     let retry = customers.push(&secret, "m1", now + 1, "text/csv", body).await;

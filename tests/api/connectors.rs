@@ -198,7 +198,7 @@ async fn erpnext_pages_incrementally_and_keeps_credentials_secret() {
         )),
         0
     );
-    assert_eq!(app.count("audit_log WHERE action = 'connector.created'"), 1);
+    assert_eq!(app.count("audit_trail WHERE action = 'connector.created'"), 1);
 
     // Tenant isolation.
     let (_, other) = app.create_tenant("Other");

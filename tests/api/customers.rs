@@ -105,8 +105,8 @@ async fn csv_import_with_good_and_bad_rows() {
     assert_eq!(app.get("/api/v1/customers/C000002").await.body["name"], "Renamed Ltd");
     assert_eq!(app.get("/api/v1/customers/C000006").await.body["name"], "上海宏达贸易有限公司");
     // Audit entries exist for exactly the rows written.
-    assert_eq!(app.count("audit_log WHERE action = 'customer.created'"), 3);
-    assert_eq!(app.count("audit_log WHERE action = 'customer.updated'"), 1);
+    assert_eq!(app.count("audit_trail WHERE action = 'customer.created'"), 3);
+    assert_eq!(app.count("audit_trail WHERE action = 'customer.updated'"), 1);
 
     // Re-importing the same file changes nothing.
     let r = app.post_csv("/api/v1/customers/import", csv).await;

@@ -271,6 +271,13 @@ impl TestApp {
         r.body
     }
 
+    /// Seals every pending audit entry now (as the background sealer would), waiting for any
+    /// sealer that is busy; returns how many were sealed.
+    pub fn seal_audit(&self) -> usize {
+        let mut conn = self.db.connect();
+        duizhang::services::audit_sealer::seal_everything(&mut conn).unwrap()
+    }
+
     /// Rows of a table in this test's database (the app is not asked).
     pub fn count(&self, sql_from_where: &str) -> i64 {
         #[derive(QueryableByName)]

@@ -71,5 +71,5 @@ async fn concurrent_duplicates_create_one_row() {
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every duplicate sees the same answer");
     assert_eq!(app.count("documents WHERE doc_no = 'INV-9'"), 1);
-    assert_eq!(app.count("audit_log WHERE action = 'document.created'"), 1);
+    assert_eq!(app.count("audit_trail WHERE action = 'document.created'"), 1);
 }

@@ -87,7 +87,7 @@ async fn a_statement_is_compared_and_every_gap_explained() {
     assert_eq!(bad.status, 422);
 
     // Reconciliation is audited and announced through the outbox.
-    assert_eq!(app.count("audit_log WHERE action = 'statement.reconciled'"), 3);
+    assert_eq!(app.count("audit_trail WHERE action = 'statement.reconciled'"), 3);
     assert_eq!(app.count("outbox_events WHERE event_type = 'difference.created'"), 3);
     assert_eq!(app.count("outbox_events WHERE event_type = 'statement.reconciled'"), 3);
 }
@@ -213,7 +213,7 @@ async fn differences_follow_their_lifecycle_and_resolution_can_adjust_the_books(
 
     // Every step is audited and announced.
     assert_eq!(
-        app.count("audit_log WHERE action LIKE 'difference.%' AND entity_type = 'difference'"),
+        app.count("audit_trail WHERE action LIKE 'difference.%' AND entity_type = 'difference'"),
         3 + 3 + 1 + 1 + 1 + 1
     );
     assert_eq!(app.count("outbox_events WHERE event_type = 'difference.resolved'"), 1);

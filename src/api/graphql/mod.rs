@@ -56,6 +56,20 @@ impl ErrorExtensions for AppError {
     }
 }
 
+/// `run` for a read answered by a single SELECT: no BEGIN/COMMIT (see `db::read`).
+async fn run_read<T, F>(ctx: &async_graphql::Context<'_>, work: F) -> async_graphql::Result<T>
+where
+    F: FnOnce(&mut PgConnection, &Principal) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = ctx.data::<AppState>()?;
+    let principal = match &ctx.data::<Caller>()?.0 {
+        Ok(p) => p.clone(),
+        Err(e) => return Err(e.extend()),
+    };
+    crate::db::read(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
+}
+
 /// Runs one use case for a resolver: authenticated caller, one transaction, coded errors.
 async fn run<T, F>(ctx: &async_graphql::Context<'_>, work: F) -> async_graphql::Result<T>
 where

@@ -1,4 +1,4 @@
-use super::{max_limit, run, run_portal};
+use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
@@ -261,7 +261,7 @@ impl QueryRoot {
 
     /// Open items and balance per currency.
     async fn customer_balance(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CustomerBalance> {
-        run(ctx, move |conn, p| customers::balance(conn, p, &code)).await
+        run_read(ctx, move |conn, p| customers::balance(conn, p, &code)).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -294,12 +294,12 @@ impl QueryRoot {
             limit,
             cursor,
         };
-        let page = run(ctx, move |conn, p| documents::list(conn, p, query, max)).await?;
+        let page = run_read(ctx, move |conn, p| documents::list(conn, p, query, max)).await?;
         Ok(DocumentPage { items: page.items, next_cursor: page.next_cursor })
     }
 
     async fn document(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DocumentView> {
-        run(ctx, move |conn, p| documents::get(conn, p, id)).await
+        run_read(ctx, move |conn, p| documents::get(conn, p, id)).await
     }
 
     async fn bank_accounts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BankAccountView>> {

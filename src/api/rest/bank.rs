@@ -1,5 +1,7 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, execute_write_digest, ok_json, parse_json, read_body, run, spool_body, Auth};
+use crate::api::extract::{
+    execute_write, execute_write_digest, ok_json, parse_json, read_body, run, spool_body, Auth, SpooledBody,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{
     self, BankAccountInput, BankAccountPatch, BankAccountView, BankLineQuery, BankLineView, ImportedStatement,
@@ -97,23 +99,23 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     crate::services::require(&p, crate::domain::auth::Permission::WriteBank)?;
-    let (upload, file, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
+    let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
     let principal = p.clone();
     execute_write_digest(&state, &p, &req, &sha256, StatusCode::CREATED, move |conn| {
-        let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
-        bank::import_statement(conn, &principal, upload, reader)
+        bank::import_statement(conn, &principal, upload, body.open().map_err(AppError::internal)?)
     })
     .await
 }
 
-/// Spools a statement file to disk and describes it for `bank::import_statement`: the upload,
-/// the file, and its SHA-256 (for idempotency fingerprints).
+/// Receives a statement file (in memory when small, spooled to disk when large) and describes it
+/// for `bank::import_statement`: the upload, the body, and its SHA-256 (for idempotency
+/// fingerprints).
 pub async fn spool_statement(
     state: &AppState,
     req: &HttpRequest,
     params: ImportParams,
     payload: web::Payload,
-) -> AppResult<(StatementUpload, tempfile::NamedTempFile, [u8; 32])> {
+) -> AppResult<(StatementUpload, SpooledBody, [u8; 32])> {
     let format = params.format.as_deref().map(bank::parse_format).transpose()?;
     let body = spool_body(req, payload, state.settings.max_import_bytes).await?;
     if body.bytes == 0 {
@@ -121,12 +123,13 @@ pub async fn spool_statement(
     }
     let upload = StatementUpload {
         format,
-        head: body.head,
+        head: body.head.clone(),
         sha256: hex::encode(body.sha256),
         bytes: body.bytes,
         bank_account: params.bank_account,
     };
-    Ok((upload, body.file, body.sha256))
+    let sha256 = body.sha256;
+    Ok((upload, body, sha256))
 }
 
 /// One imported statement file: counts, statements found, warnings.

@@ -181,7 +181,7 @@ pub async fn push_bank_statement(
 ) -> AppResult<HttpResponse> {
     let (tenant_id, connector_id) = path.into_inner();
     let headers = signed_headers(&req);
-    let (upload, file, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
+    let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
     let fingerprint = request_fingerprint(&req, &sha256);
     let secrets = state.connector_secrets.clone();
     let stored = run(&state.pool, move |conn| {
@@ -193,8 +193,8 @@ pub async fn push_bank_statement(
             PushTarget::BankStatements,
             &headers,
             |verifier| {
-                // The file is spooled to disk: feed the signature check in chunks.
-                let mut reader = file.reopen().map_err(AppError::internal)?;
+                // A large file is spooled to disk: feed the signature check in chunks.
+                let mut reader = body.open().map_err(AppError::internal)?;
                 let mut chunk = vec![0u8; 256 * 1024];
                 loop {
                     let n = reader.read(&mut chunk).map_err(AppError::internal)?;
@@ -207,7 +207,7 @@ pub async fn push_bank_statement(
         )?;
         let key = headers.idempotency_key(connector_id)?;
         idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
-            let reader = std::io::BufReader::with_capacity(256 * 1024, file.reopen().map_err(AppError::internal)?);
+            let reader = body.open().map_err(AppError::internal)?;
             stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, reader)?)
         })
     })

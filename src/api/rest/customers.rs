@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, run_read, Auth};
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -127,6 +127,6 @@ pub async fn import(
 )]
 #[get("/customers/{code}/balance")]
 pub async fn balance(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let view = run(&state.pool, move |conn| customers::balance(conn, &p, &code)).await?;
+    let view = run_read(&state.pool, move |conn| customers::balance(conn, &p, &code)).await?;
     Ok(ok_json(&view))
 }

@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run_read, Auth};
 use crate::error::AppResult;
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -40,7 +40,7 @@ pub async fn list(
     query: web::Query<DocumentQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
-    let page = run(&state.pool, move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
+    let page = run_read(&state.pool, move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 
@@ -53,7 +53,7 @@ pub async fn list(
 )]
 #[get("/documents/{id}")]
 pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    let view = run(&state.pool, move |conn| documents::get(conn, &p, *id)).await?;
+    let view = run_read(&state.pool, move |conn| documents::get(conn, &p, *id)).await?;
     Ok(ok_json(&view))
 }
 
