@@ -3,6 +3,7 @@
 //! by its own check, by the service function and by the command's exit code.
 
 use crate::helpers::TestDatabase;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use duizhang::services::integrity;
 use std::time::Duration;
