@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Schemathesis against the committed OpenAPI document: the server (DZ_BIN, default the release
 build) on a fresh database, a tenant with an admin API key, some rows to find, then
-`schemathesis run openapi/openapi.json` with every check but two (see below). Fails on any 5xx,
+`schemathesis run openapi/openapi.json` with every check but three (see below). Fails on any 5xx,
 any undocumented status or content type, any answer that violates its schema, and any
 schema-violating request that is accepted.
 
@@ -66,7 +66,10 @@ def main():
                #   OpenAPI; those inputs get a documented 404/409/422, never a 5xx.
                # - unsupported_method wants 405 for an undeclared method; unknown routes and methods
                #   answer 404 `not_found` (one error answer for "no such route").
-               "--exclude-checks", "positive_data_acceptance,unsupported_method",
+               # - use_after_free wants 404 for a resource after its DELETE; DELETE /documents/{id}
+               #   cancels the document, which stays readable with status `cancelled` (accounting
+               #   records are never erased; reports as of earlier dates still show it).
+               "--exclude-checks", "positive_data_acceptance,unsupported_method,use_after_free",
                "--max-time", str(args.max_time),
                "--workers", args.workers,
                "--request-timeout", "30",
