@@ -59,14 +59,7 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut pooled = checkout(&pool)?;
-        let conn: &mut PgConnection = &mut pooled;
-        conn.transaction(work)
-    })
-    .await
-    .map_err(AppError::internal)?
+    on_blocking_pool(pool, move |conn| conn.transaction(work)).await
 }
 
 /// Runs a read-only use case on actix's blocking pool **without** BEGIN/COMMIT: every statement
@@ -81,11 +74,20 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    on_blocking_pool(pool, work).await
+}
+
+/// Checks a connection out and runs `work` with it on actix's blocking pool: the one place
+/// diesel runs for requests ([`transaction`] and [`read`] decide what wraps the work).
+async fn on_blocking_pool<T, F>(pool: &DbPool, work: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut pooled = checkout(&pool)?;
-        let conn: &mut PgConnection = &mut pooled;
-        work(conn)
+        work(&mut pooled)
     })
     .await
     .map_err(AppError::internal)?

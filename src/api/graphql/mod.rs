@@ -62,12 +62,18 @@ where
     F: FnOnce(&mut PgConnection, &Principal) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let state = ctx.data::<AppState>()?;
-    let principal = match &ctx.data::<Caller>()?.0 {
-        Ok(p) => p.clone(),
-        Err(e) => return Err(e.extend()),
-    };
+    let (state, principal) = caller(ctx)?;
     crate::db::read(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
+}
+
+/// The app state and the authenticated tenant caller of a resolver (its error when the request
+/// did not authenticate as one).
+fn caller<'a>(ctx: &async_graphql::Context<'a>) -> async_graphql::Result<(&'a AppState, Principal)> {
+    let state = ctx.data::<AppState>()?;
+    match &ctx.data::<Caller>()?.0 {
+        Ok(p) => Ok((state, p.clone())),
+        Err(e) => Err(e.extend()),
+    }
 }
 
 /// Runs one use case for a resolver: authenticated caller, one transaction, coded errors.
@@ -76,11 +82,7 @@ where
     F: FnOnce(&mut PgConnection, &Principal) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let state = ctx.data::<AppState>()?;
-    let principal = match &ctx.data::<Caller>()?.0 {
-        Ok(p) => p.clone(),
-        Err(e) => return Err(e.extend()),
-    };
+    let (state, principal) = caller(ctx)?;
     crate::db::transaction(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
 }
 
