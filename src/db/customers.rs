@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customers, treat_none_as_null = true)]
 pub struct Customer {
     pub id: Uuid,
@@ -79,16 +79,37 @@ pub fn find_by_code_for_update(conn: &mut PgConnection, tenant_id: Uuid, code: &
 pub fn find_by_codes(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String]) -> QueryResult<Vec<Customer>> {
     let mut found = Vec::with_capacity(codes.len());
     for chunk in codes.chunks(10_000) {
+        // Joined, not `code = ANY($2)`: see documents::find_by_keys_for_update (a generic plan
+        // can test every row against the whole array).
         found.extend(
-            customers::table
-                .filter(customers::tenant_id.eq(tenant_id))
-                .filter(customers::code.eq_any(chunk))
-                .select(Customer::as_select())
-                .for_update()
-                .load(conn)?,
+            diesel::sql_query(
+                "SELECT c.* FROM customers c JOIN unnest($2::text[]) AS k(code) ON c.code = k.code \
+                 WHERE c.tenant_id = $1 FOR UPDATE OF c",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
+            .load::<Customer>(conn)?,
         );
     }
     Ok(found)
+}
+
+/// Codes of the given customers (ids of other tenants are ignored), joined like [`find_by_codes`].
+pub fn codes_by_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        code: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT c.id, c.code FROM customers c JOIN unnest($2::uuid[]) AS k(id) ON c.id = k.id WHERE c.tenant_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r.code)).collect())
 }
 
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, filter: &CustomerFilter) -> QueryResult<Vec<Customer>> {

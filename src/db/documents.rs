@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = documents, treat_none_as_null = true)]
 pub struct Document {
     pub id: Uuid,
@@ -110,14 +110,21 @@ pub fn find_by_keys_for_update(
 ) -> QueryResult<Vec<Document>> {
     let mut found = Vec::new();
     for chunk in doc_nos.chunks(10_000) {
+        // A join against the unnested keys, not `doc_no = ANY($3)`: after five executions
+        // PostgreSQL may switch the prepared statement to a generic plan, which can read the
+        // tenant's documents and test each against the array one element at a time. On an
+        // import of 1.46M documents in batches that took seconds per 10,000 keys and grew with
+        // the table (measured: 16 to 22 s per chunk at 160,000 documents). The join is an index
+        // probe or a hash join under any plan.
         found.extend(
-            documents::table
-                .filter(documents::tenant_id.eq(tenant_id))
-                .filter(documents::doc_type.eq(doc_type))
-                .filter(documents::doc_no.eq_any(chunk))
-                .select(Document::as_select())
-                .for_update()
-                .load(conn)?,
+            diesel::sql_query(
+                "SELECT d.* FROM documents d JOIN unnest($3::text[]) AS k(doc_no) ON d.doc_no = k.doc_no \
+                 WHERE d.tenant_id = $1 AND d.doc_type = $2 FOR UPDATE OF d",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+            .bind::<diesel::sql_types::Text, _>(doc_type)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
+            .load::<Document>(conn)?,
         );
     }
     Ok(found)

@@ -9,7 +9,6 @@ use super::events::{self, EventType};
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
-use crate::db::schema::customers;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
@@ -193,13 +192,8 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
     involved.extend(states.iter().filter(|(_, s)| s.level_code.is_some()).map(|(id, _)| *id));
     involved.sort();
     involved.dedup();
-    let codes: HashMap<Uuid, String> = customers::table
-        .filter(customers::tenant_id.eq(tenant_id))
-        .filter(customers::id.eq_any(&involved))
-        .select((customers::id, customers::code))
-        .load::<(Uuid, String)>(conn)?
-        .into_iter()
-        .collect();
+    let codes: HashMap<Uuid, String> =
+        crate::db::customers::codes_by_ids(conn, tenant_id, &involved)?.into_iter().collect();
 
     let run_id = Uuid::now_v7();
     let now = Utc::now();
