@@ -139,7 +139,8 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         bytes: bank_csv.len() as u64,
         bank_account: None,
     };
-    conn.transaction(|c| bank::import_statement(c, &p, upload, &bank_csv[..])).map_err(err)?;
+    conn.transaction(|c| bank::import_statement(c, &p, upload, crate::bank_formats::Input::Bytes(&bank_csv)))
+        .map_err(err)?;
     drop(bank_csv);
     let load_secs = t0.elapsed().as_secs_f64();
     let peak_imports_mib = memory_kib("VmHWM:") / 1024.0;

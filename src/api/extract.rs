@@ -306,6 +306,15 @@ pub struct SpooledBody {
 }
 
 impl SpooledBody {
+    /// The whole body as a statement file: the bytes in memory, or the spooled file (which the
+    /// parser may map into memory).
+    pub fn statement_input(&self) -> std::io::Result<crate::bank_formats::Input<'_>> {
+        Ok(match &self.store {
+            BodyStore::Memory(bytes) => crate::bank_formats::Input::Bytes(bytes),
+            BodyStore::File(file) => crate::bank_formats::Input::File(file.reopen()?),
+        })
+    }
+
     /// A fresh reader over the whole body (call it again to read it again).
     pub fn open(&self) -> std::io::Result<Box<dyn std::io::BufRead + Send>> {
         Ok(match &self.store {

@@ -414,27 +414,8 @@ struct Parser {
 pub(crate) fn parse<R: BufRead>(format: Format, reader: R, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let guard = EventGuard { inner: reader, since_event: 0, max: MAX_TEXT_BYTES };
     let mut xml = Reader::from_reader(guard);
-    {
-        let cfg = xml.config_mut();
-        // <Nm/> then behaves exactly like <Nm></Nm>: one code path.
-        cfg.expand_empty_elements = true;
-        cfg.check_end_names = true;
-    }
-    let mut p = Parser {
-        format,
-        path: Vec::with_capacity(16),
-        ns_decls: Vec::new(),
-        doc_found: false,
-        doc_closed: false,
-        skip_depth: None,
-        text: String::with_capacity(256),
-        attr_ccy: None,
-        group_created: None,
-        stmt: None,
-        entry: None,
-        tx: None,
-        bal: None,
-    };
+    configure(&mut xml);
+    let mut p = Parser::new(format);
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         let event = match xml.read_event_into(&mut buf) {
@@ -450,15 +431,100 @@ pub(crate) fn parse<R: BufRead>(format: Format, reader: R, ctx: &mut Ctx<'_>) ->
             }
         };
         let pos = xml.buffer_position();
+        if p.on_event(event, pos, ctx)? {
+            break;
+        }
+        // In-memory readers hand quick-xml the whole input in one `fill_buf`, so
+        // the guard's pre-read check never fires for them; check after the event too.
+        if xml.get_ref().since_event > MAX_TEXT_BYTES {
+            return Err(event_too_long(pos));
+        }
+        buf.clear();
+        xml.get_mut().since_event = 0;
+    }
+    p.eof(xml.buffer_position(), ctx)
+}
+
+/// The same parse over a document that is wholly addressable (in memory, or a file mapped into
+/// memory): quick-xml then borrows every event from the input instead of copying it into a
+/// buffer, which is most of its cost on a file of small elements. `consumed` is told, now and
+/// then, how far the parse has got (everything before that offset is never read again), so a
+/// mapped file's pages can be released behind it.
+pub(crate) fn parse_slice(
+    format: Format,
+    input: &[u8],
+    ctx: &mut Ctx<'_>,
+    consumed: &mut dyn FnMut(usize),
+) -> Result<(), ParseError> {
+    const REPORT_EVERY: u64 = 8 << 20;
+    let mut xml = Reader::from_reader(input);
+    configure(&mut xml);
+    let mut p = Parser::new(format);
+    let mut reported = 0u64;
+    loop {
+        let before = xml.buffer_position();
+        let event = match xml.read_event() {
+            Ok(ev) => ev,
+            Err(e) => return Err(ParseError::at_byte(xml.error_position(), format!("malformed XML: {e}"))),
+        };
+        let pos = xml.buffer_position();
+        if p.on_event(event, pos, ctx)? {
+            break;
+        }
+        // Nothing is buffered (the event borrows the input), but the same limit, checked in the
+        // same order as the streaming parse, keeps the two paths' answers identical.
+        if pos - before > MAX_TEXT_BYTES as u64 {
+            return Err(event_too_long(pos));
+        }
+        if pos - reported >= REPORT_EVERY {
+            reported = pos;
+            consumed(before as usize);
+        }
+    }
+    p.eof(xml.buffer_position(), ctx)
+}
+
+fn configure<R>(xml: &mut Reader<R>) {
+    let cfg = xml.config_mut();
+    // <Nm/> then behaves exactly like <Nm></Nm>: one code path.
+    cfg.expand_empty_elements = true;
+    cfg.check_end_names = true;
+}
+
+fn event_too_long(pos: u64) -> ParseError {
+    ParseError::at_byte(pos, format!("XML text node or markup longer than {MAX_TEXT_BYTES} bytes"))
+}
+
+impl Parser {
+    fn new(format: Format) -> Self {
+        Parser {
+            format,
+            path: Vec::with_capacity(16),
+            ns_decls: Vec::new(),
+            doc_found: false,
+            doc_closed: false,
+            skip_depth: None,
+            text: String::with_capacity(256),
+            attr_ccy: None,
+            group_created: None,
+            stmt: None,
+            entry: None,
+            tx: None,
+            bal: None,
+        }
+    }
+
+    /// Handles one event; true at the end of the input.
+    fn on_event(&mut self, event: Event<'_>, pos: u64, ctx: &mut Ctx<'_>) -> Result<bool, ParseError> {
         match event {
-            Event::Start(e) => p.start(&e, pos, ctx)?,
+            Event::Start(e) => self.start(&e, pos, ctx)?,
             Event::Empty(e) => {
-                p.start(&e, pos, ctx)?;
-                p.end(pos, ctx)?;
+                self.start(&e, pos, ctx)?;
+                self.end(pos, ctx)?;
             }
-            Event::End(_) => p.end(pos, ctx)?,
-            Event::Text(t) => p.push_text(&t, pos)?,
-            Event::CData(t) => p.push_text(&t, pos)?,
+            Event::End(_) => self.end(pos, ctx)?,
+            Event::Text(t) => self.push_text(&t, pos)?,
+            Event::CData(t) => self.push_text(&t, pos)?,
             Event::GeneralRef(r) => {
                 let resolved = if r.is_char_ref() {
                     r.resolve_char_ref()
@@ -474,7 +540,7 @@ pub(crate) fn parse<R: BufRead>(format: Format, reader: R, ctx: &mut Ctx<'_>) ->
                     }
                 };
                 match resolved {
-                    Some(c) => p.push_text(c.encode_utf8(&mut [0u8; 4]), pos)?,
+                    Some(c) => self.push_text(c.encode_utf8(&mut [0u8; 4]), pos)?,
                     None => {
                         return Err(ParseError::at_byte(
                             pos,
@@ -491,20 +557,10 @@ pub(crate) fn parse<R: BufRead>(format: Format, reader: R, ctx: &mut Ctx<'_>) ->
                 ));
             }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => break,
+            Event::Eof => return Ok(true),
         }
-        // In-memory readers hand quick-xml the whole input in one `fill_buf`, so
-        // the guard's pre-read check never fires for them; check after the event too.
-        if xml.get_ref().since_event > MAX_TEXT_BYTES {
-            return Err(ParseError::at_byte(
-                pos,
-                format!("XML text node or markup longer than {MAX_TEXT_BYTES} bytes"),
-            ));
-        }
-        buf.clear();
-        xml.get_mut().since_event = 0;
+        Ok(false)
     }
-    p.eof(xml.buffer_position(), ctx)
 }
 
 fn xml_amount(text: &str, ccy: &Option<String>, pos: u64) -> Result<(Decimal, String), ParseError> {

@@ -41,7 +41,10 @@ use rust_decimal::Decimal;
 mod bai2;
 mod camt053;
 mod csv_format;
+mod input;
 mod mt940;
+
+pub use input::{parse_input, Input, MappedFile};
 
 pub use csv_format::{AmountColumns, Column, CsvEncoding, CsvMapping};
 
@@ -296,6 +299,28 @@ pub fn parse<R: BufRead>(
         Format::Bai2 => bai2::parse(reader, &mut ctx)?,
     }
     Ok(ctx.finish())
+}
+
+/// [`parse`] over a whole file that is addressable at once (in memory, or mapped from disk).
+/// The XML formats borrow their events from it instead of copying each into a buffer; the line
+/// formats read it as a stream. `consumed` is told now and then how far the parse has got, so
+/// the pages of a mapped file before that offset can be released (memory stays flat however
+/// large the file).
+pub fn parse_bytes(
+    format: Format,
+    input: &[u8],
+    csv_mapping: Option<&CsvMapping>,
+    sink: &mut dyn StatementSink,
+    consumed: &mut dyn FnMut(usize),
+) -> Result<ParseSummary, ParseError> {
+    match format {
+        Format::Camt053 | Format::Camt054 => {
+            let mut ctx = Ctx::new(sink);
+            camt053::parse_slice(format, input, &mut ctx, consumed)?;
+            Ok(ctx.finish())
+        }
+        _ => parse(format, input, csv_mapping, sink),
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -31,7 +31,27 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::time::Duration;
 
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+/// The connection pool, with a fair queue in front of it for requests.
+///
+/// r2d2 hands a returned connection to whichever thread takes the pool's lock first, not to
+/// the one that has waited longest, and a waiter that runs out of its wait slice (see
+/// [`checkout`]) starts over at the back. Under load (more requests in flight than connections)
+/// a few requests then lost race after race: the document read measured p50 3 ms but p99
+/// 243 to 454 ms. Requests now take a permit of a FIFO semaphore sized to the pool before they
+/// go to the blocking pool, so they are served in arrival order and at most as many threads as
+/// there are connections compete for them. Background workers use the pool directly.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = Pool<ConnectionManager<PgConnection>>;
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -48,7 +68,7 @@ pub fn build_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> R
         .build_unchecked(ConnectionManager::new(database_url));
     // Touch the database once so a wrong URL is reported at start, not on the first request.
     pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
-    Ok(pool)
+    Ok(DbPool { pool, gate: std::sync::Arc::new(tokio::sync::Semaphore::new(size as usize)) })
 }
 
 /// Runs `work` in one database transaction on actix's blocking pool. This is the only way the
@@ -84,9 +104,19 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    let deadline = std::time::Instant::now() + pool.connection_timeout();
+    // Same answer as a pool that found no connection in time: 503, never an endless wait.
+    let permit = match tokio::time::timeout(pool.connection_timeout(), pool.gate.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            tracing::warn!("database pool exhausted: no connection within the acquire timeout");
+            return Err(AppError::unavailable("database unavailable, retry shortly"));
+        }
+    };
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut pooled = checkout(&pool)?;
+        let _permit = permit; // held until the connection is back in the pool
+        let mut pooled = checkout(&pool, deadline)?;
         work(&mut pooled)
     })
     .await
@@ -126,8 +156,8 @@ const EMPTY_POOL_WAIT: Duration = Duration::from_millis(300);
 /// well within it) with a 503. The background reconnects go on, so the pool recovers by itself.
 fn checkout(
     pool: &DbPool,
+    deadline: std::time::Instant,
 ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, diesel::r2d2::PoolError> {
-    let deadline = std::time::Instant::now() + pool.connection_timeout();
     loop {
         let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(EMPTY_POOL_WAIT);
         match pool.get_timeout(slice) {

@@ -18,7 +18,6 @@ use diesel::{PgConnection, QueryResult};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::BufRead;
 use uuid::Uuid;
 
 // ----- bank accounts -------------------------------------------------------------------------
@@ -375,11 +374,11 @@ impl StatementSink for ImportSink {
 
 /// Imports one statement file from `reader`. Runs inside the caller's transaction; any parse
 /// error aborts it (nothing of the file remains) and is answered 422 with its position.
-pub fn import_statement<R: BufRead + Send>(
+pub fn import_statement(
     conn: &mut PgConnection,
     principal: &Principal,
     upload: StatementUpload,
-    reader: R,
+    input: bank_formats::Input<'_>,
 ) -> AppResult<ImportedStatement> {
     require(principal, Permission::WriteBank)?;
     let format = match upload.format {
@@ -438,7 +437,8 @@ pub fn import_statement<R: BufRead + Send>(
     let mapping = mapping.as_ref();
     let (parsed, written) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
-            let summary = bank_formats::parse(format, reader, mapping, &mut sink).and_then(|s| sink.flush().map(|_| s));
+            let summary =
+                bank_formats::parse_input(format, input, mapping, &mut sink).and_then(|s| sink.flush().map(|_| s));
             // The sink (and with it the sender) is dropped here, which ends the writer's loop.
             (summary, sink.seen, sink.parts)
         });

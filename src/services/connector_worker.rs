@@ -347,7 +347,8 @@ fn import_batch(
                 bytes: file.body.len() as u64,
                 bank_account: file.bank_account,
             };
-            let imported = bank::import_statement(conn, principal, upload, std::io::Cursor::new(file.body))?;
+            let imported =
+                bank::import_statement(conn, principal, upload, crate::bank_formats::Input::Bytes(&file.body))?;
             counts.created += imported.lines_imported as i32;
             counts.skipped += imported.duplicates_skipped as i32;
         }

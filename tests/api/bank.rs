@@ -33,6 +33,10 @@ async fn upload(app: &TestApp, query: &str, bytes: Vec<u8>) -> crate::helpers::R
 }
 
 fn generate(lines: u32, seed: u32) -> (tempfile::TempDir, PathBuf) {
+    generate_with(lines, seed, 200)
+}
+
+fn generate_with(lines: u32, seed: u32, camt_entries: u32) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
@@ -45,7 +49,7 @@ fn generate(lines: u32, seed: u32) -> (tempfile::TempDir, PathBuf) {
             &seed.to_string(),
             "--camt",
             "--camt-entries",
-            "200",
+            &camt_entries.to_string(),
             "--out",
         ])
         .arg(dir.path())
@@ -335,4 +339,32 @@ async fn small_files_in_memory_and_large_files_spooled_import_alike() {
     assert_eq!(r.body["lines_imported"], 10, "{}", r.text);
     assert_eq!(app.count("bank_lines"), 12_010);
     assert_eq!(app.count("bank_statements WHERE lines_imported > 0"), 3);
+}
+
+#[tokio::test]
+async fn a_large_camt_file_is_parsed_in_place_from_its_spooled_copy() {
+    let app = spawn_app().await;
+    register_accounts(&app).await;
+    let (_tmp, dir) = generate_with(3000, 8, 3000);
+    let file = camt_files(&dir).into_iter().max_by_key(|f| std::fs::metadata(f).unwrap().len()).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    // Over the in-memory threshold: the server spools it to disk and maps that copy for the parse.
+    assert!(bytes.len() > 1 << 20, "the file must be over the 1 MiB threshold: {}", bytes.len());
+    let mut expected = duizhang::bank_formats::CollectSink::default();
+    duizhang::bank_formats::parse(duizhang::bank_formats::Format::Camt053, &bytes[..], None, &mut expected).unwrap();
+    let expected_lines: usize = expected.statements.iter().map(|s| s.lines.len()).sum();
+    assert!(expected_lines > 1000, "{expected_lines}");
+
+    // Cut short: refused with the position, and nothing of it is kept.
+    let r = upload(&app, "", bytes[..bytes.len() - 200].to_vec()).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.body["error"]["details"]["byte_offset"].is_u64(), "{}", r.text);
+    assert_eq!(app.count("bank_lines"), 0);
+
+    let r = upload(&app, "", bytes).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["format"], "camt053");
+    assert_eq!(r.body["lines_imported"].as_u64(), Some(expected_lines as u64), "{}", r.text);
+    assert_eq!(r.body["warnings"].as_array().unwrap().len(), 0, "balances agree: {}", r.text);
+    assert_eq!(app.count("bank_lines"), expected_lines as i64);
 }

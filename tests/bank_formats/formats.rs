@@ -13,9 +13,19 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
 }
 
+/// Streamed, and checked against the in-place parse of the same bytes.
 fn run(format: Format, data: &[u8], mapping: Option<&CsvMapping>) -> (CollectSink, ParseSummary) {
     let mut sink = CollectSink::default();
     let summary = parse(format, data, mapping, &mut sink).unwrap_or_else(|e| panic!("{e}"));
+    let mut in_place = CollectSink::default();
+    let again =
+        duizhang::bank_formats::parse_input(format, duizhang::bank_formats::Input::Bytes(data), mapping, &mut in_place)
+            .unwrap_or_else(|e| panic!("in place: {e}"));
+    assert_eq!(again, summary, "in-place and streaming summaries differ");
+    assert_eq!(in_place.statements.len(), sink.statements.len());
+    for (a, b) in in_place.statements.iter().zip(&sink.statements) {
+        assert_eq!((&a.header, &a.lines), (&b.header, &b.lines), "in-place and streaming parses differ");
+    }
     (sink, summary)
 }
 

@@ -11,11 +11,24 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use duizhang::bank_formats::{detect_format, parse, CollectSink, Format, ParsedLine};
+use duizhang::bank_formats::{detect_format, parse, parse_input, CollectSink, Format, Input, ParsedLine};
 
+/// Parses the file streamed, and again as the server parses a spooled upload (mapped into memory
+/// for the XML formats); both must give the same lines and summary.
 fn parse_file(path: &Path, format: Format, sink: &mut CollectSink) -> duizhang::bank_formats::ParseSummary {
     let reader = BufReader::new(File::open(path).expect("open"));
-    parse(format, reader, None, sink).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let mut streamed = CollectSink::default();
+    let summary = parse(format, reader, None, &mut streamed).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut from_file = CollectSink::default();
+    let again = parse_input(format, Input::File(File::open(path).expect("open")), None, &mut from_file)
+        .unwrap_or_else(|e| panic!("{} (from the file): {e}", path.display()));
+    assert_eq!(again, summary, "{}: summaries differ", path.display());
+    assert_eq!(from_file.statements.len(), streamed.statements.len());
+    for (a, b) in from_file.statements.iter().zip(&streamed.statements) {
+        assert_eq!(a.lines, b.lines, "{}: lines differ", path.display());
+    }
+    sink.statements.extend(streamed.statements);
+    summary
 }
 
 fn check_dataset(dir: &Path) {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use duizhang::bank_formats::{parse, CollectSink, CsvMapping, Format, ParseError};
+use duizhang::bank_formats::{parse, parse_input, CollectSink, CsvMapping, Format, Input, ParseError};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
@@ -12,11 +12,18 @@ fn err(format: Format, data: &[u8]) -> ParseError {
     err_with(format, data, None)
 }
 
+/// The error of the streaming parse, checked to be the same as that of the in-place parse of the
+/// same bytes (the path of uploads held in memory or mapped from a spooled file).
 fn err_with(format: Format, data: &[u8], mapping: Option<&CsvMapping>) -> ParseError {
-    match parse(format, data, mapping, &mut CollectSink::default()) {
+    let streamed = match parse(format, data, mapping, &mut CollectSink::default()) {
         Ok(s) => panic!("expected an error, got {s:?}"),
         Err(e) => e,
+    };
+    match parse_input(format, Input::Bytes(data), mapping, &mut CollectSink::default()) {
+        Ok(s) => panic!("the in-place parse accepted what the streaming parse refused ({streamed}): {s:?}"),
+        Err(e) => assert_eq!(e.message, streamed.message, "in-place and streaming parses disagree"),
     }
+    streamed
 }
 
 fn camt() -> String {

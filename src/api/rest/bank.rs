@@ -102,7 +102,7 @@ pub async fn import(
     let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
     let principal = p.clone();
     execute_write_digest(&state, &p, &req, &sha256, StatusCode::CREATED, move |conn| {
-        bank::import_statement(conn, &principal, upload, body.open().map_err(AppError::internal)?)
+        bank::import_statement(conn, &principal, upload, body.statement_input().map_err(AppError::internal)?)
     })
     .await
 }

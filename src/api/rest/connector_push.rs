@@ -207,8 +207,8 @@ pub async fn push_bank_statement(
         )?;
         let key = headers.idempotency_key(connector_id)?;
         idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
-            let reader = body.open().map_err(AppError::internal)?;
-            stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, reader)?)
+            let input = body.statement_input().map_err(AppError::internal)?;
+            stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, input)?)
         })
     })
     .await?;
