@@ -32,12 +32,8 @@ fn command_succeeds(url: &str) -> (bool, serde_json::Value) {
 /// The database keeps allocations' references valid without row-level foreign keys (see migration
 /// 000015): a reference to a missing or another tenant's row is refused when written, and the rows
 /// allocations point to are never deleted, truncated or re-keyed.
-#[tokio::test]
-async fn allocation_references_are_checked_and_their_targets_are_permanent() {
-    let db = TestDatabase::create();
-    let mut conn = PgConnection::establish(&db.url).unwrap();
-    conn.batch_execute(
-        "INSERT INTO tenants (id, name, base_currency) VALUES \
+/// Tenants A and B; A has a customer, an invoice, a bank account, a statement and a line.
+const TWO_TENANTS_ONE_LINE: &str = "INSERT INTO tenants (id, name, base_currency) VALUES \
              ('00000000-0000-0000-0000-0000000000a1', 'A', 'EUR'), ('00000000-0000-0000-0000-0000000000b2', 'B', 'EUR'); \
          INSERT INTO customers (id, tenant_id, code, name) VALUES \
              ('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000a1', 'C1', 'Customer'); \
@@ -56,9 +52,13 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
                                  dedupe_key) VALUES \
              ('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000a1', \
               '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-10', 100, \
-              'EUR', 'k1');",
-    )
-    .unwrap();
+              'EUR', 'k1');";
+
+#[tokio::test]
+async fn allocation_references_are_checked_and_their_targets_are_permanent() {
+    let db = TestDatabase::create();
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    conn.batch_execute(TWO_TENANTS_ONE_LINE).unwrap();
     let allocate = |tenant: &str, line: &str, doc: &str| {
         format!(
             "INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
@@ -242,4 +242,79 @@ async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
         .filter_map(|c| c["name"].as_str())
         .collect();
     assert!(failed_names.contains(&"document_open_amount") && failed_names.contains(&"audit_chain"), "{json}");
+}
+
+/// The per-statement reference checks must probe the referenced tables by index however large
+/// they have grown since a connection first ran them (PL/pgSQL keeps the plan): a plan made on
+/// small tables used to scan bank_statements whole on every statement import.
+#[tokio::test]
+async fn reference_checks_read_the_referenced_tables_by_index() {
+    let db = TestDatabase::create();
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    conn.batch_execute(TWO_TENANTS_ONE_LINE).unwrap();
+    // Statistics say the tables hold one row each (as after a VACUUM ANALYZE of a young
+    // database); then both checks run, and are planned, on this connection.
+    conn.batch_execute("ANALYZE").unwrap();
+    conn.batch_execute(
+        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, dedupe_key) \
+         VALUES ('00000000-0000-0000-0000-0000000000f3', '00000000-0000-0000-0000-0000000000a1', \
+                 '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-11', 1, \
+                 'EUR', 'k2'); \
+         INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
+                                  rule, explanation) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', \
+                 '00000000-0000-0000-0000-0000000000d1', 1, 1, 'confirmed', 1, 'manual', '{}')",
+    )
+    .unwrap();
+    // The tables grow (no ANALYZE: the cached plans stay).
+    conn.batch_execute(
+        "INSERT INTO bank_statements (id, tenant_id, format, file_sha256, file_bytes, lines_imported, \
+                                      duplicates_skipped, actor_type, actor_id) \
+         SELECT gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', 'csv', 'x' || g, 1, 0, 0, 'system', 'test' \
+         FROM generate_series(1, 3000) g",
+    )
+    .unwrap();
+    let seq_scans = |conn: &mut PgConnection| -> i64 {
+        diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT coalesce(sum(seq_scan), 0)::bigint FROM pg_stat_xact_user_tables \
+              WHERE relname IN ('bank_statements', 'bank_accounts', 'bank_lines', 'documents', 'reconciliation_runs'))",
+        ))
+        .get_result(conn)
+        .unwrap()
+    };
+    conn.batch_execute("BEGIN").unwrap();
+    let before = seq_scans(&mut conn);
+    conn.batch_execute(
+        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, dedupe_key) \
+         VALUES ('00000000-0000-0000-0000-0000000000f2', '00000000-0000-0000-0000-0000000000a1', \
+                 '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-12', 7, \
+                 'EUR', 'k3'); \
+         INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
+                                  rule, explanation) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', \
+                 '00000000-0000-0000-0000-0000000000d1', 7, 7, 'confirmed', 1, 'manual', '{}')",
+    )
+    .unwrap();
+    let after = seq_scans(&mut conn);
+    conn.batch_execute("COMMIT").unwrap();
+    let per_table: Vec<(String, i64)> = diesel::sql_query(
+        "SELECT relname::text AS relname, seq_scan FROM pg_stat_xact_user_tables WHERE seq_scan > 0 ORDER BY 1",
+    )
+    .load::<SeqScans>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.relname, r.seq_scan))
+    .collect();
+    assert_eq!(
+        after, before,
+        "a reference check scanned a referenced table instead of probing its index: {per_table:?}"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct SeqScans {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    relname: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq_scan: i64,
 }
