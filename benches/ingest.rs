@@ -13,7 +13,8 @@
 #[path = "support/common.rs"]
 mod common;
 
-use duizhang::bank_formats::{parse, Format, MappedFile, ParseError, ParsedLine, StatementHeader, StatementSink};
+use duizhang::bank_formats::{parse_input, Format, Input, ParseError, ParsedLine, StatementHeader, StatementSink};
+use std::fs::File;
 use std::io::BufReader;
 use std::time::Instant;
 
@@ -32,31 +33,23 @@ impl StatementSink for Count {
     }
 }
 
-fn parse_files(format: Format, files: &[std::path::PathBuf]) -> (u64, u64, f64) {
+/// Parses each file through `bank_formats::parse_input`, handed over as `input` makes it: streamed
+/// through a buffer, or as a file on disk (which the server's path maps into memory for
+/// camt.053, as with an upload it spooled).
+fn parse_files(format: Format, files: &[std::path::PathBuf], input: fn(File) -> Input<'static>) -> (u64, u64, f64) {
     let (mut bytes, mut lines) = (0u64, 0u64);
     let start = Instant::now();
     for f in files {
         bytes += std::fs::metadata(f).unwrap().len();
         let mut sink = Count(0);
-        parse(format, BufReader::with_capacity(256 * 1024, std::fs::File::open(f).unwrap()), None, &mut sink).unwrap();
+        parse_input(format, input(File::open(f).unwrap()), None, &mut sink).unwrap();
         lines += sink.0;
     }
     (bytes, lines, start.elapsed().as_secs_f64())
 }
 
-/// Each file mapped into memory and parsed in place, as the server does with an upload it
-/// spooled to disk (`bank_formats::MappedFile`).
-fn parse_files_mapped(format: Format, files: &[std::path::PathBuf]) -> (u64, u64, f64) {
-    let (mut bytes, mut lines) = (0u64, 0u64);
-    let start = Instant::now();
-    for f in files {
-        let mapped = MappedFile::open(&std::fs::File::open(f).unwrap()).unwrap();
-        bytes += mapped.len() as u64;
-        let mut sink = Count(0);
-        mapped.parse(format, None, &mut sink).unwrap();
-        lines += sink.0;
-    }
-    (bytes, lines, start.elapsed().as_secs_f64())
+fn streamed(file: File) -> Input<'static> {
+    Input::Stream(Box::new(BufReader::with_capacity(256 * 1024, file)))
 }
 
 const ACCOUNTS: [(&str, &str); 5] = [
@@ -112,9 +105,9 @@ fn main() {
     for f in camt.iter().chain(std::iter::once(&csv_path)) {
         std::io::copy(&mut std::fs::File::open(f).unwrap(), &mut std::io::sink()).unwrap();
     }
-    let (csv_bytes, csv_lines, csv_secs) = parse_files(Format::Csv, std::slice::from_ref(&csv_path));
-    let (camt_bytes, camt_lines, camt_secs) = parse_files_mapped(Format::Camt053, &camt);
-    let (_, stream_lines, stream_secs) = parse_files(Format::Camt053, &camt);
+    let (csv_bytes, csv_lines, csv_secs) = parse_files(Format::Csv, std::slice::from_ref(&csv_path), streamed);
+    let (camt_bytes, camt_lines, camt_secs) = parse_files(Format::Camt053, &camt, Input::File);
+    let (_, stream_lines, stream_secs) = parse_files(Format::Camt053, &camt, streamed);
     assert_eq!(stream_lines, camt_lines, "the mapped and the streaming parse disagree");
     let parser_rss = common::self_peak_rss_mib();
     let mb = |b: u64, s: f64| b as f64 / 1e6 / s;

@@ -41,13 +41,13 @@ pub fn parse_input(
 }
 
 /// A file mapped read-only into memory.
-pub struct MappedFile {
+struct MappedFile {
     /// `None` for an empty file (a zero-length mapping is an error).
     map: Option<memmap2::Mmap>,
 }
 
 impl MappedFile {
-    pub fn open(file: &File) -> std::io::Result<Self> {
+    fn open(file: &File) -> std::io::Result<Self> {
         if file.metadata()?.len() == 0 {
             return Ok(MappedFile { map: None });
         }
@@ -59,16 +59,8 @@ impl MappedFile {
         Ok(MappedFile { map: Some(map) })
     }
 
-    pub fn len(&self) -> usize {
-        self.map.as_ref().map_or(0, |m| m.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Parses the mapped file, giving back the pages behind the parser as it goes.
-    pub fn parse(
+    fn parse(
         &self,
         format: Format,
         csv_mapping: Option<&CsvMapping>,

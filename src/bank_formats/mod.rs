@@ -44,7 +44,7 @@ mod csv_format;
 mod input;
 mod mt940;
 
-pub use input::{parse_input, Input, MappedFile};
+pub use input::{parse_input, Input};
 
 pub use csv_format::{AmountColumns, Column, CsvEncoding, CsvMapping};
 

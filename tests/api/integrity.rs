@@ -54,18 +54,33 @@ const TWO_TENANTS_ONE_LINE: &str = "INSERT INTO tenants (id, name, base_currency
               '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-10', 100, \
               'EUR', 'k1');";
 
+const TENANT_A: &str = "00000000-0000-0000-0000-0000000000a1";
+
+/// An allocation of `amount` from bank line `line` to document `doc`.
+fn allocation_sql(tenant: &str, line: &str, doc: &str, amount: u32) -> String {
+    format!(
+        "INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
+                                  rule, explanation) \
+         VALUES (gen_random_uuid(), '{tenant}', '{line}', '{doc}', {amount}, {amount}, 'confirmed', 1, 'manual', '{{}}')"
+    )
+}
+
+/// A bank line of tenant A on the account and statement of [`TWO_TENANTS_ONE_LINE`].
+fn bank_line_sql(id: &str, amount: u32, dedupe_key: &str) -> String {
+    format!(
+        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, \
+                                 dedupe_key) \
+         VALUES ('{id}', '{TENANT_A}', '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', \
+                 '2026-01-11', {amount}, 'EUR', '{dedupe_key}')"
+    )
+}
+
 #[tokio::test]
 async fn allocation_references_are_checked_and_their_targets_are_permanent() {
     let db = TestDatabase::create();
     let mut conn = PgConnection::establish(&db.url).unwrap();
     conn.batch_execute(TWO_TENANTS_ONE_LINE).unwrap();
-    let allocate = |tenant: &str, line: &str, doc: &str| {
-        format!(
-            "INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
-                                      rule, explanation) \
-             VALUES (gen_random_uuid(), '{tenant}', '{line}', '{doc}', 100, 100, 'confirmed', 1, 'manual', '{{}}')"
-        )
-    };
+    let allocate = |tenant: &str, line: &str, doc: &str| allocation_sql(tenant, line, doc, 100);
     let (a, line, doc) = (
         "00000000-0000-0000-0000-0000000000a1",
         "00000000-0000-0000-0000-0000000000f1",
@@ -255,17 +270,9 @@ async fn reference_checks_read_the_referenced_tables_by_index() {
     // Statistics say the tables hold one row each (as after a VACUUM ANALYZE of a young
     // database); then both checks run, and are planned, on this connection.
     conn.batch_execute("ANALYZE").unwrap();
-    conn.batch_execute(
-        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, dedupe_key) \
-         VALUES ('00000000-0000-0000-0000-0000000000f3', '00000000-0000-0000-0000-0000000000a1', \
-                 '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-11', 1, \
-                 'EUR', 'k2'); \
-         INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
-                                  rule, explanation) \
-         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', \
-                 '00000000-0000-0000-0000-0000000000d1', 1, 1, 'confirmed', 1, 'manual', '{}')",
-    )
-    .unwrap();
+    let (line, doc) = ("00000000-0000-0000-0000-0000000000f1", "00000000-0000-0000-0000-0000000000d1");
+    conn.batch_execute(&bank_line_sql("00000000-0000-0000-0000-0000000000f3", 1, "k2")).unwrap();
+    conn.batch_execute(&allocation_sql(TENANT_A, line, doc, 1)).unwrap();
     // The tables grow (no ANALYZE: the cached plans stay).
     conn.batch_execute(
         "INSERT INTO bank_statements (id, tenant_id, format, file_sha256, file_bytes, lines_imported, \
@@ -284,17 +291,9 @@ async fn reference_checks_read_the_referenced_tables_by_index() {
     };
     conn.batch_execute("BEGIN").unwrap();
     let before = seq_scans(&mut conn);
-    conn.batch_execute(
-        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, dedupe_key) \
-         VALUES ('00000000-0000-0000-0000-0000000000f2', '00000000-0000-0000-0000-0000000000a1', \
-                 '00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2', '2026-01-12', 7, \
-                 'EUR', 'k3'); \
-         INSERT INTO allocations (id, tenant_id, bank_line_id, document_id, amount, line_amount, state, confidence, \
-                                  rule, explanation) \
-         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', \
-                 '00000000-0000-0000-0000-0000000000d1', 7, 7, 'confirmed', 1, 'manual', '{}')",
-    )
-    .unwrap();
+    let new_line = "00000000-0000-0000-0000-0000000000f2";
+    conn.batch_execute(&bank_line_sql(new_line, 7, "k3")).unwrap();
+    conn.batch_execute(&allocation_sql(TENANT_A, new_line, doc, 7)).unwrap();
     let after = seq_scans(&mut conn);
     conn.batch_execute("COMMIT").unwrap();
     let per_table: Vec<(String, i64)> = diesel::sql_query(
