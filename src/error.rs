@@ -105,6 +105,10 @@ impl AppError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ServiceUnavailable, message)
     }
+    /// No database connection within the acquire timeout (pool exhausted or database gone).
+    pub fn database_unavailable() -> Self {
+        Self::unavailable("database unavailable, retry shortly")
+    }
     /// A refusal that ends by itself (`rate_limited`, `too_many_attempts`): `details` and the
     /// `Retry-After` header say when to try again, in whole seconds (at least 1).
     pub fn retry_later(code: ErrorCode, message: impl Into<String>, wait: std::time::Duration) -> Self {
@@ -199,7 +203,7 @@ fn is_connection_failure(message: &str) -> bool {
 impl From<r2d2_error::PoolError> for AppError {
     fn from(error: r2d2_error::PoolError) -> Self {
         tracing::warn!(%error, "database pool exhausted or database unreachable");
-        AppError::unavailable("database unavailable, retry shortly")
+        AppError::database_unavailable()
     }
 }
 

@@ -110,7 +110,7 @@ where
         Ok(Ok(permit)) => permit,
         _ => {
             tracing::warn!("database pool exhausted: no connection within the acquire timeout");
-            return Err(AppError::unavailable("database unavailable, retry shortly"));
+            return Err(AppError::database_unavailable());
         }
     };
     let pool = pool.clone();
