@@ -276,8 +276,12 @@ fn mutated_fixtures_never_panic() {
                     }
                 }
             }
-            // Ok or Err are both fine; a panic fails the test.
-            let _ = parse(format, &data[..], None, &mut CollectSink::default());
+            // Ok or Err are both fine; a panic fails the test. The in-place parse (uploads in
+            // memory or mapped from disk) must answer exactly as the streaming one.
+            let streamed = parse(format, &data[..], None, &mut CollectSink::default()).map_err(|e| e.message);
+            let in_place =
+                parse_input(format, Input::Bytes(&data), None, &mut CollectSink::default()).map_err(|e| e.message);
+            assert_eq!(streamed, in_place, "{name}: the in-place and streaming parses disagree");
             let _ = parse(Format::Csv, &data[..], None, &mut CollectSink::default());
         }
     }
@@ -290,5 +294,6 @@ fn fuzz_regressions_do_not_panic() {
     for format in [Format::Mt940, Format::Csv, Format::Bai2, Format::Camt053] {
         let mut sink = CollectSink::default();
         let _ = parse(format, &data[..], None, &mut sink);
+        let _ = parse_input(format, Input::Bytes(&data), None, &mut CollectSink::default());
     }
 }

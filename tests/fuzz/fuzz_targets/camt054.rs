@@ -1,10 +1,13 @@
-//! Any input: an error or a result, never a panic, hang or unbounded allocation.
+//! Any input: an error or a result, never a panic, hang or unbounded allocation; the streaming
+//! parse and the in-place parse (uploads in memory or mapped from disk) give the same answer.
 #![no_main]
 
-use duizhang::bank_formats::{parse, CollectSink, Format};
+use duizhang::bank_formats::{parse, parse_input, CollectSink, Format, Input};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut sink = CollectSink::default();
-    let _ = parse(Format::Camt054, data, None, &mut sink);
+    let streamed = parse(Format::Camt054, data, None, &mut CollectSink::default()).map_err(|e| e.message);
+    let in_place =
+        parse_input(Format::Camt054, Input::Bytes(data), None, &mut CollectSink::default()).map_err(|e| e.message);
+    assert_eq!(streamed, in_place);
 });
