@@ -161,7 +161,7 @@ impl Default for Settings {
             port: 8080,
             database_url: None,
             data_dir: PathBuf::from("./var"),
-            db_pool_size: 16,
+            db_pool_size: crate::db::default_pool_size(),
             db_acquire_timeout: Duration::from_millis(3000),
             jwt_secret: None,
             jwt_ttl: Duration::from_secs(900),

@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod idempotency;
 pub mod matching;
 pub mod outbox;
+mod pool;
 pub mod portal;
 pub mod reports;
 pub mod statements;
@@ -21,55 +22,20 @@ pub mod tenants;
 pub mod users;
 pub mod webhooks;
 
+pub use pool::{build_pool, default_pool_size, DbPool, PgConn, PgManager};
+
 #[path = "../../schema/diesel.rs"]
 pub mod schema;
 
 use crate::error::{AppError, AppResult};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::time::Duration;
-
-/// The connection pool, with a fair queue in front of it for requests.
-///
-/// r2d2 hands a returned connection to whichever thread takes the pool's lock first, not to
-/// the one that has waited longest, and a waiter that runs out of its wait slice (see
-/// [`checkout`]) starts over at the back. Under load (more requests in flight than connections)
-/// a few requests then lost race after race: the document read measured p50 3 ms but p99
-/// 243 to 454 ms. Requests now take a permit of a FIFO semaphore sized to the pool before they
-/// go to the blocking pool, so they are served in arrival order and at most as many threads as
-/// there are connections compete for them. Background workers use the pool directly.
-#[derive(Clone)]
-pub struct DbPool {
-    pool: Pool<ConnectionManager<PgConnection>>,
-    gate: std::sync::Arc<tokio::sync::Semaphore>,
-}
-
-impl std::ops::Deref for DbPool {
-    type Target = Pool<ConnectionManager<PgConnection>>;
-    fn deref(&self) -> &Self::Target {
-        &self.pool
-    }
-}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Arbitrary constant: the key of the advisory lock that serialises migrations between processes.
 const MIGRATION_LOCK_KEY: i64 = 0x6475_697a_6861_6e67; // "duizhang"
-
-pub fn build_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> Result<DbPool, String> {
-    // build_unchecked: a database that is down must not stop start-up for long; requests then
-    // get 503 after `acquire_timeout` and the pool reconnects by itself when the server is back.
-    let pool = Pool::builder()
-        .max_size(size)
-        .min_idle(Some(1))
-        .connection_timeout(acquire_timeout)
-        .build_unchecked(ConnectionManager::new(database_url));
-    // Touch the database once so a wrong URL is reported at start, not on the first request.
-    pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
-    Ok(DbPool { pool, gate: std::sync::Arc::new(tokio::sync::Semaphore::new(size as usize)) })
-}
 
 /// Runs `work` in one database transaction on actix's blocking pool. This is the only way the
 /// service touches diesel: no `.await` can happen while the connection is held, and one use case
@@ -116,7 +82,7 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let _permit = permit; // held until the connection is back in the pool
-        let mut pooled = checkout(&pool, deadline)?;
+        let mut pooled = pool::checkout(&pool, deadline)?;
         work(&mut pooled)
     })
     .await
@@ -143,29 +109,6 @@ pub fn lock_tenant(conn: &mut PgConnection, tenant_id: uuid::Uuid, purpose: Tena
     high.copy_from_slice(&tenant_id.as_bytes()[..8]);
     let key = i64::from_be_bytes(high) ^ salt;
     diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn).map(|_| ())
-}
-
-/// How often a request waiting for a connection looks whether the pool still has any.
-const EMPTY_POOL_WAIT: Duration = Duration::from_millis(300);
-
-/// A pooled connection. While the pool has connections (busy or idle), a request waits for one
-/// up to the acquire timeout: they come free. A pool that has none at all has lost the database
-/// (broken connections are dropped when taken; otherwise the pool keeps at least one open and
-/// re-opens it in the background): waiting the whole timeout there would only pile requests up
-/// on the blocking threads, so the wait ends at the next look (a reconnect in progress finishes
-/// well within it) with a 503. The background reconnects go on, so the pool recovers by itself.
-fn checkout(
-    pool: &DbPool,
-    deadline: std::time::Instant,
-) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, diesel::r2d2::PoolError> {
-    loop {
-        let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(EMPTY_POOL_WAIT);
-        match pool.get_timeout(slice) {
-            Ok(conn) => return Ok(conn),
-            Err(e) if pool.state().connections == 0 || std::time::Instant::now() >= deadline => return Err(e),
-            Err(_) => continue,
-        }
-    }
 }
 
 /// Applies pending migrations; an advisory lock makes concurrent starts wait instead of racing.

@@ -268,7 +268,7 @@ pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
         Err(e) => {
             // The run's session lock may have been taken before the error: never keep it on a
             // pooled connection.
-            let _ = diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(&mut *conn);
+            let _ = diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(&mut **conn);
             return Err(e);
         }
     };
