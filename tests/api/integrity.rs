@@ -270,8 +270,9 @@ async fn reference_checks_read_only_the_referenced_rows() {
     let mut conn = PgConnection::establish(&db.url).unwrap();
     conn.batch_execute(TWO_TENANTS_ONE_LINE).unwrap();
     // Statistics say the tables hold one row each (as after a VACUUM ANALYZE of a young
-    // database); then both checks run, and are planned, on this connection.
-    conn.batch_execute("ANALYZE").unwrap();
+    // database: with ANALYZE alone, other plans were chosen); then both checks run, and are
+    // planned, on this connection.
+    conn.batch_execute("VACUUM ANALYZE").unwrap();
     let (line, doc) = ("00000000-0000-0000-0000-0000000000f1", "00000000-0000-0000-0000-0000000000d1");
     conn.batch_execute(&bank_line_sql("00000000-0000-0000-0000-0000000000f3", 1, "k2")).unwrap();
     conn.batch_execute(&allocation_sql(TENANT_A, line, doc, 1)).unwrap();
@@ -314,10 +315,34 @@ async fn reference_checks_read_only_the_referenced_rows() {
         .map(|r| (r.relname, r.n))
         .collect()
     };
+    // New rows to reference, with ids that sort after every other (ids are UUIDv7, so the
+    // newest statement or document is the last entry of an index on id): a scan that stops at
+    // the first match still reads the whole index to get there.
+    let (account, statement, document) = (
+        "ffffffff-0000-7000-8000-0000000000e1",
+        "ffffffff-0000-7000-8000-0000000000e2",
+        "ffffffff-0000-7000-8000-0000000000d1",
+    );
+    conn.batch_execute(&format!(
+        "INSERT INTO bank_accounts (id, tenant_id, account_id, currency) VALUES ('{account}', '{TENANT_A}', 'NEW', 'EUR'); \
+         INSERT INTO bank_statements (id, tenant_id, format, file_sha256, file_bytes, lines_imported, \
+                                      duplicates_skipped, actor_type, actor_id) \
+         VALUES ('{statement}', '{TENANT_A}', 'csv', 'new', 1, 0, 0, 'system', 'test'); \
+         INSERT INTO documents (id, tenant_id, customer_id, doc_type, doc_no, issue_date, due_date, currency, \
+                                amount, open_amount, status) \
+         VALUES ('{document}', '{TENANT_A}', '00000000-0000-0000-0000-0000000000c1', 'invoice', 'NEW', '2026-01-01', \
+                 '2026-02-01', 'EUR', 100, 100, 'open');"
+    ))
+    .unwrap();
     let before = blocks_read(&mut conn);
-    let new_line = "00000000-0000-0000-0000-0000000000f2";
-    conn.batch_execute(&bank_line_sql(new_line, 7, "k3")).unwrap();
-    conn.batch_execute(&allocation_sql(TENANT_A, new_line, doc, 7)).unwrap();
+    let new_line = "ffffffff-0000-7000-8000-0000000000f2";
+    conn.batch_execute(&format!(
+        "INSERT INTO bank_lines (id, tenant_id, bank_account_id, statement_id, booking_date, amount, currency, \
+                                 dedupe_key) \
+         VALUES ('{new_line}', '{TENANT_A}', '{account}', '{statement}', '2026-01-11', 7, 'EUR', 'new')"
+    ))
+    .unwrap();
+    conn.batch_execute(&allocation_sql(TENANT_A, new_line, document, 7)).unwrap();
     let read: Vec<(String, i64)> = blocks_read(&mut conn)
         .into_iter()
         .map(|(table, n)| (table.clone(), n - before.get(&table).copied().unwrap_or(0)))
