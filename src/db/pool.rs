@@ -31,11 +31,11 @@ impl std::ops::Deref for DbPool {
 /// The pool size when `DUIZHANG_DB_POOL_SIZE` is not set: twice the cores, plus four for the
 /// background workers and long jobs (imports, matching runs) that hold a connection for long.
 ///
-/// More busy connections than that only make PostgreSQL slower on the same machine: with more
-/// backends than cores, a backend holding one of PostgreSQL's spinlocks gets preempted and the
-/// backends waiting on it back off with sleeps that grow towards a second. Measured with 16
-/// connections on 2 cores: `BEGIN; SELECT 1; COMMIT` logged by PostgreSQL itself at up to
-/// 940 ms, and a read's p99 of 200 to 600 ms; with 8, p99 under 13 ms at the same throughput.
+/// More busy connections do not make a small machine faster, only its tails longer. Measured on
+/// 2 cores with 16 connections: PostgreSQL itself logged `SELECT 1` and `COMMIT` of the
+/// readiness check at up to 940 ms while no backend waited on a lock and no thread waited more
+/// than 26 ms to be scheduled, and reads had a p99 of 200 to 600 ms; with 8, p99 under 20 ms at
+/// the same throughput (the cause inside PostgreSQL was not isolated).
 pub fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
     2 * cores + 4
