@@ -60,8 +60,8 @@ const EMPTY_POOL_WAIT: Duration = Duration::from_millis(300);
 
 /// A pooled connection. While the pool has connections (busy or idle), a request waits for one
 /// up to the acquire timeout: they come free. A pool that has none at all has lost the database
-/// (broken connections are dropped when taken; otherwise the pool keeps at least one open and
-/// re-opens it in the background): waiting the whole timeout there would only pile requests up
+/// (broken connections are dropped on return or, idle, when taken; otherwise the pool keeps at
+/// least one open and re-opens it in the background): waiting the whole timeout there would only pile requests up
 /// on the blocking threads, so the wait ends at the next look (a reconnect in progress finishes
 /// well within it) with a 503. The background reconnects go on, so the pool recovers by itself.
 pub(super) fn checkout(pool: &DbPool, deadline: Instant) -> Result<PooledConnection<PgManager>, PoolError> {

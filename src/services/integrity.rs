@@ -7,6 +7,7 @@
 //! snapshot, so a concurrent use case cannot make two consistent rows look inconsistent.
 
 use crate::error::AppResult;
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde::Serialize;
@@ -265,8 +266,7 @@ pub fn check(conn: &mut PgConnection) -> AppResult<IntegrityReport> {
         // test's database, checked right after its loads) the planner merge-joined 146,000
         // documents with 100,000 allocation sums on tenant_id alone (a database holds few
         // tenants) and compared every pair: minutes instead of a second.
-        diesel::sql_query("SET LOCAL enable_mergejoin = off").execute(conn)?;
-        diesel::sql_query("SET LOCAL enable_nestloop = off").execute(conn)?;
+        conn.batch_execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_nestloop = off")?;
         let mut results = Vec::new();
         for c in checks() {
             let rows: Vec<Row> = diesel::sql_query(format!("{} LIMIT {}", c.sql, MAX_ROWS + 1)).load(conn)?;

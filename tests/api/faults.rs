@@ -133,8 +133,9 @@ async fn postgres_stopped_and_restarted_gives_fast_503s_then_recovers_without_a_
             (status, r.text().await.unwrap())
         }
     };
-    // A read answered without a transaction (`db::read`): diesel's transaction manager does
-    // not see its failure, so only the pool's own check keeps a dead connection from coming back.
+    // A read answered without a transaction (`db::read`): its connection must be dropped too
+    // (the pool takes diesel's verdict from libpq's status on return, and a connection used in
+    // the last 500 ms is not pinged when taken, so a kept dead one would fail again).
     let balance = |code: &str| {
         let (client, url, key) =
             (client.clone(), format!("{address}/api/v1/customers/{code}/balance"), api_key.clone());
