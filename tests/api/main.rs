@@ -25,6 +25,7 @@ mod idempotency;
 mod integrity;
 mod matching;
 mod portal;
+mod readme;
 mod reports;
 mod service;
 mod statements;
