@@ -14,6 +14,14 @@ struct Cli {
 enum Command {
     /// Start the HTTP server (REST under /api/v1, GraphQL at /graphql).
     Serve,
+    /// Create a demo tenant with a month of data (bank statements, cash application, customer
+    /// statements with differences, dunning, a webhook endpoint), print its API key and the URLs
+    /// to open, then start the server.
+    Demo {
+        /// Create the tenant and print, without starting the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -120,6 +128,21 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => {
             let app = Application::build(settings.clone(), &database.url)?;
             tracing::info!(host = %settings.host, port = app.port(), "duizhang listening");
+            actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+        }
+        Command::Demo { no_serve } => {
+            let today = chrono::Utc::now().date_naive();
+            let demo = duizhang::demo::seed(&database.url, today)?;
+            let base = |port: u16| {
+                let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
+                format!("http://{host}:{port}")
+            };
+            if no_serve {
+                println!("{}", duizhang::demo::instructions(&demo, &base(settings.port)));
+                return Ok(());
+            }
+            let app = Application::build(settings.clone(), &database.url)?;
+            println!("{}", duizhang::demo::instructions(&demo, &base(app.port())));
             actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
         }
         Command::Migrate => Ok(()),

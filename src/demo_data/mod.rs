@@ -156,7 +156,9 @@ impl<'o> Generator<'o> {
         self.date_within(span)
     }
 
+    /// A date in the first `span` days of the period (or the whole period when shorter).
     pub fn date_within(&mut self, span: i64) -> NaiveDate {
+        let span = span.min(self.options.period.days as i64);
         self.options.period.start + Days::new(self.rng.range(0, span) as u64)
     }
 
