@@ -253,7 +253,7 @@ fn showcase_customer(data: &Dataset) -> String {
     data.customers
         .iter()
         .filter(|c| rows(&c.code) > 0)
-        .max_by_key(|c| (!c.name.is_ascii(), rows(&c.code)))
+        .max_by_key(|c| (c.name.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)), rows(&c.code)))
         .or(data.customers.first())
         .map(|c| c.code.clone())
         .unwrap_or_default()
