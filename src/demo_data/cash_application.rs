@@ -155,22 +155,24 @@ impl Generator<'_> {
         self.data.customers[customer].iban.is_some()
     }
 
-    /// Pays one open invoice in full with a clean or mangled reference.
-    fn pay_in_full(&mut self, customer: usize, scenario: Scenario, noisy: bool) {
-        let d = self.take_open(customer, 1)[0];
+    /// Pays document `d` in full with a clean or mangled reference; returns the line.
+    fn pay_in_full(&mut self, customer: usize, d: usize, scenario: Scenario, noisy: bool) -> usize {
         let (doc_no, amount, currency) = self.doc(d);
         let on = self.pay_date(d);
         let text = names::reference_text(&mut self.rng, &doc_no, noisy);
         let line = self.bank_line(Payer::Customer(customer), amount, currency, on, text);
         self.truth(line, scenario, &[(d, amount)], None);
+        line
     }
 
     pub fn exact(&mut self, customer: usize) {
-        self.pay_in_full(customer, Scenario::Exact, false);
+        let d = self.take_open(customer, 1)[0];
+        self.pay_in_full(customer, d, Scenario::Exact, false);
     }
 
     pub fn noisy_reference(&mut self, customer: usize) {
-        self.pay_in_full(customer, Scenario::NoisyReference, true);
+        let d = self.take_open(customer, 1)[0];
+        self.pay_in_full(customer, d, Scenario::NoisyReference, true);
     }
 
     pub fn amount_and_payer(&mut self, customer: usize) {
@@ -245,10 +247,8 @@ impl Generator<'_> {
         let fee = currency.round(*self.rng.pick(&fees));
         if fee >= amount * Decimal::new(2, 2) {
             // Too large a share of this invoice to be a fee: paid in full instead.
-            let on = self.pay_date(d);
-            let text = names::reference_text(&mut self.rng, &doc_no, false);
-            let line = self.bank_line(Payer::Customer(customer), amount, currency, on, text);
-            return self.truth(line, Scenario::Exact, &[(d, amount)], None);
+            self.pay_in_full(customer, d, Scenario::Exact, false);
+            return;
         }
         let on = self.pay_date(d);
         let text = names::reference_text(&mut self.rng, &doc_no, false);
@@ -298,10 +298,8 @@ impl Generator<'_> {
     pub fn duplicate_payment(&mut self, customer: usize) {
         let d = self.take_open(customer, 1)[0];
         let (doc_no, amount, currency) = self.doc(d);
-        let on = self.pay_date(d);
-        let text = names::reference_text(&mut self.rng, &doc_no, false);
-        let first = self.bank_line(Payer::Customer(customer), amount, currency, on, text);
-        self.truth(first, Scenario::Exact, &[(d, amount)], None);
+        let first = self.pay_in_full(customer, d, Scenario::Exact, false);
+        let on = self.data.bank[first].booking_date;
         let later = on + Days::new(self.rng.range(1, 9) as u64);
         let text = names::reference_text(&mut self.rng, &doc_no, false);
         let second = self.bank_line(Payer::Customer(customer), amount, currency, later, text);
