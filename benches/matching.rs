@@ -1,7 +1,7 @@
 //! Throughput of the matching core on a generated folder.
 //!
 //! ```text
-//! python3 /work/shared/gen/recon_dataset.py --lines 1000000 --seed 5 --out /tmp/big
+//! cargo run --release -- demo-data --lines 1000000 --seed 5 --out /tmp/big
 //! cargo bench --bench matching -- /tmp/big
 //! ```
 //! Prints load time (CSV parsing, not part of the engine), index build time and lines/s of `match_line`, plus

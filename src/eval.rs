@@ -1,4 +1,4 @@
-//! `duizhang eval-matching DIR`: loads a generated folder (../shared/gen/recon_dataset.py)
+//! `duizhang eval-matching DIR`: loads a generated folder (`duizhang demo-data`)
 //! through the real import paths into a fresh database, runs matching, and scores the
 //! auto-applied allocations against the generator's ground truth.
 

@@ -9,6 +9,8 @@ pub mod bank_formats;
 pub mod config;
 pub mod connectors;
 pub mod db;
+pub mod demo;
+pub mod demo_data;
 pub mod domain;
 pub mod error;
 pub mod eval;

@@ -14,6 +14,14 @@ struct Cli {
 enum Command {
     /// Start the HTTP server (REST under /api/v1, GraphQL at /graphql).
     Serve,
+    /// Create a demo tenant with a month of data (bank statements, cash application, customer
+    /// statements with differences, dunning, a webhook endpoint), print its API key and the URLs
+    /// to open, then start the server.
+    Demo {
+        /// Create the tenant and print, without starting the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -34,14 +42,44 @@ enum Command {
     CheckIntegrity,
     /// Score cash application against a generated folder's ground truth (fresh database).
     EvalMatching {
-        /// Folder written by ../shared/gen/recon_dataset.py
+        /// Folder written by `duizhang demo-data`
         dir: std::path::PathBuf,
     },
     /// Score statement reconciliation (differences per kind) against a generated folder.
     EvalStatements {
-        /// Folder written by ../shared/gen/recon_dataset.py
+        /// Folder written by `duizhang demo-data`
         dir: std::path::PathBuf,
     },
+    /// Write a generated data set with its ground truth (customers, ledger, bank lines, customers'
+    /// statements; see docs/demo-data.md). Needs no database.
+    DemoData(DemoDataArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoDataArgs {
+    /// Folder to write into (created if missing).
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Bank lines of the cash-application part.
+    #[arg(long, default_value_t = 10_000)]
+    lines: usize,
+    /// Customers that send a statement of their own books.
+    #[arg(long, default_value_t = 40)]
+    statements: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Also write the bank lines as camt.053.001.08 statements (camt053/).
+    #[arg(long)]
+    camt: bool,
+    /// Entries per camt.053 file.
+    #[arg(long, default_value_t = 5000)]
+    camt_entries: usize,
+    /// Also write the bank lines as MT940 statements (mt940/).
+    #[arg(long)]
+    mt940: bool,
+    /// Entries per MT940 file.
+    #[arg(long, default_value_t = 5000)]
+    mt940_entries: usize,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +118,9 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         return Ok(());
     }
+    if let Command::DemoData(args) = &cli.command {
+        return demo_data(args);
+    }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     // Keeps the embedded cluster (if any) alive until this function returns, then stops it.
     let database = prepare_database(&settings)?;
@@ -87,6 +128,21 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => {
             let app = Application::build(settings.clone(), &database.url)?;
             tracing::info!(host = %settings.host, port = app.port(), "duizhang listening");
+            actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+        }
+        Command::Demo { no_serve } => {
+            let today = chrono::Utc::now().date_naive();
+            let demo = duizhang::demo::seed(&database.url, today)?;
+            let base = |port: u16| {
+                let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
+                format!("http://{host}:{port}")
+            };
+            if no_serve {
+                println!("{}", duizhang::demo::instructions(&demo, &base(settings.port)));
+                return Ok(());
+            }
+            let app = Application::build(settings.clone(), &database.url)?;
+            println!("{}", duizhang::demo::instructions(&demo, &base(app.port())));
             actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
         }
         Command::Migrate => Ok(()),
@@ -138,8 +194,29 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
-        Command::ExportSpecs { .. } => unreachable!("handled above"),
+        Command::ExportSpecs { .. } | Command::DemoData(_) => unreachable!("handled above"),
     }
+}
+
+fn demo_data(args: &DemoDataArgs) -> Result<(), String> {
+    use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
+    let options = Options { lines: args.lines, statements: args.statements, seed: args.seed, ..Options::default() };
+    let data = generate(&options);
+    let files = FileOptions {
+        camt_entries: args.camt.then_some(args.camt_entries),
+        mt940_entries: args.mt940.then_some(args.mt940_entries),
+    };
+    write_folder(&data, &args.out, &files).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    println!(
+        "{} customers, {} ledger documents, {} bank lines, {} statement rows, {} planted differences -> {}",
+        data.customers.len(),
+        data.ledger.len(),
+        data.bank.len(),
+        data.statements.len(),
+        data.truth_differences.len(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 /// Runs an evaluation in a throw-away database on the same server, dropped afterwards unless

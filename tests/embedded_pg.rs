@@ -111,8 +111,7 @@ fn starts_stops_reuses_and_survives_a_killed_postmaster() {
 
     // A crashed server leaves postmaster.pid behind (and, here, a zombie until init reaps it).
     let crashed_pid = postmaster_pid(second.cluster_dir());
-    let status = Command::new("kill").args(["-9", &crashed_pid.to_string()]).status().unwrap();
-    assert!(status.success());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(crashed_pid), nix::sys::signal::Signal::SIGKILL).unwrap();
     // Seen here: it stays a zombie, which kill(pid, 0) and so PostgreSQL take for alive.
     wait_until_dead(crashed_pid);
     let third = EmbeddedPostgres::start(config(&data)).unwrap();

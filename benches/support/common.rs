@@ -1,6 +1,7 @@
 //! Shared by the bench binaries: generated data sets, a release server as a child process,
 //! and its peak memory.
 
+use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,7 +11,8 @@ pub fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
-/// A generator data set under target/bench-data (made once per size and seed).
+/// A data set of the project's generator (`duizhang demo-data`) under target/bench-data, made once
+/// per size and seed.
 pub fn dataset(lines: u64, seed: u64) -> PathBuf {
     if let Some(dir) = arg("--data") {
         return PathBuf::from(dir);
@@ -18,13 +20,9 @@ pub fn dataset(lines: u64, seed: u64) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/lines-{lines}-seed-{seed}"));
     if !dir.join("truth_lines.csv").exists() {
         eprintln!("generating {lines} lines into {} ...", dir.display());
-        let status = Command::new("python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/gen/recon_dataset.py"))
-            .args(["--lines", &lines.to_string(), "--seed", &seed.to_string(), "--camt", "--out"])
-            .arg(&dir)
-            .status()
-            .expect("python3 runs the generator");
-        assert!(status.success());
+        let options = Options { lines: lines as usize, seed, ..Options::default() };
+        let files = FileOptions { camt_entries: Some(5000), mt940_entries: None };
+        write_folder(&generate(&options), &dir, &files).expect("generated folder written");
     }
     dir
 }

@@ -1,4 +1,4 @@
-//! Loader for folders written by `recon_dataset.py` (shared by the evaluation test and the speed example).
+//! Loader for folders written by `duizhang demo-data` (shared by the evaluation test and the speed example).
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,6 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # DZ_BIN: another build of the binary (the schemathesis run in CI uses the debug one).
 BIN = os.environ.get("DZ_BIN") or os.path.join(ROOT, "target", "release", "duizhang")
-GEN = os.path.abspath(os.path.join(ROOT, "..", "shared", "gen", "recon_dataset.py"))
 OUR_ACCOUNTS = [
     ("DE89370400440532013000", "EUR"),
     ("GB29NWBK60161331926819", "GBP"),
@@ -183,10 +181,11 @@ class Api:
 
 
 def generate(lines, out_dir, seed=42):
-    """The generator's folder for `lines` bank lines (reused when already there)."""
+    """The project generator's folder (`duizhang demo-data`) for `lines` bank lines (reused when
+    already there)."""
     if not os.path.exists(os.path.join(out_dir, "bank.csv")):
         log(f"generating {lines} lines into {out_dir}")
-        subprocess.run([sys.executable, GEN, "--lines", str(lines), "--statements", "2", "--seed", str(seed),
+        subprocess.run([BIN, "demo-data", "--lines", str(lines), "--statements", "2", "--seed", str(seed),
                         "--out", out_dir], check=True, stdout=subprocess.DEVNULL)
     return out_dir
 

@@ -37,25 +37,7 @@ fn generate(lines: u32, seed: u32) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn generate_with(lines: u32, seed: u32, camt_entries: u32) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
-        .args([
-            "--lines",
-            &lines.to_string(),
-            "--statements",
-            "2",
-            "--seed",
-            &seed.to_string(),
-            "--camt",
-            "--camt-entries",
-            &camt_entries.to_string(),
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = crate::helpers::generated_folder(lines as usize, 2, seed as u64, Some(camt_entries as usize));
     let path = dir.path().to_path_buf();
     (dir, path)
 }

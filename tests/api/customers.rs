@@ -142,14 +142,7 @@ async fn json_import_reports_bad_elements() {
 
 #[tokio::test]
 async fn generator_customers_and_ledger_import() {
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
-        .args(["--lines", "300", "--statements", "5", "--seed", "11", "--out"])
-        .arg(dir.path())
-        .output()
-        .expect("python3 runs the generator");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let dir = crate::helpers::generated_folder(300, 5, 11, None);
     let app = spawn_app().await;
     let customers = std::fs::read_to_string(dir.path().join("customers.csv")).unwrap();
     let ledger = std::fs::read_to_string(dir.path().join("ledger.csv")).unwrap();

@@ -302,3 +302,13 @@ pub fn sign(secret: &str, id: &str, ts: i64, body: &[u8]) -> String {
     mac.update(body);
     format!("v1,{}", b64.encode(mac.finalize().into_bytes()))
 }
+
+/// A folder written by the project's generator (`duizhang demo-data`): `lines` bank lines,
+/// `statements` customers' statements, camt.053 files of `camt_entries` entries when given.
+pub fn generated_folder(lines: usize, statements: usize, seed: u64, camt_entries: Option<usize>) -> tempfile::TempDir {
+    use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(&Options { lines, statements, seed, ..Options::default() });
+    write_folder(&data, dir.path(), &FileOptions { camt_entries, mt940_entries: None }).unwrap();
+    dir
+}

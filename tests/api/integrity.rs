@@ -144,14 +144,7 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
 
 #[tokio::test]
 async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
-        .args(["--lines", "600", "--statements", "2", "--seed", "77", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = crate::helpers::generated_folder(600, 2, 77, None);
     let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
     let url = db.url.clone();
     let path = dir.path().to_path_buf();

@@ -292,14 +292,7 @@ async fn below_the_threshold_a_person_confirms_or_rejects() {
 /// Quality against the generator's ground truth on a seed the engine was not tuned on.
 #[tokio::test]
 async fn quality_on_generated_data_meets_the_targets() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
-        .args(["--lines", "4000", "--statements", "2", "--seed", "4242", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = crate::helpers::generated_folder(4000, 2, 4242, None);
     let db = tokio::task::spawn_blocking(crate::helpers::TestDatabase::create).await.unwrap();
     let url = db.url.clone();
     let path = dir.path().to_path_buf();

@@ -313,14 +313,7 @@ async fn a_customer_system_pushes_a_signed_statement() {
 /// The generator's planted differences, found over HTTP with their kinds.
 #[tokio::test]
 async fn planted_differences_from_the_generator_are_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/gen/recon_dataset.py"))
-        .args(["--lines", "20", "--statements", "12", "--seed", "977", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = crate::helpers::generated_folder(20, 12, 977, None);
     let app = spawn_app().await;
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     let r = app.post_csv("/api/v1/customers/import", &read("customers.csv")).await;

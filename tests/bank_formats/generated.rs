@@ -1,15 +1,14 @@
 //! The same bank lines as CSV (default mapping) and as camt.053.001.08 must
 //! parse to the same lines, and every camt statement's balances must agree.
 //!
-//! Runs on the small data set checked into tests/fixtures/generated (always),
-//! and on a fresh 2000-line data set from the project's generator when the
-//! generator and python3 are available.
+//! Runs on the small data set checked into tests/fixtures/generated, and on a
+//! fresh 2000-line data set from the project's generator (`duizhang demo-data`),
+//! whose MT940 statements must parse to the same lines too.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use duizhang::bank_formats::{detect_format, parse, parse_input, CollectSink, Format, Input, ParsedLine};
 
@@ -100,20 +99,51 @@ fn checked_in_generated_dataset() {
     check_dataset(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated"));
 }
 
-/// The generator beside the repository (shared/ is checked out next to it in CI).
-fn generator() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/gen/recon_dataset.py")
+/// The lines of every MT940 file of the folder, by bank reference (the generator's line id).
+fn mt940_lines(dir: &Path) -> HashMap<String, ParsedLine> {
+    let mut sink = CollectSink::default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("mt940")).expect("mt940 dir").map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for f in &files {
+        let head = std::fs::read(f).expect("read");
+        assert_eq!(detect_format(&head[..head.len().min(4096)]), Some(Format::Mt940), "{}", f.display());
+        let s = parse_file(f, Format::Mt940, &mut sink);
+        assert!(s.warnings.is_empty(), "{}: {:?}", f.display(), s.warnings);
+    }
+    for st in &sink.statements {
+        let (open, close) = (st.header.opening_balance.as_ref().unwrap(), st.header.closing_balance.as_ref().unwrap());
+        let sum: rust_decimal::Decimal = st.lines.iter().map(|l| l.amount).sum();
+        assert_eq!(open.amount + sum, close.amount, "balances of {:?}", st.header.statement_id);
+    }
+    sink.lines().map(|l| (l.bank_reference.clone().expect("bank reference"), l.clone())).collect()
 }
 
 #[test]
 fn fresh_generated_dataset_2000_lines() {
-    let script = generator();
+    use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = Command::new("python3")
-        .arg(&script)
-        .args(["--lines", "2000", "--seed", "3", "--camt", "--out"])
-        .arg(dir.path())
-        .status();
-    assert!(status.expect("python3 runs the generator").success(), "generator failed");
+    let data = generate(&Options { lines: 2000, seed: 3, ..Options::default() });
+    let files = FileOptions { camt_entries: Some(500), mt940_entries: Some(400) };
+    write_folder(&data, dir.path(), &files).expect("written");
     check_dataset(dir.path());
+
+    let mut csv_sink = CollectSink::default();
+    parse_file(&dir.path().join("bank.csv"), Format::Csv, &mut csv_sink);
+    let mt940 = mt940_lines(dir.path());
+    assert_eq!(mt940.len(), csv_sink.lines().count());
+    for c in csv_sink.lines() {
+        let id = c.bank_reference.as_deref().expect("csv line_id");
+        let m = mt940.get(id).unwrap_or_else(|| panic!("{id} missing in MT940"));
+        assert_eq!(
+            (m.amount, &m.currency, m.booking_date, m.value_date),
+            (c.amount, &c.currency, c.booking_date, c.value_date),
+            "{id}"
+        );
+        assert_eq!(m.counterparty_name, c.counterparty_name, "{id}");
+        assert_eq!(m.counterparty_iban, c.counterparty_iban, "{id}");
+        assert_eq!(m.end_to_end_id, c.end_to_end_id, "{id}");
+        assert_eq!(m.remittance.as_ref().or(m.creditor_reference.as_ref()), c.remittance.as_ref(), "{id}");
+    }
 }

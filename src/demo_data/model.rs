@@ -1,0 +1,286 @@
+//! What a generated data set holds: the company's books, its bank lines, customers' statements,
+//! and the ground truth a cash-application run and a statement reconciliation are scored against.
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Currency {
+    Eur,
+    Usd,
+    Cny,
+    Jpy,
+    Gbp,
+}
+
+impl Currency {
+    pub const ALL: [Currency; 5] = [Currency::Eur, Currency::Usd, Currency::Cny, Currency::Jpy, Currency::Gbp];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Eur => "EUR",
+            Currency::Usd => "USD",
+            Currency::Cny => "CNY",
+            Currency::Jpy => "JPY",
+            Currency::Gbp => "GBP",
+        }
+    }
+
+    pub fn minor_units(self) -> u32 {
+        if self == Currency::Jpy {
+            0
+        } else {
+            2
+        }
+    }
+
+    /// The data set's fixed rate to EUR (what an evaluation loads as the tenant's rate table).
+    pub fn rate_to_eur(self) -> Decimal {
+        match self {
+            Currency::Eur => Decimal::ONE,
+            Currency::Usd => Decimal::new(92, 2),
+            Currency::Cny => Decimal::new(128, 3),
+            Currency::Jpy => Decimal::new(61, 4),
+            Currency::Gbp => Decimal::new(117, 2),
+        }
+    }
+
+    /// The company's receiving account in this currency.
+    pub fn our_account(self) -> &'static str {
+        match self {
+            Currency::Eur => "DE89370400440532013000",
+            Currency::Gbp => "GB29NWBK60161331926819",
+            Currency::Usd => "DE44500105175407324931",
+            Currency::Cny => "CN5810000000000123456789",
+            Currency::Jpy => "GB33BUKB20201555555555",
+        }
+    }
+
+    /// Rounded half away from zero to the currency's minor unit, written with exactly that many
+    /// decimals ("100.00", not "100").
+    pub fn round(self, amount: Decimal) -> Decimal {
+        let mut rounded = amount.round_dp_with_strategy(self.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+        rounded.rescale(self.minor_units());
+        rounded
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub code: String,
+    pub name: String,
+    pub country: &'static str,
+    pub iban: Option<String>,
+    pub email: String,
+    /// The currency it is invoiced in (not a column of customers.csv).
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocType {
+    Invoice,
+    CreditNote,
+    Payment,
+}
+
+impl DocType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocType::Invoice => "invoice",
+            DocType::CreditNote => "credit_note",
+            DocType::Payment => "payment",
+        }
+    }
+
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            DocType::Invoice => "INV",
+            DocType::CreditNote => "CN",
+            DocType::Payment => "PAY",
+        }
+    }
+}
+
+/// A ledger document. Amounts are positive, in the document's currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub doc_no: String,
+    pub doc_type: DocType,
+    pub customer_code: String,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub currency: Currency,
+    pub amount: Decimal,
+    /// The customer's own payment reference (ledger payments only).
+    pub reference: String,
+}
+
+/// A line of one of the company's bank accounts: credits positive, debits negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankLine {
+    pub line_id: String,
+    pub account_iban: &'static str,
+    pub booking_date: NaiveDate,
+    pub value_date: NaiveDate,
+    pub amount: Decimal,
+    pub currency: Currency,
+    pub counterparty_name: String,
+    pub counterparty_iban: String,
+    pub remittance: String,
+    pub end_to_end_id: String,
+}
+
+/// How a bank line came about: the label of its ground truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    /// One invoice paid in full with its number in the remittance text.
+    Exact,
+    /// ... with the number mangled (spacing, prefix dropped, digits transposed, RF reference).
+    NoisyReference,
+    /// No usable reference: the amount and the payer's IBAN identify the invoice.
+    AmountAndPayer,
+    /// Several invoices in one payment (the text may name only some).
+    Combined,
+    /// Several invoices less a credit note.
+    CombinedWithCreditNote,
+    /// Part of an invoice; the rest stays open.
+    Partial,
+    /// An invoice paid in two halves (two lines).
+    Split,
+    /// Short by a bank fee: the invoice is settled, the fee a difference.
+    ShortBankFee,
+    /// 2% early-payment discount taken.
+    EarlyPaymentDiscount,
+    /// More than the invoice: the excess stays on the line.
+    Overpayment,
+    /// An invoice in another currency paid in the customer's own.
+    ForeignCurrency,
+    /// A second payment of an invoice already paid: stays unapplied.
+    DuplicatePayment,
+    /// Two open invoices of the same amount, no reference: the oldest is settled.
+    OldestFirst,
+    /// Interest, refunds, unrelated transfers: no customer's payment.
+    NoOwner,
+}
+
+impl Scenario {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Exact => "exact",
+            Scenario::NoisyReference => "noisy_reference",
+            Scenario::AmountAndPayer => "amount_and_payer",
+            Scenario::Combined => "combined",
+            Scenario::CombinedWithCreditNote => "combined_with_credit_note",
+            Scenario::Partial => "partial",
+            Scenario::Split => "split",
+            Scenario::ShortBankFee => "short_bank_fee",
+            Scenario::EarlyPaymentDiscount => "early_payment_discount",
+            Scenario::Overpayment => "overpayment",
+            Scenario::ForeignCurrency => "foreign_currency",
+            Scenario::DuplicatePayment => "duplicate_payment",
+            Scenario::OldestFirst => "oldest_first",
+            Scenario::NoOwner => "no_owner",
+        }
+    }
+}
+
+/// The correct application of a bank line to a document (amount in the document's currency;
+/// negative for a credit note netted in a payment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruthAllocation {
+    pub line_id: String,
+    pub doc_no: String,
+    pub amount: Decimal,
+    pub scenario: Scenario,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DifferenceReason {
+    BankFee,
+    Discount,
+    Fx,
+    Overpayment,
+    Duplicate,
+}
+
+impl DifferenceReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DifferenceReason::BankFee => "bank_fee",
+            DifferenceReason::Discount => "discount",
+            DifferenceReason::Fx => "fx",
+            DifferenceReason::Overpayment => "overpayment",
+            DifferenceReason::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// What a bank line should end as: applied to `TruthAllocation`s or unapplied, and what it leaves
+/// over (positive) or short (negative) after applying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruthLine {
+    pub line_id: String,
+    pub scenario: Scenario,
+    pub applied: bool,
+    pub difference: Decimal,
+    pub difference_reason: Option<DifferenceReason>,
+}
+
+/// The kinds a statement reconciliation reports (the service's own names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatementDifferenceKind {
+    MissingOnCustomerSide,
+    MissingOnOurSide,
+    AmountMismatch,
+    DuplicateOnCustomerSide,
+}
+
+impl StatementDifferenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementDifferenceKind::MissingOnCustomerSide => "missing_on_customer_side",
+            StatementDifferenceKind::MissingOnOurSide => "missing_on_our_side",
+            StatementDifferenceKind::AmountMismatch => "amount_mismatch",
+            StatementDifferenceKind::DuplicateOnCustomerSide => "duplicate_on_customer_side",
+        }
+    }
+}
+
+/// A difference planted in a customer's statement, which reconciliation must find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruthDifference {
+    pub customer_code: String,
+    pub kind: StatementDifferenceKind,
+    pub our_ref: String,
+    pub their_ref: String,
+    pub our_amount: Option<Decimal>,
+    pub their_amount: Option<Decimal>,
+}
+
+/// A line of a customer's statement: what the customer's own books say. `our_ref` is the invoice
+/// the line is about (for a payment: the invoice it pays).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRow {
+    pub customer_code: String,
+    pub their_ref: String,
+    pub our_ref: String,
+    pub date: NaiveDate,
+    pub kind: DocType,
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+/// A whole generated data set, in the order its files list it.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub customers: Vec<Customer>,
+    /// Sorted by issue date, then document number.
+    pub ledger: Vec<Document>,
+    /// Sorted by booking date (shuffled within a day, as banks list them).
+    pub bank: Vec<BankLine>,
+    pub truth_allocations: Vec<TruthAllocation>,
+    pub truth_lines: Vec<TruthLine>,
+    pub truth_differences: Vec<TruthDifference>,
+    /// Grouped by customer.
+    pub statements: Vec<StatementRow>,
+}

@@ -1,0 +1,141 @@
+use super::*;
+use std::collections::{HashMap, HashSet};
+
+fn small(seed: u64) -> Dataset {
+    generate(&Options { lines: 1500, statements: 6, seed, ..Options::default() })
+}
+
+#[test]
+fn a_seed_gives_the_same_files_and_another_seed_other_files() {
+    let a = render::csv_files(&small(11));
+    assert_eq!(a, render::csv_files(&small(11)));
+    assert_ne!(a, render::csv_files(&small(12)));
+}
+
+#[test]
+fn the_truth_adds_up_line_by_line() {
+    let data = small(5);
+    assert!(data.bank.len() >= 1500 && data.bank.len() <= 1501);
+    let docs: HashMap<&str, &Document> = data.ledger.iter().map(|d| (d.doc_no.as_str(), d)).collect();
+    assert_eq!(docs.len(), data.ledger.len(), "document numbers are unique");
+    let lines: HashMap<&str, &BankLine> = data.bank.iter().map(|l| (l.line_id.as_str(), l)).collect();
+    assert_eq!(lines.len(), data.bank.len());
+    assert_eq!(data.truth_lines.len(), data.bank.len(), "one truth row per line");
+    let mut allocated: HashMap<&str, Decimal> = HashMap::new();
+    for a in &data.truth_allocations {
+        let doc = docs[a.doc_no.as_str()];
+        let line = lines[a.line_id.as_str()];
+        assert!(doc.customer_code.starts_with('C'), "{a:?}");
+        if a.scenario != Scenario::ForeignCurrency {
+            assert_eq!(doc.currency, line.currency, "{a:?}");
+            *allocated.entry(&a.line_id).or_default() += a.amount;
+        }
+    }
+    for t in &data.truth_lines {
+        let line = lines[t.line_id.as_str()];
+        assert_eq!(t.applied, data.truth_allocations.iter().any(|a| a.line_id == t.line_id));
+        match t.scenario {
+            Scenario::ForeignCurrency => assert_ne!(line.currency, docs_currency(&data, &t.line_id)),
+            Scenario::NoOwner => assert!(!t.applied && line.counterparty_iban.is_empty()),
+            Scenario::DuplicatePayment => assert!(!t.applied && t.difference == line.amount),
+            // The whole payment settles the item; the difference is what the item was short of.
+            Scenario::ShortBankFee | Scenario::EarlyPaymentDiscount => {
+                assert_eq!(allocated[t.line_id.as_str()], line.amount, "{t:?}");
+                assert!(t.difference < Decimal::ZERO, "{t:?}");
+            }
+            // What is applied plus what is left over is what the bank paid.
+            _ => assert_eq!(allocated[t.line_id.as_str()] + t.difference, line.amount, "{t:?}"),
+        }
+    }
+    // Every scenario of the mix occurs, and exact payments dominate as in the mix.
+    let seen: HashSet<Scenario> = data.truth_lines.iter().map(|t| t.scenario).collect();
+    for (s, _) in cash_application::DEFAULT_MIX {
+        assert!(seen.contains(&s), "{s:?}");
+    }
+    assert!(seen.contains(&Scenario::CombinedWithCreditNote));
+    let exact = data.truth_lines.iter().filter(|t| t.scenario == Scenario::Exact).count();
+    assert!((600..1000).contains(&exact), "{exact}");
+}
+
+fn docs_currency(data: &Dataset, line_id: &str) -> Currency {
+    let doc_no = &data.truth_allocations.iter().find(|a| a.line_id == line_id).expect("allocated").doc_no;
+    data.ledger.iter().find(|d| &d.doc_no == doc_no).expect("document").currency
+}
+
+#[test]
+fn files_are_ordered_and_amounts_carry_the_minor_unit() {
+    let data = small(8);
+    assert!(data.bank.windows(2).all(|w| w[0].booking_date <= w[1].booking_date));
+    assert!(data.ledger.windows(2).all(|w| (w[0].issue_date, &w[0].doc_no) <= (w[1].issue_date, &w[1].doc_no)));
+    for l in &data.bank {
+        assert_eq!(l.amount.scale(), l.currency.minor_units(), "{l:?}");
+        assert!(l.value_date >= l.booking_date);
+        assert_eq!(l.account_iban, l.currency.our_account());
+    }
+    for d in &data.ledger {
+        assert_eq!(d.amount.scale(), d.currency.minor_units(), "{d:?}");
+        assert!(d.amount > Decimal::ZERO && d.due_date > d.issue_date);
+    }
+    let chinese = data.customers.iter().filter(|c| !c.name.is_ascii()).count();
+    assert!(chinese > 0);
+}
+
+#[test]
+fn planted_statement_differences_match_the_statement_rows() {
+    let data = generate(&Options { lines: 100, statements: 30, seed: 21, ..Options::default() });
+    let rows_of = |code: &str, our_ref: &str| {
+        data.statements
+            .iter()
+            .filter(|s| s.customer_code == code && s.our_ref == our_ref && s.kind == DocType::Invoice)
+            .count()
+    };
+    let mut kinds = HashSet::new();
+    for d in &data.truth_differences {
+        kinds.insert(d.kind);
+        match d.kind {
+            StatementDifferenceKind::MissingOnCustomerSide => assert_eq!(rows_of(&d.customer_code, &d.our_ref), 0),
+            StatementDifferenceKind::DuplicateOnCustomerSide => assert_eq!(rows_of(&d.customer_code, &d.our_ref), 2),
+            StatementDifferenceKind::AmountMismatch => {
+                assert_ne!(d.our_amount, d.their_amount);
+                assert_eq!(rows_of(&d.customer_code, &d.our_ref), 1);
+            }
+            StatementDifferenceKind::MissingOnOurSide => {
+                assert!(!data.ledger.iter().any(|doc| doc.reference == d.their_ref));
+                assert!(data.statements.iter().any(|s| s.their_ref == d.their_ref && s.kind == DocType::Payment));
+            }
+        }
+    }
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    // Every booked payment of a statement is in our ledger under the customer's reference.
+    let booked: HashSet<&str> = data.ledger.iter().map(|d| d.reference.as_str()).collect();
+    let not_booked: HashSet<&str> = data.truth_differences.iter().map(|d| d.their_ref.as_str()).collect();
+    for s in data.statements.iter().filter(|s| s.kind == DocType::Payment) {
+        assert!(booked.contains(s.their_ref.as_str()) ^ not_booked.contains(s.their_ref.as_str()), "{s:?}");
+    }
+}
+
+#[test]
+fn statements_parse_back_with_the_lines_and_balances() {
+    use crate::bank_formats::{parse, CollectSink, Format};
+    let data = generate(&Options { lines: 300, statements: 1, seed: 3, ..Options::default() });
+    for (format, files) in
+        [(Format::Camt053, render::camt053(&data.bank, 50)), (Format::Mt940, render::mt940(&data.bank, 50))]
+    {
+        let mut sink = CollectSink::default();
+        for f in &files {
+            let summary = parse(format, f.as_bytes(), None, &mut sink).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert!(summary.warnings.is_empty(), "{format:?}: {:?}", summary.warnings);
+        }
+        let parsed: HashMap<String, _> =
+            sink.lines().map(|l| (l.bank_reference.clone().expect("bank reference"), l.clone())).collect();
+        assert_eq!(parsed.len(), data.bank.len(), "{format:?}");
+        for l in &data.bank {
+            let p = &parsed[&l.line_id];
+            assert_eq!((p.amount, p.booking_date, p.value_date), (l.amount, l.booking_date, Some(l.value_date)));
+            assert_eq!(p.counterparty_name.as_deref().unwrap_or(""), l.counterparty_name, "{format:?}");
+            assert_eq!(p.counterparty_iban.as_deref().unwrap_or(""), l.counterparty_iban, "{format:?}");
+            let text = p.remittance.clone().or(p.creditor_reference.clone()).unwrap_or_default();
+            assert_eq!(text, l.remittance, "{format:?} {}", l.line_id);
+        }
+    }
+}
