@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 /// Register one of our bank accounts (admin). Statements are only imported for registered accounts.
 #[utoipa::path(
+    operation_id = "createBankAccount",
     tag = "bank",
     request_body = BankAccountInput,
     responses((status = 201, body = BankAccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -38,7 +39,7 @@ pub async fn create_account(
 }
 
 /// List our bank accounts.
-#[utoipa::path(tag = "bank", responses((status = 200, body = Vec<BankAccountView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBankAccounts", tag = "bank", responses((status = 200, body = Vec<BankAccountView>)), security(("bearer" = [])))]
 #[get("/bank-accounts")]
 pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| bank::list_accounts(conn, &p)).await?))
@@ -46,6 +47,7 @@ pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResu
 
 /// Change a bank account's names or its saved CSV column mapping (admin).
 #[utoipa::path(
+    operation_id = "updateBankAccount",
     tag = "bank",
     params(("id" = Uuid, Path)),
     request_body = BankAccountPatch,
@@ -84,6 +86,7 @@ pub struct ImportParams {
 /// account and bank reference, or same content) are skipped; a file that does not parse leaves
 /// nothing behind and gets 422 with the line or byte position.
 #[utoipa::path(
+    operation_id = "importBankStatement",
     tag = "bank",
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
@@ -134,6 +137,7 @@ pub async fn spool_statement(
 
 /// One imported statement file: counts, statements found, warnings.
 #[utoipa::path(
+    operation_id = "getBankStatement",
     tag = "bank",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ImportedStatement), (status = 404, body = ErrorBody)),
@@ -146,7 +150,7 @@ pub async fn get_statement(state: web::Data<AppState>, Auth(p): Auth, id: web::P
 }
 
 /// Query bank lines.
-#[utoipa::path(tag = "bank", params(BankLineQuery), responses((status = 200, body = Page<BankLineView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBankLines", tag = "bank", params(BankLineQuery), responses((status = 200, body = Page<BankLineView>)), security(("bearer" = [])))]
 #[get("/bank-lines")]
 pub async fn list_lines(
     state: web::Data<AppState>,

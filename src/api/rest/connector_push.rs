@@ -24,6 +24,7 @@ use uuid::Uuid;
 /// data needs (`ledger:write` or `bank:write`) and stops working when the connector is disabled
 /// or deleted. Revoke it with `DELETE /api-keys/{id}`. The key is shown only in this answer.
 #[utoipa::path(
+    operation_id = "createPushKey",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     request_body(content = NewPushKey, description = "optional"),
@@ -49,6 +50,7 @@ pub async fn create_push_key(
 
 /// The connector's push keys, revoked ones included (admin).
 #[utoipa::path(
+    operation_id = "listPushKeys",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = ErrorBody)),
@@ -63,6 +65,7 @@ pub async fn list_push_keys(state: web::Data<AppState>, Auth(p): Auth, id: web::
 /// Create or rotate the connector's push-signing secret (admin). The previous secret stays valid
 /// for 24 hours. The secret is shown only in this answer.
 #[utoipa::path(
+    operation_id = "rotatePushSecret",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 201, body = PushSecretIssued), (status = 404, body = ErrorBody)),
@@ -96,6 +99,7 @@ fn signed_headers(req: &HttpRequest) -> SignedHeaders {
 /// (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). Same body and
 /// answer as `POST /customers/import`; a repeated `webhook-id` gets the first answer again.
 #[utoipa::path(
+    operation_id = "pushCustomers",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
@@ -115,6 +119,7 @@ pub async fn push_customers(
 /// Ledger documents pushed by an ERP connector's system, signed with the connector's push
 /// secret. Same body and answer as `POST /documents/import`.
 #[utoipa::path(
+    operation_id = "pushDocuments",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
@@ -165,6 +170,7 @@ async fn ledger_push(
 /// A bank statement file pushed by a bank connector's system, signed with the connector's push
 /// secret. Same body, parameters and answer as `POST /bank-statements`.
 #[utoipa::path(
+    operation_id = "pushBankStatement",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
