@@ -24,6 +24,7 @@ mod hostile_input;
 mod idempotency;
 mod integrity;
 mod matching;
+mod openapi;
 mod portal;
 mod reports;
 mod service;

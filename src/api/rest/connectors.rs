@@ -59,6 +59,7 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<ListQ
     Ok(ok_json(&run(&state.pool, move |conn| connectors::list(conn, &p, q.limit, q.cursor.as_deref(), max)).await?))
 }
 
+/// Read one connector: its configuration (never its credentials), schedule and last sync.
 #[utoipa::path(
     operation_id = "getConnector",
     tag = "connectors",

@@ -101,7 +101,7 @@ pub async fn update(
 #[utoipa::path(
     operation_id = "importCustomers",
     tag = "customers",
-    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of CustomerInput"),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))

@@ -13,6 +13,8 @@ pub mod exports;
 pub mod health;
 pub mod matching;
 mod openapi_errors;
+mod openapi_examples;
+mod openapi_pages;
 pub mod portal;
 pub mod reports;
 pub mod statements;
@@ -21,6 +23,8 @@ pub mod webhooks;
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use openapi_errors::DocumentedErrors;
+use openapi_examples::RequestExamples;
+use openapi_pages::NamedPageItems;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -78,7 +82,7 @@ macro_rules! rest_api {
             servers((url = "/api/v1")),
             paths($($module::$handler),*),
             components(schemas(ErrorBody, ErrorDetail)),
-            modifiers(&BearerAuth, &DocumentedErrors),
+            modifiers(&BearerAuth, &DocumentedErrors, &RequestExamples, &NamedPageItems),
             tags(
                 (name = "auth", description = "Tokens for people"),
                 (name = "customers", description = "Customer master data and balances"),

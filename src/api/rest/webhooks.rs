@@ -63,6 +63,7 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<Endpo
     ))
 }
 
+/// Read one webhook endpoint (its secret is shown only when created or rotated).
 #[utoipa::path(
     operation_id = "getWebhookEndpoint",
     tag = "webhooks",
@@ -203,6 +204,7 @@ pub async fn redeliver(
     execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| webhooks::redeliver(conn, &principal, id)).await
 }
 
+/// The tenant's webhook policy.
 #[utoipa::path(operation_id = "getWebhookSettings", tag = "webhooks", responses((status = 200, body = WebhookSettingsView)), security(("bearer" = [])))]
 #[get("/webhook-settings")]
 pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
