@@ -72,6 +72,19 @@ pub async fn update_account(
     .await
 }
 
+/// A statement file sent as the raw request body: bytes in any encoding, so generated clients
+/// take a file, not a text string.
+pub struct StatementFile;
+
+impl utoipa::PartialSchema for StatementFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))).into()
+    }
+}
+
+impl utoipa::ToSchema for StatementFile {}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -89,7 +102,7 @@ pub struct ImportParams {
     operation_id = "importBankStatement",
     tag = "bank",
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
     responses((status = 201, body = ImportedStatement), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]

@@ -1,7 +1,7 @@
 //! Push access for connectors: push keys, the push-signing secret, and the signed push endpoints
 //! (`/inbound/{tenant_id}/connectors/{connector_id}/...`) for systems that cannot hold a key.
 
-use super::bank::{spool_statement, ImportParams};
+use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
     execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, stored_json,
@@ -174,7 +174,7 @@ async fn ledger_push(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
     responses((status = 201, body = ImportedStatement), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/bank-statements")]
