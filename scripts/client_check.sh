@@ -55,21 +55,10 @@ fi
 (cd "$py" && "$venv/bin/mypy" --config-file "$src/mypy.ini" --cache-dir "$work/mypy-cache" duizhang_client "$src/tour.py")
 say "python client generated and type-checked"
 
-# A debug server on a fresh embedded cluster.
-var=$work/var
-rm -rf "$var"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base=http://127.0.0.1:$port
-DUIZHANG_DATA_DIR=$var DUIZHANG_PORT=$port RUST_LOG=warn "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 240); do
-  if python3 -c "import urllib.request, sys; urllib.request.urlopen('$base/readyz', timeout=2)" 2>/dev/null; then break; fi
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; say "the server did not start"; exit 1; }
-  sleep 0.5
-done
-key=$(DUIZHANG_DATA_DIR=$var RUST_LOG=warn "$bin" tenant create --name "Client check GmbH" \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
+# A debug server on a fresh embedded cluster, and a tenant from the CLI.
+. scripts/lib/serve.sh
+dz_serve "$work"
+key=$(dz_tenant "Client check GmbH")
 say "tenant created with the CLI"
 
 node "$ts/out/tour.js" "$base" "$key"
