@@ -26,8 +26,16 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 static ASSETS: [Asset; 6] = [
-    Asset { name: "graphiql.min.css", content_type: CSS, bytes: include_bytes!("../../../assets/graphiql/graphiql.min.css") },
-    Asset { name: "graphiql-page.css", content_type: CSS, bytes: include_bytes!("../../../assets/graphiql/graphiql-page.css") },
+    Asset {
+        name: "graphiql.min.css",
+        content_type: CSS,
+        bytes: include_bytes!("../../../assets/graphiql/graphiql.min.css"),
+    },
+    Asset {
+        name: "graphiql-page.css",
+        content_type: CSS,
+        bytes: include_bytes!("../../../assets/graphiql/graphiql-page.css"),
+    },
     Asset {
         name: "react.production.min.js",
         content_type: JS,
@@ -38,8 +46,16 @@ static ASSETS: [Asset; 6] = [
         content_type: JS,
         bytes: include_bytes!("../../../assets/graphiql/react-dom.production.min.js"),
     },
-    Asset { name: "graphiql.min.js", content_type: JS, bytes: include_bytes!("../../../assets/graphiql/graphiql.min.js") },
-    Asset { name: "graphiql-boot.js", content_type: JS, bytes: include_bytes!("../../../assets/graphiql/graphiql-boot.js") },
+    Asset {
+        name: "graphiql.min.js",
+        content_type: JS,
+        bytes: include_bytes!("../../../assets/graphiql/graphiql.min.js"),
+    },
+    Asset {
+        name: "graphiql-boot.js",
+        content_type: JS,
+        bytes: include_bytes!("../../../assets/graphiql/graphiql-boot.js"),
+    },
 ];
 
 /// Per asset (same order): its version, a short digest of the content (the page asks for
@@ -108,7 +124,11 @@ pub async fn asset(file: web::Path<String>, query: web::Query<AssetQuery>) -> Ap
         .find(|(a, _)| a.name == file.as_str())
         .ok_or_else(|| AppError::not_found(format!("GraphiQL asset {:?}", file.as_str())))?;
     let caching = if query.v.as_deref() == Some(version.as_str()) {
-        vec![CacheDirective::Public, CacheDirective::MaxAge(31_536_000), CacheDirective::Extension("immutable".into(), None)]
+        vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(31_536_000),
+            CacheDirective::Extension("immutable".into(), None),
+        ]
     } else {
         vec![CacheDirective::NoCache]
     };

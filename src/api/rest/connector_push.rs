@@ -27,7 +27,7 @@ use uuid::Uuid;
     operation_id = "createPushKey",
     tag = "connectors",
     params(("id" = Uuid, Path)),
-    request_body(content = NewPushKey, description = "optional"),
+    request_body(content = Option<NewPushKey>, description = "optional: the key's name"),
     responses((status = 201, body = CreatedApiKey), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
