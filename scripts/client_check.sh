@@ -6,7 +6,8 @@
 # against a debug server on a fresh embedded cluster.
 # Needs Node.js 18+ with npm and python3 with venv (docs/api.md). Tool versions are pinned in
 # scripts/client_check/ (package-lock.json, requirements.txt); everything is installed under
-# target/client_check (about 25 s from scratch). DZ_BIN picks the binary (default target/debug/duizhang, built if missing).
+# target/client_check (about 25 s from scratch). DZ_BIN picks the binary (default
+# target/debug/duizhang, built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD/scripts/client_check
