@@ -76,16 +76,38 @@ pub fn find_by_code_for_update(conn: &mut PgConnection, tenant_id: Uuid, code: &
         .first(conn)
 }
 
+/// The given customers, locked for an upsert of their rows.
 pub fn find_by_codes(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String]) -> QueryResult<Vec<Customer>> {
+    find_by_codes_locked(conn, tenant_id, codes, "FOR UPDATE OF c")
+}
+
+/// The given customers, locked only against deletion and key changes: for rows that will refer
+/// to them (documents). That is the lock a document insert's foreign key check takes; an
+/// exclusive lock here would deadlock with a concurrent insert of the same document, whose check
+/// waits for this lock while this import waits for that insert's unique key.
+pub fn find_by_codes_key_share(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    codes: &[String],
+) -> QueryResult<Vec<Customer>> {
+    find_by_codes_locked(conn, tenant_id, codes, "FOR KEY SHARE OF c")
+}
+
+fn find_by_codes_locked(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    codes: &[String],
+    lock: &str,
+) -> QueryResult<Vec<Customer>> {
     let mut found = Vec::with_capacity(codes.len());
     for chunk in codes.chunks(10_000) {
         // Joined, not `code = ANY($2)`: see documents::find_by_keys_for_update (a generic plan
         // can test every row against the whole array).
         found.extend(
-            diesel::sql_query(
+            diesel::sql_query(format!(
                 "SELECT c.* FROM customers c JOIN unnest($2::text[]) AS k(code) ON c.code = k.code \
-                 WHERE c.tenant_id = $1 FOR UPDATE OF c",
-            )
+                 WHERE c.tenant_id = $1 {lock}"
+            ))
             .bind::<diesel::sql_types::Uuid, _>(tenant_id)
             .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
             .load::<Customer>(conn)?,

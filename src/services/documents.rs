@@ -460,8 +460,10 @@ pub fn import(
     // Customers in one query, existing documents in one query per type: never a query per row.
     let codes: Vec<String> =
         valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let customers: HashMap<String, Uuid> =
-        customers_db::find_by_codes(conn, principal.tenant_id, &codes)?.into_iter().map(|c| (c.code, c.id)).collect();
+    let customers: HashMap<String, Uuid> = customers_db::find_by_codes_key_share(conn, principal.tenant_id, &codes)?
+        .into_iter()
+        .map(|c| (c.code, c.id))
+        .collect();
     let mut existing: HashMap<(DocType, String), Document> = HashMap::new();
     for doc_type in DocType::ALL {
         let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();

@@ -154,3 +154,27 @@ async fn ledger_csv_import_upserts_and_rejects_bad_rows() {
     assert_eq!(list.body["items"][0]["amount"], "120.00");
     assert_eq!(list.body["items"][0]["due_date"], "2026-03-04");
 }
+
+/// The same invoice created and imported at the same moment: one request stores it, the other is
+/// told (409, or counted by the import), never a 500. The import locks its customers only as
+/// strongly as the create's foreign key check does, so the two cannot deadlock.
+#[tokio::test]
+async fn creating_and_importing_the_same_document_at_once_never_fails_with_500() {
+    let app = spawn_app().await;
+    app.create_customer("C-RACE").await;
+    const ROUNDS: usize = 40;
+    for i in 0..ROUNDS {
+        let invoice = json!({"doc_type": "invoice", "doc_no": format!("INV-RACE-{i}"), "customer_code": "C-RACE",
+            "issue_date": "2026-11-01", "currency": "EUR", "amount": "10.00"});
+        let credit = json!({"doc_type": "credit_note", "doc_no": format!("CN-RACE-{i}"), "customer_code": "C-RACE",
+            "issue_date": "2026-11-15", "currency": "EUR", "amount": "1.00"});
+        let batch = json!([invoice, credit]).to_string().into_bytes();
+        let (created, imported) = tokio::join!(
+            app.post("/api/v1/documents", &invoice),
+            app.send("POST", "/api/v1/documents/import", Some(&app.api_key), Some(("application/json", batch)), &[]),
+        );
+        assert!(created.status == 201 || created.status == 409, "create: {} {}", created.status, created.text);
+        assert!(imported.status == 200 || imported.status == 409, "import: {} {}", imported.status, imported.text);
+    }
+    assert_eq!(app.count("documents WHERE doc_no LIKE 'INV-RACE-%'"), ROUNDS as i64);
+}

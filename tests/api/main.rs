@@ -25,6 +25,7 @@ mod hostile_input;
 mod idempotency;
 mod integrity;
 mod matching;
+mod openapi;
 mod portal;
 mod readme;
 mod reports;

@@ -2,6 +2,7 @@
 //! and permission checks, with depth, complexity and alias limits. Errors carry the REST error
 //! code in `extensions.code`.
 
+pub mod explorer;
 mod inputs;
 mod limits;
 mod mutation;
@@ -14,7 +15,6 @@ use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use async_graphql_actix_web::GraphQLResponse;
 use diesel::PgConnection;
@@ -155,8 +155,7 @@ pub fn error_response(error: &AppError) -> HttpResponse {
     }))
 }
 
+/// The GraphiQL explorer page; its scripts and styles come from this server (see `explorer`).
 pub async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+    explorer::page()
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// Create a user who signs in with e-mail and password (admin).
 #[utoipa::path(
+    operation_id = "createUser",
     tag = "admin",
     request_body = NewUser,
     responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -38,7 +39,7 @@ pub async fn create_user(
 }
 
 /// List the tenant's users (admin).
-#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listUsers", tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| admin::list_users(conn, &p)).await?))
@@ -46,6 +47,7 @@ pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 
 /// Create an API key for a machine client (admin). The secret is in this answer only.
 #[utoipa::path(
+    operation_id = "createApiKey",
     tag = "admin",
     request_body = NewApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -68,7 +70,7 @@ pub async fn create_api_key(
 }
 
 /// List API keys (admin); secrets are never shown again.
-#[utoipa::path(tag = "admin", responses((status = 200, body = Vec<ApiKeyView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listApiKeys", tag = "admin", responses((status = 200, body = Vec<ApiKeyView>)), security(("bearer" = [])))]
 #[get("/api-keys")]
 pub async fn list_api_keys(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| admin::list_api_keys(conn, &p)).await?))
@@ -76,6 +78,7 @@ pub async fn list_api_keys(state: web::Data<AppState>, Auth(p): Auth) -> AppResu
 
 /// Revoke an API key (admin).
 #[utoipa::path(
+    operation_id = "revokeApiKey",
     tag = "admin",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ApiKeyView), (status = 404, body = ErrorBody)),

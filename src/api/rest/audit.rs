@@ -23,7 +23,7 @@ pub struct AuditQuery {
 }
 
 /// Read the audit trail (admin), oldest first.
-#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listAuditEntries", tag = "audit", params(AuditQuery), responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/audit")]
 pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
@@ -43,7 +43,7 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<A
 }
 
 /// Recompute the tenant's audit hash chain and report whether it is intact (admin).
-#[utoipa::path(tag = "audit", responses((status = 200, body = ChainVerification), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "verifyAuditChain", tag = "audit", responses((status = 200, body = ChainVerification), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     let result = run(&state.pool, move |conn| audit::verify(conn, &p)).await?;

@@ -17,6 +17,7 @@ pub struct TokenRequest {
 
 /// Exchange a user's e-mail and password for a short-lived bearer token (JWT, HS256).
 #[utoipa::path(
+    operation_id = "createToken",
     tag = "auth",
     request_body = TokenRequest,
     responses(

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 /// Register one of our bank accounts (admin). Statements are only imported for registered accounts.
 #[utoipa::path(
+    operation_id = "createBankAccount",
     tag = "bank",
     request_body = BankAccountInput,
     responses((status = 201, body = BankAccountView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -38,7 +39,7 @@ pub async fn create_account(
 }
 
 /// List our bank accounts.
-#[utoipa::path(tag = "bank", responses((status = 200, body = Vec<BankAccountView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBankAccounts", tag = "bank", responses((status = 200, body = Vec<BankAccountView>)), security(("bearer" = [])))]
 #[get("/bank-accounts")]
 pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| bank::list_accounts(conn, &p)).await?))
@@ -46,6 +47,7 @@ pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResu
 
 /// Change a bank account's names or its saved CSV column mapping (admin).
 #[utoipa::path(
+    operation_id = "updateBankAccount",
     tag = "bank",
     params(("id" = Uuid, Path)),
     request_body = BankAccountPatch,
@@ -70,6 +72,22 @@ pub async fn update_account(
     .await
 }
 
+/// A statement file sent as the raw request body: bytes in any encoding, so generated clients
+/// take a file, not a text string.
+pub struct StatementFile;
+
+impl utoipa::PartialSchema for StatementFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StatementFile {}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -84,9 +102,10 @@ pub struct ImportParams {
 /// account and bank reference, or same content) are skipped; a file that does not parse leaves
 /// nothing behind and gets 422 with the line or byte position.
 #[utoipa::path(
+    operation_id = "importBankStatement",
     tag = "bank",
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
     responses((status = 201, body = ImportedStatement), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -134,6 +153,7 @@ pub async fn spool_statement(
 
 /// One imported statement file: counts, statements found, warnings.
 #[utoipa::path(
+    operation_id = "getBankStatement",
     tag = "bank",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ImportedStatement), (status = 404, body = ErrorBody)),
@@ -146,7 +166,7 @@ pub async fn get_statement(state: web::Data<AppState>, Auth(p): Auth, id: web::P
 }
 
 /// Query bank lines.
-#[utoipa::path(tag = "bank", params(BankLineQuery), responses((status = 200, body = Page<BankLineView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBankLines", tag = "bank", params(BankLineQuery), responses((status = 200, body = Page<BankLineView>)), security(("bearer" = [])))]
 #[get("/bank-lines")]
 pub async fn list_lines(
     state: web::Data<AppState>,

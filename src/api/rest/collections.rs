@@ -14,7 +14,7 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 /// The tenant's dunning levels, most severe first.
-#[utoipa::path(tag = "collections", responses((status = 200, body = Vec<DunningLevel>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getDunningLevels", tag = "collections", responses((status = 200, body = Vec<DunningLevel>)), security(("bearer" = [])))]
 #[get("/dunning-levels")]
 pub async fn get_levels(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| dunning::get_levels(conn, &p)).await?))
@@ -22,7 +22,7 @@ pub async fn get_levels(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 
 /// Replace the dunning levels (admin), e.g. A: 90 days -> legal letter and credit hold;
 /// B: 30 days -> reminder every 7 days; C: due within 3 days -> reminder.
-#[utoipa::path(tag = "collections", request_body = Vec<DunningLevel>, responses((status = 200, body = Vec<DunningLevel>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "replaceDunningLevels", tag = "collections", request_body = Vec<DunningLevel>, responses((status = 200, body = Vec<DunningLevel>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/dunning-levels")]
 pub async fn put_levels(
     state: web::Data<AppState>,
@@ -39,7 +39,7 @@ pub async fn put_levels(
 
 /// Run dunning as of a date (default today): assigns levels, records level changes and
 /// reminders due, sets credit holds, emits `dunning.level_changed` / `dunning.reminder_due`.
-#[utoipa::path(tag = "collections", request_body = Option<DunningRunRequest>, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "startDunningRun", tag = "collections", request_body = Option<DunningRunRequest>, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/dunning-runs")]
 pub async fn run_dunning(
     state: web::Data<AppState>,
@@ -54,7 +54,7 @@ pub async fn run_dunning(
 }
 
 /// A customer's dunning level, credit hold and history.
-#[utoipa::path(tag = "collections", params(("code" = String, Path)), responses((status = 200, body = CustomerDunning), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getCustomerDunning", tag = "collections", params(("code" = String, Path)), responses((status = 200, body = CustomerDunning), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/customers/{code}/dunning")]
 pub async fn customer_dunning(
     state: web::Data<AppState>,
@@ -66,7 +66,7 @@ pub async fn customer_dunning(
 }
 
 /// Weekly recovery per level: overdue at each run and what came in during the following 7 days.
-#[utoipa::path(tag = "collections", params(RecoveryQuery), responses((status = 200, body = Vec<RecoveryFigure>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getDunningRecovery", tag = "collections", params(RecoveryQuery), responses((status = 200, body = Vec<RecoveryFigure>)), security(("bearer" = [])))]
 #[get("/dunning/recovery")]
 pub async fn recovery(
     state: web::Data<AppState>,
@@ -79,7 +79,7 @@ pub async fn recovery(
 
 /// Start a statement run for all (or the listed) customers: each customer's statement of
 /// account for the period is produced in the background and announced (`statement.issued`).
-#[utoipa::path(tag = "collections", request_body = StatementRunRequest, responses((status = 202, body = StatementRunView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "startStatementRun", tag = "collections", request_body = StatementRunRequest, responses((status = 202, body = StatementRunView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/statement-runs")]
 pub async fn start_statement_run(
     state: web::Data<AppState>,
@@ -97,7 +97,7 @@ pub async fn start_statement_run(
 }
 
 /// Progress of a statement run.
-#[utoipa::path(tag = "collections", params(("id" = Uuid, Path)), responses((status = 200, body = StatementRunView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getStatementRun", tag = "collections", params(("id" = Uuid, Path)), responses((status = 200, body = StatementRunView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/statement-runs/{id}")]
 pub async fn get_statement_run(
     state: web::Data<AppState>,

@@ -1,7 +1,7 @@
 //! Push access for connectors: push keys, the push-signing secret, and the signed push endpoints
 //! (`/inbound/{tenant_id}/connectors/{connector_id}/...`) for systems that cannot hold a key.
 
-use super::bank::{spool_statement, ImportParams};
+use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
     execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, stored_json,
@@ -24,9 +24,10 @@ use uuid::Uuid;
 /// data needs (`ledger:write` or `bank:write`) and stops working when the connector is disabled
 /// or deleted. Revoke it with `DELETE /api-keys/{id}`. The key is shown only in this answer.
 #[utoipa::path(
+    operation_id = "createPushKey",
     tag = "connectors",
     params(("id" = Uuid, Path)),
-    request_body(content = NewPushKey, description = "optional"),
+    request_body(content = Option<NewPushKey>, description = "optional: the key's name"),
     responses((status = 201, body = CreatedApiKey), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -49,6 +50,7 @@ pub async fn create_push_key(
 
 /// The connector's push keys, revoked ones included (admin).
 #[utoipa::path(
+    operation_id = "listPushKeys",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<ApiKeyView>), (status = 404, body = ErrorBody)),
@@ -63,6 +65,7 @@ pub async fn list_push_keys(state: web::Data<AppState>, Auth(p): Auth, id: web::
 /// Create or rotate the connector's push-signing secret (admin). The previous secret stays valid
 /// for 24 hours. The secret is shown only in this answer.
 #[utoipa::path(
+    operation_id = "rotatePushSecret",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 201, body = PushSecretIssued), (status = 404, body = ErrorBody)),
@@ -96,10 +99,11 @@ fn signed_headers(req: &HttpRequest) -> SignedHeaders {
 /// (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). Same body and
 /// answer as `POST /customers/import`; a repeated `webhook-id` gets the first answer again.
 #[utoipa::path(
+    operation_id = "pushCustomers",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of CustomerInput"),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/customers")]
@@ -115,10 +119,11 @@ pub async fn push_customers(
 /// Ledger documents pushed by an ERP connector's system, signed with the connector's push
 /// secret. Same body and answer as `POST /documents/import`.
 #[utoipa::path(
+    operation_id = "pushDocuments",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of DocumentInput"),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/documents")]
@@ -165,10 +170,11 @@ async fn ledger_push(
 /// A bank statement file pushed by a bank connector's system, signed with the connector's push
 /// secret. Same body, parameters and answer as `POST /bank-statements`.
 #[utoipa::path(
+    operation_id = "pushBankStatement",
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = String, content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
     responses((status = 201, body = ImportedStatement), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/bank-statements")]

@@ -20,6 +20,7 @@ pub struct ListQuery {
 /// Register a connector (admin). Credentials are stored encrypted and never returned; the first
 /// sync starts right away.
 #[utoipa::path(
+    operation_id = "createConnector",
     tag = "connectors",
     request_body = ConnectorInput,
     params(("Idempotency-Key" = Option<String>, Header)),
@@ -45,6 +46,7 @@ pub async fn create(
 
 /// The tenant's connectors (without credentials).
 #[utoipa::path(
+    operation_id = "listConnectors",
     tag = "connectors",
     params(ListQuery),
     responses((status = 200, body = Page<ConnectorView>)),
@@ -57,7 +59,9 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<ListQ
     Ok(ok_json(&run(&state.pool, move |conn| connectors::list(conn, &p, q.limit, q.cursor.as_deref(), max)).await?))
 }
 
+/// Read one connector: its configuration (never its credentials), schedule and last sync.
 #[utoipa::path(
+    operation_id = "getConnector",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)),
@@ -71,6 +75,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 
 /// Change name, config, credentials, schedule; enable/disable; reset the cursor (admin).
 #[utoipa::path(
+    operation_id = "updateConnector",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     request_body = ConnectorPatch,
@@ -101,6 +106,7 @@ pub async fn update(
 
 /// Delete a connector with its sync history (admin). Imported data stays.
 #[utoipa::path(
+    operation_id = "deleteConnector",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)),
@@ -124,6 +130,7 @@ pub async fn remove(
 
 /// Sync now (admin): makes the connector due; the scheduler picks it up within its poll interval.
 #[utoipa::path(
+    operation_id = "startConnectorSync",
     tag = "connectors",
     params(("id" = Uuid, Path)),
     responses((status = 202, body = ConnectorView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -146,6 +153,7 @@ pub async fn sync(
 
 /// The connector's sync history, newest first.
 #[utoipa::path(
+    operation_id = "listConnectorSyncs",
     tag = "connectors",
     params(("id" = Uuid, Path), ListQuery),
     responses((status = 200, body = Page<ConnectorSyncView>), (status = 404, body = ErrorBody)),

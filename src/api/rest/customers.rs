@@ -10,6 +10,7 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 /// Create a customer.
 #[utoipa::path(
+    operation_id = "createCustomer",
     tag = "customers",
     request_body = CustomerInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat-safe retries")),
@@ -36,6 +37,7 @@ pub async fn create(
 
 /// List customers, filtered, one page at a time.
 #[utoipa::path(
+    operation_id = "listCustomers",
     tag = "customers",
     params(CustomerQuery),
     responses((status = 200, body = Page<CustomerView>)),
@@ -54,6 +56,7 @@ pub async fn list(
 
 /// Read one customer by code.
 #[utoipa::path(
+    operation_id = "getCustomer",
     tag = "customers",
     params(("code" = String, Path)),
     responses((status = 200, body = CustomerView), (status = 404, body = ErrorBody)),
@@ -67,6 +70,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<Stri
 
 /// Change some fields of a customer (absent fields stay, `null` clears).
 #[utoipa::path(
+    operation_id = "updateCustomer",
     tag = "customers",
     params(("code" = String, Path)),
     request_body = CustomerPatch,
@@ -95,8 +99,9 @@ pub async fn update(
 /// and optionally aliases,bank_accounts,default_currency,payment_terms_days,credit_limit,status)
 /// or a JSON array of customers. Bad rows are reported; good rows are imported.
 #[utoipa::path(
+    operation_id = "importCustomers",
     tag = "customers",
-    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of CustomerInput"),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
@@ -120,6 +125,7 @@ pub async fn import(
 
 /// Open items and balance per currency.
 #[utoipa::path(
+    operation_id = "getCustomerBalance",
     tag = "customers",
     params(("code" = String, Path)),
     responses((status = 200, body = CustomerBalance), (status = 404, body = ErrorBody)),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// Create a ledger document (invoice, credit note, payment, adjustment).
 #[utoipa::path(
+    operation_id = "createDocument",
     tag = "documents",
     request_body = DocumentInput,
     params(("Idempotency-Key" = Option<String>, Header)),
@@ -32,7 +33,7 @@ pub async fn create(
 }
 
 /// Query documents.
-#[utoipa::path(tag = "documents", params(DocumentQuery), responses((status = 200, body = Page<DocumentView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listDocuments", tag = "documents", params(DocumentQuery), responses((status = 200, body = Page<DocumentView>)), security(("bearer" = [])))]
 #[get("/documents")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -46,6 +47,7 @@ pub async fn list(
 
 /// Read one document.
 #[utoipa::path(
+    operation_id = "getDocument",
     tag = "documents",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody)),
@@ -59,6 +61,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 
 /// Change dates, references, or (while nothing is applied) amount and currency.
 #[utoipa::path(
+    operation_id = "updateDocument",
     tag = "documents",
     params(("id" = Uuid, Path)),
     request_body = DocumentPatch,
@@ -83,6 +86,7 @@ pub async fn update(
 
 /// Cancel (void) a document that nothing has been applied to. Documents are never erased.
 #[utoipa::path(
+    operation_id = "cancelDocument",
     tag = "documents",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -104,8 +108,9 @@ pub async fn cancel(
 /// doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference[,source_system])
 /// or a JSON array of documents.
 #[utoipa::path(
+    operation_id = "importDocuments",
     tag = "documents",
-    request_body(content = String, content_type = "text/csv", description = "CSV, or a JSON array of DocumentInput"),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 /// Start a matching run over unapplied bank lines (optionally one account, a booking date range).
 /// It runs in the background: poll `GET /reconciliations/{id}`.
 #[utoipa::path(
+    operation_id = "startReconciliation",
     tag = "matching",
     request_body = Option<RunRequest>,
     params(("Idempotency-Key" = Option<String>, Header)),
@@ -37,6 +38,7 @@ pub async fn start(
 
 /// Progress and outcome counts of a run.
 #[utoipa::path(
+    operation_id = "getReconciliation",
     tag = "matching",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = RunView), (status = 404, body = ErrorBody)),
@@ -51,6 +53,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 /// Allocations as JSON pages, or all of them as CSV (`Accept: text/csv`;
 /// columns `line_id,doc_no,amount,state,confidence`).
 #[utoipa::path(
+    operation_id = "listAllocations",
     tag = "matching",
     params(AllocationQuery),
     responses((status = 200, description = "A page as JSON, or every row as CSV with `Accept: text/csv`", content((AllocationPage = "application/json"), (String = "text/csv")))),
@@ -76,6 +79,7 @@ pub async fn list(
 /// Confirm a proposed allocation (with the rest of its candidate set); the line's other
 /// proposals are rejected. Answers the line's allocations.
 #[utoipa::path(
+    operation_id = "confirmAllocation",
     tag = "matching",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<AllocationView>), (status = 409, body = ErrorBody)),
@@ -95,6 +99,7 @@ pub async fn confirm(
 
 /// Reject a proposal, or unapply an applied allocation (open amounts and write-offs restored).
 #[utoipa::path(
+    operation_id = "rejectAllocation",
     tag = "matching",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<AllocationView>), (status = 409, body = ErrorBody)),
@@ -113,14 +118,14 @@ pub async fn reject(
 }
 
 /// The tenant's matching settings (auto-apply threshold, tolerances).
-#[utoipa::path(tag = "matching", responses((status = 200, body = MatchingSettingsView)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getMatchingSettings", tag = "matching", responses((status = 200, body = MatchingSettingsView)), security(("bearer" = [])))]
 #[get("/matching-settings")]
 pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| matching::get_settings(conn, &p)).await?))
 }
 
 /// Replace the matching settings (admin).
-#[utoipa::path(tag = "matching", request_body = MatchingSettingsView, responses((status = 200, body = MatchingSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "replaceMatchingSettings", tag = "matching", request_body = MatchingSettingsView, responses((status = 200, body = MatchingSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/matching-settings")]
 pub async fn put_settings(
     state: web::Data<AppState>,
@@ -136,14 +141,14 @@ pub async fn put_settings(
 }
 
 /// The rate table used for foreign-currency payments.
-#[utoipa::path(tag = "matching", responses((status = 200, body = Vec<FxRateInput>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listFxRates", tag = "matching", responses((status = 200, body = Vec<FxRateInput>)), security(("bearer" = [])))]
 #[get("/fx-rates")]
 pub async fn list_rates(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| matching::list_rates(conn, &p)).await?))
 }
 
 /// Add or replace rates (per currency pair and date).
-#[utoipa::path(tag = "matching", request_body = Vec<FxRateInput>, responses((status = 200, body = Vec<FxRateInput>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "upsertFxRates", tag = "matching", request_body = Vec<FxRateInput>, responses((status = 200, body = Vec<FxRateInput>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/fx-rates")]
 pub async fn put_rates(
     state: web::Data<AppState>,
@@ -161,6 +166,7 @@ pub async fn put_rates(
 /// Apply a bank line to documents by hand, in any split (confirmed allocations; optional
 /// write-offs settle the rest of a document).
 #[utoipa::path(
+    operation_id = "createAllocation",
     tag = "matching",
     request_body = ManualAllocation,
     params(("Idempotency-Key" = Option<String>, Header)),

@@ -1,8 +1,9 @@
 //! Spec hardening found by schemathesis (scripts/schemathesis.sh): the OpenAPI document must
 //! describe every answer the service can give, so generated clients and contract tests are not
 //! surprised. Rather than repeating them on ~90 operations, this modifier adds to every
-//! operation the error answers any of them can give (all share `ErrorBody`), and the limits
-//! every `limit` query parameter and every `Idempotency-Key` header is checked against.
+//! operation the error answers any of them can give (all share `ErrorBody`, each described once
+//! under `components/responses`), and the limits every `limit` query parameter and every
+//! `Idempotency-Key` header is checked against.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{Object, Schema};
@@ -59,12 +60,18 @@ fn response_name(status: &str) -> String {
     format!("Error{status}")
 }
 
+/// Every error answer of an operation refers to the shared one; what a handler says about its
+/// own case of that status ("code already used") stays as the reference's description.
 fn add_errors(op: &mut Operation) {
     for (status, _) in ERRORS {
-        op.responses
-            .responses
-            .entry(status.to_string())
-            .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{}", response_name(status)))));
+        let location = format!("#/components/responses/{}", response_name(status));
+        let answer =
+            op.responses.responses.entry(status.to_string()).or_insert_with(|| RefOr::Ref(Ref::new(&location)));
+        if let RefOr::T(inline) = answer {
+            let mut reference = Ref::new(location);
+            reference.description = inline.description.clone();
+            *answer = RefOr::Ref(reference);
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 /// The customer's account: name, balance per currency and open items.
-#[utoipa::path(tag = "portal", responses((status = 200, body = PortalAccount), (status = 401, body = ErrorBody)), security(("portal" = [])))]
+#[utoipa::path(operation_id = "getPortalAccount", tag = "portal", responses((status = 200, body = PortalAccount), (status = 401, body = ErrorBody)), security(("portal" = [])))]
 #[get("/portal/account")]
 pub async fn account(state: web::Data<AppState>, PortalAuth(c): PortalAuth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| portal::account(conn, &c)).await?))
@@ -30,6 +30,7 @@ pub async fn account(state: web::Data<AppState>, PortalAuth(c): PortalAuth) -> A
 /// The customer's statement of account for a period. JSON by default; `format=csv|xlsx|pdf` (or
 /// the matching `Accept`) answers a download.
 #[utoipa::path(
+    operation_id = "getPortalStatementOfAccount",
     tag = "portal",
     params(StatementExportQuery),
     responses(
@@ -66,7 +67,7 @@ pub async fn statement_of_account(
 }
 
 /// The differences sent to the customer, and what became of them.
-#[utoipa::path(tag = "portal", params(PageQuery), responses((status = 200, body = DifferencePage)), security(("portal" = [])))]
+#[utoipa::path(operation_id = "listPortalDifferences", tag = "portal", params(PageQuery), responses((status = 200, body = DifferencePage)), security(("portal" = [])))]
 #[get("/portal/differences")]
 pub async fn list_differences(
     state: web::Data<AppState>,
@@ -81,7 +82,7 @@ pub async fn list_differences(
 }
 
 /// One difference with its thread. Another customer's difference is 404.
-#[utoipa::path(tag = "portal", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("portal" = [])))]
+#[utoipa::path(operation_id = "getPortalDifference", tag = "portal", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("portal" = [])))]
 #[get("/portal/differences/{id}")]
 pub async fn get_difference(
     state: web::Data<AppState>,
@@ -93,7 +94,7 @@ pub async fn get_difference(
 }
 
 /// Comment on a difference (with attachment metadata).
-#[utoipa::path(tag = "portal", params(("id" = Uuid, Path)), request_body = CommentInput, responses((status = 201, body = CommentView), (status = 404, body = ErrorBody)), security(("portal" = [])))]
+#[utoipa::path(operation_id = "commentOnPortalDifference", tag = "portal", params(("id" = Uuid, Path)), request_body = CommentInput, responses((status = 201, body = CommentView), (status = 404, body = ErrorBody)), security(("portal" = [])))]
 #[post("/portal/differences/{id}/comments")]
 pub async fn comment(
     state: web::Data<AppState>,
@@ -111,6 +112,7 @@ pub async fn comment(
 
 /// Confirm (`confirm`) or dispute (`dispute`, comment required) a difference sent to the customer.
 #[utoipa::path(
+    operation_id = "transitionPortalDifference",
     tag = "portal",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "confirm | dispute")),
     request_body = Option<CommentInput>,
@@ -140,7 +142,7 @@ pub async fn act(
 }
 
 /// Confirm the account balance as of a date (对账确认); compared with our books and recorded.
-#[utoipa::path(tag = "portal", request_body = BalanceConfirmationInput, responses((status = 201, body = BalanceConfirmationView), (status = 422, body = ErrorBody)), security(("portal" = [])))]
+#[utoipa::path(operation_id = "confirmPortalBalance", tag = "portal", request_body = BalanceConfirmationInput, responses((status = 201, body = BalanceConfirmationView), (status = 422, body = ErrorBody)), security(("portal" = [])))]
 #[post("/portal/balance-confirmations")]
 pub async fn confirm_balance(
     state: web::Data<AppState>,
@@ -156,9 +158,10 @@ pub async fn confirm_balance(
 
 /// Upload the customer's own statement (CSV or JSON, like the tenant's endpoint).
 #[utoipa::path(
+    operation_id = "submitPortalStatement",
     tag = "portal",
     params(StatementOptions),
-    request_body(content = StatementInput, content_type = "application/json", description = "or text/csv"),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody)),
     security(("portal" = []))
 )]
@@ -181,10 +184,11 @@ pub async fn submit_statement(
 /// `webhook-timestamp`, `webhook-signature` with the customer's inbound secret). A repeated
 /// `webhook-id` answers the statement it created.
 #[utoipa::path(
+    operation_id = "pushInboundStatement",
     tag = "portal",
     params(("tenant_id" = Uuid, Path), ("code" = String, Path),
            ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = StatementInput, content_type = "application/json", description = "or text/csv"),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/inbound/{tenant_id}/customers/{code}/statements")]

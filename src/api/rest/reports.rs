@@ -15,6 +15,7 @@ use chrono::Utc;
 /// issue date, per customer and currency, totals per currency and in the base currency.
 /// `format=csv|xlsx` (or the matching `Accept`) answers a download.
 #[utoipa::path(
+    operation_id = "getAgingReport",
     tag = "reports",
     params(AgingQuery),
     responses(
@@ -65,7 +66,7 @@ pub async fn aging(
 
 /// Receivables, overdue, credit sales, collections and DSO over a window (default 90 days)
 /// ending on `as_of`, per customer and currency and for the tenant.
-#[utoipa::path(tag = "reports", params(CollectionQuery), responses((status = 200, body = CollectionReport)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getCollectionsReport", tag = "reports", params(CollectionQuery), responses((status = 200, body = CollectionReport)), security(("bearer" = [])))]
 #[get("/reports/collections")]
 pub async fn collections(
     state: web::Data<AppState>,
@@ -77,7 +78,7 @@ pub async fn collections(
 }
 
 /// Customers ranked by overdue amount in the tenant's base currency.
-#[utoipa::path(tag = "reports", params(CollectionQuery), responses((status = 200, body = OverdueRanking)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getOverdueRanking", tag = "reports", params(CollectionQuery), responses((status = 200, body = OverdueRanking)), security(("bearer" = [])))]
 #[get("/reports/overdue-ranking")]
 pub async fn overdue_ranking(
     state: web::Data<AppState>,

@@ -32,9 +32,10 @@ fn content_type(req: &HttpRequest) -> Option<&str> {
 /// and tolerance as query parameters) or JSON (`StatementInput`). Answers the balances and
 /// every difference found.
 #[utoipa::path(
+    operation_id = "submitCustomerStatement",
     tag = "statements",
     params(("code" = String, Path), StatementOptions, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = StatementInput, content_type = "application/json", description = "or text/csv"),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -65,7 +66,7 @@ pub struct PageQuery {
 }
 
 /// A customer's statements, newest first.
-#[utoipa::path(tag = "statements", params(("code" = String, Path), PageQuery), responses((status = 200, body = StatementPage)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listCustomerStatements", tag = "statements", params(("code" = String, Path), PageQuery), responses((status = 200, body = StatementPage)), security(("bearer" = [])))]
 #[get("/customers/{code}/statements")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -80,7 +81,7 @@ pub async fn list(
 }
 
 /// One statement with its balances and differences.
-#[utoipa::path(tag = "statements", params(("id" = Uuid, Path)), responses((status = 200, body = StatementView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getCustomerStatement", tag = "statements", params(("id" = Uuid, Path)), responses((status = 200, body = StatementView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/statements/{id}")]
 pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -90,7 +91,8 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 /// Differences as JSON pages, or all of them as CSV (`Accept: text/csv`; columns
 /// `customer_code,kind,our_ref,their_ref,our_amount,their_amount,status`).
 #[utoipa::path(
-    tag = "statements",
+    operation_id = "listDifferences",
+    tag = "differences",
     params(DifferenceQuery),
     responses((status = 200, description = "A page as JSON, or every row as CSV with `Accept: text/csv`", content((DifferencePage = "application/json"), (String = "text/csv")))),
     security(("bearer" = []))
@@ -113,7 +115,7 @@ pub async fn list_differences(
 }
 
 /// One difference with its comment thread.
-#[utoipa::path(tag = "statements", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getDifference", tag = "differences", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/differences/{id}")]
 pub async fn get_difference(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -135,7 +137,8 @@ fn parse_action(name: &str) -> Option<Action> {
 /// customer's behalf; a dispute needs a comment), `resolve` (optionally with an adjustment
 /// document), `cancel`. Only allowed transitions; anything else is 409.
 #[utoipa::path(
-    tag = "statements",
+    operation_id = "transitionDifference",
+    tag = "differences",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "send | confirm | dispute | resolve | cancel"), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<ResolveInput>, description = "optional: comment, attachments; adjustment only with resolve"),
     responses((status = 200, body = DifferenceDetail), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -166,7 +169,8 @@ pub async fn act(
 
 /// Add a comment to a difference's thread (visible to the customer once the difference is sent).
 #[utoipa::path(
-    tag = "statements",
+    operation_id = "commentOnDifference",
+    tag = "differences",
     params(("id" = Uuid, Path)),
     request_body = CommentInput,
     responses((status = 201, body = CommentView), (status = 422, body = ErrorBody)),
@@ -191,7 +195,7 @@ pub async fn comment(
 }
 
 /// Send every open difference of a customer (each emits `difference.sent`).
-#[utoipa::path(tag = "statements", params(("code" = String, Path)), responses((status = 200, body = Vec<DifferenceView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "sendCustomerDifferences", tag = "differences", params(("code" = String, Path)), responses((status = 200, body = Vec<DifferenceView>)), security(("bearer" = [])))]
 #[post("/customers/{code}/differences/send")]
 pub async fn send_all(
     state: web::Data<AppState>,
@@ -208,6 +212,7 @@ pub async fn send_all(
 /// per currency. JSON by default; `format=csv|xlsx|pdf` (or the matching `Accept`) answers a
 /// download (`Content-Disposition: attachment`).
 #[utoipa::path(
+    operation_id = "getStatementOfAccount",
     tag = "statements",
     params(("code" = String, Path), StatementExportQuery),
     responses(
@@ -246,6 +251,7 @@ pub async fn statement_of_account(
 
 /// Issue a customer-scoped portal token (JWT). The token is shown once.
 #[utoipa::path(
+    operation_id = "createPortalToken",
     tag = "portal",
     params(("code" = String, Path)),
     request_body = Option<PortalTokenRequest>,
@@ -269,7 +275,7 @@ pub async fn issue_portal_token(
 }
 
 /// The customer's portal tokens (without the tokens themselves).
-#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<PortalTokenView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listPortalTokens", tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<PortalTokenView>)), security(("bearer" = [])))]
 #[get("/customers/{code}/portal-tokens")]
 pub async fn list_portal_tokens(
     state: web::Data<AppState>,
@@ -281,7 +287,7 @@ pub async fn list_portal_tokens(
 }
 
 /// Revoke a portal token at once.
-#[utoipa::path(tag = "portal", params(("code" = String, Path), ("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "revokePortalToken", tag = "portal", params(("code" = String, Path), ("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/customers/{code}/portal-tokens/{id}")]
 pub async fn revoke_portal_token(
     state: web::Data<AppState>,
@@ -296,7 +302,7 @@ pub async fn revoke_portal_token(
 /// Create or rotate the secret with which the customer's system signs statement pushes
 /// (`POST /inbound/{tenant_id}/customers/{code}/statements`). The previous secret stays valid
 /// for 24 hours.
-#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 201, body = InboundSecretIssued)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "rotateInboundSecret", tag = "portal", params(("code" = String, Path)), responses((status = 201, body = InboundSecretIssued)), security(("bearer" = [])))]
 #[post("/customers/{code}/inbound-secret")]
 pub async fn rotate_inbound_secret(
     state: web::Data<AppState>,
@@ -309,7 +315,7 @@ pub async fn rotate_inbound_secret(
 }
 
 /// The customer's balance confirmations (对账确认), newest first.
-#[utoipa::path(tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<BalanceConfirmationView>)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBalanceConfirmations", tag = "portal", params(("code" = String, Path)), responses((status = 200, body = Vec<BalanceConfirmationView>)), security(("bearer" = [])))]
 #[get("/customers/{code}/balance-confirmations")]
 pub async fn confirmations(
     state: web::Data<AppState>,

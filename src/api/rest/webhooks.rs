@@ -23,6 +23,7 @@ pub struct EndpointQuery {
 /// Register a webhook endpoint (admin). The answer carries the signing secret, shown only here
 /// and on rotate-secret.
 #[utoipa::path(
+    operation_id = "createWebhookEndpoint",
     tag = "webhooks",
     request_body = WebhookEndpointInput,
     params(("Idempotency-Key" = Option<String>, Header)),
@@ -47,6 +48,7 @@ pub async fn create(
 
 /// The tenant's webhook endpoints (without secrets).
 #[utoipa::path(
+    operation_id = "listWebhookEndpoints",
     tag = "webhooks",
     params(EndpointQuery),
     responses((status = 200, body = Page<WebhookEndpointView>)),
@@ -61,7 +63,9 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<Endpo
     ))
 }
 
+/// Read one webhook endpoint (its secret is shown only when created or rotated).
 #[utoipa::path(
+    operation_id = "getWebhookEndpoint",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookEndpointView), (status = 404, body = ErrorBody)),
@@ -76,6 +80,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 /// Change URL, description, event types, customer, or enable/disable (admin). Disabling cancels
 /// pending deliveries.
 #[utoipa::path(
+    operation_id = "updateWebhookEndpoint",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     request_body = WebhookEndpointPatch,
@@ -102,6 +107,7 @@ pub async fn update(
 
 /// Delete an endpoint with its delivery history (admin).
 #[utoipa::path(
+    operation_id = "deleteWebhookEndpoint",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookEndpointView), (status = 404, body = ErrorBody)),
@@ -123,6 +129,7 @@ pub async fn remove(
 /// A new signing secret (admin). The previous one keeps signing for 24 hours, so both
 /// signatures are sent meanwhile.
 #[utoipa::path(
+    operation_id = "rotateWebhookSecret",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookEndpointView), (status = 404, body = ErrorBody)),
@@ -146,6 +153,7 @@ pub async fn rotate_secret(
 
 /// An endpoint's deliveries, oldest first.
 #[utoipa::path(
+    operation_id = "listWebhookDeliveries",
     tag = "webhooks",
     params(("id" = Uuid, Path), DeliveryQuery),
     responses((status = 200, body = Page<WebhookDeliveryView>), (status = 404, body = ErrorBody)),
@@ -164,6 +172,7 @@ pub async fn deliveries(
 
 /// A delivery with its payload and every attempt.
 #[utoipa::path(
+    operation_id = "getWebhookDelivery",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookDeliveryDetail), (status = 404, body = ErrorBody)),
@@ -177,6 +186,7 @@ pub async fn delivery(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<U
 
 /// Send a delivery again (admin), from the start of the retry schedule, with the same webhook-id.
 #[utoipa::path(
+    operation_id = "redeliverWebhook",
     tag = "webhooks",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookDeliveryDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -194,7 +204,8 @@ pub async fn redeliver(
     execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| webhooks::redeliver(conn, &principal, id)).await
 }
 
-#[utoipa::path(tag = "webhooks", responses((status = 200, body = WebhookSettingsView)), security(("bearer" = [])))]
+/// The tenant's webhook policy.
+#[utoipa::path(operation_id = "getWebhookSettings", tag = "webhooks", responses((status = 200, body = WebhookSettingsView)), security(("bearer" = [])))]
 #[get("/webhook-settings")]
 pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| webhooks::get_settings(conn, &p)).await?))
@@ -202,7 +213,7 @@ pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResul
 
 /// The tenant's webhook policy (admin): `allow_private_targets` lets endpoints point at
 /// private, loopback and link-local addresses (self-hosted receivers, tests).
-#[utoipa::path(tag = "webhooks", request_body = WebhookSettingsView, responses((status = 200, body = WebhookSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "replaceWebhookSettings", tag = "webhooks", request_body = WebhookSettingsView, responses((status = 200, body = WebhookSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/webhook-settings")]
 pub async fn put_settings(
     state: web::Data<AppState>,

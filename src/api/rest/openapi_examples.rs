@@ -1,0 +1,201 @@
+//! An example request body for every operation that takes one, by operationId and media type,
+//! so Swagger UI's "Try it out" and generated clients' docs start from a valid request. The
+//! OpenAPI test checks that every request body has one and that JSON examples match their
+//! schema.
+
+use serde_json::{json, Value};
+use utoipa::openapi::OpenApi;
+use utoipa::Modify;
+
+pub struct RequestExamples;
+
+const CUSTOMERS_CSV: &str = "code,name,country,iban,email,default_currency,payment_terms_days\n\
+C000001,Müller Maschinenbau GmbH,DE,DE02120300000000202051,ap@mueller.example,EUR,30\n\
+C000002,上海华东贸易有限公司,CN,,finance@huadong.example,CNY,60\n";
+
+const DOCUMENTS_CSV: &str = "doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n\
+INV-2026-000123,invoice,C000001,2026-11-01,2026-12-01,EUR,1234.50,PO-7781\n\
+CN-2026-000007,credit_note,C000001,2026-11-15,,EUR,100.00,INV-2026-000123\n";
+
+const STATEMENT_CSV: &str = "their_ref,our_ref,date,kind,amount,currency\n\
+V-88121,INV-2026-000123,2026-11-01,invoice,1234.50,EUR\n\
+P-40017,INV-2026-000123,2026-11-20,payment,1134.50,EUR\n";
+
+const BANK_CSV: &str = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
+L-0001,DE89370400440532013000,2026-11-20,2026-11-20,1134.50,EUR,Mueller Maschinenbau GmbH,DE02120300000000202051,INV-2026-000123,E2E-0001\n";
+
+fn customer() -> Value {
+    json!({
+        "code": "C000001", "name": "Müller Maschinenbau GmbH", "country": "DE",
+        "aliases": ["Mueller Maschinenbau"], "bank_accounts": ["DE02120300000000202051"],
+        "email": "ap@mueller.example", "default_currency": "EUR", "payment_terms_days": 30,
+        "credit_limit": "50000.00"
+    })
+}
+
+fn document() -> Value {
+    json!({
+        "doc_type": "invoice", "doc_no": "INV-2026-000123", "customer_code": "C000001",
+        "issue_date": "2026-11-01", "due_date": "2026-12-01", "currency": "EUR", "amount": "1234.50",
+        "external_reference": "PO-7781"
+    })
+}
+
+fn statement() -> Value {
+    json!({
+        "period_from": "2026-11-01", "period_to": "2026-11-30",
+        "lines": [
+            {"their_ref": "V-88121", "our_ref": "INV-2026-000123", "date": "2026-11-01", "kind": "invoice", "amount": "1234.50", "currency": "EUR"},
+            {"their_ref": "P-40017", "our_ref": "INV-2026-000123", "date": "2026-11-20", "kind": "payment", "amount": "1134.50", "currency": "EUR"}
+        ]
+    })
+}
+
+fn comment() -> Value {
+    json!({"body": "Credit note CN-2026-000007 covers the short payment.", "attachments": [
+        {"name": "CN-2026-000007.pdf", "content_type": "application/pdf", "url": "https://files.example/CN-2026-000007.pdf"}
+    ]})
+}
+
+/// (operationId, media type, example).
+fn examples() -> Vec<(&'static str, &'static str, Value)> {
+    let customers = json!([customer(), {"code": "C000002", "name": "上海华东贸易有限公司", "country": "CN", "default_currency": "CNY"}]);
+    let documents = json!([document(), {
+        "doc_type": "credit_note", "doc_no": "CN-2026-000007", "customer_code": "C000001",
+        "issue_date": "2026-11-15", "currency": "EUR", "amount": "100.00"
+    }]);
+    vec![
+        ("createToken", "application/json", json!({"email": "ana@acme.example", "password": "a long passphrase"})),
+        ("createCustomer", "application/json", customer()),
+        ("updateCustomer", "application/json", json!({"payment_terms_days": 45, "credit_limit": null})),
+        ("importCustomers", "application/json", customers.clone()),
+        ("importCustomers", "text/csv", json!(CUSTOMERS_CSV)),
+        ("createDocument", "application/json", document()),
+        ("updateDocument", "application/json", json!({"due_date": "2026-12-15"})),
+        ("importDocuments", "application/json", documents.clone()),
+        ("importDocuments", "text/csv", json!(DOCUMENTS_CSV)),
+        (
+            "createBankAccount",
+            "application/json",
+            json!({
+                "account_id": "DE89370400440532013000", "currency": "EUR", "name": "Operating account", "bank_name": "Commerzbank"
+            }),
+        ),
+        ("updateBankAccount", "application/json", json!({"name": "Operating account (EUR)"})),
+        ("importBankStatement", "application/octet-stream", json!(BANK_CSV)),
+        (
+            "startReconciliation",
+            "application/json",
+            json!({"bank_account": "DE89370400440532013000", "booked_from": "2026-11-01", "booked_to": "2026-11-30"}),
+        ),
+        (
+            "createAllocation",
+            "application/json",
+            json!({
+                "bank_line_id": "0193a0c4-7d1e-7c4a-9a51-5c0e3c1f2a10",
+                "allocations": [{"document_id": "0193a0c4-6b2f-7d10-8e0a-1f2b3c4d5e6f", "amount": "1134.50", "write_off": "100.00", "write_off_reason": "discount"}]
+            }),
+        ),
+        (
+            "replaceMatchingSettings",
+            "application/json",
+            json!({
+                "auto_apply_threshold": "0.90", "tolerance_percent": "0.5", "tolerance_absolute": "5.00",
+                "fx_tolerance_percent": "2.0", "auto_apply_oldest_first": true
+            }),
+        ),
+        (
+            "upsertFxRates",
+            "application/json",
+            json!([{"from_currency": "USD", "to_currency": "EUR", "rate": "0.9215", "valid_on": "2026-11-20"}]),
+        ),
+        (
+            "createUser",
+            "application/json",
+            json!({"email": "ana@acme.example", "password": "a long passphrase", "role": "accountant"}),
+        ),
+        (
+            "createApiKey",
+            "application/json",
+            json!({"name": "ERP sync", "role": "accountant", "scopes": ["read", "ledger:write"]}),
+        ),
+        ("submitCustomerStatement", "application/json", statement()),
+        ("submitCustomerStatement", "text/csv", json!(STATEMENT_CSV)),
+        ("commentOnDifference", "application/json", comment()),
+        (
+            "transitionDifference",
+            "application/json",
+            json!({"body": "Agreed: we book the bank fee.", "adjustment": {"doc_no": "ADJ-2026-0001"}}),
+        ),
+        ("createPortalToken", "application/json", json!({"ttl_hours": 168})),
+        (
+            "confirmPortalBalance",
+            "application/json",
+            json!({"as_of": "2026-11-30", "balances": [{"currency": "EUR", "balance": "100.00"}], "comment": "Agreed."}),
+        ),
+        ("commentOnPortalDifference", "application/json", comment()),
+        ("transitionPortalDifference", "application/json", json!({"body": "We paid this on 20 November."})),
+        ("submitPortalStatement", "application/json", statement()),
+        ("submitPortalStatement", "text/csv", json!(STATEMENT_CSV)),
+        ("pushInboundStatement", "application/json", statement()),
+        ("pushInboundStatement", "text/csv", json!(STATEMENT_CSV)),
+        (
+            "replaceDunningLevels",
+            "application/json",
+            json!([
+                {"code": "R1", "name": "Friendly reminder", "severity": 1, "min_days_overdue": 7, "action": "reminder"},
+                {"code": "L2", "name": "Formal letter", "severity": 2, "min_days_overdue": 30, "action": "letter", "min_amount": "100.00", "repeat_every_days": 14},
+                {"code": "H3", "name": "Credit hold", "severity": 3, "min_days_overdue": 60, "action": "call", "credit_hold": true}
+            ]),
+        ),
+        ("startDunningRun", "application/json", json!({"as_of": "2026-11-30"})),
+        (
+            "startStatementRun",
+            "application/json",
+            json!({"period_from": "2026-11-01", "period_to": "2026-11-30", "customers": ["C000001"]}),
+        ),
+        (
+            "createWebhookEndpoint",
+            "application/json",
+            json!({
+                "url": "https://erp.acme.example/hooks/duizhang", "description": "ERP", "event_types": ["difference.created"]
+            }),
+        ),
+        ("updateWebhookEndpoint", "application/json", json!({"enabled": false})),
+        ("replaceWebhookSettings", "application/json", json!({"allow_private_targets": false})),
+        (
+            "createConnector",
+            "application/json",
+            json!({
+                "connector_type": "erpnext", "name": "ERPNext production", "schedule_seconds": 3600,
+                "config": {"base_url": "https://erp.acme.example", "page_size": 200, "sync_customers": true, "sync_payments": true},
+                "credentials": {"api_key": "erp-key", "api_secret": "erp-secret"}
+            }),
+        ),
+        ("updateConnector", "application/json", json!({"schedule_seconds": 900, "reset_cursor": true})),
+        ("createPushKey", "application/json", json!({"name": "push: ERPNext production"})),
+        ("pushCustomers", "application/json", customers),
+        ("pushCustomers", "text/csv", json!(CUSTOMERS_CSV)),
+        ("pushDocuments", "application/json", documents),
+        ("pushDocuments", "text/csv", json!(DOCUMENTS_CSV)),
+        ("pushBankStatement", "application/octet-stream", json!(BANK_CSV)),
+    ]
+}
+
+impl Modify for RequestExamples {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let mut examples = examples();
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                let (Some(id), Some(body)) = (op.operation_id.as_deref(), op.request_body.as_mut()) else { continue };
+                for (media_type, content) in body.content.iter_mut() {
+                    if let Some(i) = examples.iter().position(|(op, mt, _)| *op == id && mt == media_type) {
+                        content.example = Some(examples.swap_remove(i).2);
+                    }
+                }
+            }
+        }
+    }
+}
