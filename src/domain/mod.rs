@@ -9,6 +9,7 @@ pub mod document;
 pub mod json_path;
 pub mod matching;
 pub mod money;
+pub mod nesting;
 pub mod secret_box;
 pub mod ssrf;
 pub mod statement_matching;

@@ -15,6 +15,7 @@ mod connectors_generic_json;
 mod connectors_odoo;
 mod connectors_open_banking;
 mod customers;
+mod deep_nesting;
 mod documents;
 mod exports;
 mod faults;

@@ -4,6 +4,7 @@
 //! every other parse or validation error) carries `extensions.code` like the resolvers' errors.
 
 use crate::config::Settings;
+use crate::error::AppError;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
@@ -14,6 +15,11 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_aliases: usize,
+    /// Checked on the document's text before parsing (`domain::nesting`), and async-graphql's
+    /// own recursion bound (selection sets and fragment spreads) set to the same value.
+    pub max_nesting: usize,
+    pub max_fragments: usize,
+    pub max_directives: usize,
 }
 
 impl Limits {
@@ -22,7 +28,24 @@ impl Limits {
             max_depth: settings.graphql_max_depth,
             max_complexity: settings.graphql_max_complexity,
             max_aliases: settings.graphql_max_aliases,
+            max_nesting: settings.graphql_max_nesting,
+            max_fragments: settings.graphql_max_fragments,
+            max_directives: settings.graphql_max_directives,
         }
+    }
+}
+
+impl Limits {
+    /// The checks that run before async-graphql parses `query`: nesting depth and fragment count.
+    pub fn check_document(&self, query: &str) -> Result<(), AppError> {
+        use crate::domain::nesting::{check_graphql, DocumentRefusal};
+        check_graphql(query, self.max_nesting, self.max_fragments).map_err(|refusal| match refusal {
+            DocumentRefusal::TooDeep(too_deep) => AppError::nesting_too_deep("GraphQL document", too_deep),
+            DocumentRefusal::TooManyFragments { max } => {
+                AppError::bad_request(format!("query defines more than {max} fragments"))
+                    .with_details(serde_json::json!({ "limit": "fragments", "max": max }))
+            }
+        })
     }
 }
 
