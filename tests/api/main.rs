@@ -14,6 +14,7 @@ mod connectors;
 mod connectors_generic_json;
 mod connectors_odoo;
 mod connectors_open_banking;
+mod csv_injection;
 mod customers;
 mod deep_nesting;
 mod documents;
