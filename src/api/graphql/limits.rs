@@ -5,9 +5,11 @@
 
 use crate::config::Settings;
 use crate::error::AppError;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +98,29 @@ impl Extension for Limits {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|errors| errors.into_iter().map(|e| with_code(e, None)).collect())
+    }
+
+    /// Resolver errors carry their code already; what reaches here without one is an argument
+    /// async-graphql could not read into its type (an Int out of range: bad input), or else a
+    /// fault of ours.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        for error in &mut response.errors {
+            if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
+                continue;
+            }
+            let code = if error.message.starts_with("Failed to parse") { CODE } else { "internal" };
+            if code == "internal" {
+                tracing::error!(message = %error.message, "GraphQL error without a code");
+            }
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+        response
     }
 }
 
