@@ -13,4 +13,5 @@ pub mod nesting;
 pub mod secret_box;
 pub mod ssrf;
 pub mod statement_matching;
+pub mod tenant;
 pub mod webhook_signature;

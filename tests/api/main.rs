@@ -31,4 +31,5 @@ mod reports;
 mod service;
 mod statements;
 mod tenancy;
+mod users;
 mod webhooks;

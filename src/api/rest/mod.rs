@@ -16,6 +16,7 @@ mod openapi_errors;
 pub mod portal;
 pub mod reports;
 pub mod statements;
+pub mod users;
 pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
@@ -72,7 +73,7 @@ impl Modify for BearerAuth {
     info(title = "duizhang", description = "Accounts-receivable reconciliation API. Money is always a decimal string."),
     servers((url = "/api/v1")),
     paths(
-        auth::token,
+        auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
         customers::create, customers::list, customers::get, customers::update, customers::import, customers::balance,
         documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::import,
         matching::start, matching::get, matching::list, matching::confirm, matching::reject, matching::allocate,
@@ -80,6 +81,8 @@ impl Modify for BearerAuth {
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+        users::get_user, users::update_user, users::disable_user, users::enable_user, users::logout_user_everywhere,
+        users::issue_password_reset, users::delete_user,
         statements::submit, statements::list, statements::get, statements::list_differences, statements::get_difference,
         statements::comment, statements::act, statements::send_all, statements::statement_of_account,
         statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token,
@@ -99,13 +102,13 @@ impl Modify for BearerAuth {
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth, &DocumentedErrors),
     tags(
-        (name = "auth", description = "Tokens for people"),
+        (name = "auth", description = "Tokens for people: log in to a tenant, change your password, log out everywhere, redeem a reset"),
         (name = "customers", description = "Customer master data and balances"),
         (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
         (name = "bank", description = "Our bank accounts, statement imports (camt.053/054, MT940, CSV, BAI2) and bank lines"),
         (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
         (name = "audit", description = "Append-only, hash-chained trail of every change"),
-        (name = "admin", description = "Users and API keys"),
+        (name = "admin", description = "Users (and their lifecycle) and API keys"),
         (name = "statements", description = "Customer statements (对账), differences and their lifecycle"),
         (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
         (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
@@ -130,6 +133,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|err, _| AppError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()),
     )
     .service(auth::token)
+    .service(auth::change_password)
+    .service(auth::logout_everywhere)
+    .service(auth::complete_password_reset)
     .service(customers::import)
     .service(customers::create)
     .service(customers::list)
@@ -165,6 +171,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(admin::create_api_key)
     .service(admin::list_api_keys)
     .service(admin::revoke_api_key)
+    .service(users::get_user)
+    .service(users::update_user)
+    .service(users::disable_user)
+    .service(users::enable_user)
+    .service(users::logout_user_everywhere)
+    .service(users::issue_password_reset)
+    .service(users::delete_user)
     .service(statements::submit)
     .service(statements::list)
     .service(statements::get)
