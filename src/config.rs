@@ -560,4 +560,44 @@ mod tests {
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
     }
+
+    #[test]
+    fn security_settings_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = Settings::from_lookup(env(&[
+            ("DUIZHANG_CORS_ORIGINS", "https://App.Example.com, http://localhost:3000,https://x.example:443"),
+            ("DUIZHANG_GRAPHQL_INTROSPECTION", "public"),
+            ("DUIZHANG_GRAPHIQL", "false"),
+            ("DUIZHANG_BEHIND_TLS", "true"),
+            ("DUIZHANG_GRAPHQL_MAX_NESTING", "32"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "20"),
+            ("DUIZHANG_PASSWORD_RESET_TTL_SECONDS", "3600"),
+        ]))
+        .unwrap();
+        assert_eq!(s.cors_allowed_origins, ["https://app.example.com", "http://localhost:3000", "https://x.example"]);
+        assert_eq!(s.graphql_introspection, Introspection::Public);
+        assert!(!s.graphiql && s.behind_tls);
+        assert_eq!((s.graphql_max_nesting, s.max_json_depth), (32, 20));
+        assert_eq!(s.password_reset_ttl, Duration::from_secs(3600));
+        let d = Settings::default();
+        assert!(d.cors_allowed_origins.is_empty() && !d.behind_tls && d.graphiql);
+        assert_eq!(d.graphql_introspection, Introspection::Authenticated);
+        for (name, value) in [
+            ("DUIZHANG_CORS_ORIGINS", "*"),
+            ("DUIZHANG_CORS_ORIGINS", "https://app.example.com/"),
+            ("DUIZHANG_CORS_ORIGINS", "https://app.example.com/path"),
+            ("DUIZHANG_CORS_ORIGINS", "ftp://files.example.com"),
+            ("DUIZHANG_GRAPHQL_INTROSPECTION", "sometimes"),
+            ("DUIZHANG_GRAPHQL_MAX_NESTING", "100000"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "128"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "0"),
+            ("DUIZHANG_PASSWORD_RESET_TTL_SECONDS", "5"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([(name, value)]));
+            let e = Settings::from_lookup(env(pairs)).unwrap_err();
+            assert_eq!(e.name, name, "{value}");
+        }
+    }
 }

@@ -131,6 +131,8 @@ fn run(
         App::new()
             // Resolves the caller once and spends its rate budget before any handler runs.
             .wrap(actix_web::middleware::from_fn(crate::api::guard::guard))
+            // Outermost: CORS preflights and the security headers of every answer, refusals included.
+            .wrap(actix_web::middleware::from_fn(crate::api::security_headers::middleware))
             .app_data(state.clone())
             .app_data(schemas.clone())
             .app_data(openapi.clone())

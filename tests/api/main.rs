@@ -23,6 +23,7 @@ mod faults;
 mod graphql;
 mod guards;
 mod hostile_input;
+mod http_headers;
 mod idempotency;
 mod integrity;
 mod matching;
