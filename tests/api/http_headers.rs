@@ -27,7 +27,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;
     let key = format!("Bearer {}", app.api_key);
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, u16, bool)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16, bool);
+    let cases: Vec<Case> = vec![
         ("GET", "/api/v1/customers", vec![("authorization", &key)], 200, true),
         ("GET", "/api/v1/customers", vec![], 401, false),
         ("GET", "/api/v1/nothing-here", vec![("authorization", &key)], 404, true),
@@ -69,7 +70,7 @@ async fn the_viewer_pages_get_a_policy_naming_their_own_inline_scripts() {
             let tag_end = start + rest[start..].find('>').unwrap();
             let close = tag_end + rest[tag_end..].find("</script>").unwrap();
             if !rest[start..tag_end].contains("src=") {
-                let digest = sha2::Sha256::digest(rest[tag_end + 1..close].as_bytes());
+                let digest = sha2::Sha256::digest(&rest.as_bytes()[tag_end + 1..close]);
                 let source = format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest));
                 assert!(policy.contains(&source), "{path}: {source} missing from {policy}");
                 inline += 1;
