@@ -16,6 +16,8 @@ SET slug = CASE WHEN n.n = 1 THEN n.slug
 FROM numbered n
 WHERE n.id = t.id;
 ALTER TABLE tenants ALTER COLUMN slug SET NOT NULL;
+-- Rows inserted without one (by SQL, not the service) still get a valid, unique slug.
+ALTER TABLE tenants ALTER COLUMN slug SET DEFAULT ('tenant-' || left(replace(gen_random_uuid()::text, '-', ''), 8));
 ALTER TABLE tenants ADD CONSTRAINT tenants_slug_format
     CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
 CREATE UNIQUE INDEX tenants_slug ON tenants (slug);
