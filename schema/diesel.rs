@@ -460,6 +460,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_reset_tokens (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     portal_tokens (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -530,6 +542,7 @@ diesel::table! {
         #[max_length = 3]
         base_currency -> Bpchar,
         created_at -> Timestamptz,
+        slug -> Text,
     }
 }
 
@@ -542,6 +555,9 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         disabled_at -> Nullable<Timestamptz>,
+        token_version -> Int4,
+        deleted_at -> Nullable<Timestamptz>,
+        password_changed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -670,6 +686,8 @@ diesel::joinable!(inbound_secrets -> tenants (tenant_id));
 diesel::joinable!(matching_settings -> tenants (tenant_id));
 diesel::joinable!(outbox_events -> customers (customer_id));
 diesel::joinable!(outbox_events -> tenants (tenant_id));
+diesel::joinable!(password_reset_tokens -> tenants (tenant_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(portal_tokens -> customers (customer_id));
 diesel::joinable!(portal_tokens -> tenants (tenant_id));
 diesel::joinable!(reconciliation_runs -> bank_accounts (bank_account_id));
@@ -721,6 +739,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbound_secrets,
     matching_settings,
     outbox_events,
+    password_reset_tokens,
     portal_tokens,
     reconciliation_runs,
     statement_run_items,

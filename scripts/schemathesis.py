@@ -5,7 +5,12 @@ build) on a fresh database, a tenant with an admin API key, some rows to find, t
 any undocumented status or content type, any answer that violates its schema, and any
 schema-violating request that is accepted.
 
-Usage: scripts/schemathesis.sh [--max-time 120] [--max-examples N] [--seed N]
+Then, GraphQL mode against /graphql with the committed schema/schema.graphql (queries and
+mutations generated from it, the same credentials), for --graphql-max-time seconds: it fails on any
+5xx, any answer that is not a GraphQL JSON object and any error without a stable code or coded
+`internal` (scripts/lib/graphql_hooks.py). Both runs must pass and the server log must show no panic.
+
+Usage: scripts/schemathesis.sh [--max-time 120] [--graphql-max-time 60] [--max-examples N] [--seed N]
 """
 
 import argparse
@@ -30,9 +35,30 @@ def seed(api):
     api.ok("POST", "/bank-accounts", {"account_id": "DE89370400440532013000", "currency": "EUR"})
 
 
+def run_graphql(server, tenant, args, work):
+    """GraphQL mode: operations generated from the committed SDL, sent to /graphql."""
+    cmd = [os.path.join(VENV, "bin", "schemathesis"), "run", os.path.join(dz.ROOT, "schema", "schema.graphql"),
+           "--url", server.base + "/graphql",
+           "-H", f"Authorization: Bearer {tenant['api_key']}",
+           "--checks", "no_internal_error,response_schema_conformance",
+           "--max-time", str(args.graphql_max_time),
+           "--workers", args.workers,
+           "--request-timeout", "30",
+           "--generation-database", "none",
+           "--no-color",
+           "--report", "junit", "--report-dir", os.path.join(work, "graphql")]
+    if args.seed is not None:
+        cmd += ["--seed", str(args.seed)]
+    env = dict(os.environ, SCHEMATHESIS_HOOKS="graphql_hooks",
+               PYTHONPATH=os.path.join(dz.ROOT, "scripts", "lib"))
+    log("running " + " ".join(c if "Bearer" not in c else "-H 'Authorization: Bearer ...'" for c in cmd))
+    return subprocess.run(cmd, env=env).returncode
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-time", type=int, default=120, help="seconds for the whole schemathesis run")
+    ap.add_argument("--graphql-max-time", type=int, default=60, help="seconds for the GraphQL run (0: skip it)")
     ap.add_argument("--max-examples", type=int, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--workers", default="2")
@@ -83,10 +109,16 @@ def main():
         cmd += extra
         log("running " + " ".join(c if "Bearer" not in c else "-H 'Authorization: Bearer ...'" for c in cmd))
         code = subprocess.run(cmd).returncode
+        graphql_code = 0
+        if args.graphql_max_time > 0:
+            graphql_code = run_graphql(server, tenant, args, work)
         server_errors = subprocess.run(["grep", "-c", "panicked", server.log_path], capture_output=True,
                                        text=True).stdout.strip()
-        log(f"schemathesis exit code {code}; panics in the server log: {server_errors or 0}")
-        return code
+        log(f"schemathesis exit codes: REST {code}, GraphQL {graphql_code}; "
+            f"panics in the server log: {server_errors or 0}")
+        if server_errors not in ("", "0"):
+            return 1
+        return code or graphql_code
     finally:
         server.stop()
         if db:

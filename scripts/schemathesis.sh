@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Schemathesis against openapi/openapi.json: see scripts/schemathesis.py.
-# Usage: scripts/schemathesis.sh [--max-time 120] [more schemathesis options]
+# Schemathesis against openapi/openapi.json (REST) and schema/schema.graphql (GraphQL at /graphql):
+# see scripts/schemathesis.py.
+# Usage: scripts/schemathesis.sh [--max-time 120] [--graphql-max-time 60] [more schemathesis options]
 # DZ_BIN picks the binary (default: target/release/duizhang, built here).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -26,6 +26,26 @@ pub struct Settings {
     /// Aliased fields per GraphQL operation (fragments counted where they are spread): each
     /// alias of an id-taking field is one more lookup, so aliases would multiply one request.
     pub graphql_max_aliases: usize,
+    /// Brackets of any kind (selection sets, lists, input objects, arguments) nested in one
+    /// GraphQL document; checked on the raw text before it is parsed.
+    pub graphql_max_nesting: usize,
+    /// Fragment definitions per GraphQL document (validation follows fragment chains recursively).
+    pub graphql_max_fragments: usize,
+    /// Directives on one field.
+    pub graphql_max_directives: usize,
+    /// Who may ask the GraphQL schema about itself (`__schema`, `__type`).
+    pub graphql_introspection: Introspection,
+    /// Serve the GraphiQL page at `GET /graphql`.
+    pub graphiql: bool,
+    /// `[`/`{` nested in a JSON body (REST, GraphQL, JSON imports); checked before parsing.
+    pub max_json_depth: usize,
+    /// Origins (`https://app.example.com`) whose browser front ends may call the API (CORS);
+    /// empty: no cross-origin access.
+    pub cors_allowed_origins: Vec<String>,
+    /// TLS terminates in front of the service (a proxy or load balancer): answers carry HSTS.
+    pub behind_tls: bool,
+    /// How long an admin's password reset token can be used.
+    pub password_reset_ttl: Duration,
     pub rate_limit: RateLimitConfig,
     /// How long a checked API key is trusted without asking the database again (0: always ask).
     pub api_key_cache_ttl: Duration,
@@ -44,6 +64,29 @@ pub struct Settings {
     pub audit_sealer: bool,
     /// How often the sealer looks for unsealed audit entries.
     pub audit_seal_interval: Duration,
+}
+
+/// Who may use GraphQL introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Introspection {
+    /// Any caller with valid credentials (the default).
+    Authenticated,
+    /// Also callers without credentials (they get introspection and nothing else).
+    Public,
+    /// Nobody.
+    Off,
+}
+
+impl std::str::FromStr for Introspection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "authenticated" => Ok(Introspection::Authenticated),
+            "public" => Ok(Introspection::Public),
+            "off" => Ok(Introspection::Off),
+            _ => Err("expected authenticated, public or off".into()),
+        }
+    }
 }
 
 /// Requests per caller: per API key, user or portal token; per client IP when unauthenticated.
@@ -171,6 +214,15 @@ impl Default for Settings {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             graphql_max_aliases: 30,
+            graphql_max_nesting: 64,
+            graphql_max_fragments: 100,
+            graphql_max_directives: 10,
+            graphql_introspection: Introspection::Authenticated,
+            graphiql: true,
+            max_json_depth: 64,
+            cors_allowed_origins: Vec::new(),
+            behind_tls: false,
+            password_reset_ttl: Duration::from_secs(24 * HOUR),
             rate_limit: RateLimitConfig::default(),
             api_key_cache_ttl: Duration::from_secs(5),
             login_throttle: LoginThrottleConfig::default(),
@@ -242,6 +294,7 @@ impl Settings {
         if let Some(v) = get("DUIZHANG_GRAPHQL_MAX_ALIASES") {
             s.graphql_max_aliases = parse(&v, "DUIZHANG_GRAPHQL_MAX_ALIASES")?;
         }
+        read_security(&mut s, &get)?;
         if let Some(v) = get("DUIZHANG_API_KEY_CACHE_SECONDS") {
             let seconds: u64 = parse(&v, "DUIZHANG_API_KEY_CACHE_SECONDS")?;
             if seconds > 300 {
@@ -358,6 +411,73 @@ impl Settings {
     }
 }
 
+/// The parsers' nesting limits, introspection, CORS, HSTS and password reset settings.
+fn read_security(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
+    // Above these the recursive parsers behind the checks come near the end of a worker's stack.
+    let bounded = |name: &'static str, max: usize| -> Result<Option<usize>, ConfigError> {
+        let Some(v) = get(name) else { return Ok(None) };
+        let n: usize = parse(&v, name)?;
+        if !(1..=max).contains(&n) {
+            return Err(ConfigError { name, reason: format!("must be 1 to {max}") });
+        }
+        Ok(Some(n))
+    };
+    if let Some(n) = bounded("DUIZHANG_GRAPHQL_MAX_NESTING", 128)? {
+        s.graphql_max_nesting = n;
+    }
+    if let Some(n) = bounded("DUIZHANG_GRAPHQL_MAX_FRAGMENTS", 1000)? {
+        s.graphql_max_fragments = n;
+    }
+    if let Some(n) = bounded("DUIZHANG_GRAPHQL_MAX_DIRECTIVES", 100)? {
+        s.graphql_max_directives = n;
+    }
+    // serde_json itself stops after 127 levels.
+    if let Some(n) = bounded("DUIZHANG_MAX_JSON_DEPTH", 127)? {
+        s.max_json_depth = n;
+    }
+    if let Some(v) = get("DUIZHANG_GRAPHQL_INTROSPECTION") {
+        s.graphql_introspection = parse(&v, "DUIZHANG_GRAPHQL_INTROSPECTION")?;
+    }
+    if let Some(v) = get("DUIZHANG_GRAPHIQL") {
+        s.graphiql = parse(&v, "DUIZHANG_GRAPHIQL")?;
+    }
+    if let Some(v) = get("DUIZHANG_CORS_ORIGINS") {
+        s.cors_allowed_origins = v
+            .split(',')
+            .map(|o| {
+                parse_origin(o)
+                    .map_err(|reason| ConfigError { name: "DUIZHANG_CORS_ORIGINS", reason: format!("{o:?}: {reason}") })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(v) = get("DUIZHANG_BEHIND_TLS") {
+        s.behind_tls = parse(&v, "DUIZHANG_BEHIND_TLS")?;
+    }
+    if let Some(v) = get("DUIZHANG_PASSWORD_RESET_TTL_SECONDS") {
+        let seconds: u64 = parse(&v, "DUIZHANG_PASSWORD_RESET_TTL_SECONDS")?;
+        if !(60..=7 * 24 * HOUR).contains(&seconds) {
+            return Err(ConfigError { name: "DUIZHANG_PASSWORD_RESET_TTL_SECONDS", reason: "60 to 604800".into() });
+        }
+        s.password_reset_ttl = Duration::from_secs(seconds);
+    }
+    Ok(())
+}
+
+/// An origin as browsers send it in `Origin`: `https://app.example.com` or `http://localhost:3000`
+/// (scheme, host, port if not the default; no path). `*` is refused: the list is an allow-list.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let url = url::Url::parse(text).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("expected http:// or https://".into());
+    }
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !bare || !url.username().is_empty() || url.password().is_some() || text.ends_with('/') {
+        return Err("an origin is scheme://host[:port], nothing after it".into());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 /// `250ms`, `5s`, `30m`, `2h`.
 fn parse_duration(text: &str) -> Option<Duration> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
@@ -439,5 +559,45 @@ mod tests {
         assert_eq!(e.name, "DUIZHANG_RATE_LIMIT_BURST");
         let e = Settings::from_lookup(env(&[("DUIZHANG_WEBHOOK_LEASE_MS", "5000")])).unwrap_err();
         assert_eq!(e.name, "DUIZHANG_WEBHOOK_LEASE_MS", "the lease must outlast the request timeout");
+    }
+
+    #[test]
+    fn security_settings_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = Settings::from_lookup(env(&[
+            ("DUIZHANG_CORS_ORIGINS", "https://App.Example.com, http://localhost:3000,https://x.example:443"),
+            ("DUIZHANG_GRAPHQL_INTROSPECTION", "public"),
+            ("DUIZHANG_GRAPHIQL", "false"),
+            ("DUIZHANG_BEHIND_TLS", "true"),
+            ("DUIZHANG_GRAPHQL_MAX_NESTING", "32"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "20"),
+            ("DUIZHANG_PASSWORD_RESET_TTL_SECONDS", "3600"),
+        ]))
+        .unwrap();
+        assert_eq!(s.cors_allowed_origins, ["https://app.example.com", "http://localhost:3000", "https://x.example"]);
+        assert_eq!(s.graphql_introspection, Introspection::Public);
+        assert!(!s.graphiql && s.behind_tls);
+        assert_eq!((s.graphql_max_nesting, s.max_json_depth), (32, 20));
+        assert_eq!(s.password_reset_ttl, Duration::from_secs(3600));
+        let d = Settings::default();
+        assert!(d.cors_allowed_origins.is_empty() && !d.behind_tls && d.graphiql);
+        assert_eq!(d.graphql_introspection, Introspection::Authenticated);
+        for (name, value) in [
+            ("DUIZHANG_CORS_ORIGINS", "*"),
+            ("DUIZHANG_CORS_ORIGINS", "https://app.example.com/"),
+            ("DUIZHANG_CORS_ORIGINS", "https://app.example.com/path"),
+            ("DUIZHANG_CORS_ORIGINS", "ftp://files.example.com"),
+            ("DUIZHANG_GRAPHQL_INTROSPECTION", "sometimes"),
+            ("DUIZHANG_GRAPHQL_MAX_NESTING", "100000"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "128"),
+            ("DUIZHANG_MAX_JSON_DEPTH", "0"),
+            ("DUIZHANG_PASSWORD_RESET_TTL_SECONDS", "5"),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([(name, value)]));
+            let e = Settings::from_lookup(env(pairs)).unwrap_err();
+            assert_eq!(e.name, name, "{value}");
+        }
     }
 }

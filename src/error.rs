@@ -19,6 +19,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    /// A JSON body or GraphQL document nests deeper than the configured limit.
+    NestingTooDeep,
     RateLimited,
     TooManyAttempts,
     ServiceUnavailable,
@@ -37,6 +39,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::NestingTooDeep => "nesting_too_deep",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::ServiceUnavailable => "service_unavailable",
@@ -55,6 +58,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NestingTooDeep => StatusCode::BAD_REQUEST,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,6 +105,14 @@ impl AppError {
         let message = message.into();
         Self::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
             .with_details(serde_json::json!({ "field": field, "reason": message }))
+    }
+    /// `what` ("JSON body", "GraphQL document") nests deeper than `too_deep.max`.
+    pub fn nesting_too_deep(what: &str, too_deep: crate::domain::nesting::TooDeep) -> Self {
+        Self::new(
+            ErrorCode::NestingTooDeep,
+            format!("{what} nests deeper than {} levels (at byte {})", too_deep.max, too_deep.offset),
+        )
+        .with_details(serde_json::json!({ "max_depth": too_deep.max, "offset": too_deep.offset }))
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ServiceUnavailable, message)

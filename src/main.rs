@@ -27,6 +27,11 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Lock out, restore or reset a tenant's user (audited as the operator, `system`).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Write openapi/openapi.json and schema/schema.graphql from the code.
@@ -84,13 +89,46 @@ struct DemoDataArgs {
 
 #[derive(Subcommand)]
 enum TenantCommand {
-    /// Create a tenant and print {"tenant_id":...,"api_key":...} (an admin API key).
+    /// Create a tenant and print {"tenant_id":...,"slug":...,"api_key":...} (an admin API key).
     Create {
         #[arg(long)]
         name: String,
+        /// What its users give as `tenant` when they log in (default: made from the name).
+        #[arg(long)]
+        slug: Option<String>,
         #[arg(long, default_value = "EUR")]
         base_currency: String,
     },
+    /// Print every tenant's id, slug and name.
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Disable the user: no login, every token stops at once.
+    Disable(UserTarget),
+    /// Enable a disabled user again.
+    Enable(UserTarget),
+    /// End every session of the user (all their tokens).
+    LogoutEverywhere(UserTarget),
+    /// Print a one-time password reset token; the current password and sessions end.
+    ResetPassword(UserTarget),
+    /// Change the user's role (admin, accountant, viewer).
+    SetRole {
+        #[command(flatten)]
+        target: UserTarget,
+        role: String,
+    },
+    /// Delete the user (the audit trail keeps what they did).
+    Delete(UserTarget),
+}
+
+#[derive(clap::Args)]
+struct UserTarget {
+    /// The tenant's slug or id (an address is unique only within a tenant).
+    #[arg(long)]
+    tenant: String,
+    email: String,
 }
 
 fn main() -> ExitCode {
@@ -146,15 +184,26 @@ fn run(cli: Cli) -> Result<(), String> {
             actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
         }
         Command::Migrate => Ok(()),
-        Command::Tenant { command: TenantCommand::Create { name, base_currency } } => {
+        Command::Tenant { command: TenantCommand::Create { name, slug, base_currency } } => {
             use diesel::Connection;
             let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
             let created = conn
-                .transaction(|conn| duizhang::services::tenants::create(conn, &name, &base_currency))
+                .transaction(|conn| {
+                    duizhang::services::tenants::create_with_slug(conn, &name, slug.as_deref(), &base_currency)
+                })
                 .map_err(|e| e.message)?;
             println!("{}", serde_json::to_string(&created).map_err(|e| e.to_string())?);
             Ok(())
         }
+        Command::Tenant { command: TenantCommand::List } => {
+            use diesel::Connection;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            for t in duizhang::services::tenants::list(&mut conn).map_err(|e| e.message)? {
+                println!("{}", serde_json::json!({ "tenant_id": t.id, "slug": t.slug, "name": t.name }));
+            }
+            Ok(())
+        }
+        Command::User { command } => run_user(&database.url, settings.password_reset_ttl, command),
         Command::VerifyAudit => {
             use diesel::Connection;
             let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
@@ -216,6 +265,48 @@ fn demo_data(args: &DemoDataArgs) -> Result<(), String> {
         data.truth_differences.len(),
         args.out.display()
     );
+    Ok(())
+}
+
+/// One lifecycle step on a user named by tenant and address, as the operator; prints the result.
+fn run_user(database_url: &str, reset_ttl: std::time::Duration, command: UserCommand) -> Result<(), String> {
+    use diesel::Connection;
+    use duizhang::domain::auth::Role;
+    use duizhang::services::users;
+    let mut conn = diesel::PgConnection::establish(database_url).map_err(|e| e.to_string())?;
+    let target = match &command {
+        UserCommand::Disable(t)
+        | UserCommand::Enable(t)
+        | UserCommand::LogoutEverywhere(t)
+        | UserCommand::ResetPassword(t)
+        | UserCommand::Delete(t)
+        | UserCommand::SetRole { target: t, .. } => t,
+    };
+    let output = conn
+        .transaction(|conn| {
+            let tenant = duizhang::services::tenants::find(conn, &target.tenant)?
+                .ok_or_else(|| duizhang::error::AppError::not_found(format!("tenant {:?}", target.tenant)))?;
+            let id = users::find_by_email(conn, tenant.id, &target.email)?.id;
+            let operator = users::system_principal(tenant.id);
+            let view = match &command {
+                UserCommand::Disable(_) => users::disable(conn, &operator, id)?,
+                UserCommand::Enable(_) => users::enable(conn, &operator, id)?,
+                UserCommand::LogoutEverywhere(_) => users::logout_everywhere(conn, &operator, id)?,
+                UserCommand::Delete(_) => users::delete(conn, &operator, id)?,
+                UserCommand::SetRole { role, .. } => {
+                    let role = Role::parse(role)
+                        .ok_or_else(|| duizhang::error::AppError::invalid("role", "admin, accountant or viewer"))?;
+                    users::set_role(conn, &operator, id, role)?
+                }
+                UserCommand::ResetPassword(_) => {
+                    let issued = users::issue_password_reset(conn, &operator, id, reset_ttl)?;
+                    return Ok(serde_json::to_value(issued).unwrap_or_default());
+                }
+            };
+            Ok::<_, duizhang::error::AppError>(serde_json::to_value(view).unwrap_or_default())
+        })
+        .map_err(|e| e.message)?;
+    println!("{output}");
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Building and running one app instance: resolve the database (embedded cluster or
 //! `DATABASE_URL`), migrate, bind, serve. Tests build many instances side by side.
 
-use crate::api::graphql::{self, AppSchema};
+use crate::api::graphql;
 use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
 use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
@@ -124,16 +124,17 @@ fn run(
         api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
     };
-    let schema: AppSchema = graphql::build_schema(Some(state.clone()), graphql::Limits::from_settings(&settings));
+    let schemas = web::Data::new(graphql::Schemas::build(&state));
     let state = web::Data::new(state);
-    let schema = web::Data::new(schema);
     let openapi = web::Data::new(OpenApiJson(rest::openapi_json()));
     let server = HttpServer::new(move || {
         App::new()
             // Resolves the caller once and spends its rate budget before any handler runs.
             .wrap(actix_web::middleware::from_fn(crate::api::guard::guard))
+            // Outermost: CORS preflights and the security headers of every answer, refusals included.
+            .wrap(actix_web::middleware::from_fn(crate::api::security_headers::middleware))
             .app_data(state.clone())
-            .app_data(schema.clone())
+            .app_data(schemas.clone())
             .app_data(openapi.clone())
             .service(health::healthz)
             .service(health::readyz)

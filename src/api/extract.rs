@@ -280,7 +280,23 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         }
         body.extend_from_slice(&chunk);
     }
+    check_json_nesting(req, &body)?;
     Ok(body.freeze())
+}
+
+/// A JSON body (declared so, or undeclared) must not nest deeper than `DUIZHANG_MAX_JSON_DEPTH`:
+/// checked here, on the raw bytes, so no recursive parser ever sees a deeper one.
+fn check_json_nesting(req: &HttpRequest, body: &[u8]) -> AppResult<()> {
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !(essence.is_empty() || essence == "application/json" || essence.ends_with("+json")) {
+        return Ok(());
+    }
+    let max = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.max_json_depth)
+        .unwrap_or(crate::config::Settings::default().max_json_depth);
+    crate::domain::nesting::check_json(body, max).map_err(|e| AppError::nesting_too_deep("JSON body", e))
 }
 
 /// Bodies up to this size stay in memory; larger ones are spooled to a temporary file as they

@@ -2,8 +2,10 @@
 //! use case in `services` and render its answer.
 
 pub mod client_ip;
+pub mod cors;
 pub mod extract;
 pub mod graphql;
 pub mod guard;
 pub mod rate_limit;
 pub mod rest;
+pub mod security_headers;

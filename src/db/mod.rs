@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod idempotency;
 pub mod matching;
 pub mod outbox;
+pub mod password_resets;
 mod pool;
 pub mod portal;
 pub mod reports;

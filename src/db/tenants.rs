@@ -10,6 +10,8 @@ pub struct Tenant {
     pub name: String,
     pub base_currency: String,
     pub created_at: DateTime<Utc>,
+    /// The short name people log in with (`acme`); unique.
+    pub slug: String,
 }
 
 pub fn insert(conn: &mut PgConnection, tenant: &Tenant) -> QueryResult<()> {
@@ -18,4 +20,16 @@ pub fn insert(conn: &mut PgConnection, tenant: &Tenant) -> QueryResult<()> {
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Tenant> {
     tenants::table.find(id).select(Tenant::as_select()).first(conn)
+}
+
+pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<Tenant>> {
+    tenants::table.filter(tenants::slug.eq(slug)).select(Tenant::as_select()).first(conn).optional()
+}
+
+pub fn slug_taken(conn: &mut PgConnection, slug: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tenants::table.filter(tenants::slug.eq(slug)))).get_result(conn)
+}
+
+pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
+    tenants::table.order(tenants::created_at.asc()).select(Tenant::as_select()).load(conn)
 }

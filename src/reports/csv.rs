@@ -7,7 +7,9 @@
 //! hold the period's totals, so `opening + debit - credit = closing` reads off two rows.
 //! Amounts are the service's decimal strings (exact, `.` as separator, currency minor units),
 //! UTF-8 without BOM like the other CSV outputs; the XLSX export is the one meant for Excel.
+//! Text cells that a spreadsheet would run as formulas are neutralised (`csv_cell`).
 
+use super::csv_cell::CsvWriter;
 use super::{totals, RenderError, StatementDoc};
 use crate::domain::money::format_amount;
 use crate::services::reports::AgingReport;
@@ -16,14 +18,14 @@ pub const COLUMNS: [&str; 7] = ["currency", "date", "kind", "reference", "debit"
 
 pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderError> {
     let st = doc.statement;
-    let mut w = ::csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
+    let mut w = CsvWriter::new();
+    w.row(COLUMNS)?;
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     for acc in &st.currencies {
         let cur = acc.currency.as_str();
-        w.write_record([cur, &date(st.from), "opening_balance", "", "", "", &acc.opening_balance])?;
+        w.row([cur, &date(st.from), "opening_balance", "", "", "", &acc.opening_balance])?;
         for l in &acc.lines {
-            w.write_record([
+            w.row([
                 cur,
                 &l.date.to_string(),
                 &l.kind,
@@ -34,7 +36,7 @@ pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderErro
             ])?;
         }
         let (debit, credit) = totals(acc)?;
-        w.write_record([
+        w.row([
             cur,
             &date(st.to),
             "closing_balance",
@@ -44,28 +46,28 @@ pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderErro
             &acc.closing_balance,
         ])?;
     }
-    w.into_inner().map_err(|e| RenderError::Csv(e.into_error().into()))
+    Ok(w.finish()?)
 }
 
 /// AR aging: `customer_code,customer_name,currency,<one column per bucket>,total,overdue`, then one
 /// `TOTAL` row per currency.
 pub fn aging(report: &AgingReport) -> Result<Vec<u8>, RenderError> {
-    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut w = CsvWriter::new();
     let mut header = vec!["customer_code".to_string(), "customer_name".into(), "currency".into()];
     header.extend(report.buckets.iter().map(|b| b.label.clone()));
     header.extend(["total".to_string(), "overdue".into()]);
-    w.write_record(&header)?;
+    w.row(&header)?;
     for r in &report.rows {
         let mut rec = vec![r.customer_code.as_str(), &r.customer_name, &r.currency];
         rec.extend(r.buckets.iter().map(String::as_str));
         rec.extend([r.total.as_str(), &r.overdue]);
-        w.write_record(&rec)?;
+        w.row(&rec)?;
     }
     for t in &report.totals {
         let mut rec = vec!["TOTAL", "", &t.currency];
         rec.extend(t.buckets.iter().map(String::as_str));
         rec.extend([t.total.as_str(), &t.overdue]);
-        w.write_record(&rec)?;
+        w.row(&rec)?;
     }
-    w.into_inner().map_err(|e| RenderError::Csv(e.into_error().into()))
+    Ok(w.finish()?)
 }

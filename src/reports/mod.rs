@@ -5,6 +5,7 @@
 //! only the XLSX writer turns them into f64, at the cell, because a spreadsheet number is a double.
 
 pub mod csv;
+pub mod csv_cell;
 pub mod pdf;
 pub mod xlsx;
 

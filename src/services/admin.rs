@@ -1,84 +1,14 @@
-//! Users and API keys of a tenant: admin-only.
+//! API keys of a tenant: admin-only. Users are in `services::users`.
 
 use super::require;
-use crate::db::{api_keys, audit as audit_db, users};
+use crate::db::{api_keys, audit as audit_db};
 use crate::domain::auth::{Permission, Principal, Role};
-use crate::domain::customer::check_email;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    pub email: String,
-    /// At least 12 characters.
-    pub password: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub role: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<users::User> for UserView {
-    fn from(u: users::User) -> Self {
-        UserView { id: u.id, email: u.email, role: u.role, created_at: u.created_at }
-    }
-}
-
-/// The password hash is computed by the caller (slow, off the transaction).
-pub fn validate_new_user(input: &NewUser) -> AppResult<()> {
-    check_email(&input.email).map_err(|e| AppError::invalid("email", e))?;
-    if input.password.chars().count() < 12 {
-        return Err(AppError::invalid("password", "must be at least 12 characters"));
-    }
-    if input.password.len() > 1024 {
-        return Err(AppError::invalid("password", "must be at most 1024 bytes"));
-    }
-    Ok(())
-}
-
-pub fn create_user(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    input: NewUser,
-    password_hash: String,
-) -> AppResult<UserView> {
-    require(principal, Permission::Admin)?;
-    validate_new_user(&input)?;
-    let user = users::User {
-        id: Uuid::now_v7(),
-        tenant_id: principal.tenant_id,
-        email: input.email.trim().to_string(),
-        password_hash,
-        role: input.role.as_str().into(),
-        created_at: Utc::now(),
-        disabled_at: None,
-    };
-    users::insert(conn, &user).map_err(|e| match AppError::from(e) {
-        err if err.code == crate::error::ErrorCode::Conflict => {
-            AppError::conflict("a user with this e-mail already exists")
-        }
-        err => err,
-    })?;
-    let mut e = entry(principal, "user.created", "user", &user.id.to_string());
-    e.after = Some(serde_json::json!({ "email": user.email, "role": user.role }));
-    audit_db::append(conn, principal.tenant_id, vec![e])?;
-    Ok(user.into())
-}
-
-pub fn list_users(conn: &mut PgConnection, principal: &Principal) -> AppResult<Vec<UserView>> {
-    require(principal, Permission::Admin)?;
-    Ok(users::list(conn, principal.tenant_id)?.into_iter().map(UserView::from).collect())
-}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,7 @@
 //! Authentication: API keys for machines, e-mail/password exchanged for short-lived JWTs for
-//! people. Both resolve to a `Principal` bound to one tenant.
+//! people. Both resolve to a `Principal` bound to one tenant. People log in to a named tenant
+//! (its slug or id): an address is unique only within a tenant, so nothing one tenant does with
+//! its users can change how another's log in, and no answer tells which addresses exist.
 
 use crate::db::{self, api_keys, connector_push, users};
 use crate::domain::auth::{Actor, Principal, Role};
@@ -75,6 +77,10 @@ pub struct UserClaims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// The user's token version when the token was issued; lifecycle steps bump the stored one,
+    /// which ends every token issued before. Absent in tokens from before versions (0).
+    #[serde(default)]
+    pub ver: i32,
 }
 
 /// Resolves `Authorization: Bearer <token>` to a principal.
@@ -131,14 +137,19 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     // tenant the token names (a disabled user's tokens stop at once, and a token can never
     // carry a user into another tenant). The role is the current one, not the token's.
     let (tid, sub) = (claims.tid, claims.sub);
-    let user = db::transaction(&state.pool, move |conn| Ok(users::find_active(conn, tid, sub)?))
+    let user = db::read(&state.pool, move |conn| Ok(users::find_active(conn, tid, sub)?))
         .await?
         .ok_or_else(|| AppError::unauthenticated("token's user is unknown or disabled"))?;
+    if user.token_version != claims.ver {
+        return Err(AppError::unauthenticated(
+            "token revoked: the user was logged out everywhere, or their password or role changed",
+        ));
+    }
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
     Ok(Principal { tenant_id: user.tenant_id, actor: Actor::User { id: user.id }, role, scopes: vec![] })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -147,40 +158,50 @@ pub struct TokenResponse {
     pub role: Role,
 }
 
-/// Exchanges e-mail and password for a JWT. Every failure gives the same answer, so the
-/// endpoint does not tell which addresses exist.
-/// Failed attempts count against the address and `client_ip` (`services::login_throttle`);
-/// once either is over its limit the password is not even checked.
+/// What a person logs in with.
+#[derive(Debug)]
+pub struct Login {
+    /// The tenant's slug or id.
+    pub tenant: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Exchanges tenant, e-mail and password for a JWT. Every failure (unknown tenant, unknown
+/// address, wrong password, disabled user) gives the same answer after the same work, so the
+/// endpoint does not tell which tenants or addresses exist. Failed attempts count against the
+/// address in its tenant and against `client_ip` (`services::login_throttle`); once either is
+/// over its limit the password is not even checked.
 pub async fn issue_token(
     state: &AppState,
-    email: String,
-    password: String,
-    tenant_id: Option<Uuid>,
+    login: Login,
     client_ip: Option<std::net::IpAddr>,
 ) -> AppResult<TokenResponse> {
-    state.login_throttle.check(&email, client_ip)?;
-    let attempted = email.clone();
-    let failed = || {
-        state.login_throttle.record_failure(&attempted, client_ip);
-        AppError::unauthenticated("invalid e-mail, password or tenant")
-    };
-    let candidates = db::transaction(&state.pool, move |conn| Ok(users::find_active_by_email(conn, &email)?)).await?;
-    let candidates: Vec<_> = candidates.into_iter().filter(|u| tenant_id.is_none_or(|t| t == u.tenant_id)).collect();
-    let user = match candidates.len() {
-        0 => {
-            // Spend the same time as a real check so timing does not reveal unknown addresses.
-            let _ = actix_web::web::block(move || verify_password(&password, DUMMY_HASH)).await;
-            return Err(failed());
-        }
-        1 => candidates.into_iter().next().ok_or_else(failed)?,
-        _ => return Err(AppError::bad_request("this e-mail belongs to several tenants: give tenant_id")),
-    };
-    let stored = user.password_hash.clone();
+    let Login { tenant, email, password } = login;
+    let lookup_email = email.clone();
+    let (tenant_id, user) = db::read(&state.pool, move |conn| {
+        let Some(tenant) = crate::services::tenants::find(conn, &tenant)? else { return Ok((None, None)) };
+        Ok((Some(tenant.id), users::find_active_by_email(conn, tenant.id, &lookup_email)?))
+    })
+    .await?;
+    // Counted per address within its tenant: failures in one tenant never lock out another's user.
+    let attempted = format!("{}/{}", tenant_id.map(|t| t.to_string()).unwrap_or_default(), email.trim());
+    state.login_throttle.check(&attempted, client_ip)?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
     let ok = actix_web::web::block(move || verify_password(&password, &stored)).await.map_err(AppError::internal)?;
-    if !ok {
-        return Err(failed());
-    }
+    let user = match user {
+        Some(user) if ok => user,
+        _ => {
+            state.login_throttle.record_failure(&attempted, client_ip);
+            return Err(AppError::unauthenticated("invalid tenant, e-mail or password"));
+        }
+    };
     state.login_throttle.record_success(&attempted);
+    token_for(state, &user)
+}
+
+/// A token for the user as stored now (its role and token version).
+pub fn token_for(state: &AppState, user: &users::User) -> AppResult<TokenResponse> {
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
     let now = chrono::Utc::now().timestamp();
     let ttl = state.jwt.ttl.as_secs();
@@ -192,6 +213,7 @@ pub async fn issue_token(
         aud: JWT_AUDIENCE_API.into(),
         iat: now,
         exp: now + ttl as i64,
+        ver: user.token_version,
     };
     Ok(TokenResponse {
         access_token: state.jwt.sign(&claims)?,
@@ -200,6 +222,74 @@ pub async fn issue_token(
         tenant_id: user.tenant_id,
         role,
     })
+}
+
+/// The caller (a user's token) changes their own password, proving the current one: every
+/// other session ends, and the answer is a new token for this one.
+pub async fn change_own_password(
+    state: &AppState,
+    principal: &Principal,
+    current_password: String,
+    new_password: String,
+    client_ip: Option<std::net::IpAddr>,
+) -> AppResult<TokenResponse> {
+    let Actor::User { id } = principal.actor else {
+        return Err(AppError::forbidden("only a user's own token can change its password"));
+    };
+    crate::services::users::validate_password("new_password", &new_password)?;
+    let tenant_id = principal.tenant_id;
+    let user = db::read(&state.pool, move |conn| Ok(users::find_active(conn, tenant_id, id)?))
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("token's user is unknown or disabled"))?;
+    // A stolen token must not let its holder guess the password at full speed.
+    let attempted = format!("{}/{}", user.tenant_id, user.email);
+    state.login_throttle.check(&attempted, client_ip)?;
+    let stored = user.password_hash.clone();
+    let (ok, new_hash) = actix_web::web::block(move || {
+        let ok = verify_password(&current_password, &stored);
+        (ok, ok.then(|| hash_password(&new_password)))
+    })
+    .await
+    .map_err(AppError::internal)?;
+    if !ok {
+        state.login_throttle.record_failure(&attempted, client_ip);
+        return Err(AppError::invalid("current_password", "is not the current password"));
+    }
+    let new_hash = new_hash.ok_or_else(|| AppError::internal("no hash"))??;
+    let principal = principal.clone();
+    let verified = user.password_hash;
+    let updated = db::transaction(&state.pool, move |conn| {
+        crate::services::users::change_own_password(conn, &principal, &verified, new_hash)
+    })
+    .await?;
+    token_for(state, &updated)
+}
+
+/// Redeems an admin's reset token with a new password (no credentials: the token is the proof).
+pub async fn complete_password_reset(state: &AppState, token: String, new_password: String) -> AppResult<()> {
+    crate::services::users::validate_password("new_password", &new_password)?;
+    if !token.starts_with(RESET_TOKEN_PREFIX) {
+        return Err(AppError::unauthenticated("the reset token is unknown, used or expired"));
+    }
+    let token_hash = hash_api_key(&token);
+    let new_hash = actix_web::web::block(move || hash_password(&new_password)).await.map_err(AppError::internal)??;
+    db::transaction(&state.pool, move |conn| {
+        crate::services::users::complete_password_reset(conn, &token_hash, new_hash)
+    })
+    .await
+}
+
+/// Stored instead of a hash while a reset is pending: no password matches it.
+pub const UNUSABLE_PASSWORD: &str = "!reset-pending";
+const RESET_TOKEN_PREFIX: &str = "dzr_";
+
+/// A one-time password reset token and its SHA-256 (the only thing stored).
+pub fn generate_reset_token() -> (String, String) {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let token = format!("{RESET_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let hash = hash_api_key(&token);
+    (token, hash)
 }
 
 /// A valid argon2id hash of a random password, checked when the user does not exist.
@@ -211,10 +301,16 @@ pub fn hash_password(password: &str) -> AppResult<String> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(AppError::internal)
 }
 
+/// A stored value that is no hash (a pending reset) is checked against the dummy hash, so the
+/// answer takes as long as for a real password.
 fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    match PasswordHash::new(stored) {
+        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => {
+            let _ = PasswordHash::new(DUMMY_HASH).map(|h| Argon2::default().verify_password(password.as_bytes(), &h));
+            false
+        }
+    }
 }
 
 /// A new API key: (plaintext shown once, prefix stored for lookup, hash stored for checking).
@@ -288,6 +384,7 @@ mod tests {
             aud: JWT_AUDIENCE_API.into(),
             iat: now,
             exp: now + 60,
+            ver: 0,
         };
         let token = keys.sign(&claims).unwrap();
         assert!(keys.verify::<UserClaims>(&token, JWT_AUDIENCE_API).is_ok());

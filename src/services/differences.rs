@@ -221,13 +221,12 @@ pub fn list_csv(conn: &mut PgConnection, principal: &Principal, q: DifferenceQue
     let mut f = filter_of(conn, principal.tenant_id, &q)?;
     f.limit = 1_000_000;
     let rows = diff_db::list(conn, principal.tenant_id, &f)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::reports::csv_cell::CsvWriter::new();
     let io = |e: csv::Error| AppError::internal(e);
-    w.write_record(["customer_code", "kind", "our_ref", "their_ref", "our_amount", "their_amount", "status"])
-        .map_err(io)?;
+    w.row(["customer_code", "kind", "our_ref", "their_ref", "our_amount", "their_amount", "status"]).map_err(io)?;
     for (d, code) in rows {
         let v = DifferenceView::new(d, code);
-        w.write_record([
+        w.row([
             v.customer_code.as_str(),
             v.kind.as_str(),
             v.our_ref.as_deref().unwrap_or(""),
@@ -238,7 +237,7 @@ pub fn list_csv(conn: &mut PgConnection, principal: &Principal, q: DifferenceQue
         ])
         .map_err(io)?;
     }
-    w.into_inner().map_err(|e| AppError::internal(e.to_string()))
+    w.finish().map_err(io)
 }
 
 pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DifferenceDetail> {

@@ -755,14 +755,14 @@ pub fn list_allocations(
 pub fn allocations_csv(conn: &mut PgConnection, principal: &Principal, q: AllocationQuery) -> AppResult<Vec<u8>> {
     require(principal, Permission::Read)?;
     let f = filter_of(&q)?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["line_id", "doc_no", "amount", "state", "confidence"]).map_err(AppError::internal)?;
+    let mut w = crate::reports::csv_cell::CsvWriter::new();
+    w.row(["line_id", "doc_no", "amount", "state", "confidence"]).map_err(AppError::internal)?;
     for row in m_db::list(conn, principal.tenant_id, &f)? {
         let v = allocation_view(row);
-        w.write_record([v.line_id.unwrap_or_default(), v.doc_no, v.amount, v.state, v.confidence])
+        w.row([v.line_id.unwrap_or_default(), v.doc_no, v.amount, v.state, v.confidence])
             .map_err(AppError::internal)?;
     }
-    w.into_inner().map_err(AppError::internal)
+    w.finish().map_err(AppError::internal)
 }
 
 /// Confirms a proposal: the allocations of its candidate set are applied, the line's other

@@ -27,6 +27,7 @@ pub mod reports;
 pub mod statement_runs;
 pub mod statements;
 pub mod tenants;
+pub mod users;
 pub mod webhook_worker;
 pub mod webhooks;
 

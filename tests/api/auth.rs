@@ -21,7 +21,7 @@ fn token(claims: serde_json::Value, secret: &str) -> String {
 #[tokio::test]
 async fn password_login_gives_a_working_short_lived_token() {
     let (app, email, password) = app_with_user().await;
-    let r = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": password})).await;
+    let r = app.login(email, password).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["token_type"], "Bearer");
     assert!(r.body["expires_in"].as_u64().unwrap() <= 3600);
@@ -38,12 +38,15 @@ async fn password_login_gives_a_working_short_lived_token() {
 #[tokio::test]
 async fn wrong_password_and_unknown_email_look_the_same() {
     let (app, email, _) = app_with_user().await;
-    let wrong = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": "not the password"})).await;
-    let unknown =
-        app.post_as("", "/api/v1/auth/token", &json!({"email": "nobody@x.example", "password": "whatever12345"})).await;
-    assert_eq!(wrong.status, 401);
-    assert_eq!(unknown.status, 401);
-    assert_eq!(wrong.body, unknown.body);
+    let wrong = app.login(email, "not the password").await;
+    let unknown = app.login("nobody@x.example", "whatever12345").await;
+    let no_tenant = app.login_to("no-such-tenant", email, "whatever12345").await;
+    let (_, other_slug, _) = app.create_tenant_with_slug("Other Co");
+    let other_tenant = app.login_to(&other_slug, email, "correct horse battery").await;
+    for r in [&wrong, &unknown, &no_tenant, &other_tenant] {
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(r.body, wrong.body, "every failure reads the same");
+    }
 }
 
 #[tokio::test]
@@ -148,7 +151,7 @@ fn forged(header: serde_json::Value, claims: &serde_json::Value, secret: &[u8]) 
 }
 
 async fn login_token(app: &crate::helpers::TestApp, email: &str, password: &str) -> String {
-    let r = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": password})).await;
+    let r = app.login(email, password).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["access_token"].as_str().unwrap().to_string()
 }
@@ -236,7 +239,7 @@ async fn a_disabled_or_deleted_users_tokens_stop_working_at_once() {
     let r = app.get_as(&jwt, "/api/v1/customers").await;
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.error_code(), "unauthenticated");
-    let r = app.post_as("", "/api/v1/auth/token", &json!({"email": email, "password": password})).await;
+    let r = app.login(email, password).await;
     assert_eq!(r.status, 401, "a disabled user cannot log in: {}", r.text);
     {
         let mut conn = app.db.connect();

@@ -120,6 +120,16 @@ async fn build_world(app: &TestApp) -> World {
         .to_string();
     let key = ok(app.post("/api/v1/api-keys", &json!({"name": "erp", "role": "viewer"})).await, 201).await;
     ids.insert("api-keys", key["id"].as_str().unwrap().to_string());
+    let user = ok(
+        app.post(
+            "/api/v1/users",
+            &json!({"email": "ana@acme.example", "password": "correct horse battery", "role": "accountant"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    ids.insert("users", user["id"].as_str().unwrap().to_string());
     let connector = ok(
         app.post(
             "/api/v1/connectors",
@@ -177,6 +187,7 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         ("patch", "/bank-accounts/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/connectors/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/webhook-endpoints/{id}") => json!({"description": "Hijacked"}),
+        ("patch", "/users/{id}") => json!({"role": "viewer"}),
         ("post", "/differences/{id}/comments") | ("post", "/portal/differences/{id}/comments") => {
             json!({"body": "hijacked"})
         }
@@ -220,6 +231,10 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("customers WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
         format!("api_keys WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
         format!("portal_tokens WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
+        format!(
+            "users WHERE tenant_id = '{t}' AND (token_version > 0 OR role <> 'accountant' OR deleted_at IS NOT NULL)"
+        ),
+        format!("password_reset_tokens WHERE tenant_id = '{t}'"),
     ]
     .iter()
     .map(|q| app.count(q))
@@ -454,6 +469,37 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "syncConnector",
             "mutation($id: UUID!) { syncConnector(id: $id) { __typename } }".into(),
             json!({"id": id("connectors")}),
+        ),
+        ("user", "query($id: UUID!) { user(id: $id) { __typename } }".into(), json!({"id": id("users")})),
+        (
+            "setUserRole",
+            "mutation($id: UUID!) { setUserRole(id: $id, role: VIEWER) { __typename } }".into(),
+            json!({"id": id("users")}),
+        ),
+        (
+            "disableUser",
+            "mutation($id: UUID!) { disableUser(id: $id) { __typename } }".into(),
+            json!({"id": id("users")}),
+        ),
+        (
+            "enableUser",
+            "mutation($id: UUID!) { enableUser(id: $id) { __typename } }".into(),
+            json!({"id": id("users")}),
+        ),
+        (
+            "logoutUserEverywhere",
+            "mutation($id: UUID!) { logoutUserEverywhere(id: $id) { __typename } }".into(),
+            json!({"id": id("users")}),
+        ),
+        (
+            "resetUserPassword",
+            "mutation($id: UUID!) { resetUserPassword(id: $id) { __typename } }".into(),
+            json!({"id": id("users")}),
+        ),
+        (
+            "deleteUser",
+            "mutation($id: UUID!) { deleteUser(id: $id) { __typename } }".into(),
+            json!({"id": id("users")}),
         ),
         // Last: the owner's own call deletes it.
         (

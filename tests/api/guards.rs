@@ -75,15 +75,7 @@ async fn a_users_token_has_its_own_budget() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let r = app
-        .send(
-            "POST",
-            "/api/v1/auth/token",
-            None,
-            Some(("application/json", br#"{"email":"ana@acme.example","password":"correct horse battery"}"#.to_vec())),
-            &[],
-        )
-        .await;
+    let r = app.login("ana@acme.example", "correct horse battery").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let jwt = r.body["access_token"].as_str().unwrap().to_string();
     assert_eq!(app.get_as(&jwt, "/api/v1/customers").await.status, 200);
@@ -96,8 +88,7 @@ async fn a_users_token_has_its_own_budget() {
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> Response {
-    let body = json!({"email": email, "password": password}).to_string().into_bytes();
-    app.send("POST", "/api/v1/auth/token", None, Some(("application/json", body)), &[]).await
+    app.login(email, password).await
 }
 
 #[tokio::test]

@@ -135,8 +135,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDatabase,
-    /// The first tenant and its admin API key.
+    /// The first tenant (its id and the slug its users log in with) and its admin API key.
     pub tenant_id: Uuid,
+    pub tenant_slug: String,
     pub api_key: String,
 }
 
@@ -179,7 +180,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Idle connections are dropped well before the server's 5 s keep-alive ends, so a request is
     // never sent on a connection the server is closing at that moment (a reset under load).
     let client = reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(1)).build().unwrap();
-    TestApp { address, client, db, tenant_id: created.tenant_id, api_key: created.api_key }
+    TestApp { address, client, db, tenant_id: created.tenant_id, tenant_slug: created.slug, api_key: created.api_key }
 }
 
 impl TestApp {
@@ -188,6 +189,24 @@ impl TestApp {
         let mut conn = self.db.connect();
         let t = conn.transaction(|c| duizhang::services::tenants::create(c, name, "EUR")).unwrap();
         (t.tenant_id, t.api_key)
+    }
+
+    /// Another tenant with its slug: (id, slug, admin key).
+    pub fn create_tenant_with_slug(&self, name: &str) -> (Uuid, String, String) {
+        let mut conn = self.db.connect();
+        let t = conn.transaction(|c| duizhang::services::tenants::create(c, name, "EUR")).unwrap();
+        (t.tenant_id, t.slug, t.api_key)
+    }
+
+    /// `POST /auth/token` to the first tenant, without credentials.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.login_to(&self.tenant_slug.clone(), email, password).await
+    }
+
+    pub async fn login_to(&self, tenant: &str, email: &str, password: &str) -> Response {
+        let body = serde_json::json!({"tenant": tenant, "email": email, "password": password});
+        self.send("POST", "/api/v1/auth/token", None, Some(("application/json", body.to_string().into_bytes())), &[])
+            .await
     }
 
     pub async fn send(

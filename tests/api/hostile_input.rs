@@ -42,3 +42,13 @@ async fn an_object_body_sent_as_an_array_is_refused() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_graphql_argument_out_of_its_type_range_is_a_coded_error() {
+    // Found by schemathesis' GraphQL mode: async-graphql's own argument errors had no code.
+    let app = spawn_app().await;
+    let r = app.graphql_as(Some(&app.api_key), "{ collectionReport(days: 146848888063) { asOf } }", json!({})).await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "bad_request", "{}", r.text);
+    let r = app.graphql_as(Some(&app.api_key), "{ agingReport(buckets: [1, 99999999999]) { asOf } }", json!({})).await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "bad_request", "{}", r.text);
+}

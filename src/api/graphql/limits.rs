@@ -4,9 +4,12 @@
 //! every other parse or validation error) carries `extensions.code` like the resolvers' errors.
 
 use crate::config::Settings;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use crate::error::AppError;
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +17,11 @@ pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_aliases: usize,
+    /// Checked on the document's text before parsing (`domain::nesting`), and async-graphql's
+    /// own recursion bound (selection sets and fragment spreads) set to the same value.
+    pub max_nesting: usize,
+    pub max_fragments: usize,
+    pub max_directives: usize,
 }
 
 impl Limits {
@@ -22,7 +30,24 @@ impl Limits {
             max_depth: settings.graphql_max_depth,
             max_complexity: settings.graphql_max_complexity,
             max_aliases: settings.graphql_max_aliases,
+            max_nesting: settings.graphql_max_nesting,
+            max_fragments: settings.graphql_max_fragments,
+            max_directives: settings.graphql_max_directives,
         }
+    }
+}
+
+impl Limits {
+    /// The checks that run before async-graphql parses `query`: nesting depth and fragment count.
+    pub fn check_document(&self, query: &str) -> Result<(), AppError> {
+        use crate::domain::nesting::{check_graphql, DocumentRefusal};
+        check_graphql(query, self.max_nesting, self.max_fragments).map_err(|refusal| match refusal {
+            DocumentRefusal::TooDeep(too_deep) => AppError::nesting_too_deep("GraphQL document", too_deep),
+            DocumentRefusal::TooManyFragments { max } => {
+                AppError::bad_request(format!("query defines more than {max} fragments"))
+                    .with_details(serde_json::json!({ "limit": "fragments", "max": max }))
+            }
+        })
     }
 }
 
@@ -73,6 +98,29 @@ impl Extension for Limits {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|errors| errors.into_iter().map(|e| with_code(e, None)).collect())
+    }
+
+    /// Resolver errors carry their code already; what reaches here without one is an argument
+    /// async-graphql could not read into its type (an Int out of range: bad input), or else a
+    /// fault of ours.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        for error in &mut response.errors {
+            if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
+                continue;
+            }
+            let code = if error.message.starts_with("Failed to parse") { CODE } else { "internal" };
+            if code == "internal" {
+                tracing::error!(message = %error.message, "GraphQL error without a code");
+            }
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+        response
     }
 }
 

@@ -1,5 +1,8 @@
 use super::inputs::{CustomerPatchInput, DocumentPatchInput};
 use super::{run, run_portal};
+use crate::domain::auth::Role;
+use crate::error::AppError;
+use crate::services::auth::{self, TokenResponse};
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
 use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
@@ -7,8 +10,10 @@ use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::matching::{self, AllocationView, ManualAllocation, RunRequest, RunView};
 use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
 use crate::services::statements::{self, Source, StatementInput, StatementView};
+use crate::services::users::{self, NewUser, PasswordResetIssued, UserView};
 use crate::services::webhooks::{self, WebhookDeliveryDetail, WebhookEndpointInput, WebhookEndpointView};
-use async_graphql::{Context, Object};
+use crate::state::AppState;
+use async_graphql::{Context, ErrorExtensions, Object};
 use uuid::Uuid;
 
 pub struct MutationRoot;
@@ -242,5 +247,58 @@ impl MutationRoot {
     /// Void a document nothing has been applied to.
     async fn cancel_document(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<DocumentView> {
         run(ctx, move |conn, p| documents::cancel(conn, p, id)).await
+    }
+
+    /// Create a user who logs in with e-mail and password (admin).
+    async fn create_user(&self, ctx: &Context<'_>, input: NewUser) -> async_graphql::Result<UserView> {
+        users::validate_new_user(&input).map_err(|e| e.extend())?;
+        let password = input.password.clone();
+        let hash = actix_web::web::block(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| AppError::internal(e).extend())?
+            .map_err(|e| e.extend())?;
+        run(ctx, move |conn, p| users::create_user(conn, p, input, hash)).await
+    }
+
+    /// Change a user's role (admin); their tokens stop working.
+    async fn set_user_role(&self, ctx: &Context<'_>, id: Uuid, role: Role) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::set_role(conn, p, id, role)).await
+    }
+
+    /// Disable a user (admin): no login, their tokens stop at once.
+    async fn disable_user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::disable(conn, p, id)).await
+    }
+
+    /// Enable a disabled user again (admin).
+    async fn enable_user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::enable(conn, p, id)).await
+    }
+
+    /// End every session of a user (admin, or the user themselves).
+    async fn logout_user_everywhere(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::logout_everywhere(conn, p, id)).await
+    }
+
+    /// A one-time password reset token for a user (admin); their password and sessions end.
+    async fn reset_user_password(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<PasswordResetIssued> {
+        let ttl = ctx.data::<AppState>()?.settings.password_reset_ttl;
+        run(ctx, move |conn, p| users::issue_password_reset(conn, p, id, ttl)).await
+    }
+
+    /// Delete a user (admin); the audit trail keeps what they did.
+    async fn delete_user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::delete(conn, p, id)).await
+    }
+
+    /// Change your own password (a user's token): every other session ends; a new token for this one.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<TokenResponse> {
+        let (state, principal) = super::caller(ctx)?;
+        auth::change_own_password(state, &principal, current_password, new_password, None).await.map_err(|e| e.extend())
     }
 }

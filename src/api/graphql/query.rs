@@ -16,6 +16,7 @@ use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
 use crate::services::statements::{self, StatementView};
+use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::NaiveDate;
@@ -448,5 +449,15 @@ impl QueryRoot {
     /// Recompute the audit hash chain (admin).
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> async_graphql::Result<ChainVerification> {
         run(ctx, audit::verify).await
+    }
+
+    /// The tenant's users, deleted ones left out (admin).
+    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserView>> {
+        run(ctx, users::list_users).await
+    }
+
+    /// One user of the tenant (admin).
+    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
+        run(ctx, move |conn, p| users::get_user(conn, p, id)).await
     }
 }

@@ -2,7 +2,8 @@ use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
 use crate::domain::auth::Permission;
 use crate::error::{AppError, AppResult};
-use crate::services::admin::{self, ApiKeyView, CreatedApiKey, NewApiKey, NewUser, UserView};
+use crate::services::admin::{self, ApiKeyView, CreatedApiKey, NewApiKey};
+use crate::services::users::{self, NewUser, UserView};
 use crate::services::{auth::hash_password, require};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -27,13 +28,13 @@ pub async fn create_user(
     require(&p, Permission::Admin)?;
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: NewUser = parse_json(&req, &body)?;
-    admin::validate_new_user(&input)?;
+    users::validate_new_user(&input)?;
     // argon2 is deliberately slow: hash before taking a database connection.
     let password = input.password.clone();
     let hash = web::block(move || hash_password(&password)).await.map_err(AppError::internal)??;
     let principal = p.clone();
     execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        admin::create_user(conn, &principal, input, hash)
+        users::create_user(conn, &principal, input, hash)
     })
     .await
 }
@@ -42,7 +43,7 @@ pub async fn create_user(
 #[utoipa::path(operation_id = "listUsers", tag = "admin", responses((status = 200, body = Vec<UserView>)), security(("bearer" = [])))]
 #[get("/users")]
 pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
-    Ok(ok_json(&run(&state.pool, move |conn| admin::list_users(conn, &p)).await?))
+    Ok(ok_json(&run(&state.pool, move |conn| users::list_users(conn, &p)).await?))
 }
 
 /// Create an API key for a machine client (admin). The secret is in this answer only.

@@ -18,6 +18,7 @@ mod openapi_pages;
 pub mod portal;
 pub mod reports;
 pub mod statements;
+pub mod users;
 pub mod webhooks;
 
 use crate::error::{AppError, ErrorCode};
@@ -84,13 +85,13 @@ macro_rules! rest_api {
             components(schemas(ErrorBody, ErrorDetail)),
             modifiers(&BearerAuth, &DocumentedErrors, &RequestExamples, &NamedPageItems),
             tags(
-                (name = "auth", description = "Tokens for people"),
+                (name = "auth", description = "Tokens for people: log in to a tenant, change your password, log out everywhere, redeem a reset"),
                 (name = "customers", description = "Customer master data and balances"),
                 (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
                 (name = "bank", description = "Our bank accounts, statement imports (camt.053/054, MT940, CSV, BAI2) and bank lines"),
                 (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
                 (name = "audit", description = "Append-only, hash-chained trail of every change"),
-                (name = "admin", description = "Users and API keys"),
+                (name = "admin", description = "Users (and their lifecycle) and API keys"),
                 (name = "statements", description = "Customer statements (对账) and the statement of account"),
                 (name = "differences", description = "Differences found between our books and a customer's statement, and their lifecycle"),
                 (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
@@ -114,13 +115,14 @@ macro_rules! rest_api {
 }
 
 rest_api! {
-    auth::token,
+    auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
     customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
     audit::verify, audit::list,
     admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
+    users::get_user, users::update_user, users::disable_user, users::enable_user, users::logout_user_everywhere, users::issue_password_reset, users::delete_user,
     statements::submit, statements::list, statements::get, statements::list_differences, statements::get_difference, statements::comment, statements::act, statements::send_all, statements::statement_of_account, statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token, statements::rotate_inbound_secret, statements::confirmations,
     portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference, portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
     reports::aging, reports::collections, reports::overdue_ranking,

@@ -13,7 +13,10 @@ use utoipa::Modify;
 /// Status codes any operation may answer with (auth, permissions, unknown rows, validation,
 /// body limits, rate limits, an unavailable database), never 500: a 500 is a bug to fix.
 const ERRORS: [(&str, &str); 10] = [
-    ("400", "bad_request: malformed request (body, query string or header)"),
+    (
+        "400",
+        "bad_request: malformed request (body, query string or header); nesting_too_deep: a JSON body nests too deeply",
+    ),
     ("401", "unauthenticated: missing, unknown, revoked or expired credentials"),
     ("403", "forbidden: the credentials lack the permission"),
     ("404", "not_found: no such row for this tenant"),

@@ -65,7 +65,22 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
         "issue_date": "2026-11-15", "currency": "EUR", "amount": "100.00"
     }]);
     vec![
-        ("createToken", "application/json", json!({"email": "ana@acme.example", "password": "a long passphrase"})),
+        (
+            "createToken",
+            "application/json",
+            json!({"tenant": "acme-gmbh", "email": "ana@acme.example", "password": "a long passphrase"}),
+        ),
+        (
+            "changeOwnPassword",
+            "application/json",
+            json!({"current_password": "a long passphrase", "new_password": "an even longer passphrase"}),
+        ),
+        (
+            "completePasswordReset",
+            "application/json",
+            json!({"reset_token": "dzr_3kq9v0x7m2", "new_password": "a fresh long passphrase"}),
+        ),
+        ("updateUser", "application/json", json!({"role": "viewer"})),
         ("createCustomer", "application/json", customer()),
         ("updateCustomer", "application/json", json!({"payment_terms_days": 45, "credit_limit": null})),
         ("importCustomers", "application/json", customers.clone()),
