@@ -9,6 +9,7 @@
   var query = [
     "# Every request needs a credential: put your API key (or a user or portal token) in the",
     "# Authorization header below, then run this query with the play button or Ctrl-Enter.",
+    "# The schema (docs, completion) loads once a key is set: press the re-fetch button.",
     "query FirstCustomers {",
     "  customers(limit: 5) {",
     "    items { code name defaultCurrency }",

@@ -57,6 +57,10 @@ async function graphiql(browser) {
   await page.locator(".graphiql-container").waitFor({ timeout: 20000 });
   // The explorer loads the schema by introspection; the docs pane can then list the query type.
   await page.locator(".graphiql-execute-button").waitFor();
+  // Without credentials the server refuses introspection (the default policy, docs/security.md):
+  // the explorer's first schema fetch answers 401 until a key is entered. That one is expected.
+  const before = seen.splice(0).filter((s) => !s.includes("status of 401"));
+  seen.push(...before);
   // The headers editor is open by default (boot script); put the API key in it.
   await page.evaluate((auth) => {
     const editors = [...document.querySelectorAll(".graphiql-editor-tool .graphiql-editor")];
