@@ -241,6 +241,8 @@ fn validate(input: &StatementInput) -> AppResult<(Vec<ValidLine>, i32, i32)> {
             their: TheirItem {
                 their_ref: l.their_ref.trim().to_string(),
                 our_ref: l.our_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
+                text: String::new(),
+                kind_inferred: false,
                 date: l.date,
                 kind: l.kind,
                 amount,
@@ -319,8 +321,10 @@ pub(crate) fn reconcile_for(
     let now = Utc::now();
     let statement_id = Uuid::now_v7();
     let mut matched_by_their: HashMap<usize, (usize, &'static str)> = HashMap::new();
-    for &(o, t, rule) in &comparison.matches {
-        matched_by_their.insert(t, (o, rule.as_str()));
+    for p in &comparison.pairs {
+        for &t in &p.theirs {
+            matched_by_their.insert(t, (p.ours[0], p.rule.as_str()));
+        }
     }
     let line_rows: Vec<StatementLine> = lines
         .iter()
@@ -412,7 +416,7 @@ pub(crate) fn reconcile_for(
         period_to: input.period_to,
         source: source.as_str().to_string(),
         lines_count: lines.len() as i32 + ignored,
-        matched_count: comparison.matches.len() as i32,
+        matched_count: comparison.paired_lines() as i32,
         differences_count: (new_rows.len() + carried.len()) as i32,
         date_tolerance_days: tolerance,
         balances: serde_json::to_value(&balances).map_err(AppError::internal)?,

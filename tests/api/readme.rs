@@ -59,7 +59,10 @@ async fn the_readme_tour_runs_as_written() {
     let output = tokio::task::spawn_blocking(move || bash.output()).await.unwrap().expect("bash runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the tour failed\n--- script\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(
+        output.status.success(),
+        "the tour failed\n--- script\n{script}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
 
     // What the tour shows actually happened.
     let pdf = std::fs::read(scratch.path().join("soa.pdf")).expect("the statement of account was saved");
