@@ -12,7 +12,7 @@ use crate::demo_data::{self, BankLine, Currency, Dataset, Options, Period, Scena
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::AppError;
 use crate::services::import::ImportFormat;
-use crate::services::statements::{self, Source, StatementOptions};
+use crate::services::statements::{self, StatementOptions};
 use crate::services::{bank, customers, documents, dunning, matching, tenants, webhooks};
 use chrono::{Days, NaiveDate};
 use diesel::{Connection, PgConnection};
@@ -213,10 +213,7 @@ fn reconcile_statements(conn: &mut PgConnection, p: &Principal, data: &Dataset) 
             ..Dataset::default()
         };
         let body = demo_data::render::statements_csv(&rows);
-        let view = tx(conn, |c| {
-            let input = statements::read_body(ImportFormat::Csv, &body, StatementOptions::default(), code)?;
-            statements::reconcile(c, p, code, input, Source::Api)
-        })?;
+        let view = tx(conn, |c| statements::submit(c, p, code, ImportFormat::Csv, &body, StatementOptions::default()))?;
         differences += view.differences.len();
     }
     Ok((codes.len(), differences))

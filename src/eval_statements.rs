@@ -5,7 +5,7 @@
 
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::services::import::ImportFormat;
-use crate::services::statements::{self, Source, StatementOptions};
+use crate::services::statements::{self, StatementOptions};
 use crate::services::{customers, documents, tenants};
 use diesel::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashSet};
@@ -80,10 +80,7 @@ pub fn evaluate(url: &str, dir: &Path) -> Result<StatementScores, String> {
     for (code, w) in per_customer {
         let body = w.into_inner().map_err(|e| e.to_string())?;
         let view = conn
-            .transaction(|c| {
-                let input = statements::read_body(ImportFormat::Csv, &body, StatementOptions::default(), &code)?;
-                statements::reconcile(c, &p, &code, input, Source::Api)
-            })
+            .transaction(|c| statements::submit(c, &p, &code, ImportFormat::Csv, &body, StatementOptions::default()))
             .map_err(err)?;
         if view.balances.iter().any(|b| b.unexplained.parse::<f64>().unwrap_or(1.0) != 0.0) {
             unexplained_statements += 1;

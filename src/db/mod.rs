@@ -17,6 +17,7 @@ pub mod outbox;
 mod pool;
 pub mod portal;
 pub mod reports;
+pub mod statement_mappings;
 pub mod statements;
 pub mod tenants;
 pub mod users;

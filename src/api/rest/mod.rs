@@ -15,6 +15,7 @@ pub mod matching;
 mod openapi_errors;
 pub mod portal;
 pub mod reports;
+pub mod statement_mappings;
 pub mod statements;
 pub mod webhooks;
 
@@ -84,6 +85,8 @@ impl Modify for BearerAuth {
         statements::comment, statements::act, statements::send_all, statements::statement_of_account,
         statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token,
         statements::rotate_inbound_secret, statements::confirmations,
+        statement_mappings::get_mapping, statement_mappings::put_mapping, statement_mappings::delete_mapping,
+        statement_mappings::lines,
         portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference,
         portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
         reports::aging, reports::collections, reports::overdue_ranking,
@@ -167,6 +170,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(admin::revoke_api_key)
     .service(statements::submit)
     .service(statements::list)
+    .service(statement_mappings::lines)
     .service(statements::get)
     .service(statements::list_differences)
     .service(statements::get_difference)
@@ -179,6 +183,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(statements::revoke_portal_token)
     .service(statements::rotate_inbound_secret)
     .service(statements::confirmations)
+    .service(statement_mappings::get_mapping)
+    .service(statement_mappings::put_mapping)
+    .service(statement_mappings::delete_mapping)
     .service(portal::account)
     .service(portal::statement_of_account)
     .service(portal::list_differences)
