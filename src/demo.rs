@@ -57,6 +57,7 @@ pub fn month_options(today: NaiveDate) -> Options {
         period: Period { start: today - Days::new(120), days: 30 },
         chinese_names: 0.35,
         mix: DEMO_MIX.to_vec(),
+        habits: false,
     }
 }
 

@@ -52,7 +52,7 @@ pub fn list(
     let after = cursor
         .map(|c| c.parse::<i32>().map_err(|_| AppError::invalid("cursor", "not a cursor of this list")))
         .transpose()?;
-    let mut rows = st_db::lines(conn, principal.tenant_id, statement_id, after, limit + 1)?;
+    let mut rows = st_db::lines(conn, principal.tenant_id, statement_id, after, limit.saturating_add(1))?;
     let next_cursor = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.line_no.to_string()).unwrap_or_default()

@@ -87,15 +87,16 @@ impl Repeats {
 /// the same amount at a close date.
 fn duplicate_of(s: &State, repeats: &Repeats, t: usize) -> Option<usize> {
     let line = &s.theirs[t];
-    let mut named: Vec<_> = s.evidence[t].iter().collect();
+    let mut named: Vec<_> = s.evidence[t].iter().filter(|e| s.our_pair[e.our].is_some()).collect();
     named.sort_by_key(|e| std::cmp::Reverse(e.rank()));
-    for e in named {
-        let Some(p) = s.our_pair[e.our] else { continue };
-        let same_amount =
-            s.pairs[p].theirs.iter().any(|&u| s.theirs[u].amount == line.amount) || s.ours[e.our].amount == line.amount;
-        if e.strong() || same_amount {
-            return Some(e.our);
-        }
+    // A named item paired with a line of the same amount first (the line it repeats), then any
+    // strongly named one.
+    let same_amount = |o: usize| {
+        let p = s.our_pair[o].expect("filtered to paired items");
+        s.pairs[p].theirs.iter().any(|&u| s.theirs[u].amount == line.amount) || s.ours[o].amount == line.amount
+    };
+    if let Some(e) = named.iter().find(|e| same_amount(e.our)).or_else(|| named.iter().find(|e| e.strong())) {
+        return Some(e.our);
     }
     let base = (line.kind, line.currency.clone(), line.amount.normalize());
     let close = |&(o, date): &(usize, NaiveDate)| ((date - line.date).num_days().abs() <= s.window).then_some(o);

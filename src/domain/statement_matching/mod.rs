@@ -202,8 +202,10 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
     let mut state = pairing::State::new(ours, theirs, found, date_tolerance_days);
     state.pair_strong_equal();
     state.group_by_reference();
+    state.pair_weak_equal();
+    state.mark_repeats();
     state.pair_strong_unequal();
-    state.pair_weak();
+    state.pair_weak_unequal();
     state.pair_amount_and_date();
     state.group_by_amount();
     state.pair_amount_typos();

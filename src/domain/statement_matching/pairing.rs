@@ -6,12 +6,12 @@
 
 use super::evidence::{Evidence, How};
 use super::explain::{self, typo};
-use super::{compatible, signed, MatchRule, OurItem, Pairing, TheirItem};
+use super::{compatible, normalise_ref, signed, MatchRule, OurItem, Pairing, TheirItem};
 use crate::domain::document::DocType;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Subset-sum nodes one comparison may spend on groups: a pathological statement must not stall.
 const GROUP_BUDGET: usize = 400_000;
@@ -31,6 +31,9 @@ pub struct State<'a> {
     pub window: i64,
     /// Subset-sum nodes left.
     pub budget: usize,
+    /// Lines that repeat a paired line (same kind, amount and reference): duplicates, kept out
+    /// of the passes that pair by weaker evidence.
+    pub repeats: Vec<bool>,
 }
 
 /// Items of one side grouped by a key (direction and currency, perhaps amount) and sorted by
@@ -112,6 +115,7 @@ impl<'a> State<'a> {
             tolerance,
             window: tolerance.max(14),
             budget: GROUP_BUDGET,
+            repeats: vec![false; theirs.len()],
         }
     }
 
@@ -175,12 +179,28 @@ impl<'a> State<'a> {
         self.take_edges(edges.into_iter().map(|(_, _, t, k)| (t, k)).collect());
     }
 
+    /// Marks the unpaired lines that repeat a paired one: same kind, currency and amount, and the
+    /// same reference (or, without one, the same text).
+    pub fn mark_repeats(&mut self) {
+        let key = |t: &TheirItem| {
+            let reference = normalise_ref(&t.their_ref);
+            let label = if reference.is_empty() { t.text.trim().to_lowercase() } else { reference };
+            (label, t.kind, t.currency.clone(), t.amount.normalize())
+        };
+        let paired: HashSet<_> =
+            (0..self.theirs.len()).filter(|&t| self.their_pair[t].is_some()).map(|t| key(&self.theirs[t])).collect();
+        for t in 0..self.theirs.len() {
+            let k = key(&self.theirs[t]);
+            self.repeats[t] = self.their_pair[t].is_none() && !k.0.is_empty() && paired.contains(&k);
+        }
+    }
+
     /// Strong evidence whatever the amounts: one `amount_mismatch` per pair. Among several named
     /// items, one whose amount differs by a typing error is the likelier.
     pub fn pair_strong_unequal(&mut self) {
         let mut edges: Vec<(Reverse<u8>, bool, i64, usize, usize)> = Vec::new();
         for (t, ev) in self.evidence.iter().enumerate() {
-            if self.their_pair[t].is_some() {
+            if self.their_pair[t].is_some() || self.repeats[t] {
                 continue;
             }
             for (k, e) in ev.iter().enumerate() {
@@ -194,12 +214,23 @@ impl<'a> State<'a> {
         self.take_edges(edges.into_iter().map(|(_, _, _, t, k)| (t, k)).collect());
     }
 
-    /// Weak evidence (a running number, swapped digits): pairs where the amounts agree, differ by
-    /// a typing error, or the weak number stands in their column for our number.
-    pub fn pair_weak(&mut self) {
+    /// Weak evidence (a running number, swapped digits) where the amounts agree. Before strong
+    /// evidence with disagreeing amounts: a number they mistyped into another of ours
+    /// (`INV-1768` for `INV-1786`) is read by the amount, as a person would.
+    pub fn pair_weak_equal(&mut self) {
+        self.pair_weak(true);
+    }
+
+    /// Weak evidence where the amounts differ by a typing error, or the weak number stands in
+    /// their column for our number.
+    pub fn pair_weak_unequal(&mut self) {
+        self.pair_weak(false);
+    }
+
+    fn pair_weak(&mut self, equal_only: bool) {
         let mut edges: Vec<(u8, Reverse<u8>, i64, usize, usize)> = Vec::new();
         for (t, ev) in self.evidence.iter().enumerate() {
-            if self.their_pair[t].is_some() {
+            if self.their_pair[t].is_some() || (self.repeats[t] && !equal_only) {
                 continue;
             }
             for (k, e) in ev.iter().enumerate() {
@@ -210,6 +241,8 @@ impl<'a> State<'a> {
                 let days = self.days(o, t);
                 let class = if self.ours[o].amount == line.amount {
                     0
+                } else if equal_only {
+                    continue;
                 } else if days <= self.window && typo(self.ours[o].amount, line.amount).is_some() {
                     1
                 } else if days <= self.window && e.in_our_column() {
@@ -227,7 +260,9 @@ impl<'a> State<'a> {
     /// Lines that name nothing of ours and may be paired by amounts and dates.
     pub fn unreferenced(&self) -> Vec<usize> {
         (0..self.theirs.len())
-            .filter(|&t| self.their_pair[t].is_none() && !self.has_strong(t) && !self.names_something_else(t))
+            .filter(|&t| {
+                self.their_pair[t].is_none() && !self.repeats[t] && !self.has_strong(t) && !self.names_something_else(t)
+            })
             .collect()
     }
 
