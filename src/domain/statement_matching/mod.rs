@@ -204,6 +204,8 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
     state.group_by_reference();
     state.pair_weak_equal();
     state.mark_repeats();
+    state.pair_strong_typo();
+    state.pair_weak_typo();
     state.pair_strong_unequal();
     state.pair_weak_unequal();
     state.pair_amount_and_date();

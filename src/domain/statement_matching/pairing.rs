@@ -84,6 +84,14 @@ impl<K: std::hash::Hash + Eq> ByDate<K> {
     }
 }
 
+/// How amounts must agree for a weak reference to pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Agreement {
+    Equal,
+    Typo,
+    Close,
+}
+
 /// Candidates looked at per line in a window search: plenty for real statements, and a bound
 /// for statements made of thousands of identical lines.
 pub const NEAREST: usize = 32;
@@ -195,42 +203,59 @@ impl<'a> State<'a> {
         }
     }
 
-    /// Strong evidence whatever the amounts: one `amount_mismatch` per pair. Among several named
-    /// items, one whose amount differs by a typing error is the likelier.
-    pub fn pair_strong_unequal(&mut self) {
-        let mut edges: Vec<(Reverse<u8>, bool, i64, usize, usize)> = Vec::new();
+    /// Strong evidence where the amounts differ by a typing error (one `amount_mismatch`), or,
+    /// with `any_amount`, whatever the amounts.
+    fn pair_strong(&mut self, any_amount: bool) {
+        let mut edges: Vec<(Reverse<u8>, i64, usize, usize)> = Vec::new();
         for (t, ev) in self.evidence.iter().enumerate() {
             if self.their_pair[t].is_some() || self.repeats[t] {
                 continue;
             }
             for (k, e) in ev.iter().enumerate() {
-                if e.strong() && self.our_pair[e.our].is_none() {
-                    let no_typo = typo(self.ours[e.our].amount, self.theirs[t].amount).is_none();
-                    edges.push((Reverse(e.rank()), no_typo, self.days(e.our, t), t, k));
+                let related = typo(self.ours[e.our].amount, self.theirs[t].amount).is_some();
+                if e.strong() && self.our_pair[e.our].is_none() && (any_amount || related) {
+                    edges.push((Reverse(e.rank()), self.days(e.our, t), t, k));
                 }
             }
         }
         edges.sort_unstable();
-        self.take_edges(edges.into_iter().map(|(_, _, _, t, k)| (t, k)).collect());
+        self.take_edges(edges.into_iter().map(|(_, _, t, k)| (t, k)).collect());
+    }
+
+    /// Strong evidence, amounts that differ by a typing error.
+    pub fn pair_strong_typo(&mut self) {
+        self.pair_strong(false);
+    }
+
+    /// Strong evidence whatever the amounts: a reference that names an item is one
+    /// `amount_mismatch`, never a missing pair.
+    pub fn pair_strong_unequal(&mut self) {
+        self.pair_strong(true);
     }
 
     /// Weak evidence (a running number, swapped digits) where the amounts agree. Before strong
     /// evidence with disagreeing amounts: a number they mistyped into another of ours
     /// (`INV-1768` for `INV-1786`) is read by the amount, as a person would.
     pub fn pair_weak_equal(&mut self) {
-        self.pair_weak(true);
+        self.pair_weak(Agreement::Equal);
     }
 
-    /// Weak evidence where the amounts differ by a typing error, or the weak number stands in
+    /// Weak evidence, close dates, amounts that differ by a typing error: before strong evidence
+    /// whose amount is unrelated (their mistyped number, and a mistyped amount besides).
+    pub fn pair_weak_typo(&mut self) {
+        self.pair_weak(Agreement::Typo);
+    }
+
+    /// Weak evidence, close dates, and amounts within 1% of each other or the weak number in
     /// their column for our number.
     pub fn pair_weak_unequal(&mut self) {
-        self.pair_weak(false);
+        self.pair_weak(Agreement::Close);
     }
 
-    fn pair_weak(&mut self, equal_only: bool) {
-        let mut edges: Vec<(u8, Reverse<u8>, i64, usize, usize)> = Vec::new();
+    fn pair_weak(&mut self, wanted: Agreement) {
+        let mut edges: Vec<(Reverse<u8>, i64, usize, usize)> = Vec::new();
         for (t, ev) in self.evidence.iter().enumerate() {
-            if self.their_pair[t].is_some() || (self.repeats[t] && !equal_only) {
+            if self.their_pair[t].is_some() || (self.repeats[t] && wanted != Agreement::Equal) {
                 continue;
             }
             for (k, e) in ev.iter().enumerate() {
@@ -239,22 +264,22 @@ impl<'a> State<'a> {
                     continue;
                 }
                 let days = self.days(o, t);
-                let class = if self.ours[o].amount == line.amount {
-                    0
-                } else if equal_only {
-                    continue;
-                } else if days <= self.window && typo(self.ours[o].amount, line.amount).is_some() {
-                    1
-                } else if days <= self.window && e.in_our_column() {
-                    2
-                } else {
-                    continue;
+                let (ours, theirs) = (self.ours[o].amount, line.amount);
+                let fits = match wanted {
+                    Agreement::Equal => ours == theirs,
+                    Agreement::Typo => days <= self.window && typo(ours, theirs).is_some(),
+                    Agreement::Close => {
+                        days <= self.window
+                            && ((ours - theirs).abs() * Decimal::ONE_HUNDRED <= ours.abs() || e.in_our_column())
+                    }
                 };
-                edges.push((class, Reverse(e.rank()), days, t, k));
+                if fits {
+                    edges.push((Reverse(e.rank()), days, t, k));
+                }
             }
         }
         edges.sort_unstable();
-        self.take_edges(edges.into_iter().map(|(_, _, _, t, k)| (t, k)).collect());
+        self.take_edges(edges.into_iter().map(|(_, _, t, k)| (t, k)).collect());
     }
 
     /// Lines that name nothing of ours and may be paired by amounts and dates.
