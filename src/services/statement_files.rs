@@ -252,6 +252,13 @@ fn valid_line(l: &StatementLineInput) -> Result<TheirItem, String> {
     if l.their_ref.len() > 200 || l.our_ref.as_ref().is_some_and(|r| r.len() > 200) || text.len() > 1000 {
         return Err("references are at most 200 characters, text at most 1000".into());
     }
+    let one_line = |s: &str| !s.chars().any(char::is_control);
+    if !one_line(&l.their_ref)
+        || !l.our_ref.as_deref().is_none_or(one_line)
+        || text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err("references and text must not contain control characters".into());
+    }
     Ok(TheirItem {
         their_ref: l.their_ref.trim().to_string(),
         our_ref: l.our_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),

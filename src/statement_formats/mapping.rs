@@ -220,7 +220,26 @@ impl StatementMapping {
         if columns.iter().any(|c| matches!(c, Column::Name(n) if n.trim().is_empty() || n.len() > MAX_TEXT)) {
             return Err(format!("column names must be non-empty and at most {MAX_TEXT} bytes"));
         }
+        let texts = self
+            .columns()
+            .into_iter()
+            .filter_map(|c| match c {
+                Column::Name(n) => Some(n.as_str()),
+                Column::Index(_) => None,
+            })
+            .chain(self.doc_types.keys().map(String::as_str))
+            .chain(self.date_formats.iter().map(String::as_str));
+        if texts.into_iter().any(|t| t.chars().any(char::is_control)) {
+            return Err("names, words and formats must not contain control characters".into());
+        }
         if let Some(AmountConvention::Indicator { debit_values, credit_values, .. }) = &self.amount {
+            let too_long = |v: &String| v.len() > MAX_TEXT || v.chars().any(char::is_control);
+            if debit_values.len() + credit_values.len() > 100 || debit_values.iter().chain(credit_values).any(too_long)
+            {
+                return Err(format!(
+                    "at most 100 indicator values of at most {MAX_TEXT} bytes, without control characters"
+                ));
+            }
             if debit_values.iter().any(|d| credit_values.iter().any(|c| c.trim().eq_ignore_ascii_case(d.trim()))) {
                 return Err("an indicator value is both a debit and a credit value".into());
             }

@@ -346,3 +346,25 @@ async fn json_lines_may_carry_text_and_signed_amounts_without_a_kind() {
         .await;
     assert_eq!(zero.status, 422, "{}", zero.text);
 }
+
+/// PostgreSQL text cannot hold U+0000: such a line or mapping is refused, not a 500.
+#[tokio::test]
+async fn control_characters_are_refused_not_stored() {
+    let app = spawn_app().await;
+    books(&app, "L7").await;
+    let csv = "date,their_ref,text,kind,amount,currency\n2026-03-02,A\u{0}1,x,invoice,1234.50,CNY\n";
+    let r = app.post_csv("/api/v1/customers/L7/statements", csv).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let body = json!({"date": "日\u{0}期", "amount": {"convention": "signed", "amount": "x"}}).to_string().into_bytes();
+    let r = app
+        .send(
+            "PUT",
+            "/api/v1/customers/L7/statement-mapping",
+            Some(&app.api_key),
+            Some(("application/json", body)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(app.count("customer_statements") + app.count("customer_statement_mappings"), 0);
+}

@@ -83,6 +83,20 @@ impl Evidence {
     }
 }
 
+/// A reference that names more of our items than this identifies none of them (a generic word,
+/// a number on every document): it is not evidence, and looking it up must not cost a scan.
+const MAX_NAMED: usize = 32;
+/// Items one line may name; a line listing more is a list, not a reference.
+const MAX_EVIDENCE: usize = 64;
+
+/// The items under a key, when the key is selective enough to be evidence.
+fn selective(list: Option<&Vec<usize>>) -> &[usize] {
+    match list {
+        Some(l) if l.len() <= MAX_NAMED => l,
+        _ => &[],
+    }
+}
+
 /// Derived forms shorter than this (`"11"` from `K1-INV-1`) occur everywhere in free text: a
 /// hit on them counts only as a running number.
 const MIN_STRONG_KEY: usize = 5;
@@ -180,19 +194,21 @@ impl OurIndex {
             if !compatible(t, &ours[e.our]) {
                 return;
             }
+            let full = out.len() >= MAX_EVIDENCE;
             match out.iter_mut().find(|x| x.our == e.our) {
                 Some(x) if x.rank() >= e.rank() => {}
                 Some(x) => *x = e,
-                None => out.push(e),
+                None if !full => out.push(e),
+                None => {}
             }
         };
         let our_ref = t.our_ref.as_deref().unwrap_or("");
         let n = normalise_ref(our_ref);
-        for &o in self.by_norm.get(&n).filter(|_| !n.is_empty()).into_iter().flatten() {
+        for &o in selective(self.by_norm.get(&n).filter(|_| !n.is_empty())) {
             add(&mut out, Evidence { our: o, how: How::OurColumn });
         }
         let n = normalise_ref(&t.their_ref);
-        for &o in self.records_norm.get(&n).filter(|_| !n.is_empty()).into_iter().flatten() {
+        for &o in selective(self.records_norm.get(&n).filter(|_| !n.is_empty())) {
             let how = How::Record { field: Field::TheirRef, found: t.their_ref.clone(), strength: RefStrength::Exact };
             add(&mut out, Evidence { our: o, how });
         }
@@ -218,14 +234,14 @@ impl OurIndex {
                     s
                 }
             };
-            for &o in self.numbers.get(&(p.kind.tag(), key.to_string())).into_iter().flatten() {
+            for &o in selective(self.numbers.get(&(p.kind.tag(), key.to_string()))) {
                 let Some(strength) = verify_key(&ours[o].doc_no, p.kind, key, p.rf, &mut buf).map(weak_if_short) else {
                     continue;
                 };
                 let how = How::Quoted { field, found: found.to_string(), strength };
                 add(&mut out, Evidence { our: o, how });
                 if strength >= RefStrength::Degraded && write_doc_key(&ours[o].doc_no, KeyKind::Full, &mut buf) {
-                    for &pay in self.settled_by.get(&buf).into_iter().flatten() {
+                    for &pay in selective(self.settled_by.get(&buf)) {
                         let document = ours[o].doc_no.clone();
                         let how = How::Settled { document, field, found: found.to_string(), strength };
                         add(&mut out, Evidence { our: pay, how });
@@ -235,7 +251,7 @@ impl OurIndex {
             if p.kind == KeyKind::Last {
                 continue;
             }
-            for &o in self.records.get(key).into_iter().flatten() {
+            for &o in selective(self.records.get(key)) {
                 let reference = ours[o].reference.as_deref().unwrap_or("");
                 let Some(strength) = verify_key(reference, KeyKind::Full, key, p.rf, &mut buf).map(weak_if_short)
                 else {
@@ -269,7 +285,7 @@ impl OurIndex {
             }
             let (field, text) = fields[sh.field];
             for v in transposed_variants(key) {
-                for &o in self.numbers.get(&(KeyKind::Full.tag(), v.clone())).into_iter().flatten() {
+                for &o in selective(self.numbers.get(&(KeyKind::Full.tag(), v.clone()))) {
                     if out.iter().any(|e| e.our == o)
                         || verify_key(&ours[o].doc_no, KeyKind::Full, &v, false, &mut buf).is_none()
                     {
