@@ -339,10 +339,21 @@ fn difference_rows(
     for d in &reading.comparison.differences {
         let our = d.ours.map(|o| (&ours[o], &rows[o]));
         let their = d.theirs.map(|t| &reading.theirs[t]);
-        let our_ref = our.map(|(o, _)| o.doc_no.clone());
-        let their_ref = their.map(|t| t.their_ref.clone()).filter(|r| !r.is_empty());
+        let mut our_ref = our.map(|(o, _)| o.doc_no.clone());
+        let mut their_ref = their.map(|t| t.their_ref.clone()).filter(|r| !r.is_empty());
         // For a line they repeated, "ours" is the item it duplicates.
-        let (our_amount, their_amount) = (our.map(|(o, _)| o.amount), their.map(|t| t.amount));
+        let (mut our_amount, mut their_amount) = (our.map(|(o, _)| o.amount), their.map(|t| t.amount));
+        let group = d.pairing.map(|p| &reading.comparison.pairs[p]).filter(|p| p.ours.len() + p.theirs.len() > 2);
+        if let Some(g) = group {
+            // A group's gap: both sides named whole, with their sums.
+            our_ref = Some(g.ours.iter().map(|&o| ours[o].doc_no.as_str()).collect::<Vec<_>>().join(" + "));
+            let mut refs: Vec<&str> = g.theirs.iter().map(|&t| reading.theirs[t].their_ref.as_str()).collect();
+            refs.dedup();
+            their_ref = Some(refs.join(" + ")).filter(|r| !r.is_empty());
+            our_amount = Some(g.ours.iter().map(|&o| ours[o].amount).sum());
+            their_amount = Some(g.theirs.iter().map(|&t| reading.theirs[t].amount).sum());
+        }
+        let single_document = group.is_none_or(|g| g.ours.len() == 1);
         let currency = our.map(|(o, _)| o.currency.clone()).or(their.map(|t| t.currency.clone())).unwrap_or_default();
         let effect: Decimal = d.effects.iter().filter(|(c, _)| *c == currency).map(|(_, e)| *e).sum();
         let mut fp = fingerprint(d.kind, &our_ref, &their_ref, our_amount, their_amount);
@@ -363,7 +374,7 @@ fn difference_rows(
             statement_id,
             kind: d.kind.as_str().to_string(),
             status: DifferenceStatus::Open.as_str().to_string(),
-            our_document_id: our.and_then(|(_, r)| r.document_id),
+            our_document_id: our.and_then(|(_, r)| r.document_id).filter(|_| single_document),
             our_ref,
             their_ref,
             our_amount,

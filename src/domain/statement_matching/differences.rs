@@ -16,8 +16,11 @@ use std::collections::HashMap;
 /// Amount and date disagreements of one-to-one pairs (groups add up by construction).
 pub fn within_pairs(s: &State) -> Vec<FoundDifference> {
     let mut out = Vec::new();
-    for p in &s.pairs {
-        let ([o], [t]) = (&p.ours[..], &p.theirs[..]) else { continue };
+    for (at, p) in s.pairs.iter().enumerate() {
+        let ([o], [t]) = (&p.ours[..], &p.theirs[..]) else {
+            out.extend(group_gap(s, at));
+            continue;
+        };
         let (our, their) = (&s.ours[*o], &s.theirs[*t]);
         let because = if p.fuzzy { format!(" (paired as {})", p.explanation) } else { String::new() };
         if our.amount != their.amount || our.currency != their.currency {
@@ -30,6 +33,7 @@ pub fn within_pairs(s: &State) -> Vec<FoundDifference> {
                     (our.currency.clone(), signed(our.kind, our.amount)),
                     (their.currency.clone(), -signed(their.kind, their.amount)),
                 ],
+                pairing: Some(at),
             });
         }
         let days = (our.date - their.date).num_days();
@@ -48,10 +52,37 @@ pub fn within_pairs(s: &State) -> Vec<FoundDifference> {
                     s.tolerance
                 ),
                 effects: vec![],
+                pairing: Some(at),
             });
         }
     }
     out
+}
+
+/// A group whose sums differ (one payment of theirs, tied by its reference to several receipts
+/// of ours, with a gap): one `amount_mismatch` for the whole group.
+fn group_gap(s: &State, at: usize) -> Option<FoundDifference> {
+    let p = &s.pairs[at];
+    let ours: Decimal = p.ours.iter().map(|&o| signed(s.ours[o].kind, s.ours[o].amount)).sum();
+    let theirs: Decimal = p.theirs.iter().map(|&t| signed(s.theirs[t].kind, s.theirs[t].amount)).sum();
+    if ours == theirs {
+        return None;
+    }
+    let currency = s.ours[p.ours[0]].currency.clone();
+    let gap = (theirs - ours).abs();
+    let word = if theirs.abs() > ours.abs() { "more" } else { "less" };
+    Some(FoundDifference {
+        kind: DifferenceKind::AmountMismatch,
+        ours: Some(p.ours[0]),
+        theirs: Some(p.theirs[0]),
+        explanation: format!(
+            "{}; but they recorded {} {currency} {word} than we did",
+            p.explanation,
+            display_amount(&currency, gap)
+        ),
+        effects: vec![(currency, ours - theirs)],
+        pairing: Some(at),
+    })
 }
 
 type RepeatKey = (DocType, String, Decimal, String);
@@ -136,6 +167,7 @@ pub fn their_leftovers(s: &State) -> Vec<FoundDifference> {
                     s.ours[o].doc_no
                 ),
                 effects,
+                pairing: None,
             },
             None => FoundDifference {
                 kind: DifferenceKind::MissingOnOurSide,
@@ -148,6 +180,7 @@ pub fn their_leftovers(s: &State) -> Vec<FoundDifference> {
                     item.date
                 ),
                 effects,
+                pairing: None,
             },
         });
     }
@@ -184,6 +217,7 @@ pub fn our_leftovers(s: &State) -> Vec<FoundDifference> {
                     item.doc_no, item.currency, s.ours[twin].doc_no
                 ),
                 effects,
+                pairing: None,
             },
             None => FoundDifference {
                 kind: DifferenceKind::MissingOnCustomerSide,
@@ -194,6 +228,7 @@ pub fn our_leftovers(s: &State) -> Vec<FoundDifference> {
                     item.doc_no, item.currency, item.date
                 ),
                 effects,
+                pairing: None,
             },
         });
     }

@@ -45,15 +45,20 @@ pub fn list_refs(members: &[usize], ours: &[OurItem]) -> String {
 /// A group: who is in it on each side, what it adds up to, and why it was formed.
 pub fn group_sentence(ours: &[OurItem], theirs: &[TheirItem], our: &[usize], their: &[usize], why: &str) -> String {
     let total: Decimal = our.iter().map(|&o| signed(ours[o].kind, ours[o].amount)).sum();
+    let their_total: Decimal = their.iter().map(|&t| signed(theirs[t].kind, theirs[t].amount)).sum();
     let currency = our.first().map(|&o| ours[o].currency.as_str()).unwrap_or("");
     let their_refs: Vec<String> = their.iter().map(|&t| display_ref(&theirs[t])).collect();
     let kind = their.first().map(|&t| kind_name(theirs[t].kind)).unwrap_or_default();
-    format!(
-        "their {kind} {} and our {} add up to the same {} {currency}: {why}",
-        their_refs.join(" + "),
-        list_refs(our, ours),
-        display_amount(currency, total.abs())
-    )
+    let amounts = if total == their_total {
+        format!("add up to the same {} {currency}", display_amount(currency, total.abs()))
+    } else {
+        format!(
+            "are one {kind} ({} {currency} theirs, {} ours)",
+            display_amount(currency, their_total.abs()),
+            display_amount(currency, total.abs())
+        )
+    };
+    format!("their {kind} {} and our {} {amounts}: {why}", their_refs.join(" + "), list_refs(our, ours))
 }
 
 /// Their reference, with our number as they wrote it in its column when they did.

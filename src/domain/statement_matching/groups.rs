@@ -5,12 +5,13 @@
 //! subset of close-dated items that adds up. The search is cash application's bounded subset sum,
 //! on a budget shared by the whole comparison.
 
+use super::evidence::How;
 use super::explain::{group_sentence, list_refs};
 use super::pairing::{raises, ByDate, State, NEAREST};
-use super::{compatible, signed, MatchRule};
+use super::{compatible, normalise_ref, signed, MatchRule};
 use crate::domain::matching::subset::find_subsets_within;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Largest group looked for.
 const MAX_MEMBERS: usize = 12;
@@ -94,6 +95,58 @@ impl State<'_> {
                 self.pair(vec![o], members, MatchRule::GroupByReference, text, false);
             }
         }
+    }
+
+    /// Our receipts recorded under one payment reference of theirs (our books split a payment
+    /// per invoice) and the line that names it, or their lines under one reference that name one
+    /// receipt of ours, when no subset adds up: still one payment, and one `amount_mismatch` for
+    /// the gap rather than a pair plus missing items.
+    pub fn group_by_reference_with_gap(&mut self) {
+        for t in 0..self.theirs.len() {
+            if self.their_pair[t].is_some() || self.repeats[t] {
+                continue;
+            }
+            let named: Vec<usize> = self.evidence[t]
+                .iter()
+                .filter(|e| matches!(e.how, How::Record { .. }) && e.strong() && self.our_pair[e.our].is_none())
+                .map(|e| e.our)
+                .collect();
+            let references: HashSet<String> =
+                named.iter().map(|&o| normalise_ref(self.ours[o].reference.as_deref().unwrap_or(""))).collect();
+            if named.len() < 2 || references.len() != 1 || !self.same_currency(&named, &[t]) {
+                continue;
+            }
+            let why = "their reference is recorded on each of ours";
+            let text = group_sentence(self.ours, self.theirs, &named, &[t], why);
+            self.pair(named, vec![t], MatchRule::GroupByReference, text, false);
+        }
+        let mut naming: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (t, ev) in self.evidence.iter().enumerate() {
+            if self.their_pair[t].is_some() || self.repeats[t] {
+                continue;
+            }
+            for e in ev.iter().filter(|e| matches!(e.how, How::Record { .. }) && e.strong()) {
+                naming.entry(e.our).or_default().push(t);
+            }
+        }
+        for (o, lines) in naming {
+            let references: HashSet<String> = lines.iter().map(|&t| normalise_ref(&self.theirs[t].their_ref)).collect();
+            if self.our_pair[o].is_some()
+                || lines.len() < 2
+                || references.len() != 1
+                || !self.same_currency(&[o], &lines)
+            {
+                continue;
+            }
+            let why = format!("each of their lines carries our record of their reference on {}", self.ours[o].doc_no);
+            let text = group_sentence(self.ours, self.theirs, &[o], &lines, &why);
+            self.pair(vec![o], lines, MatchRule::GroupByReference, text, false);
+        }
+    }
+
+    fn same_currency(&self, ours: &[usize], theirs: &[usize]) -> bool {
+        let c = &self.ours[ours[0]].currency;
+        ours.iter().all(|&o| self.ours[o].currency == *c) && theirs.iter().all(|&t| self.theirs[t].currency == *c)
     }
 
     /// Groups without references: close dates (within the date tolerance) and a unique subset

@@ -124,6 +124,9 @@ pub struct FoundDifference {
     pub explanation: String,
     /// What this difference adds to (our balance - their balance), per currency.
     pub effects: Vec<(String, Decimal)>,
+    /// The pairing an amount or date disagreement is about (index into [`Comparison::pairs`]);
+    /// for a group, `ours`/`theirs` are its first members and the amounts are the group's sums.
+    pub pairing: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +207,7 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
     state.group_by_reference();
     state.pair_weak_equal();
     state.mark_repeats();
+    state.group_by_reference_with_gap();
     state.pair_strong_typo();
     state.pair_weak_typo();
     state.pair_strong_unequal();

@@ -355,3 +355,30 @@ fn a_reference_on_thousands_of_items_is_no_evidence_and_costs_no_scan() {
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     assert_eq!(c.paired_lines(), 4000);
 }
+
+#[test]
+fn a_payment_split_on_our_side_with_a_gap_is_one_amount_mismatch() {
+    let our = vec![
+        ours(DocType::Payment, "PAY-1", "2026-04-01", "100.00", Some("PMT9")),
+        ours(DocType::Payment, "PAY-2", "2026-04-01", "200.00", Some("PMT9")),
+        ours(DocType::Payment, "PAY-3", "2026-04-02", "299.00", Some("PMT9")),
+    ];
+    let their = vec![theirs(DocType::Payment, "pmt 9", None, "2026-03-30", "600.00")];
+    let c = check(&our, &their);
+    assert_eq!(kinds(&c), [AmountMismatch]);
+    let gap = &c.differences[0];
+    // Ours -599.00, theirs -600.00: our balance is 1.00 higher.
+    assert_eq!(gap.effects, vec![("EUR".to_string(), Decimal::ONE)]);
+    let why = &gap.explanation;
+    assert!(why.contains("PAY-1 + PAY-2 + PAY-3 are one payment (600.00 EUR theirs, 599.00 ours)"), "{why}");
+    assert!(why.contains("1.00 EUR more"), "{why}");
+    assert_eq!(c.pairs[gap.pairing.unwrap()].ours.len(), 3);
+    // And the other way: their lines under one reference for our one receipt.
+    let our = vec![ours(DocType::Payment, "PAY-7", "2026-04-02", "290.00", Some("ZF77"))];
+    let their = vec![
+        theirs(DocType::Payment, "ZF-77", None, "2026-04-01", "100.00"),
+        theirs(DocType::Payment, "ZF-77", None, "2026-04-01", "200.00"),
+    ];
+    let c = check(&our, &their);
+    assert_eq!(kinds(&c), [AmountMismatch]);
+}
