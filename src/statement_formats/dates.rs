@@ -57,7 +57,7 @@ use chrono::Datelike;
 fn clean(cell: &str) -> &str {
     let t = cell.trim();
     let cut = t
-        .find(|c: char| c == 'T' || c == ' ')
+        .find(['T', ' '])
         .filter(|&i| t[i + 1..].chars().next().is_some_and(|c| c.is_ascii_digit()) && t[i + 1..].contains(':'))
         .unwrap_or(t.len());
     &t[..cut]

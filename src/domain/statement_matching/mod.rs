@@ -216,13 +216,11 @@ pub fn compare(ours: &[OurItem], theirs: &[TheirItem], date_tolerance_days: i64)
     state.group_by_amount();
     state.pair_amount_typos();
 
-    let mut out = Comparison::default();
-    out.differences = differences::within_pairs(&state);
-    out.differences.extend(differences::their_leftovers(&state));
-    out.differences.extend(differences::our_leftovers(&state));
-    out.pairs = state.pairs;
-    out.balances = balances(ours, theirs, &out.differences);
-    out
+    let mut found = differences::within_pairs(&state);
+    found.extend(differences::their_leftovers(&state));
+    found.extend(differences::our_leftovers(&state));
+    let balances = balances(ours, theirs, &found);
+    Comparison { pairs: state.pairs, differences: found, balances }
 }
 
 /// Balance agreement per currency.
