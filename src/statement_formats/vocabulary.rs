@@ -405,9 +405,24 @@ const HEADERS: &[(Role, &[&str])] = &[
     (Role::CustomerCode, &["customercode"]),
 ];
 
-/// The role a column header stands for.
+/// The role a column header stands for; a unit in brackets ("金额(元)", "Betrag (EUR)") is not
+/// part of the name.
 pub fn header_role(header: &str) -> Option<Role> {
-    let w = normalise_word(header);
+    let name: String = {
+        let mut depth = 0usize;
+        header
+            .chars()
+            .filter(|c| {
+                match c {
+                    '(' | '（' | '[' | '【' => depth += 1,
+                    ')' | '）' | ']' | '】' => depth = depth.saturating_sub(1),
+                    _ => return depth == 0,
+                }
+                false
+            })
+            .collect()
+    };
+    let w = normalise_word(&name);
     HEADERS.iter().find(|(_, words)| words.iter().any(|x| normalise_word(x) == w)).map(|(r, _)| *r)
 }
 
@@ -449,6 +464,8 @@ mod tests {
         assert_eq!(header_role("Posting Date"), Some(Role::Date));
         assert_eq!(header_role("our_ref"), Some(Role::OurRef));
         assert_eq!(header_role("Saldo"), None);
+        assert_eq!(header_role("金额（元）"), Some(Role::Amount));
+        assert_eq!(header_role("Betrag (EUR)"), Some(Role::Amount));
         assert!(is_summary("合计") && is_summary("Total") && !is_summary("Totalschaden"));
         assert!(is_summary("Opening Balance") && is_summary("Total général"));
         assert!(SUMMARY.iter().all(|s| normalise_word(s) == *s), "the list is written normalised");
