@@ -226,6 +226,19 @@ diesel::table! {
         currency -> Bpchar,
         matched_ref -> Nullable<Text>,
         match_rule -> Nullable<Text>,
+        text -> Text,
+        kind_inferred -> Bool,
+        match_explanation -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    customer_statement_mappings (customer_id) {
+        customer_id -> Uuid,
+        tenant_id -> Uuid,
+        mapping -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -245,6 +258,7 @@ diesel::table! {
         received_at -> Timestamptz,
         actor_type -> Text,
         actor_id -> Text,
+        notes -> Jsonb,
     }
 }
 
@@ -659,6 +673,8 @@ diesel::joinable!(customer_dunning -> customers (customer_id));
 diesel::joinable!(customer_dunning -> tenants (tenant_id));
 diesel::joinable!(customer_statement_lines -> customer_statements (statement_id));
 diesel::joinable!(customer_statement_lines -> tenants (tenant_id));
+diesel::joinable!(customer_statement_mappings -> customers (customer_id));
+diesel::joinable!(customer_statement_mappings -> tenants (tenant_id));
 diesel::joinable!(customer_statements -> customers (customer_id));
 diesel::joinable!(customer_statements -> tenants (tenant_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -724,6 +740,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connectors,
     customer_dunning,
     customer_statement_lines,
+    customer_statement_mappings,
     customer_statements,
     customers,
     difference_comments,

@@ -12,7 +12,7 @@ use crate::demo_data::{self, BankLine, Currency, Dataset, Options, Period, Scena
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::AppError;
 use crate::services::import::ImportFormat;
-use crate::services::statements::{self, Source, StatementOptions};
+use crate::services::statements::{self, StatementOptions};
 use crate::services::{bank, customers, documents, dunning, matching, tenants, webhooks};
 use chrono::{Days, NaiveDate};
 use diesel::{Connection, PgConnection};
@@ -57,6 +57,7 @@ pub fn month_options(today: NaiveDate) -> Options {
         period: Period { start: today - Days::new(120), days: 30 },
         chinese_names: 0.35,
         mix: DEMO_MIX.to_vec(),
+        habits: false,
     }
 }
 
@@ -213,10 +214,7 @@ fn reconcile_statements(conn: &mut PgConnection, p: &Principal, data: &Dataset) 
             ..Dataset::default()
         };
         let body = demo_data::render::statements_csv(&rows);
-        let view = tx(conn, |c| {
-            let input = statements::read_body(ImportFormat::Csv, &body, StatementOptions::default(), code)?;
-            statements::reconcile(c, p, code, input, Source::Api)
-        })?;
+        let view = tx(conn, |c| statements::submit(c, p, code, ImportFormat::Csv, &body, StatementOptions::default()))?;
         differences += view.differences.len();
     }
     Ok((codes.len(), differences))

@@ -20,3 +20,4 @@ pub mod services;
 pub mod specs;
 pub mod startup;
 pub mod state;
+pub mod statement_formats;

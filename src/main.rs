@@ -54,6 +54,10 @@ enum Command {
     EvalStatements {
         /// Folder written by `duizhang demo-data`
         dir: std::path::PathBuf,
+        /// With `--habits` folders: post the files without saving their mappings first (every
+        /// layout detected from the file alone).
+        #[arg(long)]
+        without_mappings: bool,
     },
     /// Write a generated data set with its ground truth (customers, ledger, bank lines, customers'
     /// statements; see docs/demo-data.md). Needs no database.
@@ -85,6 +89,11 @@ struct DemoDataArgs {
     /// Entries per MT940 file.
     #[arg(long, default_value_t = 5000)]
     mt940_entries: usize,
+    /// Customers' statements as customers send them: each in its own layout and language, our
+    /// number quoted their way or not at all, grouped payments (statements/ and
+    /// statement_mappings.json instead of statements.csv).
+    #[arg(long)]
+    habits: bool,
 }
 
 #[derive(Subcommand)]
@@ -236,9 +245,9 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
-        Command::EvalStatements { dir } => {
+        Command::EvalStatements { dir, without_mappings } => {
             let report = with_scratch_database(&database.url, |url| {
-                duizhang::eval_statements::evaluate(url, &dir).map(|s| s.report)
+                duizhang::eval_statements::evaluate(url, &dir, !without_mappings).map(|s| s.report)
             })?;
             println!("{report}");
             Ok(())
@@ -249,7 +258,13 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn demo_data(args: &DemoDataArgs) -> Result<(), String> {
     use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
-    let options = Options { lines: args.lines, statements: args.statements, seed: args.seed, ..Options::default() };
+    let options = Options {
+        lines: args.lines,
+        statements: args.statements,
+        seed: args.seed,
+        habits: args.habits,
+        ..Options::default()
+    };
     let data = generate(&options);
     let files = FileOptions {
         camt_entries: args.camt.then_some(args.camt_entries),

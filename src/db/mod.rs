@@ -18,6 +18,7 @@ pub mod password_resets;
 mod pool;
 pub mod portal;
 pub mod reports;
+pub mod statement_mappings;
 pub mod statements;
 pub mod tenants;
 pub mod users;

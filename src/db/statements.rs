@@ -26,6 +26,8 @@ pub struct Statement {
     pub received_at: DateTime<Utc>,
     pub actor_type: String,
     pub actor_id: String,
+    /// How the file was read (JSON array of sentences).
+    pub notes: Value,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -43,11 +45,14 @@ pub struct StatementLine {
     pub currency: String,
     pub matched_ref: Option<String>,
     pub match_rule: Option<String>,
+    pub text: String,
+    pub kind_inferred: bool,
+    pub match_explanation: Option<String>,
 }
 
 pub fn insert(conn: &mut PgConnection, statement: &Statement, lines: &[StatementLine]) -> QueryResult<()> {
     diesel::insert_into(customer_statements::table).values(statement).execute(conn)?;
-    // 12 bind parameters per row: well under PostgreSQL's 65535 per statement.
+    // 15 bind parameters per row: well under PostgreSQL's 65535 per statement.
     for chunk in lines.chunks(4000) {
         diesel::insert_into(customer_statement_lines::table).values(chunk).execute(conn)?;
     }
@@ -82,12 +87,21 @@ pub fn list_for_customer(
     q.load(conn)
 }
 
-pub fn lines(conn: &mut PgConnection, tenant_id: Uuid, statement_id: Uuid) -> QueryResult<Vec<StatementLine>> {
+/// A page of a statement's lines in file order, after line `after_line_no`.
+pub fn lines(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    statement_id: Uuid,
+    after_line_no: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<StatementLine>> {
     customer_statement_lines::table
         .filter(customer_statement_lines::tenant_id.eq(tenant_id))
         .filter(customer_statement_lines::statement_id.eq(statement_id))
+        .filter(customer_statement_lines::line_no.gt(after_line_no.unwrap_or(i32::MIN)))
         .select(StatementLine::as_select())
         .order(customer_statement_lines::line_no)
+        .limit(limit)
         .load(conn)
 }
 

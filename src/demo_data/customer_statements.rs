@@ -33,9 +33,9 @@ pub enum PaymentFate {
 }
 
 /// The statement rows of one customer being written, and the references already used.
-struct Books {
-    customer_code: String,
-    rows: Vec<StatementRow>,
+pub(super) struct Books {
+    pub(super) customer_code: String,
+    pub(super) rows: Vec<StatementRow>,
 }
 
 impl Generator<'_> {
@@ -86,7 +86,7 @@ impl Generator<'_> {
     }
 
     /// A customer's reference (`AP1234567`, `PMT1234567`), unique in the data set.
-    fn fresh_ref(&mut self, prefix: &str, used: &mut HashSet<String>) -> String {
+    pub(super) fn fresh_ref(&mut self, prefix: &str, used: &mut HashSet<String>) -> String {
         loop {
             let r = format!("{prefix}{}", self.rng.range(1_000_000, 9_999_999));
             if used.insert(r.clone()) {
@@ -95,7 +95,7 @@ impl Generator<'_> {
         }
     }
 
-    fn plant(
+    pub(super) fn plant(
         &mut self,
         books: &Books,
         kind: StatementDifferenceKind,
@@ -142,6 +142,7 @@ impl Generator<'_> {
             kind: DocType::Invoice,
             amount,
             currency: d.currency,
+            text: String::new(),
         };
         books.rows.push(row(received));
         if fate == InvoiceFate::DuplicateOnCustomerSide {
@@ -183,13 +184,14 @@ impl Generator<'_> {
             kind: DocType::Payment,
             amount,
             currency,
+            text: String::new(),
         });
     }
 }
 
 /// The amount with two adjacent digits swapped (a typing error), different and positive; one
 /// minor unit more when no swap gives that.
-fn transposed(rng: &mut super::rng::DemoRng, amount: Decimal, currency: Currency) -> Decimal {
+pub(super) fn transposed(rng: &mut super::rng::DemoRng, amount: Decimal, currency: Currency) -> Decimal {
     let text = amount.to_string();
     let digits: Vec<usize> = text.char_indices().filter(|(_, c)| c.is_ascii_digit()).map(|(i, _)| i).collect();
     for _ in 0..5 {

@@ -15,7 +15,9 @@ pub mod customer_statements;
 pub mod model;
 mod names;
 pub mod render;
+pub mod render_habits;
 mod rng;
+pub mod statement_habits;
 
 use chrono::{Days, NaiveDate};
 pub use model::*;
@@ -49,6 +51,10 @@ pub struct Options {
     pub mix: Vec<(Scenario, u32)>,
     /// Share of customers with a Chinese name.
     pub chinese_names: f64,
+    /// Customers' statements as customers send them: each in its own layout, language, sign
+    /// convention, date format and encoding, our number quoted their way or not at all, grouped
+    /// payments (see `statement_habits`). Off: our own columns, as before.
+    pub habits: bool,
 }
 
 impl Default for Options {
@@ -60,6 +66,7 @@ impl Default for Options {
             period: Period::default(),
             mix: cash_application::DEFAULT_MIX.to_vec(),
             chinese_names: 0.08,
+            habits: false,
         }
     }
 }
@@ -68,7 +75,11 @@ impl Default for Options {
 pub fn generate(options: &Options) -> Dataset {
     let mut g = Generator::new(options);
     g.cash_application();
-    g.customer_statements();
+    if options.habits {
+        g.customer_statements_with_habits();
+    } else {
+        g.customer_statements();
+    }
     g.finish()
 }
 
@@ -84,8 +95,19 @@ pub struct FileOptions {
 /// Writes the data set's files into `out` (created if missing).
 pub fn write_folder(data: &Dataset, out: &Path, files: &FileOptions) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
+    let habits = !data.statement_habits.is_empty();
     for (name, bytes) in render::csv_files(data) {
-        std::fs::write(out.join(name), bytes)?;
+        // With habits every customer's statement is a file of its own layout instead.
+        if !(habits && name == "statements.csv") {
+            std::fs::write(out.join(name), bytes)?;
+        }
+    }
+    if habits {
+        std::fs::create_dir_all(out.join("statements"))?;
+        for (name, bytes) in render_habits::statement_files(data) {
+            std::fs::write(out.join(name), bytes)?;
+        }
+        std::fs::write(out.join("statement_mappings.json"), render_habits::statement_mappings_json(data))?;
     }
     let statements = [
         (files.camt_entries, "camt053", "xml", render::camt053 as fn(&[BankLine], usize) -> Vec<String>),

@@ -258,7 +258,8 @@ pub struct TruthDifference {
 }
 
 /// A line of a customer's statement: what the customer's own books say. `our_ref` is the invoice
-/// the line is about (for a payment: the invoice it pays).
+/// the line is about (for a payment: the invoice it pays); with habits it is what their column
+/// for our number holds, often nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementRow {
     pub customer_code: String,
@@ -268,6 +269,53 @@ pub struct StatementRow {
     pub kind: DocType,
     pub amount: Decimal,
     pub currency: Currency,
+    /// Their booking text (habits only; the default statements have none).
+    pub text: String,
+}
+
+/// The language a customer's system writes its statement in: headers, document types, texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    Chinese,
+    German,
+    English,
+    French,
+}
+
+/// How amounts are written: debit and credit columns of their books (our invoices are credits),
+/// or one signed column with invoices negative (their books) or positive (our view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignHabit {
+    DebitCredit,
+    SignedInvoicesNegative,
+    SignedInvoicesPositive,
+}
+
+/// How one customer's system writes its statement (generated with `Options::habits`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementHabits {
+    pub customer_code: String,
+    pub language: Language,
+    pub sign: SignHabit,
+    /// A document type column (else kinds follow from the sides).
+    pub type_column: bool,
+    /// SAP document type codes (KR, KZ, KG) instead of words: the mapping lists them.
+    pub sap_codes: bool,
+    /// A column for our invoice number (filled on about half the lines).
+    pub our_ref_column: bool,
+    /// chrono format of the dates.
+    pub date_format: &'static str,
+    pub gbk: bool,
+    /// Title lines (ledger name, company) before the header.
+    pub title_rows: bool,
+    /// A total line at the end.
+    pub total_row: bool,
+    /// Thousands separators in amounts.
+    pub thousands: bool,
+    /// The saved mapping names the date format (else it is detected).
+    pub mapping_dates: bool,
+    /// The saved mapping says which side invoices are on (else the types or the books tell).
+    pub mapping_side: bool,
 }
 
 /// A whole generated data set, in the order its files list it.
@@ -283,4 +331,6 @@ pub struct Dataset {
     pub truth_differences: Vec<TruthDifference>,
     /// Grouped by customer.
     pub statements: Vec<StatementRow>,
+    /// Per statement customer, how its statement is written (empty without `Options::habits`).
+    pub statement_habits: Vec<StatementHabits>,
 }

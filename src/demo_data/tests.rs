@@ -139,3 +139,46 @@ fn statements_parse_back_with_the_lines_and_balances() {
         }
     }
 }
+
+#[test]
+fn habits_change_the_statements_only_and_every_file_reads_back_with_its_mapping() {
+    let options = Options { lines: 200, statements: 25, seed: 4, habits: true, ..Options::default() };
+    let with = generate(&options);
+    let without = generate(&Options { habits: false, ..options.clone() });
+    // The same bank lines (their order within a day is drawn after the statements).
+    let sorted = |d: &Dataset| {
+        let mut b = d.bank.clone();
+        b.sort_by(|x, y| x.line_id.cmp(&y.line_id));
+        b
+    };
+    assert!(sorted(&with) == sorted(&without), "the cash-application part does not depend on habits");
+    assert_eq!(render::csv_files(&with), render::csv_files(&generate(&options)));
+    assert_eq!(with.statement_habits.len(), 25);
+    let files: HashMap<String, Vec<u8>> = render_habits::statement_files(&with).into_iter().collect();
+    let mut languages = HashSet::new();
+    for h in &with.statement_habits {
+        languages.insert(h.language);
+        let rows: Vec<&StatementRow> = with.statements.iter().filter(|s| s.customer_code == h.customer_code).collect();
+        let body = &files[&format!("statements/{}.csv", h.customer_code)];
+        let read = crate::statement_formats::read_csv(body, &render_habits::mapping(h), None)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", h.customer_code));
+        assert_eq!(read.lines.len(), rows.len(), "{h:?}");
+        let side = read.invoices.unwrap_or(crate::statement_formats::Side::Credit);
+        let mut got: Vec<(chrono::NaiveDate, Decimal)> =
+            read.lines.iter().zip(read.resolve(side)).map(|(l, r)| (l.date, r.amount.abs())).collect();
+        let mut want: Vec<(chrono::NaiveDate, Decimal)> = rows.iter().map(|r| (r.date, r.amount)).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{h:?}");
+    }
+    assert!(languages.len() >= 3, "{languages:?}");
+    // Ground truth names lines as the files show them.
+    for t in &with.truth_differences {
+        if !t.their_ref.is_empty() {
+            assert!(
+                with.statements.iter().any(|s| s.customer_code == t.customer_code && s.their_ref == t.their_ref),
+                "{t:?}"
+            );
+        }
+    }
+}

@@ -540,12 +540,11 @@ pub fn submit_statement(
     options: StatementOptions,
 ) -> AppResult<StatementView> {
     let customer = customers_db::find_by_code_for_update(conn, portal.tenant_id, &portal.customer_code)?;
-    let input = statements::read_body(format, body, options, &customer.code)?;
-    statements::reconcile_for(
+    statements::submit_for(
         conn,
         portal.tenant_id,
         &customer,
-        input,
+        (format, body, options),
         Source::Portal,
         ("customer", portal.customer_code.clone()),
     )
@@ -638,12 +637,11 @@ pub fn inbound_statement(
             None => Err(AppError::conflict("this webhook-id was already received")),
         };
     }
-    let input = statements::read_body(format, body, StatementOptions::default(), &customer.code)?;
-    let view = statements::reconcile_for(
+    let view = statements::submit_for(
         conn,
         tenant_id,
         &customer,
-        input,
+        (format, body, StatementOptions::default()),
         Source::Inbound,
         ("customer", customer.code.clone()),
     )?;

@@ -6,9 +6,11 @@
 use super::audit::snapshot;
 use super::differences::DifferenceView;
 use super::events::{self, EventType};
-use super::import::{read_csv, ImportFormat};
+use super::import::ImportFormat;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
+use super::statement_files::{self, ForCustomer, ValidLine};
+use super::statement_mappings;
 use crate::db::audit as audit_db;
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences::{self as diff_db, Difference};
@@ -16,58 +18,21 @@ use crate::db::statements::{self as st_db, Statement, StatementLine};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::DocType;
-use crate::domain::money::{format_amount, Currency};
-use crate::domain::statement_matching::{compare, Comparison, OurItem, TheirItem};
+use crate::domain::money::format_amount;
+use crate::domain::statement_matching::{compare, Comparison, OurItem, Pairing, TheirItem};
 use crate::error::{AppError, AppResult};
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// Days two dates of the same item may differ before it is a `date_mismatch`.
-pub const DEFAULT_DATE_TOLERANCE_DAYS: i32 = 7;
-const MAX_DATE_TOLERANCE_DAYS: i32 = 366;
-
-/// One line of the customer's statement (their books).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
-#[serde(deny_unknown_fields)]
-pub struct StatementLineInput {
-    /// The customer's own reference (their voucher or payment number).
-    #[serde(default)]
-    pub their_ref: String,
-    /// Our document number, when they recorded it (for payments: the document they paid).
-    pub our_ref: Option<String>,
-    pub date: NaiveDate,
-    pub kind: DocType,
-    /// Positive decimal string (adjustments may be negative), at most the currency's minor units.
-    pub amount: String,
-    pub currency: String,
-}
-
-/// A customer's statement as JSON.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
-#[serde(deny_unknown_fields)]
-pub struct StatementInput {
-    /// Lines dated outside the period are ignored; our items are taken from the same period.
-    /// Without a period, the whole history is compared.
-    pub period_from: Option<NaiveDate>,
-    pub period_to: Option<NaiveDate>,
-    /// Default 7.
-    pub date_tolerance_days: Option<i32>,
-    pub lines: Vec<StatementLineInput>,
-}
-
-/// Period and tolerance for a CSV statement (query parameters).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct StatementOptions {
-    pub period_from: Option<NaiveDate>,
-    pub period_to: Option<NaiveDate>,
-    pub date_tolerance_days: Option<i32>,
-}
+pub use super::statement_files::{
+    csv_customer_codes, parse_statement, ParsedStatement, StatementInput, StatementLineInput, StatementOptions,
+    DEFAULT_DATE_TOLERANCE_DAYS,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct BalanceView {
@@ -100,6 +65,9 @@ pub struct StatementView {
     /// The differences this comparison found: new ones, and ones still being worked on from an
     /// earlier statement (not opened twice).
     pub differences: Vec<DifferenceView>,
+    /// How the statement was read: the layout detected, the encoding, rows not read as lines
+    /// (totals, balances carried), words not in the vocabulary, the side invoices were on.
+    pub notes: Vec<String>,
     pub received_at: chrono::DateTime<Utc>,
 }
 
@@ -121,141 +89,6 @@ impl Source {
     }
 }
 
-/// Parses a statement body (CSV with the columns of `statements.csv`, or JSON).
-pub fn parse_statement(format: ImportFormat, body: &[u8], options: StatementOptions) -> AppResult<StatementInput> {
-    match format {
-        ImportFormat::Json => {
-            let mut de = serde_json::Deserializer::from_slice(body);
-            let input: StatementInput = serde_path_to_error::deserialize(&mut de)
-                .map_err(|e| AppError::invalid("body", super::import::describe_json_error(&e)))?;
-            if options.period_from.is_some() || options.period_to.is_some() || options.date_tolerance_days.is_some() {
-                return Err(AppError::invalid("query", "for a JSON statement, put the period in the body"));
-            }
-            Ok(input)
-        }
-        ImportFormat::Csv => {
-            const COLUMNS: [&str; 7] = ["customer_code", "their_ref", "our_ref", "date", "kind", "amount", "currency"];
-            let (rows, rejected) = read_csv(body, &COLUMNS, &["date", "kind", "amount", "currency"])?;
-            let mut errors: Vec<serde_json::Value> =
-                rejected.into_iter().map(|r| json!({"line": r.row, "error": r.error})).collect();
-            let mut lines = Vec::with_capacity(rows.len());
-            for r in rows {
-                let get = |k: &str| r.cells.get(k).cloned();
-                let date = get("date").and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
-                let kind = get("kind").and_then(|k| DocType::parse(&k));
-                match (date, kind) {
-                    (Some(date), Some(kind)) => lines.push(StatementLineInput {
-                        their_ref: get("their_ref").unwrap_or_default(),
-                        our_ref: get("our_ref"),
-                        date,
-                        kind,
-                        amount: get("amount").unwrap_or_default(),
-                        currency: get("currency").unwrap_or_default(),
-                    }),
-                    (None, _) => errors.push(json!({"line": r.row, "error": "date must be YYYY-MM-DD"})),
-                    (_, None) => errors.push(
-                        json!({"line": r.row, "error": "kind must be invoice, credit_note, payment or adjustment"}),
-                    ),
-                }
-            }
-            if !errors.is_empty() {
-                return Err(AppError::invalid("body", "the statement has invalid lines; nothing was imported")
-                    .with_details(json!({"lines": errors})));
-            }
-            Ok(StatementInput {
-                period_from: options.period_from,
-                period_to: options.period_to,
-                date_tolerance_days: options.date_tolerance_days,
-                lines,
-            })
-        }
-    }
-}
-
-/// Customer codes named in a CSV statement's `customer_code` column (to refuse a file that
-/// belongs to another customer).
-pub fn csv_customer_codes(body: &[u8]) -> Vec<String> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(body);
-    let Ok(headers) = reader.headers().cloned() else { return vec![] };
-    let Some(idx) = headers.iter().position(|h| h.eq_ignore_ascii_case("customer_code")) else { return vec![] };
-    let mut codes: Vec<String> =
-        reader.records().filter_map(|r| r.ok()).filter_map(|r| r.get(idx).map(str::to_string)).collect();
-    codes.sort();
-    codes.dedup();
-    codes.retain(|c| !c.is_empty());
-    codes
-}
-
-struct ValidLine {
-    their: TheirItem,
-    line_no: i32,
-}
-
-fn validate(input: &StatementInput) -> AppResult<(Vec<ValidLine>, i32, i32)> {
-    if let (Some(f), Some(t)) = (input.period_from, input.period_to) {
-        if f > t {
-            return Err(AppError::invalid("period_from", "must not be after period_to"));
-        }
-    }
-    let tolerance = input.date_tolerance_days.unwrap_or(DEFAULT_DATE_TOLERANCE_DAYS);
-    if !(0..=MAX_DATE_TOLERANCE_DAYS).contains(&tolerance) {
-        return Err(AppError::invalid("date_tolerance_days", format!("must be 0..={MAX_DATE_TOLERANCE_DAYS}")));
-    }
-    if input.lines.len() > 200_000 {
-        return Err(AppError::invalid("lines", "at most 200000 lines per statement"));
-    }
-    let mut errors = Vec::new();
-    let mut lines = Vec::with_capacity(input.lines.len());
-    let mut ignored = 0;
-    for (i, l) in input.lines.iter().enumerate() {
-        let line_no = i as i32 + 1;
-        let currency = match Currency::parse(l.currency.trim()) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(json!({"line": line_no, "error": e.to_string()}));
-                continue;
-            }
-        };
-        let amount = match currency.parse_amount(l.amount.trim()) {
-            Ok(a) if a > Decimal::ZERO || (l.kind == DocType::Adjustment && !a.is_zero()) => a,
-            Ok(_) => {
-                errors.push(json!({"line": line_no, "error": "amount must be positive (adjustments: non-zero)"}));
-                continue;
-            }
-            Err(e) => {
-                errors.push(json!({"line": line_no, "error": e.to_string()}));
-                continue;
-            }
-        };
-        if l.their_ref.len() > 200 || l.our_ref.as_ref().is_some_and(|r| r.len() > 200) {
-            errors.push(json!({"line": line_no, "error": "references are at most 200 characters"}));
-            continue;
-        }
-        let in_period = input.period_from.is_none_or(|f| l.date >= f) && input.period_to.is_none_or(|t| l.date <= t);
-        if !in_period {
-            ignored += 1;
-            continue;
-        }
-        lines.push(ValidLine {
-            their: TheirItem {
-                their_ref: l.their_ref.trim().to_string(),
-                our_ref: l.our_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
-                date: l.date,
-                kind: l.kind,
-                amount,
-                currency: currency.code().to_string(),
-            },
-            line_no,
-        });
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid("lines", "the statement has invalid lines; nothing was imported")
-            .with_details(json!({"lines": errors})));
-    }
-    Ok((lines, ignored, tolerance))
-}
-
 /// Fingerprint of a difference: the same gap seen in two statements is one difference.
 fn fingerprint(
     kind: DifferenceKind,
@@ -275,7 +108,7 @@ fn fingerprint(
     )
 }
 
-/// Compares a customer's statement with our books and records the outcome.
+/// Compares a customer's statement (JSON, our own shape) with our books and records the outcome.
 pub fn reconcile(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -284,25 +117,51 @@ pub fn reconcile(
     source: Source,
 ) -> AppResult<StatementView> {
     require(principal, Permission::WriteMatching)?;
-    // Locking the customer serialises statements of one customer: the check for differences
-    // already being worked on must see the previous statement's.
-    let customer = customers_db::find_by_code_for_update(conn, principal.tenant_id, customer_code)
-        .map_err(|_| AppError::not_found("customer"))?;
-    reconcile_for(conn, principal.tenant_id, &customer, input, source, (principal.actor.kind(), principal.actor.id()))
+    let customer = lock_customer(conn, principal.tenant_id, customer_code)?;
+    let actor = (principal.actor.kind(), principal.actor.id());
+    reconcile_for(conn, principal.tenant_id, &customer, ParsedStatement::of(input), source, actor)
 }
 
-pub(crate) fn reconcile_for(
+/// A statement body the tenant posts: JSON in our shape, or CSV as the customer's system
+/// exports it, read with the customer's statement mapping.
+pub fn submit(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    customer_code: &str,
+    format: ImportFormat,
+    body: &[u8],
+    options: StatementOptions,
+) -> AppResult<StatementView> {
+    require(principal, Permission::WriteMatching)?;
+    let customer = lock_customer(conn, principal.tenant_id, customer_code)?;
+    let actor = (principal.actor.kind(), principal.actor.id());
+    submit_for(conn, principal.tenant_id, &customer, (format, body, options), Source::Api, actor)
+}
+
+/// Locking the customer serialises statements of one customer: the check for differences
+/// already being worked on must see the previous statement's.
+fn lock_customer(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> AppResult<Customer> {
+    customers_db::find_by_code_for_update(conn, tenant_id, code).map_err(|_| AppError::not_found("customer"))
+}
+
+/// Reads a body for an already locked customer, the same way for every path (tenant API,
+/// portal upload, signed push), and reconciles it.
+pub(crate) fn submit_for(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     customer: &Customer,
-    input: StatementInput,
+    (format, body, options): (ImportFormat, &[u8], StatementOptions),
     source: Source,
     actor: (&str, String),
 ) -> AppResult<StatementView> {
-    let (lines, ignored, tolerance) = validate(&input)?;
-    let rows = st_db::our_items(conn, tenant_id, customer.id, input.period_from, input.period_to)?;
-    let ours: Vec<OurItem> = rows
-        .iter()
+    let mapping = statement_mappings::load(conn, tenant_id, customer.id)?;
+    let for_customer = ForCustomer { code: &customer.code, default_currency: customer.default_currency.as_deref() };
+    let parsed = statement_files::parse(format, body, options, &mapping, Some(for_customer))?;
+    reconcile_for(conn, tenant_id, customer, parsed, source, actor)
+}
+
+fn our_items(rows: &[st_db::OurItemRow]) -> Vec<OurItem> {
+    rows.iter()
         .map(|r| OurItem {
             kind: DocType::parse(&r.kind).unwrap_or(DocType::Adjustment),
             doc_no: r.doc_no.clone(),
@@ -312,85 +171,59 @@ pub(crate) fn reconcile_for(
             reference: r.reference.clone(),
             settles: r.settles.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// One reading of their lines, compared with our items.
+struct Reading {
+    lines: Vec<ValidLine>,
+    theirs: Vec<TheirItem>,
+    comparison: Comparison,
+}
+
+fn compare_reading(
+    input: &StatementInput,
+    source_lines: Option<&[i32]>,
+    ours: &[OurItem],
+) -> AppResult<(Reading, i32, i32)> {
+    let (lines, ignored, tolerance) = statement_files::validate(input, source_lines)?;
     let theirs: Vec<TheirItem> = lines.iter().map(|l| l.their.clone()).collect();
-    let comparison = compare(&ours, &theirs, i64::from(tolerance));
+    let comparison = compare(ours, &theirs, i64::from(tolerance));
+    Ok((Reading { lines, theirs, comparison }, ignored, tolerance))
+}
 
-    let now = Utc::now();
+pub(crate) fn reconcile_for(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer: &Customer,
+    parsed: ParsedStatement,
+    source: Source,
+    actor: (&str, String),
+) -> AppResult<StatementView> {
+    let input = &parsed.input;
+    let rows = st_db::our_items(conn, tenant_id, customer.id, input.period_from, input.period_to)?;
+    let ours = our_items(&rows);
+    let source_lines = parsed.source_lines.as_deref();
+    let (mut reading, ignored, tolerance) = compare_reading(input, source_lines, &ours)?;
+    let mut notes = parsed.notes.clone();
+    if let Some(other) = &parsed.other_reading {
+        // Neither the mapping nor their document types said which side invoices are on.
+        let (alternative, _, _) = compare_reading(other, source_lines, &ours)?;
+        let (credit, debit) = (reading.comparison.paired_lines(), alternative.comparison.paired_lines());
+        if debit > credit {
+            reading = alternative;
+        }
+        notes.push(format!(
+            "invoices read on the {} side: {} of {} lines pair that way, {} the other way",
+            if debit > credit { "debit" } else { "credit" },
+            credit.max(debit),
+            reading.lines.len(),
+            credit.min(debit)
+        ));
+    }
     let statement_id = Uuid::now_v7();
-    let mut matched_by_their: HashMap<usize, (usize, &'static str)> = HashMap::new();
-    for &(o, t, rule) in &comparison.matches {
-        matched_by_their.insert(t, (o, rule.as_str()));
-    }
-    let line_rows: Vec<StatementLine> = lines
-        .iter()
-        .enumerate()
-        .map(|(t, l)| StatementLine {
-            id: Uuid::now_v7(),
-            tenant_id,
-            statement_id,
-            line_no: l.line_no,
-            their_ref: l.their.their_ref.clone(),
-            our_ref: l.their.our_ref.clone(),
-            entry_date: l.their.date,
-            kind: l.their.kind.as_str().to_string(),
-            amount: l.their.amount,
-            currency: l.their.currency.clone(),
-            matched_ref: matched_by_their.get(&t).map(|&(o, _)| ours[o].doc_no.clone()),
-            match_rule: matched_by_their.get(&t).map(|&(_, r)| r.to_string()),
-        })
-        .collect();
-
-    // Differences: new ones, or the one already being worked on with the same fingerprint.
-    let active: HashMap<String, Uuid> =
-        diff_db::active_fingerprints(conn, tenant_id, customer.id)?.into_iter().map(|(id, fp, _)| (fp, id)).collect();
-    let mut new_rows: Vec<Difference> = Vec::new();
-    let mut carried: Vec<Uuid> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for d in &comparison.differences {
-        let our = d.ours.map(|o| (&ours[o], &rows[o]));
-        let their = d.theirs.map(|t| &theirs[t]);
-        let our_ref = our.map(|(o, _)| o.doc_no.clone());
-        let their_ref = their.map(|t| t.their_ref.clone()).filter(|r| !r.is_empty());
-        // For a line they repeated, "ours" is the item it duplicates.
-        let (our_amount, their_amount) = (our.map(|(o, _)| o.amount), their.map(|t| t.amount));
-        let currency = our.map(|(o, _)| o.currency.clone()).or(their.map(|t| t.currency.clone())).unwrap_or_default();
-        let effect: Decimal = d.effects.iter().filter(|(c, _)| *c == currency).map(|(_, e)| *e).sum();
-        let mut fp = fingerprint(d.kind, &our_ref, &their_ref, our_amount, their_amount);
-        // Two identical differences in one statement (e.g. a line repeated three times) stay two.
-        let mut n = 1;
-        while !seen.insert(fp.clone()) {
-            n += 1;
-            fp = format!("{}#{n}", fp.split('#').next().unwrap_or_default());
-        }
-        if let Some(&existing) = active.get(&fp) {
-            carried.push(existing);
-            continue;
-        }
-        new_rows.push(Difference {
-            id: Uuid::now_v7(),
-            tenant_id,
-            customer_id: customer.id,
-            statement_id,
-            kind: d.kind.as_str().to_string(),
-            status: DifferenceStatus::Open.as_str().to_string(),
-            our_document_id: our.and_then(|(_, r)| r.document_id),
-            our_ref,
-            their_ref,
-            our_amount,
-            their_amount,
-            currency,
-            our_date: our.map(|(o, _)| o.date),
-            their_date: their.map(|t| t.date),
-            explanation: d.explanation.clone(),
-            balance_effect: effect,
-            fingerprint: fp,
-            resolution_note: None,
-            adjustment_document_id: None,
-            created_at: now,
-            updated_at: now,
-        });
-    }
+    let line_rows = line_rows(tenant_id, statement_id, &reading, &ours);
+    let (new_rows, carried, seen) = difference_rows(conn, tenant_id, customer, statement_id, &reading, (&ours, &rows))?;
 
     // Open differences of an earlier statement of the same period that this one no longer
     // shows were fixed in the meantime (on either side): cancelled, with the reason.
@@ -403,7 +236,8 @@ pub(crate) fn reconcile_for(
         diff_db::cancel_many(conn, &stale, &format!("no longer found by statement {statement_id}"))?;
     }
 
-    let balances = balance_views(&comparison);
+    let now = Utc::now();
+    let balances = balance_views(&reading.comparison);
     let statement = Statement {
         id: statement_id,
         tenant_id,
@@ -411,14 +245,15 @@ pub(crate) fn reconcile_for(
         period_from: input.period_from,
         period_to: input.period_to,
         source: source.as_str().to_string(),
-        lines_count: lines.len() as i32 + ignored,
-        matched_count: comparison.matches.len() as i32,
+        lines_count: reading.lines.len() as i32 + ignored,
+        matched_count: reading.comparison.paired_lines() as i32,
         differences_count: (new_rows.len() + carried.len()) as i32,
         date_tolerance_days: tolerance,
         balances: serde_json::to_value(&balances).map_err(AppError::internal)?,
         received_at: now,
         actor_type: actor.0.to_string(),
         actor_id: actor.1.clone(),
+        notes: json!(notes),
     };
     st_db::insert(conn, &statement, &line_rows)?;
     diff_db::insert_many(conn, &new_rows)?;
@@ -442,9 +277,133 @@ pub(crate) fn reconcile_for(
         date_tolerance_days: tolerance,
         balances,
         differences,
+        notes,
         received_at: now,
     };
+    announce(conn, tenant_id, customer, &statement, &view, actor)?;
+    Ok(view)
+}
 
+/// Their lines as stored, each with what it was paired with and why.
+fn line_rows(tenant_id: Uuid, statement_id: Uuid, reading: &Reading, ours: &[OurItem]) -> Vec<StatementLine> {
+    let mut paired: HashMap<usize, &Pairing> = HashMap::new();
+    for p in &reading.comparison.pairs {
+        for &t in &p.theirs {
+            paired.insert(t, p);
+        }
+    }
+    reading
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(t, l)| {
+            let pair = paired.get(&t);
+            StatementLine {
+                id: Uuid::now_v7(),
+                tenant_id,
+                statement_id,
+                line_no: l.line_no,
+                their_ref: l.their.their_ref.clone(),
+                our_ref: l.their.our_ref.clone(),
+                entry_date: l.their.date,
+                kind: l.their.kind.as_str().to_string(),
+                amount: l.their.amount,
+                currency: l.their.currency.clone(),
+                matched_ref: pair
+                    .map(|p| p.ours.iter().map(|&o| ours[o].doc_no.as_str()).collect::<Vec<_>>().join(" + ")),
+                match_rule: pair.map(|p| p.rule.as_str().to_string()),
+                text: l.their.text.clone(),
+                kind_inferred: l.their.kind_inferred,
+                match_explanation: pair.map(|p| p.explanation.clone()),
+            }
+        })
+        .collect()
+}
+
+/// Differences: new rows, or the one already being worked on with the same fingerprint
+/// (carried), and every fingerprint this statement shows.
+fn difference_rows(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer: &Customer,
+    statement_id: Uuid,
+    reading: &Reading,
+    (ours, rows): (&[OurItem], &[st_db::OurItemRow]),
+) -> AppResult<(Vec<Difference>, Vec<Uuid>, HashSet<String>)> {
+    let now = Utc::now();
+    let active: HashMap<String, Uuid> =
+        diff_db::active_fingerprints(conn, tenant_id, customer.id)?.into_iter().map(|(id, fp, _)| (fp, id)).collect();
+    let mut new_rows: Vec<Difference> = Vec::new();
+    let mut carried: Vec<Uuid> = Vec::new();
+    let mut seen = HashSet::new();
+    for d in &reading.comparison.differences {
+        let our = d.ours.map(|o| (&ours[o], &rows[o]));
+        let their = d.theirs.map(|t| &reading.theirs[t]);
+        let mut our_ref = our.map(|(o, _)| o.doc_no.clone());
+        let mut their_ref = their.map(|t| t.their_ref.clone()).filter(|r| !r.is_empty());
+        // For a line they repeated, "ours" is the item it duplicates.
+        let (mut our_amount, mut their_amount) = (our.map(|(o, _)| o.amount), their.map(|t| t.amount));
+        let group = d.pairing.map(|p| &reading.comparison.pairs[p]).filter(|p| p.ours.len() + p.theirs.len() > 2);
+        if let Some(g) = group {
+            // A group's gap: both sides named whole, with their sums.
+            our_ref = Some(g.ours.iter().map(|&o| ours[o].doc_no.as_str()).collect::<Vec<_>>().join(" + "));
+            let mut refs: Vec<&str> = g.theirs.iter().map(|&t| reading.theirs[t].their_ref.as_str()).collect();
+            refs.dedup();
+            their_ref = Some(refs.join(" + ")).filter(|r| !r.is_empty());
+            our_amount = Some(g.ours.iter().map(|&o| ours[o].amount).sum());
+            their_amount = Some(g.theirs.iter().map(|&t| reading.theirs[t].amount).sum());
+        }
+        let single_document = group.is_none_or(|g| g.ours.len() == 1);
+        let currency = our.map(|(o, _)| o.currency.clone()).or(their.map(|t| t.currency.clone())).unwrap_or_default();
+        let effect: Decimal = d.effects.iter().filter(|(c, _)| *c == currency).map(|(_, e)| *e).sum();
+        let mut fp = fingerprint(d.kind, &our_ref, &their_ref, our_amount, their_amount);
+        // Two identical differences in one statement (e.g. a line repeated three times) stay two.
+        let mut n = 1;
+        while !seen.insert(fp.clone()) {
+            n += 1;
+            fp = format!("{}#{n}", fp.split('#').next().unwrap_or_default());
+        }
+        if let Some(&existing) = active.get(&fp) {
+            carried.push(existing);
+            continue;
+        }
+        new_rows.push(Difference {
+            id: Uuid::now_v7(),
+            tenant_id,
+            customer_id: customer.id,
+            statement_id,
+            kind: d.kind.as_str().to_string(),
+            status: DifferenceStatus::Open.as_str().to_string(),
+            our_document_id: our.and_then(|(_, r)| r.document_id).filter(|_| single_document),
+            our_ref,
+            their_ref,
+            our_amount,
+            their_amount,
+            currency,
+            our_date: our.map(|(o, _)| o.date),
+            their_date: their.map(|t| t.date),
+            explanation: d.explanation.clone(),
+            balance_effect: effect,
+            fingerprint: fp,
+            resolution_note: None,
+            adjustment_document_id: None,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    Ok((new_rows, carried, seen))
+}
+
+/// Audit entries and outbox events of a reconciliation, in its transaction.
+fn announce(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer: &Customer,
+    statement: &Statement,
+    view: &StatementView,
+    actor: (&str, String),
+) -> AppResult<()> {
+    let statement_id = statement.id;
     let mut e = crate::db::audit::NewAuditEntry {
         actor_type: actor.0.to_string(),
         actor_id: actor.1,
@@ -486,7 +445,7 @@ pub(crate) fn reconcile_for(
     for d in view.differences.iter().filter(|d| d.statement_id == statement_id) {
         events::emit(conn, tenant_id, Some(customer.id), EventType::DifferenceCreated, json!(d))?;
     }
-    Ok(view)
+    Ok(())
 }
 
 fn entry_for_system(like: &crate::db::audit::NewAuditEntry, action: &str, id: &str) -> crate::db::audit::NewAuditEntry {
@@ -541,6 +500,7 @@ fn view_of(conn: &mut PgConnection, s: Statement) -> AppResult<StatementView> {
         date_tolerance_days: s.date_tolerance_days,
         balances,
         differences,
+        notes: serde_json::from_value(s.notes).unwrap_or_default(),
         received_at: s.received_at,
     })
 }
@@ -594,26 +554,4 @@ pub fn list(
         },
     );
     Ok(StatementPage { items: p.items, next_cursor: p.next_cursor })
-}
-
-/// The JSON or CSV statement body of a request, checked against the customer it is posted for.
-pub fn read_body(
-    format: ImportFormat,
-    body: &[u8],
-    options: StatementOptions,
-    customer_code: &str,
-) -> AppResult<StatementInput> {
-    if format == ImportFormat::Csv {
-        let codes = csv_customer_codes(body);
-        if codes.iter().any(|c| c != customer_code) {
-            return Err(AppError::invalid(
-                "customer_code",
-                format!(
-                    "the file holds lines of other customers ({}); post one customer's statement",
-                    codes.join(", ")
-                ),
-            ));
-        }
-    }
-    parse_statement(format, body, options)
 }

@@ -193,6 +193,7 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         }
         ("post", "/customers/{code}/statements") => json!({"lines": [{"their_ref": "X", "our_ref": "INV-2026-0000101",
             "date": "2026-03-01", "kind": "invoice", "amount": "100.00", "currency": "EUR"}]}),
+        ("put", "/customers/{code}/statement-mapping") => json!({"encoding": "gbk"}),
         ("post", _) => json!({}),
         _ => return None,
     };

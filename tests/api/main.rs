@@ -33,6 +33,8 @@ mod portal;
 mod readme;
 mod reports;
 mod service;
+mod statement_habits;
+mod statement_layouts;
 mod statements;
 mod tenancy;
 mod users;

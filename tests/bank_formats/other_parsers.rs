@@ -114,6 +114,35 @@ fn statement_parsers_never_panic() {
     );
 }
 
+/// A customer's own layout: a title row, debit/credit columns, their words, a total row.
+const STATEMENT_LAYOUT: &[u8] = "Kreditorenkonto\nBelegdatum;Belegnr.;Buchungstext;Belegart;Soll;Haben;W\u{e4}hrung\n\
+02.03.2026;ER-1;Rechnung INV2026155;Rechnung;;1.234,50;EUR\n\
+20.03.2026;ZA-7;Zahlung;Zahlung;1.234,50;;EUR\n;;Summe;;1.234,50;1.234,50;\n"
+    .as_bytes();
+
+#[test]
+fn statement_layouts_never_panic() {
+    use duizhang::statement_formats::{read_csv, StatementMapping};
+    let mapping: StatementMapping = serde_json::from_str(
+        r#"{"delimiter": ";", "date": "Belegdatum", "their_ref": "Belegnr.", "text": ["Buchungstext"],
+            "doc_type": "Belegart", "currency": 6, "date_formats": ["%d.%m.%Y"],
+            "amount": {"convention": "debit_credit", "debit": "Soll", "credit": "Haben", "invoices": "credit"}}"#,
+    )
+    .unwrap();
+    let gbk = encoding_rs::GBK
+        .encode("日期,凭证号,摘要,借方金额,贷方金额,币种\n2026/03/02,记-1,发票 155,,100.00,CNY\n")
+        .0
+        .into_owned();
+    for data in inputs(&[STATEMENT_LAYOUT, &gbk], 5_000, 0x5eed_0005) {
+        let _ = parse_statement(ImportFormat::Csv, &data, StatementOptions::default());
+        if let Ok(read) = read_csv(&data, &mapping, Some("EUR")) {
+            let _ = read.resolve(duizhang::statement_formats::Side::Credit);
+        }
+    }
+    assert_eq!(read_csv(STATEMENT_LAYOUT, &mapping, None).unwrap().lines.len(), 2);
+    assert_eq!(parse_statement(ImportFormat::Csv, &gbk, StatementOptions::default()).unwrap().lines.len(), 1);
+}
+
 #[test]
 fn import_parsers_never_panic() {
     use duizhang::services::{customers, documents};

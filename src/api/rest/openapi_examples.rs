@@ -71,6 +71,11 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
             json!({"tenant": "acme-gmbh", "email": "ana@acme.example", "password": "a long passphrase"}),
         ),
         (
+            "replaceStatementMapping",
+            "application/json",
+            json!({"encoding": "gbk", "date": "日期", "their_ref": "凭证号", "our_ref": "发票号", "text": ["摘要"], "doc_type": "单据类型", "amount": {"convention": "debit_credit", "debit": "借方金额", "credit": "贷方金额", "invoices": "credit"}, "default_currency": "CNY", "date_formats": ["%Y年%m月%d日"], "doc_types": {"专票": "invoice"}}),
+        ),
+        (
             "changeOwnPassword",
             "application/json",
             json!({"current_password": "a long passphrase", "new_password": "an even longer passphrase"}),

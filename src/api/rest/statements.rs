@@ -15,7 +15,7 @@ use crate::services::portal::{
     self, BalanceConfirmationView, InboundSecretIssued, PortalTokenIssued, PortalTokenRequest, PortalTokenView,
     StatementOfAccount,
 };
-use crate::services::statements::{self, Source, StatementInput, StatementOptions, StatementPage, StatementView};
+use crate::services::statements::{self, StatementInput, StatementOptions, StatementPage, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -52,8 +52,7 @@ pub async fn submit(
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let (principal, code, data, options) = (p.clone(), code.into_inner(), body.clone(), options.into_inner());
     execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        let input = statements::read_body(format, &data, options, &code)?;
-        statements::reconcile(conn, &principal, &code, input, Source::Api)
+        statements::submit(conn, &principal, &code, format, &data, options)
     })
     .await
 }

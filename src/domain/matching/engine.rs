@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use super::index::{hash_bytes, mix64, FastStrBuild, MultiMap};
 use super::names::{name_similarity, NameIndex, PreparedName};
-use super::references::{transposed_variants, write_doc_key, KeyKind, RefStrength, Scanner};
+use super::references::{transposed_variants, verify_key, write_doc_key, KeyKind, RefStrength, Scanner};
 use super::subset::{find_subsets, signed_subsets};
 use super::{
     CustomerInfo, Decision, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem, ProposedAllocation, WriteOff,
@@ -262,23 +262,6 @@ fn ref_key(kind: KeyKind, key: &str) -> u64 {
     hash_bytes(kind.tag(), key.as_bytes())
 }
 
-/// How `key` (looked up in `kind`'s key space) matches `doc_no`, verified against the document itself (the index
-/// holds hashes). `None`: no match (a hash collision). `buf` is scratch space.
-fn verify(doc_no: &str, kind: KeyKind, key: &str, rf: bool, buf: &mut String) -> Option<RefStrength> {
-    if kind == KeyKind::Last {
-        return (write_doc_key(doc_no, KeyKind::Last, buf) && buf == key).then_some(RefStrength::BareNumber);
-    }
-    if write_doc_key(doc_no, KeyKind::Full, buf) && buf == key {
-        return Some(RefStrength::Exact);
-    }
-    for k in [KeyKind::Compact, KeyKind::Digits] {
-        if write_doc_key(doc_no, k, buf) && buf == key {
-            return Some(if rf { RefStrength::Exact } else { RefStrength::Degraded });
-        }
-    }
-    None
-}
-
 /// `format!` into a buffer sized up front: `format!` under-estimates messages with arguments and reallocates two or
 /// three times, which is measurable at a million lines.
 macro_rules! text {
@@ -474,7 +457,7 @@ impl Engine {
         for p in &sc.probes {
             let key = sc.key(&p.key);
             for &it in self.refs.get(ref_key(p.kind, key)) {
-                let Some(strength) = verify(&self.items[it as usize].doc_no, p.kind, key, p.rf, &mut buf) else {
+                let Some(strength) = verify_key(&self.items[it as usize].doc_no, p.kind, key, p.rf, &mut buf) else {
                     continue; // hash collision
                 };
                 if hits.iter().any(|h| h.item == it && h.strength >= strength) {
@@ -547,12 +530,7 @@ impl Engine {
     fn ref_evidence(&self, line: &LineInput, h: &Hit) -> String {
         let text = [&line.remittance, &line.creditor_reference, &line.end_to_end_id][h.field].as_deref().unwrap_or("");
         let found_as = text.get(h.span.clone()).unwrap_or("");
-        let how = match h.strength {
-            RefStrength::Exact => "",
-            RefStrength::Degraded => " (prefix or leading zeros missing)",
-            RefStrength::BareNumber => " (running number only)",
-            RefStrength::Transposed => " (two adjacent digits swapped)",
-        };
+        let how = h.strength.qualifier();
         text!(
             96,
             "reference {} found as '{}' in {}{how}",
@@ -887,7 +865,7 @@ impl Engine {
                         || !item.kind.is_debit()
                         || hits.iter().any(|h| h.item == it)
                         || found.iter().any(|h| h.item == it)
-                        || verify(&item.doc_no, KeyKind::Full, &v, false, &mut buf).is_none()
+                        || verify_key(&item.doc_no, KeyKind::Full, &v, false, &mut buf).is_none()
                     {
                         continue;
                     }

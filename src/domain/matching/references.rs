@@ -35,6 +35,18 @@ pub enum RefStrength {
     Exact,
 }
 
+impl RefStrength {
+    /// How a hit of this strength is described after "found as '...' in ...": empty for an exact hit.
+    pub fn qualifier(self) -> &'static str {
+        match self {
+            RefStrength::Exact => "",
+            RefStrength::Degraded => " (prefix or leading zeros missing)",
+            RefStrength::BareNumber => " (running number only)",
+            RefStrength::Transposed => " (two adjacent digits swapped)",
+        }
+    }
+}
+
 /// Upper-case ASCII letters and digits of `s`, everything else dropped: the canonical comparison form of a
 /// document number (`"inv-2026/0000155"` -> `"INV20260000155"`).
 pub fn normalize_reference(s: &str) -> String {
@@ -370,6 +382,23 @@ impl Scanner {
             self.shaped.push(Shaped { key: k..self.keys.len(), has_alpha: alpha, field, span });
         }
     }
+}
+
+/// How `key` (looked up in `kind`'s key space, see [`Probe::kind`]) matches `doc_no`, verified against the document
+/// itself (indexes may hold hashes or several forms in one space). `None`: no match. `buf` is scratch space.
+pub fn verify_key(doc_no: &str, kind: KeyKind, key: &str, rf: bool, buf: &mut String) -> Option<RefStrength> {
+    if kind == KeyKind::Last {
+        return (write_doc_key(doc_no, KeyKind::Last, buf) && buf == key).then_some(RefStrength::BareNumber);
+    }
+    if write_doc_key(doc_no, KeyKind::Full, buf) && buf == key {
+        return Some(RefStrength::Exact);
+    }
+    for k in [KeyKind::Compact, KeyKind::Digits] {
+        if write_doc_key(doc_no, k, buf) && buf == key {
+            return Some(if rf { RefStrength::Exact } else { RefStrength::Degraded });
+        }
+    }
+    None
 }
 
 /// Every variant of `key` with one pair of adjacent, different digits swapped (the most common typing error in

@@ -15,6 +15,21 @@ pub fn find_subsets(
     max_solutions: usize,
     node_budget: usize,
 ) -> (Vec<Vec<usize>>, bool) {
+    let mut budget = node_budget;
+    find_subsets_within(values, target, min_size, max_size, max_solutions, &mut budget)
+}
+
+/// [`find_subsets`] drawing on a budget shared by several searches: the nodes visited are taken
+/// from `budget`, so a caller bounds the work of all its searches together.
+pub fn find_subsets_within(
+    values: &[i64],
+    target: i64,
+    min_size: usize,
+    max_size: usize,
+    max_solutions: usize,
+    budget: &mut usize,
+) -> (Vec<Vec<usize>>, bool) {
+    let node_budget = *budget;
     let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i] > 0 && values[i] <= target).collect();
     order.sort_by(|&a, &b| values[b].cmp(&values[a]).then(a.cmp(&b)));
     let sorted: Vec<i64> = order.iter().map(|&i| values[i]).collect();
@@ -35,6 +50,7 @@ pub fn find_subsets(
         exhausted: false,
     };
     st.dfs(0, target);
+    *budget = st.budget;
     let solutions = st
         .out
         .into_iter()
