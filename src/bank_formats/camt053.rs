@@ -1,5 +1,6 @@
 //! ISO 20022 camt.053 (BankToCustomerStatement) and camt.054
-//! (BankToCustomerDebitCreditNotification), versions .001.02 – .001.08.
+//! (BankToCustomerDebitCreditNotification), versions .001.01 – .001.12, and later
+//! versions read the same way with a warning.
 //!
 //! Streaming: quick-xml events drive a small state machine over the element
 //! path; only the statement header and the current `Ntry` (with its `TxDtls`)
@@ -12,6 +13,15 @@
 //! * parties: `Dbtr/Nm` (.02 – .04) vs `Dbtr/Pty/Nm` (.08);
 //! * charges: repeated `Chrgs/Amt` (.02) vs `Chrgs/Rcrd/Amt` and `Chrgs/TtlChrgsAndTaxAmt` (.03+);
 //! * transaction amount: `TxDtls/AmtDtls/TxAmt/Amt` (all) or `TxDtls/Amt` (.04+).
+//!
+//! Amounts are imported in the account's currency (`Acct/Ccy`, else the balances', else what
+//! the caller knows of the account): an entry booked in another currency takes its counter value
+//! from `AmtDtls` (`CntrValAmt`, `TxAmt`, ...) when one is in the account's currency, else it is
+//! imported as written with a warning and left out of the balance check. A batch entry is split
+//! into its `TxDtls` only when their amounts add up to what was booked (net of charges); if their
+//! `CdtDbtInd` contradicts the entry's while the magnitudes add up, the entry's direction is
+//! used; otherwise the entry is imported as one line. Either way every amount booked is imported
+//! and the stored lines add up to the entries.
 //!
 //! Security: any `DOCTYPE` is rejected (ISO 20022 messages are XSD-defined and
 //! never carry one, so this also stops entity-expansion attacks before they
@@ -28,13 +38,13 @@ use rust_decimal::Decimal;
 
 use super::{
     check_currency, check_minor_units, io_reason, parse_decimal, parse_iso_date, truncate, Balance, Ctx, Format,
-    ParseError, ParsedLine, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    ParseError, ParsedLine, Position, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
 };
 
 const NS_PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:";
-/// Message versions accepted (`camt.053.001.02` .. `camt.053.001.08`); the
-/// elements we read are stable across them.
-const VERSIONS: std::ops::RangeInclusive<u32> = 2..=8;
+/// Message versions known (`camt.053.001.01` .. `camt.053.001.12`); the elements we read are
+/// stable across them. A later version is read the same way, with a warning.
+const VERSIONS: std::ops::RangeInclusive<u32> = 1..=12;
 /// Nesting deeper than any ISO 20022 message needs; bounds the path stack.
 const MAX_DEPTH: usize = 64;
 /// A batch entry with more transactions than this is rejected rather than
@@ -59,6 +69,13 @@ enum T {
     Iban,
     Othr,
     Ccy,
+    Svcr,
+    FinInstnId,
+    Bic,
+    Ownr,
+    TxsSummry,
+    TtlNtries,
+    NbOfNtries,
     Bal,
     Tp,
     CdOrPrtry,
@@ -88,6 +105,9 @@ enum T {
     EndToEndId,
     AmtDtls,
     TxAmt,
+    InstdAmt,
+    CntrValAmt,
+    AnncdPstngAmt,
     RltdPties,
     Dbtr,
     Cdtr,
@@ -131,6 +151,7 @@ fn tag(local: &str) -> T {
             b"Sts" => Sts,
             b"Pty" => Pty,
             b"Ref" => Ref,
+            b"BIC" => Bic,
             _ => Other,
         },
         4 => match b {
@@ -147,6 +168,8 @@ fn tag(local: &str) -> T {
             b"Dbtr" => Dbtr,
             b"Cdtr" => Cdtr,
             b"Strd" => Strd,
+            b"Svcr" => Svcr,
+            b"Ownr" => Ownr,
             _ => Other,
         },
         5 => match b {
@@ -155,6 +178,7 @@ fn tag(local: &str) -> T {
             b"Chrgs" => Chrgs,
             b"TxAmt" => TxAmt,
             b"Ustrd" => Ustrd,
+            b"BICFI" => Bic,
             _ => Other,
         },
         6 => match b {
@@ -179,9 +203,12 @@ fn tag(local: &str) -> T {
             b"NtryDtls" => NtryDtls,
             b"DbtrAcct" => DbtrAcct,
             b"CdtrAcct" => CdtrAcct,
+            b"InstdAmt" => InstdAmt,
             _ => Other,
         },
         9 => match b {
+            b"TxsSummry" => TxsSummry,
+            b"TtlNtries" => TtlNtries,
             b"CdOrPrtry" => CdOrPrtry,
             b"CdtDbtInd" => CdtDbtInd,
             b"SubFmlyCd" => SubFmlyCd,
@@ -194,6 +221,9 @@ fn tag(local: &str) -> T {
             b"EndToEndId" => EndToEndId,
             b"CdtrRefInf" => CdtrRefInf,
             b"AddtlTxInf" => AddtlTxInf,
+            b"FinInstnId" => FinInstnId,
+            b"CntrValAmt" => CntrValAmt,
+            b"NbOfNtries" => NbOfNtries,
             _ => Other,
         },
         11 => match b {
@@ -209,6 +239,7 @@ fn tag(local: &str) -> T {
         },
         13 => match b {
             b"BkToCstmrStmt" => Container,
+            b"AnncdPstngAmt" => AnncdPstngAmt,
             _ => Other,
         },
         17 => match b {
@@ -316,14 +347,24 @@ struct Party {
     other_account: Option<String>,
 }
 
+/// An amount with its currency as the file gives it.
+type Money = (Decimal, String);
+
+/// The amounts a `TxDtls` may give, in the order they are preferred for its line:
+/// `AmtDtls/TxAmt`, `Amt`, `AmtDtls/CntrValAmt`, `AmtDtls/InstdAmt`.
+const TX_AMOUNT_SOURCES: [&str; 4] = ["AmtDtls/TxAmt", "Amt", "AmtDtls/CntrValAmt", "AmtDtls/InstdAmt"];
+/// The entry's own `AmtDtls`, in the order they are preferred as its counter value.
+const ENTRY_AMOUNT_SOURCES: [&str; 4] =
+    ["AmtDtls/CntrValAmt", "AmtDtls/TxAmt", "AmtDtls/AnncdPstngAmt", "AmtDtls/InstdAmt"];
+
 #[derive(Default)]
 struct Tx {
     /// Index of `TxDtls` in the path; fields are matched on the path below it.
     depth: usize,
     end_to_end_id: Option<String>,
     acct_svcr_ref: Option<String>,
-    tx_amount: Option<(Decimal, String)>,
-    amount: Option<(Decimal, String)>,
+    /// See [`TX_AMOUNT_SOURCES`].
+    amounts: [Option<Money>; 4],
     credit: Option<bool>,
     btc: Btc,
     charges: Charges,
@@ -343,7 +384,9 @@ struct Entry {
     text_bytes: usize,
     ntry_ref: Option<String>,
     acct_svcr_ref: Option<String>,
-    amount: Option<(Decimal, String)>,
+    amount: Option<Money>,
+    /// See [`ENTRY_AMOUNT_SOURCES`].
+    amt_dtls: [Option<Money>; 4],
     credit: Option<bool>,
     reversal: bool,
     status: Option<String>,
@@ -364,6 +407,7 @@ impl Entry {
             ntry_ref: None,
             acct_svcr_ref: None,
             amount: None,
+            amt_dtls: Default::default(),
             credit: None,
             reversal: false,
             status: None,
@@ -391,6 +435,12 @@ struct Stmt {
     begun: bool,
     /// Opening came from `OPBD` (preferred over `PRCD`, which some banks send instead).
     opening_is_opbd: bool,
+    /// The account's currency, in which lines are imported (known once the first entry starts).
+    booking_currency: Option<String>,
+    /// Entries found (all, and booked), and the number `TxsSummry` announces (banks count either).
+    entries: u64,
+    booked_entries: u64,
+    declared_entries: Option<u64>,
 }
 
 struct Parser {
@@ -564,8 +614,10 @@ impl Parser {
 }
 
 fn xml_amount(text: &str, ccy: &Option<String>, pos: u64) -> Result<(Decimal, String), ParseError> {
-    // XSD amounts are unsigned with a '.' separator; the sign lives in CdtDbtInd.
-    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+    // XSD amounts are unsigned with a '.' separator; the sign lives in CdtDbtInd. A missing
+    // integer digit (".05", seen in Swiss files) is read as 0.05.
+    let digit_at = |i: usize| text.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    if !(digit_at(0) || text.starts_with('.') && digit_at(1)) {
         return Err(ParseError::at_byte(pos, format!("amount '{}' is not a decimal", truncate(text, 40))));
     }
     let amount = parse_decimal(text, '.', None).map_err(|m| ParseError::at_byte(pos, m))?;
@@ -592,12 +644,13 @@ fn some(text: &str) -> Option<String> {
 }
 
 /// Resolves the namespace of `Document` and checks it is a supported camt version.
+/// A version later than those known is read the same way; the answer then carries a warning.
 fn check_namespace(
     e: &BytesStart<'_>,
     decls: &[(usize, String, String)],
     format: Format,
     pos: u64,
-) -> Result<(), ParseError> {
+) -> Result<Option<String>, ParseError> {
     let qname = e.name();
     let prefix: &str = qname.prefix().map(|p| p.into_inner()).unwrap_or("");
     let mut ns: Option<String> = None;
@@ -620,10 +673,15 @@ fn check_namespace(
             .and_then(|v| v.strip_prefix(".001."))
             .filter(|v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|v| v.parse::<u32>().ok())
-            .filter(|v| VERSIONS.contains(v))
+            .filter(|v| *v >= *VERSIONS.start())
     };
-    if version(want).is_some() {
-        Ok(())
+    if let Some(v) = version(want) {
+        Ok((v > *VERSIONS.end()).then(|| {
+            format!(
+                "byte {pos}: {want}.001.{v:02} is later than the versions known (up to .{:02}); read as those",
+                VERSIONS.end()
+            )
+        }))
     } else if version(other).is_some() {
         Err(ParseError::at_byte(pos, format!("document is {other} ('{ns}') but {want} was requested")))
     } else {
@@ -650,7 +708,9 @@ impl Parser {
         if !self.doc_found || self.doc_closed {
             if !self.doc_found {
                 if t == T::Document {
-                    check_namespace(e, &self.ns_decls, self.format, pos)?;
+                    if let Some(w) = check_namespace(e, &self.ns_decls, self.format, pos)? {
+                        ctx.warn(w);
+                    }
                     self.doc_found = true;
                 } else {
                     // Envelope element: remember its namespace declarations for a prefixed Document.
@@ -676,6 +736,10 @@ impl Parser {
                     header: StatementHeader { created_at: self.group_created.clone(), ..Default::default() },
                     begun: false,
                     opening_is_opbd: false,
+                    booking_currency: None,
+                    entries: 0,
+                    booked_entries: 0,
+                    declared_entries: None,
                 });
             }
             (Some(T::Stmt), T::Bal) if self.stmt.is_some() => {
@@ -737,6 +801,10 @@ impl Parser {
                 if stmt.header.currency.is_none() {
                     stmt.header.currency = stmt.header.opening_balance.as_ref().map(|b| b.currency.clone());
                 }
+                stmt.booking_currency = match &stmt.header.currency {
+                    Some(c) => Some(c.clone()),
+                    None => ctx.account_currency(stmt.header.account()),
+                };
                 ctx.begin(&stmt.header)?;
             }
         }
@@ -824,6 +892,31 @@ impl Parser {
                     s.header.currency = Some(check_currency(v).map_err(|m| ParseError::at_byte(pos, m))?);
                 }
             }
+            [.., Stmt, Acct, Svcr, FinInstnId, Bic] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.servicer_bic = some(v);
+                }
+            }
+            [.., Stmt, Acct, Svcr, FinInstnId, Nm] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.servicer_name = some(v);
+                }
+            }
+            [.., Stmt, Acct, Nm] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.account_name = some(v);
+                }
+            }
+            [.., Stmt, Acct, Ownr, Nm] | [.., Stmt, Acct, Ownr, Pty, Nm] => {
+                if let Some(s) = self.stmt.as_mut().filter(|s| s.header.account_name.is_none()) {
+                    s.header.account_name = some(v);
+                }
+            }
+            [.., Stmt, TxsSummry, TtlNtries, NbOfNtries] => {
+                if let Some(s) = &mut self.stmt {
+                    s.declared_entries = v.parse().ok();
+                }
+            }
             _ => {}
         }
         // Below Bal / Ntry / TxDtls: match the path relative to that element.
@@ -831,8 +924,10 @@ impl Parser {
             match &p[(tx.depth + 1).min(p.len())..] {
                 [Refs, EndToEndId] => tx.end_to_end_id = some(v),
                 [Refs, AcctSvcrRef] => tx.acct_svcr_ref = some(v),
-                [AmtDtls, TxAmt, Amt] => tx.tx_amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [Amt] => tx.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, TxAmt, Amt] => tx.amounts[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [Amt] => tx.amounts[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, CntrValAmt, Amt] => tx.amounts[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, InstdAmt, Amt] => tx.amounts[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
                 [CdtDbtInd] => tx.credit = Some(credit_debit(v, pos)?),
                 [BkTxCd, rest @ ..] => set_btc(&mut tx.btc, rest, v),
                 [Chrgs, rest @ ..] => set_charges(&mut tx.charges, rest, v, &self.attr_ccy, pos)?,
@@ -853,6 +948,10 @@ impl Parser {
             match &p[(e.depth + 1).min(p.len())..] {
                 [NtryRef] => e.ntry_ref = some(v),
                 [Amt] => e.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, CntrValAmt, Amt] => e.amt_dtls[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, TxAmt, Amt] => e.amt_dtls[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, AnncdPstngAmt, Amt] => e.amt_dtls[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, InstdAmt, Amt] => e.amt_dtls[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
                 [CdtDbtInd] => e.credit = Some(credit_debit(v, pos)?),
                 [RvslInd] => e.reversal = v == "true" || v == "1",
                 [Sts] if !v.is_empty() => e.status = some(v),
@@ -914,30 +1013,45 @@ impl Parser {
     fn finish_statement(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         self.begin_if_needed(ctx)?;
         if let Some(stmt) = self.stmt.take() {
+            let announced = stmt.declared_entries.filter(|d| *d != stmt.entries && *d != stmt.booked_entries);
+            if let Some(declared) = announced {
+                let name = stmt.header.statement_id.as_deref().unwrap_or("(no id)");
+                ctx.warn(format!(
+                    "statement {name}: TxsSummry announces {declared} entries, the statement holds {} \
+                     (incomplete file?)",
+                    stmt.entries
+                ));
+            }
             ctx.end(&stmt.header)?;
         }
         Ok(())
     }
 
     fn finish_entry(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
-        let (Some(mut e), Some(stmt)) = (self.entry.take(), self.stmt.as_ref()) else {
+        let (Some(mut e), Some(stmt)) = (self.entry.take(), self.stmt.as_mut()) else {
             return Ok(());
         };
+        stmt.entries += 1;
         let at = e.start;
         let reference = e.acct_svcr_ref.take().or_else(|| e.ntry_ref.take());
         // Only for messages; no allocation on the happy path.
         let shown = reference.as_deref().unwrap_or("(no reference)");
         let status = e.status.as_deref().unwrap_or("BOOK");
         if status != "BOOK" {
-            ctx.warn(format!(
+            let lines = e.txs.len().max(1);
+            ctx.skip(format!(
                 "byte {at}: entry {shown} has status {status}; skipped (only booked entries are imported)"
             ));
+            // A skipped batch entry stands for all its transactions.
+            for _ in 1..lines {
+                ctx.skip(format!("byte {at}: entry {shown}: further transaction of the skipped entry"));
+            }
             return Ok(());
         }
+        stmt.booked_entries += 1;
         let (amount, currency) =
             e.amount.take().ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no Amt")))?;
         let credit = e.credit.ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no CdtDbtInd")))?;
-        let signed = if credit { amount } else { -amount };
         let booking_date = match (e.booking_date, e.value_date) {
             (Some(d), _) => d,
             (None, Some(v)) => {
@@ -946,54 +1060,82 @@ impl Parser {
             }
             (None, None) => return Err(ParseError::at_byte(at, format!("entry {shown} has no booking date"))),
         };
-        // The balance moves by the booked entry amount, whatever the details say.
-        ctx.book(signed)?;
+        // The amount in the account's currency: the balance moves by it, whatever the details say.
+        let (booked, currency) = match stmt.booking_currency.as_deref() {
+            Some(account) if account != currency => match counter_value(&e, account) {
+                Some((value, source)) => {
+                    ctx.warn(format!(
+                        "byte {at}: entry {shown} is booked as {amount} {currency}; imported as {value} {account} \
+                         ({source})"
+                    ));
+                    ctx.book(if credit { value } else { -value })?;
+                    (value, account.to_string())
+                }
+                None => {
+                    ctx.warn(format!(
+                        "byte {at}: entry {shown} is booked as {amount} {currency} on an account in {account} and \
+                         gives no amount in {account}; imported in {currency}"
+                    ));
+                    ctx.book_elsewhere();
+                    (amount, currency)
+                }
+            },
+            _ => {
+                ctx.book(if credit { amount } else { -amount })?;
+                (amount, currency)
+            }
+        };
+        let signed = if credit { booked } else { -booked };
         let account = stmt.header.account().map(str::to_string);
+        let base = |amount: Decimal, currency: String| {
+            let mut line = ParsedLine::new(booking_date, amount, currency);
+            line.value_date = e.value_date;
+            line.account = account.clone();
+            line.reversal = e.reversal;
+            line.position = Some(Position::Byte(at));
+            line
+        };
 
         let n = e.txs.len();
         if n == 0 {
-            let mut line = ParsedLine::new(booking_date, signed, currency);
+            let mut line = base(signed, currency);
             line.bank_reference = reference;
-            line.value_date = e.value_date;
-            line.account = account;
             line.bank_transaction_code = e.btc.code();
             line.additional_info = e.additional_info.clone();
-            line.reversal = e.reversal;
             line.charges = e.charges.value();
             return ctx.line(line);
         }
-
-        // Lines are collected first so that an entry is delivered whole or not at all.
-        let mut lines = Vec::with_capacity(n);
-        let mut sum = Decimal::ZERO;
-        let mut charges_sum = Decimal::ZERO;
-        for (i, tx) in e.txs.into_iter().enumerate() {
-            let (tx_amount, tx_currency) = match tx.tx_amount.or(tx.amount) {
-                Some(a) => a,
-                None if n == 1 => (amount, currency.clone()),
-                None => {
-                    return Err(ParseError::at_byte(
-                        at,
-                        format!("entry {shown}: TxDtls {} of {n} has no amount", i + 1),
-                    ))
+        let split = match plan_split(&e, signed, &currency) {
+            Ok(split) => split,
+            Err(why) => {
+                if n > 1 {
+                    ctx.warn(format!("byte {at}: entry {shown} {why}; imported as one line of {signed} {currency}"));
+                    let line = base(signed, currency);
+                    return ctx.line(merged_line(e, line, reference));
                 }
-            };
-            let tx_credit = tx.credit.unwrap_or(credit);
-            let tx_signed = if tx_credit { tx_amount } else { -tx_amount };
-            sum += tx_signed;
-            // Whose payment was it originally? A reversed credit (booked DBIT) still
-            // names the payer as Dbtr, so pick the party by the original direction.
-            let originally_credit = tx_credit != e.reversal;
+                // One transaction: its details describe the entry, the booked amount stands.
+                ctx.warn(format!("byte {at}: entry {shown} {why}; the booked {signed} {currency} is imported"));
+                Split { amounts: vec![signed], charges: vec![tx_charges(&e, 0)] }
+            }
+        };
+        if split.amounts.len() == n && n > 1 {
+            if let Some(w) = split_warning(&e, &split, signed) {
+                ctx.warn(format!("byte {at}: entry {shown} {w}"));
+            }
+        }
+        for (i, ((tx, amount), charges)) in e.txs.into_iter().zip(split.amounts).zip(split.charges).enumerate() {
+            // Whose payment was it originally? A reversed credit (booked DBIT) still names the
+            // payer as Dbtr, so pick the party by the original direction.
+            let line_credit = if amount.is_zero() { credit } else { amount > Decimal::ZERO };
+            let originally_credit = line_credit != e.reversal;
             let (party, ultimate) =
                 if originally_credit { (tx.debtor, tx.ultimate_debtor) } else { (tx.creditor, tx.ultimate_creditor) };
-            let mut line = ParsedLine::new(booking_date, tx_signed, tx_currency);
+            let mut line = base(amount, currency.clone());
             line.bank_reference = match (&reference, n) {
                 (Some(r), 1) => Some(r.clone()),
                 (Some(r), _) => Some(format!("{r}/{}", i + 1)),
                 (None, _) => tx.acct_svcr_ref,
             };
-            line.value_date = e.value_date;
-            line.account = account.clone();
             line.counterparty_name = party.name.or(ultimate);
             line.counterparty_iban = party.iban;
             line.counterparty_account = party.other_account;
@@ -1006,20 +1148,7 @@ impl Parser {
             line.end_to_end_id = tx.end_to_end_id;
             line.bank_transaction_code = if tx.btc.is_empty() { e.btc.code() } else { tx.btc.code() };
             line.additional_info = tx.additional_info.or_else(|| e.additional_info.clone());
-            line.reversal = e.reversal;
-            // Entry-level charges of a batch go to its first line only, so that the
-            // charges summed over lines equal what the bank reported.
-            line.charges = tx.charges.value().or_else(|| if i == 0 { e.charges.value() } else { None });
-            charges_sum += line.charges.unwrap_or_default();
-            lines.push(line);
-        }
-        // Batch sanity: details must add up to the booked amount, possibly net of charges.
-        if n > 1 && sum != signed && sum - charges_sum != signed {
-            ctx.warn(format!(
-                "byte {at}: entry {shown} books {signed} but its {n} TxDtls add up to {sum} (charges {charges_sum})"
-            ));
-        }
-        for line in lines {
+            line.charges = charges;
             ctx.line(line)?;
         }
         Ok(())
@@ -1035,6 +1164,136 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// How a booked entry is divided among its transactions.
+struct Split {
+    /// Signed line amounts, one per `TxDtls`.
+    amounts: Vec<Decimal>,
+    /// Charges per line: a transaction's own, else the entry's on its first line only (so that
+    /// the charges summed over the lines equal what the bank reported).
+    charges: Vec<Option<Decimal>>,
+}
+
+/// Amounts for the entry's transactions, in the booking currency, that add up to `signed` (the
+/// booked amount, possibly net of the charges). `Err` says why the entry cannot be split.
+fn plan_split(e: &Entry, signed: Decimal, currency: &str) -> Result<Split, String> {
+    let n = e.txs.len();
+    let credit = e.credit.unwrap_or(signed >= Decimal::ZERO);
+    let charges: Vec<Option<Decimal>> = (0..n).map(|i| tx_charges(e, i)).collect();
+    let charges_sum: Decimal = charges.iter().flatten().sum();
+    let adds_up = |sum: Decimal| sum == signed || sum - charges_sum == signed;
+    if n == 1 {
+        // One transaction: any of its amounts that is what was booked (gross or net of charges).
+        let tx = &e.txs[0];
+        let own = |a: Decimal| if tx.credit.unwrap_or(credit) { a } else { -a };
+        let entry_dir = |a: Decimal| if credit { a } else { -a };
+        if let Some(a) = in_currency(tx, currency).map(own).find(|a| adds_up(*a)) {
+            return Ok(Split { amounts: vec![a], charges });
+        }
+        if let Some(a) = in_currency(tx, currency).map(entry_dir).find(|a| adds_up(*a)) {
+            return Ok(Split { amounts: vec![a], charges });
+        }
+        return match in_currency(tx, currency).next() {
+            Some(a) => Err(format!("books {signed} but its TxDtls says {}", own(a))),
+            // Only amounts in other currencies (the instructed amount of an FX payment).
+            None => Ok(Split { amounts: vec![signed], charges }),
+        };
+    }
+    let mut magnitudes = Vec::with_capacity(n);
+    for (i, tx) in e.txs.iter().enumerate() {
+        match in_currency(tx, currency).next() {
+            Some(a) => magnitudes.push(a),
+            None if tx.amounts.iter().all(Option::is_none) => {
+                return Err(format!("has {n} TxDtls and TxDtls {} of {n} has no amount", i + 1))
+            }
+            None => return Err(format!("has {n} TxDtls and TxDtls {} of {n} gives no amount in {currency}", i + 1)),
+        }
+    }
+    let own: Vec<Decimal> =
+        e.txs.iter().zip(&magnitudes).map(|(tx, a)| if tx.credit.unwrap_or(credit) { *a } else { -*a }).collect();
+    let own_sum: Decimal = own.iter().sum();
+    if adds_up(own_sum) {
+        return Ok(Split { amounts: own, charges });
+    }
+    let entry_dir: Vec<Decimal> = magnitudes.iter().map(|a| if credit { *a } else { -*a }).collect();
+    if adds_up(entry_dir.iter().sum()) {
+        return Ok(Split { amounts: entry_dir, charges });
+    }
+    Err(format!("books {signed} but its {n} TxDtls add up to {own_sum} (charges {charges_sum})"))
+}
+
+/// A transaction's amounts in `currency`, in the order of [`TX_AMOUNT_SOURCES`].
+fn in_currency<'t>(tx: &'t Tx, currency: &'t str) -> impl Iterator<Item = Decimal> + 't {
+    tx.amounts.iter().flatten().filter(move |(_, c)| c == currency).map(|(a, _)| *a)
+}
+
+fn tx_charges(e: &Entry, i: usize) -> Option<Decimal> {
+    e.txs[i].charges.value().or_else(|| if i == 0 { e.charges.value() } else { None })
+}
+
+/// Why a split that adds up still deserves a warning.
+fn split_warning(e: &Entry, split: &Split, signed: Decimal) -> Option<String> {
+    let contradicted = e
+        .txs
+        .iter()
+        .zip(&split.amounts)
+        .any(|(tx, a)| tx.credit.is_some_and(|c| c != (*a > Decimal::ZERO)) && !a.is_zero());
+    if contradicted {
+        let entry = if e.credit.unwrap_or(signed >= Decimal::ZERO) { "CRDT" } else { "DBIT" };
+        return Some(format!("is {entry} but its TxDtls say otherwise; the entry's direction is used"));
+    }
+    None
+}
+
+/// A batch entry whose transactions cannot be told apart by amount, as one line: the entry's
+/// amount, the parties when all transactions name the same one, and all their remittance texts.
+fn merged_line(e: Entry, mut line: ParsedLine, reference: Option<String>) -> ParsedLine {
+    const MAX_TEXT: usize = 4000;
+    line.bank_reference = reference;
+    line.bank_transaction_code = e.btc.code();
+    line.additional_info = e.additional_info;
+    line.charges = e.charges.value();
+    let credit = e.credit.unwrap_or(line.amount >= Decimal::ZERO);
+    let mut names = e.txs.iter().map(|tx| {
+        let party = if credit != line.reversal { &tx.debtor } else { &tx.creditor };
+        (party.name.as_deref(), party.iban.as_deref())
+    });
+    if let Some(first) = names.next() {
+        if names.all(|n| n == first) {
+            line.counterparty_name = first.0.map(str::to_string);
+            line.counterparty_iban = first.1.map(str::to_string);
+        }
+    }
+    let mut text = String::new();
+    for part in e.txs.iter().flat_map(|tx| tx.ustrd.iter().chain(tx.creditor_reference.iter())) {
+        if text.len() + part.len() + 2 > MAX_TEXT {
+            break;
+        }
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(part);
+    }
+    line.remittance = (!text.is_empty()).then_some(text);
+    line
+}
+
+/// The entry's amount in the account's currency, from its `AmtDtls` (or those of its only
+/// transaction), with where it was found.
+fn counter_value(e: &Entry, account: &str) -> Option<(Decimal, String)> {
+    let entry = e.amt_dtls.iter().zip(ENTRY_AMOUNT_SOURCES).find_map(|(m, src)| match m {
+        Some((a, c)) if c == account => Some((*a, src.to_string())),
+        _ => None,
+    });
+    let single_tx = || match e.txs.as_slice() {
+        [tx] => tx.amounts.iter().zip(TX_AMOUNT_SOURCES).find_map(|(m, src)| match m {
+            Some((a, c)) if c == account => Some((*a, format!("TxDtls/{src}"))),
+            _ => None,
+        }),
+        _ => None,
+    };
+    entry.or_else(single_tx)
 }
 
 fn set_btc(btc: &mut Btc, rest: &[T], v: &str) {
