@@ -79,6 +79,7 @@ impl Modify for BearerAuth {
         matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
         audit::list, audit::verify,
         bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
+        bank::formats, bank::get_import_settings, bank::put_import_settings,
         admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
         statements::submit, statements::list, statements::get, statements::list_differences, statements::get_difference,
         statements::comment, statements::act, statements::send_all, statements::statement_of_account,
@@ -148,6 +149,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(bank::import)
     .service(bank::get_statement)
     .service(bank::list_lines)
+    .service(bank::formats)
+    .service(bank::get_import_settings)
+    .service(bank::put_import_settings)
     .service(matching::start)
     .service(matching::get)
     .service(matching::list)
