@@ -464,9 +464,15 @@ impl Parser<'_, '_> {
         let total = minor_units(f.next().unwrap_or(""), true, line)?;
         let count = f.next().unwrap_or("").trim().parse::<u64>().ok();
         let name = acct.header.account().unwrap_or("?").to_string();
-        if let Some(t) = total.filter(|t| *t != acct.total) {
-            self.ctx
-                .warn(format!("line {line}: account {name} control total {t} but records add up to {}", acct.total));
+        match total {
+            Some(t) if t != acct.total => self
+                .ctx
+                .warn(format!("line {line}: account {name} control total {t} but records add up to {}", acct.total)),
+            None => self.ctx.warn(format!(
+                "line {line}: account {name} trailer gives no control total (its records add up to {})",
+                acct.total
+            )),
+            _ => {}
         }
         if let Some(c) = count.filter(|c| !acct.records.agrees(*c)) {
             self.ctx.warn(format!(

@@ -437,9 +437,10 @@ impl<'m> Reader<'m> {
                     Some(false) => (-value.abs(), cur),
                     None => {
                         let kind = if self.neutral(flag) { "neither income nor expense" } else { "not a known value" };
+                        let shown =
+                            if flag.is_empty() { "(empty)".to_string() } else { format!("'{}'", truncate(flag, 20)) };
                         return Ok(Row::Skip(format!(
-                            "line {line}: debit/credit indicator '{}' is {kind}; skipped",
-                            truncate(flag, 20)
+                            "line {line}: debit/credit indicator {shown} is {kind}; skipped"
                         )));
                     }
                 }
