@@ -10,6 +10,7 @@ ALTER TABLE bank_lines
 
 -- The fingerprint of a line's reference and content, as the import computes it
 -- (domain::bank_line::fingerprint): 16 bytes of SHA-256 over the length-prefixed parts, in hex.
+-- The text is the remittance, else the structured creditor reference.
 -- Kept as a function so that keys of stored lines can be computed again.
 CREATE FUNCTION bank_line_fingerprint_part(p TEXT) RETURNS BYTEA
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -29,8 +30,7 @@ CREATE FUNCTION bank_line_fingerprint(
         || bank_line_fingerprint_part(counterparty_name)
         || bank_line_fingerprint_part(counterparty_iban)
         || bank_line_fingerprint_part(counterparty_account)
-        || bank_line_fingerprint_part(remittance)
-        || bank_line_fingerprint_part(creditor_reference)
+        || bank_line_fingerprint_part(coalesce(remittance, creditor_reference))
         || bank_line_fingerprint_part(end_to_end_id)
     ) FROM 1 FOR 16), 'hex');
 

@@ -2,7 +2,9 @@
 //! overlap: its reference **and** its content. Banks reuse references (`NONREF`, free text, one
 //! reference per batch, the same journal number for two postings), so a reference alone would
 //! drop real payments; a line is only "already imported" when its reference, date, amount (and
-//! so its direction), currency, counterparty and texts all agree.
+//! so its direction), currency, counterparty and text all agree. The text is the remittance
+//! information, else the structured creditor reference: a camt.053 giving only `Strd/CdtrRefInf`
+//! and a CSV export of the same line with the reference as its text are one line.
 //!
 //! The key is the content's fingerprint plus the line's occurrence number among identical lines
 //! in its file: two genuinely identical lines (two equal fees on one day) both survive, while the
@@ -27,6 +29,12 @@ pub struct LineContent<'a> {
     pub end_to_end_id: Option<&'a str>,
 }
 
+impl LineContent<'_> {
+    fn text(&self) -> Option<&str> {
+        self.remittance.or(self.creditor_reference)
+    }
+}
+
 /// 16 bytes of SHA-256 over the length-prefixed parts (a missing part is empty).
 pub fn fingerprint(c: &LineContent<'_>) -> [u8; 16] {
     let mut h = Sha256::new();
@@ -40,15 +48,9 @@ pub fn fingerprint(c: &LineContent<'_>) -> [u8; 16] {
     part(&c.booking_date.format("%Y-%m-%d").to_string());
     let amount = c.amount.normalize();
     part(&if amount.is_zero() { "0".to_string() } else { amount.to_string() });
-    for p in [
-        Some(c.currency),
-        c.counterparty_name,
-        c.counterparty_iban,
-        c.counterparty_account,
-        c.remittance,
-        c.creditor_reference,
-        c.end_to_end_id,
-    ] {
+    for p in
+        [Some(c.currency), c.counterparty_name, c.counterparty_iban, c.counterparty_account, c.text(), c.end_to_end_id]
+    {
         part(p.unwrap_or(""));
     }
     let digest = h.finalize();
@@ -111,6 +113,28 @@ mod tests {
         assert_ne!(content(None, "10.5", "INV-1"), content(None, "10.51", "INV-1"));
         assert_ne!(content(None, "10.5", "INV-1"), content(None, "-10.5", "INV-1"), "direction counts");
         assert_eq!(content(None, "0.00", "x"), content(None, "0", "x"));
+    }
+
+    #[test]
+    fn a_structured_reference_is_the_text_when_there_is_no_other() {
+        let line = |remittance: Option<&'static str>, creditor_reference: Option<&'static str>| {
+            fingerprint(&LineContent {
+                reference: Some("BL1"),
+                booking_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                amount: rust_decimal::Decimal::ONE,
+                currency: "EUR",
+                counterparty_name: None,
+                counterparty_iban: None,
+                counterparty_account: None,
+                remittance,
+                creditor_reference,
+                end_to_end_id: None,
+            })
+        };
+        let rf = Some("RF18539007547034");
+        assert_eq!(line(None, rf), line(rf, rf), "camt Strd only, and a CSV with the reference as text");
+        assert_ne!(line(None, rf), line(None, Some("RF71539007547035")));
+        assert_eq!(line(Some("INV 1"), rf), line(Some("INV 1"), None));
     }
 
     #[test]
