@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod bank;
+mod bank_import_rules;
 mod bank_real_files;
 mod bola;
 mod collections;
