@@ -98,7 +98,7 @@ pub fn detect_preset<'p>(head: &[u8], candidates: &[&'p CsvPreset]) -> Option<(&
             let cells = split_row(line, p.mapping.delimiter, p.mapping.quote);
             let found = p.detect.iter().all(|d| {
                 let key = header_key(d);
-                cells.iter().any(|c| *c == key)
+                cells.contains(&key)
             });
             if found && best.is_none_or(|(_, n)| p.detect.len() > n) {
                 best = Some((p, p.detect.len()));

@@ -44,10 +44,26 @@ pub fn fingerprint(c: &LineContent<'_>) -> [u8; 16] {
     };
     part(c.reference.unwrap_or(""));
     // ISO date and the amount without trailing zeros, as PostgreSQL writes them
-    // (to_char(d, 'YYYY-MM-DD'), trim_scale(amount)::text).
-    part(&c.booking_date.format("%Y-%m-%d").to_string());
+    // (to_char(d, 'YYYY-MM-DD'), trim_scale(amount)::text); written on the stack, as this runs
+    // for every imported line.
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut w = std::io::Cursor::new(&mut buf[..]);
+    let d = c.booking_date;
+    let _ = write!(
+        w,
+        "{:04}-{:02}-{:02}",
+        chrono::Datelike::year(&d),
+        chrono::Datelike::month(&d),
+        chrono::Datelike::day(&d)
+    );
+    let n = w.position() as usize;
+    part(std::str::from_utf8(&buf[..n]).unwrap_or(""));
     let amount = c.amount.normalize();
-    part(&if amount.is_zero() { "0".to_string() } else { amount.to_string() });
+    let mut w = std::io::Cursor::new(&mut buf[..]);
+    let _ = if amount.is_zero() { write!(w, "0") } else { write!(w, "{amount}") };
+    let n = w.position() as usize;
+    part(std::str::from_utf8(&buf[..n]).unwrap_or(""));
     for p in
         [Some(c.currency), c.counterparty_name, c.counterparty_iban, c.counterparty_account, c.text(), c.end_to_end_id]
     {
@@ -113,6 +129,13 @@ mod tests {
         assert_ne!(content(None, "10.5", "INV-1"), content(None, "10.51", "INV-1"));
         assert_ne!(content(None, "10.5", "INV-1"), content(None, "-10.5", "INV-1"), "direction counts");
         assert_eq!(content(None, "0.00", "x"), content(None, "0", "x"));
+        // The parts as PostgreSQL writes them, byte for byte.
+        let mut h = Sha256::new();
+        for p in ["", "2026-03-01", "-1234.5", "EUR", "ACME", "", "", "INV-1", ""] {
+            h.update((p.len() as u64).to_be_bytes());
+            h.update(p.as_bytes());
+        }
+        assert_eq!(content(None, "-1234.50", "INV-1")[..], h.finalize()[..16]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{spawn_app, TestApp};
 
