@@ -116,7 +116,7 @@ impl Currency {
 
 /// Withdrawn ISO 4217 currencies (ISO's list of historic denominations, the ones a bank file may
 /// still name) with their minor units. Only codes that are no longer current are listed.
-const WITHDRAWN: [(&str, u32); 38] = [
+const WITHDRAWN: [(&str, u32); 37] = [
     ("ADP", 0),
     ("ATS", 2),
     ("AZM", 2),
@@ -132,7 +132,6 @@ const WITHDRAWN: [(&str, u32); 38] = [
     ("FRF", 2),
     ("GHC", 2),
     ("GRD", 0),
-    ("HRK", 2),
     ("IEP", 2),
     ("ITL", 0),
     ("LTL", 2),
