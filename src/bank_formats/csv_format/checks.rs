@@ -66,7 +66,12 @@ impl RunningBalance {
         } else if self.last.len() >= 64 {
             return; // a currency column full of different values: no chain to follow
         }
-        self.last.insert(currency.to_string(), (balance, amount, line));
+        match self.last.get_mut(currency) {
+            Some(last) => *last = (balance, amount, line),
+            None => {
+                self.last.insert(currency.to_string(), (balance, amount, line));
+            }
+        }
     }
 
     /// Warnings for the file, if the balances do not follow from the amounts.

@@ -10,7 +10,7 @@ use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::sink::{write_all, DuplicateLine, ImportSink, BATCHES_IN_FLIGHT};
+use super::sink::{write_all, DuplicateLine, ImportSink, Written, BATCHES_IN_FLIGHT};
 use super::{find_account, require, BankAccountView};
 use crate::bank_formats::{self, CsvEncoding, CsvMapping, CsvPreset, Format};
 use crate::db::audit as audit_db;
@@ -186,43 +186,15 @@ pub fn import_statement(
         ),
     };
     let (format, csv) = choose(&upload, forced_account.as_ref())?;
-    // Registering accounts is an admin's act: asked for explicitly by another key it is refused;
-    // the tenant's setting applies to admin keys only (a bank feed's key imports, nothing more).
-    let admin = principal.can(Permission::Admin);
-    let register = match upload.register_accounts {
-        Some(true) if !admin => {
-            return Err(AppError::forbidden("registering bank accounts from a file needs an admin key"));
-        }
-        Some(r) => r,
-        None => admin && bank_db::register_accounts_setting(conn, principal.tenant_id)?,
-    };
+    let register = register_accounts(conn, principal, upload.register_accounts)?;
     let accounts: HashMap<String, BankAccount> =
         bank_db::accounts(conn, principal.tenant_id)?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
     let account_ids: HashMap<Uuid, String> = accounts.values().map(|a| (a.id, a.account_id.clone())).collect();
-    let now = Utc::now();
-    let mut statement = BankStatement {
-        id: Uuid::now_v7(),
-        tenant_id: principal.tenant_id,
-        format: format_name(format).into(),
-        file_sha256: upload.sha256.clone(),
-        file_bytes: upload.bytes as i64,
-        statements: serde_json::json!([]),
-        lines_imported: 0,
-        duplicates_skipped: 0,
-        warnings: serde_json::json!([]),
-        imported_at: now,
-        actor_type: principal.actor.kind().into(),
-        actor_id: principal.actor.id(),
-        preset: csv.preset.clone(),
-        lines_not_imported: 0,
-        duplicates: serde_json::json!([]),
-        accounts_created: serde_json::json!([]),
-    };
+    let statement = statement_row(principal, &upload, format, csv.preset.clone());
     bank_db::insert_statement(conn, &statement)?;
     let (writes, to_write) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
     let mut sink = ImportSink::new(writes, principal.tenant_id, statement.id, accounts, forced_account, register);
     let mapping = csv.mapping.as_ref();
-    let statement_id = statement.id;
     let (parsed, written) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let summary =
@@ -231,7 +203,7 @@ pub fn import_statement(
             sink.close();
             (summary, sink)
         });
-        let written = write_all(conn, principal.tenant_id, statement_id, account_ids, to_write);
+        let written = write_all(conn, principal.tenant_id, statement.id, account_ids, to_write);
         (parser.join(), written)
     });
     let (summary, sink) = parsed.map_err(|_| AppError::internal("statement parser panicked"))?;
@@ -255,6 +227,58 @@ pub fn import_statement(
     if sink.seen == 0 && summary.statements == 0 {
         return Err(AppError::invalid("body", "the file holds no statement"));
     }
+    record(conn, principal, statement, summary, sink, written)
+}
+
+/// Whether this import registers the accounts its file names. Registering accounts is an admin's
+/// act: asked for explicitly by another key it is refused; the tenant's setting applies to admin
+/// keys only (a bank feed's key imports, nothing more).
+fn register_accounts(conn: &mut PgConnection, principal: &Principal, asked: Option<bool>) -> AppResult<bool> {
+    let admin = principal.can(Permission::Admin);
+    match asked {
+        Some(true) if !admin => Err(AppError::forbidden("registering bank accounts from a file needs an admin key")),
+        Some(r) => Ok(r),
+        None => Ok(admin && bank_db::register_accounts_setting(conn, principal.tenant_id)?),
+    }
+}
+
+/// The statement file's row, written first (lines reference it) and completed by `record`.
+fn statement_row(
+    principal: &Principal,
+    upload: &StatementUpload,
+    format: Format,
+    preset: Option<String>,
+) -> BankStatement {
+    BankStatement {
+        id: Uuid::now_v7(),
+        tenant_id: principal.tenant_id,
+        format: format_name(format).into(),
+        file_sha256: upload.sha256.clone(),
+        file_bytes: upload.bytes as i64,
+        statements: serde_json::json!([]),
+        lines_imported: 0,
+        duplicates_skipped: 0,
+        warnings: serde_json::json!([]),
+        imported_at: Utc::now(),
+        actor_type: principal.actor.kind().into(),
+        actor_id: principal.actor.id(),
+        preset,
+        lines_not_imported: 0,
+        duplicates: serde_json::json!([]),
+        accounts_created: serde_json::json!([]),
+    }
+}
+
+/// Completes the statement row with what the import did, audits it (and the accounts it
+/// registered), and builds the answer.
+fn record(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    mut statement: BankStatement,
+    summary: bank_formats::ParseSummary,
+    sink: ImportSink,
+    written: Written,
+) -> AppResult<ImportedStatement> {
     let mut warnings = summary.warnings;
     warnings.extend(sink.warnings);
     if sink.suppressed_warnings > 0 {
@@ -298,7 +322,7 @@ pub fn import_statement(
         statements: sink.parts,
         warnings,
         file_sha256: statement.file_sha256,
-        imported_at: now,
+        imported_at: statement.imported_at,
     })
 }
 

@@ -235,6 +235,25 @@ impl ImportSink {
         Ok(&self.accounts[&key])
     }
 
+    /// The account of a line that names `named` (else the statement's account), when it is the
+    /// forced one or already known; `None` when it has to be registered or refused (see
+    /// [`ImportSink::account_for`]). Looks the name up as written first: most files write the
+    /// account as it was registered, so no line pays for normalising it.
+    fn known_account(&self, named: Option<&str>) -> Option<Result<&BankAccount, ParseError>> {
+        let named = named.or(self.named.account.as_deref());
+        if let Some(forced) = &self.forced_account {
+            return match named {
+                Some(n) if n != forced.account_id && normalize_account(n).ok()? != forced.account_id => None,
+                _ => Some(Ok(forced)),
+            };
+        }
+        let named = named?;
+        match self.accounts.get(named) {
+            Some(a) => Some(Ok(a)),
+            None => self.accounts.get(&normalize_account(named).ok()?).map(Ok),
+        }
+    }
+
     /// Fails only when the writer stopped on a database error, which is what gets reported.
     fn send(&self, w: Write) -> Result<(), ParseError> {
         let stopped = || ParseError::new("database: the import stopped");
@@ -338,18 +357,24 @@ impl StatementSink for ImportSink {
     }
 
     fn line(&mut self, line: ParsedLine) -> Result<(), ParseError> {
-        let named = line.account.clone().or_else(|| self.named.account.clone());
-        let account = self.account_for(named.as_deref(), Some(&line.currency))?;
-        let (account_id, account_key, account_currency) =
-            (account.id, account.account_id.clone(), account.currency.clone());
         let currency =
             Currency::parse_including_withdrawn(&line.currency).map_err(|e| ParseError::new(e.to_string()))?;
-        if currency.code() != account_currency {
+        // The usual case without allocating: an account already known, by the name as written.
+        let (account_id, other_currency) = match self.known_account(line.account.as_deref()) {
+            Some(Ok(a)) => (a.id, (a.currency != currency.code()).then(|| (a.account_id.clone(), a.currency.clone()))),
+            Some(Err(e)) => return Err(e),
+            None => {
+                let named = line.account.clone().or_else(|| self.named.account.clone());
+                let a = self.account_for(named.as_deref(), Some(&line.currency))?;
+                (a.id, (a.currency != currency.code()).then(|| (a.account_id.clone(), a.currency.clone())))
+            }
+        };
+        if let Some((account, account_currency)) = other_currency {
             // A multi-currency account's row, or an entry with no amount in the account's
             // currency: kept in its own currency, never converted by a guess.
             let at = line.position.map_or_else(|| "a line".to_string(), |p| p.to_string());
             self.warn(format!(
-                "{at}: {} {} on account {account_key} in {account_currency}; imported in {}",
+                "{at}: {} {} on account {account} in {account_currency}; imported in {}",
                 line.amount,
                 currency.code(),
                 currency.code()
