@@ -392,7 +392,12 @@ impl<'a> Ctx<'a> {
 
     /// A line of the file that is not imported, with the reason (and its position) as warning.
     pub(crate) fn skip(&mut self, message: String) {
-        self.summary.skipped += 1;
+        self.skip_lines(1, message);
+    }
+
+    /// `n` lines not imported for one reason (a pending batch entry), said once.
+    pub(crate) fn skip_lines(&mut self, n: usize, message: String) {
+        self.summary.skipped += n;
         self.warn(message);
     }
 

@@ -380,3 +380,14 @@ fn camt_batch_that_does_not_add_up_is_reported() {
     assert_eq!((first.amount, first.bank_reference.as_deref()), (dec("594.00"), Some("ASR-BATCH-1")));
     assert_eq!(summary.lines, 3);
 }
+
+#[test]
+fn a_pending_batch_entry_counts_as_its_transactions_said_once() {
+    let data = String::from_utf8(fixture("camt053_v08_batch.xml")).unwrap();
+    let pending = data.replacen("<Sts><Cd>BOOK</Cd></Sts>", "<Sts><Cd>PDNG</Cd></Sts>", 1);
+    assert_ne!(pending, data);
+    let (_, summary) = run(Format::Camt053, pending.as_bytes(), None);
+    // The batch of 3 and the INFO entry are not imported: 4 lines, 2 warnings.
+    assert_eq!((summary.lines, summary.skipped), (2, 4), "{:?}", summary.warnings);
+    assert_eq!(summary.warnings.iter().filter(|w| w.contains("(3 transactions) has status PDNG")).count(), 1);
+}

@@ -143,12 +143,13 @@ pub(super) fn finish(mut e: Entry, stmt: &mut Stmt, ctx: &mut Ctx<'_>) -> Result
     let shown = reference.as_deref().unwrap_or("(no reference)");
     let status = e.status.as_deref().unwrap_or("BOOK");
     if status != "BOOK" {
-        let lines = e.txs.len().max(1);
-        ctx.skip(format!("byte {at}: entry {shown} has status {status}; skipped (only booked entries are imported)"));
-        // A skipped batch entry stands for all its transactions.
-        for _ in 1..lines {
-            ctx.skip(format!("byte {at}: entry {shown}: further transaction of the skipped entry"));
-        }
+        // A batch entry stands for all its transactions: counted as such, said once.
+        let n = e.txs.len().max(1);
+        let what = if n > 1 { format!(" ({n} transactions)") } else { String::new() };
+        ctx.skip_lines(
+            n,
+            format!("byte {at}: entry {shown}{what} has status {status}; skipped (only booked entries are imported)"),
+        );
         return Ok(());
     }
     stmt.booked_entries += 1;
