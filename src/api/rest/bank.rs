@@ -169,14 +169,14 @@ pub async fn list_lines(
 
 /// The statement formats the import reads, with their dialects, and the CSV presets of banks'
 /// exports (name, bank, the header names that identify the export, the mapping).
-#[utoipa::path(tag = "bank", responses((status = 200, body = BankFormats)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "listBankFormats", tag = "bank", responses((status = 200, body = BankFormats)), security(("bearer" = [])))]
 #[get("/bank-formats")]
 pub async fn formats(Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&bank::formats(&p)?))
 }
 
 /// Whether uploads register the accounts their files name.
-#[utoipa::path(tag = "bank", responses((status = 200, body = BankImportSettings)), security(("bearer" = [])))]
+#[utoipa::path(operation_id = "getBankImportSettings", tag = "bank", responses((status = 200, body = BankImportSettings)), security(("bearer" = [])))]
 #[get("/bank-import-settings")]
 pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
     Ok(ok_json(&run(&state.pool, move |conn| bank::get_import_settings(conn, &p)).await?))
@@ -184,6 +184,7 @@ pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> A
 
 /// Set whether uploads register the accounts their files name (admin).
 #[utoipa::path(
+    operation_id = "putBankImportSettings",
     tag = "bank",
     request_body = BankImportSettings,
     responses((status = 200, body = BankImportSettings), (status = 422, body = ErrorBody)),
