@@ -101,6 +101,15 @@ diesel::table! {
         csv_mapping -> Nullable<Jsonb>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        bic -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bank_import_settings (tenant_id) {
+        tenant_id -> Uuid,
+        register_accounts -> Bool,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -128,6 +137,8 @@ diesel::table! {
         status -> Text,
         applied_amount -> Numeric,
         created_at -> Timestamptz,
+        counterparty_account -> Nullable<Text>,
+        additional_info -> Nullable<Text>,
     }
 }
 
@@ -145,6 +156,10 @@ diesel::table! {
         imported_at -> Timestamptz,
         actor_type -> Text,
         actor_id -> Text,
+        preset -> Nullable<Text>,
+        lines_not_imported -> Int4,
+        duplicates -> Jsonb,
+        accounts_created -> Jsonb,
     }
 }
 
@@ -660,6 +675,7 @@ diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(balance_confirmations -> customers (customer_id));
 diesel::joinable!(balance_confirmations -> tenants (tenant_id));
 diesel::joinable!(bank_accounts -> tenants (tenant_id));
+diesel::joinable!(bank_import_settings -> tenants (tenant_id));
 diesel::joinable!(bank_lines -> bank_accounts (bank_account_id));
 diesel::joinable!(bank_lines -> bank_statements (statement_id));
 diesel::joinable!(bank_lines -> tenants (tenant_id));
@@ -733,6 +749,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_pending,
     balance_confirmations,
     bank_accounts,
+    bank_import_settings,
     bank_lines,
     bank_statements,
     connector_push_secrets,

@@ -23,10 +23,13 @@ for t in "${targets[@]}"; do
   corpus="tests/fuzz/corpus/$t"
   mkdir -p "$corpus"
   echo "== $t (${seconds}s)"
-  # The fixtures are the seeds of the bank format targets.
+  # The fixtures, and the real bank files of each format, are the seeds of the bank format targets.
   seeds=()
+  real=tests/fixtures/real
   case "$t" in
-    camt053|camt054|mt940|csv|bai2|detect) seeds=(tests/fixtures) ;;
+    camt053|camt054|mt940|bai2) seeds=(tests/fixtures "$real/$t") ;;
+    csv|csv_presets|bank_csv_mapping) seeds=(tests/fixtures "$real/csv" tests/fixtures/real-extra/csv) ;;
+    detect) seeds=(tests/fixtures "$real"/* tests/fixtures/real-extra/csv) ;;
   esac
   if ! cargo fuzz run --fuzz-dir tests/fuzz -s none "$t" "$corpus" "${seeds[@]}" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 2>"target/fuzz-$t.log"; then

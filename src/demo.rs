@@ -137,6 +137,7 @@ fn load_books(conn: &mut PgConnection, p: &Principal, data: &Dataset) -> Result<
             account_id: currency.our_account().into(),
             currency: currency.code().into(),
             bank_name: Some("Demo Bank".into()),
+            bic: None,
             name: Some(format!("Receivables {}", currency.code())),
             csv_mapping: None,
         };
@@ -179,6 +180,8 @@ fn import_bank_statements(
             sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
             bytes: text.len() as u64,
             bank_account: None,
+            preset: None,
+            register_accounts: None,
         };
         let r = tx(conn, |c| bank::import_statement(c, p, upload, Input::Bytes(text.as_bytes())))?;
         total += r.lines_imported;

@@ -117,6 +117,7 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
             account_id: iban.into(),
             currency: cur.into(),
             bank_name: None,
+            bic: None,
             name: None,
             csv_mapping: None,
         };
@@ -137,7 +138,7 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         head: Vec::new(),
         sha256: String::new(),
         bytes: bank_csv.len() as u64,
-        bank_account: None,
+        ..Default::default()
     };
     conn.transaction(|c| bank::import_statement(c, &p, upload, crate::bank_formats::Input::Bytes(&bank_csv)))
         .map_err(err)?;

@@ -20,8 +20,8 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::{
-    check_currency, decode_line, is_iban, truncate, Balance, Ctx, LineReader, ParseError, ParsedLine, StatementHeader,
-    MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    check_currency, decode_line, is_iban, truncate, Balance, Ctx, LineReader, ParseError, ParsedLine, Position,
+    StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
 };
 
 /// A logical record: the record line plus its `88` continuations.
@@ -42,13 +42,34 @@ impl Record {
     }
 }
 
+/// Records counted both ways: the standard counts physical records (`88` continuations
+/// included), some banks count logical ones; a trailer agreeing with either is accepted.
+#[derive(Default, Clone, Copy)]
+struct Records {
+    physical: u64,
+    logical: u64,
+}
+
+impl Records {
+    fn of(rec: &Record) -> Self {
+        Records { physical: rec.physical, logical: 1 }
+    }
+    fn add(&mut self, rec: &Record) {
+        self.physical += rec.physical;
+        self.logical += 1;
+    }
+    fn agrees(&self, count: u64) -> bool {
+        count == self.physical || count == self.logical
+    }
+}
+
 #[derive(Default)]
 struct Group {
     as_of: Option<NaiveDate>,
     currency: Option<String>,
     total: i128,
     accounts: u64,
-    records: u64,
+    records: Records,
 }
 
 struct Account {
@@ -56,7 +77,7 @@ struct Account {
     currency: String,
     as_of: NaiveDate,
     total: i128,
-    records: u64,
+    records: Records,
 }
 
 struct Parser<'c, 'a> {
@@ -65,7 +86,7 @@ struct Parser<'c, 'a> {
     created_at: Option<String>,
     file_total: i128,
     file_groups: u64,
-    file_records: u64,
+    file_records: Records,
     group: Option<Group>,
     account: Option<Account>,
     seen_header: bool,
@@ -80,7 +101,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), Pars
         created_at: None,
         file_total: 0,
         file_groups: 0,
-        file_records: 0,
+        file_records: Records::default(),
         group: None,
         account: None,
         seen_header: false,
@@ -253,12 +274,12 @@ impl Parser<'_, '_> {
         if rec.code != 1 && !self.seen_header {
             return Err(ParseError::at_line(line, "BAI2 file does not start with an 01 record"));
         }
-        self.file_records += rec.physical;
+        self.file_records.add(&rec);
         if let Some(g) = &mut self.group {
-            g.records += rec.physical;
+            g.records.add(&rec);
         }
         if let Some(a) = &mut self.account {
-            a.records += rec.physical;
+            a.records.add(&rec);
         }
         match rec.code {
             1 => self.file_header(&rec),
@@ -315,7 +336,7 @@ impl Parser<'_, '_> {
         } else {
             Some(check_currency(currency).map_err(|m| ParseError::at_line(rec.line, m))?)
         };
-        self.group = Some(Group { as_of, currency, records: rec.physical, ..Default::default() });
+        self.group = Some(Group { as_of, currency, records: Records::of(rec), ..Default::default() });
         Ok(())
     }
 
@@ -372,7 +393,7 @@ impl Parser<'_, '_> {
             }
         }
         self.ctx.begin(&header)?;
-        self.account = Some(Account { header, currency, as_of, total, records: rec.physical });
+        self.account = Some(Account { header, currency, as_of, total, records: Records::of(rec) });
         Ok(())
     }
 
@@ -418,7 +439,7 @@ impl Parser<'_, '_> {
                 let msg = format!(
                     "line {line}: detail type code {code} is neither credit (100-399) nor debit (400-699); skipped"
                 );
-                self.ctx.warn(msg);
+                self.ctx.skip(msg);
                 return Ok(());
             }
         };
@@ -429,6 +450,7 @@ impl Parser<'_, '_> {
         l.bank_reference = bank_ref;
         l.customer_reference = customer_ref;
         l.bank_transaction_code = Some(format!("{code:03}"));
+        l.position = Some(Position::Line(line));
         l.remittance = (!text.is_empty()).then_some(text);
         self.ctx.book(amount)?;
         self.ctx.line(l)
@@ -442,12 +464,21 @@ impl Parser<'_, '_> {
         let total = minor_units(f.next().unwrap_or(""), true, line)?;
         let count = f.next().unwrap_or("").trim().parse::<u64>().ok();
         let name = acct.header.account().unwrap_or("?").to_string();
-        if let Some(t) = total.filter(|t| *t != acct.total) {
-            self.ctx
-                .warn(format!("line {line}: account {name} control total {t} but records add up to {}", acct.total));
+        match total {
+            Some(t) if t != acct.total => self
+                .ctx
+                .warn(format!("line {line}: account {name} control total {t} but records add up to {}", acct.total)),
+            None => self.ctx.warn(format!(
+                "line {line}: account {name} trailer gives no control total (its records add up to {})",
+                acct.total
+            )),
+            _ => {}
         }
-        if let Some(c) = count.filter(|c| *c != acct.records) {
-            self.ctx.warn(format!("line {line}: account {name} trailer counts {c} records, found {}", acct.records));
+        if let Some(c) = count.filter(|c| !acct.records.agrees(*c)) {
+            self.ctx.warn(format!(
+                "line {line}: account {name} trailer counts {c} records, found {}",
+                acct.records.physical
+            ));
         }
         if let Some(g) = &mut self.group {
             g.total += total.unwrap_or(acct.total);
@@ -470,8 +501,8 @@ impl Parser<'_, '_> {
         if let Some(a) = accounts.filter(|a| *a != g.accounts) {
             self.ctx.warn(format!("line {line}: group trailer counts {a} accounts, found {}", g.accounts));
         }
-        if let Some(r) = records.filter(|r| *r != g.records) {
-            self.ctx.warn(format!("line {line}: group trailer counts {r} records, found {}", g.records));
+        if let Some(r) = records.filter(|r| !g.records.agrees(*r)) {
+            self.ctx.warn(format!("line {line}: group trailer counts {r} records, found {}", g.records.physical));
         }
         self.file_total += total.unwrap_or(g.total);
         self.file_groups += 1;
@@ -495,8 +526,9 @@ impl Parser<'_, '_> {
         if let Some(g) = groups.filter(|g| *g != self.file_groups) {
             self.ctx.warn(format!("line {line}: file trailer counts {g} groups, found {}", self.file_groups));
         }
-        if let Some(r) = records.filter(|r| *r != self.file_records) {
-            self.ctx.warn(format!("line {line}: file trailer counts {r} records, found {}", self.file_records));
+        if let Some(r) = records.filter(|r| !self.file_records.agrees(*r)) {
+            self.ctx
+                .warn(format!("line {line}: file trailer counts {r} records, found {}", self.file_records.physical));
         }
         Ok(())
     }

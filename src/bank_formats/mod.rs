@@ -43,10 +43,12 @@ mod camt053;
 mod csv_format;
 mod input;
 mod mt940;
+mod presets;
 
 pub use input::{parse_input, Input};
+pub use presets::{decode_head, detect_preset, preset_errors, presets, select_presets, CsvPreset};
 
-pub use csv_format::{AmountColumns, Column, CsvEncoding, CsvMapping};
+pub use csv_format::{AmountColumns, Column, CsvEncoding, CsvMapping, StatusFilter};
 
 /// Longest single XML event (text node, tag with attributes, comment, CDATA),
 /// physical text line, MT940 field including its continuation lines, and CSV
@@ -104,6 +106,12 @@ pub struct StatementHeader {
     pub sequence_number: Option<String>,
     /// Creation timestamp as written by the bank (ISO 8601 text for camt).
     pub created_at: Option<String>,
+    /// BIC of the bank that keeps the account (camt `Acct/Svcr`, the BIC part of an MT940 `:25:`).
+    pub servicer_bic: Option<String>,
+    /// Name of that bank (camt `Acct/Svcr/FinInstnId/Nm`).
+    pub servicer_name: Option<String>,
+    /// Name of the account or its owner (camt `Acct/Nm`, else `Acct/Ownr/Nm`).
+    pub account_name: Option<String>,
 }
 
 impl StatementHeader {
@@ -153,6 +161,24 @@ pub struct ParsedLine {
     pub reversal: bool,
     /// Fees reported for this transaction (positive = charged to us). Informational.
     pub charges: Option<Decimal>,
+    /// Where the line starts in the file, for messages about it.
+    pub position: Option<Position>,
+}
+
+/// A place in a statement file: a 1-based line of a text format, or a byte offset of an XML one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Line(u64),
+    Byte(u64),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Line(n) => write!(f, "line {n}"),
+            Position::Byte(n) => write!(f, "byte {n}"),
+        }
+    }
 }
 
 impl ParsedLine {
@@ -175,6 +201,7 @@ impl ParsedLine {
             additional_info: None,
             reversal: false,
             charges: None,
+            position: None,
         }
     }
 }
@@ -186,6 +213,12 @@ pub trait StatementSink {
     fn line(&mut self, line: ParsedLine) -> Result<(), ParseError>;
     /// `header` now includes the closing balance (and anything else that followed the lines).
     fn end_statement(&mut self, header: &StatementHeader) -> Result<(), ParseError>;
+    /// The currency of one of our accounts as the caller knows it (a registered account), for
+    /// files that do not state it (camt.054 has no balances): a foreign-currency entry is then
+    /// imported with its amount in the account's currency when the file gives one.
+    fn account_currency(&mut self, _account: Option<&str>) -> Option<String> {
+        None
+    }
 }
 
 /// What a parse produced besides the sink calls.
@@ -193,6 +226,10 @@ pub trait StatementSink {
 pub struct ParseSummary {
     pub statements: usize,
     pub lines: usize,
+    /// Lines found but not handed to the sink, each with a warning: entries that are not booked
+    /// (pending, information only), CSV rows of another status or without a direction, BAI2
+    /// details of undefined direction. `lines + skipped` is what the file holds.
+    pub skipped: usize,
     /// Non-fatal findings: balance mismatches (with both figures), skipped
     /// pending/information entries, ignored unknown fields, ...
     pub warnings: Vec<String>,
@@ -335,11 +372,14 @@ pub(crate) struct Ctx<'a> {
     suppressed_warnings: usize,
     /// Sum of booked amounts of the open statement, for the balance check.
     running: Decimal,
+    /// Entries of the open statement left out of the balance check (booked in another currency
+    /// with no amount in the statement's): the check is then reported as not possible.
+    unbalanced: usize,
 }
 
 impl<'a> Ctx<'a> {
     fn new(sink: &'a mut dyn StatementSink) -> Self {
-        Ctx { sink, summary: ParseSummary::default(), suppressed_warnings: 0, running: Decimal::ZERO }
+        Ctx { sink, summary: ParseSummary::default(), suppressed_warnings: 0, running: Decimal::ZERO, unbalanced: 0 }
     }
 
     pub(crate) fn warn(&mut self, message: String) {
@@ -350,8 +390,29 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A line of the file that is not imported, with the reason (and its position) as warning.
+    pub(crate) fn skip(&mut self, message: String) {
+        self.skip_lines(1, message);
+    }
+
+    /// `n` lines not imported for one reason (a pending batch entry), said once.
+    pub(crate) fn skip_lines(&mut self, n: usize, message: String) {
+        self.summary.skipped += n;
+        self.warn(message);
+    }
+
+    pub(crate) fn skipped(&self) -> usize {
+        self.summary.skipped
+    }
+
+    /// See [`StatementSink::account_currency`].
+    pub(crate) fn account_currency(&mut self, account: Option<&str>) -> Option<String> {
+        self.sink.account_currency(account)
+    }
+
     pub(crate) fn begin(&mut self, header: &StatementHeader) -> Result<(), ParseError> {
         self.running = Decimal::ZERO;
+        self.unbalanced = 0;
         self.sink.begin_statement(header)
     }
 
@@ -372,33 +433,46 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// Notes an entry that cannot take part in the balance check (see `unbalanced`).
+    pub(crate) fn book_elsewhere(&mut self) {
+        self.unbalanced += 1;
+    }
+
     /// Ends the statement and checks opening + booked lines = closing.
     pub(crate) fn end(&mut self, header: &StatementHeader) -> Result<(), ParseError> {
         self.summary.statements += 1;
         if let (Some(open), Some(close)) = (&header.opening_balance, &header.closing_balance) {
             let name = header.statement_id.as_deref().unwrap_or("(no id)");
-            if open.currency != close.currency {
-                self.warn(format!(
-                    "statement {name}: opening balance is in {} but closing balance in {}",
-                    open.currency, close.currency
-                ));
-            } else {
-                match open.amount.checked_add(self.running) {
-                    Some(expected) if expected == close.amount => {}
-                    Some(expected) => self.warn(format!(
-                        "statement {name}: opening balance {} {cur} + lines {} = {expected} {cur}, \
-                         but closing balance is {} {cur} (difference {})",
-                        open.amount,
-                        self.running,
-                        close.amount,
-                        close.amount - expected,
-                        cur = close.currency
-                    )),
-                    None => self.warn(format!("statement {name}: balance check overflows")),
-                }
+            let expected = open.amount.checked_add(self.running);
+            let message = match expected {
+                _ if self.unbalanced > 0 => Some(format!(
+                    "statement {name}: balances not checked: {} entries are booked in another currency \
+                     than the statement's {}",
+                    self.unbalanced, open.currency
+                )),
+                None => Some(format!("statement {name}: balance check overflows")),
+                Some(expected) if open.currency != close.currency => Some(format!(
+                    "statement {name}: opening balance {} {} + lines {} = {expected} {}, but closing balance \
+                     is {} {} (another currency)",
+                    open.amount, open.currency, self.running, open.currency, close.amount, close.currency
+                )),
+                Some(expected) if expected != close.amount => Some(format!(
+                    "statement {name}: opening balance {} {cur} + lines {} = {expected} {cur}, \
+                     but closing balance is {} {cur} (difference {})",
+                    open.amount,
+                    self.running,
+                    close.amount,
+                    close.amount - expected,
+                    cur = close.currency
+                )),
+                Some(_) => None,
+            };
+            if let Some(m) = message {
+                self.warn(m);
             }
         }
         self.running = Decimal::ZERO;
+        self.unbalanced = 0;
         self.sink.end_statement(header)
     }
 
@@ -525,13 +599,21 @@ fn currency_table() -> &'static [u8] {
             let s = std::str::from_utf8(&code).unwrap_or_default();
             if let Some(c) = iso_currency::Currency::from_code(s) {
                 *entry = c.exponent().map_or(1, |e| e.min(250) as u8 + 2);
+            } else if let Some(units) = crate::domain::money::withdrawn_minor_units(s) {
+                *entry = units as u8 + 2;
             }
         }
         t
     })
 }
 
-/// Validates an ISO 4217 code: three upper-case letters that exist in the ISO table.
+/// A currency ISO 4217 has withdrawn (DEM, FRF ...): accepted, and worth a warning.
+pub(crate) fn is_withdrawn_currency(code: &str) -> bool {
+    iso_currency::Currency::from_code(code).is_none() && crate::domain::money::withdrawn_minor_units(code).is_some()
+}
+
+/// Validates an ISO 4217 code: three upper-case letters that exist in the ISO table (current, or
+/// withdrawn: old statements in DEM or FRF are still statements).
 pub(crate) fn check_currency(code: &str) -> Result<String, String> {
     let code = code.trim();
     let slot = currency_slot(code)
@@ -590,9 +672,12 @@ pub(crate) fn parse_decimal(s: &str, decimal: char, thousands: Option<char>) -> 
     } else {
         (false, t)
     };
-    let mut out = String::with_capacity(body.len() + 1);
+    let mut out = String::with_capacity(body.len() + 2);
     if neg {
         out.push('-');
+    }
+    if body.starts_with(decimal) {
+        out.push('0'); // ".05": no integer digit, as some banks write fractions
     }
     let mut seen_sep = false;
     let mut digits = 0usize;
@@ -776,7 +861,9 @@ mod tests {
         assert_eq!(parse_decimal("12,", ',', None).unwrap(), Decimal::new(12, 0));
         assert_eq!(parse_decimal("12,34-", ',', None).unwrap(), Decimal::new(-1234, 2));
         assert_eq!(parse_decimal("1 000,5", ',', Some(' ')).unwrap(), Decimal::new(10005, 1));
-        for bad in ["", "-", "12,3x", "1e5", "1.2.3", ".", "--1", "NaN", "١٢"] {
+        assert_eq!(parse_decimal(".05", '.', None).unwrap(), Decimal::new(5, 2));
+        assert_eq!(parse_decimal(",5", ',', None).unwrap(), Decimal::new(5, 1));
+        for bad in ["", "-", "12,3x", "1e5", "1.2.3", ".", "--1", "NaN", "١٢", ".-5", "..5"] {
             assert!(parse_decimal(bad, '.', None).is_err(), "{bad}");
         }
         assert!(parse_decimal("12,3x", ',', None).unwrap_err().contains("'12,3x' is not a decimal"));

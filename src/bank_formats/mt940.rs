@@ -26,8 +26,9 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::{
-    check_currency, check_minor_units, decode_line, is_iban, is_iso11649, normalize_account_id, parse_decimal,
-    truncate, Balance, Ctx, LineReader, ParseError, ParsedLine, StatementHeader, MAX_TEXT_BYTES,
+    check_currency, check_minor_units, decode_line, is_iban, is_iso11649, is_withdrawn_currency, normalize_account_id,
+    parse_decimal, truncate, Balance, Ctx, LineReader, ParseError, ParsedLine, Position, StatementHeader,
+    MAX_TEXT_BYTES,
 };
 
 /// One field with its continuation lines (joined by '\n').
@@ -42,17 +43,23 @@ struct Stmt {
     begun: bool,
     pending: Option<ParsedLine>,
     pending_has_86: bool,
+    /// `:61:` fields without a transaction type code: how many, and the first one's line
+    /// (reported once per statement; some banks never write the code).
+    without_code: (u64, u64),
 }
 
 struct Parser<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     cur: Option<Stmt>,
     any_statement: bool,
+    /// Consecutive lines outside any field (a transmission header such as `ABNANL2A` / `940`):
+    /// first line, last line, the first line's text. Reported once per run.
+    outside: Option<(u64, u64, String)>,
 }
 
 pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let mut lines = LineReader::new(reader, MAX_TEXT_BYTES);
-    let mut p = Parser { ctx, cur: None, any_statement: false };
+    let mut p = Parser { ctx, cur: None, any_statement: false, outside: None };
     let mut field: Option<Field> = None;
     while let Some((line_no, raw)) = lines.next_line()? {
         let text = decode_line(raw);
@@ -67,7 +74,10 @@ pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), Pars
                 continue;
             }
         }
-        if s == "-" || s.starts_with("-}") {
+        // The end of a message: "-", "-}" or " -" (some banks indent it).
+        let t = s.trim();
+        if t == "-" || t.starts_with("-}") {
+            p.report_outside();
             if let Some(f) = field.take() {
                 p.field(f)?;
             }
@@ -75,6 +85,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), Pars
             continue;
         }
         if let Some((tag, rest)) = field_start(s) {
+            p.report_outside();
             if let Some(f) = field.take() {
                 p.field(f)?;
             }
@@ -96,9 +107,13 @@ pub(crate) fn parse<R: BufRead>(reader: R, ctx: &mut Ctx<'_>) -> Result<(), Pars
                 // 50 lines of noise and no field: this is not an MT940 file.
                 return Err(ParseError::at_line(line_no, "no MT940 field (:20:, :25:, …) found"));
             }
-            p.ctx.warn(format!("line {line_no}: text outside any MT940 field ignored"));
+            match &mut p.outside {
+                Some((_, last, _)) => *last = line_no,
+                None => p.outside = Some((line_no, line_no, truncate(s.trim(), 30))),
+            }
         }
     }
+    p.report_outside();
     if let Some(f) = field.take() {
         p.field(f)?;
     }
@@ -133,12 +148,37 @@ fn open<'s>(cur: &'s mut Option<Stmt>, ctx: &mut Ctx<'_>, f: &Field) -> &'s mut 
         begun: false,
         pending: None,
         pending_has_86: false,
+        without_code: (0, 0),
     })
 }
 
 impl Parser<'_, '_> {
     fn stmt(&mut self, f: &Field) -> &mut Stmt {
         open(&mut self.cur, self.ctx, f)
+    }
+
+    fn report_outside(&mut self) {
+        if let Some((first, last, text)) = self.outside.take() {
+            let lines = if first == last { format!("line {first}") } else { format!("lines {first}-{last}") };
+            self.ctx.warn(format!("{lines}: text outside any MT940 field ignored ('{text}')"));
+        }
+    }
+
+    /// An opening or closing balance; a currency ISO has withdrawn (DEM ...) is read, and said.
+    fn balance(&mut self, f: &Field) -> Result<Balance, ParseError> {
+        let mut lines = f.value.trim().split('\n');
+        let v = lines.next().unwrap_or("").trim();
+        if lines.any(|l| !l.trim().is_empty()) {
+            self.ctx.warn(format!("line {}: :{}: continues on further lines; they were ignored", f.line, f.tag));
+        }
+        let b = parse_balance(v, f.line)?;
+        if is_withdrawn_currency(&b.currency) && f.tag.starts_with("60") {
+            self.ctx.warn(format!(
+                "line {}: {} is a currency ISO 4217 has withdrawn; the statement is read in it",
+                f.line, b.currency
+            ));
+        }
+        Ok(b)
     }
 
     fn field(&mut self, f: Field) -> Result<(), ParseError> {
@@ -155,26 +195,37 @@ impl Parser<'_, '_> {
                     begun: false,
                     pending: None,
                     pending_has_86: false,
+                    without_code: (0, 0),
                 });
             }
             "25" => {
                 let h = &mut self.stmt(&f).header;
                 h.account_number = Some(v.to_string());
                 h.account_iban = account_iban(v);
+                h.servicer_bic =
+                    v.split_once('/').map(|(b, _)| b.trim()).filter(|b| looks_like_bic(b)).map(str::to_string);
             }
             "28C" | "28" => self.stmt(&f).header.sequence_number = Some(v.to_string()),
             "60F" | "60M" => {
-                let b = parse_balance(v, line)?;
+                let b = self.balance(&f)?;
                 let h = &mut self.stmt(&f).header;
                 h.currency = Some(b.currency.clone());
                 h.opening_balance = Some(b);
             }
             "61" => {
-                let currency = self.stmt(&f).header.currency.clone().ok_or_else(|| {
-                    ParseError::at_line(line, ":61: before the opening balance :60F: (currency unknown)")
-                })?;
+                let currency = match self.stmt(&f).header.currency.clone() {
+                    Some(c) => c,
+                    None => self.currency_without_balance(&f)?,
+                };
                 let mut l = parse_61(&f.value, &currency, line)?;
                 let stmt = open(&mut self.cur, self.ctx, &f);
+                if l.bank_transaction_code.is_none() {
+                    let (n, first) = &mut stmt.without_code;
+                    *n += 1;
+                    if *first == 0 {
+                        *first = line;
+                    }
+                }
                 l.account = stmt.header.account().map(str::to_string);
                 if !stmt.begun {
                     stmt.begun = true;
@@ -193,20 +244,36 @@ impl Parser<'_, '_> {
                 }
             }
             "62F" | "62M" => {
-                let b = parse_balance(v, line)?;
+                let b = self.balance(&f)?;
                 self.stmt(&f).header.closing_balance = Some(b);
             }
             "64" => {
-                let b = parse_balance(v, line)?;
+                let b = self.balance(&f)?;
                 self.stmt(&f).header.closing_available_balance = Some(b);
             }
             "65" => {
-                parse_balance(v, line)?; // validated, forward balances are not kept
+                self.balance(&f)?; // validated, forward balances are not kept
             }
             "21" | "NS" | "13D" | "34F" | "90C" | "90D" => {}
             other => self.ctx.warn(format!("line {line}: unknown field :{other}: ignored")),
         }
         Ok(())
+    }
+
+    /// A statement without an opening balance: its lines are in the account's currency if the
+    /// caller knows the account, else the file cannot be read.
+    fn currency_without_balance(&mut self, f: &Field) -> Result<String, ParseError> {
+        let account = self.stmt(f).header.account().map(str::to_string);
+        let c = self
+            .ctx
+            .account_currency(account.as_deref())
+            .ok_or_else(|| ParseError::at_line(f.line, ":61: before the opening balance :60F: (currency unknown)"))?;
+        self.ctx.warn(format!(
+            "line {}: :61: before any opening balance :60F:; read in the account's currency {c}",
+            f.line
+        ));
+        self.stmt(f).header.currency = Some(c.clone());
+        Ok(c)
     }
 
     fn flush_pending(&mut self) -> Result<(), ParseError> {
@@ -222,6 +289,12 @@ impl Parser<'_, '_> {
     fn close_statement(&mut self) -> Result<(), ParseError> {
         self.flush_pending()?;
         if let Some(stmt) = self.cur.take() {
+            if let (n @ 1.., first) = stmt.without_code {
+                let what = if n == 1 { "field has" } else { "fields have" };
+                self.ctx.warn(format!(
+                    "line {first}: {n} :61: {what} no transaction type code (such as NTRF); read without it"
+                ));
+            }
             if !stmt.begun {
                 self.ctx.begin(&stmt.header)?;
             }
@@ -272,13 +345,23 @@ fn parse_balance(v: &str, line: u64) -> Result<Balance, ParseError> {
     Ok(Balance { amount: sign * amount, currency, date: Some(date) })
 }
 
-/// SWIFT amount: digits with a mandatory-in-theory ',' decimal comma, no sign.
+/// SWIFT amount: digits with a mandatory-in-theory ',' decimal comma, no sign. SWIFT allows 15
+/// characters; banks pad with leading zeros beyond that (`0000000001000,89`), which is read.
 fn mt_amount(s: &str, line: u64) -> Result<Decimal, ParseError> {
     let s = s.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') || s.len() > 15 {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') {
         return Err(ParseError::at_line(line, format!("amount '{}' is not a decimal", truncate(s, 40))));
     }
     parse_decimal(s, ',', None).map_err(|m| ParseError::at_line(line, m))
+}
+
+/// `BANKCCLL` or `BANKCCLLBBB`: the shape of a BIC (4 letters bank, 2 letters country, 2 and
+/// optionally 3 letters or digits).
+fn looks_like_bic(s: &str) -> bool {
+    let b = s.as_bytes();
+    matches!(b.len(), 8 | 11)
+        && b[..6].iter().all(u8::is_ascii_uppercase)
+        && b[6..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// `:61:` = `YYMMDD[MMDD](C|D|RC|RD)[funds code]amount` + `Nxxx` type + customer
@@ -313,24 +396,17 @@ fn parse_61(value: &str, currency: &str, line: u64) -> Result<ParsedLine, ParseE
         i += 1;
     }
     let amount_len = b[i..].iter().take_while(|c| c.is_ascii_digit() || **c == b',').count();
-    if b.get(i + amount_len).is_some_and(|c| !matches!(c, b'N' | b'S' | b'F')) {
+    // Some banks put blanks between the amount and the type code ("12,35 NRTI").
+    let gap = b[i + amount_len..].iter().take_while(|c| **c == b' ').count();
+    if b.get(i + amount_len + gap).is_some_and(|c| !matches!(c, b'N' | b'S' | b'F')) || amount_len == 0 {
         // Something other than the type code follows the digits: a garbled amount.
         let token: String = first[i..].chars().take_while(|c| !matches!(c, 'N' | 'S' | 'F')).collect();
         return Err(ParseError::at_line(line, format!("amount '{}' is not a decimal", truncate(&token, 20))));
     }
     let amount = mt_amount(&first[i..i + amount_len], line)?;
     check_minor_units(amount, currency).map_err(|m| ParseError::at_line(line, m))?;
-    i += amount_len;
-    // Transaction type: N (non-SWIFT), S (SWIFT MT number) or F (first advice) +
-    // 3 upper-case alphanumerics: NTRF, NMSC, FCHK, S103. Being strict here is
-    // what catches a garbled amount ("5,0x…") instead of reading it as a code.
-    let code = first.get(i..i + 4).filter(|c| {
-        let c = c.as_bytes();
-        matches!(c[0], b'N' | b'S' | b'F') && c[1..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    });
-    let code = code.ok_or_else(|| bad("missing transaction type code (e.g. NTRF)"))?;
-    i += 4;
-    let refs = &first[i..];
+    i += amount_len + gap;
+    let (code, refs) = type_code(&first[i..]);
     let (customer_ref, bank_ref) = match refs.split_once("//") {
         Some((c, b)) => (c, Some(b)),
         None => (refs, None),
@@ -340,19 +416,41 @@ fn parse_61(value: &str, currency: &str, line: u64) -> Result<ParsedLine, ParseE
     let mut l = ParsedLine::new(booking_date, signed, currency.to_string());
     l.value_date = Some(value_date);
     l.reversal = reversal;
-    l.bank_transaction_code = Some(code.to_string());
-    l.customer_reference = Some(customer_ref.to_string());
-    l.bank_reference = bank_ref.map(str::to_string);
-    if let Some(d) = details {
-        // Supplementary details, e.g. "/OCMT/EUR12,34//CHGS/EUR1,00/".
+    l.bank_transaction_code = code.map(str::to_string);
+    l.customer_reference = Some(customer_ref.trim().to_string());
+    l.bank_reference = bank_ref.map(|r| r.trim().to_string());
+    l.position = Some(Position::Line(line));
+    if let Some(d) = details.filter(|d| !d.is_empty()) {
+        // Supplementary details, e.g. "/OCMT/EUR12,34//CHGS/EUR1,00/", or a few words ("Visa").
         if let Some(pos) = d.find("/CHGS/") {
             let rest = &d[pos + 6..];
             let chg = rest.get(3..).unwrap_or("");
             let chg = &chg[..chg.find('/').unwrap_or(chg.len())];
             l.charges = Some(mt_amount(chg, line)?);
+        } else if !d.starts_with('/') {
+            l.additional_info = Some(d.replace('\n', " "));
         }
     }
     Ok(l)
+}
+
+/// Splits what follows the amount into the transaction type and the references. The type is N
+/// (non-SWIFT), S (SWIFT MT number) or F (first advice) + 3 letters or digits (NTRF, S103); some
+/// banks write shorter codes padded with a blank ("NIT NONREF", "NGT EREF"), some none at all
+/// ("NONREF" right after the amount).
+fn type_code(s: &str) -> (Option<&str>, &str) {
+    if s.starts_with("NONREF") {
+        return (None, s);
+    }
+    let b = s.as_bytes();
+    let body = b.iter().skip(1).take(3).take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).count();
+    if body == 3 {
+        return (Some(&s[..4]), &s[4..]);
+    }
+    if body > 0 && b.get(1 + body) == Some(&b' ') {
+        return (Some(&s[..1 + body]), s[1 + body..].trim_start());
+    }
+    (None, s)
 }
 
 /// The entry date has no year: take the one closest to the value date
@@ -586,6 +684,22 @@ mod tests {
         assert!(parse_61("2601X5C1,00NTRF", "EUR", 7).unwrap_err().message.starts_with("line 7:"));
         assert!(parse_61("260105C1.00NTRF", "EUR", 1).is_err());
         assert!(parse_61("260105C1,001NTRF", "EUR", 1).is_err());
+        assert!(parse_61("260105CNTRF", "EUR", 1).is_err(), "no amount");
+        // Dialects: blanks before the type, short types, no type, long zero-padded amounts.
+        let l = parse_61("2006080608D12,35 NRTIKREF+//2016021783252833", "EUR", 1).unwrap();
+        assert_eq!((l.amount, l.bank_transaction_code.as_deref()), (Decimal::new(-1235, 2), Some("NRTI")));
+        let l = parse_61("121123D10,00NIT NONREF", "EUR", 1).unwrap();
+        assert_eq!(
+            (l.bank_transaction_code.as_deref(), l.customer_reference.as_deref()),
+            (Some("NIT"), Some("NONREF"))
+        );
+        let l = parse_61("131217C0,01NGT EREF", "EUR", 1).unwrap();
+        assert_eq!((l.bank_transaction_code.as_deref(), l.customer_reference.as_deref()), (Some("NGT"), Some("EREF")));
+        let l = parse_61("2009020902D20,00NONREF", "EUR", 1).unwrap();
+        assert_eq!((l.bank_transaction_code, l.amount), (None, Decimal::new(-2000, 2)));
+        let l = parse_61("1901011231C000000000006,44NMSC0987654321      ", "EUR", 1).unwrap();
+        assert_eq!((l.amount, l.customer_reference.as_deref()), (Decimal::new(644, 2), Some("0987654321")));
+        assert_eq!(parse_balance("C110615EUR0000000001000,89", 1).unwrap().amount, Decimal::new(100089, 2));
     }
 
     #[test]

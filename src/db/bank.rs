@@ -1,6 +1,6 @@
 //! Bank accounts, uploaded statement files and bank lines.
 
-use super::schema::{bank_accounts, bank_lines, bank_statements};
+use super::schema::{bank_accounts, bank_import_settings, bank_lines, bank_statements};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -19,6 +19,7 @@ pub struct BankAccount {
     pub csv_mapping: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub bic: Option<String>,
 }
 
 pub fn insert_account(conn: &mut PgConnection, account: &BankAccount) -> QueryResult<()> {
@@ -65,6 +66,10 @@ pub struct BankStatement {
     pub imported_at: DateTime<Utc>,
     pub actor_type: String,
     pub actor_id: String,
+    pub preset: Option<String>,
+    pub lines_not_imported: i32,
+    pub duplicates: Value,
+    pub accounts_created: Value,
 }
 
 pub fn insert_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResult<()> {
@@ -79,6 +84,9 @@ pub fn finish_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResu
             bank_statements::lines_imported.eq(s.lines_imported),
             bank_statements::duplicates_skipped.eq(s.duplicates_skipped),
             bank_statements::warnings.eq(&s.warnings),
+            bank_statements::lines_not_imported.eq(s.lines_not_imported),
+            bank_statements::duplicates.eq(&s.duplicates),
+            bank_statements::accounts_created.eq(&s.accounts_created),
         ))
         .execute(conn)
         .map(|_| ())
@@ -116,6 +124,8 @@ pub struct BankLine {
     pub status: String,
     pub applied_amount: Decimal,
     pub created_at: DateTime<Utc>,
+    pub counterparty_account: Option<String>,
+    pub additional_info: Option<String>,
 }
 
 // A transaction-local copy of bank_lines without indexes: lines are COPYed in (fast, binary),
@@ -145,6 +155,8 @@ diesel::table! {
         status -> Text,
         applied_amount -> Numeric,
         created_at -> Timestamptz,
+        counterparty_account -> Nullable<Text>,
+        additional_info -> Nullable<Text>,
     }
 }
 
@@ -172,6 +184,8 @@ struct StagedLine<'a> {
     status: &'a str,
     applied_amount: Decimal,
     created_at: DateTime<Utc>,
+    counterparty_account: Option<&'a str>,
+    additional_info: Option<&'a str>,
 }
 
 /// Up to this many lines are inserted with one plain INSERT (25 bind parameters a line); larger
@@ -224,6 +238,8 @@ pub fn insert_new_lines(conn: &mut PgConnection, lines: &[BankLine]) -> QueryRes
             status: &l.status,
             applied_amount: l.applied_amount,
             created_at: l.created_at,
+            counterparty_account: l.counterparty_account.as_deref(),
+            additional_info: l.additional_info.as_deref(),
         })
         .collect();
     diesel::copy_from(bank_lines_staging::table).from_insertable(&staged).execute(conn)?;
@@ -234,6 +250,74 @@ pub fn insert_new_lines(conn: &mut PgConnection, lines: &[BankLine]) -> QueryRes
     .execute(conn)?;
     diesel::sql_query("TRUNCATE bank_lines_staging").execute(conn)?;
     Ok(inserted)
+}
+
+/// For lines of `lines` that were not inserted (a line with the same key exists): the index in
+/// `lines`, and the id and statement of the line already there. Called only when an insert
+/// skipped lines, so imports without duplicates never pay for it.
+pub fn already_imported(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    statement_id: Uuid,
+    lines: &[BankLine],
+) -> QueryResult<Vec<(usize, Uuid, Uuid)>> {
+    #[derive(QueryableByName)]
+    struct Existing {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        bank_account_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        dedupe_key: String,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        statement_id: Uuid,
+    }
+    use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
+    let accounts: Vec<Uuid> = lines.iter().map(|l| l.bank_account_id).collect();
+    let keys: Vec<&str> = lines.iter().map(|l| l.dedupe_key.as_str()).collect();
+    let found: Vec<Existing> = diesel::sql_query(
+        "SELECT l.bank_account_id, l.dedupe_key, l.id, l.statement_id \
+         FROM unnest($2::uuid[], $3::text[]) AS k(bank_account_id, dedupe_key) \
+         JOIN bank_lines l ON l.tenant_id = $1 AND l.bank_account_id = k.bank_account_id \
+                          AND l.dedupe_key = k.dedupe_key \
+         WHERE l.statement_id <> $4",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<SqlUuid>, _>(&accounts)
+    .bind::<Array<Text>, _>(&keys)
+    .bind::<SqlUuid, _>(statement_id)
+    .load(conn)?;
+    let by_key: std::collections::HashMap<(Uuid, &str), (Uuid, Uuid)> =
+        found.iter().map(|e| ((e.bank_account_id, e.dedupe_key.as_str()), (e.id, e.statement_id))).collect();
+    Ok(lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| by_key.get(&(l.bank_account_id, l.dedupe_key.as_str())).map(|(id, s)| (i, *id, *s)))
+        .collect())
+}
+
+/// Whether the tenant registers the accounts an uploaded file names.
+pub fn register_accounts_setting(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+    bank_import_settings::table
+        .find(tenant_id)
+        .select(bank_import_settings::register_accounts)
+        .first(conn)
+        .optional()
+        .map(|v| v.unwrap_or(false))
+}
+
+pub fn put_register_accounts_setting(conn: &mut PgConnection, tenant_id: Uuid, register: bool) -> QueryResult<()> {
+    diesel::insert_into(bank_import_settings::table)
+        .values((
+            bank_import_settings::tenant_id.eq(tenant_id),
+            bank_import_settings::register_accounts.eq(register),
+            bank_import_settings::updated_at.eq(Utc::now()),
+        ))
+        .on_conflict(bank_import_settings::tenant_id)
+        .do_update()
+        .set((bank_import_settings::register_accounts.eq(register), bank_import_settings::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .map(|_| ())
 }
 
 #[derive(Debug, Default, Clone)]

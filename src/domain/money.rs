@@ -52,6 +52,17 @@ impl Currency {
         Ok(Currency { code: [bytes[0], bytes[1], bytes[2]], minor_units })
     }
 
+    /// As [`Currency::parse`], and also the national currencies ISO 4217 has withdrawn (DEM, FRF,
+    /// NLG ...): bank statements and accounts from before the euro still use them, invoices never.
+    pub fn parse_including_withdrawn(code: &str) -> Result<Currency, MoneyError> {
+        Currency::parse(code).or_else(|e| {
+            let trimmed = code.trim();
+            let minor_units = withdrawn_minor_units(trimmed).ok_or(e)?;
+            let b = trimmed.as_bytes();
+            Ok(Currency { code: [b[0], b[1], b[2]], minor_units })
+        })
+    }
+
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.code).unwrap_or("XXX")
     }
@@ -103,9 +114,56 @@ impl Currency {
     }
 }
 
+/// Withdrawn ISO 4217 currencies (ISO's list of historic denominations, the ones a bank file may
+/// still name) with their minor units. Only codes that are no longer current are listed.
+const WITHDRAWN: [(&str, u32); 37] = [
+    ("ADP", 0),
+    ("ATS", 2),
+    ("AZM", 2),
+    ("BEF", 0),
+    ("BGL", 2),
+    ("CSD", 2),
+    ("CSK", 2),
+    ("CYP", 2),
+    ("DEM", 2),
+    ("EEK", 2),
+    ("ESP", 0),
+    ("FIM", 2),
+    ("FRF", 2),
+    ("GHC", 2),
+    ("GRD", 0),
+    ("IEP", 2),
+    ("ITL", 0),
+    ("LTL", 2),
+    ("LUF", 0),
+    ("LVL", 2),
+    ("MGF", 0),
+    ("MTL", 2),
+    ("MZM", 2),
+    ("NLG", 2),
+    ("PLZ", 2),
+    ("PTE", 0),
+    ("ROL", 2),
+    ("RUR", 2),
+    ("SDD", 2),
+    ("SIT", 2),
+    ("SKK", 2),
+    ("SRG", 2),
+    ("TMM", 2),
+    ("TRL", 0),
+    ("VEB", 2),
+    ("XEU", 2),
+    ("ZMK", 2),
+];
+
+/// Minor units of a withdrawn ISO 4217 currency; `None` for any other code.
+pub fn withdrawn_minor_units(code: &str) -> Option<u32> {
+    WITHDRAWN.iter().find(|(c, _)| *c == code).map(|(_, units)| *units)
+}
+
 /// Formats an amount stored for `currency_code` (already validated when written).
 pub fn format_amount(currency_code: &str, value: Decimal) -> String {
-    match Currency::parse(currency_code) {
+    match Currency::parse_including_withdrawn(currency_code) {
         Ok(c) => c.format(value),
         Err(_) => value.normalize().to_string(),
     }
@@ -169,6 +227,21 @@ mod tests {
         assert!(Currency::parse("eur").is_err());
         assert!(Currency::parse("EURO").is_err());
         assert!(Currency::parse("XAU").is_err());
+    }
+
+    #[test]
+    fn withdrawn_currencies_only_where_asked_for() {
+        assert!(Currency::parse("DEM").is_err());
+        let dem = Currency::parse_including_withdrawn("DEM").unwrap();
+        assert_eq!((dem.code(), dem.minor_units()), ("DEM", 2));
+        assert_eq!(Currency::parse_including_withdrawn("ITL").unwrap().minor_units(), 0);
+        assert!(Currency::parse_including_withdrawn("EUX").is_err());
+        assert_eq!(Currency::parse_including_withdrawn("EUR").unwrap().minor_units(), 2);
+        assert_eq!(format_amount("DEM", Decimal::new(8_434_974, 2)), "84349.74");
+        // Still current codes are not in the withdrawn list.
+        for (code, _) in WITHDRAWN {
+            assert!(iso_currency::Currency::from_code(code).is_none(), "{code} is current");
+        }
     }
 
     #[test]

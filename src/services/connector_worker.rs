@@ -342,10 +342,11 @@ fn import_batch(
             let format = file.format.as_deref().map(bank::parse_format).transpose()?;
             let upload = StatementUpload {
                 format,
-                head: file.body[..file.body.len().min(4096)].to_vec(),
+                head: file.body[..file.body.len().min(8192)].to_vec(),
                 sha256: file.sha256,
                 bytes: file.body.len() as u64,
                 bank_account: file.bank_account,
+                ..Default::default()
             };
             let imported =
                 bank::import_statement(conn, principal, upload, crate::bank_formats::Input::Bytes(&file.body))?;

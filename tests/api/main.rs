@@ -6,6 +6,8 @@ mod helpers;
 mod audit;
 mod auth;
 mod bank;
+mod bank_import_rules;
+mod bank_real_files;
 mod bola;
 mod collections;
 mod connector_fixtures;

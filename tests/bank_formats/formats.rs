@@ -370,9 +370,24 @@ fn camt_batch_that_does_not_add_up_is_reported() {
     // The balance check uses the booked entry amount, so it still agrees.
     assert!(!summary.warnings.iter().any(|w| w.contains("closing balance")), "{:?}", summary.warnings);
 
-    // A batch transaction without any amount cannot be split: error, not a guess.
+    // A batch transaction without any amount cannot be split: the entry is one line of what was
+    // booked (never a guess at the parts, never the whole file refused).
     let data = String::from_utf8(fixture("camt053_v08_batch.xml")).unwrap();
     let data = data.replacen("<AmtDtls><TxAmt><Amt Ccy=\"GBP\">300.00</Amt></TxAmt></AmtDtls>", "", 1);
-    let err = parse(Format::Camt053, data.as_bytes(), None, &mut CollectSink::default()).unwrap_err();
-    assert!(err.message.contains("TxDtls 3 of 3 has no amount"), "{err}");
+    let (sink, summary) = run(Format::Camt053, data.as_bytes(), None);
+    assert!(summary.warnings[0].contains("TxDtls 3 of 3 has no amount"), "{:?}", summary.warnings);
+    let first = &sink.statements[0].lines[0];
+    assert_eq!((first.amount, first.bank_reference.as_deref()), (dec("594.00"), Some("ASR-BATCH-1")));
+    assert_eq!(summary.lines, 3);
+}
+
+#[test]
+fn a_pending_batch_entry_counts_as_its_transactions_said_once() {
+    let data = String::from_utf8(fixture("camt053_v08_batch.xml")).unwrap();
+    let pending = data.replacen("<Sts><Cd>BOOK</Cd></Sts>", "<Sts><Cd>PDNG</Cd></Sts>", 1);
+    assert_ne!(pending, data);
+    let (_, summary) = run(Format::Camt053, pending.as_bytes(), None);
+    // The batch of 3 and the INFO entry are not imported: 4 lines, 2 warnings.
+    assert_eq!((summary.lines, summary.skipped), (2, 4), "{:?}", summary.warnings);
+    assert_eq!(summary.warnings.iter().filter(|w| w.contains("(3 transactions) has status PDNG")).count(), 1);
 }

@@ -4,3 +4,4 @@ mod formats;
 mod generated;
 mod malformed;
 mod other_parsers;
+mod real_files;

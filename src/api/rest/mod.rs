@@ -119,7 +119,7 @@ rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
     customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
-    bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines,
+    bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
     audit::verify, audit::list,
     admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,

@@ -1,5 +1,6 @@
 //! ISO 20022 camt.053 (BankToCustomerStatement) and camt.054
-//! (BankToCustomerDebitCreditNotification), versions .001.02 – .001.08.
+//! (BankToCustomerDebitCreditNotification), versions .001.01 – .001.12, and later
+//! versions read the same way with a warning.
 //!
 //! Streaming: quick-xml events drive a small state machine over the element
 //! path; only the statement header and the current `Ntry` (with its `TxDtls`)
@@ -12,6 +13,15 @@
 //! * parties: `Dbtr/Nm` (.02 – .04) vs `Dbtr/Pty/Nm` (.08);
 //! * charges: repeated `Chrgs/Amt` (.02) vs `Chrgs/Rcrd/Amt` and `Chrgs/TtlChrgsAndTaxAmt` (.03+);
 //! * transaction amount: `TxDtls/AmtDtls/TxAmt/Amt` (all) or `TxDtls/Amt` (.04+).
+//!
+//! Amounts are imported in the account's currency (`Acct/Ccy`, else the balances', else what
+//! the caller knows of the account): an entry booked in another currency takes its counter value
+//! from `AmtDtls` (`CntrValAmt`, `TxAmt`, ...) when one is in the account's currency, else it is
+//! imported as written with a warning and left out of the balance check. A batch entry is split
+//! into its `TxDtls` only when their amounts add up to what was booked (net of charges); if their
+//! `CdtDbtInd` contradicts the entry's while the magnitudes add up, the entry's direction is
+//! used; otherwise the entry is imported as one line. Either way every amount booked is imported
+//! and the stored lines add up to the entries.
 //!
 //! Security: any `DOCTYPE` is rejected (ISO 20022 messages are XSD-defined and
 //! never carry one, so this also stops entity-expansion attacks before they
@@ -26,15 +36,18 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use rust_decimal::Decimal;
 
+mod entry;
+
 use super::{
     check_currency, check_minor_units, io_reason, parse_decimal, parse_iso_date, truncate, Balance, Ctx, Format,
-    ParseError, ParsedLine, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
+    ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
 };
+use entry::{set_btc, set_charges, Charges, Entry, Tx};
 
 const NS_PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:";
-/// Message versions accepted (`camt.053.001.02` .. `camt.053.001.08`); the
-/// elements we read are stable across them.
-const VERSIONS: std::ops::RangeInclusive<u32> = 2..=8;
+/// Message versions known (`camt.053.001.01` .. `camt.053.001.12`); the elements we read are
+/// stable across them. A later version is read the same way, with a warning.
+const VERSIONS: std::ops::RangeInclusive<u32> = 1..=12;
 /// Nesting deeper than any ISO 20022 message needs; bounds the path stack.
 const MAX_DEPTH: usize = 64;
 /// A batch entry with more transactions than this is rejected rather than
@@ -59,6 +72,13 @@ enum T {
     Iban,
     Othr,
     Ccy,
+    Svcr,
+    FinInstnId,
+    Bic,
+    Ownr,
+    TxsSummry,
+    TtlNtries,
+    NbOfNtries,
     Bal,
     Tp,
     CdOrPrtry,
@@ -88,6 +108,9 @@ enum T {
     EndToEndId,
     AmtDtls,
     TxAmt,
+    InstdAmt,
+    CntrValAmt,
+    AnncdPstngAmt,
     RltdPties,
     Dbtr,
     Cdtr,
@@ -131,6 +154,7 @@ fn tag(local: &str) -> T {
             b"Sts" => Sts,
             b"Pty" => Pty,
             b"Ref" => Ref,
+            b"BIC" => Bic,
             _ => Other,
         },
         4 => match b {
@@ -147,6 +171,8 @@ fn tag(local: &str) -> T {
             b"Dbtr" => Dbtr,
             b"Cdtr" => Cdtr,
             b"Strd" => Strd,
+            b"Svcr" => Svcr,
+            b"Ownr" => Ownr,
             _ => Other,
         },
         5 => match b {
@@ -155,6 +181,7 @@ fn tag(local: &str) -> T {
             b"Chrgs" => Chrgs,
             b"TxAmt" => TxAmt,
             b"Ustrd" => Ustrd,
+            b"BICFI" => Bic,
             _ => Other,
         },
         6 => match b {
@@ -179,9 +206,12 @@ fn tag(local: &str) -> T {
             b"NtryDtls" => NtryDtls,
             b"DbtrAcct" => DbtrAcct,
             b"CdtrAcct" => CdtrAcct,
+            b"InstdAmt" => InstdAmt,
             _ => Other,
         },
         9 => match b {
+            b"TxsSummry" => TxsSummry,
+            b"TtlNtries" => TtlNtries,
             b"CdOrPrtry" => CdOrPrtry,
             b"CdtDbtInd" => CdtDbtInd,
             b"SubFmlyCd" => SubFmlyCd,
@@ -194,6 +224,9 @@ fn tag(local: &str) -> T {
             b"EndToEndId" => EndToEndId,
             b"CdtrRefInf" => CdtrRefInf,
             b"AddtlTxInf" => AddtlTxInf,
+            b"FinInstnId" => FinInstnId,
+            b"CntrValAmt" => CntrValAmt,
+            b"NbOfNtries" => NbOfNtries,
             _ => Other,
         },
         11 => match b {
@@ -209,6 +242,7 @@ fn tag(local: &str) -> T {
         },
         13 => match b {
             b"BkToCstmrStmt" => Container,
+            b"AnncdPstngAmt" => AnncdPstngAmt,
             _ => Other,
         },
         17 => match b {
@@ -264,120 +298,6 @@ impl<R: BufRead> BufRead for EventGuard<R> {
 }
 
 #[derive(Default)]
-struct Btc {
-    domain: Option<String>,
-    family: Option<String>,
-    sub_family: Option<String>,
-    proprietary: Option<String>,
-}
-
-impl Btc {
-    /// `PMNT/RCDT/ESCT` when the ISO code is complete, else the proprietary code.
-    fn code(&self) -> Option<String> {
-        match (&self.domain, &self.family, &self.sub_family) {
-            (Some(d), Some(f), Some(s)) => Some(format!("{d}/{f}/{s}")),
-            (Some(d), Some(f), None) => Some(format!("{d}/{f}")),
-            _ => self.proprietary.clone().or_else(|| self.domain.clone()),
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.domain.is_none() && self.proprietary.is_none()
-    }
-}
-
-/// Sums charge records. .02 repeats `Chrgs` (each one record), .03+ has one
-/// `Chrgs` with `Rcrd` children and optionally a total; the total wins.
-#[derive(Default)]
-struct Charges {
-    total: Option<Decimal>,
-    sum: Option<Decimal>,
-    rec_amount: Option<Decimal>,
-    rec_credit: bool,
-}
-
-impl Charges {
-    fn close_record(&mut self) {
-        if let Some(a) = self.rec_amount.take() {
-            // A charge debited to us is positive; a credited charge (refund) negative.
-            let signed = if self.rec_credit { -a } else { a };
-            self.sum = Some(self.sum.unwrap_or_default() + signed);
-        }
-        self.rec_credit = false;
-    }
-    fn value(&self) -> Option<Decimal> {
-        self.total.or(self.sum)
-    }
-}
-
-#[derive(Default)]
-struct Party {
-    name: Option<String>,
-    iban: Option<String>,
-    other_account: Option<String>,
-}
-
-#[derive(Default)]
-struct Tx {
-    /// Index of `TxDtls` in the path; fields are matched on the path below it.
-    depth: usize,
-    end_to_end_id: Option<String>,
-    acct_svcr_ref: Option<String>,
-    tx_amount: Option<(Decimal, String)>,
-    amount: Option<(Decimal, String)>,
-    credit: Option<bool>,
-    btc: Btc,
-    charges: Charges,
-    debtor: Party,
-    creditor: Party,
-    ultimate_debtor: Option<String>,
-    ultimate_creditor: Option<String>,
-    ustrd: Vec<String>,
-    creditor_reference: Option<String>,
-    additional_info: Option<String>,
-}
-
-struct Entry {
-    start: u64,
-    /// Index of `Ntry` in the path.
-    depth: usize,
-    text_bytes: usize,
-    ntry_ref: Option<String>,
-    acct_svcr_ref: Option<String>,
-    amount: Option<(Decimal, String)>,
-    credit: Option<bool>,
-    reversal: bool,
-    status: Option<String>,
-    booking_date: Option<NaiveDate>,
-    value_date: Option<NaiveDate>,
-    btc: Btc,
-    charges: Charges,
-    additional_info: Option<String>,
-    txs: Vec<Tx>,
-}
-
-impl Entry {
-    fn new(start: u64, depth: usize) -> Self {
-        Entry {
-            start,
-            depth,
-            text_bytes: 0,
-            ntry_ref: None,
-            acct_svcr_ref: None,
-            amount: None,
-            credit: None,
-            reversal: false,
-            status: None,
-            booking_date: None,
-            value_date: None,
-            btc: Btc::default(),
-            charges: Charges::default(),
-            additional_info: None,
-            txs: Vec::new(),
-        }
-    }
-}
-
-#[derive(Default)]
 struct BalanceAcc {
     depth: usize,
     code: Option<String>,
@@ -391,6 +311,12 @@ struct Stmt {
     begun: bool,
     /// Opening came from `OPBD` (preferred over `PRCD`, which some banks send instead).
     opening_is_opbd: bool,
+    /// The account's currency, in which lines are imported (known once the first entry starts).
+    booking_currency: Option<String>,
+    /// Entries found (all, and booked), and the number `TxsSummry` announces (banks count either).
+    entries: u64,
+    booked_entries: u64,
+    declared_entries: Option<u64>,
 }
 
 struct Parser {
@@ -564,8 +490,10 @@ impl Parser {
 }
 
 fn xml_amount(text: &str, ccy: &Option<String>, pos: u64) -> Result<(Decimal, String), ParseError> {
-    // XSD amounts are unsigned with a '.' separator; the sign lives in CdtDbtInd.
-    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+    // XSD amounts are unsigned with a '.' separator; the sign lives in CdtDbtInd. A missing
+    // integer digit (".05", seen in Swiss files) is read as 0.05.
+    let digit_at = |i: usize| text.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    if !(digit_at(0) || text.starts_with('.') && digit_at(1)) {
         return Err(ParseError::at_byte(pos, format!("amount '{}' is not a decimal", truncate(text, 40))));
     }
     let amount = parse_decimal(text, '.', None).map_err(|m| ParseError::at_byte(pos, m))?;
@@ -592,12 +520,13 @@ fn some(text: &str) -> Option<String> {
 }
 
 /// Resolves the namespace of `Document` and checks it is a supported camt version.
+/// A version later than those known is read the same way; the answer then carries a warning.
 fn check_namespace(
     e: &BytesStart<'_>,
     decls: &[(usize, String, String)],
     format: Format,
     pos: u64,
-) -> Result<(), ParseError> {
+) -> Result<Option<String>, ParseError> {
     let qname = e.name();
     let prefix: &str = qname.prefix().map(|p| p.into_inner()).unwrap_or("");
     let mut ns: Option<String> = None;
@@ -620,10 +549,15 @@ fn check_namespace(
             .and_then(|v| v.strip_prefix(".001."))
             .filter(|v| v.len() == 2 && v.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|v| v.parse::<u32>().ok())
-            .filter(|v| VERSIONS.contains(v))
+            .filter(|v| *v >= *VERSIONS.start())
     };
-    if version(want).is_some() {
-        Ok(())
+    if let Some(v) = version(want) {
+        Ok((v > *VERSIONS.end()).then(|| {
+            format!(
+                "byte {pos}: {want}.001.{v:02} is later than the versions known (up to .{:02}); read as those",
+                VERSIONS.end()
+            )
+        }))
     } else if version(other).is_some() {
         Err(ParseError::at_byte(pos, format!("document is {other} ('{ns}') but {want} was requested")))
     } else {
@@ -650,7 +584,9 @@ impl Parser {
         if !self.doc_found || self.doc_closed {
             if !self.doc_found {
                 if t == T::Document {
-                    check_namespace(e, &self.ns_decls, self.format, pos)?;
+                    if let Some(w) = check_namespace(e, &self.ns_decls, self.format, pos)? {
+                        ctx.warn(w);
+                    }
                     self.doc_found = true;
                 } else {
                     // Envelope element: remember its namespace declarations for a prefixed Document.
@@ -676,6 +612,10 @@ impl Parser {
                     header: StatementHeader { created_at: self.group_created.clone(), ..Default::default() },
                     begun: false,
                     opening_is_opbd: false,
+                    booking_currency: None,
+                    entries: 0,
+                    booked_entries: 0,
+                    declared_entries: None,
                 });
             }
             (Some(T::Stmt), T::Bal) if self.stmt.is_some() => {
@@ -737,6 +677,10 @@ impl Parser {
                 if stmt.header.currency.is_none() {
                     stmt.header.currency = stmt.header.opening_balance.as_ref().map(|b| b.currency.clone());
                 }
+                stmt.booking_currency = match &stmt.header.currency {
+                    Some(c) => Some(c.clone()),
+                    None => ctx.account_currency(stmt.header.account()),
+                };
                 ctx.begin(&stmt.header)?;
             }
         }
@@ -824,6 +768,31 @@ impl Parser {
                     s.header.currency = Some(check_currency(v).map_err(|m| ParseError::at_byte(pos, m))?);
                 }
             }
+            [.., Stmt, Acct, Svcr, FinInstnId, Bic] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.servicer_bic = some(v);
+                }
+            }
+            [.., Stmt, Acct, Svcr, FinInstnId, Nm] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.servicer_name = some(v);
+                }
+            }
+            [.., Stmt, Acct, Nm] => {
+                if let Some(s) = &mut self.stmt {
+                    s.header.account_name = some(v);
+                }
+            }
+            [.., Stmt, Acct, Ownr, Nm] | [.., Stmt, Acct, Ownr, Pty, Nm] => {
+                if let Some(s) = self.stmt.as_mut().filter(|s| s.header.account_name.is_none()) {
+                    s.header.account_name = some(v);
+                }
+            }
+            [.., Stmt, TxsSummry, TtlNtries, NbOfNtries] => {
+                if let Some(s) = &mut self.stmt {
+                    s.declared_entries = v.parse().ok();
+                }
+            }
             _ => {}
         }
         // Below Bal / Ntry / TxDtls: match the path relative to that element.
@@ -831,8 +800,10 @@ impl Parser {
             match &p[(tx.depth + 1).min(p.len())..] {
                 [Refs, EndToEndId] => tx.end_to_end_id = some(v),
                 [Refs, AcctSvcrRef] => tx.acct_svcr_ref = some(v),
-                [AmtDtls, TxAmt, Amt] => tx.tx_amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [Amt] => tx.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, TxAmt, Amt] => tx.amounts[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [Amt] => tx.amounts[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, CntrValAmt, Amt] => tx.amounts[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, InstdAmt, Amt] => tx.amounts[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
                 [CdtDbtInd] => tx.credit = Some(credit_debit(v, pos)?),
                 [BkTxCd, rest @ ..] => set_btc(&mut tx.btc, rest, v),
                 [Chrgs, rest @ ..] => set_charges(&mut tx.charges, rest, v, &self.attr_ccy, pos)?,
@@ -853,6 +824,10 @@ impl Parser {
             match &p[(e.depth + 1).min(p.len())..] {
                 [NtryRef] => e.ntry_ref = some(v),
                 [Amt] => e.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, CntrValAmt, Amt] => e.amt_dtls[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, TxAmt, Amt] => e.amt_dtls[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, AnncdPstngAmt, Amt] => e.amt_dtls[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
+                [AmtDtls, InstdAmt, Amt] => e.amt_dtls[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
                 [CdtDbtInd] => e.credit = Some(credit_debit(v, pos)?),
                 [RvslInd] => e.reversal = v == "true" || v == "1",
                 [Sts] if !v.is_empty() => e.status = some(v),
@@ -914,115 +889,25 @@ impl Parser {
     fn finish_statement(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         self.begin_if_needed(ctx)?;
         if let Some(stmt) = self.stmt.take() {
+            let announced = stmt.declared_entries.filter(|d| *d != stmt.entries && *d != stmt.booked_entries);
+            if let Some(declared) = announced {
+                let name = stmt.header.statement_id.as_deref().unwrap_or("(no id)");
+                ctx.warn(format!(
+                    "statement {name}: TxsSummry announces {declared} entries, the statement holds {} \
+                     (incomplete file?)",
+                    stmt.entries
+                ));
+            }
             ctx.end(&stmt.header)?;
         }
         Ok(())
     }
 
     fn finish_entry(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
-        let (Some(mut e), Some(stmt)) = (self.entry.take(), self.stmt.as_ref()) else {
-            return Ok(());
-        };
-        let at = e.start;
-        let reference = e.acct_svcr_ref.take().or_else(|| e.ntry_ref.take());
-        // Only for messages; no allocation on the happy path.
-        let shown = reference.as_deref().unwrap_or("(no reference)");
-        let status = e.status.as_deref().unwrap_or("BOOK");
-        if status != "BOOK" {
-            ctx.warn(format!(
-                "byte {at}: entry {shown} has status {status}; skipped (only booked entries are imported)"
-            ));
-            return Ok(());
+        match (self.entry.take(), self.stmt.as_mut()) {
+            (Some(e), Some(stmt)) => entry::finish(e, stmt, ctx),
+            _ => Ok(()),
         }
-        let (amount, currency) =
-            e.amount.take().ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no Amt")))?;
-        let credit = e.credit.ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no CdtDbtInd")))?;
-        let signed = if credit { amount } else { -amount };
-        let booking_date = match (e.booking_date, e.value_date) {
-            (Some(d), _) => d,
-            (None, Some(v)) => {
-                ctx.warn(format!("byte {at}: entry {shown} has no BookgDt; value date used"));
-                v
-            }
-            (None, None) => return Err(ParseError::at_byte(at, format!("entry {shown} has no booking date"))),
-        };
-        // The balance moves by the booked entry amount, whatever the details say.
-        ctx.book(signed)?;
-        let account = stmt.header.account().map(str::to_string);
-
-        let n = e.txs.len();
-        if n == 0 {
-            let mut line = ParsedLine::new(booking_date, signed, currency);
-            line.bank_reference = reference;
-            line.value_date = e.value_date;
-            line.account = account;
-            line.bank_transaction_code = e.btc.code();
-            line.additional_info = e.additional_info.clone();
-            line.reversal = e.reversal;
-            line.charges = e.charges.value();
-            return ctx.line(line);
-        }
-
-        // Lines are collected first so that an entry is delivered whole or not at all.
-        let mut lines = Vec::with_capacity(n);
-        let mut sum = Decimal::ZERO;
-        let mut charges_sum = Decimal::ZERO;
-        for (i, tx) in e.txs.into_iter().enumerate() {
-            let (tx_amount, tx_currency) = match tx.tx_amount.or(tx.amount) {
-                Some(a) => a,
-                None if n == 1 => (amount, currency.clone()),
-                None => {
-                    return Err(ParseError::at_byte(
-                        at,
-                        format!("entry {shown}: TxDtls {} of {n} has no amount", i + 1),
-                    ))
-                }
-            };
-            let tx_credit = tx.credit.unwrap_or(credit);
-            let tx_signed = if tx_credit { tx_amount } else { -tx_amount };
-            sum += tx_signed;
-            // Whose payment was it originally? A reversed credit (booked DBIT) still
-            // names the payer as Dbtr, so pick the party by the original direction.
-            let originally_credit = tx_credit != e.reversal;
-            let (party, ultimate) =
-                if originally_credit { (tx.debtor, tx.ultimate_debtor) } else { (tx.creditor, tx.ultimate_creditor) };
-            let mut line = ParsedLine::new(booking_date, tx_signed, tx_currency);
-            line.bank_reference = match (&reference, n) {
-                (Some(r), 1) => Some(r.clone()),
-                (Some(r), _) => Some(format!("{r}/{}", i + 1)),
-                (None, _) => tx.acct_svcr_ref,
-            };
-            line.value_date = e.value_date;
-            line.account = account.clone();
-            line.counterparty_name = party.name.or(ultimate);
-            line.counterparty_iban = party.iban;
-            line.counterparty_account = party.other_account;
-            line.remittance = match tx.ustrd.len() {
-                0 => None,
-                1 => tx.ustrd.into_iter().next(),
-                _ => Some(tx.ustrd.join(" ")),
-            };
-            line.creditor_reference = tx.creditor_reference;
-            line.end_to_end_id = tx.end_to_end_id;
-            line.bank_transaction_code = if tx.btc.is_empty() { e.btc.code() } else { tx.btc.code() };
-            line.additional_info = tx.additional_info.or_else(|| e.additional_info.clone());
-            line.reversal = e.reversal;
-            // Entry-level charges of a batch go to its first line only, so that the
-            // charges summed over lines equal what the bank reported.
-            line.charges = tx.charges.value().or_else(|| if i == 0 { e.charges.value() } else { None });
-            charges_sum += line.charges.unwrap_or_default();
-            lines.push(line);
-        }
-        // Batch sanity: details must add up to the booked amount, possibly net of charges.
-        if n > 1 && sum != signed && sum - charges_sum != signed {
-            ctx.warn(format!(
-                "byte {at}: entry {shown} books {signed} but its {n} TxDtls add up to {sum} (charges {charges_sum})"
-            ));
-        }
-        for line in lines {
-            ctx.line(line)?;
-        }
-        Ok(())
     }
 
     fn eof(&mut self, pos: u64, _ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
@@ -1035,26 +920,4 @@ impl Parser {
         }
         Ok(())
     }
-}
-
-fn set_btc(btc: &mut Btc, rest: &[T], v: &str) {
-    use T::*;
-    match rest {
-        [Domn, Cd] => btc.domain = some(v),
-        [Domn, Fmly, Cd] => btc.family = some(v),
-        [Domn, Fmly, SubFmlyCd] => btc.sub_family = some(v),
-        [Prtry, Cd] => btc.proprietary = some(v),
-        _ => {}
-    }
-}
-
-fn set_charges(c: &mut Charges, rest: &[T], v: &str, ccy: &Option<String>, pos: u64) -> Result<(), ParseError> {
-    use T::*;
-    match rest {
-        [TtlChrgsAndTaxAmt] => c.total = Some(xml_amount(v, ccy, pos)?.0),
-        [Amt] | [Rcrd, Amt] => c.rec_amount = Some(xml_amount(v, ccy, pos)?.0),
-        [CdtDbtInd] | [Rcrd, CdtDbtInd] => c.rec_credit = credit_debit(v, pos)?,
-        _ => {}
-    }
-    Ok(())
 }
