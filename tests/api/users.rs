@@ -292,7 +292,13 @@ fn existing_tenants_get_valid_unique_slugs() {
     use diesel_migrations::MigrationHarness;
     let db = crate::helpers::TestDatabase::create();
     let mut conn = db.connect();
-    conn.revert_last_migration(duizhang::db::MIGRATIONS).unwrap();
+    // Back to the schema before migration 000018 (later migrations are reverted first).
+    loop {
+        let reverted = conn.revert_last_migration(duizhang::db::MIGRATIONS).unwrap().to_string();
+        if reverted.ends_with("000018") {
+            break;
+        }
+    }
     for name in ["Acme GmbH", "ACME gmbh", "杭州对账科技有限公司", "上海华东贸易", "-- Ü --", &"Long name ".repeat(10)]
     {
         diesel::sql_query("INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), $1)")

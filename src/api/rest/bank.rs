@@ -204,7 +204,7 @@ pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> A
 
 /// Set whether uploads register the accounts their files name (admin).
 #[utoipa::path(
-    operation_id = "putBankImportSettings",
+    operation_id = "replaceBankImportSettings",
     tag = "bank",
     request_body = BankImportSettings,
     responses((status = 200, body = BankImportSettings), (status = 422, body = ErrorBody)),

@@ -70,6 +70,7 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
             "application/json",
             json!({"tenant": "acme-gmbh", "email": "ana@acme.example", "password": "a long passphrase"}),
         ),
+        ("replaceBankImportSettings", "application/json", json!({"register_accounts": true})),
         (
             "replaceStatementMapping",
             "application/json",
