@@ -156,6 +156,19 @@ async fn mt940_and_bai2_and_gbk_csv() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    let account_id = r.body["id"].as_str().unwrap().to_string();
+    // A mapping is an object or null; serde alone would read `[]` as "all defaults".
+    for not_an_object in [json!([]), json!("x"), json!(3)] {
+        let r = app
+            .patch_as(
+                &app.api_key,
+                &format!("/api/v1/bank-accounts/{account_id}"),
+                &json!({"csv_mapping": not_an_object}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert!(r.text.contains("expected an object or null"), "{}", r.text);
+    }
     let gbk = std::fs::read(fixtures.join("gbk_debit_credit.csv")).unwrap();
     let r = upload(&app, "?format=csv&bank_account=CN5810000000000123456789", gbk).await;
     assert_eq!(r.status, 201, "{}", r.text);

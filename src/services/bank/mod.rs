@@ -40,6 +40,7 @@ pub struct BankAccountInput {
     pub name: Option<String>,
     /// Column mapping for this account's CSV exports; absent: the default mapping
     /// (`line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id`).
+    #[serde(default, deserialize_with = "super::json_object")]
     #[schema(value_type = Option<Object>)]
     pub csv_mapping: Option<CsvMapping>,
 }
@@ -51,7 +52,7 @@ pub struct BankAccountPatch {
     pub bic: Option<String>,
     pub name: Option<String>,
     /// Replaces the saved CSV mapping; `null` restores the default.
-    #[serde(default, deserialize_with = "super::present")]
+    #[serde(default, deserialize_with = "super::present_json_object")]
     #[schema(value_type = Option<Object>)]
     pub csv_mapping: Option<Option<CsvMapping>>,
 }
