@@ -295,6 +295,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        bank_account_hashes -> Nullable<Array<Text>>,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::bank_formats::{Format, Input};
 use crate::demo_data::{self, BankLine, Currency, Dataset, Options, Period, Scenario};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::AppError;
+use crate::services::data_safety::Keyring;
 use crate::services::import::ImportFormat;
 use crate::services::statements::{self, StatementOptions};
 use crate::services::{bank, customers, documents, dunning, matching, tenants, webhooks};
@@ -79,15 +80,16 @@ const DEMO_MIX: [(Scenario, u32); 13] = [
     (Scenario::NoOwner, 6),
 ];
 
-/// Creates the demo tenant in the database at `database_url` (migrated) as of `today`.
-pub fn seed(database_url: &str, today: NaiveDate) -> Result<DemoTenant, String> {
+/// Creates the demo tenant in the database at `database_url` (migrated) as of `today`, sealing
+/// with the server's `keys`.
+pub fn seed(database_url: &str, keys: &Keyring, today: NaiveDate) -> Result<DemoTenant, String> {
     let data = demo_data::generate(&month_options(today));
     let pool = crate::db::build_pool(database_url, 2, Duration::from_secs(30))?;
     let mut conn = PgConnection::establish(database_url).map_err(|e| e.to_string())?;
     let created = tx(&mut conn, |c| tenants::create(c, TENANT_NAME, "EUR"))?;
     let p = Principal { tenant_id: created.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
 
-    load_books(&mut conn, &p, &data)?;
+    load_books(&mut conn, &p, keys, &data)?;
     // Before anything raises an event, so the differences' events are queued for it.
     let endpoint = tx(&mut conn, |c| {
         let input = webhooks::WebhookEndpointInput {
@@ -96,10 +98,10 @@ pub fn seed(database_url: &str, today: NaiveDate) -> Result<DemoTenant, String> 
             event_types: None,
             customer_code: None,
         };
-        webhooks::create_endpoint(c, &p, input)
+        webhooks::create_endpoint(c, &p, keys, input)
     })?;
     let (bank_statements, bank_lines) = import_bank_statements(&mut conn, &p, &data.bank)?;
-    let run = run_matching(&mut conn, &pool, &p)?;
+    let run = run_matching(&mut conn, &pool, keys, &p)?;
     let (customer_statements, differences) = reconcile_statements(&mut conn, &p, &data)?;
     let dunning_actions = run_dunning(&mut conn, &p, today)?;
     Ok(DemoTenant {
@@ -126,8 +128,8 @@ fn tx<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> Result<T,
 }
 
 /// Customers, ledger, the receiving accounts and the rate table.
-fn load_books(conn: &mut PgConnection, p: &Principal, data: &Dataset) -> Result<(), String> {
-    let r = tx(conn, |c| customers::import(c, p, ImportFormat::Csv, &demo_data::render::customers_csv(data)))?;
+fn load_books(conn: &mut PgConnection, p: &Principal, keys: &Keyring, data: &Dataset) -> Result<(), String> {
+    let r = tx(conn, |c| customers::import(c, p, keys, ImportFormat::Csv, &demo_data::render::customers_csv(data)))?;
     let r2 = tx(conn, |c| documents::import(c, p, ImportFormat::Csv, &demo_data::render::ledger_csv(data)))?;
     if !r.rejected.is_empty() || !r2.rejected.is_empty() {
         return Err(format!("demo data rejected: {:?} {:?}", r.rejected, r2.rejected));
@@ -191,11 +193,16 @@ fn import_bank_statements(
 }
 
 /// Starts a run and works it off here (or waits for a running server's worker that took it).
-fn run_matching(conn: &mut PgConnection, pool: &crate::db::DbPool, p: &Principal) -> Result<matching::RunView, String> {
+fn run_matching(
+    conn: &mut PgConnection,
+    pool: &crate::db::DbPool,
+    keys: &Keyring,
+    p: &Principal,
+) -> Result<matching::RunView, String> {
     let run = tx(conn, |c| matching::start_run(c, p, matching::RunRequest::default()))?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        while matching::process_next_run(pool).map_err(|e| e.message)? {}
+        while matching::process_next_run(pool, keys).map_err(|e| e.message)? {}
         let now = tx(conn, |c| matching::get_run(c, p, run.id))?;
         match now.status.as_str() {
             "completed" => return Ok(now),

@@ -99,7 +99,9 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     let t0 = Instant::now();
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
     let (cust, ledger, bank_csv) = (read("customers.csv")?, read("ledger.csv")?, read("bank.csv")?);
-    let r = conn.transaction(|c| customers::import(c, &p, ImportFormat::Csv, &cust)).map_err(err)?;
+    // A scratch database: its keys live as long as the evaluation.
+    let keys = crate::services::data_safety::Keyring::from_keys(vec![crate::domain::envelope::Key::generate()]);
+    let r = conn.transaction(|c| customers::import(c, &p, &keys, ImportFormat::Csv, &cust)).map_err(err)?;
     if !r.rejected.is_empty() {
         return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
     }
@@ -150,7 +152,7 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     let rss_before_run_mib = memory_kib("VmRSS:") / 1024.0;
     let run = conn.transaction(|c| matching::start_run(c, &p, matching::RunRequest::default())).map_err(err)?;
     let t1 = Instant::now();
-    while matching::process_next_run(&pool).map_err(err)? {}
+    while matching::process_next_run(&pool, &keys).map_err(err)? {}
     let run_secs = t1.elapsed().as_secs_f64();
     let peak_run_mib = if reset { memory_kib("VmHWM:") / 1024.0 } else { f64::NAN };
     let run = conn.transaction(|c| matching::get_run(c, &p, run.id)).map_err(err)?;

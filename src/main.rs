@@ -45,6 +45,17 @@ enum Command {
     /// Check the database's invariants (amounts, allocations, runs, outbox, audit chain); prints a
     /// JSON report and exits non-zero when one is violated.
     CheckIntegrity,
+    /// Re-wrap every tenant's data keys with a new master key (written first in the key file;
+    /// with DUIZHANG_CONNECTOR_KEY, the first key listed there) while the service runs; in
+    /// batches, resumable: an interrupted rotation continues when the command runs again.
+    RotateKeys {
+        /// Also give every tenant a new data key and re-seal every sealed value with it.
+        #[arg(long)]
+        data_keys: bool,
+        /// Stop after this many batches, as if interrupted (for drills and tests).
+        #[arg(long, hide = true)]
+        stop_after_batches: Option<u32>,
+    },
     /// Score cash application against a generated folder's ground truth (fresh database).
     EvalMatching {
         /// Folder written by `duizhang demo-data`
@@ -179,7 +190,9 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { no_serve } => {
             let today = chrono::Utc::now().date_naive();
-            let demo = duizhang::demo::seed(&database.url, today)?;
+            let keys =
+                duizhang::services::data_safety::Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+            let demo = duizhang::demo::seed(&database.url, &keys, today)?;
             let base = |port: u16| {
                 let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
                 format!("http://{host}:{port}")
@@ -236,6 +249,16 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err(format!("integrity violated: {}", report.failed_checks().join(", ")))
             }
+        }
+        Command::RotateKeys { data_keys, stop_after_batches } => {
+            use diesel::Connection;
+            use duizhang::services::data_safety::{key_rotation, Keyring};
+            let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            let options = key_rotation::RotationOptions { rotate_data_keys: data_keys, stop_after_batches };
+            let report = key_rotation::rotate(&mut conn, &keys, &options).map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            Ok(())
         }
         Command::EvalMatching { dir } => {
             let report = with_scratch_database(&database.url, |url| {

@@ -6,8 +6,8 @@ use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
 use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::db::{self, DbPool};
-use crate::domain::secret_box::SecretBox;
 use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
+use crate::services::data_safety::Keyring;
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -70,10 +70,13 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let worker_stop = Arc::new(AtomicBool::new(false));
-        let connector_secrets = SecretBox::load_or_create(settings.connector_key.as_deref(), &settings.data_dir)
-            .map_err(|e| format!("connector key: {e}"))?;
+        let keyring = Arc::new(
+            Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)
+                .map_err(|e| format!("master key: {e}"))?,
+        );
+        crate::services::data_safety::startup(&pool, &keyring, &settings)?;
         if settings.run_worker {
-            crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
+            crate::services::matching::spawn_worker(pool.clone(), keyring.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
         }
         if settings.audit_sealer {
@@ -84,17 +87,22 @@ impl Application {
             );
         }
         if settings.webhooks.run_worker {
-            crate::services::webhook_worker::spawn_worker(pool.clone(), settings.webhooks.clone(), worker_stop.clone());
+            crate::services::webhook_worker::spawn_worker(
+                pool.clone(),
+                settings.webhooks.clone(),
+                keyring.clone(),
+                worker_stop.clone(),
+            );
         }
         if settings.connectors.run_worker {
             crate::services::connector_worker::spawn_worker(
                 pool.clone(),
                 settings.connectors.clone(),
-                connector_secrets.clone(),
+                keyring.clone(),
                 worker_stop.clone(),
             );
         }
-        let server = run(listener, pool, settings, connector_secrets)?;
+        let server = run(listener, pool, settings, keyring)?;
         Ok(Application { port, server, worker_stop })
     }
 
@@ -108,18 +116,13 @@ impl Application {
     }
 }
 
-fn run(
-    listener: TcpListener,
-    pool: DbPool,
-    settings: Settings,
-    connector_secrets: SecretBox,
-) -> Result<Server, String> {
+fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Keyring>) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
     let state = AppState {
         pool,
         jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
         settings: Arc::new(settings.clone()),
-        connector_secrets: Arc::new(connector_secrets),
+        keyring,
         rate_limiter: crate::api::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
         api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),

@@ -3,8 +3,8 @@
 use crate::api::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::domain::secret_box::SecretBox;
 use crate::services::auth::JwtKeys;
+use crate::services::data_safety::Keyring;
 use crate::services::login_throttle::LoginThrottle;
 use std::sync::Arc;
 
@@ -13,8 +13,9 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
-    /// Seals connector credentials (`DUIZHANG_CONNECTOR_KEY` or the key file).
-    pub connector_secrets: Arc<SecretBox>,
+    /// Master keys and tenants' data keys: seals secrets and customers' personal data
+    /// (`DUIZHANG_CONNECTOR_KEY` or the key file).
+    pub keyring: Arc<Keyring>,
     /// Requests per caller; `None` when rate limiting is off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// API keys checked recently (`DUIZHANG_API_KEY_CACHE_SECONDS`).

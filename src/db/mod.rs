@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod matching;
 pub mod outbox;
 pub mod password_resets;
+pub mod pg_tools;
 mod pool;
 pub mod portal;
 pub mod reports;

@@ -6,6 +6,7 @@ pub mod bank_line;
 pub mod customer;
 pub mod difference;
 pub mod document;
+pub mod envelope;
 pub mod json_path;
 pub mod matching;
 pub mod money;

@@ -14,10 +14,10 @@ use crate::db::audit as audit_db;
 use crate::db::connector_push::{self as push_db, PushSecret};
 use crate::db::connectors as c_db;
 use crate::domain::auth::{Actor, Permission, Principal, Role};
-use crate::domain::secret_box::SecretBox;
 use crate::domain::webhook_signature::{self, Verifier};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
+use crate::services::data_safety::{sealing, Keyring};
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
@@ -107,7 +107,7 @@ pub struct PushSecretIssued {
 pub fn rotate_push_secret(
     conn: &mut PgConnection,
     principal: &Principal,
-    secrets: &SecretBox,
+    secrets: &Keyring,
     connector_id: Uuid,
 ) -> AppResult<PushSecretIssued> {
     require(principal, Permission::Admin)?;
@@ -115,13 +115,14 @@ pub fn rotate_push_secret(
     let now = Utc::now();
     let secret = webhook_signature::generate_secret();
     let previous_valid_until = now + Duration::hours(24);
+    let sealed_secret = sealing::seal_bytes(secrets, conn, principal.tenant_id, secret.as_bytes())?;
     push_db::rotate_secret(
         conn,
         &PushSecret {
             id: Uuid::now_v7(),
             tenant_id: principal.tenant_id,
             connector_id: connector.id,
-            sealed_secret: secrets.seal(secret.as_bytes()),
+            sealed_secret,
             expires_at: None,
             created_at: now,
         },
@@ -157,7 +158,7 @@ impl SignedHeaders {
 /// except for the signature check itself.
 pub fn authenticate_signed(
     conn: &mut PgConnection,
-    secrets: &SecretBox,
+    secrets: &Keyring,
     tenant_id: Uuid,
     connector_id: Uuid,
     target: PushTarget,
@@ -166,9 +167,10 @@ pub fn authenticate_signed(
 ) -> AppResult<Principal> {
     let denied = || AppError::unauthenticated("unknown or disabled connector, or no push secret configured");
     let connector = c_db::find(conn, tenant_id, connector_id)?.filter(|c| c.enabled).ok_or_else(denied)?;
-    let keys: Vec<Vec<u8>> = push_db::valid_secrets(conn, tenant_id, connector.id, Utc::now())?
+    let stored = push_db::valid_secrets(conn, tenant_id, connector.id, Utc::now())?;
+    let keys: Vec<Vec<u8>> = stored
         .iter()
-        .filter_map(|s| secrets.open(&s.sealed_secret).ok())
+        .filter_map(|s| sealing::open_bytes(secrets, conn, tenant_id, &s.sealed_secret).ok())
         .filter_map(|plain| String::from_utf8(plain).ok())
         .filter_map(|secret| webhook_signature::secret_key(&secret))
         .collect();

@@ -21,10 +21,10 @@ use crate::connectors::{self as remote, Batch, CommitFuture, Page, PageSink, Syn
 use crate::db::connectors::{self as c_db, Connector, ConnectorSync};
 use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
-use crate::domain::secret_box::SecretBox;
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{self, StatementUpload};
 use crate::services::connectors::ConnectorType;
+use crate::services::data_safety::{sealing, Keyring};
 use crate::services::import::{ImportFormat, ImportReport};
 use crate::services::webhook_worker::blocking;
 use crate::services::{customers, documents};
@@ -48,7 +48,7 @@ const BACKOFF_MAX_SECONDS: i64 = 6 * 3600;
 pub fn spawn_worker(
     pool: DbPool,
     config: ConnectorConfig,
-    secrets: SecretBox,
+    secrets: Arc<Keyring>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
@@ -66,7 +66,7 @@ pub fn spawn_worker(
         .expect("spawn the connector worker")
 }
 
-async fn run(pool: DbPool, config: ConnectorConfig, secrets: SecretBox, stop: Arc<AtomicBool>) {
+async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop: Arc<AtomicBool>) {
     let clients = match Clients::new(config.request_timeout) {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -74,7 +74,6 @@ async fn run(pool: DbPool, config: ConnectorConfig, secrets: SecretBox, stop: Ar
             return;
         }
     };
-    let secrets = Arc::new(secrets);
     let mut in_flight: JoinSet<()> = JoinSet::new();
     while !stop.load(Ordering::Relaxed) {
         while in_flight.try_join_next().is_some() {}
@@ -86,7 +85,8 @@ async fn run(pool: DbPool, config: ConnectorConfig, secrets: SecretBox, stop: Ar
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
-                        let ctx = Ctx { pool: pool.clone(), clients: clients.clone(), lease, job };
+                        let ctx =
+                            Ctx { pool: pool.clone(), clients: clients.clone(), keys: secrets.clone(), lease, job };
                         in_flight.spawn(run_job(ctx, secrets.clone()));
                     }
                 }
@@ -153,6 +153,7 @@ fn claim(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64, lease: Duratio
 pub struct Ctx {
     pool: DbPool,
     clients: Arc<Clients>,
+    keys: Arc<Keyring>,
     lease: Duration,
     job: Job,
 }
@@ -235,7 +236,7 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-async fn run_job(ctx: Ctx, secrets: Arc<SecretBox>) {
+async fn run_job(ctx: Ctx, secrets: Arc<Keyring>) {
     let id = ctx.job.connector.id;
     let result = sync(&ctx, &secrets).await;
     if let Err(e) = &result {
@@ -308,10 +309,11 @@ impl PageSink for Ctx {
     fn commit(&self, page: Page) -> CommitFuture<'_> {
         Box::pin(async move {
             let Page { cursor, batches, rejected } = page;
+            let keys = self.keys.clone();
             self.commit_page(cursor, move |conn, principal| {
                 let mut counts = PageCounts { skipped: rejected.len() as i32, rejected, ..PageCounts::default() };
                 for batch in batches {
-                    import_batch(conn, principal, batch, &mut counts)?;
+                    import_batch(conn, principal, &keys, batch, &mut counts)?;
                 }
                 Ok(counts)
             })
@@ -324,6 +326,7 @@ impl PageSink for Ctx {
 fn import_batch(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     batch: Batch,
     counts: &mut PageCounts,
 ) -> AppResult<()> {
@@ -332,7 +335,7 @@ fn import_batch(
         Batch::Customers { rows, .. } | Batch::Documents { rows, .. } if rows.is_empty() => {}
         Batch::Customers { kind, rows, names } => {
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
-            counts.add_report(customers::import(conn, principal, ImportFormat::Json, &body)?, &names, kind);
+            counts.add_report(customers::import(conn, principal, keys, ImportFormat::Json, &body)?, &names, kind);
         }
         Batch::Documents { kind, rows, names } => {
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
@@ -357,12 +360,15 @@ fn import_batch(
     Ok(())
 }
 
-async fn sync(ctx: &Ctx, secrets: &SecretBox) -> Result<(), String> {
+async fn sync(ctx: &Ctx, secrets: &Arc<Keyring>) -> Result<(), String> {
     let c = &ctx.job.connector;
     let credentials: Option<Value> = match &c.credentials {
         None => None,
         Some(sealed) => {
-            let plain = secrets.open(sealed)?;
+            let (keys, sealed, tenant) = (secrets.clone(), sealed.clone(), c.tenant_id);
+            let plain = blocking(&ctx.pool, move |conn| sealing::open_bytes(&keys, conn, tenant, &sealed))
+                .await
+                .map_err(|e| e.message)?;
             Some(serde_json::from_slice(&plain).map_err(|_| "the stored credentials are unreadable".to_string())?)
         }
     };

@@ -7,10 +7,10 @@ use super::require;
 use crate::db::audit as audit_db;
 use crate::db::connectors::{self as c_db, Connector, ConnectorSync};
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::secret_box::SecretBox;
 use crate::domain::ssrf;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
+use crate::services::data_safety::{sealing, Keyring};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
@@ -264,7 +264,13 @@ fn validate_config(conn: &mut PgConnection, tenant_id: Uuid, kind: ConnectorType
 }
 
 /// Checks the credentials for the type and seals them.
-fn seal_credentials(secrets: &SecretBox, kind: ConnectorType, credentials: Value) -> AppResult<Vec<u8>> {
+fn seal_credentials(
+    conn: &mut PgConnection,
+    secrets: &Keyring,
+    tenant_id: Uuid,
+    kind: ConnectorType,
+    credentials: Value,
+) -> AppResult<Vec<u8>> {
     let plain = match kind {
         ConnectorType::Erpnext => {
             let c: ErpnextCredentials = typed("credentials", credentials)?;
@@ -301,7 +307,7 @@ fn seal_credentials(secrets: &SecretBox, kind: ConnectorType, credentials: Value
         }
     }
     .map_err(AppError::internal)?;
-    Ok(secrets.seal(&plain))
+    sealing::seal_bytes(secrets, conn, tenant_id, &plain)
 }
 
 fn load(conn: &mut PgConnection, principal: &Principal, id: Uuid, for_update: bool) -> AppResult<Connector> {
@@ -321,7 +327,7 @@ fn audit_view(c: &Connector) -> Value {
 pub fn create(
     conn: &mut PgConnection,
     principal: &Principal,
-    secrets: &SecretBox,
+    secrets: &Keyring,
     input: ConnectorInput,
 ) -> AppResult<ConnectorView> {
     require(principal, Permission::Admin)?;
@@ -330,7 +336,7 @@ pub fn create(
     let schedule = validate_schedule(input.schedule_seconds)?;
     let config = validate_config(conn, principal.tenant_id, kind, input.config)?;
     let credentials = match (kind, input.credentials) {
-        (_, Some(c)) => Some(seal_credentials(secrets, kind, c)?),
+        (_, Some(c)) => Some(seal_credentials(conn, secrets, principal.tenant_id, kind, c)?),
         (ConnectorType::Erpnext, None) => {
             return Err(AppError::invalid("credentials", "api_key and api_secret are required"))
         }
@@ -389,7 +395,7 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
 pub fn update(
     conn: &mut PgConnection,
     principal: &Principal,
-    secrets: &SecretBox,
+    secrets: &Keyring,
     id: Uuid,
     patch: ConnectorPatch,
 ) -> AppResult<ConnectorView> {
@@ -405,7 +411,7 @@ pub fn update(
         c.config = validate_config(conn, principal.tenant_id, kind, config)?;
     }
     if let Some(creds) = patch.credentials {
-        c.credentials = Some(seal_credentials(secrets, kind, creds)?);
+        c.credentials = Some(seal_credentials(conn, secrets, principal.tenant_id, kind, creds)?);
         changed_credentials = true;
     }
     if patch.schedule_seconds.is_some() {

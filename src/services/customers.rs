@@ -13,6 +13,8 @@ use crate::domain::document::{balance_effect, DocType};
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
+use crate::services::data_safety::sealing::{store_account_hashes_many, CustomerSealer};
+use crate::services::data_safety::Keyring;
 use crate::services::documents::DocumentView;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -240,8 +242,14 @@ fn new_customer(tenant_id: Uuid, code: String, fields: &CustomerFields) -> Custo
     c
 }
 
-pub fn create(conn: &mut PgConnection, principal: &Principal, input: CustomerInput) -> AppResult<CustomerView> {
+pub fn create(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    keys: &Keyring,
+    input: CustomerInput,
+) -> AppResult<CustomerView> {
     require(principal, Permission::WriteLedger)?;
+    let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
     let code = validate_code(&input.code)?;
     let fields = validate_fields(&input)?;
     if customers_db::find_by_code(conn, principal.tenant_id, &code).is_ok() {
@@ -249,22 +257,25 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: CustomerInp
             .with_details(serde_json::json!({"field": "code"})));
     }
     let customer = new_customer(principal.tenant_id, code, &fields);
-    customers_db::insert_many(conn, std::slice::from_ref(&customer)).map_err(|e| match AppError::from(e) {
+    let (stored, hashes) = sealer.seal(&customer);
+    customers_db::insert_many(conn, std::slice::from_ref(&stored)).map_err(|e| match AppError::from(e) {
         err if err.code == crate::error::ErrorCode::Conflict => {
             AppError::conflict(format!("customer {:?} already exists", customer.code))
         }
         err => err,
     })?;
+    store_account_hashes_many(conn, principal.tenant_id, &[(customer.id, hashes)])?;
     let view = CustomerView::from(customer);
     let mut e = entry(principal, "customer.created", "customer", &view.code);
-    e.after = snapshot(&view);
+    e.after = sealer.for_audit(snapshot(&view));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(view)
 }
 
-pub fn get(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerView> {
+pub fn get(conn: &mut PgConnection, principal: &Principal, keys: &Keyring, code: &str) -> AppResult<CustomerView> {
     require(principal, Permission::Read)?;
-    find(conn, principal, code).map(CustomerView::from)
+    let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
+    Ok(CustomerView::from(sealer.open(find(conn, principal, code)?)?))
 }
 
 fn find(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<Customer> {
@@ -275,12 +286,15 @@ fn find(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult
 pub fn update(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     code: &str,
     patch: CustomerPatch,
 ) -> AppResult<CustomerView> {
     require(principal, Permission::WriteLedger)?;
+    let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
     let existing = customers_db::find_by_code_for_update(conn, principal.tenant_id, code)
         .map_err(|_| AppError::not_found(format!("customer {code:?}")))?;
+    let existing = sealer.open(existing)?;
     let current = CustomerView::from(existing.clone());
     // Merge the patch into the current values and validate the result as a whole.
     let merged = CustomerInput {
@@ -302,11 +316,13 @@ pub fn update(
     let mut updated = existing;
     fields.apply(&mut updated);
     updated.updated_at = Utc::now();
-    customers_db::update(conn, &updated)?;
+    let (stored, hashes) = sealer.seal(&updated);
+    customers_db::update(conn, &stored)?;
+    store_account_hashes_many(conn, principal.tenant_id, &[(updated.id, hashes)])?;
     let view = CustomerView::from(updated);
     let mut e = entry(principal, "customer.updated", "customer", &view.code);
-    e.before = snapshot(&current);
-    e.after = snapshot(&view);
+    e.before = sealer.for_audit(snapshot(&current));
+    e.after = sealer.for_audit(snapshot(&view));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(view)
 }
@@ -329,10 +345,12 @@ pub struct CustomerQuery {
 pub fn list(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     q: CustomerQuery,
     max_limit: i64,
 ) -> AppResult<Page<CustomerView>> {
     require(principal, Permission::Read)?;
+    let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
     let limit = effective_limit(q.limit, max_limit)?;
     let filter = CustomerFilter {
         code: q.code,
@@ -341,7 +359,10 @@ pub fn list(
         after: parse_cursor(q.cursor.as_deref())?,
         limit: limit + 1,
     };
-    let rows = customers_db::list(conn, principal.tenant_id, &filter)?;
+    let rows = customers_db::list(conn, principal.tenant_id, &filter)?
+        .into_iter()
+        .map(|c| sealer.open(c))
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(page(rows, limit, |c| c.id, CustomerView::from))
 }
 
@@ -411,10 +432,12 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<C
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     format: ImportFormat,
     body: &[u8],
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
+    let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
     let (inputs, mut rejected) = parse_import(format, body)?;
     let mut valid: Vec<(u64, String, CustomerFields)> = Vec::with_capacity(inputs.len());
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -438,8 +461,9 @@ pub fn import(
     let codes: Vec<String> = valid.iter().map(|(_, code, _)| code.clone()).collect();
     let existing: HashMap<String, Customer> = customers_db::find_by_codes(conn, principal.tenant_id, &codes)?
         .into_iter()
-        .map(|c| (c.code.clone(), c))
-        .collect();
+        .map(|c| sealer.open(c).map(|c| (c.code.clone(), c)))
+        .collect::<AppResult<_>>()?;
+    let mut hashes = Vec::new();
     let mut report = ImportReport::default();
     let mut to_insert = Vec::new();
     let mut audit = Vec::new();
@@ -448,9 +472,11 @@ pub fn import(
             None => {
                 let customer = new_customer(principal.tenant_id, code, &fields);
                 let mut e = entry(principal, "customer.created", "customer", &customer.code);
-                e.after = snapshot(&CustomerView::from(customer.clone()));
+                e.after = sealer.for_audit(snapshot(&CustomerView::from(customer.clone())));
                 audit.push(e);
-                to_insert.push(customer);
+                let (stored, h) = sealer.seal(&customer);
+                hashes.push((stored.id, h));
+                to_insert.push(stored);
                 report.created += 1;
             }
             Some(current) if CustomerFields::of(current) == fields => report.unchanged += 1,
@@ -458,16 +484,19 @@ pub fn import(
                 let mut updated = current.clone();
                 fields.apply(&mut updated);
                 updated.updated_at = Utc::now();
-                customers_db::update(conn, &updated)?;
+                let (stored, h) = sealer.seal(&updated);
+                customers_db::update(conn, &stored)?;
+                hashes.push((stored.id, h));
                 let mut e = entry(principal, "customer.updated", "customer", &updated.code);
-                e.before = snapshot(&CustomerView::from(current.clone()));
-                e.after = snapshot(&CustomerView::from(updated));
+                e.before = sealer.for_audit(snapshot(&CustomerView::from(current.clone())));
+                e.after = sealer.for_audit(snapshot(&CustomerView::from(updated)));
                 audit.push(e);
                 report.updated += 1;
             }
         }
     }
     customers_db::insert_many(conn, &to_insert)?;
+    store_account_hashes_many(conn, principal.tenant_id, &hashes)?;
     audit_db::append(conn, principal.tenant_id, audit)?;
     rejected.sort_by_key(|r| r.row);
     report.rejected = rejected;

@@ -261,7 +261,7 @@ fn rescale(currency: &str, amount: Decimal) -> Decimal {
 const MAX_RUN_ATTEMPTS: i32 = 3;
 
 /// Claims and processes one run; returns false when there was nothing to do.
-pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
+pub fn process_next_run(pool: &DbPool, keys: &crate::services::data_safety::Keyring) -> AppResult<bool> {
     let mut conn = pool.get()?;
     let claimed = match conn.transaction(|c| m_db::claim_run(c).map_err(AppError::from)) {
         Ok(claimed) => claimed,
@@ -273,12 +273,17 @@ pub fn process_next_run(pool: &DbPool) -> AppResult<bool> {
         }
     };
     let Some(run) = claimed else { return Ok(false) };
-    let result = execute_and_finish(&mut conn, pool, &run);
+    let result = execute_and_finish(&mut conn, pool, keys, &run);
     let _ = m_db::unlock_run(&mut conn, run.id);
     result.map(|_| true)
 }
 
-fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, run: &Run) -> AppResult<()> {
+fn execute_and_finish(
+    conn: &mut PgConnection,
+    pool: &DbPool,
+    keys: &crate::services::data_safety::Keyring,
+    run: &Run,
+) -> AppResult<()> {
     let mut finished = run.clone();
     if run.attempts > MAX_RUN_ATTEMPTS {
         tracing::warn!(run = %run.id, attempts = run.attempts, "reconciliation run abandoned");
@@ -291,7 +296,7 @@ fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, run: &Run) -> AppR
         return conn.transaction(|c| m_db::finish_run(c, &finished).map_err(AppError::from));
     }
     let heartbeat_pool = pool.clone();
-    let outcome = conn.transaction(|c| execute_run(c, run, &heartbeat_pool));
+    let outcome = conn.transaction(|c| execute_run(c, keys, run, &heartbeat_pool));
     finished.finished_at = Some(Utc::now());
     match outcome {
         Ok(done) => finished = Run { finished_at: finished.finished_at, ..done },
@@ -316,7 +321,12 @@ fn settings_for_engine(s: &m_db::Settings, base_currency: &str) -> MatchSettings
     }
 }
 
-fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> AppResult<Run> {
+fn execute_run(
+    conn: &mut PgConnection,
+    keys: &crate::services::data_safety::Keyring,
+    run: &Run,
+    heartbeat_pool: &DbPool,
+) -> AppResult<Run> {
     let tenant = run.tenant_id;
     let started = std::time::Instant::now();
     lock_tenant_matching(conn, tenant)?;
@@ -329,10 +339,11 @@ fn execute_run(conn: &mut PgConnection, run: &Run, heartbeat_pool: &DbPool) -> A
             fx.insert(&r.from_currency, &r.to_currency, r.rate);
         }
     }
-    let customers: Vec<CustomerInfo> = m_db::customers_for_matching(conn, tenant)?
-        .into_iter()
-        .map(|(id, name, aliases, bank_accounts)| CustomerInfo { id, name, aliases, bank_accounts })
-        .collect();
+    let customers: Vec<CustomerInfo> =
+        crate::services::data_safety::sealing::customers_for_matching(conn, keys, tenant)?
+            .into_iter()
+            .map(|(id, name, aliases, bank_accounts)| CustomerInfo { id, name, aliases, bank_accounts })
+            .collect();
     let mut items: Vec<OpenItem> = Vec::new();
     loop {
         let page = m_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
@@ -641,12 +652,16 @@ fn emit_applied(
 }
 
 /// Runs queued reconciliations until `stop` is set: one thread per server process.
-pub fn spawn_worker(pool: DbPool, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn spawn_worker(
+    pool: DbPool,
+    keys: std::sync::Arc<crate::services::data_safety::Keyring>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("reconciliation-worker".into())
         .spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match process_next_run(&pool) {
+                match process_next_run(&pool, &keys) {
                     Ok(true) => continue,
                     Ok(false) => {}
                     Err(e) => tracing::debug!(error = %e.message, "reconciliation worker idle after error"),

@@ -12,6 +12,7 @@ pub mod connector_push;
 pub mod connector_worker;
 pub mod connectors;
 pub mod customers;
+pub mod data_safety;
 pub mod differences;
 pub mod documents;
 pub mod dunning;

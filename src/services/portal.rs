@@ -19,6 +19,7 @@ use crate::domain::webhook_signature;
 use crate::error::{AppError, AppResult};
 use crate::services::auth::{JwtKeys, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
 use crate::services::customers::{self, CustomerBalance};
+use crate::services::data_safety::{sealing, Keyring};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -565,6 +566,7 @@ pub struct InboundSecretIssued {
 pub fn rotate_inbound_secret(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     customer_code: &str,
 ) -> AppResult<InboundSecretIssued> {
     require(principal, Permission::Admin)?;
@@ -572,13 +574,14 @@ pub fn rotate_inbound_secret(
     let now = Utc::now();
     let secret = webhook_signature::generate_secret();
     let previous_valid_until = now + Duration::hours(24);
+    let sealed = sealing::seal_text(keys, conn, principal.tenant_id, &secret)?;
     portal_db::rotate_secret(
         conn,
         &InboundSecret {
             id: Uuid::now_v7(),
             tenant_id: principal.tenant_id,
             customer_id: customer.id,
-            secret: secret.clone(),
+            secret: sealed,
             expires_at: None,
             created_at: now,
         },
@@ -600,6 +603,7 @@ pub struct SignedRequest {
 /// seen before answers the statement it created (a retry), never a second import.
 pub fn inbound_statement(
     conn: &mut PgConnection,
+    keys: &Keyring,
     tenant_id: Uuid,
     customer_code: &str,
     signed: SignedRequest,
@@ -609,10 +613,12 @@ pub fn inbound_statement(
     let denied = |m: &str| AppError::unauthenticated(m.to_string());
     let customer = customers_db::find_by_code_for_update(conn, tenant_id, customer_code)
         .map_err(|_| denied("unknown tenant or customer, or no inbound secret configured"))?;
-    let keys: Vec<Vec<u8>> = portal_db::valid_secrets(conn, tenant_id, customer.id)?
-        .iter()
-        .filter_map(|s| webhook_signature::secret_key(&s.secret))
-        .collect();
+    let stored = portal_db::valid_secrets(conn, tenant_id, customer.id)?;
+    let mut secrets = Vec::with_capacity(stored.len());
+    for s in &stored {
+        secrets.push(sealing::open_text(keys, conn, tenant_id, &s.secret)?);
+    }
+    let keys: Vec<Vec<u8>> = secrets.iter().filter_map(|s| webhook_signature::secret_key(s)).collect();
     if keys.is_empty() {
         return Err(denied("unknown tenant or customer, or no inbound secret configured"));
     }

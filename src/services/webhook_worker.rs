@@ -42,7 +42,12 @@ const DISPATCH_BATCH: i64 = 500;
 /// Bytes of an answer kept on the attempt.
 pub const EXCERPT_BYTES: usize = 2048;
 
-pub fn spawn_worker(pool: DbPool, config: WebhookConfig, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn spawn_worker(
+    pool: DbPool,
+    config: WebhookConfig,
+    keys: Arc<crate::services::data_safety::Keyring>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("webhook-worker".into())
         .spawn(move || {
@@ -53,12 +58,17 @@ pub fn spawn_worker(pool: DbPool, config: WebhookConfig, stop: Arc<AtomicBool>) 
                     return;
                 }
             };
-            runtime.block_on(run(pool, config, stop));
+            runtime.block_on(run(pool, config, keys, stop));
         })
         .expect("spawn the webhook worker")
 }
 
-async fn run(pool: DbPool, config: WebhookConfig, stop: Arc<AtomicBool>) {
+async fn run(
+    pool: DbPool,
+    config: WebhookConfig,
+    keys: Arc<crate::services::data_safety::Keyring>,
+    stop: Arc<AtomicBool>,
+) {
     let clients = match Clients::new(&config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -81,7 +91,8 @@ async fn run(pool: DbPool, config: WebhookConfig, stop: Arc<AtomicBool>) {
         let mut claimed = 0;
         if free > 0 {
             let lease = config.lease;
-            match blocking(&pool, move |c| claim(c, Utc::now(), free as i64, lease)).await {
+            let keys = keys.clone();
+            match blocking(&pool, move |c| claim(c, &keys, Utc::now(), free as i64, lease)).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -179,7 +190,13 @@ pub struct Job {
     pub allow_private: bool,
 }
 
-fn claim(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64, lease: Duration) -> AppResult<Vec<Job>> {
+fn claim(
+    conn: &mut PgConnection,
+    keys: &crate::services::data_safety::Keyring,
+    now: DateTime<Utc>,
+    limit: i64,
+    lease: Duration,
+) -> AppResult<Vec<Job>> {
     let due = w_db::lock_due(conn, now, limit)?;
     if due.is_empty() {
         return Ok(vec![]);
@@ -220,7 +237,11 @@ fn claim(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64, lease: Duratio
         jobs.push(Job {
             attempt_id,
             url: endpoint.url.clone(),
-            secrets: endpoint.active_secrets(now).into_iter().map(str::to_string).collect(),
+            secrets: endpoint
+                .active_secrets(now)
+                .into_iter()
+                .map(|s| crate::services::data_safety::sealing::open_text(keys, conn, d.tenant_id, s))
+                .collect::<AppResult<_>>()?,
             body: serde_json::to_vec(payload).map_err(AppError::internal)?,
             allow_private: allowing.contains(&d.tenant_id),
             delivery: d,

@@ -10,6 +10,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
+use crate::services::data_safety::{sealing, Keyring};
 use crate::services::events::EventType;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -151,6 +152,7 @@ fn load(conn: &mut PgConnection, principal: &Principal, id: Uuid, for_update: bo
 pub fn create_endpoint(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     input: WebhookEndpointInput,
 ) -> AppResult<WebhookEndpointView> {
     require(principal, Permission::Admin)?;
@@ -167,7 +169,7 @@ pub fn create_endpoint(
         url,
         description,
         event_types,
-        secret: secret.clone(),
+        secret: sealing::seal_text(keys, conn, principal.tenant_id, &secret)?,
         previous_secret: None,
         previous_secret_expires_at: None,
         enabled: true,
@@ -264,6 +266,7 @@ pub fn delete_endpoint(conn: &mut PgConnection, principal: &Principal, id: Uuid)
 pub fn rotate_secret(
     conn: &mut PgConnection,
     principal: &Principal,
+    keys: &Keyring,
     id: Uuid,
     overlap: Duration,
 ) -> AppResult<WebhookEndpointView> {
@@ -271,7 +274,8 @@ pub fn rotate_secret(
     let (mut e, code) = load(conn, principal, id, true)?;
     let now = Utc::now();
     let secret = webhook_signature::generate_secret();
-    e.previous_secret = Some(std::mem::replace(&mut e.secret, secret.clone()));
+    let sealed = sealing::seal_text(keys, conn, principal.tenant_id, &secret)?;
+    e.previous_secret = Some(std::mem::replace(&mut e.secret, sealed));
     e.previous_secret_expires_at = Some(now + chrono::Duration::from_std(overlap).unwrap_or_default());
     e.updated_at = now;
     w_db::update_endpoint(conn, &e)?;

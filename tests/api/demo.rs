@@ -15,7 +15,14 @@ async fn the_demo_tenant_has_data_for_every_capability() {
     let app = spawn_app().await;
     let url = app.db.url.clone();
     let today = chrono::Utc::now().date_naive();
-    let demo = tokio::task::spawn_blocking(move || duizhang::demo::seed(&url, today)).await.unwrap().unwrap();
+    let demo = tokio::task::spawn_blocking(move || {
+        let settings = duizhang::config::Settings::default();
+        let keys = duizhang::services::data_safety::Keyring::load(None, &settings.data_dir).unwrap();
+        duizhang::demo::seed(&url, &keys, today)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let key = demo.api_key.as_str();
 
     // Customers with Chinese and with European names.

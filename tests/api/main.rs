@@ -18,6 +18,7 @@ mod connectors_odoo;
 mod connectors_open_banking;
 mod csv_injection;
 mod customers;
+mod data_safety;
 mod deep_nesting;
 mod demo;
 mod documents;

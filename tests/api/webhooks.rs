@@ -421,6 +421,13 @@ async fn private_targets_are_refused_unless_the_tenant_allows_them() {
     assert!(receiver.all().is_empty(), "nothing reached the loopback receiver");
 }
 
+/// The master keys of instances with the default data directory, as `DUIZHANG_CONNECTOR_KEY`.
+fn master_keys() -> String {
+    let dir = Settings::default().data_dir;
+    let keys = duizhang::services::data_safety::Keyring::load(None, &dir).unwrap();
+    keys.masters().iter().map(|k| k.to_base64()).collect::<Vec<_>>().join(",")
+}
+
 #[tokio::test]
 async fn a_worker_killed_mid_delivery_is_replaced_and_the_event_is_sent_again() {
     // The app that serves the API sends nothing; a real `duizhang serve` process does.
@@ -440,6 +447,8 @@ async fn a_worker_killed_mid_delivery_is_replaced_and_the_event_is_sent_again() 
         .arg("serve")
         .env("DATABASE_URL", &app.db.url)
         .env("DUIZHANG_DATA_DIR", data.path())
+        // Every instance on one database shares the master key (the app's is in the default data dir).
+        .env("DUIZHANG_CONNECTOR_KEY", master_keys())
         .env("DUIZHANG_PORT", port.to_string())
         .env("DUIZHANG_JWT_SECRET", TEST_JWT_SECRET)
         .env("DUIZHANG_WORKERS", "1")

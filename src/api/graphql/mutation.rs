@@ -137,7 +137,8 @@ impl MutationRoot {
     }
 
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerInput) -> async_graphql::Result<CustomerView> {
-        run(ctx, move |conn, p| customers::create(conn, p, input)).await
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| customers::create(conn, p, &keys, input)).await
     }
 
     async fn update_customer(
@@ -146,7 +147,8 @@ impl MutationRoot {
         code: String,
         patch: CustomerPatchInput,
     ) -> async_graphql::Result<CustomerView> {
-        run(ctx, move |conn, p| customers::update(conn, p, &code, patch.into())).await
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| customers::update(conn, p, &keys, &code, patch.into())).await
     }
 
     async fn create_document(&self, ctx: &Context<'_>, input: DocumentInput) -> async_graphql::Result<DocumentView> {
@@ -195,7 +197,8 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: WebhookEndpointInput,
     ) -> async_graphql::Result<WebhookEndpointView> {
-        run(ctx, move |conn, p| webhooks::create_endpoint(conn, p, input)).await
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| webhooks::create_endpoint(conn, p, &keys, input)).await
     }
 
     /// A new signing secret (admin); the previous one keeps signing for a while.
@@ -204,7 +207,8 @@ impl MutationRoot {
             .data::<crate::state::AppState>()
             .map(|s| s.settings.webhooks.rotation_overlap)
             .unwrap_or(std::time::Duration::from_secs(86400));
-        run(ctx, move |conn, p| webhooks::rotate_secret(conn, p, id, overlap)).await
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| webhooks::rotate_secret(conn, p, &keys, id, overlap)).await
     }
 
     /// Send a delivery again from the start of its retry schedule (admin).
@@ -214,7 +218,7 @@ impl MutationRoot {
 
     /// Register a connector (admin); credentials are stored encrypted and never returned.
     async fn create_connector(&self, ctx: &Context<'_>, input: ConnectorInput) -> async_graphql::Result<ConnectorView> {
-        let secrets = ctx.data::<crate::state::AppState>()?.connector_secrets.clone();
+        let secrets = ctx.data::<crate::state::AppState>()?.keyring.clone();
         run(ctx, move |conn, p| connectors::create(conn, p, &secrets, input)).await
     }
 
@@ -226,7 +230,7 @@ impl MutationRoot {
         patch: ConnectorPatch,
     ) -> async_graphql::Result<ConnectorView> {
         let state = ctx.data::<crate::state::AppState>()?;
-        let secrets = state.connector_secrets.clone();
+        let secrets = state.keyring.clone();
         let updated = run(ctx, move |conn, p| connectors::update(conn, p, &secrets, id, patch)).await;
         state.api_keys.clear(); // its push keys may have stopped working
         updated

@@ -252,12 +252,14 @@ impl QueryRoot {
     ) -> async_graphql::Result<CustomerPage> {
         let max = max_limit(ctx);
         let q = CustomerQuery { code, name, status, limit, cursor };
-        let page = run(ctx, move |conn, p| customers::list(conn, p, q, max)).await?;
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        let page = run(ctx, move |conn, p| customers::list(conn, p, &keys, q, max)).await?;
         Ok(CustomerPage { items: page.items, next_cursor: page.next_cursor })
     }
 
     async fn customer(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CustomerView> {
-        run(ctx, move |conn, p| customers::get(conn, p, &code)).await
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| customers::get(conn, p, &keys, &code)).await
     }
 
     /// Open items and balance per currency.

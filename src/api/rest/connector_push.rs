@@ -79,7 +79,7 @@ pub async fn rotate_push_secret(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let (principal, id) = (p.clone(), *id);
-    let secrets = state.connector_secrets.clone();
+    let secrets = state.keyring.clone();
     execute_write(&state, &p, &req, &[], StatusCode::CREATED, move |conn| {
         connector_push::rotate_push_secret(conn, &principal, &secrets, id)
     })
@@ -147,7 +147,7 @@ async fn ledger_push(
     let headers = signed_headers(&req);
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let fingerprint = request_fingerprint(&req, &Sha256::digest(&body));
-    let secrets = state.connector_secrets.clone();
+    let secrets = state.keyring.clone();
     let stored = run(&state.pool, move |conn| {
         let principal =
             connector_push::authenticate_signed(conn, &secrets, tenant_id, connector_id, target, &headers, |v| {
@@ -157,7 +157,7 @@ async fn ledger_push(
         let key = headers.idempotency_key(connector_id)?;
         idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
             let report: ImportReport = match target {
-                PushTarget::Customers => customers::import(conn, &principal, format, &body)?,
+                PushTarget::Customers => customers::import(conn, &principal, &secrets, format, &body)?,
                 _ => documents::import(conn, &principal, format, &body)?,
             };
             stored_json(StatusCode::OK, &report)
@@ -189,7 +189,7 @@ pub async fn push_bank_statement(
     let headers = signed_headers(&req);
     let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
     let fingerprint = request_fingerprint(&req, &sha256);
-    let secrets = state.connector_secrets.clone();
+    let secrets = state.keyring.clone();
     let stored = run(&state.pool, move |conn| {
         let principal = connector_push::authenticate_signed(
             conn,

@@ -37,7 +37,7 @@ pub async fn create(
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: ConnectorInput = parse_json(&req, &body)?;
     let principal = p.clone();
-    let secrets = state.connector_secrets.clone();
+    let secrets = state.keyring.clone();
     execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
         connectors::create(conn, &principal, &secrets, input)
     })
@@ -93,7 +93,7 @@ pub async fn update(
     let body = read_body(&req, payload, 64 * 1024).await?;
     let patch: ConnectorPatch = parse_json(&req, &body)?;
     let principal = p.clone();
-    let secrets = state.connector_secrets.clone();
+    let secrets = state.keyring.clone();
     let id = *id;
     let response = execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
         connectors::update(conn, &principal, &secrets, id, patch)

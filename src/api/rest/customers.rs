@@ -31,8 +31,11 @@ pub async fn create(
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let input: CustomerInput = parse_json(&req, &body)?;
     let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| customers::create(conn, &principal, input))
-        .await
+    let keys = state.keyring.clone();
+    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
+        customers::create(conn, &principal, &keys, input)
+    })
+    .await
 }
 
 /// List customers, filtered, one page at a time.
@@ -50,7 +53,8 @@ pub async fn list(
     query: web::Query<CustomerQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
-    let page = run(&state.pool, move |conn| customers::list(conn, &p, query.into_inner(), max)).await?;
+    let keys = state.keyring.clone();
+    let page = run(&state.pool, move |conn| customers::list(conn, &p, &keys, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 
@@ -64,7 +68,8 @@ pub async fn list(
 )]
 #[get("/customers/{code}")]
 pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let view = run(&state.pool, move |conn| customers::get(conn, &p, &code)).await?;
+    let keys = state.keyring.clone();
+    let view = run(&state.pool, move |conn| customers::get(conn, &p, &keys, &code)).await?;
     Ok(ok_json(&view))
 }
 
@@ -89,8 +94,9 @@ pub async fn update(
     let patch: CustomerPatch = parse_json(&req, &body)?;
     let principal = p.clone();
     let code = code.into_inner();
+    let keys = state.keyring.clone();
     execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customers::update(conn, &principal, &code, patch)
+        customers::update(conn, &principal, &keys, &code, patch)
     })
     .await
 }
@@ -117,8 +123,9 @@ pub async fn import(
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let principal = p.clone();
     let data = body.clone();
+    let keys = state.keyring.clone();
     execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customers::import(conn, &principal, format, &data)
+        customers::import(conn, &principal, &keys, format, &data)
     })
     .await
 }

@@ -207,7 +207,9 @@ pub async fn inbound_statement(
     };
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let keys = state.keyring.clone();
     let view =
-        run(&state.pool, move |conn| portal::inbound_statement(conn, tenant_id, &code, signed, format, &body)).await?;
+        run(&state.pool, move |conn| portal::inbound_statement(conn, &keys, tenant_id, &code, signed, format, &body))
+            .await?;
     Ok(HttpResponse::Created().json(view))
 }

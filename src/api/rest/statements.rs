@@ -309,7 +309,8 @@ pub async fn rotate_inbound_secret(
     code: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let code = code.into_inner();
-    let view = run(&state.pool, move |conn| portal::rotate_inbound_secret(conn, &p, &code)).await?;
+    let keys = state.keyring.clone();
+    let view = run(&state.pool, move |conn| portal::rotate_inbound_secret(conn, &p, &keys, &code)).await?;
     Ok(HttpResponse::Created().json(view))
 }
 

@@ -40,8 +40,9 @@ pub async fn create(
     let body = read_body(&req, payload, 64 * 1024).await?;
     let input: WebhookEndpointInput = parse_json(&req, &body)?;
     let principal = p.clone();
+    let keys = state.keyring.clone();
     execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        webhooks::create_endpoint(conn, &principal, input)
+        webhooks::create_endpoint(conn, &principal, &keys, input)
     })
     .await
 }
@@ -145,8 +146,9 @@ pub async fn rotate_secret(
     let principal = p.clone();
     let id = *id;
     let overlap = state.settings.webhooks.rotation_overlap;
+    let keys = state.keyring.clone();
     execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| {
-        webhooks::rotate_secret(conn, &principal, id, overlap)
+        webhooks::rotate_secret(conn, &principal, &keys, id, overlap)
     })
     .await
 }

@@ -1,0 +1,337 @@
+//! `duizhang rotate-keys`: every tenant's data keys re-wrapped by the current master key and,
+//! with `--data-keys`, a new data key per tenant that re-seals every value. Online: batches of
+//! rows, each its own short transaction taking only rows nobody holds (SKIP LOCKED), while
+//! instances keep serving (they open both old and new forms). Resumable: the rotation and its
+//! position are a row of `key_rotations`; a crashed rotation continues where it stopped the
+//! next time the command runs.
+
+use super::keyring::Keyring;
+use super::sealing::{self, Target};
+use crate::domain::envelope::Key;
+use crate::error::{AppError, AppResult};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Bytea, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Data keys re-wrapped per batch.
+const WRAP_BATCH: i64 = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct RotationOptions {
+    /// Also a new data key per tenant, and every sealed value re-sealed with it.
+    pub rotate_data_keys: bool,
+    /// Stop (as if the process died) after this many batches: how tests interrupt a rotation.
+    pub stop_after_batches: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RotationReport {
+    pub rotation_id: Uuid,
+    /// True when an interrupted rotation was continued.
+    pub resumed: bool,
+    pub master_key_id: String,
+    pub rotate_data_keys: bool,
+    /// Batches done over the rotation's whole life, and in this run.
+    pub batches: i32,
+    pub batches_this_run: u32,
+    pub rows: i64,
+    pub finished: bool,
+    /// Sealed values opened after the rotation finished (every one must open).
+    pub values_checked: Option<u64>,
+}
+
+#[derive(QueryableByName, Debug, Clone)]
+struct Rotation {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Bool)]
+    rotate_data_keys: bool,
+    #[diesel(sql_type = Text)]
+    master_key_id: String,
+    #[diesel(sql_type = Text)]
+    phase: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    cursor: Option<String>,
+    #[diesel(sql_type = Int4)]
+    batches: i32,
+    #[diesel(sql_type = Int8)]
+    rows_done: i64,
+    #[diesel(sql_type = Timestamptz)]
+    started_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn unfinished(conn: &mut PgConnection) -> AppResult<Option<Rotation>> {
+    Ok(diesel::sql_query(
+        "SELECT id, rotate_data_keys, master_key_id, phase, cursor, batches, rows_done, started_at \
+         FROM key_rotations WHERE finished_at IS NULL",
+    )
+    .get_result(conn)
+    .optional()?)
+}
+
+fn save(conn: &mut PgConnection, r: &Rotation, finished: bool) -> AppResult<()> {
+    diesel::sql_query(
+        "UPDATE key_rotations SET phase = $2, cursor = $3, batches = $4, rows_done = $5, updated_at = now(), \
+         finished_at = CASE WHEN $6 THEN now() END WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(r.id)
+    .bind::<Text, _>(&r.phase)
+    .bind::<Nullable<Text>, _>(&r.cursor)
+    .bind::<Int4, _>(r.batches)
+    .bind::<Int8, _>(r.rows_done)
+    .bind::<Bool, _>(finished)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Starts a rotation (or continues the unfinished one) and runs it to the end, or until
+/// `stop_after_batches`.
+pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOptions) -> AppResult<RotationReport> {
+    let (mut rotation, resumed) = match unfinished(conn)? {
+        Some(r) => {
+            if keyring.master(&r.master_key_id).is_none() {
+                return Err(AppError::internal(format!(
+                    "the interrupted rotation wraps with master key {}, which is not configured",
+                    r.master_key_id
+                )));
+            }
+            (r, true)
+        }
+        None => {
+            // With a key file: a new master key goes first in it (the old ones stay until no data
+            // key is wrapped by them). With keys from the environment the operator put the new
+            // key first there; everything is re-wrapped to it.
+            if keyring.key_file().is_some() {
+                keyring.promote(Key::generate()).map_err(AppError::internal)?;
+            }
+            let master = keyring.current_master();
+            let id = Uuid::now_v7();
+            diesel::sql_query(
+                "INSERT INTO key_rotations (id, rotate_data_keys, master_key_id, phase) VALUES ($1, $2, $3, 'wrap')",
+            )
+            .bind::<SqlUuid, _>(id)
+            .bind::<Bool, _>(options.rotate_data_keys)
+            .bind::<Text, _>(master.id())
+            .execute(conn)?;
+            (unfinished(conn)?.ok_or_else(|| AppError::internal("rotation row vanished"))?, false)
+        }
+    };
+    let master = keyring.master(&rotation.master_key_id).expect("checked above");
+    let mut this_run = 0u32;
+    let stop = |n: u32| options.stop_after_batches.is_some_and(|max| n >= max);
+    loop {
+        if stop(this_run) {
+            return Ok(report(&rotation, resumed, this_run, false, None));
+        }
+        let progressed = conn.transaction(|conn| -> AppResult<bool> {
+            let (rows, next_phase, cursor) = match rotation.phase.as_str() {
+                "wrap" => {
+                    let n = rewrap_batch(conn, keyring, &master)?;
+                    let next = if n > 0 {
+                        "wrap"
+                    } else if rotation.rotate_data_keys {
+                        "new_data_keys"
+                    } else {
+                        "done"
+                    };
+                    (n, next, None)
+                }
+                "new_data_keys" => {
+                    let n = new_data_keys_batch(conn, keyring, &master, rotation.started_at)?;
+                    (n, if n > 0 { "new_data_keys" } else { "reseal" }, None)
+                }
+                // Passes over every sealed value until one pass finds nothing left to re-seal: a
+                // row a request held (skipped) or wrote with the old key meanwhile is caught by
+                // the next pass.
+                "reseal" => {
+                    let (resume, changed) = match rotation.cursor.as_deref().and_then(parse_cursor) {
+                        Some((table, id, changed)) => (Some((table, id)), changed),
+                        None => (None, 0),
+                    };
+                    let out = sealing::reseal_batch(
+                        conn,
+                        keyring,
+                        &Target::NotNewest,
+                        resume.as_ref().map(|(t, id)| (t.as_str(), *id)),
+                    )?;
+                    let changed = changed + out.rows;
+                    match out.last {
+                        Some((table, id)) => (out.rows, "reseal", Some(format!("{table}:{id}:{changed}"))),
+                        None if changed > 0 => (out.rows, "reseal", None),
+                        None => (out.rows, "done", None),
+                    }
+                }
+                _ => return Ok(false),
+            };
+            rotation.batches += 1;
+            rotation.rows_done += rows as i64;
+            rotation.phase = next_phase.to_string();
+            rotation.cursor = cursor;
+            save(conn, &rotation, false)?;
+            Ok(true)
+        })?;
+        if !progressed {
+            break;
+        }
+        this_run += 1;
+    }
+    let checked = check_all_open(conn, keyring)?;
+    save(conn, &rotation, true)?;
+    retire_unused_masters(conn, keyring)?;
+    Ok(report(&rotation, resumed, this_run, true, Some(checked)))
+}
+
+fn report(r: &Rotation, resumed: bool, this_run: u32, finished: bool, checked: Option<u64>) -> RotationReport {
+    RotationReport {
+        rotation_id: r.id,
+        resumed,
+        master_key_id: r.master_key_id.clone(),
+        rotate_data_keys: r.rotate_data_keys,
+        batches: r.batches,
+        batches_this_run: this_run,
+        rows: r.rows_done,
+        finished,
+        values_checked: checked,
+    }
+}
+
+/// "table:last id:rows changed in this pass".
+fn parse_cursor(text: &str) -> Option<(String, Uuid, u64)> {
+    let mut parts = text.split(':');
+    Some((parts.next()?.to_string(), parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+#[derive(QueryableByName)]
+struct WrappedRow {
+    #[diesel(sql_type = SqlUuid)]
+    tenant_id: Uuid,
+    #[diesel(sql_type = Int4)]
+    version: i32,
+    #[diesel(sql_type = Bytea)]
+    wrapped_key: Vec<u8>,
+    #[diesel(sql_type = Text)]
+    master_key_id: String,
+}
+
+/// Re-wraps up to [`WRAP_BATCH`] data keys not wrapped by `master`; returns how many.
+fn rewrap_batch(conn: &mut PgConnection, keyring: &Keyring, master: &Key) -> AppResult<u64> {
+    let rows: Vec<WrappedRow> = diesel::sql_query(format!(
+        "SELECT tenant_id, version, wrapped_key, master_key_id FROM tenant_keys WHERE master_key_id <> $1 \
+         ORDER BY tenant_id, version LIMIT {WRAP_BATCH} FOR UPDATE SKIP LOCKED"
+    ))
+    .bind::<Text, _>(master.id())
+    .load(conn)?;
+    for row in &rows {
+        let old = keyring.master(&row.master_key_id).ok_or_else(|| {
+            AppError::internal(format!("data key wrapped by master key {} which is not configured", row.master_key_id))
+        })?;
+        let data_key = old.unwrap_key(&row.wrapped_key).map_err(AppError::internal)?;
+        diesel::sql_query(
+            "UPDATE tenant_keys SET wrapped_key = $3, master_key_id = $4 WHERE tenant_id = $1 AND version = $2",
+        )
+        .bind::<SqlUuid, _>(row.tenant_id)
+        .bind::<Int4, _>(row.version)
+        .bind::<Bytea, _>(master.wrap(&data_key))
+        .bind::<Text, _>(master.id())
+        .execute(conn)?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// A new data key version for up to [`WRAP_BATCH`] tenants whose newest key is older than the
+/// rotation; returns how many.
+fn new_data_keys_batch(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    master: &Key,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<u64> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        tenant_id: Uuid,
+        #[diesel(sql_type = Int4)]
+        version: i32,
+    }
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT tenant_id, max(version) AS version FROM tenant_keys GROUP BY tenant_id \
+         HAVING max(created_at) < $1 ORDER BY tenant_id LIMIT {WRAP_BATCH}"
+    ))
+    .bind::<Timestamptz, _>(started_at)
+    .load(conn)?;
+    for r in &rows {
+        let key = Key::generate();
+        diesel::sql_query(
+            "INSERT INTO tenant_keys (tenant_id, version, wrapped_key, master_key_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<SqlUuid, _>(r.tenant_id)
+        .bind::<Int4, _>(r.version + 1)
+        .bind::<Bytea, _>(master.wrap(&key))
+        .bind::<Text, _>(master.id())
+        .execute(conn)?;
+        keyring.forget(r.tenant_id);
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Opens every sealed value of every tenant; returns how many. An error names the first one
+/// that does not open.
+pub fn check_all_open(conn: &mut PgConnection, keyring: &Keyring) -> AppResult<u64> {
+    #[derive(QueryableByName)]
+    struct TextRow {
+        #[diesel(sql_type = SqlUuid)]
+        tenant_id: Uuid,
+        #[diesel(sql_type = Text)]
+        what: String,
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    #[derive(QueryableByName)]
+    struct BytesRow {
+        #[diesel(sql_type = SqlUuid)]
+        tenant_id: Uuid,
+        #[diesel(sql_type = Text)]
+        what: String,
+        #[diesel(sql_type = Bytea)]
+        value: Vec<u8>,
+    }
+    let texts: Vec<TextRow> = diesel::sql_query(
+        "SELECT tenant_id, 'webhook_endpoints ' || id AS what, secret AS value FROM webhook_endpoints \
+         UNION ALL SELECT tenant_id, 'webhook_endpoints ' || id, previous_secret FROM webhook_endpoints WHERE previous_secret IS NOT NULL \
+         UNION ALL SELECT tenant_id, 'inbound_secrets ' || id, secret FROM inbound_secrets \
+         UNION ALL SELECT tenant_id, 'customers ' || code, email FROM customers WHERE email IS NOT NULL \
+         UNION ALL SELECT tenant_id, 'customers ' || code, unnest(bank_accounts) FROM customers",
+    )
+    .load(conn)?;
+    let bytes: Vec<BytesRow> = diesel::sql_query(
+        "SELECT tenant_id, 'connectors ' || id AS what, credentials AS value FROM connectors WHERE credentials IS NOT NULL \
+         UNION ALL SELECT tenant_id, 'connector_push_secrets ' || id, sealed_secret FROM connector_push_secrets",
+    )
+    .load(conn)?;
+    let mut n = 0;
+    for t in texts {
+        sealing::open_text(keyring, conn, t.tenant_id, &t.value)
+            .map_err(|e| AppError::internal(format!("{}: {}", t.what, e.message)))?;
+        n += 1;
+    }
+    for b in bytes {
+        sealing::open_bytes(keyring, conn, b.tenant_id, &b.value)
+            .map_err(|e| AppError::internal(format!("{}: {}", b.what, e.message)))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Removes from the key file the master keys no data key is wrapped by any more.
+fn retire_unused_masters(conn: &mut PgConnection, keyring: &Keyring) -> AppResult<()> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        master_key_id: String,
+    }
+    let used: Vec<Row> = diesel::sql_query("SELECT DISTINCT master_key_id FROM tenant_keys").load(conn)?;
+    let used: Vec<String> = used.into_iter().map(|r| r.master_key_id).collect();
+    keyring.retain_masters(|k| used.contains(&k.id())).map_err(AppError::internal)
+}

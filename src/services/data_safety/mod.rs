@@ -1,0 +1,21 @@
+//! Data safety: envelope encryption of secrets and personal data with key rotation, retention
+//! of delivery logs, backup and restore, tenant export and import, erasure on request.
+
+pub mod key_rotation;
+pub mod keyring;
+pub mod sealing;
+
+pub use keyring::Keyring;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+
+/// Start-up work of an app instance: values still stored in plaintext are sealed.
+pub fn startup(pool: &DbPool, keyring: &Keyring, _settings: &Settings) -> Result<(), String> {
+    let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let sealed = sealing::seal_existing(&mut conn, keyring).map_err(|e| e.message)?;
+    if sealed > 0 {
+        tracing::info!(rows = sealed, "sealed values stored in plaintext");
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Data safety: secrets and customers' bank details sealed at rest (a dump of the database shows
+//! none of them), rows from before sealed at start, matching still finds payers by IBAN.
+
+use crate::helpers::{spawn_app, TestApp};
+use serde_json::json;
+
+const IBAN: &str = "DE89370400440532013000";
+const EMAIL: &str = "payables@mueller-maschinenbau.example";
+
+/// Plain-SQL dump of the test database.
+pub fn dump_text(app: &TestApp) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dump.sql");
+    duizhang::db::pg_tools::dump_plain(&app.db.url, None, &out).expect("pg_dump");
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// A customer with an IBAN and an address, a webhook endpoint, an inbound secret, a connector
+/// with credentials and a push secret: returns every secret in clear.
+pub async fn seed_secrets(app: &TestApp) -> Vec<String> {
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &json!({"code": "C1", "name": "Müller Maschinenbau", "bank_accounts": ["de89 3704 0044 0532 0130 00"], "email": EMAIL}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["bank_accounts"], json!([IBAN]));
+    let r = app.post("/api/v1/webhook-endpoints", &json!({"url": "https://hooks.example.com/ar"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let webhook_secret = r.body["secret"].as_str().unwrap().to_string();
+    let endpoint = r.body["id"].as_str().unwrap().to_string();
+    let r = app.post(&format!("/api/v1/webhook-endpoints/{endpoint}/rotate-secret"), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rotated = r.body["secret"].as_str().unwrap().to_string();
+    let r = app.post("/api/v1/customers/C1/inbound-secret", &json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let inbound = r.body["secret"].as_str().unwrap().to_string();
+    let api_secret = "erp-api-secret-4f1c9a";
+    let r = app
+        .post(
+            "/api/v1/connectors",
+            &json!({
+                "connector_type": "erpnext", "name": "ERP",
+                "config": { "base_url": "https://erp.example.com", "page_size": 50 },
+                "credentials": { "api_key": "erp-api-key-77aa", "api_secret": api_secret },
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let connector = r.body["id"].as_str().unwrap().to_string();
+    let r = app.post(&format!("/api/v1/connectors/{connector}/push-secret"), &json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let push = r.body["secret"].as_str().unwrap().to_string();
+    vec![webhook_secret, rotated, inbound, push, api_secret.into(), "erp-api-key-77aa".into()]
+}
+
+fn secret_body(s: &str) -> &str {
+    s.strip_prefix("whsec_").unwrap_or(s)
+}
+
+#[tokio::test]
+async fn a_dump_of_the_database_holds_no_secret_and_no_bank_account_in_clear() {
+    let app = spawn_app().await;
+    let secrets = seed_secrets(&app).await;
+    let dump = dump_text(&app);
+    assert!(dump.contains("tenant_keys"), "the dump is real");
+    for s in &secrets {
+        assert!(!dump.contains(secret_body(s)), "secret {s} in clear in the dump");
+    }
+    for clear in [IBAN, "0532013000", EMAIL, "mueller-maschinenbau"] {
+        assert!(!dump.contains(clear), "{clear} in clear in the dump");
+    }
+    // Still readable through the API, and found by keyed hash.
+    let r = app.get("/api/v1/customers/C1").await;
+    assert_eq!(r.body["bank_accounts"], json!([IBAN]), "{}", r.text);
+    assert_eq!(r.body["email"], EMAIL);
+    assert_eq!(app.count("customers WHERE cardinality(bank_account_hashes) = 1"), 1);
+    // The audit trail keeps a keyed hash, not the account.
+    app.seal_audit();
+    assert_eq!(app.count(&format!("audit_log WHERE after::text LIKE '%{IBAN}%' OR after::text LIKE '%{EMAIL}%'")), 0);
+    assert_eq!(app.count("audit_log WHERE after::text LIKE '%hmac:%'"), 1);
+}
+
+#[tokio::test]
+async fn a_tenant_can_keep_customer_data_in_clear_but_hashes_are_kept() {
+    let app = spawn_app().await;
+    let mut conn = app.db.connect();
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "INSERT INTO data_safety_settings (tenant_id, encrypt_customer_data) VALUES ('{}', false)",
+        app.tenant_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let r = app.post("/api/v1/customers", &json!({"code": "C1", "name": "A", "bank_accounts": [IBAN]})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        app.count(&format!("customers WHERE bank_accounts = ARRAY['{IBAN}'] AND bank_account_hashes IS NOT NULL")),
+        1
+    );
+}
+
+#[tokio::test]
+async fn rows_stored_in_clear_before_are_sealed_when_an_instance_starts() {
+    let app = spawn_app().await;
+    let secrets = seed_secrets(&app).await;
+    let mut conn = app.db.connect();
+    use diesel::RunQueryDsl;
+    // As an older version stored them.
+    diesel::sql_query(format!(
+        "UPDATE customers SET bank_accounts = ARRAY['{IBAN}'], email = '{EMAIL}', bank_account_hashes = NULL"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(format!("UPDATE webhook_endpoints SET secret = '{}', previous_secret = NULL", secrets[1]))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(format!("UPDATE inbound_secrets SET secret = '{}'", secrets[2])).execute(&mut conn).unwrap();
+    assert_eq!(app.count("customers WHERE bank_account_hashes IS NULL"), 1);
+    // Readers accept both forms meanwhile.
+    let r = app.get("/api/v1/customers/C1").await;
+    assert_eq!(r.body["bank_accounts"], json!([IBAN]), "{}", r.text);
+
+    let settings = duizhang::config::Settings {
+        port: 0,
+        database_url: Some(app.db.url.clone()),
+        jwt_secret: Some(crate::helpers::TEST_JWT_SECRET.into()),
+        db_pool_size: 2,
+        workers: 1,
+        ..duizhang::config::Settings::default()
+    };
+    let second = duizhang::startup::Application::build(settings, &app.db.url).expect("second instance");
+    drop(second);
+    assert_eq!(app.count("customers WHERE bank_account_hashes IS NULL"), 0);
+    assert_eq!(app.count("customers WHERE email NOT LIKE 'dz1:%'"), 0);
+    assert_eq!(app.count("webhook_endpoints WHERE secret NOT LIKE 'dz1:%'"), 0);
+    assert_eq!(app.count("inbound_secrets WHERE secret NOT LIKE 'dz1:%'"), 0);
+    let dump = dump_text(&app);
+    assert!(!dump.contains(IBAN) && !dump.contains(secret_body(&secrets[1])));
+    let r = app.get("/api/v1/customers/C1").await;
+    assert_eq!(r.body["bank_accounts"], json!([IBAN]), "{}", r.text);
+    assert_eq!(r.body["email"], EMAIL);
+}
+
+/// An app with its own data directory (its own master key file), for tests that rotate keys.
+async fn app_with_own_keys() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let app = crate::helpers::spawn_app_with(move |s| s.data_dir = path).await;
+    (app, dir)
+}
+
+#[tokio::test]
+async fn keys_rotate_under_load_resume_after_a_crash_and_every_secret_still_opens() {
+    use duizhang::services::data_safety::{key_rotation, Keyring};
+    let (app, dir) = app_with_own_keys().await;
+    let secrets = seed_secrets(&app).await;
+    let (other, other_key) = app.create_tenant("Second");
+    let _ = other;
+    for i in 0..30 {
+        let r = app
+            .post(
+                "/api/v1/customers",
+                &json!({"code": format!("K{i}"), "name": format!("Kunde {i}"), "bank_accounts": [format!("DE{:020}", i)], "email": format!("k{i}@example.com")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = app.post_as(&other_key, "/api/v1/customers", &json!({"code": format!("O{i}"), "name": "O", "bank_accounts": [format!("FR{:020}", i)]})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let old_master = Keyring::load(None, dir.path()).unwrap().current_master().id();
+
+    // Requests keep coming while the rotation runs in another "process" (its own keyring).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (client, address, key, stop) = (app.client.clone(), app.address.clone(), app.api_key.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 20 {
+                let r = client.get(format!("{address}/api/v1/customers?limit=100")).bearer_auth(&key).send().await.unwrap();
+                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+                let r = client
+                    .post(format!("{address}/api/v1/customers"))
+                    .bearer_auth(&key)
+                    .json(&json!({"code": format!("L{i}"), "name": "Load", "bank_accounts": [format!("NL{:016}", i)]}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+                i += 1;
+                n += 1;
+            }
+            n
+        })
+    };
+    let url = app.db.url.clone();
+    let data_dir = dir.path().to_path_buf();
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        // The first run dies after 2 batches: progress is in the database.
+        let keys = Keyring::load(None, &data_dir).unwrap();
+        let options = key_rotation::RotationOptions { rotate_data_keys: true, stop_after_batches: Some(2) };
+        let first = key_rotation::rotate(&mut conn, &keys, &options).unwrap();
+        drop(keys);
+        // A new process resumes it.
+        let keys = Keyring::load(None, &data_dir).unwrap();
+        let second = key_rotation::rotate(&mut conn, &keys, &key_rotation::RotationOptions::default()).unwrap();
+        (first, second)
+    })
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let requests = load.await.unwrap();
+    assert!(requests >= 20);
+    assert!(!first.finished && first.batches == 2, "{first:?}");
+    assert!(second.resumed && second.finished && second.rotate_data_keys, "{second:?}");
+    assert_eq!(second.rotation_id, first.rotation_id);
+    assert!(second.values_checked.unwrap() > 60, "{second:?}");
+    assert_ne!(second.master_key_id, old_master);
+
+    // Every data key wrapped by the new master, every value sealed by the newest data key.
+    assert_eq!(app.count(&format!("tenant_keys WHERE master_key_id <> '{}'", second.master_key_id)), 0);
+    assert_eq!(app.count("tenant_keys WHERE version = 2"), 2);
+    assert_eq!(app.count("customers WHERE EXISTS (SELECT 1 FROM unnest(bank_accounts) a WHERE a NOT LIKE 'dz1:2:%')"), 0);
+    assert_eq!(app.count("webhook_endpoints WHERE secret NOT LIKE 'dz1:2:%'"), 0);
+    // The old master key left the key file; a fresh instance (new keyring) opens everything.
+    let fresh = Keyring::load(None, dir.path()).unwrap();
+    assert_eq!(fresh.masters().len(), 1);
+    let mut conn = app.db.connect();
+    assert!(key_rotation::check_all_open(&mut conn, &fresh).unwrap() > 60);
+    // And the running app too: secrets, accounts, and the signed push with the inbound secret.
+    let r = app.get("/api/v1/customers/K7").await;
+    assert_eq!(r.body["bank_accounts"], json!([format!("DE{:020}", 7)]), "{}", r.text);
+    let r = app.get("/api/v1/customers/C1").await;
+    assert_eq!(r.body["email"], EMAIL);
+    let dump = dump_text(&app);
+    for s in &secrets {
+        assert!(!dump.contains(secret_body(s)));
+    }
+}
