@@ -166,7 +166,13 @@ async fn keys_rotate_under_load_resume_after_a_crash_and_every_secret_still_open
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
-        let r = app.post_as(&other_key, "/api/v1/customers", &json!({"code": format!("O{i}"), "name": "O", "bank_accounts": [format!("FR{:020}", i)]})).await;
+        let r = app
+            .post_as(
+                &other_key,
+                "/api/v1/customers",
+                &json!({"code": format!("O{i}"), "name": "O", "bank_accounts": [format!("FR{:020}", i)]}),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
     let old_master = Keyring::load(None, dir.path()).unwrap().current_master().id();
@@ -179,7 +185,8 @@ async fn keys_rotate_under_load_resume_after_a_crash_and_every_secret_still_open
             let mut n = 0;
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 20 {
-                let r = client.get(format!("{address}/api/v1/customers?limit=100")).bearer_auth(&key).send().await.unwrap();
+                let r =
+                    client.get(format!("{address}/api/v1/customers?limit=100")).bearer_auth(&key).send().await.unwrap();
                 assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
                 let r = client
                     .post(format!("{address}/api/v1/customers"))
@@ -224,7 +231,10 @@ async fn keys_rotate_under_load_resume_after_a_crash_and_every_secret_still_open
     // Every data key wrapped by the new master, every value sealed by the newest data key.
     assert_eq!(app.count(&format!("tenant_keys WHERE master_key_id <> '{}'", second.master_key_id)), 0);
     assert_eq!(app.count("tenant_keys WHERE version = 2"), 2);
-    assert_eq!(app.count("customers WHERE EXISTS (SELECT 1 FROM unnest(bank_accounts) a WHERE a NOT LIKE 'dz1:2:%')"), 0);
+    assert_eq!(
+        app.count("customers WHERE EXISTS (SELECT 1 FROM unnest(bank_accounts) a WHERE a NOT LIKE 'dz1:2:%')"),
+        0
+    );
     assert_eq!(app.count("webhook_endpoints WHERE secret NOT LIKE 'dz1:2:%'"), 0);
     // The old master key left the key file; a fresh instance (new keyring) opens everything.
     let fresh = Keyring::load(None, dir.path()).unwrap();

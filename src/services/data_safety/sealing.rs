@@ -495,7 +495,7 @@ pub fn customers_for_matching(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant_id: Uuid,
-) -> AppResult<Vec<(Uuid, String, Vec<String>, Vec<String>)>> {
+) -> AppResult<Vec<crate::db::matching::CustomerRow>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = SqlUuid)]
