@@ -79,6 +79,9 @@ impl Application {
             crate::services::matching::spawn_worker(pool.clone(), keyring.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
         }
+        if settings.run_worker {
+            crate::services::data_safety::retention::spawn_worker(pool.clone(), worker_stop.clone());
+        }
         if settings.audit_sealer {
             crate::services::audit_sealer::spawn_worker(
                 pool.clone(),

@@ -381,7 +381,10 @@ pub async fn spool_body(req: &HttpRequest, mut payload: web::Payload, limit: usi
                 web::block(move || {
                     let mut w = match current {
                         Some(w) => w,
-                        None => std::io::BufWriter::with_capacity(SPOOL_THRESHOLD, tempfile::NamedTempFile::new()?),
+                        None => std::io::BufWriter::with_capacity(
+                            SPOOL_THRESHOLD,
+                            crate::services::data_safety::retention::spool_file()?,
+                        ),
                     };
                     w.write_all(&full).map(|_| w)
                 })

@@ -251,3 +251,99 @@ async fn keys_rotate_under_load_resume_after_a_crash_and_every_secret_still_open
         assert!(!dump.contains(secret_body(s)));
     }
 }
+
+/// Runs SQL on the test database.
+fn sql(app: &TestApp, q: &str) {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.connect();
+    diesel::sql_query(q).execute(&mut conn).unwrap_or_else(|e| panic!("{q}: {e}"));
+}
+
+#[tokio::test]
+async fn retention_purges_old_delivery_logs_in_batches_and_the_audit_chain_still_verifies() {
+    let app = crate::helpers::spawn_app_with(|s| s.webhooks.run_worker = false).await;
+    seed_secrets(&app).await;
+    let t = app.tenant_id;
+    // 1200 delivered events 200 days old (more than one batch), 3 recent ones, one old event
+    // whose delivery is still pending, and sync logs old and new.
+    sql(&app, &format!(
+        "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at, dispatched_at) \
+         SELECT gen_random_uuid(), '{t}', 'difference.resolved', '{{}}', now() - interval '200 days', now() - interval '200 days' \
+         FROM generate_series(1, 1200)"
+    ));
+    sql(&app, &format!(
+        "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at, dispatched_at) \
+         SELECT gen_random_uuid(), '{t}', 'difference.resolved', '{{\"recent\": true}}', now(), now() FROM generate_series(1, 3)"
+    ));
+    let endpoint = "(SELECT id FROM webhook_endpoints LIMIT 1)";
+    sql(&app, &format!(
+        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, status, attempts, created_at, updated_at, delivered_at) \
+         SELECT gen_random_uuid(), '{t}', {endpoint}, e.id, e.event_type, 'succeeded', 1, e.created_at, e.created_at, e.created_at FROM outbox_events e"
+    ));
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO webhook_attempts (id, tenant_id, delivery_id, started_at, finished_at, status_code) \
+         SELECT gen_random_uuid(), '{t}', d.id, d.created_at, d.created_at, 200 FROM webhook_deliveries d"
+        ),
+    );
+    sql(&app, &format!(
+        "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at, dispatched_at) \
+         VALUES ('00000000-0000-0000-0000-00000000beef', '{t}', 'difference.resolved', '{{}}', now() - interval '200 days', now() - interval '200 days')"
+    ));
+    sql(&app, &format!(
+        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at, created_at, updated_at) \
+         VALUES (gen_random_uuid(), '{t}', {endpoint}, '00000000-0000-0000-0000-00000000beef', 'difference.resolved', 'pending', 3, now(), now() - interval '200 days', now())"
+    ));
+    sql(&app, &format!(
+        "INSERT INTO connector_syncs (id, tenant_id, connector_id, status, started_at, finished_at, pages, created, updated, skipped, rejected) \
+         SELECT gen_random_uuid(), '{t}', (SELECT id FROM connectors LIMIT 1), 'succeeded', now() - d * interval '1 day' + interval '12 hours', now() - d * interval '1 day' + interval '12 hours', 1, 0, 0, 0, '[]' \
+         FROM generate_series(1, 100) d"
+    ));
+    app.seal_audit();
+    let audit_before = app.count("audit_log");
+    assert!(audit_before > 3);
+
+    let mut conn = app.db.connect();
+    duizhang::services::data_safety::retention::put_settings(&mut conn, t, 30, true).unwrap();
+    let report = duizhang::services::data_safety::retention::purge(&mut conn, chrono::Utc::now()).unwrap();
+    assert_eq!(report.outbox_events, 1200, "{report:?}");
+    assert_eq!(report.webhook_deliveries, 1200, "{report:?}");
+    assert_eq!(report.webhook_attempts, 1200, "{report:?}");
+    assert_eq!(report.connector_syncs, 70, "{report:?}");
+    assert!(report.batches > 4, "in batches: {report:?}");
+    assert_eq!(app.count("outbox_events"), 4, "the recent ones and the one still being delivered");
+    assert_eq!(app.count("webhook_deliveries WHERE status = 'pending'"), 1);
+    assert_eq!(app.count("connector_syncs"), 30);
+    // Again: nothing left to purge.
+    let again = duizhang::services::data_safety::retention::purge(&mut conn, chrono::Utc::now()).unwrap();
+    assert_eq!((again.outbox_events, again.connector_syncs, again.webhook_attempts), (0, 0, 0));
+
+    assert_eq!(app.count("audit_log"), audit_before, "the audit trail is never purged");
+    let r = app.get("/api/v1/audit/verify").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+    let r = app.get("/api/v1/webhook-endpoints").await;
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn spool_files_of_dead_processes_are_swept_and_live_ones_kept() {
+    use duizhang::services::data_safety::retention::{spool_file, sweep_spool};
+    let dir = tempfile::tempdir().unwrap();
+    // A pid far above pid_max is never running.
+    let dead = dir.path().join("upload-999999999-abc");
+    std::fs::write(&dead, b"half an upload").unwrap();
+    let mine = dir.path().join(format!("upload-{}-xyz", std::process::id()));
+    std::fs::write(&mine, b"in flight").unwrap();
+    let other = dir.path().join("unrelated.txt");
+    std::fs::write(&other, b"not ours").unwrap();
+    assert_eq!(sweep_spool(dir.path()), 1);
+    assert!(!dead.exists() && mine.exists() && other.exists());
+    // The service's own spool files carry its pid and go when dropped.
+    let f = spool_file().unwrap();
+    let path = f.path().to_path_buf();
+    assert!(path.file_name().unwrap().to_string_lossy().starts_with(&format!("upload-{}-", std::process::id())));
+    drop(f);
+    assert!(!path.exists());
+}

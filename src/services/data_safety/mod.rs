@@ -3,6 +3,7 @@
 
 pub mod key_rotation;
 pub mod keyring;
+pub mod retention;
 pub mod sealing;
 
 pub use keyring::Keyring;
@@ -16,6 +17,10 @@ pub fn startup(pool: &DbPool, keyring: &Keyring, _settings: &Settings) -> Result
     let sealed = sealing::seal_existing(&mut conn, keyring).map_err(|e| e.message)?;
     if sealed > 0 {
         tracing::info!(rows = sealed, "sealed values stored in plaintext");
+    }
+    let swept = retention::sweep_spool(&retention::spool_dir());
+    if swept > 0 {
+        tracing::info!(files = swept, "removed uploads spooled by processes that died");
     }
     Ok(())
 }
