@@ -68,8 +68,12 @@ pub fn run(mut cmd: Command, what: &str) -> Result<(), String> {
 }
 
 /// `pg_dump` of the database at `url` in custom format into `out`.
-pub fn dump(url: &str, server_major: Option<u32>, out: &Path) -> Result<(), String> {
+/// With `snapshot` (from `pg_export_snapshot()`), it sees exactly what that transaction sees.
+pub fn dump(url: &str, server_major: Option<u32>, snapshot: Option<&str>, out: &Path) -> Result<(), String> {
     let mut cmd = Command::new(find("pg_dump", server_major)?);
+    if let Some(s) = snapshot {
+        cmd.arg(format!("--snapshot={s}"));
+    }
     cmd.arg("--format=custom").arg("--no-owner").arg("--no-privileges").arg("--file").arg(out).arg("--dbname").arg(url);
     run(cmd, "pg_dump")
 }

@@ -1,6 +1,7 @@
 //! Data safety: envelope encryption of secrets and personal data with key rotation, retention
 //! of delivery logs, backup and restore, tenant export and import, erasure on request.
 
+pub mod backup;
 pub mod key_rotation;
 pub mod keyring;
 pub mod retention;
