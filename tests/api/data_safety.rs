@@ -423,3 +423,41 @@ async fn backup_then_restore_into_an_empty_database_passes_integrity_and_audit_w
     duizhang::db::drop_database(&admin, &name);
     duizhang::db::drop_database(&admin, &name2);
 }
+
+#[tokio::test]
+async fn erasing_a_customer_keeps_the_ledger_balanced_and_the_audit_chain_verifying() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &json!({"code": "E1", "name": "Erika Mustermann", "aliases": ["E. Mustermann"], "country": "DE", "bank_accounts": [IBAN], "email": EMAIL}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.create_invoice("E1", "INV-E1", "250.00").await;
+    let before = app.get("/api/v1/customers/E1/balance").await;
+    // Only an admin may erase.
+    let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "viewer"})).await;
+    assert_eq!(viewer.status, 201, "{}", viewer.text);
+    let r = app.post_as(viewer.body["api_key"].as_str().unwrap(), "/api/v1/customers/E1/erasure", &json!({})).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app.post("/api/v1/customers/E1/erasure", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["name"], "erased customer E1");
+    assert_eq!(r.body["erased_fields"], json!(["aliases", "bank_accounts", "country", "email", "name"]));
+    let c = app.get("/api/v1/customers/E1").await;
+    assert_eq!(c.body["name"], "erased customer E1");
+    assert_eq!(c.body["bank_accounts"], json!([]));
+    assert!(c.body["email"].is_null() && c.body["country"].is_null());
+    let after = app.get("/api/v1/customers/E1/balance").await;
+    assert_eq!(before.body["balances"], after.body["balances"], "the ledger is untouched");
+    assert_eq!(app.count("customers WHERE name LIKE '%Mustermann%' OR bank_account_hashes <> '{}'"), 0);
+    // Erasing again adds nothing; unknown customers are 404.
+    let again = app.post("/api/v1/customers/E1/erasure", &json!({})).await;
+    assert_eq!(again.body["erased_fields"], json!([]));
+    assert_eq!(app.post("/api/v1/customers/NOPE/erasure", &json!({})).await.status, 404);
+    app.seal_audit();
+    assert_eq!(app.count("audit_log WHERE action = 'customer.erased'"), 1);
+    let r = app.get("/api/v1/audit/verify").await;
+    assert_eq!(r.body["valid"], true, "{}", r.text);
+}

@@ -2,6 +2,7 @@
 //! of delivery logs, backup and restore, tenant export and import, erasure on request.
 
 pub mod backup;
+pub mod erasure;
 pub mod key_rotation;
 pub mod keyring;
 pub mod retention;
