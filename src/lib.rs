@@ -18,6 +18,7 @@ pub mod eval_statements;
 pub mod reports;
 pub mod services;
 pub mod specs;
+pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod statement_formats;

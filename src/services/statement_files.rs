@@ -144,7 +144,9 @@ pub fn parse(
         }
         ImportFormat::Csv => {
             let fallback = customer.as_ref().and_then(|c| c.default_currency);
-            let read = read_csv(body, mapping, fallback).map_err(refused)?;
+            let (body, sheet_notes) = super::import::csv_body(body)?;
+            let mut read = read_csv(&body, mapping, fallback).map_err(refused)?;
+            read.notes.splice(0..0, sheet_notes);
             if let Some(c) = &customer {
                 if read.customer_codes.iter().any(|x| x != c.code) {
                     return Err(AppError::invalid(

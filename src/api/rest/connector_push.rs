@@ -103,7 +103,7 @@ fn signed_headers(req: &HttpRequest) -> SignedHeaders {
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/customers")]
@@ -123,7 +123,7 @@ pub async fn push_customers(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/documents")]
@@ -174,7 +174,7 @@ async fn ledger_push(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV, BAI2, or a CSV export saved as an .xlsx workbook"),
     responses((status = 201, body = ImportedStatement), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/bank-statements")]
