@@ -127,10 +127,6 @@ pub fn read_main_sheet(bytes: &[u8], limits: Limits) -> Result<Table, Spreadshee
     Ok(table)
 }
 
-fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The declared sizes, before anything is unpacked: a few KB of ZIP can claim gigabytes.
 fn check_archive(bytes: &[u8], limits: Limits) -> Result<(), SpreadsheetError> {
     let unreadable = |e: zip::result::ZipError| error(format!("not a readable .xlsx archive: {e}"));

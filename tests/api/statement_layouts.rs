@@ -250,7 +250,9 @@ async fn a_statement_saved_as_xlsx_is_compared_like_its_csv() {
         sheet.write_string(1, col as u16, *name).unwrap();
     }
     let date = Format::new().set_num_format("dd.mm.yyyy");
-    let rows: [(u8, &str, &str, &str, Option<f64>, Option<f64>); 6] = [
+    // Day of March, document no, text, type, debit (Soll), credit (Haben).
+    type Row<'a> = (u8, &'a str, &'a str, &'a str, Option<f64>, Option<f64>);
+    let rows: [Row; 6] = [
         (2, "ER-1", "Rechnung INV-2026-0000155", "Eingangsrechnung", None, Some(1234.5)),
         (3, "ER-2", "RE 2026/0000156", "Rechnung", None, Some(2000.0)),
         (4, "ER-3", "Bestellung 4500012345", "Rechnung", None, Some(300.0)),
