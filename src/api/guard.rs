@@ -5,7 +5,7 @@
 //! Over budget: 429 `rate_limited` with `Retry-After`, before the handler (or the body) is read.
 
 use crate::api::extract::ResolvedCaller;
-use crate::api::rate_limit::RateKey;
+use crate::services::rate_limit::RateKey;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};

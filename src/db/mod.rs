@@ -12,6 +12,7 @@ pub mod documents;
 pub mod dunning;
 pub mod embedded;
 pub mod idempotency;
+pub mod integrity;
 pub mod matching;
 pub mod outbox;
 pub mod password_resets;
@@ -19,6 +20,7 @@ mod pool;
 pub mod portal;
 pub mod reports;
 pub mod statement_mappings;
+pub mod statement_runs;
 pub mod statements;
 pub mod tenants;
 pub mod users;
@@ -181,4 +183,10 @@ pub fn like_pattern(text: &str) -> String {
     }
     escaped.push('%');
     escaped
+}
+
+/// One round trip to the database (the readiness probe).
+pub fn ping(conn: &mut PgConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }

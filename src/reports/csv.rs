@@ -12,7 +12,7 @@
 use super::csv_cell::CsvWriter;
 use super::{totals, RenderError, StatementDoc};
 use crate::domain::money::format_amount;
-use crate::services::reports::AgingReport;
+use crate::domain::aging::AgingReport;
 
 pub const COLUMNS: [&str; 7] = ["currency", "date", "kind", "reference", "debit", "credit", "balance"];
 

@@ -17,7 +17,7 @@ use crate::domain::document::DocType;
 use crate::domain::money::{format_amount, Currency};
 use crate::domain::webhook_signature;
 use crate::error::{AppError, AppResult};
-use crate::services::auth::{JwtKeys, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
+use crate::services::jwt::{JwtKeys, PortalClaims, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
 use crate::services::customers::{self, CustomerBalance};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::PgConnection;
@@ -27,22 +27,11 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+pub use super::statement_of_account::{portal_statement_of_account, tenant_statement_of_account};
+pub use crate::domain::statement_of_account::StatementOfAccount;
+
 const DEFAULT_TOKEN_HOURS: i64 = 24 * 30;
 const MAX_TOKEN_HOURS: i64 = 24 * 366;
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PortalClaims {
-    /// The customer's id.
-    pub sub: Uuid,
-    pub tid: Uuid,
-    /// The customer's code, for display.
-    pub cus: String,
-    pub jti: Uuid,
-    pub iss: String,
-    pub aud: String,
-    pub iat: i64,
-    pub exp: i64,
-}
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
@@ -147,7 +136,7 @@ pub fn revoke_token(conn: &mut PgConnection, principal: &Principal, customer_cod
 }
 
 /// Resolves a portal token: signature, audience, expiry, and that the tenant has not revoked it.
-pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<PortalPrincipal> {
+pub async fn authenticate(state: &super::AppState, token: &str) -> AppResult<PortalPrincipal> {
     let claims: PortalClaims = state.jwt.verify(token, JWT_AUDIENCE_PORTAL)?;
     let (tid, cid, jti) = (claims.tid, claims.sub, claims.jti);
     let row =
@@ -174,212 +163,6 @@ pub fn account(conn: &mut PgConnection, portal: &PortalPrincipal) -> AppResult<P
     let customer = customers_db::find_by_id(conn, portal.tenant_id, portal.customer_id)?;
     let balance = customers::balance(conn, &reader(portal), &customer.code)?;
     Ok(PortalAccount { customer_code: customer.code, name: customer.name, balance })
-}
-
-// ----- statement of account ------------------------------------------------------------------
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct AccountLine {
-    pub date: NaiveDate,
-    /// invoice | credit_note | payment | adjustment
-    pub kind: String,
-    pub reference: String,
-    /// What raises the balance (invoices, debit adjustments).
-    pub debit: Option<String>,
-    /// What lowers it (credit notes, payments, write-offs).
-    pub credit: Option<String>,
-    pub balance: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct CurrencyAccount {
-    pub currency: String,
-    pub opening_balance: String,
-    pub lines: Vec<AccountLine>,
-    pub closing_balance: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct StatementOfAccount {
-    pub customer_code: String,
-    pub customer_name: String,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub currencies: Vec<CurrencyAccount>,
-    /// Items open now and issued by the end of the period, oldest due first (days overdue
-    /// counted to the end of the period, or today).
-    pub open_items: Vec<OpenItemLine>,
-    /// Aging as of the end of the period (or today), reproduced from history like the AR aging,
-    /// per currency: current, 1-30, 31-60, 61-90, 90+ days past due.
-    pub aging: Vec<AgingSummary>,
-    /// Differences sent to the customer and not yet resolved (sent, confirmed, disputed).
-    pub open_differences: Vec<OpenDifference>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct OpenItemLine {
-    pub doc_no: String,
-    pub kind: String,
-    pub issue_date: NaiveDate,
-    pub due_date: Option<NaiveDate>,
-    pub currency: String,
-    pub amount: String,
-    pub open_amount: String,
-    /// Negative: not yet due.
-    pub days_overdue: i64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct AgingSummary {
-    pub currency: String,
-    pub buckets: Vec<String>,
-    pub labels: Vec<String>,
-    pub total: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct OpenDifference {
-    pub kind: String,
-    pub status: String,
-    pub our_ref: Option<String>,
-    pub their_ref: Option<String>,
-    pub currency: String,
-    pub explanation: String,
-}
-
-/// Opening balance, every item with a running balance, closing balance; per currency.
-pub fn statement_of_account(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    customer: &Customer,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> AppResult<StatementOfAccount> {
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(AppError::invalid("from", "must not be after to"));
-        }
-    }
-    let items = st_db::our_items(conn, tenant_id, customer.id, None, to)?;
-    let mut per: BTreeMap<String, (Decimal, Decimal, Vec<AccountLine>)> = BTreeMap::new();
-    for it in items {
-        let kind = DocType::parse(&it.kind).unwrap_or(DocType::Adjustment);
-        let effect = kind.balance_sign() * it.amount;
-        let entry = per.entry(it.currency.clone()).or_insert_with(|| (Decimal::ZERO, Decimal::ZERO, Vec::new()));
-        if from.is_some_and(|f| it.item_date < f) {
-            entry.0 += effect;
-            entry.1 += effect;
-            continue;
-        }
-        entry.1 += effect;
-        let amount = format_amount(&it.currency, effect.abs());
-        entry.2.push(AccountLine {
-            date: it.item_date,
-            kind: it.kind,
-            reference: it.doc_no,
-            debit: (effect > Decimal::ZERO).then(|| amount.clone()),
-            credit: (effect < Decimal::ZERO).then_some(amount),
-            balance: format_amount(&it.currency, entry.1),
-        });
-    }
-    let currencies = per
-        .into_iter()
-        .map(|(currency, (opening, closing, lines))| CurrencyAccount {
-            opening_balance: format_amount(&currency, opening),
-            closing_balance: format_amount(&currency, closing),
-            lines,
-            currency,
-        })
-        .collect();
-    let as_of = to.unwrap_or_else(|| Utc::now().date_naive());
-    let (open_items, aging) = open_items_and_aging(conn, tenant_id, customer.id, as_of)?;
-    let open_differences = {
-        let f = diff_db::DifferenceFilter {
-            customer_id: Some(customer.id),
-            statuses: vec!["sent".into(), "confirmed".into(), "disputed".into()],
-            limit: 10_000,
-            ..Default::default()
-        };
-        diff_db::list(conn, tenant_id, &f)?
-            .into_iter()
-            .map(|(d, _)| OpenDifference {
-                kind: d.kind,
-                status: d.status,
-                our_ref: d.our_ref,
-                their_ref: d.their_ref,
-                currency: d.currency,
-                explanation: d.explanation,
-            })
-            .collect()
-    };
-    Ok(StatementOfAccount {
-        customer_code: customer.code.clone(),
-        customer_name: customer.name.clone(),
-        from,
-        to,
-        currencies,
-        open_items,
-        aging,
-        open_differences,
-    })
-}
-
-/// The customer's items open on `as_of` (reproduced from history like the AR aging) and their
-/// aging per currency.
-fn open_items_and_aging(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    customer_id: Uuid,
-    as_of: NaiveDate,
-) -> AppResult<(Vec<OpenItemLine>, Vec<AgingSummary>)> {
-    let crate::services::reports::CustomerAging { labels, per_currency } =
-        crate::services::reports::customer_aging(conn, tenant_id, customer_id, as_of)?;
-    let aging = per_currency
-        .into_iter()
-        .map(|(cur, sums)| AgingSummary {
-            total: format_amount(&cur, sums.iter().sum()),
-            buckets: sums.iter().map(|s| format_amount(&cur, *s)).collect(),
-            labels: labels.clone(),
-            currency: cur,
-        })
-        .collect();
-    let items = crate::db::documents::open_items(conn, tenant_id, customer_id)?
-        .into_iter()
-        .filter(|d| d.issue_date <= as_of)
-        .map(|d| OpenItemLine {
-            days_overdue: (as_of - d.due_date.unwrap_or(d.issue_date)).num_days(),
-            amount: format_amount(&d.currency, d.amount),
-            open_amount: format_amount(&d.currency, d.open_amount),
-            doc_no: d.doc_no,
-            kind: d.doc_type,
-            issue_date: d.issue_date,
-            due_date: d.due_date,
-            currency: d.currency,
-        })
-        .collect();
-    Ok((items, aging))
-}
-
-pub fn tenant_statement_of_account(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    customer_code: &str,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> AppResult<StatementOfAccount> {
-    require(principal, Permission::Read)?;
-    let customer = find_customer(conn, principal.tenant_id, customer_code)?;
-    statement_of_account(conn, principal.tenant_id, &customer, from, to)
-}
-
-pub fn portal_statement_of_account(
-    conn: &mut PgConnection,
-    portal: &PortalPrincipal,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> AppResult<StatementOfAccount> {
-    let customer = customers_db::find_by_id(conn, portal.tenant_id, portal.customer_id)?;
-    statement_of_account(conn, portal.tenant_id, &customer, from, to)
 }
 
 // ----- balance confirmation (对账确认) ---------------------------------------------------------

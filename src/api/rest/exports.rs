@@ -3,7 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::reports::{self, ExportFormat, ReportHeader, StatementDoc};
-use crate::services::portal::StatementOfAccount;
+use crate::domain::statement_of_account::StatementOfAccount;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
