@@ -74,7 +74,7 @@ impl Application {
         let connector_secrets = load_or_create_connector_key(settings.connector_key.as_deref(), &settings.data_dir)
             .map_err(|e| format!("connector key: {e}"))?;
         if settings.run_worker {
-            crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
+            crate::services::cash_application::spawn_worker(pool.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
         }
         if settings.audit_sealer {

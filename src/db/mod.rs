@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bank;
+pub mod cash_application;
 pub mod connector_push;
 pub mod connectors;
 pub mod customers;
@@ -13,7 +14,6 @@ pub mod dunning;
 pub mod embedded;
 pub mod idempotency;
 pub mod integrity;
-pub mod matching;
 pub mod outbox;
 pub mod password_resets;
 mod pool;
@@ -23,6 +23,7 @@ pub mod statement_mappings;
 pub mod statement_runs;
 pub mod statements;
 pub mod tenants;
+mod text_enum;
 pub mod users;
 pub mod webhooks;
 

@@ -2,6 +2,7 @@
 //! items, one per customer.
 
 use super::schema::{customers, statement_run_items, statement_runs};
+use crate::domain::run_status::RunStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 pub struct StatementRun {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub status: String,
+    pub status: RunStatus,
     pub period_from: NaiveDate,
     pub period_to: NaiveDate,
     pub customers_total: i32,
@@ -25,7 +26,11 @@ pub struct StatementRun {
 }
 
 /// (id, code) of the tenant's customers with these codes.
-pub fn customers_by_code(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String]) -> QueryResult<Vec<(Uuid, String)>> {
+pub fn customers_by_code(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    codes: &[String],
+) -> QueryResult<Vec<(Uuid, String)>> {
     customers::table
         .filter(customers::tenant_id.eq(tenant_id))
         .filter(customers::code.eq_any(codes))
@@ -71,7 +76,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<S
 /// The oldest unfinished run nobody else is working on, locked for this transaction.
 pub fn lock_next_pending(conn: &mut PgConnection) -> QueryResult<Option<StatementRun>> {
     statement_runs::table
-        .filter(statement_runs::status.eq_any(["queued", "running"]))
+        .filter(statement_runs::status.eq_any([RunStatus::Queued.as_str(), RunStatus::Running.as_str()]))
         .order(statement_runs::created_at)
         .select(StatementRun::as_select())
         .for_update()
@@ -116,13 +121,13 @@ pub fn progress(
     conn: &mut PgConnection,
     run_id: Uuid,
     done: i32,
-    status: &str,
+    status: RunStatus,
     finished_at: Option<DateTime<Utc>>,
 ) -> QueryResult<()> {
     diesel::update(statement_runs::table.filter(statement_runs::id.eq(run_id)))
         .set((
             statement_runs::customers_done.eq(done),
-            statement_runs::status.eq(status),
+            statement_runs::status.eq(status.as_str()),
             statement_runs::finished_at.eq(finished_at),
         ))
         .execute(conn)

@@ -1,11 +1,11 @@
 //! What every request handler can reach: built once per app instance, never global.
 
-use crate::services::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::secret_box::SecretBox;
 use crate::services::jwt::JwtKeys;
 use crate::services::login_throttle::LoginThrottle;
+use crate::services::rate_limit::RateLimiter;
 use std::sync::Arc;
 
 #[derive(Clone)]

@@ -3,12 +3,12 @@
 //! (its slug or id): an address is unique only within a tenant, so nothing one tenant does with
 //! its users can change how another's log in, and no answer tells which addresses exist.
 
+use super::AppState;
 use crate::db::{self, api_keys, connector_push, users};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::services::api_key_cache::CachedKey;
 use crate::services::jwt::{PortalClaims, JWT_AUDIENCE_API, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
-use super::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;

@@ -6,8 +6,8 @@
 //! It is read-only and runs in one REPEATABLE READ transaction: every check sees the same
 //! snapshot, so a concurrent use case cannot make two consistent rows look inconsistent.
 
-use crate::error::AppResult;
 use crate::db::integrity as integrity_db;
+use crate::error::AppResult;
 use diesel::PgConnection;
 use serde::Serialize;
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_sealer;
 pub mod auth;
 pub mod bank;
+pub mod cash_application;
 pub mod connector_push;
 pub mod connector_worker;
 pub mod connectors;
@@ -22,7 +23,7 @@ pub mod import;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
-pub mod matching;
+
 pub mod pagination;
 pub mod portal;
 pub mod rate_limit;

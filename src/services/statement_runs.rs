@@ -5,12 +5,13 @@
 
 use super::audit::entry;
 use super::events::{self, EventType};
-use super::statement_of_account::statement_of_account;
 use super::require;
+use super::statement_of_account::statement_of_account;
 use crate::db::audit as audit_db;
 use crate::db::statement_runs::{self as runs_db, StatementRun};
 use crate::db::DbPool;
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::run_status::RunStatus;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
@@ -49,7 +50,7 @@ pub struct StatementRunView {
 fn view(r: StatementRun) -> StatementRunView {
     StatementRunView {
         id: r.id,
-        status: r.status,
+        status: r.status.as_str().into(),
         period_from: r.period_from,
         period_to: r.period_to,
         customers_total: r.customers_total,
@@ -81,7 +82,7 @@ pub fn start(conn: &mut PgConnection, principal: &Principal, req: StatementRunRe
     let row = StatementRun {
         id: Uuid::now_v7(),
         tenant_id: principal.tenant_id,
-        status: "queued".into(),
+        status: RunStatus::Queued,
         period_from: req.period_from,
         period_to: req.period_to,
         customers_total: ids.len() as i32,
@@ -102,9 +103,7 @@ pub fn start(conn: &mut PgConnection, principal: &Principal, req: StatementRunRe
 
 pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<StatementRunView> {
     require(principal, Permission::Read)?;
-    runs_db::find(conn, principal.tenant_id, id)
-        .map(view)
-        .map_err(|_| AppError::not_found("statement run"))
+    runs_db::find(conn, principal.tenant_id, id).map(view).map_err(|_| AppError::not_found("statement run"))
 }
 
 /// Processes one batch of some pending run; true when there was work.
@@ -143,7 +142,7 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
         }
         let done = run.customers_done + pending.len() as i32;
         let finished = (pending.len() as i64) < BATCH;
-        let status = if finished { "completed" } else { "running" };
+        let status = if finished { RunStatus::Completed } else { RunStatus::Running };
         runs_db::progress(conn, run.id, done, status, finished.then(Utc::now))?;
         Ok(true)
     })
