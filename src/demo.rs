@@ -12,8 +12,8 @@ use crate::demo_data::{self, BankLine, Currency, Dataset, Options, Period, Scena
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::AppError;
 use crate::services::cash_application as matching;
+use crate::services::customer_statements::{self as statements, StatementOptions};
 use crate::services::import::ImportFormat;
-use crate::services::statements::{self, StatementOptions};
 use crate::services::{bank, customers, documents, dunning, tenants, webhooks};
 use chrono::{Days, NaiveDate};
 use diesel::{Connection, PgConnection};

@@ -4,9 +4,9 @@
 //! (tenant and portal), the exports and the statement runs.
 
 use super::require;
+use crate::db::customer_statements as st_db;
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences as diff_db;
-use crate::db::statements as st_db;
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
 use crate::domain::document::DocType;
 use crate::domain::money::format_amount;

@@ -330,17 +330,7 @@ fn match_lines(
             for w in &outcome.write_offs {
                 let Some(&allocation_id) = first_alloc_of_doc.get(&w.document_id) else { continue };
                 *doc_reduction.entry(w.document_id).or_default() += w.amount;
-                write_offs.push(WriteOffRow {
-                    id: Uuid::now_v7(),
-                    tenant_id: ctx.tenant,
-                    allocation_id,
-                    document_id: w.document_id,
-                    amount: w.amount,
-                    currency: w.currency.clone(),
-                    reason: w.reason.into(),
-                    created_at: ctx.now,
-                    reversed_at: None,
-                });
+                write_offs.push(write_off_row(ctx, allocation_id, w));
             }
             line_applied.push((line.id, applied_on_line));
         }
@@ -356,4 +346,18 @@ fn match_lines(
     }
     let matched_at = std::time::Instant::now();
     RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
+}
+
+fn write_off_row(ctx: &RunContext<'_>, allocation_id: Uuid, w: &crate::domain::matching::WriteOff) -> WriteOffRow {
+    WriteOffRow {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant,
+        allocation_id,
+        document_id: w.document_id,
+        amount: w.amount,
+        currency: w.currency.clone(),
+        reason: w.reason.into(),
+        created_at: ctx.now,
+        reversed_at: None,
+    }
 }

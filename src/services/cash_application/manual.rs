@@ -60,34 +60,9 @@ pub fn allocate_manually(
         let field = |f: &str| format!("allocations[{i}].{f}");
         let doc = cash_db::document_to_allocate(conn, principal.tenant_id, part.document_id)
             .map_err(|_| AppError::invalid(&field("document_id"), "unknown document"))?;
-        let (doc_id, doc_cur_code, doc_type, open) = (doc.id, doc.currency, doc.doc_type, doc.open_amount);
-        let doc_cur = Currency::parse(&doc_cur_code).map_err(AppError::internal)?;
-        let amount =
-            doc_cur.parse_amount(&part.amount).map_err(|e| AppError::invalid(&field("amount"), e.to_string()))?;
-        if amount <= Decimal::ZERO {
-            return Err(AppError::invalid(&field("amount"), "must be positive"));
-        }
-        let line_amount = match (&part.line_amount, doc_cur_code == line.currency) {
-            (Some(t), _) => {
-                line_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("line_amount"), e.to_string()))?
-            }
-            (None, true) => amount,
-            (None, false) => {
-                return Err(AppError::invalid(&field("line_amount"), "required: the document is in another currency"))
-            }
-        };
-        let write_off = part
-            .write_off
-            .as_deref()
-            .map(|t| doc_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("write_off"), e.to_string())))
-            .transpose()?
-            .unwrap_or_default();
-        // A credit note is netted: it reduces what the line pays.
-        let signed_line = if doc_type == "credit_note" { -line_amount } else { line_amount };
-        if amount + write_off > open {
-            return Err(AppError::conflict(format!("document has {open} open, less than {}", amount + write_off))
-                .with_details(serde_json::json!({"field": field("amount")})));
-        }
+        let checked = check_part(part, &field, &doc, &line_cur, &line.currency)?;
+        let CheckedPart { amount, signed_line, write_off } = checked;
+        let (doc_id, doc_cur_code, doc_type) = (doc.id, doc.currency, doc.doc_type);
         remaining_line -= signed_line;
         applied += signed_line;
         let id = Uuid::now_v7();
@@ -111,9 +86,6 @@ pub fn allocate_manually(
         });
         if write_off > Decimal::ZERO {
             let reason = part.write_off_reason.clone().unwrap_or_else(|| "manual".into());
-            if !["bank_fee", "discount", "fx", "manual"].contains(&reason.as_str()) {
-                return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
-            }
             wos.push(WriteOffRow {
                 id: Uuid::now_v7(),
                 tenant_id: principal.tenant_id,
@@ -154,4 +126,55 @@ pub fn allocate_manually(
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     let f = AllocationFilter { bank_line_id: Some(line.id), ..Default::default() };
     Ok(cash_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
+
+/// One part of a manual allocation, checked against the document's currency and open amount.
+struct CheckedPart {
+    /// In the document's currency.
+    amount: Decimal,
+    /// In the line's currency; negative for a credit note, which is netted.
+    signed_line: Decimal,
+    write_off: Decimal,
+}
+
+fn check_part(
+    part: &ManualAllocationPart,
+    field: &dyn Fn(&str) -> String,
+    doc: &cash_db::DocumentToAllocate,
+    line_cur: &Currency,
+    line_currency: &str,
+) -> AppResult<CheckedPart> {
+    let doc_cur = Currency::parse(&doc.currency).map_err(AppError::internal)?;
+    let amount = doc_cur.parse_amount(&part.amount).map_err(|e| AppError::invalid(&field("amount"), e.to_string()))?;
+    if amount <= Decimal::ZERO {
+        return Err(AppError::invalid(&field("amount"), "must be positive"));
+    }
+    let line_amount = match (&part.line_amount, doc.currency == line_currency) {
+        (Some(t), _) => {
+            line_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("line_amount"), e.to_string()))?
+        }
+        (None, true) => amount,
+        (None, false) => {
+            return Err(AppError::invalid(&field("line_amount"), "required: the document is in another currency"))
+        }
+    };
+    let write_off = part
+        .write_off
+        .as_deref()
+        .map(|t| doc_cur.parse_amount(t).map_err(|e| AppError::invalid(&field("write_off"), e.to_string())))
+        .transpose()?
+        .unwrap_or_default();
+    let signed_line = if doc.doc_type == "credit_note" { -line_amount } else { line_amount };
+    let open = doc.open_amount;
+    if amount + write_off > open {
+        return Err(AppError::conflict(format!("document has {open} open, less than {}", amount + write_off))
+            .with_details(serde_json::json!({"field": field("amount")})));
+    }
+    if write_off > Decimal::ZERO {
+        let reason = part.write_off_reason.as_deref().unwrap_or("manual");
+        if !["bank_fee", "discount", "fx", "manual"].contains(&reason) {
+            return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
+        }
+    }
+    Ok(CheckedPart { amount, signed_line, write_off })
 }
