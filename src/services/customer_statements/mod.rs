@@ -19,7 +19,7 @@ use crate::services::require;
 use files::{ForCustomer, ValidLine};
 
 use crate::db::audit as audit_db;
-use crate::db::customer_statements::{self as st_db, Statement, StatementLine};
+use crate::db::customer_statements::{self as st_db, CustomerStatement, CustomerStatementLine};
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences::{self as diff_db, Difference};
 use crate::domain::auth::{Permission, Principal};
@@ -155,7 +155,7 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
     view_of(conn, s)
 }
 
-fn view_of(conn: &mut PgConnection, s: Statement) -> AppResult<StatementView> {
+fn view_of(conn: &mut PgConnection, s: CustomerStatement) -> AppResult<StatementView> {
     let filter = diff_db::DifferenceFilter { statement_id: Some(s.id), limit: 100_000, ..Default::default() };
     let differences: Vec<DifferenceView> =
         diff_db::list(conn, s.tenant_id, &filter)?.into_iter().map(|(d, c)| DifferenceView::new(d, c)).collect();

@@ -76,7 +76,7 @@ pub(crate) fn reconcile_for(
 
     let now = Utc::now();
     let balances = balance_views(&reading.comparison);
-    let statement = Statement {
+    let statement = CustomerStatement {
         id: statement_id,
         tenant_id,
         customer_id: customer.id,
@@ -185,7 +185,7 @@ pub(super) fn line_rows(
     statement_id: Uuid,
     reading: &Reading,
     ours: &[OurItem],
-) -> Vec<StatementLine> {
+) -> Vec<CustomerStatementLine> {
     let mut paired: HashMap<usize, &Pairing> = HashMap::new();
     for p in &reading.comparison.pairs {
         for &t in &p.theirs {
@@ -198,7 +198,7 @@ pub(super) fn line_rows(
         .enumerate()
         .map(|(t, l)| {
             let pair = paired.get(&t);
-            StatementLine {
+            CustomerStatementLine {
                 id: Uuid::now_v7(),
                 tenant_id,
                 statement_id,
@@ -299,7 +299,7 @@ pub(super) fn announce(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     customer: &Customer,
-    statement: &Statement,
+    statement: &CustomerStatement,
     view: &StatementView,
     actor: (&str, String),
 ) -> AppResult<()> {
