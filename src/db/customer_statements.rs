@@ -50,7 +50,11 @@ pub struct CustomerStatementLine {
     pub match_explanation: Option<String>,
 }
 
-pub fn insert(conn: &mut PgConnection, statement: &CustomerStatement, lines: &[CustomerStatementLine]) -> QueryResult<()> {
+pub fn insert(
+    conn: &mut PgConnection,
+    statement: &CustomerStatement,
+    lines: &[CustomerStatementLine],
+) -> QueryResult<()> {
     diesel::insert_into(customer_statements::table).values(statement).execute(conn)?;
     // 15 bind parameters per row: well under PostgreSQL's 65535 per statement.
     for chunk in lines.chunks(4000) {
