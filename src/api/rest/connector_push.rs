@@ -4,15 +4,14 @@
 use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, stored_json,
-    Auth,
+    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, Auth,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{ApiKeyView, CreatedApiKey};
 use crate::services::bank::{self, ImportedStatement};
-use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders};
+use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders, SignedPush};
 use crate::services::import::{ImportFormat, ImportReport};
-use crate::services::{customers, documents, idempotency};
+use crate::services::{customers, documents};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -146,23 +145,30 @@ async fn ledger_push(
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let headers = signed_headers(&req);
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
-    let fingerprint = request_fingerprint(&req, &Sha256::digest(&body));
-    let secrets = state.connector_secrets.clone();
-    let stored = run(&state.pool, move |conn| {
-        let principal =
-            connector_push::authenticate_signed(conn, &secrets, tenant_id, connector_id, target, &headers, |v| {
-                v.update(&body);
-                Ok(())
-            })?;
-        let key = headers.idempotency_key(connector_id)?;
-        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
-            let report: ImportReport = match target {
-                PushTarget::Customers => customers::import(conn, &principal, format, &body)?,
-                _ => documents::import(conn, &principal, format, &body)?,
-            };
-            stored_json(StatusCode::OK, &report)
-        })
-    })
+    let push = SignedPush {
+        tenant_id,
+        connector_id,
+        target,
+        headers,
+        request_hash: request_fingerprint(&req, &Sha256::digest(&body)),
+    };
+    let signed = body.clone();
+    let stored = connector_push::execute_signed(
+        &state.pool,
+        state.connector_secrets.clone(),
+        push,
+        StatusCode::OK.as_u16(),
+        move |verifier| {
+            verifier.update(&signed);
+            Ok(())
+        },
+        move |conn, principal| -> AppResult<ImportReport> {
+            match target {
+                PushTarget::Customers => customers::import(conn, principal, format, &body),
+                _ => documents::import(conn, principal, format, &body),
+            }
+        },
+    )
     .await?;
     Ok(render_stored(stored))
 }
@@ -188,35 +194,37 @@ pub async fn push_bank_statement(
     let (tenant_id, connector_id) = path.into_inner();
     let headers = signed_headers(&req);
     let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
-    let fingerprint = request_fingerprint(&req, &sha256);
-    let secrets = state.connector_secrets.clone();
-    let stored = run(&state.pool, move |conn| {
-        let principal = connector_push::authenticate_signed(
-            conn,
-            &secrets,
-            tenant_id,
-            connector_id,
-            PushTarget::BankStatements,
-            &headers,
-            |verifier| {
-                // A large file is spooled to disk: feed the signature check in chunks.
-                let mut reader = body.open().map_err(AppError::internal)?;
-                let mut chunk = vec![0u8; 256 * 1024];
-                loop {
-                    let n = reader.read(&mut chunk).map_err(AppError::internal)?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    verifier.update(&chunk[..n]);
+    let push = SignedPush {
+        tenant_id,
+        connector_id,
+        target: PushTarget::BankStatements,
+        headers,
+        request_hash: request_fingerprint(&req, &sha256),
+    };
+    let body = std::sync::Arc::new(body);
+    let signed = body.clone();
+    let stored = connector_push::execute_signed(
+        &state.pool,
+        state.connector_secrets.clone(),
+        push,
+        StatusCode::CREATED.as_u16(),
+        move |verifier| {
+            // A large file is spooled to disk: feed the signature check in chunks.
+            let mut reader = signed.open().map_err(AppError::internal)?;
+            let mut chunk = vec![0u8; 256 * 1024];
+            loop {
+                let n = reader.read(&mut chunk).map_err(AppError::internal)?;
+                if n == 0 {
+                    return Ok(());
                 }
-            },
-        )?;
-        let key = headers.idempotency_key(connector_id)?;
-        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
+                verifier.update(&chunk[..n]);
+            }
+        },
+        move |conn, principal| {
             let input = body.statement_input().map_err(AppError::internal)?;
-            stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, input)?)
-        })
-    })
+            bank::import_statement(conn, principal, upload, input)
+        },
+    )
     .await?;
     Ok(render_stored(stored))
 }

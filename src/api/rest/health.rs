@@ -1,6 +1,5 @@
 use crate::state::AppState;
 use actix_web::{get, web, HttpResponse};
-use diesel::RunQueryDsl;
 
 /// The process is up.
 #[utoipa::path(tag = "health", responses((status = 200, description = "alive")))]
@@ -13,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(tag = "health", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ping = crate::db::transaction(&state.pool, |conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?)).await;
+    let ping = crate::db::transaction(&state.pool, |conn| Ok(crate::db::ping(conn)?)).await;
     match ping {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(e) => HttpResponse::ServiceUnavailable()

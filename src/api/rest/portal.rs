@@ -7,6 +7,7 @@ use super::ErrorBody;
 use crate::api::extract::{ok_json, parse_json, parse_json_or_default, read_body, run, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, Party, ResolveInput,
 };
@@ -14,7 +15,6 @@ use crate::services::import::ImportFormat;
 use crate::services::portal::{
     self, BalanceConfirmationInput, BalanceConfirmationView, PortalAccount, SignedRequest, StatementOfAccount,
 };
-use crate::services::statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};

@@ -6,6 +6,9 @@ use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{
+    self as statements, StatementInput, StatementOptions, StatementPage, StatementView,
+};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, DifferenceQuery, DifferenceView, Party,
     ResolveInput,
@@ -15,7 +18,6 @@ use crate::services::portal::{
     self, BalanceConfirmationView, InboundSecretIssued, PortalTokenIssued, PortalTokenRequest, PortalTokenView,
     StatementOfAccount,
 };
-use crate::services::statements::{self, StatementInput, StatementOptions, StatementPage, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::http::StatusCode;

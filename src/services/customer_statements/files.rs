@@ -3,11 +3,11 @@
 //! Every path (tenant API, portal upload, signed push) reads bodies here, so they accept the
 //! same formats. Nothing here touches the database.
 
-use super::import::{describe_json_error, ImportFormat};
 use crate::domain::document::DocType;
 use crate::domain::money::Currency;
 use crate::domain::statement_matching::TheirItem;
 use crate::error::{AppError, AppResult};
+use crate::services::import::{describe_json_error, ImportFormat};
 use crate::statement_formats::{read_csv, FormatError, ReadStatement, Side, StatementMapping};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
