@@ -144,7 +144,7 @@ pub fn parse(
         }
         ImportFormat::Csv => {
             let fallback = customer.as_ref().and_then(|c| c.default_currency);
-            let (body, sheet_notes) = super::import::csv_body(body)?;
+            let (body, sheet_notes) = crate::services::import::csv_body(body)?;
             let mut read = read_csv(&body, mapping, fallback).map_err(refused)?;
             read.notes.splice(0..0, sheet_notes);
             if let Some(c) = &customer {
