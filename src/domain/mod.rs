@@ -3,15 +3,15 @@
 pub mod audit_chain;
 pub mod auth;
 pub mod bank_line;
+pub mod cash_application;
 pub mod customer;
+pub mod customer_statements;
 pub mod difference;
 pub mod document;
 pub mod json_path;
-pub mod matching;
 pub mod money;
 pub mod nesting;
 pub mod secret_box;
 pub mod ssrf;
-pub mod statement_matching;
 pub mod tenant;
 pub mod webhook_signature;

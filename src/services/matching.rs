@@ -12,7 +12,9 @@ use crate::db::audit as audit_db;
 use crate::db::matching::{self as m_db, Allocation, AllocationFilter, Run, WriteOffRow};
 use crate::db::DbPool;
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::matching::{CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem};
+use crate::domain::cash_application::{
+    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem,
+};
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;

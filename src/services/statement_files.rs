@@ -4,9 +4,9 @@
 //! same formats. Nothing here touches the database.
 
 use super::import::{describe_json_error, ImportFormat};
+use crate::domain::customer_statements::TheirItem;
 use crate::domain::document::DocType;
 use crate::domain::money::Currency;
-use crate::domain::statement_matching::TheirItem;
 use crate::error::{AppError, AppResult};
 use crate::statement_formats::{read_csv, FormatError, ReadStatement, Side, StatementMapping};
 use chrono::NaiveDate;
