@@ -4,9 +4,9 @@
 use crate::api::graphql;
 use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
-use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::db::{self, DbPool};
 use crate::domain::secret_box::SecretBox;
+use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
 use crate::state::AppState;
 use actix_web::dev::Server;

@@ -10,7 +10,6 @@ pub mod customers;
 pub mod differences;
 pub mod documents;
 pub mod dunning;
-pub mod embedded;
 pub mod idempotency;
 pub mod matching;
 pub mod outbox;
