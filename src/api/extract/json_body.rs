@@ -49,6 +49,11 @@ impl<T: DeserializeOwned + Default> WhenEmpty<T> for OrDefault {
 }
 
 impl<T, E> JsonBody<T, E> {
+    /// The parsed body, for checks before the write.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
     /// The parsed body, for handlers that do not write through [`JsonBody::execute`].
     pub fn into_inner(self) -> T {
         self.value
@@ -63,7 +68,8 @@ impl<T: 'static, E: WhenEmpty<T> + 'static> FromRequest for JsonBody<T, E> {
         let req = req.clone();
         let payload = web::Payload::from_request(&req, payload);
         Box::pin(async move {
-            let payload = payload.await.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
+            let payload =
+                payload.await.map_err(|e| AppError::bad_request(format!("could not read the request body: {e}")))?;
             let limit = req
                 .app_data::<web::Data<AppState>>()
                 .map(|s| s.settings.max_json_bytes)
