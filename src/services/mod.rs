@@ -22,6 +22,7 @@ pub mod integrity;
 pub mod login_throttle;
 pub mod matching;
 pub mod pagination;
+pub mod polling;
 pub mod portal;
 pub mod reports;
 pub mod statement_files;
