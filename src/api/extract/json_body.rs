@@ -81,8 +81,8 @@ impl<T: 'static, E: WhenEmpty<T> + 'static> FromRequest for JsonBody<T, E> {
     }
 }
 
-/// serde reads a struct from a JSON array too (its fields in order), so `[null, null]` was a valid
-/// PATCH (found by schemathesis). Bodies are objects unless the endpoint takes a list.
+/// serde reads a struct from a JSON array too (its fields in order), which would make
+/// `[null, null]` a valid PATCH. Bodies are objects unless the endpoint takes a list.
 fn refuse_array_for_object<T>(body: &[u8]) -> AppResult<()> {
     let starts_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     if starts_array && !std::any::type_name::<T>().starts_with("alloc::vec::Vec<") {
