@@ -48,8 +48,7 @@ pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 )]
 #[post("/api-keys")]
 pub async fn create_api_key(Auth(p): Auth, body: JsonBody<NewApiKey>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| admin::create_api_key(conn, principal, input))
-        .await
+    body.execute(&p, StatusCode::CREATED, admin::create_api_key).await
 }
 
 /// List API keys (admin); secrets are never shown again.

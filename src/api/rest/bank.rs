@@ -22,8 +22,7 @@ use uuid::Uuid;
 )]
 #[post("/bank-accounts")]
 pub async fn create_account(Auth(p): Auth, body: JsonBody<BankAccountInput>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| bank::create_account(conn, principal, input))
-        .await
+    body.execute(&p, StatusCode::CREATED, bank::create_account).await
 }
 
 /// List our bank accounts.
@@ -193,6 +192,5 @@ pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> A
 )]
 #[put("/bank-import-settings")]
 pub async fn put_import_settings(Auth(p): Auth, body: JsonBody<BankImportSettings>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::OK, move |conn, principal, input| bank::put_import_settings(conn, principal, input))
-        .await
+    body.execute(&p, StatusCode::OK, bank::put_import_settings).await
 }

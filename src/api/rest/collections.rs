@@ -25,7 +25,7 @@ pub async fn get_levels(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 #[utoipa::path(operation_id = "replaceDunningLevels", tag = "collections", request_body = Vec<DunningLevel>, responses((status = 200, body = Vec<DunningLevel>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/dunning-levels")]
 pub async fn put_levels(Auth(p): Auth, body: JsonBody<Vec<DunningLevel>>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::OK, move |conn, principal, input| dunning::put_levels(conn, principal, input)).await
+    body.execute(&p, StatusCode::OK, dunning::put_levels).await
 }
 
 /// Run dunning as of a date (default today): assigns levels, records level changes and
@@ -33,7 +33,7 @@ pub async fn put_levels(Auth(p): Auth, body: JsonBody<Vec<DunningLevel>>) -> App
 #[utoipa::path(operation_id = "startDunningRun", tag = "collections", request_body = Option<DunningRunRequest>, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/dunning-runs")]
 pub async fn run_dunning(Auth(p): Auth, body: JsonBody<DunningRunRequest, OrDefault>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| dunning::run(conn, principal, input)).await
+    body.execute(&p, StatusCode::CREATED, dunning::run).await
 }
 
 /// A customer's dunning level, credit hold and history.
@@ -65,8 +65,7 @@ pub async fn recovery(
 #[utoipa::path(operation_id = "startStatementRun", tag = "collections", request_body = StatementRunRequest, responses((status = 202, body = StatementRunView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/statement-runs")]
 pub async fn start_statement_run(Auth(p): Auth, body: JsonBody<StatementRunRequest>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::ACCEPTED, move |conn, principal, input| statement_runs::start(conn, principal, input))
-        .await
+    body.execute(&p, StatusCode::ACCEPTED, statement_runs::start).await
 }
 
 /// Progress of a statement run.

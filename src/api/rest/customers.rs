@@ -23,7 +23,7 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 )]
 #[post("/customers")]
 pub async fn create(Auth(p): Auth, body: JsonBody<CustomerInput>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| customers::create(conn, principal, input)).await
+    body.execute(&p, StatusCode::CREATED, customers::create).await
 }
 
 /// List customers, filtered, one page at a time.

@@ -20,7 +20,7 @@ use uuid::Uuid;
 )]
 #[post("/documents")]
 pub async fn create(Auth(p): Auth, body: JsonBody<DocumentInput>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| documents::create(conn, principal, input)).await
+    body.execute(&p, StatusCode::CREATED, documents::create).await
 }
 
 /// Query documents.

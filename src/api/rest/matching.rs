@@ -22,8 +22,7 @@ use uuid::Uuid;
 )]
 #[post("/reconciliations")]
 pub async fn start(Auth(p): Auth, body: JsonBody<RunRequest, OrDefault>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::ACCEPTED, move |conn, principal, input| matching::start_run(conn, principal, input))
-        .await
+    body.execute(&p, StatusCode::ACCEPTED, matching::start_run).await
 }
 
 /// Progress and outcome counts of a run.
@@ -118,7 +117,7 @@ pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResul
 #[utoipa::path(operation_id = "replaceMatchingSettings", tag = "matching", request_body = MatchingSettingsView, responses((status = 200, body = MatchingSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/matching-settings")]
 pub async fn put_settings(Auth(p): Auth, body: JsonBody<MatchingSettingsView>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::OK, move |conn, principal, input| matching::put_settings(conn, principal, input)).await
+    body.execute(&p, StatusCode::OK, matching::put_settings).await
 }
 
 /// The rate table used for foreign-currency payments.
@@ -132,7 +131,7 @@ pub async fn list_rates(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 #[utoipa::path(operation_id = "upsertFxRates", tag = "matching", request_body = Vec<FxRateInput>, responses((status = 200, body = Vec<FxRateInput>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/fx-rates")]
 pub async fn put_rates(Auth(p): Auth, body: JsonBody<Vec<FxRateInput>>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::OK, move |conn, principal, input| matching::put_rates(conn, principal, input)).await
+    body.execute(&p, StatusCode::OK, matching::put_rates).await
 }
 
 /// Apply a bank line to documents by hand, in any split (confirmed allocations; optional
@@ -147,8 +146,5 @@ pub async fn put_rates(Auth(p): Auth, body: JsonBody<Vec<FxRateInput>>) -> AppRe
 )]
 #[post("/allocations")]
 pub async fn allocate(Auth(p): Auth, body: JsonBody<ManualAllocation>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
-        matching::allocate_manually(conn, principal, input)
-    })
-    .await
+    body.execute(&p, StatusCode::CREATED, matching::allocate_manually).await
 }

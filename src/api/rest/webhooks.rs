@@ -32,10 +32,7 @@ pub struct EndpointQuery {
 )]
 #[post("/webhook-endpoints")]
 pub async fn create(Auth(p): Auth, body: JsonBody<WebhookEndpointInput>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
-        webhooks::create_endpoint(conn, principal, input)
-    })
-    .await
+    body.execute(&p, StatusCode::CREATED, webhooks::create_endpoint).await
 }
 
 /// The tenant's webhook endpoints (without secrets).
@@ -203,5 +200,5 @@ pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResul
 #[utoipa::path(operation_id = "replaceWebhookSettings", tag = "webhooks", request_body = WebhookSettingsView, responses((status = 200, body = WebhookSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/webhook-settings")]
 pub async fn put_settings(Auth(p): Auth, body: JsonBody<WebhookSettingsView>) -> AppResult<HttpResponse> {
-    body.execute(&p, StatusCode::OK, move |conn, principal, input| webhooks::put_settings(conn, principal, input)).await
+    body.execute(&p, StatusCode::OK, webhooks::put_settings).await
 }
