@@ -18,6 +18,7 @@ pub mod evaluation;
 pub mod reports;
 pub mod services;
 pub mod specs;
+pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod statement_formats;

@@ -7,7 +7,8 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::domain::secret_box::SecretBox;
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
-use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
+use crate::services::jwt::JwtKeys;
+use crate::services::secret_keys::{load_or_create_connector_key, load_or_create_jwt_secret};
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -70,10 +71,10 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let worker_stop = Arc::new(AtomicBool::new(false));
-        let connector_secrets = SecretBox::load_or_create(settings.connector_key.as_deref(), &settings.data_dir)
+        let connector_secrets = load_or_create_connector_key(settings.connector_key.as_deref(), &settings.data_dir)
             .map_err(|e| format!("connector key: {e}"))?;
         if settings.run_worker {
-            crate::services::matching::spawn_worker(pool.clone(), worker_stop.clone());
+            crate::services::cash_application::spawn_worker(pool.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
         }
         if settings.audit_sealer {
@@ -120,7 +121,7 @@ fn run(
         jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
         settings: Arc::new(settings.clone()),
         connector_secrets: Arc::new(connector_secrets),
-        rate_limiter: crate::api::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
+        rate_limiter: crate::services::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
         api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
     };

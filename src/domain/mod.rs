@@ -1,5 +1,6 @@
 //! Pure business logic: no IO, no database, no HTTP. Everything here is unit-testable.
 
+pub mod aging;
 pub mod audit_chain;
 pub mod auth;
 pub mod bank_line;
@@ -11,7 +12,9 @@ pub mod document;
 pub mod json_path;
 pub mod money;
 pub mod nesting;
+pub mod run_status;
 pub mod secret_box;
 pub mod ssrf;
+pub mod statement_of_account;
 pub mod tenant;
 pub mod webhook_signature;

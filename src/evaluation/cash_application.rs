@@ -3,8 +3,9 @@
 //! auto-applied allocations against the generator's ground truth.
 
 use crate::domain::auth::{Actor, Principal, Role};
+use crate::services::cash_application as matching;
 use crate::services::import::ImportFormat;
-use crate::services::{bank, customers, documents, matching, tenants};
+use crate::services::{bank, customers, documents, tenants};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

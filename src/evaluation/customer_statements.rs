@@ -5,9 +5,9 @@
 //! (precision and recall per kind).
 
 use crate::domain::auth::{Actor, Principal, Role};
+use crate::services::customer_statements::mappings as statement_mappings;
+use crate::services::customer_statements::{self as statements, StatementOptions};
 use crate::services::import::ImportFormat;
-use crate::services::statement_mappings;
-use crate::services::statements::{self, StatementOptions};
 use crate::services::{customers, documents, tenants};
 use crate::statement_formats::StatementMapping;
 use diesel::{Connection, PgConnection};
@@ -154,7 +154,9 @@ pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementSc
             })
             .map_err(|e| format!("{}: {}", s.code, err(e)))?;
         let lines = conn
-            .transaction(|c| crate::services::statement_lines::list(c, &p, view.id, None, Some(1_000_000), 1_000_000))
+            .transaction(|c| {
+                crate::services::customer_statements::lines::list(c, &p, view.id, None, Some(1_000_000), 1_000_000)
+            })
             .map_err(err)?;
         for l in lines.items {
             *rules.entry(l.match_rule.unwrap_or_else(|| "(not paired)".into())).or_default() += 1;

@@ -315,7 +315,7 @@ fn import_batch(
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
             counts.add_report(documents::import(conn, principal, ImportFormat::Json, &body)?, &names, kind);
         }
-        Batch::Statement(file) => {
+        Batch::BankStatement(file) => {
             let format = file.format.as_deref().map(bank::parse_format).transpose()?;
             let upload = StatementUpload {
                 format,

@@ -4,8 +4,8 @@
 //! matching engine's reference and name parsers, webhook signatures and Retry-After.
 //! Each must answer with a value or an error, never panic.
 
+use duizhang::services::customer_statements::{csv_customer_codes, parse_statement, StatementOptions};
 use duizhang::services::import::ImportFormat;
-use duizhang::services::statements::{csv_customer_codes, parse_statement, StatementOptions};
 
 struct Rng(u64);
 

@@ -2,7 +2,6 @@
 //! replays the stored answer, with another request it is refused.
 
 use super::json_body::JsonBody;
-use super::run;
 use crate::domain::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, StoredResponse};
@@ -54,21 +53,8 @@ where
     };
     let request_hash = request_fingerprint(req, body_digest);
     let tenant_id = principal.tenant_id;
-    let stored = run(&state.pool, move |conn| {
-        idempotency::run(conn, tenant_id, key.as_deref(), &request_hash, |conn| stored_json(success, &work(conn)?))
-    })
-    .await?;
+    let stored = idempotency::execute_json(&state.pool, tenant_id, key, request_hash, success.as_u16(), work).await?;
     Ok(render_stored(stored))
-}
-
-/// A use case's answer as it is kept for idempotent replays.
-pub fn stored_json<T: Serialize>(success: StatusCode, out: &T) -> AppResult<StoredResponse> {
-    Ok(StoredResponse {
-        status: success.as_u16(),
-        body: serde_json::to_vec(out).map_err(AppError::internal)?,
-        content_type: "application/json".into(),
-        replayed: false,
-    })
 }
 
 /// The HTTP answer of a stored (possibly replayed) response.

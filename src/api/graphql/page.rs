@@ -3,11 +3,11 @@
 
 use crate::services::audit::AuditEntryView;
 use crate::services::bank::BankLineView;
+use crate::services::cash_application::AllocationView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
-use crate::services::matching::AllocationView;
 use crate::services::webhooks::{WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{OutputType, SimpleObject};
 

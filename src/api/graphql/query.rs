@@ -6,17 +6,17 @@ use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
+use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
+use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
-use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
 use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
-use crate::services::statements::{self, StatementView};
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{Context, Object};

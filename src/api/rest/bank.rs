@@ -92,7 +92,7 @@ pub struct ImportParams {
     operation_id = "importBankStatement",
     tag = "bank",
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV, BAI2, or a CSV export saved as an .xlsx workbook"),
     responses((status = 201, body = ImportedStatement), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]

@@ -4,7 +4,6 @@
 
 use crate::state::AppState;
 use actix_web::{get, web, HttpResponse};
-use diesel::RunQueryDsl;
 
 /// The process is up.
 #[get("/healthz")]
@@ -15,7 +14,7 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ping = crate::db::transaction(&state.pool, |conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?)).await;
+    let ping = crate::db::transaction(&state.pool, |conn| Ok(crate::db::ping(conn)?)).await;
     match ping {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(e) => HttpResponse::ServiceUnavailable()

@@ -1,9 +1,9 @@
 use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
-use crate::services::matching::{
-    self, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation, MatchingSettingsView,
-    RunRequest, RunView,
+use crate::services::cash_application::{
+    self as matching, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation,
+    MatchingSettingsView, RunRequest, RunView,
 };
 use crate::state::AppState;
 use actix_web::http::StatusCode;

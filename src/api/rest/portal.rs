@@ -7,6 +7,7 @@ use super::ErrorBody;
 use crate::api::extract::{ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, Party, ResolveInput,
 };
@@ -14,7 +15,6 @@ use crate::services::import::ImportFormat;
 use crate::services::portal::{
     self, BalanceConfirmationInput, BalanceConfirmationView, PortalAccount, SignedRequest, StatementOfAccount,
 };
-use crate::services::statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -158,7 +158,7 @@ pub async fn confirm_balance(
     operation_id = "submitPortalStatement",
     tag = "portal",
     params(StatementOptions),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody)),
     security(("portal" = []))
 )]
@@ -185,7 +185,7 @@ pub async fn submit_statement(
     tag = "portal",
     params(("tenant_id" = Uuid, Path), ("code" = String, Path),
            ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/inbound/{tenant_id}/customers/{code}/statements")]

@@ -6,6 +6,9 @@ use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json_or_default, read_body, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{
+    self as statements, StatementInput, StatementOptions, StatementPage, StatementView,
+};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, DifferenceQuery, DifferenceView, Party,
     ResolveInput,
@@ -15,7 +18,6 @@ use crate::services::portal::{
     self, BalanceConfirmationView, InboundSecretIssued, PortalTokenIssued, PortalTokenRequest, PortalTokenView,
     StatementOfAccount,
 };
-use crate::services::statements::{self, StatementInput, StatementOptions, StatementPage, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -35,7 +37,7 @@ fn content_type(req: &HttpRequest) -> Option<&str> {
     operation_id = "submitCustomerStatement",
     tag = "statements",
     params(("code" = String, Path), StatementOptions, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]

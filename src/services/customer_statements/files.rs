@@ -3,11 +3,11 @@
 //! Every path (tenant API, portal upload, signed push) reads bodies here, so they accept the
 //! same formats. Nothing here touches the database.
 
-use super::import::{describe_json_error, ImportFormat};
 use crate::domain::customer_statements::TheirItem;
 use crate::domain::document::DocType;
 use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
+use crate::services::import::{describe_json_error, ImportFormat};
 use crate::statement_formats::{read_csv, FormatError, ReadStatement, Side, StatementMapping};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -144,7 +144,9 @@ pub fn parse(
         }
         ImportFormat::Csv => {
             let fallback = customer.as_ref().and_then(|c| c.default_currency);
-            let read = read_csv(body, mapping, fallback).map_err(refused)?;
+            let (body, sheet_notes) = crate::services::import::csv_body(body)?;
+            let mut read = read_csv(&body, mapping, fallback).map_err(refused)?;
+            read.notes.splice(0..0, sheet_notes);
             if let Some(c) = &customer {
                 if read.customer_codes.iter().any(|x| x != c.code) {
                     return Err(AppError::invalid(

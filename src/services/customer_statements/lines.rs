@@ -1,12 +1,12 @@
 //! The lines of a stored statement as they were read, each with what it was paired with and
 //! why (a fuzzy reference says so), for a clerk checking the reconciliation line by line.
 
-use super::pagination::effective_limit;
-use super::require;
-use crate::db::statements as st_db;
+use crate::db::customer_statements as st_db;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
+use crate::services::pagination::effective_limit;
+use crate::services::require;
 use chrono::NaiveDate;
 use diesel::PgConnection;
 use serde::Serialize;

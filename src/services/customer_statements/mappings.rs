@@ -2,13 +2,13 @@
 //! mapping: which columns hold what, how amounts and their sides are written, dates, encoding,
 //! and the customer's own document type words. Without one, the layout is detected per file.
 
-use super::audit::entry;
-use super::require;
 use crate::db::audit as audit_db;
+use crate::db::customer_statement_mappings::{self as mappings_db, SavedMapping};
 use crate::db::customers as customers_db;
-use crate::db::statement_mappings::{self as mappings_db, SavedMapping};
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
+use crate::services::require;
 use crate::statement_formats::StatementMapping;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;

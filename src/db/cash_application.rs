@@ -1,9 +1,10 @@
-//! Matching runs, allocations, write-offs, FX rates and settings, plus the bulk reads and writes
-//! a run needs (never a query per line).
+//! Cash application: runs, allocations, write-offs, FX rates and settings, plus the bulk reads
+//! and writes a run needs (never a query per line).
 
 use super::schema::{
     allocations, bank_lines, customers, documents, fx_rates, matching_settings, reconciliation_runs, write_offs,
 };
+use crate::domain::run_status::{AllocationState, RunStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Numeric, Uuid as SqlUuid};
@@ -72,7 +73,7 @@ pub fn rates(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<FxRate
 pub struct Run {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub status: String,
+    pub status: RunStatus,
     pub bank_account_id: Option<Uuid>,
     pub booked_from: Option<NaiveDate>,
     pub booked_to: Option<NaiveDate>,
@@ -141,7 +142,7 @@ pub fn unlock_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<()> {
 /// call this at once: SKIP LOCKED and the advisory lock hand each run to one of them.
 pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
     let candidates: Vec<Run> = reconciliation_runs::table
-        .filter(reconciliation_runs::status.eq_any(["queued", "running"]))
+        .filter(reconciliation_runs::status.eq_any([RunStatus::Queued.as_str(), RunStatus::Running.as_str()]))
         .order(reconciliation_runs::created_at.asc())
         .select(Run::as_select())
         .for_update()
@@ -159,7 +160,7 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
     let now = Utc::now();
     diesel::update(reconciliation_runs::table.find(run.id))
         .set((
-            reconciliation_runs::status.eq("running"),
+            reconciliation_runs::status.eq(RunStatus::Running.as_str()),
             reconciliation_runs::started_at.eq(Some(now)),
             reconciliation_runs::heartbeat_at.eq(Some(now)),
             reconciliation_runs::attempts.eq(run.attempts + 1),
@@ -183,7 +184,7 @@ pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed:
 pub fn finish_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
     diesel::update(reconciliation_runs::table.find(run.id))
         .set((
-            reconciliation_runs::status.eq(&run.status),
+            reconciliation_runs::status.eq(run.status.as_str()),
             reconciliation_runs::lines_total.eq(run.lines_total),
             reconciliation_runs::lines_processed.eq(run.lines_processed),
             reconciliation_runs::auto_applied.eq(run.auto_applied),
@@ -197,18 +198,35 @@ pub fn finish_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// (id, name, aliases, bank accounts)
-pub type CustomerRow = (Uuid, String, Vec<String>, Vec<String>);
+/// A customer as the engine needs it.
+#[derive(Debug, Queryable)]
+pub struct MatchingCustomer {
+    pub id: Uuid,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub bank_accounts: Vec<String>,
+}
 
-/// Customers as the engine needs them.
-pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<CustomerRow>> {
+pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<MatchingCustomer>> {
     customers::table
         .filter(customers::tenant_id.eq(tenant_id))
         .select((customers::id, customers::name, customers::aliases, customers::bank_accounts))
         .load(conn)
 }
 
-pub type DocRow = (Uuid, Uuid, String, String, String, Decimal, Decimal, NaiveDate, Option<NaiveDate>);
+/// A ledger document as the engine needs it.
+#[derive(Debug, Queryable)]
+pub struct MatchingDocument {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub doc_type: String,
+    pub doc_no: String,
+    pub currency: String,
+    pub amount: Decimal,
+    pub open_amount: Decimal,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+}
 
 /// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
 /// the engine recognise a duplicate payment. One page in id order after `after`: a run reads a
@@ -219,7 +237,7 @@ pub fn documents_for_matching(
     tenant_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<DocRow>> {
+) -> QueryResult<Vec<MatchingDocument>> {
     let mut q = documents::table.into_boxed();
     if let Some(after) = after {
         q = q.filter(documents::id.gt(after));
@@ -243,21 +261,21 @@ pub fn documents_for_matching(
         .load(conn)
 }
 
-/// What the engine reads of a bank line: (id, bank reference, booking date, amount, currency,
-/// counterparty name, counterparty IBAN, remittance, creditor reference, end-to-end id).
-/// Only these columns: a run holds a million lines in memory.
-pub type LineRow = (
-    Uuid,
-    Option<String>,
-    NaiveDate,
-    Decimal,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// What the engine reads of a bank line. Only these columns: a run holds a million lines in
+/// memory.
+#[derive(Debug, Queryable)]
+pub struct MatchingLine {
+    pub id: Uuid,
+    pub bank_reference: Option<String>,
+    pub booking_date: NaiveDate,
+    pub amount: Decimal,
+    pub currency: String,
+    pub counterparty_name: Option<String>,
+    pub counterparty_iban: Option<String>,
+    pub remittance: Option<String>,
+    pub creditor_reference: Option<String>,
+    pub end_to_end_id: Option<String>,
+}
 
 /// Unapplied incoming lines in scope, oldest first.
 pub fn lines_for_matching(
@@ -266,7 +284,7 @@ pub fn lines_for_matching(
     account: Option<Uuid>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> QueryResult<Vec<LineRow>> {
+) -> QueryResult<Vec<MatchingLine>> {
     let mut q = bank_lines::table
         .filter(bank_lines::tenant_id.eq(tenant_id))
         .filter(bank_lines::status.eq("unapplied"))
@@ -306,7 +324,7 @@ pub struct Allocation {
     pub document_id: Uuid,
     pub amount: Decimal,
     pub line_amount: Decimal,
-    pub state: String,
+    pub state: AllocationState,
     pub candidate_set: i32,
     pub confidence: Decimal,
     pub rule: String,
@@ -390,14 +408,21 @@ pub fn apply_to_lines(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid], ap
 pub struct AllocationFilter {
     pub run_id: Option<Uuid>,
     pub bank_line_id: Option<Uuid>,
-    pub state: Option<String>,
+    pub state: Option<AllocationState>,
     pub after: Option<Uuid>,
     pub limit: Option<i64>,
 }
 
-/// Allocations with the bank line's reference and the document number.
-/// (allocation, line reference, line currency, doc_no, document currency)
-pub type AllocationRow = (Allocation, Option<String>, String, String, String);
+/// An allocation with the bank line's reference and currency and the document's number and
+/// currency.
+#[derive(Debug)]
+pub struct AllocationRow {
+    pub allocation: Allocation,
+    pub line_reference: Option<String>,
+    pub line_currency: String,
+    pub doc_no: String,
+    pub doc_currency: String,
+}
 
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> QueryResult<Vec<AllocationRow>> {
     let mut q = allocations::table
@@ -419,7 +444,7 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> Q
         q = q.filter(allocations::bank_line_id.eq(l));
     }
     if let Some(s) = &f.state {
-        q = q.filter(allocations::state.eq(s.clone()));
+        q = q.filter(allocations::state.eq(s.as_str()));
     }
     if let Some(a) = f.after {
         q = q.filter(allocations::id.gt(a));
@@ -427,7 +452,17 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> Q
     if let Some(limit) = f.limit {
         q = q.limit(limit);
     }
-    q.order(allocations::id.asc()).load(conn)
+    let rows: Vec<(Allocation, Option<String>, String, String, String)> = q.order(allocations::id.asc()).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(allocation, line_reference, line_currency, doc_no, doc_currency)| AllocationRow {
+            allocation,
+            line_reference,
+            line_currency,
+            doc_no,
+            doc_currency,
+        })
+        .collect())
 }
 
 pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Allocation> {
@@ -448,10 +483,10 @@ pub fn of_line_for_update(conn: &mut PgConnection, tenant_id: Uuid, line: Uuid) 
         .load(conn)
 }
 
-pub fn set_state(conn: &mut PgConnection, ids: &[Uuid], state: &str, by: &str) -> QueryResult<()> {
+pub fn set_state(conn: &mut PgConnection, ids: &[Uuid], state: AllocationState, by: &str) -> QueryResult<()> {
     diesel::update(allocations::table.filter(allocations::id.eq_any(ids)))
         .set((
-            allocations::state.eq(state),
+            allocations::state.eq(state.as_str()),
             allocations::decided_at.eq(Some(Utc::now())),
             allocations::decided_by.eq(Some(by)),
         ))
@@ -477,4 +512,56 @@ pub fn reverse_write_offs(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<
         .set(write_offs::reversed_at.eq(Some(Utc::now())))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Drops every advisory lock this connection's session holds (so none stays on a pooled
+/// connection after an error).
+pub fn release_session_locks(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(conn).map(|_| ())
+}
+
+/// What an `allocation.applied` event says of a document.
+#[derive(Debug, Queryable)]
+pub struct AllocatedDocument {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub doc_no: String,
+    pub currency: String,
+}
+
+pub fn allocated_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<AllocatedDocument>> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq_any(ids))
+        .select((documents::id, documents::customer_id, documents::doc_no, documents::currency))
+        .load(conn)
+}
+
+/// What a manual allocation checks of a document.
+#[derive(Debug, Queryable)]
+pub struct DocumentToAllocate {
+    pub id: Uuid,
+    pub currency: String,
+    pub doc_type: String,
+    pub open_amount: Decimal,
+}
+
+pub fn document_to_allocate(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<DocumentToAllocate> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq(id))
+        .select((documents::id, documents::currency, documents::doc_type, documents::open_amount))
+        .first(conn)
+}
+
+pub fn bank_line(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<super::bank::BankLine> {
+    bank_lines::table
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(bank_lines::id.eq(id))
+        .select(super::bank::BankLine::as_select())
+        .first(conn)
 }

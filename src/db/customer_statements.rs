@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customer_statements)]
-pub struct Statement {
+pub struct CustomerStatement {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub customer_id: Uuid,
@@ -32,7 +32,7 @@ pub struct Statement {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customer_statement_lines)]
-pub struct StatementLine {
+pub struct CustomerStatementLine {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub statement_id: Uuid,
@@ -50,7 +50,11 @@ pub struct StatementLine {
     pub match_explanation: Option<String>,
 }
 
-pub fn insert(conn: &mut PgConnection, statement: &Statement, lines: &[StatementLine]) -> QueryResult<()> {
+pub fn insert(
+    conn: &mut PgConnection,
+    statement: &CustomerStatement,
+    lines: &[CustomerStatementLine],
+) -> QueryResult<()> {
     diesel::insert_into(customer_statements::table).values(statement).execute(conn)?;
     // 15 bind parameters per row: well under PostgreSQL's 65535 per statement.
     for chunk in lines.chunks(4000) {
@@ -59,11 +63,11 @@ pub fn insert(conn: &mut PgConnection, statement: &Statement, lines: &[Statement
     Ok(())
 }
 
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Statement> {
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<CustomerStatement> {
     customer_statements::table
         .filter(customer_statements::tenant_id.eq(tenant_id))
         .filter(customer_statements::id.eq(id))
-        .select(Statement::as_select())
+        .select(CustomerStatement::as_select())
         .first(conn)
 }
 
@@ -73,11 +77,11 @@ pub fn list_for_customer(
     customer_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<Statement>> {
+) -> QueryResult<Vec<CustomerStatement>> {
     let mut q = customer_statements::table
         .filter(customer_statements::tenant_id.eq(tenant_id))
         .filter(customer_statements::customer_id.eq(customer_id))
-        .select(Statement::as_select())
+        .select(CustomerStatement::as_select())
         .order(customer_statements::id.desc())
         .limit(limit)
         .into_boxed();
@@ -94,12 +98,12 @@ pub fn lines(
     statement_id: Uuid,
     after_line_no: Option<i32>,
     limit: i64,
-) -> QueryResult<Vec<StatementLine>> {
+) -> QueryResult<Vec<CustomerStatementLine>> {
     customer_statement_lines::table
         .filter(customer_statement_lines::tenant_id.eq(tenant_id))
         .filter(customer_statement_lines::statement_id.eq(statement_id))
         .filter(customer_statement_lines::line_no.gt(after_line_no.unwrap_or(i32::MIN)))
-        .select(StatementLine::as_select())
+        .select(CustomerStatementLine::as_select())
         .order(customer_statement_lines::line_no)
         .limit(limit)
         .load(conn)
