@@ -4,9 +4,9 @@
 use crate::api::graphql;
 use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
-use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::db::{self, DbPool};
 use crate::domain::secret_box::SecretBox;
+use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::services::jwt::JwtKeys;
 use crate::services::secret_keys::{load_or_create_connector_key, load_or_create_jwt_secret};
 use crate::state::AppState;

@@ -13,7 +13,6 @@ pub mod customers;
 pub mod differences;
 pub mod documents;
 pub mod dunning;
-pub mod embedded;
 pub mod idempotency;
 pub mod integrity;
 pub mod outbox;

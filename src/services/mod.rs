@@ -26,6 +26,7 @@ pub mod jwt;
 pub mod login_throttle;
 
 pub mod pagination;
+pub mod polling;
 pub mod portal;
 pub mod rate_limit;
 pub mod reports;

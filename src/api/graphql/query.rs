@@ -1,3 +1,4 @@
+use super::page::Page;
 use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
@@ -18,69 +19,20 @@ use crate::services::reports::{
 };
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-#[derive(SimpleObject)]
-pub struct CustomerPage {
-    pub items: Vec<CustomerView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct DocumentPage {
-    pub items: Vec<DocumentView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct BankLinePage {
-    pub items: Vec<BankLineView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct AllocationPage {
-    pub items: Vec<AllocationView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntryView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct DifferencePage {
-    pub items: Vec<DifferenceView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookEndpointPage {
-    pub items: Vec<WebhookEndpointView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryPage {
-    pub items: Vec<WebhookDeliveryView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct ConnectorPage {
-    pub items: Vec<ConnectorView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct ConnectorSyncPage {
-    pub items: Vec<ConnectorSyncView>,
-    pub next_cursor: Option<String>,
-}
+type CustomerPage = Page<CustomerView>;
+type DocumentPage = Page<DocumentView>;
+type BankLinePage = Page<BankLineView>;
+type AllocationPage = Page<AllocationView>;
+type AuditPage = Page<AuditEntryView>;
+type DifferencePage = Page<DifferenceView>;
+type WebhookEndpointPage = Page<WebhookEndpointView>;
+type WebhookDeliveryPage = Page<WebhookDeliveryView>;
+type ConnectorPage = Page<ConnectorView>;
+type ConnectorSyncPage = Page<ConnectorSyncView>;
 
 pub struct QueryRoot;
 

@@ -4,7 +4,7 @@
 use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, Auth,
+    execute_write, ok_json, read_body, render_stored, request_fingerprint, run, Auth, JsonBody, OrDefault,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{ApiKeyView, CreatedApiKey};
@@ -32,17 +32,13 @@ use uuid::Uuid;
 )]
 #[post("/connectors/{id}/push-keys")]
 pub async fn create_push_key(
-    state: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<NewPushKey, OrDefault>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 16 * 1024).await?;
-    let input: NewPushKey = parse_json_or_default(&req, &body)?;
-    let (principal, id) = (p.clone(), *id);
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        connector_push::create_push_key(conn, &principal, id, input)
+    let id = *id;
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        connector_push::create_push_key(conn, principal, id, input)
     })
     .await
 }

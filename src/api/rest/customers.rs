@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, run_read, Auth};
+use crate::api::extract::{execute_write, ok_json, read_body, run, run_read, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -22,17 +22,8 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
     security(("bearer" = []))
 )]
 #[post("/customers")]
-pub async fn create(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CustomerInput = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| customers::create(conn, &principal, input))
-        .await
+pub async fn create(Auth(p): Auth, body: JsonBody<CustomerInput>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, customers::create).await
 }
 
 /// List customers, filtered, one page at a time.
@@ -78,21 +69,10 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<Stri
     security(("bearer" = []))
 )]
 #[patch("/customers/{code}")]
-pub async fn update(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    code: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let patch: CustomerPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
+pub async fn update(Auth(p): Auth, code: web::Path<String>, body: JsonBody<CustomerPatch>) -> AppResult<HttpResponse> {
     let code = code.into_inner();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customers::update(conn, &principal, &code, patch)
-    })
-    .await
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| customers::update(conn, principal, &code, patch))
+        .await
 }
 
 /// Bulk upsert by code, from CSV (`text/csv`, columns of `customers.csv`: code,name,country,iban,email

@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run_read, Auth};
+use crate::api::extract::{execute_write, ok_json, read_body, run_read, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -19,17 +19,8 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/documents")]
-pub async fn create(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: DocumentInput = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| documents::create(conn, &principal, input))
-        .await
+pub async fn create(Auth(p): Auth, body: JsonBody<DocumentInput>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, documents::create).await
 }
 
 /// Query documents.
@@ -69,19 +60,9 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
     security(("bearer" = []))
 )]
 #[patch("/documents/{id}")]
-pub async fn update(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let patch: DocumentPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
+pub async fn update(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<DocumentPatch>) -> AppResult<HttpResponse> {
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::update(conn, &principal, id, patch))
-        .await
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| documents::update(conn, principal, id, patch)).await
 }
 
 /// Cancel (void) a document that nothing has been applied to. Documents are never erased.

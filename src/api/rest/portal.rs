@@ -4,7 +4,7 @@
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::statements::PageQuery;
 use super::ErrorBody;
-use crate::api::extract::{ok_json, parse_json, parse_json_or_default, read_body, run, PortalAuth};
+use crate::api::extract::{ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
 use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
@@ -100,12 +100,10 @@ pub async fn comment(
     state: web::Data<AppState>,
     PortalAuth(c): PortalAuth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<CommentInput>,
 ) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
     let id = id.into_inner();
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CommentInput = parse_json(&req, &body)?;
     let view = run(&state.pool, move |conn| differences::comment(conn, &Party::Customer(&c), id, input)).await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -133,6 +131,7 @@ pub async fn act(
         "dispute" => Action::Dispute,
         _ => return Err(AppError::not_found(format!("portal action {name:?} (confirm, dispute)"))),
     };
+    // Read after the action is known, not through `JsonBody`: an unknown action answers 404 whatever the body holds.
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let input: CommentInput = parse_json_or_default(&req, &body)?;
     let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
@@ -147,11 +146,9 @@ pub async fn act(
 pub async fn confirm_balance(
     state: web::Data<AppState>,
     PortalAuth(c): PortalAuth,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<BalanceConfirmationInput>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: BalanceConfirmationInput = parse_json(&req, &body)?;
+    let input = body.into_inner();
     let view = run(&state.pool, move |conn| portal::confirm_balance(conn, &c, input)).await?;
     Ok(HttpResponse::Created().json(view))
 }

@@ -8,7 +8,9 @@ use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, Run, WriteOffRow};
 use crate::db::DbPool;
 use crate::domain::auth::Principal;
-use crate::domain::matching::{CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem};
+use crate::domain::cash_application::{
+    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem,
+};
 use crate::domain::run_status::{AllocationState, RunStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -348,7 +350,11 @@ fn match_lines(
     RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
 }
 
-fn write_off_row(ctx: &RunContext<'_>, allocation_id: Uuid, w: &crate::domain::matching::WriteOff) -> WriteOffRow {
+fn write_off_row(
+    ctx: &RunContext<'_>,
+    allocation_id: Uuid,
+    w: &crate::domain::cash_application::WriteOff,
+) -> WriteOffRow {
     WriteOffRow {
         id: Uuid::now_v7(),
         tenant_id: ctx.tenant,

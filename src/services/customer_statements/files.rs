@@ -3,9 +3,9 @@
 //! Every path (tenant API, portal upload, signed push) reads bodies here, so they accept the
 //! same formats. Nothing here touches the database.
 
+use crate::domain::customer_statements::TheirItem;
 use crate::domain::document::DocType;
 use crate::domain::money::Currency;
-use crate::domain::statement_matching::TheirItem;
 use crate::error::{AppError, AppResult};
 use crate::services::import::{describe_json_error, ImportFormat};
 use crate::statement_formats::{read_csv, FormatError, ReadStatement, Side, StatementMapping};

@@ -23,10 +23,10 @@ use crate::db::customer_statements::{self as st_db, CustomerStatement, CustomerS
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences::{self as diff_db, Difference};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::customer_statements::{compare, Comparison, OurItem, Pairing, TheirItem};
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::DocType;
 use crate::domain::money::format_amount;
-use crate::domain::statement_matching::{compare, Comparison, OurItem, Pairing, TheirItem};
 use crate::error::{AppError, AppResult};
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;

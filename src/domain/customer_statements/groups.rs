@@ -9,7 +9,7 @@ use super::evidence::How;
 use super::explain::{group_sentence, list_refs};
 use super::pairing::{raises, ByDate, State, NEAREST};
 use super::{compatible, normalise_ref, signed, MatchRule};
-use crate::domain::matching::subset::find_subsets_within;
+use crate::domain::cash_application::subset::find_subsets_within;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashSet};
 

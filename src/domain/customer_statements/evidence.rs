@@ -8,7 +8,7 @@
 //! swapped is found too. Only evidence for an item of a compatible kind is kept.
 
 use super::{compatible, normalise_ref, OurItem, TheirItem};
-use crate::domain::matching::references::{
+use crate::domain::cash_application::references::{
     transposed_variants, verify_key, write_doc_key, KeyKind, RefStrength, Scanner,
 };
 use std::collections::HashMap;

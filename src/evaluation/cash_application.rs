@@ -98,52 +98,7 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     let created = conn.transaction(|c| tenants::create(c, "Evaluation", "EUR")).map_err(err)?;
     let p = Principal { tenant_id: created.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
     let t0 = Instant::now();
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    let (cust, ledger, bank_csv) = (read("customers.csv")?, read("ledger.csv")?, read("bank.csv")?);
-    let r = conn.transaction(|c| customers::import(c, &p, ImportFormat::Csv, &cust)).map_err(err)?;
-    if !r.rejected.is_empty() {
-        return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
-    }
-    // In batches, as an ERP pushes a big ledger: one 1.46M-document request would hold the whole
-    // parsed ledger at once and leave the process's heap gigabytes large before the run starts.
-    for batch in csv_batches(&ledger, LEDGER_BATCH_ROWS)? {
-        let r = conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &batch)).map_err(err)?;
-        if !r.rejected.is_empty() {
-            return Err(format!("documents rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
-        }
-    }
-    drop(ledger);
-    for (iban, cur) in OUR_ACCOUNTS {
-        let input = bank::BankAccountInput {
-            account_id: iban.into(),
-            currency: cur.into(),
-            bank_name: None,
-            bic: None,
-            name: None,
-            csv_mapping: None,
-        };
-        conn.transaction(|c| bank::create_account(c, &p, input)).map_err(err)?;
-    }
-    let rates = RATES_TO_EUR
-        .iter()
-        .map(|(cur, rate)| matching::FxRateInput {
-            from_currency: cur.to_string(),
-            to_currency: "EUR".into(),
-            rate: rate.to_string(),
-            valid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
-        })
-        .collect();
-    conn.transaction(|c| matching::put_rates(c, &p, rates)).map_err(err)?;
-    let upload = bank::StatementUpload {
-        format: Some(crate::bank_formats::Format::Csv),
-        head: Vec::new(),
-        sha256: String::new(),
-        bytes: bank_csv.len() as u64,
-        ..Default::default()
-    };
-    conn.transaction(|c| bank::import_statement(c, &p, upload, crate::bank_formats::Input::Bytes(&bank_csv)))
-        .map_err(err)?;
-    drop(bank_csv);
+    load(&mut conn, &p, dir)?;
     let load_secs = t0.elapsed().as_secs_f64();
     let peak_imports_mib = memory_kib("VmHWM:") / 1024.0;
     // The run's own peak: the kernel's high-water mark restarts at the current resident size.
@@ -159,19 +114,6 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         return Err(format!("run {}: {:?}", run.status, run.error));
     }
 
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        line_id: Option<String>,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        doc_no: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        amount: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        state: String,
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        candidate_set: i32,
-    }
     let rows: Vec<Row> = diesel::sql_query(
         "SELECT l.bank_reference AS line_id, d.doc_no, a.amount::text AS amount, a.state, a.candidate_set \
          FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id",
@@ -274,4 +216,71 @@ mod tests {
         assert_eq!(csv_batches(b"a,b\n", 2).unwrap(), Vec::<Vec<u8>>::new());
         assert_eq!(csv_batches(b"a,b\n1,x\n2,y\n", 2).unwrap(), vec![b"a,b\n1,x\n2,y\n".to_vec()]);
     }
+}
+
+/// Loads the data set through the real import paths: customers, the ledger in batches, our bank
+/// accounts, the generator's FX rates and the bank statement.
+fn load(conn: &mut PgConnection, p: &Principal, dir: &Path) -> Result<(), String> {
+    let err = |e: crate::error::AppError| e.message;
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
+    let (cust, ledger, bank_csv) = (read("customers.csv")?, read("ledger.csv")?, read("bank.csv")?);
+    let r = conn.transaction(|c| customers::import(c, p, ImportFormat::Csv, &cust)).map_err(err)?;
+    if !r.rejected.is_empty() {
+        return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
+    }
+    // In batches, as an ERP pushes a big ledger: one 1.46M-document request would hold the whole
+    // parsed ledger at once and leave the process's heap gigabytes large before the run starts.
+    for batch in csv_batches(&ledger, LEDGER_BATCH_ROWS)? {
+        let r = conn.transaction(|c| documents::import(c, p, ImportFormat::Csv, &batch)).map_err(err)?;
+        if !r.rejected.is_empty() {
+            return Err(format!("documents rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
+        }
+    }
+    drop(ledger);
+    for (iban, cur) in OUR_ACCOUNTS {
+        let input = bank::BankAccountInput {
+            account_id: iban.into(),
+            currency: cur.into(),
+            bank_name: None,
+            bic: None,
+            name: None,
+            csv_mapping: None,
+        };
+        conn.transaction(|c| bank::create_account(c, p, input)).map_err(err)?;
+    }
+    let rates = RATES_TO_EUR
+        .iter()
+        .map(|(cur, rate)| matching::FxRateInput {
+            from_currency: cur.to_string(),
+            to_currency: "EUR".into(),
+            rate: rate.to_string(),
+            valid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+        })
+        .collect();
+    conn.transaction(|c| matching::put_rates(c, p, rates)).map_err(err)?;
+    let upload = bank::StatementUpload {
+        format: Some(crate::bank_formats::Format::Csv),
+        head: Vec::new(),
+        sha256: String::new(),
+        bytes: bank_csv.len() as u64,
+        ..Default::default()
+    };
+    conn.transaction(|c| bank::import_statement(c, p, upload, crate::bank_formats::Input::Bytes(&bank_csv)))
+        .map_err(err)?;
+    drop(bank_csv);
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    line_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    doc_no: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    amount: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    candidate_set: i32,
 }
