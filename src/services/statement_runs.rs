@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -149,17 +149,6 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
 }
 
 pub fn spawn_worker(pool: DbPool, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("statement-run-worker".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match process_next_batch(&pool) {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e.message, "statement run batch failed; retrying"),
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-        })
-        .expect("spawn the statement run worker")
+    super::polling::Polling::new("statement-run-worker", Duration::from_millis(250))
+        .spawn(stop, move || process_next_batch(&pool))
 }

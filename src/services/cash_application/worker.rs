@@ -59,17 +59,6 @@ fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, run: &Run) -> AppR
 
 /// Runs queued reconciliations until `stop` is set: one thread per server process.
 pub fn spawn_worker(pool: DbPool, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("reconciliation-worker".into())
-        .spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match process_next_run(&pool) {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => tracing::debug!(error = %e.message, "reconciliation worker idle after error"),
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        })
-        .expect("spawn the reconciliation worker")
+    crate::services::polling::Polling::new("reconciliation-worker", Duration::from_millis(200))
+        .spawn(stop, move || process_next_run(&pool))
 }
