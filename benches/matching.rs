@@ -33,7 +33,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-use duizhang::domain::matching::{Decision, Engine, MatchSettings};
+use duizhang::domain::cash_application::{Decision, Engine, MatchSettings};
 
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: speed <generated folder>");

@@ -286,14 +286,14 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::EvalMatching { dir } => {
             let report = with_scratch_database(&database.url, |url| {
                 let pool = duizhang::db::build_pool(url, 4, std::time::Duration::from_secs(30))?;
-                duizhang::eval::evaluate(url, &dir, pool).map(|s| s.report)
+                duizhang::evaluation::cash_application::evaluate(url, &dir, pool).map(|s| s.report)
             })?;
             println!("{report}");
             Ok(())
         }
         Command::EvalStatements { dir, without_mappings } => {
             let report = with_scratch_database(&database.url, |url| {
-                duizhang::eval_statements::evaluate(url, &dir, !without_mappings).map(|s| s.report)
+                duizhang::evaluation::customer_statements::evaluate(url, &dir, !without_mappings).map(|s| s.report)
             })?;
             println!("{report}");
             Ok(())
@@ -311,7 +311,7 @@ fn restore(settings: &Settings, file: &std::path::Path, replace: bool) -> Result
         Some(url) => url.clone(),
         None => {
             let cluster =
-                duizhang::db::embedded::EmbeddedPostgres::start(duizhang::db::embedded::EmbeddedPostgresConfig {
+                duizhang::embedded_postgres::EmbeddedPostgres::start(duizhang::embedded_postgres::EmbeddedPostgresConfig {
                     data_dir: settings.data_dir.clone(),
                     fast_unsafe: false,
                 })

@@ -4,10 +4,11 @@
 use crate::api::graphql;
 use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
-use crate::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::db::{self, DbPool};
-use crate::services::auth::{load_or_create_jwt_secret, JwtKeys};
+use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
+use crate::services::jwt::JwtKeys;
 use crate::services::data_safety::Keyring;
+use crate::services::secret_keys::load_or_create_jwt_secret;
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -76,10 +77,8 @@ impl Application {
         );
         crate::services::data_safety::startup(&pool, &keyring, &settings)?;
         if settings.run_worker {
-            crate::services::matching::spawn_worker(pool.clone(), keyring.clone(), worker_stop.clone());
+            crate::services::cash_application::spawn_worker(pool.clone(), keyring.clone(), worker_stop.clone());
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
-        }
-        if settings.run_worker {
             crate::services::data_safety::retention::spawn_worker(pool.clone(), worker_stop.clone());
         }
         if settings.audit_sealer {
@@ -119,14 +118,19 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Keyring>) -> Result<Server, String> {
+fn run(
+    listener: TcpListener,
+    pool: DbPool,
+    settings: Settings,
+    keyring: Arc<Keyring>,
+) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
     let state = AppState {
         pool,
         jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
         settings: Arc::new(settings.clone()),
         keyring,
-        rate_limiter: crate::api::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
+        rate_limiter: crate::services::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
         api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
     };

@@ -1,4 +1,4 @@
-//! The embedded PostgreSQL cluster (src/db/embedded.rs): real initdb, pg_ctl, postgres and psql; no mocks.
+//! The embedded PostgreSQL cluster (src/embedded_postgres/): real initdb, pg_ctl, postgres and psql; no mocks.
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpStream};
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 
-use duizhang::db::embedded::{EmbeddedPgError, EmbeddedPostgres, EmbeddedPostgresConfig};
+use duizhang::embedded_postgres::{EmbeddedPgError, EmbeddedPostgres, EmbeddedPostgresConfig};
 
 /// Some tempfile versions make 0700 folders, which the server user (when we are root) cannot
 /// enter; open it up so the cluster stays inside, as it would in a normal data folder.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use duizhang::domain::matching::{CustomerInfo, DocKind, FxRates, LineInput, OpenItem};
+use duizhang::domain::cash_application::{CustomerInfo, DocKind, FxRates, LineInput, OpenItem};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 

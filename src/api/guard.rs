@@ -5,8 +5,8 @@
 //! Over budget: 429 `rate_limited` with `Retry-After`, before the handler (or the body) is read.
 
 use crate::api::extract::ResolvedCaller;
-use crate::api::rate_limit::RateKey;
 use crate::error::{AppError, ErrorCode};
+use crate::services::rate_limit::RateKey;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

@@ -6,6 +6,5 @@ pub mod cors;
 pub mod extract;
 pub mod graphql;
 pub mod guard;
-pub mod rate_limit;
 pub mod rest;
 pub mod security_headers;

@@ -87,5 +87,5 @@ pub async fn sync(env: &SyncEnv<'_>, config: &BankFileConfig, creds: &BankFileCr
     }
     let cursor = json!({ "etag": new_etag, "last_modified": new_last_modified, "sha256": sha256 });
     let file = StatementFile { format: config.format.clone(), bank_account: config.bank_account.clone(), body, sha256 };
-    env.sink.commit(Page { cursor, batches: vec![Batch::Statement(file)], rejected: vec![] }).await
+    env.sink.commit(Page { cursor, batches: vec![Batch::BankStatement(file)], rejected: vec![] }).await
 }

@@ -36,7 +36,7 @@ pub enum Batch {
     /// `documents::import` JSON rows.
     Documents { kind: &'static str, rows: Vec<Value>, names: Vec<String> },
     /// A bank statement file for `bank::import_statement`.
-    Statement(StatementFile),
+    BankStatement(StatementFile),
 }
 
 #[derive(Debug)]

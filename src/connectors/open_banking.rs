@@ -154,7 +154,7 @@ async fn sync_account(
             cursor.max_booking_date = None;
         }
         let batches =
-            if lines.is_empty() { vec![] } else { vec![Batch::Statement(statement_file(&lines, &account.iban))] };
+            if lines.is_empty() { vec![] } else { vec![Batch::BankStatement(statement_file(&lines, &account.iban))] };
         let patch = json!({ key.clone(): cursor });
         env.sink.commit(Page { cursor: patch, batches, rejected }).await?;
         match next {

@@ -4,24 +4,27 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bank;
+pub mod cash_application;
 pub mod connector_push;
 pub mod connectors;
+pub mod customer_statement_mappings;
+pub mod customer_statements;
 pub mod customers;
 pub mod differences;
 pub mod documents;
 pub mod dunning;
-pub mod embedded;
 pub mod idempotency;
-pub mod matching;
+pub mod integrity;
 pub mod outbox;
 pub mod password_resets;
 pub mod pg_tools;
 mod pool;
 pub mod portal;
 pub mod reports;
-pub mod statement_mappings;
-pub mod statements;
+pub mod statement_runs;
+
 pub mod tenants;
+mod text_enum;
 pub mod users;
 pub mod webhooks;
 
@@ -182,4 +185,10 @@ pub fn like_pattern(text: &str) -> String {
     }
     escaped.push('%');
     escaped
+}
+
+/// One round trip to the database (the readiness probe).
+pub fn ping(conn: &mut PgConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 /// r2d2 hands a returned connection to whichever thread takes the pool's lock first, not to
 /// the one that has waited longest, and a waiter that runs out of its wait slice (see
 /// [`checkout`]) starts over at the back. Under load (more requests in flight than connections)
-/// a few requests then lost race after race: the document read measured p50 3 ms but p99
-/// 243 to 454 ms. Requests now take a permit of a FIFO semaphore sized to the pool before they
-/// go to the blocking pool, so they are served in arrival order and at most as many threads as
-/// there are connections compete for them. Background workers use the pool directly.
+/// a few requests would lose race after race and wait many times longer than the rest. So
+/// requests take a permit of a FIFO semaphore sized to the pool before they go to the blocking
+/// pool: they are served in arrival order, and at most as many threads as there are connections
+/// compete for them. Background workers use the pool directly.
 #[derive(Clone)]
 pub struct DbPool {
     pool: Pool<PgManager>,
@@ -31,11 +31,9 @@ impl std::ops::Deref for DbPool {
 /// The pool size when `DUIZHANG_DB_POOL_SIZE` is not set: twice the cores, plus four for the
 /// background workers and long jobs (imports, matching runs) that hold a connection for long.
 ///
-/// More busy connections do not make a small machine faster, only its tails longer. Measured on
-/// 2 cores with 16 connections: PostgreSQL itself logged `SELECT 1` and `COMMIT` of the
-/// readiness check at up to 940 ms while no backend waited on a lock and no thread waited more
-/// than 26 ms to be scheduled, and reads had a p99 of 200 to 600 ms; with 8, p99 under 20 ms at
-/// the same throughput (the cause inside PostgreSQL was not isolated).
+/// More busy connections do not make a small machine faster, only its tails longer: past about
+/// twice the cores the backends only compete for the CPU, so every statement (even a readiness
+/// check's `SELECT 1`) waits longer while throughput stays the same.
 pub fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
     2 * cores + 4
@@ -76,8 +74,9 @@ pub(super) fn checkout(pool: &DbPool, deadline: Instant) -> Result<PooledConnect
 }
 
 /// A connection used within this window is not pinged when it is taken again (HikariCP's
-/// "alive bypass window"): r2d2's default, a ping at every checkout, was a round trip and a
-/// statement on every request (14,800 instead of 11,100 document reads per second without it).
+/// "alive bypass window"): a ping at every checkout (r2d2's default) is a round trip and a
+/// statement on every request, about a quarter of the cost of a simple read, and a connection
+/// used a moment ago is alive.
 /// A connection that broke while in use is not lost track of: diesel marks it broken from
 /// libpq's status after the failed statement, and r2d2 drops it on return
 /// ([`PgManager::has_broken`]).

@@ -33,3 +33,8 @@ pub fn slug_taken(conn: &mut PgConnection, slug: &str) -> QueryResult<bool> {
 pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
     tenants::table.order(tenants::created_at.asc()).select(Tenant::as_select()).load(conn)
 }
+
+/// Every tenant's id, in id order.
+pub fn all_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    tenants::table.select(tenants::id).order(tenants::id).load(conn)
+}

@@ -11,8 +11,8 @@
 
 use super::csv_cell::CsvWriter;
 use super::{totals, RenderError, StatementDoc};
+use crate::domain::aging::AgingReport;
 use crate::domain::money::format_amount;
-use crate::services::reports::AgingReport;
 
 pub const COLUMNS: [&str; 7] = ["currency", "date", "kind", "reference", "debit", "credit", "balance"];
 

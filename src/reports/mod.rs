@@ -10,7 +10,7 @@ pub mod pdf;
 pub mod xlsx;
 
 use crate::domain::money::Currency;
-use crate::services::portal::{CurrencyAccount, StatementOfAccount};
+use crate::domain::statement_of_account::{CurrencyAccount, StatementOfAccount};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -163,7 +163,7 @@ pub fn file_name(parts: &[&str], format: ExportFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::portal::AccountLine;
+    use crate::domain::statement_of_account::AccountLine;
 
     fn sample(lines: usize) -> StatementOfAccount {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();

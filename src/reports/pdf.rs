@@ -12,7 +12,7 @@
 
 use super::{kind_label, period_label, totals, RenderError, StatementDoc};
 use crate::domain::money::display_amount;
-use crate::services::portal::CurrencyAccount;
+use crate::domain::statement_of_account::CurrencyAccount;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
@@ -312,7 +312,7 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
 }
 
 /// Open items, their aging and the differences still open with the customer, as short lines.
-fn summary_sections(l: &mut Layout<'_>, st: &crate::services::portal::StatementOfAccount) {
+fn summary_sections(l: &mut Layout<'_>, st: &crate::domain::statement_of_account::StatementOfAccount) {
     let section = |l: &mut Layout<'_>, title: &str, lines: Vec<String>| {
         if lines.is_empty() {
             return;

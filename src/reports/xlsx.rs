@@ -7,8 +7,8 @@
 //! statement without items has one sheet saying so.
 
 use super::{decimal, kind_label, minor_units, period_label, totals, RenderError, ReportHeader, StatementDoc};
-use crate::services::portal::CurrencyAccount;
-use crate::services::reports::AgingReport;
+use crate::domain::aging::AgingReport;
+use crate::domain::statement_of_account::CurrencyAccount;
 use chrono::{Datelike, NaiveDate, Timelike};
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};

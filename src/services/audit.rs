@@ -157,9 +157,7 @@ pub struct TenantChainReport {
 
 /// Verifies the chains of all tenants (operator command, not an API).
 pub fn verify_all(conn: &mut PgConnection) -> AppResult<Vec<TenantChainReport>> {
-    use crate::db::schema::tenants;
-    use diesel::prelude::*;
-    let ids: Vec<uuid::Uuid> = tenants::table.select(tenants::id).order(tenants::id).load(conn)?;
+    let ids = crate::db::tenants::all_ids(conn)?;
     let mut out = Vec::with_capacity(ids.len());
     for tenant_id in ids {
         let v = verify_chain(conn, tenant_id)?;

@@ -11,8 +11,9 @@
 use crate::db::audit::{self as audit_db, HeadLock};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
+use crate::services::polling::Polling;
 use diesel::{Connection, PgConnection};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -68,18 +69,11 @@ pub fn seal_everything(conn: &mut PgConnection) -> AppResult<usize> {
     Ok(sealed)
 }
 
-/// The background sealer of this process.
+/// The background sealer of this process: one pass over the pending entries per interval.
 pub fn spawn_worker(pool: DbPool, interval: Duration, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("audit-sealer".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let result = pool.get().map_err(AppError::internal).and_then(|mut conn| seal_all(&mut conn));
-                if let Err(e) = result {
-                    tracing::warn!(error = %e.message, "sealing the audit trail failed; retrying");
-                }
-                std::thread::sleep(interval);
-            }
-        })
-        .expect("spawn the audit sealer")
+    Polling::new("audit-sealer", interval).spawn(stop, move || {
+        let mut conn = pool.get().map_err(AppError::internal)?;
+        // A pass drains every tenant it can lock, so there is nothing to poll again for at once.
+        seal_all(&mut conn).map(|_| false)
+    })
 }

@@ -3,70 +3,22 @@
 //! (its slug or id): an address is unique only within a tenant, so nothing one tenant does with
 //! its users can change how another's log in, and no answer tells which addresses exist.
 
+use super::AppState;
 use crate::db::{self, api_keys, connector_push, users};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::services::api_key_cache::CachedKey;
-use crate::state::AppState;
+use crate::services::jwt::{PortalClaims, JWT_AUDIENCE_API, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-pub const JWT_ISSUER: &str = "duizhang";
-pub const JWT_AUDIENCE_API: &str = "duizhang-api";
-/// Customer portal tokens carry their own audience, so they can never pass as API tokens.
-pub const JWT_AUDIENCE_PORTAL: &str = "duizhang-portal";
 const API_KEY_PREFIX: &str = "dz_";
-
-/// HS256 only: one algorithm, so "alg: none" or RSA/HMAC confusion cannot be accepted.
-pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    pub ttl: Duration,
-}
-
-impl JwtKeys {
-    pub fn new(secret: &[u8], ttl: Duration) -> JwtKeys {
-        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
-    }
-
-    fn validation(audience: &str) -> Validation {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_issuer(&[JWT_ISSUER]);
-        v.set_audience(&[audience]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = 5;
-        v
-    }
-
-    pub fn sign<C: Serialize>(&self, claims: &C) -> AppResult<String> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(AppError::internal)
-    }
-
-    pub fn verify<C: for<'de> Deserialize<'de>>(&self, token: &str, audience: &str) -> AppResult<C> {
-        jsonwebtoken::decode::<C>(token, &self.decoding, &Self::validation(audience)).map(|data| data.claims).map_err(
-            |e| {
-                use jsonwebtoken::errors::ErrorKind;
-                let reason = match e.kind() {
-                    ErrorKind::ExpiredSignature => "token expired",
-                    ErrorKind::InvalidAudience => "token is not for this API (audience)",
-                    ErrorKind::InvalidIssuer => "token issuer not accepted",
-                    ErrorKind::InvalidSignature => "token signature invalid",
-                    ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
-                    _ => "token invalid",
-                };
-                AppError::unauthenticated(reason)
-            },
-        )
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct UserClaims {
@@ -127,7 +79,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     let claims: UserClaims = match state.jwt.verify(token, JWT_AUDIENCE_API) {
         Ok(c) => c,
         Err(e) => {
-            if state.jwt.verify::<crate::services::portal::PortalClaims>(token, JWT_AUDIENCE_PORTAL).is_ok() {
+            if state.jwt.verify::<PortalClaims>(token, JWT_AUDIENCE_PORTAL).is_ok() {
                 return Err(AppError::forbidden("a portal token only reaches /api/v1/portal/..."));
             }
             return Err(e);
@@ -330,31 +282,6 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Loads the JWT secret from the environment, else from `<data_dir>/jwt_secret` (created on
-/// first use), so tokens survive restarts of a development installation.
-pub fn load_or_create_jwt_secret(settings: &crate::config::Settings) -> std::io::Result<Vec<u8>> {
-    if let Some(secret) = &settings.jwt_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = settings.data_dir.join("jwt_secret");
-    if let Ok(existing) = std::fs::read(&path) {
-        if existing.len() >= 32 {
-            return Ok(existing);
-        }
-    }
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let mut secret = [0u8; 48];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let encoded = hex::encode(secret).into_bytes();
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
-        file.write_all(&encoded)?;
-    }
-    Ok(encoded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,7 +301,8 @@ mod tests {
 
     #[test]
     fn jwt_round_trip_and_audience() {
-        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
+        use crate::services::jwt::JwtKeys;
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", std::time::Duration::from_secs(60));
         let now = chrono::Utc::now().timestamp();
         let claims = UserClaims {
             sub: Uuid::nil(),

@@ -13,14 +13,17 @@ use super::require;
 use crate::db::audit as audit_db;
 use crate::db::connector_push::{self as push_db, PushSecret};
 use crate::db::connectors as c_db;
+use crate::db::DbPool;
 use crate::domain::auth::{Actor, Permission, Principal, Role};
 use crate::domain::webhook_signature::{self, Verifier};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::data_safety::{sealing, Keyring};
+use crate::services::idempotency::{self, StoredResponse};
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Where a push goes; each target is one of the ordinary import endpoints.
@@ -195,4 +198,40 @@ pub fn authenticate_signed(
         role: Role::Accountant,
         scopes: vec![permission.scope().to_string()],
     })
+}
+
+/// Who pushes what: the push's path, its signed headers and the fingerprint of the request.
+pub struct SignedPush {
+    pub tenant_id: Uuid,
+    pub connector_id: Uuid,
+    pub target: PushTarget,
+    pub headers: SignedHeaders,
+    pub request_hash: String,
+}
+
+/// A signed push as one transaction: the signature over the body (`feed_body` hands it to the
+/// verifier), then `work` as the connector, once per `webhook-id` (a retry gets the first
+/// answer, kept with `status`).
+pub async fn execute_signed<T, V, F>(
+    pool: &DbPool,
+    secrets: Arc<Keyring>,
+    push: SignedPush,
+    status: u16,
+    feed_body: V,
+    work: F,
+) -> AppResult<StoredResponse>
+where
+    T: Serialize,
+    V: FnOnce(&mut Verifier) -> AppResult<()> + Send + 'static,
+    F: FnOnce(&mut PgConnection, &Principal) -> AppResult<T> + Send + 'static,
+{
+    crate::db::transaction(pool, move |conn| {
+        let SignedPush { tenant_id, connector_id, target, headers, request_hash } = push;
+        let principal = authenticate_signed(conn, &secrets, tenant_id, connector_id, target, &headers, feed_body)?;
+        let key = headers.idempotency_key(connector_id)?;
+        idempotency::run(conn, tenant_id, Some(&key), &request_hash, |conn| {
+            idempotency::json_response(status, &work(conn, &principal)?)
+        })
+    })
+    .await
 }

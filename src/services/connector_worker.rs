@@ -26,15 +26,15 @@ use crate::services::bank::{self, StatementUpload};
 use crate::services::connectors::ConnectorType;
 use crate::services::data_safety::{sealing, Keyring};
 use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::polling::{spawn_runtime_thread, Claimed, Polling};
 use crate::services::webhook_worker::blocking;
 use crate::services::{customers, documents};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
 /// Connectors synced at once per process.
@@ -51,19 +51,7 @@ pub fn spawn_worker(
     secrets: Arc<Keyring>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("connector-worker".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "connector worker: cannot start its runtime");
-                    return;
-                }
-            };
-            runtime.block_on(run(pool, config, secrets, stop));
-        })
-        .expect("spawn the connector worker")
+    spawn_runtime_thread("connector-worker", move || run(pool, config, secrets, stop))
 }
 
 async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop: Arc<AtomicBool>) {
@@ -74,34 +62,23 @@ async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop:
             return;
         }
     };
-    let mut in_flight: JoinSet<()> = JoinSet::new();
-    while !stop.load(Ordering::Relaxed) {
-        while in_flight.try_join_next().is_some() {}
-        let free = CONCURRENCY.saturating_sub(in_flight.len());
-        let mut claimed = 0;
-        if free > 0 {
-            let lease = config.lease;
-            match blocking(&pool, move |c| claim(c, Utc::now(), free as i64, lease)).await {
-                Ok(jobs) => {
-                    claimed = jobs.len();
-                    for job in jobs {
-                        let ctx =
-                            Ctx { pool: pool.clone(), clients: clients.clone(), keys: secrets.clone(), lease, job };
-                        in_flight.spawn(run_job(ctx, secrets.clone()));
-                    }
-                }
-                Err(e) => tracing::debug!(error = %e.message, "connector worker idle after error"),
+    let lease = config.lease;
+    let claim_jobs = |free: usize| {
+        let pool = pool.clone();
+        async move {
+            if free == 0 {
+                return Ok(Claimed::jobs(Vec::new()));
             }
+            Ok(Claimed::jobs(blocking(&pool, move |c| claim(c, Utc::now(), free as i64, lease)).await?))
         }
-        if claimed == 0 || claimed < free {
-            tokio::select! {
-                _ = in_flight.join_next(), if !in_flight.is_empty() => {}
-                _ = tokio::time::sleep(config.poll_interval) => {}
-            }
-        }
-    }
+    };
     // Abandoned syncs keep their committed pages; their leases run out and they run again.
-    in_flight.abort_all();
+    Polling::new("connector-worker", config.poll_interval)
+        .run_claiming(&stop, CONCURRENCY, claim_jobs, |job| {
+            let ctx = Ctx { pool: pool.clone(), clients: clients.clone(), keys: secrets.clone(), lease, job };
+            run_job(ctx, secrets.clone())
+        })
+        .await;
 }
 
 /// A claimed connector.
@@ -341,7 +318,7 @@ fn import_batch(
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
             counts.add_report(documents::import(conn, principal, ImportFormat::Json, &body)?, &names, kind);
         }
-        Batch::Statement(file) => {
+        Batch::BankStatement(file) => {
             let format = file.format.as_deref().map(bank::parse_format).transpose()?;
             let upload = StatementUpload {
                 format,

@@ -416,7 +416,8 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<C
     Ok(match format {
         ImportFormat::Json => read_json_array(body)?,
         ImportFormat::Csv => {
-            let (rows, mut rejected) = read_csv(body, &CSV_COLUMNS, &["code", "name"])?;
+            let (body, _) = super::import::csv_body(body)?;
+            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &["code", "name"])?;
             let mut inputs = Vec::with_capacity(rows.len());
             for r in rows {
                 match input_from_csv(&r.cells) {

@@ -411,7 +411,8 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
         ImportFormat::Json => read_json_array(body)?,
         ImportFormat::Csv => {
             let required = ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
-            let (rows, mut rejected) = read_csv(body, &CSV_COLUMNS, &required)?;
+            let (body, _) = super::import::csv_body(body)?;
+            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &required)?;
             let mut inputs = Vec::with_capacity(rows.len());
             for r in rows {
                 match input_from_csv(&r.cells) {

@@ -13,7 +13,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
 use chrono::{Duration, NaiveDate, Utc};
-use diesel::prelude::*;
+use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

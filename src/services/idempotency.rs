@@ -3,8 +3,10 @@
 //! refused. Errors are not stored (their transaction rolls back), so a failed request can be retried.
 
 use crate::db::idempotency as idem_db;
+use crate::db::DbPool;
 use crate::error::{AppError, AppResult, ErrorCode};
 use diesel::PgConnection;
+use serde::Serialize;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -53,4 +55,34 @@ pub fn run(
     let response = work(conn)?;
     idem_db::save_response(conn, tenant_id, key, response.status, &response.body, &response.content_type)?;
     Ok(response)
+}
+
+/// A write use case as one transaction that honours an idempotency key: `work` runs once and its
+/// JSON answer is kept with `status`; a repeat of the same request gets the kept answer.
+pub async fn execute_json<T, F>(
+    pool: &DbPool,
+    tenant_id: Uuid,
+    key: Option<String>,
+    request_hash: String,
+    status: u16,
+    work: F,
+) -> AppResult<StoredResponse>
+where
+    T: Serialize,
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+{
+    crate::db::transaction(pool, move |conn| {
+        run(conn, tenant_id, key.as_deref(), &request_hash, |conn| json_response(status, &work(conn)?))
+    })
+    .await
+}
+
+/// A use case's answer as it is kept for idempotent replays.
+pub fn json_response<T: Serialize>(status: u16, out: &T) -> AppResult<StoredResponse> {
+    Ok(StoredResponse {
+        status,
+        body: serde_json::to_vec(out).map_err(AppError::internal)?,
+        content_type: "application/json".into(),
+        replayed: false,
+    })
 }

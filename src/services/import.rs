@@ -77,7 +77,8 @@ pub fn read_csv(body: &[u8], allowed: &[&str], required: &[&str]) -> AppResult<(
     Ok((rows, rejected))
 }
 
-/// Imports are CSV or a JSON array, told apart by Content-Type.
+/// Imports are CSV or a JSON array, told apart by Content-Type. An .xlsx workbook is read as the
+/// CSV its main sheet's rows make (see [`csv_body`]), whatever CSV type it came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportFormat {
     Csv,
@@ -88,14 +89,34 @@ impl ImportFormat {
     pub fn from_content_type(content_type: Option<&str>) -> AppResult<ImportFormat> {
         let essence = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
-            "text/csv" | "application/csv" => Ok(ImportFormat::Csv),
+            "text/csv" | "application/csv" | XLSX_MEDIA_TYPE => Ok(ImportFormat::Csv),
             "application/json" => Ok(ImportFormat::Json),
             _ => Err(AppError::new(
                 crate::error::ErrorCode::UnsupportedMediaType,
-                "send the import as text/csv or application/json",
+                format!("send the import as text/csv, application/json or {XLSX_MEDIA_TYPE} (an .xlsx workbook)"),
             )),
         }
     }
+}
+
+pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The body of a CSV import: as sent, or, for an .xlsx workbook, the CSV its main
+/// sheet makes (line n is sheet row n, so a rejected row names the row a person finds in Excel),
+/// with notes on what was read.
+pub fn csv_body(body: &[u8]) -> AppResult<(std::borrow::Cow<'_, [u8]>, Vec<String>)> {
+    use crate::spreadsheet;
+    if spreadsheet::is_legacy_xls(body) {
+        return Err(AppError::invalid("body", spreadsheet::LEGACY_XLS));
+    }
+    if !spreadsheet::is_xlsx(body) {
+        return Ok((std::borrow::Cow::Borrowed(body), Vec::new()));
+    }
+    let table = spreadsheet::read_main_sheet(body, spreadsheet::Limits::default())
+        .map_err(|e| AppError::invalid("body", e.to_string()))?;
+    let mut notes = vec![format!("read from the spreadsheet's sheet {:?} (line n is its row n)", table.sheet)];
+    notes.extend(table.notes.iter().cloned());
+    Ok((std::borrow::Cow::Owned(spreadsheet::to_csv(&table)), notes))
 }
 
 /// Parses a JSON array element by element, so one bad element is one rejected row.

@@ -6,10 +6,9 @@
 //! It is read-only and runs in one REPEATABLE READ transaction: every check sees the same
 //! snapshot, so a concurrent use case cannot make two consistent rows look inconsistent.
 
+use crate::db::integrity as integrity_db;
 use crate::error::AppResult;
-use diesel::connection::SimpleConnection;
-use diesel::sql_types::Text;
-use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use diesel::PgConnection;
 use serde::Serialize;
 
 /// At most this many offending rows are read per check (the count says "at least" then).
@@ -49,16 +48,6 @@ impl IntegrityReport {
     pub fn failed_checks(&self) -> Vec<&'static str> {
         self.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect()
     }
-}
-
-#[derive(QueryableByName)]
-struct Row {
-    #[diesel(sql_type = Text)]
-    tenant_id: String,
-    #[diesel(sql_type = Text)]
-    subject: String,
-    #[diesel(sql_type = Text)]
-    detail: String,
 }
 
 struct SqlCheck {
@@ -261,15 +250,10 @@ fn checks() -> Vec<SqlCheck> {
 /// Runs every check (and the audit chain verification of every tenant) on one snapshot.
 pub fn check(conn: &mut PgConnection) -> AppResult<IntegrityReport> {
     conn.build_transaction().repeatable_read().read_only().run(|conn| {
-        // Hash joins only, so every check is one pass over its tables whatever the statistics
-        // say. The checks join on (tenant_id, id) pairs; on tables never analysed (the fault
-        // test's database, checked right after its loads) the planner merge-joined 146,000
-        // documents with 100,000 allocation sums on tenant_id alone (a database holds few
-        // tenants) and compared every pair: minutes instead of a second.
-        conn.batch_execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_nestloop = off")?;
+        integrity_db::hash_joins_only(conn)?;
         let mut results = Vec::new();
         for c in checks() {
-            let rows: Vec<Row> = diesel::sql_query(format!("{} LIMIT {}", c.sql, MAX_ROWS + 1)).load(conn)?;
+            let rows = integrity_db::offending_rows(conn, &c.sql, MAX_ROWS + 1)?;
             results.push(result_of(
                 c.name,
                 c.description,

@@ -4,13 +4,16 @@
 
 pub mod admin;
 pub mod api_key_cache;
+pub mod app_state;
 pub mod audit;
 pub mod audit_sealer;
 pub mod auth;
 pub mod bank;
+pub mod cash_application;
 pub mod connector_push;
 pub mod connector_worker;
 pub mod connectors;
+pub mod customer_statements;
 pub mod customers;
 pub mod data_safety;
 pub mod differences;
@@ -20,16 +23,17 @@ pub mod events;
 pub mod idempotency;
 pub mod import;
 pub mod integrity;
+pub mod jwt;
 pub mod login_throttle;
-pub mod matching;
+
 pub mod pagination;
+pub mod polling;
 pub mod portal;
+pub mod rate_limit;
 pub mod reports;
-pub mod statement_files;
-pub mod statement_lines;
-pub mod statement_mappings;
+pub mod secret_keys;
+pub mod statement_of_account;
 pub mod statement_runs;
-pub mod statements;
 pub mod tenants;
 pub mod users;
 pub mod webhook_worker;
@@ -37,6 +41,8 @@ pub mod webhooks;
 
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};
+
+pub use app_state::AppState;
 
 pub fn require(principal: &Principal, permission: Permission) -> AppResult<()> {
     if principal.can(permission) {

@@ -24,16 +24,17 @@ use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
+use crate::services::data_safety::{sealing, Keyring};
 use crate::services::audit::entry;
+use crate::services::polling::{spawn_runtime_thread, Claimed, Polling};
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use rand::Rng;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::task::JoinSet;
 use url::Url;
 use uuid::Uuid;
 
@@ -45,30 +46,13 @@ pub const EXCERPT_BYTES: usize = 2048;
 pub fn spawn_worker(
     pool: DbPool,
     config: WebhookConfig,
-    keys: Arc<crate::services::data_safety::Keyring>,
+    keys: Arc<Keyring>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("webhook-worker".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "webhook worker: cannot start its runtime");
-                    return;
-                }
-            };
-            runtime.block_on(run(pool, config, keys, stop));
-        })
-        .expect("spawn the webhook worker")
+    spawn_runtime_thread("webhook-worker", move || run(pool, config, keys, stop))
 }
 
-async fn run(
-    pool: DbPool,
-    config: WebhookConfig,
-    keys: Arc<crate::services::data_safety::Keyring>,
-    stop: Arc<AtomicBool>,
-) {
+async fn run(pool: DbPool, config: WebhookConfig, keys: Arc<Keyring>, stop: Arc<AtomicBool>) {
     let clients = match Clients::new(&config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -77,43 +61,32 @@ async fn run(
         }
     };
     let config = Arc::new(config);
-    let mut in_flight: JoinSet<()> = JoinSet::new();
-    while !stop.load(Ordering::Relaxed) {
-        while in_flight.try_join_next().is_some() {}
-        let dispatched = match blocking(&pool, |c| dispatch(c, Utc::now(), DISPATCH_BATCH)).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e.message, "webhook dispatcher idle after error");
-                0
-            }
-        };
-        let free = config.concurrency.saturating_sub(in_flight.len());
-        let mut claimed = 0;
-        if free > 0 {
-            let lease = config.lease;
-            let keys = keys.clone();
-            match blocking(&pool, move |c| claim(c, &keys, Utc::now(), free as i64, lease)).await {
-                Ok(jobs) => {
-                    claimed = jobs.len();
-                    for job in jobs {
-                        in_flight.spawn(deliver(pool.clone(), clients.clone(), config.clone(), job));
-                    }
+    let claim_jobs = |free: usize| {
+        let (pool, lease, keys) = (pool.clone(), config.lease, keys.clone());
+        async move {
+            let dispatched = match blocking(&pool, |c| dispatch(c, Utc::now(), DISPATCH_BATCH)).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!(error = %e.message, "webhook dispatcher idle after error");
+                    0
                 }
-                Err(e) => tracing::debug!(error = %e.message, "webhook sender idle after error"),
-            }
+            };
+            let jobs = if free > 0 {
+                blocking(&pool, move |c| claim(c, &keys, Utc::now(), free as i64, lease)).await?
+            } else {
+                Vec::new()
+            };
+            // A full dispatch batch means more events are waiting.
+            Ok(Claimed { jobs, more: dispatched as i64 == DISPATCH_BATCH })
         }
-        let busy = dispatched as i64 == DISPATCH_BATCH || (claimed > 0 && claimed == free);
-        if !busy {
-            // Idle: wake up for the next poll, or as soon as a request finishes (a slot is free).
-            tokio::select! {
-                _ = in_flight.join_next(), if !in_flight.is_empty() => {}
-                _ = tokio::time::sleep(config.poll_interval) => {}
-            }
-        }
-    }
+    };
     // Stopping abandons requests in flight without recording them: their leases run out and
     // they are sent again (same webhook-id) by whichever worker runs next.
-    in_flight.abort_all();
+    Polling::new("webhook-worker", config.poll_interval)
+        .run_claiming(&stop, config.concurrency, claim_jobs, |job| {
+            deliver(pool.clone(), clients.clone(), config.clone(), job)
+        })
+        .await;
 }
 
 /// Runs diesel work in one transaction on the runtime's blocking threads.
@@ -192,7 +165,7 @@ pub struct Job {
 
 fn claim(
     conn: &mut PgConnection,
-    keys: &crate::services::data_safety::Keyring,
+    keys: &Keyring,
     now: DateTime<Utc>,
     limit: i64,
     lease: Duration,
@@ -240,7 +213,7 @@ fn claim(
             secrets: endpoint
                 .active_secrets(now)
                 .into_iter()
-                .map(|s| crate::services::data_safety::sealing::open_text(keys, conn, d.tenant_id, s))
+                .map(|s| sealing::open_text(keys, conn, d.tenant_id, s))
                 .collect::<AppResult<_>>()?,
             body: serde_json::to_vec(payload).map_err(AppError::internal)?,
             allow_private: allowing.contains(&d.tenant_id),

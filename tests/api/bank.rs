@@ -363,3 +363,68 @@ async fn a_large_camt_file_is_parsed_in_place_from_its_spooled_copy() {
     assert_eq!(r.body["warnings"].as_array().unwrap().len(), 0, "balances agree: {}", r.text);
     assert_eq!(app.count("bank_lines"), expected_lines as i64);
 }
+
+/// An ICBC debit-card export saved as .xlsx: a preamble, the header, dates as date cells,
+/// amounts as numbers and as text with a thousands separator, a totals row. It is read as the
+/// CSV its rows make, the preset recognised by its header, and the answer says so.
+#[tokio::test]
+async fn a_bank_export_saved_as_xlsx_imports_like_its_csv() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let app = spawn_app().await;
+    let r = app.post("/api/v1/bank-accounts", &json!({"account_id": "6222020200112233445", "currency": "CNY"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("明细").unwrap();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    sheet.write_string(0, 0, "卡号: 6222****3445").unwrap();
+    let header = [
+        "交易日期",
+        "摘要",
+        "交易详情",
+        "记账金额(收入)",
+        "记账金额(支出)",
+        "余额",
+        "记账币种",
+        "对方户名",
+        "对方账户",
+    ];
+    for (col, name) in header.iter().enumerate() {
+        sheet.write_string(2, col as u16, *name).unwrap();
+    }
+    sheet.write_datetime_with_format(3, 0, ExcelDateTime::from_ymd(2026, 11, 3).unwrap(), &date).unwrap();
+    sheet.write_string(3, 1, "转账").unwrap();
+    sheet.write_string(3, 2, "货款 INV-2026-0000001").unwrap();
+    sheet.write_number(3, 3, 12_345.6).unwrap();
+    sheet.write_string(3, 6, "人民币").unwrap();
+    sheet.write_string(3, 7, "上海宏达贸易有限公司").unwrap();
+    sheet.write_datetime_with_format(4, 0, ExcelDateTime::from_ymd(2026, 11, 4).unwrap(), &date).unwrap();
+    sheet.write_string(4, 1, "手续费").unwrap();
+    sheet.write_string(4, 4, "1,000.10").unwrap();
+    sheet.write_string(4, 6, "人民币").unwrap();
+    sheet.write_string(5, 0, "人民币合计").unwrap();
+    sheet.write_number(5, 3, 12_345.6).unwrap();
+    sheet.write_number(5, 4, 1_000.1).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+
+    let r = upload(&app, "?bank_account=6222020200112233445", bytes.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["lines_imported"], 2, "{}", r.text);
+    let warnings = r.body["warnings"].to_string();
+    assert!(warnings.contains("read from the spreadsheet's sheet \\\"明细\\\""), "{}", r.text);
+    let lines = app.get("/api/v1/bank-lines?bank_account=6222020200112233445").await;
+    let mut amounts: Vec<String> =
+        lines.body["items"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap().to_string()).collect();
+    amounts.sort();
+    assert_eq!(amounts, ["-1000.10", "12345.60"], "{}", lines.text);
+    assert!(lines.text.contains("2026-11-03"), "{}", lines.text);
+    // The same workbook again adds nothing.
+    let again = upload(&app, "?bank_account=6222020200112233445", bytes).await;
+    assert_eq!(again.body["lines_imported"], 0, "{}", again.text);
+
+    let xls = upload(&app, "", vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0, 0]).await;
+    assert_eq!(xls.status, 422, "{}", xls.text);
+    assert!(xls.text.contains("save it as .xlsx"), "{}", xls.text);
+    let broken = upload(&app, "", b"PK\x03\x04 not really a workbook".to_vec()).await;
+    assert_eq!(broken.status, 422, "{}", broken.text);
+}

@@ -4,7 +4,7 @@
 use crate::helpers::spawn_app_with;
 use diesel::prelude::*;
 use duizhang::config::Settings;
-use duizhang::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
+use duizhang::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use duizhang::startup::Application;
 use std::time::{Duration, Instant};
 

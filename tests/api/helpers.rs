@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use duizhang::config::Settings;
-use duizhang::db::embedded::{EmbeddedPostgres, EmbeddedPostgresConfig};
+use duizhang::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use duizhang::startup::Application;
 use serde_json::Value;
 use std::sync::{Mutex, OnceLock};

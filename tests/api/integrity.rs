@@ -152,7 +152,7 @@ async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
     // allocations, write-offs, FX, open amounts and line statuses as the service writes them.
     tokio::task::spawn_blocking(move || {
         let pool = duizhang::db::build_pool(&url, 2, Duration::from_secs(30)).unwrap();
-        duizhang::eval::evaluate(&url, &path, pool)
+        duizhang::evaluation::cash_application::evaluate(&url, &path, pool)
     })
     .await
     .unwrap()

@@ -298,7 +298,7 @@ async fn quality_on_generated_data_meets_the_targets() {
     let path = dir.path().to_path_buf();
     let scores = tokio::task::spawn_blocking(move || {
         let pool = duizhang::db::build_pool(&url, 2, Duration::from_secs(30)).unwrap();
-        duizhang::eval::evaluate(&url, &path, pool)
+        duizhang::evaluation::cash_application::evaluate(&url, &path, pool)
     })
     .await
     .unwrap()

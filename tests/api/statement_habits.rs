@@ -6,7 +6,7 @@
 
 use crate::helpers::spawn_app;
 use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
-use duizhang::eval_statements::{score, truth, Key};
+use duizhang::evaluation::customer_statements::{score, truth, Key};
 use std::collections::{BTreeMap, HashSet};
 
 #[tokio::test]

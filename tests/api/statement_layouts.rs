@@ -233,6 +233,78 @@ async fn without_a_mapping_the_layout_is_detected_from_the_header() {
     assert!(notes.contains("invoices read on the credit side: 3 of 3 lines"), "{notes}");
 }
 
+/// The German statement of the test above as its accountant keeps it in Excel: a merged title,
+/// dates as date cells, amounts as numbers (one typed in as text), a notes sheet in front. Read
+/// as the CSV its rows make: the same comparison, and the answer names the sheet.
+#[tokio::test]
+async fn a_statement_saved_as_xlsx_is_compared_like_its_csv() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let app = spawn_app().await;
+    books(&app, "L6").await;
+    let mut book = Workbook::new();
+    book.add_worksheet().set_name("Hinweise").unwrap().write_string(0, 0, "Kontoauszug Debitor 4711").unwrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Konto").unwrap();
+    sheet.merge_range(0, 0, 0, 5, "Kreditorenkonto Shanghai Hongda, März 2026", &Format::new()).unwrap();
+    for (col, name) in ["Belegdatum", "Belegnr.", "Buchungstext", "Belegart", "Soll", "Haben"].iter().enumerate() {
+        sheet.write_string(1, col as u16, *name).unwrap();
+    }
+    let date = Format::new().set_num_format("dd.mm.yyyy");
+    // Day of March, document no, text, type, debit (Soll), credit (Haben).
+    type Row<'a> = (u8, &'a str, &'a str, &'a str, Option<f64>, Option<f64>);
+    let rows: [Row; 6] = [
+        (2, "ER-1", "Rechnung INV-2026-0000155", "Eingangsrechnung", None, Some(1234.5)),
+        (3, "ER-2", "RE 2026/0000156", "Rechnung", None, Some(2000.0)),
+        (4, "ER-3", "Bestellung 4500012345", "Rechnung", None, Some(300.0)),
+        (5, "ER-4", "INV-2026-0000158", "Rechnung", None, None),
+        (6, "ER-5", "INV-2026-0000159", "Rechnung", None, Some(450.0)),
+        (28, "ZA-1", "PMT7654321", "Zahlung", Some(2300.0), None),
+    ];
+    for (i, (day, no, text, kind, debit, credit)) in rows.iter().enumerate() {
+        let row = i as u32 + 2;
+        sheet.write_datetime_with_format(row, 0, ExcelDateTime::from_ymd(2026, 3, *day).unwrap(), &date).unwrap();
+        sheet.write_string(row, 1, *no).unwrap();
+        sheet.write_string(row, 2, *text).unwrap();
+        sheet.write_string(row, 3, *kind).unwrap();
+        if let Some(d) = debit {
+            sheet.write_number(row, 4, *d).unwrap();
+        }
+        if let Some(c) = credit {
+            sheet.write_number(row, 5, *c).unwrap();
+        }
+    }
+    // A number stored as text, as pasted from another program.
+    sheet.write_string(5, 5, "800.00").unwrap();
+    let xlsx = book.save_to_buffer().unwrap();
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/customers/L6/statements",
+            Some(&app.api_key),
+            Some(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(kinds(&r.body), Vec::<String>::new(), "{}", r.text);
+    assert_eq!(r.body["balances"][0]["unexplained"], "0.00", "{}", r.text);
+    let notes = r.body["notes"].to_string();
+    assert!(notes.contains("read from the spreadsheet's sheet \\\"Konto\\\""), "{notes}");
+    assert!(notes.contains("not read: \\\"Hinweise\\\" (1 cells)"), "{notes}");
+
+    let xls = app
+        .send(
+            "POST",
+            "/api/v1/customers/L6/statements",
+            Some(&app.api_key),
+            Some(("text/csv", vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0])),
+            &[],
+        )
+        .await;
+    assert_eq!(xls.status, 422, "{}", xls.text);
+    assert!(xls.text.contains("save it as .xlsx"), "{}", xls.text);
+}
+
 #[tokio::test]
 async fn bad_mappings_and_unreadable_files_are_refused_precisely_and_write_nothing() {
     let app = spawn_app().await;

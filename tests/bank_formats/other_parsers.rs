@@ -4,8 +4,8 @@
 //! matching engine's reference and name parsers, webhook signatures and Retry-After.
 //! Each must answer with a value or an error, never panic.
 
+use duizhang::services::customer_statements::{csv_customer_codes, parse_statement, StatementOptions};
 use duizhang::services::import::ImportFormat;
-use duizhang::services::statements::{csv_customer_codes, parse_statement, StatementOptions};
 
 struct Rng(u64);
 
@@ -192,8 +192,8 @@ fn money_parses_or_refuses_and_what_it_shows_reads_back() {
 
 #[test]
 fn reference_name_and_signature_parsers_never_panic() {
-    use duizhang::domain::matching::names::{loose_name, normalize_name, PreparedName};
-    use duizhang::domain::matching::references::{
+    use duizhang::domain::cash_application::names::{loose_name, normalize_name, PreparedName};
+    use duizhang::domain::cash_application::references::{
         doc_keys, extract_references, is_valid_creditor_reference, normalize_reference, transposed_variants,
     };
     use duizhang::domain::webhook_signature::{secret_key, verify};

@@ -1,3 +1,3 @@
-//! The matching engine (src/domain/matching) on hand-made books, one rule at a time.
+//! The matching engine (src/domain/cash_application) on hand-made books, one rule at a time.
 
 mod rules;

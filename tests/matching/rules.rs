@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use duizhang::domain::matching::{
+use duizhang::domain::cash_application::{
     CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem,
 };
 use rust_decimal::Decimal;
@@ -143,7 +143,7 @@ fn creditor_reference_field() {
     let mut l = line("1200.00", "", None, None);
     // ISO 11649 reference built from the document number, check digits valid.
     l.creditor_reference = Some("RF93INV20260000155".into());
-    assert!(duizhang::domain::matching::is_valid_creditor_reference("RF93INV20260000155"));
+    assert!(duizhang::domain::cash_application::is_valid_creditor_reference("RF93INV20260000155"));
     assert_eq!(applied(&e.match_line(&l)).len(), 1);
 }
 

@@ -6,6 +6,7 @@ pub mod explorer;
 mod inputs;
 mod limits;
 mod mutation;
+mod page;
 mod query;
 
 pub use limits::Limits;

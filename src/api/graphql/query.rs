@@ -1,3 +1,4 @@
+use super::page::Page;
 use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
@@ -5,82 +6,33 @@ use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use crate::domain::document::{DocStatus, DocType};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
+use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
+use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
-use crate::services::matching::{self, AllocationQuery, AllocationView, RunView};
 use crate::services::pagination::effective_limit;
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
 use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
-use crate::services::statements::{self, StatementView};
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-#[derive(SimpleObject)]
-pub struct CustomerPage {
-    pub items: Vec<CustomerView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct DocumentPage {
-    pub items: Vec<DocumentView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct BankLinePage {
-    pub items: Vec<BankLineView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct AllocationPage {
-    pub items: Vec<AllocationView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntryView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct DifferencePage {
-    pub items: Vec<DifferenceView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookEndpointPage {
-    pub items: Vec<WebhookEndpointView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryPage {
-    pub items: Vec<WebhookDeliveryView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct ConnectorPage {
-    pub items: Vec<ConnectorView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct ConnectorSyncPage {
-    pub items: Vec<ConnectorSyncView>,
-    pub next_cursor: Option<String>,
-}
+type CustomerPage = Page<CustomerView>;
+type DocumentPage = Page<DocumentView>;
+type BankLinePage = Page<BankLineView>;
+type AllocationPage = Page<AllocationView>;
+type AuditPage = Page<AuditEntryView>;
+type DifferencePage = Page<DifferenceView>;
+type WebhookEndpointPage = Page<WebhookEndpointView>;
+type WebhookDeliveryPage = Page<WebhookDeliveryView>;
+type ConnectorPage = Page<ConnectorView>;
+type ConnectorSyncPage = Page<ConnectorSyncView>;
 
 pub struct QueryRoot;
 

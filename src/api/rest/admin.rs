@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody};
 use crate::domain::auth::Permission;
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{self, ApiKeyView, CreatedApiKey, NewApiKey};
@@ -19,22 +19,14 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/users")]
-pub async fn create_user(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
+pub async fn create_user(Auth(p): Auth, body: JsonBody<NewUser>) -> AppResult<HttpResponse> {
     require(&p, Permission::Admin)?;
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: NewUser = parse_json(&req, &body)?;
-    users::validate_new_user(&input)?;
+    users::validate_new_user(body.value())?;
     // argon2 is deliberately slow: hash before taking a database connection.
-    let password = input.password.clone();
+    let password = body.value().password.clone();
     let hash = web::block(move || hash_password(&password)).await.map_err(AppError::internal)??;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        users::create_user(conn, &principal, input, hash)
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        users::create_user(conn, principal, input, hash)
     })
     .await
 }
@@ -55,19 +47,8 @@ pub async fn list_users(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
     security(("bearer" = []))
 )]
 #[post("/api-keys")]
-pub async fn create_api_key(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: NewApiKey = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        admin::create_api_key(conn, &principal, input)
-    })
-    .await
+pub async fn create_api_key(Auth(p): Auth, body: JsonBody<NewApiKey>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, admin::create_api_key).await
 }
 
 /// List API keys (admin); secrets are never shown again.

@@ -1,4 +1,4 @@
-use crate::api::extract::{parse_json, read_body, run, Auth};
+use crate::api::extract::{run, Auth, JsonBody};
 use crate::domain::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::services::auth::{self, issue_token, Login, TokenResponse};
@@ -32,9 +32,12 @@ pub struct TokenRequest {
     )
 )]
 #[post("/auth/token")]
-pub async fn token(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: TokenRequest = parse_json(&req, &body)?;
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<TokenRequest>,
+) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
     let tenant = match (input.tenant, input.tenant_id) {
         (Some(tenant), None) if !tenant.trim().is_empty() => tenant,
         (None, Some(id)) => id.to_string(),
@@ -68,10 +71,9 @@ pub async fn change_password(
     state: web::Data<AppState>,
     Auth(p): Auth,
     req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<PasswordChange>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: PasswordChange = parse_json(&req, &body)?;
+    let input = body.into_inner();
     let client_ip = crate::api::client_ip::client_ip(&req, &state.settings.trusted_proxies);
     let fresh = auth::change_own_password(&state, &p, input.current_password, input.new_password, client_ip).await?;
     Ok(HttpResponse::Ok().json(fresh))
@@ -115,11 +117,9 @@ pub struct PasswordReset {
 #[post("/auth/password-reset")]
 pub async fn complete_password_reset(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<PasswordReset>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: PasswordReset = parse_json(&req, &body)?;
+    let input = body.into_inner();
     auth::complete_password_reset(&state, input.reset_token, input.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

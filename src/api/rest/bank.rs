@@ -1,7 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{
-    execute_write, execute_write_digest, ok_json, parse_json, read_body, run, spool_body, Auth, SpooledBody,
-};
+use crate::api::extract::{execute_write_digest, ok_json, run, spool_body, Auth, JsonBody, SpooledBody};
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{
     self, BankAccountInput, BankAccountPatch, BankAccountView, BankFormats, BankImportSettings, BankLineQuery,
@@ -23,19 +21,8 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/bank-accounts")]
-pub async fn create_account(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: BankAccountInput = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        bank::create_account(conn, &principal, input)
-    })
-    .await
+pub async fn create_account(Auth(p): Auth, body: JsonBody<BankAccountInput>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, bank::create_account).await
 }
 
 /// List our bank accounts.
@@ -56,20 +43,13 @@ pub async fn list_accounts(state: web::Data<AppState>, Auth(p): Auth) -> AppResu
 )]
 #[patch("/bank-accounts/{id}")]
 pub async fn update_account(
-    state: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<BankAccountPatch>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let patch: BankAccountPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        bank::update_account(conn, &principal, id, patch)
-    })
-    .await
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| bank::update_account(conn, principal, id, patch))
+        .await
 }
 
 /// A statement file sent as the raw request body: bytes in any encoding, so generated clients
@@ -112,7 +92,7 @@ pub struct ImportParams {
     operation_id = "importBankStatement",
     tag = "bank",
     params(ImportParams, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV, BAI2, or a CSV export saved as an .xlsx workbook"),
     responses((status = 201, body = ImportedStatement), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -211,17 +191,6 @@ pub async fn get_import_settings(state: web::Data<AppState>, Auth(p): Auth) -> A
     security(("bearer" = []))
 )]
 #[put("/bank-import-settings")]
-pub async fn put_import_settings(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: BankImportSettings = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        bank::put_import_settings(conn, &principal, input)
-    })
-    .await
+pub async fn put_import_settings(Auth(p): Auth, body: JsonBody<BankImportSettings>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, bank::put_import_settings).await
 }

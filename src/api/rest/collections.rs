@@ -2,7 +2,7 @@
 //! figures per level; monthly statement runs.
 
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
+use crate::api::extract::{ok_json, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
 use crate::services::dunning::{
     self, CustomerDunning, DunningLevel, DunningRunRequest, DunningRunView, RecoveryFigure, RecoveryQuery,
@@ -10,7 +10,7 @@ use crate::services::dunning::{
 use crate::services::statement_runs::{self, StatementRunRequest, StatementRunView};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use uuid::Uuid;
 
 /// The tenant's dunning levels, most severe first.
@@ -24,33 +24,16 @@ pub async fn get_levels(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 /// B: 30 days -> reminder every 7 days; C: due within 3 days -> reminder.
 #[utoipa::path(operation_id = "replaceDunningLevels", tag = "collections", request_body = Vec<DunningLevel>, responses((status = 200, body = Vec<DunningLevel>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/dunning-levels")]
-pub async fn put_levels(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: Vec<DunningLevel> = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| dunning::put_levels(conn, &principal, input))
-        .await
+pub async fn put_levels(Auth(p): Auth, body: JsonBody<Vec<DunningLevel>>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, dunning::put_levels).await
 }
 
 /// Run dunning as of a date (default today): assigns levels, records level changes and
 /// reminders due, sets credit holds, emits `dunning.level_changed` / `dunning.reminder_due`.
 #[utoipa::path(operation_id = "startDunningRun", tag = "collections", request_body = Option<DunningRunRequest>, responses((status = 201, body = DunningRunView), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/dunning-runs")]
-pub async fn run_dunning(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: DunningRunRequest = parse_json_or_default(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| dunning::run(conn, &principal, input)).await
+pub async fn run_dunning(Auth(p): Auth, body: JsonBody<DunningRunRequest, OrDefault>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, dunning::run).await
 }
 
 /// A customer's dunning level, credit hold and history.
@@ -81,19 +64,8 @@ pub async fn recovery(
 /// account for the period is produced in the background and announced (`statement.issued`).
 #[utoipa::path(operation_id = "startStatementRun", tag = "collections", request_body = StatementRunRequest, responses((status = 202, body = StatementRunView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/statement-runs")]
-pub async fn start_statement_run(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: StatementRunRequest = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::ACCEPTED, move |conn| {
-        statement_runs::start(conn, &principal, input)
-    })
-    .await
+pub async fn start_statement_run(Auth(p): Auth, body: JsonBody<StatementRunRequest>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::ACCEPTED, statement_runs::start).await
 }
 
 /// Progress of a statement run.

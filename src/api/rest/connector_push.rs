@@ -4,15 +4,14 @@
 use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, ok_json, parse_json_or_default, read_body, render_stored, request_fingerprint, run, stored_json,
-    Auth,
+    execute_write, ok_json, read_body, render_stored, request_fingerprint, run, Auth, JsonBody, OrDefault,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{ApiKeyView, CreatedApiKey};
 use crate::services::bank::{self, ImportedStatement};
-use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders};
+use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders, SignedPush};
 use crate::services::import::{ImportFormat, ImportReport};
-use crate::services::{customers, documents, idempotency};
+use crate::services::{customers, documents};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -33,17 +32,13 @@ use uuid::Uuid;
 )]
 #[post("/connectors/{id}/push-keys")]
 pub async fn create_push_key(
-    state: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<NewPushKey, OrDefault>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 16 * 1024).await?;
-    let input: NewPushKey = parse_json_or_default(&req, &body)?;
-    let (principal, id) = (p.clone(), *id);
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        connector_push::create_push_key(conn, &principal, id, input)
+    let id = *id;
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        connector_push::create_push_key(conn, principal, id, input)
     })
     .await
 }
@@ -103,7 +98,7 @@ fn signed_headers(req: &HttpRequest) -> SignedHeaders {
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/customers")]
@@ -123,7 +118,7 @@ pub async fn push_customers(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/documents")]
@@ -146,23 +141,31 @@ async fn ledger_push(
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let headers = signed_headers(&req);
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
-    let fingerprint = request_fingerprint(&req, &Sha256::digest(&body));
-    let secrets = state.keyring.clone();
-    let stored = run(&state.pool, move |conn| {
-        let principal =
-            connector_push::authenticate_signed(conn, &secrets, tenant_id, connector_id, target, &headers, |v| {
-                v.update(&body);
-                Ok(())
-            })?;
-        let key = headers.idempotency_key(connector_id)?;
-        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
-            let report: ImportReport = match target {
-                PushTarget::Customers => customers::import(conn, &principal, &secrets, format, &body)?,
-                _ => documents::import(conn, &principal, format, &body)?,
-            };
-            stored_json(StatusCode::OK, &report)
-        })
-    })
+    let push = SignedPush {
+        tenant_id,
+        connector_id,
+        target,
+        headers,
+        request_hash: request_fingerprint(&req, &Sha256::digest(&body)),
+    };
+    let signed = body.clone();
+    let keys = state.keyring.clone();
+    let stored = connector_push::execute_signed(
+        &state.pool,
+        state.keyring.clone(),
+        push,
+        StatusCode::OK.as_u16(),
+        move |verifier| {
+            verifier.update(&signed);
+            Ok(())
+        },
+        move |conn, principal| -> AppResult<ImportReport> {
+            match target {
+                PushTarget::Customers => customers::import(conn, principal, &keys, format, &body),
+                _ => documents::import(conn, principal, format, &body),
+            }
+        },
+    )
     .await?;
     Ok(render_stored(stored))
 }
@@ -174,7 +177,7 @@ async fn ledger_push(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path), ImportParams,
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV or BAI2"),
+    request_body(content = inline(StatementFile), content_type = "application/octet-stream", description = "camt.053/054 XML, MT940, CSV, BAI2, or a CSV export saved as an .xlsx workbook"),
     responses((status = 201, body = ImportedStatement), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/bank-statements")]
@@ -188,35 +191,37 @@ pub async fn push_bank_statement(
     let (tenant_id, connector_id) = path.into_inner();
     let headers = signed_headers(&req);
     let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
-    let fingerprint = request_fingerprint(&req, &sha256);
-    let secrets = state.keyring.clone();
-    let stored = run(&state.pool, move |conn| {
-        let principal = connector_push::authenticate_signed(
-            conn,
-            &secrets,
-            tenant_id,
-            connector_id,
-            PushTarget::BankStatements,
-            &headers,
-            |verifier| {
-                // A large file is spooled to disk: feed the signature check in chunks.
-                let mut reader = body.open().map_err(AppError::internal)?;
-                let mut chunk = vec![0u8; 256 * 1024];
-                loop {
-                    let n = reader.read(&mut chunk).map_err(AppError::internal)?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    verifier.update(&chunk[..n]);
+    let push = SignedPush {
+        tenant_id,
+        connector_id,
+        target: PushTarget::BankStatements,
+        headers,
+        request_hash: request_fingerprint(&req, &sha256),
+    };
+    let body = std::sync::Arc::new(body);
+    let signed = body.clone();
+    let stored = connector_push::execute_signed(
+        &state.pool,
+        state.keyring.clone(),
+        push,
+        StatusCode::CREATED.as_u16(),
+        move |verifier| {
+            // A large file is spooled to disk: feed the signature check in chunks.
+            let mut reader = signed.open().map_err(AppError::internal)?;
+            let mut chunk = vec![0u8; 256 * 1024];
+            loop {
+                let n = reader.read(&mut chunk).map_err(AppError::internal)?;
+                if n == 0 {
+                    return Ok(());
                 }
-            },
-        )?;
-        let key = headers.idempotency_key(connector_id)?;
-        idempotency::run(conn, tenant_id, Some(&key), &fingerprint, |conn| {
+                verifier.update(&chunk[..n]);
+            }
+        },
+        move |conn, principal| {
             let input = body.statement_input().map_err(AppError::internal)?;
-            stored_json(StatusCode::CREATED, &bank::import_statement(conn, &principal, upload, input)?)
-        })
-    })
+            bank::import_statement(conn, principal, upload, input)
+        },
+    )
     .await?;
     Ok(render_stored(stored))
 }

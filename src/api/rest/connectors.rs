@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorSyncView, ConnectorView};
 use crate::services::pagination::Page;
@@ -31,15 +31,11 @@ pub struct ListQuery {
 pub async fn create(
     state: web::Data<AppState>,
     Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<ConnectorInput>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: ConnectorInput = parse_json(&req, &body)?;
-    let principal = p.clone();
     let secrets = state.keyring.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        connectors::create(conn, &principal, &secrets, input)
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        connectors::create(conn, principal, &secrets, input)
     })
     .await
 }
@@ -87,18 +83,15 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<ConnectorPatch>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let patch: ConnectorPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
     let secrets = state.keyring.clone();
     let id = *id;
-    let response = execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        connectors::update(conn, &principal, &secrets, id, patch)
-    })
-    .await;
+    let response = body
+        .execute(&p, StatusCode::OK, move |conn, principal, patch| {
+            connectors::update(conn, principal, &secrets, id, patch)
+        })
+        .await;
     // Its push keys may have stopped (or started) working.
     state.api_keys.clear();
     response

@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, run_read, Auth};
+use crate::api::extract::{execute_write, ok_json, read_body, run, run_read, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -25,17 +25,11 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 pub async fn create(
     state: web::Data<AppState>,
     Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<CustomerInput>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CustomerInput = parse_json(&req, &body)?;
-    let principal = p.clone();
     let keys = state.keyring.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        customers::create(conn, &principal, &keys, input)
-    })
-    .await
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| customers::create(conn, principal, &keys, input))
+        .await
 }
 
 /// List customers, filtered, one page at a time.
@@ -87,18 +81,12 @@ pub async fn update(
     state: web::Data<AppState>,
     Auth(p): Auth,
     code: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<CustomerPatch>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let patch: CustomerPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
-    let code = code.into_inner();
     let keys = state.keyring.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customers::update(conn, &principal, &keys, &code, patch)
-    })
-    .await
+    let code = code.into_inner();
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| customers::update(conn, principal, &keys, &code, patch))
+        .await
 }
 
 /// Bulk upsert by code, from CSV (`text/csv`, columns of `customers.csv`: code,name,country,iban,email
@@ -107,7 +95,7 @@ pub async fn update(
 #[utoipa::path(
     operation_id = "importCustomers",
     tag = "customers",
-    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))

@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run_read, Auth};
+use crate::api::extract::{execute_write, ok_json, read_body, run_read, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
 use crate::services::import::{ImportFormat, ImportReport};
@@ -19,17 +19,8 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/documents")]
-pub async fn create(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: DocumentInput = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| documents::create(conn, &principal, input))
-        .await
+pub async fn create(Auth(p): Auth, body: JsonBody<DocumentInput>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, documents::create).await
 }
 
 /// Query documents.
@@ -69,19 +60,9 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
     security(("bearer" = []))
 )]
 #[patch("/documents/{id}")]
-pub async fn update(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let patch: DocumentPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
+pub async fn update(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<DocumentPatch>) -> AppResult<HttpResponse> {
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| documents::update(conn, &principal, id, patch))
-        .await
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| documents::update(conn, principal, id, patch)).await
 }
 
 /// Cancel (void) a document that nothing has been applied to. Documents are never erased.
@@ -110,7 +91,7 @@ pub async fn cancel(
 #[utoipa::path(
     operation_id = "importDocuments",
     tag = "documents",
-    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))

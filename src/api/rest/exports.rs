@@ -1,9 +1,9 @@
 //! Reports served as files: format negotiation (`?format=` first, then `Accept`), rendering on
 //! the blocking pool, and the download headers.
 
+use crate::domain::statement_of_account::StatementOfAccount;
 use crate::error::{AppError, AppResult};
 use crate::reports::{self, ExportFormat, ReportHeader, StatementDoc};
-use crate::services::portal::StatementOfAccount;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};

@@ -1,9 +1,9 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
-use crate::services::matching::{
-    self, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation, MatchingSettingsView,
-    RunRequest, RunView,
+use crate::services::cash_application::{
+    self as matching, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation,
+    MatchingSettingsView, RunRequest, RunView,
 };
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -21,19 +21,8 @@ use uuid::Uuid;
     security(("bearer" = []))
 )]
 #[post("/reconciliations")]
-pub async fn start(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: RunRequest = parse_json_or_default(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::ACCEPTED, move |conn| {
-        matching::start_run(conn, &principal, input)
-    })
-    .await
+pub async fn start(Auth(p): Auth, body: JsonBody<RunRequest, OrDefault>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::ACCEPTED, matching::start_run).await
 }
 
 /// Progress and outcome counts of a run.
@@ -127,17 +116,8 @@ pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResul
 /// Replace the matching settings (admin).
 #[utoipa::path(operation_id = "replaceMatchingSettings", tag = "matching", request_body = MatchingSettingsView, responses((status = 200, body = MatchingSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/matching-settings")]
-pub async fn put_settings(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: MatchingSettingsView = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| matching::put_settings(conn, &principal, input))
-        .await
+pub async fn put_settings(Auth(p): Auth, body: JsonBody<MatchingSettingsView>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, matching::put_settings).await
 }
 
 /// The rate table used for foreign-currency payments.
@@ -150,17 +130,8 @@ pub async fn list_rates(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<
 /// Add or replace rates (per currency pair and date).
 #[utoipa::path(operation_id = "upsertFxRates", tag = "matching", request_body = Vec<FxRateInput>, responses((status = 200, body = Vec<FxRateInput>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/fx-rates")]
-pub async fn put_rates(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: Vec<FxRateInput> = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| matching::put_rates(conn, &principal, input))
-        .await
+pub async fn put_rates(Auth(p): Auth, body: JsonBody<Vec<FxRateInput>>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, matching::put_rates).await
 }
 
 /// Apply a bank line to documents by hand, in any split (confirmed allocations; optional
@@ -174,17 +145,6 @@ pub async fn put_rates(
     security(("bearer" = []))
 )]
 #[post("/allocations")]
-pub async fn allocate(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: ManualAllocation = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        matching::allocate_manually(conn, &principal, input)
-    })
-    .await
+pub async fn allocate(Auth(p): Auth, body: JsonBody<ManualAllocation>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::CREATED, matching::allocate_manually).await
 }

@@ -4,9 +4,10 @@
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::statements::PageQuery;
 use super::ErrorBody;
-use crate::api::extract::{ok_json, parse_json, parse_json_or_default, read_body, run, PortalAuth};
+use crate::api::extract::{ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, Party, ResolveInput,
 };
@@ -14,7 +15,6 @@ use crate::services::import::ImportFormat;
 use crate::services::portal::{
     self, BalanceConfirmationInput, BalanceConfirmationView, PortalAccount, SignedRequest, StatementOfAccount,
 };
-use crate::services::statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -100,12 +100,10 @@ pub async fn comment(
     state: web::Data<AppState>,
     PortalAuth(c): PortalAuth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<CommentInput>,
 ) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
     let id = id.into_inner();
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CommentInput = parse_json(&req, &body)?;
     let view = run(&state.pool, move |conn| differences::comment(conn, &Party::Customer(&c), id, input)).await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -133,6 +131,7 @@ pub async fn act(
         "dispute" => Action::Dispute,
         _ => return Err(AppError::not_found(format!("portal action {name:?} (confirm, dispute)"))),
     };
+    // Read after the action is known, not through `JsonBody`: an unknown action answers 404 whatever the body holds.
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let input: CommentInput = parse_json_or_default(&req, &body)?;
     let input = ResolveInput { body: input.body, attachments: input.attachments, adjustment: None };
@@ -147,11 +146,9 @@ pub async fn act(
 pub async fn confirm_balance(
     state: web::Data<AppState>,
     PortalAuth(c): PortalAuth,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<BalanceConfirmationInput>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: BalanceConfirmationInput = parse_json(&req, &body)?;
+    let input = body.into_inner();
     let view = run(&state.pool, move |conn| portal::confirm_balance(conn, &c, input)).await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -161,7 +158,7 @@ pub async fn confirm_balance(
     operation_id = "submitPortalStatement",
     tag = "portal",
     params(StatementOptions),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody)),
     security(("portal" = []))
 )]
@@ -188,7 +185,7 @@ pub async fn submit_statement(
     tag = "portal",
     params(("tenant_id" = Uuid, Path), ("code" = String, Path),
            ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/inbound/{tenant_id}/customers/{code}/statements")]

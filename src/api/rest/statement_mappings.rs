@@ -3,13 +3,14 @@
 
 use super::statements::PageQuery;
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{ok_json, run, Auth, JsonBody};
 use crate::error::AppResult;
-use crate::services::statement_lines::{self, StatementLinePage};
-use crate::services::statement_mappings::{self, StatementMappingView};
+use crate::services::customer_statements::lines::{self as statement_lines, StatementLinePage};
+use crate::services::customer_statements::mappings::{self as statement_mappings, StatementMappingView};
 use crate::state::AppState;
+use crate::statement_formats::StatementMapping;
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, put, web, HttpResponse};
 use uuid::Uuid;
 
 /// The customer's saved statement mapping (`mapping: null` when none: layouts are detected).
@@ -41,17 +42,13 @@ pub async fn get_mapping(
 )]
 #[put("/customers/{code}/statement-mapping")]
 pub async fn put_mapping(
-    state: web::Data<AppState>,
     Auth(p): Auth,
     code: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<StatementMapping>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let mapping = parse_json(&req, &body)?;
-    let (principal, code) = (p.clone(), code.into_inner());
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        statement_mappings::put(conn, &principal, &code, mapping)
+    let code = code.into_inner();
+    body.execute(&p, StatusCode::OK, move |conn, principal, mapping| {
+        statement_mappings::put(conn, principal, &code, mapping)
     })
     .await
 }

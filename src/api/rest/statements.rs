@@ -3,9 +3,12 @@
 
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, parse_json_or_default, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, parse_json_or_default, read_body, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
+use crate::services::customer_statements::{
+    self as statements, StatementInput, StatementOptions, StatementPage, StatementView,
+};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, DifferenceQuery, DifferenceView, Party,
     ResolveInput,
@@ -15,7 +18,6 @@ use crate::services::portal::{
     self, BalanceConfirmationView, InboundSecretIssued, PortalTokenIssued, PortalTokenRequest, PortalTokenView,
     StatementOfAccount,
 };
-use crate::services::statements::{self, StatementInput, StatementOptions, StatementPage, StatementView};
 use crate::services::tenants;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -35,7 +37,7 @@ fn content_type(req: &HttpRequest) -> Option<&str> {
     operation_id = "submitCustomerStatement",
     tag = "statements",
     params(("code" = String, Path), StatementOptions, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string)", content((StatementInput = "application/json"), (String = "text/csv"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -152,6 +154,7 @@ pub async fn act(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let (id, action_name) = path.into_inner();
+    // Read by hand, not through `JsonBody`: an unknown action answers 404 whatever the body holds.
     let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
     let action = parse_action(&action_name).ok_or_else(|| {
         crate::error::AppError::not_found(format!(
@@ -176,19 +179,10 @@ pub async fn act(
     security(("bearer" = []))
 )]
 #[post("/differences/{id}/comments")]
-pub async fn comment(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
+pub async fn comment(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<CommentInput>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: CommentInput = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        differences::comment(conn, &Party::Tenant(&principal), id, input)
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        differences::comment(conn, &Party::Tenant(principal), id, input)
     })
     .await
 }
@@ -262,11 +256,9 @@ pub async fn issue_portal_token(
     state: web::Data<AppState>,
     Auth(p): Auth,
     code: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<PortalTokenRequest, OrDefault>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, state.settings.max_json_bytes).await?;
-    let input: PortalTokenRequest = parse_json_or_default(&req, &body)?;
+    let input = body.into_inner();
     let (code, jwt) = (code.into_inner(), state.jwt.clone());
     // Not replayable through Idempotency-Key: the answer holds a credential.
     let view = run(&state.pool, move |conn| portal::issue_token(conn, &p, &jwt, &code, input)).await?;

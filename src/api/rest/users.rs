@@ -2,7 +2,7 @@
 //! out everywhere, issue a password reset, delete. Creating and listing are in `admin`.
 
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::users::{self, PasswordResetIssued, UserPatch, UserView};
 use crate::state::AppState;
@@ -34,20 +34,10 @@ pub async fn get_user(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<U
     security(("bearer" = []))
 )]
 #[patch("/users/{id}")]
-pub async fn update_user(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: UserPatch = parse_json(&req, &body)?;
-    let (principal, id) = (p.clone(), *id);
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        users::set_role(conn, &principal, id, input.role)
-    })
-    .await
+pub async fn update_user(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<UserPatch>) -> AppResult<HttpResponse> {
+    let id = *id;
+    body.execute(&p, StatusCode::OK, move |conn, principal, input| users::set_role(conn, principal, id, input.role))
+        .await
 }
 
 /// A lifecycle step without a body, run idempotently.

@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, parse_json, read_body, run, Auth};
+use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::pagination::Page;
 use crate::services::webhooks::{
@@ -34,15 +34,11 @@ pub struct EndpointQuery {
 pub async fn create(
     state: web::Data<AppState>,
     Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<WebhookEndpointInput>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: WebhookEndpointInput = parse_json(&req, &body)?;
-    let principal = p.clone();
     let keys = state.keyring.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::CREATED, move |conn| {
-        webhooks::create_endpoint(conn, &principal, &keys, input)
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        webhooks::create_endpoint(conn, principal, &keys, input)
     })
     .await
 }
@@ -90,18 +86,13 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 )]
 #[patch("/webhook-endpoints/{id}")]
 pub async fn update(
-    state: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: JsonBody<WebhookEndpointPatch>,
 ) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let patch: WebhookEndpointPatch = parse_json(&req, &body)?;
-    let principal = p.clone();
     let id = *id;
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        webhooks::update_endpoint(conn, &principal, id, patch)
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| {
+        webhooks::update_endpoint(conn, principal, id, patch)
     })
     .await
 }
@@ -217,15 +208,6 @@ pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResul
 /// private, loopback and link-local addresses (self-hosted receivers, tests).
 #[utoipa::path(operation_id = "replaceWebhookSettings", tag = "webhooks", request_body = WebhookSettingsView, responses((status = 200, body = WebhookSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/webhook-settings")]
-pub async fn put_settings(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let body = read_body(&req, payload, 64 * 1024).await?;
-    let input: WebhookSettingsView = parse_json(&req, &body)?;
-    let principal = p.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| webhooks::put_settings(conn, &principal, input))
-        .await
+pub async fn put_settings(Auth(p): Auth, body: JsonBody<WebhookSettingsView>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, webhooks::put_settings).await
 }

@@ -18,6 +18,8 @@ use crate::db::bank::{self as bank_db, BankAccount, BankStatement};
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::services::audit::entry;
+use crate::spreadsheet;
+use std::io::Read;
 
 pub fn parse_format(name: &str) -> AppResult<Format> {
     match name.to_ascii_lowercase().as_str() {
@@ -185,6 +187,17 @@ pub fn import_statement(
                 .ok_or_else(|| AppError::invalid("bank_account", format!("unknown bank account {given:?}")))?,
         ),
     };
+    let mut upload = upload;
+    let sheet: SheetCsv;
+    let mut sheet_notes = Vec::new();
+    let input = match spreadsheet_as_csv(&mut upload, input)? {
+        Ok(mut converted) => {
+            sheet_notes = std::mem::take(&mut converted.notes);
+            sheet = converted;
+            bank_formats::Input::Bytes(&sheet.csv)
+        }
+        Err(input) => input,
+    };
     let (format, csv) = choose(&upload, forced_account.as_ref())?;
     let register = register_accounts(conn, principal, upload.register_accounts)?;
     let accounts: HashMap<String, BankAccount> =
@@ -223,11 +236,56 @@ pub fn import_statement(
         }
         e => not_imported(format!("database: {e}"), None, None),
     })?;
-    let summary = summary.map_err(|e| not_imported(e.message, e.line, e.byte_offset))?;
+    let mut summary = summary.map_err(|e| not_imported(e.message, e.line, e.byte_offset))?;
+    summary.warnings.splice(0..0, sheet_notes);
     if sink.seen == 0 && summary.statements == 0 {
         return Err(AppError::invalid("body", "the file holds no statement"));
     }
     record(conn, principal, statement, summary, sink, written)
+}
+
+/// A bank's export saved from Excel, as the CSV its main sheet holds (line n = sheet row n).
+struct SheetCsv {
+    csv: Vec<u8>,
+    notes: Vec<String>,
+}
+
+/// The rows of a spreadsheet upload as CSV, with the upload's head and format set to match;
+/// any other upload is handed back as it came.
+fn spreadsheet_as_csv<'a>(
+    upload: &mut StatementUpload,
+    input: bank_formats::Input<'a>,
+) -> AppResult<Result<SheetCsv, bank_formats::Input<'a>>> {
+    if spreadsheet::is_legacy_xls(&upload.head) {
+        return Err(AppError::invalid("body", spreadsheet::LEGACY_XLS));
+    }
+    if !spreadsheet::is_xlsx(&upload.head) {
+        return Ok(Err(input));
+    }
+    if upload.format.is_some_and(|f| f != Format::Csv) {
+        return Err(AppError::invalid(
+            "format",
+            "an .xlsx file is read as the CSV its rows make: leave format out or use csv",
+        ));
+    }
+    let mut bytes = Vec::new();
+    let read = match input {
+        bank_formats::Input::Bytes(b) => {
+            bytes.extend_from_slice(b);
+            Ok(0)
+        }
+        bank_formats::Input::File(mut f) => f.read_to_end(&mut bytes),
+        bank_formats::Input::Stream(mut r) => r.read_to_end(&mut bytes),
+    };
+    read.map_err(AppError::internal)?;
+    let table = spreadsheet::read_main_sheet(&bytes, spreadsheet::Limits::default())
+        .map_err(|e| AppError::invalid("body", e.to_string()))?;
+    let csv = spreadsheet::to_csv(&table);
+    upload.head = csv[..csv.len().min(8 * 1024)].to_vec();
+    upload.format = Some(Format::Csv);
+    let mut notes = vec![format!("read from the spreadsheet's sheet {:?} (line n is its row n)", table.sheet)];
+    notes.extend(table.notes);
+    Ok(Ok(SheetCsv { csv, notes }))
 }
 
 /// Whether this import registers the accounts its file names. Registering accounts is an admin's

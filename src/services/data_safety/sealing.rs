@@ -495,7 +495,7 @@ pub fn customers_for_matching(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant_id: Uuid,
-) -> AppResult<Vec<crate::db::matching::CustomerRow>> {
+) -> AppResult<Vec<crate::db::cash_application::MatchingCustomer>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = SqlUuid)]
@@ -542,7 +542,12 @@ pub fn customers_for_matching(
                 .map(|a| keys.open_text(a).map_err(AppError::internal))
                 .collect::<AppResult<Vec<_>>>()?,
         };
-        out.push((r.id, r.name, r.aliases, accounts));
+        out.push(crate::db::cash_application::MatchingCustomer {
+            id: r.id,
+            name: r.name,
+            aliases: r.aliases,
+            bank_accounts: accounts,
+        });
     }
     Ok(out)
 }

@@ -2,8 +2,8 @@
 //! keys, ISO 11649 creditor references and payer names.
 #![no_main]
 
-use duizhang::domain::matching::names::{loose_name, normalize_name, PreparedName};
-use duizhang::domain::matching::references::{
+use duizhang::domain::cash_application::names::{loose_name, normalize_name, PreparedName};
+use duizhang::domain::cash_application::references::{
     doc_keys, extract_references, is_valid_creditor_reference, normalize_reference, transposed_variants,
 };
 use libfuzzer_sys::fuzz_target;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use duizhang::services::import::ImportFormat;
-use duizhang::services::statements::{csv_customer_codes, parse_statement, StatementOptions};
+use duizhang::services::customer_statements::{csv_customer_codes, parse_statement, StatementOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use duizhang::services::import::ImportFormat;
-use duizhang::services::statements::{parse_statement, StatementOptions};
+use duizhang::services::customer_statements::{parse_statement, StatementOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,0 +1,567 @@
+//! Cash application: runs, allocations, write-offs, FX rates and settings, plus the bulk reads
+//! and writes a run needs (never a query per line).
+
+use super::schema::{
+    allocations, bank_lines, customers, documents, fx_rates, matching_settings, reconciliation_runs, write_offs,
+};
+use crate::domain::run_status::{AllocationState, RunStatus};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Numeric, Uuid as SqlUuid};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = matching_settings)]
+pub struct Settings {
+    pub tenant_id: Uuid,
+    pub auto_apply_threshold: Decimal,
+    pub tolerance_percent: Decimal,
+    pub tolerance_absolute: Decimal,
+    pub fx_tolerance_percent: Decimal,
+    pub auto_apply_oldest_first: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn settings(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Option<Settings>> {
+    matching_settings::table.find(tenant_id).select(Settings::as_select()).first(conn).optional()
+}
+
+pub fn save_settings(conn: &mut PgConnection, s: &Settings) -> QueryResult<()> {
+    diesel::insert_into(matching_settings::table)
+        .values(s)
+        .on_conflict(matching_settings::tenant_id)
+        .do_update()
+        .set(s)
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fx_rates)]
+pub struct FxRate {
+    pub tenant_id: Uuid,
+    pub from_currency: String,
+    pub to_currency: String,
+    pub valid_on: NaiveDate,
+    pub rate: Decimal,
+}
+
+pub fn upsert_rates(conn: &mut PgConnection, rates: &[FxRate]) -> QueryResult<()> {
+    for r in rates {
+        diesel::insert_into(fx_rates::table)
+            .values(r)
+            .on_conflict((fx_rates::tenant_id, fx_rates::from_currency, fx_rates::to_currency, fx_rates::valid_on))
+            .do_update()
+            .set(fx_rates::rate.eq(r.rate))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn rates(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<FxRate>> {
+    fx_rates::table
+        .filter(fx_rates::tenant_id.eq(tenant_id))
+        .order((fx_rates::from_currency, fx_rates::to_currency, fx_rates::valid_on.desc()))
+        .select(FxRate::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reconciliation_runs)]
+pub struct Run {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: RunStatus,
+    pub bank_account_id: Option<Uuid>,
+    pub booked_from: Option<NaiveDate>,
+    pub booked_to: Option<NaiveDate>,
+    pub lines_total: i32,
+    pub lines_processed: i32,
+    pub auto_applied: i32,
+    pub proposed: i32,
+    pub unmatched: i32,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
+    diesel::insert_into(reconciliation_runs::table).values(run).execute(conn).map(|_| ())
+}
+
+pub fn find_run(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Run> {
+    reconciliation_runs::table
+        .filter(reconciliation_runs::tenant_id.eq(tenant_id))
+        .filter(reconciliation_runs::id.eq(id))
+        .select(Run::as_select())
+        .first(conn)
+}
+
+/// The session-level advisory lock a worker holds on its connection while it owns a run. The
+/// lock dies with the connection: when the process is killed (or loses the database), PostgreSQL
+/// drops the connection, rolls the run's transaction back and frees the lock, so a run that says
+/// `running` while nobody holds its lock has lost its worker and can be taken over at once,
+/// without waiting for a heartbeat timeout. (The low 8 bytes of a UUIDv7 are random.)
+fn run_lock_key(run_id: Uuid) -> i64 {
+    let low: [u8; 8] = run_id.as_bytes()[8..].try_into().unwrap_or([0; 8]);
+    i64::from_be_bytes(low) ^ 0x7275_6e5f_6c6f_636b // "run_lock"
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Takes the run's lock for this connection's session unless another session holds it.
+fn try_lock_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<bool> {
+    diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(run_lock_key(run_id))
+        .get_result::<Locked>(conn)
+        .map(|r| r.locked)
+}
+
+/// Releases the lock [`claim_run`] took; call it on the same connection when the run is done.
+pub fn unlock_run(conn: &mut PgConnection, run_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(run_lock_key(run_id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Claims the oldest queued run, or a running one whose worker is gone (nobody holds its lock:
+/// the worker died, its transaction rolled back, so the run starts over). On success the run's
+/// lock is held by this connection's session until [`unlock_run`]. Several server processes can
+/// call this at once: SKIP LOCKED and the advisory lock hand each run to one of them.
+pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
+    let candidates: Vec<Run> = reconciliation_runs::table
+        .filter(reconciliation_runs::status.eq_any([RunStatus::Queued.as_str(), RunStatus::Running.as_str()]))
+        .order(reconciliation_runs::created_at.asc())
+        .select(Run::as_select())
+        .for_update()
+        .skip_locked()
+        .limit(20)
+        .load(conn)?;
+    let mut claimed = None;
+    for run in candidates {
+        if try_lock_run(conn, run.id)? {
+            claimed = Some(run);
+            break;
+        }
+    }
+    let Some(run) = claimed else { return Ok(None) };
+    let now = Utc::now();
+    diesel::update(reconciliation_runs::table.find(run.id))
+        .set((
+            reconciliation_runs::status.eq(RunStatus::Running.as_str()),
+            reconciliation_runs::started_at.eq(Some(now)),
+            reconciliation_runs::heartbeat_at.eq(Some(now)),
+            reconciliation_runs::attempts.eq(run.attempts + 1),
+            reconciliation_runs::lines_processed.eq(0),
+        ))
+        .execute(conn)?;
+    reconciliation_runs::table.find(run.id).select(Run::as_select()).first(conn).map(Some)
+}
+
+pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed: i32) -> QueryResult<()> {
+    diesel::update(reconciliation_runs::table.find(id))
+        .set((
+            reconciliation_runs::heartbeat_at.eq(Some(Utc::now())),
+            reconciliation_runs::lines_total.eq(lines_total),
+            reconciliation_runs::lines_processed.eq(processed),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn finish_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
+    diesel::update(reconciliation_runs::table.find(run.id))
+        .set((
+            reconciliation_runs::status.eq(run.status.as_str()),
+            reconciliation_runs::lines_total.eq(run.lines_total),
+            reconciliation_runs::lines_processed.eq(run.lines_processed),
+            reconciliation_runs::auto_applied.eq(run.auto_applied),
+            reconciliation_runs::proposed.eq(run.proposed),
+            reconciliation_runs::unmatched.eq(run.unmatched),
+            reconciliation_runs::error.eq(&run.error),
+            reconciliation_runs::finished_at.eq(run.finished_at),
+            reconciliation_runs::heartbeat_at.eq(Some(Utc::now())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A customer as the engine needs it.
+#[derive(Debug, Queryable)]
+pub struct MatchingCustomer {
+    pub id: Uuid,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub bank_accounts: Vec<String>,
+}
+
+pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<MatchingCustomer>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .select((customers::id, customers::name, customers::aliases, customers::bank_accounts))
+        .load(conn)
+}
+
+/// A ledger document as the engine needs it.
+#[derive(Debug, Queryable)]
+pub struct MatchingDocument {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub doc_type: String,
+    pub doc_no: String,
+    pub currency: String,
+    pub amount: Decimal,
+    pub open_amount: Decimal,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
+/// the engine recognise a duplicate payment. One page in id order after `after`: a run reads a
+/// ledger of millions in pages so that the raw rows of the whole ledger are never in memory
+/// beside the engine's own copy.
+pub fn documents_for_matching(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<MatchingDocument>> {
+    let mut q = documents::table.into_boxed();
+    if let Some(after) = after {
+        q = q.filter(documents::id.gt(after));
+    }
+    q.filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
+        .filter(documents::status.ne("cancelled"))
+        .select((
+            documents::id,
+            documents::customer_id,
+            documents::doc_type,
+            documents::doc_no,
+            documents::currency,
+            documents::amount,
+            documents::open_amount,
+            documents::issue_date,
+            documents::due_date,
+        ))
+        .order(documents::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// What the engine reads of a bank line. Only these columns: a run holds a million lines in
+/// memory.
+#[derive(Debug, Queryable)]
+pub struct MatchingLine {
+    pub id: Uuid,
+    pub bank_reference: Option<String>,
+    pub booking_date: NaiveDate,
+    pub amount: Decimal,
+    pub currency: String,
+    pub counterparty_name: Option<String>,
+    pub counterparty_iban: Option<String>,
+    pub remittance: Option<String>,
+    pub creditor_reference: Option<String>,
+    pub end_to_end_id: Option<String>,
+}
+
+/// Unapplied incoming lines in scope, oldest first.
+pub fn lines_for_matching(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    account: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> QueryResult<Vec<MatchingLine>> {
+    let mut q = bank_lines::table
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(bank_lines::status.eq("unapplied"))
+        .filter(bank_lines::amount.gt(Decimal::ZERO))
+        .select((
+            bank_lines::id,
+            bank_lines::bank_reference,
+            bank_lines::booking_date,
+            bank_lines::amount,
+            bank_lines::currency,
+            bank_lines::counterparty_name,
+            bank_lines::counterparty_iban,
+            bank_lines::remittance,
+            bank_lines::creditor_reference,
+            bank_lines::end_to_end_id,
+        ))
+        .into_boxed();
+    if let Some(a) = account {
+        q = q.filter(bank_lines::bank_account_id.eq(a));
+    }
+    if let Some(d) = from {
+        q = q.filter(bank_lines::booking_date.ge(d));
+    }
+    if let Some(d) = to {
+        q = q.filter(bank_lines::booking_date.le(d));
+    }
+    q.order((bank_lines::booking_date.asc(), bank_lines::id.asc())).load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = allocations, treat_none_as_default_value = false)]
+pub struct Allocation {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub bank_line_id: Uuid,
+    pub document_id: Uuid,
+    pub amount: Decimal,
+    pub line_amount: Decimal,
+    pub state: AllocationState,
+    pub candidate_set: i32,
+    pub confidence: Decimal,
+    pub rule: String,
+    pub explanation: Value,
+    pub fx_rate: Option<Decimal>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = write_offs, treat_none_as_default_value = false)]
+pub struct WriteOffRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub allocation_id: Uuid,
+    pub document_id: Uuid,
+    pub amount: Decimal,
+    pub currency: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub reversed_at: Option<DateTime<Utc>>,
+}
+
+/// Binary COPY: a run writes up to millions of allocations.
+pub fn insert_allocations(conn: &mut PgConnection, rows: &[Allocation]) -> QueryResult<()> {
+    if !rows.is_empty() {
+        diesel::copy_from(allocations::table).from_insertable(rows).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_write_offs(conn: &mut PgConnection, rows: &[WriteOffRow]) -> QueryResult<()> {
+    if !rows.is_empty() {
+        diesel::copy_from(write_offs::table).from_insertable(rows).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Reduces open amounts (amount applied + written off, per document) and recomputes statuses.
+/// The table's CHECK refuses anything that would take an open amount below zero.
+/// One statement for all rows: chunks would each join against (scan) the whole table.
+pub fn apply_to_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    reductions: &[Decimal],
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE documents d SET open_amount = d.open_amount - u.reduction, \
+               status = CASE WHEN d.open_amount - u.reduction = 0 THEN 'paid' \
+                             WHEN d.open_amount - u.reduction = d.amount THEN 'open' ELSE 'partially_paid' END, \
+               updated_at = now() \
+             FROM (SELECT unnest($1) AS id, unnest($2) AS reduction) u \
+             WHERE d.id = u.id AND d.tenant_id = $3",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Numeric>, _>(reductions)
+    .bind::<SqlUuid, _>(tenant_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Adds applied amounts to bank lines and recomputes their status.
+pub fn apply_to_lines(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid], applied: &[Decimal]) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE bank_lines l SET applied_amount = l.applied_amount + u.applied, \
+               status = CASE WHEN l.applied_amount + u.applied = 0 THEN 'unapplied' \
+                             WHEN l.applied_amount + u.applied = l.amount THEN 'applied' ELSE 'partly_applied' END \
+             FROM (SELECT unnest($1) AS id, unnest($2) AS applied) u \
+             WHERE l.id = u.id AND l.tenant_id = $3",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Numeric>, _>(applied)
+    .bind::<SqlUuid, _>(tenant_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AllocationFilter {
+    pub run_id: Option<Uuid>,
+    pub bank_line_id: Option<Uuid>,
+    pub state: Option<AllocationState>,
+    pub after: Option<Uuid>,
+    pub limit: Option<i64>,
+}
+
+/// An allocation with the bank line's reference and currency and the document's number and
+/// currency.
+#[derive(Debug)]
+pub struct AllocationRow {
+    pub allocation: Allocation,
+    pub line_reference: Option<String>,
+    pub line_currency: String,
+    pub doc_no: String,
+    pub doc_currency: String,
+}
+
+pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> QueryResult<Vec<AllocationRow>> {
+    let mut q = allocations::table
+        .inner_join(bank_lines::table)
+        .inner_join(documents::table)
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .select((
+            Allocation::as_select(),
+            bank_lines::bank_reference,
+            bank_lines::currency,
+            documents::doc_no,
+            documents::currency,
+        ))
+        .into_boxed();
+    if let Some(r) = f.run_id {
+        q = q.filter(allocations::run_id.eq(r));
+    }
+    if let Some(l) = f.bank_line_id {
+        q = q.filter(allocations::bank_line_id.eq(l));
+    }
+    if let Some(s) = &f.state {
+        q = q.filter(allocations::state.eq(s.as_str()));
+    }
+    if let Some(a) = f.after {
+        q = q.filter(allocations::id.gt(a));
+    }
+    if let Some(limit) = f.limit {
+        q = q.limit(limit);
+    }
+    let rows: Vec<(Allocation, Option<String>, String, String, String)> = q.order(allocations::id.asc()).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(allocation, line_reference, line_currency, doc_no, doc_currency)| AllocationRow {
+            allocation,
+            line_reference,
+            line_currency,
+            doc_no,
+            doc_currency,
+        })
+        .collect())
+}
+
+pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Allocation> {
+    allocations::table
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .filter(allocations::id.eq(id))
+        .select(Allocation::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn of_line_for_update(conn: &mut PgConnection, tenant_id: Uuid, line: Uuid) -> QueryResult<Vec<Allocation>> {
+    allocations::table
+        .filter(allocations::tenant_id.eq(tenant_id))
+        .filter(allocations::bank_line_id.eq(line))
+        .select(Allocation::as_select())
+        .for_update()
+        .load(conn)
+}
+
+pub fn set_state(conn: &mut PgConnection, ids: &[Uuid], state: AllocationState, by: &str) -> QueryResult<()> {
+    diesel::update(allocations::table.filter(allocations::id.eq_any(ids)))
+        .set((
+            allocations::state.eq(state.as_str()),
+            allocations::decided_at.eq(Some(Utc::now())),
+            allocations::decided_by.eq(Some(by)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn write_offs_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    allocation_ids: &[Uuid],
+) -> QueryResult<Vec<WriteOffRow>> {
+    write_offs::table
+        .filter(write_offs::tenant_id.eq(tenant_id))
+        .filter(write_offs::allocation_id.eq_any(allocation_ids))
+        .filter(write_offs::reversed_at.is_null())
+        .select(WriteOffRow::as_select())
+        .load(conn)
+}
+
+pub fn reverse_write_offs(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    diesel::update(write_offs::table.filter(write_offs::id.eq_any(ids)))
+        .set(write_offs::reversed_at.eq(Some(Utc::now())))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Drops every advisory lock this connection's session holds (so none stays on a pooled
+/// connection after an error).
+pub fn release_session_locks(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_unlock_all()").execute(conn).map(|_| ())
+}
+
+/// What an `allocation.applied` event says of a document.
+#[derive(Debug, Queryable)]
+pub struct AllocatedDocument {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub doc_no: String,
+    pub currency: String,
+}
+
+pub fn allocated_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<AllocatedDocument>> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq_any(ids))
+        .select((documents::id, documents::customer_id, documents::doc_no, documents::currency))
+        .load(conn)
+}
+
+/// What a manual allocation checks of a document.
+#[derive(Debug, Queryable)]
+pub struct DocumentToAllocate {
+    pub id: Uuid,
+    pub currency: String,
+    pub doc_type: String,
+    pub open_amount: Decimal,
+}
+
+pub fn document_to_allocate(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<DocumentToAllocate> {
+    documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::id.eq(id))
+        .select((documents::id, documents::currency, documents::doc_type, documents::open_amount))
+        .first(conn)
+}
+
+pub fn bank_line(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<super::bank::BankLine> {
+    bank_lines::table
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(bank_lines::id.eq(id))
+        .select(super::bank::BankLine::as_select())
+        .first(conn)
+}

@@ -1,0 +1,135 @@
+//! Statement runs (statements of account for many customers, produced in batches) and their
+//! items, one per customer.
+
+use super::schema::{customers, statement_run_items, statement_runs};
+use crate::domain::run_status::RunStatus;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = statement_runs)]
+pub struct StatementRun {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: RunStatus,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub customers_total: i32,
+    pub customers_done: i32,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub actor_type: String,
+    pub actor_id: String,
+}
+
+/// (id, code) of the tenant's customers with these codes.
+pub fn customers_by_code(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    codes: &[String],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::code.eq_any(codes))
+        .select((customers::id, customers::code))
+        .load(conn)
+}
+
+pub fn active_customer_ids(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::status.eq("active"))
+        .select(customers::id)
+        .load(conn)
+}
+
+/// The run and one pending item per customer.
+pub fn insert(conn: &mut PgConnection, run: &StatementRun, customer_ids: &[Uuid]) -> QueryResult<()> {
+    diesel::insert_into(statement_runs::table).values(run).execute(conn)?;
+    for chunk in customer_ids.chunks(10_000) {
+        let items: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    statement_run_items::run_id.eq(run.id),
+                    statement_run_items::tenant_id.eq(run.tenant_id),
+                    statement_run_items::customer_id.eq(*c),
+                )
+            })
+            .collect();
+        diesel::insert_into(statement_run_items::table).values(&items).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<StatementRun> {
+    statement_runs::table
+        .filter(statement_runs::tenant_id.eq(tenant_id))
+        .filter(statement_runs::id.eq(id))
+        .select(StatementRun::as_select())
+        .first(conn)
+}
+
+/// The oldest unfinished run nobody else is working on, locked for this transaction.
+pub fn lock_next_pending(conn: &mut PgConnection) -> QueryResult<Option<StatementRun>> {
+    statement_runs::table
+        .filter(statement_runs::status.eq_any([RunStatus::Queued.as_str(), RunStatus::Running.as_str()]))
+        .order(statement_runs::created_at)
+        .select(StatementRun::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .optional()
+}
+
+/// Ids of up to `limit` customers of the run still to do, in id order.
+pub fn pending_customers(conn: &mut PgConnection, run_id: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
+    statement_run_items::table
+        .filter(statement_run_items::run_id.eq(run_id))
+        .filter(statement_run_items::done.eq(false))
+        .order(statement_run_items::customer_id)
+        .limit(limit)
+        .select(statement_run_items::customer_id)
+        .load(conn)
+}
+
+pub fn item_done(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    customer_id: Uuid,
+    closing_balances: &Value,
+    lines: i32,
+) -> QueryResult<()> {
+    diesel::update(
+        statement_run_items::table
+            .filter(statement_run_items::run_id.eq(run_id))
+            .filter(statement_run_items::customer_id.eq(customer_id)),
+    )
+    .set((
+        statement_run_items::done.eq(true),
+        statement_run_items::closing_balances.eq(closing_balances),
+        statement_run_items::lines.eq(lines),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+pub fn progress(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    done: i32,
+    status: RunStatus,
+    finished_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    diesel::update(statement_runs::table.filter(statement_runs::id.eq(run_id)))
+        .set((
+            statement_runs::customers_done.eq(done),
+            statement_runs::status.eq(status.as_str()),
+            statement_runs::finished_at.eq(finished_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

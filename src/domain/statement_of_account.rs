@@ -1,0 +1,75 @@
+//! A statement of account: what we send a customer about its account for a period (items with
+//! a running balance per currency, open items, aging, open differences). Computed by
+//! `services::statement_of_account`, rendered by `reports`.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AccountLine {
+    pub date: NaiveDate,
+    /// invoice | credit_note | payment | adjustment
+    pub kind: String,
+    pub reference: String,
+    /// What raises the balance (invoices, debit adjustments).
+    pub debit: Option<String>,
+    /// What lowers it (credit notes, payments, write-offs).
+    pub credit: Option<String>,
+    pub balance: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct CurrencyAccount {
+    pub currency: String,
+    pub opening_balance: String,
+    pub lines: Vec<AccountLine>,
+    pub closing_balance: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct StatementOfAccount {
+    pub customer_code: String,
+    pub customer_name: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub currencies: Vec<CurrencyAccount>,
+    /// Items open now and issued by the end of the period, oldest due first (days overdue
+    /// counted to the end of the period, or today).
+    pub open_items: Vec<OpenItemLine>,
+    /// Aging as of the end of the period (or today), reproduced from history like the AR aging,
+    /// per currency: current, 1-30, 31-60, 61-90, 90+ days past due.
+    pub aging: Vec<AgingSummary>,
+    /// Differences sent to the customer and not yet resolved (sent, confirmed, disputed).
+    pub open_differences: Vec<OpenDifference>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OpenItemLine {
+    pub doc_no: String,
+    pub kind: String,
+    pub issue_date: NaiveDate,
+    pub due_date: Option<NaiveDate>,
+    pub currency: String,
+    pub amount: String,
+    pub open_amount: String,
+    /// Negative: not yet due.
+    pub days_overdue: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AgingSummary {
+    pub currency: String,
+    pub buckets: Vec<String>,
+    pub labels: Vec<String>,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OpenDifference {
+    pub kind: String,
+    pub status: String,
+    pub our_ref: Option<String>,
+    pub their_ref: Option<String>,
+    pub currency: String,
+    pub explanation: String,
+}

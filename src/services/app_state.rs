@@ -1,0 +1,25 @@
+//! What every request handler can reach: built once per app instance, never global.
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::services::data_safety::Keyring;
+use crate::services::jwt::JwtKeys;
+use crate::services::login_throttle::LoginThrottle;
+use crate::services::rate_limit::RateLimiter;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    /// Master keys and tenants' data keys: seals secrets and customers' personal data
+    /// (`DUIZHANG_CONNECTOR_KEY` or the key file).
+    pub keyring: Arc<Keyring>,
+    /// Requests per caller; `None` when rate limiting is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// API keys checked recently (`DUIZHANG_API_KEY_CACHE_SECONDS`).
+    pub api_keys: Arc<crate::services::api_key_cache::ApiKeyCache>,
+    /// Failed logins per e-mail address and client IP.
+    pub login_throttle: Arc<LoginThrottle>,
+}

@@ -1,0 +1,375 @@
+//! Executing one cash-application run: load the open book and the lines, decide every line in
+//! memory (the engine on its own thread), write allocations, write-offs, open amounts and line
+//! statuses in bulk, then the audit entry and one event.
+
+use super::settings::default_settings;
+use super::{lock_tenant_matching, rescale};
+use crate::db::audit as audit_db;
+use crate::db::cash_application::{self as cash_db, Allocation, Run, WriteOffRow};
+use crate::db::DbPool;
+use crate::domain::auth::Principal;
+use crate::domain::cash_application::{
+    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem,
+};
+use crate::domain::run_status::{AllocationState, RunStatus};
+use crate::error::{AppError, AppResult};
+use crate::services::audit::entry;
+use crate::services::data_safety::{sealing, Keyring};
+use crate::services::events::{self, EventType};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+fn settings_for_engine(s: &cash_db::Settings, base_currency: &str) -> MatchSettings {
+    MatchSettings {
+        auto_apply_oldest_first: s.auto_apply_oldest_first,
+        base_currency: base_currency.to_string(),
+        auto_apply_threshold: s.auto_apply_threshold.to_f64().unwrap_or(0.9),
+        tolerance_percent: s.tolerance_percent,
+        tolerance_absolute: s.tolerance_absolute,
+        fx_tolerance_percent: s.fx_tolerance_percent,
+        ..MatchSettings::default()
+    }
+}
+
+/// Reads what the engine needs: settings, the latest FX rates, customers and the ledger (in
+/// pages), mapped from db rows to engine types.
+fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResult<Engine> {
+    let settings = cash_db::settings(conn, tenant)?.unwrap_or_else(|| default_settings(tenant));
+    let mut fx = FxRates::new();
+    let mut seen_pairs = std::collections::HashSet::new();
+    for r in cash_db::rates(conn, tenant)? {
+        // Rows come newest first per pair: the latest rate wins.
+        if seen_pairs.insert((r.from_currency.clone(), r.to_currency.clone())) {
+            fx.insert(&r.from_currency, &r.to_currency, r.rate);
+        }
+    }
+    let customers: Vec<CustomerInfo> =
+        sealing::customers_for_matching(conn, keys, tenant)?.into_iter().map(customer_info).collect();
+    let mut items: Vec<OpenItem> = Vec::new();
+    loop {
+        let page = cash_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
+        let full = page.len() as i64 == DOCUMENT_PAGE;
+        items.extend(page.into_iter().map(open_item));
+        if !full {
+            break;
+        }
+    }
+    let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
+    Ok(Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency)))
+}
+
+fn customer_info(c: cash_db::MatchingCustomer) -> CustomerInfo {
+    CustomerInfo { id: c.id, name: c.name, aliases: c.aliases, bank_accounts: c.bank_accounts }
+}
+
+fn open_item(d: cash_db::MatchingDocument) -> OpenItem {
+    OpenItem {
+        // NUMERIC(20,4) comes back with four decimals: show amounts in the currency's own scale.
+        amount: rescale(&d.currency, d.amount),
+        open_amount: rescale(&d.currency, d.open_amount),
+        id: d.id,
+        customer_id: d.customer_id,
+        kind: if d.doc_type == "credit_note" { DocKind::CreditNote } else { DocKind::Invoice },
+        doc_no: d.doc_no,
+        currency: d.currency,
+        issue_date: d.issue_date,
+        due_date: d.due_date,
+    }
+}
+
+fn line_input(l: cash_db::MatchingLine) -> LineInput {
+    LineInput {
+        id: l.id,
+        bank_reference: l.bank_reference,
+        booking_date: l.booking_date,
+        amount: rescale(&l.currency, l.amount),
+        currency: l.currency,
+        counterparty_name: l.counterparty_name,
+        counterparty_iban: l.counterparty_iban,
+        remittance: l.remittance,
+        creditor_reference: l.creditor_reference,
+        end_to_end_id: l.end_to_end_id,
+    }
+}
+
+/// Decides every unapplied line in the run's scope and writes the outcome, in the caller's
+/// transaction (under the tenant's matching lock).
+pub(super) fn execute_run(
+    conn: &mut PgConnection,
+    keys: &Keyring,
+    run: &Run,
+    heartbeat_pool: &DbPool,
+) -> AppResult<Run> {
+    let tenant = run.tenant_id;
+    let started = std::time::Instant::now();
+    lock_tenant_matching(conn, tenant)?;
+    let engine = load_engine(conn, keys, tenant)?;
+    let lines: Vec<LineInput> =
+        cash_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?
+            .into_iter()
+            .map(line_input)
+            .collect();
+    let total = lines.len() as i32;
+    let loaded = started.elapsed();
+    let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool };
+    let (allocations_written, produced) = match_and_copy(conn, engine, &lines, &ctx)?;
+    let matched = produced.matched_at.duration_since(started);
+    let counts = persist_effects(conn, tenant, produced, started, matched)?;
+    tracing::info!(
+        run = %run.id,
+        lines = total,
+        load_ms = loaded.as_millis() as u64,
+        match_ms = (matched - loaded).as_millis() as u64,
+        persist_ms = (started.elapsed() - matched).as_millis() as u64,
+        "reconciliation run phases"
+    );
+    record_completion(conn, run.id, tenant, total, allocations_written, &counts)?;
+    Ok(Run {
+        status: RunStatus::Completed,
+        lines_total: total,
+        lines_processed: total,
+        auto_applied: counts.auto,
+        proposed: counts.proposed,
+        unmatched: counts.unmatched,
+        error: None,
+        ..run.clone()
+    })
+}
+
+/// Runs the engine on its own thread and copies its allocations into the table as they come.
+fn match_and_copy(
+    conn: &mut PgConnection,
+    engine: Engine,
+    lines: &[LineInput],
+    ctx: &RunContext<'_>,
+) -> AppResult<(usize, RunOutput)> {
+    // The engine runs on its own thread and hands allocations over in chunks, which this thread
+    // copies into the table (same connection, same transaction) while the engine goes on: on two
+    // cores matching and the database's work overlap, and memory holds a few chunks instead of
+    // every allocation of the run (1M lines make over a million, each with its explanation).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
+    let (copied, produced) = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| match_lines(engine, lines, ctx, tx));
+        let mut copied: AppResult<usize> = Ok(0);
+        for chunk in rx.iter() {
+            if let Err(e) = cash_db::insert_allocations(conn, &chunk) {
+                // Dropping the receiver stops the engine at its next chunk.
+                copied = Err(e.into());
+                break;
+            }
+            if let Ok(n) = copied.as_mut() {
+                *n += chunk.len();
+            }
+        }
+        drop(rx);
+        (copied, producer.join())
+    });
+    let produced = produced.map_err(|_| AppError::internal("matching thread panicked"))?;
+    let allocations_written = copied?;
+    Ok((allocations_written, produced))
+}
+
+/// How many lines of each outcome, and write-offs written.
+struct Counts {
+    auto: i32,
+    proposed: i32,
+    unmatched: i32,
+    write_offs: usize,
+}
+
+/// Write-offs, open amounts of documents and applied amounts of lines, in bulk.
+fn persist_effects(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    produced: RunOutput,
+    started: std::time::Instant,
+    matched: std::time::Duration,
+) -> AppResult<Counts> {
+    let RunOutput { mut write_offs, doc_reduction, mut line_applied, auto, proposed, unmatched, .. } = produced;
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "allocations written");
+    // Sorted by id (UUIDv7, so insertion order): the updates below then walk tables and indexes
+    // in physical order instead of jumping between random pages.
+    write_offs.sort_unstable_by_key(|w| w.id);
+    cash_db::insert_write_offs(conn, &write_offs)?;
+    let mut doc_reduction: Vec<(Uuid, Decimal)> = doc_reduction.into_iter().collect();
+    doc_reduction.sort_unstable_by_key(|(id, _)| *id);
+    let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
+    cash_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
+    tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "documents updated");
+    line_applied.sort_unstable_by_key(|(id, _)| *id);
+    let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
+    cash_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
+    Ok(Counts { auto, proposed, unmatched, write_offs: write_offs.len() })
+}
+
+/// The run's audit entry and its one `reconciliation.completed` event.
+fn record_completion(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    tenant: Uuid,
+    total: i32,
+    allocations_written: usize,
+    counts: &Counts,
+) -> AppResult<()> {
+    let system = Principal {
+        tenant_id: tenant,
+        actor: crate::domain::auth::Actor::System,
+        role: crate::domain::auth::Role::Admin,
+        scopes: vec![],
+    };
+    let mut e = entry(&system, "reconciliation.completed", "reconciliation", &run_id.to_string());
+    e.after = Some(serde_json::json!({
+        "lines": total, "auto_applied": counts.auto, "proposed": counts.proposed, "unmatched": counts.unmatched,
+        "allocations": allocations_written, "write_offs": counts.write_offs,
+    }));
+    audit_db::append(conn, tenant, vec![e])?;
+    // One event per run (never one per allocation: a run can apply a million lines).
+    events::emit(
+        conn,
+        tenant,
+        None,
+        EventType::ReconciliationCompleted,
+        serde_json::json!({
+            "reconciliation_id": run_id, "lines": total, "auto_applied": counts.auto, "proposed": counts.proposed,
+            "unmatched": counts.unmatched, "allocations": allocations_written, "write_offs": counts.write_offs,
+        }),
+    )?;
+    Ok(())
+}
+
+/// What the matching thread needs besides the engine and the lines.
+struct RunContext<'a> {
+    tenant: Uuid,
+    run_id: Uuid,
+    total: i32,
+    now: DateTime<Utc>,
+    heartbeat_pool: &'a DbPool,
+}
+
+/// What the matching thread hands back once every line is decided.
+struct RunOutput {
+    write_offs: Vec<WriteOffRow>,
+    doc_reduction: HashMap<Uuid, Decimal>,
+    line_applied: Vec<(Uuid, Decimal)>,
+    auto: i32,
+    proposed: i32,
+    unmatched: i32,
+    /// When the last line was decided (the end of the match phase, for the phase log).
+    matched_at: std::time::Instant,
+}
+
+/// Documents read per query when a run loads the ledger.
+const DOCUMENT_PAGE: i64 = 100_000;
+
+/// Allocations per chunk sent to the COPY: large enough that a COPY's fixed cost is noise, small
+/// enough that the chunks in flight stay a few tens of MB.
+const ALLOCATION_CHUNK: usize = 20_000;
+
+/// Decides every line (in the given, booking-date order) and sends its allocations to `tx` in
+/// chunks. Stops early when the receiver is gone (the COPY failed: the run rolls back anyway).
+fn match_lines(
+    mut engine: Engine,
+    lines: &[LineInput],
+    ctx: &RunContext<'_>,
+    tx: std::sync::mpsc::SyncSender<Vec<Allocation>>,
+) -> RunOutput {
+    let mut chunk: Vec<Allocation> = Vec::with_capacity(ALLOCATION_CHUNK);
+    let mut write_offs: Vec<WriteOffRow> = Vec::new();
+    let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();
+    let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
+    let (mut auto, mut proposed, mut unmatched) = (0, 0, 0);
+    for (i, line) in lines.iter().enumerate() {
+        if i % 50_000 == 0 && i > 0 {
+            // Progress is visible while the run's own transaction is still open.
+            if let Ok(mut hb) = ctx.heartbeat_pool.get() {
+                let _ = cash_db::heartbeat(&mut hb, ctx.run_id, ctx.total, i as i32);
+            }
+        }
+        let outcome = engine.match_line(line);
+        let state = match outcome.decision {
+            Decision::AutoApplied => {
+                auto += 1;
+                AllocationState::AutoApplied
+            }
+            Decision::Proposed => {
+                proposed += 1;
+                AllocationState::Proposed
+            }
+            Decision::Unmatched => {
+                unmatched += 1;
+                continue;
+            }
+        };
+        let mut applied_on_line = Decimal::ZERO;
+        let mut first_alloc_of_doc: HashMap<Uuid, Uuid> = HashMap::new();
+        for a in &outcome.allocations {
+            let id = Uuid::now_v7();
+            first_alloc_of_doc.entry(a.document_id).or_insert(id);
+            chunk.push(Allocation {
+                id,
+                tenant_id: ctx.tenant,
+                run_id: Some(ctx.run_id),
+                bank_line_id: line.id,
+                document_id: a.document_id,
+                amount: a.amount,
+                line_amount: a.line_amount,
+                state,
+                candidate_set: a.set as i32,
+                confidence: Decimal::from_f64_retain(a.confidence).unwrap_or_default().round_dp(3),
+                rule: a.rule.into(),
+                explanation: serde_json::json!({
+                    "summary": outcome.explanation, "evidence": a.evidence, "rule": a.rule,
+                }),
+                fx_rate: a.fx_rate,
+                created_at: ctx.now,
+                decided_at: None,
+                decided_by: None,
+            });
+            if state == AllocationState::AutoApplied {
+                *doc_reduction.entry(a.document_id).or_default() += a.amount.abs();
+                applied_on_line += a.line_amount;
+            }
+        }
+        if state == AllocationState::AutoApplied {
+            for w in &outcome.write_offs {
+                let Some(&allocation_id) = first_alloc_of_doc.get(&w.document_id) else { continue };
+                *doc_reduction.entry(w.document_id).or_default() += w.amount;
+                write_offs.push(write_off_row(ctx, allocation_id, w));
+            }
+            line_applied.push((line.id, applied_on_line));
+        }
+        if chunk.len() >= ALLOCATION_CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(ALLOCATION_CHUNK));
+            if tx.send(full).is_err() {
+                break;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.send(chunk);
+    }
+    let matched_at = std::time::Instant::now();
+    RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
+}
+
+fn write_off_row(
+    ctx: &RunContext<'_>,
+    allocation_id: Uuid,
+    w: &crate::domain::cash_application::WriteOff,
+) -> WriteOffRow {
+    WriteOffRow {
+        id: Uuid::now_v7(),
+        tenant_id: ctx.tenant,
+        allocation_id,
+        document_id: w.document_id,
+        amount: w.amount,
+        currency: w.currency.clone(),
+        reason: w.reason.into(),
+        created_at: ctx.now,
+        reversed_at: None,
+    }
+}

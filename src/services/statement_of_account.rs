@@ -1,0 +1,158 @@
+//! The statement of account of one customer for a period: opening balance, every item with a
+//! running balance and the closing balance per currency, the items open at the end of the
+//! period with their aging, and the differences still open with the customer. Used by the API
+//! (tenant and portal), the exports and the statement runs.
+
+use super::require;
+use crate::db::customer_statements as st_db;
+use crate::db::customers::{self as customers_db, Customer};
+use crate::db::differences as diff_db;
+use crate::domain::auth::{Permission, PortalPrincipal, Principal};
+use crate::domain::document::DocType;
+use crate::domain::money::format_amount;
+use crate::error::{AppError, AppResult};
+use chrono::{NaiveDate, Utc};
+use diesel::PgConnection;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub use crate::domain::statement_of_account::{
+    AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenItemLine, StatementOfAccount,
+};
+
+/// Opening balance, every item with a running balance, closing balance; per currency.
+pub fn statement_of_account(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer: &Customer,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> AppResult<StatementOfAccount> {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(AppError::invalid("from", "must not be after to"));
+        }
+    }
+    let items = st_db::our_items(conn, tenant_id, customer.id, None, to)?;
+    let mut per: BTreeMap<String, (Decimal, Decimal, Vec<AccountLine>)> = BTreeMap::new();
+    for it in items {
+        let kind = DocType::parse(&it.kind).unwrap_or(DocType::Adjustment);
+        let effect = kind.balance_sign() * it.amount;
+        let entry = per.entry(it.currency.clone()).or_insert_with(|| (Decimal::ZERO, Decimal::ZERO, Vec::new()));
+        if from.is_some_and(|f| it.item_date < f) {
+            entry.0 += effect;
+            entry.1 += effect;
+            continue;
+        }
+        entry.1 += effect;
+        let amount = format_amount(&it.currency, effect.abs());
+        entry.2.push(AccountLine {
+            date: it.item_date,
+            kind: it.kind,
+            reference: it.doc_no,
+            debit: (effect > Decimal::ZERO).then(|| amount.clone()),
+            credit: (effect < Decimal::ZERO).then_some(amount),
+            balance: format_amount(&it.currency, entry.1),
+        });
+    }
+    let currencies = per
+        .into_iter()
+        .map(|(currency, (opening, closing, lines))| CurrencyAccount {
+            opening_balance: format_amount(&currency, opening),
+            closing_balance: format_amount(&currency, closing),
+            lines,
+            currency,
+        })
+        .collect();
+    let as_of = to.unwrap_or_else(|| Utc::now().date_naive());
+    let (open_items, aging) = open_items_and_aging(conn, tenant_id, customer.id, as_of)?;
+    let open_differences = {
+        let f = diff_db::DifferenceFilter {
+            customer_id: Some(customer.id),
+            statuses: vec!["sent".into(), "confirmed".into(), "disputed".into()],
+            limit: 10_000,
+            ..Default::default()
+        };
+        diff_db::list(conn, tenant_id, &f)?
+            .into_iter()
+            .map(|(d, _)| OpenDifference {
+                kind: d.kind,
+                status: d.status,
+                our_ref: d.our_ref,
+                their_ref: d.their_ref,
+                currency: d.currency,
+                explanation: d.explanation,
+            })
+            .collect()
+    };
+    Ok(StatementOfAccount {
+        customer_code: customer.code.clone(),
+        customer_name: customer.name.clone(),
+        from,
+        to,
+        currencies,
+        open_items,
+        aging,
+        open_differences,
+    })
+}
+
+/// The customer's items open on `as_of` (reproduced from history like the AR aging) and their
+/// aging per currency.
+fn open_items_and_aging(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    as_of: NaiveDate,
+) -> AppResult<(Vec<OpenItemLine>, Vec<AgingSummary>)> {
+    let crate::services::reports::CustomerAging { labels, per_currency } =
+        crate::services::reports::customer_aging(conn, tenant_id, customer_id, as_of)?;
+    let aging = per_currency
+        .into_iter()
+        .map(|(cur, sums)| AgingSummary {
+            total: format_amount(&cur, sums.iter().sum()),
+            buckets: sums.iter().map(|s| format_amount(&cur, *s)).collect(),
+            labels: labels.clone(),
+            currency: cur,
+        })
+        .collect();
+    let items = crate::db::documents::open_items(conn, tenant_id, customer_id)?
+        .into_iter()
+        .filter(|d| d.issue_date <= as_of)
+        .map(|d| OpenItemLine {
+            days_overdue: (as_of - d.due_date.unwrap_or(d.issue_date)).num_days(),
+            amount: format_amount(&d.currency, d.amount),
+            open_amount: format_amount(&d.currency, d.open_amount),
+            doc_no: d.doc_no,
+            kind: d.doc_type,
+            issue_date: d.issue_date,
+            due_date: d.due_date,
+            currency: d.currency,
+        })
+        .collect();
+    Ok((items, aging))
+}
+
+pub fn tenant_statement_of_account(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    customer_code: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> AppResult<StatementOfAccount> {
+    require(principal, Permission::Read)?;
+    let customer = customers_db::find_by_code(conn, principal.tenant_id, customer_code)
+        .map_err(|_| AppError::not_found("customer"))?;
+    statement_of_account(conn, principal.tenant_id, &customer, from, to)
+}
+
+pub fn portal_statement_of_account(
+    conn: &mut PgConnection,
+    portal: &PortalPrincipal,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> AppResult<StatementOfAccount> {
+    let customer = customers_db::find_by_id(conn, portal.tenant_id, portal.customer_id)?;
+    statement_of_account(conn, portal.tenant_id, &customer, from, to)
+}
