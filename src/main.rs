@@ -310,12 +310,13 @@ fn restore(settings: &Settings, file: &std::path::Path, replace: bool) -> Result
     let url = match &settings.database_url {
         Some(url) => url.clone(),
         None => {
-            let cluster =
-                duizhang::embedded_postgres::EmbeddedPostgres::start(duizhang::embedded_postgres::EmbeddedPostgresConfig {
+            let cluster = duizhang::embedded_postgres::EmbeddedPostgres::start(
+                duizhang::embedded_postgres::EmbeddedPostgresConfig {
                     data_dir: settings.data_dir.clone(),
                     fast_unsafe: false,
-                })
-                .map_err(|e| e.to_string())?;
+                },
+            )
+            .map_err(|e| e.to_string())?;
             let url = cluster.database_url(duizhang::startup::EMBEDDED_DATABASE);
             _cluster = Some(cluster);
             url

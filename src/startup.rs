@@ -6,8 +6,8 @@ use crate::api::rest::{self, health, OpenApiJson};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
-use crate::services::jwt::JwtKeys;
 use crate::services::data_safety::Keyring;
+use crate::services::jwt::JwtKeys;
 use crate::services::secret_keys::load_or_create_jwt_secret;
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -118,12 +118,7 @@ impl Application {
     }
 }
 
-fn run(
-    listener: TcpListener,
-    pool: DbPool,
-    settings: Settings,
-    keyring: Arc<Keyring>,
-) -> Result<Server, String> {
+fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Keyring>) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
     let state = AppState {
         pool,

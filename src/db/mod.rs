@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod customer_statement_mappings;
 pub mod customer_statements;
 pub mod customers;
+pub mod data_safety;
 pub mod differences;
 pub mod documents;
 pub mod dunning;

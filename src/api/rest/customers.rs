@@ -28,8 +28,10 @@ pub async fn create(
     body: JsonBody<CustomerInput>,
 ) -> AppResult<HttpResponse> {
     let keys = state.keyring.clone();
-    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| customers::create(conn, principal, &keys, input))
-        .await
+    body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
+        customers::create(conn, principal, &keys, input)
+    })
+    .await
 }
 
 /// List customers, filtered, one page at a time.
@@ -85,8 +87,10 @@ pub async fn update(
 ) -> AppResult<HttpResponse> {
     let keys = state.keyring.clone();
     let code = code.into_inner();
-    body.execute(&p, StatusCode::OK, move |conn, principal, patch| customers::update(conn, principal, &keys, &code, patch))
-        .await
+    body.execute(&p, StatusCode::OK, move |conn, principal, patch| {
+        customers::update(conn, principal, &keys, &code, patch)
+    })
+    .await
 }
 
 /// Bulk upsert by code, from CSV (`text/csv`, columns of `customers.csv`: code,name,country,iban,email

@@ -11,8 +11,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::require;
-use diesel::prelude::*;
-use diesel::sql_types::Uuid as SqlUuid;
+use diesel::PgConnection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -60,20 +59,7 @@ pub fn erase_customer(conn: &mut PgConnection, principal: &Principal, code: &str
     c.bank_accounts = vec![];
     c.updated_at = chrono::Utc::now();
     customers_db::update(conn, &c)?;
-    diesel::sql_query("UPDATE customers SET bank_account_hashes = '{}' WHERE id = $1")
-        .bind::<SqlUuid, _>(c.id)
-        .execute(conn)?;
-    // The payer's name and account on the bank lines applied to this customer's items.
-    let lines = diesel::sql_query(
-        "UPDATE bank_lines l SET counterparty_name = NULL, counterparty_iban = NULL, counterparty_account = NULL \
-         WHERE l.tenant_id = $1 AND (l.counterparty_name IS NOT NULL OR l.counterparty_iban IS NOT NULL \
-                                     OR l.counterparty_account IS NOT NULL) \
-           AND EXISTS (SELECT 1 FROM allocations a JOIN documents d ON d.id = a.document_id \
-                       WHERE a.bank_line_id = l.id AND d.customer_id = $2 AND a.tenant_id = $1)",
-    )
-    .bind::<SqlUuid, _>(principal.tenant_id)
-    .bind::<SqlUuid, _>(c.id)
-    .execute(conn)? as i64;
+    let lines = crate::db::data_safety::erasure::redact_payers(conn, principal.tenant_id, c.id)?;
     let fields: Vec<String> = erased.keys().cloned().collect();
     if !erased.is_empty() || lines > 0 {
         let mut e = entry(principal, "customer.erased", "customer", &c.code);

@@ -7,10 +7,10 @@
 
 use super::keyring::Keyring;
 use super::sealing::{self, Target};
+use crate::db::data_safety::rotation::{self as rotation_db, Rotation};
 use crate::domain::envelope::Key;
 use crate::error::{AppError, AppResult};
-use diesel::prelude::*;
-use diesel::sql_types::{Bool, Bytea, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{Connection, PgConnection};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -41,54 +41,10 @@ pub struct RotationReport {
     pub values_checked: Option<u64>,
 }
 
-#[derive(QueryableByName, Debug, Clone)]
-struct Rotation {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = Bool)]
-    rotate_data_keys: bool,
-    #[diesel(sql_type = Text)]
-    master_key_id: String,
-    #[diesel(sql_type = Text)]
-    phase: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    cursor: Option<String>,
-    #[diesel(sql_type = Int4)]
-    batches: i32,
-    #[diesel(sql_type = Int8)]
-    rows_done: i64,
-    #[diesel(sql_type = Timestamptz)]
-    started_at: chrono::DateTime<chrono::Utc>,
-}
-
-fn unfinished(conn: &mut PgConnection) -> AppResult<Option<Rotation>> {
-    Ok(diesel::sql_query(
-        "SELECT id, rotate_data_keys, master_key_id, phase, cursor, batches, rows_done, started_at \
-         FROM key_rotations WHERE finished_at IS NULL",
-    )
-    .get_result(conn)
-    .optional()?)
-}
-
-fn save(conn: &mut PgConnection, r: &Rotation, finished: bool) -> AppResult<()> {
-    diesel::sql_query(
-        "UPDATE key_rotations SET phase = $2, cursor = $3, batches = $4, rows_done = $5, updated_at = now(), \
-         finished_at = CASE WHEN $6 THEN now() END WHERE id = $1",
-    )
-    .bind::<SqlUuid, _>(r.id)
-    .bind::<Text, _>(&r.phase)
-    .bind::<Nullable<Text>, _>(&r.cursor)
-    .bind::<Int4, _>(r.batches)
-    .bind::<Int8, _>(r.rows_done)
-    .bind::<Bool, _>(finished)
-    .execute(conn)?;
-    Ok(())
-}
-
 /// Starts a rotation (or continues the unfinished one) and runs it to the end, or until
 /// `stop_after_batches`.
 pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOptions) -> AppResult<RotationReport> {
-    let (mut rotation, resumed) = match unfinished(conn)? {
+    let (mut rotation, resumed) = match rotation_db::unfinished(conn)? {
         Some(r) => {
             if keyring.master(&r.master_key_id).is_none() {
                 return Err(AppError::internal(format!(
@@ -107,14 +63,8 @@ pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOpti
             }
             let master = keyring.current_master();
             let id = Uuid::now_v7();
-            diesel::sql_query(
-                "INSERT INTO key_rotations (id, rotate_data_keys, master_key_id, phase) VALUES ($1, $2, $3, 'wrap')",
-            )
-            .bind::<SqlUuid, _>(id)
-            .bind::<Bool, _>(options.rotate_data_keys)
-            .bind::<Text, _>(master.id())
-            .execute(conn)?;
-            (unfinished(conn)?.ok_or_else(|| AppError::internal("rotation row vanished"))?, false)
+            rotation_db::insert(conn, id, options.rotate_data_keys, &master.id())?;
+            (rotation_db::unfinished(conn)?.ok_or_else(|| AppError::internal("rotation row vanished"))?, false)
         }
     };
     let master = keyring.master(&rotation.master_key_id).expect("checked above");
@@ -168,7 +118,7 @@ pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOpti
             rotation.rows_done += rows as i64;
             rotation.phase = next_phase.to_string();
             rotation.cursor = cursor;
-            save(conn, &rotation, false)?;
+            rotation_db::save(conn, &rotation, false)?;
             Ok(true)
         })?;
         if !progressed {
@@ -177,7 +127,7 @@ pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOpti
         this_run += 1;
     }
     let checked = check_all_open(conn, keyring)?;
-    save(conn, &rotation, true)?;
+    rotation_db::save(conn, &rotation, true)?;
     retire_unused_masters(conn, keyring)?;
     Ok(report(&rotation, resumed, this_run, true, Some(checked)))
 }
@@ -202,39 +152,15 @@ fn parse_cursor(text: &str) -> Option<(String, Uuid, u64)> {
     Some((parts.next()?.to_string(), parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-#[derive(QueryableByName)]
-struct WrappedRow {
-    #[diesel(sql_type = SqlUuid)]
-    tenant_id: Uuid,
-    #[diesel(sql_type = Int4)]
-    version: i32,
-    #[diesel(sql_type = Bytea)]
-    wrapped_key: Vec<u8>,
-    #[diesel(sql_type = Text)]
-    master_key_id: String,
-}
-
 /// Re-wraps up to [`WRAP_BATCH`] data keys not wrapped by `master`; returns how many.
 fn rewrap_batch(conn: &mut PgConnection, keyring: &Keyring, master: &Key) -> AppResult<u64> {
-    let rows: Vec<WrappedRow> = diesel::sql_query(format!(
-        "SELECT tenant_id, version, wrapped_key, master_key_id FROM tenant_keys WHERE master_key_id <> $1 \
-         ORDER BY tenant_id, version LIMIT {WRAP_BATCH} FOR UPDATE SKIP LOCKED"
-    ))
-    .bind::<Text, _>(master.id())
-    .load(conn)?;
+    let rows = rotation_db::lock_not_wrapped_by(conn, &master.id(), WRAP_BATCH)?;
     for row in &rows {
         let old = keyring.master(&row.master_key_id).ok_or_else(|| {
             AppError::internal(format!("data key wrapped by master key {} which is not configured", row.master_key_id))
         })?;
         let data_key = old.unwrap_key(&row.wrapped_key).map_err(AppError::internal)?;
-        diesel::sql_query(
-            "UPDATE tenant_keys SET wrapped_key = $3, master_key_id = $4 WHERE tenant_id = $1 AND version = $2",
-        )
-        .bind::<SqlUuid, _>(row.tenant_id)
-        .bind::<Int4, _>(row.version)
-        .bind::<Bytea, _>(master.wrap(&data_key))
-        .bind::<Text, _>(master.id())
-        .execute(conn)?;
+        rotation_db::rewrap(conn, row.tenant_id, row.version, &master.wrap(&data_key), &master.id())?;
     }
     Ok(rows.len() as u64)
 }
@@ -247,30 +173,10 @@ fn new_data_keys_batch(
     master: &Key,
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<u64> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = SqlUuid)]
-        tenant_id: Uuid,
-        #[diesel(sql_type = Int4)]
-        version: i32,
-    }
-    let rows: Vec<Row> = diesel::sql_query(format!(
-        "SELECT tenant_id, max(version) AS version FROM tenant_keys GROUP BY tenant_id \
-         HAVING max(created_at) < $1 ORDER BY tenant_id LIMIT {WRAP_BATCH}"
-    ))
-    .bind::<Timestamptz, _>(started_at)
-    .load(conn)?;
+    let rows = rotation_db::tenants_with_keys_before(conn, started_at, WRAP_BATCH)?;
     for r in &rows {
         let key = Key::generate();
-        diesel::sql_query(
-            "INSERT INTO tenant_keys (tenant_id, version, wrapped_key, master_key_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind::<SqlUuid, _>(r.tenant_id)
-        .bind::<Int4, _>(r.version + 1)
-        .bind::<Bytea, _>(master.wrap(&key))
-        .bind::<Text, _>(master.id())
-        .execute(conn)?;
+        rotation_db::insert_key_version(conn, r.tenant_id, r.version + 1, &master.wrap(&key), &master.id())?;
         keyring.forget(r.tenant_id);
     }
     Ok(rows.len() as u64)
@@ -279,37 +185,8 @@ fn new_data_keys_batch(
 /// Opens every sealed value of every tenant; returns how many. An error names the first one
 /// that does not open.
 pub fn check_all_open(conn: &mut PgConnection, keyring: &Keyring) -> AppResult<u64> {
-    #[derive(QueryableByName)]
-    struct TextRow {
-        #[diesel(sql_type = SqlUuid)]
-        tenant_id: Uuid,
-        #[diesel(sql_type = Text)]
-        what: String,
-        #[diesel(sql_type = Text)]
-        value: String,
-    }
-    #[derive(QueryableByName)]
-    struct BytesRow {
-        #[diesel(sql_type = SqlUuid)]
-        tenant_id: Uuid,
-        #[diesel(sql_type = Text)]
-        what: String,
-        #[diesel(sql_type = Bytea)]
-        value: Vec<u8>,
-    }
-    let texts: Vec<TextRow> = diesel::sql_query(
-        "SELECT tenant_id, 'webhook_endpoints ' || id AS what, secret AS value FROM webhook_endpoints \
-         UNION ALL SELECT tenant_id, 'webhook_endpoints ' || id, previous_secret FROM webhook_endpoints WHERE previous_secret IS NOT NULL \
-         UNION ALL SELECT tenant_id, 'inbound_secrets ' || id, secret FROM inbound_secrets \
-         UNION ALL SELECT tenant_id, 'customers ' || code, email FROM customers WHERE email IS NOT NULL \
-         UNION ALL SELECT tenant_id, 'customers ' || code, unnest(bank_accounts) FROM customers",
-    )
-    .load(conn)?;
-    let bytes: Vec<BytesRow> = diesel::sql_query(
-        "SELECT tenant_id, 'connectors ' || id AS what, credentials AS value FROM connectors WHERE credentials IS NOT NULL \
-         UNION ALL SELECT tenant_id, 'connector_push_secrets ' || id, sealed_secret FROM connector_push_secrets",
-    )
-    .load(conn)?;
+    let texts = rotation_db::all_sealed_texts(conn)?;
+    let bytes = rotation_db::all_sealed_bytes(conn)?;
     let mut n = 0;
     for t in texts {
         sealing::open_text(keyring, conn, t.tenant_id, &t.value)
@@ -326,12 +203,6 @@ pub fn check_all_open(conn: &mut PgConnection, keyring: &Keyring) -> AppResult<u
 
 /// Removes from the key file the master keys no data key is wrapped by any more.
 fn retire_unused_masters(conn: &mut PgConnection, keyring: &Keyring) -> AppResult<()> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        master_key_id: String,
-    }
-    let used: Vec<Row> = diesel::sql_query("SELECT DISTINCT master_key_id FROM tenant_keys").load(conn)?;
-    let used: Vec<String> = used.into_iter().map(|r| r.master_key_id).collect();
+    let used = rotation_db::used_master_ids(conn)?;
     keyring.retain_masters(|k| used.contains(&k.id())).map_err(AppError::internal)
 }

@@ -7,10 +7,10 @@
 //! that meets a fingerprint it does not know reads the key file again: after `rotate-keys` wrote
 //! a new master key there, running instances open the re-wrapped keys without a restart.
 
+use crate::db::data_safety::keys as keys_db;
 use crate::domain::envelope::{Key, TenantKeys};
 use crate::error::{AppError, AppResult};
-use diesel::prelude::*;
-use diesel::sql_types::{Bytea, Int4, Text, Uuid as SqlUuid};
+use diesel::PgConnection;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -31,22 +31,6 @@ impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Keyring(..)")
     }
-}
-
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = Int4)]
-    version: i32,
-    #[diesel(sql_type = Bytea)]
-    wrapped_key: Vec<u8>,
-    #[diesel(sql_type = Text)]
-    master_key_id: String,
-}
-
-#[derive(QueryableByName)]
-struct VersionRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<Int4>)]
-    version: Option<i32>,
 }
 
 impl Keyring {
@@ -106,11 +90,7 @@ impl Keyring {
     /// The tenant's data keys; its first data key is made (and wrapped) on first use. The newest
     /// version is looked up on every call, so a key rotation in another process is seen at once.
     pub fn tenant(&self, conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<Arc<TenantKeys>> {
-        let newest: VersionRow =
-            diesel::sql_query("SELECT max(version) AS version FROM tenant_keys WHERE tenant_id = $1")
-                .bind::<SqlUuid, _>(tenant_id)
-                .get_result(conn)?;
-        match newest.version {
+        match keys_db::newest_version(conn, tenant_id)? {
             Some(version) => {
                 if let Some(keys) = self.tenants.read().expect("keyring lock").get(&tenant_id) {
                     if keys.current_version() == version {
@@ -123,14 +103,7 @@ impl Keyring {
                 let data_key = Key::generate();
                 let master = self.current_master();
                 // A concurrent first use waits for this row and then keeps the one that won.
-                diesel::sql_query(
-                    "INSERT INTO tenant_keys (tenant_id, version, wrapped_key, master_key_id) VALUES ($1, 1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind::<SqlUuid, _>(tenant_id)
-                .bind::<Bytea, _>(master.wrap(&data_key))
-                .bind::<Text, _>(master.id())
-                .execute(conn)?;
+                keys_db::insert_first_key(conn, tenant_id, &master.wrap(&data_key), &master.id())?;
             }
         }
         let keys = Arc::new(self.read_tenant(conn, tenant_id)?);
@@ -139,11 +112,7 @@ impl Keyring {
     }
 
     fn read_tenant(&self, conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<TenantKeys> {
-        let rows: Vec<KeyRow> = diesel::sql_query(
-            "SELECT version, wrapped_key, master_key_id FROM tenant_keys WHERE tenant_id = $1 ORDER BY version",
-        )
-        .bind::<SqlUuid, _>(tenant_id)
-        .load(conn)?;
+        let rows = keys_db::tenant_keys(conn, tenant_id)?;
         let mut keys = BTreeMap::new();
         for row in rows {
             let master = self.master(&row.master_key_id).ok_or_else(|| {

@@ -9,93 +9,17 @@
 
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::Timestamptz;
-use serde::Serialize;
+use chrono::Utc;
+use diesel::PgConnection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rows deleted per statement: short transactions, no long lock on busy tables.
-pub const PURGE_BATCH: i64 = 1000;
+pub use crate::db::data_safety::retention::{purge, PurgeReport, PURGE_BATCH};
+
 /// How often the background job looks for rows past retention.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
-
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct PurgeReport {
-    pub outbox_events: i64,
-    pub webhook_deliveries: i64,
-    pub webhook_attempts: i64,
-    pub connector_syncs: i64,
-    pub batches: i64,
-}
-
-/// The cut-off per tenant: `now - retention_days` (tenants without settings: 90 days).
-const CUTOFF: &str = "(SELECT $1::timestamptz - make_interval(days => coalesce( \
-    (SELECT s.retention_days FROM data_safety_settings s WHERE s.tenant_id = x.tenant_id), 90)))";
-
-/// Deletes everything past retention as of `now`, batch by batch (each its own transaction).
-pub fn purge(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<PurgeReport> {
-    let mut report = PurgeReport::default();
-    // Attempts of finished deliveries.
-    report.webhook_attempts += batches(
-        conn,
-        now,
-        &mut report.batches,
-        &format!(
-            "DELETE FROM webhook_attempts WHERE id IN (SELECT x.id FROM webhook_attempts x \
-         JOIN webhook_deliveries d ON d.id = x.delivery_id \
-         WHERE d.status <> 'pending' AND x.started_at < {CUTOFF} LIMIT {PURGE_BATCH})"
-        ),
-    )?;
-    // Deliveries (their attempts go with them) of events whose every delivery is finished.
-    let done_events = format!(
-        "SELECT x.id FROM outbox_events x WHERE x.dispatched_at IS NOT NULL AND x.dispatched_at < {CUTOFF} \
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.event_id = x.id AND p.status = 'pending')"
-    );
-    report.webhook_deliveries += batches(
-        conn,
-        now,
-        &mut report.batches,
-        &format!(
-            "DELETE FROM webhook_deliveries WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-         WHERE d.event_id IN ({done_events}) LIMIT {PURGE_BATCH})"
-        ),
-    )?;
-    report.outbox_events += batches(
-        conn,
-        now,
-        &mut report.batches,
-        &format!(
-            "DELETE FROM outbox_events WHERE id IN ({done_events} \
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = x.id) LIMIT {PURGE_BATCH})"
-        ),
-    )?;
-    report.connector_syncs += batches(
-        conn,
-        now,
-        &mut report.batches,
-        &format!(
-            "DELETE FROM connector_syncs WHERE id IN (SELECT x.id FROM connector_syncs x \
-         WHERE x.finished_at IS NOT NULL AND x.finished_at < {CUTOFF} LIMIT {PURGE_BATCH})"
-        ),
-    )?;
-    Ok(report)
-}
-
-fn batches(conn: &mut PgConnection, now: DateTime<Utc>, count: &mut i64, sql: &str) -> AppResult<i64> {
-    let mut total = 0;
-    loop {
-        let n = conn.transaction(|c| diesel::sql_query(sql).bind::<Timestamptz, _>(now).execute(c))?;
-        *count += 1;
-        total += n as i64;
-        if (n as i64) < PURGE_BATCH {
-            return Ok(total);
-        }
-    }
-}
 
 /// Runs [`purge`] every [`PURGE_INTERVAL`] until `stop` is set.
 pub fn spawn_worker(pool: DbPool, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
@@ -131,14 +55,7 @@ pub fn put_settings(
     if !(1..=36500).contains(&retention_days) {
         return Err(AppError::invalid("retention_days", "must be between 1 and 36500"));
     }
-    diesel::sql_query(
-        "INSERT INTO data_safety_settings (tenant_id, retention_days, encrypt_customer_data) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant_id) DO UPDATE SET retention_days = $2, encrypt_customer_data = $3, updated_at = now()",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
-    .bind::<diesel::sql_types::Int4, _>(retention_days)
-    .bind::<diesel::sql_types::Bool, _>(encrypt)
-    .execute(conn)?;
+    crate::db::data_safety::retention::put_settings(conn, tenant_id, retention_days, encrypt)?;
     Ok(())
 }
 

@@ -8,25 +8,15 @@
 
 use super::keyring::Keyring;
 use crate::db::customers::Customer;
+use crate::db::data_safety::sealed as sealed_db;
 use crate::domain::envelope::{bytes_version, text_version, TenantKeys};
 use crate::error::{AppError, AppResult};
-use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Uuid as SqlUuid};
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 /// Whether the tenant seals customers' bank accounts and contact data (default: yes).
 pub fn encrypts_customer_data(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<bool> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Bool)]
-        on: bool,
-    }
-    let row: Option<Row> =
-        diesel::sql_query("SELECT encrypt_customer_data AS on FROM data_safety_settings WHERE tenant_id = $1")
-            .bind::<SqlUuid, _>(tenant_id)
-            .get_result(conn)
-            .optional()?;
-    Ok(row.map(|r| r.on).unwrap_or(true))
+    Ok(sealed_db::encrypt_customer_data(conn, tenant_id)?.unwrap_or(true))
 }
 
 /// Upper-case without spaces, as matching compares IBANs.
@@ -124,45 +114,17 @@ pub fn store_account_hashes_many(
     tenant_id: Uuid,
     rows: &[(Uuid, Vec<String>)],
 ) -> AppResult<()> {
-    for chunk in rows.chunks(5000) {
-        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
-        let hashes: Vec<serde_json::Value> = chunk.iter().map(|(_, h)| serde_json::json!(h)).collect();
-        diesel::sql_query(
-            "UPDATE customers c SET bank_account_hashes = ARRAY(SELECT jsonb_array_elements_text(v.h)) \
-             FROM unnest($2::uuid[], $3::jsonb[]) AS v(id, h) WHERE c.tenant_id = $1 AND c.id = v.id",
-        )
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<SqlUuid>, _>(&ids)
-        .bind::<Array<diesel::sql_types::Jsonb>, _>(&hashes)
-        .execute(conn)?;
-    }
-    Ok(())
+    Ok(sealed_db::store_account_hashes_many(conn, tenant_id, rows)?)
 }
 
 /// Stores the keyed hashes of the customer's accounts.
 pub fn store_account_hashes(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, hashes: &[String]) -> AppResult<()> {
-    diesel::sql_query("UPDATE customers SET bank_account_hashes = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<SqlUuid, _>(id)
-        .bind::<Array<Text>, _>(hashes)
-        .execute(conn)?;
-    Ok(())
+    Ok(sealed_db::store_account_hashes(conn, tenant_id, id, hashes)?)
 }
 
 /// Customers of the tenant that pay from an account with this keyed hash.
 pub fn customers_by_account_hash(conn: &mut PgConnection, tenant_id: Uuid, hash: &str) -> AppResult<Vec<Uuid>> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT id FROM customers WHERE tenant_id = $1 AND bank_account_hashes @> ARRAY[$2::text] ORDER BY id",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Text, _>(hash)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(sealed_db::customers_by_account_hash(conn, tenant_id, hash)?)
 }
 
 /// Seals a text secret (webhook, inbound).
@@ -279,46 +241,8 @@ fn reseal_text(keys: &TenantKeys, target: &Target, stored: &str) -> AppResult<Op
     Ok(Some(keys.seal_text(&plain)))
 }
 
-#[derive(QueryableByName)]
-struct SecretRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    tenant_id: Uuid,
-    #[diesel(sql_type = Nullable<Text>)]
-    a: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    b: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct BytesRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    tenant_id: Uuid,
-    #[diesel(sql_type = Nullable<Bytea>)]
-    a: Option<Vec<u8>>,
-}
-
-/// Rows after `after` in id order whose value(s) may need work: `filter` is the SQL condition
-/// for plaintext (the cheap pre-selection; `NotNewest` looks at every sealed row).
-fn text_rows(
-    conn: &mut PgConnection,
-    select: &str,
-    plain_filter: &str,
-    target: &Target,
-    after: Uuid,
-) -> AppResult<Vec<SecretRow>> {
-    let filter = match target {
-        Target::Plaintext => plain_filter,
-        Target::NotNewest => "true",
-    };
-    Ok(diesel::sql_query(format!(
-        "{select} WHERE id > $1 AND ({filter}) ORDER BY id LIMIT {BATCH} FOR UPDATE SKIP LOCKED"
-    ))
-    .bind::<SqlUuid, _>(after)
-    .load(conn)?)
+fn only_plaintext(target: &Target) -> bool {
+    matches!(target, Target::Plaintext)
 }
 
 fn reseal_webhook_endpoints(
@@ -327,13 +251,7 @@ fn reseal_webhook_endpoints(
     target: &Target,
     after: Uuid,
 ) -> AppResult<(u64, Option<Uuid>)> {
-    let rows = text_rows(
-        conn,
-        "SELECT id, tenant_id, secret AS a, previous_secret AS b FROM webhook_endpoints",
-        "secret NOT LIKE 'dz1:%' OR previous_secret NOT LIKE 'dz1:%'",
-        target,
-        after,
-    )?;
+    let rows = sealed_db::lock_webhook_secrets(conn, only_plaintext(target), after, BATCH)?;
     let mut n = 0;
     for r in &rows {
         let keys = keyring.tenant(conn, r.tenant_id)?;
@@ -343,14 +261,7 @@ fn reseal_webhook_endpoints(
             None => None,
         };
         if a.is_some() || b.is_some() {
-            diesel::sql_query(
-                "UPDATE webhook_endpoints SET secret = coalesce($2, secret), previous_secret = coalesce($3, previous_secret) \
-                 WHERE id = $1",
-            )
-            .bind::<SqlUuid, _>(r.id)
-            .bind::<Nullable<Text>, _>(a)
-            .bind::<Nullable<Text>, _>(b)
-            .execute(conn)?;
+            sealed_db::update_webhook_secrets(conn, r.id, a, b)?;
             n += 1;
         }
     }
@@ -363,21 +274,12 @@ fn reseal_inbound(
     target: &Target,
     after: Uuid,
 ) -> AppResult<(u64, Option<Uuid>)> {
-    let rows = text_rows(
-        conn,
-        "SELECT id, tenant_id, secret AS a, NULL::text AS b FROM inbound_secrets",
-        "secret NOT LIKE 'dz1:%'",
-        target,
-        after,
-    )?;
+    let rows = sealed_db::lock_inbound_secrets(conn, only_plaintext(target), after, BATCH)?;
     let mut n = 0;
     for r in &rows {
         let keys = keyring.tenant(conn, r.tenant_id)?;
         if let Some(a) = reseal_text(&keys, target, r.a.as_deref().unwrap_or_default())? {
-            diesel::sql_query("UPDATE inbound_secrets SET secret = $2 WHERE id = $1")
-                .bind::<SqlUuid, _>(r.id)
-                .bind::<Text, _>(a)
-                .execute(conn)?;
+            sealed_db::update_inbound_secret(conn, r.id, &a)?;
             n += 1;
         }
     }
@@ -392,18 +294,7 @@ fn reseal_bytes_table(
     table: &str,
     column: &str,
 ) -> AppResult<(u64, Option<Uuid>)> {
-    let filter = match target {
-        Target::Plaintext => {
-            format!("{column} IS NOT NULL AND substring({column} from 1 for 4) <> '\\x445a4b31'::bytea")
-        }
-        Target::NotNewest => format!("{column} IS NOT NULL"),
-    };
-    let rows: Vec<BytesRow> = diesel::sql_query(format!(
-        "SELECT id, tenant_id, {column} AS a FROM {table} WHERE id > $1 AND ({filter}) ORDER BY id LIMIT {BATCH} \
-         FOR UPDATE SKIP LOCKED"
-    ))
-    .bind::<SqlUuid, _>(after)
-    .load(conn)?;
+    let rows = sealed_db::lock_bytes_rows(conn, table, column, only_plaintext(target), after, BATCH)?;
     let mut n = 0;
     for r in &rows {
         let Some(stored) = &r.a else { continue };
@@ -412,10 +303,7 @@ fn reseal_bytes_table(
             continue;
         }
         let plain = keys.open_bytes(stored, |s| keyring.open_legacy(s)).map_err(AppError::internal)?;
-        diesel::sql_query(format!("UPDATE {table} SET {column} = $2 WHERE id = $1"))
-            .bind::<SqlUuid, _>(r.id)
-            .bind::<Bytea, _>(keys.seal_bytes(&plain))
-            .execute(conn)?;
+        sealed_db::update_bytes(conn, table, column, r.id, &keys.seal_bytes(&plain))?;
         n += 1;
     }
     Ok((n, rows.last().map(|r| r.id)))
@@ -435,22 +323,7 @@ fn reseal_customers(
     target: &Target,
     after: Uuid,
 ) -> AppResult<(u64, Option<Uuid>)> {
-    let filter = match target {
-        // Without hashes, or with a plaintext account or address while the tenant seals.
-        Target::Plaintext => {
-            "c.bank_account_hashes IS NULL OR (coalesce(s.encrypt_customer_data, true) AND \
-             (c.email NOT LIKE 'dz1:%' OR EXISTS (SELECT 1 FROM unnest(c.bank_accounts) a WHERE a NOT LIKE 'dz1:%')))"
-        }
-        Target::NotNewest => {
-            "c.email LIKE 'dz1:%' OR EXISTS (SELECT 1 FROM unnest(c.bank_accounts) a WHERE a LIKE 'dz1:%')"
-        }
-    };
-    let rows: Vec<Customer> = diesel::sql_query(format!(
-        "SELECT c.* FROM customers c LEFT JOIN data_safety_settings s ON s.tenant_id = c.tenant_id \
-         WHERE c.id > $1 AND ({filter}) ORDER BY c.id LIMIT {BATCH} FOR UPDATE OF c SKIP LOCKED"
-    ))
-    .bind::<SqlUuid, _>(after)
-    .load(conn)?;
+    let rows = sealed_db::lock_customers(conn, only_plaintext(target), after, BATCH)?;
     let mut n = 0;
     for c in &rows {
         let keys = keyring.tenant(conn, c.tenant_id)?;
@@ -474,14 +347,7 @@ fn reseal_customers(
         let mut plain = c.clone();
         open_customer(&keys, &mut plain)?;
         let hashes = seal_customer(&keys, encrypt, &mut plain);
-        diesel::sql_query(
-            "UPDATE customers SET bank_accounts = $2, email = $3, bank_account_hashes = $4 WHERE id = $1",
-        )
-        .bind::<SqlUuid, _>(c.id)
-        .bind::<Array<Text>, _>(&plain.bank_accounts)
-        .bind::<Nullable<Text>, _>(&plain.email)
-        .bind::<Array<Text>, _>(&hashes)
-        .execute(conn)?;
+        sealed_db::update_customer_sealed(conn, c.id, &plain.bank_accounts, &plain.email, &hashes)?;
         n += 1;
     }
     Ok((n, rows.last().map(|c| c.id)))
@@ -496,40 +362,14 @@ pub fn customers_for_matching(
     keyring: &Keyring,
     tenant_id: Uuid,
 ) -> AppResult<Vec<crate::db::cash_application::MatchingCustomer>> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-        #[diesel(sql_type = Text)]
-        name: String,
-        #[diesel(sql_type = Array<Text>)]
-        aliases: Vec<String>,
-        #[diesel(sql_type = Array<Text>)]
-        bank_accounts: Vec<String>,
-        #[diesel(sql_type = Nullable<Array<Text>>)]
-        bank_account_hashes: Option<Vec<String>>,
-    }
-    #[derive(QueryableByName)]
-    struct Iban {
-        #[diesel(sql_type = Text)]
-        iban: String,
-    }
     let keys = keyring.tenant(conn, tenant_id)?;
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT id, name, aliases, bank_accounts, bank_account_hashes FROM customers WHERE tenant_id = $1",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .load(conn)?;
-    let ibans: Vec<Iban> = diesel::sql_query(
-        "SELECT DISTINCT counterparty_iban AS iban FROM bank_lines WHERE tenant_id = $1 AND counterparty_iban IS NOT NULL",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .load(conn)?;
+    let rows = sealed_db::customers_for_matching(conn, tenant_id)?;
+    let ibans = sealed_db::counterparty_ibans(conn, tenant_id)?;
     let mut by_hash: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for i in ibans {
-        let n = normalize_account(&i.iban);
+    for iban in ibans {
+        let n = normalize_account(&iban);
         if !n.is_empty() {
-            by_hash.entry(keys.lookup_hash(&n)).or_default().push(i.iban);
+            by_hash.entry(keys.lookup_hash(&n)).or_default().push(iban);
         }
     }
     let mut out = Vec::with_capacity(rows.len());
