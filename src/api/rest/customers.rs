@@ -99,7 +99,7 @@ pub async fn update(
 #[utoipa::path(
     operation_id = "importCustomers",
     tag = "customers",
-    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))

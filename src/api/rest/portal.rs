@@ -158,7 +158,7 @@ pub async fn confirm_balance(
     operation_id = "submitPortalStatement",
     tag = "portal",
     params(StatementOptions),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody)),
     security(("portal" = []))
 )]
@@ -185,7 +185,7 @@ pub async fn submit_statement(
     tag = "portal",
     params(("tenant_id" = Uuid, Path), ("code" = String, Path),
            ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 #[post("/inbound/{tenant_id}/customers/{code}/statements")]

@@ -37,7 +37,7 @@ fn content_type(req: &HttpRequest) -> Option<&str> {
     operation_id = "submitCustomerStatement",
     tag = "statements",
     params(("code" = String, Path), StatementOptions, ("Idempotency-Key" = Option<String>, Header)),
-    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or an .xlsx workbook, whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    request_body(description = "The statement as JSON, or CSV with a header row (customer_code, their_ref, our_ref, date, kind, amount, currency; the period in the query string); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((StatementInput = "application/json"), (String = "text/csv"))),
     responses((status = 201, body = StatementView), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
