@@ -14,7 +14,6 @@ pub mod json_path;
 pub mod money;
 pub mod nesting;
 pub mod run_status;
-pub mod secret_box;
 pub mod ssrf;
 pub mod statement_of_account;
 pub mod tenant;
