@@ -17,7 +17,7 @@ struct Name {
 }
 
 /// Base tables of the public schema with a `tenant_id` column.
-pub fn tables_with_tenant_id(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
+pub fn tenant_scoped_tables(conn: &mut PgConnection) -> QueryResult<Vec<String>> {
     let rows: Vec<Name> = diesel::sql_query(
         "SELECT c.table_name AS name FROM information_schema.columns c JOIN information_schema.tables t \
          ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' \

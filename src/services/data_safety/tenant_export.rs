@@ -51,7 +51,7 @@ pub fn export(
 /// not listed would silently be missing from every archive.
 fn check_tables(conn: &mut PgConnection) -> AppResult<()> {
     let mut missing = Vec::new();
-    for table in db::tables_with_tenant_id(conn)? {
+    for table in db::tenant_scoped_tables(conn)? {
         if !archive::TABLES.contains(&table.as_str()) && !archive::NOT_EXPORTED.contains(&table.as_str()) {
             missing.push(table);
         }
@@ -72,9 +72,8 @@ fn write_archive(
 ) -> AppResult<Manifest> {
     let zip_err = |e: zip::result::ZipError| AppError::internal(format!("writing the archive: {e}"));
     let io_err = |e: std::io::Error| AppError::internal(format!("writing the archive: {e}"));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
     let mut zip = zip::ZipWriter::new(&mut *out);
     let mut files = Vec::with_capacity(archive::TABLES.len());
     for table in archive::TABLES {

@@ -117,9 +117,7 @@ fn check_digest(file: &mut std::fs::File) -> Result<(), Refused> {
 }
 
 fn read_manifest(zip: &mut zip::ZipArchive<std::fs::File>) -> Result<Manifest, Refused> {
-    let entry = zip
-        .by_name(archive::MANIFEST_FILE)
-        .map_err(|e| Refused(format!("{}: {e}", archive::MANIFEST_FILE)))?;
+    let entry = zip.by_name(archive::MANIFEST_FILE).map_err(|e| Refused(format!("{}: {e}", archive::MANIFEST_FILE)))?;
     let mut text = Vec::new();
     entry
         .take(MAX_MANIFEST_BYTES)
@@ -130,7 +128,13 @@ fn read_manifest(zip: &mut zip::ZipArchive<std::fs::File>) -> Result<Manifest, R
 
 fn check_manifest(conn: &mut PgConnection, m: &Manifest) -> Result<(), Refused> {
     if m.format != archive::FORMAT || m.format_version != archive::FORMAT_VERSION {
-        return refused(format!("archive format {} {} is not {} {}", m.format, m.format_version, archive::FORMAT, archive::FORMAT_VERSION));
+        return refused(format!(
+            "archive format {} {} is not {} {}",
+            m.format,
+            m.format_version,
+            archive::FORMAT,
+            archive::FORMAT_VERSION
+        ));
     }
     let here = db::migrations(conn)?;
     if here != m.migrations {
@@ -168,7 +172,10 @@ fn insert_all(
         // Rows of any other tenant in the file would be missed here.
         let here = db::count_rows(conn, &entry.table, manifest.tenant_id)?;
         if here != entry.rows {
-            return refused(format!("{}: {here} rows of tenant {} after the import, the manifest says {}", entry.file, manifest.tenant_id, entry.rows));
+            return refused(format!(
+                "{}: {here} rows of tenant {} after the import, the manifest says {}",
+                entry.file, manifest.tenant_id, entry.rows
+            ));
         }
         rows.insert(entry.table.clone(), n);
     }
@@ -182,8 +189,7 @@ fn insert_table(
     entry: &FileEntry,
     overrides: &str,
 ) -> Result<i64, Refused> {
-    let skip: Vec<&str> =
-        archive::NOT_IMPORTED.iter().filter(|(t, _)| *t == entry.table).map(|(_, c)| *c).collect();
+    let skip: Vec<&str> = archive::NOT_IMPORTED.iter().filter(|(t, _)| *t == entry.table).map(|(_, c)| *c).collect();
     let columns: Vec<String> =
         db::columns(conn, &entry.table)?.into_iter().filter(|c| !skip.contains(&c.as_str())).collect();
     let file = zip.by_name(&entry.file).map_err(|e| Refused(format!("{}: {e}", entry.file)))?;
@@ -242,7 +248,13 @@ fn seal_imported(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) ->
                     let page = db::bytes_values(conn, table, column, tenant_id, after, SEAL_PAGE)?;
                     for v in &page {
                         let plain = v.value.as_deref().unwrap_or_default();
-                        crate::db::data_safety::sealed::update_bytes(conn, table, column, v.id, &keys.seal_bytes(plain))?;
+                        crate::db::data_safety::sealed::update_bytes(
+                            conn,
+                            table,
+                            column,
+                            v.id,
+                            &keys.seal_bytes(plain),
+                        )?;
                     }
                     sealed += page.len() as u64;
                     page.last().map(|v| v.id)
