@@ -403,7 +403,6 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, Stri
     })
 }
 
-/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
 /// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
 /// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<DocumentInput>> {
@@ -425,6 +424,16 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
     })
 }
 
+/// A row that passed validation, before the customer and the existing document are looked up.
+struct ValidRow {
+    row: u64,
+    doc_type: DocType,
+    doc_no: String,
+    customer_code: String,
+    fields: DocumentFields,
+}
+
+/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -433,31 +442,7 @@ pub fn import(
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
     let (inputs, mut rejected) = parse_import(format, body)?;
-    struct ValidRow {
-        row: u64,
-        doc_type: DocType,
-        doc_no: String,
-        customer_code: String,
-        fields: DocumentFields,
-    }
-    let mut valid = Vec::with_capacity(inputs.len());
-    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
-    for (row, input) in inputs {
-        match validate_input(&input) {
-            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
-            Ok((doc_no, customer_code, fields)) => {
-                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
-                    seen.insert((input.doc_type, doc_no.clone()), first);
-                    rejected.push(RejectedRow {
-                        row,
-                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
-                    });
-                    continue;
-                }
-                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
-            }
-        }
-    }
+    let valid = validate_rows(inputs, &mut rejected);
     // Customers in one query, existing documents in one query per type: never a query per row.
     let codes: Vec<String> =
         valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
@@ -465,16 +450,7 @@ pub fn import(
         .into_iter()
         .map(|c| (c.code, c.id))
         .collect();
-    let mut existing: HashMap<(DocType, String), Document> = HashMap::new();
-    for doc_type in DocType::ALL {
-        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
-        if nos.is_empty() {
-            continue;
-        }
-        for d in documents_db::find_by_keys_for_update(conn, principal.tenant_id, doc_type.as_str(), &nos)? {
-            existing.insert((doc_type, d.doc_no.clone()), d);
-        }
-    }
+    let existing = existing_documents(conn, principal.tenant_id, &valid)?;
     let mut report = ImportReport::default();
     let mut to_insert = Vec::new();
     let mut audit = Vec::new();
@@ -526,4 +502,46 @@ pub fn import(
     rejected.sort_by_key(|r| r.row);
     report.rejected = rejected;
     Ok(report)
+}
+
+/// Validates each row and rejects a (doc_type, doc_no) that appears again in the body.
+fn validate_rows(inputs: Vec<(u64, DocumentInput)>, rejected: &mut Vec<RejectedRow>) -> Vec<ValidRow> {
+    let mut valid = Vec::with_capacity(inputs.len());
+    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
+    for (row, input) in inputs {
+        match validate_input(&input) {
+            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
+            Ok((doc_no, customer_code, fields)) => {
+                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
+                    seen.insert((input.doc_type, doc_no.clone()), first);
+                    rejected.push(RejectedRow {
+                        row,
+                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
+                    });
+                    continue;
+                }
+                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
+            }
+        }
+    }
+    valid
+}
+
+/// The documents the rows name that exist already, locked for update (one query per type).
+fn existing_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    valid: &[ValidRow],
+) -> AppResult<HashMap<(DocType, String), Document>> {
+    let mut existing = HashMap::new();
+    for doc_type in DocType::ALL {
+        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
+        if nos.is_empty() {
+            continue;
+        }
+        for d in documents_db::find_by_keys_for_update(conn, tenant_id, doc_type.as_str(), &nos)? {
+            existing.insert((doc_type, d.doc_no.clone()), d);
+        }
+    }
+    Ok(existing)
 }

@@ -65,25 +65,10 @@ pub fn allocate_manually(
         let (doc_id, doc_cur_code, doc_type) = (doc.id, doc.currency, doc.doc_type);
         remaining_line -= signed_line;
         applied += signed_line;
-        let id = Uuid::now_v7();
-        rows.push(Allocation {
-            id,
-            tenant_id: principal.tenant_id,
-            run_id: None,
-            bank_line_id: line.id,
-            document_id: doc_id,
-            amount: if doc_type == "credit_note" { -amount } else { amount },
-            line_amount: signed_line,
-            state: AllocationState::Confirmed,
-            candidate_set: 0,
-            confidence: Decimal::ONE,
-            rule: "manual".into(),
-            explanation: serde_json::json!({"summary": "allocated by a person", "evidence": [format!("by {by}")], "rule": "manual"}),
-            fx_rate: None,
-            created_at: now,
-            decided_at: Some(now),
-            decided_by: Some(by.clone()),
-        });
+        let signed_amount = if doc_type == "credit_note" { -amount } else { amount };
+        let allocation = manual_allocation(principal.tenant_id, line.id, doc_id, signed_amount, signed_line, &by, now);
+        let id = allocation.id;
+        rows.push(allocation);
         if write_off > Decimal::ZERO {
             let reason = part.write_off_reason.clone().unwrap_or_else(|| "manual".into());
             wos.push(WriteOffRow {
@@ -126,6 +111,36 @@ pub fn allocate_manually(
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     let f = AllocationFilter { bank_line_id: Some(line.id), ..Default::default() };
     Ok(cash_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
+
+/// A confirmed allocation a person made (`amount` signed: negative for a credit note).
+fn manual_allocation(
+    tenant_id: Uuid,
+    bank_line_id: Uuid,
+    document_id: Uuid,
+    amount: Decimal,
+    line_amount: Decimal,
+    by: &str,
+    now: chrono::DateTime<Utc>,
+) -> Allocation {
+    Allocation {
+        id: Uuid::now_v7(),
+        tenant_id,
+        run_id: None,
+        bank_line_id,
+        document_id,
+        amount,
+        line_amount,
+        state: AllocationState::Confirmed,
+        candidate_set: 0,
+        confidence: Decimal::ONE,
+        rule: "manual".into(),
+        explanation: serde_json::json!({"summary": "allocated by a person", "evidence": [format!("by {by}")], "rule": "manual"}),
+        fx_rate: None,
+        created_at: now,
+        decided_at: Some(now),
+        decided_by: Some(by.to_string()),
+    }
 }
 
 /// One part of a manual allocation, checked against the document's currency and open amount.
