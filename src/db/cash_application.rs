@@ -287,7 +287,7 @@ pub fn lines_for_matching(
 ) -> QueryResult<Vec<MatchingLine>> {
     let mut q = bank_lines::table
         .filter(bank_lines::tenant_id.eq(tenant_id))
-        .filter(bank_lines::status.eq("unapplied"))
+        .filter(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Unapplied))
         .filter(bank_lines::amount.gt(Decimal::ZERO))
         .select((
             bank_lines::id,

@@ -43,4 +43,15 @@ macro_rules! text_column {
     )*};
 }
 
-text_column!(crate::domain::run_status::RunStatus, crate::domain::run_status::AllocationState);
+text_column!(
+    crate::domain::run_status::RunStatus,
+    crate::domain::run_status::AllocationState,
+    crate::domain::run_status::SyncStatus,
+    crate::domain::dunning::DunningActionKind,
+    crate::domain::bank_line::BankLineStatus,
+    crate::domain::document::DocType,
+    crate::domain::document::DocStatus,
+    crate::domain::difference::DifferenceKind,
+    crate::domain::difference::DifferenceStatus,
+    crate::domain::webhook_delivery::DeliveryStatus,
+);

@@ -1,5 +1,5 @@
-//! The states of a background run (a cash-application run or a statement run) and of an
-//! allocation, as the API shows them and the database stores them (the same snake_case text).
+//! The states of a background run (a cash-application run or a statement run), of a connector
+//! sync and of an allocation, as the API shows them and the database stores them (the same snake_case text).
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,31 @@ impl AllocationState {
     }
 }
 
+/// The state of one connector sync (a pull from another system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl SyncStatus {
+    pub const ALL: [SyncStatus; 3] = [SyncStatus::Running, SyncStatus::Succeeded, SyncStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Running => "running",
+            SyncStatus::Succeeded => "succeeded",
+            SyncStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SyncStatus> {
+        SyncStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +107,10 @@ mod tests {
         for s in AllocationState::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(AllocationState::parse(s.as_str()), Some(s));
+        }
+        for s in SyncStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(SyncStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunStatus::parse("done"), None);
     }

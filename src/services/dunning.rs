@@ -10,6 +10,7 @@ use super::require;
 use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::dunning::DunningActionKind;
 use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -288,7 +289,7 @@ impl<'a> RunContext<'a> {
         if new_code != standing.previous_code {
             state.level_code = new_code;
             state.since = level.map(|_| self.as_of);
-            self.record(&standing, "level_changed", EventType::DunningLevelChanged, &mut state, out);
+            self.record(&standing, DunningActionKind::LevelChanged, EventType::DunningLevelChanged, &mut state, out);
         } else if let Some(l) = level {
             let due = match (l.repeat_every_days, state.last_action_on) {
                 (Some(every), Some(last)) => last + Duration::days(i64::from(every)) <= self.as_of,
@@ -296,7 +297,7 @@ impl<'a> RunContext<'a> {
                 (None, _) => false,
             };
             if due {
-                self.record(&standing, "reminder_due", EventType::DunningReminderDue, &mut state, out);
+                self.record(&standing, DunningActionKind::ReminderDue, EventType::DunningReminderDue, &mut state, out);
             }
         }
         state.credit_hold = level.is_some_and(|l| l.credit_hold);
@@ -329,14 +330,21 @@ impl<'a> RunContext<'a> {
     }
 
     /// Records an action and the event that announces it.
-    fn record(&self, s: &Standing, kind: &str, event: EventType, state: &mut CustomerState, out: &mut RunOutcome) {
+    fn record(
+        &self,
+        s: &Standing,
+        kind: DunningActionKind,
+        event: EventType,
+        state: &mut CustomerState,
+        out: &mut RunOutcome,
+    ) {
         let new_code = s.level.map(|l| l.code.clone());
         let a = Action {
             id: Uuid::now_v7(),
             tenant_id: self.tenant_id,
             run_id: self.run_id,
             customer_id: s.customer_id,
-            kind: kind.to_string(),
+            kind,
             level_code: new_code.clone(),
             previous_level: s.previous_code.clone(),
             action: s.level.map(|l| l.action.clone()),
@@ -367,7 +375,7 @@ fn record_run(
     out: RunOutcome,
 ) -> AppResult<DunningRunView> {
     let (tenant_id, run_id, as_of) = (ctx.tenant_id, ctx.run_id, ctx.as_of);
-    let level_changes = out.actions.iter().filter(|a| a.kind == "level_changed").count() as i32;
+    let level_changes = out.actions.iter().filter(|a| a.kind == DunningActionKind::LevelChanged).count() as i32;
     let run = Run {
         id: run_id,
         tenant_id,
@@ -403,7 +411,7 @@ fn record_run(
 fn action_view(a: Action, codes: &HashMap<Uuid, String>) -> DunningActionView {
     DunningActionView {
         customer_code: codes.get(&a.customer_id).cloned().unwrap_or_default(),
-        kind: a.kind,
+        kind: a.kind.as_str().to_string(),
         level: a.level_code,
         previous_level: a.previous_level,
         action: a.action,

@@ -8,6 +8,7 @@ use crate::db::customer_statements as st_db;
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences as diff_db;
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
+use crate::domain::difference::DifferenceStatus;
 use crate::domain::document::DocType;
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
@@ -70,15 +71,15 @@ pub fn statement_of_account(
     let open_differences = {
         let f = diff_db::DifferenceFilter {
             customer_id: Some(customer.id),
-            statuses: vec!["sent".into(), "confirmed".into(), "disputed".into()],
+            statuses: vec![DifferenceStatus::Sent, DifferenceStatus::Confirmed, DifferenceStatus::Disputed],
             limit: 10_000,
             ..Default::default()
         };
         diff_db::list(conn, tenant_id, &f)?
             .into_iter()
             .map(|(d, _)| OpenDifference {
-                kind: d.kind,
-                status: d.status,
+                kind: d.kind.as_str().to_string(),
+                status: d.status.as_str().to_string(),
                 our_ref: d.our_ref,
                 their_ref: d.their_ref,
                 currency: d.currency,

@@ -22,6 +22,7 @@ use crate::db::outbox::OutboxEvent;
 use crate::db::webhooks::{self as w_db, Attempt, Delivery};
 use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
+use crate::domain::webhook_delivery::DeliveryStatus;
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -133,7 +134,7 @@ pub fn dispatch(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> AppR
                 endpoint_id: endpoint.id,
                 event_id: event.id,
                 event_type: event.event_type.clone(),
-                status: "pending".into(),
+                status: DeliveryStatus::Pending,
                 attempts: 0,
                 schedule_attempts: 0,
                 next_attempt_at: Some(now),
@@ -409,13 +410,22 @@ fn record(
         Outcome::Delivered { status, excerpt } => {
             attempt.status_code = Some(*status as i32);
             attempt.response_excerpt = Some(excerpt.clone());
-            w_db::record_outcome(conn, d.id, "succeeded", None, Some(*status as i32), None, Some(now), now)?;
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Succeeded,
+                None,
+                Some(*status as i32),
+                None,
+                Some(now),
+                now,
+            )?;
         }
         Outcome::Gone { excerpt } => {
             attempt.status_code = Some(410);
             attempt.response_excerpt = Some(excerpt.clone());
             let reason = format!("the endpoint answered 410 Gone at {now}");
-            w_db::record_outcome(conn, d.id, "failed", None, Some(410), Some(&reason), None, now)?;
+            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, Some(410), Some(&reason), None, now)?;
             if w_db::disable_endpoint(conn, d.endpoint_id, &reason, now)? {
                 tracing::info!(endpoint = %d.endpoint_id, "webhook endpoint disabled: 410 Gone");
                 let system =
@@ -427,7 +437,7 @@ fn record(
         }
         Outcome::Refused { error } => {
             attempt.error = Some(error.clone());
-            w_db::record_outcome(conn, d.id, "failed", None, None, Some(error), None, now)?;
+            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, None, Some(error), None, now)?;
         }
         Outcome::Retry { status, excerpt, error, retry_after } => {
             attempt.status_code = status.map(i32::from);
@@ -440,7 +450,7 @@ fn record(
                     w_db::record_outcome(
                         conn,
                         d.id,
-                        "pending",
+                        DeliveryStatus::Pending,
                         Some(at),
                         status.map(i32::from),
                         Some(error),
@@ -450,7 +460,16 @@ fn record(
                 }
                 None => {
                     let error = format!("gave up after {tries} attempts; last: {error}");
-                    w_db::record_outcome(conn, d.id, "failed", None, status.map(i32::from), Some(&error), None, now)?;
+                    w_db::record_outcome(
+                        conn,
+                        d.id,
+                        DeliveryStatus::Failed,
+                        None,
+                        status.map(i32::from),
+                        Some(&error),
+                        None,
+                        now,
+                    )?;
                 }
             }
         }
