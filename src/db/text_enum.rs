@@ -49,6 +49,7 @@ text_column!(
     crate::domain::run_status::SyncStatus,
     crate::domain::dunning::DunningActionKind,
     crate::domain::bank_line::BankLineStatus,
+    crate::domain::customer::CustomerStatus,
     crate::domain::document::DocType,
     crate::domain::document::DocStatus,
     crate::domain::difference::DifferenceKind,
