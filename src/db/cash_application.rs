@@ -4,6 +4,7 @@
 use super::schema::{
     allocations, bank_lines, customers, documents, fx_rates, matching_settings, reconciliation_runs, write_offs,
 };
+use crate::domain::cash_application::WriteOffReason;
 use crate::domain::run_status::{AllocationState, RunStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -344,7 +345,7 @@ pub struct WriteOffRow {
     pub document_id: Uuid,
     pub amount: Decimal,
     pub currency: String,
-    pub reason: String,
+    pub reason: WriteOffReason,
     pub created_at: DateTime<Utc>,
     pub reversed_at: Option<DateTime<Utc>>,
 }

@@ -47,6 +47,7 @@ text_column!(
     crate::domain::run_status::RunStatus,
     crate::domain::run_status::AllocationState,
     crate::domain::run_status::SyncStatus,
+    crate::domain::cash_application::WriteOffReason,
     crate::domain::dunning::DunningActionKind,
     crate::domain::bank_line::BankLineStatus,
     crate::domain::customer::CustomerStatus,

@@ -202,6 +202,43 @@ pub struct ProposedAllocation {
     pub fx_rate: Option<Decimal>,
 }
 
+/// Why a shortfall was written off a document, as the API shows it and the database stores it
+/// (the same snake_case text). The engine writes off bank fees and early-payment discounts; a
+/// person may also write off an FX difference or anything else (`manual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOffReason {
+    BankFee,
+    Discount,
+    Fx,
+    Overpayment,
+    Manual,
+}
+
+impl WriteOffReason {
+    pub const ALL: [WriteOffReason; 5] = [
+        WriteOffReason::BankFee,
+        WriteOffReason::Discount,
+        WriteOffReason::Fx,
+        WriteOffReason::Overpayment,
+        WriteOffReason::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteOffReason::BankFee => "bank_fee",
+            WriteOffReason::Discount => "discount",
+            WriteOffReason::Fx => "fx",
+            WriteOffReason::Overpayment => "overpayment",
+            WriteOffReason::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WriteOffReason> {
+        WriteOffReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
 /// A shortfall written off a document so it counts as settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOff {
@@ -211,8 +248,7 @@ pub struct WriteOff {
     pub document_id: Uuid,
     /// Document currency, positive = written off the open amount.
     pub amount: Decimal,
-    /// `bank_fee` | `discount` | `fx`.
-    pub reason: &'static str,
+    pub reason: WriteOffReason,
     /// The document's currency (the amount's).
     pub currency: String,
 }

@@ -380,7 +380,7 @@ fn write_off_row(
         document_id: w.document_id,
         amount: w.amount,
         currency: w.currency.clone(),
-        reason: w.reason.into(),
+        reason: w.reason,
         created_at: ctx.now,
         reversed_at: None,
     }

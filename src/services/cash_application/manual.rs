@@ -5,6 +5,7 @@ use super::review::{allocation_view, emit_applied, AllocationView};
 use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, AllocationFilter, WriteOffRow};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::cash_application::WriteOffReason;
 use crate::domain::money::Currency;
 use crate::domain::run_status::AllocationState;
 use crate::error::{AppError, AppResult};
@@ -70,7 +71,8 @@ pub fn allocate_manually(
         let id = allocation.id;
         rows.push(allocation);
         if write_off > Decimal::ZERO {
-            let reason = part.write_off_reason.clone().unwrap_or_else(|| "manual".into());
+            // Checked in `check_part`.
+            let reason = manual_reason(part).unwrap_or(WriteOffReason::Manual);
             wos.push(WriteOffRow {
                 id: Uuid::now_v7(),
                 tenant_id: principal.tenant_id,
@@ -143,6 +145,15 @@ fn manual_allocation(
     }
 }
 
+/// The reason a person gave for a write-off (`manual` when none); `None` for a reason a person may
+/// not give.
+fn manual_reason(part: &ManualAllocationPart) -> Option<WriteOffReason> {
+    match part.write_off_reason.as_deref() {
+        None => Some(WriteOffReason::Manual),
+        Some(text) => WriteOffReason::parse(text).filter(|r| *r != WriteOffReason::Overpayment),
+    }
+}
+
 /// One part of a manual allocation, checked against the document's currency and open amount.
 struct CheckedPart {
     /// In the document's currency.
@@ -186,8 +197,7 @@ fn check_part(
             .with_details(serde_json::json!({"field": field("amount")})));
     }
     if write_off > Decimal::ZERO {
-        let reason = part.write_off_reason.as_deref().unwrap_or("manual");
-        if !["bank_fee", "discount", "fx", "manual"].contains(&reason) {
+        if manual_reason(part).is_none() {
             return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
         }
     }
