@@ -57,3 +57,34 @@ text_column!(
     crate::domain::difference::DifferenceStatus,
     crate::domain::webhook_delivery::DeliveryStatus,
 );
+
+#[cfg(test)]
+mod tests {
+    /// Every stored enum: its JSON text is its database text, and that text reads back as it.
+    #[test]
+    fn json_and_database_text_are_the_same() {
+        macro_rules! check {
+            ($($t:ty),* $(,)?) => {$(
+                for v in <$t>::ALL {
+                    assert_eq!(serde_json::to_value(v).unwrap(), v.as_str(), "{}", stringify!($t));
+                    assert_eq!(<$t>::parse(v.as_str()), Some(v), "{}", stringify!($t));
+                }
+                assert_eq!(<$t>::parse("unknown"), None);
+            )*};
+        }
+        check!(
+            crate::domain::run_status::RunStatus,
+            crate::domain::run_status::AllocationState,
+            crate::domain::run_status::SyncStatus,
+            crate::domain::cash_application::WriteOffReason,
+            crate::domain::dunning::DunningActionKind,
+            crate::domain::bank_line::BankLineStatus,
+            crate::domain::customer::CustomerStatus,
+            crate::domain::document::DocType,
+            crate::domain::document::DocStatus,
+            crate::domain::difference::DifferenceKind,
+            crate::domain::difference::DifferenceStatus,
+            crate::domain::webhook_delivery::DeliveryStatus,
+        );
+    }
+}

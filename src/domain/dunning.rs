@@ -26,17 +26,3 @@ impl DunningActionKind {
         DunningActionKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_and_database_text_are_the_same() {
-        for k in DunningActionKind::ALL {
-            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
-            assert_eq!(DunningActionKind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(DunningActionKind::parse("reminder"), None);
-    }
-}

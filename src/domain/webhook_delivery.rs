@@ -32,17 +32,3 @@ impl DeliveryStatus {
         DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_and_database_text_are_the_same() {
-        for s in DeliveryStatus::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(DeliveryStatus::parse("Pending"), None);
-    }
-}
