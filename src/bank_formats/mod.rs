@@ -31,7 +31,7 @@
 //!   syntax error.
 
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::BufRead;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

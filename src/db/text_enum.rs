@@ -40,6 +40,29 @@ macro_rules! text_column {
                 diesel::expression::AsExpression::<diesel::sql_types::Text>::as_expression(self.as_str())
             }
         }
+
+        // A nullable column (`Option<$t>` in a row) takes the same text.
+        impl diesel::expression::AsExpression<diesel::sql_types::Nullable<diesel::sql_types::Text>> for $t {
+            type Expression = <&'static str as diesel::expression::AsExpression<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                diesel::expression::AsExpression::<diesel::sql_types::Nullable<diesel::sql_types::Text>>::as_expression(
+                    self.as_str(),
+                )
+            }
+        }
+
+        impl<'a> diesel::expression::AsExpression<diesel::sql_types::Nullable<diesel::sql_types::Text>> for &'a $t {
+            type Expression = <&'static str as diesel::expression::AsExpression<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                diesel::expression::AsExpression::<diesel::sql_types::Nullable<diesel::sql_types::Text>>::as_expression(
+                    self.as_str(),
+                )
+            }
+        }
     )*};
 }
 

@@ -9,7 +9,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::{
     check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus,
 };
-use crate::domain::document::{balance_effect, DocType};
+use crate::domain::document::balance_effect;
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
@@ -538,8 +538,7 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
     }
     let mut per_currency: BTreeMap<String, Sums> = BTreeMap::new();
     for doc in &items {
-        let doc_type =
-            DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type in database"))?;
+        let doc_type = doc.doc_type;
         let sums = per_currency.entry(doc.currency.clone()).or_default();
         sums.balance += balance_effect(doc_type, doc.open_amount);
         *sums.by_type.entry(doc_type.as_str()).or_default() += doc.open_amount;

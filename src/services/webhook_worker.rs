@@ -189,7 +189,7 @@ fn claim(
             continue;
         };
         if !endpoint.enabled {
-            w_db::record_outcome(conn, d.id, "cancelled", None, None, Some("the endpoint is disabled"), None, now)?;
+            w_db::record_outcome(conn, d.id, DeliveryStatus::Cancelled, None, None, Some("the endpoint is disabled"), None, now)?;
             continue;
         }
         w_db::lease(conn, d.id, until, now)?;

@@ -41,7 +41,7 @@ mod fields;
 mod tags;
 
 use super::{
-    check_currency, check_minor_units, io_reason, parse_decimal, parse_iso_date, truncate, Balance, Ctx, Format,
+    io_reason, truncate, Balance, Ctx, Format,
     ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
 };
 use entry::{Charges, Entry, Tx};

@@ -18,7 +18,7 @@
 //! their currency. Rows that cannot be a line (no date, no amount, a status other than
 //! booked, neither credit nor debit) are skipped with a warning and counted.
 
-use std::io::{self, BufRead, Read};
+use std::io::BufRead;
 
 use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::NaiveDate;

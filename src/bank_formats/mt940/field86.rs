@@ -1,7 +1,7 @@
 //! The `:86:` field (information to the account owner) in its dialects: structured subfields
 //! with SEPA keywords, slash keywords, or free text (see the module docs of `mt940`).
 
-use super::{is_iban, normalize_account_id, ParsedLine};
+use super::{is_iban, is_iso11649, normalize_account_id, ParsedLine};
 
 /// Joins fixed-width parts: no space after a part filled to `width` (it was cut).
 fn join_parts<'s>(parts: impl IntoIterator<Item = &'s str>, width: usize) -> Option<String> {

@@ -208,14 +208,20 @@ pub struct ProposedAllocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteOffReason {
+    /// The bank kept a fee from the payment.
     BankFee,
+    /// The customer took an early-payment discount.
     Discount,
+    /// An exchange-rate difference.
     Fx,
+    /// The customer paid more than was open (kept for the database's word list).
     Overpayment,
+    /// A person's judgement.
     Manual,
 }
 
 impl WriteOffReason {
+    /// Every reason, in a fixed order.
     pub const ALL: [WriteOffReason; 5] = [
         WriteOffReason::BankFee,
         WriteOffReason::Discount,
@@ -224,6 +230,7 @@ impl WriteOffReason {
         WriteOffReason::Manual,
     ];
 
+    /// The word in JSON and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             WriteOffReason::BankFee => "bank_fee",
@@ -234,6 +241,7 @@ impl WriteOffReason {
         }
     }
 
+    /// The reason a word names.
     pub fn parse(text: &str) -> Option<WriteOffReason> {
         WriteOffReason::ALL.into_iter().find(|r| r.as_str() == text)
     }
@@ -248,6 +256,7 @@ pub struct WriteOff {
     pub document_id: Uuid,
     /// Document currency, positive = written off the open amount.
     pub amount: Decimal,
+    /// Why (the engine writes off bank fees and discounts).
     pub reason: WriteOffReason,
     /// The document's currency (the amount's).
     pub currency: String,
