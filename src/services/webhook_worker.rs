@@ -189,7 +189,16 @@ fn claim(
             continue;
         };
         if !endpoint.enabled {
-            w_db::record_outcome(conn, d.id, DeliveryStatus::Cancelled, None, None, Some("the endpoint is disabled"), None, now)?;
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Cancelled,
+                None,
+                None,
+                Some("the endpoint is disabled"),
+                None,
+                now,
+            )?;
             continue;
         }
         w_db::lease(conn, d.id, until, now)?;
@@ -405,7 +414,6 @@ fn record(
         response_excerpt: None,
         error: None,
     };
-    let tries = d.schedule_attempts as usize + 1;
     match outcome {
         Outcome::Delivered { status, excerpt } => {
             attempt.status_code = Some(*status as i32);
@@ -443,39 +451,55 @@ fn record(
             attempt.status_code = status.map(i32::from);
             attempt.response_excerpt = excerpt.clone();
             attempt.error = Some(error.clone());
-            let jitter = rand::thread_rng().gen_range(0.8..=1.2);
-            match next_attempt(&config.retry_schedule, tries, *retry_after, config.max_retry_after, jitter) {
-                Some(delay) => {
-                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                    w_db::record_outcome(
-                        conn,
-                        d.id,
-                        DeliveryStatus::Pending,
-                        Some(at),
-                        status.map(i32::from),
-                        Some(error),
-                        None,
-                        now,
-                    )?;
-                }
-                None => {
-                    let error = format!("gave up after {tries} attempts; last: {error}");
-                    w_db::record_outcome(
-                        conn,
-                        d.id,
-                        DeliveryStatus::Failed,
-                        None,
-                        status.map(i32::from),
-                        Some(&error),
-                        None,
-                        now,
-                    )?;
-                }
-            }
+            retry_or_give_up(conn, d, config, error, *status, *retry_after, now)?;
         }
     }
     // The attempt's start is when it was claimed; keep that.
     w_db::finish_attempt(conn, &attempt)?;
+    Ok(())
+}
+
+/// After a failed try: the next attempt by the retry schedule (and the endpoint's Retry-After),
+/// or the delivery fails once the schedule is spent.
+fn retry_or_give_up(
+    conn: &mut PgConnection,
+    d: &Delivery,
+    config: &WebhookConfig,
+    error: &str,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let tries = d.schedule_attempts as usize + 1;
+    let jitter = rand::thread_rng().gen_range(0.8..=1.2);
+    match next_attempt(&config.retry_schedule, tries, retry_after, config.max_retry_after, jitter) {
+        Some(delay) => {
+            let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Pending,
+                Some(at),
+                status.map(i32::from),
+                Some(error),
+                None,
+                now,
+            )?;
+        }
+        None => {
+            let error = format!("gave up after {tries} attempts; last: {error}");
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Failed,
+                None,
+                status.map(i32::from),
+                Some(&error),
+                None,
+                now,
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -40,10 +40,7 @@ mod entry;
 mod fields;
 mod tags;
 
-use super::{
-    io_reason, truncate, Balance, Ctx, Format,
-    ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
-};
+use super::{io_reason, truncate, Balance, Ctx, Format, ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES};
 use entry::{Charges, Entry, Tx};
 use fields::{credit_debit, some, xml_amount};
 use tags::{tag, T};
