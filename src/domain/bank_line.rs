@@ -15,8 +15,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// How much of a bank line is applied to documents (or that it is set aside), as the API shows
-/// it and the database stores it.
+// How much of a bank line is applied to documents (or that it is set aside), as the API shows it
+// and the database stores it. (No doc comment: it would become the schema's description in the
+// OpenAPI and GraphQL documents.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
 #[serde(rename_all = "snake_case")]
 pub enum BankLineStatus {
