@@ -196,10 +196,8 @@ fn check_part(
         return Err(AppError::conflict(format!("document has {open} open, less than {}", amount + write_off))
             .with_details(serde_json::json!({"field": field("amount")})));
     }
-    if write_off > Decimal::ZERO {
-        if manual_reason(part).is_none() {
-            return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
-        }
+    if write_off > Decimal::ZERO && manual_reason(part).is_none() {
+        return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
     }
     Ok(CheckedPart { amount, signed_line, write_off })
 }
