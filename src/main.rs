@@ -214,87 +214,14 @@ fn run(cli: Cli) -> Result<(), String> {
             tracing::info!(host = %settings.host, port = app.port(), "duizhang listening");
             actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
         }
-        Command::Demo { no_serve } => {
-            let today = chrono::Utc::now().date_naive();
-            let keys =
-                duizhang::services::data_safety::Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
-            let demo = duizhang::demo::seed(&database.url, &keys, today)?;
-            let base = |port: u16| {
-                let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
-                format!("http://{host}:{port}")
-            };
-            if no_serve {
-                println!("{}", duizhang::demo::instructions(&demo, &base(settings.port)));
-                return Ok(());
-            }
-            let app = Application::build(settings.clone(), &database.url)?;
-            println!("{}", duizhang::demo::instructions(&demo, &base(app.port())));
-            actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
-        }
+        Command::Demo { no_serve } => demo(&settings, &database.url, no_serve),
         Command::Migrate => Ok(()),
-        Command::Tenant { command: TenantCommand::Create { name, slug, base_currency } } => {
-            use diesel::Connection;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            let created = conn
-                .transaction(|conn| {
-                    duizhang::services::tenants::create_with_slug(conn, &name, slug.as_deref(), &base_currency)
-                })
-                .map_err(|e| e.message)?;
-            println!("{}", serde_json::to_string(&created).map_err(|e| e.to_string())?);
-            Ok(())
-        }
-        Command::Tenant { command: TenantCommand::List } => {
-            use diesel::Connection;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            for t in duizhang::services::tenants::list(&mut conn).map_err(|e| e.message)? {
-                println!("{}", serde_json::json!({ "tenant_id": t.id, "slug": t.slug, "name": t.name }));
-            }
-            Ok(())
-        }
-        Command::Tenant { command: TenantCommand::Import { file, slug } } => {
-            use diesel::Connection;
-            use duizhang::services::data_safety::{tenant_import, Keyring};
-            let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            let options = tenant_import::ImportOptions { slug };
-            let report = tenant_import::import(&mut conn, &keys, &file, &options).map_err(|e| e.0)?;
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
-            Ok(())
-        }
+        Command::Tenant { command } => run_tenant(&settings, &database.url, command),
         Command::User { command } => run_user(&database.url, settings.password_reset_ttl, command),
-        Command::VerifyAudit => {
-            use diesel::Connection;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            // Entries still waiting for a sealer are sealed first: the whole trail is verified.
-            duizhang::services::audit_sealer::seal_everything(&mut conn).map_err(|e| e.message)?;
-            let report = duizhang::services::audit::verify_all(&mut conn).map_err(|e| e.message)?;
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
-            if report.iter().all(|r| r.valid) {
-                Ok(())
-            } else {
-                Err("audit chain broken".into())
-            }
-        }
-        Command::CheckIntegrity => {
-            use diesel::Connection;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            let report = duizhang::services::integrity::check(&mut conn).map_err(|e| e.message)?;
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
-            if report.ok {
-                Ok(())
-            } else {
-                Err(format!("integrity violated: {}", report.failed_checks().join(", ")))
-            }
-        }
+        Command::VerifyAudit => verify_audit(&database.url),
+        Command::CheckIntegrity => check_integrity(&database.url),
         Command::RotateKeys { data_keys, stop_after_batches } => {
-            use diesel::Connection;
-            use duizhang::services::data_safety::{key_rotation, Keyring};
-            let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
-            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
-            let options = key_rotation::RotationOptions { rotate_data_keys: data_keys, stop_after_batches };
-            let report = key_rotation::rotate(&mut conn, &keys, &options).map_err(|e| e.message)?;
-            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
-            Ok(())
+            rotate_keys(&settings, &database.url, data_keys, stop_after_batches)
         }
         Command::Backup { out } => {
             let manifest = duizhang::services::data_safety::backup::backup(&database.url, &out)?;
@@ -320,6 +247,94 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::ExportSpecs { .. } | Command::DemoData(_) => unreachable!("handled above"),
     }
+}
+
+/// Seeds the demo data, prints how to try it and serves (unless `no_serve`).
+fn demo(settings: &Settings, url: &str, no_serve: bool) -> Result<(), String> {
+    let today = chrono::Utc::now().date_naive();
+    let keys = duizhang::services::data_safety::Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+    let demo = duizhang::demo::seed(url, &keys, today)?;
+    let base = |port: u16| {
+        let host = if settings.host == "0.0.0.0" { "127.0.0.1" } else { settings.host.as_str() };
+        format!("http://{host}:{port}")
+    };
+    if no_serve {
+        println!("{}", duizhang::demo::instructions(&demo, &base(settings.port)));
+        return Ok(());
+    }
+    let app = Application::build(settings.clone(), url)?;
+    println!("{}", duizhang::demo::instructions(&demo, &base(app.port())));
+    actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+}
+
+fn run_tenant(settings: &Settings, url: &str, command: TenantCommand) -> Result<(), String> {
+    use diesel::Connection;
+    match command {
+        TenantCommand::Create { name, slug, base_currency } => {
+            let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+            let created = conn
+                .transaction(|conn| {
+                    duizhang::services::tenants::create_with_slug(conn, &name, slug.as_deref(), &base_currency)
+                })
+                .map_err(|e| e.message)?;
+            println!("{}", serde_json::to_string(&created).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        TenantCommand::List => {
+            let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+            for t in duizhang::services::tenants::list(&mut conn).map_err(|e| e.message)? {
+                println!("{}", serde_json::json!({ "tenant_id": t.id, "slug": t.slug, "name": t.name }));
+            }
+            Ok(())
+        }
+        TenantCommand::Import { file, slug } => {
+            use duizhang::services::data_safety::{tenant_import, Keyring};
+            let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+            let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+            let options = tenant_import::ImportOptions { slug };
+            let report = tenant_import::import(&mut conn, &keys, &file, &options).map_err(|e| e.0)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+/// Seals what waits, then verifies every tenant's audit chain.
+fn verify_audit(url: &str) -> Result<(), String> {
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    // Entries still waiting for a sealer are sealed first: the whole trail is verified.
+    duizhang::services::audit_sealer::seal_everything(&mut conn).map_err(|e| e.message)?;
+    let report = duizhang::services::audit::verify_all(&mut conn).map_err(|e| e.message)?;
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    if report.iter().all(|r| r.valid) {
+        Ok(())
+    } else {
+        Err("audit chain broken".into())
+    }
+}
+
+fn check_integrity(url: &str) -> Result<(), String> {
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    let report = duizhang::services::integrity::check(&mut conn).map_err(|e| e.message)?;
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    if report.ok {
+        Ok(())
+    } else {
+        Err(format!("integrity violated: {}", report.failed_checks().join(", ")))
+    }
+}
+
+fn rotate_keys(settings: &Settings, url: &str, data_keys: bool, stop_after_batches: Option<u32>) -> Result<(), String> {
+    use diesel::Connection;
+    use duizhang::services::data_safety::{key_rotation, Keyring};
+    let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    let options = key_rotation::RotationOptions { rotate_data_keys: data_keys, stop_after_batches };
+    let report = key_rotation::rotate(&mut conn, &keys, &options).map_err(|e| e.message)?;
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    Ok(())
 }
 
 /// Restores into `DATABASE_URL`, or into the embedded cluster's database (created if missing),

@@ -1,7 +1,8 @@
 //! The layer rules of docs/architecture.md, checked on the source text (no database, no build of
 //! the crate's code paths): every file under `src/` is read, comments are dropped, and each
-//! forbidden reference fails the test with its file and line. There is no list of exceptions:
-//! a violation is fixed in the code.
+//! forbidden reference fails the test with its file and line. The size rules (functions of at
+//! most 80 lines, files of at most 600 lines unless they say why) are checked the same way.
+//! There is no list of exceptions: a violation is fixed in the code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -193,6 +194,122 @@ fn find_cycle(
     None
 }
 
+/// Longest function outside test code, in lines from `fn` to its closing brace.
+const MAX_FUNCTION_LINES: usize = 80;
+/// A file longer than this states why in its first lines, with this marker.
+const MAX_FILE_LINES: usize = 600;
+const LONG_FILE_MARKER: &str = "//! Long file:";
+/// The marker must appear within this many lines of the top.
+const MARKER_WITHIN: usize = 30;
+
+/// `(line, name, length)` of every function with a body longer than `max` lines, outside items
+/// marked `#[cfg(test)]`. A function ends at the first `}` at its own indentation (rustfmt's
+/// layout); a declaration without a body (`fn f();`) has no length.
+fn long_functions(lines: &[String], max: usize) -> Vec<(usize, String, usize)> {
+    let mut out = Vec::new();
+    let mut skip_until: Option<String> = None;
+    let mut test_item_next = false;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(end) = &skip_until {
+            if line == end {
+                skip_until = None;
+            }
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        if trimmed.starts_with("#[cfg(test)]") {
+            test_item_next = true;
+            continue;
+        }
+        if test_item_next && !trimmed.starts_with("#[") && !trimmed.is_empty() {
+            test_item_next = false;
+            if !trimmed.ends_with(';') && !trimmed.ends_with('}') {
+                skip_until = Some(format!("{indent}}}"));
+            }
+            continue;
+        }
+        let Some(name) = fn_name(trimmed) else { continue };
+        let Some(open) = (i..lines.len()).find(|&j| {
+            let t = lines[j].trim_end();
+            t.ends_with('{') || t.ends_with(';') || t.ends_with('}')
+        }) else {
+            continue;
+        };
+        let opener = lines[open].trim_end();
+        if !opener.ends_with('{') {
+            continue; // a declaration, or a body on one line
+        }
+        let end = format!("{indent}}}");
+        if let Some(close) = (open + 1..lines.len()).find(|&j| lines[j] == end) {
+            let length = close - i + 1;
+            if length > max {
+                out.push((i + 1, name, length));
+            }
+        }
+    }
+    out
+}
+
+/// The name of the function a (trimmed) line declares, if it declares one.
+fn fn_name(trimmed: &str) -> Option<String> {
+    let mut rest = trimmed;
+    if let Some(r) = rest.strip_prefix("pub") {
+        rest = match r.strip_prefix('(') {
+            Some(r) => r.split_once(") ")?.1,
+            None => r.strip_prefix(' ')?,
+        };
+    }
+    for qualifier in ["const ", "async ", "unsafe ", "extern \"C\" "] {
+        rest = rest.strip_prefix(qualifier).unwrap_or(rest);
+    }
+    let name: String = rest.strip_prefix("fn ")?.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+#[test]
+fn functions_are_at_most_80_lines() {
+    let mut violations = Vec::new();
+    for src in sources() {
+        for (line, name, length) in long_functions(&src.lines, MAX_FUNCTION_LINES) {
+            violations.push(format!("src/{}:{line}: fn {name} is {length} lines", src.rel));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them into helpers by concept):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn long_files_say_why() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    for src in sources() {
+        let text = std::fs::read_to_string(root.join(&src.rel)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        if !long_file_explained(&lines) {
+            violations.push(format!("src/{}: {} lines", src.rel, lines.len()));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "files over {MAX_FILE_LINES} lines without a `{LONG_FILE_MARKER} <reason>` line in their first \
+         {MARKER_WITHIN} lines (split them by concept, or say why they stay whole):\n{}",
+        violations.join("\n")
+    );
+}
+
+/// A file is short, or names the reason it is long near its top (with a reason after the marker).
+fn long_file_explained(lines: &[&str]) -> bool {
+    lines.len() <= MAX_FILE_LINES
+        || lines
+            .iter()
+            .take(MARKER_WITHIN)
+            .any(|l| l.trim_start().strip_prefix(LONG_FILE_MARKER).is_some_and(|reason| !reason.trim().is_empty()))
+}
+
 #[test]
 fn the_checks_see_a_violation() {
     // A rule that cannot fail is a defect: the comment stripper and the reference parser must
@@ -211,4 +328,26 @@ fn the_checks_see_a_violation() {
     graph.insert("b".to_string(), BTreeMap::from([("a".to_string(), String::new())]));
     let cycle = find_cycle(&graph, "a", &mut Vec::new(), &mut BTreeSet::new());
     assert_eq!(cycle, Some(vec!["a".into(), "b".into(), "a".into()]));
+
+    // The size rules: a long function is found with its name and length; a function in a test
+    // module, a declaration and a one-line body are not; a long file needs its marker.
+    let mut code: Vec<String> =
+        vec!["impl X {".into(), "    pub(crate) async fn long(".into(), "        a: u8,".into()];
+    code.push("    ) -> u8 {".into());
+    code.extend((0..80).map(|_| "        a;".to_string()));
+    code.extend(["    }".into(), "    fn short() -> u8 { 1 }".into(), "    fn declared(&self);".into(), "}".into()]);
+    code.extend(["#[cfg(test)]".into(), "mod tests {".into(), "    fn in_test() {".into()]);
+    code.extend((0..90).map(|_| "        x;".to_string()));
+    code.extend(["    }".into(), "}".into()]);
+    assert_eq!(long_functions(&code, MAX_FUNCTION_LINES), vec![(2, "long".to_string(), 84)]);
+    assert_eq!(fn_name("pub(super) const fn f<T>()"), Some("f".into()));
+    assert_eq!(fn_name("let fnord = 1;"), None);
+    let long: Vec<&str> = vec!["x"; MAX_FILE_LINES + 1];
+    assert!(!long_file_explained(&long));
+    let mut marked = long.clone();
+    marked[1] = "//! Long file: one state machine.";
+    assert!(long_file_explained(&marked));
+    marked[1] = "//! Long file:";
+    assert!(!long_file_explained(&marked), "the marker needs a reason");
+    assert!(long_file_explained(&long[..MAX_FILE_LINES]));
 }

@@ -1,6 +1,7 @@
 //! Bank accounts, uploaded statement files and bank lines.
 
 use super::schema::{bank_accounts, bank_import_settings, bank_lines, bank_statements};
+use crate::domain::bank_line::BankLineStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -121,7 +122,7 @@ pub struct BankLine {
     pub bank_transaction_code: Option<String>,
     pub reversal: bool,
     pub charges: Option<Decimal>,
-    pub status: String,
+    pub status: BankLineStatus,
     pub applied_amount: Decimal,
     pub created_at: DateTime<Utc>,
     pub counterparty_account: Option<String>,
@@ -235,7 +236,7 @@ pub fn insert_new_lines(conn: &mut PgConnection, lines: &[BankLine]) -> QueryRes
             bank_transaction_code: l.bank_transaction_code.as_deref(),
             reversal: l.reversal,
             charges: l.charges,
-            status: &l.status,
+            status: l.status.as_str(),
             applied_amount: l.applied_amount,
             created_at: l.created_at,
             counterparty_account: l.counterparty_account.as_deref(),
@@ -328,7 +329,7 @@ pub struct BankLineFilter {
     pub booked_to: Option<NaiveDate>,
     pub min_amount: Option<Decimal>,
     pub max_amount: Option<Decimal>,
-    pub status: Option<String>,
+    pub status: Option<BankLineStatus>,
     pub text: Option<String>,
     pub after: Option<Uuid>,
     pub limit: i64,
@@ -362,8 +363,8 @@ pub fn list_lines(
     if let Some(a) = f.max_amount {
         query = query.filter(bank_lines::amount.le(a));
     }
-    if let Some(s) = &f.status {
-        query = query.filter(bank_lines::status.eq(s.clone()));
+    if let Some(s) = f.status {
+        query = query.filter(bank_lines::status.eq(s));
     }
     if let Some(text) = &f.text {
         let pattern = super::like_pattern(text);

@@ -4,6 +4,7 @@
 use super::schema::{
     allocations, bank_lines, customers, documents, fx_rates, matching_settings, reconciliation_runs, write_offs,
 };
+use crate::domain::cash_application::WriteOffReason;
 use crate::domain::run_status::{AllocationState, RunStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -287,7 +288,7 @@ pub fn lines_for_matching(
 ) -> QueryResult<Vec<MatchingLine>> {
     let mut q = bank_lines::table
         .filter(bank_lines::tenant_id.eq(tenant_id))
-        .filter(bank_lines::status.eq("unapplied"))
+        .filter(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Unapplied))
         .filter(bank_lines::amount.gt(Decimal::ZERO))
         .select((
             bank_lines::id,
@@ -344,7 +345,7 @@ pub struct WriteOffRow {
     pub document_id: Uuid,
     pub amount: Decimal,
     pub currency: String,
-    pub reason: String,
+    pub reason: WriteOffReason,
     pub created_at: DateTime<Utc>,
     pub reversed_at: Option<DateTime<Utc>>,
 }

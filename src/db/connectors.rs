@@ -1,6 +1,7 @@
 //! Connectors and their sync history.
 
 use super::schema::{connector_syncs, connectors, webhook_settings};
+use crate::domain::run_status::SyncStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -22,7 +23,7 @@ pub struct Connector {
     pub lease_owner: Option<Uuid>,
     pub lease_until: Option<DateTime<Utc>>,
     pub consecutive_failures: i32,
-    pub last_status: Option<String>,
+    pub last_status: Option<SyncStatus>,
     pub last_error: Option<String>,
     pub last_sync_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -35,7 +36,7 @@ pub struct ConnectorSync {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub connector_id: Uuid,
-    pub status: String,
+    pub status: SyncStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub pages: i32,
@@ -91,7 +92,7 @@ pub fn save(conn: &mut PgConnection, c: &Connector) -> QueryResult<()> {
             connectors::lease_owner.eq(c.lease_owner),
             connectors::lease_until.eq(c.lease_until),
             connectors::consecutive_failures.eq(c.consecutive_failures),
-            connectors::last_status.eq(&c.last_status),
+            connectors::last_status.eq(c.last_status),
             connectors::last_error.eq(&c.last_error),
             connectors::last_sync_at.eq(c.last_sync_at),
             connectors::updated_at.eq(c.updated_at),
@@ -145,7 +146,7 @@ pub fn insert_sync(conn: &mut PgConnection, s: &ConnectorSync) -> QueryResult<()
 pub fn save_sync(conn: &mut PgConnection, s: &ConnectorSync) -> QueryResult<()> {
     diesel::update(connector_syncs::table.find(s.id))
         .set((
-            connector_syncs::status.eq(&s.status),
+            connector_syncs::status.eq(s.status),
             connector_syncs::finished_at.eq(s.finished_at),
             connector_syncs::pages.eq(s.pages),
             connector_syncs::created.eq(s.created),

@@ -2,6 +2,7 @@
 //! payments and write-offs of one customer).
 
 use super::schema::{customer_statement_lines, customer_statements};
+use crate::domain::document::DocType;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Nullable, Numeric, Text, Uuid as SqlUuid};
@@ -40,7 +41,7 @@ pub struct CustomerStatementLine {
     pub their_ref: String,
     pub our_ref: Option<String>,
     pub entry_date: NaiveDate,
-    pub kind: String,
+    pub kind: DocType,
     pub amount: Decimal,
     pub currency: String,
     pub matched_ref: Option<String>,
@@ -124,7 +125,7 @@ pub struct OurItemRow {
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub document_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub kind: DocType,
     #[diesel(sql_type = Text)]
     pub doc_no: String,
     #[diesel(sql_type = Date)]

@@ -1,4 +1,5 @@
 use super::schema::customers;
+use crate::domain::customer::CustomerStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -19,7 +20,7 @@ pub struct Customer {
     pub default_currency: Option<String>,
     pub payment_terms_days: Option<i32>,
     pub credit_limit: Option<Decimal>,
-    pub status: String,
+    pub status: CustomerStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -28,7 +29,7 @@ pub struct Customer {
 pub struct CustomerFilter {
     pub code: Option<String>,
     pub name: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<CustomerStatus>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -143,8 +144,8 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, filter: &CustomerFilter) -
     if let Some(name) = &filter.name {
         query = query.filter(customers::name.ilike(super::like_pattern(name)));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(customers::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(customers::status.eq(status));
     }
     if let Some(after) = filter.after {
         query = query.filter(customers::id.gt(after));

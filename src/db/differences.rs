@@ -2,6 +2,7 @@
 //! balance confirmations.
 
 use super::schema::{balance_confirmations, customers, difference_comments, differences};
+use crate::domain::difference::{DifferenceKind, DifferenceStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -15,8 +16,8 @@ pub struct Difference {
     pub tenant_id: Uuid,
     pub customer_id: Uuid,
     pub statement_id: Uuid,
-    pub kind: String,
-    pub status: String,
+    pub kind: DifferenceKind,
+    pub status: DifferenceStatus,
     pub our_document_id: Option<Uuid>,
     pub our_ref: Option<String>,
     pub their_ref: Option<String>,
@@ -41,8 +42,8 @@ pub type DifferenceWithCustomer = (Difference, String);
 pub struct DifferenceFilter {
     pub customer_id: Option<Uuid>,
     pub statement_id: Option<Uuid>,
-    pub statuses: Vec<String>,
-    pub kind: Option<String>,
+    pub statuses: Vec<DifferenceStatus>,
+    pub kind: Option<DifferenceKind>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -63,7 +64,7 @@ pub fn active_fingerprints(
     differences::table
         .filter(differences::tenant_id.eq(tenant_id))
         .filter(differences::customer_id.eq(customer_id))
-        .filter(differences::status.ne_all(["resolved", "cancelled"]))
+        .filter(differences::status.ne_all([DifferenceStatus::Resolved, DifferenceStatus::Cancelled]))
         .select((differences::id, differences::fingerprint, differences::status))
         .load(conn)
 }
@@ -81,7 +82,7 @@ pub fn open_of_period(
         .inner_join(customer_statements::table)
         .filter(differences::tenant_id.eq(tenant_id))
         .filter(differences::customer_id.eq(customer_id))
-        .filter(differences::status.eq("open"))
+        .filter(differences::status.eq(DifferenceStatus::Open))
         .filter(customer_statements::period_from.is_not_distinct_from(from))
         .filter(customer_statements::period_to.is_not_distinct_from(to))
         .select((differences::id, differences::fingerprint))
@@ -109,8 +110,8 @@ pub fn list(
     if !f.statuses.is_empty() {
         q = q.filter(differences::status.eq_any(f.statuses.clone()));
     }
-    if let Some(k) = &f.kind {
-        q = q.filter(differences::kind.eq(k.clone()));
+    if let Some(k) = f.kind {
+        q = q.filter(differences::kind.eq(k));
     }
     if let Some(a) = f.after {
         q = q.filter(differences::id.gt(a));
@@ -142,7 +143,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<D
 pub fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: DifferenceStatus,
     resolution_note: Option<&str>,
     adjustment_document_id: Option<Uuid>,
 ) -> QueryResult<()> {
@@ -160,7 +161,7 @@ pub fn set_status(
 pub fn cancel_many(conn: &mut PgConnection, ids: &[Uuid], note: &str) -> QueryResult<usize> {
     diesel::update(differences::table.filter(differences::id.eq_any(ids)))
         .set((
-            differences::status.eq("cancelled"),
+            differences::status.eq(DifferenceStatus::Cancelled),
             differences::resolution_note.eq(note),
             differences::updated_at.eq(Utc::now()),
         ))

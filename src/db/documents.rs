@@ -1,4 +1,5 @@
 use super::schema::{customers, documents};
+use crate::domain::document::{DocStatus, DocType};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -11,7 +12,7 @@ pub struct Document {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub customer_id: Uuid,
-    pub doc_type: String,
+    pub doc_type: DocType,
     pub doc_no: String,
     pub issue_date: NaiveDate,
     pub due_date: Option<NaiveDate>,
@@ -20,7 +21,7 @@ pub struct Document {
     pub open_amount: Decimal,
     pub external_reference: Option<String>,
     pub source_system: Option<String>,
-    pub status: String,
+    pub status: DocStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -32,7 +33,7 @@ pub fn mark_cancelled(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, at: Da
         .filter(documents::tenant_id.eq(tenant_id))
         .filter(documents::id.eq(id))
         .set((
-            documents::status.eq("cancelled"),
+            documents::status.eq(DocStatus::Cancelled),
             documents::open_amount.eq(Decimal::ZERO),
             documents::updated_at.eq(at),
             documents::cancelled_at.eq(Some(at)),
@@ -49,8 +50,8 @@ pub struct DocumentFilter {
     pub customer_id: Option<Uuid>,
     /// The customer by code, joined in the same statement (an unknown code matches nothing).
     pub customer_code: Option<String>,
-    pub doc_type: Option<String>,
-    pub status: Option<String>,
+    pub doc_type: Option<DocType>,
+    pub status: Option<DocStatus>,
     pub issued_from: Option<NaiveDate>,
     pub issued_to: Option<NaiveDate>,
     pub due_before: Option<NaiveDate>,
@@ -61,7 +62,7 @@ pub struct DocumentFilter {
     pub limit: i64,
 }
 
-pub const OPEN_STATUSES: [&str; 2] = ["open", "partially_paid"];
+pub const OPEN_STATUSES: [DocStatus; 2] = [DocStatus::Open, DocStatus::PartiallyPaid];
 
 pub fn insert_many(conn: &mut PgConnection, rows: &[Document]) -> QueryResult<()> {
     // 15 bind parameters per row: stay well under PostgreSQL's 65535.
@@ -143,11 +144,11 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
         // With the tenant, the code finds its customer through the (tenant_id, code) key.
         query = query.filter(customers::tenant_id.eq(tenant_id)).filter(customers::code.eq(code.clone()));
     }
-    if let Some(doc_type) = &f.doc_type {
-        query = query.filter(documents::doc_type.eq(doc_type.clone()));
+    if let Some(doc_type) = f.doc_type {
+        query = query.filter(documents::doc_type.eq(doc_type));
     }
-    if let Some(status) = &f.status {
-        query = query.filter(documents::status.eq(status.clone()));
+    if let Some(status) = f.status {
+        query = query.filter(documents::status.eq(status));
     }
     if let Some(from) = f.issued_from {
         query = query.filter(documents::issue_date.ge(from));

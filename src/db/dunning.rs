@@ -2,6 +2,7 @@
 
 use super::reports::OPEN_AS_OF;
 use super::schema::{customer_dunning, dunning_actions, dunning_assignments, dunning_levels, dunning_runs};
+use crate::domain::dunning::DunningActionKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Numeric, Text, Uuid as SqlUuid};
@@ -152,7 +153,7 @@ pub struct Action {
     pub tenant_id: Uuid,
     pub run_id: Uuid,
     pub customer_id: Uuid,
-    pub kind: String,
+    pub kind: DunningActionKind,
     pub level_code: Option<String>,
     pub previous_level: Option<String>,
     pub action: Option<String>,

@@ -5,6 +5,7 @@ use super::outbox::OutboxEvent;
 use super::schema::{
     customers, outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_settings,
 };
+use crate::domain::webhook_delivery::DeliveryStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -49,7 +50,7 @@ pub struct Delivery {
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub schedule_attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -159,10 +160,10 @@ pub fn cancel_pending(conn: &mut PgConnection, endpoint_id: Uuid, reason: &str) 
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
-            .filter(webhook_deliveries::status.eq("pending")),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
     )
     .set((
-        webhook_deliveries::status.eq("cancelled"),
+        webhook_deliveries::status.eq(DeliveryStatus::Cancelled),
         webhook_deliveries::next_attempt_at.eq(None::<DateTime<Utc>>),
         webhook_deliveries::last_error.eq(reason),
         webhook_deliveries::updated_at.eq(Utc::now()),
@@ -188,7 +189,7 @@ pub fn list_deliveries(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     endpoint_id: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Delivery>> {
@@ -200,7 +201,7 @@ pub fn list_deliveries(
         .limit(limit)
         .into_boxed();
     if let Some(s) = status {
-        q = q.filter(webhook_deliveries::status.eq(s.to_string()));
+        q = q.filter(webhook_deliveries::status.eq(s));
     }
     if let Some(after) = after {
         q = q.filter(webhook_deliveries::id.gt(after));
@@ -224,7 +225,7 @@ pub fn event_payload(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<Val
 pub fn restart(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Delivery> {
     diesel::update(webhook_deliveries::table.find(id))
         .set((
-            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::status.eq(DeliveryStatus::Pending),
             webhook_deliveries::schedule_attempts.eq(0),
             webhook_deliveries::next_attempt_at.eq(Some(now)),
             webhook_deliveries::updated_at.eq(now),
@@ -280,7 +281,7 @@ pub fn mark_dispatched(conn: &mut PgConnection, event_ids: &[Uuid], now: DateTim
 /// Locks up to `limit` due deliveries (skipping those another worker holds).
 pub fn lock_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<Delivery>> {
     webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .order(webhook_deliveries::next_attempt_at)
         .limit(limit)
@@ -345,14 +346,14 @@ pub fn finish_attempt(conn: &mut PgConnection, a: &Attempt) -> QueryResult<()> {
 pub fn record_outcome(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: DeliveryStatus,
     next_attempt_at: Option<DateTime<Utc>>,
     status_code: Option<i32>,
     error: Option<&str>,
     delivered_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::update(webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq("pending")))
+    diesel::update(webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)))
         .set((
             webhook_deliveries::status.eq(status),
             webhook_deliveries::next_attempt_at.eq(next_attempt_at),

@@ -12,7 +12,38 @@
 //! (tenant, account, key); `bank_line_fingerprint()` in migration 000019 computes the same
 //! fingerprint from stored columns (a test holds the two together).
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+// How much of a bank line is applied to documents (or that it is set aside), as the API shows it
+// and the database stores it. (No doc comment: it would become the schema's description in the
+// OpenAPI and GraphQL documents.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum BankLineStatus {
+    Unapplied,
+    PartlyApplied,
+    Applied,
+    Ignored,
+}
+
+impl BankLineStatus {
+    pub const ALL: [BankLineStatus; 4] =
+        [BankLineStatus::Unapplied, BankLineStatus::PartlyApplied, BankLineStatus::Applied, BankLineStatus::Ignored];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BankLineStatus::Unapplied => "unapplied",
+            BankLineStatus::PartlyApplied => "partly_applied",
+            BankLineStatus::Applied => "applied",
+            BankLineStatus::Ignored => "ignored",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BankLineStatus> {
+        BankLineStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
 
 /// The content that identifies a line, as stored.
 pub struct LineContent<'a> {

@@ -18,10 +18,10 @@ impl CustomerStatus {
             CustomerStatus::Blocked => "blocked",
         }
     }
+    pub const ALL: [CustomerStatus; 3] = [CustomerStatus::Active, CustomerStatus::Inactive, CustomerStatus::Blocked];
+
     pub fn parse(s: &str) -> Option<CustomerStatus> {
-        [CustomerStatus::Active, CustomerStatus::Inactive, CustomerStatus::Blocked]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
 

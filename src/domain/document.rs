@@ -51,6 +51,8 @@ pub enum DocStatus {
 }
 
 impl DocStatus {
+    pub const ALL: [DocStatus; 4] = [DocStatus::Open, DocStatus::PartiallyPaid, DocStatus::Paid, DocStatus::Cancelled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DocStatus::Open => "open",
@@ -60,9 +62,7 @@ impl DocStatus {
         }
     }
     pub fn parse(s: &str) -> Option<DocStatus> {
-        [DocStatus::Open, DocStatus::PartiallyPaid, DocStatus::Paid, DocStatus::Cancelled]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
     /// Status follows from how much is still open (amount and open amount share a sign).
     pub fn from_open_amount(amount: Decimal, open_amount: Decimal) -> DocStatus {

@@ -1,5 +1,5 @@
-//! The states of a background run (a cash-application run or a statement run) and of an
-//! allocation, as the API shows them and the database stores them (the same snake_case text).
+//! The states of a background run (a cash-application run or a statement run), of a connector
+//! sync and of an allocation, as the API shows them and the database stores them (the same snake_case text).
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,31 @@ impl AllocationState {
     /// Its amounts are taken off the open items and the bank line.
     pub fn is_applied(self) -> bool {
         matches!(self, AllocationState::AutoApplied | AllocationState::Confirmed)
+    }
+}
+
+/// The state of one connector sync (a pull from another system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl SyncStatus {
+    pub const ALL: [SyncStatus; 3] = [SyncStatus::Running, SyncStatus::Succeeded, SyncStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Running => "running",
+            SyncStatus::Succeeded => "succeeded",
+            SyncStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SyncStatus> {
+        SyncStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

@@ -116,64 +116,25 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         return Err(format!("run {}: {:?}", run.status, run.error));
     }
 
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT l.bank_reference AS line_id, d.doc_no, a.amount::text AS amount, a.state, a.candidate_set \
-         FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id",
-    )
-    .load(&mut conn)
-    .map_err(|e| e.to_string())?;
+    let rows = allocations(&mut conn)?;
 
-    let truth_allocs = read_csv(&dir.join("truth_allocations.csv"))?;
     let truth_lines = read_csv(&dir.join("truth_lines.csv"))?;
     let scenario_of: HashMap<String, String> =
         truth_lines.iter().map(|l| (l["line_id"].clone(), l["scenario"].clone())).collect();
-    let truth: HashSet<(String, String, String)> =
-        truth_allocs.iter().map(|a| (a["line_id"].clone(), a["doc_no"].clone(), amount_key(&a["amount"]))).collect();
+    let truth = true_allocations(dir)?;
     let key = |r: &Row| (r.line_id.clone().unwrap_or_default(), r.doc_no.clone(), amount_key(&r.amount));
     let auto: Vec<&Row> = rows.iter().filter(|r| r.state == "auto_applied").collect();
-    let auto_keys: HashSet<(String, String, String)> = auto.iter().map(|r| key(r)).collect();
-    let proposed_first: HashSet<(String, String, String)> =
+    let auto_keys: HashSet<Key> = auto.iter().map(|r| key(r)).collect();
+    let proposed_first: HashSet<Key> =
         rows.iter().filter(|r| r.state == "proposed" && r.candidate_set == 0).map(key).collect();
     let correct = auto_keys.intersection(&truth).count();
     let precision = if auto_keys.is_empty() { 1.0 } else { correct as f64 / auto_keys.len() as f64 };
     let recall = correct as f64 / truth.len().max(1) as f64;
     let proposed_right = truth.difference(&auto_keys).filter(|k| proposed_first.contains(*k)).count();
 
-    // Per scenario: true allocations, auto-applied correctly, wrong auto allocations.
-    let mut per: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
-    for k in &truth {
-        let s = scenario_of.get(&k.0).cloned().unwrap_or_default();
-        let e = per.entry(s).or_default();
-        e.0 += 1;
-        if auto_keys.contains(k) {
-            e.1 += 1;
-        } else if proposed_first.contains(k) {
-            e.3 += 1;
-        }
-    }
-    for k in auto_keys.difference(&truth) {
-        let s = scenario_of.get(&k.0).cloned().unwrap_or_default();
-        per.entry(s).or_default().2 += 1;
-    }
-    let forbidden = auto
-        .iter()
-        .filter(|r| {
-            matches!(
-                scenario_of.get(r.line_id.as_deref().unwrap_or("")).map(String::as_str),
-                Some("no_owner" | "duplicate_payment")
-            )
-        })
-        .count();
-    // Lines whose every true allocation was auto-applied and nothing wrong was.
-    let mut by_line: HashMap<&str, (usize, usize)> = HashMap::new();
-    for k in &truth {
-        by_line.entry(k.0.as_str()).or_default().0 += 1;
-    }
-    let wrong_lines: HashSet<&str> = auto_keys.difference(&truth).map(|k| k.0.as_str()).collect();
-    for k in auto_keys.intersection(&truth) {
-        by_line.entry(k.0.as_str()).or_default().1 += 1;
-    }
-    let fully = by_line.iter().filter(|(l, (t, a))| t == a && !wrong_lines.contains(*l)).count();
+    let per = per_scenario(&truth, &auto_keys, &proposed_first, &scenario_of);
+    let forbidden = auto_on_forbidden_lines(&auto, &scenario_of);
+    let (fully, lines_with_truth) = fully_applied_lines(&truth, &auto_keys);
 
     let mut out = format!(
         "# Matching quality: {}\n\nbank lines {} | true allocations {} | auto-applied allocations {}\n\n\
@@ -194,8 +155,8 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         precision * 100.0,
         auto_keys.len(),
         recall * 100.0,
-        fully as f64 * 100.0 / by_line.len().max(1) as f64,
-        by_line.len(),
+        fully as f64 * 100.0 / lines_with_truth.max(1) as f64,
+        lines_with_truth,
         run.proposed,
         run.unmatched,
     );
@@ -203,6 +164,79 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         out.push_str(&format!("| {s} | {t} | {a} | {pr} | {w} |\n"));
     }
     Ok(Scores { precision, recall, auto_applied: auto_keys.len(), forbidden, report: out })
+}
+
+/// The allocations the data set says are right.
+fn true_allocations(dir: &Path) -> Result<HashSet<Key>, String> {
+    let truth_allocs = read_csv(&dir.join("truth_allocations.csv"))?;
+    Ok(truth_allocs.iter().map(|a| (a["line_id"].clone(), a["doc_no"].clone(), amount_key(&a["amount"]))).collect())
+}
+
+/// Every allocation the run made, with its line's reference and its document's number.
+fn allocations(conn: &mut PgConnection) -> Result<Vec<Row>, String> {
+    diesel::sql_query(
+        "SELECT l.bank_reference AS line_id, d.doc_no, a.amount::text AS amount, a.state, a.candidate_set \
+         FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id",
+    )
+    .load(conn)
+    .map_err(|e| e.to_string())
+}
+
+/// An allocation as compared: (line id, document number, amount).
+type Key = (String, String, String);
+
+/// Per scenario: (true allocations, auto-applied correctly, wrong auto allocations, true ones
+/// not auto-applied but proposed first).
+fn per_scenario(
+    truth: &HashSet<Key>,
+    auto_keys: &HashSet<Key>,
+    proposed_first: &HashSet<Key>,
+    scenario_of: &HashMap<String, String>,
+) -> BTreeMap<String, (usize, usize, usize, usize)> {
+    let mut per: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
+    for k in truth {
+        let s = scenario_of.get(&k.0).cloned().unwrap_or_default();
+        let e = per.entry(s).or_default();
+        e.0 += 1;
+        if auto_keys.contains(k) {
+            e.1 += 1;
+        } else if proposed_first.contains(k) {
+            e.3 += 1;
+        }
+    }
+    for k in auto_keys.difference(truth) {
+        let s = scenario_of.get(&k.0).cloned().unwrap_or_default();
+        per.entry(s).or_default().2 += 1;
+    }
+    per
+}
+
+/// Auto-applied allocations on lines that must never be auto-applied (no owner, a payment made
+/// twice).
+fn auto_on_forbidden_lines(auto: &[&Row], scenario_of: &HashMap<String, String>) -> usize {
+    auto.iter()
+        .filter(|r| {
+            matches!(
+                scenario_of.get(r.line_id.as_deref().unwrap_or("")).map(String::as_str),
+                Some("no_owner" | "duplicate_payment")
+            )
+        })
+        .count()
+}
+
+/// Lines whose every true allocation was auto-applied and nothing wrong was, and the lines with
+/// a true allocation.
+fn fully_applied_lines(truth: &HashSet<Key>, auto_keys: &HashSet<Key>) -> (usize, usize) {
+    let mut by_line: HashMap<&str, (usize, usize)> = HashMap::new();
+    for k in truth {
+        by_line.entry(k.0.as_str()).or_default().0 += 1;
+    }
+    let wrong_lines: HashSet<&str> = auto_keys.difference(truth).map(|k| k.0.as_str()).collect();
+    for k in auto_keys.intersection(truth) {
+        by_line.entry(k.0.as_str()).or_default().1 += 1;
+    }
+    let fully = by_line.iter().filter(|(l, (t, a))| t == a && !wrong_lines.contains(*l)).count();
+    (fully, by_line.len())
 }
 
 #[cfg(test)]

@@ -122,42 +122,35 @@ pub fn truth(dir: &Path) -> Result<HashSet<Key>, String> {
     Ok(truth)
 }
 
-/// `use_mappings`: save each habit customer's mapping before posting its file (off: every
-/// layout is detected from the file alone).
-pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementScores, String> {
-    let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-    crate::db::run_migrations(&mut conn)?;
-    let err = |e: crate::error::AppError| format!("{}: {}", e.code.as_str(), e.message);
-    let created = conn.transaction(|c| tenants::create(c, "Evaluation", "EUR")).map_err(err)?;
-    let p = Principal { tenant_id: created.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    let t0 = Instant::now();
-    let (cust, ledger) = (read("customers.csv")?, read("ledger.csv")?);
-    // A scratch database: its keys live as long as the evaluation.
-    let keys = crate::services::data_safety::Keyring::from_keys(vec![crate::domain::envelope::Key::generate()]);
-    conn.transaction(|c| customers::import(c, &p, &keys, ImportFormat::Csv, &cust)).map_err(err)?;
-    conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &ledger)).map_err(err)?;
-    let load_secs = t0.elapsed().as_secs_f64();
+/// What the statements' reconciliation found.
+struct Outcome {
+    found: HashSet<Key>,
+    explanations: BTreeMap<Key, String>,
+    /// Their lines by the rule that paired them.
+    rules: BTreeMap<String, usize>,
+    unexplained_statements: usize,
+}
 
-    let submissions = submissions(dir, use_mappings)?;
-    let t1 = Instant::now();
+/// Posts every statement (with its customer's mapping first, if given) and collects the
+/// differences found.
+fn reconcile_all(conn: &mut PgConnection, p: &Principal, submissions: Vec<Submission>) -> Result<Outcome, String> {
+    let err = |e: crate::error::AppError| format!("{}: {}", e.code.as_str(), e.message);
     let mut found: HashSet<Key> = HashSet::new();
     let mut explanations: BTreeMap<Key, String> = BTreeMap::new();
     let mut rules: BTreeMap<String, usize> = BTreeMap::new();
     let mut unexplained_statements = 0;
-    let statements_count = submissions.len();
     for s in submissions {
         let view = conn
             .transaction(|c| {
                 if let Some(m) = s.mapping {
-                    statement_mappings::put(c, &p, &s.code, m)?;
+                    statement_mappings::put(c, p, &s.code, m)?;
                 }
-                statements::submit(c, &p, &s.code, ImportFormat::Csv, &s.body, StatementOptions::default())
+                statements::submit(c, p, &s.code, ImportFormat::Csv, &s.body, StatementOptions::default())
             })
             .map_err(|e| format!("{}: {}", s.code, err(e)))?;
         let lines = conn
             .transaction(|c| {
-                crate::services::customer_statements::lines::list(c, &p, view.id, None, Some(1_000_000), 1_000_000)
+                crate::services::customer_statements::lines::list(c, p, view.id, None, Some(1_000_000), 1_000_000)
             })
             .map_err(err)?;
         for l in lines.items {
@@ -177,6 +170,49 @@ pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementSc
             found.insert(key);
         }
     }
+    Ok(Outcome { found, explanations, rules, unexplained_statements })
+}
+
+/// The differences found but not planted (with their explanations), and those planted but not
+/// found.
+fn details(truth: &HashSet<Key>, found: &HashSet<Key>, explanations: &BTreeMap<Key, String>) -> String {
+    let mut out = String::new();
+    let mut extra: Vec<&Key> = found.difference(truth).collect();
+    let mut missed: Vec<&Key> = truth.difference(found).collect();
+    extra.sort();
+    missed.sort();
+    out.push_str("\n## Found, not planted\n\n");
+    for k in extra {
+        out.push_str(&format!("- {k:?}: {}\n", explanations.get(k).map_or("", |e| e.as_str())));
+    }
+    out.push_str("\n## Planted, not found\n\n");
+    for k in missed {
+        out.push_str(&format!("- {k:?}\n"));
+    }
+    out
+}
+
+/// `use_mappings`: save each habit customer's mapping before posting its file (off: every
+/// layout is detected from the file alone).
+pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementScores, String> {
+    let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
+    crate::db::run_migrations(&mut conn)?;
+    let err = |e: crate::error::AppError| format!("{}: {}", e.code.as_str(), e.message);
+    let created = conn.transaction(|c| tenants::create(c, "Evaluation", "EUR")).map_err(err)?;
+    let p = Principal { tenant_id: created.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
+    let t0 = Instant::now();
+    let (cust, ledger) = (read("customers.csv")?, read("ledger.csv")?);
+    // A scratch database: its keys live as long as the evaluation.
+    let keys = crate::services::data_safety::Keyring::from_keys(vec![crate::domain::envelope::Key::generate()]);
+    conn.transaction(|c| customers::import(c, &p, &keys, ImportFormat::Csv, &cust)).map_err(err)?;
+    conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &ledger)).map_err(err)?;
+    let load_secs = t0.elapsed().as_secs_f64();
+
+    let submissions = submissions(dir, use_mappings)?;
+    let statements_count = submissions.len();
+    let t1 = Instant::now();
+    let Outcome { found, explanations, rules, unexplained_statements } = reconcile_all(&mut conn, &p, submissions)?;
     let reconcile_secs = t1.elapsed().as_secs_f64();
 
     let truth = truth(dir)?;
@@ -205,18 +241,7 @@ pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementSc
     report.push_str(&by_rule.join(", "));
     report.push('\n');
     if std::env::var_os("DUIZHANG_EVAL_DETAILS").is_some() {
-        let mut extra: Vec<&Key> = found.difference(&truth).collect();
-        let mut missed: Vec<&Key> = truth.difference(&found).collect();
-        extra.sort();
-        missed.sort();
-        report.push_str("\n## Found, not planted\n\n");
-        for k in extra {
-            report.push_str(&format!("- {k:?}: {}\n", explanations.get(k).map_or("", |e| e.as_str())));
-        }
-        report.push_str("\n## Planted, not found\n\n");
-        for k in missed {
-            report.push_str(&format!("- {k:?}\n"));
-        }
+        report.push_str(&details(&truth, &found, &explanations));
     }
     Ok(StatementScores { per_kind, unexplained_statements, report })
 }

@@ -19,6 +19,7 @@ use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
+use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::Document;
 use std::sync::OnceLock;
@@ -380,72 +381,72 @@ fn render(pages: Vec<Vec<Op>>, doc: StatementDoc<'_>, generated: &str) -> Result
     let total = pages.len();
     let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| RenderError::Pdf("page size".into()))?;
     for (i, mut ops) in pages.into_iter().enumerate() {
-        // Footer, now that the page count is known.
-        let footer = format!("Page {} of {}", i + 1, total);
-        let (glyphs, w) = shaper.shape(&footer, Weight::Regular, 8.0);
-        ops.push(Op::Rule { x1: LEFT, x2: RIGHT, y: PAGE_H - 44.0, width: 0.5, gray: 170 });
-        ops.push(Op::Text {
-            x: RIGHT - w,
-            y: PAGE_H - 32.0,
-            size: 8.0,
-            weight: Weight::Regular,
-            gray: 90,
-            text: footer,
-            glyphs,
-        });
-        let gen = format!("Generated {generated}");
-        let (glyphs, _) = shaper.shape(&gen, Weight::Regular, 8.0);
-        ops.push(Op::Text {
-            x: LEFT,
-            y: PAGE_H - 32.0,
-            size: 8.0,
-            weight: Weight::Regular,
-            gray: 90,
-            text: gen,
-            glyphs,
-        });
-
+        footer(&shaper, &mut ops, i + 1, total, generated);
         let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
         for op in ops {
-            match op {
-                Op::Text { x, y, size, weight, gray, text, glyphs } => {
-                    surface.set_stroke(None);
-                    surface.set_fill(Some(fill((gray, gray, gray))));
-                    let font = if weight == Weight::Bold { bold } else { regular };
-                    surface.draw_glyphs(Point::from_xy(x, y), &glyphs, font.clone(), &text, size, false);
-                }
-                Op::Rect { x, y, w, h, color } => {
-                    if let Some(rect) = Rect::from_xywh(x, y, w, h) {
-                        let mut pb = PathBuilder::new();
-                        pb.push_rect(rect);
-                        if let Some(path) = pb.finish() {
-                            surface.set_stroke(None);
-                            surface.set_fill(Some(fill(color)));
-                            surface.draw_path(&path);
-                        }
-                    }
-                }
-                Op::Rule { x1, x2, y, width, gray } => {
-                    let mut pb = PathBuilder::new();
-                    pb.move_to(x1, y);
-                    pb.line_to(x2, y);
-                    if let Some(path) = pb.finish() {
-                        surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke {
-                            paint: rgb::Color::new(gray, gray, gray).into(),
-                            width,
-                            ..Stroke::default()
-                        }));
-                        surface.draw_path(&path);
-                    }
-                }
-            }
+            draw(&mut surface, op, regular, bold);
         }
         surface.finish();
         page.finish();
     }
     document.finish().map_err(|e| RenderError::Pdf(format!("{e:?}")))
+}
+
+/// The page's footer: a rule, the generation time and "Page n of m" (known once all pages are laid
+/// out).
+fn footer(shaper: &Shaper, ops: &mut Vec<Op>, page: usize, total: usize, generated: &str) {
+    let footer = format!("Page {page} of {total}");
+    let (glyphs, w) = shaper.shape(&footer, Weight::Regular, 8.0);
+    ops.push(Op::Rule { x1: LEFT, x2: RIGHT, y: PAGE_H - 44.0, width: 0.5, gray: 170 });
+    ops.push(Op::Text {
+        x: RIGHT - w,
+        y: PAGE_H - 32.0,
+        size: 8.0,
+        weight: Weight::Regular,
+        gray: 90,
+        text: footer,
+        glyphs,
+    });
+    let gen = format!("Generated {generated}");
+    let (glyphs, _) = shaper.shape(&gen, Weight::Regular, 8.0);
+    ops.push(Op::Text { x: LEFT, y: PAGE_H - 32.0, size: 8.0, weight: Weight::Regular, gray: 90, text: gen, glyphs });
+}
+
+fn draw(surface: &mut Surface<'_>, op: Op, regular: &Font, bold: &Font) {
+    match op {
+        Op::Text { x, y, size, weight, gray, text, glyphs } => {
+            surface.set_stroke(None);
+            surface.set_fill(Some(fill((gray, gray, gray))));
+            let font = if weight == Weight::Bold { bold } else { regular };
+            surface.draw_glyphs(Point::from_xy(x, y), &glyphs, font.clone(), &text, size, false);
+        }
+        Op::Rect { x, y, w, h, color } => {
+            if let Some(rect) = Rect::from_xywh(x, y, w, h) {
+                let mut pb = PathBuilder::new();
+                pb.push_rect(rect);
+                if let Some(path) = pb.finish() {
+                    surface.set_stroke(None);
+                    surface.set_fill(Some(fill(color)));
+                    surface.draw_path(&path);
+                }
+            }
+        }
+        Op::Rule { x1, x2, y, width, gray } => {
+            let mut pb = PathBuilder::new();
+            pb.move_to(x1, y);
+            pb.line_to(x2, y);
+            if let Some(path) = pb.finish() {
+                surface.set_fill(None);
+                surface.set_stroke(Some(Stroke {
+                    paint: rgb::Color::new(gray, gray, gray).into(),
+                    width,
+                    ..Stroke::default()
+                }));
+                surface.draw_path(&path);
+            }
+        }
+    }
 }
 
 fn fill((r, g, b): (u8, u8, u8)) -> Fill {

@@ -251,6 +251,26 @@ fn currency_table(
 /// Row (0-based) of the aging table's header; the pane is frozen below it and left of the amounts.
 pub const AGING_HEADER_ROW: u32 = 6;
 
+/// The aging table's header row and column widths; the pane is frozen below the header and
+/// left of the amounts.
+fn aging_columns(ws: &mut Worksheet, s: &Styles, report: &AgingReport) -> Result<(), RenderError> {
+    let mut columns = vec!["Customer code", "Customer name", "Currency"];
+    columns.extend(report.buckets.iter().map(|b| b.label.as_str()));
+    columns.extend(["Total", "Overdue", "Open items"]);
+    for (col, name) in columns.iter().enumerate() {
+        let f = if col >= 3 { &s.header_num } else { &s.header };
+        ws.write_string_with_format(AGING_HEADER_ROW, col as u16, *name, f)?;
+    }
+    ws.set_column_width(0, 16.0)?;
+    ws.set_column_width(1, 30.0)?;
+    ws.set_column_width(2, 10.0)?;
+    for col in 3..columns.len() {
+        ws.set_column_width(col as u16, 14.0)?;
+    }
+    ws.set_freeze_panes(AGING_HEADER_ROW + 1, 3)?;
+    Ok(())
+}
+
 /// AR aging on one sheet: a row per customer and currency (amounts formatted with that currency's
 /// minor units), then a bold `TOTAL` row per currency and the base-currency total when every rate
 /// was known.
@@ -274,20 +294,7 @@ pub fn aging(header: &ReportHeader, report: &AgingReport) -> Result<Vec<u8>, Ren
         header,
         &[("As of", report.as_of.to_string()), ("Basis", basis.replace('_', " "))],
     )?;
-    let mut columns = vec!["Customer code", "Customer name", "Currency"];
-    columns.extend(report.buckets.iter().map(|b| b.label.as_str()));
-    columns.extend(["Total", "Overdue", "Open items"]);
-    for (col, name) in columns.iter().enumerate() {
-        let f = if col >= 3 { &s.header_num } else { &s.header };
-        ws.write_string_with_format(AGING_HEADER_ROW, col as u16, *name, f)?;
-    }
-    ws.set_column_width(0, 16.0)?;
-    ws.set_column_width(1, 30.0)?;
-    ws.set_column_width(2, 10.0)?;
-    for col in 3..columns.len() {
-        ws.set_column_width(col as u16, 14.0)?;
-    }
-    ws.set_freeze_panes(AGING_HEADER_ROW + 1, 3)?;
+    aging_columns(ws, &s, report)?;
 
     let mut formats: HashMap<(String, bool), Format> = HashMap::new();
     let mut money = |currency: &str, bold: bool| {

@@ -2,6 +2,7 @@
 
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::services::auth::AuthContext;
 use crate::services::data_safety::Keyring;
 use crate::services::jwt::JwtKeys;
 use crate::services::login_throttle::LoginThrottle;
@@ -22,4 +23,11 @@ pub struct AppState {
     pub api_keys: Arc<crate::services::api_key_cache::ApiKeyCache>,
     /// Failed logins per e-mail address and client IP.
     pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// The part of the state authentication reads.
+    pub fn auth(&self) -> AuthContext<'_> {
+        AuthContext { pool: &self.pool, jwt: &self.jwt, api_keys: &self.api_keys, login_throttle: &self.login_throttle }
+    }
 }

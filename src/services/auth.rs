@@ -3,12 +3,12 @@
 //! (its slug or id): an address is unique only within a tenant, so nothing one tenant does with
 //! its users can change how another's log in, and no answer tells which addresses exist.
 
-use super::AppState;
-use crate::db::{self, api_keys, connector_push, users};
+use crate::db::{self, api_keys, connector_push, users, DbPool};
 use crate::domain::auth::{Actor, Principal, Role};
 use crate::error::{AppError, AppResult};
-use crate::services::api_key_cache::CachedKey;
-use crate::services::jwt::{PortalClaims, JWT_AUDIENCE_API, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
+use crate::services::api_key_cache::{ApiKeyCache, CachedKey};
+use crate::services::jwt::{JwtKeys, PortalClaims, JWT_AUDIENCE_API, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
+use crate::services::login_throttle::LoginThrottle;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
@@ -35,17 +35,27 @@ pub struct UserClaims {
     pub ver: i32,
 }
 
+/// What authentication reads of the application: the database, the token keys, the API keys
+/// checked recently and the failed logins (`AppState::auth`), and nothing else of it.
+#[derive(Clone, Copy)]
+pub struct AuthContext<'a> {
+    pub pool: &'a DbPool,
+    pub jwt: &'a JwtKeys,
+    pub api_keys: &'a ApiKeyCache,
+    pub login_throttle: &'a LoginThrottle,
+}
+
 /// Resolves `Authorization: Bearer <token>` to a principal.
-pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal> {
+pub async fn authenticate(auth: AuthContext<'_>, token: &str) -> AppResult<Principal> {
     if let Some(rest) = token.strip_prefix(API_KEY_PREFIX) {
         let (prefix, _) = rest.split_once('_').ok_or_else(|| AppError::unauthenticated("malformed API key"))?;
         let prefix = prefix.to_string();
         let presented_hash = hash_api_key(token);
-        let cached = match state.api_keys.get(&prefix) {
+        let cached = match auth.api_keys.get(&prefix) {
             Some(cached) => cached,
             None => {
                 let lookup = prefix.clone();
-                let found = db::transaction(&state.pool, move |conn| {
+                let found = db::transaction(auth.pool, move |conn| {
                     let Some(key) = api_keys::find_active_by_prefix(conn, &lookup)? else { return Ok(None) };
                     // A connector's push key lives only as long as its connector is enabled.
                     let usable = match key.connector_id {
@@ -64,7 +74,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
                     scopes: key.scopes,
                 };
                 let cached = CachedKey { key_hash: key.key_hash, principal, usable };
-                state.api_keys.put(prefix, cached.clone());
+                auth.api_keys.put(prefix, cached.clone());
                 cached
             }
         };
@@ -76,10 +86,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
         }
         return Ok(cached.principal);
     }
-    let claims: UserClaims = match state.jwt.verify(token, JWT_AUDIENCE_API) {
+    let claims: UserClaims = match auth.jwt.verify(token, JWT_AUDIENCE_API) {
         Ok(c) => c,
         Err(e) => {
-            if state.jwt.verify::<PortalClaims>(token, JWT_AUDIENCE_PORTAL).is_ok() {
+            if auth.jwt.verify::<PortalClaims>(token, JWT_AUDIENCE_PORTAL).is_ok() {
                 return Err(AppError::forbidden("a portal token only reaches /api/v1/portal/..."));
             }
             return Err(e);
@@ -89,7 +99,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     // tenant the token names (a disabled user's tokens stop at once, and a token can never
     // carry a user into another tenant). The role is the current one, not the token's.
     let (tid, sub) = (claims.tid, claims.sub);
-    let user = db::read(&state.pool, move |conn| Ok(users::find_active(conn, tid, sub)?))
+    let user = db::read(auth.pool, move |conn| Ok(users::find_active(conn, tid, sub)?))
         .await?
         .ok_or_else(|| AppError::unauthenticated("token's user is unknown or disabled"))?;
     if user.token_version != claims.ver {
@@ -125,38 +135,38 @@ pub struct Login {
 /// address in its tenant and against `client_ip` (`services::login_throttle`); once either is
 /// over its limit the password is not even checked.
 pub async fn issue_token(
-    state: &AppState,
+    auth: AuthContext<'_>,
     login: Login,
     client_ip: Option<std::net::IpAddr>,
 ) -> AppResult<TokenResponse> {
     let Login { tenant, email, password } = login;
     let lookup_email = email.clone();
-    let (tenant_id, user) = db::read(&state.pool, move |conn| {
+    let (tenant_id, user) = db::read(auth.pool, move |conn| {
         let Some(tenant) = crate::services::tenants::find(conn, &tenant)? else { return Ok((None, None)) };
         Ok((Some(tenant.id), users::find_active_by_email(conn, tenant.id, &lookup_email)?))
     })
     .await?;
     // Counted per address within its tenant: failures in one tenant never lock out another's user.
     let attempted = format!("{}/{}", tenant_id.map(|t| t.to_string()).unwrap_or_default(), email.trim());
-    state.login_throttle.check(&attempted, client_ip)?;
+    auth.login_throttle.check(&attempted, client_ip)?;
     let stored = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
     let ok = actix_web::web::block(move || verify_password(&password, &stored)).await.map_err(AppError::internal)?;
     let user = match user {
         Some(user) if ok => user,
         _ => {
-            state.login_throttle.record_failure(&attempted, client_ip);
+            auth.login_throttle.record_failure(&attempted, client_ip);
             return Err(AppError::unauthenticated("invalid tenant, e-mail or password"));
         }
     };
-    state.login_throttle.record_success(&attempted);
-    token_for(state, &user)
+    auth.login_throttle.record_success(&attempted);
+    token_for(auth, &user)
 }
 
 /// A token for the user as stored now (its role and token version).
-pub fn token_for(state: &AppState, user: &users::User) -> AppResult<TokenResponse> {
+pub fn token_for(auth: AuthContext<'_>, user: &users::User) -> AppResult<TokenResponse> {
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
     let now = chrono::Utc::now().timestamp();
-    let ttl = state.jwt.ttl.as_secs();
+    let ttl = auth.jwt.ttl.as_secs();
     let claims = UserClaims {
         sub: user.id,
         tid: user.tenant_id,
@@ -168,7 +178,7 @@ pub fn token_for(state: &AppState, user: &users::User) -> AppResult<TokenRespons
         ver: user.token_version,
     };
     Ok(TokenResponse {
-        access_token: state.jwt.sign(&claims)?,
+        access_token: auth.jwt.sign(&claims)?,
         token_type: "Bearer",
         expires_in: ttl,
         tenant_id: user.tenant_id,
@@ -179,7 +189,7 @@ pub fn token_for(state: &AppState, user: &users::User) -> AppResult<TokenRespons
 /// The caller (a user's token) changes their own password, proving the current one: every
 /// other session ends, and the answer is a new token for this one.
 pub async fn change_own_password(
-    state: &AppState,
+    auth: AuthContext<'_>,
     principal: &Principal,
     current_password: String,
     new_password: String,
@@ -190,12 +200,12 @@ pub async fn change_own_password(
     };
     crate::services::users::validate_password("new_password", &new_password)?;
     let tenant_id = principal.tenant_id;
-    let user = db::read(&state.pool, move |conn| Ok(users::find_active(conn, tenant_id, id)?))
+    let user = db::read(auth.pool, move |conn| Ok(users::find_active(conn, tenant_id, id)?))
         .await?
         .ok_or_else(|| AppError::unauthenticated("token's user is unknown or disabled"))?;
     // A stolen token must not let its holder guess the password at full speed.
     let attempted = format!("{}/{}", user.tenant_id, user.email);
-    state.login_throttle.check(&attempted, client_ip)?;
+    auth.login_throttle.check(&attempted, client_ip)?;
     let stored = user.password_hash.clone();
     let (ok, new_hash) = actix_web::web::block(move || {
         let ok = verify_password(&current_password, &stored);
@@ -204,31 +214,29 @@ pub async fn change_own_password(
     .await
     .map_err(AppError::internal)?;
     if !ok {
-        state.login_throttle.record_failure(&attempted, client_ip);
+        auth.login_throttle.record_failure(&attempted, client_ip);
         return Err(AppError::invalid("current_password", "is not the current password"));
     }
     let new_hash = new_hash.ok_or_else(|| AppError::internal("no hash"))??;
     let principal = principal.clone();
     let verified = user.password_hash;
-    let updated = db::transaction(&state.pool, move |conn| {
+    let updated = db::transaction(auth.pool, move |conn| {
         crate::services::users::change_own_password(conn, &principal, &verified, new_hash)
     })
     .await?;
-    token_for(state, &updated)
+    token_for(auth, &updated)
 }
 
 /// Redeems an admin's reset token with a new password (no credentials: the token is the proof).
-pub async fn complete_password_reset(state: &AppState, token: String, new_password: String) -> AppResult<()> {
+pub async fn complete_password_reset(auth: AuthContext<'_>, token: String, new_password: String) -> AppResult<()> {
     crate::services::users::validate_password("new_password", &new_password)?;
     if !token.starts_with(RESET_TOKEN_PREFIX) {
         return Err(AppError::unauthenticated("the reset token is unknown, used or expired"));
     }
     let token_hash = hash_api_key(&token);
     let new_hash = actix_web::web::block(move || hash_password(&new_password)).await.map_err(AppError::internal)??;
-    db::transaction(&state.pool, move |conn| {
-        crate::services::users::complete_password_reset(conn, &token_hash, new_hash)
-    })
-    .await
+    db::transaction(auth.pool, move |conn| crate::services::users::complete_password_reset(conn, &token_hash, new_hash))
+        .await
 }
 
 /// Stored instead of a hash while a reset is pending: no password matches it.

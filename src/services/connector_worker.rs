@@ -21,6 +21,7 @@ use crate::connectors::{self as remote, Batch, CommitFuture, Page, PageSink, Syn
 use crate::db::connectors::{self as c_db, Connector, ConnectorSync};
 use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
+use crate::domain::run_status::SyncStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{self, StatementUpload};
 use crate::services::connectors::ConnectorType;
@@ -109,7 +110,7 @@ fn claim(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64, lease: Duratio
             id: Uuid::now_v7(),
             tenant_id: c.tenant_id,
             connector_id: c.id,
-            status: "running".into(),
+            status: SyncStatus::Running,
             started_at: now,
             finished_at: None,
             pages: 0,
@@ -245,7 +246,7 @@ fn finish(
     s.finished_at = Some(now);
     match c_db::lock_leased(conn, id, owner)? {
         None => {
-            s.status = "failed".into();
+            s.status = SyncStatus::Failed;
             s.error = Some(result.err().unwrap_or_else(|| "the lease was lost to another worker".into()));
         }
         Some(mut c) => {
@@ -255,19 +256,19 @@ fn finish(
             c.last_sync_at = Some(now);
             match &result {
                 Ok(()) => {
-                    s.status = "succeeded".into();
+                    s.status = SyncStatus::Succeeded;
                     c.consecutive_failures = 0;
-                    c.last_status = Some("succeeded".into());
+                    c.last_status = Some(SyncStatus::Succeeded);
                     c.last_error = None;
                     if !requested {
                         c.next_run_at = Some(now + chrono::Duration::seconds(c.schedule_seconds as i64));
                     }
                 }
                 Err(e) => {
-                    s.status = "failed".into();
+                    s.status = SyncStatus::Failed;
                     s.error = Some(e.clone());
                     c.consecutive_failures += 1;
-                    c.last_status = Some("failed".into());
+                    c.last_status = Some(SyncStatus::Failed);
                     c.last_error = Some(e.clone());
                     if !requested {
                         c.next_run_at = Some(now + backoff(c.consecutive_failures, c.schedule_seconds));

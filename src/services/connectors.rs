@@ -143,7 +143,7 @@ pub fn view(c: Connector) -> ConnectorView {
         next_run_at: c.next_run_at,
         running: c.lease_until.is_some_and(|t| t > now),
         consecutive_failures: c.consecutive_failures,
-        last_status: c.last_status,
+        last_status: c.last_status.map(|s| s.as_str().to_string()),
         last_error: c.last_error,
         last_sync_at: c.last_sync_at,
         created_at: c.created_at,
@@ -173,7 +173,7 @@ pub struct ConnectorSyncView {
 fn sync_view(s: ConnectorSync) -> ConnectorSyncView {
     ConnectorSyncView {
         id: s.id,
-        status: s.status,
+        status: s.status.as_str().to_string(),
         started_at: s.started_at,
         finished_at: s.finished_at,
         pages: s.pages,

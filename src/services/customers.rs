@@ -9,7 +9,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::{
     check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus,
 };
-use crate::domain::document::{balance_effect, DocType};
+use crate::domain::document::balance_effect;
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
@@ -107,7 +107,7 @@ impl From<Customer> for CustomerView {
             default_currency: c.default_currency,
             payment_terms_days: c.payment_terms_days,
             credit_limit,
-            status: CustomerStatus::parse(&c.status).unwrap_or(CustomerStatus::Active),
+            status: c.status,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -139,7 +139,7 @@ impl CustomerFields {
             default_currency: c.default_currency.clone(),
             payment_terms_days: c.payment_terms_days,
             credit_limit: c.credit_limit,
-            status: CustomerStatus::parse(&c.status).unwrap_or(CustomerStatus::Active),
+            status: c.status,
         }
     }
 
@@ -152,7 +152,7 @@ impl CustomerFields {
         c.default_currency = self.default_currency.clone();
         c.payment_terms_days = self.payment_terms_days;
         c.credit_limit = self.credit_limit;
-        c.status = self.status.as_str().into();
+        c.status = self.status;
     }
 }
 
@@ -234,7 +234,7 @@ fn new_customer(tenant_id: Uuid, code: String, fields: &CustomerFields) -> Custo
         default_currency: None,
         payment_terms_days: None,
         credit_limit: None,
-        status: CustomerStatus::Active.as_str().into(),
+        status: CustomerStatus::Active,
         created_at: now,
         updated_at: now,
     };
@@ -355,7 +355,7 @@ pub fn list(
     let filter = CustomerFilter {
         code: q.code,
         name: q.name,
-        status: q.status.map(|s| s.as_str().to_string()),
+        status: q.status,
         after: parse_cursor(q.cursor.as_deref())?,
         limit: limit + 1,
     };
@@ -538,8 +538,7 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
     }
     let mut per_currency: BTreeMap<String, Sums> = BTreeMap::new();
     for doc in &items {
-        let doc_type =
-            DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type in database"))?;
+        let doc_type = doc.doc_type;
         let sums = per_currency.entry(doc.currency.clone()).or_default();
         sums.balance += balance_effect(doc_type, doc.open_amount);
         *sums.by_type.entry(doc_type.as_str()).or_default() += doc.open_amount;

@@ -55,8 +55,8 @@ impl DifferenceView {
             id: d.id,
             customer_code,
             statement_id: d.statement_id,
-            kind: DifferenceKind::parse(&d.kind).unwrap_or(DifferenceKind::AmountMismatch),
-            status: DifferenceStatus::parse(&d.status).unwrap_or(DifferenceStatus::Open),
+            kind: d.kind,
+            status: d.status,
             our_amount: amount(d.our_amount),
             their_amount: amount(d.their_amount),
             balance_effect: format_amount(&d.currency, d.balance_effect),
@@ -190,16 +190,20 @@ fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &DifferenceQuery) -> A
                 format!("unknown status {s:?}; one of open, sent, confirmed, disputed, resolved, cancelled"),
             )
         })?;
-        statuses.push(st.as_str().to_string());
+        statuses.push(st);
     }
-    if let Some(k) = &q.kind {
-        DifferenceKind::parse(k).ok_or_else(|| AppError::invalid("kind", format!("unknown difference kind {k:?}")))?;
-    }
+    let kind = match &q.kind {
+        Some(k) => Some(
+            DifferenceKind::parse(k)
+                .ok_or_else(|| AppError::invalid("kind", format!("unknown difference kind {k:?}")))?,
+        ),
+        None => None,
+    };
     Ok(DifferenceFilter {
         customer_id,
         statement_id: q.statement_id,
         statuses,
-        kind: q.kind.clone(),
+        kind,
         after: parse_cursor(q.cursor.as_deref())?,
         limit: 0,
     })
@@ -283,7 +287,7 @@ fn load_for(conn: &mut PgConnection, party: &Party, id: Uuid) -> AppResult<(Diff
     let (d, code) =
         diff_db::find_for_update(conn, party.tenant_id(), id).map_err(|_| AppError::not_found("difference"))?;
     if let Party::Customer(c) = party {
-        let visible = DifferenceStatus::parse(&d.status).is_some_and(|s| VISIBLE_TO_CUSTOMER.contains(&s));
+        let visible = VISIBLE_TO_CUSTOMER.contains(&d.status);
         if d.customer_id != c.customer_id || !visible {
             return Err(AppError::not_found("difference"));
         }
@@ -397,7 +401,7 @@ pub fn transition(
         return Err(AppError::invalid("adjustment", "only a resolution creates an adjustment"));
     }
     let (d, code) = load_for(conn, party, id)?;
-    let from = DifferenceStatus::parse(&d.status).ok_or_else(|| AppError::internal("unknown difference status"))?;
+    let from = d.status;
     let to = action.target();
     if !from.can_become(to) {
         return Err(AppError::conflict(format!("a {} difference cannot become {}", from.as_str(), to.as_str()))
@@ -432,7 +436,7 @@ pub fn transition(
         adjustment_id = Some(doc.id);
     }
     let note = (!input.body.trim().is_empty()).then(|| input.body.trim().to_string()).or(d.resolution_note.clone());
-    diff_db::set_status(conn, d.id, to.as_str(), note.as_deref(), adjustment_id)?;
+    diff_db::set_status(conn, d.id, to, note.as_deref(), adjustment_id)?;
     add_comment(conn, party, &d, &comment, Some(to))?;
 
     let (after_row, code) = diff_db::find(conn, d.tenant_id, d.id)?;
@@ -466,7 +470,7 @@ pub fn send_all(conn: &mut PgConnection, principal: &Principal, customer_code: &
         .map_err(|_| AppError::not_found("customer"))?;
     let filter = DifferenceFilter {
         customer_id: Some(customer.id),
-        statuses: vec!["open".into()],
+        statuses: vec![DifferenceStatus::Open],
         limit: 100_000,
         ..Default::default()
     };
@@ -522,7 +526,7 @@ pub fn list_for_customer(
     let limit = effective_limit(limit, max)?;
     let f = DifferenceFilter {
         customer_id: Some(portal.customer_id),
-        statuses: VISIBLE_TO_CUSTOMER.iter().map(|s| s.as_str().to_string()).collect(),
+        statuses: VISIBLE_TO_CUSTOMER.to_vec(),
         after: parse_cursor(cursor)?,
         limit: limit + 1,
         ..Default::default()
@@ -534,7 +538,7 @@ pub fn list_for_customer(
 
 pub fn get_for_customer(conn: &mut PgConnection, portal: &PortalPrincipal, id: Uuid) -> AppResult<DifferenceDetail> {
     let (d, code) = diff_db::find(conn, portal.tenant_id, id).map_err(|_| AppError::not_found("difference"))?;
-    let visible = DifferenceStatus::parse(&d.status).is_some_and(|s| VISIBLE_TO_CUSTOMER.contains(&s));
+    let visible = VISIBLE_TO_CUSTOMER.contains(&d.status);
     if d.customer_id != portal.customer_id || !visible {
         return Err(AppError::not_found("difference"));
     }

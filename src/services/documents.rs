@@ -77,7 +77,7 @@ impl DocumentView {
     pub fn new(d: Document, customer_code: String) -> DocumentView {
         DocumentView {
             id: d.id,
-            doc_type: DocType::parse(&d.doc_type).unwrap_or(DocType::Adjustment),
+            doc_type: d.doc_type,
             doc_no: d.doc_no,
             customer_code,
             issue_date: d.issue_date,
@@ -87,7 +87,7 @@ impl DocumentView {
             currency: d.currency,
             external_reference: d.external_reference,
             source_system: d.source_system,
-            status: DocStatus::parse(&d.status).unwrap_or(DocStatus::Open),
+            status: d.status,
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -182,7 +182,7 @@ fn new_document(tenant_id: Uuid, customer_id: Uuid, doc_type: DocType, doc_no: S
         id: Uuid::now_v7(),
         tenant_id,
         customer_id,
-        doc_type: doc_type.as_str().into(),
+        doc_type,
         doc_no,
         issue_date: f.issue_date,
         due_date: f.due_date,
@@ -191,7 +191,7 @@ fn new_document(tenant_id: Uuid, customer_id: Uuid, doc_type: DocType, doc_no: S
         open_amount: f.amount,
         external_reference: f.external_reference,
         source_system: f.source_system,
-        status: DocStatus::Open.as_str().into(),
+        status: DocStatus::Open,
         created_at: now,
         updated_at: now,
     }
@@ -199,7 +199,7 @@ fn new_document(tenant_id: Uuid, customer_id: Uuid, doc_type: DocType, doc_no: S
 
 /// Applies new ledger content to a stored document, refusing what would corrupt settlements.
 fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
-    if doc.status == DocStatus::Cancelled.as_str() {
+    if doc.status == DocStatus::Cancelled {
         return Err(AppError::conflict(format!("document {} is cancelled", doc.doc_no)));
     }
     let applied = doc.open_amount != doc.amount;
@@ -218,7 +218,7 @@ fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
     doc.amount = f.amount;
     doc.external_reference = f.external_reference;
     doc.source_system = f.source_system;
-    doc.status = DocStatus::from_open_amount(doc.amount, doc.open_amount).as_str().into();
+    doc.status = DocStatus::from_open_amount(doc.amount, doc.open_amount);
     doc.updated_at = Utc::now();
     Ok(())
 }
@@ -269,7 +269,7 @@ pub fn update(
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
     let before = DocumentView::new(doc.clone(), code.clone());
-    let doc_type = DocType::parse(&doc.doc_type).ok_or_else(|| AppError::internal("unknown doc_type"))?;
+    let doc_type = doc.doc_type;
     let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());
     // An amount is validated against the (possibly new) currency; the stored one is re-rendered.
     let amount = patch.amount.clone().unwrap_or_else(|| format_amount(&currency, doc.amount));
@@ -301,14 +301,14 @@ pub fn cancel(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
     require(principal, Permission::WriteLedger)?;
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    if doc.status == DocStatus::Cancelled.as_str() {
+    if doc.status == DocStatus::Cancelled {
         return Ok(DocumentView::new(doc, code));
     }
     if doc.open_amount != doc.amount {
         return Err(AppError::conflict("the document is partly or fully settled: unapply its allocations first"));
     }
     let before = DocumentView::new(doc.clone(), code.clone());
-    doc.status = DocStatus::Cancelled.as_str().into();
+    doc.status = DocStatus::Cancelled;
     doc.open_amount = Decimal::ZERO;
     doc.updated_at = Utc::now();
     documents_db::mark_cancelled(conn, principal.tenant_id, doc.id, doc.updated_at)?;
@@ -356,8 +356,8 @@ pub fn list(
     let filter = DocumentFilter {
         customer_id: None,
         customer_code: q.customer,
-        doc_type: q.doc_type.map(|t| t.as_str().to_string()),
-        status: q.status.map(|s| s.as_str().to_string()),
+        doc_type: q.doc_type,
+        status: q.status,
         issued_from: q.issued_from,
         issued_to: q.issued_to,
         due_before: q.due_before,
@@ -403,7 +403,6 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, Stri
     })
 }
 
-/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
 /// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
 /// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<DocumentInput>> {
@@ -425,6 +424,16 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
     })
 }
 
+/// A row that passed validation, before the customer and the existing document are looked up.
+struct ValidRow {
+    row: u64,
+    doc_type: DocType,
+    doc_no: String,
+    customer_code: String,
+    fields: DocumentFields,
+}
+
+/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -433,31 +442,7 @@ pub fn import(
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
     let (inputs, mut rejected) = parse_import(format, body)?;
-    struct ValidRow {
-        row: u64,
-        doc_type: DocType,
-        doc_no: String,
-        customer_code: String,
-        fields: DocumentFields,
-    }
-    let mut valid = Vec::with_capacity(inputs.len());
-    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
-    for (row, input) in inputs {
-        match validate_input(&input) {
-            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
-            Ok((doc_no, customer_code, fields)) => {
-                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
-                    seen.insert((input.doc_type, doc_no.clone()), first);
-                    rejected.push(RejectedRow {
-                        row,
-                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
-                    });
-                    continue;
-                }
-                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
-            }
-        }
-    }
+    let valid = validate_rows(inputs, &mut rejected);
     // Customers in one query, existing documents in one query per type: never a query per row.
     let codes: Vec<String> =
         valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
@@ -465,16 +450,7 @@ pub fn import(
         .into_iter()
         .map(|c| (c.code, c.id))
         .collect();
-    let mut existing: HashMap<(DocType, String), Document> = HashMap::new();
-    for doc_type in DocType::ALL {
-        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
-        if nos.is_empty() {
-            continue;
-        }
-        for d in documents_db::find_by_keys_for_update(conn, principal.tenant_id, doc_type.as_str(), &nos)? {
-            existing.insert((doc_type, d.doc_no.clone()), d);
-        }
-    }
+    let existing = existing_documents(conn, principal.tenant_id, &valid)?;
     let mut report = ImportReport::default();
     let mut to_insert = Vec::new();
     let mut audit = Vec::new();
@@ -526,4 +502,46 @@ pub fn import(
     rejected.sort_by_key(|r| r.row);
     report.rejected = rejected;
     Ok(report)
+}
+
+/// Validates each row and rejects a (doc_type, doc_no) that appears again in the body.
+fn validate_rows(inputs: Vec<(u64, DocumentInput)>, rejected: &mut Vec<RejectedRow>) -> Vec<ValidRow> {
+    let mut valid = Vec::with_capacity(inputs.len());
+    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
+    for (row, input) in inputs {
+        match validate_input(&input) {
+            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
+            Ok((doc_no, customer_code, fields)) => {
+                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
+                    seen.insert((input.doc_type, doc_no.clone()), first);
+                    rejected.push(RejectedRow {
+                        row,
+                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
+                    });
+                    continue;
+                }
+                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
+            }
+        }
+    }
+    valid
+}
+
+/// The documents the rows name that exist already, locked for update (one query per type).
+fn existing_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    valid: &[ValidRow],
+) -> AppResult<HashMap<(DocType, String), Document>> {
+    let mut existing = HashMap::new();
+    for doc_type in DocType::ALL {
+        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
+        if nos.is_empty() {
+            continue;
+        }
+        for d in documents_db::find_by_keys_for_update(conn, tenant_id, doc_type.as_str(), &nos)? {
+            existing.insert((doc_type, d.doc_no.clone()), d);
+        }
+    }
+    Ok(existing)
 }

@@ -10,9 +10,10 @@ use super::require;
 use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::dunning::DunningActionKind;
 use crate::domain::money::{format_amount, ratio_one_decimal};
 use crate::error::{AppError, AppResult};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -174,6 +175,40 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
     if levels.is_empty() {
         return Err(AppError::conflict("no dunning levels configured: PUT /dunning-levels first"));
     }
+    let exposure = exposure_by_customer(conn, tenant_id, as_of, &levels)?;
+    let states: HashMap<Uuid, CustomerState> =
+        d_db::states(conn, tenant_id)?.into_iter().map(|s| (s.customer_id, s)).collect();
+    let mut involved: Vec<Uuid> = exposure.keys().copied().collect();
+    involved.extend(states.iter().filter(|(_, s)| s.level_code.is_some()).map(|(id, _)| *id));
+    involved.sort();
+    involved.dedup();
+    let codes: HashMap<Uuid, String> =
+        crate::db::customers::codes_by_ids(conn, tenant_id, &involved)?.into_iter().collect();
+
+    let ctx = RunContext {
+        run_id: Uuid::now_v7(),
+        tenant_id,
+        as_of,
+        now: Utc::now(),
+        levels: &levels,
+        exposure: &exposure,
+        states: &states,
+        codes: &codes,
+    };
+    let mut outcome = RunOutcome::default();
+    for customer_id in involved {
+        ctx.assess(customer_id, &mut outcome);
+    }
+    record_run(conn, principal, &ctx, outcome)
+}
+
+/// Overdue exposure per customer at every level's threshold (and at 1 day, the overdue total).
+fn exposure_by_customer(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    as_of: NaiveDate,
+    levels: &[Level],
+) -> AppResult<HashMap<Uuid, ExposureByThreshold>> {
     let mut thresholds: Vec<i32> = levels.iter().map(|l| l.min_days_overdue).chain([1]).collect();
     thresholds.sort();
     thresholds.dedup();
@@ -186,23 +221,95 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
             .or_default()
             .push((e.currency, e.amount, e.max_age));
     }
-    let states: HashMap<Uuid, CustomerState> =
-        d_db::states(conn, tenant_id)?.into_iter().map(|s| (s.customer_id, s)).collect();
-    let mut involved: Vec<Uuid> = exposure.keys().copied().collect();
-    involved.extend(states.iter().filter(|(_, s)| s.level_code.is_some()).map(|(id, _)| *id));
-    involved.sort();
-    involved.dedup();
-    let codes: HashMap<Uuid, String> =
-        crate::db::customers::codes_by_ids(conn, tenant_id, &involved)?.into_iter().collect();
+    Ok(exposure)
+}
 
-    let run_id = Uuid::now_v7();
-    let now = Utc::now();
-    let (mut assignments, mut actions, mut new_states) = (Vec::new(), Vec::new(), Vec::new());
-    let mut events_out: Vec<(Uuid, EventType, serde_json::Value)> = Vec::new();
-    let mut at_level = 0;
-    for customer_id in involved {
-        let exp = exposure.get(&customer_id);
-        let level = levels.iter().find(|l| {
+/// What a run reads: fixed for all customers of the run.
+struct RunContext<'a> {
+    run_id: Uuid,
+    tenant_id: Uuid,
+    as_of: NaiveDate,
+    now: DateTime<Utc>,
+    levels: &'a [Level],
+    exposure: &'a HashMap<Uuid, ExposureByThreshold>,
+    states: &'a HashMap<Uuid, CustomerState>,
+    codes: &'a HashMap<Uuid, String>,
+}
+
+/// What a run decides, written at its end.
+#[derive(Default)]
+struct RunOutcome {
+    assignments: Vec<Assignment>,
+    actions: Vec<Action>,
+    states: Vec<CustomerState>,
+    events: Vec<(Uuid, EventType, serde_json::Value)>,
+    at_level: i32,
+}
+
+/// One customer's standing in a run: the level it qualifies for and its overdue figures.
+struct Standing<'a> {
+    customer_id: Uuid,
+    level: Option<&'a Level>,
+    previous_code: Option<String>,
+    days_overdue: i32,
+    overdue: Vec<CurrencyAmount>,
+    overdue_total: Decimal,
+}
+
+impl<'a> RunContext<'a> {
+    /// Assigns the customer its level and records the action that follows, if any.
+    fn assess(&self, customer_id: Uuid, out: &mut RunOutcome) {
+        let standing = self.standing(customer_id);
+        let level = standing.level;
+        if let Some(l) = level {
+            out.at_level += 1;
+            let exp = self.exposure.get(&customer_id);
+            for (currency, amount, _) in exp.and_then(|e| e.get(&l.min_days_overdue)).into_iter().flatten() {
+                out.assignments.push(Assignment {
+                    run_id: self.run_id,
+                    tenant_id: self.tenant_id,
+                    customer_id,
+                    currency: currency.clone(),
+                    level_code: l.code.clone(),
+                    days_overdue: standing.days_overdue,
+                    overdue_amount: *amount,
+                });
+            }
+        }
+        let new_code = level.map(|l| l.code.clone());
+        let mut state = self.states.get(&customer_id).cloned().unwrap_or(CustomerState {
+            customer_id,
+            tenant_id: self.tenant_id,
+            level_code: None,
+            since: None,
+            last_action_on: None,
+            credit_hold: false,
+            updated_at: self.now,
+        });
+        if new_code != standing.previous_code {
+            state.level_code = new_code;
+            state.since = level.map(|_| self.as_of);
+            self.record(&standing, DunningActionKind::LevelChanged, EventType::DunningLevelChanged, &mut state, out);
+        } else if let Some(l) = level {
+            let due = match (l.repeat_every_days, state.last_action_on) {
+                (Some(every), Some(last)) => last + Duration::days(i64::from(every)) <= self.as_of,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if due {
+                self.record(&standing, DunningActionKind::ReminderDue, EventType::DunningReminderDue, &mut state, out);
+            }
+        }
+        state.credit_hold = level.is_some_and(|l| l.credit_hold);
+        state.updated_at = self.now;
+        out.states.push(state);
+    }
+
+    /// The most severe level the customer qualifies for (levels come most severe first) and its
+    /// overdue figures.
+    fn standing(&self, customer_id: Uuid) -> Standing<'a> {
+        let exp = self.exposure.get(&customer_id);
+        let level = self.levels.iter().find(|l| {
             exp.and_then(|e| e.get(&l.min_days_overdue)).is_some_and(|list| {
                 list.iter().any(|(_, amount, _)| *amount >= l.min_amount && *amount > Decimal::ZERO)
             })
@@ -218,100 +325,79 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
             .unwrap_or_default();
         let overdue_total: Decimal =
             exp.and_then(|e| e.get(&1)).map(|l| l.iter().map(|x| x.1).sum()).unwrap_or_default();
-        let previous = states.get(&customer_id);
-        let previous_code = previous.and_then(|s| s.level_code.clone());
-        let code = codes.get(&customer_id).cloned().unwrap_or_default();
-        if let Some(l) = level {
-            at_level += 1;
-            for (currency, amount, _) in exp.and_then(|e| e.get(&l.min_days_overdue)).into_iter().flatten() {
-                assignments.push(Assignment {
-                    run_id,
-                    tenant_id,
-                    customer_id,
-                    currency: currency.clone(),
-                    level_code: l.code.clone(),
-                    days_overdue,
-                    overdue_amount: *amount,
-                });
-            }
-        }
-        let new_code = level.map(|l| l.code.clone());
-        let mut state = previous.cloned().unwrap_or(CustomerState {
-            customer_id,
-            tenant_id,
-            level_code: None,
-            since: None,
-            last_action_on: None,
-            credit_hold: false,
-            updated_at: now,
-        });
-        let mut record = |kind: &str, event: EventType, state: &mut CustomerState| {
-            let a = Action {
-                id: Uuid::now_v7(),
-                tenant_id,
-                run_id,
-                customer_id,
-                kind: kind.to_string(),
-                level_code: new_code.clone(),
-                previous_level: previous_code.clone(),
-                action: level.map(|l| l.action.clone()),
-                days_overdue,
-                overdue_amount: overdue_total,
-                created_at: now,
-            };
-            events_out.push((
-                customer_id,
-                event,
-                json!({
-                    "customer_code": code, "level": new_code, "previous_level": previous_code,
-                    "action": a.action, "days_overdue": days_overdue, "overdue": overdue, "as_of": as_of,
-                    "credit_hold": level.is_some_and(|l| l.credit_hold),
-                }),
-            ));
-            state.last_action_on = level.map(|_| as_of);
-            actions.push(a);
-        };
-        if new_code != previous_code {
-            state.level_code = new_code.clone();
-            state.since = level.map(|_| as_of);
-            record("level_changed", EventType::DunningLevelChanged, &mut state);
-        } else if let Some(l) = level {
-            let due = match (l.repeat_every_days, state.last_action_on) {
-                (Some(every), Some(last)) => last + Duration::days(i64::from(every)) <= as_of,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if due {
-                record("reminder_due", EventType::DunningReminderDue, &mut state);
-            }
-        }
-        state.credit_hold = level.is_some_and(|l| l.credit_hold);
-        state.updated_at = now;
-        new_states.push(state);
+        let previous_code = self.states.get(&customer_id).and_then(|s| s.level_code.clone());
+        Standing { customer_id, level, previous_code, days_overdue, overdue, overdue_total }
     }
-    let level_changes = actions.iter().filter(|a| a.kind == "level_changed").count() as i32;
+
+    /// Records an action and the event that announces it.
+    fn record(
+        &self,
+        s: &Standing,
+        kind: DunningActionKind,
+        event: EventType,
+        state: &mut CustomerState,
+        out: &mut RunOutcome,
+    ) {
+        let new_code = s.level.map(|l| l.code.clone());
+        let a = Action {
+            id: Uuid::now_v7(),
+            tenant_id: self.tenant_id,
+            run_id: self.run_id,
+            customer_id: s.customer_id,
+            kind,
+            level_code: new_code.clone(),
+            previous_level: s.previous_code.clone(),
+            action: s.level.map(|l| l.action.clone()),
+            days_overdue: s.days_overdue,
+            overdue_amount: s.overdue_total,
+            created_at: self.now,
+        };
+        let code = self.codes.get(&s.customer_id).cloned().unwrap_or_default();
+        out.events.push((
+            s.customer_id,
+            event,
+            json!({
+                "customer_code": code, "level": new_code, "previous_level": s.previous_code,
+                "action": a.action, "days_overdue": s.days_overdue, "overdue": s.overdue, "as_of": self.as_of,
+                "credit_hold": s.level.is_some_and(|l| l.credit_hold),
+            }),
+        ));
+        state.last_action_on = s.level.map(|_| self.as_of);
+        out.actions.push(a);
+    }
+}
+
+/// Writes the run, its assignments, actions, customer states, events and audit entry.
+fn record_run(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    ctx: &RunContext,
+    out: RunOutcome,
+) -> AppResult<DunningRunView> {
+    let (tenant_id, run_id, as_of) = (ctx.tenant_id, ctx.run_id, ctx.as_of);
+    let level_changes = out.actions.iter().filter(|a| a.kind == DunningActionKind::LevelChanged).count() as i32;
     let run = Run {
         id: run_id,
         tenant_id,
         as_of,
-        customers_at_level: at_level,
+        customers_at_level: out.at_level,
         level_changes,
-        reminders_due: actions.len() as i32 - level_changes,
-        created_at: now,
+        reminders_due: out.actions.len() as i32 - level_changes,
+        created_at: ctx.now,
         actor_type: principal.actor.kind().into(),
         actor_id: principal.actor.id(),
     };
-    d_db::insert_run(conn, &run, &assignments, &actions)?;
-    d_db::upsert_states(conn, &new_states)?;
-    for (customer_id, event, data) in events_out {
+    d_db::insert_run(conn, &run, &out.assignments, &out.actions)?;
+    d_db::upsert_states(conn, &out.states)?;
+    for (customer_id, event, data) in out.events {
         events::emit(conn, tenant_id, Some(customer_id), event, data)?;
     }
     let mut e = entry(principal, "dunning.run", "dunning_run", &run_id.to_string());
     e.after = Some(
-        json!({"as_of": as_of, "customers_at_level": at_level, "level_changes": run.level_changes, "reminders_due": run.reminders_due}),
+        json!({"as_of": as_of, "customers_at_level": out.at_level, "level_changes": run.level_changes, "reminders_due": run.reminders_due}),
     );
     audit_db::append(conn, tenant_id, vec![e])?;
-    let actions = actions.into_iter().map(|a| action_view(a, &codes)).collect();
+    let actions = out.actions.into_iter().map(|a| action_view(a, ctx.codes)).collect();
     Ok(DunningRunView {
         id: run_id,
         as_of,
@@ -325,7 +411,7 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
 fn action_view(a: Action, codes: &HashMap<Uuid, String>) -> DunningActionView {
     DunningActionView {
         customer_code: codes.get(&a.customer_id).cloned().unwrap_or_default(),
-        kind: a.kind,
+        kind: a.kind.as_str().to_string(),
         level: a.level_code,
         previous_level: a.previous_level,
         action: a.action,

@@ -66,6 +66,11 @@ const APPLIED_CTE: &str = "\
                 WHERE reversed_at IS NULL GROUP BY tenant_id, document_id)";
 
 fn checks() -> Vec<SqlCheck> {
+    [document_checks(), allocation_checks(), process_checks()].into_iter().flatten().collect()
+}
+
+/// A document's amounts and status against its allocations and write-offs.
+fn document_checks() -> Vec<SqlCheck> {
     vec![
         SqlCheck {
             name: "document_open_amount",
@@ -110,6 +115,12 @@ fn checks() -> Vec<SqlCheck> {
                         WHEN open_amount = amount THEN 'open' ELSE 'partially_paid' END"
                 .into(),
         },
+    ]
+}
+
+/// Bank lines, allocations and write-offs: where money moves between lines and documents.
+fn allocation_checks() -> Vec<SqlCheck> {
+    vec![
         SqlCheck {
             name: "bank_line_applied_amount",
             description: "a bank line's applied amount is the sum of its active allocations, within the line's \
@@ -179,6 +190,12 @@ fn checks() -> Vec<SqlCheck> {
                          OR d.currency IS DISTINCT FROM w.currency)"
                 .into(),
         },
+    ]
+}
+
+/// Processes that must finish or hand over: imports, matching runs, event delivery, audit sealing.
+fn process_checks() -> Vec<SqlCheck> {
+    vec![
         SqlCheck {
             name: "bank_statement_lines",
             description: "an import's recorded line count equals the lines that carry its id (all or nothing)",

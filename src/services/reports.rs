@@ -122,37 +122,7 @@ pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> 
     };
     let cells = reports_db::aging(conn, principal.tenant_id, as_of, basis == AgingBasis::DueDate, &lower, customer_id)?;
     let n = lower.len() + 1;
-    let mut rows: Vec<AgingRow> = Vec::new();
-    let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
-    let mut current: Option<(Uuid, String, String, String, Vec<Decimal>, i64)> = None;
-    let flush = |c: Option<(Uuid, String, String, String, Vec<Decimal>, i64)>, rows: &mut Vec<AgingRow>| {
-        if let Some((_, code, name, cur, sums, items)) = c {
-            let (buckets, total, overdue) = sums_view(&cur, &sums);
-            rows.push(AgingRow {
-                customer_code: code,
-                customer_name: name,
-                currency: cur,
-                buckets,
-                total,
-                overdue,
-                open_items: items,
-            });
-        }
-    };
-    for AgingCell { customer_id, customer_code, customer_name, currency, bucket, amount, items } in cells {
-        let same = current.as_ref().is_some_and(|c| c.0 == customer_id && c.3 == currency);
-        if !same {
-            flush(current.take(), &mut rows);
-            current = Some((customer_id, customer_code, customer_name, currency.clone(), vec![Decimal::ZERO; n], 0));
-        }
-        let idx = (bucket.max(0) as usize).min(n - 1);
-        if let Some(c) = current.as_mut() {
-            c.4[idx] += amount;
-            c.5 += items;
-        }
-        per_currency.entry(currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += amount;
-    }
-    flush(current, &mut rows);
+    let (rows, per_currency) = rows_by_customer(cells, n);
 
     let tenant = tenants::find(conn, principal.tenant_id)?;
     let base = tenant.base_currency.clone();
@@ -188,6 +158,43 @@ pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> 
         base_total,
         missing_rates,
     })
+}
+
+/// One row per customer and currency from the cells (ordered by customer and currency), and
+/// the bucket sums per currency.
+fn rows_by_customer(cells: Vec<AgingCell>, n: usize) -> (Vec<AgingRow>, BTreeMap<String, Vec<Decimal>>) {
+    let mut rows: Vec<AgingRow> = Vec::new();
+    let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+    let mut current: Option<(Uuid, String, String, String, Vec<Decimal>, i64)> = None;
+    let flush = |c: Option<(Uuid, String, String, String, Vec<Decimal>, i64)>, rows: &mut Vec<AgingRow>| {
+        if let Some((_, code, name, cur, sums, items)) = c {
+            let (buckets, total, overdue) = sums_view(&cur, &sums);
+            rows.push(AgingRow {
+                customer_code: code,
+                customer_name: name,
+                currency: cur,
+                buckets,
+                total,
+                overdue,
+                open_items: items,
+            });
+        }
+    };
+    for AgingCell { customer_id, customer_code, customer_name, currency, bucket, amount, items } in cells {
+        let same = current.as_ref().is_some_and(|c| c.0 == customer_id && c.3 == currency);
+        if !same {
+            flush(current.take(), &mut rows);
+            current = Some((customer_id, customer_code, customer_name, currency.clone(), vec![Decimal::ZERO; n], 0));
+        }
+        let idx = (bucket.max(0) as usize).min(n - 1);
+        if let Some(c) = current.as_mut() {
+            c.4[idx] += amount;
+            c.5 += items;
+        }
+        per_currency.entry(currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += amount;
+    }
+    flush(current, &mut rows);
+    (rows, per_currency)
 }
 
 /// The aging as CSV: `customer_code,customer_name,currency,<one column per bucket>,total,overdue`,

@@ -8,7 +8,7 @@ use crate::db::customer_statements as st_db;
 use crate::db::customers::{self as customers_db, Customer};
 use crate::db::differences as diff_db;
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
-use crate::domain::document::DocType;
+use crate::domain::difference::DifferenceStatus;
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use chrono::{NaiveDate, Utc};
@@ -37,7 +37,7 @@ pub fn statement_of_account(
     let items = st_db::our_items(conn, tenant_id, customer.id, None, to)?;
     let mut per: BTreeMap<String, (Decimal, Decimal, Vec<AccountLine>)> = BTreeMap::new();
     for it in items {
-        let kind = DocType::parse(&it.kind).unwrap_or(DocType::Adjustment);
+        let kind = it.kind;
         let effect = kind.balance_sign() * it.amount;
         let entry = per.entry(it.currency.clone()).or_insert_with(|| (Decimal::ZERO, Decimal::ZERO, Vec::new()));
         if from.is_some_and(|f| it.item_date < f) {
@@ -49,7 +49,7 @@ pub fn statement_of_account(
         let amount = format_amount(&it.currency, effect.abs());
         entry.2.push(AccountLine {
             date: it.item_date,
-            kind: it.kind,
+            kind: kind.as_str().to_string(),
             reference: it.doc_no,
             debit: (effect > Decimal::ZERO).then(|| amount.clone()),
             credit: (effect < Decimal::ZERO).then_some(amount),
@@ -70,15 +70,15 @@ pub fn statement_of_account(
     let open_differences = {
         let f = diff_db::DifferenceFilter {
             customer_id: Some(customer.id),
-            statuses: vec!["sent".into(), "confirmed".into(), "disputed".into()],
+            statuses: vec![DifferenceStatus::Sent, DifferenceStatus::Confirmed, DifferenceStatus::Disputed],
             limit: 10_000,
             ..Default::default()
         };
         diff_db::list(conn, tenant_id, &f)?
             .into_iter()
             .map(|(d, _)| OpenDifference {
-                kind: d.kind,
-                status: d.status,
+                kind: d.kind.as_str().to_string(),
+                status: d.status.as_str().to_string(),
                 our_ref: d.our_ref,
                 their_ref: d.their_ref,
                 currency: d.currency,
@@ -125,7 +125,7 @@ fn open_items_and_aging(
             amount: format_amount(&d.currency, d.amount),
             open_amount: format_amount(&d.currency, d.open_amount),
             doc_no: d.doc_no,
-            kind: d.doc_type,
+            kind: d.doc_type.as_str().to_string(),
             issue_date: d.issue_date,
             due_date: d.due_date,
             currency: d.currency,

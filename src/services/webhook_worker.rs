@@ -22,6 +22,7 @@ use crate::db::outbox::OutboxEvent;
 use crate::db::webhooks::{self as w_db, Attempt, Delivery};
 use crate::db::DbPool;
 use crate::domain::auth::{Actor, Principal, Role};
+use crate::domain::webhook_delivery::DeliveryStatus;
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -133,7 +134,7 @@ pub fn dispatch(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> AppR
                 endpoint_id: endpoint.id,
                 event_id: event.id,
                 event_type: event.event_type.clone(),
-                status: "pending".into(),
+                status: DeliveryStatus::Pending,
                 attempts: 0,
                 schedule_attempts: 0,
                 next_attempt_at: Some(now),
@@ -188,7 +189,16 @@ fn claim(
             continue;
         };
         if !endpoint.enabled {
-            w_db::record_outcome(conn, d.id, "cancelled", None, None, Some("the endpoint is disabled"), None, now)?;
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Cancelled,
+                None,
+                None,
+                Some("the endpoint is disabled"),
+                None,
+                now,
+            )?;
             continue;
         }
         w_db::lease(conn, d.id, until, now)?;
@@ -404,18 +414,26 @@ fn record(
         response_excerpt: None,
         error: None,
     };
-    let tries = d.schedule_attempts as usize + 1;
     match outcome {
         Outcome::Delivered { status, excerpt } => {
             attempt.status_code = Some(*status as i32);
             attempt.response_excerpt = Some(excerpt.clone());
-            w_db::record_outcome(conn, d.id, "succeeded", None, Some(*status as i32), None, Some(now), now)?;
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Succeeded,
+                None,
+                Some(*status as i32),
+                None,
+                Some(now),
+                now,
+            )?;
         }
         Outcome::Gone { excerpt } => {
             attempt.status_code = Some(410);
             attempt.response_excerpt = Some(excerpt.clone());
             let reason = format!("the endpoint answered 410 Gone at {now}");
-            w_db::record_outcome(conn, d.id, "failed", None, Some(410), Some(&reason), None, now)?;
+            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, Some(410), Some(&reason), None, now)?;
             if w_db::disable_endpoint(conn, d.endpoint_id, &reason, now)? {
                 tracing::info!(endpoint = %d.endpoint_id, "webhook endpoint disabled: 410 Gone");
                 let system =
@@ -427,36 +445,61 @@ fn record(
         }
         Outcome::Refused { error } => {
             attempt.error = Some(error.clone());
-            w_db::record_outcome(conn, d.id, "failed", None, None, Some(error), None, now)?;
+            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, None, Some(error), None, now)?;
         }
         Outcome::Retry { status, excerpt, error, retry_after } => {
             attempt.status_code = status.map(i32::from);
             attempt.response_excerpt = excerpt.clone();
             attempt.error = Some(error.clone());
-            let jitter = rand::thread_rng().gen_range(0.8..=1.2);
-            match next_attempt(&config.retry_schedule, tries, *retry_after, config.max_retry_after, jitter) {
-                Some(delay) => {
-                    let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                    w_db::record_outcome(
-                        conn,
-                        d.id,
-                        "pending",
-                        Some(at),
-                        status.map(i32::from),
-                        Some(error),
-                        None,
-                        now,
-                    )?;
-                }
-                None => {
-                    let error = format!("gave up after {tries} attempts; last: {error}");
-                    w_db::record_outcome(conn, d.id, "failed", None, status.map(i32::from), Some(&error), None, now)?;
-                }
-            }
+            retry_or_give_up(conn, d, config, error, *status, *retry_after, now)?;
         }
     }
     // The attempt's start is when it was claimed; keep that.
     w_db::finish_attempt(conn, &attempt)?;
+    Ok(())
+}
+
+/// After a failed try: the next attempt by the retry schedule (and the endpoint's Retry-After),
+/// or the delivery fails once the schedule is spent.
+fn retry_or_give_up(
+    conn: &mut PgConnection,
+    d: &Delivery,
+    config: &WebhookConfig,
+    error: &str,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let tries = d.schedule_attempts as usize + 1;
+    let jitter = rand::thread_rng().gen_range(0.8..=1.2);
+    match next_attempt(&config.retry_schedule, tries, retry_after, config.max_retry_after, jitter) {
+        Some(delay) => {
+            let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Pending,
+                Some(at),
+                status.map(i32::from),
+                Some(error),
+                None,
+                now,
+            )?;
+        }
+        None => {
+            let error = format!("gave up after {tries} attempts; last: {error}");
+            w_db::record_outcome(
+                conn,
+                d.id,
+                DeliveryStatus::Failed,
+                None,
+                status.map(i32::from),
+                Some(&error),
+                None,
+                now,
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use crate::db::audit as audit_db;
 use crate::db::customers as customers_db;
 use crate::db::webhooks::{self as w_db, Attempt, Delivery, Endpoint};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::webhook_delivery::DeliveryStatus;
 use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -17,8 +18,6 @@ use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
-
-pub const DELIVERY_STATUSES: [&str; 4] = ["pending", "succeeded", "failed", "cancelled"];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct WebhookEndpointView {
@@ -336,8 +335,8 @@ impl From<Delivery> for WebhookDeliveryView {
             endpoint_id: d.endpoint_id,
             webhook_id: d.event_id,
             event_type: d.event_type,
-            next_attempt_at: d.next_attempt_at.filter(|_| d.status == "pending"),
-            status: d.status,
+            next_attempt_at: d.next_attempt_at.filter(|_| d.status == DeliveryStatus::Pending),
+            status: d.status.as_str().to_string(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
@@ -407,14 +406,15 @@ pub fn list_deliveries(
 ) -> AppResult<Page<WebhookDeliveryView>> {
     require(principal, Permission::Read)?;
     load(conn, principal, endpoint_id, false)?;
-    if let Some(s) = &q.status {
-        if !DELIVERY_STATUSES.contains(&s.as_str()) {
-            return Err(AppError::invalid("status", format!("unknown status {s:?}")));
+    let status = match &q.status {
+        Some(s) => {
+            Some(DeliveryStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("unknown status {s:?}")))?)
         }
-    }
+        None => None,
+    };
     let limit = effective_limit(q.limit, max)?;
     let after = parse_cursor(q.cursor.as_deref())?;
-    let rows = w_db::list_deliveries(conn, principal.tenant_id, endpoint_id, q.status.as_deref(), after, limit + 1)?;
+    let rows = w_db::list_deliveries(conn, principal.tenant_id, endpoint_id, status, after, limit + 1)?;
     Ok(page(rows, limit, |d| d.id, WebhookDeliveryView::from))
 }
 

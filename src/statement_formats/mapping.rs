@@ -171,28 +171,7 @@ const MAX_TEXT: usize = 100;
 impl StatementMapping {
     /// Checks the mapping itself: a precise message per problem, before any file is read.
     pub fn validate(&self) -> Result<(), String> {
-        let ascii = |c: Option<char>, what: &str| match c {
-            Some(c) if !c.is_ascii() || c == '\n' || c == '\r' => Err(format!("{what} must be one ASCII character")),
-            _ => Ok(()),
-        };
-        ascii(self.delimiter, "delimiter")?;
-        ascii(self.quote, "quote")?;
-        if self.delimiter.is_some() && self.delimiter == self.quote {
-            return Err("delimiter and quote must differ".into());
-        }
-        if let Some(d) = self.decimal_separator {
-            if !matches!(d, '.' | ',') {
-                return Err(format!("decimal_separator must be '.' or ',', not {d:?}"));
-            }
-            if self.thousands_separator == Some(d) {
-                return Err("thousands_separator equals decimal_separator".into());
-            }
-        }
-        if let Some(t) = self.thousands_separator {
-            if !matches!(t, '.' | ',' | '\'' | ' ') {
-                return Err(format!("thousands_separator must be '.', ',', ''' or ' ', not {t:?}"));
-            }
-        }
+        self.validate_characters()?;
         if self.skip_rows.is_some_and(|n| n > 1000) {
             return Err("skip_rows must be at most 1000".into());
         }
@@ -248,6 +227,33 @@ impl StatementMapping {
             return Err(
                 "a mapping that names columns needs date and amount among them (or names none, to detect them)".into(),
             );
+        }
+        Ok(())
+    }
+
+    /// Delimiter, quote and the number separators.
+    fn validate_characters(&self) -> Result<(), String> {
+        let ascii = |c: Option<char>, what: &str| match c {
+            Some(c) if !c.is_ascii() || c == '\n' || c == '\r' => Err(format!("{what} must be one ASCII character")),
+            _ => Ok(()),
+        };
+        ascii(self.delimiter, "delimiter")?;
+        ascii(self.quote, "quote")?;
+        if self.delimiter.is_some() && self.delimiter == self.quote {
+            return Err("delimiter and quote must differ".into());
+        }
+        if let Some(d) = self.decimal_separator {
+            if !matches!(d, '.' | ',') {
+                return Err(format!("decimal_separator must be '.' or ',', not {d:?}"));
+            }
+            if self.thousands_separator == Some(d) {
+                return Err("thousands_separator equals decimal_separator".into());
+            }
+        }
+        if let Some(t) = self.thousands_separator {
+            if !matches!(t, '.' | ',' | '\'' | ' ') {
+                return Err(format!("thousands_separator must be '.', ',', ''' or ' ', not {t:?}"));
+            }
         }
         Ok(())
     }

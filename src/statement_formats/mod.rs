@@ -200,31 +200,7 @@ pub fn read_csv(
     let rows = read_rows(&text, m)?;
     let mut layout = layout::layout(m, &rows).map_err(FormatError::file)?;
     notes.append(&mut layout.notes);
-    fn cell(r: &[String], p: Option<usize>) -> &str {
-        p.and_then(|p| r.get(p)).map(|s| s.as_str()).unwrap_or("")
-    }
-
-    // Rows that summarise rather than record (totals, balances carried) are set aside first, so
-    // that they decide neither the date format nor the decimal separator.
-    let mut data: Vec<&(u64, Vec<String>)> = Vec::new();
-    let mut summaries: Vec<u64> = Vec::new();
-    for row in &rows[layout.first_data.min(rows.len())..] {
-        let labels = [layout.doc_type, layout.their_ref].into_iter().chain(layout.text.iter().copied().map(Some));
-        let first_cells = row.1.iter().take(3).map(|s| s.as_str());
-        if labels.map(|p| cell(&row.1, p)).chain(first_cells).any(is_summary) {
-            summaries.push(row.0);
-        } else {
-            data.push(row);
-        }
-    }
-    if !summaries.is_empty() {
-        let listed: Vec<String> = summaries.iter().take(10).map(u64::to_string).collect();
-        notes.push(format!(
-            "{} total or balance row(s) not read as lines (line {})",
-            summaries.len(),
-            listed.join(", ")
-        ));
-    }
+    let data = set_aside_summaries(&rows, &layout, &mut notes);
     let date_cells: Vec<&str> = data.iter().map(|r| cell(&r.1, Some(layout.date))).collect();
     let (formats, ambiguity) = dates::choose(&m.date_formats, &date_cells).map_err(FormatError::file)?;
     notes.extend(ambiguity);
@@ -273,6 +249,41 @@ pub fn read_csv(
     let layout = refine_unsigned(layout, &mut lines)?;
     let invoices = decide_side(&layout, &lines, &mut notes);
     Ok(ReadStatement { lines, notes, invoices, customer_codes })
+}
+
+fn cell(r: &[String], p: Option<usize>) -> &str {
+    p.and_then(|p| r.get(p)).map(|s| s.as_str()).unwrap_or("")
+}
+
+/// The data rows of the file, without those that summarise rather than record (totals, balances
+/// carried), which are noted.
+fn set_aside_summaries<'r>(
+    rows: &'r [(u64, Vec<String>)],
+    layout: &Layout,
+    notes: &mut Vec<String>,
+) -> Vec<&'r (u64, Vec<String>)> {
+    // Rows that summarise rather than record (totals, balances carried) are set aside first, so
+    // that they decide neither the date format nor the decimal separator.
+    let mut data: Vec<&(u64, Vec<String>)> = Vec::new();
+    let mut summaries: Vec<u64> = Vec::new();
+    for row in &rows[layout.first_data.min(rows.len())..] {
+        let labels = [layout.doc_type, layout.their_ref].into_iter().chain(layout.text.iter().copied().map(Some));
+        let first_cells = row.1.iter().take(3).map(|s| s.as_str());
+        if labels.map(|p| cell(&row.1, p)).chain(first_cells).any(is_summary) {
+            summaries.push(row.0);
+        } else {
+            data.push(row);
+        }
+    }
+    if !summaries.is_empty() {
+        let listed: Vec<String> = summaries.iter().take(10).map(u64::to_string).collect();
+        notes.push(format!(
+            "{} total or balance row(s) not read as lines (line {})",
+            summaries.len(),
+            listed.join(", ")
+        ));
+    }
+    data
 }
 
 fn amount_cells<'r>(amounts: &Amounts, cells: &'r [String]) -> Vec<&'r str> {
@@ -374,29 +385,20 @@ struct RowReader<'a> {
 }
 
 impl RowReader<'_> {
-    fn line(&mut self, row: u64, cells: &[String]) -> Result<Option<ReadLine>, String> {
-        let l = self.layout;
+    /// The line's side (debit or credit; `None` for an unsigned amount, decided by its type) and
+    /// its amount.
+    fn side_and_amount(
+        &self,
+        cells: &[String],
+        word: &str,
+        known_word: bool,
+    ) -> Result<(Option<Side>, Decimal), String> {
         let get = |p: usize| cells.get(p).map(|s| s.as_str()).unwrap_or("");
-        let opt = |p: Option<usize>| p.map(get).unwrap_or("");
-        let date_cell = get(l.date);
-        let date = dates::read(self.formats, date_cell).ok_or_else(|| {
-            let wanted: Vec<&str> = self.formats.iter().map(|f| f.text.as_str()).collect();
-            format!("date '{}' does not read as {}", truncate(date_cell, 40), wanted.join(" or "))
-        })?;
-        let word = opt(l.doc_type);
-        let word_kind = self.vocabulary.kind(word);
-        if word_kind.is_none()
-            && !word.is_empty()
-            && self.unknown_words.len() < 20
-            && !self.unknown_words.iter().any(|w| w == word)
-        {
-            self.unknown_words.push(word.to_string());
-        }
         let amount = |p: usize| read_amount(get(p), self.decimal, self.thousands);
-        let (side, value) = match &l.amounts {
+        Ok(match &self.layout.amounts {
             Amounts::Unsigned(p) => {
                 let v = amount(*p)?.ok_or("the amount is empty")?;
-                if word_kind.is_none() {
+                if !known_word {
                     return Err(format!("'{}': {UNKNOWN_TYPE}", truncate(word, 40)));
                 }
                 (None, v)
@@ -431,7 +433,28 @@ impl RowReader<'_> {
                 };
                 (Some(if v < Decimal::ZERO { side.opposite() } else { side }), v.abs())
             }
-        };
+        })
+    }
+
+    fn line(&mut self, row: u64, cells: &[String]) -> Result<Option<ReadLine>, String> {
+        let l = self.layout;
+        let get = |p: usize| cells.get(p).map(|s| s.as_str()).unwrap_or("");
+        let opt = |p: Option<usize>| p.map(get).unwrap_or("");
+        let date_cell = get(l.date);
+        let date = dates::read(self.formats, date_cell).ok_or_else(|| {
+            let wanted: Vec<&str> = self.formats.iter().map(|f| f.text.as_str()).collect();
+            format!("date '{}' does not read as {}", truncate(date_cell, 40), wanted.join(" or "))
+        })?;
+        let word = opt(l.doc_type);
+        let word_kind = self.vocabulary.kind(word);
+        if word_kind.is_none()
+            && !word.is_empty()
+            && self.unknown_words.len() < 20
+            && !self.unknown_words.iter().any(|w| w == word)
+        {
+            self.unknown_words.push(word.to_string());
+        }
+        let (side, value) = self.side_and_amount(cells, word, word_kind.is_some())?;
         if value.is_zero() {
             self.zero_rows.push(row);
             return Ok(None);

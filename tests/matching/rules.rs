@@ -196,14 +196,14 @@ fn partial_split_fee_discount_overpayment() {
     let o = e.match_line(&acme("992.50", "INV-2026-0000011"));
     assert_eq!(applied(&o), vec![("INV-2026-0000011".to_string(), d("992.50"))]);
     assert_eq!(rule(&o), "short_payment_fee");
-    assert_eq!((o.write_offs[0].amount, o.write_offs[0].reason), (d("7.50"), "bank_fee"));
+    assert_eq!((o.write_offs[0].amount, o.write_offs[0].reason.as_str()), (d("7.50"), "bank_fee"));
     assert_eq!(e.items()[0].open_amount, Decimal::ZERO);
 
     // 2% of 5000 is 100: above the 25.00 fee tolerance, but a stated early-payment discount.
     let mut e = Book::new().inv("INV-2026-0000012", 1, "5000.00").engine();
     let o = e.match_line(&acme("4900.00", "INV-2026-0000012 less 2% skonto"));
     assert_eq!(rule(&o), "early_payment_discount");
-    assert_eq!((o.write_offs[0].amount, o.write_offs[0].reason), (d("100.00"), "discount"));
+    assert_eq!((o.write_offs[0].amount, o.write_offs[0].reason.as_str()), (d("100.00"), "discount"));
 
     let mut e = Book::new().inv("INV-2026-0000013", 1, "300.00").engine();
     let o = e.match_line(&acme("312.34", "INV-2026-0000013"));

@@ -30,10 +30,10 @@ impl ResolvedCaller {
             Ok(token) => token,
             Err(e) => return ResolvedCaller { tenant: Err(e), portal: None },
         };
-        let tenant = crate::services::auth::authenticate(state, &token).await;
+        let tenant = crate::services::auth::authenticate(state.auth(), &token).await;
         let portal = match &tenant {
             Err(e) if e.code == ErrorCode::Forbidden => {
-                Some(crate::services::portal::authenticate(state, &token).await)
+                Some(crate::services::portal::authenticate(state.auth(), &token).await)
             }
             _ => None,
         };

@@ -303,6 +303,8 @@ impl MutationRoot {
         new_password: String,
     ) -> async_graphql::Result<TokenResponse> {
         let (state, principal) = super::caller(ctx)?;
-        auth::change_own_password(state, &principal, current_password, new_password, None).await.map_err(|e| e.extend())
+        auth::change_own_password(state.auth(), &principal, current_password, new_password, None)
+            .await
+            .map_err(|e| e.extend())
     }
 }

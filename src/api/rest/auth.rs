@@ -46,7 +46,7 @@ pub async fn token(
     };
     let client_ip = crate::api::client_ip::client_ip(&req, &state.settings.trusted_proxies);
     let login = Login { tenant, email: input.email, password: input.password };
-    Ok(HttpResponse::Ok().json(issue_token(&state, login, client_ip).await?))
+    Ok(HttpResponse::Ok().json(issue_token(state.auth(), login, client_ip).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,7 +75,8 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
     let client_ip = crate::api::client_ip::client_ip(&req, &state.settings.trusted_proxies);
-    let fresh = auth::change_own_password(&state, &p, input.current_password, input.new_password, client_ip).await?;
+    let fresh =
+        auth::change_own_password(state.auth(), &p, input.current_password, input.new_password, client_ip).await?;
     Ok(HttpResponse::Ok().json(fresh))
 }
 
@@ -120,6 +121,6 @@ pub async fn complete_password_reset(
     body: JsonBody<PasswordReset>,
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
-    auth::complete_password_reset(&state, input.reset_token, input.new_password).await?;
+    auth::complete_password_reset(state.auth(), input.reset_token, input.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

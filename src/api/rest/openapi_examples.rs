@@ -41,6 +41,19 @@ fn document() -> Value {
     })
 }
 
+/// A customer import: two customers.
+fn customers() -> Value {
+    json!([customer(), {"code": "C000002", "name": "上海华东贸易有限公司", "country": "CN", "default_currency": "CNY"}])
+}
+
+/// A document import: an invoice and its credit note.
+fn documents() -> Value {
+    json!([document(), {
+        "doc_type": "credit_note", "doc_no": "CN-2026-000007", "customer_code": "C000001",
+        "issue_date": "2026-11-15", "currency": "EUR", "amount": "100.00"
+    }])
+}
+
 fn statement() -> Value {
     json!({
         "period_from": "2026-11-01", "period_to": "2026-11-30",
@@ -59,22 +72,26 @@ fn comment() -> Value {
 
 /// (operationId, media type, example).
 fn examples() -> Vec<(&'static str, &'static str, Value)> {
-    let customers = json!([customer(), {"code": "C000002", "name": "上海华东贸易有限公司", "country": "CN", "default_currency": "CNY"}]);
-    let documents = json!([document(), {
-        "doc_type": "credit_note", "doc_no": "CN-2026-000007", "customer_code": "C000001",
-        "issue_date": "2026-11-15", "currency": "EUR", "amount": "100.00"
-    }]);
+    [
+        access_examples(),
+        ledger_examples(),
+        matching_examples(),
+        statement_examples(),
+        collection_examples(),
+        integration_examples(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Sign-in, passwords, users and API keys.
+fn access_examples() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         (
             "createToken",
             "application/json",
             json!({"tenant": "acme-gmbh", "email": "ana@acme.example", "password": "a long passphrase"}),
-        ),
-        ("replaceBankImportSettings", "application/json", json!({"register_accounts": true})),
-        (
-            "replaceStatementMapping",
-            "application/json",
-            json!({"encoding": "gbk", "date": "日期", "their_ref": "凭证号", "our_ref": "发票号", "text": ["摘要"], "doc_type": "单据类型", "amount": {"convention": "debit_credit", "debit": "借方金额", "credit": "贷方金额", "invoices": "credit"}, "default_currency": "CNY", "date_formats": ["%Y年%m月%d日"], "doc_types": {"专票": "invoice"}}),
         ),
         (
             "changeOwnPassword",
@@ -87,13 +104,30 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
             json!({"reset_token": "dzr_3kq9v0x7m2", "new_password": "a fresh long passphrase"}),
         ),
         ("updateUser", "application/json", json!({"role": "viewer"})),
+        (
+            "createUser",
+            "application/json",
+            json!({"email": "ana@acme.example", "password": "a long passphrase", "role": "accountant"}),
+        ),
+        (
+            "createApiKey",
+            "application/json",
+            json!({"name": "ERP sync", "role": "accountant", "scopes": ["read", "ledger:write"]}),
+        ),
+    ]
+}
+
+/// Customers, documents, bank accounts and bank statements.
+fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("replaceBankImportSettings", "application/json", json!({"register_accounts": true})),
         ("createCustomer", "application/json", customer()),
         ("updateCustomer", "application/json", json!({"payment_terms_days": 45, "credit_limit": null})),
-        ("importCustomers", "application/json", customers.clone()),
+        ("importCustomers", "application/json", customers()),
         ("importCustomers", "text/csv", json!(CUSTOMERS_CSV)),
         ("createDocument", "application/json", document()),
         ("updateDocument", "application/json", json!({"due_date": "2026-12-15"})),
-        ("importDocuments", "application/json", documents.clone()),
+        ("importDocuments", "application/json", documents()),
         ("importDocuments", "text/csv", json!(DOCUMENTS_CSV)),
         (
             "createBankAccount",
@@ -104,6 +138,12 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("updateBankAccount", "application/json", json!({"name": "Operating account (EUR)"})),
         ("importBankStatement", "application/octet-stream", json!(BANK_CSV)),
+    ]
+}
+
+/// Matching runs, manual allocations, matching settings and FX rates.
+fn matching_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         (
             "startReconciliation",
             "application/json",
@@ -130,15 +170,16 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
             "application/json",
             json!([{"from_currency": "USD", "to_currency": "EUR", "rate": "0.9215", "valid_on": "2026-11-20"}]),
         ),
+    ]
+}
+
+/// Customer statements, their differences, the portal and inbound statements.
+fn statement_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         (
-            "createUser",
+            "replaceStatementMapping",
             "application/json",
-            json!({"email": "ana@acme.example", "password": "a long passphrase", "role": "accountant"}),
-        ),
-        (
-            "createApiKey",
-            "application/json",
-            json!({"name": "ERP sync", "role": "accountant", "scopes": ["read", "ledger:write"]}),
+            json!({"encoding": "gbk", "date": "日期", "their_ref": "凭证号", "our_ref": "发票号", "text": ["摘要"], "doc_type": "单据类型", "amount": {"convention": "debit_credit", "debit": "借方金额", "credit": "贷方金额", "invoices": "credit"}, "default_currency": "CNY", "date_formats": ["%Y年%m月%d日"], "doc_types": {"专票": "invoice"}}),
         ),
         ("submitCustomerStatement", "application/json", statement()),
         ("submitCustomerStatement", "text/csv", json!(STATEMENT_CSV)),
@@ -161,6 +202,17 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
         ("pushInboundStatement", "application/json", statement()),
         ("pushInboundStatement", "text/csv", json!(STATEMENT_CSV)),
         (
+            "startStatementRun",
+            "application/json",
+            json!({"period_from": "2026-11-01", "period_to": "2026-11-30", "customers": ["C000001"]}),
+        ),
+    ]
+}
+
+/// Dunning levels and runs.
+fn collection_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
             "replaceDunningLevels",
             "application/json",
             json!([
@@ -170,11 +222,12 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
             ]),
         ),
         ("startDunningRun", "application/json", json!({"as_of": "2026-11-30"})),
-        (
-            "startStatementRun",
-            "application/json",
-            json!({"period_from": "2026-11-01", "period_to": "2026-11-30", "customers": ["C000001"]}),
-        ),
+    ]
+}
+
+/// Webhooks, connectors and the push API.
+fn integration_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         (
             "createWebhookEndpoint",
             "application/json",
@@ -195,9 +248,9 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("updateConnector", "application/json", json!({"schedule_seconds": 900, "reset_cursor": true})),
         ("createPushKey", "application/json", json!({"name": "push: ERPNext production"})),
-        ("pushCustomers", "application/json", customers),
+        ("pushCustomers", "application/json", customers()),
         ("pushCustomers", "text/csv", json!(CUSTOMERS_CSV)),
-        ("pushDocuments", "application/json", documents),
+        ("pushDocuments", "application/json", documents()),
         ("pushDocuments", "text/csv", json!(DOCUMENTS_CSV)),
         ("pushBankStatement", "application/octet-stream", json!(BANK_CSV)),
     ]

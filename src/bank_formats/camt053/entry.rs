@@ -141,54 +141,15 @@ pub(super) fn finish(mut e: Entry, stmt: &mut Stmt, ctx: &mut Ctx<'_>) -> Result
     let reference = e.acct_svcr_ref.take().or_else(|| e.ntry_ref.take());
     // Only for messages; no allocation on the happy path.
     let shown = reference.as_deref().unwrap_or("(no reference)");
-    let status = e.status.as_deref().unwrap_or("BOOK");
-    if status != "BOOK" {
-        // A batch entry stands for all its transactions: counted as such, said once.
-        let n = e.txs.len().max(1);
-        let what = if n > 1 { format!(" ({n} transactions)") } else { String::new() };
-        ctx.skip_lines(
-            n,
-            format!("byte {at}: entry {shown}{what} has status {status}; skipped (only booked entries are imported)"),
-        );
+    if skipped_unbooked(&e, shown, ctx) {
         return Ok(());
     }
     stmt.booked_entries += 1;
     let (amount, currency) =
         e.amount.take().ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no Amt")))?;
     let credit = e.credit.ok_or_else(|| ParseError::at_byte(at, format!("entry {shown} has no CdtDbtInd")))?;
-    let booking_date = match (e.booking_date, e.value_date) {
-        (Some(d), _) => d,
-        (None, Some(v)) => {
-            ctx.warn(format!("byte {at}: entry {shown} has no BookgDt; value date used"));
-            v
-        }
-        (None, None) => return Err(ParseError::at_byte(at, format!("entry {shown} has no booking date"))),
-    };
-    // The amount in the account's currency: the balance moves by it, whatever the details say.
-    let (booked, currency) = match stmt.booking_currency.as_deref() {
-        Some(account) if account != currency => match counter_value(&e, account) {
-            Some((value, source)) => {
-                ctx.warn(format!(
-                    "byte {at}: entry {shown} is booked as {amount} {currency}; imported as {value} {account} \
-                     ({source})"
-                ));
-                ctx.book(if credit { value } else { -value })?;
-                (value, account.to_string())
-            }
-            None => {
-                ctx.warn(format!(
-                    "byte {at}: entry {shown} is booked as {amount} {currency} on an account in {account} and \
-                     gives no amount in {account}; imported in {currency}"
-                ));
-                ctx.book_elsewhere();
-                (amount, currency)
-            }
-        },
-        _ => {
-            ctx.book(if credit { amount } else { -amount })?;
-            (amount, currency)
-        }
-    };
+    let booking_date = booking_date(&e, shown, ctx)?;
+    let (booked, currency) = in_account_currency(&e, stmt, ctx, shown, (amount, currency), credit)?;
     let signed = if credit { booked } else { -booked };
     let account = stmt.header.account().map(str::to_string);
     let base = |amount: Decimal, currency: String| {
@@ -227,35 +188,114 @@ pub(super) fn finish(mut e: Entry, stmt: &mut Stmt, ctx: &mut Ctx<'_>) -> Result
             ctx.warn(format!("byte {at}: entry {shown} {w}"));
         }
     }
-    for (i, ((tx, amount), charges)) in e.txs.into_iter().zip(split.amounts).zip(split.charges).enumerate() {
-        // Whose payment was it originally? A reversed credit (booked DBIT) still names the
-        // payer as Dbtr, so pick the party by the original direction.
+    let txs = std::mem::take(&mut e.txs);
+    for (i, ((tx, amount), charges)) in txs.into_iter().zip(split.amounts).zip(split.charges).enumerate() {
         let line_credit = if amount.is_zero() { credit } else { amount > Decimal::ZERO };
-        let originally_credit = line_credit != e.reversal;
-        let (party, ultimate) =
-            if originally_credit { (tx.debtor, tx.ultimate_debtor) } else { (tx.creditor, tx.ultimate_creditor) };
-        let mut line = base(amount, currency.clone());
-        line.bank_reference = match (&reference, n) {
+        let entry_reference = match (&reference, n) {
             (Some(r), 1) => Some(r.clone()),
             (Some(r), _) => Some(format!("{r}/{}", i + 1)),
-            (None, _) => tx.acct_svcr_ref,
+            (None, _) => None,
         };
-        line.counterparty_name = party.name.or(ultimate);
-        line.counterparty_iban = party.iban;
-        line.counterparty_account = party.other_account;
-        line.remittance = match tx.ustrd.len() {
-            0 => None,
-            1 => tx.ustrd.into_iter().next(),
-            _ => Some(tx.ustrd.join(" ")),
-        };
-        line.creditor_reference = tx.creditor_reference;
-        line.end_to_end_id = tx.end_to_end_id;
-        line.bank_transaction_code = if tx.btc.is_empty() { e.btc.code() } else { tx.btc.code() };
-        line.additional_info = tx.additional_info.or_else(|| e.additional_info.clone());
+        let mut line = tx_line(&e, base(amount, currency.clone()), tx, line_credit);
+        line.bank_reference = entry_reference.or(line.bank_reference.take());
         line.charges = charges;
         ctx.line(line)?;
     }
     Ok(())
+}
+
+/// Only booked entries are imported: any other status skips the entry (true). A batch entry
+/// stands for all its transactions: counted as such, said once.
+fn skipped_unbooked(e: &Entry, shown: &str, ctx: &mut Ctx<'_>) -> bool {
+    let status = e.status.as_deref().unwrap_or("BOOK");
+    if status == "BOOK" {
+        return false;
+    }
+    let n = e.txs.len().max(1);
+    let what = if n > 1 { format!(" ({n} transactions)") } else { String::new() };
+    ctx.skip_lines(
+        n,
+        format!(
+            "byte {}: entry {shown}{what} has status {status}; skipped (only booked entries are imported)",
+            e.start
+        ),
+    );
+    true
+}
+
+/// `BookgDt`, else the value date (with a warning).
+fn booking_date(e: &Entry, shown: &str, ctx: &mut Ctx<'_>) -> Result<NaiveDate, ParseError> {
+    let at = e.start;
+    match (e.booking_date, e.value_date) {
+        (Some(d), _) => Ok(d),
+        (None, Some(v)) => {
+            ctx.warn(format!("byte {at}: entry {shown} has no BookgDt; value date used"));
+            Ok(v)
+        }
+        (None, None) => Err(ParseError::at_byte(at, format!("entry {shown} has no booking date"))),
+    }
+}
+
+/// The entry's amount in the account's currency, booked into the balance check: the balance
+/// moves by it, whatever the details say. Without a counter value in the account's currency the
+/// amount is imported as written and left out of the check.
+fn in_account_currency(
+    e: &Entry,
+    stmt: &Stmt,
+    ctx: &mut Ctx<'_>,
+    shown: &str,
+    (amount, currency): (Decimal, String),
+    credit: bool,
+) -> Result<(Decimal, String), ParseError> {
+    let at = e.start;
+    match stmt.booking_currency.as_deref() {
+        Some(account) if account != currency => match counter_value(e, account) {
+            Some((value, source)) => {
+                ctx.warn(format!(
+                    "byte {at}: entry {shown} is booked as {amount} {currency}; imported as {value} {account} \
+                 ({source})"
+                ));
+                ctx.book(if credit { value } else { -value })?;
+                Ok((value, account.to_string()))
+            }
+            None => {
+                ctx.warn(format!(
+                    "byte {at}: entry {shown} is booked as {amount} {currency} on an account in {account} and \
+                 gives no amount in {account}; imported in {currency}"
+                ));
+                ctx.book_elsewhere();
+                Ok((amount, currency))
+            }
+        },
+        _ => {
+            ctx.book(if credit { amount } else { -amount })?;
+            Ok((amount, currency))
+        }
+    }
+}
+
+/// The line of one transaction of a split entry (reference, amount and charges are set by the
+/// caller).
+fn tx_line(e: &Entry, mut line: ParsedLine, tx: Tx, line_credit: bool) -> ParsedLine {
+    // Whose payment was it originally? A reversed credit (booked DBIT) still names the
+    // payer as Dbtr, so pick the party by the original direction.
+    let originally_credit = line_credit != e.reversal;
+    let (party, ultimate) =
+        if originally_credit { (tx.debtor, tx.ultimate_debtor) } else { (tx.creditor, tx.ultimate_creditor) };
+    line.bank_reference = tx.acct_svcr_ref;
+    line.counterparty_name = party.name.or(ultimate);
+    line.counterparty_iban = party.iban;
+    line.counterparty_account = party.other_account;
+    line.remittance = match tx.ustrd.len() {
+        0 => None,
+        1 => tx.ustrd.into_iter().next(),
+        _ => Some(tx.ustrd.join(" ")),
+    };
+    line.creditor_reference = tx.creditor_reference;
+    line.end_to_end_id = tx.end_to_end_id;
+    line.bank_transaction_code = if tx.btc.is_empty() { e.btc.code() } else { tx.btc.code() };
+    line.additional_info = tx.additional_info.or_else(|| e.additional_info.clone());
+    line
 }
 
 /// How a booked entry is divided among its transactions.

@@ -37,12 +37,13 @@ use quick_xml::Reader;
 use rust_decimal::Decimal;
 
 mod entry;
+mod fields;
+mod tags;
 
-use super::{
-    check_currency, check_minor_units, io_reason, parse_decimal, parse_iso_date, truncate, Balance, Ctx, Format,
-    ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES,
-};
-use entry::{set_btc, set_charges, Charges, Entry, Tx};
+use super::{io_reason, truncate, Balance, Ctx, Format, ParseError, StatementHeader, MAX_RECORD_BYTES, MAX_TEXT_BYTES};
+use entry::{Charges, Entry, Tx};
+use fields::{credit_debit, some, xml_amount};
+use tags::{tag, T};
 
 const NS_PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:";
 /// Message versions known (`camt.053.001.01` .. `camt.053.001.12`); the elements we read are
@@ -53,209 +54,6 @@ const MAX_DEPTH: usize = 64;
 /// A batch entry with more transactions than this is rejected rather than
 /// buffered (real batches are far smaller; the byte cap applies as well).
 const MAX_TXDTLS: usize = 100_000;
-
-/// Element names we react to. Everything else is `Other`, which still takes a
-/// place in the path so that suffix patterns only match real parent chains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum T {
-    Document,
-    /// `BkToCstmrStmt` (camt.053) or `BkToCstmrDbtCdtNtfctn` (camt.054).
-    Container,
-    GrpHdr,
-    CreDtTm,
-    /// `Stmt` (camt.053) or `Ntfctn` (camt.054).
-    Stmt,
-    Id,
-    ElctrncSeqNb,
-    LglSeqNb,
-    Acct,
-    Iban,
-    Othr,
-    Ccy,
-    Svcr,
-    FinInstnId,
-    Bic,
-    Ownr,
-    TxsSummry,
-    TtlNtries,
-    NbOfNtries,
-    Bal,
-    Tp,
-    CdOrPrtry,
-    Cd,
-    Prtry,
-    Amt,
-    CdtDbtInd,
-    Dt,
-    DtTm,
-    Ntry,
-    NtryRef,
-    RvslInd,
-    Sts,
-    BookgDt,
-    ValDt,
-    AcctSvcrRef,
-    BkTxCd,
-    Domn,
-    Fmly,
-    SubFmlyCd,
-    Chrgs,
-    Rcrd,
-    TtlChrgsAndTaxAmt,
-    NtryDtls,
-    TxDtls,
-    Refs,
-    EndToEndId,
-    AmtDtls,
-    TxAmt,
-    InstdAmt,
-    CntrValAmt,
-    AnncdPstngAmt,
-    RltdPties,
-    Dbtr,
-    Cdtr,
-    UltmtDbtr,
-    UltmtCdtr,
-    DbtrAcct,
-    CdtrAcct,
-    Pty,
-    Nm,
-    RmtInf,
-    Ustrd,
-    Strd,
-    CdtrRefInf,
-    Ref,
-    AddtlRmtInf,
-    AddtlTxInf,
-    AddtlNtryInf,
-    SplmtryData,
-    Other,
-}
-
-/// Maps a local name to its tag. Grouped by length first: a flat `match` over
-/// ~60 string literals compiles to a linear chain of comparisons, and this
-/// runs for every start tag of a 200 MB file.
-fn tag(local: &str) -> T {
-    use T::*;
-    let b = local.as_bytes();
-    match b.len() {
-        2 => match b {
-            b"Id" => Id,
-            b"Tp" => Tp,
-            b"Cd" => Cd,
-            b"Dt" => Dt,
-            b"Nm" => Nm,
-            _ => Other,
-        },
-        3 => match b {
-            b"Ccy" => Ccy,
-            b"Bal" => Bal,
-            b"Amt" => Amt,
-            b"Sts" => Sts,
-            b"Pty" => Pty,
-            b"Ref" => Ref,
-            b"BIC" => Bic,
-            _ => Other,
-        },
-        4 => match b {
-            b"Stmt" => Stmt,
-            b"Acct" => Acct,
-            b"IBAN" => Iban,
-            b"Othr" => Othr,
-            b"DtTm" => DtTm,
-            b"Ntry" => Ntry,
-            b"Domn" => Domn,
-            b"Fmly" => Fmly,
-            b"Rcrd" => Rcrd,
-            b"Refs" => Refs,
-            b"Dbtr" => Dbtr,
-            b"Cdtr" => Cdtr,
-            b"Strd" => Strd,
-            b"Svcr" => Svcr,
-            b"Ownr" => Ownr,
-            _ => Other,
-        },
-        5 => match b {
-            b"Prtry" => Prtry,
-            b"ValDt" => ValDt,
-            b"Chrgs" => Chrgs,
-            b"TxAmt" => TxAmt,
-            b"Ustrd" => Ustrd,
-            b"BICFI" => Bic,
-            _ => Other,
-        },
-        6 => match b {
-            b"GrpHdr" => GrpHdr,
-            b"Ntfctn" => Stmt,
-            b"BkTxCd" => BkTxCd,
-            b"TxDtls" => TxDtls,
-            b"RmtInf" => RmtInf,
-            _ => Other,
-        },
-        7 => match b {
-            b"CreDtTm" => CreDtTm,
-            b"NtryRef" => NtryRef,
-            b"RvslInd" => RvslInd,
-            b"BookgDt" => BookgDt,
-            b"AmtDtls" => AmtDtls,
-            _ => Other,
-        },
-        8 => match b {
-            b"Document" => Document,
-            b"LglSeqNb" => LglSeqNb,
-            b"NtryDtls" => NtryDtls,
-            b"DbtrAcct" => DbtrAcct,
-            b"CdtrAcct" => CdtrAcct,
-            b"InstdAmt" => InstdAmt,
-            _ => Other,
-        },
-        9 => match b {
-            b"TxsSummry" => TxsSummry,
-            b"TtlNtries" => TtlNtries,
-            b"CdOrPrtry" => CdOrPrtry,
-            b"CdtDbtInd" => CdtDbtInd,
-            b"SubFmlyCd" => SubFmlyCd,
-            b"RltdPties" => RltdPties,
-            b"UltmtDbtr" => UltmtDbtr,
-            b"UltmtCdtr" => UltmtCdtr,
-            _ => Other,
-        },
-        10 => match b {
-            b"EndToEndId" => EndToEndId,
-            b"CdtrRefInf" => CdtrRefInf,
-            b"AddtlTxInf" => AddtlTxInf,
-            b"FinInstnId" => FinInstnId,
-            b"CntrValAmt" => CntrValAmt,
-            b"NbOfNtries" => NbOfNtries,
-            _ => Other,
-        },
-        11 => match b {
-            b"AcctSvcrRef" => AcctSvcrRef,
-            b"AddtlRmtInf" => AddtlRmtInf,
-            b"SplmtryData" => SplmtryData,
-            _ => Other,
-        },
-        12 => match b {
-            b"ElctrncSeqNb" => ElctrncSeqNb,
-            b"AddtlNtryInf" => AddtlNtryInf,
-            _ => Other,
-        },
-        13 => match b {
-            b"BkToCstmrStmt" => Container,
-            b"AnncdPstngAmt" => AnncdPstngAmt,
-            _ => Other,
-        },
-        17 => match b {
-            b"TtlChrgsAndTaxAmt" => TtlChrgsAndTaxAmt,
-            _ => Other,
-        },
-        21 => match b {
-            b"BkToCstmrDbtCdtNtfctn" => Container,
-            _ => Other,
-        },
-        _ => Other,
-    }
-}
 
 /// Counts the bytes quick-xml pulls for the current event and fails the read
 /// once they exceed the cap. quick-xml's buffered reader appends an event's
@@ -489,36 +287,6 @@ impl Parser {
     }
 }
 
-fn xml_amount(text: &str, ccy: &Option<String>, pos: u64) -> Result<(Decimal, String), ParseError> {
-    // XSD amounts are unsigned with a '.' separator; the sign lives in CdtDbtInd. A missing
-    // integer digit (".05", seen in Swiss files) is read as 0.05.
-    let digit_at = |i: usize| text.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
-    if !(digit_at(0) || text.starts_with('.') && digit_at(1)) {
-        return Err(ParseError::at_byte(pos, format!("amount '{}' is not a decimal", truncate(text, 40))));
-    }
-    let amount = parse_decimal(text, '.', None).map_err(|m| ParseError::at_byte(pos, m))?;
-    let ccy = ccy.as_deref().ok_or_else(|| ParseError::at_byte(pos, "amount without Ccy attribute"))?;
-    let ccy = check_currency(ccy).map_err(|m| ParseError::at_byte(pos, m))?;
-    check_minor_units(amount, &ccy).map_err(|m| ParseError::at_byte(pos, m))?;
-    Ok((amount, ccy))
-}
-
-fn credit_debit(text: &str, pos: u64) -> Result<bool, ParseError> {
-    match text {
-        "CRDT" => Ok(true),
-        "DBIT" => Ok(false),
-        other => Err(ParseError::at_byte(pos, format!("CdtDbtInd '{}' is neither CRDT nor DBIT", truncate(other, 40)))),
-    }
-}
-
-fn date(text: &str, pos: u64) -> Result<NaiveDate, ParseError> {
-    parse_iso_date(text).map_err(|m| ParseError::at_byte(pos, m))
-}
-
-fn some(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_string())
-}
-
 /// Resolves the namespace of `Document` and checks it is a supported camt version.
 /// A version later than those known is read the same way; the answer then carries a warning.
 fn check_namespace(
@@ -738,118 +506,19 @@ impl Parser {
 
         let v = self.text.trim();
         let p = self.path.as_slice();
-        // Field ends: plain assignments, disjoint borrows of `self`'s fields.
-        match p {
-            [.., GrpHdr, CreDtTm] => self.group_created = some(v),
-            [.., Container, Stmt, rest] => {
-                if let Some(s) = &mut self.stmt {
-                    let h = &mut s.header;
-                    match rest {
-                        Id => h.statement_id = some(v),
-                        ElctrncSeqNb => h.sequence_number = some(v),
-                        LglSeqNb if h.sequence_number.is_none() => h.sequence_number = some(v),
-                        CreDtTm => h.created_at = some(v),
-                        _ => {}
-                    }
-                }
-            }
-            [.., Stmt, Acct, Id, Iban] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.account_iban = super::normalize_account_id(v);
-                }
-            }
-            [.., Stmt, Acct, Id, Othr, Id] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.account_number = some(v);
-                }
-            }
-            [.., Stmt, Acct, Ccy] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.currency = Some(check_currency(v).map_err(|m| ParseError::at_byte(pos, m))?);
-                }
-            }
-            [.., Stmt, Acct, Svcr, FinInstnId, Bic] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.servicer_bic = some(v);
-                }
-            }
-            [.., Stmt, Acct, Svcr, FinInstnId, Nm] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.servicer_name = some(v);
-                }
-            }
-            [.., Stmt, Acct, Nm] => {
-                if let Some(s) = &mut self.stmt {
-                    s.header.account_name = some(v);
-                }
-            }
-            [.., Stmt, Acct, Ownr, Nm] | [.., Stmt, Acct, Ownr, Pty, Nm] => {
-                if let Some(s) = self.stmt.as_mut().filter(|s| s.header.account_name.is_none()) {
-                    s.header.account_name = some(v);
-                }
-            }
-            [.., Stmt, TxsSummry, TtlNtries, NbOfNtries] => {
-                if let Some(s) = &mut self.stmt {
-                    s.declared_entries = v.parse().ok();
-                }
-            }
-            _ => {}
-        }
+        fields::statement_field(&mut self.group_created, &mut self.stmt, p, v, pos)?;
         // Below Bal / Ntry / TxDtls: match the path relative to that element.
+        let below = |depth: usize| &p[(depth + 1).min(p.len())..];
+        let ccy = &self.attr_ccy;
         if let Some(tx) = &mut self.tx {
-            match &p[(tx.depth + 1).min(p.len())..] {
-                [Refs, EndToEndId] => tx.end_to_end_id = some(v),
-                [Refs, AcctSvcrRef] => tx.acct_svcr_ref = some(v),
-                [AmtDtls, TxAmt, Amt] => tx.amounts[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [Amt] => tx.amounts[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, CntrValAmt, Amt] => tx.amounts[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, InstdAmt, Amt] => tx.amounts[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [CdtDbtInd] => tx.credit = Some(credit_debit(v, pos)?),
-                [BkTxCd, rest @ ..] => set_btc(&mut tx.btc, rest, v),
-                [Chrgs, rest @ ..] => set_charges(&mut tx.charges, rest, v, &self.attr_ccy, pos)?,
-                [RltdPties, Dbtr, Nm] | [RltdPties, Dbtr, Pty, Nm] => tx.debtor.name = some(v),
-                [RltdPties, Cdtr, Nm] | [RltdPties, Cdtr, Pty, Nm] => tx.creditor.name = some(v),
-                [RltdPties, UltmtDbtr, Nm] | [RltdPties, UltmtDbtr, Pty, Nm] => tx.ultimate_debtor = some(v),
-                [RltdPties, UltmtCdtr, Nm] | [RltdPties, UltmtCdtr, Pty, Nm] => tx.ultimate_creditor = some(v),
-                [RltdPties, DbtrAcct, Id, Iban] => tx.debtor.iban = some(v),
-                [RltdPties, CdtrAcct, Id, Iban] => tx.creditor.iban = some(v),
-                [RltdPties, DbtrAcct, Id, Othr, Id] => tx.debtor.other_account = some(v),
-                [RltdPties, CdtrAcct, Id, Othr, Id] => tx.creditor.other_account = some(v),
-                [RmtInf, Ustrd] | [RmtInf, Strd, AddtlRmtInf] if !v.is_empty() => tx.ustrd.push(v.to_string()),
-                [RmtInf, Strd, CdtrRefInf, Ref] => tx.creditor_reference = some(v),
-                [AddtlTxInf] => tx.additional_info = some(v),
-                _ => {}
-            }
+            fields::tx_field(tx, below(tx.depth), v, ccy, pos)
         } else if let Some(e) = &mut self.entry {
-            match &p[(e.depth + 1).min(p.len())..] {
-                [NtryRef] => e.ntry_ref = some(v),
-                [Amt] => e.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, CntrValAmt, Amt] => e.amt_dtls[0] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, TxAmt, Amt] => e.amt_dtls[1] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, AnncdPstngAmt, Amt] => e.amt_dtls[2] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [AmtDtls, InstdAmt, Amt] => e.amt_dtls[3] = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [CdtDbtInd] => e.credit = Some(credit_debit(v, pos)?),
-                [RvslInd] => e.reversal = v == "true" || v == "1",
-                [Sts] if !v.is_empty() => e.status = some(v),
-                [Sts, Cd | Prtry] => e.status = some(v),
-                [BookgDt, Dt | DtTm] => e.booking_date = Some(date(v, pos)?),
-                [ValDt, Dt | DtTm] => e.value_date = Some(date(v, pos)?),
-                [AcctSvcrRef] => e.acct_svcr_ref = some(v),
-                [AddtlNtryInf] => e.additional_info = some(v),
-                [BkTxCd, rest @ ..] => set_btc(&mut e.btc, rest, v),
-                [Chrgs, rest @ ..] => set_charges(&mut e.charges, rest, v, &self.attr_ccy, pos)?,
-                _ => {}
-            }
+            fields::entry_field(e, below(e.depth), v, ccy, pos)
         } else if let Some(b) = &mut self.bal {
-            match &p[(b.depth + 1).min(p.len())..] {
-                [Tp, CdOrPrtry, Cd | Prtry] => b.code = some(v),
-                [Amt] => b.amount = Some(xml_amount(v, &self.attr_ccy, pos)?),
-                [CdtDbtInd] => b.credit = Some(credit_debit(v, pos)?),
-                [Dt, Dt | DtTm] => b.date = Some(date(v, pos)?),
-                _ => {}
-            }
+            fields::balance_field(b, below(b.depth), v, ccy, pos)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
 
     fn charges_mut(&mut self) -> Option<&mut Charges> {

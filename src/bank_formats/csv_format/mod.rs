@@ -18,7 +18,7 @@
 //! their currency. Rows that cannot be a line (no date, no amount, a status other than
 //! booked, neither credit nor debit) are skipped with a warning and counted.
 
-use std::io::{self, BufRead, Read};
+use std::io::BufRead;
 
 use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::NaiveDate;
@@ -26,6 +26,7 @@ use rust_decimal::Decimal;
 
 mod cells;
 mod checks;
+mod input;
 mod mapping;
 
 pub(crate) use cells::{clean_cell, header_key};
@@ -38,179 +39,8 @@ use super::{
 };
 use cells::{amount_cell, currency_code, date_part};
 use checks::{RunningBalance, Stated, Totals};
+use input::{Decoded, RecordGuard};
 use mapping::{resolve, Resolved, ResolvedAmount};
-
-/// UTF-8 view of the input: strips a UTF-8 BOM, or decodes GBK/GB18030 in chunks.
-struct Decoded<R> {
-    inner: R,
-    decoder: Option<encoding_rs::Decoder>,
-    label: &'static str,
-    out: Vec<u8>,
-    out_pos: usize,
-    out_len: usize,
-    started: bool,
-    done: bool,
-    consumed: u64,
-}
-
-impl<R: BufRead> Decoded<R> {
-    fn new(inner: R, encoding: CsvEncoding) -> Self {
-        let (decoder, label) = match encoding {
-            CsvEncoding::Utf8 => (None, "UTF-8"),
-            // WHATWG maps GBK to the GB18030 decoder (a superset); new_decoder()
-            // also honours a UTF-8 BOM if an export is mislabelled.
-            CsvEncoding::Gbk => (Some(encoding_rs::GBK.new_decoder()), "GBK"),
-            CsvEncoding::Gb18030 => (Some(encoding_rs::GB18030.new_decoder()), "GB18030"),
-        };
-        let out = if decoder.is_some() { vec![0; 16 * 1024] } else { Vec::new() };
-        Decoded { inner, decoder, label, out, out_pos: 0, out_len: 0, started: false, done: false, consumed: 0 }
-    }
-}
-
-impl<R: BufRead> Read for Decoded<R> {
-    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
-        let Some(decoder) = self.decoder.as_mut() else {
-            // UTF-8: pass through (the csv layer validates per field), minus the BOM.
-            if !self.started {
-                self.started = true;
-                let head = self.inner.fill_buf()?;
-                if head.starts_with(b"\xEF\xBB\xBF") {
-                    self.inner.consume(3);
-                }
-            }
-            let src = self.inner.fill_buf()?;
-            let n = src.len().min(dst.len());
-            dst[..n].copy_from_slice(&src[..n]);
-            self.inner.consume(n);
-            return Ok(n);
-        };
-        while self.out_pos == self.out_len {
-            if self.done {
-                return Ok(0);
-            }
-            let src = self.inner.fill_buf()?;
-            let last = src.is_empty();
-            let (result, read, written) = decoder.decode_to_utf8_without_replacement(src, &mut self.out, last);
-            self.inner.consume(read);
-            self.consumed += read as u64;
-            self.out_pos = 0;
-            self.out_len = written;
-            if let encoding_rs::DecoderResult::Malformed(bad, _) = result {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "invalid {} byte sequence at byte {}",
-                        self.label,
-                        self.consumed.saturating_sub(u64::from(bad))
-                    ),
-                ));
-            }
-            if last && matches!(result, encoding_rs::DecoderResult::InputEmpty) {
-                self.done = true;
-            }
-        }
-        let n = (self.out_len - self.out_pos).min(dst.len());
-        dst[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-        self.out_pos += n;
-        Ok(n)
-    }
-}
-
-/// Fails the read as soon as one CSV record exceeds `max` bytes. Tracks quoting
-/// like csv-core does (a quote only opens a field at its start; `""` inside a
-/// quoted field is an escaped quote), so line breaks inside quoted fields count
-/// towards the record, and stray quotes in the middle of an unquoted field do
-/// not derail it. Scans with memchr: only quotes and line breaks are looked at.
-struct RecordGuard<R> {
-    inner: R,
-    delimiter: u8,
-    quote: u8,
-    in_quotes: bool,
-    /// A quote was seen inside a quoted field; the next byte decides whether it
-    /// was an escaped quote (`""`) or the closing one.
-    quote_pending: bool,
-    /// Last byte scanned (a line break before the first byte).
-    prev: u8,
-    run: usize,
-    max: usize,
-}
-
-impl<R> RecordGuard<R> {
-    fn new(inner: R, delimiter: u8, quote: u8, max: usize) -> Self {
-        RecordGuard { inner, delimiter, quote, in_quotes: false, quote_pending: false, prev: b'\n', run: 0, max }
-    }
-
-    fn scan(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let n = chunk.len();
-        let mut i = 0;
-        while i < n {
-            if self.quote_pending {
-                self.quote_pending = false;
-                if chunk[i] == self.quote {
-                    self.run += 1;
-                    self.prev = self.quote;
-                    i += 1;
-                    continue;
-                }
-                self.in_quotes = false; // that was the closing quote; handle chunk[i] below
-            }
-            if self.in_quotes {
-                match memchr::memchr(self.quote, &chunk[i..]) {
-                    Some(j) => {
-                        self.run += j + 1;
-                        self.prev = self.quote;
-                        self.quote_pending = true;
-                        i += j + 1;
-                    }
-                    None => {
-                        self.run += n - i;
-                        self.prev = chunk[n - 1];
-                        i = n;
-                    }
-                }
-            } else {
-                match memchr::memchr2(self.quote, b'\n', &chunk[i..]) {
-                    Some(j) => {
-                        let at = i + j;
-                        let before = if j == 0 { self.prev } else { chunk[at - 1] };
-                        self.run += j + 1;
-                        if chunk[at] == b'\n' {
-                            if self.run > self.max + 1 {
-                                return Err(self.too_long()); // before the count restarts
-                            }
-                            self.run = 0;
-                        } else if before == self.delimiter || before == b'\n' {
-                            self.in_quotes = true;
-                        }
-                        self.prev = chunk[at];
-                        i = at + 1;
-                    }
-                    None => {
-                        self.run += n - i;
-                        self.prev = chunk[n - 1];
-                        i = n;
-                    }
-                }
-            }
-            if self.run > self.max {
-                return Err(self.too_long());
-            }
-        }
-        Ok(())
-    }
-
-    fn too_long(&self) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, format!("CSV record longer than {} bytes", self.max))
-    }
-}
-
-impl<R: Read> Read for RecordGuard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.scan(&buf[..n])?;
-        Ok(n)
-    }
-}
 
 /// A cell as text, cleaned (see [`clean_cell`]); empty when the row is shorter.
 fn field<'r>(rec: &'r csv::ByteRecord, idx: usize, what: &str, line: u64) -> Result<&'r str, ParseError> {
@@ -396,55 +226,9 @@ impl<'m> Reader<'m> {
                 return Ok(Row::Skip(format!("line {line}: status '{}' is not booked; skipped", truncate(status, 30))));
             }
         }
-        let amount = |idx: usize, what: &str| -> Result<Option<(Decimal, Option<String>)>, ParseError> {
-            let s = field(rec, idx, what, line)?;
-            if s.is_empty() {
-                return Ok(None);
-            }
-            amount_cell(s, dec, th).map(Some).map_err(|msg| ParseError::at_line(line, msg))
-        };
-        let (amount, cell_currency) = match c.amount {
-            ResolvedAmount::Signed(i) => match amount(i, "amount")? {
-                Some((v, cur)) => {
-                    let debits_positive = matches!(m.amount, AmountColumns::Signed { debits_positive: true, .. });
-                    (if debits_positive { -v } else { v }, cur)
-                }
-                None => return Ok(Row::Skip(format!("line {line}: amount is empty; skipped"))),
-            },
-            ResolvedAmount::DebitCredit(d, cr) => match (amount(d, "debit")?, amount(cr, "credit")?) {
-                (Some((d, cur)), None) => (-d.abs(), cur),
-                (None, Some((cr, cur))) => (cr.abs(), cur),
-                (Some((d, cur)), Some((cr, _))) if cr.is_zero() => (-d.abs(), cur),
-                (Some((d, _)), Some((cr, cur))) if d.is_zero() => (cr.abs(), cur),
-                (Some(_), Some(_)) => {
-                    return Ok(Row::Skip(format!(
-                        "line {line}: both the debit and the credit column have an amount; skipped"
-                    )))
-                }
-                (None, None) => {
-                    return Ok(Row::Skip(format!(
-                        "line {line}: neither debit nor credit column has an amount; skipped"
-                    )))
-                }
-            },
-            ResolvedAmount::Indicator(a, ind) => {
-                let Some((value, cur)) = amount(a, "amount")? else {
-                    return Ok(Row::Skip(format!("line {line}: amount is empty; skipped")));
-                };
-                let flag = field(rec, ind, "debit/credit indicator", line)?;
-                match self.direction(flag) {
-                    Some(true) => (value.abs(), cur),
-                    Some(false) => (-value.abs(), cur),
-                    None => {
-                        let kind = if self.neutral(flag) { "neither income nor expense" } else { "not a known value" };
-                        let shown =
-                            if flag.is_empty() { "(empty)".to_string() } else { format!("'{}'", truncate(flag, 20)) };
-                        return Ok(Row::Skip(format!(
-                            "line {line}: debit/credit indicator {shown} is {kind}; skipped"
-                        )));
-                    }
-                }
-            }
+        let (amount, cell_currency) = match self.signed_amount(rec, c, line)? {
+            Ok(found) => found,
+            Err(why) => return Ok(Row::Skip(why)),
         };
         let named = match c.currency.map(|i| field(rec, i, "currency", line)).transpose()? {
             Some(s) if !s.is_empty() => Some(currency_code(s).map_err(|msg| ParseError::at_line(line, msg))?),
@@ -490,6 +274,64 @@ impl<'m> Reader<'m> {
         Ok(Row::Line(Box::new(l)))
     }
 
+    /// The row's amount, signed by the mapping's convention, and a currency written in its cell;
+    /// `Err` with the reason when the row is skipped.
+    fn signed_amount(
+        &self,
+        rec: &csv::ByteRecord,
+        c: &Resolved,
+        line: u64,
+    ) -> Result<Result<(Decimal, Option<String>), String>, ParseError> {
+        let m = self.m;
+        let (dec, th) = (m.decimal_separator, m.thousands_separator);
+        let amount = |idx: usize, what: &str| -> Result<Option<(Decimal, Option<String>)>, ParseError> {
+            let s = field(rec, idx, what, line)?;
+            if s.is_empty() {
+                return Ok(None);
+            }
+            amount_cell(s, dec, th).map(Some).map_err(|msg| ParseError::at_line(line, msg))
+        };
+        Ok(Ok(match c.amount {
+            ResolvedAmount::Signed(i) => match amount(i, "amount")? {
+                Some((v, cur)) => {
+                    let debits_positive = matches!(m.amount, AmountColumns::Signed { debits_positive: true, .. });
+                    (if debits_positive { -v } else { v }, cur)
+                }
+                None => return Ok(Err(format!("line {line}: amount is empty; skipped"))),
+            },
+            ResolvedAmount::DebitCredit(d, cr) => match (amount(d, "debit")?, amount(cr, "credit")?) {
+                (Some((d, cur)), None) => (-d.abs(), cur),
+                (None, Some((cr, cur))) => (cr.abs(), cur),
+                (Some((d, cur)), Some((cr, _))) if cr.is_zero() => (-d.abs(), cur),
+                (Some((d, _)), Some((cr, cur))) if d.is_zero() => (cr.abs(), cur),
+                (Some(_), Some(_)) => {
+                    return Ok(Err(format!(
+                        "line {line}: both the debit and the credit column have an amount; skipped"
+                    )))
+                }
+                (None, None) => {
+                    return Ok(Err(format!("line {line}: neither debit nor credit column has an amount; skipped")))
+                }
+            },
+            ResolvedAmount::Indicator(a, ind) => {
+                let Some((value, cur)) = amount(a, "amount")? else {
+                    return Ok(Err(format!("line {line}: amount is empty; skipped")));
+                };
+                let flag = field(rec, ind, "debit/credit indicator", line)?;
+                match self.direction(flag) {
+                    Some(true) => (value.abs(), cur),
+                    Some(false) => (-value.abs(), cur),
+                    None => {
+                        let kind = if self.neutral(flag) { "neither income nor expense" } else { "not a known value" };
+                        let shown =
+                            if flag.is_empty() { "(empty)".to_string() } else { format!("'{}'", truncate(flag, 20)) };
+                        return Ok(Err(format!("line {line}: debit/credit indicator {shown} is {kind}; skipped")));
+                    }
+                }
+            }
+        }))
+    }
+
     /// Credit (`true`), debit (`false`) or unknown, by the indicator's values.
     fn direction(&self, flag: &str) -> Option<bool> {
         let key = flag.to_lowercase();
@@ -524,14 +366,7 @@ impl<'m> Reader<'m> {
 pub(crate) fn parse<R: BufRead>(reader: R, m: &CsvMapping, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     m.validate()?;
     let mut r = Reader::new(m)?;
-    let guard = RecordGuard::new(Decoded::new(reader, m.encoding), m.delimiter as u8, m.quote as u8, MAX_TEXT_BYTES);
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(m.delimiter as u8)
-        .quote(m.quote as u8)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(64 * 1024)
-        .from_reader(guard);
+    let mut rdr = csv_reader(reader, m);
 
     if !m.has_header {
         let mut missing = Vec::new();
@@ -541,9 +376,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, m: &CsvMapping, ctx: &mut Ctx<'_>) ->
     let mut row = 0usize;
     let mut header = StatementHeader::default();
     let mut begun = false;
-    // Whether all lines share one account / currency, for the closing header.
-    let mut accounts: Option<Option<String>> = None;
-    let mut currencies: Option<Option<String>> = None;
+    let mut shared = Shared::default();
 
     loop {
         let last_line = rdr.position().line();
@@ -583,17 +416,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, m: &CsvMapping, ctx: &mut Ctx<'_>) ->
                 continue;
             }
         };
-        let acct = l.account.as_deref().and_then(normalize_account_id);
-        match &accounts {
-            None => accounts = Some(acct.clone()),
-            Some(a) if *a != acct => accounts = Some(None),
-            _ => {}
-        }
-        match &currencies {
-            None => currencies = Some(Some(l.currency.clone())),
-            Some(Some(cur)) if *cur != l.currency => currencies = Some(None),
-            _ => {}
-        }
+        shared.note(&l);
         ctx.line(l)?;
     }
     if r.cols.is_none() {
@@ -603,45 +426,52 @@ pub(crate) fn parse<R: BufRead>(reader: R, m: &CsvMapping, ctx: &mut Ctx<'_>) ->
         ctx.begin(&header)?;
     }
     r.finish(ctx);
-    if let Some(Some(a)) = accounts {
-        if is_iban(&a) {
-            header.account_iban = Some(a);
-        } else {
-            header.account_number = Some(a);
-        }
-    }
-    header.currency = currencies.flatten();
+    shared.fill(&mut header);
     ctx.end(&header)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn csv_reader<R: BufRead>(reader: R, m: &CsvMapping) -> csv::Reader<RecordGuard<Decoded<R>>> {
+    let guard = RecordGuard::new(Decoded::new(reader, m.encoding), m.delimiter as u8, m.quote as u8, MAX_TEXT_BYTES);
+    csv::ReaderBuilder::new()
+        .delimiter(m.delimiter as u8)
+        .quote(m.quote as u8)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(guard)
+}
 
-    fn guard_ok(data: &[u8], max: usize) -> bool {
-        let mut g = RecordGuard::new(data, b',', b'"', max);
-        let mut out = Vec::new();
-        // Small reads exercise state carried across chunk boundaries.
-        let mut buf = [0u8; 3];
-        loop {
-            match g.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(_) => return false,
-            }
+/// Whether all lines share one account / currency, for the closing header (`None`: no line yet;
+/// `Some(None)`: they differ).
+#[derive(Default)]
+struct Shared {
+    accounts: Option<Option<String>>,
+    currencies: Option<Option<String>>,
+}
+
+impl Shared {
+    fn note(&mut self, l: &ParsedLine) {
+        let acct = l.account.as_deref().and_then(normalize_account_id);
+        match &self.accounts {
+            None => self.accounts = Some(acct),
+            Some(a) if *a != acct => self.accounts = Some(None),
+            _ => {}
+        }
+        match &self.currencies {
+            None => self.currencies = Some(Some(l.currency.clone())),
+            Some(Some(cur)) if *cur != l.currency => self.currencies = Some(None),
+            _ => {}
         }
     }
 
-    #[test]
-    fn record_guard_tracks_quotes() {
-        assert!(guard_ok(b"aaaa,bbbb\ncccc,dddd\n", 10));
-        assert!(!guard_ok(b"aaaa,bbbbbbb\n", 10));
-        assert!(!guard_ok(b"aaaa,bbbbbbbbbbbbbbbbbbbbbbb\nc\n", 10), "long record ending in one chunk");
-        // Quoted line breaks belong to the record.
-        assert!(!guard_ok(b"a,\"x\ny\nz\nw\"\n", 10));
-        assert!(guard_ok(b"a,\"x\ny\"\nb,c\n", 10));
-        // Escaped quotes keep the field open; a stray quote mid-field does not open one.
-        assert!(!guard_ok(b"a,\"x\"\"\ny\nzzzz\"\n", 10));
-        assert!(guard_ok(b"ab\"c,d\ne,f\ng,h\n", 10));
+    fn fill(self, header: &mut StatementHeader) {
+        if let Some(Some(a)) = self.accounts {
+            if is_iban(&a) {
+                header.account_iban = Some(a);
+            } else {
+                header.account_number = Some(a);
+            }
+        }
+        header.currency = self.currencies.flatten();
     }
 }

@@ -202,6 +202,51 @@ pub struct ProposedAllocation {
     pub fx_rate: Option<Decimal>,
 }
 
+/// Why a shortfall was written off a document, as the API shows it and the database stores it
+/// (the same snake_case text). The engine writes off bank fees and early-payment discounts; a
+/// person may also write off an FX difference or anything else (`manual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOffReason {
+    /// The bank kept a fee from the payment.
+    BankFee,
+    /// The customer took an early-payment discount.
+    Discount,
+    /// An exchange-rate difference.
+    Fx,
+    /// The customer paid more than was open (kept for the database's word list).
+    Overpayment,
+    /// A person's judgement.
+    Manual,
+}
+
+impl WriteOffReason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [WriteOffReason; 5] = [
+        WriteOffReason::BankFee,
+        WriteOffReason::Discount,
+        WriteOffReason::Fx,
+        WriteOffReason::Overpayment,
+        WriteOffReason::Manual,
+    ];
+
+    /// The word in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteOffReason::BankFee => "bank_fee",
+            WriteOffReason::Discount => "discount",
+            WriteOffReason::Fx => "fx",
+            WriteOffReason::Overpayment => "overpayment",
+            WriteOffReason::Manual => "manual",
+        }
+    }
+
+    /// The reason a word names.
+    pub fn parse(text: &str) -> Option<WriteOffReason> {
+        WriteOffReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
 /// A shortfall written off a document so it counts as settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOff {
@@ -211,8 +256,8 @@ pub struct WriteOff {
     pub document_id: Uuid,
     /// Document currency, positive = written off the open amount.
     pub amount: Decimal,
-    /// `bank_fee` | `discount` | `fx`.
-    pub reason: &'static str,
+    /// Why (the engine writes off bank fees and discounts).
+    pub reason: WriteOffReason,
     /// The document's currency (the amount's).
     pub currency: String,
 }

@@ -247,33 +247,7 @@ pub fn formats(principal: &Principal) -> AppResult<BankFormats> {
 
 // ----- bank lines ----------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
-#[serde(rename_all = "snake_case")]
-pub enum BankLineStatus {
-    Unapplied,
-    PartlyApplied,
-    Applied,
-    Ignored,
-}
-
-impl BankLineStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BankLineStatus::Unapplied => "unapplied",
-            BankLineStatus::PartlyApplied => "partly_applied",
-            BankLineStatus::Applied => "applied",
-            BankLineStatus::Ignored => "ignored",
-        }
-    }
-    fn parse(s: &str) -> BankLineStatus {
-        match s {
-            "partly_applied" => BankLineStatus::PartlyApplied,
-            "applied" => BankLineStatus::Applied,
-            "ignored" => BankLineStatus::Ignored,
-            _ => BankLineStatus::Unapplied,
-        }
-    }
-}
+pub use crate::domain::bank_line::BankLineStatus;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct BankLineView {
@@ -323,7 +297,7 @@ impl BankLineView {
             additional_info: l.additional_info,
             reversal: l.reversal,
             charges: l.charges.map(|c| format_amount(&l.currency, c)),
-            status: BankLineStatus::parse(&l.status),
+            status: l.status,
             applied_amount: format_amount(&l.currency, l.applied_amount),
             currency: l.currency,
         }
@@ -379,7 +353,7 @@ pub fn list_lines(
         booked_to: q.booked_to,
         min_amount: amount("min_amount", &q.min_amount)?,
         max_amount: amount("max_amount", &q.max_amount)?,
-        status: q.status.map(|s| s.as_str().to_string()),
+        status: q.status,
         text: q.q.filter(|t| !t.trim().is_empty()),
         after: parse_cursor(q.cursor.as_deref())?,
         limit: limit + 1,

@@ -314,7 +314,7 @@ impl ImportSink {
             additional_info: line.additional_info,
             reversal: line.reversal,
             charges: line.charges,
-            status: "unapplied".into(),
+            status: crate::domain::bank_line::BankLineStatus::Unapplied,
             applied_amount: Decimal::ZERO,
             created_at: self.now,
         });

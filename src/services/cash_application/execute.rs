@@ -309,26 +309,7 @@ fn match_lines(
         for a in &outcome.allocations {
             let id = Uuid::now_v7();
             first_alloc_of_doc.entry(a.document_id).or_insert(id);
-            chunk.push(Allocation {
-                id,
-                tenant_id: ctx.tenant,
-                run_id: Some(ctx.run_id),
-                bank_line_id: line.id,
-                document_id: a.document_id,
-                amount: a.amount,
-                line_amount: a.line_amount,
-                state,
-                candidate_set: a.set as i32,
-                confidence: Decimal::from_f64_retain(a.confidence).unwrap_or_default().round_dp(3),
-                rule: a.rule.into(),
-                explanation: serde_json::json!({
-                    "summary": outcome.explanation, "evidence": a.evidence, "rule": a.rule,
-                }),
-                fx_rate: a.fx_rate,
-                created_at: ctx.now,
-                decided_at: None,
-                decided_by: None,
-            });
+            chunk.push(allocation_row(ctx, line.id, id, state, a, &outcome.explanation));
             if state == AllocationState::AutoApplied {
                 *doc_reduction.entry(a.document_id).or_default() += a.amount.abs();
                 applied_on_line += a.line_amount;
@@ -356,6 +337,37 @@ fn match_lines(
     RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
 }
 
+/// The row of one allocation a run decided (not yet decided by a person).
+fn allocation_row(
+    ctx: &RunContext<'_>,
+    bank_line_id: Uuid,
+    id: Uuid,
+    state: AllocationState,
+    a: &crate::domain::cash_application::ProposedAllocation,
+    explanation: &str,
+) -> Allocation {
+    Allocation {
+        id,
+        tenant_id: ctx.tenant,
+        run_id: Some(ctx.run_id),
+        bank_line_id,
+        document_id: a.document_id,
+        amount: a.amount,
+        line_amount: a.line_amount,
+        state,
+        candidate_set: a.set as i32,
+        confidence: Decimal::from_f64_retain(a.confidence).unwrap_or_default().round_dp(3),
+        rule: a.rule.into(),
+        explanation: serde_json::json!({
+            "summary": explanation, "evidence": a.evidence, "rule": a.rule,
+        }),
+        fx_rate: a.fx_rate,
+        created_at: ctx.now,
+        decided_at: None,
+        decided_by: None,
+    }
+}
+
 fn write_off_row(
     ctx: &RunContext<'_>,
     allocation_id: Uuid,
@@ -368,7 +380,7 @@ fn write_off_row(
         document_id: w.document_id,
         amount: w.amount,
         currency: w.currency.clone(),
-        reason: w.reason.into(),
+        reason: w.reason,
         created_at: ctx.now,
         reversed_at: None,
     }

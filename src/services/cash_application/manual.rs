@@ -5,6 +5,7 @@ use super::review::{allocation_view, emit_applied, AllocationView};
 use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, AllocationFilter, WriteOffRow};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::cash_application::WriteOffReason;
 use crate::domain::money::Currency;
 use crate::domain::run_status::AllocationState;
 use crate::error::{AppError, AppResult};
@@ -65,27 +66,13 @@ pub fn allocate_manually(
         let (doc_id, doc_cur_code, doc_type) = (doc.id, doc.currency, doc.doc_type);
         remaining_line -= signed_line;
         applied += signed_line;
-        let id = Uuid::now_v7();
-        rows.push(Allocation {
-            id,
-            tenant_id: principal.tenant_id,
-            run_id: None,
-            bank_line_id: line.id,
-            document_id: doc_id,
-            amount: if doc_type == "credit_note" { -amount } else { amount },
-            line_amount: signed_line,
-            state: AllocationState::Confirmed,
-            candidate_set: 0,
-            confidence: Decimal::ONE,
-            rule: "manual".into(),
-            explanation: serde_json::json!({"summary": "allocated by a person", "evidence": [format!("by {by}")], "rule": "manual"}),
-            fx_rate: None,
-            created_at: now,
-            decided_at: Some(now),
-            decided_by: Some(by.clone()),
-        });
+        let signed_amount = if doc_type == "credit_note" { -amount } else { amount };
+        let allocation = manual_allocation(principal.tenant_id, line.id, doc_id, signed_amount, signed_line, &by, now);
+        let id = allocation.id;
+        rows.push(allocation);
         if write_off > Decimal::ZERO {
-            let reason = part.write_off_reason.clone().unwrap_or_else(|| "manual".into());
+            // Checked in `check_part`.
+            let reason = manual_reason(part).unwrap_or(WriteOffReason::Manual);
             wos.push(WriteOffRow {
                 id: Uuid::now_v7(),
                 tenant_id: principal.tenant_id,
@@ -126,6 +113,45 @@ pub fn allocate_manually(
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     let f = AllocationFilter { bank_line_id: Some(line.id), ..Default::default() };
     Ok(cash_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
+}
+
+/// A confirmed allocation a person made (`amount` signed: negative for a credit note).
+fn manual_allocation(
+    tenant_id: Uuid,
+    bank_line_id: Uuid,
+    document_id: Uuid,
+    amount: Decimal,
+    line_amount: Decimal,
+    by: &str,
+    now: chrono::DateTime<Utc>,
+) -> Allocation {
+    Allocation {
+        id: Uuid::now_v7(),
+        tenant_id,
+        run_id: None,
+        bank_line_id,
+        document_id,
+        amount,
+        line_amount,
+        state: AllocationState::Confirmed,
+        candidate_set: 0,
+        confidence: Decimal::ONE,
+        rule: "manual".into(),
+        explanation: serde_json::json!({"summary": "allocated by a person", "evidence": [format!("by {by}")], "rule": "manual"}),
+        fx_rate: None,
+        created_at: now,
+        decided_at: Some(now),
+        decided_by: Some(by.to_string()),
+    }
+}
+
+/// The reason a person gave for a write-off (`manual` when none); `None` for a reason a person may
+/// not give.
+fn manual_reason(part: &ManualAllocationPart) -> Option<WriteOffReason> {
+    match part.write_off_reason.as_deref() {
+        None => Some(WriteOffReason::Manual),
+        Some(text) => WriteOffReason::parse(text).filter(|r| *r != WriteOffReason::Overpayment),
+    }
 }
 
 /// One part of a manual allocation, checked against the document's currency and open amount.
@@ -170,11 +196,8 @@ fn check_part(
         return Err(AppError::conflict(format!("document has {open} open, less than {}", amount + write_off))
             .with_details(serde_json::json!({"field": field("amount")})));
     }
-    if write_off > Decimal::ZERO {
-        let reason = part.write_off_reason.as_deref().unwrap_or("manual");
-        if !["bank_fee", "discount", "fx", "manual"].contains(&reason) {
-            return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
-        }
+    if write_off > Decimal::ZERO && manual_reason(part).is_none() {
+        return Err(AppError::invalid(&field("write_off_reason"), "bank_fee, discount, fx or manual"));
     }
     Ok(CheckedPart { amount, signed_line, write_off })
 }

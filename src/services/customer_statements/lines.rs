@@ -66,7 +66,7 @@ pub fn list(
             our_ref: r.our_ref,
             text: r.text,
             date: r.entry_date,
-            kind: r.kind,
+            kind: r.kind.as_str().to_string(),
             kind_inferred: r.kind_inferred,
             currency: r.currency,
             matched_ref: r.matched_ref,

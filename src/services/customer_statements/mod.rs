@@ -25,7 +25,6 @@ use crate::db::differences::{self as diff_db, Difference};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer_statements::{compare, Comparison, OurItem, Pairing, TheirItem};
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
-use crate::domain::document::DocType;
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use chrono::{NaiveDate, Utc};

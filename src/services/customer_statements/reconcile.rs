@@ -27,7 +27,7 @@ pub(super) fn fingerprint(
 pub(super) fn our_items(rows: &[st_db::OurItemRow]) -> Vec<OurItem> {
     rows.iter()
         .map(|r| OurItem {
-            kind: DocType::parse(&r.kind).unwrap_or(DocType::Adjustment),
+            kind: r.kind,
             doc_no: r.doc_no.clone(),
             date: r.item_date,
             amount: r.amount,
@@ -206,7 +206,7 @@ pub(super) fn line_rows(
                 their_ref: l.their.their_ref.clone(),
                 our_ref: l.their.our_ref.clone(),
                 entry_date: l.their.date,
-                kind: l.their.kind.as_str().to_string(),
+                kind: l.their.kind,
                 amount: l.their.amount,
                 currency: l.their.currency.clone(),
                 matched_ref: pair
@@ -272,8 +272,8 @@ pub(super) fn difference_rows(
             tenant_id,
             customer_id: customer.id,
             statement_id,
-            kind: d.kind.as_str().to_string(),
-            status: DifferenceStatus::Open.as_str().to_string(),
+            kind: d.kind,
+            status: DifferenceStatus::Open,
             our_document_id: our.and_then(|(_, r)| r.document_id).filter(|_| single_document),
             our_ref,
             their_ref,

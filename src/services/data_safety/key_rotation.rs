@@ -44,29 +44,7 @@ pub struct RotationReport {
 /// Starts a rotation (or continues the unfinished one) and runs it to the end, or until
 /// `stop_after_batches`.
 pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOptions) -> AppResult<RotationReport> {
-    let (mut rotation, resumed) = match rotation_db::unfinished(conn)? {
-        Some(r) => {
-            if keyring.master(&r.master_key_id).is_none() {
-                return Err(AppError::internal(format!(
-                    "the interrupted rotation wraps with master key {}, which is not configured",
-                    r.master_key_id
-                )));
-            }
-            (r, true)
-        }
-        None => {
-            // With a key file: a new master key goes first in it (the old ones stay until no data
-            // key is wrapped by them). With keys from the environment the operator put the new
-            // key first there; everything is re-wrapped to it.
-            if keyring.key_file().is_some() {
-                keyring.promote(Key::generate()).map_err(AppError::internal)?;
-            }
-            let master = keyring.current_master();
-            let id = Uuid::now_v7();
-            rotation_db::insert(conn, id, options.rotate_data_keys, &master.id())?;
-            (rotation_db::unfinished(conn)?.ok_or_else(|| AppError::internal("rotation row vanished"))?, false)
-        }
-    };
+    let (mut rotation, resumed) = start_or_resume(conn, keyring, options)?;
     let master = keyring.master(&rotation.master_key_id).expect("checked above");
     let mut this_run = 0u32;
     let stop = |n: u32| options.stop_after_batches.is_some_and(|max| n >= max);
@@ -94,24 +72,7 @@ pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOpti
                 // Passes over every sealed value until one pass finds nothing left to re-seal: a
                 // row a request held (skipped) or wrote with the old key meanwhile is caught by
                 // the next pass.
-                "reseal" => {
-                    let (resume, changed) = match rotation.cursor.as_deref().and_then(parse_cursor) {
-                        Some((table, id, changed)) => (Some((table, id)), changed),
-                        None => (None, 0),
-                    };
-                    let out = sealing::reseal_batch(
-                        conn,
-                        keyring,
-                        &Target::NotNewest,
-                        resume.as_ref().map(|(t, id)| (t.as_str(), *id)),
-                    )?;
-                    let changed = changed + out.rows;
-                    match out.last {
-                        Some((table, id)) => (out.rows, "reseal", Some(format!("{table}:{id}:{changed}"))),
-                        None if changed > 0 => (out.rows, "reseal", None),
-                        None => (out.rows, "done", None),
-                    }
-                }
+                "reseal" => reseal_step(conn, keyring, rotation.cursor.as_deref())?,
                 _ => return Ok(false),
             };
             rotation.batches += 1;
@@ -130,6 +91,57 @@ pub fn rotate(conn: &mut PgConnection, keyring: &Keyring, options: &RotationOpti
     rotation_db::save(conn, &rotation, true)?;
     retire_unused_masters(conn, keyring)?;
     Ok(report(&rotation, resumed, this_run, true, Some(checked)))
+}
+
+/// The unfinished rotation (resumed: true) or a new one to the current master key.
+fn start_or_resume(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    options: &RotationOptions,
+) -> AppResult<(Rotation, bool)> {
+    match rotation_db::unfinished(conn)? {
+        Some(r) => {
+            if keyring.master(&r.master_key_id).is_none() {
+                return Err(AppError::internal(format!(
+                    "the interrupted rotation wraps with master key {}, which is not configured",
+                    r.master_key_id
+                )));
+            }
+            Ok((r, true))
+        }
+        None => {
+            // With a key file: a new master key goes first in it (the old ones stay until no data
+            // key is wrapped by them). With keys from the environment the operator put the new
+            // key first there; everything is re-wrapped to it.
+            if keyring.key_file().is_some() {
+                keyring.promote(Key::generate()).map_err(AppError::internal)?;
+            }
+            let master = keyring.current_master();
+            let id = Uuid::now_v7();
+            rotation_db::insert(conn, id, options.rotate_data_keys, &master.id())?;
+            Ok((rotation_db::unfinished(conn)?.ok_or_else(|| AppError::internal("rotation row vanished"))?, false))
+        }
+    }
+}
+
+/// One batch of the reseal phase: the rows re-sealed, the next phase and the cursor to resume at.
+fn reseal_step(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    cursor: Option<&str>,
+) -> AppResult<(u64, &'static str, Option<String>)> {
+    let (resume, changed) = match cursor.and_then(parse_cursor) {
+        Some((table, id, changed)) => (Some((table, id)), changed),
+        None => (None, 0),
+    };
+    let out =
+        sealing::reseal_batch(conn, keyring, &Target::NotNewest, resume.as_ref().map(|(t, id)| (t.as_str(), *id)))?;
+    let changed = changed + out.rows;
+    Ok(match out.last {
+        Some((table, id)) => (out.rows, "reseal", Some(format!("{table}:{id}:{changed}"))),
+        None if changed > 0 => (out.rows, "reseal", None),
+        None => (out.rows, "done", None),
+    })
 }
 
 fn report(r: &Rotation, resumed: bool, this_run: u32, finished: bool, checked: Option<u64>) -> RotationReport {

@@ -5,7 +5,6 @@ use crate::db::audit::{self as audit_db, NewAuditEntry};
 use crate::db::customer_statements as st_db;
 use crate::db::differences::{self as diff_db, BalanceConfirmation};
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
-use crate::domain::document::DocType;
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::events::{self, EventType};
@@ -101,7 +100,7 @@ pub fn confirm_balance(
     let items = st_db::our_items(conn, portal.tenant_id, portal.customer_id, None, Some(input.as_of))?;
     let mut ours: BTreeMap<String, Decimal> = BTreeMap::new();
     for it in items {
-        let kind = DocType::parse(&it.kind).unwrap_or(DocType::Adjustment);
+        let kind = it.kind;
         *ours.entry(it.currency).or_default() += kind.balance_sign() * it.amount;
     }
     let mut currencies: Vec<String> = confirmed.keys().chain(ours.keys()).cloned().collect();

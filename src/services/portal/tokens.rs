@@ -6,6 +6,7 @@ use crate::db::portal::{self as portal_db, PortalToken};
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
+use crate::services::auth::AuthContext;
 use crate::services::jwt::{JwtKeys, PortalClaims, JWT_AUDIENCE_PORTAL, JWT_ISSUER};
 use crate::services::require;
 use chrono::{DateTime, Duration, Utc};
@@ -118,11 +119,10 @@ pub fn revoke_token(conn: &mut PgConnection, principal: &Principal, customer_cod
 }
 
 /// Resolves a portal token: signature, audience, expiry, and that the tenant has not revoked it.
-pub async fn authenticate(state: &crate::services::AppState, token: &str) -> AppResult<PortalPrincipal> {
-    let claims: PortalClaims = state.jwt.verify(token, JWT_AUDIENCE_PORTAL)?;
+pub async fn authenticate(auth: AuthContext<'_>, token: &str) -> AppResult<PortalPrincipal> {
+    let claims: PortalClaims = auth.jwt.verify(token, JWT_AUDIENCE_PORTAL)?;
     let (tid, cid, jti) = (claims.tid, claims.sub, claims.jti);
-    let row =
-        crate::db::transaction(&state.pool, move |conn| Ok(portal_db::active_token(conn, jti, tid, cid)?)).await?;
+    let row = crate::db::transaction(auth.pool, move |conn| Ok(portal_db::active_token(conn, jti, tid, cid)?)).await?;
     row.ok_or_else(|| AppError::unauthenticated("portal token revoked"))?;
     Ok(PortalPrincipal { tenant_id: tid, customer_id: cid, customer_code: claims.cus, token_id: jti })
 }

@@ -168,7 +168,8 @@ impl Engine {
         let offs = if h.write_offs.is_empty() {
             String::new()
         } else {
-            let v: Vec<String> = h.write_offs.iter().map(|(_, a, r)| format!("{a} {}", r.replace('_', " "))).collect();
+            let v: Vec<String> =
+                h.write_offs.iter().map(|(_, a, r)| format!("{a} {}", r.as_str().replace('_', " "))).collect();
             format!(", writing off {}", v.join(", "))
         };
         LineOutcome {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::super::names::PreparedName;
 use super::super::references::RefStrength;
-use super::super::LineInput;
+use super::super::{LineInput, WriteOffReason};
 use super::confidence::PayerFit;
 
 /// One document reference found in the line.
@@ -48,7 +48,7 @@ impl HAlloc {
 #[derive(Debug, Clone)]
 pub(super) struct Hyp {
     pub(super) allocs: Vec<HAlloc>,
-    pub(super) write_offs: Vec<(u32, Decimal, &'static str)>,
+    pub(super) write_offs: Vec<(u32, Decimal, WriteOffReason)>,
     pub(super) rule: &'static str,
     pub(super) conf: f64,
     pub(super) evidence: Vec<Ev>,

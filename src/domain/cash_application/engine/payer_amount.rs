@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::super::subset::find_subsets;
+use super::super::WriteOffReason;
 use super::build::minor;
 use super::confidence::{
     PayerFit, BASE_AMOUNT_PAYER_IBAN, BASE_AMOUNT_PAYER_NAME, BASE_FIFO_IBAN, BASE_FIFO_LATER, BASE_FIFO_NAME,
@@ -112,7 +113,7 @@ impl Engine {
                 if open > l && open - l <= self.tolerance(open, cur) {
                     let mut h = Hyp::new("short_payment_fee", BASE_NOREF_TOLERANCE);
                     h.allocs.push(HAlloc::plain(i, l));
-                    h.write_offs.push((i, open - l, "bank_fee"));
+                    h.write_offs.push((i, open - l, WriteOffReason::BankFee));
                     h.note(format!("short by {} against {}; no reference quoted", open - l, it.doc_no));
                     out.push(payer.finish(h));
                 } else if open < l && subset_cands.len() < self.settings.max_subset_candidates {

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use super::super::references::RefStrength;
-use super::super::OpenItem;
+use super::super::{OpenItem, WriteOffReason};
 use super::confidence::{
     strength_penalty, BASE_COMBINED_FILLED, BASE_DISCOUNT_STATED, BASE_DISCOUNT_UNSTATED, BASE_FEE,
     BASE_FILL_AMBIGUOUS, BASE_FX, BASE_FX_OUTSIDE, BASE_OVERPAYMENT, BASE_PARTIAL_STATED, BASE_PARTIAL_UNSTATED,
@@ -117,7 +117,7 @@ impl Engine {
         if short <= tol {
             let mut h = Hyp::new("short_payment_fee", BASE_FEE - pen);
             h.allocs.push(HAlloc::plain(hit.item, l));
-            h.write_offs.push((hit.item, short, "bank_fee"));
+            h.write_offs.push((hit.item, short, WriteOffReason::BankFee));
             h.evidence.push(Ev::Ref(hit.clone()));
             h.note(format!("short by {short}, within tolerance {}", tol.round_dp(2)));
             out.push(self.with_payer(ctx, cust, h));
@@ -151,7 +151,7 @@ impl Engine {
         let base = if stated && exact_pct { BASE_DISCOUNT_STATED } else { BASE_DISCOUNT_UNSTATED };
         let mut h = Hyp::new("early_payment_discount", base - strength_penalty(hit.strength));
         h.allocs.push(HAlloc::plain(hit.item, l));
-        h.write_offs.push((hit.item, short, "discount"));
+        h.write_offs.push((hit.item, short, WriteOffReason::Discount));
         h.evidence.push(Ev::Ref(hit.clone()));
         h.note(format!(
             "short by {short} = {}{} of {}{}",
