@@ -11,31 +11,55 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Numeric, Text, Uuid 
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// Open items as of `$2` for tenant `$1`: customer, currency, signed open amount (what the
-/// customer owes: credit notes and unapplied payments negative) and age in days (`$3`: by due
-/// date, else issue date; credits are aged by issue date).
-pub(crate) const OPEN_AS_OF: &str = "\
-    later_alloc AS ( \
-      SELECT a.document_id, sum(a.amount) AS amount \
-        FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id \
-       WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2 \
-       GROUP BY a.document_id), \
-    later_wo AS ( \
-      SELECT w.document_id, sum(w.amount) AS amount FROM write_offs w \
-       WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
-       GROUP BY w.document_id), \
-    items AS ( \
-      SELECT d.customer_id, d.currency::text AS currency, \
-             $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
-                             THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
-             CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
-               * CASE WHEN d.status = 'cancelled' THEN d.amount \
-                      ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
-        FROM documents d \
-        LEFT JOIN later_alloc la ON la.document_id = d.id \
-        LEFT JOIN later_wo lw ON lw.document_id = d.id \
-       WHERE d.tenant_id = $1 AND d.issue_date <= $2 \
-         AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2))";
+/// Which documents a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The tenant's whole book: later payments and write-offs are summed once and joined.
+    Book,
+    /// The customers of `$5` (a uuid[]): every part starts from their documents (the customer
+    /// index), so the query reads those customers' rows only.
+    Customers,
+}
+
+/// Open items as of `$2` for tenant `$1` (and the customers of `$5` in [`Scope::Customers`]):
+/// customer, currency, signed open amount (what the customer owes: credit notes and unapplied
+/// payments negative) and age in days (`$3`: by due date, else issue date; credits are aged by
+/// issue date). CTEs `later_alloc`, `later_wo` and `items`.
+pub(crate) fn open_as_of(scope: Scope) -> String {
+    let (alloc_from, wo_from, customers) = match scope {
+        Scope::Book => ("allocations a", "write_offs w", ""),
+        Scope::Customers => (
+            "documents ad JOIN allocations a ON a.tenant_id = ad.tenant_id AND a.document_id = ad.id \
+               AND ad.customer_id = ANY($5)",
+            "documents wd JOIN write_offs w ON w.tenant_id = wd.tenant_id AND w.document_id = wd.id \
+               AND wd.customer_id = ANY($5)",
+            "AND d.customer_id = ANY($5)",
+        ),
+    };
+    format!(
+        "later_alloc AS ( \
+           SELECT a.document_id, sum(a.amount) AS amount \
+             FROM {alloc_from} JOIN bank_lines l ON l.id = a.bank_line_id \
+            WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2 \
+            GROUP BY a.document_id), \
+         later_wo AS ( \
+           SELECT w.document_id, sum(w.amount) AS amount FROM {wo_from} \
+            WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
+            GROUP BY w.document_id), \
+         items AS ( \
+           SELECT d.customer_id, d.currency::text AS currency, \
+                  $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
+                                  THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
+                  CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
+                    * CASE WHEN d.status = 'cancelled' THEN d.amount \
+                           ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
+             FROM documents d \
+             LEFT JOIN later_alloc la ON la.document_id = d.id \
+             LEFT JOIN later_wo lw ON lw.document_id = d.id \
+            WHERE d.tenant_id = $1 {customers} AND d.issue_date <= $2 \
+              AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2))"
+    )
+}
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct AgingCell {
@@ -66,22 +90,24 @@ pub fn aging(
     lower_bounds: &[i32],
     customer_id: Option<Uuid>,
 ) -> QueryResult<Vec<AgingCell>> {
+    let scope = if customer_id.is_some() { Scope::Customers } else { Scope::Book };
     diesel::sql_query(format!(
-        "WITH {OPEN_AS_OF}, \
+        "WITH {}, \
          cells AS ( \
            SELECT customer_id, currency, width_bucket(age, $4::int[]) AS bucket, sum(open) AS amount, count(*) AS items \
-             FROM items WHERE open <> 0 AND ($5::uuid IS NULL OR customer_id = $5) \
+             FROM items WHERE open <> 0 \
             GROUP BY customer_id, currency, width_bucket(age, $4::int[])) \
          SELECT c.id AS customer_id, c.code AS customer_code, c.name AS customer_name, cells.currency, \
                 cells.bucket, cells.amount, cells.items \
            FROM cells JOIN customers c ON c.id = cells.customer_id \
-          ORDER BY c.code, cells.currency, cells.bucket"
+          ORDER BY c.code, cells.currency, cells.bucket",
+        open_as_of(scope)
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Date, _>(as_of)
     .bind::<Bool, _>(by_due_date)
     .bind::<Array<Integer>, _>(lower_bounds)
-    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(customer_id)
+    .bind::<Array<SqlUuid>, _>(customer_id.into_iter().collect::<Vec<_>>())
     .load(conn)
 }
 
