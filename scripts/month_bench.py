@@ -12,9 +12,10 @@ prints one table (phase, seconds, rate, peak RSS).
 Usage: scripts/month_bench [--lines 1000000] [--statements 40] [--chunk 100000] [--idle 60]
   --database-url URL   load into a fresh database on that server instead of an embedded cluster
                        (kept afterwards, for profiling)
-  --reuse URL --api-key KEY
+  --reuse URL|DIR --api-key KEY
                        skip generating and loading: time the reports and the statement run on a
-                       database loaded before (e.g. by --database-url ... --keep)
+                       database loaded before (--database-url ... --keep), or on the embedded
+                       cluster of a folder kept by --keep
   --keep               keep the embedded cluster's directory / the database
 """
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import dz  # noqa: E402
@@ -179,10 +181,13 @@ def pick_customer(ledger_rows, target=30):
 
 
 def month_of(ledger_rows):
-    """The calendar month of the latest issue date in the ledger."""
-    last = max(row.split(b",", 4)[3] for row in ledger_rows).decode()
-    d = datetime.date.fromisoformat(last)
-    return d.replace(day=1), d.replace(day=calendar.monthrange(d.year, d.month)[1])
+    """The month the run closes: the latest calendar month of the ledger with at least half an
+    average month's documents (the generator's period ends a few days into its last month)."""
+    months = collections.Counter(row.split(b",", 4)[3][:7].decode() for row in ledger_rows)
+    average = sum(months.values()) / len(months)
+    last = max(m for m, n in months.items() if n >= average / 2)
+    d = datetime.date.fromisoformat(last + "-01")
+    return d, d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
 def reports(bench, api, code, docs, month):
@@ -199,9 +204,12 @@ def reports(bench, api, code, docs, month):
 
 
 def soa(api, code, fmt, period=""):
-    status, _, body = api.call("GET", f"/customers/{code}/statement-of-account?format={fmt}{period}")
-    if status != 200:
-        raise SystemExit(f"statement of account {code}: {status} {body}")
+    req = urllib.request.Request(f"{api.base}/customers/{code}/statement-of-account?format={fmt}{period}")
+    req.add_header("Authorization", f"Bearer {api.key}")
+    with urllib.request.urlopen(req, timeout=600) as r:
+        body = r.read()
+    if fmt == "pdf" and not body.startswith(b"%PDF"):
+        raise SystemExit(f"statement of account {code}: not a PDF")
     return body
 
 
@@ -225,7 +233,8 @@ def main():
     ap.add_argument("--idle", type=int, default=60, help="seconds to wait idle at the end before the last RSS")
     ap.add_argument("--database-url", help="a PostgreSQL server to load into (a fresh database) instead of "
                                            "an embedded cluster")
-    ap.add_argument("--reuse", metavar="URL", help="a loaded database: time reports and the statement run only")
+    ap.add_argument("--reuse", metavar="URL|DIR",
+                    help="a loaded database or kept cluster folder: time reports and the statement run only")
     ap.add_argument("--api-key", help="with --reuse: the tenant's API key")
     ap.add_argument("--skip-run", action="store_true", help="no statement run")
     ap.add_argument("--keep", action="store_true", help="keep the cluster directory / database")
@@ -249,8 +258,17 @@ def main():
         rows.append(("generate the month (demo-data)", t_gen, "", 0))
 
     db = None
-    data_dir = tempfile.mkdtemp(prefix="cluster-", dir=work)
-    if args.reuse:
+    reuse_dir = args.reuse and os.path.isdir(args.reuse)
+    if reuse_dir:
+        data_dir = args.reuse
+    else:
+        data_dir = tempfile.mkdtemp(prefix="cluster-", dir=work)
+        # The embedded server runs as an unprivileged user (when we are root): it must be able
+        # to enter the folder, or the cluster goes to a fallback folder under /tmp.
+        os.chmod(data_dir, 0o755)
+    if reuse_dir:
+        db_url = None
+    elif args.reuse:
         db_url = args.reuse
     elif args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
@@ -300,13 +318,13 @@ def main():
         elif db:
             log(f"kept database {db.url} (API key {key})")
         if args.keep and not (args.reuse or db):
-            log(f"kept the cluster in {data_dir}")
-        else:
+            log(f"kept the cluster in {data_dir} (API key {key})")
+        elif not reuse_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
     print()
     print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, "
-          f"{'database ' + db_url.rsplit('/', 1)[-1] if db_url else 'embedded PostgreSQL'}, "
-          f"scripts/month_bench {' '.join(sys.argv[1:])}")
+          f"{'database ' + db_url.rsplit('@', 1)[-1] if db_url else 'embedded PostgreSQL'}, "
+          f"scripts/month_bench {' '.join('KEY' if a == args.api_key else a for a in sys.argv[1:])}")
     print()
     print(bench.table())
     with open(os.path.join(dz.ROOT, "target", "bench-month.md"), "w") as f:
