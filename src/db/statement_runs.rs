@@ -91,7 +91,7 @@ pub fn lock_next_pending(conn: &mut PgConnection) -> QueryResult<Option<Statemen
 pub fn pending_customers(conn: &mut PgConnection, run_id: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
     statement_run_items::table
         .filter(statement_run_items::run_id.eq(run_id))
-        .filter(statement_run_items::done.eq(false))
+        .filter(diesel::dsl::not(statement_run_items::done))
         .order(statement_run_items::customer_id)
         .limit(limit)
         .select(statement_run_items::customer_id)

@@ -329,7 +329,8 @@ pub fn overdue_ranking(
         per.entry(cell.customer_id).or_insert_with(|| (cell.customer_code, Decimal::ZERO)).1 +=
             overdue * rate.unwrap_or_default();
     }
-    let mut ranked: Vec<(Uuid, String, Decimal)> = per.into_iter().map(|(id, (code, amount))| (id, code, amount)).collect();
+    let mut ranked: Vec<(Uuid, String, Decimal)> =
+        per.into_iter().map(|(id, (code, amount))| (id, code, amount)).collect();
     ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
     ranked.truncate(limit as usize);
     let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();

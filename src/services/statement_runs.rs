@@ -7,8 +7,8 @@ use super::audit::entry;
 use super::events::{self, EventType};
 use super::require;
 use super::statement_of_account::{accounts, CurrencyAccount};
-use crate::db::customer_statements::{self as st_db, OurItemRow};
 use crate::db::audit as audit_db;
+use crate::db::customer_statements::{self as st_db, OurItemRow};
 use crate::db::statement_runs::{self as runs_db, StatementRun};
 use crate::db::DbPool;
 use crate::domain::auth::{Permission, Principal};
@@ -119,7 +119,8 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
             return Ok(false);
         };
         let pending = runs_db::pending_customers(conn, run.id, BATCH)?;
-        let codes: HashMap<Uuid, String> = runs_db::customer_codes(conn, run.tenant_id, &pending)?.into_iter().collect();
+        let codes: HashMap<Uuid, String> =
+            runs_db::customer_codes(conn, run.tenant_id, &pending)?.into_iter().collect();
         if pending.iter().any(|id| !codes.contains_key(id)) {
             return Err(AppError::not_found("customer"));
         }
@@ -159,8 +160,7 @@ fn issue(
         .map(|c| json!({"currency": c.currency, "opening_balance": c.opening_balance, "closing_balance": c.closing_balance}))
         .collect();
     let lines: usize = currencies.iter().map(|c| c.lines.len()).sum();
-    let link =
-        format!("/api/v1/customers/{code}/statement-of-account?from={}&to={}", run.period_from, run.period_to);
+    let link = format!("/api/v1/customers/{code}/statement-of-account?from={}&to={}", run.period_from, run.period_to);
     let event = json!({
         "statement_run_id": run.id, "customer_code": code, "period_from": run.period_from,
         "period_to": run.period_to, "balances": closing, "lines": lines,
