@@ -140,9 +140,42 @@ pub struct OurItemRow {
     pub settles: Vec<String>,
 }
 
-/// Our side for one customer and period: ledger documents (not cancelled), bank payments
-/// applied to the customer's documents (one item per bank line and currency) and write-offs.
-/// Dates: issue date, booking date, write-off date.
+/// Our side for some customers (`$2`) and a period: ledger documents (not cancelled), bank
+/// payments applied to the customers' documents (one item per bank line, customer and currency)
+/// and write-offs. Dates: issue date, booking date, write-off date. Every part starts from the
+/// customers' documents (the customer index), so it reads those customers' rows only.
+const OUR_ITEMS: &str = "\
+    SELECT d.customer_id, d.id AS document_id, d.doc_type AS kind, d.doc_no, d.issue_date AS item_date, d.amount, \
+           d.currency::text AS currency, d.external_reference AS reference, ARRAY[]::text[] AS settles \
+      FROM documents d \
+     WHERE d.tenant_id = $1 AND d.customer_id = ANY($2) AND d.status <> 'cancelled' \
+       AND ($3::date IS NULL OR d.issue_date >= $3) AND ($4::date IS NULL OR d.issue_date <= $4) \
+    UNION ALL \
+    SELECT d.customer_id, NULL, 'payment', 'bank line ' || coalesce(l.bank_reference, l.id::text), l.booking_date, \
+           sum(a.amount), d.currency::text, l.end_to_end_id, array_agg(d.doc_no ORDER BY d.doc_no) \
+      FROM documents d JOIN allocations a ON a.tenant_id = d.tenant_id AND a.document_id = d.id \
+      JOIN bank_lines l ON l.id = a.bank_line_id \
+     WHERE d.tenant_id = $1 AND d.customer_id = ANY($2) AND a.state IN ('auto_applied', 'confirmed') \
+       AND ($3::date IS NULL OR l.booking_date >= $3) AND ($4::date IS NULL OR l.booking_date <= $4) \
+     GROUP BY d.customer_id, l.id, l.bank_reference, l.booking_date, l.end_to_end_id, d.currency \
+    UNION ALL \
+    SELECT d.customer_id, NULL, 'adjustment', 'write-off (' || w.reason || ') on ' || d.doc_no, w.created_at::date, \
+           -w.amount, w.currency::text, NULL, ARRAY[d.doc_no] \
+      FROM documents d JOIN write_offs w ON w.tenant_id = d.tenant_id AND w.document_id = d.id \
+     WHERE d.tenant_id = $1 AND d.customer_id = ANY($2) AND w.reversed_at IS NULL \
+       AND ($3::date IS NULL OR w.created_at::date >= $3) AND ($4::date IS NULL OR w.created_at::date <= $4) \
+     ORDER BY customer_id, item_date, doc_no";
+
+/// One of [`our_items_of_customers`]' rows: whose item it is, and the item.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CustomerItemRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: Uuid,
+    #[diesel(embed)]
+    pub item: OurItemRow,
+}
+
+/// Our side for one customer and period (see [`OUR_ITEMS`]), by date.
 pub fn our_items(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -150,30 +183,21 @@ pub fn our_items(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> QueryResult<Vec<OurItemRow>> {
-    diesel::sql_query(
-        "SELECT d.id AS document_id, d.doc_type AS kind, d.doc_no, d.issue_date AS item_date, d.amount, \
-                d.currency::text AS currency, d.external_reference AS reference, ARRAY[]::text[] AS settles \
-           FROM documents d \
-          WHERE d.tenant_id = $1 AND d.customer_id = $2 AND d.status <> 'cancelled' \
-            AND ($3::date IS NULL OR d.issue_date >= $3) AND ($4::date IS NULL OR d.issue_date <= $4) \
-         UNION ALL \
-         SELECT NULL, 'payment', 'bank line ' || coalesce(l.bank_reference, l.id::text), l.booking_date, \
-                sum(a.amount), d.currency::text, l.end_to_end_id, array_agg(d.doc_no ORDER BY d.doc_no) \
-           FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id \
-          WHERE a.tenant_id = $1 AND d.customer_id = $2 AND a.state IN ('auto_applied', 'confirmed') \
-            AND ($3::date IS NULL OR l.booking_date >= $3) AND ($4::date IS NULL OR l.booking_date <= $4) \
-          GROUP BY l.id, l.bank_reference, l.booking_date, l.end_to_end_id, d.currency \
-         UNION ALL \
-         SELECT NULL, 'adjustment', 'write-off (' || w.reason || ') on ' || d.doc_no, w.created_at::date, \
-                -w.amount, w.currency::text, NULL, ARRAY[d.doc_no] \
-           FROM write_offs w JOIN documents d ON d.id = w.document_id \
-          WHERE w.tenant_id = $1 AND d.customer_id = $2 AND w.reversed_at IS NULL \
-            AND ($3::date IS NULL OR w.created_at::date >= $3) AND ($4::date IS NULL OR w.created_at::date <= $4) \
-         ORDER BY item_date, doc_no",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<SqlUuid, _>(customer_id)
-    .bind::<Nullable<Date>, _>(from)
-    .bind::<Nullable<Date>, _>(to)
-    .load(conn)
+    Ok(our_items_of_customers(conn, tenant_id, &[customer_id], from, to)?.into_iter().map(|r| r.item).collect())
+}
+
+/// Our side for several customers at once (see [`OUR_ITEMS`]), by customer id, then date.
+pub fn our_items_of_customers(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_ids: &[Uuid],
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> QueryResult<Vec<CustomerItemRow>> {
+    diesel::sql_query(OUR_ITEMS)
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(customer_ids)
+        .bind::<Nullable<Date>, _>(from)
+        .bind::<Nullable<Date>, _>(to)
+        .load(conn)
 }

@@ -1,6 +1,6 @@
 //! Dunning: levels, runs, per-run assignments, actions and each customer's current state.
 
-use super::reports::OPEN_AS_OF;
+use super::reports::{open_as_of, Scope};
 use super::schema::{customer_dunning, dunning_actions, dunning_assignments, dunning_levels, dunning_runs};
 use crate::domain::dunning::DunningActionKind;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -67,11 +67,12 @@ pub fn exposures(
     thresholds: &[i32],
 ) -> QueryResult<Vec<Exposure>> {
     diesel::sql_query(format!(
-        "WITH {OPEN_AS_OF} \
+        "WITH {} \
          SELECT i.customer_id, i.currency, t.threshold, sum(i.open) AS amount, max(i.age) AS max_age, count(*) AS items \
            FROM items i JOIN unnest($4::int[]) AS t(threshold) ON i.age >= t.threshold \
           WHERE i.open > 0 \
-          GROUP BY i.customer_id, i.currency, t.threshold"
+          GROUP BY i.customer_id, i.currency, t.threshold",
+        open_as_of(Scope::Book)
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Date, _>(as_of)

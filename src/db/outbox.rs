@@ -22,3 +22,11 @@ pub fn insert(conn: &mut PgConnection, event: &OutboxEvent) -> QueryResult<()> {
     diesel::insert_into(outbox_events::table).values(event).execute(conn)?;
     Ok(())
 }
+
+/// Several events in few statements (7 bind parameters per row).
+pub fn insert_many(conn: &mut PgConnection, events: &[OutboxEvent]) -> QueryResult<()> {
+    for chunk in events.chunks(5_000) {
+        diesel::insert_into(outbox_events::table).values(chunk).execute(conn)?;
+    }
+    Ok(())
+}

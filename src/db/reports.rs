@@ -11,31 +11,89 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Numeric, Text, Uuid 
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// Open items as of `$2` for tenant `$1`: customer, currency, signed open amount (what the
-/// customer owes: credit notes and unapplied payments negative) and age in days (`$3`: by due
-/// date, else issue date; credits are aged by issue date).
-pub(crate) const OPEN_AS_OF: &str = "\
-    later_alloc AS ( \
-      SELECT a.document_id, sum(a.amount) AS amount \
-        FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id \
-       WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2 \
-       GROUP BY a.document_id), \
-    later_wo AS ( \
-      SELECT w.document_id, sum(w.amount) AS amount FROM write_offs w \
-       WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
-       GROUP BY w.document_id), \
-    items AS ( \
-      SELECT d.customer_id, d.currency::text AS currency, \
-             $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
-                             THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
-             CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
-               * CASE WHEN d.status = 'cancelled' THEN d.amount \
-                      ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
-        FROM documents d \
-        LEFT JOIN later_alloc la ON la.document_id = d.id \
-        LEFT JOIN later_wo lw ON lw.document_id = d.id \
-       WHERE d.tenant_id = $1 AND d.issue_date <= $2 \
-         AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2))";
+/// Report queries read a whole book, so PostgreSQL plans them as large and compiles them with
+/// JIT: on 1.46M documents that compilation alone took longer (1 to 13 s, more on a busy machine)
+/// than the joins and sums it would speed up. Off for the rest of the caller's transaction.
+pub fn without_jit(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SET LOCAL jit = off").execute(conn).map(|_| ())
+}
+
+/// Which documents a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The tenant's whole book: later payments and write-offs are summed once and joined.
+    Book,
+    /// The customers of `$5` (a uuid[]): every part starts from their documents (the customer
+    /// index), so the query reads those customers' rows only.
+    Customers,
+}
+
+/// Where the allocations, write-offs and documents of a report come from: in
+/// [`Scope::Customers`], joined from the documents of the customers of the uuid[] parameter
+/// `param`, and the documents' filter.
+struct Sources {
+    allocations: String,
+    write_offs: String,
+    documents: String,
+}
+
+fn sources(scope: Scope, param: &str) -> Sources {
+    match scope {
+        Scope::Book => {
+            Sources { allocations: "allocations a".into(), write_offs: "write_offs w".into(), documents: String::new() }
+        }
+        Scope::Customers => Sources {
+            allocations: format!(
+                "documents ad JOIN allocations a ON a.tenant_id = ad.tenant_id AND a.document_id = ad.id \
+                   AND ad.customer_id = ANY({param})"
+            ),
+            write_offs: format!(
+                "documents wd JOIN write_offs w ON w.tenant_id = wd.tenant_id AND w.document_id = wd.id \
+                   AND wd.customer_id = ANY({param})"
+            ),
+            documents: format!("AND d.customer_id = ANY({param})"),
+        },
+    }
+}
+
+/// Open items as of `$2` for tenant `$1` (and the customers of `$5` in [`Scope::Customers`]):
+/// customer, currency, signed open amount (what the customer owes: credit notes and unapplied
+/// payments negative) and age in days (`$3`: by due date, else issue date; credits are aged by
+/// issue date). CTEs `later_alloc`, `later_wo` and `items`.
+///
+/// Documents settled before the date (nothing open now, nothing paid or written off later)
+/// are left out before any amount is computed: most of a book is settled, and its rows would
+/// only add zeros. `OFFSET 0` keeps `items` a subquery of its own, so each row's open amount is
+/// computed once, not once per use in the caller's filters and sums.
+pub(crate) fn open_as_of(scope: Scope) -> String {
+    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customers } = sources(scope, "$5");
+    format!(
+        "later_alloc AS ( \
+           SELECT a.document_id, sum(a.amount) AS amount \
+             FROM {alloc_from} JOIN bank_lines l ON l.id = a.bank_line_id \
+            WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2 \
+            GROUP BY a.document_id), \
+         later_wo AS ( \
+           SELECT w.document_id, sum(w.amount) AS amount FROM {wo_from} \
+            WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
+            GROUP BY w.document_id), \
+         items AS ( \
+           SELECT d.customer_id, d.currency::text AS currency, \
+                  $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
+                                  THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
+                  CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
+                    * CASE WHEN d.status = 'cancelled' THEN d.amount \
+                           ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
+             FROM documents d \
+             LEFT JOIN later_alloc la ON la.document_id = d.id \
+             LEFT JOIN later_wo lw ON lw.document_id = d.id \
+            WHERE d.tenant_id = $1 {customers} AND d.issue_date <= $2 \
+              AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2) \
+              AND (d.open_amount <> 0 OR d.status = 'cancelled' OR la.document_id IS NOT NULL \
+                   OR lw.document_id IS NOT NULL) \
+           OFFSET 0)"
+    )
+}
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct AgingCell {
@@ -66,22 +124,25 @@ pub fn aging(
     lower_bounds: &[i32],
     customer_id: Option<Uuid>,
 ) -> QueryResult<Vec<AgingCell>> {
+    let scope = if customer_id.is_some() { Scope::Customers } else { Scope::Book };
+    without_jit(conn)?;
     diesel::sql_query(format!(
-        "WITH {OPEN_AS_OF}, \
+        "WITH {}, \
          cells AS ( \
            SELECT customer_id, currency, width_bucket(age, $4::int[]) AS bucket, sum(open) AS amount, count(*) AS items \
-             FROM items WHERE open <> 0 AND ($5::uuid IS NULL OR customer_id = $5) \
+             FROM items WHERE open <> 0 \
             GROUP BY customer_id, currency, width_bucket(age, $4::int[])) \
          SELECT c.id AS customer_id, c.code AS customer_code, c.name AS customer_name, cells.currency, \
                 cells.bucket, cells.amount, cells.items \
            FROM cells JOIN customers c ON c.id = cells.customer_id \
-          ORDER BY c.code, cells.currency, cells.bucket"
+          ORDER BY c.code, cells.currency, cells.bucket",
+        open_as_of(scope)
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Date, _>(as_of)
     .bind::<Bool, _>(by_due_date)
     .bind::<Array<Integer>, _>(lower_bounds)
-    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(customer_id)
+    .bind::<Array<SqlUuid>, _>(customer_id.into_iter().collect::<Vec<_>>())
     .load(conn)
 }
 
@@ -108,51 +169,105 @@ pub struct CollectionRow {
 }
 
 /// Receivables, overdue, sales and collections per customer and currency for the `days`
-/// ending on `as_of` (inclusive).
+/// ending on `as_of` (inclusive); the customers of `customers` only, when given.
+///
+/// One pass over the documents: each document's open amount as of the date (its open amount
+/// now plus bank payments booked and write-offs made after the date), its sale or payment in
+/// the window and the bank payments applied to it in the window are summed together. A
+/// (customer, currency) has a row when it has an open item, a sale or a collection. Documents
+/// that can add nothing (settled, issued before the window, no payment in or after it) are left
+/// out before any amount is computed; `OFFSET 0` computes each row's amounts once.
 pub fn collections(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     as_of: NaiveDate,
     days: i32,
+    customers: Option<&[Uuid]>,
 ) -> QueryResult<Vec<CollectionRow>> {
+    let scope = if customers.is_some() { Scope::Customers } else { Scope::Book };
+    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customer_filter } = sources(scope, "$4");
+    without_jit(conn)?;
     diesel::sql_query(format!(
-        "WITH {OPEN_AS_OF}, \
-         open_sum AS ( \
-           SELECT customer_id, currency, sum(open) AS receivables, \
-                  sum(open) FILTER (WHERE age > 0) AS overdue \
-             FROM items WHERE open <> 0 GROUP BY customer_id, currency), \
-         sales AS ( \
-           SELECT customer_id, currency::text AS currency, sum(amount) AS sales FROM documents \
-            WHERE tenant_id = $1 AND doc_type = 'invoice' \
-              AND (status <> 'cancelled' OR cancelled_at::date > $2) \
-              AND issue_date > $2::date - $4 AND issue_date <= $2 \
-            GROUP BY customer_id, currency), \
-         collected AS ( \
-           SELECT customer_id, currency, sum(amount) AS collected FROM ( \
-             SELECT d.customer_id, d.currency::text AS currency, a.amount \
-               FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id \
-              WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') \
-                AND l.booking_date > $2::date - $4 AND l.booking_date <= $2 \
-             UNION ALL \
-             SELECT customer_id, currency::text, amount FROM documents \
-              WHERE tenant_id = $1 AND doc_type = 'payment' AND status <> 'cancelled' \
-                AND issue_date > $2::date - $4 AND issue_date <= $2) x \
-            GROUP BY customer_id, currency), \
-         keys AS (SELECT customer_id, currency FROM open_sum UNION SELECT customer_id, currency FROM sales \
-                  UNION SELECT customer_id, currency FROM collected) \
-         SELECT c.code AS customer_code, c.name AS customer_name, k.currency, \
-                coalesce(o.receivables, 0) AS receivables, coalesce(o.overdue, 0) AS overdue, \
-                coalesce(s.sales, 0) AS sales, coalesce(co.collected, 0) AS collected \
-           FROM keys k JOIN customers c ON c.id = k.customer_id \
-           LEFT JOIN open_sum o ON o.customer_id = k.customer_id AND o.currency = k.currency \
-           LEFT JOIN sales s ON s.customer_id = k.customer_id AND s.currency = k.currency \
-           LEFT JOIN collected co ON co.customer_id = k.customer_id AND co.currency = k.currency \
-          ORDER BY c.code, k.currency"
+        "WITH paid AS ( \
+           SELECT a.document_id, sum(a.amount) FILTER (WHERE l.booking_date > $2) AS later, \
+                  sum(a.amount) FILTER (WHERE l.booking_date <= $2) AS collected, \
+                  count(*) FILTER (WHERE l.booking_date <= $2) AS collections \
+             FROM {alloc_from} JOIN bank_lines l ON l.id = a.bank_line_id \
+            WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2::date - $3 \
+            GROUP BY a.document_id), \
+         later_wo AS ( \
+           SELECT w.document_id, sum(w.amount) AS amount FROM {wo_from} \
+            WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
+            GROUP BY w.document_id), \
+         docs AS ( \
+           SELECT d.customer_id, d.currency, d.doc_type, d.amount, p.collected, \
+                  coalesce(p.collections, 0) > 0 AS has_collections, \
+                  coalesce(d.issue_date > $2::date - $3 AND d.issue_date <= $2 AND ( \
+                    (d.doc_type = 'invoice' AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2)) \
+                    OR (d.doc_type = 'payment' AND d.status <> 'cancelled')), false) AS in_window, \
+                  CASE WHEN d.issue_date <= $2 AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2) \
+                       THEN CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
+                          * CASE WHEN d.status = 'cancelled' THEN d.amount \
+                                 ELSE d.open_amount + coalesce(p.later, 0) + coalesce(lw.amount, 0) END \
+                       ELSE 0 END AS open, \
+                  CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN coalesce(d.due_date, d.issue_date) \
+                       ELSE d.issue_date END < $2 AS past_due \
+             FROM documents d \
+             LEFT JOIN paid p ON p.document_id = d.id \
+             LEFT JOIN later_wo lw ON lw.document_id = d.id \
+            WHERE d.tenant_id = $1 {customer_filter} \
+              AND (d.open_amount <> 0 OR d.status = 'cancelled' OR d.issue_date > $2::date - $3 \
+                   OR p.document_id IS NOT NULL OR lw.document_id IS NOT NULL) \
+           OFFSET 0), \
+         sums AS ( \
+           SELECT customer_id, currency, \
+                  count(*) FILTER (WHERE open <> 0 OR in_window OR has_collections) AS rows, \
+                  coalesce(sum(open) FILTER (WHERE open <> 0), 0) AS receivables, \
+                  coalesce(sum(open) FILTER (WHERE open <> 0 AND past_due), 0) AS overdue, \
+                  coalesce(sum(amount) FILTER (WHERE in_window AND doc_type = 'invoice'), 0) AS sales, \
+                  coalesce(sum(collected), 0) \
+                    + coalesce(sum(amount) FILTER (WHERE in_window AND doc_type = 'payment'), 0) AS collected \
+             FROM docs GROUP BY customer_id, currency) \
+         SELECT c.code AS customer_code, c.name AS customer_name, s.currency::text AS currency, \
+                s.receivables, s.overdue, s.sales, s.collected \
+           FROM sums s JOIN customers c ON c.id = s.customer_id \
+          WHERE s.rows > 0 \
+          ORDER BY c.code, s.currency"
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Date, _>(as_of)
+    .bind::<Integer, _>(days)
+    .bind::<Array<SqlUuid>, _>(customers.unwrap_or_default())
+    .load(conn)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OverdueCell {
+    #[diesel(sql_type = SqlUuid)]
+    pub customer_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub customer_code: String,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = Numeric)]
+    pub overdue: Decimal,
+}
+
+/// Per customer and currency, the open amount past due on `as_of` (by due date), as the
+/// collection figures count it; what the overdue ranking ranks by.
+pub fn overdue(conn: &mut PgConnection, tenant_id: Uuid, as_of: NaiveDate) -> QueryResult<Vec<OverdueCell>> {
+    without_jit(conn)?;
+    diesel::sql_query(format!(
+        "WITH {} \
+         SELECT i.customer_id, c.code AS customer_code, i.currency, sum(i.open) AS overdue \
+           FROM items i JOIN customers c ON c.id = i.customer_id \
+          WHERE i.open <> 0 AND i.age > 0 \
+          GROUP BY i.customer_id, c.code, i.currency",
+        open_as_of(Scope::Book)
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Date, _>(as_of)
     .bind::<Bool, _>(true)
-    .bind::<Integer, _>(days)
     .load(conn)
 }
 

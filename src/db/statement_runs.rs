@@ -5,6 +5,7 @@ use super::schema::{customers, statement_run_items, statement_runs};
 use crate::domain::run_status::RunStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Jsonb, Uuid as SqlUuid};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -85,34 +86,48 @@ pub fn lock_next_pending(conn: &mut PgConnection) -> QueryResult<Option<Statemen
         .optional()
 }
 
-/// Ids of up to `limit` customers of the run still to do, in id order.
+/// Ids of up to `limit` customers of the run still to do, in id order (the partial index of
+/// pending items: done ones are not walked again by every batch).
 pub fn pending_customers(conn: &mut PgConnection, run_id: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
     statement_run_items::table
         .filter(statement_run_items::run_id.eq(run_id))
-        .filter(statement_run_items::done.eq(false))
+        .filter(diesel::dsl::not(statement_run_items::done))
         .order(statement_run_items::customer_id)
         .limit(limit)
         .select(statement_run_items::customer_id)
         .load(conn)
 }
 
-pub fn item_done(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    customer_id: Uuid,
-    closing_balances: &Value,
-    lines: i32,
-) -> QueryResult<()> {
-    diesel::update(
-        statement_run_items::table
-            .filter(statement_run_items::run_id.eq(run_id))
-            .filter(statement_run_items::customer_id.eq(customer_id)),
+/// (id, code) of the tenant's customers with these ids.
+pub fn customer_codes(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq_any(ids))
+        .select((customers::id, customers::code))
+        .load(conn)
+}
+
+/// One customer's statement of the run, produced.
+pub struct ItemDone {
+    pub customer_id: Uuid,
+    pub closing_balances: Value,
+    pub lines: i32,
+}
+
+/// Marks the customers' items done, with their closing balances, in one statement.
+pub fn items_done(conn: &mut PgConnection, run_id: Uuid, done: &[ItemDone]) -> QueryResult<()> {
+    let ids: Vec<Uuid> = done.iter().map(|d| d.customer_id).collect();
+    let balances: Vec<&Value> = done.iter().map(|d| &d.closing_balances).collect();
+    let lines: Vec<i32> = done.iter().map(|d| d.lines).collect();
+    diesel::sql_query(
+        "UPDATE statement_run_items i SET done = true, closing_balances = v.closing, lines = v.lines \
+           FROM unnest($2::uuid[], $3::jsonb[], $4::int[]) AS v(customer_id, closing, lines) \
+          WHERE i.run_id = $1 AND i.customer_id = v.customer_id",
     )
-    .set((
-        statement_run_items::done.eq(true),
-        statement_run_items::closing_balances.eq(closing_balances),
-        statement_run_items::lines.eq(lines),
-    ))
+    .bind::<SqlUuid, _>(run_id)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Jsonb>, _>(&balances)
+    .bind::<Array<Integer>, _>(&lines)
     .execute(conn)
     .map(|_| ())
 }

@@ -90,26 +90,39 @@ pub fn emit(
     event_type: EventType,
     data: Value,
 ) -> AppResult<Uuid> {
+    let event = event(tenant_id, customer_id, event_type, data);
+    outbox::insert(conn, &event)?;
+    Ok(event.id)
+}
+
+/// Several events of one tenant, in this order, written together.
+pub fn emit_many(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    events: impl IntoIterator<Item = (Option<Uuid>, EventType, Value)>,
+) -> AppResult<()> {
+    let rows: Vec<OutboxEvent> =
+        events.into_iter().map(|(customer_id, t, data)| event(tenant_id, customer_id, t, data)).collect();
+    outbox::insert_many(conn, &rows)?;
+    Ok(())
+}
+
+fn event(tenant_id: Uuid, customer_id: Option<Uuid>, event_type: EventType, data: Value) -> OutboxEvent {
     let now = Utc::now();
-    let id = Uuid::now_v7();
     let payload = json!({
         "type": event_type.as_str(),
         "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "data": data,
     });
-    outbox::insert(
-        conn,
-        &OutboxEvent {
-            id,
-            tenant_id,
-            customer_id,
-            event_type: event_type.as_str().to_string(),
-            payload,
-            created_at: now,
-            dispatched_at: None,
-        },
-    )?;
-    Ok(id)
+    OutboxEvent {
+        id: Uuid::now_v7(),
+        tenant_id,
+        customer_id,
+        event_type: event_type.as_str().to_string(),
+        payload,
+        created_at: now,
+        dispatched_at: None,
+    }
 }
 
 #[cfg(test)]

@@ -270,7 +270,7 @@ pub fn collections(conn: &mut PgConnection, principal: &Principal, q: &Collectio
     if q.limit.is_some_and(|l| !(1..=500).contains(&l)) {
         return Err(AppError::invalid("limit", "between 1 and 500"));
     }
-    let rows = reports_db::collections(conn, principal.tenant_id, as_of, days)?;
+    let rows = reports_db::collections(conn, principal.tenant_id, as_of, days, None)?;
     let mut totals: BTreeMap<String, [Decimal; 4]> = BTreeMap::new();
     let customers = rows
         .into_iter()
@@ -305,7 +305,9 @@ pub struct OverdueRanking {
     pub missing_rates: Vec<String>,
 }
 
-/// Customers ranked by overdue amount (in the base currency), largest first.
+/// Customers ranked by overdue amount (in the base currency), largest first, with their
+/// collection figures. The ranking needs only the overdue amounts of the whole book; the full
+/// figures are computed for the ranked customers alone.
 pub fn overdue_ranking(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -315,45 +317,59 @@ pub fn overdue_ranking(
     if !(1..=500).contains(&limit) {
         return Err(AppError::invalid("limit", "between 1 and 500"));
     }
-    // The ranked customers carry their full collection figures, so the ranking starts from the
-    // collections report (one pass over the book) rather than a query of its own.
-    let report = collections(conn, principal, q)?;
+    require(principal, Permission::Read)?;
+    let (as_of, days) = window(q)?;
     let base = tenants::find(conn, principal.tenant_id)?.base_currency;
     let rates: HashMap<String, Decimal> =
-        reports_db::rates_into(conn, principal.tenant_id, &base, report.as_of)?.into_iter().collect();
+        reports_db::rates_into(conn, principal.tenant_id, &base, as_of)?.into_iter().collect();
     let mut missing: Vec<String> = Vec::new();
-    let mut per: BTreeMap<String, (String, Decimal, Vec<CollectionFigures>)> = BTreeMap::new();
-    for f in report.customers {
-        let overdue: Decimal = f.overdue.parse().unwrap_or_default();
+    let mut per: HashMap<Uuid, (String, Decimal)> = HashMap::new();
+    for cell in reports_db::overdue(conn, principal.tenant_id, as_of)? {
+        let overdue = shown(&cell.currency, cell.overdue);
         if overdue <= Decimal::ZERO {
             continue;
         }
-        let rate = if f.currency == base { Some(Decimal::ONE) } else { rates.get(&f.currency).copied() };
-        if rate.is_none() && !missing.contains(&f.currency) {
-            missing.push(f.currency.clone());
+        let rate = if cell.currency == base { Some(Decimal::ONE) } else { rates.get(&cell.currency).copied() };
+        if rate.is_none() && !missing.contains(&cell.currency) {
+            missing.push(cell.currency.clone());
         }
-        let code = f.customer_code.clone().unwrap_or_default();
-        let e = per.entry(code).or_insert_with(|| (f.customer_name.clone().unwrap_or_default(), Decimal::ZERO, vec![]));
-        e.1 += overdue * rate.unwrap_or_default();
-        e.2.push(f);
+        per.entry(cell.customer_id).or_insert_with(|| (cell.customer_code, Decimal::ZERO)).1 +=
+            overdue * rate.unwrap_or_default();
     }
-    let mut ranked: Vec<(String, String, Decimal, Vec<CollectionFigures>)> =
-        per.into_iter().map(|(code, (name, amount, figs))| (code, name, amount, figs)).collect();
-    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut ranked: Vec<(Uuid, String, Decimal)> =
+        per.into_iter().map(|(id, (code, amount))| (id, code, amount)).collect();
+    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    ranked.truncate(limit as usize);
+    let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
+    let mut figures_of: HashMap<String, (String, Vec<CollectionFigures>)> = HashMap::new();
+    for r in reports_db::collections(conn, principal.tenant_id, as_of, days, Some(&ids))? {
+        let v = [r.receivables, r.overdue, r.sales, r.collected];
+        let f = figures(Some(r.customer_code.clone()), Some(r.customer_name.clone()), &r.currency, v, days);
+        if shown(&r.currency, r.overdue) > Decimal::ZERO {
+            figures_of.entry(r.customer_code).or_insert_with(|| (r.customer_name, Vec::new())).1.push(f);
+        }
+    }
     let customers = ranked
         .into_iter()
-        .take(limit as usize)
         .enumerate()
-        .map(|(i, (code, name, amount, overdue))| OverdueRank {
-            rank: i as i32 + 1,
-            customer_code: code,
-            customer_name: name,
-            overdue_base: format_amount(&base, amount),
-            overdue,
+        .map(|(i, (_, code, amount))| {
+            let (name, overdue) = figures_of.remove(&code).unwrap_or_default();
+            OverdueRank {
+                rank: i as i32 + 1,
+                customer_code: code,
+                customer_name: name,
+                overdue_base: format_amount(&base, amount),
+                overdue,
+            }
         })
         .collect();
     missing.sort();
-    Ok(OverdueRanking { as_of: report.as_of, base_currency: base, customers, missing_rates: missing })
+    Ok(OverdueRanking { as_of, base_currency: base, customers, missing_rates: missing })
+}
+
+/// An amount as the figures show it (rounded to the currency's minor unit).
+fn shown(currency: &str, amount: Decimal) -> Decimal {
+    format_amount(currency, amount).parse().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -35,36 +35,7 @@ pub fn statement_of_account(
         }
     }
     let items = st_db::our_items(conn, tenant_id, customer.id, None, to)?;
-    let mut per: BTreeMap<String, (Decimal, Decimal, Vec<AccountLine>)> = BTreeMap::new();
-    for it in items {
-        let kind = it.kind;
-        let effect = kind.balance_sign() * it.amount;
-        let entry = per.entry(it.currency.clone()).or_insert_with(|| (Decimal::ZERO, Decimal::ZERO, Vec::new()));
-        if from.is_some_and(|f| it.item_date < f) {
-            entry.0 += effect;
-            entry.1 += effect;
-            continue;
-        }
-        entry.1 += effect;
-        let amount = format_amount(&it.currency, effect.abs());
-        entry.2.push(AccountLine {
-            date: it.item_date,
-            kind: kind.as_str().to_string(),
-            reference: it.doc_no,
-            debit: (effect > Decimal::ZERO).then(|| amount.clone()),
-            credit: (effect < Decimal::ZERO).then_some(amount),
-            balance: format_amount(&it.currency, entry.1),
-        });
-    }
-    let currencies = per
-        .into_iter()
-        .map(|(currency, (opening, closing, lines))| CurrencyAccount {
-            opening_balance: format_amount(&currency, opening),
-            closing_balance: format_amount(&currency, closing),
-            lines,
-            currency,
-        })
-        .collect();
+    let currencies = accounts(items, from);
     let as_of = to.unwrap_or_else(|| Utc::now().date_naive());
     let (open_items, aging) = open_items_and_aging(conn, tenant_id, customer.id, as_of)?;
     let open_differences = {
@@ -96,6 +67,40 @@ pub fn statement_of_account(
         aging,
         open_differences,
     })
+}
+
+/// Per currency: the opening balance (items before `from`), every item from `from` on with the
+/// running balance, and the closing balance. `items` by date, as [`st_db::our_items`] gives them.
+pub fn accounts(items: Vec<st_db::OurItemRow>, from: Option<NaiveDate>) -> Vec<CurrencyAccount> {
+    let mut per: BTreeMap<String, (Decimal, Decimal, Vec<AccountLine>)> = BTreeMap::new();
+    for it in items {
+        let kind = it.kind;
+        let effect = kind.balance_sign() * it.amount;
+        let entry = per.entry(it.currency.clone()).or_insert_with(|| (Decimal::ZERO, Decimal::ZERO, Vec::new()));
+        if from.is_some_and(|f| it.item_date < f) {
+            entry.0 += effect;
+            entry.1 += effect;
+            continue;
+        }
+        entry.1 += effect;
+        let amount = format_amount(&it.currency, effect.abs());
+        entry.2.push(AccountLine {
+            date: it.item_date,
+            kind: kind.as_str().to_string(),
+            reference: it.doc_no,
+            debit: (effect > Decimal::ZERO).then(|| amount.clone()),
+            credit: (effect < Decimal::ZERO).then_some(amount),
+            balance: format_amount(&it.currency, entry.1),
+        });
+    }
+    per.into_iter()
+        .map(|(currency, (opening, closing, lines))| CurrencyAccount {
+            opening_balance: format_amount(&currency, opening),
+            closing_balance: format_amount(&currency, closing),
+            lines,
+            currency,
+        })
+        .collect()
 }
 
 /// The customer's items open on `as_of` (reproduced from history like the AR aging) and their

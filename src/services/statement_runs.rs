@@ -6,8 +6,9 @@
 use super::audit::entry;
 use super::events::{self, EventType};
 use super::require;
-use super::statement_of_account::statement_of_account;
+use super::statement_of_account::{accounts, CurrencyAccount};
 use crate::db::audit as audit_db;
+use crate::db::customer_statements::{self as st_db, OurItemRow};
 use crate::db::statement_runs::{self as runs_db, StatementRun};
 use crate::db::DbPool;
 use crate::domain::auth::{Permission, Principal};
@@ -16,13 +17,15 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const BATCH: i64 = 200;
+/// Customers per batch, one transaction each: a batch is the unit of progress.
+const BATCH: i64 = 500;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +109,9 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
     runs_db::find(conn, principal.tenant_id, id).map(view).map_err(|_| AppError::not_found("statement run"))
 }
 
-/// Processes one batch of some pending run; true when there was work.
+/// Processes one batch of some pending run; true when there was work. Set-based: one query
+/// reads the items of every customer of the batch, one statement marks them done and one writes
+/// their events, so a batch costs a few round trips whatever its size.
 pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
     let mut conn = pool.get()?;
     conn.transaction(|conn| {
@@ -114,38 +119,55 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
             return Ok(false);
         };
         let pending = runs_db::pending_customers(conn, run.id, BATCH)?;
-        for customer_id in &pending {
-            let customer = crate::db::customers::find_by_id(conn, run.tenant_id, *customer_id)?;
-            let soa = statement_of_account(conn, run.tenant_id, &customer, Some(run.period_from), Some(run.period_to))?;
-            let closing: Vec<_> = soa
-                .currencies
-                .iter()
-                .map(|c| json!({"currency": c.currency, "opening_balance": c.opening_balance, "closing_balance": c.closing_balance}))
-                .collect();
-            let lines: usize = soa.currencies.iter().map(|c| c.lines.len()).sum();
-            runs_db::item_done(conn, run.id, *customer_id, &json!(closing), lines as i32)?;
-            let link = format!(
-                "/api/v1/customers/{}/statement-of-account?from={}&to={}",
-                customer.code, run.period_from, run.period_to
-            );
-            events::emit(
-                conn,
-                run.tenant_id,
-                Some(customer.id),
-                EventType::StatementIssued,
-                json!({
-                    "statement_run_id": run.id, "customer_code": customer.code, "period_from": run.period_from,
-                    "period_to": run.period_to, "balances": closing, "lines": lines,
-                    "links": {"tenant": link, "portal": format!("/api/v1/portal/statement-of-account?from={}&to={}", run.period_from, run.period_to)},
-                }),
-            )?;
+        let codes: HashMap<Uuid, String> =
+            runs_db::customer_codes(conn, run.tenant_id, &pending)?.into_iter().collect();
+        if pending.iter().any(|id| !codes.contains_key(id)) {
+            return Err(AppError::not_found("customer"));
         }
+        crate::db::reports::without_jit(conn)?;
+        let mut items: HashMap<Uuid, Vec<OurItemRow>> = HashMap::new();
+        for row in st_db::our_items_of_customers(conn, run.tenant_id, &pending, None, Some(run.period_to))? {
+            items.entry(row.customer_id).or_default().push(row.item);
+        }
+        let mut done = Vec::with_capacity(pending.len());
+        let mut issued = Vec::with_capacity(pending.len());
+        for customer_id in &pending {
+            let currencies = accounts(items.remove(customer_id).unwrap_or_default(), Some(run.period_from));
+            let (item, event) = issue(&run, *customer_id, &codes[customer_id], &currencies);
+            done.push(item);
+            issued.push(event);
+        }
+        runs_db::items_done(conn, run.id, &done)?;
+        events::emit_many(conn, run.tenant_id, issued)?;
         let done = run.customers_done + pending.len() as i32;
         let finished = (pending.len() as i64) < BATCH;
         let status = if finished { RunStatus::Completed } else { RunStatus::Running };
         runs_db::progress(conn, run.id, done, status, finished.then(Utc::now))?;
         Ok(true)
     })
+}
+
+/// One customer's statement of the run: its item (closing balances, line count) and its
+/// `statement.issued` event.
+fn issue(
+    run: &StatementRun,
+    customer_id: Uuid,
+    code: &str,
+    currencies: &[CurrencyAccount],
+) -> (runs_db::ItemDone, (Option<Uuid>, EventType, Value)) {
+    let closing: Vec<_> = currencies
+        .iter()
+        .map(|c| json!({"currency": c.currency, "opening_balance": c.opening_balance, "closing_balance": c.closing_balance}))
+        .collect();
+    let lines: usize = currencies.iter().map(|c| c.lines.len()).sum();
+    let link = format!("/api/v1/customers/{code}/statement-of-account?from={}&to={}", run.period_from, run.period_to);
+    let event = json!({
+        "statement_run_id": run.id, "customer_code": code, "period_from": run.period_from,
+        "period_to": run.period_to, "balances": closing, "lines": lines,
+        "links": {"tenant": link, "portal": format!("/api/v1/portal/statement-of-account?from={}&to={}", run.period_from, run.period_to)},
+    });
+    let item = runs_db::ItemDone { customer_id, closing_balances: json!(closing), lines: lines as i32 };
+    (item, (Some(customer_id), EventType::StatementIssued, event))
 }
 
 pub fn spawn_worker(pool: DbPool, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {

@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS statement_run_items_pending;
+DROP INDEX IF EXISTS write_offs_document;
