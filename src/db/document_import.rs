@@ -148,22 +148,23 @@ pub struct AuditActor<'a> {
     pub at_text: &'a str,
 }
 
-/// Inserts the planned new documents and an unsealed audit entry for each (its `after` is the
-/// document as `GET /documents/{id}` answers it). Returns how many were created.
+/// Inserts the planned new documents; returns how many.
 pub fn create_planned(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditActor<'_>) -> QueryResult<usize> {
-    let created = diesel::sql_query(
+    diesel::sql_query(
         "INSERT INTO documents (id, tenant_id, customer_id, doc_type, doc_no, issue_date, due_date, currency, \
                                 amount, open_amount, external_reference, source_system, status, created_at, updated_at) \
          SELECT id, $1, customer_id, doc_type, doc_no, issue_date, due_date, currency, amount, amount, \
                 external_reference, source_system, 'open', $2, $2 \
-         FROM documents_import_plan WHERE outcome = 'create' ORDER BY row_no",
+         FROM documents_import_plan WHERE outcome = 'create'",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Timestamptz, _>(actor.at)
-    .execute(conn)?;
-    if created == 0 {
-        return Ok(0);
-    }
+    .execute(conn)
+}
+
+/// An unsealed audit entry for each planned new document, its `after` the document as
+/// `GET /documents/{id}` answers it.
+pub fn audit_planned_creations(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditActor<'_>) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO audit_pending (tenant_id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, \
                                     before, after) \
@@ -172,7 +173,7 @@ pub fn create_planned(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditAct
              'issue_date', issue_date, 'due_date', due_date, 'currency', currency, 'amount', amount_text, \
              'open_amount', amount_text, 'external_reference', external_reference, 'source_system', source_system, \
              'status', 'open', 'created_at', $5::text, 'updated_at', $5::text) \
-         FROM documents_import_plan WHERE outcome = 'create' ORDER BY row_no",
+         FROM documents_import_plan WHERE outcome = 'create'",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Timestamptz, _>(actor.at)
@@ -180,7 +181,7 @@ pub fn create_planned(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditAct
     .bind::<Text, _>(actor.actor_id)
     .bind::<Text, _>(actor.at_text)
     .execute(conn)?;
-    Ok(created)
+    Ok(())
 }
 
 /// A planned change: the import's row and content, and the stored document (locked).

@@ -41,6 +41,7 @@ pub fn import(
     body: &mut (dyn BufRead + Send),
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
+    let started = std::time::Instant::now();
     import_db::begin(conn)?;
     let (batches, to_stage) = sync_channel(BATCHES_IN_FLIGHT);
     let (read, staged) = std::thread::scope(|scope| {
@@ -52,6 +53,7 @@ pub fn import(
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
     let mut rejected = read?;
+    tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
     write(conn, principal, staged, &mut rejected)
 }
 
@@ -73,7 +75,10 @@ fn write(
     rejected: &mut Vec<RejectedRow>,
 ) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
+    let started = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, secs = started.elapsed().as_secs_f64(), "document import");
     import_db::plan(conn, principal.tenant_id, staged)?;
+    lap("planned");
     let mut changes = 0;
     for (outcome, n) in import_db::outcome_counts(conn)? {
         match outcome.as_str() {
@@ -103,10 +108,17 @@ fn write(
         at,
         at_text: at_text.as_str().unwrap_or_default(),
     };
+    lap("counted");
     report.created = import_db::create_planned(conn, principal.tenant_id, &actor)? as u64;
+    lap("created");
+    if report.created > 0 {
+        import_db::audit_planned_creations(conn, principal.tenant_id, &actor)?;
+        lap("audited");
+    }
     if changes > 0 {
         import_db::open_changes(conn)?;
         apply_changes(conn, principal, &mut report, rejected)?;
+        lap("changed");
     }
     import_db::finish(conn, changes > 0)?;
     rejected.sort_by_key(|r| r.row);

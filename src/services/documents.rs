@@ -404,7 +404,8 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
 }
 
 /// The CSV columns an import needs.
-pub(super) const REQUIRED_COLUMNS: [&str; 6] = ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
+pub(super) const REQUIRED_COLUMNS: [&str; 6] =
+    ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
 
 /// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
 /// Rows that cannot be read are rejections; a body that cannot be read at all is an error.

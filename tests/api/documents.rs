@@ -298,7 +298,11 @@ async fn a_mixed_ledger_import_rejects_rows_by_number_and_writes_the_rest() {
     assert_eq!(rejected[4].1, "document INV-C is cancelled");
     assert_eq!(rejected[5].1, "expected 8 columns, found 4");
     assert_eq!(app.count("documents WHERE doc_no IN ('INV-A', 'CN-A')"), 2);
-    assert_eq!(app.count("documents WHERE doc_no = 'INV-A' AND amount = 5"), 1, "the first row of a repeated key counts");
+    assert_eq!(
+        app.count("documents WHERE doc_no = 'INV-A' AND amount = 5"),
+        1,
+        "the first row of a repeated key counts"
+    );
     let updated = app.get("/api/v1/audit?action=document.updated").await;
     let items = updated.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{}", updated.text);

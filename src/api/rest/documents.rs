@@ -1,6 +1,7 @@
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, execute_write_digest, ok_json, read_body, run_read, spool_body, Auth, BodyStore, JsonBody, SpooledBody,
+    execute_write, execute_write_digest, ok_json, read_body, run_read, spool_body, Auth, BodyStore, JsonBody,
+    SpooledBody,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
