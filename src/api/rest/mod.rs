@@ -118,7 +118,7 @@ macro_rules! rest_api {
 
 rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
-    customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer,
+    customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
