@@ -3,7 +3,7 @@ use duizhang::config::Settings;
 use duizhang::startup::{prepare_database, Application};
 use std::process::ExitCode;
 
-// See Cargo.toml: memory freed after a large request goes back to the system.
+// See Cargo.toml: memory freed after a large request should go back to the system.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
