@@ -3,6 +3,10 @@ use duizhang::config::Settings;
 use duizhang::startup::{prepare_database, Application};
 use std::process::ExitCode;
 
+// See Cargo.toml: memory freed after a large request should go back to the system.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "duizhang", version, about = "Accounts-receivable reconciliation API")]
 struct Cli {

@@ -49,7 +49,9 @@ impl Server {
             format!("{base}/{db}")
         });
         let command = |args: &[&str]| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_duizhang"));
+            // DUIZHANG_BIN: another build of the server, to compare with this one.
+            let bin = std::env::var("DUIZHANG_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_duizhang").to_string());
+            let mut c = Command::new(bin);
             c.args(args)
                 .env("DUIZHANG_DATA_DIR", data.path())
                 .env("DUIZHANG_PORT", port.to_string())
@@ -95,6 +97,19 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
     status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Resident memory of a process now (VmRSS), in MiB.
+#[allow(dead_code)] // not every bench samples it
+pub fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)

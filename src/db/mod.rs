@@ -12,6 +12,7 @@ pub mod customer_statements;
 pub mod customers;
 pub mod data_safety;
 pub mod differences;
+pub mod document_import;
 pub mod documents;
 pub mod dunning;
 pub mod idempotency;

@@ -16,7 +16,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
@@ -97,16 +96,16 @@ impl DocumentView {
 /// The validated content of a document as the ledger states it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocumentFields {
-    issue_date: NaiveDate,
-    due_date: Option<NaiveDate>,
-    currency: String,
-    amount: Decimal,
-    external_reference: Option<String>,
-    source_system: Option<String>,
+    pub(super) issue_date: NaiveDate,
+    pub(super) due_date: Option<NaiveDate>,
+    pub(super) currency: String,
+    pub(super) amount: Decimal,
+    pub(super) external_reference: Option<String>,
+    pub(super) source_system: Option<String>,
 }
 
 impl DocumentFields {
-    fn of(d: &Document) -> DocumentFields {
+    pub(super) fn of(d: &Document) -> DocumentFields {
         DocumentFields {
             issue_date: d.issue_date,
             due_date: d.due_date,
@@ -198,7 +197,7 @@ fn new_document(tenant_id: Uuid, customer_id: Uuid, doc_type: DocType, doc_no: S
 }
 
 /// Applies new ledger content to a stored document, refusing what would corrupt settlements.
-fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
+pub(super) fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
     if doc.status == DocStatus::Cancelled {
         return Err(AppError::conflict(format!("document {} is cancelled", doc.doc_no)));
     }
@@ -223,7 +222,7 @@ fn apply_fields(doc: &mut Document, f: DocumentFields) -> AppResult<()> {
     Ok(())
 }
 
-fn audit_entry(
+pub(super) fn audit_entry(
     principal: &Principal,
     action: &str,
     before: Option<&DocumentView>,
@@ -384,9 +383,10 @@ pub const CSV_COLUMNS: [&str; 9] = [
     "source_system",
 ];
 
-fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, String> {
-    let text = |name: &str| cells.get(name).cloned().ok_or_else(|| format!("{name}: missing"));
-    let date = |name: &str, v: &String| {
+/// One CSV row as a document; `cell` gives a column's non-empty value.
+pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Result<DocumentInput, String> {
+    let text = |name: &str| cell(name).map(str::to_string).ok_or_else(|| format!("{name}: missing"));
+    let date = |name: &str, v: &str| {
         NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{name}: {v:?} is not a date (YYYY-MM-DD)"))
     };
     let doc_type_text = text("doc_type")?;
@@ -395,13 +395,17 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<DocumentInput, Stri
         doc_no: text("doc_no")?,
         customer_code: text("customer_code")?,
         issue_date: date("issue_date", &text("issue_date")?)?,
-        due_date: cells.get("due_date").map(|v| date("due_date", v)).transpose()?,
+        due_date: cell("due_date").map(|v| date("due_date", v)).transpose()?,
         currency: text("currency")?,
         amount: text("amount")?,
-        external_reference: cells.get("reference").cloned(),
-        source_system: cells.get("source_system").cloned(),
+        external_reference: cell("reference").map(str::to_string),
+        source_system: cell("source_system").map(str::to_string),
     })
 }
+
+/// The CSV columns an import needs.
+pub(super) const REQUIRED_COLUMNS: [&str; 6] =
+    ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
 
 /// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
 /// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
@@ -409,12 +413,11 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
     Ok(match format {
         ImportFormat::Json => read_json_array(body)?,
         ImportFormat::Csv => {
-            let required = ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
             let (body, _) = super::import::csv_body(body)?;
-            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &required)?;
+            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &REQUIRED_COLUMNS)?;
             let mut inputs = Vec::with_capacity(rows.len());
             for r in rows {
-                match input_from_csv(&r.cells) {
+                match input_from_csv(|name| r.cells.get(name).map(String::as_str)) {
                     Ok(input) => inputs.push((r.row, input)),
                     Err(error) => rejected.push(RejectedRow { row: r.row, error }),
                 }
@@ -424,124 +427,25 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
     })
 }
 
-/// A row that passed validation, before the customer and the existing document are looked up.
-struct ValidRow {
-    row: u64,
-    doc_type: DocType,
-    doc_no: String,
-    customer_code: String,
-    fields: DocumentFields,
-}
-
-/// Upserts documents by (doc_type, doc_no); see `customers::import` for the row rules.
+/// Upserts documents by (doc_type, doc_no); see `document_import` for how, and
+/// `customers::import` for the row rules.
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
     format: ImportFormat,
     body: &[u8],
 ) -> AppResult<ImportReport> {
-    require(principal, Permission::WriteLedger)?;
-    let (inputs, mut rejected) = parse_import(format, body)?;
-    let valid = validate_rows(inputs, &mut rejected);
-    // Customers in one query, existing documents in one query per type: never a query per row.
-    let codes: Vec<String> =
-        valid.iter().map(|v| v.customer_code.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let customers: HashMap<String, Uuid> = customers_db::find_by_codes_key_share(conn, principal.tenant_id, &codes)?
-        .into_iter()
-        .map(|c| (c.code, c.id))
-        .collect();
-    let existing = existing_documents(conn, principal.tenant_id, &valid)?;
-    let mut report = ImportReport::default();
-    let mut to_insert = Vec::new();
-    let mut audit = Vec::new();
-    for v in valid {
-        let Some(&customer_id) = customers.get(&v.customer_code) else {
-            rejected.push(RejectedRow {
-                row: v.row,
-                error: format!("customer_code: unknown customer {:?}", v.customer_code),
-            });
-            continue;
-        };
-        match existing.get(&(v.doc_type, v.doc_no.clone())) {
-            None => {
-                let doc = new_document(principal.tenant_id, customer_id, v.doc_type, v.doc_no, v.fields);
-                audit.push(audit_entry(
-                    principal,
-                    "document.created",
-                    None,
-                    &DocumentView::new(doc.clone(), v.customer_code),
-                ));
-                to_insert.push(doc);
-                report.created += 1;
-            }
-            Some(current) if current.customer_id != customer_id => rejected.push(RejectedRow {
-                row: v.row,
-                error: format!("{} {:?} belongs to another customer", v.doc_type.as_str(), v.doc_no),
-            }),
-            Some(current) if DocumentFields::of(current) == v.fields => report.unchanged += 1,
-            Some(current) => {
-                let mut updated = current.clone();
-                if let Err(e) = apply_fields(&mut updated, v.fields) {
-                    rejected.push(RejectedRow { row: v.row, error: e.message });
-                    continue;
-                }
-                documents_db::update(conn, &updated)?;
-                let before = DocumentView::new(current.clone(), v.customer_code.clone());
-                audit.push(audit_entry(
-                    principal,
-                    "document.updated",
-                    Some(&before),
-                    &DocumentView::new(updated, v.customer_code),
-                ));
-                report.updated += 1;
-            }
-        }
-    }
-    documents_db::insert_many(conn, &to_insert)?;
-    audit_db::append(conn, principal.tenant_id, audit)?;
-    rejected.sort_by_key(|r| r.row);
-    report.rejected = rejected;
-    Ok(report)
+    let mut body = body;
+    super::document_import::import(conn, principal, format, &mut body)
 }
 
-/// Validates each row and rejects a (doc_type, doc_no) that appears again in the body.
-fn validate_rows(inputs: Vec<(u64, DocumentInput)>, rejected: &mut Vec<RejectedRow>) -> Vec<ValidRow> {
-    let mut valid = Vec::with_capacity(inputs.len());
-    let mut seen: HashMap<(DocType, String), u64> = HashMap::new();
-    for (row, input) in inputs {
-        match validate_input(&input) {
-            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
-            Ok((doc_no, customer_code, fields)) => {
-                if let Some(first) = seen.insert((input.doc_type, doc_no.clone()), row) {
-                    seen.insert((input.doc_type, doc_no.clone()), first);
-                    rejected.push(RejectedRow {
-                        row,
-                        error: format!("{} {doc_no:?} appears again (first in row {first})", input.doc_type.as_str()),
-                    });
-                    continue;
-                }
-                valid.push(ValidRow { row, doc_type: input.doc_type, doc_no, customer_code, fields });
-            }
-        }
-    }
-    valid
-}
-
-/// The documents the rows name that exist already, locked for update (one query per type).
-fn existing_documents(
+/// [`import`] of a body read as a stream (a spooled upload).
+pub fn import_from(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    valid: &[ValidRow],
-) -> AppResult<HashMap<(DocType, String), Document>> {
-    let mut existing = HashMap::new();
-    for doc_type in DocType::ALL {
-        let nos: Vec<String> = valid.iter().filter(|v| v.doc_type == doc_type).map(|v| v.doc_no.clone()).collect();
-        if nos.is_empty() {
-            continue;
-        }
-        for d in documents_db::find_by_keys_for_update(conn, tenant_id, doc_type.as_str(), &nos)? {
-            existing.insert((doc_type, d.doc_no.clone()), d);
-        }
-    }
-    Ok(existing)
+    principal: &Principal,
+    format: ImportFormat,
+    body: &mut (dyn std::io::BufRead + Send),
+) -> AppResult<ImportReport> {
+    super::document_import::import(conn, principal, format, body)
 }
+

@@ -28,42 +28,81 @@ pub struct CsvRow {
     pub cells: HashMap<String, String>,
 }
 
-/// Reads a CSV body. Headers must all be known (`allowed`) and include `required`: a column the
-/// import would silently ignore is a mapping mistake the sender wants to hear about.
-/// Rows of the wrong width are returned as rejections, not errors of the whole file.
+/// A CSV body read record by record. Headers must all be known (`allowed`) and include
+/// `required`: a column the import would silently ignore is a mapping mistake the sender wants to
+/// hear about. Rows of the wrong width are rejections, not errors of the whole file.
+pub struct CsvRecords<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    headers: Vec<String>,
+    record: csv::StringRecord,
+    row: u64,
+}
+
+impl<R: std::io::BufRead> CsvRecords<R> {
+    pub fn new(mut body: R, allowed: &[&str], required: &[&str]) -> AppResult<CsvRecords<R>> {
+        if body.fill_buf().map_err(AppError::internal)?.starts_with(b"\xEF\xBB\xBF") {
+            body.consume(3);
+        }
+        let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(body);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| AppError::invalid("body", format!("CSV header unreadable: {e}")))?
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        for h in &headers {
+            if !allowed.contains(&h.as_str()) {
+                return Err(AppError::invalid(
+                    "body",
+                    format!("unknown CSV column {h:?}; allowed: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        for r in required {
+            if !headers.iter().any(|h| h == r) {
+                return Err(AppError::invalid("body", format!("CSV column {r:?} is required")));
+            }
+        }
+        Ok(CsvRecords { reader, headers, record: csv::StringRecord::new(), row: 0 })
+    }
+}
+
+impl<R: std::io::Read> CsvRecords<R> {
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// Where a column is, if the file has it.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// The next data row: its number and cells, or why it cannot be read. `None` at the end.
+    pub fn next_row(&mut self) -> Option<Result<(u64, &csv::StringRecord), RejectedRow>> {
+        self.row += 1;
+        let row = self.row;
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => None,
+            Err(e) => Some(Err(RejectedRow { row, error: format!("unreadable CSV row: {e}") })),
+            Ok(true) if self.record.len() != self.headers.len() => Some(Err(RejectedRow {
+                row,
+                error: format!("expected {} columns, found {}", self.headers.len(), self.record.len()),
+            })),
+            Ok(true) => Some(Ok((row, &self.record))),
+        }
+    }
+}
+
+/// Reads a whole CSV body (see [`CsvRecords`] for the rules).
 pub fn read_csv(body: &[u8], allowed: &[&str], required: &[&str]) -> AppResult<(Vec<CsvRow>, Vec<RejectedRow>)> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(body);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| AppError::invalid("body", format!("CSV header unreadable: {e}")))?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    for h in &headers {
-        if !allowed.contains(&h.as_str()) {
-            return Err(AppError::invalid(
-                "body",
-                format!("unknown CSV column {h:?}; allowed: {}", allowed.join(", ")),
-            ));
-        }
-    }
-    for r in required {
-        if !headers.iter().any(|h| h == r) {
-            return Err(AppError::invalid("body", format!("CSV column {r:?} is required")));
-        }
-    }
+    let mut records = CsvRecords::new(body, allowed, required)?;
+    let headers = records.headers().to_vec();
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i as u64 + 1;
-        match record {
-            Err(e) => rejected.push(RejectedRow { row, error: format!("unreadable CSV row: {e}") }),
-            Ok(record) if record.len() != headers.len() => rejected.push(RejectedRow {
-                row,
-                error: format!("expected {} columns, found {}", headers.len(), record.len()),
-            }),
-            Ok(record) => {
+    while let Some(next) = records.next_row() {
+        match next {
+            Err(r) => rejected.push(r),
+            Ok((row, record)) => {
                 let cells = headers
                     .iter()
                     .zip(record.iter())

@@ -178,3 +178,148 @@ async fn creating_and_importing_the_same_document_at_once_never_fails_with_500()
     }
     assert_eq!(app.count("documents WHERE doc_no LIKE 'INV-RACE-%'"), ROUNDS as i64);
 }
+
+/// A ledger of `n` invoices over customers L0..L9, as an ERP exports it.
+fn ledger_csv(n: usize, amount: impl Fn(usize) -> String) -> String {
+    let mut csv = String::from("doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n");
+    for i in 0..n {
+        csv.push_str(&format!("INV-{i:06},invoice,L{},2026-01-05,2026-02-04,EUR,{},REF-{i}\n", i % 10, amount(i)));
+    }
+    csv
+}
+
+/// 20,000 rows in one request: all created, each with its audit entry (whose `after` is the
+/// document as the API answers it); the same request again changes nothing and writes no entry.
+#[tokio::test]
+async fn a_large_ledger_import_is_counted_and_audited_per_document() {
+    let app = spawn_app().await;
+    for c in 0..10 {
+        app.create_customer(&format!("L{c}")).await;
+    }
+    const N: usize = 20_000;
+    let csv = ledger_csv(N, |i| format!("{}.{:02}", 100 + i, i % 100));
+    let r = app.post_csv("/api/v1/documents/import", &csv).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((r.body["created"].as_u64(), r.body["updated"].as_u64()), (Some(N as u64), Some(0)), "{}", r.text);
+    assert_eq!(r.body["rejected"], json!([]));
+    assert_eq!(app.count("documents"), N as i64);
+    assert_eq!(app.count("audit_trail WHERE action = 'document.created' AND entity_type = 'document'"), N as i64);
+    assert_eq!(app.count("audit_trail a JOIN documents d ON a.entity_id = d.id::text"), N as i64, "one per document");
+    for i in [0, 7, 12_345, N - 1] {
+        let list = app.get(&format!("/api/v1/documents?q=INV-{i:06}")).await;
+        let doc = &list.body["items"][0];
+        assert_eq!(doc["amount"], format!("{}.{:02}", 100 + i, i % 100), "{}", list.text);
+        assert_eq!(doc["customer_code"], format!("L{}", i % 10));
+        assert_eq!(doc["external_reference"], format!("REF-{i}"));
+        let id = doc["id"].as_str().unwrap();
+        let audit = app.get(&format!("/api/v1/audit?entity_type=document&entity_id={id}")).await;
+        let items = audit.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{}", audit.text);
+        assert_eq!(items[0]["action"], "document.created");
+        assert_eq!(items[0]["actor_type"], "api_key");
+        assert_eq!(items[0]["before"], Value::Null);
+        assert_eq!(&items[0]["after"], doc, "the entry shows the document as it was created");
+    }
+    let v = app.get("/api/v1/audit/verify").await;
+    assert_eq!(v.body["valid"], true, "{}", v.text);
+
+    let again = app.post_csv("/api/v1/documents/import", &csv).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(
+        (again.body["created"].as_u64(), again.body["updated"].as_u64(), again.body["unchanged"].as_u64()),
+        (Some(0), Some(0), Some(N as u64)),
+        "{}",
+        again.text
+    );
+    assert_eq!(app.count("audit_trail WHERE entity_type = 'document'"), N as i64, "nothing changed, nothing audited");
+
+    // Every 1,000th amount changes: those are updated, with before and after.
+    let changed = ledger_csv(N, |i| if i % 1000 == 0 { "1.00".into() } else { format!("{}.{:02}", 100 + i, i % 100) });
+    let r = app.post_csv("/api/v1/documents/import", &changed).await;
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["updated"].as_u64(), r.body["unchanged"].as_u64()),
+        (Some(0), Some(20), Some(N as u64 - 20)),
+        "{}",
+        r.text
+    );
+    let updated = app.get("/api/v1/audit?action=document.updated&limit=100").await;
+    let items = updated.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20, "{}", updated.text);
+    assert_eq!(items[1]["before"]["amount"], "1100.00", "{}", updated.text);
+    assert_eq!(items[1]["after"]["amount"], "1.00");
+    assert_eq!(items[1]["after"]["open_amount"], "1.00");
+    assert_eq!(items[1]["after"]["doc_no"], "INV-001000");
+}
+
+/// Rejections in a mixed request keep their row numbers and reasons; the other rows are written.
+#[tokio::test]
+async fn a_mixed_ledger_import_rejects_rows_by_number_and_writes_the_rest() {
+    let app = spawn_app().await;
+    app.create_customer("C1").await;
+    app.create_customer("C2").await;
+    app.create_invoice("C2", "INV-X", "10.00").await;
+    let cancelled = app.create_invoice("C1", "INV-C", "10.00").await;
+    let id = cancelled["id"].as_str().unwrap();
+    let r = app.send("DELETE", &format!("/api/v1/documents/{id}"), Some(&app.api_key), None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    app.create_invoice("C1", "INV-U", "10.00").await;
+    app.create_invoice("C1", "INV-V", "10.00").await;
+    let csv = "doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n\
+        INV-A,invoice,C1,2026-03-01,2026-03-31,EUR,5.00,\n\
+        INV-B,invoice,C9,2026-03-01,2026-03-31,EUR,5.00,\n\
+        INV-X,invoice,C1,2026-03-01,2026-03-31,EUR,10.00,\n\
+        INV-A,invoice,C1,2026-03-01,2026-03-31,EUR,6.00,\n\
+        INV-D,invoice,C1,2026-03-01,2026-03-31,EUR,1.001,\n\
+        INV-C,invoice,C1,2026-03-01,2026-03-31,EUR,11.00,\n\
+        INV-U,invoice,C1,2026-03-01,2026-04-30,EUR,10.00,PO-9\n\
+        INV-V,invoice,C1,2026-03-01,2026-03-31,EUR,10.00,\n\
+        INV-W,invoice,C1,2026-03-01\n\
+        CN-A,credit_note,C2,2026-03-02,,EUR,2.50,\n";
+    let r = app.post_csv("/api/v1/documents/import", csv).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["updated"].as_u64(), r.body["unchanged"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{}",
+        r.text
+    );
+    let rejected: Vec<(u64, String)> = r.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["row"].as_u64().unwrap(), x["error"].as_str().unwrap().to_string()))
+        .collect();
+    let rows: Vec<u64> = rejected.iter().map(|(row, _)| *row).collect();
+    assert_eq!(rows, vec![2, 3, 4, 5, 6, 9], "{}", r.text);
+    assert_eq!(rejected[0].1, "customer_code: unknown customer \"C9\"");
+    assert_eq!(rejected[1].1, "invoice \"INV-X\" belongs to another customer");
+    assert_eq!(rejected[2].1, "invoice \"INV-A\" appears again (first in row 1)");
+    assert!(rejected[3].1.contains("EUR allows 2 decimal places"), "{}", rejected[3].1);
+    assert_eq!(rejected[4].1, "document INV-C is cancelled");
+    assert_eq!(rejected[5].1, "expected 8 columns, found 4");
+    assert_eq!(app.count("documents WHERE doc_no IN ('INV-A', 'CN-A')"), 2);
+    assert_eq!(
+        app.count("documents WHERE doc_no = 'INV-A' AND amount = 5"),
+        1,
+        "the first row of a repeated key counts"
+    );
+    let updated = app.get("/api/v1/audit?action=document.updated").await;
+    let items = updated.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", updated.text);
+    assert_eq!(items[0]["before"]["due_date"], "2026-03-31");
+    assert_eq!(items[0]["after"]["due_date"], "2026-04-30");
+    assert_eq!(items[0]["after"]["external_reference"], "PO-9");
+
+    // The same rows as a JSON array give the same answer, row for row.
+    let json_rows = json!([
+        {"doc_type": "invoice", "doc_no": "INV-A", "customer_code": "C1", "issue_date": "2026-03-01", "due_date": "2026-03-31", "currency": "EUR", "amount": "5.00"},
+        {"doc_type": "invoice", "doc_no": "INV-B", "customer_code": "C9", "issue_date": "2026-03-01", "currency": "EUR", "amount": "5.00"},
+        {"doc_type": "invoice", "doc_no": "INV-E", "customer_code": "C1", "issue_date": "2026-03-01", "currency": "EUR", "amount": 5},
+        {"doc_type": "invoice", "doc_no": "INV-F", "customer_code": "C1", "issue_date": "2026-03-01", "currency": "EUR", "amount": "7"}
+    ]);
+    let r = app.post("/api/v1/documents/import", &json_rows).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((r.body["created"].as_u64(), r.body["unchanged"].as_u64()), (Some(1), Some(1)), "{}", r.text);
+    let rows: Vec<u64> = r.body["rejected"].as_array().unwrap().iter().map(|x| x["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, vec![2, 3], "{}", r.text);
+}

@@ -1,12 +1,16 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, read_body, run_read, Auth, JsonBody};
-use crate::error::AppResult;
+use crate::api::extract::{
+    execute_write, execute_write_digest, ok_json, read_body, run_read, spool_body, Auth, BodyStore, JsonBody,
+    SpooledBody,
+};
+use crate::error::{AppError, AppResult};
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
 use crate::services::import::{ImportFormat, ImportReport};
 use crate::services::pagination::Page;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// Create a ledger document (invoice, credit note, payment, adjustment).
@@ -104,11 +108,27 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
-    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    // CSV (and .xlsx) is spooled and read as a stream; a JSON array is parsed whole, so it is
+    // received as JSON bodies are (with their nesting limit).
+    let limit = state.settings.max_import_bytes;
+    let (body, digest) = match format {
+        ImportFormat::Csv => {
+            let body = spool_body(&req, payload, limit).await?;
+            let digest = body.sha256;
+            (body, digest)
+        }
+        ImportFormat::Json => {
+            let bytes = read_body(&req, payload, limit).await?;
+            let digest: [u8; 32] = Sha256::digest(&bytes).into();
+            let head = bytes[..bytes.len().min(8192)].to_vec();
+            let size = bytes.len() as u64;
+            (SpooledBody { store: BodyStore::Memory(bytes), sha256: digest, bytes: size, head }, digest)
+        }
+    };
     let principal = p.clone();
-    let data = body.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        documents::import(conn, &principal, format, &data)
+    execute_write_digest(&state, &p, &req, &digest, StatusCode::OK, move |conn| {
+        let mut reader = body.open().map_err(AppError::internal)?;
+        documents::import_from(conn, &principal, format, &mut reader)
     })
     .await
 }

@@ -1,0 +1,283 @@
+//! The ledger import as a stream, like a bank file's: one thread reads and validates the rows
+//! (pure, row by row) and hands them over in batches; the transaction's connection COPYs them into
+//! a staging table meanwhile. Then a few set-based statements decide and write everything (see
+//! `db::document_import`): memory does not grow with the request (only rejected rows are kept,
+//! for the answer), and the answer and the rules are those of a row-by-row upsert.
+
+use std::io::BufRead;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use chrono::Utc;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
+use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
+use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
+use super::require;
+use crate::db::audit as audit_db;
+use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
+use crate::domain::audit_chain::truncate_to_micros;
+use crate::domain::auth::{Permission, Principal};
+use crate::domain::money::format_amount;
+use crate::error::{AppError, AppResult};
+use crate::spreadsheet;
+
+/// Rows are staged in batches of this size while the body is still being read.
+const BATCH: usize = 5000;
+
+/// Batches read but not yet staged: the reader runs this far ahead of the database.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Planned changes are read, checked and written this many at a time.
+const CHANGES_CHUNK: u32 = 5000;
+
+/// Imports a body (CSV, an .xlsx workbook sent as CSV, or a JSON array) in the caller's
+/// transaction: all of it or, on an error, nothing.
+pub fn import(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    format: ImportFormat,
+    body: &mut (dyn BufRead + Send),
+) -> AppResult<ImportReport> {
+    require(principal, Permission::WriteLedger)?;
+    let started = std::time::Instant::now();
+    import_db::begin(conn)?;
+    let (batches, to_stage) = sync_channel(BATCHES_IN_FLIGHT);
+    let (read, staged) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_rows(format, body, batches));
+        let staged = stage_all(conn, to_stage);
+        (reader.join(), staged)
+    });
+    let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
+    // A database error stops the reader too: report the cause, not the reader's "stopped".
+    let staged = staged?;
+    let mut rejected = read?;
+    tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
+    write(conn, principal, staged, &mut rejected)
+}
+
+/// Stages batches until the reader is done; on a database error it returns at once, which stops
+/// the reader at its next batch.
+fn stage_all(conn: &mut PgConnection, batches: Receiver<Vec<StagedDocument>>) -> AppResult<u64> {
+    let mut staged = 0u64;
+    for batch in batches {
+        staged += import_db::stage(conn, &batch)? as u64;
+    }
+    Ok(staged)
+}
+
+/// Decides and writes the staged rows, and answers with the counts and every rejected row.
+fn write(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    staged: u64,
+    rejected: &mut Vec<RejectedRow>,
+) -> AppResult<ImportReport> {
+    let mut report = ImportReport::default();
+    let started = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, secs = started.elapsed().as_secs_f64(), "document import");
+    import_db::plan(conn, principal.tenant_id, staged)?;
+    lap("planned");
+    let mut changes = 0;
+    for (outcome, n) in import_db::outcome_counts(conn)? {
+        match outcome.as_str() {
+            "unchanged" => report.unchanged += n as u64,
+            "change" => changes = n,
+            _ => {}
+        }
+    }
+    rejected.extend(import_db::rejections(conn)?.into_iter().map(|r| RejectedRow {
+        row: r.row_no as u64,
+        error: match r.outcome.as_str() {
+            "duplicate" => format!(
+                "{} {:?} appears again (first in row {})",
+                r.doc_type,
+                r.doc_no,
+                r.first_row.unwrap_or_default()
+            ),
+            "unknown_customer" => format!("customer_code: unknown customer {:?}", r.customer_code),
+            _ => format!("{} {:?} belongs to another customer", r.doc_type, r.doc_no),
+        },
+    }));
+    let at = truncate_to_micros(Utc::now());
+    let at_text = serde_json::to_value(at).map_err(AppError::internal)?;
+    let actor = AuditActor {
+        actor_type: principal.actor.kind(),
+        actor_id: &principal.actor.id(),
+        at,
+        at_text: at_text.as_str().unwrap_or_default(),
+    };
+    lap("counted");
+    report.created = import_db::create_planned(conn, principal.tenant_id, &actor)? as u64;
+    lap("created");
+    if report.created > 0 {
+        import_db::audit_planned_creations(conn, principal.tenant_id, &actor)?;
+        lap("audited");
+    }
+    if changes > 0 {
+        import_db::open_changes(conn)?;
+        apply_changes(conn, principal, &mut report, rejected)?;
+        lap("changed");
+    }
+    import_db::finish(conn, changes > 0)?;
+    rejected.sort_by_key(|r| r.row);
+    report.rejected = std::mem::take(rejected);
+    Ok(report)
+}
+
+/// Reads the planned changes chunk by chunk: applies each under the rules of settled and cancelled
+/// documents (a refusal rejects its row), writes the changed documents and their audit entries.
+fn apply_changes(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    report: &mut ImportReport,
+    rejected: &mut Vec<RejectedRow>,
+) -> AppResult<()> {
+    loop {
+        let chunk = import_db::next_changes(conn, CHANGES_CHUNK)?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut updated = Vec::with_capacity(chunk.len());
+        let mut audit = Vec::with_capacity(chunk.len());
+        for change in chunk {
+            let PlannedChange { row_no, customer_code, current, .. } = &change;
+            let fields = planned_fields(&change);
+            // Locked now: it may have changed since the plan was made.
+            if DocumentFields::of(current) == fields {
+                report.unchanged += 1;
+                continue;
+            }
+            let mut doc = current.clone();
+            if let Err(e) = apply_fields(&mut doc, fields) {
+                rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
+                continue;
+            }
+            let before = DocumentView::new(current.clone(), customer_code.clone());
+            audit.push(audit_entry(
+                principal,
+                "document.updated",
+                Some(&before),
+                &DocumentView::new(doc.clone(), customer_code.clone()),
+            ));
+            updated.push(doc);
+        }
+        report.updated += import_db::update_documents(conn, principal.tenant_id, &updated)? as u64;
+        audit_db::append(conn, principal.tenant_id, audit)?;
+    }
+}
+
+fn planned_fields(c: &PlannedChange) -> DocumentFields {
+    DocumentFields {
+        issue_date: c.new_issue_date,
+        due_date: c.new_due_date,
+        currency: c.new_currency.clone(),
+        amount: c.new_amount,
+        external_reference: c.new_external_reference.clone(),
+        source_system: c.new_source_system.clone(),
+    }
+}
+
+/// Hands validated rows over in batches as they are read.
+struct Batches {
+    out: SyncSender<Vec<StagedDocument>>,
+    batch: Vec<StagedDocument>,
+    rejected: Vec<RejectedRow>,
+}
+
+impl Batches {
+    fn row(&mut self, row: u64, input: Result<DocumentInput, String>) -> AppResult<()> {
+        let staged = input.and_then(|input| stage_row(row, &input).map_err(|e| e.message));
+        match staged {
+            Ok(doc) => self.batch.push(doc),
+            Err(error) => self.rejected.push(RejectedRow { row, error }),
+        }
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> AppResult<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // The writer hung up: it failed and reports why.
+        self.out.send(batch).map_err(|_| AppError::internal("document import stopped"))
+    }
+}
+
+/// A validated row as staged, with the id it gets if it is new.
+fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
+    let (doc_no, customer_code, f) = validate_input(input)?;
+    Ok(StagedDocument {
+        row_no: row as i64,
+        id: Uuid::now_v7(),
+        doc_type: input.doc_type.as_str(),
+        doc_no,
+        customer_code,
+        issue_date: f.issue_date,
+        due_date: f.due_date,
+        amount_text: format_amount(&f.currency, f.amount),
+        currency: f.currency,
+        amount: f.amount,
+        external_reference: f.external_reference,
+        source_system: f.source_system,
+    })
+}
+
+/// The reader's thread: every row of the body, validated, staged or rejected. Returns the
+/// rejected rows.
+fn read_rows(
+    format: ImportFormat,
+    body: &mut (dyn BufRead + Send),
+    out: SyncSender<Vec<StagedDocument>>,
+) -> AppResult<Vec<RejectedRow>> {
+    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new() };
+    match format {
+        ImportFormat::Json => {
+            let mut bytes = Vec::new();
+            body.read_to_end(&mut bytes).map_err(AppError::internal)?;
+            let (rows, rejected) = read_json_array::<DocumentInput>(&bytes)?;
+            drop(bytes);
+            batches.rejected = rejected;
+            for (row, input) in rows {
+                batches.row(row, Ok(input))?;
+            }
+        }
+        ImportFormat::Csv => {
+            let head = body.fill_buf().map_err(AppError::internal)?;
+            if spreadsheet::is_xlsx(head) || spreadsheet::is_legacy_xls(head) {
+                let mut bytes = Vec::new();
+                body.read_to_end(&mut bytes).map_err(AppError::internal)?;
+                let (csv, _) = csv_body(&bytes)?;
+                read_csv_rows(&mut csv.as_ref(), &mut batches)?;
+            } else {
+                read_csv_rows(body, &mut batches)?;
+            }
+        }
+    }
+    batches.flush()?;
+    Ok(batches.rejected)
+}
+
+fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches) -> AppResult<()> {
+    let mut records = CsvRecords::new(body, &CSV_COLUMNS, &REQUIRED_COLUMNS)?;
+    let columns: Vec<(&str, Option<usize>)> = CSV_COLUMNS.iter().map(|c| (*c, records.column(c))).collect();
+    while let Some(next) = records.next_row() {
+        match next {
+            Err(r) => batches.rejected.push(r),
+            Ok((row, record)) => {
+                let cell = |name: &str| {
+                    let at = columns.iter().find(|(c, _)| *c == name).and_then(|(_, at)| *at)?;
+                    record.get(at).filter(|v| !v.is_empty())
+                };
+                let input = input_from_csv(cell);
+                batches.row(row, input)?;
+            }
+        }
+    }
+    Ok(())
+}
