@@ -43,4 +43,8 @@ macro_rules! text_column {
     )*};
 }
 
-text_column!(crate::domain::run_status::RunStatus, crate::domain::run_status::AllocationState);
+text_column!(
+    crate::domain::run_status::RunStatus,
+    crate::domain::run_status::AllocationState,
+    crate::domain::product::ProductKind,
+);

@@ -30,6 +30,7 @@ mod hostile_input;
 mod http_headers;
 mod idempotency;
 mod integrity;
+mod master_data;
 mod matching;
 mod openapi;
 mod portal;
