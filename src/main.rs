@@ -134,6 +134,16 @@ enum TenantCommand {
     },
     /// Print every tenant's id, slug and name.
     List,
+    /// Read a tenant archive (`GET /api/v1/export`) into this database as a new tenant with the
+    /// same id, in one transaction: the archive's digest, every file's SHA-256 and row count and
+    /// the audit chain are checked first; a damaged or changed archive writes nothing. Refused
+    /// when the tenant id exists here, or its slug (then give another with --slug).
+    Import {
+        file: std::path::PathBuf,
+        /// Log-in slug for the imported tenant instead of the archive's.
+        #[arg(long)]
+        slug: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -239,6 +249,16 @@ fn run(cli: Cli) -> Result<(), String> {
             for t in duizhang::services::tenants::list(&mut conn).map_err(|e| e.message)? {
                 println!("{}", serde_json::json!({ "tenant_id": t.id, "slug": t.slug, "name": t.name }));
             }
+            Ok(())
+        }
+        Command::Tenant { command: TenantCommand::Import { file, slug } } => {
+            use diesel::Connection;
+            use duizhang::services::data_safety::{tenant_import, Keyring};
+            let keys = Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)?;
+            let mut conn = diesel::PgConnection::establish(&database.url).map_err(|e| e.to_string())?;
+            let options = tenant_import::ImportOptions { slug };
+            let report = tenant_import::import(&mut conn, &keys, &file, &options).map_err(|e| e.0)?;
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::User { command } => run_user(&database.url, settings.password_reset_ttl, command),

@@ -98,3 +98,12 @@ pub fn delete_of_customer(conn: &mut PgConnection, tenant_id: Uuid, customer_id:
         .filter(customer_contacts::customer_id.eq(customer_id))
         .execute(conn)
 }
+
+/// Every contact of the tenant (a tenant import seals them once).
+pub fn of_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Contact>> {
+    customer_contacts::table
+        .filter(customer_contacts::tenant_id.eq(tenant_id))
+        .order(customer_contacts::id.asc())
+        .select(Contact::as_select())
+        .load(conn)
+}

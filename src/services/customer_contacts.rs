@@ -376,13 +376,40 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "for_dunning",
 ];
 
-/// A contact row of an import, keyed by customer code.
+/// A contact row of an import: the contact's fields and its customer's code.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactImportRow {
     pub customer_code: String,
-    #[serde(flatten)]
-    pub contact: ContactInput,
+    pub name: String,
+    pub role: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address_lines: Vec<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub for_statements: Option<bool>,
+    pub for_dunning: Option<bool>,
+}
+
+impl ContactImportRow {
+    fn split(self) -> (String, ContactInput) {
+        let input = ContactInput {
+            name: self.name,
+            role: self.role,
+            email: self.email,
+            phone: self.phone,
+            address_lines: self.address_lines,
+            postal_code: self.postal_code,
+            city: self.city,
+            country: self.country,
+            for_statements: self.for_statements,
+            for_dunning: self.for_dunning,
+        };
+        (self.customer_code, input)
+    }
 }
 
 fn parse_flag(field: &str, v: &str) -> Result<bool, String> {
@@ -397,22 +424,20 @@ fn row_from_csv(cells: &HashMap<String, String>) -> Result<ContactImportRow, Str
     let flag = |f: &str| cells.get(f).map(|v| parse_flag(f, v)).transpose();
     Ok(ContactImportRow {
         customer_code: cells.get("customer_code").cloned().ok_or("customer_code: missing")?,
-        contact: ContactInput {
-            name: cells.get("name").cloned().ok_or("name: missing")?,
-            role: cells.get("role").cloned(),
-            email: cells.get("email").cloned(),
-            phone: cells.get("phone").cloned(),
-            // Address lines in one cell, separated by "|" or line breaks.
-            address_lines: cells
-                .get("address")
-                .map(|v| v.split(['|', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
-                .unwrap_or_default(),
-            postal_code: cells.get("postal_code").cloned(),
-            city: cells.get("city").cloned(),
-            country: cells.get("country").cloned(),
-            for_statements: flag("for_statements")?,
-            for_dunning: flag("for_dunning")?,
-        },
+        name: cells.get("name").cloned().ok_or("name: missing")?,
+        role: cells.get("role").cloned(),
+        email: cells.get("email").cloned(),
+        phone: cells.get("phone").cloned(),
+        // Address lines in one cell, separated by "|" or line breaks.
+        address_lines: cells
+            .get("address")
+            .map(|v| v.split(['|', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default(),
+        postal_code: cells.get("postal_code").cloned(),
+        city: cells.get("city").cloned(),
+        country: cells.get("country").cloned(),
+        for_statements: flag("for_statements")?,
+        for_dunning: flag("for_dunning")?,
     })
 }
 
@@ -495,17 +520,18 @@ fn import_row(
     customers: &mut HashMap<String, (Customer, Vec<Contact>)>,
     r: ContactImportRow,
 ) -> AppResult<RowOutcome> {
-    let fields = validate(&r.contact)?;
-    if !customers.contains_key(&r.customer_code) {
-        let customer = customers_db::find_by_code_for_update(conn, principal.tenant_id, &r.customer_code)
-            .map_err(|_| AppError::not_found(format!("customer_code: unknown customer {:?}", r.customer_code)))?;
+    let (customer_code, input) = r.split();
+    let fields = validate(&input)?;
+    if !customers.contains_key(&customer_code) {
+        let customer = customers_db::find_by_code_for_update(conn, principal.tenant_id, &customer_code)
+            .map_err(|_| AppError::not_found(format!("customer_code: unknown customer {:?}", customer_code)))?;
         let contacts = contacts_db::of_customer_for_update(conn, principal.tenant_id, customer.id)?
             .into_iter()
             .map(|c| sealer.open(c))
             .collect::<AppResult<Vec<_>>>()?;
-        customers.insert(r.customer_code.clone(), (customer, contacts));
+        customers.insert(customer_code.clone(), (customer, contacts));
     }
-    let (customer, contacts) = customers.get_mut(&r.customer_code).expect("inserted above");
+    let (customer, contacts) = customers.get_mut(&customer_code).expect("inserted above");
     let existing = contacts.iter().position(|c| c.name.to_lowercase() == fields.name.to_lowercase());
     let current = existing.map(|i| contacts[i].clone());
     if current.as_ref().is_some_and(|c| ContactFields::of(c) == fields) {

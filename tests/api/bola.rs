@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The ids of one of everything, in tenant A.
-struct World {
-    ids: HashMap<&'static str, String>,
+pub(crate) struct World {
+    pub(crate) ids: HashMap<&'static str, String>,
     /// Portal tokens: of A's customer C1 (owner of the difference), of A's customer C2, of B's customer.
     portal_c1: String,
     portal_c2: String,
     portal_b: String,
-    b_key: String,
+    pub(crate) b_key: String,
 }
 
 async fn ok(r: crate::helpers::Response, status: u16) -> Value {
@@ -42,7 +42,7 @@ where
     }
 }
 
-async fn build_world(app: &TestApp) -> World {
+pub(crate) async fn build_world(app: &TestApp) -> World {
     let mut ids = HashMap::new();
     for (code, iban) in [("C1", "DE11111111111111111111"), ("C2", "FR2222222222222222222222")] {
         ok(
@@ -277,7 +277,10 @@ async fn every_rest_route_with_a_path_id_refuses_other_tenants_and_other_custome
         }
     }
     // Deletions last, so the owner's own calls do not remove what later routes use.
-    routes.sort_by_key(|(method, template)| (method == "delete", template.contains("portal-tokens"), template.clone()));
+    // Erasure very last: it deletes the customer's contacts, which the routes before reach.
+    routes.sort_by_key(|(method, template)| {
+        (template.ends_with("/erasure"), method == "delete", template.contains("portal-tokens"), template.clone())
+    });
     assert!(routes.len() >= 40, "the OpenAPI document lists {} routes with path ids", routes.len());
 
     let before = tenant_fingerprint(&app);
@@ -649,4 +652,35 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
         let code = r.body["errors"][0]["extensions"]["code"].as_str().unwrap_or("");
         assert!(code != "not_found" && code != "forbidden", "{field} (owner): {}", r.text);
     }
+}
+
+/// `GET /export` has no path id: the archive itself must hold the caller's tenant only.
+#[tokio::test]
+async fn only_an_admin_exports_and_only_its_own_tenant() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_customer("A1").await;
+    for role in ["viewer", "accountant"] {
+        let r = app.post("/api/v1/api-keys", &json!({"name": role, "role": role})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let (status, body) = crate::tenant_export::export(&app, r.body["api_key"].as_str().unwrap()).await;
+        assert_eq!(status, 403, "{role}: {}", String::from_utf8_lossy(&body));
+    }
+    let r = app.client.get(format!("{}/api/v1/export", app.address)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (b, b_key) = app.create_tenant("Tenant B");
+    let r = app.post_as(&b_key, "/api/v1/customers", &json!({"code": "B1", "name": "B's customer"})).await;
+    assert_eq!(r.status, 201);
+    let (status, archive) = crate::tenant_export::export(&app, &b_key).await;
+    assert_eq!(status, 200);
+    let m = crate::tenant_export::manifest(&archive);
+    assert_eq!(m["tenant_id"], b.to_string());
+    assert_eq!(crate::tenant_export::rows(&m, "customers"), 1);
+    let everything: String = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| crate::tenant_export::entry(&archive, f["file"].as_str().unwrap()))
+        .collect();
+    assert!(!everything.contains(&app.tenant_id.to_string()), "tenant A's rows in B's export");
+    assert!(everything.contains("B's customer"));
 }

@@ -183,6 +183,31 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp { address, client, db, tenant_id: created.tenant_id, tenant_slug: created.slug, api_key: created.api_key }
 }
 
+/// An app on a database that already holds its tenant (imported, say), calling as `api_key`.
+pub async fn spawn_app_on(
+    db: TestDatabase,
+    tenant_id: Uuid,
+    tenant_slug: String,
+    api_key: String,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = Settings {
+        port: 0,
+        database_url: Some(db.url.clone()),
+        jwt_secret: Some(TEST_JWT_SECRET.into()),
+        db_pool_size: 4,
+        workers: 1,
+        rate_limit: duizhang::config::RateLimitConfig { per_second: 10_000, burst: 10_000 },
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let app = Application::build(settings, &db.url).expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(1)).build().unwrap();
+    TestApp { address, client, db, tenant_id, tenant_slug, api_key }
+}
+
 impl TestApp {
     /// Another tenant in the same database, with its own admin key.
     pub fn create_tenant(&self, name: &str) -> (Uuid, String) {

@@ -256,6 +256,11 @@ async fn contacts_import_by_customer_and_name() {
         .await;
     assert_eq!((again.body["updated"].as_u64(), again.body["created"].as_u64()), (Some(1), Some(1)), "{}", again.text);
     let list = app.get("/api/v1/customers/C1/contacts").await;
+    let json_rows = json!([{"customer_code": "C2", "name": "Zhao Lei", "email": "zhao@c2.example"},
+                           {"customer_code": "C2", "nme": "a typo"}]);
+    let r = app.post("/api/v1/customer-contacts/import", &json_rows).await;
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
     let flagged: Vec<&str> = list
         .body
         .as_array()

@@ -121,7 +121,7 @@ macro_rules! rest_api {
 
 rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
-    customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer,
+    customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
     products::import, products::create, products::list, products::get, products::update,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,

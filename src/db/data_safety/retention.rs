@@ -18,13 +18,22 @@ pub struct PurgeReport {
     pub batches: i64,
 }
 
-/// The cut-off per tenant: `now - retention_days` (tenants without settings: 90 days).
-const CUTOFF: &str = "(SELECT $1::timestamptz - make_interval(days => coalesce( \
-    (SELECT s.retention_days FROM data_safety_settings s WHERE s.tenant_id = x.tenant_id), 90)))";
+/// Retention of tenants without settings (the column default of `data_safety_settings`).
+pub const DEFAULT_RETENTION_DAYS: i32 = 90;
+
+/// The cut-off per tenant: `now - retention_days` (tenants without settings:
+/// [`DEFAULT_RETENTION_DAYS`]).
+fn cutoff() -> String {
+    format!(
+        "(SELECT $1::timestamptz - make_interval(days => coalesce( \
+         (SELECT s.retention_days FROM data_safety_settings s WHERE s.tenant_id = x.tenant_id), {DEFAULT_RETENTION_DAYS})))"
+    )
+}
 
 /// Deletes everything past retention as of `now`, batch by batch (each its own transaction).
 pub fn purge(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<PurgeReport> {
     let mut report = PurgeReport::default();
+    let cutoff = cutoff();
     // Attempts of finished deliveries.
     report.webhook_attempts += batches(
         conn,
@@ -33,12 +42,12 @@ pub fn purge(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<PurgeRepo
         &format!(
             "DELETE FROM webhook_attempts WHERE id IN (SELECT x.id FROM webhook_attempts x \
          JOIN webhook_deliveries d ON d.id = x.delivery_id \
-         WHERE d.status <> 'pending' AND x.started_at < {CUTOFF} LIMIT {PURGE_BATCH})"
+         WHERE d.status <> 'pending' AND x.started_at < {cutoff} LIMIT {PURGE_BATCH})"
         ),
     )?;
     // Deliveries (their attempts go with them) of events whose every delivery is finished.
     let done_events = format!(
-        "SELECT x.id FROM outbox_events x WHERE x.dispatched_at IS NOT NULL AND x.dispatched_at < {CUTOFF} \
+        "SELECT x.id FROM outbox_events x WHERE x.dispatched_at IS NOT NULL AND x.dispatched_at < {cutoff} \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.event_id = x.id AND p.status = 'pending')"
     );
     report.webhook_deliveries += batches(
@@ -65,7 +74,7 @@ pub fn purge(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<PurgeRepo
         &mut report.batches,
         &format!(
             "DELETE FROM connector_syncs WHERE id IN (SELECT x.id FROM connector_syncs x \
-         WHERE x.finished_at IS NOT NULL AND x.finished_at < {CUTOFF} LIMIT {PURGE_BATCH})"
+         WHERE x.finished_at IS NOT NULL AND x.finished_at < {cutoff} LIMIT {PURGE_BATCH})"
         ),
     )?;
     Ok(report)

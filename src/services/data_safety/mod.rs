@@ -7,6 +7,9 @@ pub mod key_rotation;
 pub mod keyring;
 pub mod retention;
 pub mod sealing;
+pub mod tenant_archive;
+pub mod tenant_export;
+pub mod tenant_import;
 
 pub use keyring::Keyring;
 

@@ -1,6 +1,6 @@
 //! Retention: delivered outbox events (with their deliveries and attempts), webhook attempts of
 //! finished deliveries and finished connector sync logs older than the tenant's
-//! `retention_days` (default 90) are deleted in batches by a background job. The audit trail is
+//! `retention_days` (default [`DEFAULT_RETENTION_DAYS`]) are deleted in batches by a background job. The audit trail is
 //! never purged: it holds the entries about these rows, and its hash chain must keep verifying.
 //!
 //! Spooled uploads: request bodies too large for memory go to files in [`spool_dir`], named with
@@ -16,17 +16,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::db::data_safety::retention::{purge, PurgeReport, PURGE_BATCH};
+pub use crate::db::data_safety::retention::{purge, PurgeReport, DEFAULT_RETENTION_DAYS, PURGE_BATCH};
 
 /// How often the background job looks for rows past retention.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// The first purge after start: not at once, so a starting instance serves first.
+pub const FIRST_PURGE_DELAY: Duration = Duration::from_secs(60);
 
 /// Runs [`purge`] every [`PURGE_INTERVAL`] until `stop` is set.
 pub fn spawn_worker(pool: DbPool, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("retention".into())
         .spawn(move || {
-            let mut next = std::time::Instant::now() + Duration::from_secs(60);
+            let mut next = std::time::Instant::now() + FIRST_PURGE_DELAY;
             while !stop.load(Ordering::Relaxed) {
                 if std::time::Instant::now() >= next {
                     let result = pool.get().map_err(AppError::internal).and_then(|mut c| purge(&mut c, Utc::now()));

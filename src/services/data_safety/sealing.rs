@@ -160,6 +160,23 @@ impl ContactSealer {
     }
 }
 
+/// Seals the tenant's contacts stored in clear (after a tenant import), when the tenant seals
+/// customer data; returns how many rows changed.
+pub fn seal_tenant_contacts(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) -> AppResult<u64> {
+    let sealer = ContactSealer::new(keyring, conn, tenant_id)?;
+    if !sealer.encrypt {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for c in crate::db::customer_contacts::of_tenant(conn, tenant_id)? {
+        if text_version(&c.name).is_none() {
+            sealed_db::update_contact_sealed(conn, &sealer.seal(&c))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 fn seal_contact(keys: &TenantKeys, c: &mut Contact) {
     c.name = keys.seal_text(&c.name);
     c.email = c.email.as_deref().map(|e| keys.seal_text(e));
