@@ -215,6 +215,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_contacts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        name -> Text,
+        role -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        address_lines -> Array<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        #[max_length = 2]
+        country -> Nullable<Bpchar>,
+        for_statements -> Bool,
+        for_dunning -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customer_dunning (customer_id) {
         customer_id -> Uuid,
         tenant_id -> Uuid,
@@ -514,6 +535,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    products (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        unit -> Nullable<Text>,
+        default_price -> Nullable<Numeric>,
+        #[max_length = 3]
+        currency -> Nullable<Bpchar>,
+        tax_rate -> Nullable<Numeric>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     reconciliation_runs (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -740,6 +779,7 @@ diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
 diesel::joinable!(webhook_settings -> tenants (tenant_id));
 diesel::joinable!(write_offs -> allocations (allocation_id));
 diesel::joinable!(write_offs -> documents (document_id));
+diesel::joinable!(products -> tenants (tenant_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -756,6 +796,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connector_push_secrets,
     connector_syncs,
     connectors,
+    customer_contacts,
     customer_dunning,
     customer_statement_lines,
     customer_statement_mappings,
@@ -776,6 +817,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     password_reset_tokens,
     portal_tokens,
+    products,
     reconciliation_runs,
     statement_run_items,
     statement_runs,

@@ -7,6 +7,7 @@ pub mod bank;
 pub mod cash_application;
 pub mod connector_push;
 pub mod connectors;
+pub mod customer_contacts;
 pub mod customer_statement_mappings;
 pub mod customer_statements;
 pub mod customers;
@@ -22,6 +23,7 @@ pub mod password_resets;
 pub mod pg_tools;
 mod pool;
 pub mod portal;
+pub mod products;
 pub mod reports;
 pub mod statement_runs;
 

@@ -79,6 +79,7 @@ text_column!(
     crate::domain::difference::DifferenceKind,
     crate::domain::difference::DifferenceStatus,
     crate::domain::webhook_delivery::DeliveryStatus,
+    crate::domain::product::ProductKind,
 );
 
 #[cfg(test)]
@@ -108,6 +109,7 @@ mod tests {
             crate::domain::difference::DifferenceKind,
             crate::domain::difference::DifferenceStatus,
             crate::domain::webhook_delivery::DeliveryStatus,
+            crate::domain::product::ProductKind,
         );
     }
 
@@ -159,6 +161,7 @@ mod tests {
                 "status",
                 words(&webhook_delivery::DeliveryStatus::ALL, webhook_delivery::DeliveryStatus::as_str),
             ),
+            ("products", "kind", words(&product::ProductKind::ALL, product::ProductKind::as_str)),
         ];
         for (table, column, mut expected) in cases {
             let mut allowed = allowed_by_migrations(table, column);

@@ -70,6 +70,12 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         ok(app.post("/api/v1/webhook-endpoints", &json!({"url": "http://127.0.0.1:9/hook"})).await, 201).await;
     ids.insert("webhook-endpoints", endpoint["id"].as_str().unwrap().to_string());
 
+    ok(app.post("/api/v1/products", &json!({"code": "C1", "name": "A product coded like a customer"})).await, 201)
+        .await;
+    let contact =
+        ok(app.post("/api/v1/customers/C1/contacts", &json!({"name": "Li Na", "for_statements": true})).await, 201)
+            .await;
+    ids.insert("contacts", contact["id"].as_str().unwrap().to_string());
     let doc = app.create_invoice("C1", "INV-2026-0000101", "100.00").await;
     ids.insert("documents", doc["id"].as_str().unwrap().to_string());
     app.create_invoice("C1", "INV-2026-0000102", "250.00").await;
@@ -183,6 +189,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
 fn body_for(method: &str, template: &str) -> Option<Value> {
     let body = match (method, template) {
         ("patch", "/customers/{code}") => json!({"name": "Hijacked"}),
+        ("patch", "/products/{code}") => json!({"name": "Hijacked"}),
+        ("post", "/customers/{code}/contacts") => json!({"name": "Hijacked"}),
+        ("patch", "/customers/{code}/contacts/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/documents/{id}") => json!({"amount": "1.00"}),
         ("patch", "/bank-accounts/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/connectors/{id}") => json!({"name": "Hijacked"}),
@@ -210,7 +219,9 @@ fn concrete(template: &str, world: &World) -> String {
             .clone()
     };
     let mut path = template.replace("{code}", "C1").replace("{action}", "confirm");
-    if template.starts_with("/customers/{code}/portal-tokens/{id}") {
+    if template.starts_with("/customers/{code}/contacts/{id}") {
+        path = path.replace("{id}", &id_of("contacts"));
+    } else if template.starts_with("/customers/{code}/portal-tokens/{id}") {
         path = path.replace("{id}", &id_of("portal-tokens"));
     } else if template.starts_with("/portal/differences/") {
         path = path.replace("{id}", &id_of("differences"));
@@ -230,6 +241,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("outbox_events WHERE tenant_id = '{t}'"),
         format!("difference_comments c JOIN differences d ON d.id = c.difference_id WHERE d.tenant_id = '{t}'"),
         format!("customers WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("products WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("customer_contacts WHERE tenant_id = '{t}'"),
         format!("api_keys WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
         format!("portal_tokens WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
         format!(
@@ -264,7 +277,10 @@ async fn every_rest_route_with_a_path_id_refuses_other_tenants_and_other_custome
         }
     }
     // Deletions last, so the owner's own calls do not remove what later routes use.
-    routes.sort_by_key(|(method, template)| (method == "delete", template.contains("portal-tokens"), template.clone()));
+    // Erasure very last: it deletes the customer's contacts, which the routes before reach.
+    routes.sort_by_key(|(method, template)| {
+        (template.ends_with("/erasure"), method == "delete", template.contains("portal-tokens"), template.clone())
+    });
     assert!(routes.len() >= 40, "the OpenAPI document lists {} routes with path ids", routes.len());
 
     let before = tenant_fingerprint(&app);
@@ -502,7 +518,30 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "mutation($id: UUID!) { deleteUser(id: $id) { __typename } }".into(),
             json!({"id": id("users")}),
         ),
+        ("product", "{ product(code: \"C1\") { __typename } }".into(), json!({})),
+        (
+            "updateProduct",
+            "mutation { updateProduct(code: \"C1\", patch: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({}),
+        ),
+        ("customerContacts", "{ customerContacts(code: \"C1\") { __typename } }".into(), json!({})),
+        (
+            "createCustomerContact",
+            "mutation { createCustomerContact(code: \"C1\", input: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({}),
+        ),
+        (
+            "updateCustomerContact",
+            "mutation($id: UUID!) { updateCustomerContact(code: \"C1\", id: $id, patch: {name: \"Hijacked\"}) { __typename } }"
+                .into(),
+            json!({"id": id("contacts")}),
+        ),
         // Last: the owner's own call deletes it.
+        (
+            "deleteCustomerContact",
+            "mutation($id: UUID!) { deleteCustomerContact(code: \"C1\", id: $id) { __typename } }".into(),
+            json!({"id": id("contacts")}),
+        ),
         (
             "deleteConnector",
             "mutation($id: UUID!) { deleteConnector(id: $id) { __typename } }".into(),
@@ -551,6 +590,7 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             json!({"id": id("reconciliations")}),
         ),
         ("customers", "{ customers(code: \"C1\") { items { code } } }".into(), json!({})),
+        ("products", "{ products(code: \"C1\") { items { code } } }".into(), json!({})),
     ];
 
     // Coverage: every field of the schema with an id or customer-code argument is listed.

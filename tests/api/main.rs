@@ -31,6 +31,7 @@ mod http_headers;
 mod idempotency;
 mod integrity;
 mod key_rotation_crash;
+mod master_data;
 mod matching;
 mod openapi;
 mod portal;

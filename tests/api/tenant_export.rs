@@ -113,6 +113,7 @@ async fn an_exported_tenant_imported_into_another_database_answers_the_same() {
     let customers = entry(&archive, "customers.ndjson");
     assert!(customers.contains(EMAIL) && customers.contains(IBAN) && customers.contains("12345.6789"), "{customers}");
     assert!(entry(&archive, "inbound_secrets.ndjson").contains(secrets[0].trim_start_matches("whsec_")));
+    assert!(entry(&archive, "customer_contacts.ndjson").contains("Li Na"), "contacts are exported opened");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tenant.zip");
@@ -153,6 +154,8 @@ async fn compare_reports(source: &TestApp, copy: &TestApp) {
         "/api/v1/customers/C1",
         "/api/v1/customers/C3",
         "/api/v1/customers/C1/balance",
+        "/api/v1/customers/C1/contacts",
+        "/api/v1/products",
         "/api/v1/customers/C1/statement-of-account",
         "/api/v1/customers/C1/statements",
         "/api/v1/differences",
@@ -176,7 +179,9 @@ async fn compare_reports(source: &TestApp, copy: &TestApp) {
 /// target's master key, and the customers' keyed hashes are the target's.
 fn sealed_with_the_new_keys(copy: &TestApp, key: &str, secrets: &[String]) {
     let dump = crate::data_safety::dump_text(copy);
-    for clear in [EMAIL, IBAN, secrets[0].trim_start_matches("whsec_"), secrets[1].trim_start_matches("whsec_")] {
+    for clear in
+        [EMAIL, IBAN, "Li Na", secrets[0].trim_start_matches("whsec_"), secrets[1].trim_start_matches("whsec_")]
+    {
         assert!(!dump.contains(clear), "{clear} in clear in the imported database");
     }
     let keyring = Keyring::from_keys(vec![Key::from_base64(key).unwrap()]);
@@ -190,7 +195,7 @@ fn sealed_with_the_new_keys(copy: &TestApp, key: &str, secrets: &[String]) {
     let texts: Vec<Sealed> = diesel::sql_query(
         "SELECT secret AS v FROM inbound_secrets UNION ALL SELECT secret FROM webhook_endpoints \
          UNION ALL SELECT email FROM customers WHERE email IS NOT NULL \
-         UNION ALL SELECT unnest(bank_accounts) FROM customers",
+         UNION ALL SELECT unnest(bank_accounts) FROM customers UNION ALL SELECT name FROM customer_contacts",
     )
     .load(&mut conn)
     .unwrap();

@@ -2,8 +2,11 @@
 //! "leave as is" from "clear".
 
 use crate::domain::customer::CustomerStatus;
+use crate::domain::product::ProductKind;
+use crate::services::customer_contacts::ContactPatch;
 use crate::services::customers::CustomerPatch;
 use crate::services::documents::DocumentPatch;
+use crate::services::products::ProductPatch;
 use async_graphql::{InputObject, MaybeUndefined};
 use chrono::NaiveDate;
 
@@ -63,6 +66,62 @@ impl From<DocumentPatchInput> for DocumentPatch {
             amount: p.amount,
             external_reference: tri(p.external_reference),
             source_system: tri(p.source_system),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ProductPatchInput {
+    pub name: Option<String>,
+    pub kind: Option<ProductKind>,
+    pub unit: MaybeUndefined<String>,
+    pub default_price: MaybeUndefined<String>,
+    pub currency: MaybeUndefined<String>,
+    pub tax_rate: MaybeUndefined<String>,
+    pub active: Option<bool>,
+}
+
+impl From<ProductPatchInput> for ProductPatch {
+    fn from(p: ProductPatchInput) -> Self {
+        ProductPatch {
+            name: p.name,
+            kind: p.kind,
+            unit: tri(p.unit),
+            default_price: tri(p.default_price),
+            currency: tri(p.currency),
+            tax_rate: tri(p.tax_rate),
+            active: p.active,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ContactPatchInput {
+    pub name: Option<String>,
+    pub role: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub address_lines: Option<Vec<String>>,
+    pub postal_code: MaybeUndefined<String>,
+    pub city: MaybeUndefined<String>,
+    pub country: MaybeUndefined<String>,
+    pub for_statements: Option<bool>,
+    pub for_dunning: Option<bool>,
+}
+
+impl From<ContactPatchInput> for ContactPatch {
+    fn from(p: ContactPatchInput) -> Self {
+        ContactPatch {
+            name: p.name,
+            role: tri(p.role),
+            email: tri(p.email),
+            phone: tri(p.phone),
+            address_lines: p.address_lines,
+            postal_code: tri(p.postal_code),
+            city: tri(p.city),
+            country: tri(p.country),
+            for_statements: p.for_statements,
+            for_dunning: p.for_dunning,
         }
     }
 }

@@ -151,6 +151,56 @@ impl MutationRoot {
         run(ctx, move |conn, p| customers::update(conn, p, &keys, &code, patch.into())).await
     }
 
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::products::ProductInput,
+    ) -> async_graphql::Result<crate::services::products::ProductView> {
+        run(ctx, move |conn, p| crate::services::products::create(conn, p, input)).await
+    }
+
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        patch: super::inputs::ProductPatchInput,
+    ) -> async_graphql::Result<crate::services::products::ProductView> {
+        run(ctx, move |conn, p| crate::services::products::update(conn, p, &code, patch.into())).await
+    }
+
+    /// Adds a contact to the customer `code`.
+    async fn create_customer_contact(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: crate::services::customer_contacts::ContactInput,
+    ) -> async_graphql::Result<crate::services::customer_contacts::ContactView> {
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| crate::services::customer_contacts::create(conn, p, &keys, &code, input)).await
+    }
+
+    async fn update_customer_contact(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        id: Uuid,
+        patch: super::inputs::ContactPatchInput,
+    ) -> async_graphql::Result<crate::services::customer_contacts::ContactView> {
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| crate::services::customer_contacts::update(conn, p, &keys, &code, id, patch.into()))
+            .await
+    }
+
+    async fn delete_customer_contact(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        id: Uuid,
+    ) -> async_graphql::Result<crate::services::customer_contacts::ContactView> {
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| crate::services::customer_contacts::delete(conn, p, &keys, &code, id)).await
+    }
+
     async fn create_document(&self, ctx: &Context<'_>, input: DocumentInput) -> async_graphql::Result<DocumentView> {
         run(ctx, move |conn, p| documents::create(conn, p, input)).await
     }

@@ -8,6 +8,7 @@ use crate::services::connectors::{ConnectorSyncView, ConnectorView};
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
+use crate::services::products::ProductView;
 use crate::services::webhooks::{WebhookDeliveryView, WebhookEndpointView};
 use async_graphql::{OutputType, SimpleObject};
 
@@ -15,6 +16,7 @@ use async_graphql::{OutputType, SimpleObject};
 #[graphql(
     concrete(name = "CustomerPage", params(CustomerView)),
     concrete(name = "DocumentPage", params(DocumentView)),
+    concrete(name = "ProductPage", params(ProductView)),
     concrete(name = "BankLinePage", params(BankLineView)),
     concrete(name = "AllocationPage", params(AllocationView)),
     concrete(name = "AuditPage", params(AuditEntryView)),

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 type CustomerPage = Page<CustomerView>;
+type ProductPage = Page<crate::services::products::ProductView>;
 type DocumentPage = Page<DocumentView>;
 type BankLinePage = Page<BankLineView>;
 type AllocationPage = Page<AllocationView>;
@@ -212,6 +213,40 @@ impl QueryRoot {
     async fn customer(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CustomerView> {
         let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
         run(ctx, move |conn, p| customers::get(conn, p, &keys, &code)).await
+    }
+
+    /// The customer's contacts and addresses.
+    async fn customer_contacts(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Vec<crate::services::customer_contacts::ContactView>> {
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run_read(ctx, move |conn, p| crate::services::customer_contacts::list(conn, p, &keys, &code)).await
+    }
+
+    /// Products and services, filtered, one page at a time.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        name: Option<String>,
+        active: Option<bool>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<ProductPage> {
+        let max = max_limit(ctx);
+        let q = crate::services::products::ProductQuery { code, name, active, limit, cursor };
+        let page = run_read(ctx, move |conn, p| crate::services::products::list(conn, p, q, max)).await?;
+        Ok(ProductPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<crate::services::products::ProductView> {
+        run_read(ctx, move |conn, p| crate::services::products::get(conn, p, &code)).await
     }
 
     /// Open items and balance per currency.

@@ -7,6 +7,7 @@ pub mod bank;
 pub mod collections;
 pub mod connector_push;
 pub mod connectors;
+pub mod customer_contacts;
 pub mod customers;
 pub mod data_safety;
 pub mod documents;
@@ -17,6 +18,7 @@ mod openapi_errors;
 mod openapi_examples;
 mod openapi_pages;
 pub mod portal;
+pub mod products;
 pub mod reports;
 pub mod statement_mappings;
 pub mod statements;
@@ -89,6 +91,7 @@ macro_rules! rest_api {
             tags(
                 (name = "auth", description = "Tokens for people: log in to a tenant, change your password, log out everywhere, redeem a reset"),
                 (name = "customers", description = "Customer master data and balances"),
+                (name = "products", description = "Products and services the tenant sells (master data for document lines)"),
                 (name = "documents", description = "The company's ledger: invoices, credit notes, payments, adjustments"),
                 (name = "bank", description = "Our bank accounts, statement imports (camt.053/054, MT940, CSV, BAI2) and bank lines"),
                 (name = "matching", description = "Cash application: runs, allocations, review, settings, FX rates"),
@@ -119,6 +122,8 @@ macro_rules! rest_api {
 rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
     customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
+    customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
+    products::import, products::create, products::list, products::get, products::update,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,

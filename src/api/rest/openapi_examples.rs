@@ -71,6 +71,20 @@ fn comment() -> Value {
 }
 
 /// (operationId, media type, example).
+fn product() -> Value {
+    json!({"code": "P-100", "name": "Steel bracket 40 mm", "unit": "pcs", "default_price": "12.50", "currency": "CNY", "tax_rate": "13"})
+}
+
+fn contact() -> Value {
+    json!({"name": "王芳", "role": "财务经理", "email": "wang.fang@huadong.example", "phone": "+86 21 6888 0000",
+           "address_lines": ["浦东新区世纪大道88号", "1201室"], "postal_code": "200120", "city": "上海", "country": "CN",
+           "for_statements": true})
+}
+
+const PRODUCTS_CSV: &str = "code,name,kind,unit,default_price,currency,tax_rate\nP-100,Steel bracket 40 mm,product,pcs,12.50,CNY,13\nSRV-INSTALL,安装服务,service,h,300.00,CNY,6\n";
+
+const CONTACTS_CSV: &str = "customer_code,name,role,email,phone,address,postal_code,city,country,for_statements,for_dunning\nC000002,王芳,财务经理,wang.fang@huadong.example,+86 21 6888 0000,浦东新区世纪大道88号|1201室,200120,上海,CN,yes,no\n";
+
 fn examples() -> Vec<(&'static str, &'static str, Value)> {
     [
         access_examples(),
@@ -129,6 +143,22 @@ fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
         ("updateDocument", "application/json", json!({"due_date": "2026-12-15"})),
         ("importDocuments", "application/json", documents()),
         ("importDocuments", "text/csv", json!(DOCUMENTS_CSV)),
+        ("createProduct", "application/json", product()),
+        ("updateProduct", "application/json", json!({"tax_rate": "9", "active": false})),
+        (
+            "importProducts",
+            "application/json",
+            json!([product(), {"code": "SRV-INSTALL", "name": "安装服务", "kind": "service", "unit": "h", "default_price": "300.00", "currency": "CNY", "tax_rate": "6"}]),
+        ),
+        ("importProducts", "text/csv", json!(PRODUCTS_CSV)),
+        ("createCustomerContact", "application/json", contact()),
+        ("updateCustomerContact", "application/json", json!({"phone": "+86 21 6888 0001", "for_dunning": true})),
+        (
+            "importCustomerContacts",
+            "application/json",
+            json!([{"customer_code": "C000001", "name": "Anna Schmidt", "role": "Accounts payable", "email": "ap@kalomer.example", "for_statements": true}]),
+        ),
+        ("importCustomerContacts", "text/csv", json!(CONTACTS_CSV)),
         (
             "createBankAccount",
             "application/json",

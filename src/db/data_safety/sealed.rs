@@ -241,6 +241,42 @@ pub fn update_customer_sealed(
     Ok(())
 }
 
+/// Contacts after `after` in id order, locked, skipping rows others hold. `only_plaintext`:
+/// contacts stored in clear while their tenant seals; else those sealed (all their personal
+/// fields are sealed together, so the name tells).
+pub fn lock_contacts(
+    conn: &mut PgConnection,
+    only_plaintext: bool,
+    after: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<crate::db::customer_contacts::Contact>> {
+    let filter = if only_plaintext {
+        "coalesce(s.encrypt_customer_data, true) AND c.name NOT LIKE 'dz1:%'"
+    } else {
+        "c.name LIKE 'dz1:%'"
+    };
+    diesel::sql_query(format!(
+        "SELECT c.* FROM customer_contacts c LEFT JOIN data_safety_settings s ON s.tenant_id = c.tenant_id \
+         WHERE c.id > $1 AND ({filter}) ORDER BY c.id LIMIT {limit} FOR UPDATE OF c SKIP LOCKED"
+    ))
+    .bind::<SqlUuid, _>(after)
+    .load(conn)
+}
+
+/// Replaces a contact's sealed fields.
+pub fn update_contact_sealed(conn: &mut PgConnection, c: &crate::db::customer_contacts::Contact) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE customer_contacts SET name = $2, email = $3, phone = $4, address_lines = $5 WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(c.id)
+    .bind::<Text, _>(&c.name)
+    .bind::<Nullable<Text>, _>(&c.email)
+    .bind::<Nullable<Text>, _>(&c.phone)
+    .bind::<Array<Text>, _>(&c.address_lines)
+    .execute(conn)?;
+    Ok(())
+}
+
 /// A customer as matching reads it: accounts as stored, and their keyed hashes (`None`: not
 /// hashed yet).
 #[derive(QueryableByName)]

@@ -1,7 +1,7 @@
 //! Erasure on request: a customer's personal data (name, aliases, country, e-mail, bank accounts,
-//! and the payer's name and account on the bank lines applied to its items) is replaced, while
-//! the ledger stays as it is (amounts, open items, allocations: the company's books must still
-//! balance). The redaction is itself an audited entry holding SHA-256 hashes of what was erased,
+//! its contacts, and the payer's name and account on the bank lines applied to its items) is
+//! replaced or deleted, while the ledger stays as it is (amounts, open items, allocations: the
+//! company's books must still balance). The redaction is itself an audited entry holding SHA-256 hashes of what was erased,
 //! so the hash chain keeps verifying; earlier entries keep what they recorded (see
 //! docs/data-safety.md for the trade-off).
 
@@ -60,6 +60,10 @@ pub fn erase_customer(conn: &mut PgConnection, principal: &Principal, code: &str
     c.updated_at = chrono::Utc::now();
     customers_db::update(conn, &c)?;
     let lines = crate::db::data_safety::erasure::redact_payers(conn, principal.tenant_id, c.id)?;
+    let contacts = crate::db::customer_contacts::delete_of_customer(conn, principal.tenant_id, c.id)?;
+    if contacts > 0 {
+        erased.insert("contacts".into(), contacts.into());
+    }
     let fields: Vec<String> = erased.keys().cloned().collect();
     if !erased.is_empty() || lines > 0 {
         let mut e = entry(principal, "customer.erased", "customer", &c.code);

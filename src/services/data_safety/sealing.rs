@@ -7,6 +7,7 @@
 //! start-up; readers accept both forms meanwhile.
 
 use super::keyring::Keyring;
+use crate::db::customer_contacts::Contact;
 use crate::db::customers::Customer;
 use crate::db::data_safety::sealed as sealed_db;
 use crate::domain::envelope::{bytes_version, text_version, TenantKeys};
@@ -108,6 +109,90 @@ impl CustomerSealer {
     }
 }
 
+/// What a contact service needs to read and write a tenant's customer contacts: the person's
+/// name, e-mail, phone and address lines are sealed when the tenant encrypts customer data.
+pub struct ContactSealer {
+    keys: std::sync::Arc<TenantKeys>,
+    encrypt: bool,
+}
+
+impl ContactSealer {
+    pub fn new(keyring: &Keyring, conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<ContactSealer> {
+        Ok(ContactSealer { keys: keyring.tenant(conn, tenant_id)?, encrypt: encrypts_customer_data(conn, tenant_id)? })
+    }
+
+    /// The row to store for a plaintext contact.
+    pub fn seal(&self, c: &Contact) -> Contact {
+        let mut stored = c.clone();
+        if self.encrypt {
+            seal_contact(&self.keys, &mut stored);
+        }
+        stored
+    }
+
+    /// The contact with its sealed fields opened.
+    pub fn open(&self, mut c: Contact) -> AppResult<Contact> {
+        open_contact(&self.keys, &mut c)?;
+        Ok(c)
+    }
+
+    /// An audit snapshot without the personal fields in clear (keyed hashes instead).
+    pub fn for_audit(&self, snapshot: Option<serde_json::Value>) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        let mut v = snapshot?;
+        if !self.encrypt {
+            return Some(v);
+        }
+        let mask = |s: &str| Value::String(format!("hmac:{}", &self.keys.lookup_hash(s)[..16]));
+        for field in ["name", "email", "phone"] {
+            if let Some(Value::String(s)) = v.get(field).cloned() {
+                v[field] = mask(&s);
+            }
+        }
+        if let Some(Value::Array(lines)) = v.get_mut("address_lines") {
+            for l in lines.iter_mut() {
+                if let Value::String(s) = l {
+                    *l = mask(s);
+                }
+            }
+        }
+        Some(v)
+    }
+}
+
+/// Seals the tenant's contacts stored in clear (after a tenant import), when the tenant seals
+/// customer data; returns how many rows changed.
+pub fn seal_tenant_contacts(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) -> AppResult<u64> {
+    let sealer = ContactSealer::new(keyring, conn, tenant_id)?;
+    if !sealer.encrypt {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for c in crate::db::customer_contacts::of_tenant(conn, tenant_id)? {
+        if text_version(&c.name).is_none() {
+            sealed_db::update_contact_sealed(conn, &sealer.seal(&c))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn seal_contact(keys: &TenantKeys, c: &mut Contact) {
+    c.name = keys.seal_text(&c.name);
+    c.email = c.email.as_deref().map(|e| keys.seal_text(e));
+    c.phone = c.phone.as_deref().map(|e| keys.seal_text(e));
+    c.address_lines = c.address_lines.iter().map(|l| keys.seal_text(l)).collect();
+}
+
+fn open_contact(keys: &TenantKeys, c: &mut Contact) -> AppResult<()> {
+    let open = |s: &str| keys.open_text(s).map_err(AppError::internal);
+    c.name = open(&c.name)?;
+    c.email = c.email.as_deref().map(open).transpose()?;
+    c.phone = c.phone.as_deref().map(open).transpose()?;
+    c.address_lines = c.address_lines.iter().map(|l| open(l)).collect::<AppResult<_>>()?;
+    Ok(())
+}
+
 /// Stores the keyed hashes of many customers' accounts in one statement.
 pub fn store_account_hashes_many(
     conn: &mut PgConnection,
@@ -205,6 +290,7 @@ pub fn reseal_batch(
             "connectors" => reseal_connectors(conn, keyring, target, after)?,
             "connector_push_secrets" => reseal_push(conn, keyring, target, after)?,
             "customers" => reseal_customers(conn, keyring, target, after)?,
+            "customer_contacts" => reseal_contacts(conn, keyring, target, after)?,
             _ => unreachable!("known tables"),
         };
         if let Some(last) = last {
@@ -214,8 +300,8 @@ pub fn reseal_batch(
     Ok(BatchOutcome { rows: 0, last: None })
 }
 
-pub const TABLES: [&str; 5] =
-    ["webhook_endpoints", "inbound_secrets", "connectors", "connector_push_secrets", "customers"];
+pub const TABLES: [&str; 6] =
+    ["webhook_endpoints", "inbound_secrets", "connectors", "connector_push_secrets", "customers", "customer_contacts"];
 
 fn needs_text(keys: &TenantKeys, target: &Target, stored: &str) -> bool {
     match (target, text_version(stored)) {
@@ -348,6 +434,28 @@ fn reseal_customers(
         open_customer(&keys, &mut plain)?;
         let hashes = seal_customer(&keys, encrypt, &mut plain);
         sealed_db::update_customer_sealed(conn, c.id, &plain.bank_accounts, &plain.email, &hashes)?;
+        n += 1;
+    }
+    Ok((n, rows.last().map(|c| c.id)))
+}
+
+fn reseal_contacts(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    target: &Target,
+    after: Uuid,
+) -> AppResult<(u64, Option<Uuid>)> {
+    let rows = sealed_db::lock_contacts(conn, only_plaintext(target), after, BATCH)?;
+    let mut n = 0;
+    for c in &rows {
+        let keys = keyring.tenant(conn, c.tenant_id)?;
+        if !needs_text(&keys, target, &c.name) {
+            continue;
+        }
+        let mut plain = c.clone();
+        open_contact(&keys, &mut plain)?;
+        seal_contact(&keys, &mut plain);
+        sealed_db::update_contact_sealed(conn, &plain)?;
         n += 1;
     }
     Ok((n, rows.last().map(|c| c.id)))

@@ -240,7 +240,9 @@ fn insert_table(
 fn seal_imported(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) -> Result<u64, Refused> {
     let keys = keyring.tenant(conn, tenant_id)?;
     let mut sealed = 0u64;
-    for (table, column, kind) in archive::SEALED.iter().filter(|(t, _, _)| *t != "customers") {
+    // Customers and their contacts follow the tenant's setting and have their own sealing.
+    let own_sealing = ["customers", "customer_contacts"];
+    for (table, column, kind) in archive::SEALED.iter().filter(|(t, _, _)| !own_sealing.contains(t)) {
         let mut after = Uuid::nil();
         loop {
             let last = match kind {
@@ -274,7 +276,8 @@ fn seal_imported(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) ->
             }
         }
     }
-    Ok(sealed + seal_customers(conn, &keys, tenant_id)?)
+    let contacts = crate::services::data_safety::sealing::seal_tenant_contacts(conn, keyring, tenant_id)?;
+    Ok(sealed + contacts + seal_customers(conn, &keys, tenant_id)?)
 }
 
 fn seal_customers(

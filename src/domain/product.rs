@@ -1,0 +1,103 @@
+//! Products and services a tenant sells: validation of their master data.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    Product,
+    Service,
+}
+
+impl ProductKind {
+    pub const ALL: [ProductKind; 2] = [ProductKind::Product, ProductKind::Service];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Product => "product",
+            ProductKind::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Most decimals a unit price may carry (energy and telecom price per unit below a cent).
+pub const PRICE_SCALE: u32 = 6;
+/// Tax rates are percentages with at most four decimals (VAT 13, 6, 9; 8.1 in Switzerland).
+pub const TAX_RATE_SCALE: u32 = 4;
+
+/// A tax rate in percent ("13", "13%", "8.1"): at least 0, below 100, at most four decimals.
+pub fn parse_tax_rate(text: &str) -> Result<Decimal, String> {
+    let t = text.trim().trim_end_matches('%').trim();
+    let rate: Decimal = t.parse().map_err(|_| format!("{text:?} is not a percentage such as \"13\" or \"8.1\""))?;
+    if rate.is_sign_negative() && !rate.is_zero() || rate >= Decimal::from(100) {
+        return Err("must be at least 0 and below 100 (percent)".into());
+    }
+    if rate.normalize().scale() > TAX_RATE_SCALE {
+        return Err(format!("at most {TAX_RATE_SCALE} decimals"));
+    }
+    Ok(rate.normalize())
+}
+
+/// A unit price: not negative, at most [`PRICE_SCALE`] decimals, thousands separators refused
+/// (an ERP sends plain decimals; "1,5" would be read differently by different people).
+pub fn parse_unit_price(text: &str) -> Result<Decimal, String> {
+    let t = text.trim();
+    let price: Decimal = t.parse().map_err(|_| format!("{text:?} is not a decimal number such as \"12.50\""))?;
+    if price.is_sign_negative() && !price.is_zero() {
+        return Err("must not be negative".into());
+    }
+    if price.normalize().scale() > PRICE_SCALE {
+        return Err(format!("at most {PRICE_SCALE} decimals"));
+    }
+    if price > Decimal::from(100_000_000_000_000i64) {
+        return Err("is too large".into());
+    }
+    Ok(price.normalize())
+}
+
+/// Units are short labels ("pcs", "kg", "h", "件", "台").
+pub fn check_unit(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 20 || v.chars().any(|c| c.is_control()) {
+        return Err("must be 1 to 20 printable characters".into());
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tax_rates_are_percentages() {
+        assert_eq!(parse_tax_rate("13").unwrap(), Decimal::from(13));
+        assert_eq!(parse_tax_rate(" 8.10% ").unwrap().to_string(), "8.1");
+        assert_eq!(parse_tax_rate("0").unwrap(), Decimal::ZERO);
+        assert!(parse_tax_rate("100").is_err());
+        assert!(parse_tax_rate("-1").is_err());
+        assert!(parse_tax_rate("13.00001").is_err());
+        assert!(parse_tax_rate("thirteen").is_err());
+    }
+
+    #[test]
+    fn unit_prices_keep_six_decimals() {
+        assert_eq!(parse_unit_price("0.012500").unwrap().to_string(), "0.0125");
+        assert!(parse_unit_price("0.0000001").is_err());
+        assert!(parse_unit_price("-2").is_err());
+        assert!(parse_unit_price("1,50").is_err());
+        assert!(parse_unit_price("1e30").is_err());
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in ProductKind::ALL {
+            assert_eq!(ProductKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+        }
+    }
+}
