@@ -263,7 +263,7 @@ pub fn update_documents(conn: &mut PgConnection, tenant_id: Uuid, docs: &[Docume
     .bind::<Array<Numeric>, _>(open)
     .bind::<Array<Nullable<Text>>, _>(col(|d| d.external_reference.clone()))
     .bind::<Array<Nullable<Text>>, _>(col(|d| d.source_system.clone()))
-    .bind::<Array<Text>, _>(docs.iter().map(|d| d.status.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(docs.iter().map(|d| d.status).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(updated_at)
     .execute(conn)
 }

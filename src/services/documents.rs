@@ -448,4 +448,3 @@ pub fn import_from(
 ) -> AppResult<ImportReport> {
     super::document_import::import(conn, principal, format, body)
 }
-
