@@ -42,7 +42,8 @@ py=$work/py
 rm -rf "$py" && mkdir -p "$py"
 # The generator runs ruff from PATH on its output.
 (cd "$py" && PATH="$venv/bin:$PATH" "$venv/bin/openapi-python-client" generate \
-  --path ../../../openapi/openapi.json --output-path duizhang_client --meta none >generate.log 2>&1) \
+  --path ../../../openapi/openapi.json --config ../../../scripts/client_check/generator.yaml \
+  --output-path duizhang_client --meta none >generate.log 2>&1) \
   || { cat "$py/generate.log"; exit 1; }
 # It cannot send text/csv bodies and skips those variants (the JSON variant of the same operation
 # stays); any other warning is a defect of the document.
