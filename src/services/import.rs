@@ -165,6 +165,18 @@ pub type ParsedRows<T> = (Vec<(u64, T)>, Vec<RejectedRow>);
 pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<ParsedRows<T>> {
     let values: Vec<serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| AppError::invalid("body", format!("expected a JSON array: {e}")))?;
+    // A row is an object; anything else is a malformed body, not a row to report and skip.
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_object()) {
+        let kind = match v {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(AppError::invalid(&format!("[{i}]"), format!("expected an object, found {kind}")));
+    }
     let mut rows = Vec::with_capacity(values.len());
     let mut rejected = Vec::new();
     for (i, value) in values.into_iter().enumerate() {

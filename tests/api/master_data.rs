@@ -261,6 +261,9 @@ async fn contacts_import_by_customer_and_name() {
     let r = app.post("/api/v1/customer-contacts/import", &json_rows).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
+    let not_rows = app.post("/api/v1/customer-contacts/import", &json!(["D", "æ"])).await;
+    assert_eq!(not_rows.status, 422, "an array of strings is not rows: {}", not_rows.text);
+    assert_eq!(not_rows.body["error"]["details"]["field"], "[0]", "{}", not_rows.text);
     let flagged: Vec<&str> = list
         .body
         .as_array()
