@@ -305,8 +305,16 @@ fn validate_comment(input: &CommentInput, required: bool) -> AppResult<()> {
     if input.attachments.len() > 20 {
         return Err(AppError::invalid("attachments", "at most 20 attachments"));
     }
+    // PostgreSQL text and jsonb cannot hold a NUL character.
+    if input.body.contains('\0') {
+        return Err(AppError::invalid("body", "must not contain NUL characters"));
+    }
     for (i, a) in input.attachments.iter().enumerate() {
         let field = |f: &str| format!("attachments[{i}].{f}");
+        let texts = [Some(&a.name), a.content_type.as_ref(), a.sha256.as_ref(), a.url.as_ref()];
+        if texts.iter().flatten().any(|t| t.contains('\0')) {
+            return Err(AppError::invalid(&format!("attachments[{i}]"), "must not contain NUL characters"));
+        }
         if a.name.trim().is_empty() || a.name.len() > 255 {
             return Err(AppError::invalid(&field("name"), "1 to 255 characters"));
         }
