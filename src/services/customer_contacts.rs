@@ -412,12 +412,12 @@ impl ContactImportRow {
     }
 }
 
+/// A role flag: a yes/no cell, or the `x` people tick a column with.
 fn parse_flag(field: &str, v: &str) -> Result<bool, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "x" | "是" => Ok(true),
-        "false" | "no" | "n" | "0" | "否" => Ok(false),
-        _ => Err(format!("{field}: {v:?} is not true or false")),
+    if v.trim().eq_ignore_ascii_case("x") {
+        return Ok(true);
     }
+    super::import::parse_yes_no(field, v)
 }
 
 fn row_from_csv(cells: &HashMap<String, String>) -> Result<ContactImportRow, String> {

@@ -197,3 +197,12 @@ pub fn describe_json_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<
         format!("{path}: {}", e.inner())
     }
 }
+
+/// A yes/no cell as spreadsheets write it (`true/false`, `yes/no`, `y/n`, `1/0`, `是/否`).
+pub fn parse_yes_no(field: &str, v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "是" => Ok(true),
+        "false" | "no" | "n" | "0" | "否" => Ok(false),
+        _ => Err(format!("{field}: {v:?} is not true or false")),
+    }
+}

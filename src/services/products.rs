@@ -286,14 +286,6 @@ pub fn list(
 
 pub const CSV_COLUMNS: [&str; 8] = ["code", "name", "kind", "unit", "default_price", "currency", "tax_rate", "active"];
 
-fn parse_bool(field: &str, v: &str) -> Result<bool, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "是" => Ok(true),
-        "false" | "no" | "n" | "0" | "否" => Ok(false),
-        _ => Err(format!("{field}: {v:?} is not true or false")),
-    }
-}
-
 fn input_from_csv(cells: &HashMap<String, String>) -> Result<ProductInput, String> {
     Ok(ProductInput {
         code: cells.get("code").cloned().ok_or("code: missing")?,
@@ -306,7 +298,7 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<ProductInput, Strin
         default_price: cells.get("default_price").cloned(),
         currency: cells.get("currency").cloned(),
         tax_rate: cells.get("tax_rate").cloned(),
-        active: cells.get("active").map(|v| parse_bool("active", v)).transpose()?,
+        active: cells.get("active").map(|v| super::import::parse_yes_no("active", v)).transpose()?,
     })
 }
 
