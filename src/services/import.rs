@@ -158,14 +158,21 @@ pub fn csv_body(body: &[u8]) -> AppResult<(std::borrow::Cow<'_, [u8]>, Vec<Strin
     Ok((std::borrow::Cow::Owned(spreadsheet::to_csv(&table)), notes))
 }
 
-/// Parses a JSON array element by element, so one bad element is one rejected row.
 /// Parsed rows with their row numbers, and the rows that could not be read.
 pub type ParsedRows<T> = (Vec<(u64, T)>, Vec<RejectedRow>);
 
+/// How many schema mismatches a refused JSON body lists in `details.rows`.
+const MAX_LISTED_MISMATCHES: usize = 100;
+
+/// Parses a JSON import body. A JSON body is written by a program against the published row
+/// schema, so an element that does not fit it (not an object, a wrong type, a missing or unknown
+/// field) refuses the whole body with every such row named, and nothing is written. Rows that
+/// fit the schema but break a business rule (an unknown customer, a bad currency) are reported
+/// row by row by the caller while the good rows go in. The returned rejections are always empty;
+/// the type matches the CSV path so callers treat both alike.
 pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<ParsedRows<T>> {
     let values: Vec<serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| AppError::invalid("body", format!("expected a JSON array: {e}")))?;
-    // A row is an object; anything else is a malformed body, not a row to report and skip.
     if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_object()) {
         let kind = match v {
             serde_json::Value::Null => "null",
@@ -178,15 +185,30 @@ pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult
         return Err(AppError::invalid(&format!("[{i}]"), format!("expected an object, found {kind}")));
     }
     let mut rows = Vec::with_capacity(values.len());
-    let mut rejected = Vec::new();
+    let mut mismatches = Vec::new();
+    let mut mismatch_count = 0usize;
     for (i, value) in values.into_iter().enumerate() {
         let row = i as u64 + 1;
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => rows.push((row, v)),
-            Err(e) => rejected.push(RejectedRow { row, error: describe_json_error(&e) }),
+            Err(e) => {
+                mismatch_count += 1;
+                if mismatches.len() < MAX_LISTED_MISMATCHES {
+                    mismatches.push(RejectedRow { row, error: describe_json_error(&e) });
+                }
+            }
         }
     }
-    Ok((rows, rejected))
+    if let Some(first) = mismatches.first() {
+        let message = format!(
+            "{mismatch_count} row(s) do not match the row schema, so nothing was imported; row {}: {}",
+            first.row, first.error
+        );
+        return Err(AppError::new(crate::error::ErrorCode::ValidationFailed, message).with_details(
+            serde_json::json!({ "field": "body", "mismatched_rows": mismatch_count, "rows": mismatches }),
+        ));
+    }
+    Ok((rows, Vec::new()))
 }
 
 pub fn describe_json_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {

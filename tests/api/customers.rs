@@ -123,7 +123,7 @@ async fn csv_import_with_good_and_bad_rows() {
 }
 
 #[tokio::test]
-async fn json_import_reports_bad_elements() {
+async fn json_import_refuses_rows_off_the_schema_and_reports_rule_breaks() {
     let app = spawn_app().await;
     let body = json!([
         {"code": "C1", "name": "One"},
@@ -131,12 +131,26 @@ async fn json_import_reports_bad_elements() {
         {"code": "C3", "name": "Three", "unknown": true},
         {"code": "C4", "name": "Four", "default_currency": "JPY", "credit_limit": "1000"}
     ]);
+    // A number where the schema has a string and an unknown field: the body is refused whole,
+    // every such row named, nothing written.
+    let r = app.post("/api/v1/customers/import", &body).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["error"]["details"]["mismatched_rows"], 2, "{}", r.text);
+    let rows = &r.body["error"]["details"]["rows"];
+    assert_eq!((rows[0]["row"].as_u64(), rows[1]["row"].as_u64()), (Some(2), Some(3)), "{}", r.text);
+    assert!(rows[0]["error"].as_str().unwrap().contains("credit_limit"), "{}", r.text);
+    assert_eq!(app.get("/api/v1/customers/C1").await.status, 404, "nothing of a refused body is written");
+
+    // Rows that fit the schema but break a rule are rejected one by one; the rest go in.
+    let body = json!([
+        {"code": "C1", "name": "One"},
+        {"code": "C2", "name": "Two", "default_currency": "EURO"},
+        {"code": "C4", "name": "Four", "default_currency": "JPY", "credit_limit": "1000"}
+    ]);
     let r = app.post("/api/v1/customers/import", &body).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["created"], 2);
-    assert_eq!(r.body["rejected"][0]["row"], 2);
-    assert!(r.body["rejected"][0]["error"].as_str().unwrap().contains("credit_limit"));
-    assert_eq!(r.body["rejected"][1]["row"], 3);
+    assert_eq!(r.body["created"], 2, "{}", r.text);
+    assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
     assert_eq!(app.get("/api/v1/customers/C4").await.body["credit_limit"], "1000");
 }
 

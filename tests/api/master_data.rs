@@ -101,6 +101,10 @@ async fn products_import_from_csv_json_and_xlsx_with_rejections() {
 
     let json_body = json!([{"code": "P-9", "name": "From JSON", "tax_rate": "9"}, {"code": "P-10"}]);
     let r = app.post("/api/v1/products/import", &json_body).await;
+    assert_eq!(r.status, 422, "a row without its name is off the schema: {}", r.text);
+    assert_eq!(r.body["error"]["details"]["rows"][0]["row"], 2, "{}", r.text);
+    let json_body = json!([{"code": "P-9", "name": "From JSON", "tax_rate": "9"}, {"code": "P-10", "name": "x", "tax_rate": "-1"}]);
+    let r = app.post("/api/v1/products/import", &json_body).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
 
@@ -258,6 +262,11 @@ async fn contacts_import_by_customer_and_name() {
     let list = app.get("/api/v1/customers/C1/contacts").await;
     let json_rows = json!([{"customer_code": "C2", "name": "Zhao Lei", "email": "zhao@c2.example"},
                            {"customer_code": "C2", "nme": "a typo"}]);
+    let r = app.post("/api/v1/customer-contacts/import", &json_rows).await;
+    assert_eq!(r.status, 422, "a misspelt field is off the schema: {}", r.text);
+    assert!(r.body["error"]["details"]["rows"][0]["error"].as_str().unwrap().contains("nme"), "{}", r.text);
+    let json_rows = json!([{"customer_code": "C2", "name": "Zhao Lei", "email": "zhao@c2.example"},
+                           {"customer_code": "C404", "name": "Nobody"}]);
     let r = app.post("/api/v1/customer-contacts/import", &json_rows).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
