@@ -467,6 +467,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_mappings (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        mapping -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     inbound_messages (tenant_id, message_id) {
         tenant_id -> Uuid,
         message_id -> Text,
@@ -751,6 +763,7 @@ diesel::joinable!(dunning_levels -> tenants (tenant_id));
 diesel::joinable!(dunning_runs -> tenants (tenant_id));
 diesel::joinable!(fx_rates -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(import_mappings -> tenants (tenant_id));
 diesel::joinable!(inbound_messages -> customer_statements (statement_id));
 diesel::joinable!(inbound_messages -> tenants (tenant_id));
 diesel::joinable!(inbound_secrets -> customers (customer_id));
@@ -811,6 +824,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dunning_runs,
     fx_rates,
     idempotency_keys,
+    import_mappings,
     inbound_messages,
     inbound_secrets,
     matching_settings,

@@ -85,19 +85,12 @@ pub const LEGACY_XLS: &str =
     "a legacy Excel .xls file is not read: save it as .xlsx (Excel Workbook) or CSV and send that";
 
 /// Reads the sheet that holds the most values: the table, where a workbook also has a notes or
-/// cover sheet in front (the other sheets with values are named in a note).
+/// cover sheet in front (the other sheets with values are named in a note). A sheet named as a
+/// notes sheet (`Notes`, `说明`, ... as in our templates) is read only when no other sheet has values.
 pub fn read_main_sheet(bytes: &[u8], limits: Limits) -> Result<Table, SpreadsheetError> {
-    if is_legacy_xls(bytes) {
-        return Err(error(LEGACY_XLS));
-    }
-    check_archive(bytes, limits)?;
-    let mut workbook: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| error(format!("not a readable .xlsx workbook: {e}")))?;
+    let mut workbook = open(bytes, limits)?;
     let names = workbook.sheet_names();
-    if names.is_empty() {
-        return Err(error("the workbook has no sheet"));
-    }
-    let mut best: Option<(usize, Table)> = None;
+    let mut best: Option<((bool, usize), Table)> = None;
     let mut others = Vec::new();
     for name in &names {
         let table = read_sheet(&mut workbook, name, limits)?;
@@ -105,10 +98,11 @@ pub fn read_main_sheet(bytes: &[u8], limits: Limits) -> Result<Table, Spreadshee
         if values == 0 {
             continue;
         }
+        let rank = (!is_notes_sheet(name), values);
         match &best {
-            Some((most, _)) if *most >= values => others.push(format!("{name:?} ({values} cells)")),
+            Some((most, _)) if *most >= rank => others.push(format!("{name:?} ({values} cells)")),
             _ => {
-                if let Some((most, previous)) = best.replace((values, table)) {
+                if let Some(((_, most), previous)) = best.replace((rank, table)) {
                     others.push(format!("{:?} ({most} cells)", previous.sheet));
                 }
             }
@@ -125,6 +119,45 @@ pub fn read_main_sheet(bytes: &[u8], limits: Limits) -> Result<Table, Spreadshee
         ));
     }
     Ok(table)
+}
+
+/// Every sheet that has a value, in the workbook's order, for a reader that picks its sheet by
+/// content (an import looks for its header). The cells kept are bounded over the whole workbook.
+pub fn read_sheets(bytes: &[u8], limits: Limits) -> Result<Vec<Table>, SpreadsheetError> {
+    let mut workbook = open(bytes, limits)?;
+    let mut tables = Vec::new();
+    let mut left = limits.max_cells;
+    for name in workbook.sheet_names() {
+        let table = read_sheet(&mut workbook, &name, Limits { max_cells: left, ..limits })?;
+        let values = table.rows.iter().flatten().filter(|c| !c.is_empty()).count();
+        if values > 0 {
+            left = left.saturating_sub(values);
+            tables.push(table);
+        }
+    }
+    if tables.is_empty() {
+        return Err(error("every sheet of the workbook is empty"));
+    }
+    Ok(tables)
+}
+
+/// Sheet names of notes and instructions (the templates' `Notes`), passed over for the table.
+pub fn is_notes_sheet(name: &str) -> bool {
+    let n = name.trim().to_lowercase();
+    ["notes", "readme", "instructions", "说明", "填写说明", "注意事项"].contains(&n.as_str())
+}
+
+fn open(bytes: &[u8], limits: Limits) -> Result<Xlsx<Cursor<&[u8]>>, SpreadsheetError> {
+    if is_legacy_xls(bytes) {
+        return Err(error(LEGACY_XLS));
+    }
+    check_archive(bytes, limits)?;
+    let workbook: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| error(format!("not a readable .xlsx workbook: {e}")))?;
+    if workbook.sheet_names().is_empty() {
+        return Err(error("the workbook has no sheet"));
+    }
+    Ok(workbook)
 }
 
 /// The declared sizes, before anything is unpacked: a few KB of ZIP can claim gigabytes.
@@ -354,6 +387,8 @@ pub fn to_csv(table: &Table) -> Vec<u8> {
     }
     out
 }
+
+pub mod layout;
 
 #[cfg(test)]
 mod tests;

@@ -265,7 +265,7 @@ fn load(
     let err = |e: crate::error::AppError| e.message;
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
     let (cust, ledger, bank_csv) = (read("customers.csv")?, read("ledger.csv")?, read("bank.csv")?);
-    let r = conn.transaction(|c| customers::import(c, p, keys, ImportFormat::Csv, &cust)).map_err(err)?;
+    let r = conn.transaction(|c| customers::import(c, p, keys, ImportFormat::Csv, &cust, None)).map_err(err)?;
     if !r.rejected.is_empty() {
         return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
     }

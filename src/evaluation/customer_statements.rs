@@ -205,7 +205,7 @@ pub fn evaluate(url: &str, dir: &Path, use_mappings: bool) -> Result<StatementSc
     let (cust, ledger) = (read("customers.csv")?, read("ledger.csv")?);
     // A scratch database: its keys live as long as the evaluation.
     let keys = crate::services::data_safety::Keyring::from_keys(vec![crate::domain::envelope::Key::generate()]);
-    conn.transaction(|c| customers::import(c, &p, &keys, ImportFormat::Csv, &cust)).map_err(err)?;
+    conn.transaction(|c| customers::import(c, &p, &keys, ImportFormat::Csv, &cust, None)).map_err(err)?;
     conn.transaction(|c| documents::import(c, &p, ImportFormat::Csv, &ledger)).map_err(err)?;
     let load_secs = t0.elapsed().as_secs_f64();
 

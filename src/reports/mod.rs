@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod csv_cell;
 pub mod pdf;
+pub mod templates;
 pub mod xlsx;
 
 use crate::domain::money::Currency;

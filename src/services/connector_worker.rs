@@ -313,7 +313,7 @@ fn import_batch(
         Batch::Customers { rows, .. } | Batch::Documents { rows, .. } if rows.is_empty() => {}
         Batch::Customers { kind, rows, names } => {
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;
-            counts.add_report(customers::import(conn, principal, keys, ImportFormat::Json, &body)?, &names, kind);
+            counts.add_report(customers::import(conn, principal, keys, ImportFormat::Json, &body, None)?, &names, kind);
         }
         Batch::Documents { kind, rows, names } => {
             let body = serde_json::to_vec(&rows).map_err(AppError::internal)?;

@@ -1,7 +1,10 @@
 //! Customers' contacts and addresses: several per customer; one receives statements of account,
 //! one dunning letters (setting the flag on a contact moves it off the one that had it).
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import_sheet::{parse_rows, ReadRows};
+use crate::domain::import_mapping::ImportMapping;
+use crate::domain::sheet_columns::ImportKind;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::customer_contacts::{self as contacts_db, Contact};
@@ -443,21 +446,16 @@ fn row_from_csv(cells: &HashMap<String, String>) -> Result<ContactImportRow, Str
 
 /// Reads an import body (CSV, an .xlsx workbook or a JSON array) into rows; no database.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<ContactImportRow>> {
-    Ok(match format {
-        ImportFormat::Json => read_json_array(body)?,
-        ImportFormat::Csv => {
-            let (body, _) = super::import::csv_body(body)?;
-            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &["customer_code", "name"])?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                match row_from_csv(&r.cells) {
-                    Ok(row) => out.push((r.row, row)),
-                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
-                }
-            }
-            (out, rejected)
-        }
-    })
+    parse_import_with(format, body, None).map(|r| (r.rows, r.rejected))
+}
+
+/// [`parse_import`] with the tenant's column mapping for its own layout.
+pub fn parse_import_with(
+    format: ImportFormat,
+    body: &[u8],
+    mapping: Option<&ImportMapping>,
+) -> AppResult<ReadRows<ContactImportRow>> {
+    parse_rows(format, body, ImportKind::CustomerContacts, mapping, &["customer_code", "name"], row_from_csv)
 }
 
 /// Upserts contacts keyed by customer and name (case-insensitive): a contact of that name is
@@ -468,9 +466,11 @@ pub fn import(
     keys: &Keyring,
     format: ImportFormat,
     body: &[u8],
+    mapping: Option<&str>,
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
-    let (rows, mut rejected) = parse_import(format, body)?;
+    let mapping = super::import_mappings::for_import(conn, principal, ImportKind::CustomerContacts, mapping)?;
+    let ReadRows { rows, mut rejected, places, notes } = parse_import_with(format, body, mapping.as_ref())?;
     let sealer = ContactSealer::new(keys, conn, principal.tenant_id)?;
     let mut report = ImportReport::default();
     let mut customers: HashMap<String, (Customer, Vec<Contact>)> = HashMap::new();
@@ -494,14 +494,15 @@ pub fn import(
                 if e.code == crate::error::ErrorCode::ValidationFailed
                     || e.code == crate::error::ErrorCode::NotFound =>
             {
-                rejected.push(RejectedRow { row, error: e.message })
+                rejected.push(RejectedRow::new(row, e.message))
             }
             Err(e) => return Err(e),
         }
     }
     audit_db::append(conn, principal.tenant_id, audit_entries)?;
-    rejected.sort_by_key(|r| r.row);
+    places.place_all(&mut rejected);
     report.rejected = rejected;
+    report.notes = notes;
     Ok(report)
 }
 

@@ -1,6 +1,9 @@
 //! Customers: master data the ledger and matching hang on, keyed by the tenant's own code.
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import_sheet::{parse_rows, ReadRows};
+use crate::domain::import_mapping::ImportMapping;
+use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
@@ -408,50 +411,46 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<CustomerInput, Stri
     })
 }
 
-/// Upserts customers by code. Every row is validated first; the valid ones are written in the
-/// caller's transaction, the others are reported. A row is written whole or not at all.
-/// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
-/// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
+/// Reads an import body (CSV, an .xlsx workbook or a JSON array) into rows; no database, so it
+/// can be fuzzed. Rows that cannot be read are rejections; a body that cannot be read at all is
+/// an error.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<CustomerInput>> {
-    Ok(match format {
-        ImportFormat::Json => read_json_array(body)?,
-        ImportFormat::Csv => {
-            let (body, _) = super::import::csv_body(body)?;
-            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &["code", "name"])?;
-            let mut inputs = Vec::with_capacity(rows.len());
-            for r in rows {
-                match input_from_csv(&r.cells) {
-                    Ok(input) => inputs.push((r.row, input)),
-                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
-                }
-            }
-            (inputs, rejected)
-        }
-    })
+    parse_import_with(format, body, None).map(|r| (r.rows, r.rejected))
 }
 
+/// [`parse_import`] with the tenant's column mapping for its own layout.
+pub fn parse_import_with(
+    format: ImportFormat,
+    body: &[u8],
+    mapping: Option<&ImportMapping>,
+) -> AppResult<ReadRows<CustomerInput>> {
+    parse_rows(format, body, ImportKind::Customers, mapping, &["code", "name"], input_from_csv)
+}
+
+/// Upserts customers by code. Every row is validated first; the valid ones are written in the
+/// caller's transaction, the others are reported. A row is written whole or not at all.
+/// `mapping` names a saved import mapping for the file's own layout.
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
     keys: &Keyring,
     format: ImportFormat,
     body: &[u8],
+    mapping: Option<&str>,
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
     let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
-    let (inputs, mut rejected) = parse_import(format, body)?;
+    let mapping = super::import_mappings::for_import(conn, principal, ImportKind::Customers, mapping)?;
+    let ReadRows { rows: inputs, mut rejected, places, notes } = parse_import_with(format, body, mapping.as_ref())?;
     let mut valid: Vec<(u64, String, CustomerFields)> = Vec::with_capacity(inputs.len());
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (row, input) in inputs {
         let checked = validate_code(&input.code).and_then(|code| validate_fields(&input).map(|f| (code, f)));
         match checked {
-            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
+            Err(e) => rejected.push(RejectedRow::new(row, e.message)),
             Ok((code, fields)) => {
                 if let Some(first) = seen.get(&code) {
-                    rejected.push(RejectedRow {
-                        row,
-                        error: format!("code {code:?} appears again (first in row {first})"),
-                    });
+                    rejected.push(RejectedRow::new(row, format!("code {code:?} appears again (first in row {first})")));
                     continue;
                 }
                 seen.insert(code.clone(), row);
@@ -499,8 +498,9 @@ pub fn import(
     customers_db::insert_many(conn, &to_insert)?;
     store_account_hashes_many(conn, principal.tenant_id, &hashes)?;
     audit_db::append(conn, principal.tenant_id, audit)?;
-    rejected.sort_by_key(|r| r.row);
+    places.place_all(&mut rejected);
     report.rejected = rejected;
+    report.notes = notes;
     Ok(report)
 }
 

@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
-use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
+use super::import::{read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
+use super::import_sheet::{prepare, Places};
+use crate::domain::import_mapping::ImportMapping;
+use crate::domain::sheet_columns::ImportKind;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
@@ -39,22 +42,27 @@ pub fn import(
     principal: &Principal,
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
+    mapping: Option<&str>,
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
+    let mapping = super::import_mappings::for_import(conn, principal, ImportKind::Documents, mapping)?;
     let started = std::time::Instant::now();
     import_db::begin(conn)?;
     let (batches, to_stage) = sync_channel(BATCHES_IN_FLIGHT);
     let (read, staged) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_rows(format, body, batches));
+        let reader = scope.spawn(move || read_rows(format, body, mapping.as_ref(), batches));
         let staged = stage_all(conn, to_stage);
         (reader.join(), staged)
     });
     let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
-    let mut rejected = read?;
+    let (mut rejected, places, notes) = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
-    write(conn, principal, staged, &mut rejected)
+    let mut report = write(conn, principal, staged, &mut rejected)?;
+    places.place_all(&mut report.rejected);
+    report.notes = notes;
+    Ok(report)
 }
 
 /// Stages batches until the reader is done; on a database error it returns at once, which stops
@@ -87,9 +95,8 @@ fn write(
             _ => {}
         }
     }
-    rejected.extend(import_db::rejections(conn)?.into_iter().map(|r| RejectedRow {
-        row: r.row_no as u64,
-        error: match r.outcome.as_str() {
+    rejected.extend(import_db::rejections(conn)?.into_iter().map(|r| {
+        let error = match r.outcome.as_str() {
             "duplicate" => format!(
                 "{} {:?} appears again (first in row {})",
                 r.doc_type,
@@ -98,7 +105,8 @@ fn write(
             ),
             "unknown_customer" => format!("customer_code: unknown customer {:?}", r.customer_code),
             _ => format!("{} {:?} belongs to another customer", r.doc_type, r.doc_no),
-        },
+        };
+        RejectedRow::new(r.row_no as u64, error)
     }));
     let at = truncate_to_micros(Utc::now());
     let at_text = serde_json::to_value(at).map_err(AppError::internal)?;
@@ -151,7 +159,7 @@ fn apply_changes(
             }
             let mut doc = current.clone();
             if let Err(e) = apply_fields(&mut doc, fields) {
-                rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
+                rejected.push(RejectedRow::new(*row_no as u64, e.message));
                 continue;
             }
             let before = DocumentView::new(current.clone(), customer_code.clone());
@@ -191,7 +199,7 @@ impl Batches {
         let staged = input.and_then(|input| stage_row(row, &input).map_err(|e| e.message));
         match staged {
             Ok(doc) => self.batch.push(doc),
-            Err(error) => self.rejected.push(RejectedRow { row, error }),
+            Err(error) => self.rejected.push(RejectedRow::new(row, error)),
         }
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -229,15 +237,21 @@ fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
 }
 
 /// The reader's thread: every row of the body, validated, staged or rejected. Returns the
-/// rejected rows.
+/// rejected rows, where the rows came from and the notes on how the body was read.
 fn read_rows(
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
+    mapping: Option<&ImportMapping>,
     out: SyncSender<Vec<StagedDocument>>,
-) -> AppResult<Vec<RejectedRow>> {
+) -> AppResult<(Vec<RejectedRow>, Places, Vec<String>)> {
     let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new() };
+    let mut places = Places::as_sent(ImportKind::Documents);
+    let mut notes = Vec::new();
     match format {
         ImportFormat::Json => {
+            if mapping.is_some() {
+                return Err(AppError::invalid("mapping", "a column mapping is for CSV and .xlsx bodies, not JSON"));
+            }
             let mut bytes = Vec::new();
             body.read_to_end(&mut bytes).map_err(AppError::internal)?;
             let (rows, rejected) = read_json_array::<DocumentInput>(&bytes)?;
@@ -249,33 +263,37 @@ fn read_rows(
         }
         ImportFormat::Csv => {
             let head = body.fill_buf().map_err(AppError::internal)?;
-            if spreadsheet::is_xlsx(head) || spreadsheet::is_legacy_xls(head) {
+            if spreadsheet::is_xlsx(head) || spreadsheet::is_legacy_xls(head) || mapping.is_some() {
                 let mut bytes = Vec::new();
                 body.read_to_end(&mut bytes).map_err(AppError::internal)?;
-                let (csv, _) = csv_body(&bytes)?;
-                read_csv_rows(&mut csv.as_ref(), &mut batches)?;
+                let prepared = prepare(&bytes, ImportKind::Documents, mapping)?;
+                (places, notes) = (prepared.places, prepared.notes);
+                read_csv_rows(&mut prepared.csv.as_ref(), &mut batches, &places)?;
             } else {
-                read_csv_rows(body, &mut batches)?;
+                read_csv_rows(body, &mut batches, &places)?;
             }
         }
     }
     batches.flush()?;
-    Ok(batches.rejected)
+    Ok((batches.rejected, places, notes))
 }
 
-fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches) -> AppResult<()> {
+fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches, places: &Places) -> AppResult<()> {
     let mut records = CsvRecords::new(body, &CSV_COLUMNS, &REQUIRED_COLUMNS)?;
     let columns: Vec<(&str, Option<usize>)> = CSV_COLUMNS.iter().map(|c| (*c, records.column(c))).collect();
     while let Some(next) = records.next_row() {
         match next {
-            Err(r) => batches.rejected.push(r),
+            Err(mut r) => {
+                r.row = places.row(r.row);
+                batches.rejected.push(r)
+            }
             Ok((row, record)) => {
                 let cell = |name: &str| {
                     let at = columns.iter().find(|(c, _)| *c == name).and_then(|(_, at)| *at)?;
                     record.get(at).filter(|v| !v.is_empty())
                 };
                 let input = input_from_csv(cell);
-                batches.row(row, input)?;
+                batches.row(places.row(row), input)?;
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Ledger documents: the company's invoices, credit notes, payments and adjustments.
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import::{ImportFormat, ImportReport, ParsedRows};
+use super::import_sheet::parse_rows;
+use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers as customers_db;
@@ -407,24 +409,13 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
 pub(super) const REQUIRED_COLUMNS: [&str; 6] =
     ["doc_no", "doc_type", "customer_code", "issue_date", "currency", "amount"];
 
-/// Reads an import body (CSV or a JSON array) into rows; no database, so it can be fuzzed.
-/// Rows that cannot be read are rejections; a body that cannot be read at all is an error.
+/// Reads an import body (CSV, .xlsx or a JSON array) into rows; no database, so it can be
+/// fuzzed. Rows that cannot be read are rejections; a body that cannot be read at all is an error.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<DocumentInput>> {
-    Ok(match format {
-        ImportFormat::Json => read_json_array(body)?,
-        ImportFormat::Csv => {
-            let (body, _) = super::import::csv_body(body)?;
-            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &REQUIRED_COLUMNS)?;
-            let mut inputs = Vec::with_capacity(rows.len());
-            for r in rows {
-                match input_from_csv(|name| r.cells.get(name).map(String::as_str)) {
-                    Ok(input) => inputs.push((r.row, input)),
-                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
-                }
-            }
-            (inputs, rejected)
-        }
-    })
+    let read = parse_rows(format, body, ImportKind::Documents, None, &REQUIRED_COLUMNS, |cells| {
+        input_from_csv(|name| cells.get(name).map(String::as_str))
+    })?;
+    Ok((read.rows, read.rejected))
 }
 
 /// Upserts documents by (doc_type, doc_no); see `document_import` for how, and
@@ -436,15 +427,17 @@ pub fn import(
     body: &[u8],
 ) -> AppResult<ImportReport> {
     let mut body = body;
-    super::document_import::import(conn, principal, format, &mut body)
+    super::document_import::import(conn, principal, format, &mut body, None)
 }
 
-/// [`import`] of a body read as a stream (a spooled upload).
+/// [`import`] of a body read as a stream (a spooled upload), with `mapping` naming a saved
+/// import mapping for the file's own layout.
 pub fn import_from(
     conn: &mut PgConnection,
     principal: &Principal,
     format: ImportFormat,
     body: &mut (dyn std::io::BufRead + Send),
+    mapping: Option<&str>,
 ) -> AppResult<ImportReport> {
-    super::document_import::import(conn, principal, format, body)
+    super::document_import::import(conn, principal, format, body, mapping)
 }

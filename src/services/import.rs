@@ -13,13 +13,32 @@ pub struct ImportReport {
     pub unchanged: u64,
     /// Rows not imported, with the reason; all other rows were imported.
     pub rejected: Vec<RejectedRow>,
+    /// How a spreadsheet or a mapped file was read: the sheet and header row, rows left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct RejectedRow {
-    /// 1-based data row (CSV: the line after the header is row 1; JSON: the first element).
+    /// 1-based row: in a spreadsheet its row number in the sheet (as Excel shows it); in CSV the
+    /// line after the header is row 1; in JSON the first element.
     pub row: u64,
     pub error: String,
+    /// The sheet the row is in (spreadsheets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// The column's letter in the sheet (`D`), when the error is about one field (spreadsheets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The import's column (`amount`) the error is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl RejectedRow {
+    pub fn new(row: u64, error: impl Into<String>) -> RejectedRow {
+        RejectedRow { row, error: error.into(), ..RejectedRow::default() }
+    }
 }
 
 /// One CSV data row as column name -> cell (empty cells omitted).
@@ -83,11 +102,11 @@ impl<R: std::io::Read> CsvRecords<R> {
         let row = self.row;
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
-            Err(e) => Some(Err(RejectedRow { row, error: format!("unreadable CSV row: {e}") })),
-            Ok(true) if self.record.len() != self.headers.len() => Some(Err(RejectedRow {
+            Err(e) => Some(Err(RejectedRow::new(row, format!("unreadable CSV row: {e}")))),
+            Ok(true) if self.record.len() != self.headers.len() => Some(Err(RejectedRow::new(
                 row,
-                error: format!("expected {} columns, found {}", self.headers.len(), self.record.len()),
-            })),
+                format!("expected {} columns, found {}", self.headers.len(), self.record.len()),
+            ))),
             Ok(true) => Some(Ok((row, &self.record))),
         }
     }
@@ -140,6 +159,10 @@ impl ImportFormat {
 
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// Templates of files read through [`csv_body`] (their example row is not read).
+pub const STATEMENT_TEMPLATES: [&[crate::domain::sheet_columns::Column]; 2] =
+    [crate::domain::sheet_columns::CUSTOMER_STATEMENT, crate::domain::sheet_columns::BANK_STATEMENT];
+
 /// The body of a CSV import: as sent, or, for an .xlsx workbook, the CSV its main
 /// sheet makes (line n is sheet row n, so a rejected row names the row a person finds in Excel),
 /// with notes on what was read.
@@ -151,10 +174,11 @@ pub fn csv_body(body: &[u8]) -> AppResult<(std::borrow::Cow<'_, [u8]>, Vec<Strin
     if !spreadsheet::is_xlsx(body) {
         return Ok((std::borrow::Cow::Borrowed(body), Vec::new()));
     }
-    let table = spreadsheet::read_main_sheet(body, spreadsheet::Limits::default())
+    let mut table = spreadsheet::read_main_sheet(body, spreadsheet::Limits::default())
         .map_err(|e| AppError::invalid("body", e.to_string()))?;
     let mut notes = vec![format!("read from the spreadsheet's sheet {:?} (line n is its row n)", table.sheet)];
     notes.extend(table.notes.iter().cloned());
+    notes.extend(spreadsheet::layout::clear_template_example(&mut table, &STATEMENT_TEMPLATES));
     Ok((std::borrow::Cow::Owned(spreadsheet::to_csv(&table)), notes))
 }
 
@@ -194,7 +218,7 @@ pub fn read_json_array<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult
             Err(e) => {
                 mismatch_count += 1;
                 if mismatches.len() < MAX_LISTED_MISMATCHES {
-                    mismatches.push(RejectedRow { row, error: describe_json_error(&e) });
+                    mismatches.push(RejectedRow::new(row, describe_json_error(&e)));
                 }
             }
         }
@@ -227,4 +251,14 @@ pub fn parse_yes_no(field: &str, v: &str) -> Result<bool, String> {
         "false" | "no" | "n" | "0" | "否" => Ok(false),
         _ => Err(format!("{field}: {v:?} is not true or false")),
     }
+}
+
+/// Query parameters of the CSV and .xlsx imports.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The name of a saved import mapping (`/import-mappings`) for a file in the tenant's own
+    /// layout; an unknown name, or a file that does not fit it, refuses the import whole.
+    pub mapping: Option<String>,
 }

@@ -1,6 +1,9 @@
 //! Products and services: the master data document lines name, keyed by the tenant's own code.
 
-use super::import::{read_csv, read_json_array, ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
+use super::import_sheet::{parse_rows, ReadRows};
+use crate::domain::import_mapping::ImportMapping;
+use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::audit as audit_db;
@@ -304,21 +307,16 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<ProductInput, Strin
 
 /// Reads an import body (CSV, an .xlsx workbook or a JSON array) into rows; no database.
 pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<ProductInput>> {
-    Ok(match format {
-        ImportFormat::Json => read_json_array(body)?,
-        ImportFormat::Csv => {
-            let (body, _) = super::import::csv_body(body)?;
-            let (rows, mut rejected) = read_csv(&body, &CSV_COLUMNS, &["code", "name"])?;
-            let mut inputs = Vec::with_capacity(rows.len());
-            for r in rows {
-                match input_from_csv(&r.cells) {
-                    Ok(input) => inputs.push((r.row, input)),
-                    Err(error) => rejected.push(RejectedRow { row: r.row, error }),
-                }
-            }
-            (inputs, rejected)
-        }
-    })
+    parse_import_with(format, body, None).map(|r| (r.rows, r.rejected))
+}
+
+/// [`parse_import`] with the tenant's column mapping for its own layout.
+pub fn parse_import_with(
+    format: ImportFormat,
+    body: &[u8],
+    mapping: Option<&ImportMapping>,
+) -> AppResult<ReadRows<ProductInput>> {
+    parse_rows(format, body, ImportKind::Products, mapping, &["code", "name"], input_from_csv)
 }
 
 /// Valid rows by code, in file order; invalid and repeated codes become rejections.
@@ -327,11 +325,9 @@ fn validate_rows(inputs: Vec<(u64, ProductInput)>, rejected: &mut Vec<RejectedRo
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (row, input) in inputs {
         match validate_code(&input.code).and_then(|code| validate_fields(&input).map(|f| (code, f))) {
-            Err(e) => rejected.push(RejectedRow { row, error: e.message }),
-            Ok((code, _)) if seen.contains_key(&code) => rejected.push(RejectedRow {
-                row,
-                error: format!("code {code:?} appears again (first in row {})", seen[&code]),
-            }),
+            Err(e) => rejected.push(RejectedRow::new(row, e.message)),
+            Ok((code, _)) if seen.contains_key(&code) => rejected
+                .push(RejectedRow::new(row, format!("code {code:?} appears again (first in row {})", seen[&code]))),
             Ok((code, fields)) => {
                 seen.insert(code.clone(), row);
                 valid.push((code, fields));
@@ -342,15 +338,17 @@ fn validate_rows(inputs: Vec<(u64, ProductInput)>, rejected: &mut Vec<RejectedRo
 }
 
 /// Upserts products by code: invalid rows are reported, valid ones written, each row whole or
-/// not at all, all in the caller's transaction.
+/// not at all, all in the caller's transaction. `mapping` names a saved import mapping.
 pub fn import(
     conn: &mut PgConnection,
     principal: &Principal,
     format: ImportFormat,
     body: &[u8],
+    mapping: Option<&str>,
 ) -> AppResult<ImportReport> {
     require(principal, Permission::WriteLedger)?;
-    let (inputs, mut rejected) = parse_import(format, body)?;
+    let mapping = super::import_mappings::for_import(conn, principal, ImportKind::Products, mapping)?;
+    let ReadRows { rows: inputs, mut rejected, places, notes } = parse_import_with(format, body, mapping.as_ref())?;
     let valid = validate_rows(inputs, &mut rejected);
     let codes: Vec<String> = valid.iter().map(|(code, _)| code.clone()).collect();
     let existing: HashMap<String, Product> = products_db::find_by_codes_for_update(conn, principal.tenant_id, &codes)?
@@ -385,7 +383,8 @@ pub fn import(
     }
     products_db::insert_many(conn, &to_insert)?;
     audit_db::append(conn, principal.tenant_id, audit)?;
-    rejected.sort_by_key(|r| r.row);
+    places.place_all(&mut rejected);
     report.rejected = rejected;
+    report.notes = notes;
     Ok(report)
 }

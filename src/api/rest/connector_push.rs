@@ -161,7 +161,7 @@ async fn ledger_push(
         },
         move |conn, principal| -> AppResult<ImportReport> {
             match target {
-                PushTarget::Customers => customers::import(conn, principal, &keys, format, &body),
+                PushTarget::Customers => customers::import(conn, principal, &keys, format, &body, None),
                 _ => documents::import(conn, principal, format, &body),
             }
         },

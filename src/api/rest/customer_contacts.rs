@@ -102,8 +102,8 @@ pub async fn remove(
 #[utoipa::path(
     operation_id = "importCustomerContacts",
     tag = "customers",
-    request_body(description = "A JSON array of contacts with `customer_code`, or CSV with a header row; or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<ContactImportRow> = "application/json"), (String = "text/csv"))),
-    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body(description = "A JSON array of contacts with `customer_code`, or CSV with a header row; or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with a recognised header is read (header row anywhere in the first 30 rows, Chinese labels and common synonyms accepted; see docs/spreadsheets.md). With `mapping`, CSV or .xlsx in the tenant's own layout", content((Vec<ContactImportRow> = "application/json"), (String = "text/csv"))),
+    params(crate::services::import::ImportQuery, ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -112,15 +112,17 @@ pub async fn import(
     state: web::Data<AppState>,
     Auth(p): Auth,
     req: HttpRequest,
+    q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let mapping = q.into_inner().mapping;
     let principal = p.clone();
     let data = body.clone();
     let keys = state.keyring.clone();
     execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customer_contacts::import(conn, &principal, &keys, format, &data)
+        customer_contacts::import(conn, &principal, &keys, format, &data, mapping.as_deref())
     })
     .await
 }

@@ -95,8 +95,8 @@ pub async fn cancel(
 #[utoipa::path(
     operation_id = "importDocuments",
     tag = "documents",
-    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
-    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with a recognised header is read (header row anywhere in the first 30 rows, Chinese labels and common synonyms accepted; see docs/spreadsheets.md). With `mapping`, CSV or .xlsx in the tenant's own layout", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
+    params(crate::services::import::ImportQuery, ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -105,6 +105,7 @@ pub async fn import(
     state: web::Data<AppState>,
     Auth(p): Auth,
     req: HttpRequest,
+    q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
@@ -125,10 +126,11 @@ pub async fn import(
             (SpooledBody { store: BodyStore::Memory(bytes), sha256: digest, bytes: size, head }, digest)
         }
     };
+    let mapping = q.into_inner().mapping;
     let principal = p.clone();
     execute_write_digest(&state, &p, &req, &digest, StatusCode::OK, move |conn| {
         let mut reader = body.open().map_err(AppError::internal)?;
-        documents::import_from(conn, &principal, format, &mut reader)
+        documents::import_from(conn, &principal, format, &mut reader, mapping.as_deref())
     })
     .await
 }

@@ -13,6 +13,7 @@ pub mod data_safety;
 pub mod documents;
 pub mod exports;
 pub mod health;
+pub mod import_mappings;
 pub mod matching;
 mod openapi_errors;
 mod openapi_examples;
@@ -22,6 +23,7 @@ pub mod products;
 pub mod reports;
 pub mod statement_mappings;
 pub mod statements;
+pub mod templates;
 pub mod users;
 pub mod webhooks;
 
@@ -103,6 +105,7 @@ macro_rules! rest_api {
                 (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
                 (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
                 (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
+                (name = "imports", description = "Spreadsheet templates to download and fill in, and saved column mappings for imports in the tenant's own layout"),
                 (name = "connectors", description = "Scheduled pulls (ERPNext, Odoo, JSON invoice APIs, bank file URLs, open banking) with sync history, and signed pushes from ERPs and banks"),
             )
         )]
@@ -124,6 +127,7 @@ rest_api! {
     customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
     products::import, products::create, products::list, products::get, products::update,
+    templates::list, templates::download, import_mappings::list, import_mappings::get, import_mappings::put, import_mappings::remove,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,

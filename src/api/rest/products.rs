@@ -81,8 +81,8 @@ pub async fn update(Auth(p): Auth, code: web::Path<String>, body: JsonBody<Produ
 #[utoipa::path(
     operation_id = "importProducts",
     tag = "products",
-    request_body(description = "A JSON array of products, or CSV with a header row (columns of `ProductInput`); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<ProductInput> = "application/json"), (String = "text/csv"))),
-    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body(description = "A JSON array of products, or CSV with a header row (columns of `ProductInput`); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with a recognised header is read (header row anywhere in the first 30 rows, Chinese labels and common synonyms accepted; see docs/spreadsheets.md). With `mapping`, CSV or .xlsx in the tenant's own layout", content((Vec<ProductInput> = "application/json"), (String = "text/csv"))),
+    params(crate::services::import::ImportQuery, ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = ImportReport), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -91,14 +91,16 @@ pub async fn import(
     state: web::Data<AppState>,
     Auth(p): Auth,
     req: HttpRequest,
+    q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
+    let mapping = q.into_inner().mapping;
     let principal = p.clone();
     let data = body.clone();
     execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        products::import(conn, &principal, format, &data)
+        products::import(conn, &principal, format, &data, mapping.as_deref())
     })
     .await
 }

@@ -278,13 +278,15 @@ fn spreadsheet_as_csv<'a>(
         bank_formats::Input::Stream(mut r) => r.read_to_end(&mut bytes),
     };
     read.map_err(AppError::internal)?;
-    let table = spreadsheet::read_main_sheet(&bytes, spreadsheet::Limits::default())
+    let mut table = spreadsheet::read_main_sheet(&bytes, spreadsheet::Limits::default())
         .map_err(|e| AppError::invalid("body", e.to_string()))?;
+    let example = spreadsheet::layout::clear_template_example(&mut table, &crate::services::import::STATEMENT_TEMPLATES);
     let csv = spreadsheet::to_csv(&table);
     upload.head = csv[..csv.len().min(8 * 1024)].to_vec();
     upload.format = Some(Format::Csv);
     let mut notes = vec![format!("read from the spreadsheet's sheet {:?} (line n is its row n)", table.sheet)];
     notes.extend(table.notes);
+    notes.extend(example);
     Ok(Ok(SheetCsv { csv, notes }))
 }
 

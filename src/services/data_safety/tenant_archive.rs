@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "customer_contacts",
     "products",
     "customer_statement_mappings",
+    "import_mappings",
     "documents",
     "bank_accounts",
     "bank_statements",
