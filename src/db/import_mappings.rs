@@ -43,19 +43,28 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, kind: Option<ImportKind>) 
     q.order((m::kind.asc(), m::name.asc())).select(SavedImportMapping::as_select()).load(conn)
 }
 
-/// Inserts or replaces the mapping of that kind and name.
-pub fn save(conn: &mut PgConnection, row: &SavedImportMapping) -> QueryResult<()> {
-    diesel::insert_into(m::table)
-        .values(row)
-        .on_conflict((m::tenant_id, m::kind, m::name))
-        .do_update()
-        .set((m::mapping.eq(&row.mapping), m::updated_at.eq(row.updated_at)))
+pub fn find_by_id(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<SavedImportMapping>> {
+    m::table
+        .filter(m::tenant_id.eq(tenant_id))
+        .filter(m::id.eq(id))
+        .select(SavedImportMapping::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut PgConnection, row: &SavedImportMapping) -> QueryResult<()> {
+    diesel::insert_into(m::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes the mapping's name, mapping and time of change.
+pub fn update(conn: &mut PgConnection, row: &SavedImportMapping) -> QueryResult<()> {
+    diesel::update(m::table.filter(m::tenant_id.eq(row.tenant_id)).filter(m::id.eq(row.id)))
+        .set((m::name.eq(&row.name), m::mapping.eq(&row.mapping), m::updated_at.eq(row.updated_at)))
         .execute(conn)
         .map(|_| ())
 }
 
-pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, kind: ImportKind, name: &str) -> QueryResult<bool> {
-    diesel::delete(m::table.filter(m::tenant_id.eq(tenant_id)).filter(m::kind.eq(kind)).filter(m::name.eq(name)))
-        .execute(conn)
-        .map(|n| n > 0)
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(m::table.filter(m::tenant_id.eq(tenant_id)).filter(m::id.eq(id))).execute(conn).map(|n| n > 0)
 }

@@ -85,6 +85,15 @@ const PRODUCTS_CSV: &str = "code,name,kind,unit,default_price,currency,tax_rate\
 
 const CONTACTS_CSV: &str = "customer_code,name,role,email,phone,address,postal_code,city,country,for_statements,for_dunning\nC000002,王芳,财务经理,wang.fang@huadong.example,+86 21 6888 0000,浦东新区世纪大道88号|1201室,200120,上海,CN,yes,no\n";
 
+/// A finance team's own ledger layout: Chinese headers under a merged title, a running number
+/// column, day-first dates.
+fn import_mapping() -> Value {
+    json!({
+        "columns": {"发票号码": "doc_no", "客户代码": "customer_code", "开票日期": "issue_date", "价税合计": "amount"},
+        "ignore": ["序号", "备注"], "sheet": "销售台账", "header_row": 3, "date_formats": ["%d/%m/%Y"]
+    })
+}
+
 fn examples() -> Vec<(&'static str, &'static str, Value)> {
     [
         access_examples(),
@@ -159,6 +168,8 @@ fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
             json!([{"customer_code": "C000001", "name": "Anna Schmidt", "role": "Accounts payable", "email": "ap@kalomer.example", "for_statements": true}]),
         ),
         ("importCustomerContacts", "text/csv", json!(CONTACTS_CSV)),
+        ("createImportMapping", "application/json", json!({"kind": "documents", "name": "kingdee", "mapping": import_mapping()})),
+        ("replaceImportMapping", "application/json", json!({"name": "kingdee", "mapping": import_mapping()})),
         (
             "createBankAccount",
             "application/json",
