@@ -109,13 +109,26 @@ fn resolve(columns: &'static [Column], mapping: &ImportMapping, text: &str, last
 }
 
 /// Reads row `row` as the header: every non-empty cell must name a column (or be ignored), no
-/// column twice, and the required columns must be there.
+/// column twice, and the required columns must be there. A row that is not the header says why,
+/// with how many columns it did name (the row naming most is the one whose reason is shown).
 fn header_at(
     table: &Table,
     row: usize,
     columns: &'static [Column],
     mapping: &ImportMapping,
     source: Source,
+) -> Result<Header, (usize, String)> {
+    let mut named = 0;
+    header_cells(table, row, columns, mapping, source, &mut named).map_err(|e| (named, e))
+}
+
+fn header_cells(
+    table: &Table,
+    row: usize,
+    columns: &'static [Column],
+    mapping: &ImportMapping,
+    source: Source,
+    named: &mut usize,
 ) -> Result<Header, String> {
     let spans = mapping.header_rows.unwrap_or(1) as usize;
     let width = (row + 1).saturating_sub(spans)..=row;
@@ -140,8 +153,9 @@ fn header_at(
                     ));
                 }
                 found.push((col, c));
+                *named += 1;
             }
-            Resolved::Ignored => {}
+            Resolved::Ignored => *named += 1,
             Resolved::Unknown => unknown.push(format!("{text:?} ({})", place(source, row, col))),
         }
     }
@@ -173,23 +187,22 @@ fn find_header(
         Source::Csv => e,
     };
     if let Some(row) = mapping.header_row {
-        return header_at(table, row as usize - 1, columns, mapping, source).map_err(in_sheet);
+        return header_at(table, row as usize - 1, columns, mapping, source).map_err(|(_, e)| in_sheet(e));
     }
     let spans = mapping.header_rows.unwrap_or(1) as usize;
-    let mut first_error = None;
+    // The row naming most columns is the header the sender meant: its reason is the one to read.
+    let mut best: Option<(usize, String)> = None;
     for (r, cells) in table.rows.iter().enumerate().take(HEADER_SEARCH_ROWS).skip(spans - 1) {
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         match header_at(table, r, columns, mapping, source) {
             Ok(h) => return Ok(h),
-            // The first row with text is the header when nothing fits better: its error is the one to read.
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err((named, e)) if best.as_ref().is_none_or(|(most, _)| named > *most) => best = Some((named, e)),
+            Err(_) => {}
         }
     }
-    Err(in_sheet(first_error.unwrap_or_else(|| "no header row in the first 30 rows".to_string())))
+    Err(in_sheet(best.map_or_else(|| "no header row in the first 30 rows".to_string(), |(_, e)| e)))
 }
 
 /// `D5` in a sheet, `column 4` in a CSV file.
