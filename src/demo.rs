@@ -130,7 +130,8 @@ fn tx<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> Result<T,
 
 /// Customers, ledger, the receiving accounts and the rate table.
 fn load_books(conn: &mut PgConnection, p: &Principal, keys: &Keyring, data: &Dataset) -> Result<(), String> {
-    let r = tx(conn, |c| customers::import(c, p, keys, ImportFormat::Csv, &demo_data::render::customers_csv(data), None))?;
+    let r =
+        tx(conn, |c| customers::import(c, p, keys, ImportFormat::Csv, &demo_data::render::customers_csv(data), None))?;
     let r2 = tx(conn, |c| documents::import(c, p, ImportFormat::Csv, &demo_data::render::ledger_csv(data)))?;
     if !r.rejected.is_empty() || !r2.rejected.is_empty() {
         return Err(format!("demo data rejected: {:?} {:?}", r.rejected, r2.rejected));

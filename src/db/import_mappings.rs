@@ -35,7 +35,11 @@ pub fn find(
 }
 
 /// The tenant's mappings (of one kind if given), by kind and name.
-pub fn list(conn: &mut PgConnection, tenant_id: Uuid, kind: Option<ImportKind>) -> QueryResult<Vec<SavedImportMapping>> {
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    kind: Option<ImportKind>,
+) -> QueryResult<Vec<SavedImportMapping>> {
     let mut q = m::table.filter(m::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(kind) = kind {
         q = q.filter(m::kind.eq(kind));

@@ -3,8 +3,6 @@
 
 use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::import_sheet::{parse_rows, ReadRows};
-use crate::domain::import_mapping::ImportMapping;
-use crate::domain::sheet_columns::ImportKind;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::customer_contacts::{self as contacts_db, Contact};
@@ -12,6 +10,8 @@ use crate::db::customers::{self as customers_db, Customer};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::contact::{check_address_lines, check_phone, check_short_text};
 use crate::domain::customer::{check_country, check_email, check_name};
+use crate::domain::import_mapping::ImportMapping;
+use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use crate::services::data_safety::sealing::ContactSealer;

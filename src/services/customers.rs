@@ -2,8 +2,6 @@
 
 use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::import_sheet::{parse_rows, ReadRows};
-use crate::domain::import_mapping::ImportMapping;
-use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
@@ -13,7 +11,9 @@ use crate::domain::customer::{
     check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus,
 };
 use crate::domain::document::balance_effect;
+use crate::domain::import_mapping::ImportMapping;
 use crate::domain::money::{format_amount, Currency};
+use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use crate::services::data_safety::sealing::{store_account_hashes_many, CustomerSealer};

@@ -15,14 +15,14 @@ use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
 use super::import_sheet::{prepare, Places};
-use crate::domain::import_mapping::ImportMapping;
-use crate::domain::sheet_columns::ImportKind;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
 use crate::domain::audit_chain::truncate_to_micros;
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::import_mapping::ImportMapping;
 use crate::domain::money::format_amount;
+use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::spreadsheet;
 

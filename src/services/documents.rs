@@ -2,7 +2,6 @@
 
 use super::import::{ImportFormat, ImportReport, ParsedRows};
 use super::import_sheet::parse_rows;
-use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers as customers_db;
@@ -12,6 +11,7 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::check_identifier;
 use crate::domain::document::{DocStatus, DocType};
 use crate::domain::money::{format_amount, Currency};
+use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -2,13 +2,13 @@
 //! import's columns once, then sends its files as they are with `?mapping=<name>`.
 
 use crate::db::audit as audit_db;
+use crate::db::audit::NewAuditEntry;
 use crate::db::import_mappings::{self as mappings_db, SavedImportMapping};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::check_identifier;
 use crate::domain::import_mapping::ImportMapping;
 use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
-use crate::db::audit::NewAuditEntry;
 use crate::services::audit::entry;
 use crate::services::require;
 use chrono::{DateTime, Utc};
@@ -78,21 +78,32 @@ fn check_name(name: &str) -> AppResult<String> {
 }
 
 /// The name is free for this kind (but for the mapping `except`, which keeps it).
-fn check_free(conn: &mut PgConnection, tenant_id: Uuid, kind: ImportKind, name: &str, except: Option<Uuid>) -> AppResult<()> {
+fn check_free(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    kind: ImportKind,
+    name: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
     match mappings_db::find(conn, tenant_id, kind, name)? {
-        Some(other) if Some(other.id) != except => Err(AppError::conflict(format!(
-            "an import mapping {name:?} for {} exists already",
-            kind.as_str()
-        ))
-        .with_details(serde_json::json!({"field": "name"}))),
+        Some(other) if Some(other.id) != except => {
+            Err(AppError::conflict(format!("an import mapping {name:?} for {} exists already", kind.as_str()))
+                .with_details(serde_json::json!({"field": "name"})))
+        }
         _ => Ok(()),
     }
 }
 
-fn audited(principal: &Principal, action: &str, before: Option<&SavedImportMapping>, after: Option<&SavedImportMapping>) -> NewAuditEntry {
+fn audited(
+    principal: &Principal,
+    action: &str,
+    before: Option<&SavedImportMapping>,
+    after: Option<&SavedImportMapping>,
+) -> NewAuditEntry {
     let id = after.or(before).map(|m| m.id.to_string()).unwrap_or_default();
     let mut e = entry(principal, action, "import_mapping", &id);
-    let snap = |m: &SavedImportMapping| serde_json::json!({"kind": m.kind.as_str(), "name": m.name, "mapping": m.mapping});
+    let snap =
+        |m: &SavedImportMapping| serde_json::json!({"kind": m.kind.as_str(), "name": m.name, "mapping": m.mapping});
     e.before = before.map(snap);
     e.after = after.map(snap);
     e
@@ -114,7 +125,11 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
 }
 
 /// Saves a new mapping after checking it against the import's columns.
-pub fn create(conn: &mut PgConnection, principal: &Principal, input: ImportMappingInput) -> AppResult<ImportMappingView> {
+pub fn create(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    input: ImportMappingInput,
+) -> AppResult<ImportMappingView> {
     require(principal, Permission::WriteLedger)?;
     let kind = parse_kind(&input.kind)?;
     let name = check_name(&input.name)?;
@@ -164,7 +179,11 @@ pub fn delete(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
     require(principal, Permission::WriteLedger)?;
     let current = find(conn, principal, id)?;
     mappings_db::delete(conn, principal.tenant_id, id)?;
-    audit_db::append(conn, principal.tenant_id, vec![audited(principal, "import_mapping.deleted", Some(&current), None)])?;
+    audit_db::append(
+        conn,
+        principal.tenant_id,
+        vec![audited(principal, "import_mapping.deleted", Some(&current), None)],
+    )?;
     Ok(())
 }
 

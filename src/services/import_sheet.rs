@@ -132,3 +132,18 @@ pub fn parse_rows<T: serde::de::DeserializeOwned>(
     }
     Ok(ReadRows { rows: parsed, rejected, places, notes: prepared.notes })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::sheet_columns::ImportKind;
+
+    /// The template columns are exactly the CSV columns each import reads.
+    #[test]
+    fn templates_and_csv_imports_have_the_same_columns() {
+        let names = |k: ImportKind| k.columns().iter().map(|c| c.name).collect::<Vec<_>>();
+        assert_eq!(names(ImportKind::Customers), crate::services::customers::CSV_COLUMNS);
+        assert_eq!(names(ImportKind::Products), crate::services::products::CSV_COLUMNS);
+        assert_eq!(names(ImportKind::CustomerContacts), crate::services::customer_contacts::CSV_COLUMNS);
+        assert_eq!(names(ImportKind::Documents), crate::services::documents::CSV_COLUMNS);
+    }
+}

@@ -2,16 +2,16 @@
 
 use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::import_sheet::{parse_rows, ReadRows};
-use crate::domain::import_mapping::ImportMapping;
-use crate::domain::sheet_columns::ImportKind;
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::products::{self as products_db, Product, ProductFilter};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::{check_identifier, check_name};
+use crate::domain::import_mapping::ImportMapping;
 use crate::domain::money::Currency;
 use crate::domain::product::{check_unit, parse_tax_rate, parse_unit_price, ProductKind};
+use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use chrono::{DateTime, Utc};

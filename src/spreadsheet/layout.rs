@@ -56,9 +56,15 @@ pub fn arrange(
             let wanted = name.trim().to_lowercase();
             let found = tables.iter().find(|t| t.sheet.trim().to_lowercase() == wanted);
             let names: Vec<String> = tables.iter().map(|t| format!("{:?}", t.sheet)).collect();
-            vec![found.ok_or_else(|| format!("the mapping's sheet {name:?} is not in the file (sheets: {})", names.join(", ")))?]
+            vec![found.ok_or_else(|| {
+                format!("the mapping's sheet {name:?} is not in the file (sheets: {})", names.join(", "))
+            })?]
         }
-        None => tables.iter().filter(|t| !super::is_notes_sheet(&t.sheet)).chain(tables.iter().filter(|t| super::is_notes_sheet(&t.sheet))).collect(),
+        None => tables
+            .iter()
+            .filter(|t| !super::is_notes_sheet(&t.sheet))
+            .chain(tables.iter().filter(|t| super::is_notes_sheet(&t.sheet)))
+            .collect(),
     };
     let mut first_error = None;
     for table in &candidates {
@@ -219,7 +225,8 @@ fn arrange_rows(table: &Table, header: &Header, mapping: &ImportMapping, source:
     let names: Vec<&str> = header.columns.iter().map(|(_, c)| c.name).collect();
     // Writing to memory does not fail.
     let _ = writer.write_record(&names);
-    let example: Vec<(&str, &str)> = example_row(&header.columns.iter().map(|(_, c)| **c).collect::<Vec<_>>()).collect();
+    let example: Vec<(&str, &str)> =
+        example_row(&header.columns.iter().map(|(_, c)| **c).collect::<Vec<_>>()).collect();
     for (r, cells) in table.rows.iter().enumerate().skip(header.row + 1) {
         let values: Vec<String> = header
             .columns

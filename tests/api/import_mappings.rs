@@ -22,7 +22,10 @@ async fn mappings_are_checked_saved_replaced_listed_and_deleted_with_audit() {
 
     let bad = [
         (json!({"kind": "suppliers", "name": "x", "mapping": {}}), "unknown import kind"),
-        (json!({"kind": "customers", "name": "x", "mapping": {"columns": {"颜色": "colour"}}}), "not a column of customers"),
+        (
+            json!({"kind": "customers", "name": "x", "mapping": {"columns": {"颜色": "colour"}}}),
+            "not a column of customers",
+        ),
         (json!({"kind": "customers", "name": "x", "mapping": {"columns": {"a": "code", "b": "code"}}}), "both map to"),
         (json!({"kind": "customers", "name": "a/b", "mapping": {}}), "must not contain"),
         (json!({"kind": "documents", "name": "x", "mapping": {"date_formats": ["%Y"]}}), "date_formats"),
@@ -41,7 +44,10 @@ async fn mappings_are_checked_saved_replaced_listed_and_deleted_with_audit() {
             "PUT",
             &path,
             Some(&app.api_key),
-            Some(("application/json", json!({"name": "erp-2026", "mapping": {"header_row": 2}}).to_string().into_bytes())),
+            Some((
+                "application/json",
+                json!({"name": "erp-2026", "mapping": {"header_row": 2}}).to_string().into_bytes(),
+            )),
             &[],
         )
         .await;
@@ -107,7 +113,8 @@ async fn a_user_layout_with_merged_headers_and_numbers_stored_as_text_imports_wi
     let bytes = book.save_to_buffer().unwrap();
 
     // Without a mapping the layout is not guessed: refused whole, nothing written.
-    let refused = app.send("POST", "/api/v1/documents/import", Some(&app.api_key), Some((XLSX, bytes.clone())), &[]).await;
+    let refused =
+        app.send("POST", "/api/v1/documents/import", Some(&app.api_key), Some((XLSX, bytes.clone())), &[]).await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert_eq!(app.count("documents"), 0);
 
@@ -120,7 +127,7 @@ async fn a_user_layout_with_merged_headers_and_numbers_stored_as_text_imports_wi
     assert_eq!(app.post("/api/v1/import-mappings", &mapping).await.status, 201);
     // The layout has no currency column: the mapping's file is refused until it has one.
     let path = format!("/api/v1/documents/import?mapping={}", "%E5%8F%B0%E8%B4%A6");
-    let no_currency = app.send("POST", &path, Some(&app.api_key), Some((XLSX, bytes.clone()))  , &[]).await;
+    let no_currency = app.send("POST", &path, Some(&app.api_key), Some((XLSX, bytes.clone())), &[]).await;
     assert_eq!(no_currency.status, 422, "{}", no_currency.text);
     assert!(no_currency.text.contains("column currency is required"), "{}", no_currency.text);
 

@@ -71,9 +71,9 @@ pub fn fill(template: &[u8], rows: &[Vec<Cell>]) -> Vec<u8> {
                 match *cell {
                     Cell::Text(t) => sheet.write_string(r, c, t).map(|_| ()),
                     Cell::Number(n) => sheet.write_number(r, c, n).map(|_| ()),
-                    Cell::Date(y, m, d) => {
-                        sheet.write_datetime_with_format(r, c, ExcelDateTime::from_ymd(y, m, d).unwrap(), &date).map(|_| ())
-                    }
+                    Cell::Date(y, m, d) => sheet
+                        .write_datetime_with_format(r, c, ExcelDateTime::from_ymd(y, m, d).unwrap(), &date)
+                        .map(|_| ()),
                     Cell::Empty => Ok(()),
                 }
                 .unwrap();
@@ -102,7 +102,10 @@ async fn templates_are_listed_and_carry_header_lists_example_and_notes() {
     let list = app.get("/api/v1/templates").await;
     assert_eq!(list.status, 200, "{}", list.text);
     let kinds: Vec<&str> = list.body.as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["customers", "products", "customer-contacts", "documents", "bank-statement", "customer-statement"]);
+    assert_eq!(
+        kinds,
+        ["customers", "products", "customer-contacts", "documents", "bank-statement", "customer-statement"]
+    );
     for kind in kinds {
         let (headers, bytes) = download(&app, &format!("/api/v1/templates/{kind}.xlsx")).await;
         assert_eq!(headers["content-type"], XLSX);
@@ -112,7 +115,8 @@ async fn templates_are_listed_and_carry_header_lists_example_and_notes() {
         assert_eq!(book.len(), 2, "{kind}: a data sheet and a notes sheet");
         assert_eq!(book[1].0, "Notes");
         let listed = list.body.as_array().unwrap().iter().find(|t| t["kind"] == kind).unwrap();
-        let names: Vec<&str> = listed["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            listed["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(book[0].1[0], names, "{kind}: the header row is the CSV column names");
         assert_eq!(book[0].1.len(), 2, "{kind}: header and one example row");
         let notes = book[1].1.iter().flatten().cloned().collect::<Vec<_>>().join("\n");
@@ -125,7 +129,10 @@ async fn templates_are_listed_and_carry_header_lists_example_and_notes() {
         std::io::Read::read_to_string(&mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut xml).unwrap();
         let lists = listed["columns"].as_array().unwrap().iter().filter(|c| c.get("values").is_some()).count();
         assert_eq!(xml.matches("<dataValidation ").count(), lists, "{kind}: one list per enum column");
-        assert!((0..zip.len()).any(|i| zip.by_index(i).unwrap().name().unwrap().starts_with("xl/comments")), "{kind}: header notes");
+        assert!(
+            (0..zip.len()).any(|i| zip.by_index(i).unwrap().name().unwrap().starts_with("xl/comments")),
+            "{kind}: header notes"
+        );
     }
     let contacts = list.body.as_array().unwrap().iter().find(|t| t["kind"] == "customer-contacts").unwrap();
     assert_eq!(contacts["columns"][9]["values"], json!(["yes", "no"]));
@@ -142,37 +149,94 @@ async fn template_round_trip_for_customers_products_contacts_and_documents() {
     let (_, template) = download(&app, "/api/v1/templates/customers.xlsx").await;
     let h = header_of(&template);
     let rows = vec![
-        row(&h, &[("code", Cell::Text("00042")), ("name", Cell::Text("杭州甲公司")), ("country", Cell::Text("CN")), ("default_currency", Cell::Text("CNY")), ("payment_terms_days", Cell::Number(45.0)), ("credit_limit", Cell::Number(250000.5)), ("status", Cell::Text("active"))]),
-        row(&h, &[("code", Cell::Text("C-B")), ("name", Cell::Text("Beta GmbH")), ("aliases", Cell::Text("Beta;BETA GMBH")), ("email", Cell::Text("ap@beta.example")), ("status", Cell::Text("blocked"))]),
+        row(
+            &h,
+            &[
+                ("code", Cell::Text("00042")),
+                ("name", Cell::Text("杭州甲公司")),
+                ("country", Cell::Text("CN")),
+                ("default_currency", Cell::Text("CNY")),
+                ("payment_terms_days", Cell::Number(45.0)),
+                ("credit_limit", Cell::Number(250000.5)),
+                ("status", Cell::Text("active")),
+            ],
+        ),
+        row(
+            &h,
+            &[
+                ("code", Cell::Text("C-B")),
+                ("name", Cell::Text("Beta GmbH")),
+                ("aliases", Cell::Text("Beta;BETA GMBH")),
+                ("email", Cell::Text("ap@beta.example")),
+                ("status", Cell::Text("blocked")),
+            ],
+        ),
     ];
     let r = import_xlsx(&app, "/api/v1/customers/import", fill(&template, &rows)).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!((r.body["created"].as_u64(), r.body["rejected"].as_array().map(Vec::len)), (Some(2), Some(0)), "{}", r.text);
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["rejected"].as_array().map(Vec::len)),
+        (Some(2), Some(0)),
+        "{}",
+        r.text
+    );
     assert!(r.body["notes"].to_string().contains("row 2 is the template's example row"), "{}", r.text);
     let a = app.get("/api/v1/customers/00042").await.body;
     assert_eq!(
-        (a["name"].as_str(), a["payment_terms_days"].as_i64(), a["credit_limit"].as_str(), a["default_currency"].as_str()),
-        (Some("杭州甲公司"), Some(45), Some("250000.5"), Some("CNY"))
+        (
+            a["name"].as_str(),
+            a["payment_terms_days"].as_i64(),
+            a["credit_limit"].as_str(),
+            a["default_currency"].as_str()
+        ),
+        (Some("杭州甲公司"), Some(45), Some("250000.50"), Some("CNY"))
     );
     let b = app.get("/api/v1/customers/C-B").await.body;
     assert_eq!((b["status"].as_str(), b["aliases"].clone()), (Some("blocked"), json!(["Beta", "BETA GMBH"])));
 
     let (_, template) = download(&app, "/api/v1/templates/products.xlsx").await;
     let h = header_of(&template);
-    let rows = vec![row(&h, &[("code", Cell::Text("P-1")), ("name", Cell::Text("支架")), ("kind", Cell::Text("product")), ("unit", Cell::Text("件")), ("default_price", Cell::Number(12.5)), ("currency", Cell::Text("CNY")), ("tax_rate", Cell::Number(13.0)), ("active", Cell::Text("yes"))])];
+    let rows = vec![row(
+        &h,
+        &[
+            ("code", Cell::Text("P-1")),
+            ("name", Cell::Text("支架")),
+            ("kind", Cell::Text("product")),
+            ("unit", Cell::Text("件")),
+            ("default_price", Cell::Number(12.5)),
+            ("currency", Cell::Text("CNY")),
+            ("tax_rate", Cell::Number(13.0)),
+            ("active", Cell::Text("yes")),
+        ],
+    )];
     let r = import_xlsx(&app, "/api/v1/products/import", fill(&template, &rows)).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     let exported = app.get("/api/v1/products?code=P-1").await.body;
     let p = &exported["items"][0];
-    assert_eq!((p["default_price"].as_str(), p["tax_rate"].as_str(), p["unit"].as_str()), (Some("12.5"), Some("13"), Some("件")));
+    assert_eq!(
+        (p["default_price"].as_str(), p["tax_rate"].as_str(), p["unit"].as_str()),
+        (Some("12.5"), Some("13"), Some("件"))
+    );
 
     let (_, template) = download(&app, "/api/v1/templates/customer-contacts.xlsx").await;
     let h = header_of(&template);
-    let rows = vec![row(&h, &[("customer_code", Cell::Text("00042")), ("name", Cell::Text("王芳")), ("email", Cell::Text("wf@jia.example")), ("for_statements", Cell::Text("yes"))])];
+    let rows = vec![row(
+        &h,
+        &[
+            ("customer_code", Cell::Text("00042")),
+            ("name", Cell::Text("王芳")),
+            ("email", Cell::Text("wf@jia.example")),
+            ("for_statements", Cell::Text("yes")),
+        ],
+    )];
     let r = import_xlsx(&app, "/api/v1/customer-contacts/import", fill(&template, &rows)).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     let contacts = app.get("/api/v1/customers/00042/contacts").await.body;
-    assert_eq!((contacts[0]["name"].as_str(), contacts[0]["for_statements"].as_bool()), (Some("王芳"), Some(true)), "{contacts}");
+    assert_eq!(
+        (contacts[0]["name"].as_str(), contacts[0]["for_statements"].as_bool()),
+        (Some("王芳"), Some(true)),
+        "{contacts}"
+    );
 
     let (_, template) = download(&app, "/api/v1/templates/documents.xlsx").await;
     let h = header_of(&template);
@@ -180,12 +244,29 @@ async fn template_round_trip_for_customers_products_contacts_and_documents() {
     let rows: Vec<Vec<Cell>> = docs
         .iter()
         .map(|(no, t, amount, day)| {
-            row(&h, &[("doc_no", Cell::Text(no)), ("doc_type", Cell::Text(t)), ("customer_code", Cell::Text("00042")), ("issue_date", Cell::Date(2026, 3, *day)), ("due_date", Cell::Date(2026, 4, *day)), ("currency", Cell::Text("CNY")), ("amount", Cell::Number(*amount)), ("reference", Cell::Text("PO-9"))])
+            row(
+                &h,
+                &[
+                    ("doc_no", Cell::Text(no)),
+                    ("doc_type", Cell::Text(t)),
+                    ("customer_code", Cell::Text("00042")),
+                    ("issue_date", Cell::Date(2026, 3, *day)),
+                    ("due_date", Cell::Date(2026, 4, *day)),
+                    ("currency", Cell::Text("CNY")),
+                    ("amount", Cell::Number(*amount)),
+                    ("reference", Cell::Text("PO-9")),
+                ],
+            )
         })
         .collect();
     let r = import_xlsx(&app, "/api/v1/documents/import", fill(&template, &rows)).await;
-    assert_eq!((r.body["created"].as_u64(), r.body["rejected"].as_array().map(Vec::len)), (Some(2), Some(0)), "{}", r.text);
-    let exported = app.get("/api/v1/documents?customer_code=00042").await.body;
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["rejected"].as_array().map(Vec::len)),
+        (Some(2), Some(0)),
+        "{}",
+        r.text
+    );
+    let exported = app.get("/api/v1/documents?customer=00042").await.body;
     let mut got: Vec<(String, String, String, String, String)> = exported["items"]
         .as_array()
         .unwrap()
@@ -218,7 +299,8 @@ async fn rejected_rows_name_their_sheet_row_and_column() {
     let sheet = book.add_worksheet();
     sheet.set_name("单据").unwrap();
     sheet.merge_range(0, 0, 0, 6, "2026年3月 销售单据", &Format::new()).unwrap();
-    for (c, h) in ["单据编号", "单据类型", "客户编号", "开票日期", "币种", "金额", "备注"].iter().enumerate() {
+    for (c, h) in ["单据编号", "单据类型", "客户编号", "开票日期", "币种", "金额", "备注"].iter().enumerate()
+    {
         sheet.write_string(2, c as u16, *h).unwrap();
     }
     let data: [[&str; 6]; 4] = [
@@ -266,7 +348,11 @@ async fn rejected_rows_name_their_sheet_row_and_column() {
     let csv = "doc_no,doc_type,customer_code,issue_date,currency,amount\nINV-9,invoice,C1,2026-03-01,EUR,x\n";
     let r = app.post_csv("/api/v1/documents/import", csv).await;
     assert_eq!(r.body["rejected"][0]["field"], "amount", "{}", r.text);
-    assert!(r.body["rejected"][0].get("sheet").is_none() && r.body["rejected"][0].get("column").is_none(), "{}", r.text);
+    assert!(
+        r.body["rejected"][0].get("sheet").is_none() && r.body["rejected"][0].get("column").is_none(),
+        "{}",
+        r.text
+    );
 }
 
 /// A file refused whole leaves nothing behind: an unknown column, a legacy .xls, a broken archive,
@@ -312,7 +398,8 @@ async fn a_file_refused_whole_writes_nothing() {
 
 async fn statement_books(app: &TestApp) -> String {
     app.create_customer("S1").await;
-    for (no, amount) in [("INV-2026-0000201", "500.00"), ("INV-2026-0000202", "250.00"), ("INV-2026-0000203", "80.00")] {
+    for (no, amount) in [("INV-2026-0000201", "500.00"), ("INV-2026-0000202", "250.00"), ("INV-2026-0000203", "80.00")]
+    {
         app.create_invoice("S1", no, amount).await;
     }
     let token = app.post("/api/v1/customers/S1/portal-tokens", &json!({})).await;
@@ -354,7 +441,18 @@ async fn customer_statements_as_xlsx_compare_like_csv_on_portal_and_tenant_api()
     let rows: Vec<Vec<Cell>> = lines
         .iter()
         .map(|(their, our, day, kind, amount)| {
-            row(&h, &[("customer_code", Cell::Text("S1")), ("their_ref", Cell::Text(their)), ("our_ref", Cell::Text(our)), ("date", Cell::Date(2026, 3, *day)), ("kind", Cell::Text(kind)), ("amount", Cell::Number(*amount)), ("currency", Cell::Text("EUR"))])
+            row(
+                &h,
+                &[
+                    ("customer_code", Cell::Text("S1")),
+                    ("their_ref", Cell::Text(their)),
+                    ("our_ref", Cell::Text(our)),
+                    ("date", Cell::Date(2026, 3, *day)),
+                    ("kind", Cell::Text(kind)),
+                    ("amount", Cell::Number(*amount)),
+                    ("currency", Cell::Text("EUR")),
+                ],
+            )
         })
         .collect();
     let xlsx = fill(&template, &rows);
@@ -364,13 +462,18 @@ async fn customer_statements_as_xlsx_compare_like_csv_on_portal_and_tenant_api()
     }
     let by_csv = app.post_csv("/api/v1/customers/S1/statements", &csv).await;
     assert_eq!(by_csv.status, 201, "{}", by_csv.text);
-    let tenant = app.send("POST", "/api/v1/customers/S1/statements", Some(&app.api_key), Some((XLSX, xlsx.clone())), &[]).await;
+    let tenant =
+        app.send("POST", "/api/v1/customers/S1/statements", Some(&app.api_key), Some((XLSX, xlsx.clone())), &[]).await;
     assert_eq!(tenant.status, 201, "{}", tenant.text);
     let portal = app.send("POST", "/api/v1/portal/statements", Some(&token), Some((XLSX, xlsx)), &[]).await;
     assert_eq!(portal.status, 201, "{}", portal.text);
     assert_eq!(portal.body["source"], "portal");
     let expected = comparison(&by_csv.body);
-    assert!(by_csv.text.contains("amount_mismatch") && by_csv.text.contains("missing_on_customer_side"), "{}", by_csv.text);
+    assert!(
+        by_csv.text.contains("amount_mismatch") && by_csv.text.contains("missing_on_customer_side"),
+        "{}",
+        by_csv.text
+    );
     assert_eq!(comparison(&tenant.body), expected, "{}", tenant.text);
     assert_eq!(comparison(&portal.body), expected, "{}", portal.text);
     let notes = portal.body["notes"].to_string();

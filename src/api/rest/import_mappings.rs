@@ -21,7 +21,11 @@ pub struct MappingListQuery {
 /// The tenant's import mappings, by kind and name.
 #[utoipa::path(operation_id = "listImportMappings", tag = "imports", params(MappingListQuery), responses((status = 200, body = Vec<ImportMappingView>), (status = 422, description = "unknown kind", body = ErrorBody)), security(("bearer" = [])))]
 #[get("/import-mappings")]
-pub async fn list(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<MappingListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<MappingListQuery>,
+) -> AppResult<HttpResponse> {
     let kind = q.into_inner().kind;
     Ok(ok_json(&run_read(&state.pool, move |conn| import_mappings::list(conn, &p, kind.as_deref())).await?))
 }
@@ -60,7 +64,11 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
     security(("bearer" = []))
 )]
 #[put("/import-mappings/{id}")]
-pub async fn replace(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<ImportMappingReplace>) -> AppResult<HttpResponse> {
+pub async fn replace(
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    body: JsonBody<ImportMappingReplace>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     body.execute(&p, StatusCode::OK, move |conn, principal, input| import_mappings::replace(conn, principal, id, input))
         .await

@@ -168,7 +168,11 @@ fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
             json!([{"customer_code": "C000001", "name": "Anna Schmidt", "role": "Accounts payable", "email": "ap@kalomer.example", "for_statements": true}]),
         ),
         ("importCustomerContacts", "text/csv", json!(CONTACTS_CSV)),
-        ("createImportMapping", "application/json", json!({"kind": "documents", "name": "kingdee", "mapping": import_mapping()})),
+        (
+            "createImportMapping",
+            "application/json",
+            json!({"kind": "documents", "name": "kingdee", "mapping": import_mapping()}),
+        ),
         ("replaceImportMapping", "application/json", json!({"name": "kingdee", "mapping": import_mapping()})),
         (
             "createBankAccount",

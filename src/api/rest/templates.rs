@@ -33,6 +33,7 @@ pub async fn list(Auth(p): Auth) -> AppResult<HttpResponse> {
 #[get("/templates/{kind}.xlsx")]
 pub async fn download(Auth(p): Auth, kind: web::Path<String>) -> AppResult<HttpResponse> {
     let kind = kind.into_inner();
-    let (bytes, name) = web::block(move || templates::render(&p, &kind)).await.map_err(crate::error::AppError::internal)??;
+    let (bytes, name) =
+        web::block(move || templates::render(&p, &kind)).await.map_err(crate::error::AppError::internal)??;
     Ok(super::exports::download(ExportFormat::Xlsx, &name, bytes))
 }

@@ -280,7 +280,8 @@ fn spreadsheet_as_csv<'a>(
     read.map_err(AppError::internal)?;
     let mut table = spreadsheet::read_main_sheet(&bytes, spreadsheet::Limits::default())
         .map_err(|e| AppError::invalid("body", e.to_string()))?;
-    let example = spreadsheet::layout::clear_template_example(&mut table, &crate::services::import::STATEMENT_TEMPLATES);
+    let example =
+        spreadsheet::layout::clear_template_example(&mut table, &crate::services::import::STATEMENT_TEMPLATES);
     let csv = spreadsheet::to_csv(&table);
     upload.head = csv[..csv.len().min(8 * 1024)].to_vec();
     upload.format = Some(Format::Csv);

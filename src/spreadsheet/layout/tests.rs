@@ -26,7 +26,9 @@ fn numbers_stored_as_text_lose_grouping_but_never_a_decimal_comma() {
 #[test]
 fn dates_written_as_text_in_the_usual_formats() {
     let none: Vec<String> = Vec::new();
-    for text in ["2026-03-01", "2026/3/1", "2026.03.01", "2026年3月1日", "20260301", "01.03.2026", "2026-03-01 00:00:00"] {
+    for text in
+        ["2026-03-01", "2026/3/1", "2026.03.01", "2026年3月1日", "20260301", "01.03.2026", "2026-03-01 00:00:00"]
+    {
         assert_eq!(clean_date(text, &none, Source::Csv).as_deref(), Some("2026-03-01"), "{text}");
     }
     assert_eq!(clean_date("46082", &none, Source::Sheet).as_deref(), Some("2026-03-01"), "a day count in a sheet");
@@ -53,7 +55,10 @@ fn the_header_is_found_below_titles_in_chinese() {
     let a = arrange(&[t], CUSTOMERS, &ImportMapping::default(), Source::Sheet).unwrap();
     assert_eq!(csv_lines(&a), ["code,name,payment_terms_days", "00123,上海甲公司,30", "C-2,乙公司,1000"]);
     assert_eq!(a.rows, [4, 6]);
-    assert_eq!(a.letters, [("code", "A".to_string()), ("name", "B".to_string()), ("payment_terms_days", "C".to_string())]);
+    assert_eq!(
+        a.letters,
+        [("code", "A".to_string()), ("name", "B".to_string()), ("payment_terms_days", "C".to_string())]
+    );
 }
 
 #[test]
