@@ -64,7 +64,7 @@ fn the_header_is_found_below_titles_in_chinese() {
 #[test]
 fn unknown_and_missing_columns_refuse_with_their_cells() {
     let t = table("Sheet1", &[&["code", "name", "颜色"], &["C1", "x", "red"]]);
-    let e = arrange(&[t.clone()], CUSTOMERS, &ImportMapping::default(), Source::Sheet).unwrap_err();
+    let e = arrange(std::slice::from_ref(&t), CUSTOMERS, &ImportMapping::default(), Source::Sheet).unwrap_err();
     assert!(e.contains("sheet \"Sheet1\"") && e.contains("\"颜色\" (C1)"), "{e}");
     let ignore = ImportMapping { ignore: vec!["颜色".into()], ..ImportMapping::default() };
     assert!(arrange(&[t], CUSTOMERS, &ignore, Source::Sheet).is_ok());
@@ -84,7 +84,7 @@ fn a_header_spanning_two_rows_is_named_by_both() {
             &["INV-1", "USD", "C1", "100.00", "720.00", "2026/3/1", "发票"],
         ],
     );
-    let merged_twice = arrange(&[t.clone()], DOCUMENTS, &ImportMapping::default(), Source::Sheet).unwrap_err();
+    let merged_twice = arrange(std::slice::from_ref(&t), DOCUMENTS, &ImportMapping::default(), Source::Sheet).unwrap_err();
     assert!(merged_twice.contains("both read as") || merged_twice.contains("unknown column"), "{merged_twice}");
     let mapping = ImportMapping {
         columns: [("单据 / 号码", "doc_no"), ("单据 / 币种", "currency"), ("金额 / 原币", "amount")]
