@@ -479,3 +479,34 @@ async fn customer_statements_as_xlsx_compare_like_csv_on_portal_and_tenant_api()
     let notes = portal.body["notes"].to_string();
     assert!(notes.contains("template's example row"), "{notes}");
 }
+
+/// The bank statement template, filled and imported: its lines arrive as typed; its example row
+/// is not read.
+#[tokio::test]
+async fn bank_statement_template_round_trip() {
+    let app = spawn_app().await;
+    let account = json!({"account_id": "DE89370400440532013000", "currency": "EUR"});
+    assert_eq!(app.post("/api/v1/bank-accounts", &account).await.status, 201);
+    let (_, template) = download(&app, "/api/v1/templates/bank-statement.xlsx").await;
+    let h = header_of(&template);
+    let lines = [("L-1", 2u8, 1134.5, "Mueller GmbH", "INV-2026-000123"), ("L-2", 3, -20.0, "Bank", "fee")];
+    let rows: Vec<Vec<Cell>> = lines
+        .iter()
+        .map(|(id, day, amount, who, text)| {
+            row(&h, &[("line_id", Cell::Text(id)), ("account_iban", Cell::Text("DE89370400440532013000")), ("booking_date", Cell::Date(2026, 3, *day)), ("amount", Cell::Number(*amount)), ("currency", Cell::Text("EUR")), ("counterparty_name", Cell::Text(who)), ("remittance", Cell::Text(text))])
+        })
+        .collect();
+    let r = import_xlsx(&app, "/api/v1/bank-statements", fill(&template, &rows)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["lines_imported"], 2, "{}", r.text);
+    assert!(r.text.contains("template's example row"), "{}", r.text);
+    let exported = app.get("/api/v1/bank-lines?bank_account=DE89370400440532013000").await.body;
+    let mut got: Vec<(String, String)> = exported["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["booking_date"].as_str().unwrap().to_string(), l["amount"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(got, [("2026-03-02".to_string(), "1134.50".to_string()), ("2026-03-03".to_string(), "-20.00".to_string())]);
+}
