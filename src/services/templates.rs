@@ -72,7 +72,15 @@ pub fn kind(name: &str) -> AppResult<TemplateKind> {
 /// The workbook of a template, and its file name.
 pub fn render(principal: &Principal, name: &str) -> AppResult<(Vec<u8>, String)> {
     require(principal, Permission::Read)?;
-    let kind = kind(name)?;
+    workbook(kind(name)?)
+}
+
+/// The customer statement template, for a customer's portal token.
+pub fn customer_statement() -> AppResult<(Vec<u8>, String)> {
+    workbook(TemplateKind::CustomerStatement)
+}
+
+fn workbook(kind: TemplateKind) -> AppResult<(Vec<u8>, String)> {
     let bytes = crate::reports::templates::template(kind).map_err(AppError::internal)?;
     Ok((bytes, format!("duizhang-template-{}.xlsx", kind.as_str())))
 }

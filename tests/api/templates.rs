@@ -430,6 +430,10 @@ async fn customer_statements_as_xlsx_compare_like_csv_on_portal_and_tenant_api()
     let app = spawn_app().await;
     let token = statement_books(&app).await;
     let (_, template) = download(&app, "/api/v1/templates/customer-statement.xlsx").await;
+    let from_portal =
+        app.send("GET", "/api/v1/portal/templates/customer-statement.xlsx", Some(&token), None, &[]).await;
+    assert_eq!(from_portal.status, 200, "the customer downloads it too: {}", from_portal.text);
+    assert_eq!(from_portal.headers["content-type"], XLSX);
     let h = header_of(&template);
     assert_eq!(h, ["customer_code", "their_ref", "our_ref", "date", "kind", "amount", "currency"]);
     // They booked 201 and 202 (202 for less), never got 203, and paid 300.
@@ -493,7 +497,18 @@ async fn bank_statement_template_round_trip() {
     let rows: Vec<Vec<Cell>> = lines
         .iter()
         .map(|(id, day, amount, who, text)| {
-            row(&h, &[("line_id", Cell::Text(id)), ("account_iban", Cell::Text("DE89370400440532013000")), ("booking_date", Cell::Date(2026, 3, *day)), ("amount", Cell::Number(*amount)), ("currency", Cell::Text("EUR")), ("counterparty_name", Cell::Text(who)), ("remittance", Cell::Text(text))])
+            row(
+                &h,
+                &[
+                    ("line_id", Cell::Text(id)),
+                    ("account_iban", Cell::Text("DE89370400440532013000")),
+                    ("booking_date", Cell::Date(2026, 3, *day)),
+                    ("amount", Cell::Number(*amount)),
+                    ("currency", Cell::Text("EUR")),
+                    ("counterparty_name", Cell::Text(who)),
+                    ("remittance", Cell::Text(text)),
+                ],
+            )
         })
         .collect();
     let r = import_xlsx(&app, "/api/v1/bank-statements", fill(&template, &rows)).await;
@@ -508,5 +523,34 @@ async fn bank_statement_template_round_trip() {
         .map(|l| (l["booking_date"].as_str().unwrap().to_string(), l["amount"].as_str().unwrap().to_string()))
         .collect();
     got.sort();
-    assert_eq!(got, [("2026-03-02".to_string(), "1134.50".to_string()), ("2026-03-03".to_string(), "-20.00".to_string())]);
+    assert_eq!(
+        got,
+        [("2026-03-02".to_string(), "1134.50".to_string()), ("2026-03-03".to_string(), "-20.00".to_string())]
+    );
+}
+
+/// A customer list kept in Excel with Chinese headers under a merged title, numbers stored as
+/// text: recognised without a mapping.
+#[tokio::test]
+async fn chinese_headers_are_recognised_without_a_mapping() {
+    let app = spawn_app().await;
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("客户清单").unwrap();
+    sheet.merge_range(0, 0, 0, 4, "客户清单（2026年）", &Format::new()).unwrap();
+    for (c, h) in ["客户编号", "客户名称", "账期(天)", "信用额度", "币种"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *h).unwrap();
+    }
+    for (c, v) in ["007", "宁波丙公司", "60", "1,500,000.00", "CNY"].iter().enumerate() {
+        sheet.write_string(2, c as u16, *v).unwrap();
+    }
+    let r = import_xlsx(&app, "/api/v1/customers/import", book.save_to_buffer().unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    assert!(r.body["notes"].to_string().contains("header in row 2"), "{}", r.text);
+    let c = app.get("/api/v1/customers/007").await.body;
+    assert_eq!(
+        (c["name"].as_str(), c["payment_terms_days"].as_i64(), c["credit_limit"].as_str()),
+        (Some("宁波丙公司"), Some(60), Some("1500000.00"))
+    );
 }

@@ -136,7 +136,7 @@ rest_api! {
     users::get_user, users::update_user, users::disable_user, users::enable_user, users::logout_user_everywhere, users::issue_password_reset, users::delete_user,
     statements::submit, statements::list, statement_mappings::lines, statements::get, statements::list_differences, statements::get_difference, statements::comment, statements::act, statements::send_all, statements::statement_of_account, statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token, statements::rotate_inbound_secret, statements::confirmations,
     statement_mappings::get_mapping, statement_mappings::put_mapping, statement_mappings::delete_mapping,
-    portal::account, portal::statement_of_account, portal::list_differences, portal::get_difference, portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
+    portal::account, templates::portal_statement, portal::statement_of_account, portal::list_differences, portal::get_difference, portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
     reports::aging, reports::collections, reports::overdue_ranking,
     collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning, collections::recovery, collections::start_statement_run, collections::get_statement_run,
     webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret, webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,

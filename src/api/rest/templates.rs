@@ -1,7 +1,7 @@
 //! Import templates to download and fill in.
 
 use super::ErrorBody;
-use crate::api::extract::{ok_json, Auth};
+use crate::api::extract::{ok_json, Auth, PortalAuth};
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
 use crate::services::templates::{self, TemplateView};
@@ -35,5 +35,22 @@ pub async fn download(Auth(p): Auth, kind: web::Path<String>) -> AppResult<HttpR
     let kind = kind.into_inner();
     let (bytes, name) =
         web::block(move || templates::render(&p, &kind)).await.map_err(crate::error::AppError::internal)??;
+    Ok(super::exports::download(ExportFormat::Xlsx, &name, bytes))
+}
+
+/// The customer statement template (`customer-statement.xlsx`), for the customer to fill in and
+/// send back to `POST /portal/statements`.
+#[utoipa::path(
+    operation_id = "downloadPortalStatementTemplate",
+    tag = "portal",
+    responses(
+        (status = 200, description = "The template workbook", content((String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 401, body = ErrorBody)
+    ),
+    security(("portal" = []))
+)]
+#[get("/portal/templates/customer-statement.xlsx")]
+pub async fn portal_statement(PortalAuth(_customer): PortalAuth) -> AppResult<HttpResponse> {
+    let (bytes, name) = web::block(templates::customer_statement).await.map_err(crate::error::AppError::internal)??;
     Ok(super::exports::download(ExportFormat::Xlsx, &name, bytes))
 }

@@ -84,7 +84,8 @@ fn a_header_spanning_two_rows_is_named_by_both() {
             &["INV-1", "USD", "C1", "100.00", "720.00", "2026/3/1", "发票"],
         ],
     );
-    let merged_twice = arrange(std::slice::from_ref(&t), DOCUMENTS, &ImportMapping::default(), Source::Sheet).unwrap_err();
+    let merged_twice =
+        arrange(std::slice::from_ref(&t), DOCUMENTS, &ImportMapping::default(), Source::Sheet).unwrap_err();
     assert!(merged_twice.contains("both read as") || merged_twice.contains("unknown column"), "{merged_twice}");
     let mapping = ImportMapping {
         columns: [("单据 / 号码", "doc_no"), ("单据 / 币种", "currency"), ("金额 / 原币", "amount")]
