@@ -6,8 +6,9 @@
 
 use super::{cell_name, column_name, Table};
 use crate::domain::import_mapping::ImportMapping;
-use crate::domain::sheet_columns::{column_for_header, example_row, CellKind, Column};
+use crate::domain::sheet_columns::{example_row, header_key, CellKind, Column};
 use chrono::NaiveDate;
+use std::collections::HashMap;
 
 /// The header is looked for in this many rows from the top of a sheet.
 const HEADER_SEARCH_ROWS: usize = 30;
@@ -66,9 +67,10 @@ pub fn arrange(
             .chain(tables.iter().filter(|t| super::is_notes_sheet(&t.sheet)))
             .collect(),
     };
+    let words = Words::new(columns, mapping);
     let mut first_error = None;
     for table in &candidates {
-        match find_header(table, columns, mapping, source) {
+        match find_header(table, &words, mapping, source) {
             Ok(header) => return Ok(arrange_rows(table, &header, mapping, source)),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -97,20 +99,48 @@ enum Resolved {
     Unknown,
 }
 
-fn resolve(columns: &'static [Column], mapping: &ImportMapping, text: &str, last: &str) -> Resolved {
-    for t in [text, last] {
-        if mapping.ignores(t) {
-            return Resolved::Ignored;
-        }
-        if let Some(name) = mapping.column_for(t) {
-            if let Some(c) = columns.iter().find(|c| c.name == name) {
-                return Resolved::Column(c);
+/// The header words, keyed as they are compared (once per file, not per cell): the mapping's
+/// (a column, or `None` for an ignored header), then the columns' names, labels and synonyms.
+struct Words {
+    all: &'static [Column],
+    mapped: HashMap<String, Option<&'static Column>>,
+    known: HashMap<String, &'static Column>,
+}
+
+impl Words {
+    fn new(all: &'static [Column], mapping: &ImportMapping) -> Words {
+        let mut mapped = HashMap::new();
+        for (header, name) in &mapping.columns {
+            if let Some(c) = all.iter().find(|c| c.name == name) {
+                mapped.insert(header_key(header), Some(c));
             }
         }
+        for header in &mapping.ignore {
+            mapped.insert(header_key(header), None);
+        }
+        let mut known = HashMap::new();
+        for c in all {
+            for word in c.synonyms.iter().chain([&c.label, &c.name]) {
+                known.insert(header_key(word), c);
+            }
+        }
+        Words { all, mapped, known }
     }
-    match column_for_header(columns, text).or_else(|| column_for_header(columns, last)) {
-        Some(c) => Resolved::Column(c),
-        None => Resolved::Unknown,
+
+    /// A header (all its rows' text, and its last row's alone): the mapping first.
+    fn resolve(&self, text: &str, last: &str) -> Resolved {
+        let (text, last) = (header_key(text), header_key(last));
+        for key in [&text, &last] {
+            match self.mapped.get(key) {
+                Some(Some(c)) => return Resolved::Column(c),
+                Some(None) => return Resolved::Ignored,
+                None => {}
+            }
+        }
+        match self.known.get(&text).or_else(|| self.known.get(&last)) {
+            Some(c) => Resolved::Column(c),
+            None => Resolved::Unknown,
+        }
     }
 }
 
@@ -120,18 +150,18 @@ fn resolve(columns: &'static [Column], mapping: &ImportMapping, text: &str, last
 fn header_at(
     table: &Table,
     row: usize,
-    columns: &'static [Column],
+    words: &Words,
     mapping: &ImportMapping,
     source: Source,
 ) -> Result<Header, (usize, String)> {
     let mut named = 0;
-    header_cells(table, row, columns, mapping, source, &mut named).map_err(|e| (named, e))
+    header_cells(table, row, words, mapping, source, &mut named).map_err(|e| (named, e))
 }
 
 fn header_cells(
     table: &Table,
     row: usize,
-    columns: &'static [Column],
+    words: &Words,
     mapping: &ImportMapping,
     source: Source,
     named: &mut usize,
@@ -147,7 +177,7 @@ fn header_cells(
             continue;
         }
         let last = table.rows.get(row).and_then(|r| r.get(col)).map(|c| c.trim()).unwrap_or("");
-        match resolve(columns, mapping, &text, last) {
+        match words.resolve(&text, last) {
             Resolved::Column(c) => {
                 if let Some((other, _)) = found.iter().find(|(_, f)| f.name == c.name) {
                     return Err(format!(
@@ -166,7 +196,7 @@ fn header_cells(
         }
     }
     if !unknown.is_empty() {
-        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+        let names: Vec<&str> = words.all.iter().map(|c| c.name).collect();
         return Err(format!(
             "unknown column {}; the columns are {} (or their Chinese labels, see the template), or save an import \
              mapping for this layout",
@@ -174,26 +204,25 @@ fn header_cells(
             names.join(", ")
         ));
     }
-    let missing: Vec<&str> =
-        columns.iter().filter(|c| c.required && !found.iter().any(|(_, f)| f.name == c.name)).map(|c| c.name).collect();
+    let missing: Vec<&str> = words
+        .all
+        .iter()
+        .filter(|c| c.required && !found.iter().any(|(_, f)| f.name == c.name))
+        .map(|c| c.name)
+        .collect();
     if !missing.is_empty() {
         return Err(format!("column {} is required (header row {})", missing.join(", "), row + 1));
     }
     Ok(Header { row, columns: found })
 }
 
-fn find_header(
-    table: &Table,
-    columns: &'static [Column],
-    mapping: &ImportMapping,
-    source: Source,
-) -> Result<Header, String> {
+fn find_header(table: &Table, words: &Words, mapping: &ImportMapping, source: Source) -> Result<Header, String> {
     let in_sheet = |e: String| match source {
         Source::Sheet => format!("sheet {:?}: {e}", table.sheet),
         Source::Csv => e,
     };
     if let Some(row) = mapping.header_row {
-        return header_at(table, row as usize - 1, columns, mapping, source).map_err(|(_, e)| in_sheet(e));
+        return header_at(table, row as usize - 1, words, mapping, source).map_err(|(_, e)| in_sheet(e));
     }
     let spans = mapping.header_rows.unwrap_or(1) as usize;
     // The row naming most columns is the header the sender meant: its reason is the one to read.
@@ -202,7 +231,7 @@ fn find_header(
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        match header_at(table, r, columns, mapping, source) {
+        match header_at(table, r, words, mapping, source) {
             Ok(h) => return Ok(h),
             Err((named, e)) if best.as_ref().is_none_or(|(most, _)| named > *most) => best = Some((named, e)),
             Err(_) => {}
