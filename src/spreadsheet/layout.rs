@@ -396,9 +396,22 @@ pub fn clear_template_example(table: &mut Table, templates: &[&'static [Column]]
     None
 }
 
-/// A CSV body as a table (rows as read, no header assumed), for a mapping to arrange.
+/// A CSV body as a table (rows as read, no header assumed), for a mapping to arrange. Text that
+/// is not UTF-8 is read as GB18030 (Excel's "CSV" on a Chinese Windows is GBK).
 pub fn csv_table(body: &[u8]) -> Result<Table, String> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let decoded;
+    let body = match std::str::from_utf8(body) {
+        Ok(_) => body,
+        Err(_) => {
+            let (text, malformed) = encoding_rs::GB18030.decode_without_bom_handling(body);
+            if malformed {
+                return Err("the CSV file is neither UTF-8 nor GBK/GB18030 text".to_string());
+            }
+            decoded = text.into_owned();
+            decoded.as_bytes()
+        }
+    };
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
     let mut rows = Vec::new();
     for record in reader.records() {

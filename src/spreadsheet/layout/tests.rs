@@ -118,3 +118,11 @@ fn the_sheet_with_the_header_is_read_and_the_example_row_left_out() {
     let t = table("customers", &[&names]);
     assert!(arrange(&[t], CUSTOMERS, &missing, Source::Sheet).unwrap_err().contains("\"Daten\" is not in the file"));
 }
+
+#[test]
+fn a_gbk_csv_reads_as_its_text() {
+    let (gbk, _, _) = encoding_rs::GBK.encode("客户编号,客户名称\nC1,甲公司\n");
+    let t = csv_table(&gbk).unwrap();
+    assert_eq!(t.rows[1], ["C1", "甲公司"]);
+    assert!(csv_table(b"\xff\xfe\xff,\x80\n").is_err());
+}
