@@ -10,6 +10,9 @@ use crate::domain::sheet_columns::{example_row, header_key, CellKind, Column};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
+/// Unknown headers named in a refusal (a sheet of 500 columns is not listed whole).
+const MAX_LISTED: usize = 10;
+
 /// The header is looked for in this many rows from the top of a sheet.
 const HEADER_SEARCH_ROWS: usize = 30;
 
@@ -197,6 +200,11 @@ fn header_cells(
     }
     if !unknown.is_empty() {
         let names: Vec<&str> = words.all.iter().map(|c| c.name).collect();
+        let more = unknown.len().saturating_sub(MAX_LISTED);
+        unknown.truncate(MAX_LISTED);
+        if more > 0 {
+            unknown.push(format!("and {more} more"));
+        }
         return Err(format!(
             "unknown column {}; the columns are {} (or their Chinese labels, see the template), or save an import \
              mapping for this layout",

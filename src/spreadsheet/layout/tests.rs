@@ -126,3 +126,12 @@ fn a_gbk_csv_reads_as_its_text() {
     assert_eq!(t.rows[1], ["C1", "甲公司"]);
     assert!(csv_table(b"\xff\xfe\xff,\x80\n").is_err());
 }
+
+#[test]
+fn a_wide_unknown_header_is_named_in_part() {
+    let header: Vec<String> = (0..500).map(|i| format!("x{i}")).collect();
+    let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let t = table("wide", &[&refs]);
+    let e = arrange(&[t], CUSTOMERS, &ImportMapping::default(), Source::Sheet).unwrap_err();
+    assert!(e.contains("\"x9\" (J1), and 490 more") && !e.contains("x10"), "{e}");
+}
