@@ -226,3 +226,31 @@ fn reference_name_and_signature_parsers_never_panic() {
         let _ = parse_retry_after(&text, now);
     }
 }
+
+/// A customer list in the tenant's own layout (a title, a header over two rows, Chinese words,
+/// numbers and dates as text), read through a saved import mapping.
+const CUSTOMERS_LAYOUT: &[u8] = "客户清单,,,\n客户,客户,账期,信用额度\n编号,名称,天,\n00123,甲公司,30,\"1,000.50\"\n\
+                                  C-2,乙公司,x,12\n"
+    .as_bytes();
+
+#[test]
+fn mapped_imports_never_panic() {
+    use duizhang::domain::import_mapping::ImportMapping;
+    use duizhang::services::customers;
+    let mapping: ImportMapping = serde_json::from_value(serde_json::json!({
+        "columns": {"客户 / 编号": "code", "客户 / 名称": "name", "账期 / 天": "payment_terms_days", "信用额度": "credit_limit"},
+        "header_rows": 2, "date_formats": ["%d/%m/%Y"]
+    }))
+    .unwrap();
+    for data in inputs(&[CUSTOMERS_LAYOUT, CUSTOMERS_CSV], 10_000, 0x5eed_0005) {
+        if let Ok(read) = customers::parse_import_with(ImportFormat::Csv, &data, Some(&mapping)) {
+            for (_, input) in &read.rows {
+                let _ = customers::validate_fields(input);
+            }
+        }
+    }
+    let read = customers::parse_import_with(ImportFormat::Csv, CUSTOMERS_LAYOUT, Some(&mapping)).unwrap();
+    assert_eq!((read.rows.len(), read.rejected.len()), (1, 1));
+    assert_eq!(read.rows[0].1.credit_limit.as_deref(), Some("1000.50"));
+    assert_eq!(read.rejected[0].row, 2, "rows counted from the line after the header");
+}
