@@ -27,6 +27,7 @@ pub mod import;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
+pub mod metrics;
 
 pub mod pagination;
 pub mod polling;

@@ -34,6 +34,7 @@ mod key_rotation_crash;
 mod master_data;
 mod matching;
 mod openapi;
+mod operations;
 mod portal;
 mod readme;
 mod reports;

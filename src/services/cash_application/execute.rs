@@ -103,6 +103,7 @@ pub(super) fn execute_run(
     keys: &Keyring,
     run: &Run,
     heartbeat_pool: &DbPool,
+    metrics: Option<&crate::services::metrics::Metrics>,
 ) -> AppResult<Run> {
     let tenant = run.tenant_id;
     let started = std::time::Instant::now();
@@ -127,6 +128,11 @@ pub(super) fn execute_run(
         persist_ms = (started.elapsed() - matched).as_millis() as u64,
         "reconciliation run phases"
     );
+    if let Some(m) = metrics {
+        m.observe_run_phase("load", loaded.as_secs_f64());
+        m.observe_run_phase("match", (matched - loaded).as_secs_f64());
+        m.observe_run_phase("persist", (started.elapsed() - matched).as_secs_f64());
+    }
     record_completion(conn, run.id, tenant, total, allocations_written, &counts)?;
     Ok(Run {
         status: RunStatus::Completed,
