@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
+use super::instalments;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
@@ -141,9 +142,17 @@ fn apply_changes(
         }
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
+        let plans = instalments::plans_of(conn, principal.tenant_id, &chunk.iter().map(|c| &c.current).collect::<Vec<_>>())?;
         for change in chunk {
             let PlannedChange { row_no, customer_code, current, .. } = &change;
-            let fields = planned_fields(&change);
+            let mut fields = planned_fields(&change);
+            // A row does not carry the plan: the stored one is kept and must still fit.
+            let plan = plans.get(&current.id).map(Vec::as_slice).unwrap_or_default();
+            fields.due_date = instalments::header_due_date(plan, fields.due_date);
+            if let Err(e) = instalments::check_fits(plan, fields.amount, fields.issue_date, fields.due_date) {
+                rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
+                continue;
+            }
             // Locked now: it may have changed since the plan was made.
             if DocumentFields::of(current) == fields {
                 report.unchanged += 1;
@@ -154,12 +163,12 @@ fn apply_changes(
                 rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
                 continue;
             }
-            let before = DocumentView::new(current.clone(), customer_code.clone());
+            let before = DocumentView::with_plan(current.clone(), customer_code.clone(), plan);
             audit.push(audit_entry(
                 principal,
                 "document.updated",
                 Some(&before),
-                &DocumentView::new(doc.clone(), customer_code.clone()),
+                &DocumentView::with_plan(doc.clone(), customer_code.clone(), plan),
             ));
             updated.push(doc);
         }
@@ -211,6 +220,12 @@ impl Batches {
 
 /// A validated row as staged, with the id it gets if it is new.
 fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
+    if input.instalments.as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(AppError::invalid(
+            "instalments",
+            "imports do not set instalment plans: create the document with POST /documents or set its plan with PATCH",
+        ));
+    }
     let (doc_no, customer_code, f) = validate_input(input)?;
     Ok(StagedDocument {
         row_no: row as i64,
