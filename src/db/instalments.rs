@@ -73,7 +73,11 @@ pub fn of_documents(
             .select(Row::as_select())
             .load(conn)?;
         for r in rows {
-            plans.entry(r.document_id).or_default().push(Instalment { seq: r.seq, due_date: r.due_date, amount: r.amount });
+            plans.entry(r.document_id).or_default().push(Instalment {
+                seq: r.seq,
+                due_date: r.due_date,
+                amount: r.amount,
+            });
         }
     }
     Ok(plans)

@@ -59,7 +59,12 @@ impl PlanError {
 /// up to 100; each is converted to the currency's minor unit (half away from zero) and the last
 /// instalment takes what rounding left, so the plan always adds up exactly. One plan uses either
 /// amounts or percentages. Due dates strictly increase and none is before the issue date.
-pub fn plan(currency: Currency, total: Decimal, issue_date: NaiveDate, asked: &[Asked]) -> Result<Vec<Instalment>, PlanError> {
+pub fn plan(
+    currency: Currency,
+    total: Decimal,
+    issue_date: NaiveDate,
+    asked: &[Asked],
+) -> Result<Vec<Instalment>, PlanError> {
     if asked.is_empty() || asked.len() > MAX_INSTALMENTS {
         return Err(PlanError::whole(format!("a plan has 1 to {MAX_INSTALMENTS} instalments")));
     }
@@ -80,7 +85,8 @@ pub fn plan(currency: Currency, total: Decimal, issue_date: NaiveDate, asked: &[
         }
     }
     if by_percent {
-        let percents: Decimal = asked.iter().map(|a| if let Share::Percent(p) = a.share { p } else { Decimal::ZERO }).sum();
+        let percents: Decimal =
+            asked.iter().map(|a| if let Share::Percent(p) = a.share { p } else { Decimal::ZERO }).sum();
         if percents != Decimal::ONE_HUNDRED {
             return Err(PlanError::whole(format!("percentages add up to {}, not 100", percents.normalize())));
         }
@@ -103,7 +109,12 @@ pub fn plan(currency: Currency, total: Decimal, issue_date: NaiveDate, asked: &[
             )));
         }
     }
-    Ok(asked.iter().zip(amounts).zip(1..).map(|((a, amount), seq)| Instalment { seq, due_date: a.due_date, amount }).collect())
+    Ok(asked
+        .iter()
+        .zip(amounts)
+        .zip(1..)
+        .map(|((a, amount), seq)| Instalment { seq, due_date: a.due_date, amount })
+        .collect())
 }
 
 fn check_dates(issue_date: NaiveDate, asked: &[Asked]) -> Result<(), PlanError> {
@@ -119,7 +130,8 @@ fn check_dates(issue_date: NaiveDate, asked: &[Asked]) -> Result<(), PlanError> 
 }
 
 fn percent_of(currency: Currency, total: Decimal, percent: Decimal) -> Decimal {
-    (total * percent / Decimal::ONE_HUNDRED).round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero)
+    (total * percent / Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// What is open of each instalment when `open_amount` of `amount` is open: what was settled
@@ -170,13 +182,7 @@ pub fn describe(plan: &[Instalment], first: usize, last: usize) -> String {
     if first == last {
         format!("instalment {} of {n} due {}", first + 1, plan[first].due_date)
     } else {
-        format!(
-            "instalments {}-{} of {n} due {} to {}",
-            first + 1,
-            last + 1,
-            plan[first].due_date,
-            plan[last].due_date
-        )
+        format!("instalments {}-{} of {n} due {} to {}", first + 1, last + 1, plan[first].due_date, plan[last].due_date)
     }
 }
 
@@ -201,14 +207,21 @@ mod tests {
     fn percentages_round_to_minor_units_and_the_last_takes_the_rest() {
         let p = Share::Percent(d("33.33"));
         let last = Share::Percent(d("33.34"));
-        let plan = plan(eur(), d("100.01"), day("2026-01-01"), &asked(&[("2026-02-01", p), ("2026-03-01", p), ("2026-04-01", last)]))
-            .unwrap();
+        let plan = plan(
+            eur(),
+            d("100.01"),
+            day("2026-01-01"),
+            &asked(&[("2026-02-01", p), ("2026-03-01", p), ("2026-04-01", last)]),
+        )
+        .unwrap();
         let amounts: Vec<Decimal> = plan.iter().map(|i| i.amount).collect();
         assert_eq!(amounts, vec![d("33.33"), d("33.33"), d("33.35")]);
         assert_eq!(plan.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         let jpy = Currency::parse("JPY").unwrap();
         let third = Share::Percent(d("50"));
-        let plan = super::plan(jpy, d("1001"), day("2026-01-01"), &asked(&[("2026-02-01", third), ("2026-03-01", third)])).unwrap();
+        let plan =
+            super::plan(jpy, d("1001"), day("2026-01-01"), &asked(&[("2026-02-01", third), ("2026-03-01", third)]))
+                .unwrap();
         assert_eq!(plan.iter().map(|i| i.amount).collect::<Vec<_>>(), vec![d("501"), d("500")]);
     }
 
@@ -225,15 +238,22 @@ mod tests {
     #[test]
     fn dates_kinds_and_percent_totals_are_checked() {
         let one = Share::Amount(d("50"));
-        let err = plan(eur(), d("100"), day("2026-01-01"), &asked(&[("2026-03-01", one), ("2026-03-01", one)])).unwrap_err();
+        let err =
+            plan(eur(), d("100"), day("2026-01-01"), &asked(&[("2026-03-01", one), ("2026-03-01", one)])).unwrap_err();
         assert_eq!(err.index, Some(1));
-        let err = plan(eur(), d("100"), day("2026-02-01"), &asked(&[("2026-01-01", one), ("2026-03-01", one)])).unwrap_err();
+        let err =
+            plan(eur(), d("100"), day("2026-02-01"), &asked(&[("2026-01-01", one), ("2026-03-01", one)])).unwrap_err();
         assert_eq!(err.index, Some(0));
         let mixed = asked(&[("2026-02-01", one), ("2026-03-01", Share::Percent(d("50")))]);
         assert_eq!(plan(eur(), d("100"), day("2026-01-01"), &mixed).unwrap_err().index, Some(1));
         let half = Share::Percent(d("50"));
-        let err = plan(eur(), d("100"), day("2026-01-01"), &asked(&[("2026-02-01", half), ("2026-03-01", Share::Percent(d("40")))]))
-            .unwrap_err();
+        let err = plan(
+            eur(),
+            d("100"),
+            day("2026-01-01"),
+            &asked(&[("2026-02-01", half), ("2026-03-01", Share::Percent(d("40")))]),
+        )
+        .unwrap_err();
         assert_eq!(err.message, "percentages add up to 90, not 100");
         assert!(plan(eur(), d("100"), day("2026-01-01"), &[]).is_err());
     }

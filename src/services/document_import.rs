@@ -142,7 +142,8 @@ fn apply_changes(
         }
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
-        let plans = instalments::plans_of(conn, principal.tenant_id, &chunk.iter().map(|c| &c.current).collect::<Vec<_>>())?;
+        let plans =
+            instalments::plans_of(conn, principal.tenant_id, &chunk.iter().map(|c| &c.current).collect::<Vec<_>>())?;
         for change in chunk {
             let PlannedChange { row_no, customer_code, current, .. } = &change;
             let mut fields = planned_fields(&change);

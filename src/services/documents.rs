@@ -5,16 +5,16 @@ use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers as customers_db;
 use crate::db::documents::{self as documents_db, Document, DocumentFilter};
+use crate::db::instalments as instalments_db;
 use crate::db::{audit as audit_db, audit::NewAuditEntry};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::check_identifier;
-use crate::db::instalments as instalments_db;
 use crate::domain::document::{DocStatus, DocType};
 use crate::domain::instalments::Instalment;
-use crate::services::instalments::{self, InstalmentInput, InstalmentView};
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
+use crate::services::instalments::{self, InstalmentInput, InstalmentView};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -422,10 +422,15 @@ pub fn list(
     };
     let rows = documents_db::list(conn, principal.tenant_id, &filter)?;
     let plans = instalments::plans_of(conn, principal.tenant_id, &rows.iter().map(|(d, _)| d).collect::<Vec<_>>())?;
-    Ok(page(rows, limit, |(d, _)| d.id, |(d, code)| {
-        let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
-        DocumentView::with_plan(d, code, plan)
-    }))
+    Ok(page(
+        rows,
+        limit,
+        |(d, _)| d.id,
+        |(d, code)| {
+            let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
+            DocumentView::with_plan(d, code, plan)
+        },
+    ))
 }
 
 /// Columns of the generator's `ledger.csv`, plus the optional source system.

@@ -63,7 +63,9 @@ pub fn validate(
     for (k, i) in input.iter().enumerate() {
         let share = match (&i.amount, &i.percent) {
             (Some(a), None) => Share::Amount(
-                currency.parse_amount(a).map_err(|e| AppError::invalid(&format!("instalments[{k}].amount"), e.to_string()))?,
+                currency
+                    .parse_amount(a)
+                    .map_err(|e| AppError::invalid(&format!("instalments[{k}].amount"), e.to_string()))?,
             ),
             (None, Some(p)) => Share::Percent(parse_percent(p).ok_or_else(|| {
                 AppError::invalid(&format!("instalments[{k}].percent"), format!("{p:?} is not a decimal percentage"))
@@ -99,7 +101,12 @@ fn check_due_date(plan: &[Instalment], due_date: Option<NaiveDate>) -> AppResult
 
 /// Whether a stored plan still fits a document whose fields change without a new plan: the same
 /// amount, no instalment due before the issue date, the due date still the last instalment's.
-pub fn check_fits(plan: &[Instalment], amount: Decimal, issue_date: NaiveDate, due_date: Option<NaiveDate>) -> AppResult<()> {
+pub fn check_fits(
+    plan: &[Instalment],
+    amount: Decimal,
+    issue_date: NaiveDate,
+    due_date: Option<NaiveDate>,
+) -> AppResult<()> {
     let Some(first) = plan.first() else { return Ok(()) };
     let sum: Decimal = plan.iter().map(|i| i.amount).sum();
     if sum != amount {
@@ -109,7 +116,10 @@ pub fn check_fits(plan: &[Instalment], amount: Decimal, issue_date: NaiveDate, d
         ));
     }
     if first.due_date < issue_date {
-        return Err(AppError::invalid("issue_date", format!("is after the first instalment's due date {}", first.due_date)));
+        return Err(AppError::invalid(
+            "issue_date",
+            format!("is after the first instalment's due date {}", first.due_date),
+        ));
     }
     check_due_date(plan, due_date)
 }
@@ -138,7 +148,11 @@ pub fn views(doc: &Document, plan: &[Instalment]) -> Vec<InstalmentView> {
 }
 
 /// The plans of `docs` (documents without one are absent), in one query.
-pub fn plans_of(conn: &mut PgConnection, tenant_id: Uuid, docs: &[&Document]) -> AppResult<HashMap<Uuid, Vec<Instalment>>> {
+pub fn plans_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    docs: &[&Document],
+) -> AppResult<HashMap<Uuid, Vec<Instalment>>> {
     let ids: Vec<Uuid> = docs.iter().filter(|d| d.doc_type == DocType::Invoice).map(|d| d.id).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());

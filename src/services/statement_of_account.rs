@@ -17,10 +17,10 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use crate::domain::instalments::Instalment;
 pub use crate::domain::statement_of_account::{
     AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenInstalmentLine, OpenItemLine, StatementOfAccount,
 };
-use crate::domain::instalments::Instalment;
 
 /// Opening balance, every item with a running balance, closing balance; per currency.
 pub fn statement_of_account(
@@ -151,7 +151,11 @@ fn open_items_and_aging(
 }
 
 /// The instalments of `d` still open, with their own days overdue.
-fn open_instalments(d: &crate::db::documents::Document, plan: &[Instalment], as_of: NaiveDate) -> Vec<OpenInstalmentLine> {
+fn open_instalments(
+    d: &crate::db::documents::Document,
+    plan: &[Instalment],
+    as_of: NaiveDate,
+) -> Vec<OpenInstalmentLine> {
     let open = crate::domain::instalments::open_parts(plan, d.amount, d.open_amount);
     plan.iter()
         .zip(open)

@@ -46,9 +46,13 @@ async fn plans_by_amounts_and_percentages_and_refusals_that_write_nothing() {
     let three = plan(&[("2026-03-31", "300.00"), ("2026-04-30", "300.00"), ("2026-05-31", "400.00")]);
     let doc = invoice(&app, "C1", "INV-1", "2026-03-01", "1000.00", three).await;
     assert_eq!(doc["due_date"], "2026-05-31", "the due date is the last instalment's");
-    let want = [("2026-03-31", "300.00", "300.00"), ("2026-04-30", "300.00", "300.00"), ("2026-05-31", "400.00", "400.00")];
+    let want =
+        [("2026-03-31", "300.00", "300.00"), ("2026-04-30", "300.00", "300.00"), ("2026-05-31", "400.00", "400.00")];
     assert_eq!(parts(&doc), owned(&want));
-    assert_eq!((doc["instalments"][1]["seq"].as_i64(), doc["instalments"][1]["status"].as_str()), (Some(2), Some("open")));
+    assert_eq!(
+        (doc["instalments"][1]["seq"].as_i64(), doc["instalments"][1]["status"].as_str()),
+        (Some(2), Some("open"))
+    );
     let got = app.get(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap())).await;
     assert_eq!(parts(&got.body), owned(&want), "{}", got.text);
     let listed = app.get("/api/v1/documents?q=INV-1").await;
@@ -79,12 +83,22 @@ async fn plans_by_amounts_and_percentages_and_refusals_that_write_nothing() {
     };
     let short = bad(plan(&[("2026-04-01", "300.00"), ("2026-05-01", "600.00")]), json!({})).await;
     assert_eq!(short.status, 422, "{}", short.text);
-    assert!(short.text.contains("instalments add up to 900.00, 100.00 short of the document amount 1000.00"), "{}", short.text);
+    assert!(
+        short.text.contains("instalments add up to 900.00, 100.00 short of the document amount 1000.00"),
+        "{}",
+        short.text
+    );
     let unordered = bad(plan(&[("2026-05-01", "500.00"), ("2026-04-01", "500.00")]), json!({})).await;
-    assert_eq!((unordered.status, unordered.body["error"]["details"]["field"].as_str()), (422, Some("instalments[1]")), "{}", unordered.text);
+    assert_eq!(
+        (unordered.status, unordered.body["error"]["details"]["field"].as_str()),
+        (422, Some("instalments[1]")),
+        "{}",
+        unordered.text
+    );
     let before_issue = bad(plan(&[("2026-02-01", "500.00"), ("2026-04-01", "500.00")]), json!({})).await;
     assert_eq!(before_issue.status, 422, "{}", before_issue.text);
-    let other_due = bad(plan(&[("2026-04-01", "500.00"), ("2026-05-01", "500.00")]), json!({"due_date": "2026-06-01"})).await;
+    let other_due =
+        bad(plan(&[("2026-04-01", "500.00"), ("2026-05-01", "500.00")]), json!({"due_date": "2026-06-01"})).await;
     assert_eq!((other_due.status, other_due.body["error"]["details"]["field"].as_str()), (422, Some("due_date")));
     let credit = bad(plan(&[("2026-04-01", "1000.00")]), json!({"doc_type": "credit_note"})).await;
     assert_eq!(credit.status, 422, "{}", credit.text);
@@ -216,11 +230,13 @@ async fn run_to_completion(app: &TestApp) -> Value {
 async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let app = spawn_app().await;
     let iban = "DE11111111111111111111";
-    let r = app.post("/api/v1/customers", &json!({"code": "K1", "name": "Kalomer GmbH", "bank_accounts": [iban]})).await;
+    let r =
+        app.post("/api/v1/customers", &json!({"code": "K1", "name": "Kalomer GmbH", "bank_accounts": [iban]})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let three = plan(&[("2026-02-28", "300.00"), ("2026-03-31", "300.00"), ("2026-04-30", "400.00")]);
     let doc = invoice(&app, "K1", "INV-2026-0000201", "2026-02-01", "1000.00", three).await;
-    let r = app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
+    let r =
+        app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
     assert_eq!(r.status, 201);
     let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
         BL1,DE89370400440532013000,2026-03-01,,300.00,EUR,KALOMER GMBH,DE11111111111111111111,INV-2026-0000201 1/3,\n\
@@ -233,10 +249,14 @@ async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let run = run_to_completion(&app).await;
     let id = run["id"].as_str().unwrap();
     let allocs = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await.body["items"].clone();
-    let of = |line: &str| allocs.as_array().unwrap().iter().filter(|a| a["line_id"] == line).cloned().collect::<Vec<_>>();
+    let of =
+        |line: &str| allocs.as_array().unwrap().iter().filter(|a| a["line_id"] == line).cloned().collect::<Vec<_>>();
     let bl2 = of("BL2");
     assert_eq!(bl2.len(), 1, "{allocs}");
-    assert_eq!((bl2[0]["state"].as_str(), bl2[0]["rule"].as_str()), (Some("auto_applied"), Some("instalment_exact_amount")));
+    assert_eq!(
+        (bl2[0]["state"].as_str(), bl2[0]["rule"].as_str()),
+        (Some("auto_applied"), Some("instalment_exact_amount"))
+    );
     let evidence = bl2[0]["explanation"]["evidence"].to_string();
     assert!(evidence.contains("instalment 2 of 3 due 2026-03-31"), "{evidence}");
     assert!(of("BL3").iter().all(|a| a["state"] != "auto_applied"), "{allocs}");
@@ -244,7 +264,8 @@ async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let path = format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
     let got = app.get(&path).await.body;
     assert_eq!(got["open_amount"], "400.00");
-    let statuses: Vec<&str> = got["instalments"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        got["instalments"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["paid", "paid", "open"], "{got}");
 
     // Aging from history: on 2026-03-15 only the first instalment was paid; the second is current.
@@ -257,7 +278,10 @@ async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let lines = app.get("/api/v1/bank-lines?status=unapplied&limit=10").await;
     let bl3 = lines.body["items"].as_array().unwrap().iter().find(|l| l["amount"] == "400.00").unwrap()["id"].clone();
     let r = app
-        .post("/api/v1/allocations", &json!({"bank_line_id": bl3, "allocations": [{"document_id": doc["id"], "amount": "400.00"}]}))
+        .post(
+            "/api/v1/allocations",
+            &json!({"bank_line_id": bl3, "allocations": [{"document_id": doc["id"], "amount": "400.00"}]}),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let got = app.get(&path).await.body;

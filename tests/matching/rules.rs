@@ -290,7 +290,11 @@ fn with_plan(book: Book) -> Book {
     book.items[0].instalments = plan
         .iter()
         .zip(1..)
-        .map(|((due, amount), seq)| duizhang::domain::instalments::Instalment { seq, due_date: *due, amount: d(amount) })
+        .map(|((due, amount), seq)| duizhang::domain::instalments::Instalment {
+            seq,
+            due_date: *due,
+            amount: d(amount),
+        })
         .collect();
     book
 }
@@ -313,7 +317,11 @@ fn a_payment_of_the_next_instalment_is_exact_not_partial() {
     let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
     let o = e.match_line(&acme("300.00", ""));
     assert_eq!(applied(&o), vec![("INV-2026-0000300".to_string(), d("300.00"))]);
-    assert!(o.allocations[0].evidence.iter().any(|e| e.contains("instalment 1 of 3")), "{:?}", o.allocations[0].evidence);
+    assert!(
+        o.allocations[0].evidence.iter().any(|e| e.contains("instalment 1 of 3")),
+        "{:?}",
+        o.allocations[0].evidence
+    );
 }
 
 #[test]
@@ -326,5 +334,9 @@ fn an_amount_that_is_not_the_next_instalment_stays_a_part_payment() {
     let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
     let o = e.match_line(&line("600.00", "INV-2026-0000300", None, None));
     assert_eq!(rule(&o), "instalment_exact_amount");
-    assert!(o.allocations[0].evidence.iter().any(|e| e.contains("instalments 1-2 of 3")), "{:?}", o.allocations[0].evidence);
+    assert!(
+        o.allocations[0].evidence.iter().any(|e| e.contains("instalments 1-2 of 3")),
+        "{:?}",
+        o.allocations[0].evidence
+    );
 }

@@ -60,7 +60,8 @@ fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResu
             let plan = plans.remove(&d.id);
             let mut item = open_item(d);
             if let Some(plan) = plan {
-                item.instalments = plan.into_iter().map(|i| Instalment { amount: rescale(&item.currency, i.amount), ..i }).collect();
+                item.instalments =
+                    plan.into_iter().map(|i| Instalment { amount: rescale(&item.currency, i.amount), ..i }).collect();
             }
             item
         }));

@@ -12,8 +12,8 @@ use super::super::index::{hash_bytes, mix64, FastStrBuild, MultiMap};
 use super::super::names::{NameIndex, PreparedName};
 use super::super::references::{write_doc_key, KeyKind, Scanner};
 use super::super::{CustomerInfo, FxRates, MatchSettings, OpenItem};
-use crate::domain::instalments::next_open;
 use super::{Engine, Meta, NO_CUSTOMER};
+use crate::domain::instalments::next_open;
 
 /// Customers by IBAN and by name, and their prepared names.
 struct PayerIndexes {

@@ -5,10 +5,10 @@ use rust_decimal::Decimal;
 
 use super::super::references::verify_key;
 use super::super::LineInput;
-use crate::domain::instalments::{describe, next_open, settled_by};
 use super::build::{amount_key, oldest_first, ref_key};
 use super::hypothesis::Hit;
 use super::{Engine, NO_CUSTOMER};
+use crate::domain::instalments::{describe, next_open, settled_by};
 
 impl Engine {
     /// Looks every probe of the line's texts up in the reference index and verifies the hit against the document
