@@ -82,7 +82,9 @@ pub struct DocumentView {
     pub status: DocStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The instalment plan with what is open of each instalment; empty: due at once.
+    /// The instalment plan with what is open of each instalment; absent: due at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub instalments: Vec<InstalmentView>,
 }
 
