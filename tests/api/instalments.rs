@@ -287,4 +287,8 @@ async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let got = app.get(&path).await.body;
     assert_eq!(got["status"], "paid");
     assert!(got["instalments"].as_array().unwrap().iter().all(|i| i["open_amount"] == "0.00" && i["status"] == "paid"));
+    let mut conn = app.db.connect();
+    let report = duizhang::services::integrity::check(&mut conn).unwrap();
+    let plan_check = report.checks.iter().find(|c| c.name == "instalment_plan").expect("the plan check runs");
+    assert_eq!(plan_check.violations, 0, "{}", serde_json::to_string(&report).unwrap());
 }
