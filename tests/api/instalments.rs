@@ -134,13 +134,45 @@ async fn plans_by_amounts_and_percentages_and_refusals_that_write_nothing() {
         .await;
     assert_eq!(g.body["data"]["document"]["instalments"][2]["amount"], "33.35", "{}", g.text);
 
-    // An import row does not carry a plan: refused as a row.
-    let body = json!([{
-        "doc_type": "invoice", "doc_no": "INV-IMP", "customer_code": "C1", "issue_date": "2026-03-01",
-        "currency": "EUR", "amount": "10.00", "instalments": plan(&[("2026-04-01", "10.00")])
-    }]);
-    let r = app.post("/api/v1/documents/import", &body).await;
-    assert_eq!((r.status, r.body["rejected"].as_array().map(Vec::len)), (200, Some(1)), "{}", r.text);
+    // JSON imports set, replace and keep plans.
+    let import = |amount: &str, instalments: Option<Value>| {
+        let mut row = json!({
+            "doc_type": "invoice", "doc_no": "INV-IMP", "customer_code": "C1", "issue_date": "2026-03-01",
+            "currency": "EUR", "amount": amount
+        });
+        if let Some(i) = instalments {
+            row["instalments"] = i;
+        }
+        let app = &app;
+        async move { app.post("/api/v1/documents/import", &json!([row])).await }
+    };
+    let counts = |r: &crate::helpers::Response| {
+        let n = |k: &str| r.body[k].as_u64().unwrap_or(u64::MAX);
+        (n("created"), n("updated"), n("unchanged"), r.body["rejected"].as_array().map_or(usize::MAX, Vec::len))
+    };
+    let r = import("100.00", Some(plan(&[("2026-04-01", "40.00"), ("2026-05-01", "60.00")]))).await;
+    assert_eq!(counts(&r), (1, 0, 0, 0), "{}", r.text);
+    let imported = app.get("/api/v1/documents?q=INV-IMP").await.body["items"][0].clone();
+    assert_eq!(
+        (imported["due_date"].as_str(), imported["instalments"][1]["amount"].as_str()),
+        (Some("2026-05-01"), Some("60.00"))
+    );
+    let audit =
+        app.get(&format!("/api/v1/audit?entity_type=document&entity_id={}", imported["id"].as_str().unwrap())).await;
+    assert_eq!(audit.body["items"][0]["after"], imported, "the creation's entry shows the plan");
+    let r = import("100.00", Some(plan(&[("2026-04-01", "50.00"), ("2026-05-01", "50.00")]))).await;
+    assert_eq!(counts(&r), (0, 1, 0, 0), "a new plan is an update: {}", r.text);
+    let r = import("100.00", None).await;
+    assert_eq!(counts(&r), (0, 0, 1, 0), "a row without a plan keeps it: {}", r.text);
+    let r = import("120.00", None).await;
+    assert_eq!(counts(&r), (0, 0, 0, 1), "the kept plan no longer fits: {}", r.text);
+    let imported = app.get("/api/v1/documents?q=INV-IMP").await.body["items"][0].clone();
+    assert_eq!(
+        (imported["amount"].as_str(), imported["instalments"][0]["amount"].as_str()),
+        (Some("100.00"), Some("50.00"))
+    );
+    let r = import("100.00", Some(plan(&[("2026-04-01", "50.00")]))).await;
+    assert!(r.text.contains("50.00 short"), "a bad plan rejects its row: {}", r.text);
 }
 
 fn row<'a>(report: &'a Value, code: &str) -> &'a Value {
