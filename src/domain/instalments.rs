@@ -79,6 +79,9 @@ pub fn plan(
             (Share::Amount(v), false) | (Share::Percent(v), true) if v <= Decimal::ZERO => {
                 return Err(PlanError::at(k, "must be positive"));
             }
+            (Share::Percent(p), true) if p > Decimal::ONE_HUNDRED => {
+                return Err(PlanError::at(k, "a percentage is at most 100"));
+            }
             (Share::Amount(v), false) => amounts.push(v),
             (Share::Percent(p), true) => amounts.push(percent_of(currency, total, p)),
             _ => return Err(PlanError::at(k, "a plan gives either amounts or percentages, not both")),
@@ -256,6 +259,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.message, "percentages add up to 90, not 100");
         assert!(plan(eur(), d("100"), day("2026-01-01"), &[]).is_err());
+        let huge = asked(&[("2026-02-01", Share::Percent(d("99999999999"))), ("2026-03-01", Share::Percent(d("1")))]);
+        assert_eq!(plan(eur(), d("9999999999999999"), day("2026-01-01"), &huge).unwrap_err().index, Some(0));
     }
 
     #[test]
