@@ -133,6 +133,19 @@ async fn plans_by_amounts_and_percentages_and_refusals_that_write_nothing() {
         )
         .await;
     assert_eq!(g.body["data"]["document"]["instalments"][2]["amount"], "33.35", "{}", g.text);
+    let g = app
+        .graphql_as(
+            Some(&app.api_key),
+            "mutation { createDocument(input: { docType: INVOICE, docNo: \"INV-GQL\", customerCode: \"C1\", \
+             issueDate: \"2026-03-01\", currency: \"JPY\", amount: \"1001\", instalments: [ \
+             { dueDate: \"2026-04-01\", percent: \"50\" }, { dueDate: \"2026-05-01\", percent: \"50\" } ] }) \
+             { dueDate instalments { amount } } }",
+            json!({}),
+        )
+        .await;
+    let created = &g.body["data"]["createDocument"];
+    assert_eq!(created["dueDate"], "2026-05-01", "{}", g.text);
+    assert_eq!(created["instalments"], json!([{"amount": "501"}, {"amount": "500"}]), "{}", g.text);
 
     // JSON imports set, replace and keep plans.
     let import = |amount: &str, instalments: Option<Value>| {
