@@ -40,14 +40,12 @@ struct Sources {
 
 fn sources(scope: Scope, param: &str) -> Sources {
     match scope {
-        Scope::Book => {
-            Sources {
+        Scope::Book => Sources {
             allocations: "allocations a".into(),
             write_offs: "write_offs w".into(),
             documents: String::new(),
             instalments: "document_instalments i".into(),
-        }
-        }
+        },
         Scope::Customers => Sources {
             allocations: format!(
                 "documents ad JOIN allocations a ON a.tenant_id = ad.tenant_id AND a.document_id = ad.id \

@@ -279,7 +279,9 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
         }
         err => err,
     })?;
-    instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
+    if !plan.is_empty() {
+        instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
+    }
     let view = DocumentView::with_plan(doc, customer.code, &plan);
     audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.created", None, &view)])?;
     Ok(view)
@@ -288,7 +290,7 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
 pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DocumentView> {
     require(principal, Permission::Read)?;
     let (doc, code) = documents_db::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    let plan = instalments_db::of_document(conn, principal.tenant_id, doc.id)?;
+    let plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
     Ok(DocumentView::with_plan(doc, code, &plan))
 }
 
@@ -301,7 +303,7 @@ pub fn update(
     require(principal, Permission::WriteLedger)?;
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    let old_plan = instalments_db::of_document(conn, principal.tenant_id, doc.id)?;
+    let old_plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
     let before = DocumentView::with_plan(doc.clone(), code.clone(), &old_plan);
     let doc_type = doc.doc_type;
     let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());

@@ -147,6 +147,14 @@ pub fn views(doc: &Document, plan: &[Instalment]) -> Vec<InstalmentView> {
         .collect()
 }
 
+/// The plan of `doc` (empty: none; only invoices have one).
+pub fn plan_of(conn: &mut PgConnection, tenant_id: Uuid, doc: &Document) -> AppResult<Vec<Instalment>> {
+    if doc.doc_type != DocType::Invoice {
+        return Ok(Vec::new());
+    }
+    Ok(instalments_db::of_document(conn, tenant_id, doc.id)?)
+}
+
 /// The plans of `docs` (documents without one are absent), in one query.
 pub fn plans_of(
     conn: &mut PgConnection,
