@@ -154,7 +154,7 @@ pub fn open_parts(plan: &[Instalment], amount: Decimal, open_amount: Decimal) ->
 /// open: `(first, last)` 0-based, when `pay` is less than everything open (a payment of all of
 /// it is a payment of the document).
 pub fn settled_by(plan: &[Instalment], amount: Decimal, open_amount: Decimal, pay: Decimal) -> Option<(usize, usize)> {
-    if pay <= Decimal::ZERO || pay >= open_amount {
+    if plan.is_empty() || pay <= Decimal::ZERO || pay >= open_amount {
         return None;
     }
     let parts = open_parts(plan, amount, open_amount);
@@ -174,6 +174,9 @@ pub fn settled_by(plan: &[Instalment], amount: Decimal, open_amount: Decimal, pa
 
 /// The open part of the first instalment still open, when it is less than all that is open.
 pub fn next_open(plan: &[Instalment], amount: Decimal, open_amount: Decimal) -> Option<Decimal> {
+    if plan.is_empty() {
+        return None;
+    }
     let parts = open_parts(plan, amount, open_amount);
     parts.into_iter().find(|p| *p > Decimal::ZERO).filter(|p| *p < open_amount)
 }
