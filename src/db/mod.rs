@@ -17,6 +17,7 @@ pub mod document_import;
 pub mod documents;
 pub mod dunning;
 pub mod idempotency;
+pub mod instalments;
 pub mod integrity;
 pub mod metrics;
 pub mod outbox;

@@ -12,6 +12,7 @@ pub mod difference;
 pub mod document;
 pub mod dunning;
 pub mod envelope;
+pub mod instalments;
 pub mod json_path;
 pub mod money;
 pub mod nesting;

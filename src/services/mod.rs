@@ -24,6 +24,7 @@ pub mod dunning;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod instalments;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;

@@ -29,6 +29,7 @@ mod guards;
 mod hostile_input;
 mod http_headers;
 mod idempotency;
+mod instalments;
 mod integrity;
 mod key_rotation_crash;
 mod master_data;

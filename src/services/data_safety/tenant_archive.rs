@@ -29,6 +29,7 @@ pub const TABLES: &[&str] = &[
     "products",
     "customer_statement_mappings",
     "documents",
+    "document_instalments",
     "bank_accounts",
     "bank_statements",
     "bank_lines",
