@@ -362,6 +362,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_instalments (tenant_id, document_id, seq) {
+        tenant_id -> Uuid,
+        document_id -> Uuid,
+        seq -> Int4,
+        due_date -> Date,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
     documents (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -724,6 +734,7 @@ diesel::joinable!(api_keys -> connectors (connector_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(document_instalments -> documents (document_id));
 diesel::joinable!(balance_confirmations -> customers (customer_id));
 diesel::joinable!(balance_confirmations -> tenants (tenant_id));
 diesel::joinable!(bank_accounts -> tenants (tenant_id));
@@ -817,6 +828,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     difference_comments,
     differences,
+    document_instalments,
     documents,
     dunning_actions,
     dunning_assignments,

@@ -15,16 +15,21 @@ use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
 use super::import_sheet::{prepare, Places};
+use super::instalments;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
+use crate::db::documents as documents_db;
+use crate::db::instalments as instalments_db;
 use crate::domain::audit_chain::truncate_to_micros;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::import_mapping::ImportMapping;
+use crate::domain::instalments::Instalment;
 use crate::domain::money::format_amount;
 use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::spreadsheet;
+use std::collections::HashMap;
 
 /// Rows are staged in batches of this size while the body is still being read.
 const BATCH: usize = 5000;
@@ -57,13 +62,17 @@ pub fn import(
     let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
-    let (mut rejected, places, notes) = read?;
+    let mut read = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
-    let mut report = write(conn, principal, staged, &mut rejected)?;
-    places.place_all(&mut report.rejected);
-    report.notes = notes;
+    let mut report = write(conn, principal, staged, &mut read.rejected, &read.plans)?;
+    read.places.place_all(&mut report.rejected);
+    report.notes = read.notes;
     Ok(report)
 }
+
+/// Instalment plans that import rows give, by row number (an empty plan removes a stored one).
+/// Rows without `instalments` keep what is stored.
+type RowPlans = HashMap<i64, Vec<Instalment>>;
 
 /// Stages batches until the reader is done; on a database error it returns at once, which stops
 /// the reader at its next batch.
@@ -81,6 +90,7 @@ fn write(
     principal: &Principal,
     staged: u64,
     rejected: &mut Vec<RejectedRow>,
+    plans: &RowPlans,
 ) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
     let started = std::time::Instant::now();
@@ -119,14 +129,18 @@ fn write(
     lap("counted");
     report.created = import_db::create_planned(conn, principal.tenant_id, &actor)? as u64;
     lap("created");
+    let with_plans: Vec<i64> = plans.iter().filter(|(_, p)| !p.is_empty()).map(|(row, _)| *row).collect();
     if report.created > 0 {
-        import_db::audit_planned_creations(conn, principal.tenant_id, &actor)?;
+        import_db::audit_planned_creations(conn, principal.tenant_id, &actor, &with_plans)?;
         lap("audited");
     }
     if changes > 0 {
         import_db::open_changes(conn)?;
-        apply_changes(conn, principal, &mut report, rejected)?;
+        apply_changes(conn, principal, &mut report, rejected, plans)?;
         lap("changed");
+    }
+    if !plans.is_empty() {
+        write_plans(conn, principal, plans, &mut report)?;
     }
     import_db::finish(conn, changes > 0)?;
     rejected.sort_by_key(|r| r.row);
@@ -141,6 +155,7 @@ fn apply_changes(
     principal: &Principal,
     report: &mut ImportReport,
     rejected: &mut Vec<RejectedRow>,
+    plans: &RowPlans,
 ) -> AppResult<()> {
     loop {
         let chunk = import_db::next_changes(conn, CHANGES_CHUNK)?;
@@ -149,11 +164,22 @@ fn apply_changes(
         }
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
+        let mut plan_writes = Vec::new();
+        let stored_plans =
+            instalments::plans_of(conn, principal.tenant_id, &chunk.iter().map(|c| &c.current).collect::<Vec<_>>())?;
         for change in chunk {
             let PlannedChange { row_no, customer_code, current, .. } = &change;
-            let fields = planned_fields(&change);
+            let mut fields = planned_fields(&change);
+            let stored = stored_plans.get(&current.id).map(Vec::as_slice).unwrap_or_default();
+            let plan = plans.get(row_no).map(Vec::as_slice).unwrap_or(stored);
+            fields.due_date = instalments::header_due_date(plan, fields.due_date);
+            // A row without a plan keeps the stored one, which must still fit.
+            if let Err(e) = instalments::check_fits(plan, fields.amount, fields.issue_date, fields.due_date) {
+                rejected.push(RejectedRow::new(*row_no as u64, e.message));
+                continue;
+            }
             // Locked now: it may have changed since the plan was made.
-            if DocumentFields::of(current) == fields {
+            if DocumentFields::of(current) == fields && plan == stored {
                 report.unchanged += 1;
                 continue;
             }
@@ -162,18 +188,60 @@ fn apply_changes(
                 rejected.push(RejectedRow::new(*row_no as u64, e.message));
                 continue;
             }
-            let before = DocumentView::new(current.clone(), customer_code.clone());
+            let before = DocumentView::with_plan(current.clone(), customer_code.clone(), stored);
             audit.push(audit_entry(
                 principal,
                 "document.updated",
                 Some(&before),
-                &DocumentView::new(doc.clone(), customer_code.clone()),
+                &DocumentView::with_plan(doc.clone(), customer_code.clone(), plan),
             ));
+            if plan != stored {
+                plan_writes.push((doc.id, plan.to_vec()));
+            }
             updated.push(doc);
         }
         report.updated += import_db::update_documents(conn, principal.tenant_id, &updated)? as u64;
+        instalments_db::replace_many(conn, principal.tenant_id, &plan_writes)?;
         audit_db::append(conn, principal.tenant_id, audit)?;
     }
+}
+
+/// The plans of created rows (with their audit entries, left out of the set-based ones) and of
+/// rows whose document is otherwise unchanged (an update when the plan differs).
+fn write_plans(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    plans: &RowPlans,
+    report: &mut ImportReport,
+) -> AppResult<()> {
+    let rows: Vec<i64> = plans.keys().copied().collect();
+    let mut writes = Vec::new();
+    let mut audit = Vec::new();
+    for r in import_db::created_or_unchanged(conn, &rows)? {
+        let plan = &plans[&r.row_no];
+        let (doc, code) = documents_db::find(conn, principal.tenant_id, r.document_id)?;
+        if r.outcome == "create" {
+            if !plan.is_empty() {
+                writes.push((doc.id, plan.clone()));
+                let view = DocumentView::with_plan(doc, code, plan);
+                audit.push(audit_entry(principal, "document.created", None, &view));
+            }
+            continue;
+        }
+        let stored = instalments_db::of_document(conn, principal.tenant_id, doc.id)?;
+        if stored == *plan {
+            continue;
+        }
+        let before = DocumentView::with_plan(doc.clone(), code.clone(), &stored);
+        let after = DocumentView::with_plan(doc.clone(), code, plan);
+        audit.push(audit_entry(principal, "document.updated", Some(&before), &after));
+        writes.push((doc.id, plan.clone()));
+        report.unchanged -= 1;
+        report.updated += 1;
+    }
+    instalments_db::replace_many(conn, principal.tenant_id, &writes)?;
+    audit_db::append(conn, principal.tenant_id, audit)?;
+    Ok(())
 }
 
 fn planned_fields(c: &PlannedChange) -> DocumentFields {
@@ -192,13 +260,19 @@ struct Batches {
     out: SyncSender<Vec<StagedDocument>>,
     batch: Vec<StagedDocument>,
     rejected: Vec<RejectedRow>,
+    plans: RowPlans,
 }
 
 impl Batches {
     fn row(&mut self, row: u64, input: Result<DocumentInput, String>) -> AppResult<()> {
         let staged = input.and_then(|input| stage_row(row, &input).map_err(|e| e.message));
         match staged {
-            Ok(doc) => self.batch.push(doc),
+            Ok((doc, plan)) => {
+                if let Some(plan) = plan {
+                    self.plans.insert(doc.row_no, plan);
+                }
+                self.batch.push(doc)
+            }
             Err(error) => self.rejected.push(RejectedRow::new(row, error)),
         }
         if self.batch.len() >= BATCH {
@@ -217,10 +291,20 @@ impl Batches {
     }
 }
 
-/// A validated row as staged, with the id it gets if it is new.
-fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
-    let (doc_no, customer_code, f) = validate_input(input)?;
-    Ok(StagedDocument {
+/// A validated row as staged, with the id it gets if it is new, and the instalment plan it
+/// gives (its due date then the last instalment's).
+fn stage_row(row: u64, input: &DocumentInput) -> AppResult<(StagedDocument, Option<Vec<Instalment>>)> {
+    let (doc_no, customer_code, mut f) = validate_input(input)?;
+    let plan = match &input.instalments {
+        None => None,
+        Some(asked) => {
+            Some(instalments::validate(input.doc_type, &f.currency, f.amount, f.issue_date, f.due_date, asked)?)
+        }
+    };
+    if let Some(plan) = &plan {
+        f.due_date = instalments::header_due_date(plan, f.due_date);
+    }
+    let staged = StagedDocument {
         row_no: row as i64,
         id: Uuid::now_v7(),
         doc_type: input.doc_type.as_str(),
@@ -233,18 +317,27 @@ fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
         amount: f.amount,
         external_reference: f.external_reference,
         source_system: f.source_system,
-    })
+    };
+    Ok((staged, plan))
 }
 
-/// The reader's thread: every row of the body, validated, staged or rejected. Returns the
-/// rejected rows, where the rows came from and the notes on how the body was read.
+/// What the reader's thread hands back: the rejected rows, the rows' instalment plans, where the
+/// rows came from and the notes on how the body was read.
+struct ReadBody {
+    rejected: Vec<RejectedRow>,
+    plans: RowPlans,
+    places: Places,
+    notes: Vec<String>,
+}
+
+/// The reader's thread: every row of the body, validated, staged or rejected.
 fn read_rows(
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
     mapping: Option<&ImportMapping>,
     out: SyncSender<Vec<StagedDocument>>,
-) -> AppResult<(Vec<RejectedRow>, Places, Vec<String>)> {
-    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new() };
+) -> AppResult<ReadBody> {
+    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new(), plans: HashMap::new() };
     let mut places = Places::as_sent(ImportKind::Documents);
     let mut notes = Vec::new();
     match format {
@@ -275,7 +368,7 @@ fn read_rows(
         }
     }
     batches.flush()?;
-    Ok((batches.rejected, places, notes))
+    Ok(ReadBody { rejected: batches.rejected, plans: batches.plans, places, notes })
 }
 
 fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches, places: &Places) -> AppResult<()> {

@@ -26,9 +26,11 @@ pub mod idempotency;
 pub mod import;
 pub mod import_mappings;
 pub mod import_sheet;
+pub mod instalments;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
+pub mod metrics;
 
 pub mod pagination;
 pub mod polling;

@@ -6,6 +6,7 @@ use crate::domain::product::ProductKind;
 use crate::services::customer_contacts::ContactPatch;
 use crate::services::customers::CustomerPatch;
 use crate::services::documents::DocumentPatch;
+use crate::services::instalments::InstalmentInput;
 use crate::services::products::ProductPatch;
 use async_graphql::{InputObject, MaybeUndefined};
 use chrono::NaiveDate;
@@ -55,6 +56,8 @@ pub struct DocumentPatchInput {
     pub amount: Option<String>,
     pub external_reference: MaybeUndefined<String>,
     pub source_system: MaybeUndefined<String>,
+    /// Replaces the instalment plan; null or [] removes it.
+    pub instalments: MaybeUndefined<Vec<InstalmentInput>>,
 }
 
 impl From<DocumentPatchInput> for DocumentPatch {
@@ -66,6 +69,7 @@ impl From<DocumentPatchInput> for DocumentPatch {
             amount: p.amount,
             external_reference: tri(p.external_reference),
             source_system: tri(p.source_system),
+            instalments: tri(p.instalments),
         }
     }
 }

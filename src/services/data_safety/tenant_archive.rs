@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "customer_statement_mappings",
     "import_mappings",
     "documents",
+    "document_instalments",
     "bank_accounts",
     "bank_statements",
     "bank_lines",
