@@ -98,7 +98,7 @@ fn signed_headers(req: &HttpRequest) -> SignedHeaders {
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of customers, or CSV with a header row (columns of `CustomerInput`; lists `;`-separated); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with a recognised header is read (see docs/spreadsheets.md)", content((Vec<crate::services::customers::CustomerInput> = "application/json"), (String = "text/csv"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/customers")]
@@ -118,7 +118,7 @@ pub async fn push_customers(
     tag = "connectors",
     params(("tenant_id" = Uuid, Path), ("connector_id" = Uuid, Path),
         ("webhook-id" = String, Header), ("webhook-timestamp" = String, Header), ("webhook-signature" = String, Header)),
-    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with the most values is read as that CSV", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
+    request_body(description = "A JSON array of documents, or CSV with a header row (doc_no, doc_type, customer_code, issue_date, due_date, currency, amount, reference, source_system); or the same as an .xlsx workbook (Content-Type application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), whose sheet with a recognised header is read (see docs/spreadsheets.md)", content((Vec<crate::services::documents::DocumentInput> = "application/json"), (String = "text/csv"))),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
 )]
 #[post("/inbound/{tenant_id}/connectors/{connector_id}/documents")]
