@@ -103,7 +103,8 @@ async fn products_import_from_csv_json_and_xlsx_with_rejections() {
     let r = app.post("/api/v1/products/import", &json_body).await;
     assert_eq!(r.status, 422, "a row without its name is off the schema: {}", r.text);
     assert_eq!(r.body["error"]["details"]["rows"][0]["row"], 2, "{}", r.text);
-    let json_body = json!([{"code": "P-9", "name": "From JSON", "tax_rate": "9"}, {"code": "P-10", "name": "x", "tax_rate": "-1"}]);
+    let json_body =
+        json!([{"code": "P-9", "name": "From JSON", "tax_rate": "9"}, {"code": "P-10", "name": "x", "tax_rate": "-1"}]);
     let r = app.post("/api/v1/products/import", &json_body).await;
     assert_eq!(r.body["created"], 1, "{}", r.text);
     assert_eq!(r.body["rejected"][0]["row"], 2, "{}", r.text);
