@@ -439,6 +439,7 @@ pub fn transition(
                 amount: (-d.balance_effect).normalize().to_string(),
                 external_reference: d.their_ref.clone(),
                 source_system: Some("duizhang:difference".into()),
+                lines: None,
             },
         )?;
         adjustment_id = Some(doc.id);

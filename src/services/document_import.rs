@@ -11,6 +11,7 @@ use chrono::Utc;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use super::document_import_lines::{self as import_lines, LinedRow};
 use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
@@ -52,9 +53,16 @@ pub fn import(
     let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
-    let mut rejected = read?;
+    let (mut rejected, lined) = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
-    write(conn, principal, staged, &mut rejected)
+    if lined.is_empty() {
+        return write(conn, principal, staged, &mut rejected);
+    }
+    let at = Utc::now();
+    let ready = import_lines::prepare_all(conn, principal.tenant_id, lined, &mut rejected)?;
+    let mut report = write(conn, principal, staged, &mut rejected)?;
+    import_lines::store_all(conn, principal, ready, at, &mut report)?;
+    Ok(report)
 }
 
 /// Stages batches until the reader is done; on a database error it returns at once, which stops
@@ -184,13 +192,28 @@ struct Batches {
     out: SyncSender<Vec<StagedDocument>>,
     batch: Vec<StagedDocument>,
     rejected: Vec<RejectedRow>,
+    /// Rows with lines (JSON only), prepared once staging is done.
+    lined: Vec<LinedRow>,
 }
 
 impl Batches {
     fn row(&mut self, row: u64, input: Result<DocumentInput, String>) -> AppResult<()> {
-        let staged = input.and_then(|input| stage_row(row, &input).map_err(|e| e.message));
+        let staged = input.and_then(|input| stage_row(row, &input).map(|doc| (doc, input)).map_err(|e| e.message));
         match staged {
-            Ok(doc) => self.batch.push(doc),
+            Ok((doc, input)) => {
+                if let Some(lines) = input.lines.filter(|l| !l.is_empty()) {
+                    self.lined.push(LinedRow {
+                        row,
+                        staged_id: doc.id,
+                        doc_type: input.doc_type,
+                        doc_no: doc.doc_no.clone(),
+                        currency: doc.currency.clone(),
+                        amount: doc.amount,
+                        lines,
+                    });
+                }
+                self.batch.push(doc)
+            }
             Err(error) => self.rejected.push(RejectedRow { row, error }),
         }
         if self.batch.len() >= BATCH {
@@ -229,13 +252,13 @@ fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
 }
 
 /// The reader's thread: every row of the body, validated, staged or rejected. Returns the
-/// rejected rows.
+/// rejected rows and the rows with lines.
 fn read_rows(
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
     out: SyncSender<Vec<StagedDocument>>,
-) -> AppResult<Vec<RejectedRow>> {
-    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new() };
+) -> AppResult<(Vec<RejectedRow>, Vec<LinedRow>)> {
+    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new(), lined: Vec::new() };
     match format {
         ImportFormat::Json => {
             let mut bytes = Vec::new();
@@ -260,7 +283,7 @@ fn read_rows(
         }
     }
     batches.flush()?;
-    Ok(batches.rejected)
+    Ok((batches.rejected, batches.lined))
 }
 
 fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches) -> AppResult<()> {

@@ -12,6 +12,7 @@ use crate::domain::document::{DocStatus, DocType};
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
+use crate::services::document_lines::{self as lines, DocumentLineInput, DocumentLineView, TaxFlagView};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -33,6 +34,9 @@ pub struct DocumentInput {
     pub amount: String,
     pub external_reference: Option<String>,
     pub source_system: Option<String>,
+    /// Invoices and credit notes only: the lines, whose gross total must equal `amount`.
+    #[serde(default)]
+    pub lines: Option<Vec<DocumentLineInput>>,
 }
 
 /// A partial update of what may change after issue. Amount and currency only change while
@@ -52,6 +56,8 @@ pub struct DocumentPatch {
     #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub source_system: Option<Option<String>>,
+    /// Replaces all lines (an empty list removes them); their gross total must equal the amount.
+    pub lines: Option<Vec<DocumentLineInput>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -70,6 +76,12 @@ pub struct DocumentView {
     pub status: DocStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The lines (invoices and credit notes), where a single document is answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<DocumentLineView>>,
+    /// Tax anomalies of the lines: flagged, not refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_flags: Option<Vec<TaxFlagView>>,
 }
 
 impl DocumentView {
@@ -89,7 +101,22 @@ impl DocumentView {
             status: d.status,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            lines: None,
+            tax_flags: None,
         }
+    }
+
+    pub fn with_lines(mut self, lines: Vec<DocumentLineView>, flags: Vec<TaxFlagView>) -> DocumentView {
+        self.lines = Some(lines);
+        self.tax_flags = Some(flags);
+        self
+    }
+
+    /// The view with the document's stored lines.
+    pub(super) fn with_stored_lines(self, conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<DocumentView> {
+        let mut found = lines::views_of(conn, tenant_id, &[(self.id, &self.currency)])?;
+        let (l, f) = found.remove(&self.id).unwrap_or_default();
+        Ok(self.with_lines(l, f))
     }
 }
 
@@ -239,6 +266,9 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
     let (doc_no, customer_code, fields) = validate_input(&input)?;
     let customer = customers_db::find_by_code(conn, principal.tenant_id, &customer_code)
         .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
+    let currency = Currency::parse(&fields.currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
+    let stated = input.lines.as_deref().unwrap_or_default();
+    let prepared = lines::prepare(conn, principal.tenant_id, input.doc_type, &currency, fields.amount, stated)?;
     let doc = new_document(principal.tenant_id, customer.id, input.doc_type, doc_no, fields);
     documents_db::insert_many(conn, std::slice::from_ref(&doc)).map_err(|e| match AppError::from(e) {
         err if err.code == crate::error::ErrorCode::Conflict => {
@@ -247,7 +277,11 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
         }
         err => err,
     })?;
-    let view = DocumentView::new(doc, customer.code);
+    let prepared = prepared.for_document(doc.id);
+    if !prepared.rows.is_empty() {
+        lines::store(conn, principal.tenant_id, doc.id, &prepared)?;
+    }
+    let view = DocumentView::new(doc, customer.code).with_lines(prepared.views, prepared.flags);
     audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.created", None, &view)])?;
     Ok(view)
 }
@@ -255,7 +289,7 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
 pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DocumentView> {
     require(principal, Permission::Read)?;
     let (doc, code) = documents_db::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    Ok(DocumentView::new(doc, code))
+    DocumentView::new(doc, code).with_stored_lines(conn, principal.tenant_id)
 }
 
 pub fn update(
@@ -267,7 +301,7 @@ pub fn update(
     require(principal, Permission::WriteLedger)?;
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    let before = DocumentView::new(doc.clone(), code.clone());
+    let before = DocumentView::new(doc.clone(), code.clone()).with_stored_lines(conn, principal.tenant_id)?;
     let doc_type = doc.doc_type;
     let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());
     // An amount is validated against the (possibly new) currency; the stored one is re-rendered.
@@ -281,12 +315,19 @@ pub fn update(
         patch.external_reference.clone().unwrap_or(doc.external_reference.clone()).as_deref(),
         patch.source_system.clone().unwrap_or(doc.source_system.clone()).as_deref(),
     )?;
-    if fields == DocumentFields::of(&doc) {
+    let new_lines = lines::for_patch(conn, &doc, &fields, patch.lines.as_deref())?;
+    if fields == DocumentFields::of(&doc) && new_lines.as_ref().is_none_or(|l| lines::same_as(&l.views, &before)) {
         return Ok(before);
     }
     apply_fields(&mut doc, fields)?;
     documents_db::update(conn, &doc)?;
-    let view = DocumentView::new(doc, code);
+    if let Some(l) = &new_lines {
+        lines::store(conn, principal.tenant_id, doc.id, l)?;
+    }
+    let view = match new_lines {
+        Some(l) => DocumentView::new(doc, code).with_lines(l.views, l.flags),
+        None => DocumentView::new(doc, code).with_stored_lines(conn, principal.tenant_id)?,
+    };
     audit_db::append(
         conn,
         principal.tenant_id,
@@ -400,6 +441,7 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
         amount: text("amount")?,
         external_reference: cell("reference").map(str::to_string),
         source_system: cell("source_system").map(str::to_string),
+        lines: None,
     })
 }
 
