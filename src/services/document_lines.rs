@@ -381,6 +381,31 @@ pub(super) fn same_as(views: &[DocumentLineView], before: &super::documents::Doc
     now.is_some() && now == serde_json::to_value(before.lines.as_deref().unwrap_or_default()).ok()
 }
 
+/// Net and tax per rate of the documents that have lines, in each document's own sense (a
+/// credit note's negated lines turned positive), for explaining gaps that are tax.
+pub fn rate_groups_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<arithmetic::RateGroup>>> {
+    let mut per: HashMap<Uuid, Vec<(Decimal, arithmetic::LineAmounts)>> = HashMap::new();
+    for (l, _) in lines_db::of_documents(conn, tenant_id, ids)? {
+        let amounts = arithmetic::LineAmounts { net: l.net, tax: l.tax, gross: l.gross };
+        per.entry(l.document_id).or_default().push((l.tax_rate, amounts));
+    }
+    Ok(per
+        .into_iter()
+        .map(|(id, lines)| {
+            let negated = lines.iter().map(|(_, a)| a.gross).sum::<Decimal>().is_sign_negative();
+            let mut groups = arithmetic::rate_groups(lines);
+            if negated {
+                groups.iter_mut().for_each(|g| (g.net, g.tax) = (-g.net, -g.tax));
+            }
+            (id, groups)
+        })
+        .collect())
+}
+
 /// Stores prepared lines in place of the document's current ones.
 pub fn store(conn: &mut PgConnection, tenant_id: Uuid, document_id: Uuid, lines: &PreparedLines) -> AppResult<()> {
     lines_db::replace(conn, tenant_id, document_id, &lines.rows)?;
