@@ -311,6 +311,10 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
         for dl in line.lines.iter().flatten() {
             l.detail(&document_line_text(cur, dl)?, &continued);
         }
+        if line.lines.as_ref().is_some_and(|v| !v.is_empty()) {
+            l.y += 2.0;
+            l.rule(LEFT, RIGHT, l.y, 0.4, 215);
+        }
     }
     let (debit, credit) = totals(acc)?;
     let (debit, credit) = (display_amount(cur, debit), display_amount(cur, credit));
