@@ -296,7 +296,7 @@ pub fn rate_groups(lines: impl IntoIterator<Item = (Decimal, LineAmounts)>) -> V
             None => groups.push(RateGroup { rate, net: l.net, tax: l.tax }),
         }
     }
-    groups.sort_by(|a, b| a.rate.cmp(&b.rate));
+    groups.sort_by_key(|g| g.rate);
     groups
 }
 

@@ -319,12 +319,15 @@ fn flag_views(rows: &[DocumentLine]) -> Vec<TaxFlagView> {
     out
 }
 
+/// A document's lines as answered, with their tax flags.
+pub type LinesAndFlags = (Vec<DocumentLineView>, Vec<TaxFlagView>);
+
 /// The lines of stored documents as answered, by document id, with their tax flags.
 pub fn views_of(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     docs: &[(Uuid, &str)],
-) -> AppResult<HashMap<Uuid, (Vec<DocumentLineView>, Vec<TaxFlagView>)>> {
+) -> AppResult<HashMap<Uuid, LinesAndFlags>> {
     let ids: Vec<Uuid> = docs.iter().map(|(id, _)| *id).collect();
     let currency: HashMap<Uuid, &str> = docs.iter().copied().collect();
     let mut rows: HashMap<Uuid, Vec<(DocumentLine, Option<String>)>> = HashMap::new();
