@@ -66,6 +66,24 @@ pub fn of_documents(
     Ok(out)
 }
 
+/// Which of these documents have lines.
+pub fn documents_with_lines(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<std::collections::HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Uuid> = document_lines::table
+        .filter(document_lines::tenant_id.eq(tenant_id))
+        .filter(document_lines::document_id.eq_any(ids))
+        .filter(document_lines::line_no.eq(1))
+        .select(document_lines::document_id)
+        .load(conn)?;
+    Ok(found.into_iter().collect())
+}
+
 /// The tenant's products with these codes (lines name products by code).
 pub fn products_by_codes(conn: &mut PgConnection, tenant_id: Uuid, codes: &[String]) -> QueryResult<Vec<Product>> {
     if codes.is_empty() {

@@ -4,6 +4,7 @@
 //! `db::document_import`): memory does not grow with the request (only rejected rows are kept,
 //! for the answer), and the answer and the rules are those of a row-by-row upsert.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -18,6 +19,7 @@ use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportR
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
+use crate::db::document_lines as lines_db;
 use crate::domain::audit_chain::truncate_to_micros;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::money::format_amount;
@@ -56,11 +58,12 @@ pub fn import(
     let (mut rejected, lined) = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
     if lined.is_empty() {
-        return write(conn, principal, staged, &mut rejected);
+        return write(conn, principal, staged, &mut rejected, &HashSet::new());
     }
     let at = Utc::now();
+    let with_lines: HashSet<i64> = lined.iter().map(|r| r.row as i64).collect();
     let ready = import_lines::prepare_all(conn, principal.tenant_id, lined, &mut rejected)?;
-    let mut report = write(conn, principal, staged, &mut rejected)?;
+    let mut report = write(conn, principal, staged, &mut rejected, &with_lines)?;
     import_lines::store_all(conn, principal, ready, at, &mut report)?;
     Ok(report)
 }
@@ -81,6 +84,7 @@ fn write(
     principal: &Principal,
     staged: u64,
     rejected: &mut Vec<RejectedRow>,
+    with_lines: &HashSet<i64>,
 ) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
     let started = std::time::Instant::now();
@@ -125,7 +129,7 @@ fn write(
     }
     if changes > 0 {
         import_db::open_changes(conn)?;
-        apply_changes(conn, principal, &mut report, rejected)?;
+        apply_changes(conn, principal, &mut report, rejected, with_lines)?;
         lap("changed");
     }
     import_db::finish(conn, changes > 0)?;
@@ -141,12 +145,21 @@ fn apply_changes(
     principal: &Principal,
     report: &mut ImportReport,
     rejected: &mut Vec<RejectedRow>,
+    with_lines: &HashSet<i64>,
 ) -> AppResult<()> {
     loop {
         let chunk = import_db::next_changes(conn, CHANGES_CHUNK)?;
         if chunk.is_empty() {
             return Ok(());
         }
+        // A row without lines may not change the amount or currency of a document with lines.
+        let moved: Vec<Uuid> = chunk
+            .iter()
+            .filter(|c| !with_lines.contains(&c.row_no))
+            .filter(|c| c.new_amount != c.current.amount || c.new_currency != c.current.currency)
+            .map(|c| c.current.id)
+            .collect();
+        let has_lines = lines_db::documents_with_lines(conn, principal.tenant_id, &moved)?;
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
         for change in chunk {
@@ -155,6 +168,11 @@ fn apply_changes(
             // Locked now: it may have changed since the plan was made.
             if DocumentFields::of(current) == fields {
                 report.unchanged += 1;
+                continue;
+            }
+            if has_lines.contains(&current.id) {
+                let error = "amount: the document has lines: change its amount or currency together with its lines";
+                rejected.push(RejectedRow { row: *row_no as u64, error: error.into() });
                 continue;
             }
             let mut doc = current.clone();

@@ -241,6 +241,17 @@ async fn a_json_import_carries_lines_and_refuses_rows_whose_lines_do_not_add_up(
     assert_eq!((r.body["unchanged"].as_u64(), r.body["updated"].as_u64()), (Some(0), Some(1)), "{}", r.text);
     assert_eq!(app.count("document_lines"), 2);
     assert_eq!(app.count("audit_trail WHERE action = 'document.lines_replaced'"), 2);
+    // A row without lines may change a document's dates, not the amount its lines add up to.
+    let mut header_only = invoice("IMP-1", "1200.00", Value::Null);
+    header_only.as_object_mut().unwrap().remove("lines");
+    let r = app.post("/api/v1/documents/import", &json!([header_only])).await;
+    assert!(r.body["rejected"][0]["error"].as_str().unwrap().contains("has lines"), "{}", r.text);
+    assert_eq!(app.count("documents WHERE doc_no = 'IMP-1' AND amount = 1130"), 1);
+    header_only["amount"] = json!("1130.00");
+    header_only["due_date"] = json!("2026-04-30");
+    let r = app.post("/api/v1/documents/import", &json!([header_only])).await;
+    assert_eq!(r.body["updated"], 1, "{}", r.text);
+    assert_eq!(app.count("document_lines"), 2, "the lines stay");
 }
 
 #[tokio::test]
