@@ -40,12 +40,13 @@ pub fn prepare_all(
     rows: Vec<LinedRow>,
     rejected: &mut Vec<RejectedRow>,
 ) -> AppResult<Vec<(LinedRow, PreparedLines)>> {
+    let ctx = lines::LineContext::load(conn, tenant_id, rows.iter().flat_map(|r| r.lines.iter()))?;
     let mut ready = Vec::with_capacity(rows.len());
     let mut refused = Vec::new();
     for r in rows {
         let prepared = Currency::parse(&r.currency)
             .map_err(|e| crate::error::AppError::invalid("currency", e.to_string()))
-            .and_then(|cur| lines::prepare(conn, tenant_id, r.doc_type, &cur, r.amount, &r.lines));
+            .and_then(|cur| lines::prepare_with(&ctx, r.doc_type, &cur, r.amount, &r.lines));
         match prepared {
             Ok(p) => ready.push((r, p)),
             Err(e) => {

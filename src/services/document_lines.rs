@@ -173,11 +173,53 @@ fn spec_of(
     Ok((spec, description, unit))
 }
 
+/// What preparing lines needs from the database: the tenant's rounding rule and the products
+/// the lines name. Loaded once for a document, or once for all rows of an import.
+pub struct LineContext {
+    tenant_id: Uuid,
+    rounding: TaxRounding,
+    products: HashMap<String, LineProduct>,
+}
+
+impl LineContext {
+    pub fn load<'a>(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        inputs: impl Iterator<Item = &'a DocumentLineInput>,
+    ) -> AppResult<LineContext> {
+        let mut codes: Vec<String> =
+            inputs.filter_map(|l| l.product_code.as_deref()).map(|c| c.trim().to_string()).collect();
+        codes.sort();
+        codes.dedup();
+        let mut products = HashMap::new();
+        for chunk in codes.chunks(10_000) {
+            products
+                .extend(lines_db::products_by_codes(conn, tenant_id, chunk)?.into_iter().map(|p| (p.code.clone(), p)));
+        }
+        Ok(LineContext { tenant_id, rounding: lines_db::tax_rounding(conn, tenant_id)?, products })
+    }
+}
+
 /// Validates and computes a document's lines and checks that they add up to its amount.
 /// Nothing is written: a refusal leaves no trace.
 pub fn prepare(
     conn: &mut PgConnection,
     tenant_id: Uuid,
+    doc_type: DocType,
+    currency: &Currency,
+    amount: Decimal,
+    inputs: &[DocumentLineInput],
+) -> AppResult<PreparedLines> {
+    if inputs.is_empty() {
+        return Ok(PreparedLines::default());
+    }
+    let ctx = LineContext::load(conn, tenant_id, inputs.iter())?;
+    prepare_with(&ctx, doc_type, currency, amount, inputs)
+}
+
+/// [`prepare`] with what it needs from the database already loaded.
+pub fn prepare_with(
+    ctx: &LineContext,
     doc_type: DocType,
     currency: &Currency,
     amount: Decimal,
@@ -192,18 +234,14 @@ pub fn prepare(
     if inputs.len() > arithmetic::MAX_LINES {
         return Err(AppError::invalid("lines", format!("at most {} lines", arithmetic::MAX_LINES)));
     }
-    let mut codes: Vec<String> =
-        inputs.iter().filter_map(|l| l.product_code.as_deref()).map(|c| c.trim().to_string()).collect();
-    codes.sort();
-    codes.dedup();
-    let products: HashMap<String, LineProduct> =
-        lines_db::products_by_codes(conn, tenant_id, &codes)?.into_iter().map(|p| (p.code.clone(), p)).collect();
     let mut specs = Vec::with_capacity(inputs.len());
     let mut texts = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let product = match input.product_code.as_deref().map(str::trim) {
             Some(code) => Some(
-                products.get(code).ok_or_else(|| line_error(i, "product_code", format!("unknown product {code:?}")))?,
+                ctx.products
+                    .get(code)
+                    .ok_or_else(|| line_error(i, "product_code", format!("unknown product {code:?}")))?,
             ),
             None => None,
         };
@@ -211,13 +249,12 @@ pub fn prepare(
         specs.push(spec);
         texts.push((product.map(|p| (p.id, p.code.clone())), description, unit));
     }
-    let rounding = lines_db::tax_rounding(conn, tenant_id)?;
-    let computed =
-        arithmetic::compute(&specs, currency, rounding).map_err(|e| line_error(e.line_no - 1, e.field, e.message))?;
+    let computed = arithmetic::compute(&specs, currency, ctx.rounding)
+        .map_err(|e| line_error(e.line_no - 1, e.field, e.message))?;
     if let Some(expected) = header_mismatch(doc_type == DocType::CreditNote, amount, computed.gross_total()) {
         return Err(total_mismatch(currency, amount, expected));
     }
-    Ok(assemble(tenant_id, currency, &specs, texts, computed))
+    Ok(assemble(ctx.tenant_id, currency, &specs, texts, computed))
 }
 
 fn total_mismatch(currency: &Currency, amount: Decimal, expected: Decimal) -> AppError {
