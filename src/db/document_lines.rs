@@ -37,6 +37,22 @@ pub fn replace(conn: &mut PgConnection, tenant_id: Uuid, document_id: Uuid, line
     insert_many(conn, lines)
 }
 
+/// Replaces the lines of several documents at once.
+pub fn replace_many(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    document_ids: &[Uuid],
+    lines: &[DocumentLine],
+) -> QueryResult<()> {
+    for chunk in document_ids.chunks(10_000) {
+        diesel::delete(document_lines::table)
+            .filter(document_lines::tenant_id.eq(tenant_id))
+            .filter(document_lines::document_id.eq_any(chunk))
+            .execute(conn)?;
+    }
+    insert_many(conn, lines)
+}
+
 pub fn insert_many(conn: &mut PgConnection, lines: &[DocumentLine]) -> QueryResult<()> {
     // 15 bind parameters per row, below PostgreSQL's 65,535 per statement.
     for chunk in lines.chunks(4000) {

@@ -7,7 +7,8 @@ use super::document_lines::{self as lines, DocumentLineInput, PreparedLines};
 use super::documents::DocumentView;
 use super::import::{ImportReport, RejectedRow};
 use crate::db::document_import as import_db;
-use crate::db::documents as documents_db;
+use crate::db::document_lines as lines_db;
+use crate::db::documents::{self as documents_db, Document};
 use crate::db::{audit as audit_db, customers as customers_db};
 use crate::domain::auth::Principal;
 use crate::domain::document::DocType;
@@ -17,7 +18,7 @@ use crate::services::audit::{entry, snapshot};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A staged row that carries lines.
@@ -61,7 +62,7 @@ pub fn prepare_all(
 
 /// After the documents are written: the lines of every row that was not rejected replace the
 /// document's stored ones. A document whose header was unchanged but whose lines change counts as
-/// updated.
+/// updated. Documents, stored lines and customers are read once for all rows.
 pub fn store_all(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -70,37 +71,51 @@ pub fn store_all(
     report: &mut ImportReport,
 ) -> AppResult<()> {
     let rejected: HashSet<u64> = report.rejected.iter().map(|r| r.row).collect();
-    let mut audit = Vec::new();
-    for (row, prepared) in ready.into_iter().filter(|(r, _)| !rejected.contains(&r.row)) {
-        let Some(mut doc) = documents_db::find_by_keys_for_update(
-            conn,
-            principal.tenant_id,
-            row.doc_type.as_str(),
-            std::slice::from_ref(&row.doc_no),
-        )?
-        .pop() else {
-            continue;
-        };
-        let code = customers_db::find_by_id(conn, principal.tenant_id, doc.customer_id)?.code;
-        let before = DocumentView::new(doc.clone(), code.clone()).with_stored_lines(conn, principal.tenant_id)?;
+    let ready: Vec<_> = ready.into_iter().filter(|(r, _)| !rejected.contains(&r.row)).collect();
+    let tenant_id = principal.tenant_id;
+    let mut docs: HashMap<(DocType, String), Document> = HashMap::new();
+    for doc_type in [DocType::Invoice, DocType::CreditNote] {
+        let nos: Vec<String> =
+            ready.iter().filter(|(r, _)| r.doc_type == doc_type).map(|(r, _)| r.doc_no.clone()).collect();
+        if !nos.is_empty() {
+            for d in documents_db::find_by_keys_for_update(conn, tenant_id, doc_type.as_str(), &nos)? {
+                docs.insert((d.doc_type, d.doc_no.clone()), d);
+            }
+        }
+    }
+    let keys: Vec<(Uuid, &str)> = docs.values().map(|d| (d.id, d.currency.as_str())).collect();
+    let mut stored = lines::views_of(conn, tenant_id, &keys)?;
+    let mut codes: HashMap<Uuid, String> = HashMap::new();
+    let (mut replaced, mut rows, mut touched, mut audit) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (row, prepared) in ready {
+        let Some(doc) = docs.get(&(row.doc_type, row.doc_no.clone())) else { continue };
+        if !codes.contains_key(&doc.customer_id) {
+            codes.insert(doc.customer_id, customers_db::find_by_id(conn, tenant_id, doc.customer_id)?.code);
+        }
+        let code = codes[&doc.customer_id].clone();
+        let (old_lines, old_flags) = stored.remove(&doc.id).unwrap_or_default();
+        let before = DocumentView::new(doc.clone(), code.clone()).with_lines(old_lines, old_flags);
         let prepared = prepared.for_document(doc.id);
         if lines::same_as(&prepared.views, &before) {
             continue;
         }
-        lines::store(conn, principal.tenant_id, doc.id, &prepared)?;
+        let mut doc = doc.clone();
         if doc.id != row.staged_id && doc.updated_at < started {
             // The header was unchanged: counted so, but the lines changed.
             report.unchanged = report.unchanged.saturating_sub(1);
             report.updated += 1;
             doc.updated_at = Utc::now();
-            documents_db::update(conn, &doc)?;
+            touched.push(doc.clone());
         }
-        let after = DocumentView::new(doc.clone(), code).with_lines(prepared.views, prepared.flags);
         let mut e = entry(principal, "document.lines_replaced", "document", &doc.id.to_string());
-        e.before = snapshot(&before.lines);
-        e.after = snapshot(&serde_json::json!({"lines": after.lines, "tax_flags": after.tax_flags}));
+        e.before = snapshot(&serde_json::json!({"lines": before.lines, "tax_flags": before.tax_flags}));
+        e.after = snapshot(&serde_json::json!({"lines": prepared.views, "tax_flags": prepared.flags}));
         audit.push(e);
+        replaced.push(doc.id);
+        rows.extend(prepared.rows);
     }
-    audit_db::append(conn, principal.tenant_id, audit)?;
+    lines_db::replace_many(conn, tenant_id, &replaced, &rows)?;
+    import_db::update_documents(conn, tenant_id, &touched)?;
+    audit_db::append(conn, tenant_id, audit)?;
     Ok(())
 }
