@@ -5,6 +5,7 @@
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_lines::{self as lines_db, DocumentLine};
+use crate::db::products::Product as LineProduct;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::document::DocType;
 use crate::domain::document_lines::{
@@ -102,8 +103,6 @@ fn line_error(index: usize, field: &str, reason: impl Into<String>) -> AppError 
     )
 }
 
-use crate::db::products::Product as LineProduct;
-
 fn money(currency: &Currency, index: usize, field: &str, text: Option<&str>) -> AppResult<Option<Decimal>> {
     text.map(|t| currency.parse_amount(t).map_err(|e| line_error(index, field, e.to_string()))).transpose()
 }
@@ -157,7 +156,7 @@ fn spec_of(
         None => product_rate
             .as_ref()
             .map(|(_, r)| *r)
-            .ok_or_else(|| err("tax_rate", "required (the product has no tax rate)".into()))?,
+            .ok_or_else(|| err("tax_rate", "required (no product tax rate to take)".into()))?,
     };
     let spec = LineSpec {
         quantity,
