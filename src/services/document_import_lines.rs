@@ -18,6 +18,7 @@ use crate::services::audit::{entry, snapshot};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -89,10 +90,10 @@ pub fn store_all(
     let (mut replaced, mut rows, mut touched, mut audit) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (row, prepared) in ready {
         let Some(doc) = docs.get(&(row.doc_type, row.doc_no.clone())) else { continue };
-        if !codes.contains_key(&doc.customer_id) {
-            codes.insert(doc.customer_id, customers_db::find_by_id(conn, tenant_id, doc.customer_id)?.code);
-        }
-        let code = codes[&doc.customer_id].clone();
+        let code = match codes.entry(doc.customer_id) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => e.insert(customers_db::find_by_id(conn, tenant_id, doc.customer_id)?.code).clone(),
+        };
         let (old_lines, old_flags) = stored.remove(&doc.id).unwrap_or_default();
         let before = DocumentView::new(doc.clone(), code.clone()).with_lines(old_lines, old_flags);
         let prepared = prepared.for_document(doc.id);
