@@ -390,6 +390,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_instalments (tenant_id, document_id, seq) {
+        tenant_id -> Uuid,
+        document_id -> Uuid,
+        seq -> Int4,
+        due_date -> Date,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
     documents (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -740,6 +750,7 @@ diesel::joinable!(api_keys -> connectors (connector_id));
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(audit_chain_heads -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(document_instalments -> documents (document_id));
 diesel::joinable!(balance_confirmations -> customers (customer_id));
 diesel::joinable!(balance_confirmations -> tenants (tenant_id));
 diesel::joinable!(bank_accounts -> tenants (tenant_id));
@@ -837,6 +848,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     differences,
     document_lines,
     document_settings,
+    document_instalments,
     documents,
     dunning_actions,
     dunning_assignments,

@@ -180,18 +180,29 @@ struct UserTarget {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, as text, or as one JSON object per line with `DUIZHANG_LOG_FORMAT=json`
+/// (for log collectors; the request span's `request_id` is a field of every line it covers).
+/// `RUST_LOG` filters (default `info`; `duizhang::access=warn` drops the access lines).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match std::env::var("DUIZHANG_LOG_FORMAT").unwrap_or_default().trim().to_ascii_lowercase().as_str() {
+        "json" => builder.json().with_current_span(true).with_span_list(false).init(),
+        "" | "text" => builder.init(),
+        other => {
+            builder.init();
+            tracing::warn!(format = other, "DUIZHANG_LOG_FORMAT is json or text; using text");
         }
     }
 }
@@ -216,7 +227,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => {
             let app = Application::build(settings.clone(), &database.url)?;
             tracing::info!(host = %settings.host, port = app.port(), "duizhang listening");
-            actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+            actix_web::rt::System::new().block_on(app.run_until_signalled()).map_err(|e| e.to_string())
         }
         Command::Demo { no_serve } => demo(&settings, &database.url, no_serve),
         Command::Migrate => Ok(()),
@@ -268,7 +279,7 @@ fn demo(settings: &Settings, url: &str, no_serve: bool) -> Result<(), String> {
     }
     let app = Application::build(settings.clone(), url)?;
     println!("{}", duizhang::demo::instructions(&demo, &base(app.port())));
-    actix_web::rt::System::new().block_on(app.run_until_stopped()).map_err(|e| e.to_string())
+    actix_web::rt::System::new().block_on(app.run_until_signalled()).map_err(|e| e.to_string())
 }
 
 fn run_tenant(settings: &Settings, url: &str, command: TenantCommand) -> Result<(), String> {

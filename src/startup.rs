@@ -8,6 +8,7 @@ use crate::db::{self, DbPool};
 use crate::embedded_postgres::{EmbeddedPostgres, EmbeddedPostgresConfig};
 use crate::services::data_safety::Keyring;
 use crate::services::jwt::JwtKeys;
+use crate::services::metrics::Metrics;
 use crate::services::secret_keys::load_or_create_jwt_secret;
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -52,6 +53,15 @@ pub struct Application {
     port: u16,
     server: Server,
     worker_stop: Arc<AtomicBool>,
+    shutdown: Shutdown,
+}
+
+/// What a shutdown signal touches.
+#[derive(Clone)]
+struct Shutdown {
+    draining: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    drain_delay: std::time::Duration,
 }
 
 /// Stops the background worker when the server future ends or is dropped (tests drop it).
@@ -71,13 +81,21 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let worker_stop = Arc::new(AtomicBool::new(false));
+        let metrics = Arc::new(Metrics::new());
+        let shutdown =
+            Shutdown { draining: Arc::default(), metrics: metrics.clone(), drain_delay: settings.drain_delay };
         let keyring = Arc::new(
             Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)
                 .map_err(|e| format!("master key: {e}"))?,
         );
         crate::services::data_safety::startup(&pool, &keyring, &settings)?;
         if settings.run_worker {
-            crate::services::cash_application::spawn_worker(pool.clone(), keyring.clone(), worker_stop.clone());
+            crate::services::cash_application::spawn_worker(
+                pool.clone(),
+                keyring.clone(),
+                worker_stop.clone(),
+                metrics.clone(),
+            );
             crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
             crate::services::data_safety::retention::spawn_worker(pool.clone(), worker_stop.clone());
         }
@@ -104,8 +122,8 @@ impl Application {
                 worker_stop.clone(),
             );
         }
-        let server = run(listener, pool, settings, keyring)?;
-        Ok(Application { port, server, worker_stop })
+        let server = run(listener, pool, settings, keyring, &shutdown)?;
+        Ok(Application { port, server, worker_stop, shutdown })
     }
 
     pub fn port(&self) -> u16 {
@@ -113,12 +131,55 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let _stop_worker = StopOnDrop(self.worker_stop);
+        let _stop_worker = StopOnDrop(self.worker_stop.clone());
         self.server.await
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully: readiness fails at once and
+    /// the background workers stop taking work; after SIGTERM the listener stays open for
+    /// `DUIZHANG_DRAIN_SECONDS` more (a load balancer polling `/readyz` stops sending meanwhile),
+    /// then it closes and in-flight requests finish (up to `DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS`).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (shutdown, worker_stop) = (self.shutdown.clone(), self.worker_stop.clone());
+        actix_web::rt::spawn(async move {
+            let delay = wait_for_signal().await;
+            tracing::info!("shutting down: draining");
+            shutdown.draining.store(true, Ordering::Relaxed);
+            shutdown.metrics.set_draining();
+            worker_stop.store(true, Ordering::Relaxed);
+            if delay {
+                actix_web::rt::time::sleep(shutdown.drain_delay).await;
+            }
+            handle.stop(true).await;
+        });
+        self.run_until_stopped().await
     }
 }
 
-fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Keyring>) -> Result<Server, String> {
+/// Waits for SIGTERM (true: drain first) or Ctrl-C (false: an operator at a terminal).
+async fn wait_for_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => true,
+                _ = tokio::signal::ctrl_c() => false,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    false
+}
+
+fn run(
+    listener: TcpListener,
+    pool: DbPool,
+    settings: Settings,
+    keyring: Arc<Keyring>,
+    shutdown: &Shutdown,
+) -> Result<Server, String> {
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
     let state = AppState {
         pool,
@@ -128,6 +189,8 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Key
         rate_limiter: crate::services::rate_limit::RateLimiter::new(settings.rate_limit).map(Arc::new),
         api_keys: Arc::new(crate::services::api_key_cache::ApiKeyCache::new(settings.api_key_cache_ttl)),
         login_throttle: Arc::new(crate::services::login_throttle::LoginThrottle::new(settings.login_throttle)),
+        metrics: shutdown.metrics.clone(),
+        draining: shutdown.draining.clone(),
     };
     let schemas = web::Data::new(graphql::Schemas::build(&state));
     let state = web::Data::new(state);
@@ -138,11 +201,14 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Key
             .wrap(actix_web::middleware::from_fn(crate::api::guard::guard))
             // Outermost: CORS preflights and the security headers of every answer, refusals included.
             .wrap(actix_web::middleware::from_fn(crate::api::security_headers::middleware))
+            // Outside everything: the request id, the access log line and the request metrics.
+            .wrap(actix_web::middleware::from_fn(crate::api::observe::middleware))
             .app_data(state.clone())
             .app_data(schemas.clone())
             .app_data(openapi.clone())
             .service(health::healthz)
             .service(health::readyz)
+            .service(health::metrics)
             .service(swagger_ui_dist::generate_scope(swagger_ui_dist::ApiDefinition {
                 uri_prefix: "/api/v1/docs",
                 api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/v1/openapi.json"),
@@ -155,6 +221,9 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings, keyring: Arc<Key
             .default_service(web::to(rest::not_found))
     })
     .workers(settings.workers)
+    // Signals are ours (run_until_signalled): readiness must fail before the listener closes.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
     .listen(listener)
     .map_err(|e| e.to_string())?
     .run();

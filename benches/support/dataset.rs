@@ -88,6 +88,7 @@ pub fn load(dir: &Path) -> Dataset {
             open_amount: amount,
             issue_date: date(&r[3]),
             due_date: opt(&r[4]).map(|d| date(&d)),
+            instalments: Vec::new(),
         });
     }
     let mut lines = Vec::new();

@@ -6,5 +6,6 @@ pub mod cors;
 pub mod extract;
 pub mod graphql;
 pub mod guard;
+pub mod observe;
 pub mod rest;
 pub mod security_headers;

@@ -21,6 +21,7 @@ impl Settings {
         read_workers(&mut s, &get)?;
         read_connectors(&mut s, &get)?;
         read_webhooks(&mut s, &get)?;
+        read_operations(&mut s, &get)?;
         Ok(s)
     }
 }
@@ -157,6 +158,26 @@ fn read_connectors(s: &mut Settings, get: &impl Fn(&'static str) -> Option<Strin
 }
 
 /// The webhook delivery worker.
+/// Metrics access and shutdown pacing.
+fn read_operations(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
+    if let Some(v) = get("DUIZHANG_METRICS_TOKEN") {
+        if v.len() < 16 {
+            return Err(ConfigError {
+                name: "DUIZHANG_METRICS_TOKEN",
+                reason: "must be at least 16 characters".into(),
+            });
+        }
+        s.metrics_token = Some(v);
+    }
+    if let Some(v) = get("DUIZHANG_DRAIN_SECONDS") {
+        s.drain_delay = Duration::from_secs(parse(&v, "DUIZHANG_DRAIN_SECONDS")?);
+    }
+    if let Some(v) = get("DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS") {
+        s.shutdown_timeout = Duration::from_secs(parse(&v, "DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS")?);
+    }
+    Ok(())
+}
+
 fn read_webhooks(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
     let w = &mut s.webhooks;
     if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {

@@ -66,6 +66,12 @@ pub struct Settings {
     pub audit_sealer: bool,
     /// How often the sealer looks for unsealed audit entries.
     pub audit_seal_interval: Duration,
+    /// Bearer token of `GET /metrics`; `None`: the endpoint is off.
+    pub metrics_token: Option<String>,
+    /// After SIGTERM: how long readiness fails before the listener closes, so load balancers
+    /// stop sending first. In-flight requests then finish (up to `shutdown_timeout`).
+    pub drain_delay: Duration,
+    pub shutdown_timeout: Duration,
 }
 
 /// Who may use GraphQL introspection.
@@ -236,6 +242,9 @@ impl Default for Settings {
             connectors: ConnectorConfig::default(),
             audit_sealer: true,
             audit_seal_interval: Duration::from_millis(200),
+            metrics_token: None,
+            drain_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }

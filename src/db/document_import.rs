@@ -163,8 +163,14 @@ pub fn create_planned(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditAct
 }
 
 /// An unsealed audit entry for each planned new document, its `after` the document as
-/// `GET /documents/{id}` answers it.
-pub fn audit_planned_creations(conn: &mut PgConnection, tenant_id: Uuid, actor: &AuditActor<'_>) -> QueryResult<()> {
+/// `GET /documents/{id}` answers it; except the rows `with_plans` (documents created with an
+/// instalment plan), whose entries the service writes with the plan.
+pub fn audit_planned_creations(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &AuditActor<'_>,
+    with_plans: &[i64],
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO audit_pending (tenant_id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, \
                                     before, after) \
@@ -173,15 +179,37 @@ pub fn audit_planned_creations(conn: &mut PgConnection, tenant_id: Uuid, actor: 
              'issue_date', issue_date, 'due_date', due_date, 'currency', currency, 'amount', amount_text, \
              'open_amount', amount_text, 'external_reference', external_reference, 'source_system', source_system, \
              'status', 'open', 'created_at', $5::text, 'updated_at', $5::text) \
-         FROM documents_import_plan WHERE outcome = 'create'",
+         FROM documents_import_plan WHERE outcome = 'create' AND row_no <> ALL($6)",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Timestamptz, _>(actor.at)
     .bind::<Text, _>(actor.actor_type)
     .bind::<Text, _>(actor.actor_id)
     .bind::<Text, _>(actor.at_text)
+    .bind::<Array<BigInt>, _>(with_plans)
     .execute(conn)?;
     Ok(())
+}
+
+/// The fate of a staged row: its outcome and the document it created or names.
+#[derive(Debug, QueryableByName)]
+pub struct PlannedRow {
+    #[diesel(sql_type = BigInt)]
+    pub row_no: i64,
+    #[diesel(sql_type = Text)]
+    pub outcome: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub document_id: Uuid,
+}
+
+/// The created and unchanged rows among `row_nos`, with their documents.
+pub fn created_or_unchanged(conn: &mut PgConnection, row_nos: &[i64]) -> QueryResult<Vec<PlannedRow>> {
+    diesel::sql_query(
+        "SELECT row_no, outcome, coalesce(existing_id, id) AS document_id FROM documents_import_plan \
+         WHERE row_no = ANY($1) AND outcome IN ('create', 'unchanged') ORDER BY row_no",
+    )
+    .bind::<Array<BigInt>, _>(row_nos)
+    .load(conn)
 }
 
 /// A planned change: the import's row and content, and the stored document (locked).

@@ -19,6 +19,15 @@ use std::time::{Duration, Instant};
 pub struct DbPool {
     pool: Pool<PgManager>,
     pub(super) gate: Arc<tokio::sync::Semaphore>,
+    /// Requests queued at the gate now (reported by `GET /metrics`).
+    pub(super) waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl DbPool {
+    /// Requests waiting for a connection now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for DbPool {
@@ -50,7 +59,7 @@ pub fn build_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> R
         .build_unchecked(PgManager { inner: ConnectionManager::new(database_url) });
     // Touch the database once so a wrong URL is reported at start, not on the first request.
     pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
-    Ok(DbPool { pool, gate: Arc::new(tokio::sync::Semaphore::new(size as usize)) })
+    Ok(DbPool { pool, gate: Arc::new(tokio::sync::Semaphore::new(size as usize)), waiting: Arc::default() })
 }
 
 /// How often a request waiting for a connection looks whether the pool still has any.

@@ -35,13 +35,17 @@ struct Sources {
     allocations: String,
     write_offs: String,
     documents: String,
+    instalments: String,
 }
 
 fn sources(scope: Scope, param: &str) -> Sources {
     match scope {
-        Scope::Book => {
-            Sources { allocations: "allocations a".into(), write_offs: "write_offs w".into(), documents: String::new() }
-        }
+        Scope::Book => Sources {
+            allocations: "allocations a".into(),
+            write_offs: "write_offs w".into(),
+            documents: String::new(),
+            instalments: "document_instalments i".into(),
+        },
         Scope::Customers => Sources {
             allocations: format!(
                 "documents ad JOIN allocations a ON a.tenant_id = ad.tenant_id AND a.document_id = ad.id \
@@ -52,21 +56,52 @@ fn sources(scope: Scope, param: &str) -> Sources {
                    AND wd.customer_id = ANY({param})"
             ),
             documents: format!("AND d.customer_id = ANY({param})"),
+            instalments: format!(
+                "documents idoc JOIN document_instalments i ON i.tenant_id = idoc.tenant_id AND i.document_id = idoc.id \
+                   AND idoc.customer_id = ANY({param})"
+            ),
         },
     }
+}
+
+/// The instalment plans (CTE `plan`): each instalment with the running total of the plan up to
+/// it, `cum`. What is open of an instalment when `open` of the document's `amount` is open
+/// follows from it (see [`instalment_open`]). Documents without a plan have no row here, so for
+/// them a `LEFT JOIN plan` adds a hash probe against a table that is usually tiny.
+fn plan_cte(from: &str) -> String {
+    format!(
+        "plan AS ( \
+           SELECT i.document_id, i.seq, i.due_date, i.amount, \
+                  sum(i.amount) OVER (PARTITION BY i.document_id ORDER BY i.seq) AS cum \
+             FROM {from} WHERE i.tenant_id = $1)"
+    )
+}
+
+/// What is open of instalment `p` of document `d` when `open` of it is open: what was settled
+/// goes to the instalments in order (the SQL twin of `domain::instalments::open_parts`).
+fn instalment_open(p: &str, open: &str) -> String {
+    format!("least({p}.amount, greatest(0, {p}.cum - d.amount + {open}))")
 }
 
 /// Open items as of `$2` for tenant `$1` (and the customers of `$5` in [`Scope::Customers`]):
 /// customer, currency, signed open amount (what the customer owes: credit notes and unapplied
 /// payments negative) and age in days (`$3`: by due date, else issue date; credits are aged by
-/// issue date). CTEs `later_alloc`, `later_wo` and `items`.
+/// issue date). CTEs `later_alloc`, `later_wo`, `plan` and `items`.
+///
+/// A document with an instalment plan is one item per instalment: what is open of it, aged by
+/// its own due date, so an instalment not yet due is not overdue.
 ///
 /// Documents settled before the date (nothing open now, nothing paid or written off later)
 /// are left out before any amount is computed: most of a book is settled, and its rows would
 /// only add zeros. `OFFSET 0` keeps `items` a subquery of its own, so each row's open amount is
 /// computed once, not once per use in the caller's filters and sums.
 pub(crate) fn open_as_of(scope: Scope) -> String {
-    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customers } = sources(scope, "$5");
+    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customers, instalments } =
+        sources(scope, "$5");
+    let open = "CASE WHEN d.status = 'cancelled' THEN d.amount \
+                ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END";
+    let plan = plan_cte(&instalments);
+    let part_open = instalment_open("p", open);
     format!(
         "later_alloc AS ( \
            SELECT a.document_id, sum(a.amount) AS amount \
@@ -77,16 +112,19 @@ pub(crate) fn open_as_of(scope: Scope) -> String {
            SELECT w.document_id, sum(w.amount) AS amount FROM {wo_from} \
             WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
             GROUP BY w.document_id), \
+         {plan}, \
          items AS ( \
            SELECT d.customer_id, d.currency::text AS currency, \
-                  $2::date - CASE WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
+                  $2::date - CASE WHEN $3 AND p.document_id IS NOT NULL THEN p.due_date \
+                                  WHEN $3 AND d.doc_type IN ('invoice', 'adjustment') \
                                   THEN coalesce(d.due_date, d.issue_date) ELSE d.issue_date END AS age, \
-                  CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
-                    * CASE WHEN d.status = 'cancelled' THEN d.amount \
-                           ELSE d.open_amount + coalesce(la.amount, 0) + coalesce(lw.amount, 0) END AS open \
+                  CASE WHEN p.document_id IS NOT NULL THEN {part_open} \
+                       ELSE CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END * {open} \
+                  END AS open \
              FROM documents d \
              LEFT JOIN later_alloc la ON la.document_id = d.id \
              LEFT JOIN later_wo lw ON lw.document_id = d.id \
+             LEFT JOIN plan p ON p.document_id = d.id \
             WHERE d.tenant_id = $1 {customers} AND d.issue_date <= $2 \
               AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2) \
               AND (d.open_amount <> 0 OR d.status = 'cancelled' OR la.document_id IS NOT NULL \
@@ -176,7 +214,9 @@ pub struct CollectionRow {
 /// the window and the bank payments applied to it in the window are summed together. A
 /// (customer, currency) has a row when it has an open item, a sale or a collection. Documents
 /// that can add nothing (settled, issued before the window, no payment in or after it) are left
-/// out before any amount is computed; `OFFSET 0` computes each row's amounts once.
+/// out before any amount is computed; `OFFSET 0` computes each row's amounts once. A document
+/// with an instalment plan is a row per instalment (overdue counts the instalments past due);
+/// its sale and collections are counted on its first instalment's row only.
 pub fn collections(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -185,7 +225,12 @@ pub fn collections(
     customers: Option<&[Uuid]>,
 ) -> QueryResult<Vec<CollectionRow>> {
     let scope = if customers.is_some() { Scope::Customers } else { Scope::Book };
-    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customer_filter } = sources(scope, "$4");
+    let Sources { allocations: alloc_from, write_offs: wo_from, documents: customer_filter, instalments } =
+        sources(scope, "$4");
+    let open = "CASE WHEN d.status = 'cancelled' THEN d.amount \
+                ELSE d.open_amount + coalesce(p.later, 0) + coalesce(lw.amount, 0) END";
+    let plan = plan_cte(&instalments);
+    let part_open = instalment_open("ip", open);
     without_jit(conn)?;
     diesel::sql_query(format!(
         "WITH paid AS ( \
@@ -199,22 +244,26 @@ pub fn collections(
            SELECT w.document_id, sum(w.amount) AS amount FROM {wo_from} \
             WHERE w.tenant_id = $1 AND w.reversed_at IS NULL AND w.created_at::date > $2 \
             GROUP BY w.document_id), \
+         {plan}, \
          docs AS ( \
-           SELECT d.customer_id, d.currency, d.doc_type, d.amount, p.collected, \
-                  coalesce(p.collections, 0) > 0 AS has_collections, \
-                  coalesce(d.issue_date > $2::date - $3 AND d.issue_date <= $2 AND ( \
+           SELECT d.customer_id, d.currency, d.doc_type, d.amount, \
+                  CASE WHEN coalesce(ip.seq, 1) = 1 THEN p.collected END AS collected, \
+                  coalesce(ip.seq, 1) = 1 AND coalesce(p.collections, 0) > 0 AS has_collections, \
+                  coalesce(ip.seq, 1) = 1 AND coalesce(d.issue_date > $2::date - $3 AND d.issue_date <= $2 AND ( \
                     (d.doc_type = 'invoice' AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2)) \
                     OR (d.doc_type = 'payment' AND d.status <> 'cancelled')), false) AS in_window, \
                   CASE WHEN d.issue_date <= $2 AND (d.status <> 'cancelled' OR d.cancelled_at::date > $2) \
-                       THEN CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END \
-                          * CASE WHEN d.status = 'cancelled' THEN d.amount \
-                                 ELSE d.open_amount + coalesce(p.later, 0) + coalesce(lw.amount, 0) END \
+                       THEN CASE WHEN ip.document_id IS NOT NULL THEN {part_open} \
+                                 ELSE CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN 1 ELSE -1 END * {open} \
+                            END \
                        ELSE 0 END AS open, \
-                  CASE WHEN d.doc_type IN ('invoice', 'adjustment') THEN coalesce(d.due_date, d.issue_date) \
+                  CASE WHEN ip.document_id IS NOT NULL THEN ip.due_date \
+                       WHEN d.doc_type IN ('invoice', 'adjustment') THEN coalesce(d.due_date, d.issue_date) \
                        ELSE d.issue_date END < $2 AS past_due \
              FROM documents d \
              LEFT JOIN paid p ON p.document_id = d.id \
              LEFT JOIN later_wo lw ON lw.document_id = d.id \
+             LEFT JOIN plan ip ON ip.document_id = d.id \
             WHERE d.tenant_id = $1 {customer_filter} \
               AND (d.open_amount <> 0 OR d.status = 'cancelled' OR d.issue_date > $2::date - $3 \
                    OR p.document_id IS NOT NULL OR lw.document_id IS NOT NULL) \

@@ -13,6 +13,7 @@ pub mod document;
 pub mod document_lines;
 pub mod dunning;
 pub mod envelope;
+pub mod instalments;
 pub mod json_path;
 pub mod money;
 pub mod nesting;

@@ -76,6 +76,18 @@ pub struct OpenItemLine {
     pub currency: String,
     pub amount: String,
     pub open_amount: String,
+    /// Negative: not yet due. With instalments: of the first instalment still open.
+    pub days_overdue: i64,
+    /// The instalments still open, when the item is due in instalments.
+    pub instalments: Vec<OpenInstalmentLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct OpenInstalmentLine {
+    pub seq: i32,
+    pub due_date: NaiveDate,
+    pub amount: String,
+    pub open_amount: String,
     /// Negative: not yet due.
     pub days_overdue: i64,
 }

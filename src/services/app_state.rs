@@ -23,6 +23,10 @@ pub struct AppState {
     pub api_keys: Arc<crate::services::api_key_cache::ApiKeyCache>,
     /// Failed logins per e-mail address and client IP.
     pub login_throttle: Arc<LoginThrottle>,
+    /// This process's request and run figures (`GET /metrics`).
+    pub metrics: Arc<crate::services::metrics::Metrics>,
+    /// Set when the process shuts down: readiness fails so load balancers stop sending.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -527,7 +527,8 @@ pub struct CustomerBalance {
 
 pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerBalance> {
     require(principal, Permission::Read)?;
-    // One statement, so it can run without a transaction (`db::read`).
+    // One statement, so it can run without a transaction (`db::read`); the instalment plans of
+    // the items are read after it (a plan only changes together with its document's row).
     let (customer_code, items) = documents_db::customer_open_items(conn, principal.tenant_id, code)?
         .ok_or_else(|| AppError::not_found(format!("customer {code:?}")))?;
     #[derive(Default)]
@@ -559,6 +560,13 @@ pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> Ap
             }
         })
         .collect();
-    let open_items = items.into_iter().map(|d| DocumentView::new(d, customer_code.clone())).collect();
+    let plans = super::instalments::plans_of(conn, principal.tenant_id, &items.iter().collect::<Vec<_>>())?;
+    let open_items = items
+        .into_iter()
+        .map(|d| {
+            let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
+            DocumentView::with_plan(d, customer_code.clone(), plan)
+        })
+        .collect();
     Ok(CustomerBalance { customer_code, balances, open_items })
 }

@@ -440,6 +440,7 @@ pub fn transition(
                 external_reference: d.their_ref.clone(),
                 source_system: Some("duizhang:difference".into()),
                 lines: None,
+                instalments: None,
             },
         )?;
         adjustment_id = Some(doc.id);

@@ -16,15 +16,20 @@ use super::document_import_lines::{self as import_lines, LinedRow};
 use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
+use super::instalments;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
 use crate::db::document_lines as lines_db;
+use crate::db::documents as documents_db;
+use crate::db::instalments as instalments_db;
 use crate::domain::audit_chain::truncate_to_micros;
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::instalments::Instalment;
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use crate::spreadsheet;
+use std::collections::HashMap;
 
 /// Rows are staged in batches of this size while the body is still being read.
 const BATCH: usize = 5000;
@@ -55,18 +60,23 @@ pub fn import(
     let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
-    let (mut rejected, lined) = read?;
+    let (mut rejected, plans, lined) = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
+    let mut moved = HashSet::new();
     if lined.is_empty() {
-        return write(conn, principal, staged, &mut rejected, &HashSet::new());
+        return write(conn, principal, staged, &mut rejected, &plans, &HashSet::new(), &mut moved);
     }
     let at = Utc::now();
     let with_lines: HashSet<i64> = lined.iter().map(|r| r.row as i64).collect();
     let ready = import_lines::prepare_all(conn, principal.tenant_id, lined, &mut rejected)?;
-    let mut report = write(conn, principal, staged, &mut rejected, &with_lines)?;
-    import_lines::store_all(conn, principal, ready, at, &mut report)?;
+    let mut report = write(conn, principal, staged, &mut rejected, &plans, &with_lines, &mut moved)?;
+    import_lines::store_all(conn, principal, ready, (at, &moved), &mut report)?;
     Ok(report)
 }
+
+/// Instalment plans that import rows give, by row number (an empty plan removes a stored one).
+/// Rows without `instalments` keep what is stored.
+type RowPlans = HashMap<i64, Vec<Instalment>>;
 
 /// Stages batches until the reader is done; on a database error it returns at once, which stops
 /// the reader at its next batch.
@@ -84,7 +94,9 @@ fn write(
     principal: &Principal,
     staged: u64,
     rejected: &mut Vec<RejectedRow>,
+    plans: &RowPlans,
     with_lines: &HashSet<i64>,
+    moved: &mut HashSet<i64>,
 ) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
     let started = std::time::Instant::now();
@@ -123,14 +135,18 @@ fn write(
     lap("counted");
     report.created = import_db::create_planned(conn, principal.tenant_id, &actor)? as u64;
     lap("created");
+    let with_plans: Vec<i64> = plans.iter().filter(|(_, p)| !p.is_empty()).map(|(row, _)| *row).collect();
     if report.created > 0 {
-        import_db::audit_planned_creations(conn, principal.tenant_id, &actor)?;
+        import_db::audit_planned_creations(conn, principal.tenant_id, &actor, &with_plans)?;
         lap("audited");
     }
     if changes > 0 {
         import_db::open_changes(conn)?;
-        apply_changes(conn, principal, &mut report, rejected, with_lines)?;
+        apply_changes(conn, principal, &mut report, rejected, plans, with_lines)?;
         lap("changed");
+    }
+    if !plans.is_empty() {
+        write_plans(conn, principal, plans, &mut report, moved)?;
     }
     import_db::finish(conn, changes > 0)?;
     rejected.sort_by_key(|r| r.row);
@@ -145,6 +161,7 @@ fn apply_changes(
     principal: &Principal,
     report: &mut ImportReport,
     rejected: &mut Vec<RejectedRow>,
+    plans: &RowPlans,
     with_lines: &HashSet<i64>,
 ) -> AppResult<()> {
     loop {
@@ -153,20 +170,31 @@ fn apply_changes(
             return Ok(());
         }
         // A row without lines may not change the amount or currency of a document with lines.
-        let moved: Vec<Uuid> = chunk
+        let resized: Vec<Uuid> = chunk
             .iter()
             .filter(|c| !with_lines.contains(&c.row_no))
             .filter(|c| c.new_amount != c.current.amount || c.new_currency != c.current.currency)
             .map(|c| c.current.id)
             .collect();
-        let has_lines = lines_db::documents_with_lines(conn, principal.tenant_id, &moved)?;
+        let has_lines = lines_db::documents_with_lines(conn, principal.tenant_id, &resized)?;
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
+        let mut plan_writes = Vec::new();
+        let stored_plans =
+            instalments::plans_of(conn, principal.tenant_id, &chunk.iter().map(|c| &c.current).collect::<Vec<_>>())?;
         for change in chunk {
             let PlannedChange { row_no, customer_code, current, .. } = &change;
-            let fields = planned_fields(&change);
+            let mut fields = planned_fields(&change);
+            let stored = stored_plans.get(&current.id).map(Vec::as_slice).unwrap_or_default();
+            let plan = plans.get(row_no).map(Vec::as_slice).unwrap_or(stored);
+            fields.due_date = instalments::header_due_date(plan, fields.due_date);
+            // A row without a plan keeps the stored one, which must still fit.
+            if let Err(e) = instalments::check_fits(plan, fields.amount, fields.issue_date, fields.due_date) {
+                rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
+                continue;
+            }
             // Locked now: it may have changed since the plan was made.
-            if DocumentFields::of(current) == fields {
+            if DocumentFields::of(current) == fields && plan == stored {
                 report.unchanged += 1;
                 continue;
             }
@@ -180,18 +208,62 @@ fn apply_changes(
                 rejected.push(RejectedRow { row: *row_no as u64, error: e.message });
                 continue;
             }
-            let before = DocumentView::new(current.clone(), customer_code.clone());
+            let before = DocumentView::with_plan(current.clone(), customer_code.clone(), stored);
             audit.push(audit_entry(
                 principal,
                 "document.updated",
                 Some(&before),
-                &DocumentView::new(doc.clone(), customer_code.clone()),
+                &DocumentView::with_plan(doc.clone(), customer_code.clone(), plan),
             ));
+            if plan != stored {
+                plan_writes.push((doc.id, plan.to_vec()));
+            }
             updated.push(doc);
         }
         report.updated += import_db::update_documents(conn, principal.tenant_id, &updated)? as u64;
+        instalments_db::replace_many(conn, principal.tenant_id, &plan_writes)?;
         audit_db::append(conn, principal.tenant_id, audit)?;
     }
+}
+
+/// The plans of created rows (with their audit entries, left out of the set-based ones) and of
+/// rows whose document is otherwise unchanged (an update when the plan differs).
+fn write_plans(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    plans: &RowPlans,
+    report: &mut ImportReport,
+    moved: &mut HashSet<i64>,
+) -> AppResult<()> {
+    let rows: Vec<i64> = plans.keys().copied().collect();
+    let mut writes = Vec::new();
+    let mut audit = Vec::new();
+    for r in import_db::created_or_unchanged(conn, &rows)? {
+        let plan = &plans[&r.row_no];
+        let (doc, code) = documents_db::find(conn, principal.tenant_id, r.document_id)?;
+        if r.outcome == "create" {
+            if !plan.is_empty() {
+                writes.push((doc.id, plan.clone()));
+                let view = DocumentView::with_plan(doc, code, plan);
+                audit.push(audit_entry(principal, "document.created", None, &view));
+            }
+            continue;
+        }
+        let stored = instalments_db::of_document(conn, principal.tenant_id, doc.id)?;
+        if stored == *plan {
+            continue;
+        }
+        let before = DocumentView::with_plan(doc.clone(), code.clone(), &stored);
+        let after = DocumentView::with_plan(doc.clone(), code, plan);
+        audit.push(audit_entry(principal, "document.updated", Some(&before), &after));
+        writes.push((doc.id, plan.clone()));
+        report.unchanged -= 1;
+        report.updated += 1;
+        moved.insert(r.row_no);
+    }
+    instalments_db::replace_many(conn, principal.tenant_id, &writes)?;
+    audit_db::append(conn, principal.tenant_id, audit)?;
+    Ok(())
 }
 
 fn planned_fields(c: &PlannedChange) -> DocumentFields {
@@ -210,15 +282,20 @@ struct Batches {
     out: SyncSender<Vec<StagedDocument>>,
     batch: Vec<StagedDocument>,
     rejected: Vec<RejectedRow>,
+    plans: RowPlans,
     /// Rows with lines (JSON only), prepared once staging is done.
     lined: Vec<LinedRow>,
 }
 
 impl Batches {
     fn row(&mut self, row: u64, input: Result<DocumentInput, String>) -> AppResult<()> {
-        let staged = input.and_then(|input| stage_row(row, &input).map(|doc| (doc, input)).map_err(|e| e.message));
+        let staged =
+            input.and_then(|input| stage_row(row, &input).map(|(doc, plan)| (doc, plan, input)).map_err(|e| e.message));
         match staged {
-            Ok((doc, input)) => {
+            Ok((doc, plan, input)) => {
+                if let Some(plan) = plan {
+                    self.plans.insert(doc.row_no, plan);
+                }
                 if let Some(lines) = input.lines.filter(|l| !l.is_empty()) {
                     self.lined.push(LinedRow {
                         row,
@@ -250,10 +327,20 @@ impl Batches {
     }
 }
 
-/// A validated row as staged, with the id it gets if it is new.
-fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
-    let (doc_no, customer_code, f) = validate_input(input)?;
-    Ok(StagedDocument {
+/// A validated row as staged, with the id it gets if it is new, and the instalment plan it
+/// gives (its due date then the last instalment's).
+fn stage_row(row: u64, input: &DocumentInput) -> AppResult<(StagedDocument, Option<Vec<Instalment>>)> {
+    let (doc_no, customer_code, mut f) = validate_input(input)?;
+    let plan = match &input.instalments {
+        None => None,
+        Some(asked) => {
+            Some(instalments::validate(input.doc_type, &f.currency, f.amount, f.issue_date, f.due_date, asked)?)
+        }
+    };
+    if let Some(plan) = &plan {
+        f.due_date = instalments::header_due_date(plan, f.due_date);
+    }
+    let staged = StagedDocument {
         row_no: row as i64,
         id: Uuid::now_v7(),
         doc_type: input.doc_type.as_str(),
@@ -266,7 +353,8 @@ fn stage_row(row: u64, input: &DocumentInput) -> AppResult<StagedDocument> {
         amount: f.amount,
         external_reference: f.external_reference,
         source_system: f.source_system,
-    })
+    };
+    Ok((staged, plan))
 }
 
 /// The reader's thread: every row of the body, validated, staged or rejected. Returns the
@@ -275,8 +363,14 @@ fn read_rows(
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
     out: SyncSender<Vec<StagedDocument>>,
-) -> AppResult<(Vec<RejectedRow>, Vec<LinedRow>)> {
-    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new(), lined: Vec::new() };
+) -> AppResult<(Vec<RejectedRow>, RowPlans, Vec<LinedRow>)> {
+    let mut batches = Batches {
+        out,
+        batch: Vec::with_capacity(BATCH),
+        rejected: Vec::new(),
+        plans: HashMap::new(),
+        lined: Vec::new(),
+    };
     match format {
         ImportFormat::Json => {
             let mut bytes = Vec::new();
@@ -301,7 +395,7 @@ fn read_rows(
         }
     }
     batches.flush()?;
-    Ok((batches.rejected, batches.lined))
+    Ok((batches.rejected, batches.plans, batches.lined))
 }
 
 fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches) -> AppResult<()> {

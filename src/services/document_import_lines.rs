@@ -68,7 +68,7 @@ pub fn store_all(
     conn: &mut PgConnection,
     principal: &Principal,
     ready: Vec<(LinedRow, PreparedLines)>,
-    started: DateTime<Utc>,
+    (started, moved): (DateTime<Utc>, &HashSet<i64>),
     report: &mut ImportReport,
 ) -> AppResult<()> {
     let rejected: HashSet<u64> = report.rejected.iter().map(|r| r.row).collect();
@@ -101,8 +101,8 @@ pub fn store_all(
             continue;
         }
         let mut doc = doc.clone();
-        if doc.id != row.staged_id && doc.updated_at < started {
-            // The header was unchanged: counted so, but the lines changed.
+        if doc.id != row.staged_id && doc.updated_at < started && !moved.contains(&(row.row as i64)) {
+            // The header (and any plan) was unchanged: counted so, but the lines changed.
             report.unchanged = report.unchanged.saturating_sub(1);
             report.updated += 1;
             doc.updated_at = Utc::now();

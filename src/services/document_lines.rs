@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 /// One line of an invoice or credit note. Amounts are decimal strings. What is left out is taken
 /// from the product when the line names one (description, unit, unit price in the document's
-/// currency, tax rate). Net, tax and gross are computed; when given they are checked (see the
-/// documents guide).
+/// currency, tax rate). Net, tax and gross are computed; when given they are checked (see
+/// docs/documents.md).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentLineInput {

@@ -5,14 +5,17 @@ use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
 use crate::db::customers as customers_db;
 use crate::db::documents::{self as documents_db, Document, DocumentFilter};
+use crate::db::instalments as instalments_db;
 use crate::db::{audit as audit_db, audit::NewAuditEntry};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::check_identifier;
 use crate::domain::document::{DocStatus, DocType};
+use crate::domain::instalments::Instalment;
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use crate::services::document_lines::{self as lines, DocumentLineInput, DocumentLineView, TaxFlagView};
+use crate::services::instalments::{self, InstalmentInput, InstalmentView};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -37,6 +40,10 @@ pub struct DocumentInput {
     /// Invoices and credit notes only: the lines, whose gross total must equal `amount`.
     #[serde(default)]
     pub lines: Option<Vec<DocumentLineInput>>,
+    /// An invoice due in parts (see docs/documents.md). The due date is then the last
+    /// instalment's. Absent in an import row: a stored plan is kept.
+    #[serde(default)]
+    pub instalments: Option<Vec<InstalmentInput>>,
 }
 
 /// A partial update of what may change after issue. Amount and currency only change while
@@ -58,6 +65,11 @@ pub struct DocumentPatch {
     pub source_system: Option<Option<String>>,
     /// Replaces all lines (an empty list removes them); their gross total must equal the amount.
     pub lines: Option<Vec<DocumentLineInput>>,
+    /// Replaces the instalment plan; `null` or `[]` removes it. Absent: the plan is kept (and
+    /// must still fit the amount and dates).
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<Vec<InstalmentInput>>)]
+    pub instalments: Option<Option<Vec<InstalmentInput>>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -82,6 +94,10 @@ pub struct DocumentView {
     /// Tax anomalies of the lines: flagged, not refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_flags: Option<Vec<TaxFlagView>>,
+    /// The instalment plan with what is open of each instalment; absent: due at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub instalments: Vec<InstalmentView>,
 }
 
 impl DocumentView {
@@ -103,7 +119,14 @@ impl DocumentView {
             updated_at: d.updated_at,
             lines: None,
             tax_flags: None,
+            instalments: Vec::new(),
         }
+    }
+
+    /// The view of a document with its instalment plan.
+    pub fn with_plan(d: Document, customer_code: String, plan: &[Instalment]) -> DocumentView {
+        let instalments = instalments::views(&d, plan);
+        DocumentView { instalments, ..DocumentView::new(d, customer_code) }
     }
 
     pub fn with_lines(mut self, lines: Vec<DocumentLineView>, flags: Vec<TaxFlagView>) -> DocumentView {
@@ -263,7 +286,16 @@ pub(super) fn audit_entry(
 
 pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInput) -> AppResult<DocumentView> {
     require(principal, Permission::WriteLedger)?;
-    let (doc_no, customer_code, fields) = validate_input(&input)?;
+    let (doc_no, customer_code, mut fields) = validate_input(&input)?;
+    let plan = instalments::validate(
+        input.doc_type,
+        &fields.currency,
+        fields.amount,
+        fields.issue_date,
+        fields.due_date,
+        input.instalments.as_deref().unwrap_or_default(),
+    )?;
+    fields.due_date = instalments::header_due_date(&plan, fields.due_date);
     let customer = customers_db::find_by_code(conn, principal.tenant_id, &customer_code)
         .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
     let currency = Currency::parse(&fields.currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
@@ -277,11 +309,14 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
         }
         err => err,
     })?;
+    if !plan.is_empty() {
+        instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
+    }
     let prepared = prepared.for_document(doc.id);
     if !prepared.rows.is_empty() {
         lines::store(conn, principal.tenant_id, doc.id, &prepared)?;
     }
-    let view = DocumentView::new(doc, customer.code).with_lines(prepared.views, prepared.flags);
+    let view = DocumentView::with_plan(doc, customer.code, &plan).with_lines(prepared.views, prepared.flags);
     audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.created", None, &view)])?;
     Ok(view)
 }
@@ -289,7 +324,8 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
 pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<DocumentView> {
     require(principal, Permission::Read)?;
     let (doc, code) = documents_db::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    DocumentView::new(doc, code).with_stored_lines(conn, principal.tenant_id)
+    let plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
+    DocumentView::with_plan(doc, code, &plan).with_stored_lines(conn, principal.tenant_id)
 }
 
 pub fn update(
@@ -301,32 +337,56 @@ pub fn update(
     require(principal, Permission::WriteLedger)?;
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
-    let before = DocumentView::new(doc.clone(), code.clone()).with_stored_lines(conn, principal.tenant_id)?;
+    let old_plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
+    let before =
+        DocumentView::with_plan(doc.clone(), code.clone(), &old_plan).with_stored_lines(conn, principal.tenant_id)?;
     let doc_type = doc.doc_type;
     let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());
     // An amount is validated against the (possibly new) currency; the stored one is re-rendered.
     let amount = patch.amount.clone().unwrap_or_else(|| format_amount(&currency, doc.amount));
-    let fields = validate_fields(
+    // A new plan brings its own due date (its last instalment's) unless one is given.
+    let new_plan_given = matches!(&patch.instalments, Some(Some(v)) if !v.is_empty());
+    let due_date = patch.due_date.unwrap_or(if new_plan_given { None } else { doc.due_date });
+    let mut fields = validate_fields(
         doc_type,
         patch.issue_date.unwrap_or(doc.issue_date),
-        patch.due_date.unwrap_or(doc.due_date),
+        due_date,
         &currency,
         &amount,
         patch.external_reference.clone().unwrap_or(doc.external_reference.clone()).as_deref(),
         patch.source_system.clone().unwrap_or(doc.source_system.clone()).as_deref(),
     )?;
+    let plan = match &patch.instalments {
+        None => {
+            instalments::check_fits(&old_plan, fields.amount, fields.issue_date, fields.due_date)?;
+            old_plan.clone()
+        }
+        Some(asked) => instalments::validate(
+            doc_type,
+            &fields.currency,
+            fields.amount,
+            fields.issue_date,
+            fields.due_date,
+            asked.as_deref().unwrap_or_default(),
+        )?,
+    };
+    fields.due_date = instalments::header_due_date(&plan, fields.due_date);
     let new_lines = lines::for_patch(conn, &doc, &fields, patch.lines.as_deref())?;
-    if fields == DocumentFields::of(&doc) && new_lines.as_ref().is_none_or(|l| lines::same_as(&l.views, &before)) {
+    let same_lines = new_lines.as_ref().is_none_or(|l| lines::same_as(&l.views, &before));
+    if fields == DocumentFields::of(&doc) && plan == old_plan && same_lines {
         return Ok(before);
     }
     apply_fields(&mut doc, fields)?;
     documents_db::update(conn, &doc)?;
+    if plan != old_plan {
+        instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
+    }
     if let Some(l) = &new_lines {
         lines::store(conn, principal.tenant_id, doc.id, l)?;
     }
     let view = match new_lines {
-        Some(l) => DocumentView::new(doc, code).with_lines(l.views, l.flags),
-        None => DocumentView::new(doc, code).with_stored_lines(conn, principal.tenant_id)?,
+        Some(l) => DocumentView::with_plan(doc, code, &plan).with_lines(l.views, l.flags),
+        None => DocumentView::with_plan(doc, code, &plan).with_stored_lines(conn, principal.tenant_id)?,
     };
     audit_db::append(
         conn,
@@ -408,7 +468,16 @@ pub fn list(
         limit: limit + 1,
     };
     let rows = documents_db::list(conn, principal.tenant_id, &filter)?;
-    Ok(page(rows, limit, |(d, _)| d.id, |(d, code)| DocumentView::new(d, code)))
+    let plans = instalments::plans_of(conn, principal.tenant_id, &rows.iter().map(|(d, _)| d).collect::<Vec<_>>())?;
+    Ok(page(
+        rows,
+        limit,
+        |(d, _)| d.id,
+        |(d, code)| {
+            let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
+            DocumentView::with_plan(d, code, plan)
+        },
+    ))
 }
 
 /// Columns of the generator's `ledger.csv`, plus the optional source system.
@@ -442,6 +511,7 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
         external_reference: cell("reference").map(str::to_string),
         source_system: cell("source_system").map(str::to_string),
         lines: None,
+        instalments: None,
     })
 }
 

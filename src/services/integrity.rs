@@ -115,6 +115,20 @@ fn document_checks() -> Vec<SqlCheck> {
                         WHEN open_amount = amount THEN 'open' ELSE 'partially_paid' END"
                 .into(),
         },
+        SqlCheck {
+            name: "instalment_plan",
+            description: "an instalment plan belongs to an invoice of its tenant, adds up to the invoice's amount \
+                          and ends on the invoice's due date",
+            sql: "SELECT p.tenant_id::text, p.document_id::text AS subject, \
+                         format('%s %s: amount %s, due %s; %s instalments add up to %s, the last due %s', \
+                                d.doc_type, d.doc_no, d.amount, d.due_date, p.n, p.total, p.last_due) AS detail \
+                  FROM (SELECT tenant_id, document_id, count(*) AS n, sum(amount) AS total, max(due_date) AS last_due \
+                          FROM document_instalments GROUP BY tenant_id, document_id) p \
+                  JOIN documents d ON d.id = p.document_id \
+                  WHERE d.tenant_id <> p.tenant_id OR d.doc_type <> 'invoice' OR d.amount <> p.total \
+                     OR d.due_date IS DISTINCT FROM p.last_due"
+                .into(),
+        },
     ]
 }
 

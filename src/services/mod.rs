@@ -26,9 +26,11 @@ pub mod dunning;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod instalments;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
+pub mod metrics;
 
 pub mod pagination;
 pub mod polling;

@@ -17,8 +17,10 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use crate::domain::instalments::Instalment;
 pub use crate::domain::statement_of_account::{
-    AccountDocumentLine, AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenItemLine, StatementOfAccount,
+    AccountDocumentLine, AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenInstalmentLine, OpenItemLine,
+    StatementOfAccount,
 };
 
 /// Opening balance, every item with a running balance, closing balance; per currency.
@@ -124,18 +126,28 @@ fn open_items_and_aging(
             currency: cur,
         })
         .collect();
-    let items = crate::db::documents::open_items(conn, tenant_id, customer_id)?
+    let docs: Vec<_> = crate::db::documents::open_items(conn, tenant_id, customer_id)?
         .into_iter()
         .filter(|d| d.issue_date <= as_of)
-        .map(|d| OpenItemLine {
-            days_overdue: (as_of - d.due_date.unwrap_or(d.issue_date)).num_days(),
-            amount: format_amount(&d.currency, d.amount),
-            open_amount: format_amount(&d.currency, d.open_amount),
-            doc_no: d.doc_no,
-            kind: d.doc_type.as_str().to_string(),
-            issue_date: d.issue_date,
-            due_date: d.due_date,
-            currency: d.currency,
+        .collect();
+    let plans = crate::services::instalments::plans_of(conn, tenant_id, &docs.iter().collect::<Vec<_>>())?;
+    let items = docs
+        .into_iter()
+        .map(|d| {
+            let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
+            let instalments = open_instalments(&d, plan, as_of);
+            let due = instalments.first().map(|i| i.due_date).or(d.due_date).unwrap_or(d.issue_date);
+            OpenItemLine {
+                days_overdue: (as_of - due).num_days(),
+                amount: format_amount(&d.currency, d.amount),
+                open_amount: format_amount(&d.currency, d.open_amount),
+                doc_no: d.doc_no,
+                kind: d.doc_type.as_str().to_string(),
+                issue_date: d.issue_date,
+                due_date: d.due_date,
+                currency: d.currency,
+                instalments,
+            }
         })
         .collect();
     Ok((items, aging))
@@ -170,6 +182,26 @@ pub fn add_document_lines(conn: &mut PgConnection, tenant_id: Uuid, st: &mut Sta
         );
     }
     Ok(())
+}
+
+/// The instalments of `d` still open, with their own days overdue.
+fn open_instalments(
+    d: &crate::db::documents::Document,
+    plan: &[Instalment],
+    as_of: NaiveDate,
+) -> Vec<OpenInstalmentLine> {
+    let open = crate::domain::instalments::open_parts(plan, d.amount, d.open_amount);
+    plan.iter()
+        .zip(open)
+        .filter(|(_, open)| *open > Decimal::ZERO)
+        .map(|(i, open)| OpenInstalmentLine {
+            seq: i.seq,
+            due_date: i.due_date,
+            amount: format_amount(&d.currency, i.amount),
+            open_amount: format_amount(&d.currency, open),
+            days_overdue: (as_of - i.due_date).num_days(),
+        })
+        .collect()
 }
 
 pub fn tenant_statement_of_account(

@@ -45,6 +45,7 @@ impl Book {
             open_amount: d(amount),
             issue_date: issued,
             due_date: Some(issued + chrono::Days::new(30)),
+            instalments: Vec::new(),
         });
         self
     }
@@ -280,4 +281,62 @@ fn lines_that_must_not_be_applied() {
     let o = e.match_line(&line("250.00", "INV-2026-0000060", Some(BETA_IBAN), Some("BETA LOGISTICS")));
     assert_eq!(o.decision, Decision::Proposed);
     assert_eq!(e.items()[0].open_amount, d("250.00"));
+}
+
+/// An invoice of 1000.00 due in 300.00 (March), 300.00 (April) and 400.00 (May).
+fn with_plan(book: Book) -> Book {
+    let mut book = book;
+    let plan = [(day(3, 31), "300.00"), (day(4, 30), "300.00"), (day(5, 31), "400.00")];
+    book.items[0].instalments = plan
+        .iter()
+        .zip(1..)
+        .map(|((due, amount), seq)| duizhang::domain::instalments::Instalment {
+            seq,
+            due_date: *due,
+            amount: d(amount),
+        })
+        .collect();
+    book
+}
+
+#[test]
+fn a_payment_of_the_next_instalment_is_exact_not_partial() {
+    let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
+    let first = e.match_line(&line("300.00", "INV-2026-0000300 1st instalment", None, None));
+    assert_eq!(applied(&first), vec![("INV-2026-0000300".to_string(), d("300.00"))]);
+    assert_eq!(rule(&first), "instalment_exact_amount");
+    let second = e.match_line(&acme("300.00", "INV-2026-0000300"));
+    assert_eq!(rule(&second), "instalment_exact_amount");
+    assert!(
+        second.allocations[0].evidence.iter().any(|e| e.contains("instalment 2 of 3 due 2026-04-30")),
+        "{:?}",
+        second.allocations[0].evidence
+    );
+    assert_eq!(e.items()[0].open_amount, d("400.00"));
+    // Without a reference, the payer's IBAN and the amount of the next instalment.
+    let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
+    let o = e.match_line(&acme("300.00", ""));
+    assert_eq!(applied(&o), vec![("INV-2026-0000300".to_string(), d("300.00"))]);
+    assert!(
+        o.allocations[0].evidence.iter().any(|e| e.contains("instalment 1 of 3")),
+        "{:?}",
+        o.allocations[0].evidence
+    );
+}
+
+#[test]
+fn an_amount_that_is_not_the_next_instalment_stays_a_part_payment() {
+    // 400.00 is the last instalment, but the first two are still open: a part payment as before.
+    let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
+    let o = e.match_line(&line("400.00", "INV-2026-0000300", None, None));
+    assert_ne!(o.allocations.first().map(|a| a.rule), Some("instalment_exact_amount"), "{}", o.explanation);
+    // The first two together are exact.
+    let mut e = with_plan(Book::new().inv("INV-2026-0000300", 1, "1000.00")).engine();
+    let o = e.match_line(&line("600.00", "INV-2026-0000300", None, None));
+    assert_eq!(rule(&o), "instalment_exact_amount");
+    assert!(
+        o.allocations[0].evidence.iter().any(|e| e.contains("instalments 1-2 of 3")),
+        "{:?}",
+        o.allocations[0].evidence
+    );
 }

@@ -6,6 +6,7 @@ use crate::domain::product::ProductKind;
 use crate::services::customer_contacts::ContactPatch;
 use crate::services::customers::CustomerPatch;
 use crate::services::documents::DocumentPatch;
+use crate::services::instalments::InstalmentInput;
 use crate::services::products::ProductPatch;
 use async_graphql::{InputObject, MaybeUndefined};
 use chrono::NaiveDate;
@@ -57,6 +58,8 @@ pub struct DocumentPatchInput {
     pub source_system: MaybeUndefined<String>,
     /// Replaces all lines (an empty list removes them).
     pub lines: Option<Vec<crate::services::document_lines::DocumentLineInput>>,
+    /// Replaces the instalment plan; null or [] removes it.
+    pub instalments: MaybeUndefined<Vec<InstalmentInput>>,
 }
 
 impl From<DocumentPatchInput> for DocumentPatch {
@@ -69,6 +72,7 @@ impl From<DocumentPatchInput> for DocumentPatch {
             external_reference: tri(p.external_reference),
             source_system: tri(p.source_system),
             lines: p.lines,
+            instalments: tri(p.instalments),
         }
     }
 }

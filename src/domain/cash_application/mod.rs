@@ -83,6 +83,9 @@ pub struct OpenItem {
     pub issue_date: NaiveDate,
     /// Due date, if any; used for discount plausibility and as a tie-breaker.
     pub due_date: Option<NaiveDate>,
+    /// The instalment plan, if the document is due in parts (empty otherwise): a payment equal to
+    /// the next open instalment(s) is an exact payment of them, not a part payment of the document.
+    pub instalments: Vec<crate::domain::instalments::Instalment>,
 }
 
 /// One bank statement line to apply.

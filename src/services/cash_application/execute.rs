@@ -11,6 +11,7 @@ use crate::domain::auth::Principal;
 use crate::domain::cash_application::{
     CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem,
 };
+use crate::domain::instalments::Instalment;
 use crate::domain::run_status::{AllocationState, RunStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -49,11 +50,21 @@ fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResu
     }
     let customers: Vec<CustomerInfo> =
         sealing::customers_for_matching(conn, keys, tenant)?.into_iter().map(customer_info).collect();
+    // Few documents have a plan: all of them, by document, before the ledger's pages.
+    let mut plans = crate::db::instalments::of_tenant(conn, tenant)?;
     let mut items: Vec<OpenItem> = Vec::new();
     loop {
         let page = cash_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
         let full = page.len() as i64 == DOCUMENT_PAGE;
-        items.extend(page.into_iter().map(open_item));
+        items.extend(page.into_iter().map(|d| {
+            let plan = plans.remove(&d.id);
+            let mut item = open_item(d);
+            if let Some(plan) = plan {
+                item.instalments =
+                    plan.into_iter().map(|i| Instalment { amount: rescale(&item.currency, i.amount), ..i }).collect();
+            }
+            item
+        }));
         if !full {
             break;
         }
@@ -78,6 +89,7 @@ fn open_item(d: cash_db::MatchingDocument) -> OpenItem {
         currency: d.currency,
         issue_date: d.issue_date,
         due_date: d.due_date,
+        instalments: Vec::new(),
     }
 }
 
@@ -103,6 +115,7 @@ pub(super) fn execute_run(
     keys: &Keyring,
     run: &Run,
     heartbeat_pool: &DbPool,
+    metrics: Option<&crate::services::metrics::Metrics>,
 ) -> AppResult<Run> {
     let tenant = run.tenant_id;
     let started = std::time::Instant::now();
@@ -127,6 +140,11 @@ pub(super) fn execute_run(
         persist_ms = (started.elapsed() - matched).as_millis() as u64,
         "reconciliation run phases"
     );
+    if let Some(m) = metrics {
+        m.observe_run_phase("load", loaded.as_secs_f64());
+        m.observe_run_phase("match", (matched - loaded).as_secs_f64());
+        m.observe_run_phase("persist", (started.elapsed() - matched).as_secs_f64());
+    }
     record_completion(conn, run.id, tenant, total, allocations_written, &counts)?;
     Ok(Run {
         status: RunStatus::Completed,

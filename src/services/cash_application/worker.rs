@@ -6,6 +6,7 @@ use crate::db::DbPool;
 use crate::domain::run_status::RunStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::data_safety::Keyring;
+use crate::services::metrics::Metrics;
 use chrono::Utc;
 use diesel::{Connection, PgConnection};
 use std::time::Duration;
@@ -16,6 +17,11 @@ const MAX_RUN_ATTEMPTS: i32 = 3;
 
 /// Claims and processes one run; returns false when there was nothing to do.
 pub fn process_next_run(pool: &DbPool, keys: &Keyring) -> AppResult<bool> {
+    process_next_run_observed(pool, keys, None)
+}
+
+/// [`process_next_run`], recording the run's phase durations in `metrics`.
+pub fn process_next_run_observed(pool: &DbPool, keys: &Keyring, metrics: Option<&Metrics>) -> AppResult<bool> {
     let mut conn = pool.get()?;
     let claimed = match conn.transaction(|c| cash_db::claim_run(c).map_err(AppError::from)) {
         Ok(claimed) => claimed,
@@ -27,12 +33,18 @@ pub fn process_next_run(pool: &DbPool, keys: &Keyring) -> AppResult<bool> {
         }
     };
     let Some(run) = claimed else { return Ok(false) };
-    let result = execute_and_finish(&mut conn, pool, keys, &run);
+    let result = execute_and_finish(&mut conn, pool, keys, &run, metrics);
     let _ = cash_db::unlock_run(&mut conn, run.id);
     result.map(|_| true)
 }
 
-fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, keys: &Keyring, run: &Run) -> AppResult<()> {
+fn execute_and_finish(
+    conn: &mut PgConnection,
+    pool: &DbPool,
+    keys: &Keyring,
+    run: &Run,
+    metrics: Option<&Metrics>,
+) -> AppResult<()> {
     let mut finished = run.clone();
     if run.attempts > MAX_RUN_ATTEMPTS {
         tracing::warn!(run = %run.id, attempts = run.attempts, "reconciliation run abandoned");
@@ -45,7 +57,7 @@ fn execute_and_finish(conn: &mut PgConnection, pool: &DbPool, keys: &Keyring, ru
         return conn.transaction(|c| cash_db::finish_run(c, &finished).map_err(AppError::from));
     }
     let heartbeat_pool = pool.clone();
-    let outcome = conn.transaction(|c| super::execute::execute_run(c, keys, run, &heartbeat_pool));
+    let outcome = conn.transaction(|c| super::execute::execute_run(c, keys, run, &heartbeat_pool, metrics));
     finished.finished_at = Some(Utc::now());
     match outcome {
         Ok(done) => finished = Run { finished_at: finished.finished_at, ..done },
@@ -63,7 +75,8 @@ pub fn spawn_worker(
     pool: DbPool,
     keys: std::sync::Arc<Keyring>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    metrics: std::sync::Arc<Metrics>,
 ) -> std::thread::JoinHandle<()> {
     crate::services::polling::Polling::new("reconciliation-worker", Duration::from_millis(200))
-        .spawn(stop, move || process_next_run(&pool, &keys))
+        .spawn(stop, move || process_next_run_observed(&pool, &keys, Some(&metrics)))
 }

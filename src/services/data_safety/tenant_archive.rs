@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "documents",
     "document_lines",
     "document_settings",
+    "document_instalments",
     "bank_accounts",
     "bank_statements",
     "bank_lines",

@@ -13,6 +13,7 @@ use super::super::names::{NameIndex, PreparedName};
 use super::super::references::{write_doc_key, KeyKind, Scanner};
 use super::super::{CustomerInfo, FxRates, MatchSettings, OpenItem};
 use super::{Engine, Meta, NO_CUSTOMER};
+use crate::domain::instalments::next_open;
 
 /// Customers by IBAN and by name, and their prepared names.
 struct PayerIndexes {
@@ -124,6 +125,9 @@ fn index_items(items: &[OpenItem], cust_by_id: &HashMap<Uuid, u32>, n_customers:
             cust_items[cust as usize].push(idx);
             if it.open_amount > Decimal::ZERO {
                 amount_pairs.push((amount_key(cust, cur, it.open_amount), idx));
+            }
+            if let Some(next) = next_open(&it.instalments, it.amount, it.open_amount) {
+                amount_pairs.push((amount_key(cust, cur, next), idx));
             }
         }
     }

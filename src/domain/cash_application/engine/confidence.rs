@@ -14,6 +14,7 @@ pub(super) const CAP_OUTDONE_BY_TYPO: f64 = 0.80;
 
 // Base confidences per rule (before payer and reference-strength adjustments).
 pub(super) const BASE_REFERENCE_EXACT: f64 = 0.96;
+pub(super) const BASE_INSTALMENT_EXACT: f64 = 0.96;
 pub(super) const BASE_COMBINED: f64 = 0.96;
 pub(super) const BASE_COMBINED_PARTLY_PAID: f64 = 0.78;
 pub(super) const BASE_COMBINED_FILLED: f64 = 0.88;

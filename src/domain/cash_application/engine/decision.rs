@@ -201,6 +201,9 @@ impl Engine {
         self.items[idx].open_amount = new;
         if indexed && new > Decimal::ZERO {
             self.amounts.insert(amount_key(cust, cur, new), i);
+            if let Some(next) = self.next_instalment(i) {
+                self.amounts.insert(amount_key(cust, cur, next), i);
+            }
         }
         if new == Decimal::ZERO {
             self.settled_by[idx] = Some(line_id);

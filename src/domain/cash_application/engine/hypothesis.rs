@@ -114,6 +114,7 @@ pub(super) fn fmt_pct(x: Decimal) -> String {
 pub(super) fn rule_text(rule: &str) -> &'static str {
     match rule {
         "reference_exact_amount" => "quoted reference and equal amount",
+        "instalment_exact_amount" => "quoted reference and the amount of its next instalment",
         "combined_references" => "several documents paid together",
         "amount_and_payer" => "known payer and equal amount",
         "fifo_same_amount" => "known payer, equal amount, oldest item first",

@@ -8,6 +8,7 @@ use super::super::LineInput;
 use super::build::{amount_key, oldest_first, ref_key};
 use super::hypothesis::Hit;
 use super::{Engine, NO_CUSTOMER};
+use crate::domain::instalments::{describe, next_open, settled_by};
 
 impl Engine {
     /// Looks every probe of the line's texts up in the reference index and verifies the hit against the document
@@ -58,7 +59,7 @@ impl Engine {
                 let it = &self.items[i as usize];
                 self.meta[i as usize].cust == cust
                     && self.meta[i as usize].cur == cur
-                    && it.open_amount == amount
+                    && (it.open_amount == amount || self.next_instalment(i) == Some(amount))
                     && !exclude.contains(&i)
             })
             .collect();
@@ -70,6 +71,21 @@ impl Engine {
     /// tolerance.
     pub(super) fn tolerance(&self, open: Decimal, cur: u16) -> Decimal {
         (open * self.settings.tolerance_percent).min(self.abs_tolerance[cur as usize])
+    }
+
+    /// What is open of the item's next instalment, when it has a plan and that is less than all
+    /// that is open.
+    pub(super) fn next_instalment(&self, i: u32) -> Option<Decimal> {
+        let it = &self.items[i as usize];
+        next_open(&it.instalments, it.amount, it.open_amount)
+    }
+
+    /// The instalments of item `i` a payment of exactly `pay` settles, in words (`None`: it pays
+    /// no whole instalments, or the item has no plan).
+    pub(super) fn instalments_paid(&self, i: u32, pay: Decimal) -> Option<String> {
+        let it = &self.items[i as usize];
+        let (first, last) = settled_by(&it.instalments, it.amount, it.open_amount, pay)?;
+        Some(describe(&it.instalments, first, last))
     }
 
     pub(super) fn doc_no(&self, i: u32) -> &str {

@@ -16,6 +16,7 @@
 //! | rule | base | applies automatically when |
 //! |---|---|---|
 //! | `reference_exact_amount` | 0.96 | always, unless the IBAN belongs to another customer; running number only: payer confirmed |
+//! | `instalment_exact_amount` | 0.96 | as `reference_exact_amount`, the amount being the document's next open instalment(s) |
 //! | `combined_references` (all quoted, credit notes netted) | 0.96 | quoted documents add up exactly |
 //! | `combined_references` (one unquoted document fills the rest) | 0.88 | payer confirmed and the fill is unique |
 //! | `early_payment_discount` | 0.93 stated / 0.85 unstated | discount word and exact 0.5..5% |

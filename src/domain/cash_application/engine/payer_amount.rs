@@ -78,7 +78,8 @@ impl Engine {
             1 => {
                 let mut h = Hyp::new("amount_and_payer", payer.base_one);
                 h.allocs.push(HAlloc::plain(equal[0], l));
-                h.note(format!("amount equal to open {}; no reference quoted", self.doc_no(equal[0])));
+                let which = self.instalments_paid(equal[0], l).map(|w| format!(" ({w})")).unwrap_or_default();
+                h.note(format!("amount equal to open {}{which}; no reference quoted", self.doc_no(equal[0])));
                 out.push(payer.finish(h));
             }
             n => {

@@ -8,8 +8,8 @@ use super::super::references::RefStrength;
 use super::super::{OpenItem, WriteOffReason};
 use super::confidence::{
     strength_penalty, BASE_COMBINED_FILLED, BASE_DISCOUNT_STATED, BASE_DISCOUNT_UNSTATED, BASE_FEE,
-    BASE_FILL_AMBIGUOUS, BASE_FX, BASE_FX_OUTSIDE, BASE_OVERPAYMENT, BASE_PARTIAL_STATED, BASE_PARTIAL_UNSTATED,
-    BASE_REFERENCE_EXACT, BASE_SUBSET_AMBIGUOUS,
+    BASE_FILL_AMBIGUOUS, BASE_FX, BASE_FX_OUTSIDE, BASE_INSTALMENT_EXACT, BASE_OVERPAYMENT, BASE_PARTIAL_STATED,
+    BASE_PARTIAL_UNSTATED, BASE_REFERENCE_EXACT, BASE_SUBSET_AMBIGUOUS,
 };
 use super::hypothesis::{fmt_pct, Ctx, Ev, HAlloc, Hit, Hyp};
 use super::Engine;
@@ -51,6 +51,14 @@ impl Engine {
             h.allocs.push(HAlloc::plain(hit.item, open));
             h.evidence.push(Ev::Ref(hit.clone()));
             h.evidence.push(Ev::AmountEqual);
+            out.push(self.with_payer(ctx, self.meta[i].cust, h));
+            return;
+        }
+        if let Some(which) = self.instalments_paid(hit.item, l) {
+            let mut h = Hyp::new("instalment_exact_amount", BASE_INSTALMENT_EXACT - strength_penalty(hit.strength));
+            h.allocs.push(HAlloc::plain(hit.item, l));
+            h.evidence.push(Ev::Ref(hit.clone()));
+            h.note(format!("amount equal to open {which}"));
             out.push(self.with_payer(ctx, self.meta[i].cust, h));
             return;
         }

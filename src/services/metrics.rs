@@ -1,0 +1,234 @@
+//! Operational metrics in the Prometheus text format (`GET /metrics`).
+//!
+//! One registry per app instance, never a global one, so tests can run many apps side by side.
+//! Requests are counted by the route *pattern* (`/api/v1/customers/{code}`), never the raw path,
+//! so label values stay few whatever callers send. Backlogs and lags are read from the database
+//! at scrape time ([`crate::db::metrics`]): they describe the shared queues, so every process
+//! reports the same figures for them. Connection pool gauges are this process's own.
+
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: Method,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: Method,
+    pub route: String,
+}
+
+/// HTTP methods as labels: the known ones by name, anything else as `OTHER`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Method {
+    GET,
+    HEAD,
+    POST,
+    PUT,
+    PATCH,
+    DELETE,
+    OPTIONS,
+    OTHER,
+}
+
+impl Method {
+    pub fn from_name(name: &str) -> Method {
+        match name {
+            "GET" => Method::GET,
+            "HEAD" => Method::HEAD,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            "OPTIONS" => Method::OPTIONS,
+            _ => Method::OTHER,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    kind: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabel {
+    pub phase: &'static str,
+}
+
+type SecondsGauge = Gauge<f64, AtomicU64>;
+
+fn request_buckets() -> Histogram {
+    // 1 ms to about 33 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+fn phase_buckets() -> Histogram {
+    // 10 ms to about 11 minutes.
+    Histogram::new(exponential_buckets(0.01, 2.0, 17))
+}
+
+/// The figures one process keeps and reports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+    run_phases: Family<PhaseLabel, Histogram, fn() -> Histogram>,
+    pool: Family<StateLabel, Gauge>,
+    pool_max: Gauge,
+    queues: QueueGauges,
+    runs: Family<RunLabels, Gauge>,
+    draining: Gauge,
+}
+
+#[derive(Default)]
+struct QueueGauges {
+    outbox_undispatched: Gauge,
+    webhook_backlog: Gauge,
+    webhook_oldest: SecondsGauge,
+    audit_unsealed: Gauge,
+    audit_lag: SecondsGauge,
+    connectors_due: Gauge,
+    connector_lag: SecondsGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("duizhang");
+        let m = Metrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(request_buckets),
+            in_flight: Gauge::default(),
+            run_phases: Family::new_with_constructor(phase_buckets),
+            pool: Family::default(),
+            pool_max: Gauge::default(),
+            queues: QueueGauges::default(),
+            runs: Family::default(),
+            draining: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "HTTP requests answered, by route pattern and status", m.requests.clone());
+        registry.register("http_request_duration_seconds", "Time to answer, by route pattern", m.durations.clone());
+        registry.register("http_requests_in_flight", "Requests being answered now", m.in_flight.clone());
+        registry.register(
+            "reconciliation_run_phase_seconds",
+            "Reconciliation runs executed by this process: time per phase (load, match, persist)",
+            m.run_phases.clone(),
+        );
+        registry.register("db_pool_connections", "This process's pooled connections by state", m.pool.clone());
+        registry.register("db_pool_max_connections", "The pool's size", m.pool_max.clone());
+        m.queues.register(&mut registry);
+        registry.register("runs", "Reconciliation and statement runs queued or running", m.runs.clone());
+        registry.register("draining", "1 while this process shuts down (readiness fails)", m.draining.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// Records one answered request. `route` is the matched pattern, or `unmatched`.
+    pub fn observe_request(&self, method: Method, route: &str, status: u16, seconds: f64) {
+        let route = route.to_string();
+        self.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
+        self.durations.get_or_create(&RouteLabels { method, route }).observe(seconds);
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
+    pub fn observe_run_phase(&self, phase: &'static str, seconds: f64) {
+        self.run_phases.get_or_create(&PhaseLabel { phase }).observe(seconds);
+    }
+
+    pub fn set_draining(&self) {
+        self.draining.set(1);
+    }
+
+    /// The text exposition: this process's figures plus the shared queues read now.
+    pub async fn render(&self, pool: &DbPool) -> AppResult<String> {
+        let state = pool.state();
+        let busy = i64::from(state.connections.saturating_sub(state.idle_connections));
+        self.pool.get_or_create(&StateLabel { state: "in_use" }).set(busy);
+        self.pool.get_or_create(&StateLabel { state: "idle" }).set(i64::from(state.idle_connections));
+        self.pool.get_or_create(&StateLabel { state: "waiting" }).set(pool.waiting() as i64);
+        self.pool_max.set(i64::from(pool.max_size()));
+        let figures =
+            crate::db::read(pool, |conn| crate::db::metrics::queue_figures(conn).map_err(AppError::from)).await?;
+        self.queues.set(&figures);
+        self.runs.clear();
+        for run in &figures.runs {
+            self.runs.get_or_create(&RunLabels { kind: run.kind.clone(), status: run.status.clone() }).set(run.count);
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).map_err(AppError::internal)?;
+        Ok(text)
+    }
+}
+
+impl QueueGauges {
+    fn register(&self, registry: &mut Registry) {
+        registry.register("outbox_undispatched", "Outbox events not yet dispatched", self.outbox_undispatched.clone());
+        registry.register("webhook_backlog", "Webhook deliveries waiting for an attempt", self.webhook_backlog.clone());
+        registry.register(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest waiting webhook delivery",
+            self.webhook_oldest.clone(),
+        );
+        registry.register("audit_unsealed", "Audit entries not yet sealed into the chain", self.audit_unsealed.clone());
+        registry.register(
+            "audit_sealing_lag_seconds",
+            "Age of the oldest unsealed audit entry",
+            self.audit_lag.clone(),
+        );
+        registry.register("connectors_due", "Enabled connectors whose sync is overdue", self.connectors_due.clone());
+        registry.register(
+            "connector_lag_seconds",
+            "How long the most overdue connector sync has waited",
+            self.connector_lag.clone(),
+        );
+    }
+
+    fn set(&self, f: &crate::db::metrics::QueueFigures) {
+        self.outbox_undispatched.set(f.outbox_undispatched);
+        self.webhook_backlog.set(f.webhook_backlog);
+        self.webhook_oldest.set(f.webhook_oldest_seconds);
+        self.audit_unsealed.set(f.audit_unsealed);
+        self.audit_lag.set(f.audit_sealing_lag_seconds);
+        self.connectors_due.set(f.connectors_due);
+        self.connector_lag.set(f.connector_lag_seconds);
+    }
+}
+
+/// Decrements the in-flight gauge when the request's answer is done.
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
