@@ -336,3 +336,22 @@ async fn their_net_or_another_rate_becomes_the_differences_explanation() {
     assert!(!t3.contains("net") && t3.ends_with("130.00 EUR less"), "{t3}");
     assert_eq!(r.body["balances"][0]["unexplained"], "0.00");
 }
+
+#[tokio::test]
+async fn an_invoice_carries_lines_and_an_instalment_plan_together() {
+    let app = setup().await;
+    let mut body = invoice("INV-BOTH", "1130.00", json!([{"product_code": "P-1", "quantity": "2"}]));
+    body["instalments"] =
+        json!([{"due_date": "2026-03-15", "percent": "50"}, {"due_date": "2026-03-31", "percent": "50"}]);
+    let r = app.post("/api/v1/documents", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (r.body["lines"][0]["gross"].as_str(), r.body["instalments"].as_array().map(Vec::len)),
+        (Some("1130.00"), Some(2))
+    );
+    let got = app.get(&format!("/api/v1/documents/{}", r.body["id"].as_str().unwrap())).await;
+    assert_eq!(
+        (got.body["lines"].clone(), got.body["instalments"].clone()),
+        (r.body["lines"].clone(), r.body["instalments"].clone())
+    );
+}
