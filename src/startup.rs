@@ -54,6 +54,8 @@ pub struct Application {
     server: Server,
     worker_stop: Arc<AtomicBool>,
     shutdown: Shutdown,
+    /// The background workers' threads, joined at a graceful shutdown.
+    workers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// What a shutdown signal touches.
@@ -62,6 +64,7 @@ struct Shutdown {
     draining: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     drain_delay: std::time::Duration,
+    shutdown_timeout: std::time::Duration,
 }
 
 /// Stops the background worker when the server future ends or is dropped (tests drop it).
@@ -82,48 +85,20 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let worker_stop = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(Metrics::new());
-        let shutdown =
-            Shutdown { draining: Arc::default(), metrics: metrics.clone(), drain_delay: settings.drain_delay };
+        let shutdown = Shutdown {
+            draining: Arc::default(),
+            metrics: metrics.clone(),
+            drain_delay: settings.drain_delay,
+            shutdown_timeout: settings.shutdown_timeout,
+        };
         let keyring = Arc::new(
             Keyring::load(settings.connector_key.as_deref(), &settings.data_dir)
                 .map_err(|e| format!("master key: {e}"))?,
         );
         crate::services::data_safety::startup(&pool, &keyring, &settings)?;
-        if settings.run_worker {
-            crate::services::cash_application::spawn_worker(
-                pool.clone(),
-                keyring.clone(),
-                worker_stop.clone(),
-                metrics.clone(),
-            );
-            crate::services::statement_runs::spawn_worker(pool.clone(), worker_stop.clone());
-            crate::services::data_safety::retention::spawn_worker(pool.clone(), worker_stop.clone());
-        }
-        if settings.audit_sealer {
-            crate::services::audit_sealer::spawn_worker(
-                pool.clone(),
-                settings.audit_seal_interval,
-                worker_stop.clone(),
-            );
-        }
-        if settings.webhooks.run_worker {
-            crate::services::webhook_worker::spawn_worker(
-                pool.clone(),
-                settings.webhooks.clone(),
-                keyring.clone(),
-                worker_stop.clone(),
-            );
-        }
-        if settings.connectors.run_worker {
-            crate::services::connector_worker::spawn_worker(
-                pool.clone(),
-                settings.connectors.clone(),
-                keyring.clone(),
-                worker_stop.clone(),
-            );
-        }
+        let workers = spawn_workers(&settings, &pool, &keyring, &worker_stop, &metrics);
         let server = run(listener, pool, settings, keyring, &shutdown)?;
-        Ok(Application { port, server, worker_stop, shutdown })
+        Ok(Application { port, server, worker_stop, shutdown, workers })
     }
 
     pub fn port(&self) -> u16 {
@@ -133,6 +108,24 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _stop_worker = StopOnDrop(self.worker_stop.clone());
         self.server.await
+    }
+
+    /// Serves until the server stops, then stops the workers and waits (up to `within`) for
+    /// them: a run or a delivery in progress ends properly instead of being cut off with the
+    /// process.
+    async fn run_then_join_workers(self, within: std::time::Duration) -> std::io::Result<()> {
+        let Application { server, worker_stop, workers, .. } = self;
+        let served = server.await;
+        worker_stop.store(true, Ordering::Relaxed);
+        let joined = actix_web::rt::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        });
+        if actix_web::rt::time::timeout(within, joined).await.is_err() {
+            tracing::warn!("background workers still busy at the end of the shutdown timeout; exiting");
+        }
+        served
     }
 
     /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully: readiness fails at once and
@@ -153,7 +146,8 @@ impl Application {
             }
             handle.stop(true).await;
         });
-        self.run_until_stopped().await
+        let within = self.shutdown.shutdown_timeout;
+        self.run_then_join_workers(within).await
     }
 }
 
@@ -171,6 +165,37 @@ async fn wait_for_signal() -> bool {
     }
     let _ = tokio::signal::ctrl_c().await;
     false
+}
+
+/// Starts the background workers this process runs (each can be switched off by a setting).
+fn spawn_workers(
+    settings: &Settings,
+    pool: &DbPool,
+    keyring: &Arc<Keyring>,
+    stop: &Arc<AtomicBool>,
+    metrics: &Arc<Metrics>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    use crate::services::{
+        audit_sealer, cash_application, connector_worker, data_safety, statement_runs, webhook_worker,
+    };
+    let mut workers = Vec::new();
+    if settings.run_worker {
+        workers.push(cash_application::spawn_worker(pool.clone(), keyring.clone(), stop.clone(), metrics.clone()));
+        workers.push(statement_runs::spawn_worker(pool.clone(), stop.clone()));
+        workers.push(data_safety::retention::spawn_worker(pool.clone(), stop.clone()));
+    }
+    if settings.audit_sealer {
+        workers.push(audit_sealer::spawn_worker(pool.clone(), settings.audit_seal_interval, stop.clone()));
+    }
+    if settings.webhooks.run_worker {
+        let config = settings.webhooks.clone();
+        workers.push(webhook_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone()));
+    }
+    if settings.connectors.run_worker {
+        let config = settings.connectors.clone();
+        workers.push(connector_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone()));
+    }
+    workers
 }
 
 fn run(

@@ -17,8 +17,9 @@
 //!   once as async tasks (webhook deliveries, connector syncs). `claim(free)` takes at most
 //!   `free` jobs and may report that more work is waiting ([`Claimed::more`]); a round that filled
 //!   every free slot polls again at once. When idle it sleeps one interval, or until a running job
-//!   finishes and frees a slot. A job interrupted by shutdown is abandoned: its lease runs out and
-//!   whichever worker polls next takes it again. [`spawn_runtime_thread`] gives such a worker its
+//!   finishes and frees a slot. At shutdown it claims nothing more and gives the jobs it holds up
+//!   to [`DRAIN_IN_FLIGHT`] to finish; a job still running then is abandoned: its lease runs out
+//!   and whichever worker polls next takes it again. [`spawn_runtime_thread`] gives such a worker its
 //!   thread and single-threaded runtime.
 //!
 //! The policy: an idle sleep is the interval with ±10 % jitter, so the workers of several
@@ -37,6 +38,9 @@ use tokio::task::JoinSet;
 
 /// Longest sleep after repeated errors (or the interval, when that is longer).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// At shutdown, how long jobs already claimed may take to finish (a webhook request's timeout
+/// is 10 s by default) before they are abandoned to their leases.
+pub const DRAIN_IN_FLIGHT: Duration = Duration::from_secs(15);
 /// A blocking sleep looks at the stop flag this often.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
@@ -157,6 +161,15 @@ impl Polling {
                 }
             }
         }
+        // Claimed jobs finish rather than wait for their leases to run out in another process.
+        let drained = tokio::time::timeout(DRAIN_IN_FLIGHT, async { while in_flight.join_next().await.is_some() {} });
+        if drained.await.is_err() {
+            tracing::warn!(
+                worker = self.name,
+                jobs = in_flight.len(),
+                "jobs abandoned at shutdown; their leases will expire"
+            );
+        }
         // Abandoned jobs keep what they committed; their leases run out and they are taken again.
         in_flight.abort_all();
     }
@@ -269,8 +282,8 @@ mod tests {
         assert!(asked.iter().all(|&free| free <= 3), "{asked:?}");
         // Every slot filled: polled again at once (before any job ran), with none free.
         assert_eq!(asked[..2], [3, 0], "{asked:?}");
-        // The whole backlog was claimed; jobs still running at the stop are abandoned.
+        // The whole backlog was claimed, and the jobs still running at the stop finished.
         assert_eq!(backlog, 0);
-        assert!(done.load(Ordering::SeqCst) >= 4, "{}", done.load(Ordering::SeqCst));
+        assert_eq!(done.load(Ordering::SeqCst), 7);
     }
 }
