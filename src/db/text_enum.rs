@@ -80,6 +80,7 @@ text_column!(
     crate::domain::difference::DifferenceStatus,
     crate::domain::webhook_delivery::DeliveryStatus,
     crate::domain::product::ProductKind,
+    crate::domain::document_lines::TaxRounding,
     crate::domain::sheet_columns::ImportKind,
 );
 
@@ -111,6 +112,7 @@ mod tests {
             crate::domain::difference::DifferenceStatus,
             crate::domain::webhook_delivery::DeliveryStatus,
             crate::domain::product::ProductKind,
+            crate::domain::document_lines::TaxRounding,
             crate::domain::sheet_columns::ImportKind,
         );
     }
@@ -164,6 +166,11 @@ mod tests {
                 words(&webhook_delivery::DeliveryStatus::ALL, webhook_delivery::DeliveryStatus::as_str),
             ),
             ("products", "kind", words(&product::ProductKind::ALL, product::ProductKind::as_str)),
+            (
+                "document_settings",
+                "tax_rounding",
+                words(&document_lines::TaxRounding::ALL, document_lines::TaxRounding::as_str),
+            ),
             ("import_mappings", "kind", words(&sheet_columns::ImportKind::ALL, sheet_columns::ImportKind::as_str)),
         ];
         for (table, column, mut expected) in cases {

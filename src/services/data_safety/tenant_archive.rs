@@ -30,6 +30,8 @@ pub const TABLES: &[&str] = &[
     "customer_statement_mappings",
     "import_mappings",
     "documents",
+    "document_lines",
+    "document_settings",
     "document_instalments",
     "bank_accounts",
     "bank_statements",
