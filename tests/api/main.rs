@@ -32,6 +32,7 @@ mod idempotency;
 mod instalments;
 mod integrity;
 mod key_rotation_crash;
+mod multi_process;
 mod master_data;
 mod matching;
 mod openapi;
