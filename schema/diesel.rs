@@ -362,6 +362,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_lines (tenant_id, document_id, line_no) {
+        tenant_id -> Uuid,
+        document_id -> Uuid,
+        line_no -> Int4,
+        product_id -> Nullable<Uuid>,
+        description -> Text,
+        quantity -> Numeric,
+        unit -> Nullable<Text>,
+        unit_price -> Numeric,
+        discount -> Numeric,
+        discount_percent -> Numeric,
+        tax_rate -> Numeric,
+        net -> Numeric,
+        tax -> Numeric,
+        gross -> Numeric,
+        tax_flags -> Jsonb,
+    }
+}
+
+diesel::table! {
+    document_settings (tenant_id) {
+        tenant_id -> Uuid,
+        tax_rounding -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     document_instalments (tenant_id, document_id, seq) {
         tenant_id -> Uuid,
         document_id -> Uuid,
@@ -750,6 +778,9 @@ diesel::joinable!(difference_comments -> tenants (tenant_id));
 diesel::joinable!(differences -> customer_statements (statement_id));
 diesel::joinable!(differences -> customers (customer_id));
 diesel::joinable!(differences -> tenants (tenant_id));
+diesel::joinable!(document_lines -> documents (document_id));
+diesel::joinable!(document_lines -> products (product_id));
+diesel::joinable!(document_settings -> tenants (tenant_id));
 diesel::joinable!(documents -> customers (customer_id));
 diesel::joinable!(documents -> tenants (tenant_id));
 diesel::joinable!(dunning_actions -> customers (customer_id));
@@ -815,6 +846,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     difference_comments,
     differences,
+    document_lines,
+    document_settings,
     document_instalments,
     documents,
     dunning_actions,

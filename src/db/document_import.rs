@@ -295,3 +295,13 @@ pub fn update_documents(conn: &mut PgConnection, tenant_id: Uuid, docs: &[Docume
     .bind::<Array<Timestamptz>, _>(updated_at)
     .execute(conn)
 }
+
+/// Takes rows out of the staging table before the plan (their lines were refused).
+pub fn unstage(conn: &mut PgConnection, row_nos: &[i64]) -> QueryResult<usize> {
+    if row_nos.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query("DELETE FROM documents_import WHERE row_no = ANY($1)")
+        .bind::<Array<BigInt>, _>(row_nos)
+        .execute(conn)
+}

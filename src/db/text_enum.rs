@@ -80,6 +80,7 @@ text_column!(
     crate::domain::difference::DifferenceStatus,
     crate::domain::webhook_delivery::DeliveryStatus,
     crate::domain::product::ProductKind,
+    crate::domain::document_lines::TaxRounding,
 );
 
 #[cfg(test)]
@@ -110,6 +111,7 @@ mod tests {
             crate::domain::difference::DifferenceStatus,
             crate::domain::webhook_delivery::DeliveryStatus,
             crate::domain::product::ProductKind,
+            crate::domain::document_lines::TaxRounding,
         );
     }
 
@@ -162,6 +164,11 @@ mod tests {
                 words(&webhook_delivery::DeliveryStatus::ALL, webhook_delivery::DeliveryStatus::as_str),
             ),
             ("products", "kind", words(&product::ProductKind::ALL, product::ProductKind::as_str)),
+            (
+                "document_settings",
+                "tax_rounding",
+                words(&document_lines::TaxRounding::ALL, document_lines::TaxRounding::as_str),
+            ),
         ];
         for (table, column, mut expected) in cases {
             let mut allowed = allowed_by_migrations(table, column);

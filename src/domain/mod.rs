@@ -10,6 +10,7 @@ pub mod customer;
 pub mod customer_statements;
 pub mod difference;
 pub mod document;
+pub mod document_lines;
 pub mod dunning;
 pub mod envelope;
 pub mod instalments;

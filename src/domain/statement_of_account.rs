@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use uuid::Uuid;
 
 #[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct AccountLine {
@@ -16,6 +17,29 @@ pub struct AccountLine {
     /// What lowers it (credit notes, payments, write-offs).
     pub credit: Option<String>,
     pub balance: String,
+    /// The ledger document the line is, when it is one (not shown: `lines` are looked up by it).
+    #[serde(skip)]
+    #[graphql(skip)]
+    pub document_id: Option<Uuid>,
+    /// The document's lines, when asked for (`lines=true`) and it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<AccountDocumentLine>>,
+}
+
+/// One line of an invoice or credit note, as a statement of account shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct AccountDocumentLine {
+    pub line_no: i32,
+    pub product_code: Option<String>,
+    pub description: String,
+    pub quantity: String,
+    pub unit: Option<String>,
+    pub unit_price: String,
+    /// Percent.
+    pub tax_rate: String,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]

@@ -184,6 +184,8 @@ mod tests {
                 debit: (!credit).then(|| amount.to_string()),
                 credit: credit.then(|| amount.to_string()),
                 balance: balance.to_string(),
+                document_id: None,
+                lines: None,
             });
         }
         StatementOfAccount {

@@ -1,6 +1,6 @@
 //! Statement of account as PDF (A4): company and customer header, period, one table per currency
 //! (date, kind, reference, debit, credit, running balance) between its opening and closing
-//! balances with totals, the table header repeated on every page a table continues on, and
+//! balances with totals (asked for: each invoice's and credit note's lines under it), the table header repeated on every page a table continues on, and
 //! "Page i of N" in the footer.
 //!
 //! Text is set in Noto Sans CJK SC (SIL OFL 1.1, `assets/fonts/`), a GB2312 + Latin subset, so
@@ -12,7 +12,7 @@
 
 use super::{kind_label, period_label, totals, RenderError, StatementDoc};
 use crate::domain::money::display_amount;
-use crate::domain::statement_of_account::CurrencyAccount;
+use crate::domain::statement_of_account::{AccountDocumentLine, CurrencyAccount};
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
@@ -47,6 +47,8 @@ const BOTTOM: f32 = PAGE_H - 62.0;
 const ROW_H: f32 = 16.0;
 const HEADER_ROW_H: f32 = 18.0;
 const TEXT_SIZE: f32 = 8.8;
+/// Height of a document line under its document.
+const DETAIL_H: f32 = 12.5;
 
 #[derive(Clone, Copy)]
 enum Align {
@@ -228,6 +230,16 @@ impl Layout<'_> {
         self.y += ROW_H;
         self.rule(LEFT, RIGHT, self.y, 0.4, 215);
     }
+
+    /// A document line under its document's row: smaller, gray, indented, one line of text.
+    fn detail(&mut self, text: &str, continued: &str) {
+        if self.ensure(DETAIL_H) {
+            self.table_header(continued);
+        }
+        let x = COLUMNS[1].1 + 8.0;
+        self.text_gray(x, self.y + 9.6, text, 7.6, Weight::Regular, Align::Left, Some(RIGHT - 4.0 - x), 70);
+        self.y += DETAIL_H;
+    }
 }
 
 pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderError> {
@@ -296,6 +308,13 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
             Weight::Regular,
             &continued,
         );
+        for dl in line.lines.iter().flatten() {
+            l.detail(&document_line_text(cur, dl)?, &continued);
+        }
+        if line.lines.as_ref().is_some_and(|v| !v.is_empty()) {
+            l.y += 2.0;
+            l.rule(LEFT, RIGHT, l.y, 0.4, 215);
+        }
     }
     let (debit, credit) = totals(acc)?;
     let (debit, credit) = (display_amount(cur, debit), display_amount(cur, credit));
@@ -310,6 +329,23 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
     l.row([to.as_deref(), Some(&closing_label), None, None, None, Some(&closing)], Weight::Bold, &continued);
     l.y += 22.0;
     Ok(())
+}
+
+/// One document line under its document: what, how many at what price, net, tax and gross.
+fn document_line_text(cur: &str, dl: &AccountDocumentLine) -> Result<String, RenderError> {
+    let amount = |s: &str| -> Result<String, RenderError> { Ok(display_amount(cur, super::decimal(s)?)) };
+    let unit = dl.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+    Ok(format!(
+        "{}. {}  ·  {}{unit} × {}  ·  net {}  ·  tax {}% {}  ·  gross {}",
+        dl.line_no,
+        dl.description,
+        dl.quantity,
+        dl.unit_price,
+        amount(&dl.net)?,
+        dl.tax_rate,
+        amount(&dl.tax)?,
+        amount(&dl.gross)?
+    ))
 }
 
 /// Open items, their aging and the differences still open with the customer, as short lines.

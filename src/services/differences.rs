@@ -388,6 +388,37 @@ impl Action {
     }
 }
 
+/// The adjustment document that books a difference's balance effect.
+fn adjustment_document(
+    conn: &mut PgConnection,
+    p: &Principal,
+    d: &Difference,
+    code: &str,
+    adj: &AdjustmentInput,
+) -> AppResult<documents::DocumentView> {
+    let doc_no = adj.doc_no.clone().unwrap_or_else(|| {
+        let hex = d.id.simple().to_string();
+        format!("ADJ-{}", &hex[hex.len() - 12..])
+    });
+    documents::create(
+        conn,
+        p,
+        DocumentInput {
+            doc_type: DocType::Adjustment,
+            doc_no,
+            customer_code: code.to_string(),
+            issue_date: adj.issue_date.unwrap_or_else(|| Utc::now().date_naive()),
+            due_date: None,
+            currency: d.currency.clone(),
+            amount: (-d.balance_effect).normalize().to_string(),
+            external_reference: d.their_ref.clone(),
+            source_system: Some("duizhang:difference".into()),
+            lines: None,
+            instalments: None,
+        },
+    )
+}
+
 /// Moves a difference along its lifecycle. The customer may only confirm or dispute; the tenant
 /// may do anything the lifecycle allows (confirming or disputing on the customer's behalf is
 /// recorded as the tenant's act). Disputes need a comment.
@@ -422,26 +453,7 @@ pub fn transition(
         if d.balance_effect.is_zero() {
             return Err(AppError::invalid("adjustment", "this difference has no balance effect to adjust"));
         }
-        let doc_no = adj.doc_no.clone().unwrap_or_else(|| {
-            let hex = d.id.simple().to_string();
-            format!("ADJ-{}", &hex[hex.len() - 12..])
-        });
-        let doc = documents::create(
-            conn,
-            p,
-            DocumentInput {
-                doc_type: DocType::Adjustment,
-                doc_no,
-                customer_code: code.clone(),
-                issue_date: adj.issue_date.unwrap_or_else(|| Utc::now().date_naive()),
-                due_date: None,
-                currency: d.currency.clone(),
-                amount: (-d.balance_effect).normalize().to_string(),
-                external_reference: d.their_ref.clone(),
-                source_system: Some("duizhang:difference".into()),
-                instalments: None,
-            },
-        )?;
+        let doc = adjustment_document(conn, p, &d, &code, adj)?;
         adjustment_id = Some(doc.id);
     }
     let note = (!input.body.trim().is_empty()).then(|| input.body.trim().to_string()).or(d.resolution_note.clone());

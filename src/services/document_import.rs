@@ -4,6 +4,7 @@
 //! `db::document_import`): memory does not grow with the request (only rejected rows are kept,
 //! for the answer), and the answer and the rules are those of a row-by-row upsert.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -11,6 +12,7 @@ use chrono::Utc;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use super::document_import_lines::{self as import_lines, LinedRow};
 use super::documents::{apply_fields, audit_entry, input_from_csv, validate_input, DocumentFields, DocumentInput};
 use super::documents::{DocumentView, CSV_COLUMNS, REQUIRED_COLUMNS};
 use super::import::{csv_body, read_json_array, CsvRecords, ImportFormat, ImportReport, RejectedRow};
@@ -18,6 +20,7 @@ use super::instalments;
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, StagedDocument};
+use crate::db::document_lines as lines_db;
 use crate::db::documents as documents_db;
 use crate::db::instalments as instalments_db;
 use crate::domain::audit_chain::truncate_to_micros;
@@ -57,9 +60,18 @@ pub fn import(
     let read = read.map_err(|_| AppError::internal("document import reader panicked"))?;
     // A database error stops the reader too: report the cause, not the reader's "stopped".
     let staged = staged?;
-    let (mut rejected, plans) = read?;
+    let (mut rejected, plans, lined) = read?;
     tracing::debug!(rows = staged, secs = started.elapsed().as_secs_f64(), "document import: read and staged");
-    write(conn, principal, staged, &mut rejected, &plans)
+    let mut moved = HashSet::new();
+    if lined.is_empty() {
+        return write(conn, principal, staged, &mut rejected, &plans, &HashSet::new(), &mut moved);
+    }
+    let at = Utc::now();
+    let with_lines: HashSet<i64> = lined.iter().map(|r| r.row as i64).collect();
+    let ready = import_lines::prepare_all(conn, principal.tenant_id, lined, &mut rejected)?;
+    let mut report = write(conn, principal, staged, &mut rejected, &plans, &with_lines, &mut moved)?;
+    import_lines::store_all(conn, principal, ready, (at, &moved), &mut report)?;
+    Ok(report)
 }
 
 /// Instalment plans that import rows give, by row number (an empty plan removes a stored one).
@@ -83,6 +95,8 @@ fn write(
     staged: u64,
     rejected: &mut Vec<RejectedRow>,
     plans: &RowPlans,
+    with_lines: &HashSet<i64>,
+    moved: &mut HashSet<i64>,
 ) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
     let started = std::time::Instant::now();
@@ -128,11 +142,11 @@ fn write(
     }
     if changes > 0 {
         import_db::open_changes(conn)?;
-        apply_changes(conn, principal, &mut report, rejected, plans)?;
+        apply_changes(conn, principal, &mut report, rejected, plans, with_lines)?;
         lap("changed");
     }
     if !plans.is_empty() {
-        write_plans(conn, principal, plans, &mut report)?;
+        write_plans(conn, principal, plans, &mut report, moved)?;
     }
     import_db::finish(conn, changes > 0)?;
     rejected.sort_by_key(|r| r.row);
@@ -148,12 +162,21 @@ fn apply_changes(
     report: &mut ImportReport,
     rejected: &mut Vec<RejectedRow>,
     plans: &RowPlans,
+    with_lines: &HashSet<i64>,
 ) -> AppResult<()> {
     loop {
         let chunk = import_db::next_changes(conn, CHANGES_CHUNK)?;
         if chunk.is_empty() {
             return Ok(());
         }
+        // A row without lines may not change the amount or currency of a document with lines.
+        let resized: Vec<Uuid> = chunk
+            .iter()
+            .filter(|c| !with_lines.contains(&c.row_no))
+            .filter(|c| c.new_amount != c.current.amount || c.new_currency != c.current.currency)
+            .map(|c| c.current.id)
+            .collect();
+        let has_lines = lines_db::documents_with_lines(conn, principal.tenant_id, &resized)?;
         let mut updated = Vec::with_capacity(chunk.len());
         let mut audit = Vec::with_capacity(chunk.len());
         let mut plan_writes = Vec::new();
@@ -173,6 +196,11 @@ fn apply_changes(
             // Locked now: it may have changed since the plan was made.
             if DocumentFields::of(current) == fields && plan == stored {
                 report.unchanged += 1;
+                continue;
+            }
+            if has_lines.contains(&current.id) {
+                let error = "amount: the document has lines: change its amount or currency together with its lines";
+                rejected.push(RejectedRow { row: *row_no as u64, error: error.into() });
                 continue;
             }
             let mut doc = current.clone();
@@ -205,6 +233,7 @@ fn write_plans(
     principal: &Principal,
     plans: &RowPlans,
     report: &mut ImportReport,
+    moved: &mut HashSet<i64>,
 ) -> AppResult<()> {
     let rows: Vec<i64> = plans.keys().copied().collect();
     let mut writes = Vec::new();
@@ -230,6 +259,7 @@ fn write_plans(
         writes.push((doc.id, plan.clone()));
         report.unchanged -= 1;
         report.updated += 1;
+        moved.insert(r.row_no);
     }
     instalments_db::replace_many(conn, principal.tenant_id, &writes)?;
     audit_db::append(conn, principal.tenant_id, audit)?;
@@ -253,15 +283,29 @@ struct Batches {
     batch: Vec<StagedDocument>,
     rejected: Vec<RejectedRow>,
     plans: RowPlans,
+    /// Rows with lines (JSON only), prepared once staging is done.
+    lined: Vec<LinedRow>,
 }
 
 impl Batches {
     fn row(&mut self, row: u64, input: Result<DocumentInput, String>) -> AppResult<()> {
-        let staged = input.and_then(|input| stage_row(row, &input).map_err(|e| e.message));
+        let staged =
+            input.and_then(|input| stage_row(row, &input).map(|(doc, plan)| (doc, plan, input)).map_err(|e| e.message));
         match staged {
-            Ok((doc, plan)) => {
+            Ok((doc, plan, input)) => {
                 if let Some(plan) = plan {
                     self.plans.insert(doc.row_no, plan);
+                }
+                if let Some(lines) = input.lines.filter(|l| !l.is_empty()) {
+                    self.lined.push(LinedRow {
+                        row,
+                        staged_id: doc.id,
+                        doc_type: input.doc_type,
+                        doc_no: doc.doc_no.clone(),
+                        currency: doc.currency.clone(),
+                        amount: doc.amount,
+                        lines,
+                    });
                 }
                 self.batch.push(doc)
             }
@@ -314,13 +358,19 @@ fn stage_row(row: u64, input: &DocumentInput) -> AppResult<(StagedDocument, Opti
 }
 
 /// The reader's thread: every row of the body, validated, staged or rejected. Returns the
-/// rejected rows.
+/// rejected rows and the rows with lines.
 fn read_rows(
     format: ImportFormat,
     body: &mut (dyn BufRead + Send),
     out: SyncSender<Vec<StagedDocument>>,
-) -> AppResult<(Vec<RejectedRow>, RowPlans)> {
-    let mut batches = Batches { out, batch: Vec::with_capacity(BATCH), rejected: Vec::new(), plans: HashMap::new() };
+) -> AppResult<(Vec<RejectedRow>, RowPlans, Vec<LinedRow>)> {
+    let mut batches = Batches {
+        out,
+        batch: Vec::with_capacity(BATCH),
+        rejected: Vec::new(),
+        plans: HashMap::new(),
+        lined: Vec::new(),
+    };
     match format {
         ImportFormat::Json => {
             let mut bytes = Vec::new();
@@ -345,7 +395,7 @@ fn read_rows(
         }
     }
     batches.flush()?;
-    Ok((batches.rejected, batches.plans))
+    Ok((batches.rejected, batches.plans, batches.lined))
 }
 
 fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches) -> AppResult<()> {

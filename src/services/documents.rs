@@ -14,6 +14,7 @@ use crate::domain::instalments::Instalment;
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
+use crate::services::document_lines::{self as lines, DocumentLineInput, DocumentLineView, TaxFlagView};
 use crate::services::instalments::{self, InstalmentInput, InstalmentView};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
@@ -36,6 +37,9 @@ pub struct DocumentInput {
     pub amount: String,
     pub external_reference: Option<String>,
     pub source_system: Option<String>,
+    /// Invoices and credit notes only: the lines, whose gross total must equal `amount`.
+    #[serde(default)]
+    pub lines: Option<Vec<DocumentLineInput>>,
     /// An invoice due in parts (see docs/documents.md). The due date is then the last
     /// instalment's. Absent in an import row: a stored plan is kept.
     #[serde(default)]
@@ -59,6 +63,8 @@ pub struct DocumentPatch {
     #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub source_system: Option<Option<String>>,
+    /// Replaces all lines (an empty list removes them); their gross total must equal the amount.
+    pub lines: Option<Vec<DocumentLineInput>>,
     /// Replaces the instalment plan; `null` or `[]` removes it. Absent: the plan is kept (and
     /// must still fit the amount and dates).
     #[serde(default, deserialize_with = "super::present")]
@@ -82,6 +88,12 @@ pub struct DocumentView {
     pub status: DocStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The lines (invoices and credit notes), where a single document is answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<DocumentLineView>>,
+    /// Tax anomalies of the lines: flagged, not refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_flags: Option<Vec<TaxFlagView>>,
     /// The instalment plan with what is open of each instalment; absent: due at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
@@ -105,6 +117,8 @@ impl DocumentView {
             status: d.status,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            lines: None,
+            tax_flags: None,
             instalments: Vec::new(),
         }
     }
@@ -113,6 +127,19 @@ impl DocumentView {
     pub fn with_plan(d: Document, customer_code: String, plan: &[Instalment]) -> DocumentView {
         let instalments = instalments::views(&d, plan);
         DocumentView { instalments, ..DocumentView::new(d, customer_code) }
+    }
+
+    pub fn with_lines(mut self, lines: Vec<DocumentLineView>, flags: Vec<TaxFlagView>) -> DocumentView {
+        self.lines = Some(lines);
+        self.tax_flags = Some(flags);
+        self
+    }
+
+    /// The view with the document's stored lines.
+    pub(super) fn with_stored_lines(self, conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<DocumentView> {
+        let mut found = lines::views_of(conn, tenant_id, &[(self.id, &self.currency)])?;
+        let (l, f) = found.remove(&self.id).unwrap_or_default();
+        Ok(self.with_lines(l, f))
     }
 }
 
@@ -271,6 +298,9 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
     fields.due_date = instalments::header_due_date(&plan, fields.due_date);
     let customer = customers_db::find_by_code(conn, principal.tenant_id, &customer_code)
         .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
+    let currency = Currency::parse(&fields.currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
+    let stated = input.lines.as_deref().unwrap_or_default();
+    let prepared = lines::prepare(conn, principal.tenant_id, input.doc_type, &currency, fields.amount, stated)?;
     let doc = new_document(principal.tenant_id, customer.id, input.doc_type, doc_no, fields);
     documents_db::insert_many(conn, std::slice::from_ref(&doc)).map_err(|e| match AppError::from(e) {
         err if err.code == crate::error::ErrorCode::Conflict => {
@@ -282,7 +312,11 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
     if !plan.is_empty() {
         instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
     }
-    let view = DocumentView::with_plan(doc, customer.code, &plan);
+    let prepared = prepared.for_document(doc.id);
+    if !prepared.rows.is_empty() {
+        lines::store(conn, principal.tenant_id, doc.id, &prepared)?;
+    }
+    let view = DocumentView::with_plan(doc, customer.code, &plan).with_lines(prepared.views, prepared.flags);
     audit_db::append(conn, principal.tenant_id, vec![audit_entry(principal, "document.created", None, &view)])?;
     Ok(view)
 }
@@ -291,7 +325,7 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
     require(principal, Permission::Read)?;
     let (doc, code) = documents_db::find(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
     let plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
-    Ok(DocumentView::with_plan(doc, code, &plan))
+    DocumentView::with_plan(doc, code, &plan).with_stored_lines(conn, principal.tenant_id)
 }
 
 pub fn update(
@@ -304,7 +338,8 @@ pub fn update(
     let (mut doc, code) =
         documents_db::find_for_update(conn, principal.tenant_id, id).map_err(|_| AppError::not_found("document"))?;
     let old_plan = instalments::plan_of(conn, principal.tenant_id, &doc)?;
-    let before = DocumentView::with_plan(doc.clone(), code.clone(), &old_plan);
+    let before =
+        DocumentView::with_plan(doc.clone(), code.clone(), &old_plan).with_stored_lines(conn, principal.tenant_id)?;
     let doc_type = doc.doc_type;
     let currency = patch.currency.clone().unwrap_or_else(|| doc.currency.clone());
     // An amount is validated against the (possibly new) currency; the stored one is re-rendered.
@@ -336,7 +371,9 @@ pub fn update(
         )?,
     };
     fields.due_date = instalments::header_due_date(&plan, fields.due_date);
-    if fields == DocumentFields::of(&doc) && plan == old_plan {
+    let new_lines = lines::for_patch(conn, &doc, &fields, patch.lines.as_deref())?;
+    let same_lines = new_lines.as_ref().is_none_or(|l| lines::same_as(&l.views, &before));
+    if fields == DocumentFields::of(&doc) && plan == old_plan && same_lines {
         return Ok(before);
     }
     apply_fields(&mut doc, fields)?;
@@ -344,7 +381,13 @@ pub fn update(
     if plan != old_plan {
         instalments_db::replace(conn, principal.tenant_id, doc.id, &plan)?;
     }
-    let view = DocumentView::with_plan(doc, code, &plan);
+    if let Some(l) = &new_lines {
+        lines::store(conn, principal.tenant_id, doc.id, l)?;
+    }
+    let view = match new_lines {
+        Some(l) => DocumentView::with_plan(doc, code, &plan).with_lines(l.views, l.flags),
+        None => DocumentView::with_plan(doc, code, &plan).with_stored_lines(conn, principal.tenant_id)?,
+    };
     audit_db::append(
         conn,
         principal.tenant_id,
@@ -467,6 +510,7 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
         amount: text("amount")?,
         external_reference: cell("reference").map(str::to_string),
         source_system: cell("source_system").map(str::to_string),
+        lines: None,
         instalments: None,
     })
 }

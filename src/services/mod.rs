@@ -19,6 +19,8 @@ pub mod customers;
 pub mod data_safety;
 pub mod differences;
 pub mod document_import;
+pub mod document_import_lines;
+pub mod document_lines;
 pub mod documents;
 pub mod dunning;
 pub mod events;

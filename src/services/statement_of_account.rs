@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::domain::instalments::Instalment;
 pub use crate::domain::statement_of_account::{
-    AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenInstalmentLine, OpenItemLine, StatementOfAccount,
+    AccountDocumentLine, AccountLine, AgingSummary, CurrencyAccount, OpenDifference, OpenInstalmentLine, OpenItemLine,
+    StatementOfAccount,
 };
 
 /// Opening balance, every item with a running balance, closing balance; per currency.
@@ -92,6 +93,8 @@ pub fn accounts(items: Vec<st_db::OurItemRow>, from: Option<NaiveDate>) -> Vec<C
             debit: (effect > Decimal::ZERO).then(|| amount.clone()),
             credit: (effect < Decimal::ZERO).then_some(amount),
             balance: format_amount(&it.currency, entry.1),
+            document_id: it.document_id,
+            lines: None,
         });
     }
     per.into_iter()
@@ -148,6 +151,37 @@ fn open_items_and_aging(
         })
         .collect();
     Ok((items, aging))
+}
+
+/// Adds their lines to the statement's invoices and credit notes that have lines (`lines=true`).
+pub fn add_document_lines(conn: &mut PgConnection, tenant_id: Uuid, st: &mut StatementOfAccount) -> AppResult<()> {
+    let docs: Vec<(Uuid, &str)> = st
+        .currencies
+        .iter()
+        .flat_map(|c| c.lines.iter().filter_map(|l| l.document_id.map(|id| (id, c.currency.as_str()))))
+        .collect();
+    let mut found = crate::services::document_lines::views_of(conn, tenant_id, &docs)?;
+    for line in st.currencies.iter_mut().flat_map(|c| c.lines.iter_mut()) {
+        let Some((views, _)) = line.document_id.and_then(|id| found.remove(&id)) else { continue };
+        line.lines = Some(
+            views
+                .into_iter()
+                .map(|v| AccountDocumentLine {
+                    line_no: v.line_no,
+                    product_code: v.product_code,
+                    description: v.description,
+                    quantity: v.quantity,
+                    unit: v.unit,
+                    unit_price: v.unit_price,
+                    tax_rate: v.tax_rate,
+                    net: v.net,
+                    tax: v.tax,
+                    gross: v.gross,
+                })
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 /// The instalments of `d` still open, with their own days overdue.

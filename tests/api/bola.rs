@@ -78,7 +78,24 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     ids.insert("contacts", contact["id"].as_str().unwrap().to_string());
     let doc = app.create_invoice("C1", "INV-2026-0000101", "100.00").await;
     ids.insert("documents", doc["id"].as_str().unwrap().to_string());
-    app.create_invoice("C1", "INV-2026-0000102", "250.00").await;
+    // With lines (and a rounding setting), so the tenant archive carries both.
+    let lines = json!([{"product_code": "C1", "quantity": "2", "unit_price": "100", "tax_rate": "25"}]);
+    ok(
+        app.post(
+            "/api/v1/documents",
+            &json!({"doc_type": "invoice", "doc_no": "INV-2026-0000102", "customer_code": "C1",
+                    "issue_date": "2026-03-01", "due_date": "2026-03-31", "currency": "EUR", "amount": "250.00",
+                    "lines": lines}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let settings = br#"{"tax_rounding":"per_document"}"#.to_vec();
+    let r = app
+        .send("PUT", "/api/v1/document-settings", Some(&app.api_key), Some(("application/json", settings)), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let account = ok(
         app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await,
         201,

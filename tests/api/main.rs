@@ -21,6 +21,7 @@ mod customers;
 mod data_safety;
 mod deep_nesting;
 mod demo;
+mod document_lines;
 mod documents;
 mod exports;
 mod faults;

@@ -56,6 +56,8 @@ pub struct DocumentPatchInput {
     pub amount: Option<String>,
     pub external_reference: MaybeUndefined<String>,
     pub source_system: MaybeUndefined<String>,
+    /// Replaces all lines (an empty list removes them).
+    pub lines: Option<Vec<crate::services::document_lines::DocumentLineInput>>,
     /// Replaces the instalment plan; null or [] removes it.
     pub instalments: MaybeUndefined<Vec<InstalmentInput>>,
 }
@@ -69,6 +71,7 @@ impl From<DocumentPatchInput> for DocumentPatch {
             amount: p.amount,
             external_reference: tri(p.external_reference),
             source_system: tri(p.source_system),
+            lines: p.lines,
             instalments: tri(p.instalments),
         }
     }

@@ -82,8 +82,16 @@ impl QueryRoot {
         customer_code: String,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
+        #[graphql(desc = "Invoices and credit notes show their lines.")] lines: Option<bool>,
     ) -> async_graphql::Result<StatementOfAccount> {
-        run(ctx, move |conn, p| portal::tenant_statement_of_account(conn, p, &customer_code, from, to)).await
+        run(ctx, move |conn, p| {
+            let mut st = portal::tenant_statement_of_account(conn, p, &customer_code, from, to)?;
+            if lines.unwrap_or(false) {
+                portal::add_document_lines(conn, p.tenant_id, &mut st)?;
+            }
+            Ok(st)
+        })
+        .await
     }
 
     /// AR aging as of a date (default today); `buckets`: upper bounds of the overdue buckets.
@@ -170,8 +178,16 @@ impl QueryRoot {
         ctx: &Context<'_>,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
+        #[graphql(desc = "Invoices and credit notes show their lines.")] lines: Option<bool>,
     ) -> async_graphql::Result<StatementOfAccount> {
-        run_portal(ctx, move |conn, c| portal::portal_statement_of_account(conn, c, from, to)).await
+        run_portal(ctx, move |conn, c| {
+            let mut st = portal::portal_statement_of_account(conn, c, from, to)?;
+            if lines.unwrap_or(false) {
+                portal::add_document_lines(conn, c.tenant_id, &mut st)?;
+            }
+            Ok(st)
+        })
+        .await
     }
 
     /// Portal (customer token only): differences sent to the customer.

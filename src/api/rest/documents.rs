@@ -4,16 +4,19 @@ use crate::api::extract::{
     SpooledBody,
 };
 use crate::error::{AppError, AppResult};
+use crate::services::document_lines::{self, DocumentSettingsView};
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
 use crate::services::import::{ImportFormat, ImportReport};
 use crate::services::pagination::Page;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// Create a ledger document (invoice, credit note, payment, adjustment).
+/// Create a ledger document (invoice, credit note, payment, adjustment). Invoices and credit
+/// notes may carry lines: their gross total must equal the amount, or the document is refused
+/// (422 naming expected, actual and the difference); tax anomalies are flagged in `tax_flags`.
 #[utoipa::path(
     operation_id = "createDocument",
     tag = "documents",
@@ -25,6 +28,22 @@ use uuid::Uuid;
 #[post("/documents")]
 pub async fn create(Auth(p): Auth, body: JsonBody<DocumentInput>) -> AppResult<HttpResponse> {
     body.execute(&p, StatusCode::CREATED, documents::create).await
+}
+
+/// The tenant's document settings: how the tax of document lines is rounded.
+#[utoipa::path(operation_id = "getDocumentSettings", tag = "documents", responses((status = 200, body = DocumentSettingsView)), security(("bearer" = [])))]
+#[get("/document-settings")]
+pub async fn get_settings(state: web::Data<AppState>, Auth(p): Auth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&run_read(&state.pool, move |conn| document_lines::get_settings(conn, &p)).await?))
+}
+
+/// The tenant's document settings (admin). `tax_rounding`: `per_line` rounds each line's tax,
+/// `per_document` the tax of each rate on the summed nets, once. Applies to lines written from
+/// now on.
+#[utoipa::path(operation_id = "replaceDocumentSettings", tag = "documents", request_body = DocumentSettingsView, responses((status = 200, body = DocumentSettingsView), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/document-settings")]
+pub async fn put_settings(Auth(p): Auth, body: JsonBody<DocumentSettingsView>) -> AppResult<HttpResponse> {
+    body.execute(&p, StatusCode::OK, document_lines::put_settings).await
 }
 
 /// Query documents.

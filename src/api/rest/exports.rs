@@ -19,6 +19,8 @@ pub struct StatementExportQuery {
     /// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or `application/pdf`
     /// picks the format.
     pub format: Option<String>,
+    /// `true`: invoices and credit notes show their lines (JSON and PDF).
+    pub lines: Option<bool>,
 }
 
 /// The format asked for: the `format` parameter if given (unknown names are 422), else the first

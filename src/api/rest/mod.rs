@@ -124,7 +124,7 @@ rest_api! {
     customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
     products::import, products::create, products::list, products::get, products::update,
-    documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel,
+    documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::get_settings, documents::put_settings,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
     audit::verify, audit::list,

@@ -41,6 +41,18 @@ fn document() -> Value {
     })
 }
 
+/// An invoice with two lines at 13% and 9% VAT adding up to its amount.
+fn document_with_lines() -> Value {
+    let mut doc = document();
+    doc["lines"] = json!([
+        {"product_code": "P-100", "description": "Steel brackets", "quantity": "40", "unit": "pcs",
+         "unit_price": "25.00", "tax_rate": "13"},
+        {"description": "Installation", "quantity": "1", "unit": "h", "unit_price": "95.87", "tax_rate": "9",
+         "net": "95.87", "tax": "8.63", "gross": "104.50"}
+    ]);
+    doc
+}
+
 /// A customer import: two customers.
 fn customers() -> Value {
     json!([customer(), {"code": "C000002", "name": "上海华东贸易有限公司", "country": "CN", "default_currency": "CNY"}])
@@ -139,7 +151,8 @@ fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
         ("updateCustomer", "application/json", json!({"payment_terms_days": 45, "credit_limit": null})),
         ("importCustomers", "application/json", customers()),
         ("importCustomers", "text/csv", json!(CUSTOMERS_CSV)),
-        ("createDocument", "application/json", document()),
+        ("createDocument", "application/json", document_with_lines()),
+        ("replaceDocumentSettings", "application/json", json!({"tax_rounding": "per_document"})),
         ("updateDocument", "application/json", json!({"due_date": "2026-12-15"})),
         ("importDocuments", "application/json", documents()),
         ("importDocuments", "text/csv", json!(DOCUMENTS_CSV)),

@@ -53,16 +53,18 @@ pub async fn statement_of_account(
 ) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let format = negotiate(q.format.as_deref(), &req)?;
-    if format == ExportFormat::Json {
-        return Ok(ok_json(
-            &run(&state.pool, move |conn| portal::portal_statement_of_account(conn, &c, q.from, q.to)).await?,
-        ));
-    }
+    let with_lines = q.lines.unwrap_or(false);
     let (company, statement) = run(&state.pool, move |conn| {
-        let statement = portal::portal_statement_of_account(conn, &c, q.from, q.to)?;
+        let mut statement = portal::portal_statement_of_account(conn, &c, q.from, q.to)?;
+        if with_lines {
+            portal::add_document_lines(conn, c.tenant_id, &mut statement)?;
+        }
         Ok((tenants::name(conn, c.tenant_id)?, statement))
     })
     .await?;
+    if format == ExportFormat::Json {
+        return Ok(ok_json(&statement));
+    }
     statement_file(format, company, statement).await
 }
 

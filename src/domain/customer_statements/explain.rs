@@ -105,6 +105,9 @@ pub fn explain_amounts(our: &OurItem, their: &TheirItem) -> String {
     if our.currency != their.currency {
         return format!("{head}: different currencies");
     }
+    if let Some(tax) = super::tax::tax_explanation(our, their) {
+        return tax;
+    }
     let cause = match typo(our.amount, their.amount) {
         Some(t) => t.to_string(),
         None => {

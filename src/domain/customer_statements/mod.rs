@@ -12,17 +12,20 @@
 //! * [`pairing`]: the one-to-one passes, strongest evidence first;
 //! * [`groups`]: one line of theirs against several items of ours and the reverse (bounded subset sums);
 //! * [`differences`]: what disagrees within a pair, and what is left over (missing, duplicates);
-//! * [`explain`]: the sentences a finance clerk reads, and the amount typos they name.
+//! * [`explain`]: the sentences a finance clerk reads, and the amount typos they name;
+//! * [`tax`]: gaps that are tax (their net against our gross, our net at another rate).
 
 mod differences;
 mod evidence;
 mod explain;
 mod groups;
 mod pairing;
+mod tax;
 #[cfg(test)]
 mod tests;
 
 pub use explain::{digits_transposed, explain_amounts};
+pub use tax::tax_explanation;
 
 use super::difference::DifferenceKind;
 use super::document::DocType;
@@ -45,6 +48,9 @@ pub struct OurItem {
     pub reference: Option<String>,
     /// For payments: the documents this payment settled (from allocations).
     pub settles: Vec<String>,
+    /// Net and tax per rate of the document's lines, in the document's own sense (empty without
+    /// lines): a gap that is the tax is explained as such.
+    pub tax_groups: Vec<super::document_lines::RateGroup>,
 }
 
 /// One line of the customer's statement.

@@ -17,6 +17,7 @@ fn ours(kind: DocType, no: &str, on: &str, amount: &str, reference: Option<&str>
         currency: "EUR".into(),
         reference: reference.map(str::to_string),
         settles: vec![],
+        tax_groups: vec![],
     }
 }
 fn theirs(kind: DocType, their: &str, our: Option<&str>, on: &str, amount: &str) -> TheirItem {
@@ -381,4 +382,57 @@ fn a_payment_split_on_our_side_with_a_gap_is_one_amount_mismatch() {
     ];
     let c = check(&our, &their);
     assert_eq!(kinds(&c), [AmountMismatch]);
+}
+
+fn with_lines(mut o: OurItem, groups: &[(&str, &str, &str)]) -> OurItem {
+    o.tax_groups = groups
+        .iter()
+        .map(|(rate, net, tax)| crate::domain::document_lines::RateGroup { rate: d(rate), net: d(net), tax: d(tax) })
+        .collect();
+    o
+}
+
+#[test]
+fn their_net_against_our_gross_is_explained_as_missing_tax() {
+    let our = [with_lines(inv("INV-1", "2026-03-01", "1130.00"), &[("13", "1000.00", "130.00")])];
+    let their = [theirs(DocType::Invoice, "AP1", Some("INV-1"), "2026-03-02", "1000.00")];
+    let c = check(&our, &their);
+    assert_eq!(c.differences.len(), 1);
+    let text = &c.differences[0].explanation;
+    assert_eq!(c.differences[0].kind, AmountMismatch);
+    assert!(
+        text.starts_with("they booked net 1,000.00 EUR for invoice INV-1; we invoiced gross 1,130.00 EUR at 13% VAT"),
+        "{text}"
+    );
+    assert!(text.contains("tax of 130.00 EUR is missing"), "{text}");
+}
+
+#[test]
+fn our_net_at_another_rate_is_named() {
+    let our = [with_lines(inv("INV-1", "2026-03-01", "1130.00"), &[("13", "1000.00", "130.00")])];
+    let their = [theirs(DocType::Invoice, "AP1", Some("INV-1"), "2026-03-02", "1090.00")];
+    let text = check(&our, &their).differences[0].explanation.clone();
+    assert!(
+        text.starts_with("they booked 1,090.00 EUR for invoice INV-1, our net 1,000.00 EUR at 9% instead of our 13%"),
+        "{text}"
+    );
+    // Mixed rates: their amount is all of our net at one rate.
+    let mixed =
+        [with_lines(inv("INV-2", "2026-03-01", "1239.00"), &[("9", "100.00", "9.00"), ("13", "1000.00", "130.00")])];
+    let their = [theirs(DocType::Invoice, "AP2", Some("INV-2"), "2026-03-02", "1320.00")];
+    let text = check(&mixed, &their).differences[0].explanation.clone();
+    assert!(text.contains("our net 1,100.00 EUR at 20% instead of our 9% and 13%"), "{text}");
+}
+
+#[test]
+fn without_lines_nothing_is_guessed() {
+    let our = [inv("INV-1", "2026-03-01", "1130.00")];
+    let their = [theirs(DocType::Invoice, "AP1", Some("INV-1"), "2026-03-02", "1000.00")];
+    let text = check(&our, &their).differences[0].explanation.clone();
+    assert!(!text.contains("net"), "{text}");
+    assert!(text.ends_with("130.00 EUR less"), "{text}");
+    // A gap that is neither net nor another rate is a plain gap, lines or not.
+    let our = [with_lines(inv("INV-1", "2026-03-01", "1130.00"), &[("13", "1000.00", "130.00")])];
+    let their = [theirs(DocType::Invoice, "AP1", Some("INV-1"), "2026-03-02", "1111.11")];
+    assert!(check(&our, &their).differences[0].explanation.ends_with("18.89 EUR less"));
 }

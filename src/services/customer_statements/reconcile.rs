@@ -24,9 +24,13 @@ pub(super) fn fingerprint(
     )
 }
 
-pub(super) fn our_items(rows: &[st_db::OurItemRow]) -> Vec<OurItem> {
+pub(super) fn our_items(
+    rows: &[st_db::OurItemRow],
+    mut tax_groups: HashMap<Uuid, Vec<crate::domain::document_lines::RateGroup>>,
+) -> Vec<OurItem> {
     rows.iter()
         .map(|r| OurItem {
+            tax_groups: r.document_id.and_then(|id| tax_groups.remove(&id)).unwrap_or_default(),
             kind: r.kind,
             doc_no: r.doc_no.clone(),
             date: r.item_date,
@@ -66,7 +70,8 @@ pub(crate) fn reconcile_for(
 ) -> AppResult<StatementView> {
     let input = &parsed.input;
     let rows = st_db::our_items(conn, tenant_id, customer.id, input.period_from, input.period_to)?;
-    let ours = our_items(&rows);
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.document_id).collect();
+    let ours = our_items(&rows, crate::services::document_lines::rate_groups_of(conn, tenant_id, &ids)?);
     let (reading, ignored, tolerance, notes) = best_reading(&parsed, &ours)?;
     let statement_id = Uuid::now_v7();
     let line_rows = line_rows(tenant_id, statement_id, &reading, &ours);

@@ -29,6 +29,8 @@ pub const TABLES: &[&str] = &[
     "products",
     "customer_statement_mappings",
     "documents",
+    "document_lines",
+    "document_settings",
     "document_instalments",
     "bank_accounts",
     "bank_statements",

@@ -18,7 +18,7 @@ use diesel::PgConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use super::statement_of_account::{portal_statement_of_account, tenant_statement_of_account};
+pub use super::statement_of_account::{add_document_lines, portal_statement_of_account, tenant_statement_of_account};
 pub use crate::domain::statement_of_account::StatementOfAccount;
 
 pub(super) fn find_customer(conn: &mut PgConnection, tenant_id: Uuid, code: &str) -> AppResult<Customer> {
