@@ -103,7 +103,7 @@ pub(crate) async fn customers(app: &TestApp) {
     app.create_customer("C002").await;
 }
 
-fn log(state: &Shared) -> Vec<(String, Option<String>, usize)> {
+pub(crate) fn log(state: &Shared) -> Vec<(String, Option<String>, usize)> {
     state.lock().unwrap().log.clone()
 }
 

@@ -36,6 +36,7 @@ mod integrity;
 mod key_rotation_crash;
 mod master_data;
 mod matching;
+mod multi_process;
 mod openapi;
 mod operations;
 mod portal;

@@ -57,16 +57,20 @@ fn execute_and_finish(
         return conn.transaction(|c| cash_db::finish_run(c, &finished).map_err(AppError::from));
     }
     let heartbeat_pool = pool.clone();
-    let outcome = conn.transaction(|c| super::execute::execute_run(c, keys, run, &heartbeat_pool, metrics));
+    // The run is marked completed in the transaction that writes its effects: a worker dying
+    // between the two would otherwise leave a `running` run whose allocations, audit entry and
+    // event are committed, and the next worker would run it again (a second event, 0 lines).
+    let outcome = conn.transaction(|c| {
+        let done = super::execute::execute_run(c, keys, run, &heartbeat_pool, metrics)?;
+        let done = Run { finished_at: Some(Utc::now()), ..done };
+        cash_db::finish_run(c, &done)?;
+        Ok::<_, AppError>(())
+    });
+    let Err(e) = outcome else { return Ok(()) };
+    tracing::warn!(run = %run.id, error = %e.message, "reconciliation run failed");
     finished.finished_at = Some(Utc::now());
-    match outcome {
-        Ok(done) => finished = Run { finished_at: finished.finished_at, ..done },
-        Err(e) => {
-            tracing::warn!(run = %run.id, error = %e.message, "reconciliation run failed");
-            finished.status = RunStatus::Failed;
-            finished.error = Some(e.message);
-        }
-    }
+    finished.status = RunStatus::Failed;
+    finished.error = Some(e.message);
     conn.transaction(|c| cash_db::finish_run(c, &finished).map_err(AppError::from))
 }
 
