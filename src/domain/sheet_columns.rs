@@ -297,6 +297,47 @@ pub const DOCUMENTS: &[Column] = &[
         &["参考", "订单号", "合同号", "external reference"],
     ),
     col("source_system", "来源系统", false, Text, "the system the document comes from", "ERP", &["来源", "source"]),
+    // One line per row: the rows of one document repeat its columns above (see docs/documents.md).
+    col(
+        "line_product",
+        "商品编码",
+        false,
+        Text,
+        "a line's product code (master data); empty: a free-text line",
+        "",
+        &["产品编码", "物料编码", "item code", "product code"],
+    ),
+    col(
+        "line_description",
+        "商品名称",
+        false,
+        Text,
+        "what the line sold; empty: the product's name",
+        "办公椅 Office chair",
+        &["货物或应税劳务名称", "品名", "项目名称", "item", "description"],
+    ),
+    col(
+        "line_quantity",
+        "数量",
+        false,
+        Number,
+        "quantity (default 1; negative on a return)",
+        "10",
+        &["qty", "quantity"],
+    ),
+    col("line_unit", "单位", false, Text, "unit of measure", "把", &["计量单位", "unit"]),
+    col(
+        "line_unit_price",
+        "单价",
+        false,
+        Number,
+        "price per unit before tax, at most 6 decimals",
+        "1000.00",
+        &["不含税单价", "unit price", "price"],
+    ),
+    col("line_discount", "折扣金额", false, Number, "an amount off the line", "", &["discount"]),
+    col("line_discount_percent", "折扣率", false, Number, "a percent off the line (instead of an amount)", "", &[]),
+    col("line_tax_rate", "税率", false, Number, "tax rate in percent, e.g. 13", "13", &["tax rate", "vat rate"]),
 ];
 
 /// The columns the default bank CSV mapping reads (a signed amount: positive is money in).

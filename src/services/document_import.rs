@@ -427,6 +427,8 @@ fn read_rows(
 fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches, places: &Places) -> AppResult<()> {
     let mut records = CsvRecords::new(body, &CSV_COLUMNS, &REQUIRED_COLUMNS)?;
     let columns: Vec<(&str, Option<usize>)> = CSV_COLUMNS.iter().map(|c| (*c, records.column(c))).collect();
+    // Consecutive rows of one document with a line each become one document with its lines.
+    let mut grouper = super::document_line_rows::LineGrouper::default();
     while let Some(next) = records.next_row() {
         match next {
             Err(mut r) => {
@@ -438,10 +440,19 @@ fn read_csv_rows(body: &mut (dyn BufRead + Send), batches: &mut Batches, places:
                     let at = columns.iter().find(|(c, _)| *c == name).and_then(|(_, at)| *at)?;
                     record.get(at).filter(|v| !v.is_empty())
                 };
-                let input = input_from_csv(cell);
-                batches.row(places.row(row), input)?;
+                match input_from_csv(cell) {
+                    Ok(input) => {
+                        if let Some((row, document)) = grouper.push(places.row(row), input) {
+                            batches.row(row, Ok(document))?;
+                        }
+                    }
+                    Err(e) => batches.row(places.row(row), Err(e))?,
+                }
             }
         }
+    }
+    if let Some((row, document)) = grouper.finish() {
+        batches.row(row, Ok(document))?;
     }
     Ok(())
 }

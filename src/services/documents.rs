@@ -483,7 +483,7 @@ pub fn list(
 }
 
 /// Columns of the generator's `ledger.csv`, plus the optional source system.
-pub const CSV_COLUMNS: [&str; 9] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "doc_no",
     "doc_type",
     "customer_code",
@@ -493,6 +493,15 @@ pub const CSV_COLUMNS: [&str; 9] = [
     "amount",
     "reference",
     "source_system",
+    // One line per row (see `document_line_rows`).
+    "line_product",
+    "line_description",
+    "line_quantity",
+    "line_unit",
+    "line_unit_price",
+    "line_discount",
+    "line_discount_percent",
+    "line_tax_rate",
 ];
 
 /// One CSV row as a document; `cell` gives a column's non-empty value.
@@ -512,7 +521,7 @@ pub(super) fn input_from_csv<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Resu
         amount: text("amount")?,
         external_reference: cell("reference").map(str::to_string),
         source_system: cell("source_system").map(str::to_string),
-        lines: None,
+        lines: super::document_line_rows::line_from_cells(&cell).map(|line| vec![line]),
         instalments: None,
     })
 }
@@ -527,7 +536,7 @@ pub fn parse_import(format: ImportFormat, body: &[u8]) -> AppResult<ParsedRows<D
     let read = parse_rows(format, body, ImportKind::Documents, None, &REQUIRED_COLUMNS, |cells| {
         input_from_csv(|name| cells.get(name).map(String::as_str))
     })?;
-    Ok((read.rows, read.rejected))
+    Ok((super::document_line_rows::group(read.rows), read.rejected))
 }
 
 /// Upserts documents by (doc_type, doc_no); see `document_import` for how, and

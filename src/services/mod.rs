@@ -20,6 +20,7 @@ pub mod data_safety;
 pub mod differences;
 pub mod document_import;
 pub mod document_import_lines;
+pub mod document_line_rows;
 pub mod document_lines;
 pub mod documents;
 pub mod dunning;

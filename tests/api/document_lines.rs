@@ -355,3 +355,55 @@ async fn an_invoice_carries_lines_and_an_instalment_plan_together() {
         (r.body["lines"].clone(), r.body["instalments"].clone())
     );
 }
+
+/// A flat file writes a document with lines as consecutive rows repeating its header columns,
+/// one line each: as CSV with the column names, and as a workbook with Chinese headers.
+#[tokio::test]
+async fn csv_and_workbook_rows_of_one_document_become_its_lines() {
+    let app = setup().await;
+    let csv = "doc_no,doc_type,customer_code,issue_date,currency,amount,line_product,line_description,line_quantity,line_unit_price,line_tax_rate\n\
+        CSV-1,invoice,C1,2026-03-01,EUR,1200.00,P-1,,2,,13\n\
+        CSV-1,invoice,C1,2026-03-01,EUR,1200.00,,Freight,1,70.00,0\n\
+        CSV-2,invoice,C1,2026-03-01,EUR,50.00,,,,,\n\
+        CSV-3,invoice,C1,2026-03-01,EUR,999.00,,Lamp,2,10.00,0\n";
+    let r = app.post_csv("/api/v1/documents/import", csv).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], 2, "{}", r.text);
+    assert_eq!(r.body["rejected"][0]["row"], 4, "the lamp invoice does not add up: {}", r.text);
+    assert!(r.body["rejected"][0]["error"].as_str().unwrap().contains("20.00"), "{}", r.text);
+    assert_eq!(app.count("document_lines"), 2, "two lines of CSV-1, none of CSV-2 or CSV-3");
+    assert_eq!(app.count("documents WHERE doc_no = 'CSV-3'"), 0);
+
+    let xlsx = {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let rows = [
+            ["单据编号", "单据类型", "客户编号", "开票日期", "币种", "金额", "商品名称", "数量", "单价", "税率"],
+            ["X-1", "invoice", "C1", "2026-03-02", "EUR", "1,130.00", "Chair", "10", "100", "13"],
+            ["X-1", "invoice", "C1", "2026-03-02", "EUR", "1,130.00", "Desk", "1", "0", "13"],
+        ];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        book.save_to_buffer().unwrap()
+    };
+    let r = app
+        .send("POST", "/api/v1/documents/import", Some(&app.api_key), Some((crate::templates::XLSX, xlsx)), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    assert_eq!(app.count("document_lines"), 4);
+    let id: Value = app.get("/api/v1/documents?customer=C1&limit=50").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["doc_no"] == "X-1")
+        .map(|d| d["id"].clone())
+        .unwrap();
+    let doc = app.get(&format!("/api/v1/documents/{}", id.as_str().unwrap())).await;
+    let lines = doc.body["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{}", doc.text);
+    assert_eq!((lines[0]["gross"].as_str(), lines[1]["description"].as_str()), (Some("1130.00"), Some("Desk")));
+}
