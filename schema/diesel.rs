@@ -599,6 +599,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        tax_rate_history -> Jsonb,
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Product {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Earlier and later rates by date (`domain::product::TaxRateChange` as JSON).
+    pub tax_rate_history: serde_json::Value,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -57,8 +57,11 @@ pub struct LineSpec {
     pub discount_percent: Decimal,
     /// Percent: 13 is 13%.
     pub tax_rate: Decimal,
-    /// The product's tax rate, when the line names a product that has one.
+    /// The product's tax rate on the document's date, when the line names a product that has
+    /// one.
     pub product_rate: Option<(String, Decimal)>,
+    /// The date that rate applies from, when the product's rate is dated (changed by law).
+    pub product_rate_from: Option<chrono::NaiveDate>,
     /// Amounts the caller stated; they must agree with the computed ones (see [`compute`]).
     pub net: Option<Decimal>,
     pub tax: Option<Decimal>,
@@ -86,6 +89,8 @@ pub struct LineError {
 pub enum TaxFlagKind {
     /// The line's rate is not the rate of its product.
     RateDiffersFromProduct,
+    /// The line's rate is not the one its product had on the document's date (its rate is dated).
+    RateNotValidOnDate,
     /// The stated tax is not the rate of the net, by more than rounding.
     TaxAmountOff,
 }
@@ -225,18 +230,8 @@ pub fn compute(lines: &[LineSpec], currency: &Currency, rounding: TaxRounding) -
             });
         }
         currency.check_amount(gross).map_err(|e| LineError { line_no, field: "gross", message: e.to_string() })?;
-        if let Some((code, rate)) = &line.product_rate {
-            if *rate != line.tax_rate {
-                out.flags.push(TaxFlag {
-                    line_no,
-                    kind: TaxFlagKind::RateDiffersFromProduct,
-                    message: format!(
-                        "line {line_no}: tax rate {}% differs from product {code}'s {}%",
-                        line.tax_rate.normalize(),
-                        rate.normalize()
-                    ),
-                });
-            }
+        if let Some(flag) = rate_flag(line_no, line) {
+            out.flags.push(flag);
         }
         out.lines.push(LineAmounts { net, tax, gross });
     }
@@ -312,3 +307,27 @@ pub fn header_mismatch(is_credit_note: bool, header: Decimal, gross_total: Decim
 #[cfg(test)]
 #[path = "document_lines_tests.rs"]
 mod tests;
+
+/// A line whose rate is not its product's (on the document's date, when the product's rate is
+/// dated).
+fn rate_flag(line_no: usize, line: &LineSpec) -> Option<TaxFlag> {
+    let (code, rate) = line.product_rate.as_ref()?;
+    if *rate == line.tax_rate {
+        return None;
+    }
+    let (ours, theirs) = (line.tax_rate.normalize(), rate.normalize());
+    Some(match line.product_rate_from {
+        Some(from) => TaxFlag {
+            line_no,
+            kind: TaxFlagKind::RateNotValidOnDate,
+            message: format!(
+                "line {line_no}: tax rate {ours}% was not product {code}'s rate on the document's date: {theirs}% from {from}"
+            ),
+        },
+        None => TaxFlag {
+            line_no,
+            kind: TaxFlagKind::RateDiffersFromProduct,
+            message: format!("line {line_no}: tax rate {ours}% differs from product {code}'s {theirs}%"),
+        },
+    })
+}

@@ -43,6 +43,61 @@ pub fn parse_tax_rate(text: &str) -> Result<Decimal, String> {
     Ok(rate.normalize())
 }
 
+/// From `valid_from` on, the product's tax rate is `rate` (until the next change).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    async_graphql::SimpleObject,
+    async_graphql::InputObject,
+)]
+#[graphql(input_name = "TaxRateChangeInput")]
+#[serde(deny_unknown_fields)]
+pub struct TaxRateChange {
+    pub valid_from: chrono::NaiveDate,
+    /// Percent, decimal string: "13" is 13%.
+    pub rate: String,
+}
+
+/// At most this many dated rates per product.
+pub const MAX_TAX_RATE_CHANGES: usize = 50;
+
+/// Checks a rate history: valid rates, distinct dates; returned ordered by date, rates normalised.
+pub fn check_tax_rate_history(changes: &[TaxRateChange]) -> Result<Vec<TaxRateChange>, String> {
+    if changes.len() > MAX_TAX_RATE_CHANGES {
+        return Err(format!("at most {MAX_TAX_RATE_CHANGES} dated rates"));
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let rate = parse_tax_rate(&c.rate).map_err(|e| format!("[{i}].rate: {e}"))?;
+        out.push(TaxRateChange { valid_from: c.valid_from, rate: rate.to_string() });
+    }
+    out.sort_by_key(|c| c.valid_from);
+    if let Some(w) = out.windows(2).find(|w| w[0].valid_from == w[1].valid_from) {
+        return Err(format!("{} appears twice", w[0].valid_from));
+    }
+    Ok(out)
+}
+
+/// The rate valid on `date`, with the date it applies from. Without a history the product's
+/// own rate applies to every date (`None` as the date); with one, the latest change on or before
+/// `date`, and no rate at all before the first change (nothing to check a line against).
+pub fn tax_rate_on(
+    current: Option<Decimal>,
+    history: &[TaxRateChange],
+    date: chrono::NaiveDate,
+) -> Option<(Decimal, Option<chrono::NaiveDate>)> {
+    if history.is_empty() {
+        return current.map(|r| (r, None));
+    }
+    let change = history.iter().filter(|c| c.valid_from <= date).max_by_key(|c| c.valid_from)?;
+    change.rate.parse().ok().map(|r| (r, Some(change.valid_from)))
+}
+
 /// A unit price: not negative, at most [`PRICE_SCALE`] decimals, thousands separators refused
 /// (an ERP sends plain decimals; "1,5" would be read differently by different people).
 pub fn parse_unit_price(text: &str) -> Result<Decimal, String> {
@@ -72,6 +127,27 @@ pub fn check_unit(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rate_valid_on_a_date_is_the_latest_change_before_it() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let history = check_tax_rate_history(&[
+            TaxRateChange { valid_from: d("2019-04-01"), rate: "13".into() },
+            TaxRateChange { valid_from: d("2018-05-01"), rate: "16.00".into() },
+        ])
+        .unwrap();
+        assert_eq!(history[0].rate, "16");
+        let current = Some(Decimal::from(13));
+        assert_eq!(tax_rate_on(current, &history, d("2018-01-31")), None, "before the schedule: unknown");
+        assert_eq!(tax_rate_on(current, &[], d("2018-01-31")), Some((Decimal::from(13), None)));
+        assert_eq!(tax_rate_on(current, &history, d("2018-05-01")), Some((Decimal::from(16), Some(d("2018-05-01")))));
+        assert_eq!(tax_rate_on(current, &history, d("2026-03-01")), Some((Decimal::from(13), Some(d("2019-04-01")))));
+        assert_eq!(tax_rate_on(None, &[], d("2026-03-01")), None);
+        let twice = [history[0].clone(), history[0].clone()];
+        assert!(check_tax_rate_history(&twice).unwrap_err().contains("twice"));
+        let bad = [TaxRateChange { valid_from: d("2020-01-01"), rate: "120".into() }];
+        assert!(check_tax_rate_history(&bad).unwrap_err().starts_with("[0].rate"));
+    }
 
     #[test]
     fn tax_rates_are_percentages() {

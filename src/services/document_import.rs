@@ -314,6 +314,7 @@ impl Batches {
                         doc_no: doc.doc_no.clone(),
                         currency: doc.currency.clone(),
                         amount: doc.amount,
+                        issue_date: input.issue_date,
                         lines,
                     });
                 }

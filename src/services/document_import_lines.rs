@@ -32,6 +32,7 @@ pub struct LinedRow {
     pub doc_no: String,
     pub currency: String,
     pub amount: Decimal,
+    pub issue_date: chrono::NaiveDate,
     pub lines: Vec<DocumentLineInput>,
 }
 
@@ -48,7 +49,15 @@ pub fn prepare_all(
     for r in rows {
         let prepared = Currency::parse(&r.currency)
             .map_err(|e| crate::error::AppError::invalid("currency", e.to_string()))
-            .and_then(|cur| lines::prepare_with(&ctx, r.doc_type, &cur, r.amount, &r.lines));
+            .and_then(|cur| {
+                let header = lines::LinedDocument {
+                    doc_type: r.doc_type,
+                    currency: &cur,
+                    amount: r.amount,
+                    issue_date: r.issue_date,
+                };
+                lines::prepare_with(&ctx, header, &r.lines)
+            });
         match prepared {
             Ok(p) => ready.push((r, p)),
             Err(e) => {

@@ -13,9 +13,10 @@ use crate::domain::document_lines::{
     TaxRounding,
 };
 use crate::domain::money::{display_amount, Currency};
-use crate::domain::product::{check_unit, parse_tax_rate, parse_unit_price};
+use crate::domain::product::{check_unit, parse_tax_rate, parse_unit_price, tax_rate_on};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::services::audit::entry;
+use chrono::NaiveDate;
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,7 @@ fn spec_of(
     input: &DocumentLineInput,
     product: Option<&LineProduct>,
     currency: &Currency,
+    issue_date: NaiveDate,
 ) -> AppResult<(LineSpec, String, Option<String>)> {
     let err = |field: &str, reason: String| line_error(index, field, reason);
     let description = match input.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
@@ -150,7 +152,12 @@ fn spec_of(
     if discount_percent.is_some() && !discount.is_zero() {
         return Err(err("discount", "give a discount or a discount_percent, not both".into()));
     }
-    let product_rate = product.and_then(|p| p.tax_rate.map(|r| (p.code.clone(), r)));
+    let dated = product.and_then(|p| {
+        let history = crate::services::products::stored_history(&p.tax_rate_history);
+        tax_rate_on(p.tax_rate, &history, issue_date).map(|(rate, from)| ((p.code.clone(), rate), from))
+    });
+    let product_rate_from = dated.as_ref().and_then(|(_, from)| *from);
+    let product_rate = dated.map(|(rate, _)| rate);
     let tax_rate = match input.tax_rate.as_deref() {
         Some(t) => parse_tax_rate(t).map_err(|e| err("tax_rate", e))?,
         None => product_rate
@@ -165,6 +172,7 @@ fn spec_of(
         discount_percent: discount_percent.unwrap_or_default(),
         tax_rate,
         product_rate,
+        product_rate_from,
         net: money(currency, index, "net", input.net.as_deref())?,
         tax: money(currency, index, "tax", input.tax.as_deref())?,
         gross: money(currency, index, "gross", input.gross.as_deref())?,
@@ -204,26 +212,33 @@ impl LineContext {
 pub fn prepare(
     conn: &mut PgConnection,
     tenant_id: Uuid,
-    doc_type: DocType,
-    currency: &Currency,
-    amount: Decimal,
+    doc: LinedDocument<'_>,
     inputs: &[DocumentLineInput],
 ) -> AppResult<PreparedLines> {
     if inputs.is_empty() {
         return Ok(PreparedLines::default());
     }
     let ctx = LineContext::load(conn, tenant_id, inputs.iter())?;
-    prepare_with(&ctx, doc_type, currency, amount, inputs)
+    prepare_with(&ctx, doc, inputs)
+}
+
+/// The header fields lines are checked against.
+#[derive(Clone, Copy)]
+pub struct LinedDocument<'a> {
+    pub doc_type: DocType,
+    pub currency: &'a Currency,
+    pub amount: Decimal,
+    /// Dated product tax rates are read on this date.
+    pub issue_date: NaiveDate,
 }
 
 /// [`prepare`] with what it needs from the database already loaded.
 pub fn prepare_with(
     ctx: &LineContext,
-    doc_type: DocType,
-    currency: &Currency,
-    amount: Decimal,
+    doc: LinedDocument<'_>,
     inputs: &[DocumentLineInput],
 ) -> AppResult<PreparedLines> {
+    let LinedDocument { doc_type, currency, amount, issue_date } = doc;
     if inputs.is_empty() {
         return Ok(PreparedLines::default());
     }
@@ -244,7 +259,7 @@ pub fn prepare_with(
             ),
             None => None,
         };
-        let (spec, description, unit) = spec_of(i, input, product, currency)?;
+        let (spec, description, unit) = spec_of(i, input, product, currency, issue_date)?;
         specs.push(spec);
         texts.push((product.map(|p| (p.id, p.code.clone())), description, unit));
     }
@@ -391,7 +406,13 @@ pub(super) fn for_patch(
 ) -> AppResult<Option<PreparedLines>> {
     let currency = Currency::parse(&fields.currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
     if let Some(stated) = stated {
-        let prepared = prepare(conn, doc.tenant_id, doc.doc_type, &currency, fields.amount, stated)?;
+        let header = LinedDocument {
+            doc_type: doc.doc_type,
+            currency: &currency,
+            amount: fields.amount,
+            issue_date: fields.issue_date,
+        };
+        let prepared = prepare(conn, doc.tenant_id, header, stated)?;
         return Ok(Some(prepared.for_document(doc.id)));
     }
     if fields.amount == doc.amount && fields.currency == doc.currency {

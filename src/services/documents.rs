@@ -302,7 +302,13 @@ pub fn create(conn: &mut PgConnection, principal: &Principal, input: DocumentInp
         .map_err(|_| AppError::invalid("customer_code", format!("unknown customer {customer_code:?}")))?;
     let currency = Currency::parse(&fields.currency).map_err(|e| AppError::invalid("currency", e.to_string()))?;
     let stated = input.lines.as_deref().unwrap_or_default();
-    let prepared = lines::prepare(conn, principal.tenant_id, input.doc_type, &currency, fields.amount, stated)?;
+    let header = lines::LinedDocument {
+        doc_type: input.doc_type,
+        currency: &currency,
+        amount: fields.amount,
+        issue_date: fields.issue_date,
+    };
+    let prepared = lines::prepare(conn, principal.tenant_id, header, stated)?;
     let doc = new_document(principal.tenant_id, customer.id, input.doc_type, doc_no, fields);
     documents_db::insert_many(conn, std::slice::from_ref(&doc)).map_err(|e| match AppError::from(e) {
         err if err.code == crate::error::ErrorCode::Conflict => {

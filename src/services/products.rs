@@ -10,7 +10,9 @@ use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::{check_identifier, check_name};
 use crate::domain::import_mapping::ImportMapping;
 use crate::domain::money::Currency;
-use crate::domain::product::{check_unit, parse_tax_rate, parse_unit_price, ProductKind};
+use crate::domain::product::{
+    check_tax_rate_history, check_unit, parse_tax_rate, parse_unit_price, ProductKind, TaxRateChange,
+};
 use crate::domain::sheet_columns::ImportKind;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
@@ -39,6 +41,9 @@ pub struct ProductInput {
     pub tax_rate: Option<String>,
     /// Inactive products stay on old documents but are not offered for new ones (default true).
     pub active: Option<bool>,
+    /// The rates by date, when the rate changed by law: a document line is checked against the
+    /// rate valid on its document's issue date. Absent on an import row: the stored ones stay.
+    pub tax_rate_history: Option<Vec<TaxRateChange>>,
 }
 
 /// A partial update: absent fields stay as they are; `null` clears a nullable field.
@@ -60,6 +65,8 @@ pub struct ProductPatch {
     #[schema(value_type = Option<String>)]
     pub tax_rate: Option<Option<String>>,
     pub active: Option<bool>,
+    /// Replaces the dated rates (`[]` removes them).
+    pub tax_rate_history: Option<Vec<TaxRateChange>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -75,6 +82,8 @@ pub struct ProductView {
     /// Percent, decimal string.
     pub tax_rate: Option<String>,
     pub active: bool,
+    /// Rates by date (see `ProductInput`); empty: `tax_rate` on every date.
+    pub tax_rate_history: Vec<TaxRateChange>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +100,7 @@ impl From<Product> for ProductView {
             currency: p.currency,
             tax_rate: p.tax_rate.map(|v| v.normalize().to_string()),
             active: p.active,
+            tax_rate_history: stored_history(&p.tax_rate_history),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -107,6 +117,13 @@ struct ProductFields {
     currency: Option<String>,
     tax_rate: Option<Decimal>,
     active: bool,
+    /// `None`: keep what is stored (an import row without the column).
+    tax_rate_history: Option<Vec<TaxRateChange>>,
+}
+
+/// The stored dated rates (written by this module only, so they read back).
+pub fn stored_history(value: &serde_json::Value) -> Vec<TaxRateChange> {
+    serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
 impl ProductFields {
@@ -119,7 +136,15 @@ impl ProductFields {
             currency: p.currency.clone(),
             tax_rate: p.tax_rate.map(|v| v.normalize()),
             active: p.active,
+            tax_rate_history: Some(stored_history(&p.tax_rate_history)),
         }
+    }
+
+    /// Equal to what is stored, where the row says something.
+    fn same_as(&self, p: &Product) -> bool {
+        let stored = ProductFields::of(p);
+        let history = self.tax_rate_history.clone().or(stored.tax_rate_history.clone());
+        ProductFields { tax_rate_history: history, ..self.clone() } == stored
     }
 
     fn apply(self, p: &mut Product) {
@@ -130,6 +155,9 @@ impl ProductFields {
         p.currency = self.currency;
         p.tax_rate = self.tax_rate;
         p.active = self.active;
+        if let Some(history) = self.tax_rate_history {
+            p.tax_rate_history = serde_json::to_value(history).unwrap_or_default();
+        }
     }
 }
 
@@ -168,6 +196,12 @@ fn validate_fields(input: &ProductInput) -> AppResult<ProductFields> {
             .transpose()
             .map_err(|e| AppError::invalid("tax_rate", e))?,
         active: input.active.unwrap_or(true),
+        tax_rate_history: input
+            .tax_rate_history
+            .as_deref()
+            .map(check_tax_rate_history)
+            .transpose()
+            .map_err(|e| AppError::invalid("tax_rate_history", e))?,
     })
 }
 
@@ -186,6 +220,7 @@ fn new_product(tenant_id: Uuid, code: String, fields: ProductFields) -> Product 
         active: true,
         created_at: now,
         updated_at: now,
+        tax_rate_history: serde_json::json!([]),
     };
     fields.apply(&mut p);
     p
@@ -236,9 +271,10 @@ pub fn update(
         currency: patch.currency.unwrap_or(current.currency.clone()),
         tax_rate: patch.tax_rate.unwrap_or(current.tax_rate.clone()),
         active: Some(patch.active.unwrap_or(current.active)),
+        tax_rate_history: Some(patch.tax_rate_history.unwrap_or(current.tax_rate_history.clone())),
     };
     let fields = validate_fields(&merged)?;
-    if fields == ProductFields::of(&existing) {
+    if fields.same_as(&existing) {
         return Ok(current);
     }
     let mut updated = existing;
@@ -302,6 +338,7 @@ fn input_from_csv(cells: &HashMap<String, String>) -> Result<ProductInput, Strin
         currency: cells.get("currency").cloned(),
         tax_rate: cells.get("tax_rate").cloned(),
         active: cells.get("active").map(|v| super::import::parse_yes_no("active", v)).transpose()?,
+        tax_rate_history: None,
     })
 }
 
@@ -367,7 +404,7 @@ pub fn import(
                 to_insert.push(product);
                 report.created += 1;
             }
-            Some(current) if ProductFields::of(current) == fields => report.unchanged += 1,
+            Some(current) if fields.same_as(current) => report.unchanged += 1,
             Some(current) => {
                 let mut updated = current.clone();
                 fields.apply(&mut updated);

@@ -407,3 +407,39 @@ async fn csv_and_workbook_rows_of_one_document_become_its_lines() {
     assert_eq!(lines.len(), 2, "{}", doc.text);
     assert_eq!((lines[0]["gross"].as_str(), lines[1]["description"].as_str()), (Some("1130.00"), Some("Desk")));
 }
+
+/// A product whose rate changed by law keeps its dated rates: a line is checked against the rate
+/// valid on its document's issue date.
+#[tokio::test]
+async fn a_rate_not_valid_on_the_documents_date_is_flagged() {
+    let app = setup().await;
+    let history = json!([{"valid_from": "2019-04-01", "rate": "13"}, {"valid_from": "2018-05-01", "rate": "16%"}]);
+    let r = app.patch_as(&app.api_key, "/api/v1/products/P-1", &json!({"tax_rate_history": history})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["tax_rate_history"],
+        json!([{"valid_from": "2018-05-01", "rate": "16"}, {"valid_from": "2019-04-01", "rate": "13"}])
+    );
+    let bad = json!({"tax_rate_history": [{"valid_from": "2020-01-01", "rate": "130"}]});
+    let r = app.patch_as(&app.api_key, "/api/v1/products/P-1", &bad).await;
+    assert_eq!((r.status, r.body["error"]["details"]["field"].as_str()), (422, Some("tax_rate_history")), "{}", r.text);
+
+    let dated = |doc_no: &str, date: &str, rate: &str, amount: &str| {
+        let mut doc = invoice(doc_no, amount, json!([{"product_code": "P-1", "tax_rate": rate}]));
+        doc["issue_date"] = json!(date);
+        doc["due_date"] = json!(date);
+        doc
+    };
+    // 2018-06-01: 16% was the rate; the product's current 13% was not.
+    let r = app.post("/api/v1/documents", &dated("OLD-13", "2018-06-01", "13", "565.00")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["tax_flags"][0]["kind"], "rate_not_valid_on_date", "{}", r.text);
+    assert!(r.body["tax_flags"][0]["message"].as_str().unwrap().contains("16% from 2018-05-01"), "{}", r.text);
+    let r = app.post("/api/v1/documents", &dated("OLD-16", "2018-06-01", "16", "580.00")).await;
+    assert_eq!(r.body["tax_flags"], json!([]), "{}", r.text);
+    let r = app.post("/api/v1/documents", &dated("NEW-13", "2026-03-01", "13", "565.00")).await;
+    assert_eq!(r.body["tax_flags"], json!([]), "{}", r.text);
+    // Before the first dated rate nothing is known, so nothing is flagged.
+    let r = app.post("/api/v1/documents", &dated("ANCIENT", "2015-01-05", "17", "585.00")).await;
+    assert_eq!(r.body["tax_flags"], json!([]), "{}", r.text);
+}

@@ -86,6 +86,8 @@ pub struct ProductPatchInput {
     pub currency: MaybeUndefined<String>,
     pub tax_rate: MaybeUndefined<String>,
     pub active: Option<bool>,
+    /// Replaces the product's dated rates (`[]` removes them).
+    pub tax_rate_history: Option<Vec<crate::domain::product::TaxRateChange>>,
 }
 
 impl From<ProductPatchInput> for ProductPatch {
@@ -98,6 +100,7 @@ impl From<ProductPatchInput> for ProductPatch {
             currency: tri(p.currency),
             tax_rate: tri(p.tax_rate),
             active: p.active,
+            tax_rate_history: p.tax_rate_history,
         }
     }
 }
