@@ -4,13 +4,14 @@
 use super::bank::{spool_statement, ImportParams, StatementFile};
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, ok_json, read_body, render_stored, request_fingerprint, run, Auth, JsonBody, OrDefault,
+    execute_write, import_format, ok_json, read_body, render_stored, request_fingerprint, run, Auth, JsonBody,
+    OrDefault,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::admin::{ApiKeyView, CreatedApiKey};
 use crate::services::bank::{self, ImportedStatement};
 use crate::services::connector_push::{self, NewPushKey, PushSecretIssued, PushTarget, SignedHeaders, SignedPush};
-use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::import::ImportReport;
 use crate::services::{customers, documents};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -138,7 +139,7 @@ async fn ledger_push(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let format = import_format(&req)?;
     let headers = signed_headers(&req);
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let push = SignedPush {

@@ -1,8 +1,8 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, read_body, run_read, Auth, JsonBody};
+use crate::api::extract::{execute_import, execute_write, ok_json, run_read, Auth, JsonBody};
 use crate::error::AppResult;
 use crate::services::customer_contacts::{self, ContactImportRow, ContactInput, ContactPatch, ContactView};
-use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::import::ImportReport;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
@@ -115,14 +115,9 @@ pub async fn import(
     q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
-    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
-    let mapping = q.into_inner().mapping;
-    let principal = p.clone();
-    let data = body.clone();
-    let keys = state.keyring.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        customer_contacts::import(conn, &principal, &keys, format, &data, mapping.as_deref())
+    let (principal, keys) = (p.clone(), state.keyring.clone());
+    execute_import(&state, &p, &req, payload, q.into_inner().mapping, move |conn, format, body, mapping| {
+        customer_contacts::import(conn, &principal, &keys, format, body, mapping)
     })
     .await
 }

@@ -1,7 +1,7 @@
 use super::ErrorBody;
 use crate::api::extract::{
-    execute_write, execute_write_digest, ok_json, read_body, run_read, spool_body, Auth, BodyStore, JsonBody,
-    SpooledBody,
+    execute_write, execute_write_digest, import_format, ok_json, read_body, run_read, spool_body, Auth, BodyStore,
+    JsonBody, SpooledBody,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::document_lines::{self, DocumentSettingsView};
@@ -127,7 +127,7 @@ pub async fn import(
     q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let format = import_format(&req)?;
     // CSV (and .xlsx) is spooled and read as a stream; a JSON array is parsed whole, so it is
     // received as JSON bodies are (with their nesting limit).
     let limit = state.settings.max_import_bytes;

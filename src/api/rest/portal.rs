@@ -4,14 +4,13 @@
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::statements::PageQuery;
 use super::ErrorBody;
-use crate::api::extract::{ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
+use crate::api::extract::{import_format, ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
 use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
 use crate::services::differences::{
     self, Action, CommentInput, CommentView, DifferenceDetail, DifferencePage, Party, ResolveInput,
 };
-use crate::services::import::ImportFormat;
 use crate::services::portal::{
     self, BalanceConfirmationInput, BalanceConfirmationView, PortalAccount, SignedRequest, StatementOfAccount,
 };
@@ -172,7 +171,7 @@ pub async fn submit_statement(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let format = import_format(&req)?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let options = options.into_inner();
     let view = run(&state.pool, move |conn| portal::submit_statement(conn, &c, format, &body, options)).await?;
@@ -204,7 +203,7 @@ pub async fn inbound_statement(
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
     };
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
+    let format = import_format(&req)?;
     let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
     let keys = state.keyring.clone();
     let view =

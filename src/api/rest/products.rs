@@ -1,7 +1,7 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write, ok_json, read_body, run_read, Auth, JsonBody};
+use crate::api::extract::{execute_import, ok_json, run_read, Auth, JsonBody};
 use crate::error::AppResult;
-use crate::services::import::{ImportFormat, ImportReport};
+use crate::services::import::ImportReport;
 use crate::services::pagination::Page;
 use crate::services::products::{self, ProductInput, ProductPatch, ProductQuery, ProductView};
 use crate::state::AppState;
@@ -94,13 +94,9 @@ pub async fn import(
     q: web::Query<crate::services::import::ImportQuery>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let format = ImportFormat::from_content_type(req.headers().get("content-type").and_then(|v| v.to_str().ok()))?;
-    let body = read_body(&req, payload, state.settings.max_import_bytes).await?;
-    let mapping = q.into_inner().mapping;
     let principal = p.clone();
-    let data = body.clone();
-    execute_write(&state, &p, &req, &body, StatusCode::OK, move |conn| {
-        products::import(conn, &principal, format, &data, mapping.as_deref())
+    execute_import(&state, &p, &req, payload, q.into_inner().mapping, move |conn, format, body, mapping| {
+        products::import(conn, &principal, format, body, mapping)
     })
     .await
 }
