@@ -10,17 +10,11 @@
 use super::document_lines::DocumentLineInput;
 use super::documents::DocumentInput;
 
-/// The line columns of a document import, in file order after the header columns.
-pub const LINE_COLUMNS: [&str; 8] = [
-    "line_product",
-    "line_description",
-    "line_quantity",
-    "line_unit",
-    "line_unit_price",
-    "line_discount",
-    "line_discount_percent",
-    "line_tax_rate",
-];
+/// The line columns of a document import: the `line_*` tail of its CSV columns.
+pub const LINE_COLUMNS: &[&str] = super::documents::CSV_COLUMNS.split_at(HEADER_COLUMNS).1;
+
+/// The document's own columns, before the line columns.
+const HEADER_COLUMNS: usize = 9;
 
 /// The line a row carries, if any of its `line_*` cells is filled.
 pub fn line_from_cells<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Option<DocumentLineInput> {
@@ -74,4 +68,15 @@ pub fn group(rows: Vec<(u64, DocumentInput)>) -> Vec<(u64, DocumentInput)> {
     let mut out: Vec<_> = rows.into_iter().filter_map(|(row, input)| grouper.push(row, input)).collect();
     out.extend(grouper.finish());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_line_columns_are_the_line_prefixed_tail() {
+        assert!(super::LINE_COLUMNS.iter().all(|c| c.starts_with("line_")));
+        assert_eq!(super::LINE_COLUMNS.len(), 8);
+        let header = &crate::services::documents::CSV_COLUMNS[..super::HEADER_COLUMNS];
+        assert!(header.iter().all(|c| !c.starts_with("line_")));
+    }
 }
