@@ -123,7 +123,7 @@ struct ProductFields {
 
 /// The stored dated rates (written by this module only, so they read back).
 pub fn stored_history(value: &serde_json::Value) -> Vec<TaxRateChange> {
-    serde_json::from_value(value.clone()).unwrap_or_default()
+    Vec::<TaxRateChange>::deserialize(value).unwrap_or_default()
 }
 
 impl ProductFields {
