@@ -9,6 +9,7 @@ mod bank;
 mod bank_import_rules;
 mod bank_real_files;
 mod bola;
+mod citus_ready;
 mod collections;
 mod connector_fixtures;
 mod connector_push;
