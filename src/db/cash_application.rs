@@ -159,7 +159,8 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
     }
     let Some(run) = claimed else { return Ok(None) };
     let now = Utc::now();
-    diesel::update(reconciliation_runs::table.find(run.id))
+    let this_run = || reconciliation_runs::table.filter(reconciliation_runs::tenant_id.eq(run.tenant_id)).find(run.id);
+    diesel::update(this_run())
         .set((
             reconciliation_runs::status.eq(RunStatus::Running.as_str()),
             reconciliation_runs::started_at.eq(Some(now)),
@@ -168,7 +169,7 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
             reconciliation_runs::lines_processed.eq(0),
         ))
         .execute(conn)?;
-    reconciliation_runs::table.find(run.id).select(Run::as_select()).first(conn).map(Some)
+    this_run().select(Run::as_select()).first(conn).map(Some)
 }
 
 pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed: i32) -> QueryResult<()> {

@@ -99,7 +99,11 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .select(Document::as_select())
         .for_update()
         .first(conn)?;
-    let code = customers::table.find(doc.customer_id).select(customers::code).first(conn)?;
+    let code = customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .find(doc.customer_id)
+        .select(customers::code)
+        .first(conn)?;
     Ok((doc, code))
 }
 
