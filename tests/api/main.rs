@@ -43,6 +43,7 @@ mod operations;
 mod portal;
 mod readme;
 mod reports;
+mod rolling_restart;
 mod service;
 mod statement_habits;
 mod statement_layouts;
