@@ -165,6 +165,10 @@ impl ResponseError for AppError {
     }
 }
 
+/// The message of a serialization failure (SQLSTATE 40001): a concurrent update, or on a hot
+/// standby a query cancelled by a conflict with recovery.
+pub const CONCURRENT_UPDATE: &str = "concurrent update: retry the request";
+
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error};
@@ -173,7 +177,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(kind, info) => match kind {
                 Kind::UniqueViolation => AppError::conflict("a record with the same unique key already exists")
                     .with_details(serde_json::json!({ "constraint": info.constraint_name() })),
-                Kind::SerializationFailure => AppError::conflict("concurrent update: retry the request"),
+                Kind::SerializationFailure => AppError::conflict(CONCURRENT_UPDATE),
                 Kind::CheckViolation | Kind::NotNullViolation | Kind::ForeignKeyViolation => {
                     AppError::new(ErrorCode::ValidationFailed, info.message().to_string())
                         .with_details(serde_json::json!({ "constraint": info.constraint_name() }))

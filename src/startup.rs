@@ -198,6 +198,17 @@ fn spawn_workers(
     workers
 }
 
+/// The read replica's pool, when `DATABASE_READ_URL` is set. It does not connect at start: a
+/// standby that is down (or not yet up) leaves every read on the primary until it answers.
+fn read_replica(settings: &Settings) -> Option<Arc<crate::services::read_routing::ReadReplica>> {
+    let r = settings.read_replica.as_ref()?;
+    // Not waited for long: a replica that gives no connection soon is passed over for the primary.
+    let acquire = settings.db_acquire_timeout.min(std::time::Duration::from_millis(1000));
+    let pool = db::build_lazy_pool(&r.url, r.pool_size, acquire);
+    tracing::info!(pool_size = r.pool_size, "read replica configured");
+    Some(Arc::new(crate::services::read_routing::ReadReplica::new(pool, r.read_your_writes_wait)))
+}
+
 fn run(
     listener: TcpListener,
     pool: DbPool,
@@ -208,6 +219,7 @@ fn run(
     let secret = load_or_create_jwt_secret(&settings).map_err(|e| format!("JWT secret: {e}"))?;
     let state = AppState {
         pool,
+        replica: read_replica(&settings),
         jwt: Arc::new(JwtKeys::new(&secret, settings.jwt_ttl)),
         settings: Arc::new(settings.clone()),
         keyring,
@@ -222,6 +234,9 @@ fn run(
     let openapi = web::Data::new(OpenApiJson(rest::openapi_json()));
     let server = HttpServer::new(move || {
         App::new()
+            // Innermost: sees the caller the guard resolved; names the server that answered a
+            // routed read and hands out the WAL position after a write.
+            .wrap(actix_web::middleware::from_fn(crate::api::read_routing::middleware))
             // Resolves the caller once and spends its rate budget before any handler runs.
             .wrap(actix_web::middleware::from_fn(crate::api::guard::guard))
             // Outermost: CORS preflights and the security headers of every answer, refusals included.

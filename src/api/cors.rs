@@ -10,9 +10,10 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
-const ALLOWED_HEADERS: &str = "authorization, content-type, accept, idempotency-key";
-/// Answer headers a front end needs to read: rate limits, replays, downloads.
-const EXPOSED_HEADERS: &str = "retry-after, idempotent-replayed, content-disposition, location";
+const ALLOWED_HEADERS: &str = "authorization, content-type, accept, idempotency-key, duizhang-lsn";
+/// Answer headers a front end needs to read: rate limits, replays, downloads, read routing.
+const EXPOSED_HEADERS: &str =
+    "retry-after, idempotent-replayed, content-disposition, location, duizhang-lsn, duizhang-read-source";
 /// How long a browser may reuse a preflight's answer, in seconds.
 const MAX_AGE: &str = "600";
 

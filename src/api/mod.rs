@@ -7,5 +7,6 @@ pub mod extract;
 pub mod graphql;
 pub mod guard;
 pub mod observe;
+pub mod read_routing;
 pub mod rest;
 pub mod security_headers;

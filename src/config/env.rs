@@ -22,6 +22,7 @@ impl Settings {
         read_connectors(&mut s, &get)?;
         read_webhooks(&mut s, &get)?;
         read_operations(&mut s, &get)?;
+        read_replica(&mut s, &get)?;
         Ok(s)
     }
 }
@@ -178,6 +179,32 @@ fn read_operations(s: &mut Settings, get: &impl Fn(&'static str) -> Option<Strin
     Ok(())
 }
 
+/// The read replica (`DATABASE_READ_URL`) and its pool and read-your-writes bound; read after
+/// the primary's pool size, which is the replica pool's default.
+fn read_replica(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
+    let Some(url) = get("DATABASE_READ_URL") else {
+        return Ok(());
+    };
+    let mut replica =
+        super::ReadReplicaConfig { url, pool_size: s.db_pool_size, read_your_writes_wait: Duration::from_millis(2000) };
+    if let Some(v) = get("DUIZHANG_DB_READ_POOL_SIZE") {
+        replica.pool_size = parse(&v, "DUIZHANG_DB_READ_POOL_SIZE")?;
+        if replica.pool_size == 0 {
+            return Err(ConfigError { name: "DUIZHANG_DB_READ_POOL_SIZE", reason: "must be at least 1".into() });
+        }
+    }
+    if let Some(v) = get("DUIZHANG_READ_YOUR_WRITES_WAIT_MS") {
+        let ms: u64 = parse(&v, "DUIZHANG_READ_YOUR_WRITES_WAIT_MS")?;
+        // A request holds its caller this long at most; beyond seconds the primary is the better answer.
+        if ms > 30_000 {
+            return Err(ConfigError { name: "DUIZHANG_READ_YOUR_WRITES_WAIT_MS", reason: "0 to 30000".into() });
+        }
+        replica.read_your_writes_wait = Duration::from_millis(ms);
+    }
+    s.read_replica = Some(replica);
+    Ok(())
+}
+
 fn read_webhooks(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>) -> Result<(), ConfigError> {
     let w = &mut s.webhooks;
     if let Some(v) = get("DUIZHANG_WEBHOOK_WORKER") {
@@ -309,6 +336,40 @@ where
 mod tests {
     use super::*;
     use crate::config::Introspection;
+
+    #[test]
+    fn read_replica_settings_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert!(Settings::from_lookup(env(&[("DUIZHANG_READ_YOUR_WRITES_WAIT_MS", "10")]))
+            .unwrap()
+            .read_replica
+            .is_none());
+        let s = Settings::from_lookup(env(&[
+            ("DATABASE_READ_URL", "postgres://standby/db"),
+            ("DUIZHANG_DB_POOL_SIZE", "6"),
+        ]))
+        .unwrap();
+        let r = s.read_replica.unwrap();
+        assert_eq!(
+            (r.url.as_str(), r.pool_size, r.read_your_writes_wait),
+            ("postgres://standby/db", 6, Duration::from_secs(2))
+        );
+        let s = Settings::from_lookup(env(&[
+            ("DATABASE_READ_URL", "postgres://standby/db"),
+            ("DUIZHANG_DB_READ_POOL_SIZE", "3"),
+            ("DUIZHANG_READ_YOUR_WRITES_WAIT_MS", "250"),
+        ]))
+        .unwrap();
+        let r = s.read_replica.unwrap();
+        assert_eq!((r.pool_size, r.read_your_writes_wait), (3, Duration::from_millis(250)));
+        for bad in [("DUIZHANG_DB_READ_POOL_SIZE", "0"), ("DUIZHANG_READ_YOUR_WRITES_WAIT_MS", "60000")] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(vec![("DATABASE_READ_URL", "postgres://standby/db"), bad].into_boxed_slice());
+            assert_eq!(Settings::from_lookup(env(pairs)).unwrap_err().name, bad.0);
+        }
+    }
 
     #[test]
     fn webhook_settings_from_the_environment() {

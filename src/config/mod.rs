@@ -12,6 +12,8 @@ pub struct Settings {
     pub port: u16,
     /// `None`: use the embedded PostgreSQL cluster under `data_dir`.
     pub database_url: Option<String>,
+    /// A streaming standby for read-only requests (`DATABASE_READ_URL`); `None`: all on the primary.
+    pub read_replica: Option<ReadReplicaConfig>,
     pub data_dir: PathBuf,
     pub db_pool_size: u32,
     /// How long a request waits for a pooled connection before it is answered 503.
@@ -72,6 +74,15 @@ pub struct Settings {
     /// stop sending first. In-flight requests then finish (up to `shutdown_timeout`).
     pub drain_delay: Duration,
     pub shutdown_timeout: Duration,
+}
+
+/// The read replica: where it is, how many connections, and how long a caller's read waits for
+/// the replica to replay the caller's last write before it is answered by the primary.
+#[derive(Debug, Clone)]
+pub struct ReadReplicaConfig {
+    pub url: String,
+    pub pool_size: u32,
+    pub read_your_writes_wait: Duration,
 }
 
 /// Who may use GraphQL introspection.
@@ -211,6 +222,7 @@ impl Default for Settings {
             host: "127.0.0.1".into(),
             port: 8080,
             database_url: None,
+            read_replica: None,
             data_dir: PathBuf::from("./var"),
             db_pool_size: crate::db::default_pool_size(),
             db_acquire_timeout: Duration::from_millis(3000),

@@ -28,6 +28,7 @@ pub mod pg_tools;
 mod pool;
 pub mod portal;
 pub mod products;
+pub mod replica;
 pub mod reports;
 pub mod statement_runs;
 
@@ -36,7 +37,7 @@ mod text_enum;
 pub mod users;
 pub mod webhooks;
 
-pub use pool::{build_pool, default_pool_size, DbPool, PgConn, PgManager};
+pub use pool::{build_lazy_pool, build_pool, default_pool_size, DbPool, PgConn, PgManager};
 
 #[path = "../../schema/diesel.rs"]
 pub mod schema;

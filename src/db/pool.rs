@@ -49,17 +49,23 @@ pub fn default_pool_size() -> u32 {
 }
 
 pub fn build_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> Result<DbPool, String> {
-    // build_unchecked: a database that is down must not stop start-up for long; requests then
-    // get 503 after `acquire_timeout` and the pool reconnects by itself when the server is back.
+    let pool = build_lazy_pool(database_url, size, acquire_timeout);
+    // Touch the database once so a wrong URL is reported at start, not on the first request.
+    pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    Ok(pool)
+}
+
+/// A pool that does not connect before it is used: a database that is down must not stop
+/// start-up for long; requests then get 503 after `acquire_timeout` (or, for the read replica,
+/// the primary) and the pool reconnects by itself when the server is back.
+pub fn build_lazy_pool(database_url: &str, size: u32, acquire_timeout: Duration) -> DbPool {
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(acquire_timeout)
         .test_on_check_out(true) // see PgManager::is_valid: a no-op for connections in use
         .build_unchecked(PgManager { inner: ConnectionManager::new(database_url) });
-    // Touch the database once so a wrong URL is reported at start, not on the first request.
-    pool.get().map(|_| ()).map_err(|e| format!("cannot connect to the database: {e}"))?;
-    Ok(DbPool { pool, gate: Arc::new(tokio::sync::Semaphore::new(size as usize)), waiting: Arc::default() })
+    DbPool { pool, gate: Arc::new(tokio::sync::Semaphore::new(size as usize)), waiting: Arc::default() }
 }
 
 /// How often a request waiting for a connection looks whether the pool still has any.

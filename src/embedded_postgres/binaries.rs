@@ -16,6 +16,15 @@ pub(super) struct PgBinaries {
     pub(super) pg_ctl: PathBuf,
 }
 
+impl PgBinaries {
+    /// pg_basebackup of the same install: beside initdb once symlinks are resolved (a PATH
+    /// entry may link initdb alone, as /usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb).
+    pub(super) fn pg_basebackup(&self) -> PathBuf {
+        let initdb = fs::canonicalize(&self.initdb).unwrap_or_else(|_| self.initdb.clone());
+        initdb.with_file_name("pg_basebackup")
+    }
+}
+
 pub(super) fn read_pg_version(cluster_dir: &Path) -> Option<String> {
     fs::read_to_string(cluster_dir.join("PG_VERSION")).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }

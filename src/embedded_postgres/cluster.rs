@@ -72,7 +72,10 @@ impl Cluster {
     ///
     /// initdb writes into a scratch sibling that is renamed into place only once complete,
     /// so a killed initdb never leaves a half-made cluster where the next start looks.
-    pub(super) fn ensure_initialized(&self, fast_unsafe: bool) -> Result<bool> {
+    ///
+    /// With `standby_of` (a primary's port on 127.0.0.1) the cluster is a base backup of that
+    /// server instead, configured (`-R`) to start as its streaming standby.
+    pub(super) fn ensure_initialized(&self, fast_unsafe: bool, standby_of: Option<u16>) -> Result<bool> {
         if self.dir.join("PG_VERSION").is_file() {
             return Ok(false);
         }
@@ -95,20 +98,16 @@ impl Cluster {
             .map_err(|e| EmbeddedPgError::io(format!("creating {}", tmp.display()), e))?;
         self.chown(&tmp)?;
 
-        let mut cmd = self.command(&self.bins.initdb);
-        cmd.arg("-D").arg(&tmp).args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]);
-        if fast_unsafe {
-            cmd.arg("--no-sync");
-        }
-        let result = run(&mut cmd, "initdb");
-        let failure = match result {
-            Ok(out) if out.status.success() => None,
-            Ok(out) => Some(format!("{} {}", out.status, describe_output(&out, &self.run_as))),
-            Err(e) => Some(e.to_string()),
+        let result = match standby_of {
+            None => self.run_initdb(&tmp, fast_unsafe),
+            Some(port) => self.run_base_backup(&tmp, port, fast_unsafe),
         };
-        if let Some(detail) = failure {
+        if let Err(detail) = result {
             let _ = fs::remove_dir_all(&tmp);
-            return Err(EmbeddedPgError::InitdbFailed { cluster_dir: self.dir.clone(), detail });
+            return Err(match standby_of {
+                None => EmbeddedPgError::InitdbFailed { cluster_dir: self.dir.clone(), detail },
+                Some(_) => EmbeddedPgError::BaseBackupFailed { cluster_dir: self.dir.clone(), detail },
+            });
         }
 
         fs::rename(&tmp, &self.dir)
@@ -120,6 +119,36 @@ impl Cluster {
             }
         }
         Ok(true)
+    }
+
+    fn run_initdb(&self, tmp: &Path, fast_unsafe: bool) -> std::result::Result<(), String> {
+        let mut cmd = self.command(&self.bins.initdb);
+        cmd.arg("-D").arg(tmp).args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"]);
+        if fast_unsafe {
+            cmd.arg("--no-sync");
+        }
+        self.run_tool(&mut cmd, "initdb")
+    }
+
+    /// pg_basebackup (of initdb's install: same major version) of the server on
+    /// 127.0.0.1:`port`, with the WAL streamed alongside and the standby settings written.
+    fn run_base_backup(&self, tmp: &Path, port: u16, fast_unsafe: bool) -> std::result::Result<(), String> {
+        let mut cmd = self.command(&self.bins.pg_basebackup());
+        cmd.arg("-D").arg(tmp).args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPERUSER]);
+        // Fast checkpoint: the spread one would wait up to checkpoint_timeout.
+        cmd.args(["-X", "stream", "-R", "-c", "fast"]);
+        if fast_unsafe {
+            cmd.arg("--no-sync");
+        }
+        self.run_tool(&mut cmd, "pg_basebackup")
+    }
+
+    fn run_tool(&self, cmd: &mut Command, what: &str) -> std::result::Result<(), String> {
+        match run(cmd, what) {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(format!("{} {}", out.status, describe_output(&out, &self.run_as))),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     pub(super) fn remove_stale_initdb_dirs(&self) {
@@ -277,7 +306,9 @@ impl Cluster {
         }
     }
 
-    pub(super) fn stop_server(&self, our_pid: i32) -> Result<()> {
+    /// `pg_ctl stop` in `mode` (`fast`: clients are disconnected and the server shuts down
+    /// cleanly; `immediate`: it quits at once, as after a crash).
+    pub(super) fn stop_server(&self, our_pid: i32, mode: &str) -> Result<()> {
         let pid_file = self.dir.join("postmaster.pid");
         match read_postmaster_pid(&pid_file) {
             None => return Ok(()),
@@ -286,7 +317,7 @@ impl Cluster {
             Some(_) => {}
         }
         let mut cmd = self.command(&self.bins.pg_ctl);
-        cmd.args(["stop", "-m", "fast", "-w", "-t"]).arg(SERVER_TIMEOUT.as_secs().to_string()).arg("-D").arg(&self.dir);
+        cmd.args(["stop", "-m", mode, "-w", "-t"]).arg(SERVER_TIMEOUT.as_secs().to_string()).arg("-D").arg(&self.dir);
         let out = run(&mut cmd, "pg_ctl stop")?;
         if out.status.success() || !pid_file.exists() {
             return Ok(());

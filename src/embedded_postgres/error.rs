@@ -39,6 +39,8 @@ pub enum EmbeddedPgError {
     UnsafeFallbackDir { path: PathBuf, reason: String },
     #[error("initdb failed for {cluster_dir}: {detail}")]
     InitdbFailed { cluster_dir: PathBuf, detail: String },
+    #[error("pg_basebackup failed for {cluster_dir}: {detail}")]
+    BaseBackupFailed { cluster_dir: PathBuf, detail: String },
     #[error("could not start PostgreSQL in {cluster_dir} ({attempts} attempt(s)): {detail}")]
     StartFailed { cluster_dir: PathBuf, attempts: u32, detail: String },
     #[error(

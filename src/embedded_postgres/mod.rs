@@ -80,18 +80,26 @@ impl EmbeddedPostgres {
     /// if it is not running, or reuse it if it is already running (port from postmaster.pid).
     /// Blocking; may take seconds.
     pub fn start(config: EmbeddedPostgresConfig) -> Result<EmbeddedPostgres> {
-        Self::start_with_ports(config, &mut free_port)
+        Self::start_with_ports(config, &mut free_port, None)
+    }
+
+    /// A streaming standby of `primary` (a hot standby, read-only), made with pg_basebackup the
+    /// first time and started on a free port: for tests of the read replica. The primary must
+    /// allow replication connections from 127.0.0.1, as initdb's defaults do.
+    pub fn start_standby(config: EmbeddedPostgresConfig, primary: &EmbeddedPostgres) -> Result<EmbeddedPostgres> {
+        Self::start_with_ports(config, &mut free_port, Some(primary.port))
     }
 
     /// Like [`Self::start`], but on `port` (the server fails to start if it is taken): for
     /// bringing a stopped cluster back where its clients expect it (fault tests).
     pub fn start_on_port(config: EmbeddedPostgresConfig, port: u16) -> Result<EmbeddedPostgres> {
-        Self::start_with_ports(config, &mut || Ok(port))
+        Self::start_with_ports(config, &mut || Ok(port), None)
     }
 
     fn start_with_ports(
         config: EmbeddedPostgresConfig,
         next_port: &mut dyn FnMut() -> Result<u16>,
+        standby_of: Option<u16>,
     ) -> Result<EmbeddedPostgres> {
         let data_dir = prepare_data_dir(&config.data_dir)?;
         let run_as = unprivileged_user()?;
@@ -111,7 +119,7 @@ impl EmbeddedPostgres {
         let cluster =
             Cluster { bins, run_as, data_dir, log: base.join(LOG_FILE_NAME), dir: cluster_dir, base, in_fallback };
 
-        let created_here = cluster.ensure_initialized(config.fast_unsafe)?;
+        let created_here = cluster.ensure_initialized(config.fast_unsafe, standby_of)?;
         if let Some(pm) = cluster.running_postmaster()? {
             return Ok(EmbeddedPostgres {
                 cluster,
@@ -163,6 +171,16 @@ impl EmbeddedPostgres {
 
     /// Stop with `pg_ctl stop -m fast`, only if this handle started the server. Idempotent.
     pub fn stop(&mut self) -> Result<()> {
+        self.stop_in_mode("fast")
+    }
+
+    /// Stop with `pg_ctl stop -m immediate` (the server quits at once, as after a crash), only
+    /// if this handle started it: for tests of a database that goes away.
+    pub fn stop_immediately(&mut self) -> Result<()> {
+        self.stop_in_mode("immediate")
+    }
+
+    fn stop_in_mode(&mut self, mode: &str) -> Result<()> {
         if !self.started_here || self.stopped {
             return Ok(());
         }
@@ -170,7 +188,7 @@ impl EmbeddedPostgres {
         // a URL that stops working a moment later. If the data folder is gone (a test's temp
         // dir dropped first) the server must still be stopped, so go on without it.
         let _lock = lock_data_dir(&self.cluster.data_dir).ok();
-        self.cluster.stop_server(self.pid)?;
+        self.cluster.stop_server(self.pid, mode)?;
         self.stopped = true;
         Ok(())
     }
@@ -206,7 +224,7 @@ mod tests {
         };
         let mut config = EmbeddedPostgresConfig::new(dir.path().join("data"));
         config.fast_unsafe = true;
-        let mut pg = EmbeddedPostgres::start_with_ports(config, &mut ports).unwrap();
+        let mut pg = EmbeddedPostgres::start_with_ports(config, &mut ports, None).unwrap();
         assert_eq!(offered.len(), 2, "offered ports: {offered:?}");
         assert_ne!(pg.port(), taken);
         assert!(accepts_tcp(pg.port()));

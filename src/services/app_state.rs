@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and the reads no replica answers.
     pub pool: DbPool,
+    /// The streaming standby for read-only requests (`DATABASE_READ_URL`), when there is one.
+    pub replica: Option<Arc<crate::services::read_routing::ReadReplica>>,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     /// Master keys and tenants' data keys: seals secrets and customers' personal data

@@ -429,7 +429,7 @@ pub fn cancel(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
     Ok(view)
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DocumentQuery {

@@ -64,6 +64,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
     kind: String,
     status: String,
@@ -98,6 +103,15 @@ pub struct Metrics {
     queues: QueueGauges,
     runs: Family<RunLabels, Gauge>,
     draining: Gauge,
+    replica: ReplicaFigures,
+}
+
+/// Reads by the server that answered them, and the replica's state at scrape time.
+#[derive(Default)]
+struct ReplicaFigures {
+    reads: Family<SourceLabel, Counter>,
+    up: Gauge,
+    lag: SecondsGauge,
 }
 
 #[derive(Default)]
@@ -130,6 +144,7 @@ impl Metrics {
             queues: QueueGauges::default(),
             runs: Family::default(),
             draining: Gauge::default(),
+            replica: ReplicaFigures::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered, by route pattern and status", m.requests.clone());
@@ -145,6 +160,7 @@ impl Metrics {
         m.queues.register(&mut registry);
         registry.register("runs", "Reconciliation and statement runs queued or running", m.runs.clone());
         registry.register("draining", "1 while this process shuts down (readiness fails)", m.draining.clone());
+        m.replica.register(&mut registry);
         Metrics { registry, ..m }
     }
 
@@ -165,12 +181,26 @@ impl Metrics {
         self.run_phases.get_or_create(&PhaseLabel { phase }).observe(seconds);
     }
 
+    /// Counts a read-only request's database work by the server that answered it.
+    pub fn observe_read(&self, source: crate::services::read_routing::ReadSource) {
+        self.replica.reads.get_or_create(&SourceLabel { source: source.as_str() }).inc();
+    }
+
     pub fn set_draining(&self) {
         self.draining.set(1);
     }
 
     /// The text exposition: this process's figures plus the shared queues read now.
-    pub async fn render(&self, pool: &DbPool) -> AppResult<String> {
+    pub async fn render(
+        &self,
+        pool: &DbPool,
+        replica: Option<&crate::services::read_routing::ReadReplica>,
+    ) -> AppResult<String> {
+        if let Some(replica) = replica {
+            let lag = replica.lag_seconds().await;
+            self.replica.up.set(i64::from(lag.is_some()));
+            self.replica.lag.set(lag.unwrap_or(0.0));
+        }
         let state = pool.state();
         let busy = i64::from(state.connections.saturating_sub(state.idle_connections));
         self.pool.get_or_create(&StateLabel { state: "in_use" }).set(busy);
@@ -187,6 +217,22 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).map_err(AppError::internal)?;
         Ok(text)
+    }
+}
+
+impl ReplicaFigures {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "db_reads",
+            "Read-only requests' database work by the server that answered",
+            self.reads.clone(),
+        );
+        registry.register("db_replica_up", "1 when the read replica answered at scrape time", self.up.clone());
+        registry.register(
+            "db_replica_lag_seconds",
+            "How far the read replica's replay is behind (0 when it has replayed all it received)",
+            self.lag.clone(),
+        );
     }
 }
 

@@ -40,6 +40,7 @@ pub mod polling;
 pub mod portal;
 pub mod products;
 pub mod rate_limit;
+pub mod read_routing;
 pub mod reports;
 pub mod secret_keys;
 pub mod statement_of_account;

@@ -41,6 +41,7 @@ mod multi_process;
 mod openapi;
 mod operations;
 mod portal;
+mod read_replica;
 mod readme;
 mod reports;
 mod rolling_restart;

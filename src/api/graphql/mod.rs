@@ -8,6 +8,7 @@ mod limits;
 mod mutation;
 mod page;
 mod query;
+mod routing;
 
 pub use limits::Limits;
 
@@ -99,7 +100,7 @@ where
     T: Send + 'static,
 {
     let (state, principal) = caller(ctx)?;
-    crate::db::read(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
+    crate::db::read(routing::pool(ctx, state), move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
 }
 
 /// The app state and the authenticated tenant caller of a resolver (its error when the request
@@ -119,7 +120,7 @@ where
     T: Send + 'static,
 {
     let (state, principal) = caller(ctx)?;
-    crate::db::transaction(&state.pool, move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
+    crate::db::transaction(routing::pool(ctx, state), move |conn| work(conn, &principal)).await.map_err(|e| e.extend())
 }
 
 /// Runs one use case for a portal resolver: only a customer portal token gets here.
@@ -134,7 +135,7 @@ where
         Some(Err(e)) => return Err(e.extend()),
         None => return Err(AppError::forbidden("portal fields need a customer portal token").extend()),
     };
-    crate::db::transaction(&state.pool, move |conn| work(conn, &portal)).await.map_err(|e| e.extend())
+    crate::db::transaction(routing::pool(ctx, state), move |conn| work(conn, &portal)).await.map_err(|e| e.extend())
 }
 
 fn max_limit(ctx: &async_graphql::Context<'_>) -> i64 {
@@ -184,8 +185,7 @@ pub async fn graphql(
     if let Err(e) = checked.and_then(|()| check_root_fields(&mut request, anonymous, introspection_off)) {
         return Either::Right(error_response(&e));
     }
-    let ResolvedCaller { tenant, portal } = caller;
-    Either::Left(schema.execute(request.data(Caller(tenant)).data(PortalCaller(portal))).await.into())
+    Either::Left(routing::execute(&state, schema, request, caller, &req, &body).await.into())
 }
 
 /// What the root fields of a request allow: an anonymous caller (public introspection) may ask

@@ -1,5 +1,6 @@
 use super::ErrorBody;
 use crate::api::extract::{execute_write_digest, ok_json, run, spool_body, Auth, JsonBody, SpooledBody};
+use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{
     self, BankAccountInput, BankAccountPatch, BankAccountView, BankFormats, BankImportSettings, BankLineQuery,
@@ -159,11 +160,12 @@ pub async fn get_statement(state: web::Data<AppState>, Auth(p): Auth, id: web::P
 #[get("/bank-lines")]
 pub async fn list_lines(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     query: web::Query<BankLineQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
-    let page = run(&state.pool, move |conn| bank::list_lines(conn, &p, query.into_inner(), max)).await?;
+    let page = reads.run(move |conn| bank::list_lines(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 

@@ -1,5 +1,6 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_import, ok_json, run, run_read, Auth, JsonBody};
+use crate::api::extract::{execute_import, ok_json, Auth, JsonBody};
+use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::ImportReport;
@@ -45,12 +46,13 @@ pub async fn create(
 #[get("/customers")]
 pub async fn list(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     query: web::Query<CustomerQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
     let keys = state.keyring.clone();
-    let page = run(&state.pool, move |conn| customers::list(conn, &p, &keys, query.into_inner(), max)).await?;
+    let page = reads.run(move |conn| customers::list(conn, &p, &keys, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 
@@ -63,9 +65,14 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[get("/customers/{code}")]
-pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let keys = state.keyring.clone();
-    let view = run(&state.pool, move |conn| customers::get(conn, &p, &keys, &code)).await?;
+pub async fn get(
+    state: web::Data<AppState>,
+    reads: Reads,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (keys, code) = (state.keyring.clone(), code.into_inner());
+    let view = reads.run(move |conn| customers::get(conn, &p, &keys, &code)).await?;
     Ok(ok_json(&view))
 }
 
@@ -128,7 +135,8 @@ pub async fn import(
     security(("bearer" = []))
 )]
 #[get("/customers/{code}/balance")]
-pub async fn balance(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let view = run_read(&state.pool, move |conn| customers::balance(conn, &p, &code)).await?;
+pub async fn balance(reads: Reads, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    let view = reads.run_statement(move |conn| customers::balance(conn, &p, &code)).await?;
     Ok(ok_json(&view))
 }

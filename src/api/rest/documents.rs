@@ -3,6 +3,7 @@ use crate::api::extract::{
     execute_write, execute_write_digest, import_format, ok_json, read_body, run_read, spool_body, Auth, BodyStore,
     JsonBody, SpooledBody,
 };
+use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::services::document_lines::{self, DocumentSettingsView};
 use crate::services::documents::{self, DocumentInput, DocumentPatch, DocumentQuery, DocumentView};
@@ -51,11 +52,12 @@ pub async fn put_settings(Auth(p): Auth, body: JsonBody<DocumentSettingsView>) -
 #[get("/documents")]
 pub async fn list(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     query: web::Query<DocumentQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
-    let page = run_read(&state.pool, move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
+    let page = reads.run_statement(move |conn| documents::list(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 
@@ -68,8 +70,9 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[get("/documents/{id}")]
-pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    let view = run_read(&state.pool, move |conn| documents::get(conn, &p, *id)).await?;
+pub async fn get(reads: Reads, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let view = reads.run_statement(move |conn| documents::get(conn, &p, id)).await?;
     Ok(ok_json(&view))
 }
 

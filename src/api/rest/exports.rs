@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 /// Period and file format of a statement of account.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct StatementExportQuery {
     pub from: Option<NaiveDate>,

@@ -47,7 +47,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
             .finish();
     }
-    match state.metrics.render(&state.pool).await {
+    match state.metrics.render(&state.pool, state.replica.as_deref()).await {
         Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text),
         Err(e) => HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", "1"))

@@ -1,5 +1,6 @@
 use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody, OrDefault};
+use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::cash_application::{
     self as matching, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation,
@@ -51,6 +52,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 #[get("/allocations")]
 pub async fn list(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     query: web::Query<AllocationQuery>,
     req: HttpRequest,
@@ -58,11 +60,11 @@ pub async fn list(
     let wants_csv = req.headers().get("accept").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     let q = query.into_inner();
     if wants_csv {
-        let bytes = run(&state.pool, move |conn| matching::allocations_csv(conn, &p, q)).await?;
+        let bytes = reads.run(move |conn| matching::allocations_csv(conn, &p, q)).await?;
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(bytes));
     }
     let max = state.settings.list_max_limit;
-    Ok(ok_json(&run(&state.pool, move |conn| matching::list_allocations(conn, &p, q, max)).await?))
+    Ok(ok_json(&reads.run(move |conn| matching::list_allocations(conn, &p, q, max)).await?))
 }
 
 /// Confirm a proposed allocation (with the rest of its candidate set); the line's other

@@ -5,6 +5,7 @@ use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::statements::PageQuery;
 use super::ErrorBody;
 use crate::api::extract::{import_format, ok_json, parse_json_or_default, read_body, run, JsonBody, PortalAuth};
+use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::reports::ExportFormat;
 use crate::services::customer_statements::{StatementInput, StatementOptions, StatementView};
@@ -22,8 +23,8 @@ use uuid::Uuid;
 /// The customer's account: name, balance per currency and open items.
 #[utoipa::path(operation_id = "getPortalAccount", tag = "portal", responses((status = 200, body = PortalAccount), (status = 401, body = ErrorBody)), security(("portal" = [])))]
 #[get("/portal/account")]
-pub async fn account(state: web::Data<AppState>, PortalAuth(c): PortalAuth) -> AppResult<HttpResponse> {
-    Ok(ok_json(&run(&state.pool, move |conn| portal::account(conn, &c)).await?))
+pub async fn account(reads: Reads, PortalAuth(c): PortalAuth) -> AppResult<HttpResponse> {
+    Ok(ok_json(&reads.run(move |conn| portal::account(conn, &c)).await?))
 }
 
 /// The customer's statement of account for a period. JSON by default; `format=csv|xlsx|pdf` (or
@@ -45,7 +46,7 @@ pub async fn account(state: web::Data<AppState>, PortalAuth(c): PortalAuth) -> A
 )]
 #[get("/portal/statement-of-account")]
 pub async fn statement_of_account(
-    state: web::Data<AppState>,
+    reads: Reads,
     PortalAuth(c): PortalAuth,
     q: web::Query<StatementExportQuery>,
     req: HttpRequest,
@@ -53,14 +54,15 @@ pub async fn statement_of_account(
     let q = q.into_inner();
     let format = negotiate(q.format.as_deref(), &req)?;
     let with_lines = q.lines.unwrap_or(false);
-    let (company, statement) = run(&state.pool, move |conn| {
-        let mut statement = portal::portal_statement_of_account(conn, &c, q.from, q.to)?;
-        if with_lines {
-            portal::add_document_lines(conn, c.tenant_id, &mut statement)?;
-        }
-        Ok((tenants::name(conn, c.tenant_id)?, statement))
-    })
-    .await?;
+    let (company, statement) = reads
+        .run(move |conn| {
+            let mut statement = portal::portal_statement_of_account(conn, &c, q.from, q.to)?;
+            if with_lines {
+                portal::add_document_lines(conn, c.tenant_id, &mut statement)?;
+            }
+            Ok((tenants::name(conn, c.tenant_id)?, statement))
+        })
+        .await?;
     if format == ExportFormat::Json {
         return Ok(ok_json(&statement));
     }
@@ -72,13 +74,13 @@ pub async fn statement_of_account(
 #[get("/portal/differences")]
 pub async fn list_differences(
     state: web::Data<AppState>,
+    reads: Reads,
     PortalAuth(c): PortalAuth,
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let (q, max) = (q.into_inner(), state.settings.list_max_limit);
     Ok(ok_json(
-        &run(&state.pool, move |conn| differences::list_for_customer(conn, &c, q.cursor.as_deref(), q.limit, max))
-            .await?,
+        &reads.run(move |conn| differences::list_for_customer(conn, &c, q.cursor.as_deref(), q.limit, max)).await?,
     ))
 }
 

@@ -1,5 +1,6 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_import, ok_json, run_read, Auth, JsonBody};
+use crate::api::extract::{execute_import, ok_json, Auth, JsonBody};
+use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::import::ImportReport;
 use crate::services::pagination::Page;
@@ -37,11 +38,12 @@ pub async fn create(Auth(p): Auth, body: JsonBody<ProductInput>) -> AppResult<Ht
 #[get("/products")]
 pub async fn list(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     query: web::Query<ProductQuery>,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.list_max_limit;
-    let page = run_read(&state.pool, move |conn| products::list(conn, &p, query.into_inner(), max)).await?;
+    let page = reads.run_statement(move |conn| products::list(conn, &p, query.into_inner(), max)).await?;
     Ok(ok_json(&page))
 }
 
@@ -54,8 +56,9 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[get("/products/{code}")]
-pub async fn get(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let view = run_read(&state.pool, move |conn| products::get(conn, &p, &code)).await?;
+pub async fn get(reads: Reads, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    let view = reads.run_statement(move |conn| products::get(conn, &p, &code)).await?;
     Ok(ok_json(&view))
 }
 

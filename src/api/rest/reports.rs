@@ -2,12 +2,12 @@
 
 use super::exports::{download, negotiate};
 use super::ErrorBody;
-use crate::api::extract::{ok_json, run, Auth};
+use crate::api::extract::{ok_json, Auth};
+use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::reports::{ExportFormat, ReportHeader};
 use crate::services::reports::{self, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking};
 use crate::services::tenants;
-use crate::state::AppState;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
@@ -30,7 +30,7 @@ use chrono::Utc;
 )]
 #[get("/reports/aging")]
 pub async fn aging(
-    state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     q: web::Query<AgingQuery>,
     req: HttpRequest,
@@ -43,12 +43,13 @@ pub async fn aging(
         f => f,
     };
     let tenant_id = p.tenant_id;
-    let (company, report) = run(&state.pool, move |conn| {
-        let report = reports::aging(conn, &p, &q)?;
-        let company = if format == ExportFormat::Xlsx { tenants::name(conn, tenant_id)? } else { String::new() };
-        Ok((company, report))
-    })
-    .await?;
+    let (company, report) = reads
+        .run(move |conn| {
+            let report = reports::aging(conn, &p, &q)?;
+            let company = if format == ExportFormat::Xlsx { tenants::name(conn, tenant_id)? } else { String::new() };
+            Ok((company, report))
+        })
+        .await?;
     let file_name = format!("aging-{}.{}", report.as_of, format.extension());
     let bytes = match format {
         ExportFormat::Json | ExportFormat::Pdf => return Ok(ok_json(&report)),
@@ -68,23 +69,15 @@ pub async fn aging(
 /// ending on `as_of`, per customer and currency and for the tenant.
 #[utoipa::path(operation_id = "getCollectionsReport", tag = "reports", params(CollectionQuery), responses((status = 200, body = CollectionReport)), security(("bearer" = [])))]
 #[get("/reports/collections")]
-pub async fn collections(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    q: web::Query<CollectionQuery>,
-) -> AppResult<HttpResponse> {
+pub async fn collections(reads: Reads, Auth(p): Auth, q: web::Query<CollectionQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
-    Ok(ok_json(&run(&state.pool, move |conn| reports::collections(conn, &p, &q)).await?))
+    Ok(ok_json(&reads.run(move |conn| reports::collections(conn, &p, &q)).await?))
 }
 
 /// Customers ranked by overdue amount in the tenant's base currency.
 #[utoipa::path(operation_id = "getOverdueRanking", tag = "reports", params(CollectionQuery), responses((status = 200, body = OverdueRanking)), security(("bearer" = [])))]
 #[get("/reports/overdue-ranking")]
-pub async fn overdue_ranking(
-    state: web::Data<AppState>,
-    Auth(p): Auth,
-    q: web::Query<CollectionQuery>,
-) -> AppResult<HttpResponse> {
+pub async fn overdue_ranking(reads: Reads, Auth(p): Auth, q: web::Query<CollectionQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
-    Ok(ok_json(&run(&state.pool, move |conn| reports::overdue_ranking(conn, &p, &q)).await?))
+    Ok(ok_json(&reads.run(move |conn| reports::overdue_ranking(conn, &p, &q)).await?))
 }

@@ -4,6 +4,7 @@
 use super::exports::{negotiate, statement_file, StatementExportQuery};
 use super::ErrorBody;
 use crate::api::extract::{execute_write, ok_json, parse_json_or_default, read_body, run, Auth, JsonBody, OrDefault};
+use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::reports::ExportFormat;
 use crate::services::customer_statements::{
@@ -59,7 +60,7 @@ pub async fn submit(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     pub cursor: Option<String>,
@@ -71,14 +72,13 @@ pub struct PageQuery {
 #[get("/customers/{code}/statements")]
 pub async fn list(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     code: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let (code, q, max) = (code.into_inner(), q.into_inner(), state.settings.list_max_limit);
-    Ok(ok_json(
-        &run(&state.pool, move |conn| statements::list(conn, &p, &code, q.cursor.as_deref(), q.limit, max)).await?,
-    ))
+    Ok(ok_json(&reads.run(move |conn| statements::list(conn, &p, &code, q.cursor.as_deref(), q.limit, max)).await?))
 }
 
 /// One statement with its balances and differences.
@@ -101,6 +101,7 @@ pub async fn get(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>)
 #[get("/differences")]
 pub async fn list_differences(
     state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     q: web::Query<DifferenceQuery>,
     req: HttpRequest,
@@ -108,19 +109,19 @@ pub async fn list_differences(
     let wants_csv = req.headers().get("accept").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
     let q = q.into_inner();
     if wants_csv {
-        let bytes = run(&state.pool, move |conn| differences::list_csv(conn, &p, q)).await?;
+        let bytes = reads.run(move |conn| differences::list_csv(conn, &p, q)).await?;
         return Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(bytes));
     }
     let max = state.settings.list_max_limit;
-    Ok(ok_json(&run(&state.pool, move |conn| differences::list(conn, &p, q, max)).await?))
+    Ok(ok_json(&reads.run(move |conn| differences::list(conn, &p, q, max)).await?))
 }
 
 /// One difference with its comment thread.
 #[utoipa::path(operation_id = "getDifference", tag = "differences", params(("id" = Uuid, Path)), responses((status = 200, body = DifferenceDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/differences/{id}")]
-pub async fn get_difference(state: web::Data<AppState>, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn get_difference(reads: Reads, Auth(p): Auth, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    Ok(ok_json(&run(&state.pool, move |conn| differences::get(conn, &p, id)).await?))
+    Ok(ok_json(&reads.run(move |conn| differences::get(conn, &p, id)).await?))
 }
 
 fn parse_action(name: &str) -> Option<Action> {
@@ -221,7 +222,7 @@ pub async fn send_all(
 )]
 #[get("/customers/{code}/statement-of-account")]
 pub async fn statement_of_account(
-    state: web::Data<AppState>,
+    reads: Reads,
     Auth(p): Auth,
     code: web::Path<String>,
     q: web::Query<StatementExportQuery>,
@@ -230,14 +231,15 @@ pub async fn statement_of_account(
     let (code, q) = (code.into_inner(), q.into_inner());
     let format = negotiate(q.format.as_deref(), &req)?;
     let with_lines = q.lines.unwrap_or(false);
-    let (company, statement) = run(&state.pool, move |conn| {
-        let mut statement = portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)?;
-        if with_lines {
-            portal::add_document_lines(conn, p.tenant_id, &mut statement)?;
-        }
-        Ok((tenants::name(conn, p.tenant_id)?, statement))
-    })
-    .await?;
+    let (company, statement) = reads
+        .run(move |conn| {
+            let mut statement = portal::tenant_statement_of_account(conn, &p, &code, q.from, q.to)?;
+            if with_lines {
+                portal::add_document_lines(conn, p.tenant_id, &mut statement)?;
+            }
+            Ok((tenants::name(conn, p.tenant_id)?, statement))
+        })
+        .await?;
     if format == ExportFormat::Json {
         return Ok(ok_json(&statement));
     }

@@ -68,7 +68,7 @@ pub(super) fn allocation_view(row: cash_db::AllocationRow) -> AllocationView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AllocationQuery {
