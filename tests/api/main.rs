@@ -43,6 +43,7 @@ mod portal;
 mod readme;
 mod reports;
 mod service;
+mod shutdown;
 mod statement_habits;
 mod statement_layouts;
 mod statements;
