@@ -50,5 +50,6 @@ mod statements;
 mod templates;
 mod tenancy;
 mod tenant_export;
+mod trace_export;
 mod users;
 mod webhooks;
