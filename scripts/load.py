@@ -3,7 +3,10 @@
 balance, list page) and writes (document create with an Idempotency-Key, small bank statement
 imports) against a seeded database. Writes target/bench-load.md.
 
-Usage: scripts/load.sh [--lines 20000] [--connections 32] [--duration 15]
+Usage: scripts/load.sh [--lines 20000] [--connections 32] [--duration 15] [--processes 1]
+With --processes N, N servers share the database and N wrk instances run at once, each with
+1/N of the connections against one server (what a round-robin balancer does); the table sums
+their requests and takes the worst p50/p99.
 DATABASE_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432); a fresh
 database is created on it and dropped afterwards (DZ_KEEP_DB=1 keeps it).
 """
@@ -46,10 +49,20 @@ def parse_wrk(out):
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else ""}
 
 
-def wrk(base, script, args, connections, duration, threads=2):
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
-           "-s", os.path.join(LUA, script), base, "--"] + args
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def wrk_all(bases, script, args, connections, duration):
+    """One wrk per server at once, the connections split between them; their figures combined."""
+    share = max(1, connections // len(bases))
+    cmds = [["wrk", "-t", "1" if len(bases) > 1 else "2", "-c", str(share), "-d", f"{duration}s", "--latency",
+             "-s", os.path.join(LUA, script), base, "--"] + args for base in bases]
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in cmds]
+    outs = [p.communicate()[0] for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit("wrk failed")
+    parts = [parse_wrk(o) for o in outs]
+    return {"rps": sum(r["rps"] for r in parts), "p50": max(r["p50"] for r in parts),
+            "p99": max(r["p99"] for r in parts), "requests": sum(r["requests"] for r in parts),
+            "non2xx": sum(r["non2xx"] for r in parts),
+            "socket_errors": "; ".join(r["socket_errors"] for r in parts if r["socket_errors"])}
 
 
 def settle(db, timeout=120):
@@ -70,6 +83,7 @@ def main():
     ap.add_argument("--duration", type=int, default=15, help="seconds measured per scenario")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--only", help="run only scenarios whose name contains this")
+    ap.add_argument("--processes", type=int, default=1, help="servers sharing the database")
     ap.add_argument("--label", default="", help="a note for the report (e.g. before/after a change)")
     args = ap.parse_args()
     work = os.path.join(dz.ROOT, "target", "load")
@@ -77,14 +91,16 @@ def main():
     data = dz.generate(args.lines, os.path.join(work, f"data-{args.lines}"))
     db = dz.Database("dz_load")
     workers = os.environ.get("DUIZHANG_WORKERS", str(os.cpu_count() or 2))
-    server = dz.Server(db.url, os.path.join(work, "var"), {
+    servers = [dz.Server(db.url, os.path.join(work, "var"), {
         "DUIZHANG_WORKERS": workers,
         "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
         "DUIZHANG_CONNECTOR_WORKER": "false",
-    }, os.path.join(work, "server.log"))
+    }, os.path.join(work, f"server{i}.log")) for i in range(args.processes)]
+    server = servers[0]
     results = []
     try:
-        server.start()
+        for s in servers:
+            s.start()
         tenant = dz.create_tenant(db.url, "Load test")
         key = tenant["api_key"]
         api = dz.Api(server.base, key)
@@ -116,18 +132,19 @@ def main():
                 continue
             settle(db)  # also between scenarios: a write scenario leaves the sealer a backlog
             log(f"{name}: warm-up {args.warmup} s, then {args.duration} s at {args.connections} connections")
-            wrk(server.base, script, argv(script, f"w{int(time.time())}"), args.connections, args.warmup)
-            out = wrk(server.base, script, argv(script, f"m{int(time.time())}"), args.connections, args.duration)
-            r = parse_wrk(out)
+            bases = [s.base for s in servers]
+            wrk_all(bases, script, argv(script, f"w{int(time.time())}"), args.connections, args.warmup)
+            r = wrk_all(bases, script, argv(script, f"m{int(time.time())}"), args.connections, args.duration)
             r.update(name=name, kind=kind, targets=targets)
             log(f"  {r['rps']:.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, non-2xx {r['non2xx']}")
             results.append(r)
     finally:
-        server.stop()
+        for s in servers:
+            s.stop()
         db.drop()
     lines = [
         f"# Load test {args.label}".rstrip(), "",
-        f"{time.strftime('%Y-%m-%d %H:%M')} UTC; release build, {workers} HTTP workers, wrk with 2 threads and "
+        f"{time.strftime('%Y-%m-%d %H:%M')} UTC; release build, {args.processes} process(es) with {workers} HTTP workers each, wrk with 2 threads and "
         f"{args.connections} connections on the same {os.cpu_count()} cores, loopback; PostgreSQL at "
         f"{db.url.rsplit('@', 1)[-1].rsplit('/', 1)[0]}; {counts[0]} documents, {counts[1]} customers, "
         f"{counts[2]} bank lines; {args.duration} s per scenario after {args.warmup} s warm-up.", "",

@@ -79,7 +79,7 @@ pub fn insert_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResu
 
 /// The statement row is written first (lines reference it) and completed at the end.
 pub fn finish_statement(conn: &mut PgConnection, s: &BankStatement) -> QueryResult<()> {
-    diesel::update(bank_statements::table.find(s.id))
+    diesel::update(bank_statements::table.filter(bank_statements::tenant_id.eq(s.tenant_id)).find(s.id))
         .set((
             bank_statements::statements.eq(&s.statements),
             bank_statements::lines_imported.eq(s.lines_imported),
@@ -343,6 +343,7 @@ pub fn list_lines(
     let mut query = bank_lines::table
         .inner_join(bank_accounts::table)
         .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(bank_accounts::tenant_id.eq(tenant_id))
         .select((BankLine::as_select(), bank_accounts::account_id))
         .into_boxed();
     if let Some(id) = f.bank_account_id {

@@ -159,7 +159,8 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
     }
     let Some(run) = claimed else { return Ok(None) };
     let now = Utc::now();
-    diesel::update(reconciliation_runs::table.find(run.id))
+    let this_run = || reconciliation_runs::table.filter(reconciliation_runs::tenant_id.eq(run.tenant_id)).find(run.id);
+    diesel::update(this_run())
         .set((
             reconciliation_runs::status.eq(RunStatus::Running.as_str()),
             reconciliation_runs::started_at.eq(Some(now)),
@@ -168,7 +169,7 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
             reconciliation_runs::lines_processed.eq(0),
         ))
         .execute(conn)?;
-    reconciliation_runs::table.find(run.id).select(Run::as_select()).first(conn).map(Some)
+    this_run().select(Run::as_select()).first(conn).map(Some)
 }
 
 /// Puts a run this session holds back in the queue, as it was before [`claim_run`] took it (its
@@ -210,7 +211,7 @@ pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed:
 }
 
 pub fn finish_run(conn: &mut PgConnection, run: &Run) -> QueryResult<()> {
-    diesel::update(reconciliation_runs::table.find(run.id))
+    diesel::update(reconciliation_runs::table.filter(reconciliation_runs::tenant_id.eq(run.tenant_id)).find(run.id))
         .set((
             reconciliation_runs::status.eq(run.status.as_str()),
             reconciliation_runs::lines_total.eq(run.lines_total),
@@ -457,6 +458,8 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AllocationFilter) -> Q
         .inner_join(bank_lines::table)
         .inner_join(documents::table)
         .filter(allocations::tenant_id.eq(tenant_id))
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .filter(documents::tenant_id.eq(tenant_id))
         .select((
             Allocation::as_select(),
             bank_lines::bank_reference,
@@ -511,8 +514,14 @@ pub fn of_line_for_update(conn: &mut PgConnection, tenant_id: Uuid, line: Uuid) 
         .load(conn)
 }
 
-pub fn set_state(conn: &mut PgConnection, ids: &[Uuid], state: AllocationState, by: &str) -> QueryResult<()> {
-    diesel::update(allocations::table.filter(allocations::id.eq_any(ids)))
+pub fn set_state(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+    state: AllocationState,
+    by: &str,
+) -> QueryResult<()> {
+    diesel::update(allocations::table.filter(allocations::tenant_id.eq(tenant_id)).filter(allocations::id.eq_any(ids)))
         .set((
             allocations::state.eq(state.as_str()),
             allocations::decided_at.eq(Some(Utc::now())),
@@ -535,8 +544,8 @@ pub fn write_offs_of(
         .load(conn)
 }
 
-pub fn reverse_write_offs(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<()> {
-    diesel::update(write_offs::table.filter(write_offs::id.eq_any(ids)))
+pub fn reverse_write_offs(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<()> {
+    diesel::update(write_offs::table.filter(write_offs::tenant_id.eq(tenant_id)).filter(write_offs::id.eq_any(ids)))
         .set(write_offs::reversed_at.eq(Some(Utc::now())))
         .execute(conn)
         .map(|_| ())

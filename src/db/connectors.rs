@@ -80,7 +80,7 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, after: Option<Uuid>, limit
 }
 
 pub fn save(conn: &mut PgConnection, c: &Connector) -> QueryResult<()> {
-    diesel::update(connectors::table.find(c.id))
+    diesel::update(connectors::table.filter(connectors::tenant_id.eq(c.tenant_id)).find(c.id))
         .set((
             connectors::name.eq(&c.name),
             connectors::config.eq(&c.config),
@@ -101,8 +101,8 @@ pub fn save(conn: &mut PgConnection, c: &Connector) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::delete(connectors::table.find(id)).execute(conn).map(|_| ())
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<()> {
+    diesel::delete(connectors::table.filter(connectors::tenant_id.eq(tenant_id)).find(id)).execute(conn).map(|_| ())
 }
 
 /// Due, enabled connectors whose lease (if any) ran out, locked so other workers skip them.
@@ -144,7 +144,7 @@ pub fn insert_sync(conn: &mut PgConnection, s: &ConnectorSync) -> QueryResult<()
 }
 
 pub fn save_sync(conn: &mut PgConnection, s: &ConnectorSync) -> QueryResult<()> {
-    diesel::update(connector_syncs::table.find(s.id))
+    diesel::update(connector_syncs::table.filter(connector_syncs::tenant_id.eq(s.tenant_id)).find(s.id))
         .set((
             connector_syncs::status.eq(s.status),
             connector_syncs::finished_at.eq(s.finished_at),

@@ -29,7 +29,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> Quer
 pub fn save(conn: &mut PgConnection, row: &SavedMapping) -> QueryResult<()> {
     diesel::insert_into(m::table)
         .values(row)
-        .on_conflict(m::customer_id)
+        .on_conflict((m::customer_id, m::tenant_id))
         .do_update()
         .set((m::mapping.eq(&row.mapping), m::updated_at.eq(row.updated_at)))
         .execute(conn)

@@ -154,7 +154,7 @@ const OUR_ITEMS: &str = "\
     SELECT d.customer_id, NULL, 'payment', 'bank line ' || coalesce(l.bank_reference, l.id::text), l.booking_date, \
            sum(a.amount), d.currency::text, l.end_to_end_id, array_agg(d.doc_no ORDER BY d.doc_no) \
       FROM documents d JOIN allocations a ON a.tenant_id = d.tenant_id AND a.document_id = d.id \
-      JOIN bank_lines l ON l.id = a.bank_line_id \
+      JOIN bank_lines l ON l.tenant_id = a.tenant_id AND l.id = a.bank_line_id \
      WHERE d.tenant_id = $1 AND d.customer_id = ANY($2) AND a.state IN ('auto_applied', 'confirmed') \
        AND ($3::date IS NULL OR l.booking_date >= $3) AND ($4::date IS NULL OR l.booking_date <= $4) \
      GROUP BY d.customer_id, l.id, l.bank_reference, l.booking_date, l.end_to_end_id, d.currency \

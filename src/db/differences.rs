@@ -81,6 +81,7 @@ pub fn open_of_period(
     differences::table
         .inner_join(customer_statements::table)
         .filter(differences::tenant_id.eq(tenant_id))
+        .filter(customer_statements::tenant_id.eq(tenant_id))
         .filter(differences::customer_id.eq(customer_id))
         .filter(differences::status.eq(DifferenceStatus::Open))
         .filter(customer_statements::period_from.is_not_distinct_from(from))
@@ -97,6 +98,7 @@ pub fn list(
     let mut q = differences::table
         .inner_join(customers::table)
         .filter(differences::tenant_id.eq(tenant_id))
+        .filter(customers::tenant_id.eq(tenant_id))
         .select((Difference::as_select(), customers::code))
         .order(differences::id)
         .limit(f.limit)
@@ -127,7 +129,11 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .select(Difference::as_select())
         .for_update()
         .first(conn)?;
-    let code = customers::table.filter(customers::id.eq(d.customer_id)).select(customers::code).first(conn)?;
+    let code = customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq(d.customer_id))
+        .select(customers::code)
+        .first(conn)?;
     Ok((d, code))
 }
 
@@ -135,6 +141,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<D
     differences::table
         .inner_join(customers::table)
         .filter(differences::tenant_id.eq(tenant_id))
+        .filter(customers::tenant_id.eq(tenant_id))
         .filter(differences::id.eq(id))
         .select((Difference::as_select(), customers::code))
         .first(conn)
@@ -142,12 +149,13 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<D
 
 pub fn set_status(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     status: DifferenceStatus,
     resolution_note: Option<&str>,
     adjustment_document_id: Option<Uuid>,
 ) -> QueryResult<()> {
-    diesel::update(differences::table.filter(differences::id.eq(id)))
+    diesel::update(differences::table.filter(differences::tenant_id.eq(tenant_id)).filter(differences::id.eq(id)))
         .set((
             differences::status.eq(status),
             differences::resolution_note.eq(resolution_note),
@@ -158,8 +166,8 @@ pub fn set_status(
     Ok(())
 }
 
-pub fn cancel_many(conn: &mut PgConnection, ids: &[Uuid], note: &str) -> QueryResult<usize> {
-    diesel::update(differences::table.filter(differences::id.eq_any(ids)))
+pub fn cancel_many(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid], note: &str) -> QueryResult<usize> {
+    diesel::update(differences::table.filter(differences::tenant_id.eq(tenant_id)).filter(differences::id.eq_any(ids)))
         .set((
             differences::status.eq(DifferenceStatus::Cancelled),
             differences::resolution_note.eq(note),

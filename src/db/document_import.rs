@@ -236,15 +236,16 @@ pub struct PlannedChange {
 }
 
 /// Opens a cursor over the planned changes in row order, their documents locked for update.
-pub fn open_changes(conn: &mut PgConnection) -> QueryResult<()> {
-    conn.batch_execute(
+pub fn open_changes(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<()> {
+    // A cursor is declared by a simple query, without parameters; a UUID is safe to write in.
+    conn.batch_execute(&format!(
         "DECLARE documents_import_changes NO SCROLL CURSOR FOR \
          SELECT p.row_no, p.customer_code, p.issue_date AS new_issue_date, p.due_date AS new_due_date, \
                 p.currency AS new_currency, p.amount AS new_amount, \
                 p.external_reference AS new_external_reference, p.source_system AS new_source_system, d.* \
-         FROM documents_import_plan p JOIN documents d ON d.id = p.existing_id \
+         FROM documents_import_plan p JOIN documents d ON d.tenant_id = '{tenant_id}' AND d.id = p.existing_id \
          WHERE p.outcome = 'change' ORDER BY p.row_no FOR UPDATE OF d",
-    )
+    ))
 }
 
 /// The next `n` planned changes (none: all were read).

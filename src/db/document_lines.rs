@@ -71,7 +71,12 @@ pub fn of_documents(
     for chunk in ids.chunks(10_000) {
         out.extend(
             document_lines::table
-                .left_join(products::table)
+                .left_join(
+                    products::table.on(products::id
+                        .nullable()
+                        .eq(document_lines::product_id)
+                        .and(products::tenant_id.eq(document_lines::tenant_id))),
+                )
                 .filter(document_lines::tenant_id.eq(tenant_id))
                 .filter(document_lines::document_id.eq_any(chunk))
                 .order((document_lines::document_id, document_lines::line_no))

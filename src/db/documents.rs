@@ -85,6 +85,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<D
     documents::table
         .inner_join(customers::table)
         .filter(documents::tenant_id.eq(tenant_id))
+        .filter(customers::tenant_id.eq(tenant_id))
         .filter(documents::id.eq(id))
         .select((Document::as_select(), customers::code))
         .first(conn)
@@ -98,7 +99,11 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .select(Document::as_select())
         .for_update()
         .first(conn)?;
-    let code = customers::table.find(doc.customer_id).select(customers::code).first(conn)?;
+    let code = customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .find(doc.customer_id)
+        .select(customers::code)
+        .first(conn)?;
     Ok((doc, code))
 }
 
@@ -135,6 +140,7 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
     let mut query = documents::table
         .inner_join(customers::table)
         .filter(documents::tenant_id.eq(tenant_id))
+        .filter(customers::tenant_id.eq(tenant_id))
         .select((Document::as_select(), customers::code))
         .into_boxed();
     if let Some(customer_id) = f.customer_id {
@@ -142,7 +148,7 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &DocumentFilter) -> Que
     }
     if let Some(code) = &f.customer_code {
         // With the tenant, the code finds its customer through the (tenant_id, code) key.
-        query = query.filter(customers::tenant_id.eq(tenant_id)).filter(customers::code.eq(code.clone()));
+        query = query.filter(customers::code.eq(code.clone()));
     }
     if let Some(doc_type) = f.doc_type {
         query = query.filter(documents::doc_type.eq(doc_type));

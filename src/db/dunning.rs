@@ -113,7 +113,7 @@ pub fn upsert_states(conn: &mut PgConnection, rows: &[CustomerState]) -> QueryRe
     for r in rows {
         diesel::insert_into(customer_dunning::table)
             .values(r)
-            .on_conflict(customer_dunning::customer_id)
+            .on_conflict((customer_dunning::customer_id, customer_dunning::tenant_id))
             .do_update()
             .set(r)
             .execute(conn)?;
@@ -217,11 +217,13 @@ pub fn recovery(
     diesel::sql_query(
         "WITH runs AS (SELECT id, as_of FROM dunning_runs WHERE tenant_id = $1 AND as_of <= $2 AND as_of > $2::date - 7 * $3), \
          asg AS (SELECT a.run_id, a.customer_id, a.currency::text AS currency, a.level_code, a.overdue_amount, r.as_of \
-                   FROM dunning_assignments a JOIN runs r ON r.id = a.run_id), \
+                   FROM dunning_assignments a JOIN runs r ON r.id = a.run_id WHERE a.tenant_id = $1), \
          paid AS ( \
            SELECT asg.run_id, asg.customer_id, asg.currency, sum(x.amount) AS collected FROM asg JOIN ( \
              SELECT d.customer_id, d.currency::text AS currency, l.booking_date AS paid_on, al.amount \
-               FROM allocations al JOIN bank_lines l ON l.id = al.bank_line_id JOIN documents d ON d.id = al.document_id \
+               FROM allocations al \
+               JOIN bank_lines l ON l.tenant_id = al.tenant_id AND l.id = al.bank_line_id \
+               JOIN documents d ON d.tenant_id = al.tenant_id AND d.id = al.document_id \
               WHERE al.tenant_id = $1 AND al.state IN ('auto_applied', 'confirmed') \
              UNION ALL \
              SELECT customer_id, currency::text, issue_date, amount FROM documents \

@@ -53,6 +53,8 @@ pub fn find_usable_for_update(
         .optional()
 }
 
-pub fn mark_used(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::update(tokens::table.find(id)).set(tokens::used_at.eq(now)).execute(conn)
+pub fn mark_used(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(tokens::table.filter(tokens::tenant_id.eq(tenant_id)).find(id))
+        .set(tokens::used_at.eq(now))
+        .execute(conn)
 }

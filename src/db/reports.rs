@@ -105,7 +105,7 @@ pub(crate) fn open_as_of(scope: Scope) -> String {
     format!(
         "later_alloc AS ( \
            SELECT a.document_id, sum(a.amount) AS amount \
-             FROM {alloc_from} JOIN bank_lines l ON l.id = a.bank_line_id \
+             FROM {alloc_from} JOIN bank_lines l ON l.tenant_id = a.tenant_id AND l.id = a.bank_line_id \
             WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2 \
             GROUP BY a.document_id), \
          later_wo AS ( \
@@ -172,7 +172,7 @@ pub fn aging(
             GROUP BY customer_id, currency, width_bucket(age, $4::int[])) \
          SELECT c.id AS customer_id, c.code AS customer_code, c.name AS customer_name, cells.currency, \
                 cells.bucket, cells.amount, cells.items \
-           FROM cells JOIN customers c ON c.id = cells.customer_id \
+           FROM cells JOIN customers c ON c.tenant_id = $1 AND c.id = cells.customer_id \
           ORDER BY c.code, cells.currency, cells.bucket",
         open_as_of(scope)
     ))
@@ -237,7 +237,7 @@ pub fn collections(
            SELECT a.document_id, sum(a.amount) FILTER (WHERE l.booking_date > $2) AS later, \
                   sum(a.amount) FILTER (WHERE l.booking_date <= $2) AS collected, \
                   count(*) FILTER (WHERE l.booking_date <= $2) AS collections \
-             FROM {alloc_from} JOIN bank_lines l ON l.id = a.bank_line_id \
+             FROM {alloc_from} JOIN bank_lines l ON l.tenant_id = a.tenant_id AND l.id = a.bank_line_id \
             WHERE a.tenant_id = $1 AND a.state IN ('auto_applied', 'confirmed') AND l.booking_date > $2::date - $3 \
             GROUP BY a.document_id), \
          later_wo AS ( \
@@ -279,7 +279,7 @@ pub fn collections(
              FROM docs GROUP BY customer_id, currency) \
          SELECT c.code AS customer_code, c.name AS customer_name, s.currency::text AS currency, \
                 s.receivables, s.overdue, s.sales, s.collected \
-           FROM sums s JOIN customers c ON c.id = s.customer_id \
+           FROM sums s JOIN customers c ON c.tenant_id = $1 AND c.id = s.customer_id \
           WHERE s.rows > 0 \
           ORDER BY c.code, s.currency"
     ))
@@ -309,7 +309,7 @@ pub fn overdue(conn: &mut PgConnection, tenant_id: Uuid, as_of: NaiveDate) -> Qu
     diesel::sql_query(format!(
         "WITH {} \
          SELECT i.customer_id, c.code AS customer_code, i.currency, sum(i.open) AS overdue \
-           FROM items i JOIN customers c ON c.id = i.customer_id \
+           FROM items i JOIN customers c ON c.tenant_id = $1 AND c.id = i.customer_id \
           WHERE i.open <> 0 AND i.age > 0 \
           GROUP BY i.customer_id, c.code, i.currency",
         open_as_of(Scope::Book)

@@ -88,8 +88,9 @@ pub fn lock_next_pending(conn: &mut PgConnection) -> QueryResult<Option<Statemen
 
 /// Ids of up to `limit` customers of the run still to do, in id order (the partial index of
 /// pending items: done ones are not walked again by every batch).
-pub fn pending_customers(conn: &mut PgConnection, run_id: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
+pub fn pending_customers(conn: &mut PgConnection, tenant_id: Uuid, run_id: Uuid, limit: i64) -> QueryResult<Vec<Uuid>> {
     statement_run_items::table
+        .filter(statement_run_items::tenant_id.eq(tenant_id))
         .filter(statement_run_items::run_id.eq(run_id))
         .filter(diesel::dsl::not(statement_run_items::done))
         .order(statement_run_items::customer_id)
@@ -115,36 +116,40 @@ pub struct ItemDone {
 }
 
 /// Marks the customers' items done, with their closing balances, in one statement.
-pub fn items_done(conn: &mut PgConnection, run_id: Uuid, done: &[ItemDone]) -> QueryResult<()> {
+pub fn items_done(conn: &mut PgConnection, tenant_id: Uuid, run_id: Uuid, done: &[ItemDone]) -> QueryResult<()> {
     let ids: Vec<Uuid> = done.iter().map(|d| d.customer_id).collect();
     let balances: Vec<&Value> = done.iter().map(|d| &d.closing_balances).collect();
     let lines: Vec<i32> = done.iter().map(|d| d.lines).collect();
     diesel::sql_query(
         "UPDATE statement_run_items i SET done = true, closing_balances = v.closing, lines = v.lines \
            FROM unnest($2::uuid[], $3::jsonb[], $4::int[]) AS v(customer_id, closing, lines) \
-          WHERE i.run_id = $1 AND i.customer_id = v.customer_id",
+          WHERE i.run_id = $1 AND i.customer_id = v.customer_id AND i.tenant_id = $5",
     )
     .bind::<SqlUuid, _>(run_id)
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Jsonb>, _>(&balances)
     .bind::<Array<Integer>, _>(&lines)
+    .bind::<SqlUuid, _>(tenant_id)
     .execute(conn)
     .map(|_| ())
 }
 
 pub fn progress(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     run_id: Uuid,
     done: i32,
     status: RunStatus,
     finished_at: Option<DateTime<Utc>>,
 ) -> QueryResult<()> {
-    diesel::update(statement_runs::table.filter(statement_runs::id.eq(run_id)))
-        .set((
-            statement_runs::customers_done.eq(done),
-            statement_runs::status.eq(status.as_str()),
-            statement_runs::finished_at.eq(finished_at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(
+        statement_runs::table.filter(statement_runs::tenant_id.eq(tenant_id)).filter(statement_runs::id.eq(run_id)),
+    )
+    .set((
+        statement_runs::customers_done.eq(done),
+        statement_runs::status.eq(status.as_str()),
+        statement_runs::finished_at.eq(finished_at),
+    ))
+    .execute(conn)
+    .map(|_| ())
 }

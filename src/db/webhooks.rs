@@ -110,7 +110,10 @@ pub fn insert_endpoint(conn: &mut PgConnection, e: &Endpoint) -> QueryResult<()>
 }
 
 pub fn update_endpoint(conn: &mut PgConnection, e: &Endpoint) -> QueryResult<()> {
-    diesel::update(webhook_endpoints::table.find(e.id)).set(e).execute(conn).map(|_| ())
+    diesel::update(webhook_endpoints::table.filter(webhook_endpoints::tenant_id.eq(e.tenant_id)).find(e.id))
+        .set(e)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn delete_endpoint(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
@@ -129,7 +132,12 @@ pub fn find_endpoint(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, for_upd
             .first::<Uuid>(conn)?;
     }
     webhook_endpoints::table
-        .left_join(customers::table)
+        .left_join(
+            customers::table.on(customers::id
+                .nullable()
+                .eq(webhook_endpoints::customer_id)
+                .and(customers::tenant_id.eq(webhook_endpoints::tenant_id))),
+        )
         .filter(webhook_endpoints::tenant_id.eq(tenant_id))
         .filter(webhook_endpoints::id.eq(id))
         .select((Endpoint::as_select(), customers::code.nullable()))
@@ -143,7 +151,12 @@ pub fn list_endpoints(
     limit: i64,
 ) -> QueryResult<Vec<EndpointRow>> {
     let mut q = webhook_endpoints::table
-        .left_join(customers::table)
+        .left_join(
+            customers::table.on(customers::id
+                .nullable()
+                .eq(webhook_endpoints::customer_id)
+                .and(customers::tenant_id.eq(webhook_endpoints::tenant_id))),
+        )
         .filter(webhook_endpoints::tenant_id.eq(tenant_id))
         .select((Endpoint::as_select(), customers::code.nullable()))
         .order(webhook_endpoints::id)
@@ -156,9 +169,10 @@ pub fn list_endpoints(
 }
 
 /// Cancels the pending deliveries of an endpoint (it was disabled); returns how many.
-pub fn cancel_pending(conn: &mut PgConnection, endpoint_id: Uuid, reason: &str) -> QueryResult<usize> {
+pub fn cancel_pending(conn: &mut PgConnection, tenant_id: Uuid, endpoint_id: Uuid, reason: &str) -> QueryResult<usize> {
     diesel::update(
         webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(tenant_id))
             .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
             .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
     )
@@ -209,21 +223,26 @@ pub fn list_deliveries(
     q.load(conn)
 }
 
-pub fn attempts_of(conn: &mut PgConnection, delivery_id: Uuid) -> QueryResult<Vec<Attempt>> {
+pub fn attempts_of(conn: &mut PgConnection, tenant_id: Uuid, delivery_id: Uuid) -> QueryResult<Vec<Attempt>> {
     webhook_attempts::table
+        .filter(webhook_attempts::tenant_id.eq(tenant_id))
         .filter(webhook_attempts::delivery_id.eq(delivery_id))
         .order(webhook_attempts::id)
         .select(Attempt::as_select())
         .load(conn)
 }
 
-pub fn event_payload(conn: &mut PgConnection, event_id: Uuid) -> QueryResult<Value> {
-    outbox_events::table.find(event_id).select(outbox_events::payload).first(conn)
+pub fn event_payload(conn: &mut PgConnection, tenant_id: Uuid, event_id: Uuid) -> QueryResult<Value> {
+    outbox_events::table
+        .filter(outbox_events::tenant_id.eq(tenant_id))
+        .find(event_id)
+        .select(outbox_events::payload)
+        .first(conn)
 }
 
 /// Starts a new attempt schedule (manual redelivery): due now, same event, same webhook-id.
-pub fn restart(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Delivery> {
-    diesel::update(webhook_deliveries::table.find(id))
+pub fn restart(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> QueryResult<Delivery> {
+    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::tenant_id.eq(tenant_id)).find(id))
         .set((
             webhook_deliveries::status.eq(DeliveryStatus::Pending),
             webhook_deliveries::schedule_attempts.eq(0),
@@ -262,7 +281,7 @@ pub fn insert_deliveries(conn: &mut PgConnection, rows: &[Delivery]) -> QueryRes
     for chunk in rows.chunks(1000) {
         diesel::insert_into(webhook_deliveries::table)
             .values(chunk)
-            .on_conflict((webhook_deliveries::endpoint_id, webhook_deliveries::event_id))
+            .on_conflict((webhook_deliveries::endpoint_id, webhook_deliveries::event_id, webhook_deliveries::tenant_id))
             .do_nothing()
             .execute(conn)?;
     }
@@ -292,8 +311,8 @@ pub fn lock_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Quer
 }
 
 /// Takes a delivery for one attempt: counts it and pushes its due time forward by the lease.
-pub fn lease(conn: &mut PgConnection, id: Uuid, until: DateTime<Utc>, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(webhook_deliveries::table.find(id))
+pub fn lease(conn: &mut PgConnection, d: &Delivery, until: DateTime<Utc>, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::tenant_id.eq(d.tenant_id)).find(d.id))
         .set((
             webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
             webhook_deliveries::schedule_attempts.eq(webhook_deliveries::schedule_attempts + 1),
@@ -366,7 +385,7 @@ pub fn insert_attempt(conn: &mut PgConnection, a: &Attempt) -> QueryResult<()> {
 }
 
 pub fn finish_attempt(conn: &mut PgConnection, a: &Attempt) -> QueryResult<()> {
-    diesel::update(webhook_attempts::table.find(a.id))
+    diesel::update(webhook_attempts::table.filter(webhook_attempts::tenant_id.eq(a.tenant_id)).find(a.id))
         .set((
             webhook_attempts::finished_at.eq(a.finished_at),
             webhook_attempts::duration_ms.eq(a.duration_ms),
@@ -383,7 +402,7 @@ pub fn finish_attempt(conn: &mut PgConnection, a: &Attempt) -> QueryResult<()> {
 #[allow(clippy::too_many_arguments)]
 pub fn record_outcome(
     conn: &mut PgConnection,
-    id: Uuid,
+    d: &Delivery,
     status: DeliveryStatus,
     next_attempt_at: Option<DateTime<Utc>>,
     status_code: Option<i32>,
@@ -391,28 +410,44 @@ pub fn record_outcome(
     delivered_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::update(webhook_deliveries::table.find(id).filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)))
-        .set((
-            webhook_deliveries::status.eq(status),
-            webhook_deliveries::next_attempt_at.eq(next_attempt_at),
-            webhook_deliveries::last_status_code.eq(status_code),
-            webhook_deliveries::last_error.eq(error),
-            webhook_deliveries::delivered_at.eq(delivered_at),
-            webhook_deliveries::updated_at.eq(now),
-        ))
-        .execute(conn)
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(d.tenant_id))
+            .find(d.id)
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
+    )
+    .set((
+        webhook_deliveries::status.eq(status),
+        webhook_deliveries::next_attempt_at.eq(next_attempt_at),
+        webhook_deliveries::last_status_code.eq(status_code),
+        webhook_deliveries::last_error.eq(error),
+        webhook_deliveries::delivered_at.eq(delivered_at),
+        webhook_deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)
 }
 
 /// Disables an endpoint (it answered 410 Gone) and cancels its pending deliveries. False when
 /// it was disabled already.
-pub fn disable_endpoint(conn: &mut PgConnection, id: Uuid, reason: &str, now: DateTime<Utc>) -> QueryResult<bool> {
-    let changed = diesel::update(webhook_endpoints::table.find(id).filter(webhook_endpoints::enabled.eq(true)))
-        .set((
-            webhook_endpoints::enabled.eq(false),
-            webhook_endpoints::disabled_reason.eq(reason),
-            webhook_endpoints::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    cancel_pending(conn, id, "cancelled: the endpoint answered 410 Gone")?;
+pub fn disable_endpoint(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        webhook_endpoints::table
+            .filter(webhook_endpoints::tenant_id.eq(tenant_id))
+            .find(id)
+            .filter(webhook_endpoints::enabled.eq(true)),
+    )
+    .set((
+        webhook_endpoints::enabled.eq(false),
+        webhook_endpoints::disabled_reason.eq(reason),
+        webhook_endpoints::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    cancel_pending(conn, tenant_id, id, "cancelled: the endpoint answered 410 Gone")?;
     Ok(changed > 0)
 }

@@ -444,7 +444,7 @@ pub fn update(
 pub fn delete(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResult<ConnectorView> {
     require(principal, Permission::Admin)?;
     let c = load(conn, principal, id, true)?;
-    c_db::delete(conn, c.id)?;
+    c_db::delete(conn, c.tenant_id, c.id)?;
     let mut e = entry(principal, "connector.deleted", "connector", &c.id.to_string());
     e.before = Some(audit_view(&c));
     audit_db::append(conn, principal.tenant_id, vec![e])?;

@@ -457,7 +457,7 @@ pub fn transition(
         adjustment_id = Some(doc.id);
     }
     let note = (!input.body.trim().is_empty()).then(|| input.body.trim().to_string()).or(d.resolution_note.clone());
-    diff_db::set_status(conn, d.id, to, note.as_deref(), adjustment_id)?;
+    diff_db::set_status(conn, d.tenant_id, d.id, to, note.as_deref(), adjustment_id)?;
     add_comment(conn, party, &d, &comment, Some(to))?;
 
     let (after_row, code) = diff_db::find(conn, d.tenant_id, d.id)?;

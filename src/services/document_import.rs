@@ -151,7 +151,7 @@ fn write(
         lap("audited");
     }
     if changes > 0 {
-        import_db::open_changes(conn)?;
+        import_db::open_changes(conn, principal.tenant_id)?;
         apply_changes(conn, principal, &mut report, rejected, plans, with_lines)?;
         lap("changed");
     }

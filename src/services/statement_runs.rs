@@ -118,7 +118,7 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
         let Some(run) = runs_db::lock_next_pending(conn)? else {
             return Ok(false);
         };
-        let pending = runs_db::pending_customers(conn, run.id, BATCH)?;
+        let pending = runs_db::pending_customers(conn, run.tenant_id, run.id, BATCH)?;
         let codes: HashMap<Uuid, String> =
             runs_db::customer_codes(conn, run.tenant_id, &pending)?.into_iter().collect();
         if pending.iter().any(|id| !codes.contains_key(id)) {
@@ -137,12 +137,12 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
             done.push(item);
             issued.push(event);
         }
-        runs_db::items_done(conn, run.id, &done)?;
+        runs_db::items_done(conn, run.tenant_id, run.id, &done)?;
         events::emit_many(conn, run.tenant_id, issued)?;
         let done = run.customers_done + pending.len() as i32;
         let finished = (pending.len() as i64) < BATCH;
         let status = if finished { RunStatus::Completed } else { RunStatus::Running };
-        runs_db::progress(conn, run.id, done, status, finished.then(Utc::now))?;
+        runs_db::progress(conn, run.tenant_id, run.id, done, status, finished.then(Utc::now))?;
         Ok(true)
     })
 }

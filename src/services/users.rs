@@ -268,7 +268,7 @@ pub fn complete_password_reset(conn: &mut PgConnection, token_hash: &str, passwo
     let user = users::find_for_update(conn, token.tenant_id, token.user_id)?
         .filter(|u| u.disabled_at.is_none())
         .ok_or_else(invalid)?;
-    password_resets::mark_used(conn, token.id, now)?;
+    password_resets::mark_used(conn, token.tenant_id, token.id, now)?;
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("user with unknown role"))?;
     let user_principal =
         Principal { tenant_id: user.tenant_id, actor: Actor::User { id: user.id }, role, scopes: vec![] };

@@ -235,7 +235,7 @@ fn claim(
         if !endpoint.enabled {
             w_db::record_outcome(
                 conn,
-                d.id,
+                &d,
                 DeliveryStatus::Cancelled,
                 None,
                 None,
@@ -245,7 +245,7 @@ fn claim(
             )?;
             continue;
         }
-        w_db::lease(conn, d.id, until, now)?;
+        w_db::lease(conn, &d, until, now)?;
         let attempt_id = Uuid::now_v7();
         w_db::insert_attempt(
             conn,
@@ -482,23 +482,14 @@ fn record(
         Outcome::Delivered { status, excerpt } => {
             attempt.status_code = Some(*status as i32);
             attempt.response_excerpt = Some(excerpt.clone());
-            w_db::record_outcome(
-                conn,
-                d.id,
-                DeliveryStatus::Succeeded,
-                None,
-                Some(*status as i32),
-                None,
-                Some(now),
-                now,
-            )?;
+            w_db::record_outcome(conn, d, DeliveryStatus::Succeeded, None, Some(*status as i32), None, Some(now), now)?;
         }
         Outcome::Gone { excerpt } => {
             attempt.status_code = Some(410);
             attempt.response_excerpt = Some(excerpt.clone());
             let reason = format!("the endpoint answered 410 Gone at {now}");
-            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, Some(410), Some(&reason), None, now)?;
-            if w_db::disable_endpoint(conn, d.endpoint_id, &reason, now)? {
+            w_db::record_outcome(conn, d, DeliveryStatus::Failed, None, Some(410), Some(&reason), None, now)?;
+            if w_db::disable_endpoint(conn, d.tenant_id, d.endpoint_id, &reason, now)? {
                 tracing::info!(endpoint = %d.endpoint_id, "webhook endpoint disabled: 410 Gone");
                 let system =
                     Principal { tenant_id: d.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
@@ -509,7 +500,7 @@ fn record(
         }
         Outcome::Refused { error } => {
             attempt.error = Some(error.clone());
-            w_db::record_outcome(conn, d.id, DeliveryStatus::Failed, None, None, Some(error), None, now)?;
+            w_db::record_outcome(conn, d, DeliveryStatus::Failed, None, None, Some(error), None, now)?;
         }
         Outcome::Retry { status, excerpt, error, retry_after } => {
             attempt.status_code = status.map(i32::from);
@@ -541,7 +532,7 @@ fn retry_or_give_up(
             let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
             w_db::record_outcome(
                 conn,
-                d.id,
+                d,
                 DeliveryStatus::Pending,
                 Some(at),
                 status.map(i32::from),
@@ -554,7 +545,7 @@ fn retry_or_give_up(
             let error = format!("gave up after {tries} attempts; last: {error}");
             w_db::record_outcome(
                 conn,
-                d.id,
+                d,
                 DeliveryStatus::Failed,
                 None,
                 status.map(i32::from),

@@ -234,7 +234,7 @@ pub fn update_endpoint(
         Some(false) if e.enabled => {
             e.enabled = false;
             let reason = format!("disabled by {}:{} at {}", principal.actor.kind(), principal.actor.id(), now);
-            w_db::cancel_pending(conn, e.id, "cancelled: the endpoint was disabled")?;
+            w_db::cancel_pending(conn, e.tenant_id, e.id, "cancelled: the endpoint was disabled")?;
             e.disabled_reason = Some(reason);
         }
         _ => {}
@@ -426,8 +426,8 @@ pub fn get_delivery(conn: &mut PgConnection, principal: &Principal, id: Uuid) ->
 }
 
 fn detail(conn: &mut PgConnection, d: Delivery) -> AppResult<WebhookDeliveryDetail> {
-    let payload = w_db::event_payload(conn, d.event_id)?;
-    let attempts = w_db::attempts_of(conn, d.id)?;
+    let payload = w_db::event_payload(conn, d.tenant_id, d.event_id)?;
+    let attempts = w_db::attempts_of(conn, d.tenant_id, d.id)?;
     Ok(WebhookDeliveryDetail {
         delivery: d.into(),
         payload: async_graphql::Json(payload),
@@ -444,7 +444,7 @@ pub fn redeliver(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> Ap
     if !endpoint.enabled {
         return Err(AppError::conflict("the endpoint is disabled; enable it (PATCH enabled: true) first"));
     }
-    let d = w_db::restart(conn, d.id, Utc::now())?;
+    let d = w_db::restart(conn, d.tenant_id, d.id, Utc::now())?;
     let mut a = entry(principal, "webhook_delivery.redelivered", "webhook_delivery", &id.to_string());
     a.after = Some(serde_json::json!({ "webhook_id": d.event_id, "endpoint_id": d.endpoint_id }));
     audit_db::append(conn, principal.tenant_id, vec![a])?;

@@ -144,26 +144,29 @@ pub fn lock_inbound_secrets(
 /// Replaces a webhook endpoint's secrets (`None` keeps one).
 pub fn update_webhook_secrets(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     a: Option<String>,
     b: Option<String>,
 ) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE webhook_endpoints SET secret = coalesce($2, secret), previous_secret = coalesce($3, previous_secret) \
-         WHERE id = $1",
+         WHERE id = $1 AND tenant_id = $4",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<Nullable<Text>, _>(a)
     .bind::<Nullable<Text>, _>(b)
+    .bind::<SqlUuid, _>(tenant_id)
     .execute(conn)?;
     Ok(())
 }
 
 /// Replaces an inbound secret.
-pub fn update_inbound_secret(conn: &mut PgConnection, id: Uuid, secret: &str) -> QueryResult<()> {
-    diesel::sql_query("UPDATE inbound_secrets SET secret = $2 WHERE id = $1")
+pub fn update_inbound_secret(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, secret: &str) -> QueryResult<()> {
+    diesel::sql_query("UPDATE inbound_secrets SET secret = $2 WHERE id = $1 AND tenant_id = $3")
         .bind::<SqlUuid, _>(id)
         .bind::<Text, _>(secret)
+        .bind::<SqlUuid, _>(tenant_id)
         .execute(conn)?;
     Ok(())
 }
@@ -192,11 +195,18 @@ pub fn lock_bytes_rows(
     .load(conn)
 }
 
-/// Replaces the binary value in `column` of a row of `table`.
-pub fn update_bytes(conn: &mut PgConnection, table: &str, column: &str, id: Uuid, value: &[u8]) -> QueryResult<()> {
-    diesel::sql_query(format!("UPDATE {table} SET {column} = $2 WHERE id = $1"))
+/// Replaces the binary value in `column` of a row (`tenant_id`, `id`) of `table`.
+pub fn update_bytes(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    (tenant_id, id): (Uuid, Uuid),
+    value: &[u8],
+) -> QueryResult<()> {
+    diesel::sql_query(format!("UPDATE {table} SET {column} = $2 WHERE id = $1 AND tenant_id = $3"))
         .bind::<SqlUuid, _>(id)
         .bind::<Bytea, _>(value)
+        .bind::<SqlUuid, _>(tenant_id)
         .execute(conn)?;
     Ok(())
 }
@@ -227,16 +237,20 @@ pub fn lock_customers(
 /// Replaces a customer's (sealed) accounts and address and its account hashes.
 pub fn update_customer_sealed(
     conn: &mut PgConnection,
+    tenant_id: Uuid,
     id: Uuid,
     bank_accounts: &[String],
     email: &Option<String>,
     hashes: &[String],
 ) -> QueryResult<()> {
-    diesel::sql_query("UPDATE customers SET bank_accounts = $2, email = $3, bank_account_hashes = $4 WHERE id = $1")
-        .bind::<SqlUuid, _>(id)
-        .bind::<Array<Text>, _>(bank_accounts)
-        .bind::<Nullable<Text>, _>(email)
-        .bind::<Array<Text>, _>(hashes)
+    diesel::sql_query(
+        "UPDATE customers SET bank_accounts = $2, email = $3, bank_account_hashes = $4 WHERE id = $1 AND tenant_id = $5",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Array<Text>, _>(bank_accounts)
+    .bind::<Nullable<Text>, _>(email)
+    .bind::<Array<Text>, _>(hashes)
+    .bind::<SqlUuid, _>(tenant_id)
         .execute(conn)?;
     Ok(())
 }
@@ -266,13 +280,15 @@ pub fn lock_contacts(
 /// Replaces a contact's sealed fields.
 pub fn update_contact_sealed(conn: &mut PgConnection, c: &crate::db::customer_contacts::Contact) -> QueryResult<()> {
     diesel::sql_query(
-        "UPDATE customer_contacts SET name = $2, email = $3, phone = $4, address_lines = $5 WHERE id = $1",
+        "UPDATE customer_contacts SET name = $2, email = $3, phone = $4, address_lines = $5 \
+         WHERE id = $1 AND tenant_id = $6",
     )
     .bind::<SqlUuid, _>(c.id)
     .bind::<Text, _>(&c.name)
     .bind::<Nullable<Text>, _>(&c.email)
     .bind::<Nullable<Text>, _>(&c.phone)
     .bind::<Array<Text>, _>(&c.address_lines)
+    .bind::<SqlUuid, _>(c.tenant_id)
     .execute(conn)?;
     Ok(())
 }

@@ -177,8 +177,8 @@ pub fn confirm(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppR
         }
     })?;
     let by = format!("{}:{}", principal.actor.kind(), principal.actor.id());
-    cash_db::set_state(conn, &ids, AllocationState::Confirmed, &by)?;
-    cash_db::set_state(conn, &others, AllocationState::Rejected, &by)?;
+    cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Confirmed, &by)?;
+    cash_db::set_state(conn, principal.tenant_id, &others, AllocationState::Rejected, &by)?;
     let mut e = entry(principal, "allocation.confirmed", "bank_line", &chosen.bank_line_id.to_string());
     e.after = Some(serde_json::json!({ "confirmed": ids, "rejected": others }));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
@@ -213,7 +213,7 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
                 })
                 .map(|a| a.id)
                 .collect();
-            cash_db::set_state(conn, &ids, AllocationState::Rejected, &by)?;
+            cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Rejected, &by)?;
             "allocation.rejected"
         }
         AllocationState::AutoApplied | AllocationState::Confirmed => {
@@ -233,8 +233,8 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
             cash_db::apply_to_documents(conn, principal.tenant_id, &doc_ids, &deltas)?;
             let applied: Decimal = group.iter().map(|a| a.line_amount).sum();
             cash_db::apply_to_lines(conn, principal.tenant_id, &[chosen.bank_line_id], &[-applied])?;
-            cash_db::reverse_write_offs(conn, &wos.iter().map(|w| w.id).collect::<Vec<_>>())?;
-            cash_db::set_state(conn, &ids, AllocationState::Rejected, &by)?;
+            cash_db::reverse_write_offs(conn, principal.tenant_id, &wos.iter().map(|w| w.id).collect::<Vec<_>>())?;
+            cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Rejected, &by)?;
             "allocation.unapplied"
         }
         AllocationState::Rejected => return Err(AppError::conflict("allocation is already rejected")),

@@ -162,7 +162,7 @@ fn cancel_fixed(
         .map(|(id, _)| id)
         .collect();
     if !stale.is_empty() {
-        diff_db::cancel_many(conn, &stale, &format!("no longer found by statement {statement_id}"))?;
+        diff_db::cancel_many(conn, tenant_id, &stale, &format!("no longer found by statement {statement_id}"))?;
     }
     Ok(())
 }

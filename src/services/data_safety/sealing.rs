@@ -347,7 +347,7 @@ fn reseal_webhook_endpoints(
             None => None,
         };
         if a.is_some() || b.is_some() {
-            sealed_db::update_webhook_secrets(conn, r.id, a, b)?;
+            sealed_db::update_webhook_secrets(conn, r.tenant_id, r.id, a, b)?;
             n += 1;
         }
     }
@@ -365,7 +365,7 @@ fn reseal_inbound(
     for r in &rows {
         let keys = keyring.tenant(conn, r.tenant_id)?;
         if let Some(a) = reseal_text(&keys, target, r.a.as_deref().unwrap_or_default())? {
-            sealed_db::update_inbound_secret(conn, r.id, &a)?;
+            sealed_db::update_inbound_secret(conn, r.tenant_id, r.id, &a)?;
             n += 1;
         }
     }
@@ -389,7 +389,7 @@ fn reseal_bytes_table(
             continue;
         }
         let plain = keys.open_bytes(stored, |s| keyring.open_legacy(s)).map_err(AppError::internal)?;
-        sealed_db::update_bytes(conn, table, column, r.id, &keys.seal_bytes(&plain))?;
+        sealed_db::update_bytes(conn, table, column, (r.tenant_id, r.id), &keys.seal_bytes(&plain))?;
         n += 1;
     }
     Ok((n, rows.last().map(|r| r.id)))
@@ -433,7 +433,7 @@ fn reseal_customers(
         let mut plain = c.clone();
         open_customer(&keys, &mut plain)?;
         let hashes = seal_customer(&keys, encrypt, &mut plain);
-        sealed_db::update_customer_sealed(conn, c.id, &plain.bank_accounts, &plain.email, &hashes)?;
+        sealed_db::update_customer_sealed(conn, c.tenant_id, c.id, &plain.bank_accounts, &plain.email, &hashes)?;
         n += 1;
     }
     Ok((n, rows.last().map(|c| c.id)))

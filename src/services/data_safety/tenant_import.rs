@@ -254,7 +254,7 @@ fn seal_imported(conn: &mut PgConnection, keyring: &Keyring, tenant_id: Uuid) ->
                             conn,
                             table,
                             column,
-                            v.id,
+                            (tenant_id, v.id),
                             &keys.seal_bytes(plain),
                         )?;
                     }
@@ -293,7 +293,14 @@ fn seal_customers(
         let Some(last) = page.last().map(|c| c.id) else { return Ok(n) };
         for mut c in page {
             let hashes = sealing::seal_customer(keys, encrypt, &mut c);
-            crate::db::data_safety::sealed::update_customer_sealed(conn, c.id, &c.bank_accounts, &c.email, &hashes)?;
+            crate::db::data_safety::sealed::update_customer_sealed(
+                conn,
+                c.tenant_id,
+                c.id,
+                &c.bank_accounts,
+                &c.email,
+                &hashes,
+            )?;
             n += 1;
         }
         after = last;
