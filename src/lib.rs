@@ -22,3 +22,4 @@ pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod statement_formats;
+pub mod telemetry;

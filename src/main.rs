@@ -180,8 +180,13 @@ struct UserTarget {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
-    match run(cli) {
+    let telemetry = init_logging();
+    let result = run(cli);
+    // After the runtime is gone: the exporter's blocking client must not be dropped inside one.
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -192,19 +197,37 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr, as text, or as one JSON object per line with `DUIZHANG_LOG_FORMAT=json`
 /// (for log collectors; the request span's `request_id` is a field of every line it covers).
-/// `RUST_LOG` filters (default `info`; `duizhang::access=warn` drops the access lines).
-fn init_logging() {
+/// `RUST_LOG` filters (default `info`; `duizhang::access=warn` drops the access lines). With
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, request spans are also exported (whatever `RUST_LOG` says);
+/// the returned pipeline is shut down at exit to send the last of them.
+fn init_logging() -> Option<duizhang::telemetry::Telemetry> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match std::env::var("DUIZHANG_LOG_FORMAT").unwrap_or_default().trim().to_ascii_lowercase().as_str() {
-        "json" => builder.json().with_current_span(true).with_span_list(false).init(),
-        "" | "text" => builder.init(),
-        other => {
-            builder.init();
-            tracing::warn!(format = other, "DUIZHANG_LOG_FORMAT is json or text; using text");
+    let format = std::env::var("DUIZHANG_LOG_FORMAT").unwrap_or_default().trim().to_ascii_lowercase();
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format.as_str() {
+        "json" => text.json().with_current_span(true).with_span_list(false).boxed(),
+        _ => text.boxed(),
+    };
+    let (telemetry, traces, failed) = match duizhang::telemetry::Telemetry::from_env() {
+        Ok(Some((telemetry, tracer))) => {
+            let only_requests = tracing_subscriber::filter::filter_fn(|m| m.is_span() && m.name() == "request");
+            (Some(telemetry), Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(only_requests)), None)
         }
+        Ok(None) => (None, None, None),
+        Err(e) => (None, None, Some(e)),
+    };
+    tracing_subscriber::registry().with(logs.with_filter(filter)).with(traces).init();
+    if !matches!(format.as_str(), "" | "text" | "json") {
+        tracing::warn!(format = %format, "DUIZHANG_LOG_FORMAT is json or text; using text");
     }
+    if let Some(e) = failed {
+        tracing::error!(error = %e, "trace export is off");
+    }
+    telemetry
 }
 
 fn run(cli: Cli) -> Result<(), String> {

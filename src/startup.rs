@@ -179,8 +179,10 @@ fn spawn_workers(
         audit_sealer, cash_application, connector_worker, data_safety, statement_runs, webhook_worker,
     };
     let mut workers = Vec::new();
+    let drain = worker_drain(settings.shutdown_timeout);
     if settings.run_worker {
-        workers.push(cash_application::spawn_worker(pool.clone(), keyring.clone(), stop.clone(), metrics.clone()));
+        let (keys, metrics) = (keyring.clone(), metrics.clone());
+        workers.push(cash_application::spawn_worker(pool.clone(), keys, stop.clone(), metrics, drain));
         workers.push(statement_runs::spawn_worker(pool.clone(), stop.clone()));
         workers.push(data_safety::retention::spawn_worker(pool.clone(), stop.clone()));
     }
@@ -189,11 +191,12 @@ fn spawn_workers(
     }
     if settings.webhooks.run_worker {
         let config = settings.webhooks.clone();
-        workers.push(webhook_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone()));
+        let env = webhook_worker::WorkerEnv { metrics: metrics.clone(), drain };
+        workers.push(webhook_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone(), env));
     }
     if settings.connectors.run_worker {
         let config = settings.connectors.clone();
-        workers.push(connector_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone()));
+        workers.push(connector_worker::spawn_worker(pool.clone(), config, keyring.clone(), stop.clone(), drain));
     }
     workers
 }
@@ -207,6 +210,14 @@ fn read_replica(settings: &Settings) -> Option<Arc<crate::services::read_routing
     let pool = db::build_lazy_pool(&r.url, r.pool_size, acquire);
     tracing::info!(pool_size = r.pool_size, "read replica configured");
     Some(Arc::new(crate::services::read_routing::ReadReplica::new(pool, r.read_your_writes_wait)))
+}
+
+/// How long, after the stop, background jobs in progress may take to finish before they are
+/// stopped and handed back: the shutdown timeout less a second (half of it when shorter) to hand
+/// them back in. The process waits at least the shutdown timeout for its workers, so what is
+/// handed back is written before it exits.
+fn worker_drain(shutdown_timeout: std::time::Duration) -> std::time::Duration {
+    shutdown_timeout.saturating_sub(std::time::Duration::from_secs(1).min(shutdown_timeout / 2))
 }
 
 fn run(

@@ -47,6 +47,9 @@ pub async fn guard(
         }
     }
     if let Some(caller) = caller {
+        if let (true, Ok(p)) = (state.settings.trace_export, &caller.tenant) {
+            crate::telemetry::annotate_tenant(p.tenant_id);
+        }
         req.extensions_mut().insert(caller);
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)

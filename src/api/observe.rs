@@ -6,6 +6,8 @@
 //! - One access log line per answer (target `duizhang::access`: method, route pattern, status,
 //!   milliseconds), and the request counters and latency histograms of `GET /metrics`, labelled
 //!   by the matched route *pattern*: a path full of ids or garbage adds no label values.
+//! - With trace export on (`crate::telemetry`), the request span is exported, named after the
+//!   method and route pattern, with its status and tenant.
 
 use crate::services::metrics::Method;
 use crate::state::AppState;
@@ -28,8 +30,16 @@ pub async fn middleware(
     let request_id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let _in_flight = metrics.as_ref().map(|m| m.in_flight());
-    let method = Method::from_name(req.method().as_str());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let method_name = req.method().as_str().to_string();
+    let method = Method::from_name(&method_name);
+    let traced = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.trace_export);
+    // Exported spans are of kind server; the field only exists when export is on, so the log
+    // lines stay as they are otherwise.
+    let span = if traced {
+        tracing::info_span!("request", request_id = %request_id, otel.kind = "server")
+    } else {
+        tracing::info_span!("request", request_id = %request_id)
+    };
     let answer = next.call(req).instrument(span.clone()).await;
     let (route, status) = match &answer {
         Ok(response) => {
@@ -41,6 +51,9 @@ pub async fn middleware(
     let seconds = started.elapsed().as_secs_f64();
     if let Some(metrics) = &metrics {
         metrics.observe_request(method, &route, status, seconds);
+    }
+    if traced {
+        crate::telemetry::annotate_request(&span, &method_name, &route, status);
     }
     span.in_scope(|| {
         tracing::info!(

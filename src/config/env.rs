@@ -176,6 +176,7 @@ fn read_operations(s: &mut Settings, get: &impl Fn(&'static str) -> Option<Strin
     if let Some(v) = get("DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS") {
         s.shutdown_timeout = Duration::from_secs(parse(&v, "DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS")?);
     }
+    s.trace_export = crate::telemetry::export_configured();
     Ok(())
 }
 

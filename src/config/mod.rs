@@ -74,6 +74,9 @@ pub struct Settings {
     /// stop sending first. In-flight requests then finish (up to `shutdown_timeout`).
     pub drain_delay: Duration,
     pub shutdown_timeout: Duration,
+    /// Request spans are exported to an OpenTelemetry collector (`OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; see `crate::telemetry`).
+    pub trace_export: bool,
 }
 
 /// The read replica: where it is, how many connections, and how long a caller's read waits for
@@ -257,6 +260,7 @@ impl Default for Settings {
             metrics_token: None,
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            trace_export: false,
         }
     }
 }

@@ -172,6 +172,33 @@ pub fn claim_run(conn: &mut PgConnection) -> QueryResult<Option<Run>> {
     this_run().select(Run::as_select()).first(conn).map(Some)
 }
 
+/// Puts a run this session holds back in the queue, as it was before [`claim_run`] took it (its
+/// attempt not counted): a graceful shutdown stopped it, so another process takes it at once.
+pub fn requeue_run(conn: &mut PgConnection, id: Uuid, attempts: i32) -> QueryResult<()> {
+    diesel::update(reconciliation_runs::table.find(id))
+        .set((
+            reconciliation_runs::status.eq(RunStatus::Queued.as_str()),
+            reconciliation_runs::started_at.eq(None::<DateTime<Utc>>),
+            reconciliation_runs::attempts.eq(attempts),
+            reconciliation_runs::lines_processed.eq(0),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// This connection's server process, for [`cancel_backend`] from another connection.
+pub fn backend_pid(conn: &mut PgConnection) -> QueryResult<i32> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()")).get_result(conn)
+}
+
+/// Cancels the statement the server process `pid` is running (nothing when it is idle).
+pub fn cancel_backend(conn: &mut PgConnection, pid: i32) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_cancel_backend($1)")
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn heartbeat(conn: &mut PgConnection, id: Uuid, lines_total: i32, processed: i32) -> QueryResult<()> {
     diesel::update(reconciliation_runs::table.find(id))
         .set((

@@ -78,22 +78,6 @@ where
     on_blocking_pool(pool, work).await
 }
 
-/// Counts a request queued at the pool's gate while it lives.
-struct WaitingGuard<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> WaitingGuard<'a> {
-    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Self {
-        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        WaitingGuard(count)
-    }
-}
-
-impl Drop for WaitingGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// Checks a connection out and runs `work` with it on actix's blocking pool: the one place
 /// diesel runs for requests ([`transaction`] and [`read`] decide what wraps the work).
 async fn on_blocking_pool<T, F>(pool: &DbPool, work: F) -> AppResult<T>
@@ -103,7 +87,7 @@ where
 {
     let deadline = std::time::Instant::now() + pool.connection_timeout();
     // Same answer as a pool that found no connection in time: 503, never an endless wait.
-    let queued = WaitingGuard::enter(&pool.waiting);
+    let queued = pool::Waiting::enter(&pool.waiting);
     let permit = tokio::time::timeout(pool.connection_timeout(), pool.gate.clone().acquire_owned()).await;
     drop(queued);
     let permit = match permit {

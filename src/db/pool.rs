@@ -19,14 +19,38 @@ use std::time::{Duration, Instant};
 pub struct DbPool {
     pool: Pool<PgManager>,
     pub(super) gate: Arc<tokio::sync::Semaphore>,
-    /// Requests queued at the gate now (reported by `GET /metrics`).
+    /// Callers waiting for a connection now: requests queued at the gate, and any caller
+    /// (request or background worker) waiting inside the pool (reported by `GET /metrics`).
     pub(super) waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl DbPool {
-    /// Requests waiting for a connection now.
+    /// Callers waiting for a connection now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A connection, waiting up to the pool's timeout; the wait is counted in [`DbPool::waiting`].
+    /// (Shadows r2d2's `Pool::get`, so the background workers' checkouts are counted too.)
+    pub fn get(&self) -> Result<PooledConnection<PgManager>, PoolError> {
+        let _waiting = Waiting::enter(&self.waiting);
+        self.pool.get()
+    }
+}
+
+/// Counts a caller waiting for a connection while it lives.
+pub(super) struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    pub(super) fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -78,6 +102,7 @@ const EMPTY_POOL_WAIT: Duration = Duration::from_millis(300);
 /// on the blocking threads, so the wait ends at the next look (a reconnect in progress finishes
 /// well within it) with a 503. The background reconnects go on, so the pool recovers by itself.
 pub(super) fn checkout(pool: &DbPool, deadline: Instant) -> Result<PooledConnection<PgManager>, PoolError> {
+    let _waiting = Waiting::enter(&pool.waiting);
     loop {
         let slice = deadline.saturating_duration_since(Instant::now()).min(EMPTY_POOL_WAIT);
         match pool.get_timeout(slice) {

@@ -327,11 +327,49 @@ pub fn endpoints_by_id(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec
     webhook_endpoints::table.filter(webhook_endpoints::id.eq_any(ids)).select(Endpoint::as_select()).load(conn)
 }
 
-pub fn payloads(conn: &mut PgConnection, event_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Value)>> {
+/// The events' payloads and when each event was created.
+pub fn payloads(conn: &mut PgConnection, event_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Value, DateTime<Utc>)>> {
     outbox_events::table
         .filter(outbox_events::id.eq_any(event_ids))
-        .select((outbox_events::id, outbox_events::payload))
+        .select((outbox_events::id, outbox_events::payload, outbox_events::created_at))
         .load(conn)
+}
+
+/// Hands a claimed delivery back at shutdown, its request stopped before an answer: due now (the
+/// next worker to poll sends it again, same `webhook-id`), its retry schedule not spent, the
+/// attempt closed with `error`. Nothing changes when the attempt was recorded meanwhile or the
+/// delivery is no longer pending. True when it was handed back.
+pub fn hand_back(
+    conn: &mut PgConnection,
+    delivery_id: Uuid,
+    attempt_id: Uuid,
+    error: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let unfinished = || {
+        webhook_attempts::table
+            .filter(webhook_attempts::id.eq(attempt_id))
+            .filter(webhook_attempts::finished_at.is_null())
+    };
+    let handed = diesel::update(
+        webhook_deliveries::table
+            .find(delivery_id)
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+            .filter(diesel::dsl::exists(unfinished())),
+    )
+    .set((
+        webhook_deliveries::next_attempt_at.eq(Some(now)),
+        webhook_deliveries::schedule_attempts.eq(webhook_deliveries::schedule_attempts - 1),
+        webhook_deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if handed == 0 {
+        return Ok(false);
+    }
+    diesel::update(unfinished())
+        .set((webhook_attempts::finished_at.eq(Some(now)), webhook_attempts::error.eq(error)))
+        .execute(conn)?;
+    Ok(true)
 }
 
 pub fn tenants_allowing_private(conn: &mut PgConnection, tenant_ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {

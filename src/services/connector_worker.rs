@@ -14,6 +14,11 @@
 //! 4. **finishes**: success schedules the next run after `schedule_seconds`; a failure is
 //!    recorded in the history and retried with exponential backoff. Each connector is handled on
 //!    its own, so one failing connector never holds up the others.
+//!
+//! At a graceful shutdown a sync stops after the page it is committing (or, still fetching at
+//! the end of the drain time, is stopped) and **hands its connector back**: lease cleared, due at
+//! once (a "sync now" request keeps its time), the sync recorded as stopped, so another process
+//! resumes after the last committed page on its next poll instead of after the lease.
 
 use crate::config::ConnectorConfig;
 use crate::connectors::http::Clients;
@@ -33,7 +38,7 @@ use crate::services::{customers, documents};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::{json, Value};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -46,16 +51,19 @@ const MAX_REJECTED: usize = 50;
 const BACKOFF_BASE_SECONDS: i64 = 60;
 const BACKOFF_MAX_SECONDS: i64 = 6 * 3600;
 
+/// `drain`: at shutdown, how long a sync may take to reach its next committed page before it is
+/// stopped and handed back.
 pub fn spawn_worker(
     pool: DbPool,
     config: ConnectorConfig,
     secrets: Arc<Keyring>,
     stop: Arc<AtomicBool>,
+    drain: Duration,
 ) -> std::thread::JoinHandle<()> {
-    spawn_runtime_thread("connector-worker", move || run(pool, config, secrets, stop))
+    spawn_runtime_thread("connector-worker", move || run(pool, config, secrets, stop, drain))
 }
 
-async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop: Arc<AtomicBool>) {
+async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop: Arc<AtomicBool>, drain: Duration) {
     let clients = match Clients::new(config.request_timeout) {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -73,13 +81,31 @@ async fn run(pool: DbPool, config: ConnectorConfig, secrets: Arc<Keyring>, stop:
             Ok(Claimed::jobs(blocking(&pool, move |c| claim(c, Utc::now(), free as i64, lease)).await?))
         }
     };
-    // Abandoned syncs keep their committed pages; their leases run out and they run again.
-    Polling::new("connector-worker", config.poll_interval)
-        .run_claiming(&stop, CONCURRENCY, claim_jobs, |job| {
-            let ctx = Ctx { pool: pool.clone(), clients: clients.clone(), keys: secrets.clone(), lease, job };
-            run_job(ctx, secrets.clone())
-        })
+    let unfinished = Polling::new("connector-worker", config.poll_interval)
+        .drain_within(drain)
+        .run_claiming(
+            &stop,
+            CONCURRENCY,
+            claim_jobs,
+            |job| {
+                let ctx = Ctx {
+                    pool: pool.clone(),
+                    clients: clients.clone(),
+                    keys: secrets.clone(),
+                    lease,
+                    job,
+                    stop: stop.clone(),
+                    stopped: AtomicBool::new(false),
+                };
+                run_job(ctx, secrets.clone())
+            },
+            |job| (job.connector.id, job.owner, job.sync_id),
+        )
         .await;
+    // Stopped syncs keep their committed pages and resume after them in the next worker.
+    for (id, owner, sync_id) in unfinished {
+        hand_back_logged(&pool, id, owner, sync_id).await;
+    }
 }
 
 /// A claimed connector.
@@ -134,7 +160,14 @@ pub struct Ctx {
     keys: Arc<Keyring>,
     lease: Duration,
     job: Job,
+    /// The process is shutting down: stop after the page being committed.
+    stop: Arc<AtomicBool>,
+    /// The sync stopped for the shutdown after a committed page.
+    stopped: AtomicBool,
 }
+
+/// What a page commit answers when the sync is to stop there for a shutdown.
+const STOPPING: &str = "stopping for a shutdown";
 
 impl Ctx {
     fn system(&self) -> Principal {
@@ -217,14 +250,50 @@ fn merge(target: &mut Value, patch: Value) {
 async fn run_job(ctx: Ctx, secrets: Arc<Keyring>) {
     let id = ctx.job.connector.id;
     let result = sync(&ctx, &secrets).await;
+    let (owner, sync_id) = (ctx.job.owner, ctx.job.sync_id);
+    if ctx.stopped.load(Ordering::Relaxed) {
+        return hand_back_logged(&ctx.pool, id, owner, sync_id).await;
+    }
     if let Err(e) = &result {
         tracing::info!(connector = %id, error = %e, "connector sync failed");
     }
-    let (owner, sync_id) = (ctx.job.owner, ctx.job.sync_id);
     if let Err(e) = blocking(&ctx.pool, move |c| finish(c, id, owner, sync_id, result, Utc::now())).await {
         // The lease runs out and the connector runs again.
         tracing::warn!(connector = %id, error = %e.message, "connector sync outcome not recorded");
     }
+}
+
+async fn hand_back_logged(pool: &DbPool, id: Uuid, owner: Uuid, sync_id: Uuid) {
+    match blocking(pool, move |c| hand_back(c, id, owner, sync_id, Utc::now())).await {
+        Ok(true) => tracing::info!(connector = %id, "connector sync stopped for the shutdown; handed back"),
+        Ok(false) => {}
+        // The lease runs out and the connector runs again.
+        Err(e) => tracing::warn!(connector = %id, error = %e.message, "connector not handed back at shutdown"),
+    }
+}
+
+/// Gives a connector whose sync stopped for a shutdown back at once: no lease, due now (unless a
+/// "sync now" already set its time), the sync recorded as stopped. Its failure count and last
+/// status stay as they were: the sync did not fail. False when the lease was no longer ours.
+fn hand_back(conn: &mut PgConnection, id: Uuid, owner: Uuid, sync_id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+    let Some(mut c) = c_db::lock_leased(conn, id, owner)? else { return Ok(false) };
+    let requested = c.next_run_at != c.lease_until;
+    c.lease_owner = None;
+    c.lease_until = None;
+    if !requested {
+        c.next_run_at = Some(now);
+    }
+    c.updated_at = now;
+    c_db::save(conn, &c)?;
+    let mut s = c_db::find_sync(conn, sync_id)?;
+    s.status = SyncStatus::Failed;
+    s.finished_at = Some(now);
+    s.error = Some(format!(
+        "stopped by a shutdown after {} committed pages; the next sync resumes after the last of them",
+        s.pages
+    ));
+    c_db::save_sync(conn, &s)?;
+    Ok(true)
 }
 
 /// Delay before retrying after the `failures`th consecutive failure.
@@ -295,7 +364,12 @@ impl PageSink for Ctx {
                 }
                 Ok(counts)
             })
-            .await
+            .await?;
+            if self.stop.load(Ordering::Relaxed) {
+                self.stopped.store(true, Ordering::Relaxed);
+                return Err(STOPPING.into());
+            }
+            Ok(())
         })
     }
 }

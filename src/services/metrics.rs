@@ -4,7 +4,8 @@
 //! Requests are counted by the route *pattern* (`/api/v1/customers/{code}`), never the raw path,
 //! so label values stay few whatever callers send. Backlogs and lags are read from the database
 //! at scrape time ([`crate::db::metrics`]): they describe the shared queues, so every process
-//! reports the same figures for them. Connection pool gauges are this process's own.
+//! reports the same figures for them. Connection pool gauges, import and webhook figures are this
+//! process's own.
 
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
@@ -79,11 +80,73 @@ pub struct PhaseLabel {
     pub phase: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ImportRowLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
 type SecondsGauge = Gauge<f64, AtomicU64>;
+
+/// What one import did with its rows (bank lines: imported, duplicates, not imported).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ImportCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+/// An import's answer, read for the import metrics.
+pub trait ImportCounted {
+    fn import_counts(&self) -> ImportCounts;
+}
+
+impl ImportCounted for crate::services::import::ImportReport {
+    fn import_counts(&self) -> ImportCounts {
+        ImportCounts {
+            created: self.created,
+            updated: self.updated,
+            unchanged: self.unchanged,
+            rejected: self.rejected.len() as u64,
+        }
+    }
+}
+
+impl ImportCounted for crate::services::bank::ImportedStatement {
+    fn import_counts(&self) -> ImportCounts {
+        ImportCounts {
+            created: self.lines_imported,
+            updated: 0,
+            unchanged: self.duplicates_skipped,
+            rejected: self.lines_not_imported,
+        }
+    }
+}
 
 fn request_buckets() -> Histogram {
     // 1 ms to about 33 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+fn import_buckets() -> Histogram {
+    // 5 ms to about 23 minutes.
+    Histogram::new(exponential_buckets(0.005, 2.0, 19))
+}
+
+fn delivery_buckets() -> Histogram {
+    // 10 ms to about 3 days: a delivery waits for its retries (the default schedule spans days).
+    Histogram::new(exponential_buckets(0.01, 4.0, 15))
 }
 
 fn phase_buckets() -> Histogram {
@@ -104,6 +167,10 @@ pub struct Metrics {
     runs: Family<RunLabels, Gauge>,
     draining: Gauge,
     replica: ReplicaFigures,
+    import_rows: Family<ImportRowLabels, Counter>,
+    import_durations: Family<KindLabel, Histogram, fn() -> Histogram>,
+    webhook_attempts: Family<OutcomeLabel, Histogram, fn() -> Histogram>,
+    webhook_delivered: Histogram,
 }
 
 /// Reads by the server that answered them, and the replica's state at scrape time.
@@ -145,6 +212,10 @@ impl Metrics {
             runs: Family::default(),
             draining: Gauge::default(),
             replica: ReplicaFigures::default(),
+            import_rows: Family::default(),
+            import_durations: Family::new_with_constructor(import_buckets),
+            webhook_attempts: Family::new_with_constructor(request_buckets),
+            webhook_delivered: delivery_buckets(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered, by route pattern and status", m.requests.clone());
@@ -161,6 +232,7 @@ impl Metrics {
         registry.register("runs", "Reconciliation and statement runs queued or running", m.runs.clone());
         registry.register("draining", "1 while this process shuts down (readiness fails)", m.draining.clone());
         m.replica.register(&mut registry);
+        m.register_work(&mut registry);
         Metrics { registry, ..m }
     }
 
@@ -179,6 +251,53 @@ impl Metrics {
 
     pub fn observe_run_phase(&self, phase: &'static str, seconds: f64) {
         self.run_phases.get_or_create(&PhaseLabel { phase }).observe(seconds);
+    }
+
+    fn register_work(&self, registry: &mut Registry) {
+        registry.register(
+            "import_rows",
+            "Rows imported by this process, by kind and outcome (created, updated, unchanged, rejected)",
+            self.import_rows.clone(),
+        );
+        registry.register(
+            "import_duration_seconds",
+            "Time to import one file or batch, by kind",
+            self.import_durations.clone(),
+        );
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Webhook requests sent by this process: time to the answer, by outcome",
+            self.webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_delivery_latency_seconds",
+            "From an event to its successful delivery (retries included), deliveries made by this process",
+            self.webhook_delivered.clone(),
+        );
+    }
+
+    /// Records one committed import of `kind` (documents, bank_lines, customers, products, contacts).
+    pub fn observe_import(&self, kind: &'static str, counts: ImportCounts, seconds: f64) {
+        let outcomes = [
+            ("created", counts.created),
+            ("updated", counts.updated),
+            ("unchanged", counts.unchanged),
+            ("rejected", counts.rejected),
+        ];
+        for (outcome, n) in outcomes {
+            self.import_rows.get_or_create(&ImportRowLabels { kind, outcome }).inc_by(n);
+        }
+        self.import_durations.get_or_create(&KindLabel { kind }).observe(seconds);
+    }
+
+    /// One webhook request: its outcome (delivered, retry, gone, refused) and how long it took.
+    pub fn observe_webhook_attempt(&self, outcome: &'static str, seconds: f64) {
+        self.webhook_attempts.get_or_create(&OutcomeLabel { outcome }).observe(seconds);
+    }
+
+    /// A delivery recorded as delivered, `seconds` after its event.
+    pub fn observe_webhook_delivered(&self, seconds: f64) {
+        self.webhook_delivered.observe(seconds);
     }
 
     /// Counts a read-only request's database work by the server that answered it.

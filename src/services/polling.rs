@@ -18,9 +18,10 @@
 //!   `free` jobs and may report that more work is waiting ([`Claimed::more`]); a round that filled
 //!   every free slot polls again at once. When idle it sleeps one interval, or until a running job
 //!   finishes and frees a slot. At shutdown it claims nothing more and gives the jobs it holds up
-//!   to [`DRAIN_IN_FLIGHT`] to finish; a job still running then is abandoned: its lease runs out
-//!   and whichever worker polls next takes it again. [`spawn_runtime_thread`] gives such a worker its
-//!   thread and single-threaded runtime.
+//!   to the drain time ([`Polling::drain_within`], [`DRAIN_IN_FLIGHT`] unless set) to finish; a
+//!   job still running then is stopped and its key returned, so the worker hands it back at once
+//!   (another process takes it on its next poll instead of when the lease would have run out).
+//!   [`spawn_runtime_thread`] gives such a worker its thread and single-threaded runtime.
 //!
 //! The policy: an idle sleep is the interval with ±10 % jitter, so the workers of several
 //! processes drift apart instead of polling in lockstep. After an error the sleep doubles per
@@ -30,16 +31,17 @@
 
 use crate::error::AppResult;
 use rand::Rng;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
 
 /// Longest sleep after repeated errors (or the interval, when that is longer).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// At shutdown, how long jobs already claimed may take to finish (a webhook request's timeout
-/// is 10 s by default) before they are abandoned to their leases.
+/// is 10 s by default) before they are stopped and handed back, unless the worker sets its own.
 pub const DRAIN_IN_FLIGHT: Duration = Duration::from_secs(15);
 /// A blocking sleep looks at the stop flag this often.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -49,6 +51,8 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 pub struct Polling {
     pub name: &'static str,
     pub interval: Duration,
+    /// At shutdown, how long claimed jobs may take to finish before they are stopped.
+    pub drain: Duration,
 }
 
 /// What one claiming round took.
@@ -98,7 +102,13 @@ impl Pace {
 
 impl Polling {
     pub fn new(name: &'static str, interval: Duration) -> Self {
-        Polling { name, interval }
+        Polling { name, interval, drain: DRAIN_IN_FLIGHT }
+    }
+
+    /// How long claimed jobs may take to finish at shutdown (the process's shutdown timeout,
+    /// less the time needed to hand the rest back).
+    pub fn drain_within(self, drain: Duration) -> Self {
+        Polling { drain, ..self }
     }
 
     /// Runs `round` on a thread of its own until `stop` is set (see the module documentation).
@@ -126,8 +136,16 @@ impl Polling {
     }
 
     /// Claims jobs with `claim(free)` and runs each as a task made by `work(job)`, at most
-    /// `concurrency` at once, until `stop` is set (see the module documentation).
-    pub async fn run_claiming<J, C, CF, W, WF>(&self, stop: &AtomicBool, concurrency: usize, mut claim: C, mut work: W)
+    /// `concurrency` at once, until `stop` is set (see the module documentation). Returns the
+    /// `key` of every job stopped unfinished at the end of the drain: the caller hands them back.
+    pub async fn run_claiming<J, K, C, CF, W, WF>(
+        &self,
+        stop: &AtomicBool,
+        concurrency: usize,
+        mut claim: C,
+        mut work: W,
+        key: impl Fn(&J) -> K,
+    ) -> Vec<K>
     where
         C: FnMut(usize) -> CF,
         CF: Future<Output = AppResult<Claimed<J>>>,
@@ -135,16 +153,20 @@ impl Polling {
         WF: Future<Output = ()> + Send + 'static,
     {
         let mut in_flight: JoinSet<()> = JoinSet::new();
+        let mut held: HashMap<Id, K> = HashMap::new();
         let mut pace = Pace::default();
         while !stop.load(Ordering::Relaxed) {
-            while in_flight.try_join_next().is_some() {}
+            while let Some(done) = in_flight.try_join_next_with_id() {
+                held.remove(&finished_id(&done));
+            }
             let free = concurrency.saturating_sub(in_flight.len());
             let busy = match claim(free).await {
                 Ok(claimed) => {
                     pace.ok();
                     let taken = claimed.jobs.len();
                     for job in claimed.jobs {
-                        in_flight.spawn(work(job));
+                        let k = key(&job);
+                        held.insert(in_flight.spawn(work(job)).id(), k);
                     }
                     claimed.more || (taken > 0 && taken >= free)
                 }
@@ -156,22 +178,42 @@ impl Polling {
             if !busy {
                 // Idle: wake up for the next poll, or as soon as a job finishes (a slot is free).
                 tokio::select! {
-                    _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+                    Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                        held.remove(&finished_id(&done));
+                    }
                     _ = tokio::time::sleep(pace.sleep_for(self.interval)) => {}
                 }
             }
         }
         // Claimed jobs finish rather than wait for their leases to run out in another process.
-        let drained = tokio::time::timeout(DRAIN_IN_FLIGHT, async { while in_flight.join_next().await.is_some() {} });
+        let drained = tokio::time::timeout(self.drain, async {
+            while let Some(done) = in_flight.join_next_with_id().await {
+                held.remove(&finished_id(&done));
+            }
+        });
         if drained.await.is_err() {
             tracing::warn!(
                 worker = self.name,
                 jobs = in_flight.len(),
-                "jobs abandoned at shutdown; their leases will expire"
+                "jobs unfinished at shutdown; handing them back"
             );
         }
-        // Abandoned jobs keep what they committed; their leases run out and they are taken again.
+        // Stopped jobs keep what they committed. Their futures are dropped (requests cancelled)
+        // before they are handed back; a job that finished meanwhile is not handed back.
         in_flight.abort_all();
+        while let Some(done) = in_flight.join_next_with_id().await {
+            if !matches!(&done, Err(e) if e.is_cancelled()) {
+                held.remove(&finished_id(&done));
+            }
+        }
+        held.into_values().collect()
+    }
+}
+
+fn finished_id(done: &Result<(Id, ()), tokio::task::JoinError>) -> Id {
+    match done {
+        Ok((id, ())) => *id,
+        Err(e) => e.id(),
     }
 }
 
@@ -258,7 +300,7 @@ mod tests {
         let asked = std::cell::RefCell::new(Vec::new());
         let done = Arc::new(AtomicUsize::new(0));
         let mut backlog = 7usize;
-        runtime.block_on(Polling::new("claim-test", Duration::from_millis(20)).run_claiming(
+        let unfinished = runtime.block_on(Polling::new("claim-test", Duration::from_millis(20)).run_claiming(
             &stop,
             3,
             |free| {
@@ -277,6 +319,7 @@ mod tests {
                     done.fetch_add(1, Ordering::SeqCst);
                 }
             },
+            |()| (),
         ));
         let asked = asked.into_inner();
         assert!(asked.iter().all(|&free| free <= 3), "{asked:?}");
@@ -285,5 +328,35 @@ mod tests {
         // The whole backlog was claimed, and the jobs still running at the stop finished.
         assert_eq!(backlog, 0);
         assert_eq!(done.load(Ordering::SeqCst), 7);
+        assert!(unfinished.is_empty());
+    }
+
+    #[test]
+    fn jobs_unfinished_after_the_drain_are_returned_to_hand_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let stop = AtomicBool::new(false);
+        let mut batch = Some(vec![1u32, 2, 3]);
+        let started = Instant::now();
+        let mut unfinished = runtime.block_on(
+            Polling::new("hand-back-test", Duration::from_millis(10))
+                .drain_within(Duration::from_millis(200))
+                .run_claiming(
+                    &stop,
+                    4,
+                    |_| {
+                        let jobs = batch.take().unwrap_or_default();
+                        if jobs.is_empty() {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        async move { Ok(Claimed::jobs(jobs)) }
+                    },
+                    // Job 2 finishes quickly; 1 and 3 would take a minute.
+                    |n| async move { tokio::time::sleep(Duration::from_millis(if n == 2 { 5 } else { 60_000 })).await },
+                    |n| *n * 10,
+                ),
+        );
+        unfinished.sort_unstable();
+        assert_eq!(unfinished, [10, 30]);
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
 }

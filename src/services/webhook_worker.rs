@@ -12,7 +12,10 @@
 //!
 //! At least once: a worker that dies between sending and recording leaves the delivery pending
 //! with its lease as due time, so another worker (or the restarted one) sends it again with the
-//! same `webhook-id`. Receivers deduplicate on it.
+//! same `webhook-id`. Receivers deduplicate on it. At a graceful shutdown requests in flight get
+//! the drain time to finish and be recorded; those still waiting then are stopped and handed back
+//! due at once ([`w_db::hand_back`]), so another process sends them on its next poll instead of
+//! after the lease.
 
 use crate::config::WebhookConfig;
 // The SSRF-guarded resolver is shared with the connectors' clients.
@@ -27,6 +30,7 @@ use crate::domain::{ssrf, webhook_signature};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::data_safety::{sealing, Keyring};
+use crate::services::metrics::Metrics;
 use crate::services::polling::{spawn_runtime_thread, Claimed, Polling};
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -44,16 +48,24 @@ const DISPATCH_BATCH: i64 = 500;
 /// Bytes of an answer kept on the attempt.
 pub const EXCERPT_BYTES: usize = 2048;
 
+/// What the worker reports and how long it may drain at shutdown.
+pub struct WorkerEnv {
+    pub metrics: Arc<Metrics>,
+    /// At shutdown, how long requests in flight may take before they are stopped and handed back.
+    pub drain: Duration,
+}
+
 pub fn spawn_worker(
     pool: DbPool,
     config: WebhookConfig,
     keys: Arc<Keyring>,
     stop: Arc<AtomicBool>,
+    env: WorkerEnv,
 ) -> std::thread::JoinHandle<()> {
-    spawn_runtime_thread("webhook-worker", move || run(pool, config, keys, stop))
+    spawn_runtime_thread("webhook-worker", move || run(pool, config, keys, stop, env))
 }
 
-async fn run(pool: DbPool, config: WebhookConfig, keys: Arc<Keyring>, stop: Arc<AtomicBool>) {
+async fn run(pool: DbPool, config: WebhookConfig, keys: Arc<Keyring>, stop: Arc<AtomicBool>, env: WorkerEnv) {
     let clients = match Clients::new(&config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -81,13 +93,40 @@ async fn run(pool: DbPool, config: WebhookConfig, keys: Arc<Keyring>, stop: Arc<
             Ok(Claimed { jobs, more: dispatched as i64 == DISPATCH_BATCH })
         }
     };
-    // Stopping abandons requests in flight without recording them: their leases run out and
-    // they are sent again (same webhook-id) by whichever worker runs next.
-    Polling::new("webhook-worker", config.poll_interval)
-        .run_claiming(&stop, config.concurrency, claim_jobs, |job| {
-            deliver(pool.clone(), clients.clone(), config.clone(), job)
-        })
+    let metrics = env.metrics.clone();
+    let unfinished = Polling::new("webhook-worker", config.poll_interval)
+        .drain_within(env.drain)
+        .run_claiming(
+            &stop,
+            config.concurrency,
+            claim_jobs,
+            |job| deliver(pool.clone(), clients.clone(), config.clone(), metrics.clone(), job),
+            |job| (job.delivery.id, job.attempt_id),
+        )
         .await;
+    hand_back(&pool, unfinished).await;
+}
+
+/// Deliveries whose requests were stopped at shutdown become due at once.
+async fn hand_back(pool: &DbPool, unfinished: Vec<(Uuid, Uuid)>) {
+    if unfinished.is_empty() {
+        return;
+    }
+    let handed = blocking(pool, move |c| {
+        let now = Utc::now();
+        let error = "interrupted: the process shut down before the answer came; sent again";
+        let mut handed = 0;
+        for (delivery, attempt) in unfinished {
+            handed += usize::from(w_db::hand_back(c, delivery, attempt, error, now)?);
+        }
+        Ok(handed)
+    })
+    .await;
+    match handed {
+        Ok(n) => tracing::info!(deliveries = n, "webhook deliveries handed back at shutdown"),
+        // Their leases run out and they are sent again.
+        Err(e) => tracing::warn!(error = %e.message, "webhook deliveries not handed back at shutdown"),
+    }
 }
 
 /// Runs diesel work in one transaction on the runtime's blocking threads.
@@ -162,6 +201,8 @@ pub struct Job {
     pub secrets: Vec<String>,
     pub body: Vec<u8>,
     pub allow_private: bool,
+    /// When the event happened (the delivery latency reported by `GET /metrics` starts there).
+    pub event_created_at: DateTime<Utc>,
 }
 
 fn claim(
@@ -179,13 +220,16 @@ fn claim(
     let endpoints: HashMap<Uuid, w_db::Endpoint> =
         w_db::endpoints_by_id(conn, &endpoint_ids)?.into_iter().map(|e| (e.id, e)).collect();
     let event_ids: Vec<Uuid> = due.iter().map(|d| d.event_id).collect();
-    let payloads: HashMap<Uuid, serde_json::Value> = w_db::payloads(conn, &event_ids)?.into_iter().collect();
+    let payloads: HashMap<Uuid, (serde_json::Value, DateTime<Utc>)> =
+        w_db::payloads(conn, &event_ids)?.into_iter().map(|(id, payload, at)| (id, (payload, at))).collect();
     let tenant_ids: Vec<Uuid> = due.iter().map(|d| d.tenant_id).collect();
     let allowing: HashSet<Uuid> = w_db::tenants_allowing_private(conn, &tenant_ids)?.into_iter().collect();
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let mut jobs = Vec::with_capacity(due.len());
     for d in due {
-        let (Some(endpoint), Some(payload)) = (endpoints.get(&d.endpoint_id), payloads.get(&d.event_id)) else {
+        let (Some(endpoint), Some((payload, event_created_at))) =
+            (endpoints.get(&d.endpoint_id), payloads.get(&d.event_id))
+        else {
             continue;
         };
         if !endpoint.enabled {
@@ -227,6 +271,7 @@ fn claim(
                 .collect::<AppResult<_>>()?,
             body: serde_json::to_vec(payload).map_err(AppError::internal)?,
             allow_private: allowing.contains(&d.tenant_id),
+            event_created_at: *event_created_at,
             delivery: d,
         });
     }
@@ -246,6 +291,18 @@ pub enum Outcome {
     Retry { status: Option<u16>, excerpt: Option<String>, error: String, retry_after: Option<Duration> },
     /// The SSRF guard refused the target: not tried again.
     Refused { error: String },
+}
+
+impl Outcome {
+    /// The `outcome` label of the attempt metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Delivered { .. } => "delivered",
+            Outcome::Gone { .. } => "gone",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Refused { .. } => "refused",
+        }
+    }
 }
 
 /// Two clients: one whose resolver refuses non-public addresses, one for tenants that allow
@@ -366,14 +423,21 @@ async fn send(clients: &Clients, job: &Job) -> Outcome {
     }
 }
 
-async fn deliver(pool: DbPool, clients: Arc<Clients>, config: Arc<WebhookConfig>, job: Job) {
+async fn deliver(pool: DbPool, clients: Arc<Clients>, config: Arc<WebhookConfig>, metrics: Arc<Metrics>, job: Job) {
     let started = Instant::now();
     let outcome = send(&clients, &job).await;
     let elapsed = started.elapsed();
-    let id = job.delivery.id;
-    if let Err(e) = blocking(&pool, move |c| record(c, &job, &outcome, elapsed, &config, Utc::now())).await {
+    metrics.observe_webhook_attempt(outcome.label(), elapsed.as_secs_f64());
+    let (id, event_created_at) = (job.delivery.id, job.event_created_at);
+    let delivered = matches!(outcome, Outcome::Delivered { .. });
+    match blocking(&pool, move |c| record(c, &job, &outcome, elapsed, &config, Utc::now())).await {
+        Ok(()) if delivered => {
+            let waited = (Utc::now() - event_created_at).to_std().unwrap_or_default();
+            metrics.observe_webhook_delivered(waited.as_secs_f64());
+        }
+        Ok(()) => {}
         // The lease runs out and the delivery is sent again.
-        tracing::warn!(delivery = %id, error = %e.message, "webhook attempt not recorded");
+        Err(e) => tracing::warn!(delivery = %id, error = %e.message, "webhook attempt not recorded"),
     }
 }
 
@@ -495,46 +559,5 @@ fn retry_or_give_up(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedule_with_jitter_and_retry_after() {
-        let s = [Duration::from_secs(5), Duration::from_secs(300)];
-        let max = Duration::from_secs(3600);
-        assert_eq!(next_attempt(&s, 1, None, max, 1.0), Some(Duration::from_secs(5)));
-        assert_eq!(next_attempt(&s, 2, None, max, 1.2), Some(Duration::from_secs(360)));
-        assert_eq!(next_attempt(&s, 2, None, max, 0.8), Some(Duration::from_secs(240)));
-        assert_eq!(next_attempt(&s, 3, None, max, 1.0), None, "schedule exhausted");
-        assert_eq!(next_attempt(&s, 1, Some(Duration::from_secs(60)), max, 1.0), Some(Duration::from_secs(60)));
-        assert_eq!(next_attempt(&s, 1, Some(Duration::from_secs(1)), max, 1.0), Some(Duration::from_secs(5)));
-        assert_eq!(next_attempt(&s, 1, Some(Duration::from_secs(86400 * 9)), max, 1.0), Some(max), "capped");
-    }
-
-    #[test]
-    fn default_schedule_spans_about_three_days() {
-        let total: Duration = WebhookConfig::default().retry_schedule.iter().sum();
-        assert!(total > Duration::from_secs(60 * 3600) && total < Duration::from_secs(80 * 3600), "{total:?}");
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn signs_with_every_active_secret() {
-        let a = webhook_signature::generate_secret();
-        let b = webhook_signature::generate_secret();
-        let header = signature_header(&[a.clone(), b.clone()], "msg", 1, b"{}");
-        assert_eq!(header.split(' ').count(), 2);
-        for s in [a, b] {
-            let key = webhook_signature::secret_key(&s).unwrap();
-            assert!(webhook_signature::verify(&[key], "msg", "1", &header, b"{}", 1).is_ok());
-        }
-    }
-}
+#[path = "webhook_worker_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! Running it: `GET /metrics` (off without a token, refused with a wrong one, route patterns as
-//! labels, queues read from the database, run phases), request ids, JSON logs, and a graceful
-//! SIGTERM on the real binary (readiness fails while in-flight work finishes, exit 0).
+//! labels, queues read from the database, run phases, import rows and webhook latencies),
+//! request ids, JSON logs, and a graceful SIGTERM on the real binary (readiness fails while
+//! in-flight work finishes, exit 0).
 
 use crate::helpers::{spawn_app, spawn_app_with, TestDatabase};
 use std::io::{BufRead, BufReader};
@@ -72,6 +73,166 @@ async fn metrics_count_requests_by_route_pattern_and_read_the_queues() {
     assert_eq!(sample(&text, "duizhang_outbox_undispatched"), Some(before + 3.0), "{text}");
     let sealing = sample(&text, "duizhang_audit_sealing_lag_seconds").unwrap();
     assert!((0.0..60.0).contains(&sealing), "{text}");
+}
+
+/// A webhook receiver that answers 200 to everything; counts the requests.
+async fn accept_all() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/hooks", listener.local_addr().unwrap().port());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                // One small request per connection: read until the body has come.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut chunk).await {
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    let Some(end) = text.find("\r\n\r\n") else { continue };
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn metrics_count_imported_rows_and_time_webhook_deliveries() {
+    let app = spawn_app_with(|s| {
+        s.metrics_token = Some(TOKEN.into());
+        s.webhooks.poll_interval = Duration::from_millis(20);
+    })
+    .await;
+    // Two rows created, one rejected; then one unchanged and one updated.
+    let first = serde_json::json!([
+        {"code": "C1", "name": "One"},
+        {"code": "C2", "name": "Two", "default_currency": "EURO"},
+        {"code": "C4", "name": "Four"}
+    ]);
+    let r = app.post("/api/v1/customers/import", &first).await;
+    assert_eq!((r.status, r.body["created"].as_u64()), (200, Some(2)), "{}", r.text);
+    let second = serde_json::json!([{"code": "C1", "name": "One"}, {"code": "C4", "name": "Four Renamed"}]);
+    let r = app.post("/api/v1/customers/import", &second).await;
+    assert_eq!((r.body["unchanged"].as_u64(), r.body["updated"].as_u64()), (Some(1), Some(1)), "{}", r.text);
+    // An idempotent replay runs nothing, so it counts nothing.
+    for _ in 0..2 {
+        let r = app
+            .send(
+                "POST",
+                "/api/v1/documents/import",
+                Some(&app.api_key),
+                Some(("text/csv", b"doc_no,doc_type,customer_code,issue_date,due_date,currency,amount\nF-1,invoice,C1,2026-03-01,2026-03-31,EUR,100.00\n".to_vec())),
+                &[("Idempotency-Key", "import-once")],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    let (url, received) = accept_all().await;
+    let allow = serde_json::json!({"allow_private_targets": true}).to_string().into_bytes();
+    let r =
+        app.send("PUT", "/api/v1/webhook-settings", Some(&app.api_key), Some(("application/json", allow)), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.post("/api/v1/webhook-endpoints", &serde_json::json!({"url": url})).await.status, 201);
+    let mut conn = app.db.connect();
+    // An event dated a second back (still after the endpoint was registered): its delivery
+    // latency counts from then, not from when the worker took it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "INSERT INTO outbox_events (id, tenant_id, event_type, payload, created_at) \
+             VALUES (gen_random_uuid(), '{}', 'test.event', '{{}}', now() - interval '1 second')",
+            app.tenant_id
+        )),
+        &mut conn,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.count("webhook_deliveries WHERE status = 'succeeded'") < 1 {
+        assert!(Instant::now() < deadline, "the delivery did not succeed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let text = scrape(&app, Some(TOKEN)).await.1;
+    let rows = |kind: &str, outcome: &str| {
+        sample(&text, &format!(r#"duizhang_import_rows_total{{kind="{kind}",outcome="{outcome}"}}"#))
+    };
+    assert_eq!(rows("customers", "created"), Some(2.0), "{text}");
+    assert_eq!(rows("customers", "rejected"), Some(1.0), "{text}");
+    assert_eq!(rows("customers", "unchanged"), Some(1.0), "{text}");
+    assert_eq!(rows("customers", "updated"), Some(1.0), "{text}");
+    assert_eq!(rows("documents", "created"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, r#"duizhang_import_duration_seconds_count{kind="customers"}"#), Some(2.0), "{text}");
+    assert_eq!(sample(&text, r#"duizhang_import_duration_seconds_count{kind="documents"}"#), Some(1.0), "{text}");
+    let attempts = r#"duizhang_webhook_attempt_duration_seconds_count{outcome="delivered"}"#;
+    assert_eq!(sample(&text, attempts), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "duizhang_webhook_delivery_latency_seconds_count"), Some(1.0), "{text}");
+    let latency = sample(&text, "duizhang_webhook_delivery_latency_seconds_sum").unwrap();
+    assert!((1.0..30.0).contains(&latency), "{text}");
+}
+
+/// Four writes blocked on a row lock with two connections: two hold the connections, two wait,
+/// and the gauge says so while they wait.
+#[tokio::test]
+async fn metrics_count_callers_waiting_for_a_connection() {
+    let app = spawn_app_with(|s| {
+        s.metrics_token = Some(TOKEN.into());
+        s.db_pool_size = 2;
+        s.db_acquire_timeout = Duration::from_secs(20);
+        (s.run_worker, s.audit_sealer, s.webhooks.run_worker, s.connectors.run_worker) = (false, false, false, false);
+    })
+    .await;
+    app.create_customer("C1").await;
+    let mut lock = app.db.connect();
+    diesel::RunQueryDsl::execute(diesel::sql_query("BEGIN"), &mut lock).unwrap();
+    diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1 FROM customers WHERE code = 'C1' FOR UPDATE"), &mut lock)
+        .unwrap();
+    let app = std::sync::Arc::new(app);
+    let writes: Vec<_> = (0..4)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let body = serde_json::json!({"name": format!("Renamed {i}")});
+                app.patch_as(&app.api_key, "/api/v1/customers/C1", &body).await.status
+            })
+        })
+        .collect();
+    // Two writes hold the connections (blocked on the lock), two wait for one.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The scrape reads the gauges before it asks for a connection itself, so it answers only
+    // once the lock is gone: it is sent off, and the lock released meanwhile.
+    let scraping = tokio::spawn({
+        let app = app.clone();
+        async move { scrape(&app, Some(TOKEN)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!scraping.is_finished(), "the scrape waits for a connection too");
+    diesel::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut lock).unwrap();
+    let (status, text) = scraping.await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(sample(&text, r#"duizhang_db_pool_connections{state="waiting"}"#), Some(2.0), "{text}");
+    assert_eq!(sample(&text, r#"duizhang_db_pool_connections{state="in_use"}"#), Some(2.0), "{text}");
+    for w in writes {
+        assert_eq!(w.await.unwrap(), 200);
+    }
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ mod spool;
 
 pub use auth::{bearer_token, Auth, PortalAuth, ResolvedCaller};
 pub use idempotency::{execute_write, execute_write_digest, render_stored, request_fingerprint};
-pub use import_body::{execute_import, import_format};
+pub use import_body::{execute_import, import_format, ImportMeter};
 pub use json_body::{parse_json, parse_json_or_default, read_body, JsonBody, OrDefault, Required, WhenEmpty};
 pub use spool::{spool_body, BodyStore, SpooledBody, SPOOL_THRESHOLD};
 

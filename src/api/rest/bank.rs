@@ -1,5 +1,5 @@
 use super::ErrorBody;
-use crate::api::extract::{execute_write_digest, ok_json, run, spool_body, Auth, JsonBody, SpooledBody};
+use crate::api::extract::{execute_write_digest, ok_json, run, spool_body, Auth, ImportMeter, JsonBody, SpooledBody};
 use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::services::bank::{
@@ -108,10 +108,20 @@ pub async fn import(
     crate::services::require(&p, crate::domain::auth::Permission::WriteBank)?;
     let (upload, body, sha256) = spool_statement(&state, &req, params.into_inner(), payload).await?;
     let principal = p.clone();
-    execute_write_digest(&state, &p, &req, &sha256, StatusCode::CREATED, move |conn| {
-        bank::import_statement(conn, &principal, upload, body.statement_input().map_err(AppError::internal)?)
-    })
-    .await
+    let meter = ImportMeter::new("bank_lines");
+    let answer = execute_write_digest(
+        &state,
+        &p,
+        &req,
+        &sha256,
+        StatusCode::CREATED,
+        meter.wrap(move |conn| {
+            bank::import_statement(conn, &principal, upload, body.statement_input().map_err(AppError::internal)?)
+        }),
+    )
+    .await;
+    meter.record(&state.metrics, &answer);
+    answer
 }
 
 /// Receives a statement file (in memory when small, spooled to disk when large) and describes it

@@ -116,8 +116,13 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let (principal, keys) = (p.clone(), state.keyring.clone());
-    execute_import(&state, &p, &req, payload, q.into_inner().mapping, move |conn, format, body, mapping| {
-        customer_contacts::import(conn, &principal, &keys, format, body, mapping)
-    })
+    execute_import(
+        &state,
+        &p,
+        &req,
+        payload,
+        ("contacts", q.into_inner().mapping),
+        move |conn, format, body, mapping| customer_contacts::import(conn, &principal, &keys, format, body, mapping),
+    )
     .await
 }

@@ -120,9 +120,14 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let (principal, keys) = (p.clone(), state.keyring.clone());
-    execute_import(&state, &p, &req, payload, q.into_inner().mapping, move |conn, format, body, mapping| {
-        customers::import(conn, &principal, &keys, format, body, mapping)
-    })
+    execute_import(
+        &state,
+        &p,
+        &req,
+        payload,
+        ("customers", q.into_inner().mapping),
+        move |conn, format, body, mapping| customers::import(conn, &principal, &keys, format, body, mapping),
+    )
     .await
 }
 

@@ -1,7 +1,7 @@
 use super::ErrorBody;
 use crate::api::extract::{
     execute_write, execute_write_digest, import_format, ok_json, read_body, run_read, spool_body, Auth, BodyStore,
-    JsonBody, SpooledBody,
+    ImportMeter, JsonBody, SpooledBody,
 };
 use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
@@ -150,9 +150,19 @@ pub async fn import(
     };
     let mapping = q.into_inner().mapping;
     let principal = p.clone();
-    execute_write_digest(&state, &p, &req, &digest, StatusCode::OK, move |conn| {
-        let mut reader = body.open().map_err(AppError::internal)?;
-        documents::import_from(conn, &principal, format, &mut reader, mapping.as_deref())
-    })
-    .await
+    let meter = ImportMeter::new("documents");
+    let answer = execute_write_digest(
+        &state,
+        &p,
+        &req,
+        &digest,
+        StatusCode::OK,
+        meter.wrap(move |conn| {
+            let mut reader = body.open().map_err(AppError::internal)?;
+            documents::import_from(conn, &principal, format, &mut reader, mapping.as_deref())
+        }),
+    )
+    .await;
+    meter.record(&state.metrics, &answer);
+    answer
 }

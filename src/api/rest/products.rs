@@ -98,8 +98,13 @@ pub async fn import(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let principal = p.clone();
-    execute_import(&state, &p, &req, payload, q.into_inner().mapping, move |conn, format, body, mapping| {
-        products::import(conn, &principal, format, body, mapping)
-    })
+    execute_import(
+        &state,
+        &p,
+        &req,
+        payload,
+        ("products", q.into_inner().mapping),
+        move |conn, format, body, mapping| products::import(conn, &principal, format, body, mapping),
+    )
     .await
 }

@@ -22,6 +22,7 @@ use diesel::PgConnection;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 fn settings_for_engine(s: &cash_db::Settings, base_currency: &str) -> MatchSettings {
@@ -116,6 +117,7 @@ pub(super) fn execute_run(
     run: &Run,
     heartbeat_pool: &DbPool,
     metrics: Option<&crate::services::metrics::Metrics>,
+    cancel: &AtomicBool,
 ) -> AppResult<Run> {
     let tenant = run.tenant_id;
     let started = std::time::Instant::now();
@@ -128,8 +130,10 @@ pub(super) fn execute_run(
             .collect();
     let total = lines.len() as i32;
     let loaded = started.elapsed();
-    let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool };
+    let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool, cancel };
     let (allocations_written, produced) = match_and_copy(conn, engine, &lines, &ctx)?;
+    // A run stopped part-way must not write its partial outcome.
+    cancelled(cancel)?;
     let matched = produced.matched_at.duration_since(started);
     let counts = persist_effects(conn, tenant, produced, started, matched)?;
     tracing::info!(
@@ -145,6 +149,7 @@ pub(super) fn execute_run(
         m.observe_run_phase("match", (matched - loaded).as_secs_f64());
         m.observe_run_phase("persist", (started.elapsed() - matched).as_secs_f64());
     }
+    cancelled(cancel)?;
     record_completion(conn, run.id, tenant, total, allocations_written, &counts)?;
     Ok(Run {
         status: RunStatus::Completed,
@@ -156,6 +161,17 @@ pub(super) fn execute_run(
         error: None,
         ..run.clone()
     })
+}
+
+/// What a run stopped for a shutdown fails with (its transaction rolls back; the worker hands it
+/// back).
+const HANDED_BACK: &str = "stopped for a shutdown; handed back";
+
+fn cancelled(cancel: &AtomicBool) -> AppResult<()> {
+    match cancel.load(Ordering::Relaxed) {
+        true => Err(AppError::internal(HANDED_BACK)),
+        false => Ok(()),
+    }
 }
 
 /// Runs the engine on its own thread and copies its allocations into the table as they come.
@@ -266,6 +282,8 @@ struct RunContext<'a> {
     total: i32,
     now: DateTime<Utc>,
     heartbeat_pool: &'a DbPool,
+    /// Set when the run is to stop (the process is shutting down and the run did not finish in time).
+    cancel: &'a AtomicBool,
 }
 
 /// What the matching thread hands back once every line is decided.
@@ -301,6 +319,9 @@ fn match_lines(
     let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
     let (mut auto, mut proposed, mut unmatched) = (0, 0, 0);
     for (i, line) in lines.iter().enumerate() {
+        if ctx.cancel.load(Ordering::Relaxed) {
+            break;
+        }
         if i % 50_000 == 0 && i > 0 {
             // Progress is visible while the run's own transaction is still open.
             if let Ok(mut hb) = ctx.heartbeat_pool.get() {
