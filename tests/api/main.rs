@@ -45,6 +45,7 @@ mod read_replica;
 mod readme;
 mod reports;
 mod rolling_restart;
+mod serve_process;
 mod service;
 mod shutdown;
 mod statement_habits;

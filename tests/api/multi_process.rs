@@ -7,19 +7,18 @@
 //! written twice; `verify-audit` and `check-integrity` pass.
 
 use crate::connectors_generic_json as billing;
-use crate::helpers::{TestDatabase, TEST_JWT_SECRET};
+use crate::helpers::TestDatabase;
+use crate::serve_process;
 use base64::Engine;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_duizhang");
 const CUSTOMERS: usize = 600;
 const ACCOUNTS: usize = 3;
 /// Each account's lines in two halves of March: six runs, picked up by different processes.
@@ -45,10 +44,6 @@ struct Cluster {
     next: usize,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// The database URL naming the process (`application_name`), so the test can see in
 /// `pg_locks` which process holds which run.
 fn url_named(url: &str, name: &str) -> String {
@@ -57,42 +52,24 @@ fn url_named(url: &str, name: &str) -> String {
 }
 
 fn start(db: &TestDatabase, data: &std::path::Path, master_key: &str, name: &str) -> Process {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", url_named(&db.url, name))
-        .env("DUIZHANG_DATA_DIR", data)
-        .env("DUIZHANG_CONNECTOR_KEY", master_key)
-        .env("DUIZHANG_JWT_SECRET", TEST_JWT_SECRET)
-        .env("DUIZHANG_PORT", port.to_string())
-        .env("DUIZHANG_WORKERS", "1")
-        .env("DUIZHANG_DB_POOL_SIZE", "6")
-        .env("DUIZHANG_RATE_LIMIT_PER_SECOND", "0")
-        .env("DUIZHANG_AUDIT_SEAL_MS", "200")
-        .env("DUIZHANG_WEBHOOK_POLL_MS", "20")
-        .env("DUIZHANG_WEBHOOK_TIMEOUT_MS", "1000")
+    let env = [
+        ("DUIZHANG_CONNECTOR_KEY", master_key.to_string()),
+        ("DUIZHANG_WORKERS", "1".into()),
+        ("DUIZHANG_DB_POOL_SIZE", "6".into()),
+        ("DUIZHANG_AUDIT_SEAL_MS", "200".into()),
+        ("DUIZHANG_WEBHOOK_POLL_MS", "20".into()),
+        ("DUIZHANG_WEBHOOK_TIMEOUT_MS", "1000".into()),
         // A delivery whose process died is sent again 3 s after it was taken.
-        .env("DUIZHANG_WEBHOOK_LEASE_MS", "3000")
-        .env("DUIZHANG_WEBHOOK_CONCURRENCY", WEBHOOK_CONCURRENCY.to_string())
-        .env("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms,100ms,100ms")
-        .env("DUIZHANG_CONNECTOR_POLL_MS", "50")
-        .env("DUIZHANG_CONNECTOR_TIMEOUT_MS", "1000")
-        .env("DUIZHANG_CONNECTOR_LEASE_SECONDS", "120")
-        .env("DUIZHANG_DRAIN_SECONDS", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the log as it is written: a full pipe would block the server.
-    let stderr = child.stderr.take().unwrap();
-    let tag = name.to_string();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[{tag}] {line}");
-        }
-    });
-    Process { name: name.into(), base: format!("http://127.0.0.1:{port}"), child }
+        ("DUIZHANG_WEBHOOK_LEASE_MS", "3000".into()),
+        ("DUIZHANG_WEBHOOK_CONCURRENCY", WEBHOOK_CONCURRENCY.to_string()),
+        ("DUIZHANG_WEBHOOK_RETRY_SCHEDULE", "100ms,100ms,100ms,100ms,100ms".into()),
+        ("DUIZHANG_CONNECTOR_POLL_MS", "50".into()),
+        ("DUIZHANG_CONNECTOR_TIMEOUT_MS", "1000".into()),
+        ("DUIZHANG_CONNECTOR_LEASE_SECONDS", "120".into()),
+        ("DUIZHANG_DRAIN_SECONDS", "0".into()),
+    ];
+    let (child, base) = serve_process::spawn(&url_named(&db.url, name), data, name, &env);
+    Process { name: name.into(), base, child }
 }
 
 impl Cluster {
@@ -389,7 +366,12 @@ async fn three_processes_one_killed_every_job_runs_exactly_once() {
     assert_deliveries(&mut conn, &received.lock().unwrap(), killed_at);
     drop(cluster);
     for command in ["verify-audit", "check-integrity"] {
-        let out = Command::new(BIN).arg(command).env("DATABASE_URL", &db.url).env("RUST_LOG", "warn").output().unwrap();
+        let out = Command::new(serve_process::BIN)
+            .arg(command)
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{command}: {stdout} {stderr}");
     }

@@ -3,52 +3,28 @@
 //! writes without pause, and each process in turn stopped with SIGTERM and replaced. No request
 //! may fail: every answer is 2xx and every document a client was told is created is stored.
 
-use crate::helpers::{TestDatabase, TEST_JWT_SECRET};
+use crate::helpers::TestDatabase;
+use crate::serve_process;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_duizhang");
 const CLIENTS: usize = 6;
 /// How often the balancer asks each process `/readyz`: well inside the drain delay below.
 const HEALTH_INTERVAL: Duration = Duration::from_millis(100);
 const DRAIN_SECONDS: &str = "1";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn start(db_url: &str, data: &std::path::Path, name: &str) -> (Child, String) {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", db_url)
-        .env("DUIZHANG_DATA_DIR", data)
-        .env("DUIZHANG_JWT_SECRET", TEST_JWT_SECRET)
-        .env("DUIZHANG_PORT", port.to_string())
-        .env("DUIZHANG_WORKERS", "1")
-        .env("DUIZHANG_DB_POOL_SIZE", "4")
-        .env("DUIZHANG_RATE_LIMIT_PER_SECOND", "0")
-        .env("DUIZHANG_DRAIN_SECONDS", DRAIN_SECONDS)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the log as it is written: a full pipe would block the server.
-    let stderr = child.stderr.take().unwrap();
-    let tag = name.to_string();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[{tag}] {line}");
-        }
-    });
-    (child, format!("http://127.0.0.1:{port}"))
+    let env = [
+        ("DUIZHANG_WORKERS", "1".to_string()),
+        ("DUIZHANG_DB_POOL_SIZE", "4".into()),
+        ("DUIZHANG_DRAIN_SECONDS", DRAIN_SECONDS.into()),
+    ];
+    serve_process::spawn(db_url, data, name, &env)
 }
 
 /// One place behind the balancer: the address of the process there now and whether its last
@@ -162,18 +138,8 @@ async fn load_client(lb: Arc<Balancer>, tally: Arc<Tally>, stop: Arc<AtomicBool>
 }
 
 fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("a process did not exit within 60 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    serve_process::sigterm(&child);
+    serve_process::wait_exit(&mut child, Duration::from_secs(60))
 }
 
 #[derive(QueryableByName)]

@@ -9,77 +9,39 @@
 
 use crate::connector_fixtures::SharedFaults;
 use crate::connectors_generic_json as billing;
-use crate::helpers::{TestDatabase, TEST_JWT_SECRET};
+use crate::helpers::TestDatabase;
+use crate::serve_process;
 use base64::Engine;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_duizhang");
 /// Leases far longer than the test may take: what the second process does, it did not wait for.
 const LEASE_SECONDS: u64 = 120;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn start(db: &TestDatabase, data: &std::path::Path, master_key: &str, name: &str) -> (Child, String) {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", &db.url)
-        .env("DUIZHANG_DATA_DIR", data)
-        .env("DUIZHANG_CONNECTOR_KEY", master_key)
-        .env("DUIZHANG_JWT_SECRET", TEST_JWT_SECRET)
-        .env("DUIZHANG_PORT", port.to_string())
-        .env("DUIZHANG_WORKERS", "1")
-        .env("DUIZHANG_RATE_LIMIT_PER_SECOND", "0")
-        .env("DUIZHANG_WEBHOOK_POLL_MS", "50")
-        .env("DUIZHANG_WEBHOOK_TIMEOUT_MS", "60000")
-        .env("DUIZHANG_WEBHOOK_LEASE_MS", (LEASE_SECONDS * 1000).to_string())
-        .env("DUIZHANG_CONNECTOR_POLL_MS", "50")
-        .env("DUIZHANG_CONNECTOR_TIMEOUT_MS", "60000")
-        .env("DUIZHANG_CONNECTOR_LEASE_SECONDS", LEASE_SECONDS.to_string())
-        .env("DUIZHANG_DRAIN_SECONDS", "0")
+    let env = [
+        ("DUIZHANG_CONNECTOR_KEY", master_key.to_string()),
+        ("DUIZHANG_WORKERS", "1".into()),
+        ("DUIZHANG_WEBHOOK_POLL_MS", "50".into()),
+        ("DUIZHANG_WEBHOOK_TIMEOUT_MS", "60000".into()),
+        ("DUIZHANG_WEBHOOK_LEASE_MS", (LEASE_SECONDS * 1000).to_string()),
+        ("DUIZHANG_CONNECTOR_POLL_MS", "50".into()),
+        ("DUIZHANG_CONNECTOR_TIMEOUT_MS", "60000".into()),
+        ("DUIZHANG_CONNECTOR_LEASE_SECONDS", LEASE_SECONDS.to_string()),
+        ("DUIZHANG_DRAIN_SECONDS", "0".into()),
         // Jobs get 3 s to finish, then the rest is handed back.
-        .env("DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS", "4")
-        .env("RUST_LOG", "info,duizhang::access=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the log as it is written: a full pipe would block the server.
-    let stderr = child.stderr.take().unwrap();
-    let tag = name.to_string();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[{tag}] {line}");
-        }
-    });
-    (child, format!("http://127.0.0.1:{port}"))
+        ("DUIZHANG_SHUTDOWN_TIMEOUT_SECONDS", "4".into()),
+        ("RUST_LOG", "info,duizhang::access=warn".into()),
+    ];
+    serve_process::spawn(&db.url, data, name, &env)
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A webhook receiver that records each request's `webhook-id` and, while `hang` is set, never
-/// answers; otherwise it answers 200.
 async fn start_receiver(hang: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -150,18 +112,10 @@ fn text(conn: &mut PgConnection, sql: &str) -> String {
 
 fn sigterm_and_wait(child: &mut Child) -> Duration {
     let started = Instant::now();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "exit after SIGTERM: {status}");
-            return started.elapsed();
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the server did not exit within 60 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    serve_process::sigterm(child);
+    let status = serve_process::wait_exit(child, Duration::from_secs(60));
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    started.elapsed()
 }
 
 async fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -289,7 +243,7 @@ async fn sigterm_hands_claimed_jobs_back_at_once() {
     let tenant = conn.transaction(|c| duizhang::services::tenants::create(c, "Handover", "EUR")).unwrap();
     let client = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(1)).build().unwrap();
     let (mut first, base) = start(&db, data.path(), &master_key, "first");
-    wait_ready(&client, &base).await;
+    serve_process::wait_ready(&client, &base).await;
     let mut matching_lock = db.connect();
     let held = claim_everything(&client, &base, &tenant.api_key, &mut conn, &mut matching_lock, tenant.tenant_id).await;
 
@@ -306,7 +260,7 @@ async fn sigterm_hands_claimed_jobs_back_at_once() {
     let restarted = Instant::now();
     let (second, base) = start(&db, data.path(), &master_key, "second");
     let _second = KillOnDrop(second);
-    wait_ready(&client, &base).await;
+    serve_process::wait_ready(&client, &base).await;
     let (connector, run) = (held.connector.clone(), held.run.clone());
     let done = |conn: &mut PgConnection| {
         [
