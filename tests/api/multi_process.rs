@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const CUSTOMERS: usize = 600;
 const ACCOUNTS: usize = 3;
@@ -160,7 +160,7 @@ async fn start_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         while let Ok((mut socket, _)) = listener.accept().await {
             let seen = s.clone();
             tokio::spawn(async move {
-                let Some(id) = read_webhook_id(&mut socket).await else { return };
+                let Some(id) = serve_process::read_webhook_id(&mut socket).await else { return };
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 seen.lock().unwrap().push(id);
                 let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
@@ -170,34 +170,6 @@ async fn start_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (format!("http://127.0.0.1:{port}/hooks"), seen)
-}
-
-async fn read_webhook_id(socket: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let header = |name: &str| {
-        head.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim_start_matches(':').trim().to_string()))
-    };
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while buf.len() < end + length {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    header("webhook-id")
 }
 
 // ----- data ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Leases far longer than the test may take: what the second process does, it did not wait for.
 const LEASE_SECONDS: u64 = 120;
@@ -51,7 +51,7 @@ async fn start_receiver(hang: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>
         while let Ok((mut socket, _)) = listener.accept().await {
             let (seen, hang) = (s.clone(), hang.clone());
             tokio::spawn(async move {
-                let Some(id) = read_webhook_id(&mut socket).await else { return };
+                let Some(id) = serve_process::read_webhook_id(&mut socket).await else { return };
                 seen.lock().unwrap().push(id);
                 if hang.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -63,31 +63,6 @@ async fn start_receiver(hang: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>
         }
     });
     (format!("http://127.0.0.1:{port}/hooks"), seen)
-}
-
-async fn read_webhook_id(socket: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        let Some(end) = text.find("\r\n\r\n") else { continue };
-        let head = &text[..end];
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-            .unwrap_or(0);
-        if buf.len() < end + 4 + length {
-            continue;
-        }
-        return head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("webhook-id:").map(|v| v.trim().to_string()));
-    }
 }
 
 #[derive(QueryableByName)]
