@@ -177,14 +177,7 @@ fn revert_through_000030(conn: &mut PgConnection) {
     }
 }
 
-fn count(conn: &mut PgConnection, table: &str) -> i64 {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result::<N>(conn).unwrap().n
-}
+use crate::helpers::count_rows as count;
 
 /// Down on the migrated schema, rows written under the old keys, then up again: the rows stay,
 /// the check passes, and a child row naming another tenant's parent is refused by the new keys

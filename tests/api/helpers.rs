@@ -324,14 +324,18 @@ impl TestApp {
 
     /// Rows of a table in this test's database (the app is not asked).
     pub fn count(&self, sql_from_where: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.db.connect();
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {sql_from_where}")).get_result::<N>(&mut conn).unwrap().n
+        count_rows(&mut self.db.connect(), sql_from_where)
     }
+}
+
+/// `SELECT count(*) FROM <sql_from_where>` on a connection of the test's own.
+pub fn count_rows(conn: &mut PgConnection, sql_from_where: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT count(*) AS n FROM {sql_from_where}")).get_result::<N>(conn).unwrap().n
 }
 
 /// Standard Webhooks signature, computed here from the specification with hmac/sha2 directly

@@ -223,15 +223,7 @@ fn statement_csv(a: usize) -> String {
 
 // ----- reading the database ------------------------------------------------------------------
 
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {sql}")).get_result::<N>(conn).unwrap().n
-}
+use crate::helpers::count_rows as count;
 
 #[derive(QueryableByName)]
 struct Holder {

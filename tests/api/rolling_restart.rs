@@ -6,7 +6,6 @@
 use crate::helpers::TestDatabase;
 use crate::serve_process;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use serde_json::json;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -142,12 +141,6 @@ fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
     serve_process::wait_exit(&mut child, Duration::from_secs(60))
 }
 
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_restart_of_three_processes_under_load_loses_no_request() {
     let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
@@ -218,9 +211,6 @@ async fn rolling_restart_of_three_processes_under_load_loses_no_request() {
     assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answered + failures.len());
     assert!(answered >= 100, "too little load to prove anything: {answered} requests");
     let created = tally.created.lock().unwrap().len() as i64;
-    let stored = diesel::sql_query("SELECT count(*) AS n FROM documents WHERE doc_no LIKE 'RR-%'")
-        .get_result::<N>(&mut conn)
-        .unwrap()
-        .n;
+    let stored = crate::helpers::count_rows(&mut conn, "documents WHERE doc_no LIKE 'RR-%'");
     assert_eq!(stored, created, "documents acknowledged vs stored");
 }

@@ -5,7 +5,6 @@ use crate::helpers::TEST_JWT_SECRET;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncReadExt;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_duizhang");
 
@@ -78,29 +77,5 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> ExitStatus {
 /// Reads one HTTP request from a webhook receiver's raw socket (head and body) and answers its
 /// `webhook-id` header: the receivers of the process tests answer, or hang, by hand.
 pub async fn read_webhook_id(socket: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let header = |name: &str| {
-        head.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim_start_matches(':').trim().to_string()))
-    };
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while buf.len() < end + length {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    header("webhook-id")
+    crate::webhooks::read_request(socket).await?.headers.get("webhook-id").cloned()
 }

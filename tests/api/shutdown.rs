@@ -13,7 +13,7 @@ use crate::helpers::TestDatabase;
 use crate::serve_process;
 use base64::Engine;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use serde_json::{json, Value};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,15 +65,7 @@ async fn start_receiver(hang: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>
     (format!("http://127.0.0.1:{port}/hooks"), seen)
 }
 
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {sql}")).get_result::<N>(conn).unwrap().n
-}
+use crate::helpers::count_rows as count;
 
 #[derive(QueryableByName)]
 struct T {

@@ -45,13 +45,7 @@ pub(crate) fn rows(m: &Value, table: &str) -> i64 {
 }
 
 fn count(db: &TestDatabase, from_where: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = db.connect();
-    diesel::sql_query(format!("SELECT count(*) AS n FROM {from_where}")).get_result::<N>(&mut conn).unwrap().n
+    crate::helpers::count_rows(&mut db.connect(), from_where)
 }
 
 /// Rows in every table that holds tenant data.

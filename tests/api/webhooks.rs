@@ -21,8 +21,8 @@ use uuid::Uuid;
 // ----- a tiny HTTP receiver ------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-struct Received {
-    headers: HashMap<String, String>,
+pub(crate) struct Received {
+    pub(crate) headers: HashMap<String, String>,
     body: Vec<u8>,
     at: Instant,
 }
@@ -116,7 +116,7 @@ impl Receiver {
     }
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
+pub(crate) async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {
