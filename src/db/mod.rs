@@ -24,6 +24,7 @@ pub mod integrity;
 pub mod metrics;
 pub mod outbox;
 pub mod password_resets;
+pub mod payment_behaviour;
 pub mod pg_tools;
 mod pool;
 pub mod portal;

@@ -17,6 +17,7 @@ pub mod import_mapping;
 pub mod instalments;
 pub mod json_path;
 pub mod money;
+pub mod payment_behaviour;
 pub mod nesting;
 pub mod product;
 pub mod run_status;

@@ -65,6 +65,8 @@ pub struct StatementOfAccount {
     pub aging: Vec<AgingSummary>,
     /// Differences sent to the customer and not yet resolved (sent, confirmed, disputed).
     pub open_differences: Vec<OpenDifference>,
+    /// How the customer paid in the 365 days up to the end of the period (or today).
+    pub payment_behaviour: crate::domain::payment_behaviour::PaymentBehaviour,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]

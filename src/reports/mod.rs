@@ -211,6 +211,7 @@ mod tests {
             open_items: vec![],
             aging: vec![],
             open_differences: vec![],
+            payment_behaviour: crate::domain::payment_behaviour::sample(),
         }
     }
 

@@ -401,6 +401,15 @@ fn summary_sections(l: &mut Layout<'_>, st: &crate::domain::statement_of_account
         .map(|d| format!("[{}] {}: {}", d.status, d.kind.replace('_', " "), d.explanation))
         .collect();
     section(l, "Differences still open", diffs);
+    let pb = &st.payment_behaviour;
+    let behaviour = match (pb.score, pb.avg_days_late, pb.on_time_share) {
+        (Some(score), Some(late), Some(on_time)) => vec![format!(
+            "Score {score} of 100: {} payments in {} days, {late} days late on average, {on_time}% on time, trend {}",
+            pb.payments, pb.days, pb.trend
+        )],
+        _ => Vec::new(),
+    };
+    section(l, "Payment behaviour", behaviour);
 }
 
 fn render(pages: Vec<Vec<Op>>, doc: StatementDoc<'_>, generated: &str) -> Result<Vec<u8>, RenderError> {

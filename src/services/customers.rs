@@ -76,7 +76,9 @@ pub struct CustomerPatch {
     pub status: Option<CustomerStatus>,
 }
 
+/// In GraphQL also `paymentBehaviour` (resolved by `api::graphql::query`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct CustomerView {
     pub id: Uuid,
     pub code: String,

@@ -36,6 +36,7 @@ pub mod login_throttle;
 pub mod metrics;
 
 pub mod pagination;
+pub mod payment_behaviour;
 pub mod polling;
 pub mod portal;
 pub mod products;

@@ -294,6 +294,9 @@ pub struct OverdueRank {
     pub overdue_base: String,
     /// Per currency, unconverted.
     pub overdue: Vec<CollectionFigures>,
+    /// The customer's payment-behaviour score (0-100, higher is better) over the 365 days up to
+    /// `as_of`; absent without payments in them.
+    pub payment_score: Option<Decimal>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -349,10 +352,11 @@ pub fn overdue_ranking(
             figures_of.entry(r.customer_code).or_insert_with(|| (r.customer_name, Vec::new())).1.push(f);
         }
     }
+    let mut scores = crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &ids, as_of)?;
     let customers = ranked
         .into_iter()
         .enumerate()
-        .map(|(i, (_, code, amount))| {
+        .map(|(i, (id, code, amount))| {
             let (name, overdue) = figures_of.remove(&code).unwrap_or_default();
             OverdueRank {
                 rank: i as i32 + 1,
@@ -360,6 +364,7 @@ pub fn overdue_ranking(
                 customer_name: name,
                 overdue_base: format_amount(&base, amount),
                 overdue,
+                payment_score: scores.remove(&id),
             }
         })
         .collect();

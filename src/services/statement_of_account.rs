@@ -59,6 +59,11 @@ pub fn statement_of_account(
             })
             .collect()
     };
+    let window = crate::domain::payment_behaviour::Window {
+        as_of,
+        days: crate::services::payment_behaviour::DEFAULT_DAYS as i64,
+    };
+    let payment_behaviour = crate::services::payment_behaviour::of_customer(conn, tenant_id, customer, window)?;
     Ok(StatementOfAccount {
         customer_code: customer.code.clone(),
         customer_name: customer.name.clone(),
@@ -68,6 +73,7 @@ pub fn statement_of_account(
         open_items,
         aging,
         open_differences,
+        payment_behaviour,
     })
 }
 

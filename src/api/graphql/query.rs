@@ -19,7 +19,8 @@ use crate::services::reports::{
 };
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
-use async_graphql::{Context, Object};
+use crate::services::payment_behaviour::{self, BehaviourQuery, PaymentBehaviour};
+use async_graphql::{ComplexObject, Context, Object};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -464,5 +465,20 @@ impl QueryRoot {
     /// One user of the tenant (admin).
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
         run(ctx, move |conn, p| users::get_user(conn, p, id)).await
+    }
+}
+
+#[ComplexObject]
+impl CustomerView {
+    /// The customer's payment behaviour over `days` (default 365) up to `asOf` (default today).
+    async fn payment_behaviour(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<NaiveDate>,
+        days: Option<i32>,
+    ) -> async_graphql::Result<PaymentBehaviour> {
+        let code = self.code.clone();
+        let q = BehaviourQuery { as_of, days };
+        run_read(ctx, move |conn, p| payment_behaviour::of_code(conn, p, &code, &q)).await
     }
 }

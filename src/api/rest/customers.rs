@@ -4,6 +4,7 @@ use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::ImportReport;
+use crate::services::payment_behaviour::{self, BehaviourQuery, PaymentBehaviour};
 use crate::services::pagination::Page;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -144,4 +145,25 @@ pub async fn balance(reads: Reads, Auth(p): Auth, code: web::Path<String>) -> Ap
     let code = code.into_inner();
     let view = reads.run_statement(move |conn| customers::balance(conn, &p, &code)).await?;
     Ok(ok_json(&view))
+}
+
+/// The customer's payment behaviour (付款规律) over a window ending on `as_of`: days to pay and
+/// days late with their trend, share paid on time, partial-payment habit, and a score 0-100
+/// with its components and weights.
+#[utoipa::path(
+    operation_id = "getCustomerPaymentBehaviour",
+    tag = "customers",
+    params(("code" = String, Path), BehaviourQuery),
+    responses((status = 200, body = PaymentBehaviour), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/customers/{code}/payment-behaviour")]
+pub async fn payment_behaviour(
+    reads: Reads,
+    Auth(p): Auth,
+    code: web::Path<String>,
+    q: web::Query<BehaviourQuery>,
+) -> AppResult<HttpResponse> {
+    let (code, q) = (code.into_inner(), q.into_inner());
+    Ok(ok_json(&reads.run(move |conn| payment_behaviour::of_code(conn, &p, &code, &q)).await?))
 }

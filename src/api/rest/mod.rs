@@ -124,7 +124,7 @@ macro_rules! rest_api {
 
 rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
-    customers::import, customers::create, customers::list, customers::balance, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
+    customers::import, customers::create, customers::list, customers::balance, customers::payment_behaviour, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
     products::import, products::create, products::list, products::get, products::update,
     templates::list, templates::download, import_mappings::list, import_mappings::create, import_mappings::get, import_mappings::replace, import_mappings::remove,
