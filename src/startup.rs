@@ -268,6 +268,7 @@ fn run(
             .service(web::scope("/api/v1").configure(rest::configure).default_service(web::to(rest::not_found)))
             .route("/graphql", web::post().to(graphql::graphql))
             .route("/graphql", web::get().to(graphql::graphiql))
+            .route("/graphql/ws", web::get().to(graphql::websocket))
             .route("/graphql/assets/{file}", web::get().to(graphql::explorer::asset))
             .default_service(web::to(rest::not_found))
     })

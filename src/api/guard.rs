@@ -16,7 +16,7 @@ use actix_web::{web, HttpMessage, ResponseError};
 /// Health probes and the OpenAPI viewer's static files (a page load fetches several) are not
 /// limited; everything else under the API is.
 fn is_guarded(path: &str) -> bool {
-    (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs")) || path == "/graphql"
+    (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs")) || path == "/graphql" || path == "/graphql/ws"
 }
 
 pub async fn guard(

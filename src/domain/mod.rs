@@ -4,6 +4,7 @@ pub mod aging;
 pub mod audit_chain;
 pub mod auth;
 pub mod bank_line;
+pub mod chart;
 pub mod cash_application;
 pub mod contact;
 pub mod customer;

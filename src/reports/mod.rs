@@ -4,6 +4,7 @@
 //! Amounts arrive as the service's decimal strings. They stay decimals (strings) in CSV and PDF;
 //! only the XLSX writer turns them into f64, at the cell, because a spreadsheet number is a double.
 
+pub mod charts;
 pub mod csv;
 pub mod csv_cell;
 pub mod pdf;
@@ -97,6 +98,8 @@ pub enum RenderError {
     Pdf(String),
     #[error("amount {0:?} is not a decimal")]
     Amount(String),
+    #[error("chart: {0}")]
+    Chart(String),
 }
 
 /// A statement amount (decimal string) as a decimal.

@@ -395,6 +395,7 @@ fn summary_sections(l: &mut Layout<'_>, st: &crate::domain::statement_of_account
         })
         .collect();
     section(l, "Aging (days past due)", aging);
+    aging_bars(l, st);
     let diffs: Vec<String> = st
         .open_differences
         .iter()
@@ -410,6 +411,37 @@ fn summary_sections(l: &mut Layout<'_>, st: &crate::domain::statement_of_account
         _ => Vec::new(),
     };
     section(l, "Payment behaviour", behaviour);
+}
+
+/// The aging of each currency as bars, one per bucket scaled to the largest (a credit balance
+/// in grey), with its amount: the statement's aging chart.
+fn aging_bars(l: &mut Layout<'_>, st: &crate::domain::statement_of_account::StatementOfAccount) {
+    use rust_decimal::prelude::ToPrimitive;
+    for a in &st.aging {
+        let values: Vec<f32> =
+            a.buckets.iter().map(|b| super::decimal(b).ok().and_then(|d| d.to_f32()).unwrap_or(0.0)).collect();
+        let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+        if max <= 0.0 {
+            continue;
+        }
+        l.ensure(20.0 + values.len() as f32 * 13.0);
+        l.text(LEFT, l.y + 10.0, &format!("Aging chart {}", a.currency), 9.0, Weight::Bold, Align::Left, None);
+        l.y += 16.0;
+        let (x0, width) = (LEFT + 64.0, RIGHT - LEFT - 180.0);
+        for ((label, text), v) in a.labels.iter().zip(&a.buckets).zip(&values) {
+            l.text(LEFT, l.y + 8.5, label, 8.0, Weight::Regular, Align::Left, None);
+            let w = (v.abs() / max * width).max(0.5);
+            let color = match (*v < 0.0, label.as_str()) {
+                (true, _) => (150, 150, 150),
+                (false, "current") => (0, 114, 178),
+                (false, _) => (213, 94, 0),
+            };
+            l.ops().push(Op::Rect { x: x0, y: l.y + 1.0, w, h: 9.0, color });
+            l.text(x0 + w + 6.0, l.y + 8.5, text, 8.0, Weight::Regular, Align::Left, None);
+            l.y += 13.0;
+        }
+        l.y += 8.0;
+    }
 }
 
 fn render(pages: Vec<Vec<Op>>, doc: StatementDoc<'_>, generated: &str) -> Result<Vec<u8>, RenderError> {

@@ -39,10 +39,12 @@ pub enum EventType {
     DunningReminderDue,
     #[serde(rename = "statement.issued")]
     StatementIssued,
+    #[serde(rename = "statement_run.completed")]
+    StatementRunCompleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 14] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -56,6 +58,7 @@ impl EventType {
         EventType::DunningLevelChanged,
         EventType::DunningReminderDue,
         EventType::StatementIssued,
+        EventType::StatementRunCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl EventType {
             EventType::DunningLevelChanged => "dunning.level_changed",
             EventType::DunningReminderDue => "dunning.reminder_due",
             EventType::StatementIssued => "statement.issued",
+            EventType::StatementRunCompleted => "statement_run.completed",
         }
     }
 

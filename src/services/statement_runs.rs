@@ -143,6 +143,11 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
         let finished = (pending.len() as i64) < BATCH;
         let status = if finished { RunStatus::Completed } else { RunStatus::Running };
         runs_db::progress(conn, run.tenant_id, run.id, done, status, finished.then(Utc::now))?;
+        if finished {
+            let data = json!({"statement_run_id": run.id, "period_from": run.period_from, "period_to": run.period_to,
+                              "customers": done});
+            events::emit(conn, run.tenant_id, None, EventType::StatementRunCompleted, data)?;
+        }
         Ok(true)
     })
 }

@@ -239,7 +239,11 @@ fn concrete(template: &str, world: &World) -> String {
             .unwrap_or_else(|| panic!("{template}: a new route with a path id: add its object to the BOLA test"))
             .clone()
     };
-    let mut path = template.replace("{code}", "C1").replace("{action}", "confirm");
+    // A chart names no object; the payment-behaviour chart's customer is one.
+    let mut path = template
+        .replace("{code}", "C1")
+        .replace("{action}", "confirm")
+        .replace("{name}", "payment-behaviour?customer=C1&format=json");
     if template.starts_with("/customers/{code}/contacts/{id}") {
         path = path.replace("{id}", &id_of("contacts"));
     } else if template.starts_with("/customers/{code}/portal-tokens/{id}") {

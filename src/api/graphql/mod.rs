@@ -9,6 +9,9 @@ mod mutation;
 mod page;
 mod query;
 mod routing;
+mod subscription;
+
+pub use subscription::websocket;
 
 pub use limits::Limits;
 
@@ -17,11 +20,12 @@ use crate::domain::auth::{PortalPrincipal, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{ErrorExtensions, Schema};
+use subscription::SubscriptionRoot;
 use async_graphql_actix_web::GraphQLResponse;
 use diesel::PgConnection;
 
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot>;
 
 /// The schema callers with credentials use, and the introspection-only one for callers without
 /// (only when `DUIZHANG_GRAPHQL_INTROSPECTION=public`).
@@ -51,14 +55,15 @@ impl Schemas {
 fn builder(
     state: Option<AppState>,
     limits: Limits,
-) -> async_graphql::SchemaBuilder<query::QueryRoot, mutation::MutationRoot, EmptySubscription> {
-    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
+) -> async_graphql::SchemaBuilder<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot> {
+    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         // Off or unbounded by default in async-graphql: bound them too.
         .limit_recursive_depth(limits.max_nesting)
         .limit_directives(limits.max_directives)
-        .extension(limits);
+        .extension(limits)
+        .data(std::sync::Arc::new(crate::services::subscriptions::Registry::default()));
     if let Some(state) = state {
         builder = builder.data(state);
     }

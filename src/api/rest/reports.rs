@@ -1,4 +1,5 @@
-//! Reports: AR aging, collection figures with DSO, customers ranked by overdue amount.
+//! Reports: AR aging, collection figures with DSO, customers ranked by overdue amount, and charts
+//! of them.
 
 use super::exports::{download, negotiate};
 use super::ErrorBody;
@@ -7,6 +8,8 @@ use crate::api::read_routing::Reads;
 use crate::error::{AppError, AppResult};
 use crate::reports::{ExportFormat, ReportHeader};
 use crate::services::reports::{self, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking};
+use crate::domain::chart::Chart;
+use crate::services::charts::{self, ChartQuery};
 use crate::services::tenants;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -80,4 +83,55 @@ pub async fn collections(reads: Reads, Auth(p): Auth, q: web::Query<CollectionQu
 pub async fn overdue_ranking(reads: Reads, Auth(p): Auth, q: web::Query<CollectionQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     Ok(ok_json(&reads.run(move |conn| reports::overdue_ranking(conn, &p, &q)).await?))
+}
+
+/// A chart of a report as SVG (default), PNG, or JSON (the data as plotted): `recovery`
+/// (weekly recovery rate per dunning level), `aging` (aging buckets per week or month),
+/// `dso` (DSO per month) or `payment-behaviour` (a customer's days late per payment,
+/// `customer=` required). Each is drawn from the same use case as its JSON report.
+#[utoipa::path(
+    operation_id = "getReportChart",
+    tag = "reports",
+    params(("name" = String, Path, description = "recovery | aging | dso | payment-behaviour"), ChartQuery),
+    responses(
+        (status = 200, description = "The chart", content(
+            (String = "image/svg+xml"),
+            (String = "image/png"),
+            (Chart = "application/json"),
+        )),
+        (status = 404, description = "Unknown chart or customer", body = ErrorBody),
+        (status = 422, description = "Unknown format or bad parameter", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/reports/charts/{name}")]
+pub async fn chart(
+    reads: Reads,
+    Auth(p): Auth,
+    name: web::Path<String>,
+    q: web::Query<ChartQuery>,
+) -> AppResult<HttpResponse> {
+    let (name, q) = (name.into_inner(), q.into_inner());
+    let format = q.format.clone().unwrap_or_else(|| "svg".into()).to_ascii_lowercase();
+    if !["svg", "png", "json"].contains(&format.as_str()) {
+        return Err(AppError::invalid("format", "svg, png or json"));
+    }
+    let chart = reads.run(move |conn| charts::chart(conn, &p, &name, &q)).await?;
+    if format == "json" {
+        return Ok(ok_json(&chart));
+    }
+    let png = format == "png";
+    let bytes = web::block(move || {
+        let svg = crate::reports::charts::svg(&chart)?;
+        if png {
+            crate::reports::charts::png(&svg)
+        } else {
+            Ok(svg.into_bytes())
+        }
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
+    let content_type = if png { "image/png" } else { "image/svg+xml" };
+    Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
 }
