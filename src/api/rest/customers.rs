@@ -4,7 +4,7 @@ use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::customers::{self, CustomerBalance, CustomerInput, CustomerPatch, CustomerQuery, CustomerView};
 use crate::services::import::ImportReport;
-use crate::services::payment_behaviour::{self, BehaviourQuery, PaymentBehaviour};
+use crate::services::payment_behaviour::{self as behaviour, BehaviourQuery, PaymentBehaviour};
 use crate::services::pagination::Page;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -165,5 +165,5 @@ pub async fn payment_behaviour(
     q: web::Query<BehaviourQuery>,
 ) -> AppResult<HttpResponse> {
     let (code, q) = (code.into_inner(), q.into_inner());
-    Ok(ok_json(&reads.run(move |conn| payment_behaviour::of_code(conn, &p, &code, &q)).await?))
+    Ok(ok_json(&reads.run(move |conn| behaviour::of_code(conn, &p, &code, &q)).await?))
 }
