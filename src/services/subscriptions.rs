@@ -5,7 +5,9 @@
 //! reaches subscribers on every process: each subscription polls the tenant's new rows (uuid v7
 //! ids are time-ordered) on the blocking pool, filtered in SQL by type prefix and customer. A
 //! transaction may commit a little after its event's id was taken, so every poll looks
-//! [`COMMIT_LAG`] back and skips the ids it already delivered.
+//! [`COMMIT_LAG`] back and skips the ids it already delivered. A new subscription therefore
+//! starts with the events of the last [`COMMIT_LAG`]: a change made while it was being set up
+//! is not lost (delivery is at least once; the id tells a repeat).
 //!
 //! Bounds: [`MAX_PER_CONNECTION`] subscriptions per WebSocket, [`MAX_PER_TENANT`] per tenant and
 //! process. The credential is checked again every [`RECHECK`]: a revoked or expired token ends
@@ -159,7 +161,7 @@ fn v7_floor(at: DateTime<Utc>) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-/// Opens a subscription: the events from now on, as they are committed.
+/// Opens a subscription: the events from [`COMMIT_LAG`] ago on, as they are committed.
 pub fn subscribe(
     state: &AppState,
     registry: &Arc<Registry>,
@@ -177,7 +179,6 @@ pub fn subscribe(
         state: state.clone(),
         conn: conn.clone(),
         prefixes,
-        start: v7_floor(Utc::now()),
         seen: VecDeque::new(),
         buffer: VecDeque::new(),
         checked: Instant::now(),
@@ -193,8 +194,6 @@ struct Poll {
     state: AppState,
     conn: Connection,
     prefixes: Vec<String>,
-    /// Nothing before the subscription started.
-    start: Uuid,
     /// Ids delivered within the look-back, oldest first.
     seen: VecDeque<Uuid>,
     buffer: VecDeque<LiveEvent>,
@@ -229,7 +228,7 @@ impl Poll {
 
     async fn fetch(&mut self) -> AppResult<Vec<LiveEvent>> {
         let lag = chrono::Duration::from_std(COMMIT_LAG).unwrap_or_default();
-        let after = self.start.max(v7_floor(Utc::now() - lag));
+        let after = v7_floor(Utc::now() - lag);
         while self.seen.front().is_some_and(|id| *id <= after) {
             self.seen.pop_front();
         }

@@ -183,14 +183,14 @@ async fn a_statement_run_announces_its_completion() {
 async fn bounds_credentials_and_audiences_are_enforced() {
     let app = spawn_app().await;
     let w = world(&app).await;
-    // Nine on one connection: the ninth is refused.
+    // Nine on one connection: one of them (whichever the server starts last) is refused.
     let subs: Vec<(String, &str)> = (1..=9).map(|i| (i.to_string(), TENANT)).collect();
     let subs: Vec<(&str, &str)> = subs.iter().map(|(i, q)| (i.as_str(), *q)).collect();
     let mut rx = open(&app, &app.api_key, &subs).await;
     let got = until(&mut rx, "the refusal", |m| m["type"] == "next" && m["payload"]["errors"].is_array()).await;
     let refused = got.last().unwrap();
-    assert_eq!(refused["id"], "9");
     assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "rate_limited", "{refused}");
+    assert!(refused["payload"]["errors"][0]["message"].as_str().unwrap().contains("per connection"), "{refused}");
 
     // A portal token may not follow the tenant's events, nor a key the portal's; a narrower
     // type outside the audience's is refused.
