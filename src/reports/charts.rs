@@ -134,7 +134,11 @@ fn bars(plot: &mut Plot<'_, '_>, chart: &Chart, vals: &[Vec<Option<f64>>]) -> Re
         for (s, series) in vals.iter().enumerate() {
             let Some(v) = series.get(i).copied().flatten().filter(|v| *v != 0.0) else { continue };
             let (y0, y1) = if v > 0.0 { (up, up + v) } else { (down, down + v) };
-            if v > 0.0 { up += v } else { down += v }
+            if v > 0.0 {
+                up += v
+            } else {
+                down += v
+            }
             let x = i as f64;
             let color = rgb(&chart.series[s].color);
             plot.draw_series(std::iter::once(Rectangle::new([(x - 0.34, y0), (x + 0.34, y1)], color.filled())))

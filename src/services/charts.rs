@@ -83,7 +83,11 @@ pub fn chart(conn: &mut PgConnection, principal: &Principal, name: &str, q: &Cha
 }
 
 fn series(names: Vec<String>, n: usize) -> Vec<ChartSeries> {
-    names.into_iter().enumerate().map(|(i, name)| ChartSeries { name, color: color(i), values: vec![None; n] }).collect()
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| ChartSeries { name, color: color(i), values: vec![None; n] })
+        .collect()
 }
 
 fn decimal(text: Option<&str>) -> Option<Decimal> {
@@ -94,7 +98,8 @@ fn recovery(conn: &mut PgConnection, principal: &Principal, q: &ChartQuery) -> A
     let weeks = periods(q, 12, 104)?;
     let figures =
         dunning::recovery(conn, principal, RecoveryQuery { until: Some(as_of(q)), weeks: Some(weeks as i32) })?;
-    let dates: Vec<NaiveDate> = figures.iter().map(|f| f.as_of).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let dates: Vec<NaiveDate> =
+        figures.iter().map(|f| f.as_of).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let keys: Vec<(String, String)> = figures
         .iter()
         .map(|f| (f.level.clone(), f.currency.clone()))
@@ -170,13 +175,17 @@ fn aging(conn: &mut PgConnection, principal: &Principal, q: &ChartQuery) -> AppR
             },
         };
         for (s, v) in out.iter_mut().enumerate() {
-            v.values[i] = Some(total.as_ref().and_then(|t| decimal(t.buckets.get(s).map(String::as_str))).unwrap_or_default());
+            v.values[i] =
+                Some(total.as_ref().and_then(|t| decimal(t.buckets.get(s).map(String::as_str))).unwrap_or_default());
         }
     }
     let unit = q.currency.clone().unwrap_or_else(|| "base currency".into());
     Ok(Chart {
         name: "aging".into(),
-        title: format!("Receivables by days past due{}", q.customer.as_ref().map(|c| format!(", customer {c}")).unwrap_or_default()),
+        title: format!(
+            "Receivables by days past due{}",
+            q.customer.as_ref().map(|c| format!(", customer {c}")).unwrap_or_default()
+        ),
         kind: ChartKind::StackedBars,
         x_title: if monthly { "as of (monthly)" } else { "as of (weekly)" }.into(),
         y_title: format!("open amount ({unit})"),
@@ -192,7 +201,8 @@ fn dso(conn: &mut PgConnection, principal: &Principal, q: &ChartQuery) -> AppRes
     for (i, d) in dates.iter().enumerate() {
         let cq = CollectionQuery { as_of: Some(*d), days: q.days, limit: None };
         for t in reports::collections(conn, principal, &cq)?.totals {
-            per_currency.entry(t.currency).or_insert_with(|| vec![None; dates.len()])[i] = decimal(t.dso_days.as_deref());
+            per_currency.entry(t.currency).or_insert_with(|| vec![None; dates.len()])[i] =
+                decimal(t.dso_days.as_deref());
         }
     }
     let mut out = series(per_currency.keys().cloned().collect(), dates.len());

@@ -53,7 +53,12 @@ pub fn of_code(
     of_customer(conn, principal.tenant_id, &customer, w)
 }
 
-pub fn of_customer(conn: &mut PgConnection, tenant_id: Uuid, customer: &Customer, w: Window) -> AppResult<PaymentBehaviour> {
+pub fn of_customer(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer: &Customer,
+    w: Window,
+) -> AppResult<PaymentBehaviour> {
     let payments = load(conn, tenant_id, &[customer.id], w)?.remove(&customer.id).unwrap_or_default();
     Ok(view(&customer.code, &payments, w))
 }

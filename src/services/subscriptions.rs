@@ -252,7 +252,12 @@ impl Poll {
             }
             self.seen.push_back(e.id);
             let data = e.payload.get("data").cloned().unwrap_or(Value::Null);
-            out.push(LiveEvent { id: e.id, event_type: e.event_type, created_at: e.created_at, data: async_graphql::Json(data) });
+            out.push(LiveEvent {
+                id: e.id,
+                event_type: e.event_type,
+                created_at: e.created_at,
+                data: async_graphql::Json(data),
+            });
         }
         Ok(out)
     }
@@ -292,7 +297,10 @@ mod tests {
     #[test]
     fn asked_types_must_be_within_the_audiences_prefixes() {
         assert_eq!(prefixes(&PORTAL_PREFIXES, None).unwrap(), ["difference.", "work_order."]);
-        assert_eq!(prefixes(&PORTAL_PREFIXES, Some(vec!["difference.disputed".into()])).unwrap(), ["difference.disputed"]);
+        assert_eq!(
+            prefixes(&PORTAL_PREFIXES, Some(vec!["difference.disputed".into()])).unwrap(),
+            ["difference.disputed"]
+        );
         assert!(prefixes(&PORTAL_PREFIXES, Some(vec!["reconciliation.completed".into()])).is_err());
         assert!(prefixes(&TENANT_PREFIXES, Some(vec!["difference.".into()])).is_err());
     }

@@ -81,16 +81,19 @@ fn assert_plotted(chart: &Value, svg: &str) {
         assert!(labels.iter().any(|t| t == name), "legend {name} in {labels:?}");
         let color = s["color"].as_str().unwrap();
         let drawn: Vec<&Element> = if stacked {
-            els.iter().filter(|e| e.name == "rect" && e.attrs.get("fill").map(String::as_str) == Some(color) && num(e, "width") > 20.0).collect()
+            els.iter()
+                .filter(|e| {
+                    e.name == "rect" && e.attrs.get("fill").map(String::as_str) == Some(color) && num(e, "width") > 20.0
+                })
+                .collect()
         } else {
-            els.iter().filter(|e| e.name == "circle" && e.attrs.get("fill").map(String::as_str) == Some(color)).collect()
+            els.iter()
+                .filter(|e| e.name == "circle" && e.attrs.get("fill").map(String::as_str) == Some(color))
+                .collect()
         };
         let vals = values(s);
-        let expected: Vec<(usize, f64)> = vals
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.filter(|v| !stacked || *v != 0.0).map(|v| (i, v)))
-            .collect();
+        let expected: Vec<(usize, f64)> =
+            vals.iter().enumerate().filter_map(|(i, v)| v.filter(|v| !stacked || *v != 0.0).map(|v| (i, v))).collect();
         assert_eq!(drawn.len(), expected.len(), "{name}: one mark per value");
         let mut last_x = f64::MIN;
         for (e, (i, v)) in drawn.iter().zip(&expected) {
@@ -135,7 +138,8 @@ async fn chart(app: &TestApp, path: &str, save_as: &str) -> Value {
     let (status, ct, png) = fetch(app, &format!("{path}{sep}format=png")).await;
     assert_eq!((status, ct.as_str()), (200, "image/png"));
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-    let (w, h) = (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
+    let (w, h) =
+        (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
     assert_eq!((w, h), (960, 540));
     if let Ok(dir) = std::env::var("CHART_SAMPLES_DIR") {
         std::fs::write(format!("{dir}/{save_as}.png"), &png).unwrap();
@@ -163,7 +167,8 @@ async fn every_chart_plots_its_reports_figures() {
     crate::payment_behaviour::setup(&app).await;
     dunning(&app).await;
 
-    let c = chart(&app, "/api/v1/reports/charts/payment-behaviour?customer=P1&as_of=2026-12-31", "payment-behaviour").await;
+    let c =
+        chart(&app, "/api/v1/reports/charts/payment-behaviour?customer=P1&as_of=2026-12-31", "payment-behaviour").await;
     let b = app.get("/api/v1/customers/P1/payment-behaviour?as_of=2026-12-31").await.body;
     let late: Vec<Option<f64>> = b["history"].as_array().unwrap().iter().map(|p| p["days_late"].as_f64()).collect();
     assert_eq!(values(&c["series"][0]), late);
@@ -174,12 +179,21 @@ async fn every_chart_plots_its_reports_figures() {
     assert_eq!(c["categories"], json!(["2026-09-30", "2026-10-31", "2026-11-30", "2026-12-31"]));
     for (i, as_of) in ["2026-09-30", "2026-10-31", "2026-11-30", "2026-12-31"].iter().enumerate() {
         let report = app.get(&format!("/api/v1/reports/aging?as_of={as_of}")).await.body;
-        let buckets: Vec<Option<f64>> =
-            report["base_total"]["buckets"].as_array().unwrap().iter().map(|v| v.as_str().map(|s| s.parse().unwrap())).collect();
+        let buckets: Vec<Option<f64>> = report["base_total"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().map(|s| s.parse().unwrap()))
+            .collect();
         let plotted: Vec<Option<f64>> = c["series"].as_array().unwrap().iter().map(|s| values(s)[i]).collect();
         assert_eq!(plotted, buckets, "{as_of}");
     }
-    let weekly = chart(&app, "/api/v1/reports/charts/aging?as_of=2026-12-31&periods=3&interval=week&customer=P1", "aging-weekly").await;
+    let weekly = chart(
+        &app,
+        "/api/v1/reports/charts/aging?as_of=2026-12-31&periods=3&interval=week&customer=P1",
+        "aging-weekly",
+    )
+    .await;
     assert_eq!(weekly["categories"], json!(["2026-12-17", "2026-12-24", "2026-12-31"]));
 
     let c = chart(&app, "/api/v1/reports/charts/dso?as_of=2026-12-31&periods=5", "dso").await;
@@ -193,7 +207,8 @@ async fn every_chart_plots_its_reports_figures() {
     let report = app.get("/api/v1/dunning/recovery?until=2026-12-14&weeks=6").await.body;
     for row in report.as_array().unwrap() {
         let name = format!("{} {}", row["level"].as_str().unwrap(), row["currency"].as_str().unwrap());
-        let s = c["series"].as_array().unwrap().iter().find(|s| s["name"] == name.as_str()).expect("a series per level");
+        let s =
+            c["series"].as_array().unwrap().iter().find(|s| s["name"] == name.as_str()).expect("a series per level");
         let i = c["categories"].as_array().unwrap().iter().position(|d| *d == row["as_of"]).unwrap();
         assert_eq!(values(s)[i], row["recovery_rate"].as_str().map(|r| r.parse().unwrap()), "{row}");
     }

@@ -68,7 +68,10 @@ async fn payment_behaviour_measures_scores_and_explains() {
     let r = app.get("/api/v1/customers/P1/payment-behaviour?as_of=2026-12-31").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let b = &r.body;
-    assert_eq!((b["payments"].as_i64(), b["invoices_paid"].as_i64(), b["days"].as_i64()), (Some(5), Some(4), Some(365)));
+    assert_eq!(
+        (b["payments"].as_i64(), b["invoices_paid"].as_i64(), b["days"].as_i64()),
+        (Some(5), Some(4), Some(365))
+    );
     let figures = |f: &str| b[f].as_str().unwrap_or("null").to_string();
     let got: Vec<String> = [
         "avg_days_to_pay",

@@ -141,13 +141,19 @@ async fn portals_and_tenants_receive_their_own_events_and_nothing_else() {
     let r = app.post("/api/v1/reconciliations", &json!({})).await;
     assert_eq!(r.status, 202, "{}", r.text);
 
-    let got = events(&until(&mut c1, "difference.disputed", event_is("portalEvents", "difference.disputed")).await, "portalEvents");
+    let got = events(
+        &until(&mut c1, "difference.disputed", event_is("portalEvents", "difference.disputed")).await,
+        "portalEvents",
+    );
     let ids: Vec<&str> = got.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&shown.to_string().as_str()), "the visible work order: {got:?}");
     assert!(!ids.contains(&hidden.to_string().as_str()), "never a work order hidden from the customer: {got:?}");
     assert_eq!(got.last().unwrap()["data"]["status"], "disputed", "{got:?}");
 
-    let got = events(&until(&mut a, "reconciliation.completed", event_is("events", "reconciliation.completed")).await, "events");
+    let got = events(
+        &until(&mut a, "reconciliation.completed", event_is("events", "reconciliation.completed")).await,
+        "events",
+    );
     let types: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(types.contains(&"work_order.created") && types.contains(&"work_order.updated"), "{types:?}");
     assert!(types.iter().all(|t| !t.starts_with("difference.")), "runs and work orders only: {types:?}");
@@ -161,7 +167,9 @@ async fn portals_and_tenants_receive_their_own_events_and_nothing_else() {
     assert_eq!(got[0]["id"], b_marker.to_string(), "another tenant's events reached B: {got:?}");
 
     // Revoking C1's token ends its subscription.
-    let r = app.send("DELETE", &format!("/api/v1/customers/C1/portal-tokens/{}", w.c1.2), Some(&app.api_key), None, &[]).await;
+    let r = app
+        .send("DELETE", &format!("/api/v1/customers/C1/portal-tokens/{}", w.c1.2), Some(&app.api_key), None, &[])
+        .await;
     assert!(r.status < 300, "{}", r.text);
     until(&mut c1, "complete after revocation", |m| m["type"] == "complete" && m["id"] == "1").await;
 }
@@ -170,13 +178,18 @@ async fn portals_and_tenants_receive_their_own_events_and_nothing_else() {
 async fn a_statement_run_announces_its_completion() {
     let app = spawn_app().await;
     app.create_customer("S1").await;
-    let mut a = open(&app, &app.api_key, &[("1", "subscription { events(types: [\"statement_run.\"]) { type data } }")]).await;
+    let mut a =
+        open(&app, &app.api_key, &[("1", "subscription { events(types: [\"statement_run.\"]) { type data } }")]).await;
     until(&mut a, "connection_ack", |m| m["type"] == "connection_ack").await;
-    let run = app.post("/api/v1/statement-runs", &json!({"period_from": "2026-01-01", "period_to": "2026-12-31"})).await;
+    let run =
+        app.post("/api/v1/statement-runs", &json!({"period_from": "2026-01-01", "period_to": "2026-12-31"})).await;
     assert_eq!(run.status, 202, "{}", run.text);
     let got = events(&until(&mut a, "statement_run.completed", |m| m["type"] == "next").await, "events");
     assert_eq!(got[0]["type"], "statement_run.completed");
-    assert_eq!((got[0]["data"]["statement_run_id"].clone(), got[0]["data"]["customers"].clone()), (run.body["id"].clone(), json!(1)));
+    assert_eq!(
+        (got[0]["data"]["statement_run_id"].clone(), got[0]["data"]["customers"].clone()),
+        (run.body["id"].clone(), json!(1))
+    );
 }
 
 #[tokio::test]

@@ -21,9 +21,9 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::{ErrorExtensions, Schema};
-use subscription::SubscriptionRoot;
 use async_graphql_actix_web::GraphQLResponse;
 use diesel::PgConnection;
+use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot>;
 

@@ -13,13 +13,13 @@ use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerV
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
+use crate::services::payment_behaviour::{self, BehaviourQuery, PaymentBehaviour};
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
 use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
-use crate::services::payment_behaviour::{self, BehaviourQuery, PaymentBehaviour};
 use async_graphql::{ComplexObject, Context, Object};
 use chrono::NaiveDate;
 use uuid::Uuid;

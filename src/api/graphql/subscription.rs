@@ -28,7 +28,8 @@ fn open(
         .map_err(|_| AppError::unauthenticated("subscriptions need credentials in connection_init").extend())?;
     let is_portal = matches!(conn.audience, subscriptions::Audience::Portal(_));
     if portal != is_portal {
-        let msg = if portal { "portalEvents needs a customer portal token" } else { "events needs an API key or user token" };
+        let msg =
+            if portal { "portalEvents needs a customer portal token" } else { "events needs an API key or user token" };
         return Err(AppError::forbidden(msg).extend());
     }
     subscriptions::subscribe(state, registry, conn, types).map_err(|e| e.extend())
