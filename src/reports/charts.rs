@@ -85,7 +85,7 @@ fn x_label(categories: &[String], x: f64, step: usize) -> String {
     }
     let i = i as usize;
     let last = categories.len().saturating_sub(1);
-    let shown = i == last || (i % step == 0 && last - i >= step);
+    let shown = i == last || (i.is_multiple_of(step) && last - i >= step);
     if shown {
         categories.get(i).cloned().unwrap_or_default()
     } else {

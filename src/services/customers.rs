@@ -76,7 +76,7 @@ pub struct CustomerPatch {
     pub status: Option<CustomerStatus>,
 }
 
-/// In GraphQL also `paymentBehaviour` (resolved by `api::graphql::query`).
+// GraphQL adds `paymentBehaviour` to it (resolved in `api::graphql::query`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 #[graphql(complex)]
 pub struct CustomerView {
