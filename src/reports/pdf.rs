@@ -413,36 +413,47 @@ fn summary_sections(l: &mut Layout<'_>, st: &crate::domain::statement_of_account
     section(l, "Payment behaviour", behaviour);
 }
 
-/// The aging of each currency as bars, one per bucket scaled to the largest (a credit balance
-/// in grey), with its amount: the statement's aging chart.
+/// Bucket colours, from not yet due (blue) to long overdue (dark red).
+const AGING_COLORS: [(u8, u8, u8); 6] =
+    [(0, 114, 178), (240, 208, 66), (230, 159, 0), (213, 94, 0), (170, 40, 40), (110, 20, 20)];
+
+/// The aging chart: per currency one bar across the page, split into its buckets in proportion
+/// to their amounts (what is owed, credits left out), under a legend of the buckets. The
+/// amounts are in the lines above it.
 fn aging_bars(l: &mut Layout<'_>, st: &crate::domain::statement_of_account::StatementOfAccount) {
     use rust_decimal::prelude::ToPrimitive;
-    for a in &st.aging {
-        let values: Vec<f32> =
-            a.buckets.iter().map(|b| super::decimal(b).ok().and_then(|d| d.to_f32()).unwrap_or(0.0)).collect();
-        let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
-        if max <= 0.0 {
-            continue;
-        }
-        l.ensure(20.0 + values.len() as f32 * 13.0);
-        l.text(LEFT, l.y + 10.0, &format!("Aging chart {}", a.currency), 9.0, Weight::Bold, Align::Left, None);
-        l.y += 16.0;
-        let (x0, width) = (LEFT + 64.0, RIGHT - LEFT - 180.0);
-        for ((label, text), v) in a.labels.iter().zip(&a.buckets).zip(&values) {
-            l.text(LEFT, l.y + 8.5, label, 8.0, Weight::Regular, Align::Left, None);
-            let w = (v.abs() / max * width).max(0.5);
-            let color = match (*v < 0.0, label.as_str()) {
-                (true, _) => (150, 150, 150),
-                (false, "current") => (0, 114, 178),
-                (false, _) => (213, 94, 0),
-            };
-            let y = l.y + 1.0;
-            l.ops().push(Op::Rect { x: x0, y, w, h: 9.0, color });
-            l.text(x0 + w + 6.0, l.y + 8.5, text, 8.0, Weight::Regular, Align::Left, None);
-            l.y += 13.0;
-        }
-        l.y += 8.0;
+    let rows: Vec<(&str, Vec<f32>)> = st
+        .aging
+        .iter()
+        .map(|a| {
+            let v = a.buckets.iter().map(|b| super::decimal(b).ok().and_then(|d| d.to_f32()).unwrap_or(0.0).max(0.0));
+            (a.currency.as_str(), v.collect::<Vec<f32>>())
+        })
+        .filter(|(_, v)| v.iter().sum::<f32>() > 0.0)
+        .collect();
+    let Some(labels) = st.aging.first().map(|a| a.labels.clone()).filter(|_| !rows.is_empty()) else { return };
+    l.ensure(14.0 + rows.len() as f32 * 14.0 + 12.0);
+    let mut x = LEFT + 40.0;
+    for (i, label) in labels.iter().enumerate() {
+        let y = l.y + 2.0;
+        l.ops().push(Op::Rect { x, y, w: 8.0, h: 8.0, color: AGING_COLORS[i % AGING_COLORS.len()] });
+        l.text(x + 11.0, l.y + 9.0, label, 8.0, Weight::Regular, Align::Left, None);
+        x += 60.0;
     }
+    l.y += 14.0;
+    let (x0, width) = (LEFT + 40.0, RIGHT - LEFT - 40.0);
+    for (currency, values) in rows {
+        l.text(LEFT, l.y + 8.5, currency, 8.0, Weight::Bold, Align::Left, None);
+        let total: f32 = values.iter().sum();
+        let mut x = x0;
+        for (i, v) in values.iter().enumerate().filter(|(_, v)| **v > 0.0) {
+            let (y, w) = (l.y + 1.0, v / total * width);
+            l.ops().push(Op::Rect { x, y, w, h: 9.0, color: AGING_COLORS[i % AGING_COLORS.len()] });
+            x += w;
+        }
+        l.y += 14.0;
+    }
+    l.y += 10.0;
 }
 
 fn render(pages: Vec<Vec<Op>>, doc: StatementDoc<'_>, generated: &str) -> Result<Vec<u8>, RenderError> {
