@@ -39,10 +39,16 @@ pub enum EventType {
     DunningReminderDue,
     #[serde(rename = "statement.issued")]
     StatementIssued,
+    #[serde(rename = "collection_task.created")]
+    CollectionTaskCreated,
+    #[serde(rename = "promise.kept")]
+    PromiseKept,
+    #[serde(rename = "promise.broken")]
+    PromiseBroken,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 16] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -56,6 +62,9 @@ impl EventType {
         EventType::DunningLevelChanged,
         EventType::DunningReminderDue,
         EventType::StatementIssued,
+        EventType::CollectionTaskCreated,
+        EventType::PromiseKept,
+        EventType::PromiseBroken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +82,9 @@ impl EventType {
             EventType::DunningLevelChanged => "dunning.level_changed",
             EventType::DunningReminderDue => "dunning.reminder_due",
             EventType::StatementIssued => "statement.issued",
+            EventType::CollectionTaskCreated => "collection_task.created",
+            EventType::PromiseKept => "promise.kept",
+            EventType::PromiseBroken => "promise.broken",
         }
     }
 

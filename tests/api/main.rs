@@ -10,6 +10,7 @@ mod bank_import_rules;
 mod bank_real_files;
 mod bola;
 mod citus_ready;
+mod collection_work;
 mod collections;
 mod connector_fixtures;
 mod connector_push;
