@@ -73,7 +73,8 @@ CREATE TABLE contact_log (
     PRIMARY KEY (id, tenant_id),
     FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id),
     FOREIGN KEY (tenant_id, task_id) REFERENCES collection_tasks (tenant_id, id),
-    FOREIGN KEY (tenant_id, contact_id) REFERENCES customer_contacts (tenant_id, id)
+    -- A contact person removed (or erased) leaves the entry without one.
+    FOREIGN KEY (tenant_id, contact_id) REFERENCES customer_contacts (tenant_id, id) ON DELETE SET NULL (contact_id)
 );
 CREATE INDEX contact_log_customer ON contact_log (tenant_id, customer_id, id);
 

@@ -118,7 +118,7 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     let page = app.get("/api/v1/collection-tasks?limit=4").await.body;
     let next = page["next_cursor"].as_str().expect("more than 4 tasks");
     let rest = app.get(&format!("/api/v1/collection-tasks?limit=100&cursor={next}")).await.body;
-    assert_eq!(page["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(), 11);
+    assert_eq!(page["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(), 13);
     assert_eq!(app.get("/api/v1/collection-tasks?status=maybe").await.status, 422);
     assert_eq!(tasks(&app, "customer=NOPE").await.len(), 0);
 
@@ -145,7 +145,7 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     // GraphQL: the same tasks and the same update.
     let q = "query { collectionTasks(filter: {customer: \"D1\"}) { items { id assigneeUserId } } }";
     let r = app.graphql_as(Some(&app.api_key), q, json!({})).await;
-    assert_eq!(r.body["data"]["collectionTasks"]["items"].as_array().unwrap().len(), 4, "{}", r.text);
+    assert_eq!(r.body["data"]["collectionTasks"]["items"].as_array().unwrap().len(), 6, "{}", r.text);
     let m = "mutation($id: UUID!) { updateCollectionTask(id: $id, patch: {status: \"cancelled\", assigneeUserId: null}) { status assigneeUserId } }";
     let r = app.graphql_as(Some(&app.api_key), m, json!({"id": id})).await;
     assert_eq!(r.body["data"]["updateCollectionTask"], json!({"status": "cancelled", "assigneeUserId": null}), "{}", r.text);

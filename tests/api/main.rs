@@ -18,6 +18,7 @@ mod connectors;
 mod connectors_generic_json;
 mod connectors_odoo;
 mod connectors_open_banking;
+mod credit;
 mod csv_injection;
 mod customers;
 mod data_safety;
