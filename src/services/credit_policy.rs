@@ -59,8 +59,10 @@ pub struct CreditPolicyInput {
     pub credit_limit: Option<String>,
     pub payment_terms_days: Option<i32>,
     #[serde(default)]
+    #[graphql(default)]
     pub prepayment_required: bool,
     #[serde(default)]
+    #[graphql(default)]
     pub hold: bool,
     /// Required when putting the customer on hold.
     pub hold_reason: Option<String>,
