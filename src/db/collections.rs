@@ -233,7 +233,11 @@ pub fn any_pending(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool
 }
 
 /// Pending promises of the customers owning the given documents, locked for their update.
-pub fn pending_for_documents(conn: &mut PgConnection, tenant_id: Uuid, documents: &[Uuid]) -> QueryResult<Vec<Promise>> {
+pub fn pending_for_documents(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    documents: &[Uuid],
+) -> QueryResult<Vec<Promise>> {
     diesel::sql_query(
         "SELECT p.* FROM payment_promises p \
           WHERE p.tenant_id = $1 AND p.status = 'pending' AND p.customer_id IN \

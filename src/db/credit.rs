@@ -59,11 +59,7 @@ pub fn policies_for_update(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid
 pub fn set_by_rules(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
     credit_policies::table
         .filter(credit_policies::tenant_id.eq(tenant_id))
-        .filter(
-            credit_policies::hold_set_by
-                .ne("user")
-                .or(credit_policies::prepayment_set_by.ne("user")),
-        )
+        .filter(credit_policies::hold_set_by.ne("user").or(credit_policies::prepayment_set_by.ne("user")))
         .select(credit_policies::customer_id)
         .load(conn)
 }

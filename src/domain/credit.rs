@@ -92,11 +92,18 @@ pub fn claims(rules: &[Rule], facts: &Facts, judge_dunning: bool) -> Vec<Claim> 
     let mut out = Vec::new();
     if judge_dunning {
         let explanation = match &facts.level {
-            Some((code, sev)) if facts.level_holds => format!("reached level {code} (severity {sev}), which holds credit"),
+            Some((code, sev)) if facts.level_holds => {
+                format!("reached level {code} (severity {sev}), which holds credit")
+            }
             Some((code, _)) => format!("level {code} does not hold credit"),
             None => "left all dunning levels".to_string(),
         };
-        out.push(Claim { effect: Effect::Hold, source: "dunning_level".into(), applies: facts.level_holds, explanation });
+        out.push(Claim {
+            effect: Effect::Hold,
+            source: "dunning_level".into(),
+            applies: facts.level_holds,
+            explanation,
+        });
     }
     for rule in rules {
         let dunning_rule = matches!(rule.condition, Condition::DunningSeverityAtLeast(_));

@@ -146,11 +146,8 @@ pub(crate) fn create(
     ids.dedup();
     let owners: HashMap<Uuid, Uuid> = c_db::owners(conn, tenant_id, &ids)?.into_iter().collect();
     let codes: HashMap<Uuid, String> = customers_db::codes_by_ids(conn, tenant_id, &ids)?.into_iter().collect();
-    let mut assigner = Assigner {
-        rule: settings.assignment,
-        team: settings.team.clone(),
-        next: settings.round_robin_next as usize,
-    };
+    let mut assigner =
+        Assigner { rule: settings.assignment, team: settings.team.clone(), next: settings.round_robin_next as usize };
     let now = Utc::now();
     let due_on = as_of + Duration::days(i64::from(settings.task_due_days));
     let tasks: Vec<Task> = plans
@@ -267,7 +264,9 @@ pub fn list(conn: &mut PgConnection, principal: &Principal, q: TaskQuery) -> App
     let status = q
         .status
         .as_deref()
-        .map(|s| TaskStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("one of {}", TaskStatus::list()))))
+        .map(|s| {
+            TaskStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("one of {}", TaskStatus::list())))
+        })
         .transpose()?;
     let customer_id = match q.customer.as_deref() {
         Some(code) => match customers_db::find_by_code(conn, tenant_id, code) {
@@ -316,14 +315,19 @@ pub struct TaskPatch {
 }
 
 /// Works a task: closes or reopens it, reassigns it, moves its due date, notes what was done.
-pub fn update(conn: &mut PgConnection, principal: &Principal, id: Uuid, patch: TaskPatch) -> AppResult<CollectionTaskView> {
+pub fn update(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    patch: TaskPatch,
+) -> AppResult<CollectionTaskView> {
     require(principal, Permission::WriteCollections)?;
     let tenant_id = principal.tenant_id;
     let mut task = find(conn, tenant_id, id)?;
     let before = views(conn, tenant_id, vec![task.clone()])?.remove(0);
     if let Some(s) = patch.status.as_deref() {
-        let status =
-            TaskStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("one of {}", TaskStatus::list())))?;
+        let status = TaskStatus::parse(s)
+            .ok_or_else(|| AppError::invalid("status", format!("one of {}", TaskStatus::list())))?;
         task.closed_at = match status {
             TaskStatus::Open => None,
             _ if task.status == status => task.closed_at,

@@ -81,7 +81,12 @@ fn view(e: ContactEntry, code: &str, promise: Option<PromiseView>) -> ContactLog
 }
 
 /// Logs a contact with the customer.
-pub fn log(conn: &mut PgConnection, principal: &Principal, code: &str, input: ContactLogInput) -> AppResult<ContactLogEntry> {
+pub fn log(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    code: &str,
+    input: ContactLogInput,
+) -> AppResult<ContactLogEntry> {
     require(principal, Permission::WriteCollections)?;
     let customer = customers_db::find_by_code_for_update(conn, principal.tenant_id, code)
         .map_err(|_| AppError::not_found("customer"))?;
@@ -206,16 +211,19 @@ pub fn list(
     q: ContactLogQuery,
 ) -> AppResult<Page<ContactLogEntry>> {
     require(principal, Permission::Read)?;
-    let customer = customers_db::find_by_code(conn, principal.tenant_id, code)
-        .map_err(|_| AppError::not_found("customer"))?;
+    let customer =
+        customers_db::find_by_code(conn, principal.tenant_id, code).map_err(|_| AppError::not_found("customer"))?;
     let limit = effective_limit(q.limit, 500)?;
     let rows = c_db::contacts_of(conn, principal.tenant_id, customer.id, parse_cursor(q.cursor.as_deref())?, limit)?;
-    let promises: HashMap<Uuid, Promise> = c_db::promises_of(conn, principal.tenant_id, customer.id)?
-        .into_iter()
-        .map(|p| (p.contact_log_id, p))
-        .collect();
-    Ok(page(rows, limit, |r| r.id, |r| {
-        let p = promises.get(&r.id).map(|p| promises::view(p, &customer.code));
-        view(r, &customer.code, p)
-    }))
+    let promises: HashMap<Uuid, Promise> =
+        c_db::promises_of(conn, principal.tenant_id, customer.id)?.into_iter().map(|p| (p.contact_log_id, p)).collect();
+    Ok(page(
+        rows,
+        limit,
+        |r| r.id,
+        |r| {
+            let p = promises.get(&r.id).map(|p| promises::view(p, &customer.code));
+            view(r, &customer.code, p)
+        },
+    ))
 }

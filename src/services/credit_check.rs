@@ -47,13 +47,21 @@ pub struct CreditCheckView {
 }
 
 /// Allowed, or refused with every reason that applies.
-pub fn check(conn: &mut PgConnection, principal: &Principal, code: &str, q: CreditCheckQuery) -> AppResult<CreditCheckView> {
+pub fn check(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    code: &str,
+    q: CreditCheckQuery,
+) -> AppResult<CreditCheckView> {
     require(principal, Permission::Read)?;
     let customer = find_customer(conn, principal, code)?;
     let currency = limit_currency(conn, &customer)?;
     if let Some(asked) = q.currency.as_deref() {
         if !asked.trim().eq_ignore_ascii_case(&currency) {
-            return Err(AppError::invalid("currency", format!("the customer's credit is kept in {currency}; ask in {currency}")));
+            return Err(AppError::invalid(
+                "currency",
+                format!("the customer's credit is kept in {currency}; ask in {currency}"),
+            ));
         }
     }
     let cur = Currency::parse_including_withdrawn(&currency).map_err(|e| AppError::internal(e.to_string()))?;
@@ -75,7 +83,9 @@ pub fn check(conn: &mut PgConnection, principal: &Principal, code: &str, q: Cred
         .map(|r| CreditCheckReason {
             code: r.as_str().into(),
             message: match r {
-                Refusal::OnHold => format!("on credit hold: {}", policy.hold_reason.as_deref().unwrap_or("no reason given")),
+                Refusal::OnHold => {
+                    format!("on credit hold: {}", policy.hold_reason.as_deref().unwrap_or("no reason given"))
+                }
                 Refusal::PrepaymentRequired => "prepayment required".into(),
                 Refusal::LimitExceeded => format!(
                     "open exposure {} + order {} = {} exceeds the credit limit {}",

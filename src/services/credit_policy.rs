@@ -134,7 +134,9 @@ fn validate(input: &CreditPolicyInput, currency: &str) -> AppResult<Wanted> {
         .credit_limit
         .as_deref()
         .map(|t| match cur.parse_amount(t) {
-            Ok(v) if v.is_sign_negative() && !v.is_zero() => Err(AppError::invalid("credit_limit", "must not be negative")),
+            Ok(v) if v.is_sign_negative() && !v.is_zero() => {
+                Err(AppError::invalid("credit_limit", "must not be negative"))
+            }
             Ok(v) => Ok(v),
             Err(e) => Err(AppError::invalid("credit_limit", e.to_string())),
         })
@@ -165,8 +167,8 @@ pub fn put(
 ) -> AppResult<CreditPolicyView> {
     require(principal, Permission::WriteCredit)?;
     let tenant_id = principal.tenant_id;
-    let customer = customers_db::find_by_code_for_update(conn, tenant_id, code)
-        .map_err(|_| AppError::not_found("customer"))?;
+    let customer =
+        customers_db::find_by_code_for_update(conn, tenant_id, code).map_err(|_| AppError::not_found("customer"))?;
     let currency = limit_currency(conn, &customer)?;
     let wanted = validate(&input, &currency)?;
     let mut policy = credit_db::policies_for_update(conn, tenant_id, &[customer.id])?
@@ -277,7 +279,9 @@ pub(crate) fn reassess(
         })
         .max();
     let broken = match window {
-        Some(days) => super::promises::broken_dates(conn, tenant_id, customers, ctx.as_of - Duration::days(i64::from(days)))?,
+        Some(days) => {
+            super::promises::broken_dates(conn, tenant_id, customers, ctx.as_of - Duration::days(i64::from(days)))?
+        }
         None => HashMap::new(),
     };
     let mut policies: HashMap<Uuid, Policy> =
@@ -297,10 +301,13 @@ pub(crate) fn reassess(
         let mut policy = policies.remove(customer).unwrap_or_else(|| Policy::empty(tenant_id, *customer));
         let hold = Flag { on: policy.hold, set_by: policy.hold_set_by.clone() };
         let prepay = Flag { on: policy.prepayment_required, set_by: policy.prepayment_set_by.clone() };
-        let flips: Vec<FlagChange> = [credit::decide(Effect::Hold, &hold, &claims), credit::decide(Effect::PrepaymentRequired, &prepay, &claims)]
-            .into_iter()
-            .flatten()
-            .collect();
+        let flips: Vec<FlagChange> = [
+            credit::decide(Effect::Hold, &hold, &claims),
+            credit::decide(Effect::PrepaymentRequired, &prepay, &claims),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !flips.is_empty() {
             for f in &flips {
                 flip(&mut policy, f);

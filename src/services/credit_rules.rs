@@ -40,15 +40,15 @@ fn parse(i: usize, r: &CreditRule) -> AppResult<Rule> {
         return Err(AppError::invalid(&field("code"), "1 to 40 characters"));
     }
     let need = |v: Option<i32>, f: &str, range: std::ops::RangeInclusive<i32>| {
-        v.filter(|v| range.contains(v))
-            .ok_or_else(|| AppError::invalid(&field(f), format!("required, between {} and {}", range.start(), range.end())))
+        v.filter(|v| range.contains(v)).ok_or_else(|| {
+            AppError::invalid(&field(f), format!("required, between {} and {}", range.start(), range.end()))
+        })
     };
     let condition = match r.condition.as_str() {
         "dunning_severity_at_least" => Condition::DunningSeverityAtLeast(need(r.severity, "severity", -1000..=1000)?),
-        "broken_promises" => Condition::BrokenPromises {
-            count: need(r.count, "count", 1..=100)?,
-            days: need(r.days, "days", 1..=3650)?,
-        },
+        "broken_promises" => {
+            Condition::BrokenPromises { count: need(r.count, "count", 1..=100)?, days: need(r.days, "days", 1..=3650)? }
+        }
         "payment_score_below" => Condition::PaymentScoreBelow(
             r.score
                 .as_deref()

@@ -7,9 +7,9 @@
 use super::audit::entry;
 use super::collection_tasks::{self, TaskPlan};
 use super::credit_policy::{self, DunningFacts, Reassessment};
+pub use super::dunning_recovery::{recovery, RecoveryFigure, RecoveryQuery};
 use super::events::{self, EventType};
 use super::promises::{self, PromiseSweepView};
-pub use super::dunning_recovery::{recovery, RecoveryFigure, RecoveryQuery};
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
@@ -436,8 +436,12 @@ impl<'a> RunContext<'a> {
         state.last_action_on = s.level.map(|_| self.as_of);
         if let Some(l) = s.level {
             let (source, why) = match kind {
-                DunningActionKind::LevelChanged => (TaskSource::LevelReached, format!("reached level {} ({})", l.code, l.name)),
-                DunningActionKind::ReminderDue => (TaskSource::LevelRepeat, format!("level {} ({}): due again", l.code, l.name)),
+                DunningActionKind::LevelChanged => {
+                    (TaskSource::LevelReached, format!("reached level {} ({})", l.code, l.name))
+                }
+                DunningActionKind::ReminderDue => {
+                    (TaskSource::LevelRepeat, format!("level {} ({}): due again", l.code, l.name))
+                }
             };
             for k in l.actions.iter().filter_map(|a| TaskKind::parse(a)) {
                 out.tasks.push(TaskPlan {

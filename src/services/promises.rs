@@ -80,7 +80,13 @@ pub fn on_applied(conn: &mut PgConnection, tenant_id: Uuid, documents: &[Uuid]) 
 
 /// Stores a promise's new status and paid amount; a kept or broken promise is audited and
 /// announced.
-fn resolve(conn: &mut PgConnection, principal: &Principal, mut p: Promise, status: PromiseStatus, paid: Decimal) -> AppResult<Promise> {
+fn resolve(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    mut p: Promise,
+    status: PromiseStatus,
+    paid: Decimal,
+) -> AppResult<Promise> {
     if p.status == status && p.paid_amount == paid {
         return Ok(p);
     }
@@ -131,7 +137,11 @@ pub fn sweep(conn: &mut PgConnection, principal: &Principal, req: PromiseSweepRe
 
 /// Pending promises dated before `as_of`: kept, partially kept or broken by what was paid in
 /// their window; the consequences of the broken ones. The caller holds the dunning lock.
-pub(crate) fn judge_due(conn: &mut PgConnection, principal: &Principal, as_of: NaiveDate) -> AppResult<PromiseSweepView> {
+pub(crate) fn judge_due(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    as_of: NaiveDate,
+) -> AppResult<PromiseSweepView> {
     let tenant_id = principal.tenant_id;
     let mut out = PromiseSweepView { as_of: Some(as_of), ..PromiseSweepView::default() };
     let mut failed: Vec<Promise> = Vec::new();

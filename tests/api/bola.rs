@@ -183,7 +183,13 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     // A dunning run gives C1 (INV-2026-0000102 overdue) a collection task.
     let levels = json!([{"code": "L1", "name": "Call", "severity": 1, "min_days_overdue": 1, "action": "call"}]);
     let r = app
-        .send("PUT", "/api/v1/dunning-levels", Some(&app.api_key), Some(("application/json", levels.to_string().into_bytes())), &[])
+        .send(
+            "PUT",
+            "/api/v1/dunning-levels",
+            Some(&app.api_key),
+            Some(("application/json", levels.to_string().into_bytes())),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     ok(app.post("/api/v1/dunning-runs", &json!({"as_of": "2026-06-30"})).await, 201).await;

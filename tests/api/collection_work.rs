@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub(crate) async fn put(app: &TestApp, path: &str, body: &Value) -> Value {
-    let r = app
-        .send("PUT", path, Some(&app.api_key), Some(("application/json", body.to_string().into_bytes())), &[])
-        .await;
+    let r =
+        app.send("PUT", path, Some(&app.api_key), Some(("application/json", body.to_string().into_bytes())), &[]).await;
     assert_eq!(r.status, 200, "PUT {path}: {}", r.text);
     r.body
 }
@@ -61,8 +60,11 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     let (u1, u2, owner) =
         (user(&app, "u1@acme.example").await, user(&app, "u2@acme.example").await, user(&app, "o@acme.example").await);
     // As of 2026-06-30: D1 120 days overdue, D2 40, D3 10.
-    customers_with_invoices(&app, &[("D1", "2026-03-02", "100.00"), ("D2", "2026-05-21", "200.00"), ("D3", "2026-06-20", "300.00")])
-        .await;
+    customers_with_invoices(
+        &app,
+        &[("D1", "2026-03-02", "100.00"), ("D2", "2026-05-21", "200.00"), ("D3", "2026-06-20", "300.00")],
+    )
+    .await;
     let r = app.patch_as(&app.api_key, "/api/v1/customers/D1", &json!({"owner_user_id": owner})).await;
     assert_eq!((r.status, r.body["owner_user_id"].as_str()), (200, Some(owner.as_str())), "{}", r.text);
     let r = app.patch_as(&app.api_key, "/api/v1/customers/D2", &json!({"owner_user_id": uuid::Uuid::nil()})).await;
@@ -107,7 +109,12 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     assert_eq!(assignees(&repeats), [u2.clone(), u1.clone()], "{repeats:?}");
     assert_eq!(repeats[0]["source"], "level_repeat");
     // round_robin ignores owners.
-    put(&app, "/api/v1/collection-settings", &json!({"assignment": "round_robin", "team": [u1, u2], "broken_promise_action": "follow_up_task"})).await;
+    put(
+        &app,
+        "/api/v1/collection-settings",
+        &json!({"assignment": "round_robin", "team": [u1, u2], "broken_promise_action": "follow_up_task"}),
+    )
+    .await;
     dunning_run(&app, "2026-07-14").await;
     let d1 = tasks(&app, "customer=D1&due_after=2026-07-17").await;
     assert_eq!(assignees(&d1), [u2.clone(), u1.clone()]);
@@ -125,7 +132,9 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     // Working a task: done and reassigned, audited; bad input refused.
     let id = d3[0]["id"].as_str().unwrap();
     let path = format!("/api/v1/collection-tasks/{id}");
-    let r = app.patch_as(&app.api_key, &path, &json!({"status": "done", "assignee_user_id": u2, "note": "called, will pay"})).await;
+    let r = app
+        .patch_as(&app.api_key, &path, &json!({"status": "done", "assignee_user_id": u2, "note": "called, will pay"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!((r.body["status"].as_str(), r.body["assignee_user_id"].as_str()), (Some("done"), Some(u2.as_str())));
     assert!(r.body["closed_at"].is_string(), "{}", r.text);
@@ -148,7 +157,12 @@ async fn dunning_runs_create_tasks_for_owners_and_in_turn_over_the_team() {
     assert_eq!(r.body["data"]["collectionTasks"]["items"].as_array().unwrap().len(), 6, "{}", r.text);
     let m = "mutation($id: UUID!) { updateCollectionTask(id: $id, patch: {status: \"cancelled\", assigneeUserId: null}) { status assigneeUserId } }";
     let r = app.graphql_as(Some(&app.api_key), m, json!({"id": id})).await;
-    assert_eq!(r.body["data"]["updateCollectionTask"], json!({"status": "cancelled", "assigneeUserId": null}), "{}", r.text);
+    assert_eq!(
+        r.body["data"]["updateCollectionTask"],
+        json!({"status": "cancelled", "assigneeUserId": null}),
+        "{}",
+        r.text
+    );
 
     // Another tenant sees none of it.
     let (_, other) = app.create_tenant("Other");
@@ -175,9 +189,18 @@ async fn contacts_are_logged_and_a_promise_to_pay_needs_its_terms() {
         (json!({"channel": "phone", "outcome": "reached", "promise": promise}), "promise"),
         (json!({"channel": "fax", "outcome": "reached"}), "channel"),
         (json!({"channel": "phone", "outcome": "maybe"}), "outcome"),
-        (json!({"channel": "phone", "outcome": "promise_to_pay", "promise": {"date": "2026-07-10", "amount": "-1", "currency": "EUR"}}), "promise.amount"),
-        (json!({"channel": "phone", "outcome": "promise_to_pay", "promise": {"date": "2026-07-10", "amount": "1.001", "currency": "EUR"}}), "promise.amount"),
-        (json!({"channel": "phone", "outcome": "promise_to_pay", "contacted_on": "2026-07-11", "promise": promise}), "promise.date"),
+        (
+            json!({"channel": "phone", "outcome": "promise_to_pay", "promise": {"date": "2026-07-10", "amount": "-1", "currency": "EUR"}}),
+            "promise.amount",
+        ),
+        (
+            json!({"channel": "phone", "outcome": "promise_to_pay", "promise": {"date": "2026-07-10", "amount": "1.001", "currency": "EUR"}}),
+            "promise.amount",
+        ),
+        (
+            json!({"channel": "phone", "outcome": "promise_to_pay", "contacted_on": "2026-07-11", "promise": promise}),
+            "promise.date",
+        ),
         (json!({"channel": "phone", "outcome": "reached", "contact_id": other_person}), "contact_id"),
     ] {
         let r = log(&app, path, body.clone()).await;
@@ -197,23 +220,44 @@ async fn contacts_are_logged_and_a_promise_to_pay_needs_its_terms() {
     .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["promise"]["status"], "pending");
-    assert_eq!((r.body["promise"]["amount"].as_str(), r.body["promise"]["made_on"].as_str()), (Some("800.00"), Some("2026-07-01")));
+    assert_eq!(
+        (r.body["promise"]["amount"].as_str(), r.body["promise"]["made_on"].as_str()),
+        (Some("800.00"), Some("2026-07-01"))
+    );
     assert_eq!(r.body["actor_type"], "api_key");
     let list = app.get(path).await.body;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{list}");
-    assert_eq!((items[0]["outcome"].as_str(), items[1]["outcome"].as_str()), (Some("promise_to_pay"), Some("no_answer")));
+    assert_eq!(
+        (items[0]["outcome"].as_str(), items[1]["outcome"].as_str()),
+        (Some("promise_to_pay"), Some("no_answer"))
+    );
     assert_eq!(items[0]["promise"]["promised_date"], "2026-07-10");
     let promises = app.get("/api/v1/customers/C1/promises").await.body;
     assert_eq!(promises.as_array().unwrap().len(), 1, "{promises}");
     assert_eq!(app.count("audit_trail WHERE action = 'contact.logged'"), 2);
 
     // A contact for a task belongs to the task's customer; GraphQL logs the same way.
-    put(&app, "/api/v1/dunning-levels", &json!([{"code": "B", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "call"}])).await;
+    put(
+        &app,
+        "/api/v1/dunning-levels",
+        &json!([{"code": "B", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "call"}]),
+    )
+    .await;
     dunning_run(&app, "2026-06-30").await;
     let task = tasks(&app, "customer=C2").await[0]["id"].as_str().unwrap().to_string();
-    let r = log(&app, &format!("/api/v1/collection-tasks/{task}/contacts"), json!({"channel": "email", "outcome": "refused"})).await;
-    assert_eq!((r.status, r.body["customer_code"].as_str(), r.body["task_id"].as_str()), (201, Some("C2"), Some(task.as_str())), "{}", r.text);
+    let r = log(
+        &app,
+        &format!("/api/v1/collection-tasks/{task}/contacts"),
+        json!({"channel": "email", "outcome": "refused"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["customer_code"].as_str(), r.body["task_id"].as_str()),
+        (201, Some("C2"), Some(task.as_str())),
+        "{}",
+        r.text
+    );
     let m = "mutation { logContact(customerCode: \"C2\", input: {channel: \"visit\", outcome: \"wrong_contact\"}) { outcome customerCode } }";
     let r = app.graphql_as(Some(&app.api_key), m, json!({})).await;
     assert_eq!(r.body["data"]["logContact"]["outcome"], "wrong_contact", "{}", r.text);
@@ -266,11 +310,14 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
         assert_eq!(r.status, 201, "{}", r.text);
     }
     // P1 pays in full on 2026-07-08, quoting its invoice; P2 pays nothing.
-    let r = app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
+    let r =
+        app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
         BL1,DE89370400440532013000,2026-07-08,,1000.00,EUR,PAYER P1,DE11111111111111111111,INV-2026-0000701,\n";
-    let r = app.send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[]).await;
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(app.get("/api/v1/customers/P1/promises").await.body[0]["status"], "pending");
     let run = app.post("/api/v1/reconciliations", &json!({})).await;
@@ -286,14 +333,25 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
     assert_eq!(app.get("/api/v1/customers/P2/promises").await.body[0]["status"], "pending");
 
     let check = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-05"})).await;
-    assert_eq!((check.status, check.body["broken"].as_i64()), (200, Some(0)), "not before the day after: {}", check.text);
+    assert_eq!(
+        (check.status, check.body["broken"].as_i64()),
+        (200, Some(0)),
+        "not before the day after: {}",
+        check.text
+    );
     let check = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-06"})).await;
-    assert_eq!(check.body, json!({"as_of": "2026-07-06", "kept": 0, "partially_kept": 0, "broken": 1, "tasks_created": 1, "levels_raised": 0}));
+    assert_eq!(
+        check.body,
+        json!({"as_of": "2026-07-06", "kept": 0, "partially_kept": 0, "broken": 1, "tasks_created": 1, "levels_raised": 0})
+    );
     let p2 = app.get("/api/v1/customers/P2/promises").await.body[0].clone();
     assert_eq!((p2["status"].as_str(), p2["paid_amount"].as_str()), (Some("broken"), Some("0.00")), "{p2}");
     let follow_up = tasks(&app, "customer=P2").await;
     assert_eq!(follow_up.len(), 1);
-    assert_eq!((follow_up[0]["kind"].as_str(), follow_up[0]["source"].as_str()), (Some("call"), Some("broken_promise")));
+    assert_eq!(
+        (follow_up[0]["kind"].as_str(), follow_up[0]["source"].as_str()),
+        (Some("call"), Some("broken_promise"))
+    );
     assert_eq!(follow_up[0]["promise_id"], p2["id"]);
     assert!(follow_up[0]["reason"].as_str().unwrap().contains("broken"), "{}", follow_up[0]);
     assert_eq!(app.count("outbox_events WHERE event_type = 'promise.broken'"), 1);
@@ -316,7 +374,12 @@ async fn a_broken_promise_raises_the_level_when_the_tenant_says_so() {
         ]),
     )
     .await;
-    put(&app, "/api/v1/collection-settings", &json!({"assignment": "customer_owner", "broken_promise_action": "raise_level"})).await;
+    put(
+        &app,
+        "/api/v1/collection-settings",
+        &json!({"assignment": "customer_owner", "broken_promise_action": "raise_level"}),
+    )
+    .await;
     let first = dunning_run(&app, "2026-06-30").await;
     assert_eq!(first["actions"][0]["level"], "B", "{first}");
     let r = app
@@ -330,7 +393,11 @@ async fn a_broken_promise_raises_the_level_when_the_tenant_says_so() {
 
     // 25 days overdue gives B; the broken promise adds a step: A, with A's legal letter.
     let run = dunning_run(&app, "2026-07-05").await;
-    assert_eq!((run["promises"]["broken"].as_i64(), run["promises"]["levels_raised"].as_i64()), (Some(1), Some(1)), "{run}");
+    assert_eq!(
+        (run["promises"]["broken"].as_i64(), run["promises"]["levels_raised"].as_i64()),
+        (Some(1), Some(1)),
+        "{run}"
+    );
     let change = &run["actions"][0];
     assert_eq!((change["previous_level"].as_str(), change["level"].as_str()), (Some("B"), Some("A")), "{run}");
     assert_eq!(app.get("/api/v1/customers/R1/dunning").await.body["level"], "A");

@@ -27,7 +27,11 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
     let p = json!({"credit_limit": "1000.00", "payment_terms_days": 30, "explanation": "annual review"});
     let set = put(&app, "/api/v1/customers/E1/credit-policy", &p).await;
     assert_eq!((set["credit_limit"].as_str(), set["currency"].as_str()), (Some("1000.00"), Some("EUR")), "{set}");
-    assert_eq!(app.get("/api/v1/customers/E1").await.body["credit_limit"], "1000.00", "the limit lives on the customer");
+    assert_eq!(
+        app.get("/api/v1/customers/E1").await.body["credit_limit"],
+        "1000.00",
+        "the limit lives on the customer"
+    );
 
     let ok = check(&app, "E1", "amount=400.00&currency=EUR").await;
     assert_eq!(ok.status, 200, "{}", ok.text);
@@ -68,7 +72,11 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
     let held = json!({"credit_limit": "1000.00", "payment_terms_days": 30, "hold": true, "hold_reason": "cheque bounced",
                       "prepayment_required": true, "explanation": "bounced cheque 2026-07-01"});
     let after = put(&app, "/api/v1/customers/E1/credit-policy", &held).await;
-    assert_eq!((after["hold_set_by"].as_str(), after["prepayment_set_by"].as_str()), (Some("user"), Some("user")), "{after}");
+    assert_eq!(
+        (after["hold_set_by"].as_str(), after["prepayment_set_by"].as_str()),
+        (Some("user"), Some("user")),
+        "{after}"
+    );
     let refused = check(&app, "E1", "amount=2000").await.body;
     assert_eq!(reasons(&refused), ["on_hold", "prepayment_required", "limit_exceeded"], "{refused}");
     assert!(refused["reasons"][0]["message"].as_str().unwrap().contains("cheque bounced"));
@@ -78,7 +86,10 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
     assert_eq!(history[0]["explanation"], "bounced cheque 2026-07-01");
     assert_eq!(history[0]["changes"]["hold"], json!({"before": false, "after": true}));
-    assert_eq!((history[1]["source_type"].as_str(), history[1]["changes"]["credit_limit"]["after"].as_str()), (Some("api_key"), Some("1000.00")));
+    assert_eq!(
+        (history[1]["source_type"].as_str(), history[1]["changes"]["credit_limit"]["after"].as_str()),
+        (Some("api_key"), Some("1000.00"))
+    );
     assert_eq!(app.count("audit_trail WHERE action = 'credit_policy.changed' AND entity_id = 'E1'"), 2);
     // The same policy again changes nothing.
     put(&app, "/api/v1/customers/E1/credit-policy", &held).await;
@@ -99,7 +110,10 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
         .to_string();
     assert_eq!(app.get_as(&viewer, "/api/v1/customers/E1/credit-check?amount=1").await.status, 200);
     let body = Some(("application/json", held.to_string().into_bytes()));
-    assert_eq!(app.send("PUT", "/api/v1/customers/E1/credit-policy", Some(&viewer), body.clone(), &[]).await.status, 403);
+    assert_eq!(
+        app.send("PUT", "/api/v1/customers/E1/credit-policy", Some(&viewer), body.clone(), &[]).await.status,
+        403
+    );
     let (_, other) = app.create_tenant("Other");
     assert_eq!(app.get_as(&other, "/api/v1/customers/E1/credit-check?amount=1").await.status, 404);
     assert_eq!(app.get_as(&other, "/api/v1/customers/E1/credit-policy").await.status, 404);
@@ -110,8 +124,11 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
 async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanations() {
     let app = spawn_app().await;
     // As of 2026-06-30: K1 100 days overdue, K2 10, K3 100 (held by hand).
-    customers_with_invoices(&app, &[("K1", "2026-03-22", "100.00"), ("K2", "2026-06-20", "200.00"), ("K3", "2026-03-22", "50.00")])
-        .await;
+    customers_with_invoices(
+        &app,
+        &[("K1", "2026-03-22", "100.00"), ("K2", "2026-06-20", "200.00"), ("K3", "2026-03-22", "50.00")],
+    )
+    .await;
     put(
         &app,
         "/api/v1/dunning-levels",
@@ -123,7 +140,13 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
     .await;
     let bad = json!([{"code": "x", "condition": "dunning_severity_at_least", "effect": "hold"}]);
     let r = app
-        .send("PUT", "/api/v1/credit-rules", Some(&app.api_key), Some(("application/json", bad.to_string().into_bytes())), &[])
+        .send(
+            "PUT",
+            "/api/v1/credit-rules",
+            Some(&app.api_key),
+            Some(("application/json", bad.to_string().into_bytes())),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 422, "severity is required: {}", r.text);
     let rules = json!([
@@ -153,31 +176,46 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
     assert_eq!(app.count("audit_trail WHERE action = 'credit_policy.changed' AND entity_id = 'K1'"), 1);
 
     // K1 and K3 pay everything: the rule lifts what it set, not the hold a person set.
-    let r = app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
+    let r =
+        app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
         BL1,DE89370400440532013000,2026-07-02,,100.00,EUR,DEBTOR K1,,INV-K1,\n\
         BL2,DE89370400440532013000,2026-07-02,,50.00,EUR,DEBTOR K3,,INV-K3,\n";
-    let r = app.send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[]).await;
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     for (line, doc, amount) in [("BL1", "INV-K1", "100.00"), ("BL2", "INV-K3", "50.00")] {
         let line_id = app.get("/api/v1/bank-lines").await.body["items"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|l| l["line_id"] == line || l["external_id"] == line || l["reference"] == doc || l["remittance"] == doc)
+            .find(|l| {
+                l["line_id"] == line || l["external_id"] == line || l["reference"] == doc || l["remittance"] == doc
+            })
             .map(|l| l["id"].as_str().unwrap().to_string())
             .expect("line");
-        let doc_id = app.get(&format!("/api/v1/documents?q={doc}")).await.body["items"][0]["id"].as_str().unwrap().to_string();
+        let doc_id =
+            app.get(&format!("/api/v1/documents?q={doc}")).await.body["items"][0]["id"].as_str().unwrap().to_string();
         let r = app
-            .post("/api/v1/allocations", &json!({"bank_line_id": line_id, "allocations": [{"document_id": doc_id, "amount": amount}]}))
+            .post(
+                "/api/v1/allocations",
+                &json!({"bank_line_id": line_id, "allocations": [{"document_id": doc_id, "amount": amount}]}),
+            )
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
     dunning_run(&app, "2026-07-05").await;
     let k1 = policy(&app, "K1").await;
     assert_eq!((k1["hold"].as_bool(), k1["hold_set_by"].clone()), (Some(false), Value::Null), "{k1}");
-    assert!(k1["history"][0]["explanation"].as_str().unwrap().starts_with("hold lifted: left all dunning levels (dunning run"), "{k1}");
+    assert!(
+        k1["history"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("hold lifted: left all dunning levels (dunning run"),
+        "{k1}"
+    );
     let k3 = policy(&app, "K3").await;
     assert_eq!((k3["hold"].as_bool(), k3["hold_set_by"].as_str()), (Some(true), Some("user")), "{k3}");
 
@@ -193,7 +231,17 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
     let swept = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-08"})).await;
     assert_eq!(swept.body["broken"], 1, "{}", swept.text);
     let k2 = policy(&app, "K2").await;
-    assert_eq!((k2["prepayment_required"].as_bool(), k2["prepayment_set_by"].as_str()), (Some(true), Some("rule:prepay")), "{k2}");
-    assert!(k2["history"][0]["explanation"].as_str().unwrap().starts_with("prepayment_required: 1 broken promise(s) in the 90 days"), "{k2}");
+    assert_eq!(
+        (k2["prepayment_required"].as_bool(), k2["prepayment_set_by"].as_str()),
+        (Some(true), Some("rule:prepay")),
+        "{k2}"
+    );
+    assert!(
+        k2["history"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("prepayment_required: 1 broken promise(s) in the 90 days"),
+        "{k2}"
+    );
     assert_eq!(reasons(&check(&app, "K2", "amount=1").await.body), ["prepayment_required"]);
 }

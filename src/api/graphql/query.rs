@@ -13,13 +13,13 @@ use crate::services::contact_log::{self, ContactLogEntry};
 use crate::services::credit_check::{self, CreditCheckView};
 use crate::services::credit_policy::{self, CreditPolicyView};
 use crate::services::credit_rules::{self, CreditRule};
-use crate::services::promises::{self, PromiseView};
 use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::promises::{self, PromiseView};
 use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };

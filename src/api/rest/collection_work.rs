@@ -5,7 +5,7 @@ use super::ErrorBody;
 use crate::api::extract::{ok_json, run, Auth, JsonBody, OrDefault};
 use crate::error::AppResult;
 use crate::services::collection_tasks::{self, CollectionSettingsView, CollectionTaskView, TaskPatch, TaskQuery};
-use crate::services::contact_log::{self, ContactLogInput, ContactLogQuery, ContactLogEntry};
+use crate::services::contact_log::{self, ContactLogEntry, ContactLogInput, ContactLogQuery};
 use crate::services::pagination::Page;
 use crate::services::promises::{self, PromiseSweepRequest, PromiseSweepView, PromiseView};
 use crate::state::AppState;
@@ -16,7 +16,11 @@ use uuid::Uuid;
 /// Collection tasks, oldest first, filtered by assignee, status, customer and due date.
 #[utoipa::path(operation_id = "listCollectionTasks", tag = "collections", params(TaskQuery), responses((status = 200, body = Page<CollectionTaskView>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/collection-tasks")]
-pub async fn list_tasks(state: web::Data<AppState>, Auth(p): Auth, q: web::Query<TaskQuery>) -> AppResult<HttpResponse> {
+pub async fn list_tasks(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<TaskQuery>,
+) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     Ok(ok_json(&run(&state.pool, move |conn| collection_tasks::list(conn, &p, q)).await?))
 }
@@ -42,7 +46,11 @@ pub async fn update_task(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<Task
 /// Log a contact made for a task (with its outcome; `promise_to_pay` records the promise).
 #[utoipa::path(operation_id = "logTaskContact", tag = "collections", params(("id" = Uuid, Path)), request_body = ContactLogInput, responses((status = 201, body = ContactLogEntry), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/collection-tasks/{id}/contacts")]
-pub async fn log_task_contact(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody<ContactLogInput>) -> AppResult<HttpResponse> {
+pub async fn log_task_contact(
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    body: JsonBody<ContactLogInput>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     body.execute(&p, StatusCode::CREATED, move |conn, principal, input| {
         contact_log::log_for_task(conn, principal, id, input)
@@ -54,7 +62,11 @@ pub async fn log_task_contact(Auth(p): Auth, id: web::Path<Uuid>, body: JsonBody
 /// wrong_contact, no_answer), note, contact person; `promise_to_pay` needs `promise`.
 #[utoipa::path(operation_id = "logCustomerContact", tag = "collections", params(("code" = String, Path)), request_body = ContactLogInput, responses((status = 201, body = ContactLogEntry), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/customers/{code}/contact-log")]
-pub async fn log_contact(Auth(p): Auth, code: web::Path<String>, body: JsonBody<ContactLogInput>) -> AppResult<HttpResponse> {
+pub async fn log_contact(
+    Auth(p): Auth,
+    code: web::Path<String>,
+    body: JsonBody<ContactLogInput>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     body.execute(&p, StatusCode::CREATED, move |conn, principal, input| contact_log::log(conn, principal, &code, input))
         .await
@@ -76,7 +88,11 @@ pub async fn contact_log_of(
 /// The customer's promises to pay (pending, kept, partially_kept, broken), newest first.
 #[utoipa::path(operation_id = "listCustomerPromises", tag = "collections", params(("code" = String, Path)), responses((status = 200, body = Vec<PromiseView>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/customers/{code}/promises")]
-pub async fn promises_of(state: web::Data<AppState>, Auth(p): Auth, code: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn promises_of(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    code: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     Ok(ok_json(&run(&state.pool, move |conn| promises::of_customer(conn, &p, &code)).await?))
 }

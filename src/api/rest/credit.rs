@@ -23,7 +23,11 @@ pub async fn get_policy(state: web::Data<AppState>, Auth(p): Auth, code: web::Pa
 /// prepayment set here is not lifted by rules.
 #[utoipa::path(operation_id = "putCreditPolicy", tag = "collections", params(("code" = String, Path)), request_body = CreditPolicyInput, responses((status = 200, body = CreditPolicyView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/customers/{code}/credit-policy")]
-pub async fn put_policy(Auth(p): Auth, code: web::Path<String>, body: JsonBody<CreditPolicyInput>) -> AppResult<HttpResponse> {
+pub async fn put_policy(
+    Auth(p): Auth,
+    code: web::Path<String>,
+    body: JsonBody<CreditPolicyInput>,
+) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     body.execute(&p, StatusCode::OK, move |conn, principal, input| credit_policy::put(conn, principal, &code, input))
         .await
