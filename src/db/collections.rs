@@ -37,6 +37,14 @@ pub fn save_settings(conn: &mut PgConnection, s: &Settings) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Stores where the team's turn continues (only that: the settings are not rewritten).
+pub fn set_round_robin_next(conn: &mut PgConnection, tenant_id: Uuid, next: i32) -> QueryResult<()> {
+    diesel::update(collection_settings::table.find(tenant_id))
+        .set(collection_settings::round_robin_next.eq(next))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Owners of the given customers (those without one are left out).
 pub fn owners(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
     let rows: Vec<(Uuid, Option<Uuid>)> = customers::table

@@ -114,7 +114,8 @@ where
 pub enum TenantLock {
     /// Everything that changes open amounts: matching runs and the review of proposals.
     Matching,
-    /// Dunning runs, which read the customers' dunning state and rewrite it.
+    /// Dunning runs, which read the customers' dunning state and rewrite it; the promise check
+    /// and collection settings changes (tasks are assigned in turn under it).
     Dunning,
 }
 

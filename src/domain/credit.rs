@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_rule_sets_and_later_lifts_only_what_it_set() {
         let rules = [rule("l3", Condition::DunningSeverityAtLeast(3), Effect::Hold)];
-        let at = |sev| Facts { level: Some(("L".to_string() + &sev.to_string(), sev)), ..Facts::default() };
+        let at = |sev: i32| Facts { level: Some(("L".to_string() + &sev.to_string(), sev)), ..Facts::default() };
         let set = decide(Effect::Hold, &Flag::default(), &claims(&rules, &at(3), true)).unwrap();
         assert_eq!((set.on, set.source.as_str()), (true, "rule:l3"));
         assert_eq!(set.explanation, "hold: reached level L3 (severity 3 >= 3)");

@@ -89,6 +89,8 @@ pub fn put_settings(
         }
         active_user(conn, principal.tenant_id, *user, &format!("team[{i}]"))?;
     }
+    // Under the lock runs assign with, so a run never continues a turn over a replaced team.
+    crate::db::lock_tenant(conn, principal.tenant_id, crate::db::TenantLock::Dunning)?;
     let before = settings_or_default(conn, principal.tenant_id)?;
     let s = Settings {
         tenant_id: principal.tenant_id,
@@ -140,7 +142,7 @@ pub(crate) fn create(
         return Ok(vec![]);
     }
     let tenant_id = principal.tenant_id;
-    let mut settings = settings_or_default(conn, tenant_id)?;
+    let settings = settings_or_default(conn, tenant_id)?;
     let mut ids: Vec<Uuid> = plans.iter().map(|p| p.customer_id).collect();
     ids.sort();
     ids.dedup();
@@ -173,8 +175,7 @@ pub(crate) fn create(
         .collect();
     c_db::insert_tasks(conn, &tasks)?;
     if settings.round_robin_next as usize != assigner.next {
-        settings.round_robin_next = assigner.next as i32;
-        c_db::save_settings(conn, &settings)?;
+        c_db::set_round_robin_next(conn, tenant_id, assigner.next as i32)?;
     }
     let (mut audit, mut announced) = (Vec::with_capacity(tasks.len()), Vec::with_capacity(tasks.len()));
     for t in &tasks {
