@@ -295,11 +295,15 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
+    let r = app.post("/api/v1/customers", &json!({"code": "P3", "name": "Payer P3", "default_currency": "EUR"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
     let ledger = "doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n\
         INV-2026-0000701,invoice,P1,2026-04-01,2026-05-01,EUR,1000.00,\n\
-        INV-2026-0000702,invoice,P2,2026-04-01,2026-05-01,EUR,500.00,\n";
-    assert_eq!(app.post_csv("/api/v1/documents/import", ledger).await.body["created"], 2);
-    for (code, date, amount) in [("P1", "2026-07-10", "1000.00"), ("P2", "2026-07-05", "500.00")] {
+        INV-2026-0000702,invoice,P2,2026-04-01,2026-05-01,EUR,500.00,\n\
+        INV-2026-0000703,invoice,P3,2026-04-01,2026-05-01,EUR,500.00,\n";
+    assert_eq!(app.post_csv("/api/v1/documents/import", ledger).await.body["created"], 3);
+    let promised = [("P1", "2026-07-10", "1000.00"), ("P2", "2026-07-05", "500.00"), ("P3", "2026-07-10", "500.00")];
+    for (code, date, amount) in promised {
         let r = app
             .post(
                 &format!("/api/v1/customers/{code}/contact-log"),
@@ -309,12 +313,14 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
-    // P1 pays in full on 2026-07-08, quoting its invoice; P2 pays nothing.
+    // P1 pays in full on 2026-07-08, quoting its invoice; P2 pays nothing; 200.00 come from an
+    // unknown payer (allocated to P3 by hand below).
     let r =
         app.post("/api/v1/bank-accounts", &json!({"account_id": "DE89370400440532013000", "currency": "EUR"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
-        BL1,DE89370400440532013000,2026-07-08,,1000.00,EUR,PAYER P1,DE11111111111111111111,INV-2026-0000701,\n";
+        BL1,DE89370400440532013000,2026-07-08,,1000.00,EUR,PAYER P1,DE11111111111111111111,INV-2026-0000701,\n\
+        BL2,DE89370400440532013000,2026-07-09,,200.00,EUR,SOMEONE,,advance,\n";
     let r = app
         .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
         .await;
@@ -331,6 +337,19 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
     assert_eq!(app.count("audit_trail WHERE action = 'promise.kept' AND actor_type = 'system'"), 1);
     // P2's date passed, but only the check (or a dunning run) judges it.
     assert_eq!(app.get("/api/v1/customers/P2/promises").await.body[0]["status"], "pending");
+    // A manual allocation counts toward P3's promise at once (not enough to keep it).
+    let lines = app.get("/api/v1/bank-lines").await.body;
+    let line = lines["items"].as_array().unwrap().iter().find(|l| l["amount"] == "200.00").expect("BL2")["id"].clone();
+    let doc = app.get("/api/v1/documents?q=INV-2026-0000703").await.body["items"][0]["id"].clone();
+    let r = app
+        .post(
+            "/api/v1/allocations",
+            &json!({"bank_line_id": line, "allocations": [{"document_id": doc, "amount": "200.00"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let p3 = app.get("/api/v1/customers/P3/promises").await.body[0].clone();
+    assert_eq!((p3["status"].as_str(), p3["paid_amount"].as_str()), (Some("pending"), Some("200.00")), "{p3}");
 
     let check = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-05"})).await;
     assert_eq!(
@@ -356,9 +375,15 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
     assert!(follow_up[0]["reason"].as_str().unwrap().contains("broken"), "{}", follow_up[0]);
     assert_eq!(app.count("outbox_events WHERE event_type = 'promise.broken'"), 1);
     assert_eq!(app.count("audit_trail WHERE action = 'promise.broken'"), 1);
-    // Judged once.
-    let again = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-20"})).await.body;
-    assert_eq!((again["broken"].as_i64(), again["kept"].as_i64()), (Some(0), Some(0)), "{again}");
+    // P3 paid part by its date: partially kept, announced as broken, followed up. P2 is judged once.
+    let later = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-20"})).await.body;
+    assert_eq!(
+        later,
+        json!({"as_of": "2026-07-20", "kept": 0, "partially_kept": 1, "broken": 0, "tasks_created": 1, "levels_raised": 0})
+    );
+    assert_eq!(app.get("/api/v1/customers/P3/promises").await.body[0]["status"], "partially_kept");
+    assert_eq!(app.count("outbox_events WHERE event_type = 'promise.broken'"), 2);
+    assert_eq!(tasks(&app, "customer=P3").await.len(), 1);
 }
 
 #[tokio::test]
