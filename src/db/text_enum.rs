@@ -82,6 +82,14 @@ text_column!(
     crate::domain::product::ProductKind,
     crate::domain::document_lines::TaxRounding,
     crate::domain::sheet_columns::ImportKind,
+    crate::domain::collection::TaskKind,
+    crate::domain::collection::TaskStatus,
+    crate::domain::collection::TaskSource,
+    crate::domain::collection::ContactChannel,
+    crate::domain::collection::ContactOutcome,
+    crate::domain::collection::PromiseStatus,
+    crate::domain::collection::AssignmentRule,
+    crate::domain::collection::BrokenPromiseAction,
 );
 
 #[cfg(test)]
@@ -111,6 +119,14 @@ mod tests {
             crate::domain::difference::DifferenceKind,
             crate::domain::difference::DifferenceStatus,
             crate::domain::webhook_delivery::DeliveryStatus,
+            crate::domain::collection::TaskKind,
+            crate::domain::collection::TaskStatus,
+            crate::domain::collection::TaskSource,
+            crate::domain::collection::ContactChannel,
+            crate::domain::collection::ContactOutcome,
+            crate::domain::collection::PromiseStatus,
+            crate::domain::collection::AssignmentRule,
+            crate::domain::collection::BrokenPromiseAction,
             crate::domain::product::ProductKind,
             crate::domain::document_lines::TaxRounding,
             crate::domain::sheet_columns::ImportKind,
@@ -172,6 +188,22 @@ mod tests {
                 words(&document_lines::TaxRounding::ALL, document_lines::TaxRounding::as_str),
             ),
             ("import_mappings", "kind", words(&sheet_columns::ImportKind::ALL, sheet_columns::ImportKind::as_str)),
+            ("collection_tasks", "kind", words(&collection::TaskKind::ALL, collection::TaskKind::as_str)),
+            ("collection_tasks", "status", words(&collection::TaskStatus::ALL, collection::TaskStatus::as_str)),
+            ("collection_tasks", "source", words(&collection::TaskSource::ALL, collection::TaskSource::as_str)),
+            ("contact_log", "channel", words(&collection::ContactChannel::ALL, collection::ContactChannel::as_str)),
+            ("contact_log", "outcome", words(&collection::ContactOutcome::ALL, collection::ContactOutcome::as_str)),
+            ("payment_promises", "status", words(&collection::PromiseStatus::ALL, collection::PromiseStatus::as_str)),
+            (
+                "collection_settings",
+                "assignment",
+                words(&collection::AssignmentRule::ALL, collection::AssignmentRule::as_str),
+            ),
+            (
+                "collection_settings",
+                "broken_promise_action",
+                words(&collection::BrokenPromiseAction::ALL, collection::BrokenPromiseAction::as_str),
+            ),
         ];
         for (table, column, mut expected) in cases {
             let mut allowed = allowed_by_migrations(table, column);

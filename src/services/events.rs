@@ -41,10 +41,16 @@ pub enum EventType {
     StatementIssued,
     #[serde(rename = "statement_run.completed")]
     StatementRunCompleted,
+    #[serde(rename = "collection_task.created")]
+    CollectionTaskCreated,
+    #[serde(rename = "promise.kept")]
+    PromiseKept,
+    #[serde(rename = "promise.broken")]
+    PromiseBroken,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 17] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -59,6 +65,9 @@ impl EventType {
         EventType::DunningReminderDue,
         EventType::StatementIssued,
         EventType::StatementRunCompleted,
+        EventType::CollectionTaskCreated,
+        EventType::PromiseKept,
+        EventType::PromiseBroken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +86,9 @@ impl EventType {
             EventType::DunningReminderDue => "dunning.reminder_due",
             EventType::StatementIssued => "statement.issued",
             EventType::StatementRunCompleted => "statement_run.completed",
+            EventType::CollectionTaskCreated => "collection_task.created",
+            EventType::PromiseKept => "promise.kept",
+            EventType::PromiseBroken => "promise.broken",
         }
     }
 

@@ -4,7 +4,9 @@
 use crate::services::audit::AuditEntryView;
 use crate::services::bank::BankLineView;
 use crate::services::cash_application::AllocationView;
+use crate::services::collection_tasks::CollectionTaskView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
+use crate::services::contact_log::ContactLogEntry;
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
@@ -24,7 +26,9 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "WebhookEndpointPage", params(WebhookEndpointView)),
     concrete(name = "WebhookDeliveryPage", params(WebhookDeliveryView)),
     concrete(name = "ConnectorPage", params(ConnectorView)),
-    concrete(name = "ConnectorSyncPage", params(ConnectorSyncView))
+    concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
+    concrete(name = "CollectionTaskPage", params(CollectionTaskView)),
+    concrete(name = "ContactLogPage", params(ContactLogEntry))
 )]
 pub struct Page<T: OutputType> {
     pub items: Vec<T>,
