@@ -146,3 +146,33 @@ async fn the_score_reaches_graphql_the_statement_of_account_and_the_ranking() {
     let score = |code: &str| ranks.iter().find(|c| c["customer_code"] == code).unwrap()["payment_score"].clone();
     assert_eq!((score("P1"), score("P2")), (json!("56"), Value::Null), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_credit_rule_on_the_score_holds_a_late_payer() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let put = |path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let body = Some(("application/json", body.to_string().into_bytes()));
+            let r = app.send("PUT", path, Some(&app.api_key), body, &[]).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+        }
+    };
+    put(
+        "/api/v1/dunning-levels",
+        json!([{"code": "L1", "name": "Reminder", "severity": 1, "min_days_overdue": 1, "action": "reminder"}]),
+    )
+    .await;
+    put(
+        "/api/v1/credit-rules",
+        json!([{"code": "score", "condition": "payment_score_below", "score": "60", "effect": "hold"}]),
+    )
+    .await;
+    let r = app.post("/api/v1/dunning-runs", &json!({"as_of": "2026-12-31"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let p1 = app.get("/api/v1/customers/P1/credit-policy").await.body;
+    assert_eq!((p1["hold"].as_bool(), p1["hold_set_by"].as_str()), (Some(true), Some("rule:score")), "56 < 60: {p1}");
+    let p2 = app.get("/api/v1/customers/P2/credit-policy").await.body;
+    assert_eq!(p2["hold"].as_bool(), Some(false), "no payments, no score, no hold: {p2}");
+}
