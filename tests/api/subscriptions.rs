@@ -19,11 +19,20 @@ const TENANT: &str = "subscription { events { id type data } }";
 /// A connection that authenticated with `token` in `connection_init` and started `subs`
 /// (id, query); its server messages (and a `{"type":"close"}` at the end) arrive on the channel.
 async fn open(app: &TestApp, token: &str, subs: &[(&str, &str)]) -> UnboundedReceiver<Value> {
+    open_with(app, token, subs, false).await
+}
+
+/// [`open`], the token in the upgrade request's `Authorization` header instead when `header`.
+async fn open_with(app: &TestApp, token: &str, subs: &[(&str, &str)], header: bool) -> UnboundedReceiver<Value> {
     let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    if header {
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("WebSocket upgrade");
-    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    let payload = if header { json!({}) } else { json!({"Authorization": format!("Bearer {token}")}) };
+    let init = json!({"type": "connection_init", "payload": payload});
     ws.send(Message::text(init.to_string())).await.unwrap();
     for (id, query) in subs {
         let msg = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
@@ -217,6 +226,16 @@ async fn bounds_credentials_and_audiences_are_enforced() {
         let code = got.last().unwrap()["payload"]["errors"][0]["extensions"]["code"].clone();
         assert!(code == "forbidden" || code == "validation_failed", "{query}: {got:?}");
     }
+
+    // The upgrade request's Authorization header authenticates too.
+    let query = "subscription { events(types: [\"statement_run.completed\"]) { type } }";
+    let mut rx = open_with(&app, &app.api_key, &[("1", query)], true).await;
+    until(&mut rx, "connection_ack", |m| m["type"] == "connection_ack").await;
+    let run =
+        app.post("/api/v1/statement-runs", &json!({"period_from": "2026-01-01", "period_to": "2026-12-31"})).await;
+    assert_eq!(run.status, 202, "{}", run.text);
+    let got = until(&mut rx, "statement_run.completed", |m| m["type"] == "next").await;
+    assert_eq!(got.last().unwrap()["payload"]["data"]["events"]["type"], "statement_run.completed");
 
     // Bad credentials: no connection_ack, the socket is closed.
     let mut rx = open(&app, "dz_nope_nope", &[]).await;
