@@ -82,6 +82,11 @@ text_column!(
     crate::domain::product::ProductKind,
     crate::domain::document_lines::TaxRounding,
     crate::domain::sheet_columns::ImportKind,
+    crate::domain::difference_cause::Cause,
+    crate::domain::difference_cause::SubCause,
+    crate::domain::difference_cause::CauseSource,
+    crate::domain::work_order::WorkOrderStatus,
+    crate::domain::work_order::Priority,
 );
 
 #[cfg(test)]

@@ -39,10 +39,18 @@ pub enum EventType {
     DunningReminderDue,
     #[serde(rename = "statement.issued")]
     StatementIssued,
+    #[serde(rename = "work_order.created")]
+    WorkOrderCreated,
+    #[serde(rename = "work_order.updated")]
+    WorkOrderUpdated,
+    #[serde(rename = "work_order.commented")]
+    WorkOrderCommented,
+    #[serde(rename = "work_order.overdue")]
+    WorkOrderOverdue,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 17] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -56,6 +64,10 @@ impl EventType {
         EventType::DunningLevelChanged,
         EventType::DunningReminderDue,
         EventType::StatementIssued,
+        EventType::WorkOrderCreated,
+        EventType::WorkOrderUpdated,
+        EventType::WorkOrderCommented,
+        EventType::WorkOrderOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +85,10 @@ impl EventType {
             EventType::DunningLevelChanged => "dunning.level_changed",
             EventType::DunningReminderDue => "dunning.reminder_due",
             EventType::StatementIssued => "statement.issued",
+            EventType::WorkOrderCreated => "work_order.created",
+            EventType::WorkOrderUpdated => "work_order.updated",
+            EventType::WorkOrderCommented => "work_order.commented",
+            EventType::WorkOrderOverdue => "work_order.overdue",
         }
     }
 

@@ -10,6 +10,7 @@ use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
 use crate::services::products::ProductView;
 use crate::services::webhooks::{WebhookDeliveryView, WebhookEndpointView};
+use crate::services::work_orders::WorkOrderView;
 use async_graphql::{OutputType, SimpleObject};
 
 #[derive(SimpleObject)]
@@ -24,7 +25,8 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "WebhookEndpointPage", params(WebhookEndpointView)),
     concrete(name = "WebhookDeliveryPage", params(WebhookDeliveryView)),
     concrete(name = "ConnectorPage", params(ConnectorView)),
-    concrete(name = "ConnectorSyncPage", params(ConnectorSyncView))
+    concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
+    concrete(name = "WorkOrderPage", params(WorkOrderView))
 )]
 pub struct Page<T: OutputType> {
     pub items: Vec<T>,

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod customer_contacts;
 pub mod customers;
 pub mod data_safety;
+pub mod difference_causes;
 pub mod documents;
 pub mod exports;
 pub mod health;
@@ -26,6 +27,7 @@ pub mod statements;
 pub mod templates;
 pub mod users;
 pub mod webhooks;
+pub mod work_orders;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -106,6 +108,7 @@ macro_rules! rest_api {
                 (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
                 (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
                 (name = "imports", description = "Spreadsheet templates to download and fill in, and saved column mappings for imports in the tenant's own layout"),
+                (name = "work_orders", description = "Dispute work orders (争议处理工单): owner, priority, due date by the service level per cause, status, comments shared with the customer, SLA breaches"),
                 (name = "connectors", description = "Scheduled pulls (ERPNext, Odoo, JSON invoice APIs, bank file URLs, open banking) with sync history, and signed pushes from ERPs and banks"),
             )
         )]
@@ -137,7 +140,8 @@ rest_api! {
     statements::submit, statements::list, statement_mappings::lines, statements::get, statements::list_differences, statements::get_difference, statements::comment, statements::act, statements::send_all, statements::statement_of_account, statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token, statements::rotate_inbound_secret, statements::confirmations,
     statement_mappings::get_mapping, statement_mappings::put_mapping, statement_mappings::delete_mapping,
     portal::account, templates::portal_statement, portal::statement_of_account, portal::list_differences, portal::get_difference, portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
-    reports::aging, reports::collections, reports::overdue_ranking,
+    reports::aging, reports::collections, reports::overdue_ranking, difference_causes::report, difference_causes::set_cause,
+    work_orders::create, work_orders::list, work_orders::sweep, work_orders::get, work_orders::update, work_orders::comment, work_orders::get_settings, work_orders::put_settings,
     collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning, collections::recovery, collections::start_statement_run, collections::get_statement_run,
     webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret, webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     connectors::create, connectors::list, connectors::get, connectors::update, connectors::remove, connectors::sync, connectors::syncs,
