@@ -275,7 +275,9 @@ pub fn claim_overdue(
     tenant_id: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<WorkOrder>> {
-    let mut q = work_orders::table
+    let every_tenant = tenant_id.is_none().into_sql::<diesel::sql_types::Bool>();
+    let ids: Vec<(Uuid, Uuid)> = work_orders::table
+        .filter(work_orders::tenant_id.eq(tenant_id.unwrap_or_default()).or(every_tenant))
         .filter(work_orders::overdue_notified_at.is_null())
         .filter(work_orders::due_at.lt(now))
         .filter(work_orders::status.eq_any([
@@ -288,11 +290,7 @@ pub fn claim_overdue(
         .limit(limit)
         .for_update()
         .skip_locked()
-        .into_boxed();
-    if let Some(t) = tenant_id {
-        q = q.filter(work_orders::tenant_id.eq(t));
-    }
-    let ids: Vec<(Uuid, Uuid)> = q.load(conn)?;
+        .load(conn)?;
     let mut out = Vec::with_capacity(ids.len());
     for (id, tenant_id) in ids {
         let claimed: Option<WorkOrder> = diesel::update(
