@@ -206,9 +206,10 @@ pub fn create(conn: &mut PgConnection, p: &Principal, input: WorkOrderInput) -> 
     open(conn, w, (&input.difference_ids, &input.document_ids), actor_of(p))
 }
 
-/// The work order a customer's dispute opens (in the dispute's transaction): visible to the
-/// customer, due by the dispute service level, linked to the difference and its document, with
-/// the customer's reason as its first comment.
+/// The work order a dispute opens (in the dispute's transaction), as the system's act (recorded
+/// as `system` / `dispute`; the dispute itself is the party's): visible to the customer, due by
+/// the dispute service level, linked to the difference and its document, with the reason given
+/// as its first comment, written by the party that disputed.
 pub fn open_for_dispute(
     conn: &mut PgConnection,
     party: &Party,
@@ -219,7 +220,8 @@ pub fn open_for_dispute(
     let now = Utc::now();
     let what = d.our_ref.clone().or(d.their_ref.clone()).unwrap_or_else(|| d.kind.as_str().to_string());
     let sub = d.sub_cause.map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
-    let (created_by_type, created_by_id) = party.actor();
+    let (author_type, author_id) = party.actor();
+    let (created_by_type, created_by_id) = ("system".to_string(), "dispute".to_string());
     let w = WorkOrder {
         id: Uuid::now_v7(),
         tenant_id: d.tenant_id,
@@ -232,8 +234,8 @@ pub fn open_for_dispute(
         due_at: sla_of(conn, d.tenant_id).due_at(d.cause.or(Some(Cause::Dispute)), now),
         visible_to_customer: true,
         dispute_difference_id: Some(d.id),
-        created_by_type: created_by_type.clone(),
-        created_by_id: created_by_id.clone(),
+        created_by_type,
+        created_by_id,
         overdue_notified_at: None,
         created_at: now,
         updated_at: now,
@@ -246,8 +248,8 @@ pub fn open_for_dispute(
             id: Uuid::now_v7(),
             tenant_id: w.tenant_id,
             work_order_id: w.id,
-            author_type: created_by_type,
-            author_id: created_by_id,
+            author_type,
+            author_id,
             body: reason.trim().to_string(),
             visible_to_customer: true,
             created_at: now,
@@ -256,7 +258,7 @@ pub fn open_for_dispute(
     }
     let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
     let v = view(conn, row.clone(), code)?;
-    audit(conn, w.tenant_id, party.actor(), "work_order.created", w.id, (None, Some(&v)))?;
+    audit(conn, w.tenant_id, ("system".into(), "dispute".into()), "work_order.created", w.id, (None, Some(&v)))?;
     announce(conn, &row, EventType::WorkOrderCreated, &v, None)?;
     Ok(v)
 }
