@@ -86,6 +86,7 @@ impl Priority {
 
 /// Hours to resolve a work order, per cause (and for one without a cause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[serde(deny_unknown_fields)]
 pub struct SlaHours {
     pub technical: i32,
     pub process: i32,
