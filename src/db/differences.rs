@@ -156,6 +156,9 @@ pub fn set_cause(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, c: &CauseFi
     Ok(())
 }
 
+/// (cause, sub-cause, count); None: not classified.
+pub type CauseCountRow = (Option<Cause>, Option<SubCause>, i64);
+
 /// Differences per cause and sub-cause (None: not classified), optionally of one customer and
 /// one status set.
 pub fn counts_by_cause(
@@ -163,7 +166,7 @@ pub fn counts_by_cause(
     tenant_id: Uuid,
     customer_id: Option<Uuid>,
     statuses: &[DifferenceStatus],
-) -> QueryResult<Vec<(Option<Cause>, Option<SubCause>, i64)>> {
+) -> QueryResult<Vec<CauseCountRow>> {
     use diesel::dsl::count_star;
     let mut q = differences::table
         .filter(differences::tenant_id.eq(tenant_id))

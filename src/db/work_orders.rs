@@ -65,7 +65,13 @@ pub fn insert(conn: &mut PgConnection, w: &WorkOrder) -> QueryResult<()> {
 }
 
 /// Links (ignoring links that exist already).
-pub fn link(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, differences: &[Uuid], docs: &[Uuid]) -> QueryResult<()> {
+pub fn link(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    differences: &[Uuid],
+    docs: &[Uuid],
+) -> QueryResult<()> {
     let d: Vec<_> = differences
         .iter()
         .map(|x| {

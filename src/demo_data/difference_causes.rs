@@ -82,7 +82,13 @@ impl Generator<'_> {
     /// Three extra invoices with a known cause, one invoice after the cut-off, and the causes of
     /// every difference planted for the customer (`first_truth`: its first entry in
     /// `truth_differences`).
-    pub(super) fn cause_cases(&mut self, customer: usize, books: &mut Books, used: &mut HashSet<String>, first_truth: usize) {
+    pub(super) fn cause_cases(
+        &mut self,
+        customer: usize,
+        books: &mut Books,
+        used: &mut HashSet<String>,
+        first_truth: usize,
+    ) {
         for _ in 0..3 {
             let fate = CASES[self.rng.below(CASES.len() as u64) as usize];
             self.cause_case(customer, books, used, fate);

@@ -249,7 +249,10 @@ fn missing(
     whose: &str,
 ) -> Option<Suggestion> {
     if kind == Some(DocType::CreditNote) {
-        return Suggestion::new(SubCause::MissingCreditNote, format!("{whose} credit note is missing from {absent_from}"));
+        return Suggestion::new(
+            SubCause::MissingCreditNote,
+            format!("{whose} credit note is missing from {absent_from}"),
+        );
     }
     if let (Some(d), Some(c)) = (date, e.cut_off) {
         if near_cut_off(d, c) {
@@ -267,7 +270,10 @@ fn dates(e: &Evidence) -> Option<Suggestion> {
     let (ours, theirs) = (e.our_date?, e.their_date?);
     if let Some(c) = e.cut_off {
         if (ours <= c) != (theirs <= c) {
-            return Suggestion::new(SubCause::CutOff, format!("{ours} (ours) and {theirs} (theirs) straddle the cut-off {c}"));
+            return Suggestion::new(
+                SubCause::CutOff,
+                format!("{ours} (ours) and {theirs} (theirs) straddle the cut-off {c}"),
+            );
         }
     }
     let days = (theirs - ours).num_days();
@@ -280,29 +286,84 @@ const DISPUTE_WORDS: [(SubCause, &[&str]); 4] = [
     (
         SubCause::Quality,
         &[
-            "quality", "defect", "damaged", "damage", "broken", "faulty", "spoiled", "not working", "rejected",
-            "质量", "次品", "损坏", "破损", "瑕疵", "不合格", "故障",
+            "quality",
+            "defect",
+            "damaged",
+            "damage",
+            "broken",
+            "faulty",
+            "spoiled",
+            "not working",
+            "rejected",
+            "质量",
+            "次品",
+            "损坏",
+            "破损",
+            "瑕疵",
+            "不合格",
+            "故障",
         ],
     ),
     (
         SubCause::Quantity,
         &[
-            "quantity", "short deliver", "short-deliver", "short shipment", "units", "pieces", "pcs", "missing items",
-            "received only", "not delivered", "数量", "少发", "短少", "缺货", "少了", "件数", "未收到货",
+            "quantity",
+            "short deliver",
+            "short-deliver",
+            "short shipment",
+            "units",
+            "pieces",
+            "pcs",
+            "missing items",
+            "received only",
+            "not delivered",
+            "数量",
+            "少发",
+            "短少",
+            "缺货",
+            "少了",
+            "件数",
+            "未收到货",
         ],
     ),
     (
         SubCause::Price,
         &[
-            "price", "priced", "overcharged", "over-charged", "unit rate", "contract rate", "quotation", "quoted",
-            "价格", "单价", "报价", "多收", "价钱", "合同价",
+            "price",
+            "priced",
+            "overcharged",
+            "over-charged",
+            "unit rate",
+            "contract rate",
+            "quotation",
+            "quoted",
+            "价格",
+            "单价",
+            "报价",
+            "多收",
+            "价钱",
+            "合同价",
         ],
     ),
     (
         SubCause::DeliberateDelay,
         &[
-            "later", "next month", "postpone", "delay", "cash flow", "budget", "approval", "year-end", "year end",
-            "延期", "推迟", "资金紧张", "下个月", "晚点", "审批", "缓付",
+            "later",
+            "next month",
+            "postpone",
+            "delay",
+            "cash flow",
+            "budget",
+            "approval",
+            "year-end",
+            "year end",
+            "延期",
+            "推迟",
+            "资金紧张",
+            "下个月",
+            "晚点",
+            "审批",
+            "缓付",
         ],
     ),
 ];
@@ -319,10 +380,9 @@ pub fn suggest_dispute(reason: &str) -> Suggestion {
         }
     }
     match best {
-        Some((sub, hits)) => Suggestion {
-            sub_cause: sub,
-            explanation: format!("the customer disputed it naming {}", hits.join(", ")),
-        },
+        Some((sub, hits)) => {
+            Suggestion { sub_cause: sub, explanation: format!("the customer disputed it naming {}", hits.join(", ")) }
+        }
         None => Suggestion {
             sub_cause: SubCause::Other,
             explanation: "the customer disputed it without naming quality, quantity, price or timing".into(),

@@ -25,6 +25,6 @@ pub mod sheet_columns;
 pub mod ssrf;
 pub mod statement_of_account;
 pub mod tenant;
-pub mod work_order;
 pub mod webhook_delivery;
 pub mod webhook_signature;
+pub mod work_order;

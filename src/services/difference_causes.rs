@@ -30,14 +30,15 @@ pub struct CauseInput {
 /// The `cause` and `sub_cause` query parameters of a difference list.
 pub fn parse_filter(cause: Option<&str>, sub_cause: Option<&str>) -> AppResult<(Option<Cause>, Option<SubCause>)> {
     let cause = match cause {
-        Some(c) => Some(
-            Cause::parse(c)
-                .ok_or_else(|| AppError::invalid("cause", format!("unknown cause {c:?}; one of technical, process, dispute")))?,
-        ),
+        Some(c) => Some(Cause::parse(c).ok_or_else(|| {
+            AppError::invalid("cause", format!("unknown cause {c:?}; one of technical, process, dispute"))
+        })?),
         None => None,
     };
     let sub_cause = match sub_cause {
-        Some(s) => Some(SubCause::parse(s).ok_or_else(|| AppError::invalid("sub_cause", format!("unknown sub-cause {s:?}")))?),
+        Some(s) => {
+            Some(SubCause::parse(s).ok_or_else(|| AppError::invalid("sub_cause", format!("unknown sub-cause {s:?}")))?)
+        }
         None => None,
     };
     Ok((cause, sub_cause))
@@ -50,7 +51,12 @@ pub fn set_cause(conn: &mut PgConnection, p: &Principal, id: Uuid, input: CauseI
         if c != input.sub_cause.cause() {
             return Err(AppError::invalid(
                 "cause",
-                format!("{} is a {} sub-cause, not {}", input.sub_cause.as_str(), input.sub_cause.cause().as_str(), c.as_str()),
+                format!(
+                    "{} is a {} sub-cause, not {}",
+                    input.sub_cause.as_str(),
+                    input.sub_cause.cause().as_str(),
+                    c.as_str()
+                ),
             ));
         }
     }
@@ -147,7 +153,9 @@ pub fn report(conn: &mut PgConnection, p: &Principal, q: CauseReportQuery) -> Ap
     };
     let mut statuses = Vec::new();
     for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(DifferenceStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("unknown status {s:?}")))?);
+        statuses.push(
+            DifferenceStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("unknown status {s:?}")))?,
+        );
     }
     let mut rows = diff_db::counts_by_cause(conn, p.tenant_id, customer_id, &statuses)?;
     let rank = |c: Option<Cause>| c.map_or(3, |c| Cause::ALL.iter().position(|x| *x == c).unwrap_or(3));

@@ -513,7 +513,6 @@ pub fn transition(
     })
 }
 
-
 /// Sends every open difference of a customer (one `difference.sent` event each).
 pub fn send_all(conn: &mut PgConnection, principal: &Principal, customer_code: &str) -> AppResult<Vec<DifferenceView>> {
     require(principal, Permission::WriteMatching)?;
@@ -583,7 +582,12 @@ pub fn list_for_customer(
         ..Default::default()
     };
     let rows = diff_db::list(conn, portal.tenant_id, &f)?;
-    let p = page(rows, limit, |(d, _)| d.id, |(d, c)| super::difference_causes::view_for_customer(DifferenceView::new(d, c)));
+    let p = page(
+        rows,
+        limit,
+        |(d, _)| d.id,
+        |(d, c)| super::difference_causes::view_for_customer(DifferenceView::new(d, c)),
+    );
     Ok(DifferencePage { items: p.items, next_cursor: p.next_cursor })
 }
 

@@ -152,7 +152,10 @@ async fn a_cause_set_by_hand_is_checked_audited_and_survives_a_dispute() {
     assert_eq!(set.status, 200, "{}", set.text);
     let d = &set.body["difference"];
     assert_eq!((d["cause"].as_str(), d["sub_cause"].as_str()), (Some("process"), Some("missing_credit_note")));
-    assert_eq!((d["cause_source"].as_str(), d["cause_explanation"].as_str()), (Some("manual"), Some("CN-7 was never sent")));
+    assert_eq!(
+        (d["cause_source"].as_str(), d["cause_explanation"].as_str()),
+        (Some("manual"), Some("CN-7 was never sent"))
+    );
     app.seal_audit();
     assert_eq!(app.count("audit_trail WHERE action = 'difference.cause_set'"), 1);
     let entry = app.get("/api/v1/audit?action=difference.cause_set").await;
@@ -163,7 +166,8 @@ async fn a_cause_set_by_hand_is_checked_audited_and_survives_a_dispute() {
 
     // The customer's dispute does not overwrite a person's decision.
     app.post(&format!("/api/v1/differences/{id}/send"), &json!({})).await;
-    let token = app.post("/api/v1/customers/H1/portal-tokens", &json!({})).await.body["token"].as_str().unwrap().to_string();
+    let token =
+        app.post("/api/v1/customers/H1/portal-tokens", &json!({})).await.body["token"].as_str().unwrap().to_string();
     let disputed =
         app.post_as(&token, &format!("/api/v1/portal/differences/{id}/dispute"), &json!({"body": "价格不对"})).await;
     assert_eq!(disputed.status, 200, "{}", disputed.text);
@@ -241,7 +245,8 @@ async fn suggested_causes_are_precise_on_generated_statements() {
             sub_right += 1;
         }
     }
-    let report: Vec<String> = score.iter().map(|(c, (s, ok, p))| format!("{c}: planted {p}, suggested {s}, correct {ok}")).collect();
+    let report: Vec<String> =
+        score.iter().map(|(c, (s, ok, p))| format!("{c}: planted {p}, suggested {s}, correct {ok}")).collect();
     eprintln!("cause suggestion on generated statements: {report:?}; sub-causes right {sub_right} of {sub_total}");
     for cause in ["technical", "process", "dispute"] {
         let (suggested, correct, planted) = score.get(cause).copied().unwrap_or_default();

@@ -77,7 +77,10 @@ async fn a_dispute_opens_one_work_order_whose_visible_comments_reach_the_portal(
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     // The portal sees the cause, not the internal explanation.
-    assert_eq!((r.body["difference"]["cause"].as_str(), r.body["difference"]["sub_cause"].as_str()), (Some("dispute"), Some("quantity")));
+    assert_eq!(
+        (r.body["difference"]["cause"].as_str(), r.body["difference"]["sub_cause"].as_str()),
+        (Some("dispute"), Some("quantity"))
+    );
     assert_eq!(r.body["difference"]["cause_explanation"], Value::Null);
     let mine = app.get(&format!("/api/v1/differences/{id}")).await;
     assert!(mine.body["difference"]["cause_explanation"].as_str().unwrap().contains("数量"), "{}", mine.text);
@@ -87,7 +90,10 @@ async fn a_dispute_opens_one_work_order_whose_visible_comments_reach_the_portal(
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{}", list.text);
     let wo = &items[0];
-    assert_eq!((wo["status"].as_str(), wo["cause"].as_str(), wo["priority"].as_str()), (Some("open"), Some("dispute"), Some("normal")));
+    assert_eq!(
+        (wo["status"].as_str(), wo["cause"].as_str(), wo["priority"].as_str()),
+        (Some("open"), Some("dispute"), Some("normal"))
+    );
     assert_eq!(wo["dispute_difference_id"], id.as_str());
     assert_eq!(wo["difference_ids"], json!([id]));
     assert_eq!(wo["documents"][0]["id"], doc.as_str(), "the difference's document is linked");
@@ -106,12 +112,14 @@ async fn a_dispute_opens_one_work_order_whose_visible_comments_reach_the_portal(
 
     // A comment for the customer lands in the difference thread; an internal one does not.
     let path = format!("/api/v1/work-orders/{wo_id}/comments");
-    let shared = app.post(&path, &json!({"body": "We are checking the delivery note", "visible_to_customer": true})).await;
+    let shared =
+        app.post(&path, &json!({"body": "We are checking the delivery note", "visible_to_customer": true})).await;
     assert_eq!(shared.status, 201, "{}", shared.text);
     let internal = app.post(&path, &json!({"body": "Warehouse says 20 are missing"})).await;
     assert_eq!(internal.status, 201, "{}", internal.text);
     let thread = app.get_as(&token, &format!("/api/v1/portal/differences/{id}")).await;
-    let bodies: Vec<&str> = thread.body["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    let bodies: Vec<&str> =
+        thread.body["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
     assert!(bodies.contains(&"We are checking the delivery note"), "{bodies:?}");
     assert!(!bodies.iter().any(|b| b.contains("Warehouse")), "{bodies:?}");
     assert_eq!(events(&app, "work_order.commented").len(), 2);
@@ -139,19 +147,32 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     let ana = user(&app, "ana@acme.example").await;
     let bo = user(&app, "bo@acme.example").await;
     let r = app
-        .send("PUT", "/api/v1/work-order-settings", Some(&app.api_key),
-              Some(("application/json", br#"{"technical":4,"process":24,"dispute":72,"unclassified":12}"#.to_vec())), &[])
+        .send(
+            "PUT",
+            "/api/v1/work-order-settings",
+            Some(&app.api_key),
+            Some(("application/json", br#"{"technical":4,"process":24,"dispute":72,"unclassified":12}"#.to_vec())),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let bad = app
-        .send("PUT", "/api/v1/work-order-settings", Some(&app.api_key),
-              Some(("application/json", br#"{"technical":0,"process":24,"dispute":72,"unclassified":12}"#.to_vec())), &[])
+        .send(
+            "PUT",
+            "/api/v1/work-order-settings",
+            Some(&app.api_key),
+            Some(("application/json", br#"{"technical":0,"process":24,"dispute":72,"unclassified":12}"#.to_vec())),
+            &[],
+        )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
 
     let a = app
-        .post("/api/v1/work-orders", &json!({"title": "Missing invoice", "assignee_id": ana, "priority": "high",
-                                             "difference_ids": [diff], "document_ids": [doc]}))
+        .post(
+            "/api/v1/work-orders",
+            &json!({"title": "Missing invoice", "assignee_id": ana, "priority": "high",
+                                             "difference_ids": [diff], "document_ids": [doc]}),
+        )
         .await;
     assert_eq!(a.status, 201, "{}", a.text);
     assert_eq!(a.body["cause"], "process", "the difference's cause: {}", a.text);
@@ -161,7 +182,10 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     };
     assert_eq!(hours(&a.body), 24, "the tenant's process service level");
     let b = app
-        .post("/api/v1/work-orders", &json!({"title": "Price check", "assignee_id": bo, "cause": "dispute", "document_ids": [other_doc]}))
+        .post(
+            "/api/v1/work-orders",
+            &json!({"title": "Price check", "assignee_id": bo, "cause": "dispute", "document_ids": [other_doc]}),
+        )
         .await;
     assert_eq!(b.status, 201, "{}", b.text);
     assert_eq!(hours(&b.body), 72);
@@ -192,27 +216,32 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     let r = patch(&a_id, json!({"status": "cancelled"})).await;
     assert_eq!((r.status, r.error_code()), (409, "conflict"), "{}", r.text);
     let r = patch(&b_id, json!({"assignee_id": null, "priority": "urgent"})).await;
-    assert_eq!((r.status, r.body["assignee_id"].clone(), r.body["priority"].as_str()), (200, Value::Null, Some("urgent")));
+    assert_eq!(
+        (r.status, r.body["assignee_id"].clone(), r.body["priority"].as_str()),
+        (200, Value::Null, Some("urgent"))
+    );
     let r = patch(&b_id, json!({"assignee_id": ana})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(events(app, "work_order.updated").len(), 6);
-    assert!(events(app, "work_order.updated").iter().all(|(c, e)| c.is_some() && e["data"]["work_order"]["customer_code"].is_string()));
+    assert!(events(app, "work_order.updated")
+        .iter()
+        .all(|(c, e)| c.is_some() && e["data"]["work_order"]["customer_code"].is_string()));
 
     let ids = |r: &crate::helpers::Response| -> Vec<String> {
         r.body["items"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?assignee={ana}")).await), [a_id.clone(), b_id.clone()]);
     assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?assignee={bo}")).await), Vec::<String>::new());
-    assert_eq!(ids(&app.get("/api/v1/work-orders?status=open,in_progress").await), [b_id.clone()]);
-    assert_eq!(ids(&app.get("/api/v1/work-orders?cause=process").await), [a_id.clone()]);
-    assert_eq!(ids(&app.get("/api/v1/work-orders?customer=L2").await), [b_id.clone()]);
+    assert_eq!(ids(&app.get("/api/v1/work-orders?status=open,in_progress").await), [b_id.as_str()]);
+    assert_eq!(ids(&app.get("/api/v1/work-orders?cause=process").await), [a_id.as_str()]);
+    assert_eq!(ids(&app.get("/api/v1/work-orders?customer=L2").await), [b_id.as_str()]);
     let cut = (chrono::Utc::now() + chrono::Duration::hours(48)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?due_before={cut}")).await), [a_id.clone()]);
-    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?due_after={cut}")).await), [b_id.clone()]);
+    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?due_before={cut}")).await), [a_id.as_str()]);
+    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?due_after={cut}")).await), [b_id.as_str()]);
     let first = app.get("/api/v1/work-orders?limit=1").await;
-    assert_eq!(ids(&first), [a_id.clone()]);
+    assert_eq!(ids(&first), [a_id.as_str()]);
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?limit=1&cursor={cursor}")).await), [b_id.clone()]);
+    assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?limit=1&cursor={cursor}")).await), [b_id.as_str()]);
     let bad = app.get("/api/v1/work-orders?status=sleeping").await;
     assert_eq!(bad.status, 422, "{}", bad.text);
 
@@ -239,9 +268,15 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     let r = app.post_as(&b_key, "/api/v1/work-orders", &json!({"title": "steal", "difference_ids": [diff]})).await;
     assert_eq!(r.status, 422, "{}", r.text);
     // A viewer reads but does not write.
-    let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "viewer"})).await.body["api_key"].as_str().unwrap().to_string();
+    let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "viewer"})).await.body["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(app.get_as(&viewer, &format!("/api/v1/work-orders/{a_id}")).await.status, 200);
-    assert_eq!(app.post_as(&viewer, &format!("/api/v1/work-orders/{a_id}/comments"), &json!({"body": "x"})).await.status, 403);
+    assert_eq!(
+        app.post_as(&viewer, &format!("/api/v1/work-orders/{a_id}/comments"), &json!({"body": "x"})).await.status,
+        403
+    );
 }
 
 /// An app whose clock runs 100 hours ahead sweeps: the order due in 4 hours is announced
@@ -256,16 +291,26 @@ async fn an_sla_breach_is_announced_once_by_an_app_whose_clock_runs_ahead() {
     .await;
     let (_, _, doc) = sent_difference(&app, "S1").await;
     let r = app
-        .send("PUT", "/api/v1/work-order-settings", Some(&app.api_key),
-              Some(("application/json", br#"{"technical":4,"process":120,"dispute":240,"unclassified":120}"#.to_vec())), &[])
+        .send(
+            "PUT",
+            "/api/v1/work-order-settings",
+            Some(&app.api_key),
+            Some(("application/json", br#"{"technical":4,"process":120,"dispute":240,"unclassified":120}"#.to_vec())),
+            &[],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let late = app.post("/api/v1/work-orders", &json!({"title": "Typo", "cause": "technical", "document_ids": [doc]})).await;
-    let calm = app.post("/api/v1/work-orders", &json!({"title": "Dispute", "cause": "dispute", "document_ids": [doc]})).await;
+    let late =
+        app.post("/api/v1/work-orders", &json!({"title": "Typo", "cause": "technical", "document_ids": [doc]})).await;
+    let calm =
+        app.post("/api/v1/work-orders", &json!({"title": "Dispute", "cause": "dispute", "document_ids": [doc]})).await;
     assert_eq!((late.status, calm.status), (201, 201));
-    let (late_id, calm_id) = (late.body["id"].as_str().unwrap().to_string(), calm.body["id"].as_str().unwrap().to_string());
+    let (late_id, calm_id) =
+        (late.body["id"].as_str().unwrap().to_string(), calm.body["id"].as_str().unwrap().to_string());
 
-    let overdue_of = |id: &str| events(&app, "work_order.overdue").into_iter().filter(|(_, e)| e["data"]["work_order"]["id"] == id).count();
+    let overdue_of = |id: &str| {
+        events(&app, "work_order.overdue").into_iter().filter(|(_, e)| e["data"]["work_order"]["id"] == id).count()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while overdue_of(&late_id) == 0 {
         assert!(Instant::now() < deadline, "no work_order.overdue within 30 s");
@@ -280,7 +325,10 @@ async fn an_sla_breach_is_announced_once_by_an_app_whose_clock_runs_ahead() {
     assert_eq!(customer, Some(customer_id(&app, "S1")));
     assert_eq!(event["data"]["work_order"]["customer_code"], "S1");
     assert!(event["data"]["work_order"]["overdue_notified_at"].is_string());
-    let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "accountant"})).await.body["api_key"].as_str().unwrap().to_string();
+    let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "accountant"})).await.body["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(app.post_as(&viewer, "/api/v1/work-orders/overdue-sweep", &json!({})).await.status, 403);
 
     // A new due date (in the app's past) re-arms it: one more announcement, for the calm one.

@@ -7,12 +7,12 @@ use crate::services::cash_application::{self as matching, AllocationView, Manual
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customer_statements::{self as statements, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
+use crate::services::difference_causes::{self, CauseInput};
 use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
 use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
 use crate::services::users::{self, NewUser, PasswordResetIssued, UserView};
 use crate::services::webhooks::{self, WebhookDeliveryDetail, WebhookEndpointInput, WebhookEndpointView};
-use crate::services::difference_causes::{self, CauseInput};
 use crate::services::work_orders::{
     self, WorkOrderCommentInput, WorkOrderCommentView, WorkOrderInput, WorkOrderPatch, WorkOrderView,
 };
@@ -98,7 +98,11 @@ impl MutationRoot {
     }
 
     /// Open a dispute work order by hand from differences and/or documents.
-    async fn create_work_order(&self, ctx: &Context<'_>, input: WorkOrderInput) -> async_graphql::Result<WorkOrderView> {
+    async fn create_work_order(
+        &self,
+        ctx: &Context<'_>,
+        input: WorkOrderInput,
+    ) -> async_graphql::Result<WorkOrderView> {
         run(ctx, move |conn, p| work_orders::create(conn, p, input)).await
     }
 

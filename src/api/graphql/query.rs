@@ -3,13 +3,16 @@ use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
+use crate::domain::difference_cause::{Cause, SubCause};
 use crate::domain::document::{DocStatus, DocType};
+use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
 use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
+use crate::services::difference_causes::{self, CauseReport, CauseReportQuery};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
@@ -19,9 +22,6 @@ use crate::services::reports::{
 };
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
-use crate::domain::difference_cause::{Cause, SubCause};
-use crate::domain::work_order::{SlaHours, WorkOrderStatus};
-use crate::services::difference_causes::{self, CauseReport, CauseReportQuery};
 use crate::services::work_orders::{self, WorkOrderQuery, WorkOrderView};
 use async_graphql::{Context, Object};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -115,7 +115,7 @@ impl QueryRoot {
 
     /// The service levels (hours to resolve) per cause.
     async fn work_order_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<SlaHours> {
-        run(ctx, move |conn, p| work_orders::get_settings(conn, p)).await
+        run(ctx, work_orders::get_settings).await
     }
 
     /// One difference with its comment thread.

@@ -8,7 +8,8 @@ use crate::domain::work_order::SlaHours;
 use crate::error::AppResult;
 use crate::services::pagination::Page;
 use crate::services::work_orders::{
-    self, SweepOutcome, WorkOrderCommentInput, WorkOrderCommentView, WorkOrderInput, WorkOrderPatch, WorkOrderQuery, WorkOrderView,
+    self, SweepOutcome, WorkOrderCommentInput, WorkOrderCommentView, WorkOrderInput, WorkOrderPatch, WorkOrderQuery,
+    WorkOrderView,
 };
 use crate::state::AppState;
 use actix_web::http::StatusCode;

@@ -159,7 +159,12 @@ fn actor_of(p: &Principal) -> (String, String) {
 }
 
 /// Inserts, links, audits and announces a new work order.
-fn open(conn: &mut PgConnection, w: WorkOrder, links: (&[Uuid], &[Uuid]), actor: (String, String)) -> AppResult<WorkOrderView> {
+fn open(
+    conn: &mut PgConnection,
+    w: WorkOrder,
+    links: (&[Uuid], &[Uuid]),
+    actor: (String, String),
+) -> AppResult<WorkOrderView> {
     wo_db::insert(conn, &w)?;
     wo_db::link(conn, w.tenant_id, w.id, links.0, links.1)?;
     let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
@@ -277,12 +282,8 @@ fn apply(conn: &mut PgConnection, w: &mut WorkOrder, patch: &WorkOrderPatch) -> 
     }
     if let Some(s) = patch.status {
         if s != w.status && !w.status.can_become(s) {
-            return Err(AppError::conflict(format!(
-                "a {} work order cannot become {}",
-                w.status.as_str(),
-                s.as_str()
-            ))
-            .with_details(json!({"status": w.status.as_str(), "requested": s.as_str()})));
+            return Err(AppError::conflict(format!("a {} work order cannot become {}", w.status.as_str(), s.as_str()))
+                .with_details(json!({"status": w.status.as_str(), "requested": s.as_str()})));
         }
         w.status = s;
     }
