@@ -3,6 +3,7 @@
 //! cancellation, and the comment thread both sides see. Every change is audited, commented in
 //! the thread and announced through the outbox.
 
+use super::difference_causes::view_for_customer;
 use super::events::{self, EventType};
 use super::pagination::{effective_limit, page, parse_cursor};
 use super::require;
@@ -582,12 +583,7 @@ pub fn list_for_customer(
         ..Default::default()
     };
     let rows = diff_db::list(conn, portal.tenant_id, &f)?;
-    let p = page(
-        rows,
-        limit,
-        |(d, _)| d.id,
-        |(d, c)| super::difference_causes::view_for_customer(DifferenceView::new(d, c)),
-    );
+    let p = page(rows, limit, |(d, _)| d.id, |(d, c)| view_for_customer(DifferenceView::new(d, c)));
     Ok(DifferencePage { items: p.items, next_cursor: p.next_cursor })
 }
 

@@ -276,18 +276,8 @@ pub(super) fn difference_rows(
             carried.push(existing);
             continue;
         }
-        let evidence = CauseEvidence {
-            kind: d.kind,
-            our_amount,
-            their_amount,
-            minor_units: Currency::parse_including_withdrawn(&currency).map(|c| c.minor_units()).unwrap_or(2),
-            our_kind: our.map(|(o, _)| o.kind),
-            their_kind: their.map(|t| t.kind),
-            our_date: our.map(|(o, _)| o.date),
-            their_date: their.map(|t| t.date),
-            cut_off,
-        };
-        let suggestion = difference_cause::suggest(&evidence);
+        let suggestion =
+            suggested_cause(d.kind, (our.map(|(o, _)| o), their), (our_amount, their_amount), &currency, cut_off);
         new_rows.push(Difference {
             cause: suggestion.as_ref().map(|s| s.cause()),
             sub_cause: suggestion.as_ref().map(|s| s.sub_cause),
@@ -317,6 +307,28 @@ pub(super) fn difference_rows(
         });
     }
     Ok((new_rows, carried, seen))
+}
+
+/// The cause the evidence suggests (docs/disputes.md); amounts as the difference shows them
+/// (a group's sums).
+fn suggested_cause(
+    kind: DifferenceKind,
+    (our, their): (Option<&OurItem>, Option<&TheirItem>),
+    (our_amount, their_amount): (Option<Decimal>, Option<Decimal>),
+    currency: &str,
+    cut_off: Option<NaiveDate>,
+) -> Option<difference_cause::Suggestion> {
+    difference_cause::suggest(&CauseEvidence {
+        kind,
+        our_amount,
+        their_amount,
+        minor_units: Currency::parse_including_withdrawn(currency).map(|c| c.minor_units()).unwrap_or(2),
+        our_kind: our.map(|o| o.kind),
+        their_kind: their.map(|t| t.kind),
+        our_date: our.map(|o| o.date),
+        their_date: their.map(|t| t.date),
+        cut_off,
+    })
 }
 
 /// Audit entries and outbox events of a reconciliation, in its transaction.
