@@ -119,6 +119,11 @@ mod tests {
             crate::domain::product::ProductKind,
             crate::domain::document_lines::TaxRounding,
             crate::domain::sheet_columns::ImportKind,
+            crate::domain::difference_cause::Cause,
+            crate::domain::difference_cause::SubCause,
+            crate::domain::difference_cause::CauseSource,
+            crate::domain::work_order::WorkOrderStatus,
+            crate::domain::work_order::Priority,
         );
     }
 
@@ -177,6 +182,9 @@ mod tests {
                 words(&document_lines::TaxRounding::ALL, document_lines::TaxRounding::as_str),
             ),
             ("import_mappings", "kind", words(&sheet_columns::ImportKind::ALL, sheet_columns::ImportKind::as_str)),
+            ("work_orders", "status", words(&work_order::WorkOrderStatus::ALL, work_order::WorkOrderStatus::as_str)),
+            ("work_orders", "priority", words(&work_order::Priority::ALL, work_order::Priority::as_str)),
+            ("work_orders", "cause", words(&difference_cause::Cause::ALL, difference_cause::Cause::as_str)),
         ];
         for (table, column, mut expected) in cases {
             let mut allowed = allowed_by_migrations(table, column);
