@@ -745,17 +745,42 @@ diesel::table! {
 }
 
 diesel::table! {
-    write_offs (id) {
+    work_order_comments (id) {
         id -> Uuid,
         tenant_id -> Uuid,
-        allocation_id -> Uuid,
-        document_id -> Uuid,
-        amount -> Numeric,
-        #[max_length = 3]
-        currency -> Bpchar,
-        reason -> Text,
+        work_order_id -> Uuid,
+        author_type -> Text,
+        author_id -> Text,
+        body -> Text,
+        visible_to_customer -> Bool,
         created_at -> Timestamptz,
-        reversed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    work_order_differences (tenant_id, work_order_id, difference_id) {
+        tenant_id -> Uuid,
+        work_order_id -> Uuid,
+        difference_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    work_order_documents (tenant_id, work_order_id, document_id) {
+        tenant_id -> Uuid,
+        work_order_id -> Uuid,
+        document_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    work_order_settings (tenant_id) {
+        tenant_id -> Uuid,
+        technical_hours -> Int4,
+        process_hours -> Int4,
+        dispute_hours -> Int4,
+        unclassified_hours -> Int4,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -781,42 +806,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    work_order_differences (tenant_id, work_order_id, difference_id) {
-        tenant_id -> Uuid,
-        work_order_id -> Uuid,
-        difference_id -> Uuid,
-    }
-}
-
-diesel::table! {
-    work_order_documents (tenant_id, work_order_id, document_id) {
-        tenant_id -> Uuid,
-        work_order_id -> Uuid,
-        document_id -> Uuid,
-    }
-}
-
-diesel::table! {
-    work_order_comments (id) {
+    write_offs (id) {
         id -> Uuid,
         tenant_id -> Uuid,
-        work_order_id -> Uuid,
-        author_type -> Text,
-        author_id -> Text,
-        body -> Text,
-        visible_to_customer -> Bool,
+        allocation_id -> Uuid,
+        document_id -> Uuid,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        reason -> Text,
         created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    work_order_settings (tenant_id) {
-        tenant_id -> Uuid,
-        technical_hours -> Int4,
-        process_hours -> Int4,
-        dispute_hours -> Int4,
-        unclassified_hours -> Int4,
-        updated_at -> Timestamptz,
+        reversed_at -> Nullable<Timestamptz>,
     }
 }
 
