@@ -244,6 +244,7 @@ diesel::table! {
         last_action_on -> Nullable<Date>,
         credit_hold -> Bool,
         updated_at -> Timestamptz,
+        escalation -> Int4,
     }
 }
 
@@ -317,6 +318,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         bank_account_hashes -> Nullable<Array<Text>>,
+        owner_user_id -> Nullable<Uuid>,
     }
 }
 
@@ -467,6 +469,7 @@ diesel::table! {
         repeat_every_days -> Nullable<Int4>,
         credit_hold -> Bool,
         created_at -> Timestamptz,
+        actions -> Array<Text>,
     }
 }
 
@@ -820,6 +823,112 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    collection_settings (tenant_id) {
+        tenant_id -> Uuid,
+        assignment -> Text,
+        team -> Array<Uuid>,
+        round_robin_next -> Int4,
+        task_due_days -> Int4,
+        broken_promise_action -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collection_tasks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        source -> Text,
+        assignee_user_id -> Nullable<Uuid>,
+        due_on -> Date,
+        level_code -> Nullable<Text>,
+        run_id -> Nullable<Uuid>,
+        promise_id -> Nullable<Uuid>,
+        reason -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    contact_log (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        task_id -> Nullable<Uuid>,
+        contact_id -> Nullable<Uuid>,
+        channel -> Text,
+        outcome -> Text,
+        note -> Nullable<Text>,
+        contacted_on -> Date,
+        actor_type -> Text,
+        actor_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_promises (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        contact_log_id -> Uuid,
+        made_on -> Date,
+        promised_date -> Date,
+        amount -> Numeric,
+        #[max_length = 3]
+        currency -> Bpchar,
+        status -> Text,
+        paid_amount -> Numeric,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    credit_policies (customer_id) {
+        customer_id -> Uuid,
+        tenant_id -> Uuid,
+        prepayment_required -> Bool,
+        prepayment_set_by -> Nullable<Text>,
+        hold -> Bool,
+        hold_reason -> Nullable<Text>,
+        hold_set_by -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    credit_policy_changes (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        changes -> Jsonb,
+        explanation -> Text,
+        source_type -> Text,
+        source_id -> Text,
+        run_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    credit_rules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        position -> Int4,
+        code -> Text,
+        definition -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(allocations -> bank_lines (bank_line_id));
 diesel::joinable!(allocations -> documents (document_id));
 diesel::joinable!(allocations -> reconciliation_runs (run_id));
@@ -908,6 +1017,13 @@ diesel::joinable!(products -> tenants (tenant_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    collection_settings,
+    collection_tasks,
+    contact_log,
+    payment_promises,
+    credit_policies,
+    credit_policy_changes,
+    credit_rules,
     allocations,
     api_keys,
     audit_chain_heads,

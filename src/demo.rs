@@ -241,6 +241,7 @@ fn level(code: &str, name: &str, severity: i32, days: i32, action: &str, hold: b
         min_days_overdue: days,
         min_amount: None,
         action: action.into(),
+        actions: None,
         repeat_every_days: (action == "reminder").then_some(14),
         credit_hold: hold,
     }

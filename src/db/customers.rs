@@ -23,6 +23,8 @@ pub struct Customer {
     pub status: CustomerStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The user who looks after the customer (collection tasks go to them).
+    pub owner_user_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,7 +37,7 @@ pub struct CustomerFilter {
 }
 
 pub fn insert_many(conn: &mut PgConnection, rows: &[Customer]) -> QueryResult<()> {
-    // PostgreSQL allows 65535 bind parameters per statement; 14 columns per row.
+    // PostgreSQL allows 65535 bind parameters per statement; 15 columns per row.
     for chunk in rows.chunks(2000) {
         diesel::insert_into(customers::table).values(chunk).execute(conn)?;
     }

@@ -23,6 +23,8 @@ pub struct Level {
     pub repeat_every_days: Option<i32>,
     pub credit_hold: bool,
     pub created_at: DateTime<Utc>,
+    /// The tasks the level gives people (call, email, letter, legal_letter, stop_supply).
+    pub actions: Vec<String>,
 }
 
 pub fn levels(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Level>> {
@@ -91,6 +93,9 @@ pub struct CustomerState {
     pub last_action_on: Option<NaiveDate>,
     pub credit_hold: bool,
     pub updated_at: DateTime<Utc>,
+    /// Steps above the level the overdue items give (broken promises), until the customer
+    /// leaves all levels.
+    pub escalation: i32,
 }
 
 pub fn states(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<CustomerState>> {
@@ -119,6 +124,31 @@ pub fn upsert_states(conn: &mut PgConnection, rows: &[CustomerState]) -> QueryRe
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Mirrors the customer's credit hold (the credit policy holds it) into its dunning state.
+pub fn set_hold(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid, hold: bool) -> QueryResult<()> {
+    diesel::update(customer_dunning::table)
+        .filter(customer_dunning::tenant_id.eq(tenant_id))
+        .filter(customer_dunning::customer_id.eq(customer_id))
+        .set(customer_dunning::credit_hold.eq(hold))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One more step up at the next dunning run (a broken promise).
+pub fn escalate(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<()> {
+    diesel::insert_into(customer_dunning::table)
+        .values((
+            customer_dunning::customer_id.eq(customer_id),
+            customer_dunning::tenant_id.eq(tenant_id),
+            customer_dunning::escalation.eq(1),
+        ))
+        .on_conflict((customer_dunning::customer_id, customer_dunning::tenant_id))
+        .do_update()
+        .set(customer_dunning::escalation.eq(customer_dunning::escalation + 1))
+        .execute(conn)
+        .map(|_| ())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

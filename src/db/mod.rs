@@ -5,8 +5,10 @@ pub mod api_keys;
 pub mod audit;
 pub mod bank;
 pub mod cash_application;
+pub mod collections;
 pub mod connector_push;
 pub mod connectors;
+pub mod credit;
 pub mod customer_contacts;
 pub mod customer_statement_mappings;
 pub mod customer_statements;
@@ -113,7 +115,8 @@ where
 pub enum TenantLock {
     /// Everything that changes open amounts: matching runs and the review of proposals.
     Matching,
-    /// Dunning runs, which read the customers' dunning state and rewrite it.
+    /// Dunning runs, which read the customers' dunning state and rewrite it; the promise check
+    /// and collection settings changes (tasks are assigned in turn under it).
     Dunning,
 }
 

@@ -87,6 +87,14 @@ text_column!(
     crate::domain::difference_cause::CauseSource,
     crate::domain::work_order::WorkOrderStatus,
     crate::domain::work_order::Priority,
+    crate::domain::collection::TaskKind,
+    crate::domain::collection::TaskStatus,
+    crate::domain::collection::TaskSource,
+    crate::domain::collection::ContactChannel,
+    crate::domain::collection::ContactOutcome,
+    crate::domain::collection::PromiseStatus,
+    crate::domain::collection::AssignmentRule,
+    crate::domain::collection::BrokenPromiseAction,
 );
 
 #[cfg(test)]
@@ -116,6 +124,14 @@ mod tests {
             crate::domain::difference::DifferenceKind,
             crate::domain::difference::DifferenceStatus,
             crate::domain::webhook_delivery::DeliveryStatus,
+            crate::domain::collection::TaskKind,
+            crate::domain::collection::TaskStatus,
+            crate::domain::collection::TaskSource,
+            crate::domain::collection::ContactChannel,
+            crate::domain::collection::ContactOutcome,
+            crate::domain::collection::PromiseStatus,
+            crate::domain::collection::AssignmentRule,
+            crate::domain::collection::BrokenPromiseAction,
             crate::domain::product::ProductKind,
             crate::domain::document_lines::TaxRounding,
             crate::domain::sheet_columns::ImportKind,
@@ -185,6 +201,22 @@ mod tests {
             ("work_orders", "status", words(&work_order::WorkOrderStatus::ALL, work_order::WorkOrderStatus::as_str)),
             ("work_orders", "priority", words(&work_order::Priority::ALL, work_order::Priority::as_str)),
             ("work_orders", "cause", words(&difference_cause::Cause::ALL, difference_cause::Cause::as_str)),
+            ("collection_tasks", "kind", words(&collection::TaskKind::ALL, collection::TaskKind::as_str)),
+            ("collection_tasks", "status", words(&collection::TaskStatus::ALL, collection::TaskStatus::as_str)),
+            ("collection_tasks", "source", words(&collection::TaskSource::ALL, collection::TaskSource::as_str)),
+            ("contact_log", "channel", words(&collection::ContactChannel::ALL, collection::ContactChannel::as_str)),
+            ("contact_log", "outcome", words(&collection::ContactOutcome::ALL, collection::ContactOutcome::as_str)),
+            ("payment_promises", "status", words(&collection::PromiseStatus::ALL, collection::PromiseStatus::as_str)),
+            (
+                "collection_settings",
+                "assignment",
+                words(&collection::AssignmentRule::ALL, collection::AssignmentRule::as_str),
+            ),
+            (
+                "collection_settings",
+                "broken_promise_action",
+                words(&collection::BrokenPromiseAction::ALL, collection::BrokenPromiseAction::as_str),
+            ),
         ];
         for (table, column, mut expected) in cases {
             let mut allowed = allowed_by_migrations(table, column);

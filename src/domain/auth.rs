@@ -48,16 +48,22 @@ pub enum Permission {
     WriteBank,
     /// Run matching, confirm and reject allocations.
     WriteMatching,
+    /// Collection work: log contacts and promises to pay, work and reassign collection tasks.
+    WriteCollections,
+    /// Change a customer's credit policy (limit, terms, prepayment, hold).
+    WriteCredit,
     /// Manage users and API keys; read the audit trail.
     Admin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Read,
         Permission::WriteLedger,
         Permission::WriteBank,
         Permission::WriteMatching,
+        Permission::WriteCollections,
+        Permission::WriteCredit,
         Permission::Admin,
     ];
 
@@ -67,6 +73,8 @@ impl Permission {
             Permission::WriteLedger => "ledger:write",
             Permission::WriteBank => "bank:write",
             Permission::WriteMatching => "matching:write",
+            Permission::WriteCollections => "collections:write",
+            Permission::WriteCredit => "credit:write",
             Permission::Admin => "admin",
         }
     }

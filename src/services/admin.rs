@@ -16,7 +16,7 @@ pub struct NewApiKey {
     pub name: String,
     pub role: Role,
     /// Narrow the role to these permissions: `read`, `ledger:write`, `bank:write`,
-    /// `matching:write`, `admin`. Empty or absent: everything the role grants.
+    /// `matching:write`, `collections:write`, `credit:write`, `admin`. Empty or absent: everything the role grants.
     #[serde(default)]
     pub scopes: Vec<String>,
 }

@@ -74,6 +74,10 @@ pub struct CustomerPatch {
     #[schema(value_type = Option<String>)]
     pub credit_limit: Option<Option<String>>,
     pub status: Option<CustomerStatus>,
+    /// The user who looks after the customer: collection tasks go to them (null: nobody).
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_user_id: Option<Option<Uuid>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -91,6 +95,8 @@ pub struct CustomerView {
     pub status: CustomerStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The user who looks after the customer (collection tasks go to them).
+    pub owner_user_id: Option<Uuid>,
 }
 
 impl From<Customer> for CustomerView {
@@ -113,6 +119,7 @@ impl From<Customer> for CustomerView {
             status: c.status,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            owner_user_id: c.owner_user_id,
         }
     }
 }
@@ -240,6 +247,7 @@ fn new_customer(tenant_id: Uuid, code: String, fields: &CustomerFields) -> Custo
         status: CustomerStatus::Active,
         created_at: now,
         updated_at: now,
+        owner_user_id: None,
     };
     fields.apply(&mut c);
     c
@@ -313,11 +321,16 @@ pub fn update(
         status: Some(patch.status.unwrap_or(current.status)),
     };
     let fields = validate_fields(&merged)?;
-    if fields == CustomerFields::of(&existing) {
+    let owner = patch.owner_user_id.unwrap_or(existing.owner_user_id);
+    if let Some(user) = owner.filter(|o| Some(*o) != existing.owner_user_id) {
+        super::collection_tasks::active_user(conn, principal.tenant_id, user, "owner_user_id")?;
+    }
+    if fields == CustomerFields::of(&existing) && owner == existing.owner_user_id {
         return Ok(current);
     }
     let mut updated = existing;
     fields.apply(&mut updated);
+    updated.owner_user_id = owner;
     updated.updated_at = Utc::now();
     let (stored, hashes) = sealer.seal(&updated);
     customers_db::update(conn, &stored)?;

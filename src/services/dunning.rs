@@ -5,13 +5,18 @@
 //! plan-do-check-act loop collections teams run).
 
 use super::audit::entry;
+use super::collection_tasks::{self, TaskPlan};
+use super::credit_policy::{self, DunningFacts, Reassessment};
+pub use super::dunning_recovery::{recovery, RecoveryFigure, RecoveryQuery};
 use super::events::{self, EventType};
+use super::promises::{self, PromiseSweepView};
 use super::require;
 use crate::db::audit as audit_db;
 use crate::db::dunning::{self as d_db, Action, Assignment, CustomerState, Level, Run};
 use crate::domain::auth::{Permission, Principal};
+use crate::domain::collection::{task_kind_of_action, TaskKind, TaskSource};
 use crate::domain::dunning::DunningActionKind;
-use crate::domain::money::{format_amount, ratio_one_decimal};
+use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::PgConnection;
@@ -36,8 +41,13 @@ pub struct DunningLevel {
     pub min_days_overdue: i32,
     /// ... and those items sum to at least this much in one currency (default 0).
     pub min_amount: Option<String>,
-    /// reminder | letter | legal_letter | call
+    /// reminder | letter | legal_letter | call (kept for compatibility; `actions` says what
+    /// tasks the level creates).
     pub action: String,
+    /// The tasks for people the level creates when reached and when its repeat is due: call,
+    /// email, letter, legal_letter, stop_supply. Absent: the task `action` stands for (a
+    /// reminder is an email).
+    pub actions: Option<Vec<String>>,
     /// Repeat the action every N days while the customer stays at the level; absent: once.
     pub repeat_every_days: Option<i32>,
     /// Put the customer on credit hold while at this level.
@@ -58,6 +68,7 @@ fn view(l: &Level) -> DunningLevel {
         min_days_overdue: l.min_days_overdue,
         min_amount: Some(l.min_amount.normalize().to_string()),
         action: l.action.clone(),
+        actions: Some(l.actions.clone()),
         repeat_every_days: l.repeat_every_days,
         credit_hold: l.credit_hold,
     }
@@ -94,6 +105,7 @@ pub fn put_levels(
         if !ACTIONS.contains(&l.action.as_str()) {
             return Err(AppError::invalid(&field("action"), "reminder, letter, legal_letter or call"));
         }
+        let actions = level_actions(l).map_err(|e| AppError::invalid(&field("actions"), e))?;
         if l.repeat_every_days.is_some_and(|d| !(1..=365).contains(&d)) {
             return Err(AppError::invalid(&field("repeat_every_days"), "between 1 and 365"));
         }
@@ -118,6 +130,7 @@ pub fn put_levels(
             repeat_every_days: l.repeat_every_days,
             credit_hold: l.credit_hold,
             created_at: Utc::now(),
+            actions,
         });
     }
     d_db::replace_levels(conn, principal.tenant_id, &rows)?;
@@ -125,6 +138,21 @@ pub fn put_levels(
     e.after = Some(json!(input));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     get_levels(conn, principal)
+}
+
+/// The level's task kinds: as listed (each once), or the one its `action` stands for.
+fn level_actions(l: &DunningLevel) -> Result<Vec<String>, String> {
+    let Some(list) = &l.actions else {
+        return Ok(task_kind_of_action(&l.action).into_iter().map(|k| k.as_str().to_string()).collect());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for a in list {
+        let kind = TaskKind::parse(a).ok_or_else(|| format!("{a:?} is not one of {}", TaskKind::list()))?;
+        if !out.iter().any(|o| o == kind.as_str()) {
+            out.push(kind.as_str().to_string());
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -154,6 +182,10 @@ pub struct DunningRunView {
     pub reminders_due: i32,
     /// The actions this run created (level changes and reminders).
     pub actions: Vec<DunningActionView>,
+    /// Collection tasks created for people (`GET /collection-tasks?...`).
+    pub tasks_created: i32,
+    /// Promises to pay whose date had passed, judged at the start of the run.
+    pub promises: PromiseSweepView,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
@@ -175,6 +207,8 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
     if levels.is_empty() {
         return Err(AppError::conflict("no dunning levels configured: PUT /dunning-levels first"));
     }
+    // Broken promises first: a raised level (tenant setting) then counts in this run.
+    let promises = promises::judge_due(conn, principal, as_of)?;
     let exposure = exposure_by_customer(conn, tenant_id, as_of, &levels)?;
     let states: HashMap<Uuid, CustomerState> =
         d_db::states(conn, tenant_id)?.into_iter().map(|s| (s.customer_id, s)).collect();
@@ -195,7 +229,7 @@ pub fn run(conn: &mut PgConnection, principal: &Principal, req: DunningRunReques
         states: &states,
         codes: &codes,
     };
-    let mut outcome = RunOutcome::default();
+    let mut outcome = RunOutcome { promises, ..RunOutcome::default() };
     for customer_id in involved {
         ctx.assess(customer_id, &mut outcome);
     }
@@ -244,6 +278,10 @@ struct RunOutcome {
     states: Vec<CustomerState>,
     events: Vec<(Uuid, EventType, serde_json::Value)>,
     at_level: i32,
+    tasks: Vec<TaskPlan>,
+    /// Each customer's level and whether it holds credit, for the credit rules.
+    standing: HashMap<Uuid, DunningFacts>,
+    promises: PromiseSweepView,
 }
 
 /// One customer's standing in a run: the level it qualifies for and its overdue figures.
@@ -260,23 +298,6 @@ impl<'a> RunContext<'a> {
     /// Assigns the customer its level and records the action that follows, if any.
     fn assess(&self, customer_id: Uuid, out: &mut RunOutcome) {
         let standing = self.standing(customer_id);
-        let level = standing.level;
-        if let Some(l) = level {
-            out.at_level += 1;
-            let exp = self.exposure.get(&customer_id);
-            for (currency, amount, _) in exp.and_then(|e| e.get(&l.min_days_overdue)).into_iter().flatten() {
-                out.assignments.push(Assignment {
-                    run_id: self.run_id,
-                    tenant_id: self.tenant_id,
-                    customer_id,
-                    currency: currency.clone(),
-                    level_code: l.code.clone(),
-                    days_overdue: standing.days_overdue,
-                    overdue_amount: *amount,
-                });
-            }
-        }
-        let new_code = level.map(|l| l.code.clone());
         let mut state = self.states.get(&customer_id).cloned().unwrap_or(CustomerState {
             customer_id,
             tenant_id: self.tenant_id,
@@ -285,7 +306,20 @@ impl<'a> RunContext<'a> {
             last_action_on: None,
             credit_hold: false,
             updated_at: self.now,
+            escalation: 0,
         });
+        let base = standing.level;
+        let level = self.escalated(base, &standing, &mut state);
+        if level.is_none() {
+            state.escalation = 0;
+        }
+        let standing = Standing { level, ..standing };
+        if let Some(l) = level {
+            out.at_level += 1;
+            // An escalated customer's figures are those of the items that qualified it.
+            self.assign(&standing, l, base.map_or(1, |b| b.min_days_overdue), out);
+        }
+        let new_code = level.map(|l| l.code.clone());
         if new_code != standing.previous_code {
             state.level_code = new_code;
             state.since = level.map(|_| self.as_of);
@@ -300,9 +334,46 @@ impl<'a> RunContext<'a> {
                 self.record(&standing, DunningActionKind::ReminderDue, EventType::DunningReminderDue, &mut state, out);
             }
         }
-        state.credit_hold = level.is_some_and(|l| l.credit_hold);
+        // The credit policy decides the hold (record_run), from the level's flag and the rules.
+        out.standing.insert(
+            customer_id,
+            DunningFacts {
+                level: level.map(|l| (l.code.clone(), l.severity)),
+                level_holds: level.is_some_and(|l| l.credit_hold),
+            },
+        );
         state.updated_at = self.now;
         out.states.push(state);
+    }
+
+    /// Who was at which level with how much overdue (the recovery figures).
+    fn assign(&self, s: &Standing, l: &Level, threshold: i32, out: &mut RunOutcome) {
+        let exp = self.exposure.get(&s.customer_id);
+        for (currency, amount, _) in exp.and_then(|e| e.get(&threshold)).into_iter().flatten() {
+            out.assignments.push(Assignment {
+                run_id: self.run_id,
+                tenant_id: self.tenant_id,
+                customer_id: s.customer_id,
+                currency: currency.clone(),
+                level_code: l.code.clone(),
+                days_overdue: s.days_overdue,
+                overdue_amount: *amount,
+            });
+        }
+    }
+
+    /// The level after the steps broken promises added (levels come most severe first); a
+    /// customer with nothing overdue leaves all levels and its steps are forgotten.
+    fn escalated(&self, level: Option<&'a Level>, s: &Standing, state: &mut CustomerState) -> Option<&'a Level> {
+        if state.escalation == 0 {
+            return level;
+        }
+        if s.overdue_total <= Decimal::ZERO {
+            state.escalation = 0;
+            return level;
+        }
+        let at = level.and_then(|l| self.levels.iter().position(|x| x.code == l.code)).unwrap_or(self.levels.len());
+        self.levels.get(at.saturating_sub(state.escalation as usize)).or(level)
     }
 
     /// The most severe level the customer qualifies for (levels come most severe first) and its
@@ -363,6 +434,26 @@ impl<'a> RunContext<'a> {
             }),
         ));
         state.last_action_on = s.level.map(|_| self.as_of);
+        if let Some(l) = s.level {
+            let (source, why) = match kind {
+                DunningActionKind::LevelChanged => {
+                    (TaskSource::LevelReached, format!("reached level {} ({})", l.code, l.name))
+                }
+                DunningActionKind::ReminderDue => {
+                    (TaskSource::LevelRepeat, format!("level {} ({}): due again", l.code, l.name))
+                }
+            };
+            for k in l.actions.iter().filter_map(|a| TaskKind::parse(a)) {
+                out.tasks.push(TaskPlan {
+                    customer_id: s.customer_id,
+                    kind: k,
+                    source,
+                    level_code: Some(l.code.clone()),
+                    promise_id: None,
+                    reason: format!("{why}; {} days overdue (dunning run {})", s.days_overdue, self.run_id),
+                });
+            }
+        }
         out.actions.push(a);
     }
 }
@@ -388,7 +479,13 @@ fn record_run(
         actor_id: principal.actor.id(),
     };
     d_db::insert_run(conn, &run, &out.assignments, &out.actions)?;
-    d_db::upsert_states(conn, &out.states)?;
+    let tasks_created = collection_tasks::create(conn, principal, Some(run_id), as_of, out.tasks)?.len() as i32;
+    let holds = reassess_credit(conn, principal, ctx, out.standing)?;
+    let mut states = out.states;
+    for s in &mut states {
+        s.credit_hold = holds.get(&s.customer_id).copied().unwrap_or(s.credit_hold);
+    }
+    d_db::upsert_states(conn, &states)?;
     for (customer_id, event, data) in out.events {
         events::emit(conn, tenant_id, Some(customer_id), event, data)?;
     }
@@ -405,7 +502,31 @@ fn record_run(
         level_changes: run.level_changes,
         reminders_due: run.reminders_due,
         actions,
+        tasks_created,
+        promises: out.promises,
     })
+}
+
+/// The credit policy after the run: the levels' own holds and the tenant's rules, for every
+/// customer the run assessed and those a rule or level had set something for (to lift it).
+fn reassess_credit(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    ctx: &RunContext,
+    mut standing: HashMap<Uuid, DunningFacts>,
+) -> AppResult<HashMap<Uuid, bool>> {
+    for customer in credit_policy::set_by_rules(conn, ctx.tenant_id)? {
+        standing.entry(customer).or_default();
+    }
+    let mut customers: Vec<Uuid> = standing.keys().copied().collect();
+    customers.sort();
+    let r = Reassessment {
+        as_of: ctx.as_of,
+        run_id: Some(ctx.run_id),
+        dunning: Some(standing),
+        occasion: format!("dunning run {} as of {}", ctx.run_id, ctx.as_of),
+    };
+    credit_policy::reassess(conn, principal, &r, &customers)
 }
 
 fn action_view(a: Action, codes: &HashMap<Uuid, String>) -> DunningActionView {
@@ -446,56 +567,7 @@ pub fn customer_state(conn: &mut PgConnection, principal: &Principal, code: &str
         level: state.as_ref().and_then(|s| s.level_code.clone()),
         since: state.as_ref().and_then(|s| s.since),
         last_action_on: state.as_ref().and_then(|s| s.last_action_on),
-        credit_hold: state.is_some_and(|s| s.credit_hold),
+        credit_hold: credit_policy::policy_or_empty(conn, principal.tenant_id, customer.id)?.hold,
         history,
     })
-}
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct RecoveryQuery {
-    /// Default: today.
-    pub until: Option<NaiveDate>,
-    /// Default 8.
-    pub weeks: Option<i32>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct RecoveryFigure {
-    /// The run's date.
-    pub as_of: NaiveDate,
-    pub level: String,
-    pub currency: String,
-    pub customers: i64,
-    /// Past due at the run.
-    pub overdue: String,
-    /// Paid by those customers in the 7 days after the run.
-    pub collected: String,
-    /// collected / overdue, in percent (one decimal).
-    pub recovery_rate: Option<String>,
-}
-
-/// Weekly recovery per level: how much of what was overdue at each run came in the week after.
-pub fn recovery(conn: &mut PgConnection, principal: &Principal, q: RecoveryQuery) -> AppResult<Vec<RecoveryFigure>> {
-    require(principal, Permission::Read)?;
-    let weeks = q.weeks.unwrap_or(8);
-    if !(1..=104).contains(&weeks) {
-        return Err(AppError::invalid("weeks", "between 1 and 104"));
-    }
-    let until = q.until.unwrap_or_else(|| Utc::now().date_naive());
-    Ok(d_db::recovery(conn, principal.tenant_id, until, weeks)?
-        .into_iter()
-        .map(|r| {
-            let rate = ratio_one_decimal(r.collected, r.overdue, Decimal::from(100));
-            RecoveryFigure {
-                as_of: r.as_of,
-                overdue: format_amount(&r.currency, r.overdue),
-                collected: format_amount(&r.currency, r.collected),
-                level: r.level_code,
-                currency: r.currency,
-                customers: r.customers,
-                recovery_rate: rate,
-            }
-        })
-        .collect())
 }

@@ -47,10 +47,16 @@ pub enum EventType {
     WorkOrderCommented,
     #[serde(rename = "work_order.overdue")]
     WorkOrderOverdue,
+    #[serde(rename = "collection_task.created")]
+    CollectionTaskCreated,
+    #[serde(rename = "promise.kept")]
+    PromiseKept,
+    #[serde(rename = "promise.broken")]
+    PromiseBroken,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 20] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -68,6 +74,9 @@ impl EventType {
         EventType::WorkOrderUpdated,
         EventType::WorkOrderCommented,
         EventType::WorkOrderOverdue,
+        EventType::CollectionTaskCreated,
+        EventType::PromiseKept,
+        EventType::PromiseBroken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +98,9 @@ impl EventType {
             EventType::WorkOrderUpdated => "work_order.updated",
             EventType::WorkOrderCommented => "work_order.commented",
             EventType::WorkOrderOverdue => "work_order.overdue",
+            EventType::CollectionTaskCreated => "collection_task.created",
+            EventType::PromiseKept => "promise.kept",
+            EventType::PromiseBroken => "promise.broken",
         }
     }
 

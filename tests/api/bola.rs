@@ -191,6 +191,21 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         (r.body["status"] == "completed").then_some(r.body)
     })
     .await;
+    // A dunning run gives C1 (INV-2026-0000102 overdue) a collection task.
+    let levels = json!([{"code": "L1", "name": "Call", "severity": 1, "min_days_overdue": 1, "action": "call"}]);
+    let r = app
+        .send(
+            "PUT",
+            "/api/v1/dunning-levels",
+            Some(&app.api_key),
+            Some(("application/json", levels.to_string().into_bytes())),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    ok(app.post("/api/v1/dunning-runs", &json!({"as_of": "2026-06-30"})).await, 201).await;
+    let task = ok(app.get("/api/v1/collection-tasks?customer=C1").await, 200).await;
+    ids.insert("collection-tasks", task["items"][0]["id"].as_str().expect("a task for C1").to_string());
     let reconciliation = ids["reconciliations"].clone();
     wait_for("completed reconciliation", || async {
         let r = app.get(&format!("/api/v1/reconciliations/{reconciliation}")).await;
@@ -238,6 +253,11 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
             "date": "2026-03-01", "kind": "invoice", "amount": "100.00", "currency": "EUR"}]}),
         ("put", "/customers/{code}/statement-mapping") => json!({"encoding": "gbk"}),
         ("put", "/import-mappings/{id}") => json!({"name": "hijacked", "mapping": {}}),
+        ("post", "/customers/{code}/contact-log") | ("post", "/collection-tasks/{id}/contacts") => {
+            json!({"channel": "phone", "outcome": "reached", "note": "hijacked"})
+        }
+        ("patch", "/collection-tasks/{id}") => json!({"note": "hijacked"}),
+        ("put", "/customers/{code}/credit-policy") => json!({"hold": false, "explanation": "hijacked"}),
         ("post", _) => json!({}),
         _ => return None,
     };
@@ -287,6 +307,9 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("work_orders WHERE tenant_id = '{t}' AND title = 'Hijacked'"),
         format!("work_order_comments WHERE tenant_id = '{t}'"),
         format!("differences WHERE tenant_id = '{t}' AND cause_source = 'manual'"),
+        format!("contact_log WHERE tenant_id = '{t}'"),
+        format!("collection_tasks WHERE tenant_id = '{t}' AND note IS NOT NULL"),
+        format!("credit_policy_changes WHERE tenant_id = '{t}'"),
     ]
     .iter()
     .map(|q| app.count(q))
@@ -597,6 +620,32 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
                 .into(),
             json!({"id": id("contacts")}),
         ),
+        (
+            "collectionTask",
+            "query($id: UUID!) { collectionTask(id: $id) { __typename } }".into(),
+            json!({"id": id("collection-tasks")}),
+        ),
+        (
+            "updateCollectionTask",
+            "mutation($id: UUID!) { updateCollectionTask(id: $id, patch: {note: \"hijacked\"}) { __typename } }".into(),
+            json!({"id": id("collection-tasks")}),
+        ),
+        (
+            "logContact",
+            "mutation($id: UUID) { logContact(taskId: $id, input: {channel: \"phone\", outcome: \"reached\"}) { __typename } }"
+                .into(),
+            json!({"id": id("collection-tasks")}),
+        ),
+        ("contactLog", "{ contactLog(code: \"C1\") { __typename } }".into(), json!({})),
+        ("promises", "{ promises(code: \"C1\") { __typename } }".into(), json!({})),
+        ("creditPolicy", "{ creditPolicy(code: \"C1\") { __typename } }".into(), json!({})),
+        ("creditCheck", "{ creditCheck(code: \"C1\", amount: \"1.00\") { __typename } }".into(), json!({})),
+        (
+            "putCreditPolicy",
+            "mutation { putCreditPolicy(code: \"C1\", input: {hold: false, explanation: \"hijacked\"}) { __typename } }"
+                .into(),
+            json!({}),
+        ),
         // Last: the owner's own call deletes it.
         (
             "deleteCustomerContact",
@@ -657,6 +706,7 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "query($id: UUID) { workOrders(assignee: $id) { items { id } } }".into(),
             json!({"id": id("users")}),
         ),
+        ("collectionTasks", "{ collectionTasks(filter: {customer: \"C1\"}) { items { id } } }".into(), json!({})),
     ];
 
     // Coverage: every field of the schema with an id or customer-code argument is listed.

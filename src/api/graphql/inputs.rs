@@ -3,6 +3,7 @@
 
 use crate::domain::customer::CustomerStatus;
 use crate::domain::product::ProductKind;
+use crate::services::collection_tasks::TaskPatch;
 use crate::services::customer_contacts::ContactPatch;
 use crate::services::customers::CustomerPatch;
 use crate::services::documents::DocumentPatch;
@@ -30,6 +31,7 @@ pub struct CustomerPatchInput {
     pub payment_terms_days: MaybeUndefined<i32>,
     pub credit_limit: MaybeUndefined<String>,
     pub status: Option<CustomerStatus>,
+    pub owner_user_id: MaybeUndefined<uuid::Uuid>,
 }
 
 impl From<CustomerPatchInput> for CustomerPatch {
@@ -44,6 +46,7 @@ impl From<CustomerPatchInput> for CustomerPatch {
             payment_terms_days: tri(p.payment_terms_days),
             credit_limit: tri(p.credit_limit),
             status: p.status,
+            owner_user_id: tri(p.owner_user_id),
         }
     }
 }
@@ -133,5 +136,21 @@ impl From<ContactPatchInput> for ContactPatch {
             for_statements: p.for_statements,
             for_dunning: p.for_dunning,
         }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CollectionTaskPatchInput {
+    /// open | done | cancelled
+    pub status: Option<String>,
+    /// Reassign (null: unassigned).
+    pub assignee_user_id: MaybeUndefined<uuid::Uuid>,
+    pub due_on: Option<NaiveDate>,
+    pub note: Option<String>,
+}
+
+impl From<CollectionTaskPatchInput> for TaskPatch {
+    fn from(p: CollectionTaskPatchInput) -> Self {
+        TaskPatch { status: p.status, assignee_user_id: tri(p.assignee_user_id), due_on: p.due_on, note: p.note }
     }
 }

@@ -1,4 +1,4 @@
-use super::inputs::{CustomerPatchInput, DocumentPatchInput};
+use super::inputs::{CollectionTaskPatchInput, CustomerPatchInput, DocumentPatchInput};
 use super::{run, run_portal};
 use crate::domain::auth::Role;
 use crate::error::AppError;
@@ -54,6 +54,44 @@ impl MutationRoot {
     ) -> async_graphql::Result<crate::services::dunning::DunningRunView> {
         let input = input.unwrap_or_default();
         run(ctx, move |conn, p| crate::services::dunning::run(conn, p, input)).await
+    }
+
+    /// Work a collection task: status, assignee, due date, note.
+    async fn update_collection_task(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        patch: CollectionTaskPatchInput,
+    ) -> async_graphql::Result<crate::services::collection_tasks::CollectionTaskView> {
+        let patch = patch.into();
+        run(ctx, move |conn, p| crate::services::collection_tasks::update(conn, p, id, patch)).await
+    }
+
+    /// Log a contact with a customer (or for a task: give `taskId` and the task's customer is
+    /// used); outcome `promise_to_pay` needs `promise`.
+    async fn log_contact(
+        &self,
+        ctx: &Context<'_>,
+        customer_code: Option<String>,
+        task_id: Option<Uuid>,
+        input: crate::services::contact_log::ContactLogInput,
+    ) -> async_graphql::Result<crate::services::contact_log::ContactLogEntry> {
+        use crate::services::contact_log;
+        match (customer_code, task_id) {
+            (None, Some(task)) => run(ctx, move |conn, p| contact_log::log_for_task(conn, p, task, input)).await,
+            (Some(code), None) => run(ctx, move |conn, p| contact_log::log(conn, p, &code, input)).await,
+            _ => Err(AppError::invalid("customerCode", "give exactly one of customerCode and taskId").extend()),
+        }
+    }
+
+    /// Set a customer's credit policy by hand, with an explanation.
+    async fn put_credit_policy(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: crate::services::credit_policy::CreditPolicyInput,
+    ) -> async_graphql::Result<crate::services::credit_policy::CreditPolicyView> {
+        run(ctx, move |conn, p| crate::services::credit_policy::put(conn, p, &code, input)).await
     }
 
     /// Start a statement run; poll `statementRun(id)`.

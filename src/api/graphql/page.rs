@@ -4,7 +4,9 @@
 use crate::services::audit::AuditEntryView;
 use crate::services::bank::BankLineView;
 use crate::services::cash_application::AllocationView;
+use crate::services::collection_tasks::CollectionTaskView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
+use crate::services::contact_log::ContactLogEntry;
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
@@ -26,7 +28,9 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "WebhookDeliveryPage", params(WebhookDeliveryView)),
     concrete(name = "ConnectorPage", params(ConnectorView)),
     concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
-    concrete(name = "WorkOrderPage", params(WorkOrderView))
+    concrete(name = "WorkOrderPage", params(WorkOrderView)),
+    concrete(name = "CollectionTaskPage", params(CollectionTaskView)),
+    concrete(name = "ContactLogPage", params(ContactLogEntry))
 )]
 pub struct Page<T: OutputType> {
     pub items: Vec<T>,

@@ -9,7 +9,12 @@ use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
+use crate::services::collection_tasks::{self, CollectionTaskView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
+use crate::services::contact_log::{self, ContactLogEntry};
+use crate::services::credit_check::{self, CreditCheckView};
+use crate::services::credit_policy::{self, CreditPolicyView};
+use crate::services::credit_rules::{self, CreditRule};
 use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
 use crate::services::difference_causes::{self, CauseReport, CauseReportQuery};
@@ -17,6 +22,7 @@ use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, Diff
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
 use crate::services::portal::{self, PortalAccount, StatementOfAccount};
+use crate::services::promises::{self, PromiseView};
 use crate::services::reports::{
     self, AgingBasis, AgingQuery, AgingReport, CollectionQuery, CollectionReport, OverdueRanking,
 };
@@ -39,6 +45,8 @@ type WebhookDeliveryPage = Page<WebhookDeliveryView>;
 type ConnectorPage = Page<ConnectorView>;
 type ConnectorSyncPage = Page<ConnectorSyncView>;
 type WorkOrderPage = Page<WorkOrderView>;
+type CollectionTaskPage = Page<CollectionTaskView>;
+type ContactLogPage = Page<ContactLogEntry>;
 
 pub struct QueryRoot;
 
@@ -209,6 +217,61 @@ impl QueryRoot {
     ) -> async_graphql::Result<Vec<crate::services::dunning::RecoveryFigure>> {
         let q = crate::services::dunning::RecoveryQuery { until, weeks };
         run(ctx, move |conn, p| crate::services::dunning::recovery(conn, p, q)).await
+    }
+
+    /// Collection tasks, oldest first (filters as in REST).
+    async fn collection_tasks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<collection_tasks::TaskQuery>,
+    ) -> async_graphql::Result<CollectionTaskPage> {
+        let q = filter.unwrap_or_default();
+        let page = run(ctx, move |conn, p| collection_tasks::list(conn, p, q)).await?;
+        Ok(CollectionTaskPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    async fn collection_task(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<CollectionTaskView> {
+        run(ctx, move |conn, p| collection_tasks::get(conn, p, id)).await
+    }
+
+    /// A customer's contact log, newest first.
+    async fn contact_log(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<ContactLogPage> {
+        let q = contact_log::ContactLogQuery { limit, cursor };
+        let page = run(ctx, move |conn, p| contact_log::list(conn, p, &code, q)).await?;
+        Ok(ContactLogPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// A customer's promises to pay, newest first.
+    async fn promises(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Vec<PromiseView>> {
+        run(ctx, move |conn, p| promises::of_customer(conn, p, &code)).await
+    }
+
+    /// A customer's credit policy and its history.
+    async fn credit_policy(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<CreditPolicyView> {
+        run(ctx, move |conn, p| credit_policy::get(conn, p, &code)).await
+    }
+
+    /// May the customer order this much? Allowed or not, why, and the figures.
+    async fn credit_check(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        amount: String,
+        currency: Option<String>,
+    ) -> async_graphql::Result<CreditCheckView> {
+        let q = credit_check::CreditCheckQuery { amount: Some(amount), currency };
+        run(ctx, move |conn, p| credit_check::check(conn, p, &code, q)).await
+    }
+
+    /// The tenant's credit rules.
+    async fn credit_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CreditRule>> {
+        run(ctx, credit_rules::get).await
     }
 
     /// A statement run's progress.

@@ -4,9 +4,11 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod collection_work;
 pub mod collections;
 pub mod connector_push;
 pub mod connectors;
+pub mod credit;
 pub mod customer_contacts;
 pub mod customers;
 pub mod data_safety;
@@ -104,7 +106,7 @@ macro_rules! rest_api {
                 (name = "statements", description = "Customer statements (对账) and the statement of account"),
                 (name = "differences", description = "Differences found between our books and a customer's statement, and their lifecycle"),
                 (name = "reports", description = "AR aging, collections and DSO, overdue ranking"),
-                (name = "collections", description = "Dunning levels, runs, credit holds, recovery; statement runs"),
+                (name = "collections", description = "Dunning levels, runs, recovery; collection tasks, contact log, promises to pay; credit policy, rules and the credit check; statement runs"),
                 (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
                 (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
                 (name = "imports", description = "Spreadsheet templates to download and fill in, and saved column mappings for imports in the tenant's own layout"),
@@ -143,6 +145,8 @@ rest_api! {
     reports::aging, reports::collections, reports::overdue_ranking, difference_causes::report, difference_causes::set_cause,
     work_orders::create, work_orders::list, work_orders::sweep, work_orders::get, work_orders::update, work_orders::comment, work_orders::get_settings, work_orders::put_settings,
     collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning, collections::recovery, collections::start_statement_run, collections::get_statement_run,
+    collection_work::list_tasks, collection_work::get_task, collection_work::update_task, collection_work::log_task_contact, collection_work::log_contact, collection_work::contact_log_of, collection_work::promises_of, collection_work::check_promises, collection_work::get_settings, collection_work::put_settings,
+    credit::get_policy, credit::put_policy, credit::check, credit::get_rules, credit::put_rules,
     webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::remove, webhooks::rotate_secret, webhooks::deliveries, webhooks::delivery, webhooks::redeliver, webhooks::get_settings, webhooks::put_settings,
     connectors::create, connectors::list, connectors::get, connectors::update, connectors::remove, connectors::sync, connectors::syncs,
     connector_push::create_push_key, connector_push::list_push_keys, connector_push::rotate_push_secret, connector_push::push_customers, connector_push::push_documents, connector_push::push_bank_statement,

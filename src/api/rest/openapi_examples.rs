@@ -281,6 +281,33 @@ fn collection_examples() -> Vec<(&'static str, &'static str, Value)> {
             ]),
         ),
         ("startDunningRun", "application/json", json!({"as_of": "2026-11-30"})),
+        (
+            "putCollectionSettings",
+            "application/json",
+            json!({"assignment": "customer_owner", "team": ["0193a0c4-7d1e-7c4a-9a51-5c0e3c1f2a10"], "task_due_days": 2, "broken_promise_action": "follow_up_task"}),
+        ),
+        (
+            "updateCollectionTask",
+            "application/json",
+            json!({"status": "done", "note": "Called Ms Wang: payment released on Friday"}),
+        ),
+        ("logTaskContact", "application/json", contact_with_promise()),
+        ("logCustomerContact", "application/json", contact_with_promise()),
+        ("checkPromises", "application/json", json!({"as_of": "2026-12-01"})),
+        (
+            "putCreditPolicy",
+            "application/json",
+            json!({"credit_limit": "50000.00", "payment_terms_days": 30, "prepayment_required": false, "hold": true,
+                   "hold_reason": "cheque returned unpaid", "explanation": "bank returned cheque 4471 on 2026-11-28"}),
+        ),
+        (
+            "putCreditRules",
+            "application/json",
+            json!([
+                {"code": "hold-h3", "condition": "dunning_severity_at_least", "severity": 3, "effect": "hold"},
+                {"code": "prepay-after-2", "condition": "broken_promises", "count": 2, "days": 90, "effect": "prepayment_required"}
+            ]),
+        ),
     ]
 }
 
@@ -313,6 +340,13 @@ fn dispute_examples() -> Vec<(&'static str, &'static str, Value)> {
             json!({"technical": 48, "process": 120, "dispute": 240, "unclassified": 120}),
         ),
     ]
+}
+
+fn contact_with_promise() -> Value {
+    json!({
+        "channel": "phone", "outcome": "promise_to_pay", "note": "AP clerk confirms the payment run on the 5th",
+        "contacted_on": "2026-11-30", "promise": {"date": "2026-12-05", "amount": "1134.50", "currency": "EUR"}
+    })
 }
 
 /// Webhooks, connectors and the push API.

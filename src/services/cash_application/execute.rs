@@ -233,6 +233,7 @@ fn persist_effects(
     doc_reduction.sort_unstable_by_key(|(id, _)| *id);
     let (doc_ids, reductions): (Vec<Uuid>, Vec<Decimal>) = doc_reduction.into_iter().unzip();
     cash_db::apply_to_documents(conn, tenant, &doc_ids, &reductions)?;
+    crate::services::promises::on_applied(conn, tenant, &doc_ids)?;
     tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "documents updated");
     line_applied.sort_unstable_by_key(|(id, _)| *id);
     let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();

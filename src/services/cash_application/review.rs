@@ -247,7 +247,8 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
 }
 
 /// The `allocation.applied` event of a review action (confirm, manual allocation). It concerns one
-/// customer when all the documents belong to one.
+/// customer when all the documents belong to one. Called once the allocations are applied, it
+/// also measures the customers' promises to pay against them (the run does so in `execute`).
 pub(super) fn emit_applied(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -256,6 +257,7 @@ pub(super) fn emit_applied(
     how: &str,
 ) -> AppResult<()> {
     let doc_ids: Vec<Uuid> = applied.iter().map(|a| a.document_id).collect();
+    crate::services::promises::on_applied(conn, tenant_id, &doc_ids)?;
     let docs = cash_db::allocated_documents(conn, tenant_id, &doc_ids)?;
     let by_id: HashMap<Uuid, &cash_db::AllocatedDocument> = docs.iter().map(|d| (d.id, d)).collect();
     let customers: std::collections::HashSet<Uuid> = docs.iter().map(|d| d.customer_id).collect();
