@@ -360,6 +360,10 @@ diesel::table! {
         adjustment_document_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        cause -> Nullable<Text>,
+        sub_cause -> Nullable<Text>,
+        cause_source -> Nullable<Text>,
+        cause_explanation -> Nullable<Text>,
     }
 }
 
@@ -744,6 +748,67 @@ diesel::table! {
 }
 
 diesel::table! {
+    work_order_comments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        work_order_id -> Uuid,
+        author_type -> Text,
+        author_id -> Text,
+        body -> Text,
+        visible_to_customer -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    work_order_differences (tenant_id, work_order_id, difference_id) {
+        tenant_id -> Uuid,
+        work_order_id -> Uuid,
+        difference_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    work_order_documents (tenant_id, work_order_id, document_id) {
+        tenant_id -> Uuid,
+        work_order_id -> Uuid,
+        document_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    work_order_settings (tenant_id) {
+        tenant_id -> Uuid,
+        technical_hours -> Int4,
+        process_hours -> Int4,
+        dispute_hours -> Int4,
+        unclassified_hours -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    work_orders (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        title -> Text,
+        customer_id -> Nullable<Uuid>,
+        assignee_id -> Nullable<Uuid>,
+        priority -> Text,
+        cause -> Nullable<Text>,
+        status -> Text,
+        due_at -> Timestamptz,
+        visible_to_customer -> Bool,
+        dispute_difference_id -> Nullable<Uuid>,
+        created_by_type -> Text,
+        created_by_id -> Text,
+        overdue_notified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     write_offs (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -942,6 +1007,10 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> customers (customer_id));
 diesel::joinable!(webhook_endpoints -> tenants (tenant_id));
 diesel::joinable!(webhook_settings -> tenants (tenant_id));
+diesel::joinable!(work_orders -> customers (customer_id));
+diesel::joinable!(work_order_differences -> work_orders (work_order_id));
+diesel::joinable!(work_order_documents -> work_orders (work_order_id));
+diesel::joinable!(work_order_comments -> work_orders (work_order_id));
 diesel::joinable!(write_offs -> allocations (allocation_id));
 diesel::joinable!(write_offs -> documents (document_id));
 diesel::joinable!(products -> tenants (tenant_id));
@@ -1003,5 +1072,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_endpoints,
     webhook_settings,
+    work_order_comments,
+    work_order_differences,
+    work_order_documents,
+    work_order_settings,
+    work_orders,
     write_offs,
 );

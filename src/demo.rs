@@ -60,6 +60,7 @@ pub fn month_options(today: NaiveDate) -> Options {
         chinese_names: 0.35,
         mix: DEMO_MIX.to_vec(),
         habits: false,
+        cause_cases: false,
     }
 }
 

@@ -185,6 +185,9 @@ fn spawn_workers(
         workers.push(cash_application::spawn_worker(pool.clone(), keys, stop.clone(), metrics, drain));
         workers.push(statement_runs::spawn_worker(pool.clone(), stop.clone()));
         workers.push(data_safety::retention::spawn_worker(pool.clone(), stop.clone()));
+        let clock = crate::services::clock::Clock::with_offset_seconds(settings.clock_offset_seconds);
+        let interval = settings.sla_sweep_interval;
+        workers.push(crate::services::work_orders::sweep::spawn_worker(pool.clone(), clock, interval, stop.clone()));
     }
     if settings.audit_sealer {
         workers.push(audit_sealer::spawn_worker(pool.clone(), settings.audit_seal_interval, stop.clone()));

@@ -127,6 +127,16 @@ fn read_workers(s: &mut Settings, get: &impl Fn(&'static str) -> Option<String>)
         }
         s.audit_seal_interval = Duration::from_millis(ms);
     }
+    if let Some(v) = get("DUIZHANG_SLA_SWEEP_SECONDS") {
+        let secs: u64 = parse(&v, "DUIZHANG_SLA_SWEEP_SECONDS")?;
+        if !(1..=86_400).contains(&secs) {
+            return Err(ConfigError { name: "DUIZHANG_SLA_SWEEP_SECONDS", reason: "must be 1 to 86400".into() });
+        }
+        s.sla_sweep_interval = Duration::from_secs(secs);
+    }
+    if let Some(v) = get("DUIZHANG_CLOCK_OFFSET_SECONDS") {
+        s.clock_offset_seconds = parse(&v, "DUIZHANG_CLOCK_OFFSET_SECONDS")?;
+    }
     Ok(())
 }
 

@@ -68,6 +68,11 @@ pub struct Settings {
     pub audit_sealer: bool,
     /// How often the sealer looks for unsealed audit entries.
     pub audit_seal_interval: Duration,
+    /// How often the work-order SLA sweep looks for breached due dates (`run_worker`).
+    pub sla_sweep_interval: Duration,
+    /// Seconds added to the system clock for the work-order SLA sweep
+    /// (`DUIZHANG_CLOCK_OFFSET_SECONDS`; tests and drills only, 0 in production).
+    pub clock_offset_seconds: i64,
     /// Bearer token of `GET /metrics`; `None`: the endpoint is off.
     pub metrics_token: Option<String>,
     /// After SIGTERM: how long readiness fails before the listener closes, so load balancers
@@ -257,6 +262,8 @@ impl Default for Settings {
             connectors: ConnectorConfig::default(),
             audit_sealer: true,
             audit_seal_interval: Duration::from_millis(200),
+            sla_sweep_interval: Duration::from_secs(60),
+            clock_offset_seconds: 0,
             metrics_token: None,
             drain_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),

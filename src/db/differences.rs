@@ -3,6 +3,7 @@
 
 use super::schema::{balance_confirmations, customers, difference_comments, differences};
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
+use crate::domain::difference_cause::{Cause, CauseSource, SubCause};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -33,6 +34,10 @@ pub struct Difference {
     pub adjustment_document_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub cause: Option<Cause>,
+    pub sub_cause: Option<SubCause>,
+    pub cause_source: Option<CauseSource>,
+    pub cause_explanation: Option<String>,
 }
 
 /// A difference with its customer's code.
@@ -44,6 +49,8 @@ pub struct DifferenceFilter {
     pub statement_id: Option<Uuid>,
     pub statuses: Vec<DifferenceStatus>,
     pub kind: Option<DifferenceKind>,
+    pub cause: Option<Cause>,
+    pub sub_cause: Option<SubCause>,
     pub after: Option<Uuid>,
     pub limit: i64,
 }
@@ -115,8 +122,62 @@ pub fn list(
     if let Some(k) = f.kind {
         q = q.filter(differences::kind.eq(k));
     }
+    if let Some(c) = f.cause {
+        q = q.filter(differences::cause.eq(c));
+    }
+    if let Some(c) = f.sub_cause {
+        q = q.filter(differences::sub_cause.eq(c));
+    }
     if let Some(a) = f.after {
         q = q.filter(differences::id.gt(a));
+    }
+    q.load(conn)
+}
+
+/// A difference's cause, sub-cause, who set it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CauseFields {
+    pub cause: Option<Cause>,
+    pub sub_cause: Option<SubCause>,
+    pub source: Option<CauseSource>,
+    pub explanation: Option<String>,
+}
+
+pub fn set_cause(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, c: &CauseFields) -> QueryResult<()> {
+    diesel::update(differences::table.filter(differences::tenant_id.eq(tenant_id)).filter(differences::id.eq(id)))
+        .set((
+            differences::cause.eq(c.cause),
+            differences::sub_cause.eq(c.sub_cause),
+            differences::cause_source.eq(c.source),
+            differences::cause_explanation.eq(c.explanation.as_deref()),
+            differences::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// (cause, sub-cause, count); None: not classified.
+pub type CauseCountRow = (Option<Cause>, Option<SubCause>, i64);
+
+/// Differences per cause and sub-cause (None: not classified), optionally of one customer and
+/// one status set.
+pub fn counts_by_cause(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Option<Uuid>,
+    statuses: &[DifferenceStatus],
+) -> QueryResult<Vec<CauseCountRow>> {
+    use diesel::dsl::count_star;
+    let mut q = differences::table
+        .filter(differences::tenant_id.eq(tenant_id))
+        .group_by((differences::cause, differences::sub_cause))
+        .select((differences::cause, differences::sub_cause, count_star()))
+        .into_boxed();
+    if let Some(c) = customer_id {
+        q = q.filter(differences::customer_id.eq(c));
+    }
+    if !statuses.is_empty() {
+        q = q.filter(differences::status.eq_any(statuses.to_vec()));
     }
     q.load(conn)
 }

@@ -39,6 +39,7 @@ pub mod tenants;
 mod text_enum;
 pub mod users;
 pub mod webhooks;
+pub mod work_orders;
 
 pub use pool::{build_lazy_pool, build_pool, default_pool_size, DbPool, PgConn, PgManager};
 

@@ -82,6 +82,11 @@ text_column!(
     crate::domain::product::ProductKind,
     crate::domain::document_lines::TaxRounding,
     crate::domain::sheet_columns::ImportKind,
+    crate::domain::difference_cause::Cause,
+    crate::domain::difference_cause::SubCause,
+    crate::domain::difference_cause::CauseSource,
+    crate::domain::work_order::WorkOrderStatus,
+    crate::domain::work_order::Priority,
     crate::domain::collection::TaskKind,
     crate::domain::collection::TaskStatus,
     crate::domain::collection::TaskSource,
@@ -130,6 +135,11 @@ mod tests {
             crate::domain::product::ProductKind,
             crate::domain::document_lines::TaxRounding,
             crate::domain::sheet_columns::ImportKind,
+            crate::domain::difference_cause::Cause,
+            crate::domain::difference_cause::SubCause,
+            crate::domain::difference_cause::CauseSource,
+            crate::domain::work_order::WorkOrderStatus,
+            crate::domain::work_order::Priority,
         );
     }
 
@@ -188,6 +198,9 @@ mod tests {
                 words(&document_lines::TaxRounding::ALL, document_lines::TaxRounding::as_str),
             ),
             ("import_mappings", "kind", words(&sheet_columns::ImportKind::ALL, sheet_columns::ImportKind::as_str)),
+            ("work_orders", "status", words(&work_order::WorkOrderStatus::ALL, work_order::WorkOrderStatus::as_str)),
+            ("work_orders", "priority", words(&work_order::Priority::ALL, work_order::Priority::as_str)),
+            ("work_orders", "cause", words(&difference_cause::Cause::ALL, difference_cause::Cause::as_str)),
             ("collection_tasks", "kind", words(&collection::TaskKind::ALL, collection::TaskKind::as_str)),
             ("collection_tasks", "status", words(&collection::TaskStatus::ALL, collection::TaskStatus::as_str)),
             ("collection_tasks", "source", words(&collection::TaskSource::ALL, collection::TaskSource::as_str)),

@@ -44,6 +44,7 @@ impl Generator<'_> {
         let mut used_refs = HashSet::new();
         for _ in 0..self.options.statements {
             let customer = self.add_customer("S");
+            let first_truth = self.data.truth_differences.len();
             let n = self.rng.range(8, 30);
             let docs: Vec<usize> = (0..n).map(|_| self.add_doc(customer, NewDoc::invoice())).collect();
             let mut books = Books { customer_code: self.data.customers[customer].code.clone(), rows: Vec::new() };
@@ -57,6 +58,9 @@ impl Generator<'_> {
                     let their_ref = self.fresh_ref("PMT", &mut used_refs);
                     self.book_payment(customer, &mut books, d, payment, their_ref);
                 }
+            }
+            if self.options.cause_cases {
+                self.cause_cases(customer, &mut books, &mut used_refs, first_truth);
             }
             self.data.statements.extend(books.rows);
         }

@@ -12,6 +12,7 @@
 
 pub mod cash_application;
 pub mod customer_statements;
+pub mod difference_causes;
 pub mod model;
 mod names;
 pub mod render;
@@ -55,6 +56,10 @@ pub struct Options {
     /// convention, date format and encoding, our number quoted their way or not at all, grouped
     /// payments (see `statement_habits`). Off: our own columns, as before.
     pub habits: bool,
+    /// Plant differences with a known cause (technical, process, dispute; `difference_causes`)
+    /// in the customers' statements, and their causes in `Dataset::truth_causes`. Without habits
+    /// only.
+    pub cause_cases: bool,
 }
 
 impl Default for Options {
@@ -67,6 +72,7 @@ impl Default for Options {
             mix: cash_application::DEFAULT_MIX.to_vec(),
             chinese_names: 0.08,
             habits: false,
+            cause_cases: false,
         }
     }
 }

@@ -233,6 +233,8 @@ pub enum StatementDifferenceKind {
     MissingOnOurSide,
     AmountMismatch,
     DuplicateOnCustomerSide,
+    /// Only with `Options::cause_cases` (a late posting).
+    DateMismatch,
 }
 
 impl StatementDifferenceKind {
@@ -242,6 +244,7 @@ impl StatementDifferenceKind {
             StatementDifferenceKind::MissingOnOurSide => "missing_on_our_side",
             StatementDifferenceKind::AmountMismatch => "amount_mismatch",
             StatementDifferenceKind::DuplicateOnCustomerSide => "duplicate_on_customer_side",
+            StatementDifferenceKind::DateMismatch => "date_mismatch",
         }
     }
 }
@@ -329,6 +332,8 @@ pub struct Dataset {
     pub truth_allocations: Vec<TruthAllocation>,
     pub truth_lines: Vec<TruthLine>,
     pub truth_differences: Vec<TruthDifference>,
+    /// The cause of each planted difference (with `Options::cause_cases`).
+    pub truth_causes: Vec<super::difference_causes::TruthCause>,
     /// Grouped by customer.
     pub statements: Vec<StatementRow>,
     /// Per statement customer, how its statement is written (empty without `Options::habits`).

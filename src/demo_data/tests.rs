@@ -99,6 +99,7 @@ fn planted_statement_differences_match_the_statement_rows() {
                 assert_ne!(d.our_amount, d.their_amount);
                 assert_eq!(rows_of(&d.customer_code, &d.our_ref), 1);
             }
+            StatementDifferenceKind::DateMismatch => unreachable!("only with cause cases"),
             StatementDifferenceKind::MissingOnOurSide => {
                 assert!(!data.ledger.iter().any(|doc| doc.reference == d.their_ref));
                 assert!(data.statements.iter().any(|s| s.their_ref == d.their_ref && s.kind == DocType::Payment));

@@ -33,6 +33,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The clock use cases judge due dates by (the system clock plus the configured offset).
+    pub fn clock(&self) -> crate::services::clock::Clock {
+        crate::services::clock::Clock::with_offset_seconds(self.settings.clock_offset_seconds)
+    }
+
     /// The part of the state authentication reads.
     pub fn auth(&self) -> AuthContext<'_> {
         AuthContext { pool: &self.pool, jwt: &self.jwt, api_keys: &self.api_keys, login_throttle: &self.login_throttle }

@@ -3,6 +3,7 @@
 //! cancellation, and the comment thread both sides see. Every change is audited, commented in
 //! the thread and announced through the outbox.
 
+use super::difference_causes::view_for_customer;
 use super::events::{self, EventType};
 use super::pagination::{effective_limit, page, parse_cursor};
 use super::require;
@@ -11,6 +12,7 @@ use crate::db::customers as customers_db;
 use crate::db::differences::{self as diff_db, Comment, Difference, DifferenceFilter};
 use crate::domain::auth::{Permission, PortalPrincipal, Principal};
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
+use crate::domain::difference_cause::{Cause, CauseSource, SubCause};
 use crate::domain::document::DocType;
 use crate::domain::money::format_amount;
 use crate::error::{AppError, AppResult};
@@ -46,6 +48,13 @@ pub struct DifferenceView {
     pub adjustment_document_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// technical | process | dispute; null while not classified (docs/disputes.md).
+    pub cause: Option<Cause>,
+    pub sub_cause: Option<SubCause>,
+    /// suggested (by the service, from the evidence or the customer's dispute) | manual.
+    pub cause_source: Option<CauseSource>,
+    /// Why the cause was suggested, or the note of whoever set it (not shown in the portal).
+    pub cause_explanation: Option<String>,
 }
 
 impl DifferenceView {
@@ -71,6 +80,10 @@ impl DifferenceView {
             adjustment_document_id: d.adjustment_document_id,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            cause: d.cause,
+            sub_cause: d.sub_cause,
+            cause_source: d.cause_source,
+            cause_explanation: d.cause_explanation,
         }
     }
 }
@@ -162,6 +175,10 @@ pub struct DifferenceQuery {
     /// One status or several, comma-separated (`open,sent`).
     pub status: Option<String>,
     pub kind: Option<String>,
+    /// technical | process | dispute
+    pub cause: Option<String>,
+    /// A sub-cause (docs/disputes.md), e.g. `transposition`.
+    pub sub_cause: Option<String>,
     pub statement_id: Option<Uuid>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
@@ -199,11 +216,14 @@ fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &DifferenceQuery) -> A
         ),
         None => None,
     };
+    let (cause, sub_cause) = super::difference_causes::parse_filter(q.cause.as_deref(), q.sub_cause.as_deref())?;
     Ok(DifferenceFilter {
         customer_id,
         statement_id: q.statement_id,
         statuses,
         kind,
+        cause,
+        sub_cause,
         after: parse_cursor(q.cursor.as_deref())?,
         limit: 0,
     })
@@ -250,7 +270,7 @@ pub fn get(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppResul
     detail(conn, d, code)
 }
 
-fn detail(conn: &mut PgConnection, d: Difference, code: String) -> AppResult<DifferenceDetail> {
+pub(crate) fn detail(conn: &mut PgConnection, d: Difference, code: String) -> AppResult<DifferenceDetail> {
     let comments = diff_db::comments(conn, d.tenant_id, d.id)?.into_iter().map(CommentView::new).collect();
     Ok(DifferenceDetail { difference: DifferenceView::new(d, code), comments })
 }
@@ -263,13 +283,13 @@ pub enum Party<'a> {
 }
 
 impl Party<'_> {
-    fn tenant_id(&self) -> Uuid {
+    pub(crate) fn tenant_id(&self) -> Uuid {
         match self {
             Party::Tenant(p) => p.tenant_id,
             Party::Customer(c) => c.tenant_id,
         }
     }
-    fn actor(&self) -> (String, String) {
+    pub(crate) fn actor(&self) -> (String, String) {
         match self {
             Party::Tenant(p) => (p.actor.kind().to_string(), p.actor.id()),
             Party::Customer(c) => ("customer".to_string(), c.customer_code.clone()),
@@ -283,7 +303,7 @@ pub const VISIBLE_TO_CUSTOMER: [DifferenceStatus; 4] =
 
 /// Loads and locks a difference the party may act on; anything else is "not found", so a portal
 /// cannot probe for other customers' ids.
-fn load_for(conn: &mut PgConnection, party: &Party, id: Uuid) -> AppResult<(Difference, String)> {
+pub(crate) fn load_for(conn: &mut PgConnection, party: &Party, id: Uuid) -> AppResult<(Difference, String)> {
     let (d, code) =
         diff_db::find_for_update(conn, party.tenant_id(), id).map_err(|_| AppError::not_found("difference"))?;
     if let Party::Customer(c) = party {
@@ -295,7 +315,7 @@ fn load_for(conn: &mut PgConnection, party: &Party, id: Uuid) -> AppResult<(Diff
     Ok((d, code))
 }
 
-fn validate_comment(input: &CommentInput, required: bool) -> AppResult<()> {
+pub(crate) fn validate_comment(input: &CommentInput, required: bool) -> AppResult<()> {
     if required && input.body.trim().is_empty() {
         return Err(AppError::invalid("body", "a comment saying why is required"));
     }
@@ -456,6 +476,9 @@ pub fn transition(
         let doc = adjustment_document(conn, p, &d, &code, adj)?;
         adjustment_id = Some(doc.id);
     }
+    if action == Action::Dispute {
+        super::difference_causes::classify_dispute(conn, &d, &input.body)?;
+    }
     let note = (!input.body.trim().is_empty()).then(|| input.body.trim().to_string()).or(d.resolution_note.clone());
     diff_db::set_status(conn, d.tenant_id, d.id, to, note.as_deref(), adjustment_id)?;
     add_comment(conn, party, &d, &comment, Some(to))?;
@@ -481,7 +504,14 @@ pub fn transition(
         data["comment"] = json!(comment.body);
         events::emit(conn, d.tenant_id, Some(d.customer_id), event, data)?;
     }
-    detail(conn, after_row, code)
+    if action == Action::Dispute {
+        super::work_orders::open_for_dispute(conn, party, &after_row, &code, &input.body)?;
+    }
+    let out = detail(conn, after_row, code)?;
+    Ok(match party {
+        Party::Customer(_) => super::difference_causes::for_customer(out),
+        Party::Tenant(_) => out,
+    })
 }
 
 /// Sends every open difference of a customer (one `difference.sent` event each).
@@ -553,7 +583,7 @@ pub fn list_for_customer(
         ..Default::default()
     };
     let rows = diff_db::list(conn, portal.tenant_id, &f)?;
-    let p = page(rows, limit, |(d, _)| d.id, |(d, c)| DifferenceView::new(d, c));
+    let p = page(rows, limit, |(d, _)| d.id, |(d, c)| view_for_customer(DifferenceView::new(d, c)));
     Ok(DifferencePage { items: p.items, next_cursor: p.next_cursor })
 }
 
@@ -563,5 +593,5 @@ pub fn get_for_customer(conn: &mut PgConnection, portal: &PortalPrincipal, id: U
     if d.customer_id != portal.customer_id || !visible {
         return Err(AppError::not_found("difference"));
     }
-    detail(conn, d, code)
+    Ok(super::difference_causes::for_customer(detail(conn, d, code)?))
 }

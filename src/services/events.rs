@@ -41,6 +41,14 @@ pub enum EventType {
     StatementIssued,
     #[serde(rename = "statement_run.completed")]
     StatementRunCompleted,
+    #[serde(rename = "work_order.created")]
+    WorkOrderCreated,
+    #[serde(rename = "work_order.updated")]
+    WorkOrderUpdated,
+    #[serde(rename = "work_order.commented")]
+    WorkOrderCommented,
+    #[serde(rename = "work_order.overdue")]
+    WorkOrderOverdue,
     #[serde(rename = "collection_task.created")]
     CollectionTaskCreated,
     #[serde(rename = "promise.kept")]
@@ -50,7 +58,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 21] = [
         EventType::StatementReconciled,
         EventType::DifferenceCreated,
         EventType::DifferenceSent,
@@ -65,6 +73,10 @@ impl EventType {
         EventType::DunningReminderDue,
         EventType::StatementIssued,
         EventType::StatementRunCompleted,
+        EventType::WorkOrderCreated,
+        EventType::WorkOrderUpdated,
+        EventType::WorkOrderCommented,
+        EventType::WorkOrderOverdue,
         EventType::CollectionTaskCreated,
         EventType::PromiseKept,
         EventType::PromiseBroken,
@@ -86,6 +98,10 @@ impl EventType {
             EventType::DunningReminderDue => "dunning.reminder_due",
             EventType::StatementIssued => "statement.issued",
             EventType::StatementRunCompleted => "statement_run.completed",
+            EventType::WorkOrderCreated => "work_order.created",
+            EventType::WorkOrderUpdated => "work_order.updated",
+            EventType::WorkOrderCommented => "work_order.commented",
+            EventType::WorkOrderOverdue => "work_order.overdue",
             EventType::CollectionTaskCreated => "collection_task.created",
             EventType::PromiseKept => "promise.kept",
             EventType::PromiseBroken => "promise.broken",

@@ -156,6 +156,17 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("users", user["id"].as_str().unwrap().to_string());
+    let work_order = ok(
+        app.post(
+            "/api/v1/work-orders",
+            &json!({"title": "Check the missing invoice", "assignee_id": user["id"], "visible_to_customer": true,
+                    "difference_ids": [ids["differences"]], "document_ids": [ids["documents"]]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    ids.insert("work-orders", work_order["id"].as_str().unwrap().to_string());
     let connector = ok(
         app.post(
             "/api/v1/connectors",
@@ -232,6 +243,9 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         ("patch", "/connectors/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/webhook-endpoints/{id}") => json!({"description": "Hijacked"}),
         ("patch", "/users/{id}") => json!({"role": "viewer"}),
+        ("patch", "/differences/{id}") => json!({"sub_cause": "rounding"}),
+        ("patch", "/work-orders/{id}") => json!({"title": "Hijacked"}),
+        ("post", "/work-orders/{id}/comments") => json!({"body": "hijacked", "visible_to_customer": true}),
         ("post", "/differences/{id}/comments") | ("post", "/portal/differences/{id}/comments") => {
             json!({"body": "hijacked"})
         }
@@ -294,6 +308,9 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
             "users WHERE tenant_id = '{t}' AND (token_version > 0 OR role <> 'accountant' OR deleted_at IS NOT NULL)"
         ),
         format!("password_reset_tokens WHERE tenant_id = '{t}'"),
+        format!("work_orders WHERE tenant_id = '{t}' AND title = 'Hijacked'"),
+        format!("work_order_comments WHERE tenant_id = '{t}'"),
+        format!("differences WHERE tenant_id = '{t}' AND cause_source = 'manual'"),
         format!("contact_log WHERE tenant_id = '{t}'"),
         format!("collection_tasks WHERE tenant_id = '{t}' AND note IS NOT NULL"),
         format!("credit_policy_changes WHERE tenant_id = '{t}'"),
@@ -484,6 +501,26 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             json!({"id": id("differences"), "c": comment}),
         ),
         (
+            "setDifferenceCause",
+            "mutation($id: UUID!) { setDifferenceCause(id: $id, input: {subCause: ROUNDING}) { __typename } }".into(),
+            json!({"id": id("differences")}),
+        ),
+        (
+            "workOrder",
+            "query($id: UUID!) { workOrder(id: $id) { __typename } }".into(),
+            json!({"id": id("work-orders")}),
+        ),
+        (
+            "updateWorkOrder",
+            "mutation($id: UUID!, $u: UUID) { updateWorkOrder(id: $id, input: {title: \"Hijacked\"}, assigneeId: $u) { __typename } }".into(),
+            json!({"id": id("work-orders"), "u": id("users")}),
+        ),
+        (
+            "commentOnWorkOrder",
+            "mutation($id: UUID!) { commentOnWorkOrder(id: $id, input: {body: \"hijacked\"}) { __typename } }".into(),
+            json!({"id": id("work-orders")}),
+        ),
+        (
             "updateCustomer",
             "mutation { updateCustomer(code: \"C1\", patch: {name: \"Hijacked\"}) { __typename } }".into(),
             json!({}),
@@ -668,6 +705,11 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
         ),
         ("customers", "{ customers(code: \"C1\") { items { code } } }".into(), json!({})),
         ("products", "{ products(code: \"C1\") { items { code } } }".into(), json!({})),
+        (
+            "workOrders",
+            "query($id: UUID) { workOrders(assignee: $id) { items { id } } }".into(),
+            json!({"id": id("users")}),
+        ),
         ("collectionTasks", "{ collectionTasks(filter: {customer: \"C1\"}) { items { id } } }".into(), json!({})),
     ];
 

@@ -7,11 +7,15 @@ use crate::services::cash_application::{self as matching, AllocationView, Manual
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customer_statements::{self as statements, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
+use crate::services::difference_causes::{self, CauseInput};
 use crate::services::differences::{self, Action, CommentInput, CommentView, DifferenceDetail, Party, ResolveInput};
 use crate::services::documents::{self, DocumentInput, DocumentView};
 use crate::services::portal::{self, BalanceConfirmationInput, BalanceConfirmationView};
 use crate::services::users::{self, NewUser, PasswordResetIssued, UserView};
 use crate::services::webhooks::{self, WebhookDeliveryDetail, WebhookEndpointInput, WebhookEndpointView};
+use crate::services::work_orders::{
+    self, WorkOrderCommentInput, WorkOrderCommentView, WorkOrderInput, WorkOrderPatch, WorkOrderView,
+};
 use crate::state::AppState;
 use async_graphql::{Context, ErrorExtensions, Object};
 use uuid::Uuid;
@@ -119,6 +123,53 @@ impl MutationRoot {
     ) -> async_graphql::Result<DifferenceDetail> {
         let input = input.unwrap_or_default();
         run(ctx, move |conn, p| differences::transition(conn, &Party::Tenant(p), id, action.into(), input)).await
+    }
+
+    /// Set a difference's cause by hand (audited).
+    async fn set_difference_cause(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: CauseInput,
+    ) -> async_graphql::Result<DifferenceDetail> {
+        run(ctx, move |conn, p| difference_causes::set_cause(conn, p, id, input)).await
+    }
+
+    /// Open a dispute work order by hand from differences and/or documents.
+    async fn create_work_order(
+        &self,
+        ctx: &Context<'_>,
+        input: WorkOrderInput,
+    ) -> async_graphql::Result<WorkOrderView> {
+        run(ctx, move |conn, p| work_orders::create(conn, p, input)).await
+    }
+
+    /// Change a work order; `assigneeId` assigns, `unassign: true` clears the assignee.
+    async fn update_work_order(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: WorkOrderPatch,
+        assignee_id: Option<Uuid>,
+        #[graphql(default)] unassign: bool,
+    ) -> async_graphql::Result<WorkOrderView> {
+        let mut patch = input;
+        if unassign {
+            patch.assignee_id = Some(None);
+        } else if assignee_id.is_some() {
+            patch.assignee_id = Some(assignee_id);
+        }
+        run(ctx, move |conn, p| work_orders::update(conn, p, id, patch)).await
+    }
+
+    /// Comment on a work order (visible ones are shared in the linked differences' threads).
+    async fn comment_on_work_order(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: WorkOrderCommentInput,
+    ) -> async_graphql::Result<WorkOrderCommentView> {
+        run(ctx, move |conn, p| work_orders::comment(conn, p, id, input)).await
     }
 
     async fn comment_on_difference(

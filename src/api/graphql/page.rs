@@ -12,6 +12,7 @@ use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
 use crate::services::products::ProductView;
 use crate::services::webhooks::{WebhookDeliveryView, WebhookEndpointView};
+use crate::services::work_orders::WorkOrderView;
 use async_graphql::{OutputType, SimpleObject};
 
 #[derive(SimpleObject)]
@@ -27,6 +28,7 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "WebhookDeliveryPage", params(WebhookDeliveryView)),
     concrete(name = "ConnectorPage", params(ConnectorView)),
     concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
+    concrete(name = "WorkOrderPage", params(WorkOrderView)),
     concrete(name = "CollectionTaskPage", params(CollectionTaskView)),
     concrete(name = "ContactLogPage", params(ContactLogEntry))
 )]

@@ -3,7 +3,9 @@ use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
 use crate::domain::customer::CustomerStatus;
 use crate::domain::difference::{DifferenceKind, DifferenceStatus};
+use crate::domain::difference_cause::{Cause, SubCause};
 use crate::domain::document::{DocStatus, DocType};
+use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
@@ -15,6 +17,7 @@ use crate::services::credit_policy::{self, CreditPolicyView};
 use crate::services::credit_rules::{self, CreditRule};
 use crate::services::customer_statements::{self as statements, StatementView};
 use crate::services::customers::{self, CustomerBalance, CustomerQuery, CustomerView};
+use crate::services::difference_causes::{self, CauseReport, CauseReportQuery};
 use crate::services::differences::{self, DifferenceDetail, DifferenceQuery, DifferenceView};
 use crate::services::documents::{self, DocumentQuery, DocumentView};
 use crate::services::pagination::effective_limit;
@@ -26,8 +29,9 @@ use crate::services::reports::{
 };
 use crate::services::users::{self, UserView};
 use crate::services::webhooks::{self, DeliveryQuery, WebhookDeliveryDetail, WebhookDeliveryView, WebhookEndpointView};
+use crate::services::work_orders::{self, WorkOrderQuery, WorkOrderView};
 use async_graphql::{ComplexObject, Context, Object};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 type CustomerPage = Page<CustomerView>;
@@ -41,6 +45,7 @@ type WebhookEndpointPage = Page<WebhookEndpointView>;
 type WebhookDeliveryPage = Page<WebhookDeliveryView>;
 type ConnectorPage = Page<ConnectorView>;
 type ConnectorSyncPage = Page<ConnectorSyncView>;
+type WorkOrderPage = Page<WorkOrderView>;
 type CollectionTaskPage = Page<CollectionTaskView>;
 type ContactLogPage = Page<ContactLogEntry>;
 
@@ -59,6 +64,8 @@ impl QueryRoot {
         statement_id: Option<Uuid>,
         limit: Option<i64>,
         cursor: Option<String>,
+        cause: Option<Cause>,
+        sub_cause: Option<SubCause>,
     ) -> async_graphql::Result<DifferencePage> {
         let max = max_limit(ctx);
         let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
@@ -66,12 +73,58 @@ impl QueryRoot {
             customer,
             status,
             kind: kind.map(|k| k.as_str().to_string()),
+            cause: cause.map(|c| c.as_str().to_string()),
+            sub_cause: sub_cause.map(|c| c.as_str().to_string()),
             statement_id,
             cursor,
             limit,
         };
         let page = run(ctx, move |conn, p| differences::list(conn, p, q, max)).await?;
         Ok(DifferencePage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Differences counted per cause and sub-cause.
+    async fn differences_by_cause(
+        &self,
+        ctx: &Context<'_>,
+        customer: Option<String>,
+        status: Option<Vec<DifferenceStatus>>,
+    ) -> async_graphql::Result<CauseReport> {
+        let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
+        let q = CauseReportQuery { customer, status };
+        run(ctx, move |conn, p| difference_causes::report(conn, p, q)).await
+    }
+
+    /// Dispute work orders, filtered like `GET /work-orders`.
+    #[allow(clippy::too_many_arguments)]
+    async fn work_orders(
+        &self,
+        ctx: &Context<'_>,
+        assignee: Option<Uuid>,
+        status: Option<Vec<WorkOrderStatus>>,
+        due_before: Option<DateTime<Utc>>,
+        due_after: Option<DateTime<Utc>>,
+        cause: Option<Cause>,
+        customer: Option<String>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<WorkOrderPage> {
+        let max = max_limit(ctx);
+        let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
+        let cause = cause.map(|c| c.as_str().to_string());
+        let q = WorkOrderQuery { assignee, status, due_before, due_after, cause, customer, cursor, limit };
+        let page = run(ctx, move |conn, p| work_orders::list(conn, p, q, max)).await?;
+        Ok(WorkOrderPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One work order with its links and comments.
+    async fn work_order(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WorkOrderView> {
+        run(ctx, move |conn, p| work_orders::get(conn, p, id)).await
+    }
+
+    /// The service levels (hours to resolve) per cause.
+    async fn work_order_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<SlaHours> {
+        run(ctx, work_orders::get_settings).await
     }
 
     /// One difference with its comment thread.

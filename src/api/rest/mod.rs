@@ -12,6 +12,7 @@ pub mod credit;
 pub mod customer_contacts;
 pub mod customers;
 pub mod data_safety;
+pub mod difference_causes;
 pub mod documents;
 pub mod exports;
 pub mod health;
@@ -28,6 +29,7 @@ pub mod statements;
 pub mod templates;
 pub mod users;
 pub mod webhooks;
+pub mod work_orders;
 
 use crate::error::{AppError, ErrorCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -108,6 +110,7 @@ macro_rules! rest_api {
                 (name = "portal", description = "The customer's portal (customer-scoped tokens) and signed statement pushes"),
                 (name = "webhooks", description = "Webhook endpoints, deliveries and attempts (Standard Webhooks signatures)"),
                 (name = "imports", description = "Spreadsheet templates to download and fill in, and saved column mappings for imports in the tenant's own layout"),
+                (name = "work_orders", description = "Dispute work orders (争议处理工单): owner, priority, due date by the service level per cause, status, comments shared with the customer, SLA breaches"),
                 (name = "connectors", description = "Scheduled pulls (ERPNext, Odoo, JSON invoice APIs, bank file URLs, open banking) with sync history, and signed pushes from ERPs and banks"),
             )
         )]
@@ -139,7 +142,8 @@ rest_api! {
     statements::submit, statements::list, statement_mappings::lines, statements::get, statements::list_differences, statements::get_difference, statements::comment, statements::act, statements::send_all, statements::statement_of_account, statements::issue_portal_token, statements::list_portal_tokens, statements::revoke_portal_token, statements::rotate_inbound_secret, statements::confirmations,
     statement_mappings::get_mapping, statement_mappings::put_mapping, statement_mappings::delete_mapping,
     portal::account, templates::portal_statement, portal::statement_of_account, portal::list_differences, portal::get_difference, portal::comment, portal::act, portal::confirm_balance, portal::submit_statement, portal::inbound_statement,
-    reports::aging, reports::collections, reports::overdue_ranking, reports::chart,
+    reports::aging, reports::collections, reports::overdue_ranking, reports::chart, difference_causes::report, difference_causes::set_cause,
+    work_orders::create, work_orders::list, work_orders::sweep, work_orders::get, work_orders::update, work_orders::comment, work_orders::get_settings, work_orders::put_settings,
     collections::get_levels, collections::put_levels, collections::run_dunning, collections::customer_dunning, collections::recovery, collections::start_statement_run, collections::get_statement_run,
     collection_work::list_tasks, collection_work::get_task, collection_work::update_task, collection_work::log_task_contact, collection_work::log_contact, collection_work::contact_log_of, collection_work::promises_of, collection_work::check_promises, collection_work::get_settings, collection_work::put_settings,
     credit::get_policy, credit::put_policy, credit::check, credit::get_rules, credit::put_rules,

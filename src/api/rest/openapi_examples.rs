@@ -113,6 +113,7 @@ fn examples() -> Vec<(&'static str, &'static str, Value)> {
         matching_examples(),
         statement_examples(),
         collection_examples(),
+        dispute_examples(),
         integration_examples(),
     ]
     .into_iter()
@@ -306,6 +307,37 @@ fn collection_examples() -> Vec<(&'static str, &'static str, Value)> {
                 {"code": "hold-h3", "condition": "dunning_severity_at_least", "severity": 3, "effect": "hold"},
                 {"code": "prepay-after-2", "condition": "broken_promises", "count": 2, "days": 90, "effect": "prepayment_required"}
             ]),
+        ),
+    ]
+}
+
+/// Difference causes and dispute work orders.
+fn dispute_examples() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "setDifferenceCause",
+            "application/json",
+            json!({"cause": "process", "sub_cause": "missing_credit_note", "note": "CN-2026-000007 was never sent"}),
+        ),
+        (
+            "createWorkOrder",
+            "application/json",
+            json!({
+                "title": "Customer says 20 units were short", "assignee_id": "0193a1f2-7c1e-7d3a-9b1e-2f4c5d6e7f80",
+                "priority": "high", "cause": "dispute", "visible_to_customer": true,
+                "difference_ids": ["0193a1f2-7c1e-7d3a-9b1e-2f4c5d6e7f81"], "document_ids": []
+            }),
+        ),
+        ("updateWorkOrder", "application/json", json!({"status": "waiting_for_customer", "priority": "urgent"})),
+        (
+            "commentWorkOrder",
+            "application/json",
+            json!({"body": "We have asked the warehouse for the delivery note.", "visible_to_customer": true}),
+        ),
+        (
+            "replaceWorkOrderSettings",
+            "application/json",
+            json!({"technical": 48, "process": 120, "dispute": 240, "unclassified": 120}),
         ),
     ]
 }

@@ -24,7 +24,7 @@ mod tax;
 #[cfg(test)]
 mod tests;
 
-pub use explain::{digits_transposed, explain_amounts};
+pub use explain::{decimal_shifted, digits_transposed, explain_amounts};
 pub use tax::tax_explanation;
 
 use super::difference::DifferenceKind;

@@ -4,6 +4,8 @@
 //! and announce the outcome.
 
 use super::*;
+use crate::domain::difference_cause::{self, CauseSource, Evidence as CauseEvidence};
+use crate::domain::money::Currency;
 
 /// Fingerprint of a difference: the same gap seen in two statements is one difference.
 pub(super) fn fingerprint(
@@ -75,7 +77,10 @@ pub(crate) fn reconcile_for(
     let (reading, ignored, tolerance, notes) = best_reading(&parsed, &ours)?;
     let statement_id = Uuid::now_v7();
     let line_rows = line_rows(tenant_id, statement_id, &reading, &ours);
-    let (new_rows, carried, seen) = difference_rows(conn, tenant_id, customer, statement_id, &reading, (&ours, &rows))?;
+    // The statement's end: its period, else the latest date it shows.
+    let cut_off = input.period_to.or_else(|| reading.theirs.iter().map(|t| t.date).max());
+    let (new_rows, carried, seen) =
+        difference_rows(conn, (tenant_id, customer, statement_id), &reading, (&ours, &rows), cut_off)?;
 
     cancel_fixed(conn, tenant_id, customer.id, input, statement_id, &seen)?;
 
@@ -229,11 +234,10 @@ pub(super) fn line_rows(
 /// (carried), and every fingerprint this statement shows.
 pub(super) fn difference_rows(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
-    customer: &Customer,
-    statement_id: Uuid,
+    (tenant_id, customer, statement_id): (Uuid, &Customer, Uuid),
     reading: &Reading,
     (ours, rows): (&[OurItem], &[st_db::OurItemRow]),
+    cut_off: Option<NaiveDate>,
 ) -> AppResult<(Vec<Difference>, Vec<Uuid>, HashSet<String>)> {
     let now = Utc::now();
     let active: HashMap<String, Uuid> =
@@ -272,7 +276,13 @@ pub(super) fn difference_rows(
             carried.push(existing);
             continue;
         }
+        let suggestion =
+            suggested_cause(d.kind, (our.map(|(o, _)| o), their), (our_amount, their_amount), &currency, cut_off);
         new_rows.push(Difference {
+            cause: suggestion.as_ref().map(|s| s.cause()),
+            sub_cause: suggestion.as_ref().map(|s| s.sub_cause),
+            cause_source: suggestion.as_ref().map(|_| CauseSource::Suggested),
+            cause_explanation: suggestion.map(|s| s.explanation),
             id: Uuid::now_v7(),
             tenant_id,
             customer_id: customer.id,
@@ -297,6 +307,28 @@ pub(super) fn difference_rows(
         });
     }
     Ok((new_rows, carried, seen))
+}
+
+/// The cause the evidence suggests (docs/disputes.md); amounts as the difference shows them
+/// (a group's sums).
+fn suggested_cause(
+    kind: DifferenceKind,
+    (our, their): (Option<&OurItem>, Option<&TheirItem>),
+    (our_amount, their_amount): (Option<Decimal>, Option<Decimal>),
+    currency: &str,
+    cut_off: Option<NaiveDate>,
+) -> Option<difference_cause::Suggestion> {
+    difference_cause::suggest(&CauseEvidence {
+        kind,
+        our_amount,
+        their_amount,
+        minor_units: Currency::parse_including_withdrawn(currency).map(|c| c.minor_units()).unwrap_or(2),
+        our_kind: our.map(|o| o.kind),
+        their_kind: their.map(|t| t.kind),
+        our_date: our.map(|o| o.date),
+        their_date: their.map(|t| t.date),
+        cut_off,
+    })
 }
 
 /// Audit entries and outbox events of a reconciliation, in its transaction.
