@@ -159,12 +159,24 @@ async fn portals_and_tenants_receive_their_own_events_and_nothing_else() {
     assert!(!ids.contains(&hidden.to_string().as_str()), "never a work order hidden from the customer: {got:?}");
     assert_eq!(got.last().unwrap()["data"]["status"], "disputed", "{got:?}");
 
+    // The dispute opened a real work order, visible to the customer: it reaches the portal too.
+    let list = app.get("/api/v1/work-orders?customer=C1").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let opened = list.body["items"][0]["id"].as_str().expect("the dispute's work order").to_string();
+    let is_opened = |m: &Value| {
+        m["type"] == "next" && m["payload"]["data"]["portalEvents"]["data"]["work_order"]["id"] == opened.as_str()
+    };
+    if !got.iter().any(|e| e["data"]["work_order"]["id"] == opened.as_str()) {
+        until(&mut c1, "the dispute's work order", is_opened).await;
+    }
+
     let got = events(
         &until(&mut a, "reconciliation.completed", event_is("events", "reconciliation.completed")).await,
         "events",
     );
     let types: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert!(types.contains(&"work_order.created") && types.contains(&"work_order.updated"), "{types:?}");
+    assert!(got.iter().any(|e| e["data"]["work_order"]["id"] == opened.as_str()), "the dispute's work order: {got:?}");
     assert!(types.iter().all(|t| !t.starts_with("difference.")), "runs and work orders only: {types:?}");
 
     // Markers written after everything above: the first thing C2 and tenant B receive.
