@@ -167,6 +167,18 @@ impl CustomerFields {
         c.status = self.status;
     }
 }
+/// The id of the customer a list or report is filtered by (`?customer=CODE`); an unknown code is
+/// a 422 on that parameter, not an empty answer, so a typo is not mistaken for "no rows".
+pub fn filter_id(conn: &mut PgConnection, tenant_id: Uuid, code: Option<&str>) -> AppResult<Option<Uuid>> {
+    let Some(code) = code else { return Ok(None) };
+    match customers_db::find_by_code(conn, tenant_id, code) {
+        Ok(c) => Ok(Some(c.id)),
+        Err(diesel::result::Error::NotFound) => {
+            Err(AppError::invalid("customer", format!("unknown customer {code:?}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
 
 pub fn validate_fields(input: &CustomerInput) -> AppResult<CustomerFields> {
     let mut aliases = Vec::new();

@@ -5,7 +5,6 @@ use super::audit::{entry, snapshot};
 use super::differences::{DifferenceDetail, DifferenceView};
 use super::require;
 use crate::db::audit as audit_db;
-use crate::db::customers as customers_db;
 use crate::db::differences::{self as diff_db, CauseFields, Difference};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::difference::DifferenceStatus;
@@ -143,14 +142,7 @@ pub struct CauseReport {
 /// `GET /reports/differences-by-cause`: counts per cause and sub-cause.
 pub fn report(conn: &mut PgConnection, p: &Principal, q: CauseReportQuery) -> AppResult<CauseReport> {
     require(p, Permission::Read)?;
-    let customer_id = match &q.customer {
-        Some(code) => Some(
-            customers_db::find_by_code(conn, p.tenant_id, code)
-                .map_err(|_| AppError::invalid("customer", format!("unknown customer {code:?}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let customer_id = crate::services::customers::filter_id(conn, p.tenant_id, q.customer.as_deref())?;
     let mut statuses = Vec::new();
     for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         statuses.push(

@@ -191,14 +191,7 @@ pub struct DifferencePage {
 }
 
 fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &DifferenceQuery) -> AppResult<DifferenceFilter> {
-    let customer_id = match &q.customer {
-        Some(code) => Some(
-            customers_db::find_by_code(conn, tenant_id, code)
-                .map_err(|_| AppError::invalid("customer", format!("unknown customer {code:?}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let customer_id = crate::services::customers::filter_id(conn, tenant_id, q.customer.as_deref())?;
     let mut statuses = Vec::new();
     for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let st = DifferenceStatus::parse(s).ok_or_else(|| {

@@ -112,14 +112,7 @@ pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> 
     let basis = q.basis.unwrap_or_default();
     let bounds = parse_buckets(q.buckets.as_deref())?;
     let lower = lower_bounds(&bounds);
-    let customer_id = match &q.customer {
-        Some(code) => Some(
-            crate::db::customers::find_by_code(conn, principal.tenant_id, code)
-                .map_err(|_| AppError::invalid("customer", format!("unknown customer {code:?}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let customer_id = crate::services::customers::filter_id(conn, principal.tenant_id, q.customer.as_deref())?;
     let cells = reports_db::aging(conn, principal.tenant_id, as_of, basis == AgingBasis::DueDate, &lower, customer_id)?;
     let n = lower.len() + 1;
     let (rows, per_currency) = rows_by_customer(cells, n);

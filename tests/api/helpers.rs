@@ -301,6 +301,22 @@ impl TestApp {
         r.body
     }
 
+    /// A customer `code` with invoices `{code}-INV-1` (500.00) and `{code}-INV-2` (250.00) whose
+    /// statement lacks INV-2: that one difference, sent to them. Returns (difference id, INV-2).
+    pub async fn sent_difference(&self, code: &str) -> (String, Value) {
+        self.create_customer(code).await;
+        self.create_invoice(code, &format!("{code}-INV-1"), "500.00").await;
+        let missing = self.create_invoice(code, &format!("{code}-INV-2"), "250.00").await;
+        let lines = serde_json::json!({"lines": [{"their_ref": "AP1", "our_ref": format!("{code}-INV-1"),
+            "date": "2026-03-01", "kind": "invoice", "amount": "500.00", "currency": "EUR"}]});
+        let r = self.post(&format!("/api/v1/customers/{code}/statements"), &lines).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["differences"][0]["id"].as_str().unwrap().to_string();
+        let s = self.post(&format!("/api/v1/differences/{id}/send"), &serde_json::json!({})).await;
+        assert_eq!(s.status, 200, "{}", s.text);
+        (id, missing)
+    }
+
     pub async fn create_invoice(&self, customer: &str, doc_no: &str, amount: &str) -> Value {
         let r = self
             .post(

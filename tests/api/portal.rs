@@ -5,22 +5,7 @@ use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 async fn customer_with_difference(app: &TestApp, code: &str) -> String {
-    app.create_customer(code).await;
-    app.create_invoice(code, &format!("{code}-INV-1"), "500.00").await;
-    app.create_invoice(code, &format!("{code}-INV-2"), "250.00").await;
-    // They lack INV-2: one difference, sent to them.
-    let r = app
-        .post(
-            &format!("/api/v1/customers/{code}/statements"),
-            &json!({"lines": [{"their_ref": "AP1", "our_ref": format!("{code}-INV-1"), "date": "2026-03-01",
-                               "kind": "invoice", "amount": "500.00", "currency": "EUR"}]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["differences"][0]["id"].as_str().unwrap().to_string();
-    let s = app.post(&format!("/api/v1/differences/{id}/send"), &json!({})).await;
-    assert_eq!(s.status, 200, "{}", s.text);
-    id
+    app.sent_difference(code).await.0
 }
 
 async fn portal_token(app: &TestApp, code: &str) -> (String, String) {

@@ -42,20 +42,7 @@ fn customer_id(app: &TestApp, code: &str) -> uuid::Uuid {
 /// A customer whose statement lacks one of our invoices: that difference, sent to them, and a
 /// portal token of theirs.
 async fn sent_difference(app: &TestApp, code: &str) -> (String, String, String) {
-    app.create_customer(code).await;
-    app.create_invoice(code, &format!("{code}-1"), "500.00").await;
-    let doc = app.create_invoice(code, &format!("{code}-2"), "250.00").await;
-    let r = app
-        .post(
-            &format!("/api/v1/customers/{code}/statements"),
-            &json!({"lines": [{"their_ref": "AP1", "our_ref": format!("{code}-1"), "date": "2026-03-01",
-                               "kind": "invoice", "amount": "500.00", "currency": "EUR"}]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let id = r.body["differences"][0]["id"].as_str().unwrap().to_string();
-    let s = app.post(&format!("/api/v1/differences/{id}/send"), &json!({})).await;
-    assert_eq!(s.status, 200, "{}", s.text);
+    let (id, doc) = app.sent_difference(code).await;
     let t = app.post(&format!("/api/v1/customers/{code}/portal-tokens"), &json!({})).await;
     (id, t.body["token"].as_str().unwrap().to_string(), doc["id"].as_str().unwrap().to_string())
 }

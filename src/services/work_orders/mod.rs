@@ -15,7 +15,6 @@ pub use sweep::{get_settings, put_settings, sweep_overdue, sweep_tenant, SweepOu
 use super::events::{self, EventType};
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
-use crate::db::customers as customers_db;
 use crate::db::work_orders::{self as wo_db, WorkOrder, WorkOrderComment, WorkOrderFilter};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::difference_cause::Cause;
@@ -167,14 +166,7 @@ fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &WorkOrderQuery) -> Ap
         Some(c) => Some(Cause::parse(c).ok_or_else(|| AppError::invalid("cause", format!("unknown cause {c:?}")))?),
         None => None,
     };
-    let customer_id = match &q.customer {
-        Some(code) => Some(
-            customers_db::find_by_code(conn, tenant_id, code)
-                .map_err(|_| AppError::invalid("customer", format!("unknown customer {code:?}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let customer_id = crate::services::customers::filter_id(conn, tenant_id, q.customer.as_deref())?;
     Ok(WorkOrderFilter {
         assignee_id: q.assignee,
         statuses,
