@@ -440,6 +440,9 @@ async fn erasing_a_customer_keeps_the_ledger_balanced_and_the_audit_chain_verify
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     app.create_invoice("E1", "INV-E1", "250.00").await;
+    let note = json!({"channel": "phone", "outcome": "reached", "note": "Erika says her husband pays next week"});
+    let r = app.post("/api/v1/customers/E1/contact-log", &note).await;
+    assert_eq!(r.status, 201, "{}", r.text);
     let before = app.get("/api/v1/customers/E1/balance").await;
     // Only an admin may erase.
     let viewer = app.post("/api/v1/api-keys", &json!({"name": "v", "role": "viewer"})).await;
@@ -449,7 +452,13 @@ async fn erasing_a_customer_keeps_the_ledger_balanced_and_the_audit_chain_verify
     let r = app.post("/api/v1/customers/E1/erasure", &json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["name"], "erased customer E1");
-    assert_eq!(r.body["erased_fields"], json!(["aliases", "bank_accounts", "country", "email", "name"]));
+    assert_eq!(
+        r.body["erased_fields"],
+        json!(["aliases", "bank_accounts", "collection_notes", "country", "email", "name"])
+    );
+    // The collectors' note about her is gone; the contact itself (date, outcome) stays.
+    assert_eq!(app.count("contact_log WHERE note IS NULL AND outcome = 'reached'"), 1);
+    assert_eq!(app.count("contact_log WHERE note LIKE '%Erika%'"), 0);
     let c = app.get("/api/v1/customers/E1").await;
     assert_eq!(c.body["name"], "erased customer E1");
     assert_eq!(c.body["bank_accounts"], json!([]));

@@ -1,5 +1,5 @@
-//! Erasure: the customer's IBAN lookup hashes and the payer details of the bank lines applied
-//! to its items.
+//! Erasure: the customer's IBAN lookup hashes, the payer details of the bank lines applied
+//! to its items, and the free-text notes collectors wrote about it.
 
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
@@ -23,4 +23,20 @@ pub fn redact_payers(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid
     .bind::<SqlUuid, _>(customer_id)
     .execute(conn)? as i64;
     Ok(lines)
+}
+
+/// Clears the notes of the customer's contact log and collection tasks (free text about people:
+/// who was called, what they said); the outcomes, dates and promises stay, they are the
+/// collection history. Returns how many rows had a note.
+pub fn redact_collection_notes(conn: &mut PgConnection, tenant_id: Uuid, customer_id: Uuid) -> QueryResult<i64> {
+    let mut n = 0;
+    for table in ["contact_log", "collection_tasks"] {
+        n += diesel::sql_query(format!(
+            "UPDATE {table} SET note = NULL WHERE tenant_id = $1 AND customer_id = $2 AND note IS NOT NULL"
+        ))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(customer_id)
+        .execute(conn)? as i64;
+    }
+    Ok(n)
 }

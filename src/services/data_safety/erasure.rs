@@ -1,5 +1,6 @@
 //! Erasure on request: a customer's personal data (name, aliases, country, e-mail, bank accounts,
-//! its contacts, and the payer's name and account on the bank lines applied to its items) is
+//! its contacts, the payer's name and account on the bank lines applied to its items, and the
+//! notes of its contact log and collection tasks) is
 //! replaced or deleted, while the ledger stays as it is (amounts, open items, allocations: the
 //! company's books must still balance). The redaction is itself an audited entry holding SHA-256 hashes of what was erased,
 //! so the hash chain keeps verifying; earlier entries keep what they recorded (see
@@ -63,6 +64,10 @@ pub fn erase_customer(conn: &mut PgConnection, principal: &Principal, code: &str
     let contacts = crate::db::customer_contacts::delete_of_customer(conn, principal.tenant_id, c.id)?;
     if contacts > 0 {
         erased.insert("contacts".into(), contacts.into());
+    }
+    let notes = crate::db::data_safety::erasure::redact_collection_notes(conn, principal.tenant_id, c.id)?;
+    if notes > 0 {
+        erased.insert("collection_notes".into(), notes.into());
     }
     let fields: Vec<String> = erased.keys().cloned().collect();
     if !erased.is_empty() || lines > 0 {
