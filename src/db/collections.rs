@@ -240,20 +240,22 @@ pub fn any_pending(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool
     .get_result(conn)
 }
 
-/// Pending promises of the customers owning the given documents, locked for their update.
-pub fn pending_for_documents(
+/// The promises in `status` of the customers owning the given documents, locked for their update.
+pub fn of_documents_in_status(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     documents: &[Uuid],
+    status: PromiseStatus,
 ) -> QueryResult<Vec<Promise>> {
     diesel::sql_query(
         "SELECT p.* FROM payment_promises p \
-          WHERE p.tenant_id = $1 AND p.status = 'pending' AND p.customer_id IN \
+          WHERE p.tenant_id = $1 AND p.status = $3 AND p.customer_id IN \
                 (SELECT d.customer_id FROM documents d JOIN unnest($2::uuid[]) AS k(id) ON d.id = k.id WHERE d.tenant_id = $1) \
           ORDER BY p.id FOR UPDATE OF p",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Array<SqlUuid>, _>(documents)
+    .bind::<diesel::sql_types::Text, _>(status.as_str())
     .load(conn)
 }
 

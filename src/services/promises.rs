@@ -69,11 +69,34 @@ pub fn on_applied(conn: &mut PgConnection, tenant_id: Uuid, documents: &[Uuid]) 
         role: crate::domain::auth::Role::Admin,
         scopes: vec![],
     };
-    for p in c_db::pending_for_documents(conn, tenant_id, documents)? {
+    for p in c_db::of_documents_in_status(conn, tenant_id, documents, PromiseStatus::Pending)? {
         let paid = c_db::paid_between(conn, tenant_id, p.customer_id, &p.currency, p.made_on, p.promised_date)?;
         // Only "kept" is decided here; whether an unpaid promise is broken is the sweep's call.
         let status = if paid >= p.amount { PromiseStatus::Kept } else { PromiseStatus::Pending };
         resolve(conn, &system, p, status, paid)?;
+    }
+    Ok(())
+}
+
+/// Called in the transaction that unapplies payments from documents: a kept promise of those
+/// customers that the remaining payments no longer cover is pending again (audited as
+/// `promise.reopened`), so the sweep judges it when its date has passed, as if it had never been
+/// kept.
+pub fn on_unapplied(conn: &mut PgConnection, principal: &Principal, documents: &[Uuid]) -> AppResult<()> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    for p in c_db::of_documents_in_status(conn, principal.tenant_id, documents, PromiseStatus::Kept)? {
+        let paid = c_db::paid_between(conn, p.tenant_id, p.customer_id, &p.currency, p.made_on, p.promised_date)?;
+        if paid >= p.amount {
+            continue;
+        }
+        c_db::resolve_promise(conn, p.tenant_id, p.id, PromiseStatus::Pending, paid)?;
+        let code = customers_db::find_by_id(conn, p.tenant_id, p.customer_id)?.code;
+        let reopened = Promise { status: PromiseStatus::Pending, paid_amount: paid, resolved_at: None, ..p };
+        let mut e = entry(principal, "promise.reopened", "promise", &reopened.id.to_string());
+        e.after = super::audit::snapshot(&view(&reopened, &code));
+        audit_db::append(conn, reopened.tenant_id, vec![e])?;
     }
     Ok(())
 }

@@ -384,6 +384,21 @@ async fn promises_are_kept_by_a_cash_application_run_and_broken_by_the_check() {
     assert_eq!(app.get("/api/v1/customers/P3/promises").await.body[0]["status"], "partially_kept");
     assert_eq!(app.count("outbox_events WHERE event_type = 'promise.broken'"), 2);
     assert_eq!(tasks(&app, "customer=P3").await.len(), 1);
+
+    // P1's payment turns out to be someone else's: unapplying it reopens the kept promise, and
+    // the next check judges it as if it had never been kept.
+    let allocations = app.get("/api/v1/allocations").await.body;
+    let p1_alloc =
+        allocations["items"].as_array().unwrap().iter().find(|a| a["state"] == "auto_applied").expect("P1's")["id"]
+            .clone();
+    let r = app.post(&format!("/api/v1/allocations/{}/reject", p1_alloc.as_str().unwrap()), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let p1 = app.get("/api/v1/customers/P1/promises").await.body[0].clone();
+    assert_eq!((p1["status"].as_str(), p1["paid_amount"].as_str()), (Some("pending"), Some("0.00")), "{p1}");
+    assert_eq!(app.count("audit_trail WHERE action = 'promise.reopened'"), 1);
+    let again = app.post("/api/v1/promises/check", &json!({"as_of": "2026-07-20"})).await.body;
+    assert_eq!((again["broken"].as_i64(), again["kept"].as_i64()), (Some(1), Some(0)), "{again}");
+    assert_eq!(app.get("/api/v1/customers/P1/promises").await.body[0]["status"], "broken");
 }
 
 #[tokio::test]

@@ -235,6 +235,7 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
             cash_db::apply_to_lines(conn, principal.tenant_id, &[chosen.bank_line_id], &[-applied])?;
             cash_db::reverse_write_offs(conn, principal.tenant_id, &wos.iter().map(|w| w.id).collect::<Vec<_>>())?;
             cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Rejected, &by)?;
+            crate::services::promises::on_unapplied(conn, principal, &doc_ids)?;
             "allocation.unapplied"
         }
         AllocationState::Rejected => return Err(AppError::conflict("allocation is already rejected")),
