@@ -85,7 +85,19 @@ impl Priority {
 }
 
 /// Hours to resolve a work order, per cause (and for one without a cause).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    async_graphql::SimpleObject,
+    async_graphql::InputObject,
+)]
+#[graphql(input_name = "SlaHoursInput")]
 #[serde(deny_unknown_fields)]
 pub struct SlaHours {
     pub technical: i32,

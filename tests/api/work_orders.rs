@@ -153,6 +153,14 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
+    // GraphQL sets the same settings, with the same checks.
+    let q = "mutation($i: SlaHoursInput!) { replaceWorkOrderSettings(input: $i) { technical dispute } }";
+    let i = json!({"technical": 4, "process": 24, "dispute": 72, "unclassified": 12});
+    let g = app.graphql_as(Some(&app.api_key), q, json!({"i": i})).await;
+    assert_eq!(g.body["data"]["replaceWorkOrderSettings"], json!({"technical": 4, "dispute": 72}), "{}", g.text);
+    let i = json!({"technical": 4, "process": 24, "dispute": 0, "unclassified": 12});
+    let g = app.graphql_as(Some(&app.api_key), q, json!({"i": i})).await;
+    assert_eq!(g.body["errors"][0]["extensions"]["code"], "validation_failed", "{}", g.text);
 
     let a = app
         .post(

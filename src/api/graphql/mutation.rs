@@ -1,6 +1,7 @@
 use super::inputs::{CollectionTaskPatchInput, CustomerPatchInput, DocumentPatchInput};
 use super::{run, run_portal};
 use crate::domain::auth::Role;
+use crate::domain::work_order::SlaHours;
 use crate::error::AppError;
 use crate::services::auth::{self, TokenResponse};
 use crate::services::cash_application::{self as matching, AllocationView, ManualAllocation, RunRequest, RunView};
@@ -145,6 +146,12 @@ impl MutationRoot {
     }
 
     /// Change a work order; `assigneeId` assigns, `unassign: true` clears the assignee.
+    /// Replaces the hours to resolve a work order, per cause (admin), like
+    /// `PUT /work-order-settings`.
+    async fn replace_work_order_settings(&self, ctx: &Context<'_>, input: SlaHours) -> async_graphql::Result<SlaHours> {
+        run(ctx, move |conn, p| work_orders::put_settings(conn, p, input)).await
+    }
+
     async fn update_work_order(
         &self,
         ctx: &Context<'_>,
