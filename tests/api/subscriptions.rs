@@ -19,14 +19,22 @@ const TENANT: &str = "subscription { events { id type data } }";
 /// A connection that authenticated with `token` in `connection_init` and started `subs`
 /// (id, query); its server messages (and a `{"type":"close"}` at the end) arrive on the channel.
 async fn open(app: &TestApp, token: &str, subs: &[(&str, &str)]) -> UnboundedReceiver<Value> {
-    open_with(app, token, subs, false).await
+    open_with(app, token, subs, false, false).await
 }
 
-/// [`open`], the token in the upgrade request's `Authorization` header instead when `header`.
-async fn open_with(app: &TestApp, token: &str, subs: &[(&str, &str)], header: bool) -> UnboundedReceiver<Value> {
+/// [`open`], the token in the upgrade request's `Authorization` header instead when `header`,
+/// and the older graphql-ws protocol (Apollo's subscriptions-transport-ws) when `legacy`.
+async fn open_with(
+    app: &TestApp,
+    token: &str,
+    subs: &[(&str, &str)],
+    header: bool,
+    legacy: bool,
+) -> UnboundedReceiver<Value> {
     let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let protocol = if legacy { "graphql-ws" } else { "graphql-transport-ws" };
+    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().unwrap());
     if header {
         req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
@@ -35,7 +43,8 @@ async fn open_with(app: &TestApp, token: &str, subs: &[(&str, &str)], header: bo
     let init = json!({"type": "connection_init", "payload": payload});
     ws.send(Message::text(init.to_string())).await.unwrap();
     for (id, query) in subs {
-        let msg = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
+        let kind = if legacy { "start" } else { "subscribe" };
+        let msg = json!({"id": id, "type": kind, "payload": {"query": query}});
         ws.send(Message::text(msg.to_string())).await.unwrap();
     }
     let (tx, rx) = unbounded_channel();
@@ -241,7 +250,7 @@ async fn bounds_credentials_and_audiences_are_enforced() {
 
     // The upgrade request's Authorization header authenticates too.
     let query = "subscription { events(types: [\"statement_run.completed\"]) { type } }";
-    let mut rx = open_with(&app, &app.api_key, &[("1", query)], true).await;
+    let mut rx = open_with(&app, &app.api_key, &[("1", query)], true, false).await;
     until(&mut rx, "connection_ack", |m| m["type"] == "connection_ack").await;
     let run =
         app.post("/api/v1/statement-runs", &json!({"period_from": "2026-01-01", "period_to": "2026-12-31"})).await;
@@ -253,4 +262,24 @@ async fn bounds_credentials_and_audiences_are_enforced() {
     let mut rx = open(&app, "dz_nope_nope", &[]).await;
     let got = until(&mut rx, "close", |m| m["type"] == "close").await;
     assert!(got.iter().all(|m| m["type"] != "connection_ack"), "{got:?}");
+}
+
+#[tokio::test]
+async fn the_older_graphql_ws_protocol_works_too() {
+    let app = spawn_app().await;
+    app.create_customer("S1").await;
+    let query = "subscription { events(types: [\"statement_run.\"]) { type } }";
+    let mut rx = open_with(&app, &app.api_key, &[("1", query)], false, true).await;
+    until(&mut rx, "connection_ack", |m| m["type"] == "connection_ack").await;
+    let run =
+        app.post("/api/v1/statement-runs", &json!({"period_from": "2026-01-01", "period_to": "2026-12-31"})).await;
+    assert_eq!(run.status, 202, "{}", run.text);
+    // That protocol calls an event "data" (graphql-transport-ws calls it "next").
+    let got = until(&mut rx, "statement_run.completed", |m| m["type"] == "data").await;
+    let last = got.last().unwrap();
+    assert_eq!(
+        (last["id"].as_str(), last["payload"]["data"]["events"]["type"].as_str()),
+        (Some("1"), Some("statement_run.completed")),
+        "{got:?}"
+    );
 }
