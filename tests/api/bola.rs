@@ -193,15 +193,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     .await;
     // A dunning run gives C1 (INV-2026-0000102 overdue) a collection task.
     let levels = json!([{"code": "L1", "name": "Call", "severity": 1, "min_days_overdue": 1, "action": "call"}]);
-    let r = app
-        .send(
-            "PUT",
-            "/api/v1/dunning-levels",
-            Some(&app.api_key),
-            Some(("application/json", levels.to_string().into_bytes())),
-            &[],
-        )
-        .await;
+    let r = app.put("/api/v1/dunning-levels", &levels).await;
     assert_eq!(r.status, 200, "{}", r.text);
     ok(app.post("/api/v1/dunning-runs", &json!({"as_of": "2026-06-30"})).await, 201).await;
     let task = ok(app.get("/api/v1/collection-tasks?customer=C1").await, 200).await;

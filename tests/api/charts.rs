@@ -152,8 +152,7 @@ async fn dunning(app: &TestApp) {
         {"code": "L2", "name": "Reminder", "severity": 2, "min_days_overdue": 30, "action": "reminder"},
         {"code": "L1", "name": "Before due", "severity": 1, "min_days_overdue": 1, "action": "reminder"}
     ]);
-    let body = Some(("application/json", levels.to_string().into_bytes()));
-    let r = app.send("PUT", "/api/v1/dunning-levels", Some(&app.api_key), body, &[]).await;
+    let r = app.put("/api/v1/dunning-levels", &levels).await;
     assert_eq!(r.status, 200, "{}", r.text);
     for as_of in ["2026-11-10", "2026-11-17", "2026-12-08"] {
         let r = app.post("/api/v1/dunning-runs", &json!({"as_of": as_of})).await;

@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 pub(crate) async fn put(app: &TestApp, path: &str, body: &Value) -> Value {
-    let r =
-        app.send("PUT", path, Some(&app.api_key), Some(("application/json", body.to_string().into_bytes())), &[]).await;
+    let r = app.put(path, body).await;
     assert_eq!(r.status, 200, "PUT {path}: {}", r.text);
     r.body
 }

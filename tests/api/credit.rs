@@ -59,15 +59,7 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
     }
 
     // On hold (a reason is required) and prepayment: every reason is listed.
-    let r = app
-        .send(
-            "PUT",
-            "/api/v1/customers/E1/credit-policy",
-            Some(&app.api_key),
-            Some(("application/json", json!({"hold": true, "explanation": "x"}).to_string().into_bytes())),
-            &[],
-        )
-        .await;
+    let r = app.put("/api/v1/customers/E1/credit-policy", &json!({"hold": true, "explanation": "x"})).await;
     assert_eq!(r.status, 422, "{}", r.text);
     let held = json!({"credit_limit": "1000.00", "payment_terms_days": 30, "hold": true, "hold_reason": "cheque bounced",
                       "prepayment_required": true, "explanation": "bounced cheque 2026-07-01"});
@@ -109,15 +101,11 @@ async fn the_credit_check_allows_or_refuses_with_reasons_and_figures() {
         .unwrap()
         .to_string();
     assert_eq!(app.get_as(&viewer, "/api/v1/customers/E1/credit-check?amount=1").await.status, 200);
-    let body = Some(("application/json", held.to_string().into_bytes()));
-    assert_eq!(
-        app.send("PUT", "/api/v1/customers/E1/credit-policy", Some(&viewer), body.clone(), &[]).await.status,
-        403
-    );
+    assert_eq!(app.put_as(&viewer, "/api/v1/customers/E1/credit-policy", &held).await.status, 403);
     let (_, other) = app.create_tenant("Other");
     assert_eq!(app.get_as(&other, "/api/v1/customers/E1/credit-check?amount=1").await.status, 404);
     assert_eq!(app.get_as(&other, "/api/v1/customers/E1/credit-policy").await.status, 404);
-    assert_eq!(app.send("PUT", "/api/v1/customers/E1/credit-policy", Some(&other), body, &[]).await.status, 404);
+    assert_eq!(app.put_as(&other, "/api/v1/customers/E1/credit-policy", &held).await.status, 404);
 }
 
 #[tokio::test]
@@ -139,15 +127,7 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
     )
     .await;
     let bad = json!([{"code": "x", "condition": "dunning_severity_at_least", "effect": "hold"}]);
-    let r = app
-        .send(
-            "PUT",
-            "/api/v1/credit-rules",
-            Some(&app.api_key),
-            Some(("application/json", bad.to_string().into_bytes())),
-            &[],
-        )
-        .await;
+    let r = app.put("/api/v1/credit-rules", &bad).await;
     assert_eq!(r.status, 422, "severity is required: {}", r.text);
     let rules = json!([
         {"code": "hold-l3", "condition": "dunning_severity_at_least", "severity": 3, "effect": "hold"},

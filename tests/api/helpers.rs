@@ -277,6 +277,14 @@ impl TestApp {
         self.send("POST", path, Some(key), Some(("application/json", body.to_string().into_bytes())), &[]).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.put_as(&self.api_key, path, body).await
+    }
+
+    pub async fn put_as(&self, key: &str, path: &str, body: &Value) -> Response {
+        self.send("PUT", path, Some(key), Some(("application/json", body.to_string().into_bytes())), &[]).await
+    }
+
     pub async fn patch_as(&self, key: &str, path: &str, body: &Value) -> Response {
         self.send("PATCH", path, Some(key), Some(("application/json", body.to_string().into_bytes())), &[]).await
     }

@@ -2,6 +2,7 @@
 //! (bank lines allocated to invoices), in REST, GraphQL, the statement of account (JSON and
 //! PDF) and the overdue ranking; a customer without payments has no score; isolation.
 
+use crate::collection_work::put;
 use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
@@ -151,22 +152,16 @@ async fn the_score_reaches_graphql_the_statement_of_account_and_the_ranking() {
 async fn a_credit_rule_on_the_score_holds_a_late_payer() {
     let app = spawn_app().await;
     setup(&app).await;
-    let put = |path: &'static str, body: Value| {
-        let app = &app;
-        async move {
-            let body = Some(("application/json", body.to_string().into_bytes()));
-            let r = app.send("PUT", path, Some(&app.api_key), body, &[]).await;
-            assert_eq!(r.status, 200, "{path}: {}", r.text);
-        }
-    };
     put(
+        &app,
         "/api/v1/dunning-levels",
-        json!([{"code": "L1", "name": "Reminder", "severity": 1, "min_days_overdue": 1, "action": "reminder"}]),
+        &json!([{"code": "L1", "name": "Reminder", "severity": 1, "min_days_overdue": 1, "action": "reminder"}]),
     )
     .await;
     put(
+        &app,
         "/api/v1/credit-rules",
-        json!([{"code": "score", "condition": "payment_score_below", "score": "60", "effect": "hold"}]),
+        &json!([{"code": "score", "condition": "payment_score_below", "score": "60", "effect": "hold"}]),
     )
     .await;
     let r = app.post("/api/v1/dunning-runs", &json!({"as_of": "2026-12-31"})).await;

@@ -134,23 +134,11 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     let ana = user(&app, "ana@acme.example").await;
     let bo = user(&app, "bo@acme.example").await;
     let r = app
-        .send(
-            "PUT",
-            "/api/v1/work-order-settings",
-            Some(&app.api_key),
-            Some(("application/json", br#"{"technical":4,"process":24,"dispute":72,"unclassified":12}"#.to_vec())),
-            &[],
-        )
+        .put("/api/v1/work-order-settings", &json!({"technical":4,"process":24,"dispute":72,"unclassified":12}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let bad = app
-        .send(
-            "PUT",
-            "/api/v1/work-order-settings",
-            Some(&app.api_key),
-            Some(("application/json", br#"{"technical":0,"process":24,"dispute":72,"unclassified":12}"#.to_vec())),
-            &[],
-        )
+        .put("/api/v1/work-order-settings", &json!({"technical":0,"process":24,"dispute":72,"unclassified":12}))
         .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
     // GraphQL sets the same settings, with the same checks.
@@ -286,13 +274,7 @@ async fn an_sla_breach_is_announced_once_by_an_app_whose_clock_runs_ahead() {
     .await;
     let (_, _, doc) = sent_difference(&app, "S1").await;
     let r = app
-        .send(
-            "PUT",
-            "/api/v1/work-order-settings",
-            Some(&app.api_key),
-            Some(("application/json", br#"{"technical":4,"process":120,"dispute":240,"unclassified":120}"#.to_vec())),
-            &[],
-        )
+        .put("/api/v1/work-order-settings", &json!({"technical":4,"process":120,"dispute":240,"unclassified":120}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let late =
