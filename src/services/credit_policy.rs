@@ -231,18 +231,6 @@ fn sync_dunning_hold(conn: &mut PgConnection, tenant_id: Uuid, holds: &[(Uuid, b
     Ok(())
 }
 
-/// The customer's payment-behaviour score on the day, for the `payment_score_below` rule
-/// condition (`None` without payments in the 365 days before: such a rule then neither sets nor
-/// lifts anything).
-pub fn payment_behaviour_score(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    customer_id: Uuid,
-    as_of: NaiveDate,
-) -> AppResult<Option<Decimal>> {
-    super::payment_behaviour::score_of(conn, tenant_id, customer_id, as_of)
-}
-
 /// A customer's dunning standing, as a dunning run found it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DunningFacts {
@@ -285,6 +273,14 @@ pub(crate) fn reassess(
         }
         None => HashMap::new(),
     };
+    // Scores only when a rule reads them, in one query for all the customers (a dunning run
+    // reassesses every customer it assessed). A customer without payments in the 365 days
+    // before has no score: a `payment_score_below` rule then neither sets nor lifts anything.
+    let scores = if rules.iter().any(|r| matches!(r.condition, credit::Condition::PaymentScoreBelow(_))) {
+        super::payment_behaviour::scores_of(conn, tenant_id, customers, ctx.as_of)?
+    } else {
+        HashMap::new()
+    };
     let mut policies: HashMap<Uuid, Policy> =
         credit_db::policies_for_update(conn, tenant_id, customers)?.into_iter().map(|p| (p.customer_id, p)).collect();
     let mut holds = HashMap::with_capacity(customers.len());
@@ -295,7 +291,7 @@ pub(crate) fn reassess(
             level: dunning.as_ref().and_then(|d| d.level.clone()),
             level_holds: dunning.as_ref().is_some_and(|d| d.level_holds),
             broken_promises: broken.get(customer).cloned().unwrap_or_default(),
-            payment_score: payment_behaviour_score(conn, tenant_id, *customer, ctx.as_of)?,
+            payment_score: scores.get(customer).copied(),
             as_of: Some(ctx.as_of),
         };
         let claims = credit::claims(&rules, &facts, dunning.is_some());

@@ -63,18 +63,9 @@ pub fn of_customer(
     Ok(view(&customer.code, &payments, w))
 }
 
-/// The customer's score as of a date over the default window (365 days), `None` when it made
-/// no payment in it. For credit rules and rankings.
-pub fn score_of(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    customer_id: Uuid,
-    as_of: NaiveDate,
-) -> AppResult<Option<Decimal>> {
-    Ok(scores_of(conn, tenant_id, &[customer_id], as_of)?.remove(&customer_id))
-}
-
-/// [`score_of`] for many customers in one query; customers without a score are absent.
+/// The customers' scores as of a date over the default window (365 days), in one query, for
+/// credit rules and rankings; a customer without payments in the window has no score and is
+/// absent.
 pub fn scores_of(
     conn: &mut PgConnection,
     tenant_id: Uuid,
