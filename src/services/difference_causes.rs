@@ -7,7 +7,6 @@ use super::require;
 use crate::db::audit as audit_db;
 use crate::db::differences::{self as diff_db, CauseFields, Difference};
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::difference::DifferenceStatus;
 use crate::domain::difference_cause::{suggest_dispute, Cause, CauseSource, SubCause};
 use crate::error::{AppError, AppResult};
 use diesel::PgConnection;
@@ -143,12 +142,7 @@ pub struct CauseReport {
 pub fn report(conn: &mut PgConnection, p: &Principal, q: CauseReportQuery) -> AppResult<CauseReport> {
     require(p, Permission::Read)?;
     let customer_id = crate::services::customers::filter_id(conn, p.tenant_id, q.customer.as_deref())?;
-    let mut statuses = Vec::new();
-    for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(
-            DifferenceStatus::parse(s).ok_or_else(|| AppError::invalid("status", format!("unknown status {s:?}")))?,
-        );
-    }
+    let statuses = super::differences::parse_statuses(q.status.as_deref())?;
     let mut rows = diff_db::counts_by_cause(conn, p.tenant_id, customer_id, &statuses)?;
     let rank = |c: Option<Cause>| c.map_or(3, |c| Cause::ALL.iter().position(|x| *x == c).unwrap_or(3));
     rows.sort_by_key(|(c, s, _)| (rank(*c), s.map(|s| s.as_str())));

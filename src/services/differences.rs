@@ -190,18 +190,15 @@ pub struct DifferencePage {
     pub next_cursor: Option<String>,
 }
 
+/// `?status=open,sent`: the statuses a list or report is filtered by.
+pub(crate) fn parse_statuses(text: Option<&str>) -> AppResult<Vec<DifferenceStatus>> {
+    let words = DifferenceStatus::ALL.map(DifferenceStatus::as_str);
+    super::pagination::parse_word_list("status", text, &words, DifferenceStatus::parse)
+}
+
 fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &DifferenceQuery) -> AppResult<DifferenceFilter> {
     let customer_id = crate::services::customers::filter_id(conn, tenant_id, q.customer.as_deref())?;
-    let mut statuses = Vec::new();
-    for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let st = DifferenceStatus::parse(s).ok_or_else(|| {
-            AppError::invalid(
-                "status",
-                format!("unknown status {s:?}; one of open, sent, confirmed, disputed, resolved, cancelled"),
-            )
-        })?;
-        statuses.push(st);
-    }
+    let statuses = parse_statuses(q.status.as_deref())?;
     let kind = match &q.kind {
         Some(k) => Some(
             DifferenceKind::parse(k)

@@ -1,5 +1,6 @@
 //! Cursor pagination shared by every list: keyset on the row id (UUIDv7, so time-ordered),
-//! never OFFSET, so pages stay fast and stable while rows are added.
+//! never OFFSET, so pages stay fast and stable while rows are added; and the comma-separated
+//! filters lists take (`?status=open,sent`).
 
 use crate::error::{AppError, AppResult};
 use serde::Serialize;
@@ -37,4 +38,21 @@ pub fn page<R, T>(mut rows: Vec<R>, limit: i64, id_of: impl Fn(&R) -> Uuid, view
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| id_of(r).to_string()) } else { None };
     Page { items: rows.into_iter().map(view).collect(), next_cursor }
+}
+
+/// A comma-separated filter (`open,sent`) read with `parse`; empty or absent: no filter. An
+/// unknown word is a 422 on `field` naming the words it may be (`one_of`).
+pub fn parse_word_list<T>(
+    field: &str,
+    text: Option<&str>,
+    one_of: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> AppResult<Vec<T>> {
+    let words = text.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty());
+    words
+        .map(|w| {
+            parse(w)
+                .ok_or_else(|| AppError::invalid(field, format!("unknown {field} {w:?}; one of {}", one_of.join(", "))))
+        })
+        .collect()
 }

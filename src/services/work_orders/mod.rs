@@ -153,15 +153,9 @@ pub struct WorkOrderQuery {
 }
 
 fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &WorkOrderQuery) -> AppResult<WorkOrderFilter> {
-    let mut statuses = Vec::new();
-    for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(WorkOrderStatus::parse(s).ok_or_else(|| {
-            AppError::invalid(
-                "status",
-                format!("unknown status {s:?}; one of open, in_progress, waiting_for_customer, resolved, cancelled"),
-            )
-        })?);
-    }
+    let words = WorkOrderStatus::ALL.map(WorkOrderStatus::as_str);
+    let statuses =
+        crate::services::pagination::parse_word_list("status", q.status.as_deref(), &words, WorkOrderStatus::parse)?;
     let cause = match q.cause.as_deref() {
         Some(c) => Some(Cause::parse(c).ok_or_else(|| AppError::invalid("cause", format!("unknown cause {c:?}")))?),
         None => None,
