@@ -18,6 +18,8 @@ diesel::table! {
         created_at -> Timestamptz,
         decided_at -> Nullable<Timestamptz>,
         decided_by -> Nullable<Text>,
+        rule_id -> Nullable<Uuid>,
+        rule_version -> Nullable<Int4>,
     }
 }
 
@@ -929,6 +931,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    matching_rules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        position -> Nullable<Int4>,
+        enabled -> Bool,
+        version -> Int4,
+        definition -> Jsonb,
+        template -> Nullable<Text>,
+        retired_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    matching_rule_versions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        rule_id -> Uuid,
+        version -> Int4,
+        name -> Text,
+        enabled -> Bool,
+        definition -> Jsonb,
+        changed_by_type -> Text,
+        changed_by_id -> Text,
+        changed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(allocations -> bank_lines (bank_line_id));
 diesel::joinable!(allocations -> documents (document_id));
 diesel::joinable!(allocations -> reconciliation_runs (run_id));
@@ -1017,6 +1051,8 @@ diesel::joinable!(products -> tenants (tenant_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    matching_rules,
+    matching_rule_versions,
     collection_settings,
     collection_tasks,
     contact_log,

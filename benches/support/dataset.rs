@@ -109,6 +109,8 @@ pub fn load(dir: &Path) -> Dataset {
             remittance: opt(&r[8]),
             creditor_reference: None,
             end_to_end_id: opt(&r[9]),
+            bank_account: None,
+            bank_transaction_code: None,
         });
     }
     lines.sort_by_key(|l| l.booking_date);

@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod import_mapping;
 pub mod instalments;
 pub mod json_path;
+pub mod matching_rules;
 pub mod money;
 pub mod nesting;
 pub mod payment_behaviour;

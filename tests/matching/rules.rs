@@ -93,6 +93,8 @@ fn line(amount: &str, remittance: &str, iban: Option<&str>, name: Option<&str>) 
         remittance: (!remittance.is_empty()).then(|| remittance.to_string()),
         creditor_reference: None,
         end_to_end_id: None,
+        bank_account: None,
+        bank_transaction_code: None,
     }
 }
 

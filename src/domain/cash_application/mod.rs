@@ -111,6 +111,10 @@ pub struct LineInput {
     pub creditor_reference: Option<String>,
     /// End-to-end id; some payers put the invoice number here, so it is scanned too.
     pub end_to_end_id: Option<String>,
+    /// The account the line was booked on (IBAN or account id); read by matching rules only.
+    pub bank_account: Option<String>,
+    /// The bank's transaction code (camt domain/family, BAI2 type, MT940 `N` code); read by matching rules only.
+    pub bank_transaction_code: Option<String>,
 }
 
 /// Tuning knobs. The defaults follow common AR practice; see each field.
@@ -199,8 +203,14 @@ pub struct ProposedAllocation {
     pub confidence: f64,
     /// Name of the rule that produced the set, e.g. `reference_exact_amount`.
     pub rule: &'static str,
-    /// Human-readable facts the rule relied on.
+    /// Human-readable facts the rule relied on (built-in evidence only).
     pub evidence: Vec<String>,
+    /// The tenant's matching rule (and its version) that shaped this set, if one did.
+    pub matching_rule: Option<crate::domain::matching_rules::compiled::RuleRef>,
+    /// Evidence from the tenant's matching rules, kept apart from the built-in evidence.
+    pub rule_evidence: Vec<String>,
+    /// Evidence from learned facts (what people confirmed before), kept apart too.
+    pub learned_evidence: Vec<String>,
     /// Rate document currency -> line currency used, for foreign-currency allocations.
     pub fx_rate: Option<Decimal>,
 }

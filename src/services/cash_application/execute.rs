@@ -106,6 +106,8 @@ fn line_input(l: cash_db::MatchingLine) -> LineInput {
         remittance: l.remittance,
         creditor_reference: l.creditor_reference,
         end_to_end_id: l.end_to_end_id,
+        bank_account: None,
+        bank_transaction_code: None,
     }
 }
 

@@ -14,6 +14,7 @@ use super::super::references::{write_doc_key, KeyKind, Scanner};
 use super::super::{CustomerInfo, FxRates, MatchSettings, OpenItem};
 use super::{Engine, Meta, NO_CUSTOMER};
 use crate::domain::instalments::next_open;
+use crate::domain::matching_rules::compiled::CompiledRules;
 
 /// Customers by IBAN and by name, and their prepared names.
 struct PayerIndexes {
@@ -66,6 +67,7 @@ impl Engine {
             cust_items: ix.cust_items,
             scanner: Scanner::default(),
             scratch: String::new(),
+            rules: CompiledRules::default(),
         }
     }
 }

@@ -26,7 +26,8 @@ impl Engine {
         let best_items = if hyps.len() > 1 { hyps[0].items() } else { Vec::new() };
         let rival = hyps[1..].iter().find(|h| !h.allocs.iter().all(|a| best_items.contains(&a.item)));
         let ambiguous = rival.is_some_and(|r| r.conf > hyps[0].conf - AMBIGUITY_MARGIN);
-        let auto = hyps[0].conf >= self.threshold() && !ambiguous;
+        // A tenant's rule may forbid applying the line without a person.
+        let auto = hyps[0].conf >= self.threshold() && !ambiguous && ctx.rules.propose_only.is_none();
         if auto {
             let best = hyps.swap_remove(0);
             return self.apply(ctx, best);
@@ -139,6 +140,9 @@ impl Engine {
                 confidence: h.conf,
                 rule: h.rule,
                 evidence,
+                matching_rule: None,
+                rule_evidence: Vec::new(),
+                learned_evidence: Vec::new(),
                 fx_rate: a.fx_rate,
             });
         }

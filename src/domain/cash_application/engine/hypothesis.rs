@@ -9,6 +9,7 @@ use super::super::names::PreparedName;
 use super::super::references::RefStrength;
 use super::super::{LineInput, WriteOffReason};
 use super::confidence::PayerFit;
+use crate::domain::matching_rules::compiled::LineEffects;
 
 /// One document reference found in the line.
 #[derive(Debug, Clone)]
@@ -92,6 +93,8 @@ pub(super) struct Ctx<'a> {
     /// recomputed, which is only slower).
     pub(super) fits: [(u32, PayerFit); 6],
     pub(super) n_fits: usize,
+    /// What the tenant's matching rules say about the line (empty without rules).
+    pub(super) rules: LineEffects,
 }
 
 impl Ctx<'_> {

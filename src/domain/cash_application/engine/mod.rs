@@ -48,6 +48,7 @@ use super::index::{FastStrBuild, MultiMap};
 use super::names::{NameIndex, PreparedName};
 use super::references::{RefStrength, Scanner};
 use super::{CustomerInfo, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem};
+use crate::domain::matching_rules::compiled::CompiledRules;
 
 /// `format!` into a buffer sized up front: `format!` under-estimates messages with arguments and reallocates two or
 /// three times, which is measurable at a million lines.
@@ -109,6 +110,8 @@ pub struct Engine {
     cust_items: Vec<Vec<u32>>,
     scanner: Scanner,
     scratch: String,
+    /// The tenant's matching rules, compiled for this run (none by default).
+    rules: CompiledRules,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +124,11 @@ impl Engine {
     /// The current state of every item (open amounts reflect what was auto-applied so far).
     pub fn items(&self) -> &[OpenItem] {
         &self.items
+    }
+
+    /// Uses the tenant's matching rules from now on (they add to the built-in evidence or override it).
+    pub fn set_rules(&mut self, rules: CompiledRules) {
+        self.rules = rules;
     }
 
     /// Decides one line; auto-applied allocations reduce the open amounts inside the engine, so later lines see
@@ -184,6 +192,7 @@ impl Engine {
             name: None,
             fits: [(NO_CUSTOMER, PayerFit::Unknown); 6],
             n_fits: 0,
+            rules: self.rules.evaluate(line),
         }
     }
 
