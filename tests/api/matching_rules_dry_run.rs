@@ -128,7 +128,10 @@ async fn a_run_applies_the_enabled_rules_and_names_them() {
     assert_eq!((bl2[0]["state"].as_str(), bl2[0]["doc_no"].as_str()), (Some("auto_applied"), Some("INV-2026-0000103")));
     assert_eq!(bl2[0]["matching_rule"], json!({"id": rule, "version": 3, "name": "Customer number"}));
     let rule_evidence = bl2[0]["rule_evidence"].as_array().unwrap();
-    assert!(rule_evidence.iter().any(|e| e.as_str().unwrap().contains("read 'C3' from the remittance")), "{rule_evidence:?}");
+    assert!(
+        rule_evidence.iter().any(|e| e.as_str().unwrap().contains("read 'C3' from the remittance")),
+        "{rule_evidence:?}"
+    );
     assert!(bl2[0]["evidence"].as_array().unwrap().iter().all(|e| !e.as_str().unwrap().contains("Customer number")));
     assert_eq!(bl2[0]["learned_evidence"], json!([]));
     assert_eq!(app.count(&format!("allocations WHERE rule_id = '{rule}' AND rule_version = 3")), 1);
@@ -161,7 +164,12 @@ async fn a_run_applies_the_enabled_rules_and_names_them() {
 async fn a_dry_run_compares_the_draft_with_the_live_rules_and_writes_nothing() {
     let app = spawn_app().await;
     let statement = setup(&app).await;
-    let live = store_rule(&app, 1, "Large payments by hand", &json!({"when": {"amount_min": "5000"}, "then": [{"type": "propose_only"}]}));
+    let live = store_rule(
+        &app,
+        1,
+        "Large payments by hand",
+        &json!({"when": {"amount_min": "5000"}, "then": [{"type": "propose_only"}]}),
+    );
     let draft = json!({"statement_id": statement, "rules": [
         {"name": "Customer number", "definition": customer_number_rule()},
         {"name": "Bank interest", "definition": interest_rule()},
@@ -175,8 +183,16 @@ async fn a_dry_run_compares_the_draft_with_the_live_rules_and_writes_nothing() {
     assert_eq!(fingerprint(&app), before, "a dry run writes nothing");
     let report = r.body;
     let s = &report["summary"];
-    assert_eq!((s["lines"].as_i64(), s["matched"].as_i64(), s["not_matched"].as_i64()), (Some(6), Some(5), Some(1)), "{s}");
-    assert_eq!((s["gained"].as_i64(), s["lost"].as_i64(), s["changed"].as_i64(), s["same"].as_i64()), (Some(2), Some(1), Some(1), Some(1)), "{s}");
+    assert_eq!(
+        (s["lines"].as_i64(), s["matched"].as_i64(), s["not_matched"].as_i64()),
+        (Some(6), Some(5), Some(1)),
+        "{s}"
+    );
+    assert_eq!(
+        (s["gained"].as_i64(), s["lost"].as_i64(), s["changed"].as_i64(), s["same"].as_i64()),
+        (Some(2), Some(1), Some(1), Some(1)),
+        "{s}"
+    );
     assert_eq!(s["current"]["auto_applied"], 2);
     assert_eq!(s["draft"]["ignored"], 1);
 
@@ -184,7 +200,11 @@ async fn a_dry_run_compares_the_draft_with_the_live_rules_and_writes_nothing() {
     assert_eq!(bl1["change"], "same");
     assert_eq!(bl1["draft"]["decision"], "auto_applied");
     let bl2 = by_line(&report, "BL2");
-    assert_eq!((bl2["change"].as_str(), bl2["current"]["decision"].as_str()), (Some("gained"), Some("unmatched")), "{bl2}");
+    assert_eq!(
+        (bl2["change"].as_str(), bl2["current"]["decision"].as_str()),
+        (Some("gained"), Some("unmatched")),
+        "{bl2}"
+    );
     let a = &bl2["draft"]["allocations"][0];
     assert_eq!((a["doc_no"].as_str(), a["amount"].as_str()), (Some("INV-2026-0000103"), Some("500.00")), "{bl2}");
     assert_eq!(a["matching_rule"], json!({"name": "Customer number", "id": null, "version": null, "draft_rule": 1}));
@@ -205,7 +225,8 @@ async fn a_dry_run_compares_the_draft_with_the_live_rules_and_writes_nothing() {
     let _ = live;
 
     // The same through GraphQL, by line ids.
-    let ids: Vec<String> = ["BL2", "BL4"].iter().map(|l| by_line(&report, l)["bank_line_id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> =
+        ["BL2", "BL4"].iter().map(|l| by_line(&report, l)["bank_line_id"].as_str().unwrap().to_string()).collect();
     let q = "query($input: DryRunRequest!) { matchingRulesDryRun(input: $input) { summary { gained lost } lines { lineId change } } }";
     let input = json!({"lineIds": ids, "rules": draft["rules"]});
     let r = app.graphql_as(Some(&app.api_key), q, json!({"input": input})).await;
@@ -225,7 +246,8 @@ async fn a_dry_run_refuses_bad_drafts_and_other_tenants_lines_precisely() {
     let r = app.post("/api/v1/matching-rules/dry-run", &draft).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.body["error"]["details"]["field"], "rules[1].definition.when.remittance", "{}", r.text);
-    let unknown = json!({"statement_id": statement, "rules": [{"name": "X", "definition": {"then": [{"type": "fly"}]}}]});
+    let unknown =
+        json!({"statement_id": statement, "rules": [{"name": "X", "definition": {"then": [{"type": "fly"}]}}]});
     let r = app.post("/api/v1/matching-rules/dry-run", &unknown).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.body["error"]["details"]["field"], "rules[0].definition", "{}", r.text);
@@ -240,7 +262,8 @@ async fn a_dry_run_refuses_bad_drafts_and_other_tenants_lines_precisely() {
     // Another tenant: A's statement is not found, A's lines are no lines of B's.
     let (_, b_key) = app.create_tenant("Other");
     let before = fingerprint(&app);
-    let r = app.post_as(&b_key, "/api/v1/matching-rules/dry-run", &json!({"statement_id": statement, "rules": []})).await;
+    let r =
+        app.post_as(&b_key, "/api/v1/matching-rules/dry-run", &json!({"statement_id": statement, "rules": []})).await;
     assert_eq!(r.status, 404, "{}", r.text);
     let mine = app.post("/api/v1/matching-rules/dry-run", &json!({"statement_id": statement, "rules": []})).await;
     assert_eq!(mine.status, 200, "{}", mine.text);

@@ -64,7 +64,12 @@ fn engine(items: &[(&str, u128, &str, i64)], rules: &[(&str, Value)]) -> Engine 
         })
         .collect();
     let customers = vec![
-        CustomerInfo { id: cust(1), name: "Acme Trading GmbH".into(), aliases: vec![], bank_accounts: vec![ACME_IBAN.into()] },
+        CustomerInfo {
+            id: cust(1),
+            name: "Acme Trading GmbH".into(),
+            aliases: vec![],
+            bank_accounts: vec![ACME_IBAN.into()],
+        },
         CustomerInfo {
             id: cust(2),
             name: "Beta Logistics SARL".into(),
@@ -86,7 +91,10 @@ fn compiled(rules: &[(&str, Value)]) -> CompiledRules {
         .map(|(i, (name, def))| {
             let definition: RuleDefinition = serde_json::from_value(def.clone()).expect("rule parses");
             definition.validate().expect("rule is valid");
-            StoredRule { rule: RuleRef { id: Uuid::from_u128(500 + i as u128), version: 2, name: name.to_string() }, definition }
+            StoredRule {
+                rule: RuleRef { id: Uuid::from_u128(500 + i as u128), version: 2, name: name.to_string() },
+                definition,
+            }
         })
         .collect();
     CompiledRules::new(&stored, &Codes)
@@ -130,7 +138,11 @@ fn ignore_marks_the_line_and_applies_nothing() {
     let o = e.match_line(&line("1200.00", "INTERNAL TRANSFER INV-2026-0000155", Some(ACME_IBAN), None));
     assert_eq!(o.decision, Decision::Ignored, "{}", o.explanation);
     assert!(o.allocations.is_empty());
-    assert!(o.explanation.contains("internal transfer") && o.explanation.contains("'Internal transfers' v2"), "{}", o.explanation);
+    assert!(
+        o.explanation.contains("internal transfer") && o.explanation.contains("'Internal transfers' v2"),
+        "{}",
+        o.explanation
+    );
     assert_eq!(o.matching_rule.as_ref().map(|r| r.version), Some(2));
     assert_eq!(e.items()[0].open_amount, d("1200.00"), "nothing applied");
     // A line the rule does not name is matched as before.
@@ -179,7 +191,11 @@ fn a_captured_purchase_order_finds_the_document_that_carries_it() {
     e.set_document_references([(Uuid::from_u128(2), "PO-7781".to_string())]);
     let o = e.match_line(&line("800.00", "ORDER PO 7781", None, None));
     assert_eq!(applied(&o), vec![("INV-2026-0000156".to_string(), d("800.00"))]);
-    assert!(o.allocations[0].rule_evidence[0].contains("INV-2026-0000156 carries it"), "{:?}", o.allocations[0].rule_evidence);
+    assert!(
+        o.allocations[0].rule_evidence[0].contains("INV-2026-0000156 carries it"),
+        "{:?}",
+        o.allocations[0].rule_evidence
+    );
     // A number no document carries is said so, and nothing is invented.
     let o = e.match_line(&line("800.00", "ORDER PO 9999", None, None));
     assert_ne!(o.decision, Decision::AutoApplied);
@@ -212,7 +228,11 @@ fn an_assigned_customer_decides_only_what_an_iban_would() {
         "Factoring company pays for Kalomertin",
         json!({"when": {"counterparty_iban": "^DE02120300000000202051$"}, "then": [{"type": "assign_customer", "customer": "C3"}]}),
     )];
-    let items = [("INV-2026-0000301", 3, "500.00", 30), ("INV-2026-0000303", 3, "700.00", 30), ("INV-2026-0000304", 3, "700.00", 40)];
+    let items = [
+        ("INV-2026-0000301", 3, "500.00", 30),
+        ("INV-2026-0000303", 3, "700.00", 30),
+        ("INV-2026-0000304", 3, "700.00", 40),
+    ];
     let mut e = engine(&items, &rules);
     let o = e.match_line(&line("500.00", "", Some(FACTOR_IBAN), Some("FACTOR BANK AG")));
     assert_eq!(applied(&o), vec![("INV-2026-0000301".to_string(), d("500.00"))]);
@@ -230,7 +250,11 @@ fn restricting_candidates_drops_refused_documents_and_never_lifts_ambiguity() {
         json!({"when": {"bank_accounts": ["DE89 3704 0044 0532 0130 00"]}, "candidates": {"customers": ["C2"]},
                "then": [{"type": "restrict_candidates"}]}),
     )];
-    let items = [("INV-2026-0000155", 1, "1200.00", 30), ("INV-2026-0000160", 2, "300.00", 10), ("INV-2026-0000161", 2, "300.00", 50)];
+    let items = [
+        ("INV-2026-0000155", 1, "1200.00", 30),
+        ("INV-2026-0000160", 2, "300.00", 10),
+        ("INV-2026-0000161", 2, "300.00", 50),
+    ];
     let mut e = engine(&items, &rules);
     // Acme's own invoice, quoted exactly, is refused on this account.
     let o = e.match_line(&line("1200.00", "INV-2026-0000155", Some(ACME_IBAN), None));
@@ -240,10 +264,8 @@ fn restricting_candidates_drops_refused_documents_and_never_lifts_ambiguity() {
     // Beta pays 300 without reference: two equal items, proposed with or without the rule.
     let o = e.match_line(&line("300.00", "", Some(BETA_IBAN), None));
     assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
-    let due_rule = [(
-        "Due within 30 days",
-        json!({"candidates": {"due_to_days": 30}, "then": [{"type": "restrict_candidates"}]}),
-    )];
+    let due_rule =
+        [("Due within 30 days", json!({"candidates": {"due_to_days": 30}, "then": [{"type": "restrict_candidates"}]}))];
     let mut e = engine(&items, &due_rule);
     let o = e.match_line(&line("300.00", "", Some(BETA_IBAN), None));
     assert_eq!(o.decision, Decision::Proposed, "the rule narrows, it does not decide: {}", o.explanation);
@@ -275,7 +297,11 @@ fn a_rule_writes_off_withholding_tax_at_its_rate() {
         "Withholding tax 10%",
         json!({"when": {"remittance": "WHT"}, "then": [{"type": "write_off_remainder", "limit": "500", "reason": "manual", "rate": "0.10"}]}),
     )];
-    let items = [("INV-2026-0000155", 1, "1000.00", 30), ("INV-2026-0000156", 1, "1000.00", 30), ("INV-2026-0000157", 2, "1000.00", 30)];
+    let items = [
+        ("INV-2026-0000155", 1, "1000.00", 30),
+        ("INV-2026-0000156", 1, "1000.00", 30),
+        ("INV-2026-0000157", 2, "1000.00", 30),
+    ];
     let mut e = engine(&items, &rules);
     let o = e.match_line(&line("900.00", "INV-2026-0000155 WHT", Some(ACME_IBAN), None));
     assert_eq!(applied(&o), vec![("INV-2026-0000155".to_string(), d("900.00"))]);
@@ -292,10 +318,8 @@ fn a_rule_writes_off_withholding_tax_at_its_rate() {
 
 #[test]
 fn propose_only_holds_back_what_would_apply() {
-    let rules = [(
-        "Large amounts by hand",
-        json!({"when": {"amount_min": "10000"}, "then": [{"type": "propose_only"}]}),
-    )];
+    let rules =
+        [("Large amounts by hand", json!({"when": {"amount_min": "10000"}, "then": [{"type": "propose_only"}]}))];
     let items = [("INV-2026-0000155", 1, "12000.00", 30)];
     let mut e = engine(&items, &rules);
     let o = e.match_line(&line("12000.00", "INV-2026-0000155", Some(ACME_IBAN), None));

@@ -11,8 +11,8 @@ use crate::domain::auth::Principal;
 use crate::domain::cash_application::{
     CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem,
 };
-use crate::domain::matching_rules::compiled::RuleRef;
 use crate::domain::instalments::Instalment;
+use crate::domain::matching_rules::compiled::RuleRef;
 use crate::domain::run_status::{AllocationState, RunStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;

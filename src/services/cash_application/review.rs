@@ -60,7 +60,10 @@ pub struct MatchingRuleRef {
 
 /// A list of sentences out of the stored explanation.
 fn sentences(explanation: &serde_json::Value, key: &str) -> Vec<String> {
-    explanation[key].as_array().map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    explanation[key]
+        .as_array()
+        .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 pub(super) fn allocation_view(row: cash_db::AllocationRow) -> AllocationView {

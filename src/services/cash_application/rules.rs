@@ -49,10 +49,9 @@ pub(super) fn enabled_rules(conn: &mut PgConnection, tenant: Uuid) -> AppResult<
             .map_err(|e| e.to_string())
             .and_then(|d| d.validate().map(|()| d).map_err(|e| format!("{}: {}", e.field, e.message)));
         match parsed {
-            Ok(definition) => out.push(StoredRule {
-                rule: RuleRef { id: row.id, version: row.version, name: row.name },
-                definition,
-            }),
+            Ok(definition) => {
+                out.push(StoredRule { rule: RuleRef { id: row.id, version: row.version, name: row.name }, definition })
+            }
             Err(why) => {
                 tracing::warn!(tenant = %tenant, rule = %row.id, version = row.version, %why, "matching rule skipped");
             }

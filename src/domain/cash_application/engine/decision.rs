@@ -32,10 +32,8 @@ impl Engine {
         let ambiguous = rival.is_some_and(|r| r.conf > hyps[0].conf - AMBIGUITY_MARGIN);
         let excluded_rival = excluded.is_some_and(|c| c > hyps[0].conf - AMBIGUITY_MARGIN);
         // A tenant's rule may forbid applying the line without a person.
-        let auto = hyps[0].conf >= self.threshold()
-            && !ambiguous
-            && !excluded_rival
-            && ctx.rules.propose_only.is_none();
+        let auto =
+            hyps[0].conf >= self.threshold() && !ambiguous && !excluded_rival && ctx.rules.propose_only.is_none();
         if auto {
             let best = hyps.swap_remove(0);
             return self.apply(ctx, best);

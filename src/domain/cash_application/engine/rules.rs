@@ -141,7 +141,10 @@ impl Engine {
             let from = ctx.rules.customer_ref_from.get(k).copied().map_or("the line", from_text);
             let found = self.customers_named(text);
             if found.is_empty() {
-                ctx.rx.misses.push(format!("{} read '{text}' from {from}, but no customer has that code or name", rule_label(r)));
+                ctx.rx.misses.push(format!(
+                    "{} read '{text}' from {from}, but no customer has that code or name",
+                    rule_label(r)
+                ));
                 continue;
             }
             let names: Vec<&str> = found.iter().map(|&c| self.customers[c as usize].name.as_str()).collect();
@@ -171,9 +174,7 @@ impl Engine {
         self.name_index
             .lookup(&n, 3)
             .into_iter()
-            .filter(|&c| {
-                self.cust_names[c as usize].iter().any(|p| name_similarity(&n, p) >= CAPTURED_NAME_SIMILARITY)
-            })
+            .filter(|&c| self.cust_names[c as usize].iter().any(|p| name_similarity(&n, p) >= CAPTURED_NAME_SIMILARITY))
             .collect()
     }
 
@@ -202,7 +203,9 @@ impl Engine {
             }
             if found.is_empty() {
                 let from = ctx.rules.document_ref_from.get(k).copied().map_or("the line", from_text);
-                ctx.rx.misses.push(format!("{} read '{text}' from {from}, but no document has that number", rule_label(r)));
+                ctx.rx
+                    .misses
+                    .push(format!("{} read '{text}' from {from}, but no document has that number", rule_label(r)));
             }
             for (item, strength) in found {
                 let hit = Hit { item, strength, field: RULE_FIELD + k, span: 0..text.len() };
