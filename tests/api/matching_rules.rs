@@ -436,3 +436,24 @@ async fn graphql_mirrors_rest() {
     assert_eq!(r.body["data"]["matchingRules"].as_array().map(Vec::len), Some(2), "{}", r.text);
     assert_eq!(r.body["data"]["matchingRules"][1]["position"], Value::Null, "{}", r.text);
 }
+
+/// docs/matching-rules.md has a section per template, with its example line as the API lists it.
+#[tokio::test]
+async fn every_template_is_documented_with_its_example_line() {
+    let app = spawn_app().await;
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/matching-rules.md")).unwrap();
+    let list = app.get("/api/v1/matching-rule-templates").await;
+    for t in list.body.as_array().unwrap() {
+        let key = t["key"].as_str().unwrap();
+        let section = docs.split(&format!("### `{key}`")).nth(1).unwrap_or_else(|| panic!("no section for {key}"));
+        let section = section.split("\n### ").next().unwrap();
+        for field in ["counterparty_name", "remittance", "creditor_reference", "end_to_end_id", "amount", "bank_transaction_code"] {
+            if let Some(v) = t["example"][field].as_str() {
+                assert!(section.contains(&format!("`{v}`")), "{key}: the example's {field} {v} is not in its section");
+            }
+        }
+        for effect in t["example_effects"].as_array().unwrap() {
+            assert!(section.contains(effect.as_str().unwrap()), "{key}: {effect}");
+        }
+    }
+}
