@@ -447,7 +447,14 @@ async fn every_template_is_documented_with_its_example_line() {
         let key = t["key"].as_str().unwrap();
         let section = docs.split(&format!("### `{key}`")).nth(1).unwrap_or_else(|| panic!("no section for {key}"));
         let section = section.split("\n### ").next().unwrap();
-        for field in ["counterparty_name", "remittance", "creditor_reference", "end_to_end_id", "amount", "bank_transaction_code"] {
+        for field in [
+            "counterparty_name",
+            "remittance",
+            "creditor_reference",
+            "end_to_end_id",
+            "amount",
+            "bank_transaction_code",
+        ] {
             if let Some(v) = t["example"][field].as_str() {
                 assert!(section.contains(&format!("`{v}`")), "{key}: the example's {field} {v} is not in its section");
             }

@@ -20,7 +20,7 @@ use crate::domain::matching_rules::RuleDefinition;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
 use crate::services::require;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -163,6 +163,11 @@ pub(crate) fn parse_definition(value: Value) -> AppResult<(RuleDefinition, Value
     Ok((definition, stored))
 }
 
+/// The time of a change as the database keeps it (microseconds), so answers equal later reads.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -275,7 +280,7 @@ pub(crate) fn insert_rule(conn: &mut PgConnection, principal: &Principal, new: N
         return Err(AppError::invalid("position", format!("from 1 to {last} (after the last live rule)")));
     }
     check_name_free(conn, tenant, &new.name, None)?;
-    let now = Utc::now();
+    let now = now();
     let mut row = MatchingRule {
         id: Uuid::now_v7(),
         tenant_id: tenant,
@@ -364,7 +369,7 @@ pub fn update(
         return Ok(current.into());
     }
     row.version = current.version + 1;
-    row.updated_at = Utc::now();
+    row.updated_at = now();
     rules_db::update(conn, &row)?;
     save_version(conn, principal, &row)?;
     audit(conn, principal, "matching_rule.updated", Some(&current), Some(&row))?;
@@ -382,7 +387,7 @@ pub fn retire(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
         return Ok(current.into());
     }
     let mut row = current.clone();
-    let now = Utc::now();
+    let now = now();
     row.position = None;
     row.retired_at = Some(now);
     row.updated_at = now;
