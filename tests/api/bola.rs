@@ -212,6 +212,12 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     .await;
     ids.insert("webhook-deliveries", delivery["id"].as_str().unwrap().to_string());
 
+    // A matching rule (disabled: the run above is none of its business).
+    let rule = json!({"name": "PayPal", "enabled": false,
+                      "definition": {"when": {"counterparty_name": "PAYPAL"}, "then": [{"type": "propose_only"}]}});
+    let rule = ok(app.post("/api/v1/matching-rules", &rule).await, 201).await;
+    ids.insert("matching-rules", rule["id"].as_str().unwrap().to_string());
+
     // Tenant B: its own key, and a customer with a portal token of its own.
     let (_, b_key) = app.create_tenant("Tenant B");
     ok(app.post_as(&b_key, "/api/v1/customers", &json!({"code": "B1", "name": "B's customer"})).await, 201).await;
@@ -237,6 +243,7 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         ("patch", "/users/{id}") => json!({"role": "viewer"}),
         ("patch", "/differences/{id}") => json!({"sub_cause": "rounding"}),
         ("patch", "/work-orders/{id}") => json!({"title": "Hijacked"}),
+        ("patch", "/matching-rules/{id}") => json!({"name": "Hijacked"}),
         ("post", "/work-orders/{id}/comments") => json!({"body": "hijacked", "visible_to_customer": true}),
         ("post", "/differences/{id}/comments") | ("post", "/portal/differences/{id}/comments") => {
             json!({"body": "hijacked"})
@@ -269,7 +276,8 @@ fn concrete(template: &str, world: &World) -> String {
     let mut path = template
         .replace("{code}", "C1")
         .replace("{action}", "confirm")
-        .replace("{name}", "payment-behaviour?customer=C1&format=json");
+        .replace("{name}", "payment-behaviour?customer=C1&format=json")
+        .replace("{version}", "1");
     if template.starts_with("/customers/{code}/contacts/{id}") {
         path = path.replace("{id}", &id_of("contacts"));
     } else if template.starts_with("/customers/{code}/portal-tokens/{id}") {
@@ -306,6 +314,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("contact_log WHERE tenant_id = '{t}'"),
         format!("collection_tasks WHERE tenant_id = '{t}' AND note IS NOT NULL"),
         format!("credit_policy_changes WHERE tenant_id = '{t}'"),
+        format!("matching_rules WHERE tenant_id = '{t}' AND (name = 'Hijacked' OR retired_at IS NOT NULL)"),
+        format!("matching_rule_versions WHERE tenant_id = '{t}'"),
     ]
     .iter()
     .map(|q| app.count(q))
@@ -642,6 +652,31 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
                 .into(),
             json!({}),
         ),
+        (
+            "matchingRule",
+            "query($id: UUID!) { matchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersions",
+            "query($id: UUID!) { matchingRuleVersions(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersion",
+            "query($id: UUID!) { matchingRuleVersion(id: $id, version: 1) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "updateMatchingRule",
+            "mutation($id: UUID!) { updateMatchingRule(id: $id, input: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "reorderMatchingRules",
+            "mutation($id: UUID!) { reorderMatchingRules(ids: [$id]) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
         // Last: the owner's own call deletes it.
         (
             "deleteCustomerContact",
@@ -652,6 +687,11 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "deleteConnector",
             "mutation($id: UUID!) { deleteConnector(id: $id) { __typename } }".into(),
             json!({"id": id("connectors")}),
+        ),
+        (
+            "retireMatchingRule",
+            "mutation($id: UUID!) { retireMatchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
         ),
     ];
     let portal_cases: Vec<(&str, String, Value)> = vec![

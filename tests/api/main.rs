@@ -41,6 +41,7 @@ mod integrity;
 mod key_rotation_crash;
 mod master_data;
 mod matching;
+mod matching_rules;
 mod matching_rules_dry_run;
 mod multi_process;
 mod openapi;

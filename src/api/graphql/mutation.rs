@@ -45,7 +45,7 @@ impl From<DifferenceAction> for Action {
     }
 }
 
-#[Object]
+#[Object(name = "MutationRootFields")]
 impl MutationRoot {
     /// Run dunning as of a date (default today).
     async fn run_dunning(

@@ -53,7 +53,7 @@ type ContactLogPage = Page<ContactLogEntry>;
 
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "QueryRootFields")]
 impl QueryRoot {
     /// Differences found by statement reconciliation.
     #[allow(clippy::too_many_arguments)]
