@@ -8,6 +8,7 @@ mod limits;
 mod mutation;
 mod page;
 mod query;
+mod query_master_data;
 mod routing;
 mod subscription;
 
@@ -56,7 +57,7 @@ fn builder(
     state: Option<AppState>,
     limits: Limits,
 ) -> async_graphql::SchemaBuilder<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot> {
-    let mut builder = Schema::build(query::QueryRoot, mutation::MutationRoot, SubscriptionRoot)
+    let mut builder = Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         // Off or unbounded by default in async-graphql: bound them too.

@@ -9,7 +9,7 @@ use super::super::names::PreparedName;
 use super::super::references::RefStrength;
 use super::super::{LineInput, WriteOffReason};
 use super::confidence::PayerFit;
-use crate::domain::matching_rules::compiled::LineEffects;
+use crate::domain::matching_rules::compiled::{LineEffects, RuleRef};
 
 /// One document reference found in the line.
 #[derive(Debug, Clone)]
@@ -55,6 +55,10 @@ pub(super) struct Hyp {
     pub(super) evidence: Vec<Ev>,
     /// Customer and payer fit, rendered as evidence only if the hypothesis is shown (formatting is costly).
     pub(super) payer: Option<(u32, PayerFit)>,
+    /// The tenant's rule that shaped the hypothesis, if one did.
+    pub(super) matching_rule: Option<RuleRef>,
+    /// What the rule contributed, in words.
+    pub(super) rule_evidence: Vec<String>,
 }
 
 impl Hyp {
@@ -66,6 +70,8 @@ impl Hyp {
             conf: conf.clamp(0.0, 0.99),
             evidence: Vec::new(),
             payer: None,
+            matching_rule: None,
+            rule_evidence: Vec::new(),
         }
     }
 
@@ -128,6 +134,7 @@ pub(super) fn rule_text(rule: &str) -> &'static str {
         "foreign_currency" => "foreign-currency payment within FX tolerance",
         "transposed_digits" => "reference with two swapped digits and equal amount",
         "subset_sum" => "open items adding up to the amount",
+        "group_member_amount" => "payer's group and an equal open item of another member",
         _ => "matching rule",
     }
 }
