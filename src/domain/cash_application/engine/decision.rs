@@ -140,8 +140,8 @@ impl Engine {
                 confidence: h.conf,
                 rule: h.rule,
                 evidence,
-                matching_rule: h.matching_rule.clone(),
-                rule_evidence: h.rule_evidence.clone(),
+                matching_rule: h.by_rule.clone(),
+                rule_evidence: h.rule_notes.clone(),
                 learned_evidence: Vec::new(),
                 fx_rate: a.fx_rate,
             });

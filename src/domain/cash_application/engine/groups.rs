@@ -258,11 +258,11 @@ impl Engine {
     }
 
     fn widened_by(&self, h: &mut Hyp, rule: &RuleRef, code: &str) {
-        h.rule_evidence.push(format!(
+        h.rule_notes.push(format!(
             "rule '{}' (version {}) widens the candidates to the payer's group {code}",
             rule.name, rule.version
         ));
-        h.matching_rule = Some(rule.clone());
+        h.by_rule = Some(rule.clone());
     }
 
     /// Combinations of the group's open items (the payer's own included) adding up to the line; proposals.

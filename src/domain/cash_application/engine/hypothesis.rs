@@ -55,10 +55,10 @@ pub(super) struct Hyp {
     pub(super) evidence: Vec<Ev>,
     /// Customer and payer fit, rendered as evidence only if the hypothesis is shown (formatting is costly).
     pub(super) payer: Option<(u32, PayerFit)>,
-    /// The tenant's rule that shaped the hypothesis, if one did.
-    pub(super) matching_rule: Option<RuleRef>,
-    /// What the rule contributed, in words.
-    pub(super) rule_evidence: Vec<String>,
+    /// The tenant's rule that shaped this set, if one did.
+    pub(super) by_rule: Option<RuleRef>,
+    /// What the tenant's rules did to it, rendered apart from the built-in evidence.
+    pub(super) rule_notes: Vec<String>,
 }
 
 impl Hyp {
@@ -70,8 +70,8 @@ impl Hyp {
             conf: conf.clamp(0.0, 0.99),
             evidence: Vec::new(),
             payer: None,
-            matching_rule: None,
-            rule_evidence: Vec::new(),
+            by_rule: None,
+            rule_notes: Vec::new(),
         }
     }
 
