@@ -44,27 +44,27 @@ async fn a_group_has_a_parent_and_members_each_in_one_group_only() {
 
     // Conflicts and precise refusals.
     let dup = app.post("/api/v1/customer-groups", &json!({"code": "HD", "name": "Again"})).await;
-    assert_eq!((dup.status, dup.body["details"]["field"].as_str()), (409, Some("code")), "{}", dup.text);
+    assert_eq!((dup.status, dup.body["error"]["details"]["field"].as_str()), (409, Some("code")), "{}", dup.text);
     let taken =
         app.post("/api/v1/customer-groups", &json!({"code": "G2", "name": "Two", "members": ["X1", "S1"]})).await;
     assert_eq!(taken.status, 409, "{}", taken.text);
     assert_eq!(
-        (taken.body["details"]["customer"].as_str(), taken.body["details"]["group"].as_str()),
+        (taken.body["error"]["details"]["customer"].as_str(), taken.body["error"]["details"]["group"].as_str()),
         (Some("S1"), Some("HD"))
     );
     let unknown =
         app.post("/api/v1/customer-groups", &json!({"code": "G2", "name": "Two", "members": ["X1", "NOPE"]})).await;
     assert_eq!(
-        (unknown.status, unknown.body["details"]["field"].as_str()),
+        (unknown.status, unknown.body["error"]["details"]["field"].as_str()),
         (422, Some("members[1]")),
         "{}",
         unknown.text
     );
     let parent =
         app.post("/api/v1/customer-groups", &json!({"code": "G2", "name": "Two", "parent_customer": "NOPE"})).await;
-    assert_eq!((parent.status, parent.body["details"]["field"].as_str()), (422, Some("parent_customer")));
+    assert_eq!((parent.status, parent.body["error"]["details"]["field"].as_str()), (422, Some("parent_customer")));
     let bad = app.post("/api/v1/customer-groups", &json!({"code": "", "name": "Two"})).await;
-    assert_eq!((bad.status, bad.body["details"]["field"].as_str()), (422, Some("code")));
+    assert_eq!((bad.status, bad.body["error"]["details"]["field"].as_str()), (422, Some("code")));
     assert_eq!(app.get("/api/v1/customer-groups?limit=10").await.body["items"].as_array().unwrap().len(), 1);
 
     // The customer shows its group.
@@ -80,7 +80,7 @@ async fn a_group_has_a_parent_and_members_each_in_one_group_only() {
     assert_eq!(codes(&r.body), ["P1", "S2"]);
     assert_eq!(app.get("/api/v1/customers/S1").await.body["group"], Value::Null);
     let r = app.put("/api/v1/customer-groups/HD/members", &json!({"customers": ["S2"]})).await;
-    assert_eq!((r.status, r.body["details"]["field"].as_str()), (422, Some("customers")), "{}", r.text);
+    assert_eq!((r.status, r.body["error"]["details"]["field"].as_str()), (422, Some("customers")), "{}", r.text);
     // By id too; the parent cleared stays a member; a new parent joins.
     let r =
         app.patch_as(&app.api_key, &format!("/api/v1/customer-groups/{id}"), &json!({"parent_customer": null})).await;
@@ -211,7 +211,7 @@ async fn reports_cover_a_whole_group() {
     assert!(csv.text.contains("S1,") && !csv.text.contains("X1,"), "{}", csv.text);
     for (q, field) in [("group=NOPE", "group"), ("group=HD&customer=P1", "group")] {
         let r = app.get(&format!("/api/v1/reports/aging?{q}")).await;
-        assert_eq!((r.status, r.body["details"]["field"].as_str()), (422, Some(field)), "{q}: {}", r.text);
+        assert_eq!((r.status, r.body["error"]["details"]["field"].as_str()), (422, Some(field)), "{q}: {}", r.text);
     }
     let r = app
         .graphql_as(
