@@ -2,3 +2,5 @@
 
 mod groups;
 mod rules;
+
+mod user_rules;

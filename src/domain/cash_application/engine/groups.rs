@@ -258,10 +258,7 @@ impl Engine {
     }
 
     fn widened_by(&self, h: &mut Hyp, rule: &RuleRef, code: &str) {
-        h.rule_notes.push(format!(
-            "rule '{}' (version {}) widens the candidates to the payer's group {code}",
-            rule.name, rule.version
-        ));
+        h.rule_notes.push(format!("{} widens the candidates to the payer's group {code}", super::rule_label(rule)));
         h.by_rule = Some(rule.clone());
     }
 

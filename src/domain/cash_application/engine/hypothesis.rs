@@ -9,6 +9,7 @@ use super::super::names::PreparedName;
 use super::super::references::RefStrength;
 use super::super::{LineInput, WriteOffReason};
 use super::confidence::PayerFit;
+use super::rules::RuleLine;
 use crate::domain::matching_rules::compiled::{LineEffects, RuleRef};
 
 /// One document reference found in the line.
@@ -101,6 +102,8 @@ pub(super) struct Ctx<'a> {
     pub(super) n_fits: usize,
     /// What the tenant's matching rules say about the line (empty without rules).
     pub(super) rules: LineEffects,
+    /// What applying them found out (the payer they named, captures that named nothing).
+    pub(super) rx: RuleLine,
 }
 
 impl Ctx<'_> {
@@ -135,6 +138,7 @@ pub(super) fn rule_text(rule: &str) -> &'static str {
         "transposed_digits" => "reference with two swapped digits and equal amount",
         "subset_sum" => "open items adding up to the amount",
         "group_member_amount" => "payer's group and an equal open item of another member",
+        "rule_write_off" => "remainder written off by a matching rule",
         _ => "matching rule",
     }
 }
