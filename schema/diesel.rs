@@ -302,6 +302,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_group_members (tenant_id, customer_id) {
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        group_id -> Uuid,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_groups (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        parent_customer_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -1075,6 +1096,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     connectors,
     customer_contacts,
     customer_dunning,
+    customer_group_members,
+    customer_groups,
     customer_statement_lines,
     customer_statement_mappings,
     customer_statements,

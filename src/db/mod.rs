@@ -10,6 +10,7 @@ pub mod connector_push;
 pub mod connectors;
 pub mod credit;
 pub mod customer_contacts;
+pub mod customer_groups;
 pub mod customer_statement_mappings;
 pub mod customer_statements;
 pub mod customers;

@@ -72,6 +72,8 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
 
     ok(app.post("/api/v1/products", &json!({"code": "C1", "name": "A product coded like a customer"})).await, 201)
         .await;
+    let group = json!({"code": "C1", "name": "A group coded like a customer", "members": ["C2"]});
+    ok(app.post("/api/v1/customer-groups", &group).await, 201).await;
     let contact =
         ok(app.post("/api/v1/customers/C1/contacts", &json!({"name": "Li Na", "for_statements": true})).await, 201)
             .await;
@@ -234,6 +236,8 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
     let body = match (method, template) {
         ("patch", "/customers/{code}") => json!({"name": "Hijacked"}),
         ("patch", "/products/{code}") => json!({"name": "Hijacked"}),
+        ("patch", "/customer-groups/{code}") => json!({"name": "Hijacked"}),
+        ("put", "/customer-groups/{code}/members") => json!({"customers": ["C1"]}),
         ("post", "/customers/{code}/contacts") => json!({"name": "Hijacked"}),
         ("patch", "/customers/{code}/contacts/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/documents/{id}") => json!({"amount": "1.00"}),
@@ -301,6 +305,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("difference_comments c JOIN differences d ON d.id = c.difference_id WHERE d.tenant_id = '{t}'"),
         format!("customers WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
         format!("products WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("customer_groups WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("customer_group_members WHERE tenant_id = '{t}' AND customer_id IN (SELECT id FROM customers WHERE code = 'C1')"),
         format!("customer_contacts WHERE tenant_id = '{t}'"),
         format!("api_keys WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
         format!("portal_tokens WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
@@ -465,6 +471,18 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             json!({"id": id("statement-runs")}),
         ),
         ("customer", "{ customer(code: \"C1\") { __typename } }".into(), json!({})),
+        ("customerGroup", "{ customerGroup(code: \"C1\") { __typename } }".into(), json!({})),
+        ("groupStatementOfAccount", "{ groupStatementOfAccount(code: \"C1\") { __typename } }".into(), json!({})),
+        (
+            "updateCustomerGroup",
+            "mutation { updateCustomerGroup(code: \"C1\", patch: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({}),
+        ),
+        (
+            "replaceCustomerGroupMembers",
+            "mutation { replaceCustomerGroupMembers(code: \"C1\", input: {customers: [\"C1\"]}) { __typename } }".into(),
+            json!({}),
+        ),
         ("customerBalance", "{ customerBalance(code: \"C1\") { __typename } }".into(), json!({})),
         ("document", "query($id: UUID!) { document(id: $id) { __typename } }".into(), json!({"id": id("documents")})),
         (
@@ -693,6 +711,7 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "mutation($id: UUID!) { retireMatchingRule(id: $id) { __typename } }".into(),
             json!({"id": id("matching-rules")}),
         ),
+        ("deleteCustomerGroup", "mutation { deleteCustomerGroup(code: \"C1\") { __typename } }".into(), json!({})),
     ];
     let portal_cases: Vec<(&str, String, Value)> = vec![
         (
@@ -737,6 +756,7 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
         ),
         ("customers", "{ customers(code: \"C1\") { items { code } } }".into(), json!({})),
         ("products", "{ products(code: \"C1\") { items { code } } }".into(), json!({})),
+        ("customerGroups", "{ customerGroups(code: \"C1\") { items { code } } }".into(), json!({})),
         (
             "workOrders",
             "query($id: UUID) { workOrders(assignee: $id) { items { id } } }".into(),

@@ -21,6 +21,7 @@ mod connectors_odoo;
 mod connectors_open_banking;
 mod credit;
 mod csv_injection;
+mod customer_groups;
 mod customers;
 mod data_safety;
 mod deep_nesting;

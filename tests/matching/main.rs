@@ -1,5 +1,6 @@
 //! The matching engine (src/domain/cash_application) on hand-made books, one rule at a time.
 
+mod groups;
 mod rules;
 
 mod user_rules;

@@ -9,6 +9,7 @@ mod matching_rules;
 mod mutation;
 mod page;
 mod query;
+mod query_master_data;
 mod routing;
 mod subscription;
 
@@ -67,7 +68,7 @@ fn builder(
     state: Option<AppState>,
     limits: Limits,
 ) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    let query = QueryRoot(query::QueryRoot, matching_rules::MatchingRulesQuery);
+    let query = QueryRoot(query::QueryRoot::default(), matching_rules::MatchingRulesQuery);
     let mutation = MutationRoot(mutation::MutationRoot, matching_rules::MatchingRulesMutation);
     let mut builder = Schema::build(query, mutation, SubscriptionRoot)
         .limit_depth(limits.max_depth)

@@ -264,6 +264,44 @@ impl MutationRoot {
         run(ctx, move |conn, p| crate::services::products::update(conn, p, &code, patch.into())).await
     }
 
+    /// Creates a customer group (a parent company and its subsidiaries; a customer is in one group at most).
+    async fn create_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::customer_groups::CustomerGroupInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::create(conn, p, input)).await
+    }
+
+    /// Renames a customer group or sets its parent (null clears it).
+    async fn update_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        patch: super::inputs::CustomerGroupPatchInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::update(conn, p, &code, patch.into())).await
+    }
+
+    /// Replaces a customer group's members (the parent must stay).
+    async fn replace_customer_group_members(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: crate::services::customer_groups::GroupMembersInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::put_members(conn, p, &code, input)).await
+    }
+
+    /// Deletes a customer group; its members are released. Answers the group as it was.
+    async fn delete_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::delete(conn, p, &code)).await
+    }
+
     /// Adds a contact to the customer `code`.
     async fn create_customer_contact(
         &self,

@@ -7,6 +7,7 @@ use crate::services::cash_application::AllocationView;
 use crate::services::collection_tasks::CollectionTaskView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
 use crate::services::contact_log::ContactLogEntry;
+use crate::services::customer_groups::CustomerGroupView;
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
@@ -30,7 +31,8 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
     concrete(name = "WorkOrderPage", params(WorkOrderView)),
     concrete(name = "CollectionTaskPage", params(CollectionTaskView)),
-    concrete(name = "ContactLogPage", params(ContactLogEntry))
+    concrete(name = "ContactLogPage", params(ContactLogEntry)),
+    concrete(name = "CustomerGroupPage", params(CustomerGroupView))
 )]
 pub struct Page<T: OutputType> {
     pub items: Vec<T>,

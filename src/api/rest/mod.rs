@@ -10,6 +10,7 @@ pub mod connector_push;
 pub mod connectors;
 pub mod credit;
 pub mod customer_contacts;
+pub mod customer_groups;
 pub mod customers;
 pub mod data_safety;
 pub mod difference_causes;
@@ -132,6 +133,7 @@ rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
     customers::import, customers::create, customers::list, customers::balance, customers::payment_behaviour, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
+    customer_groups::create, customer_groups::list, customer_groups::get, customer_groups::update, customer_groups::put_members, customer_groups::remove, customer_groups::statement_of_account,
     products::import, products::create, products::list, products::get, products::update,
     templates::list, templates::download, import_mappings::list, import_mappings::create, import_mappings::get, import_mappings::replace, import_mappings::remove,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::get_settings, documents::put_settings,

@@ -174,6 +174,13 @@ fn ledger_examples() -> Vec<(&'static str, &'static str, Value)> {
             json!([product(), {"code": "SRV-INSTALL", "name": "安装服务", "kind": "service", "unit": "h", "default_price": "300.00", "currency": "CNY", "tax_rate": "6"}]),
         ),
         ("importProducts", "text/csv", json!(PRODUCTS_CSV)),
+        (
+            "createCustomerGroup",
+            "application/json",
+            json!({"code": "HUADONG", "name": "华东集团", "parent_customer": "C000002", "members": ["C000003", "C000004"]}),
+        ),
+        ("updateCustomerGroup", "application/json", json!({"name": "Huadong Group", "parent_customer": null})),
+        ("replaceCustomerGroupMembers", "application/json", json!({"customers": ["C000002", "C000003"]})),
         ("createCustomerContact", "application/json", contact()),
         ("updateCustomerContact", "application/json", json!({"phone": "+86 21 6888 0001", "for_dunning": true})),
         (

@@ -26,6 +26,8 @@ pub const TABLES: &[&str] = &[
     "connector_push_secrets",
     "customers",
     "customer_contacts",
+    "customer_groups",
+    "customer_group_members",
     "products",
     "customer_statement_mappings",
     "import_mappings",

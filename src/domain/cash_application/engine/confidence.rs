@@ -52,6 +52,14 @@ pub(super) enum PayerFit {
     Mismatch,
     /// The payer IBAN belongs to a different customer.
     Conflict,
+    /// The payer (identified by IBAN, or by a name matching at >= 0.9) is customer `payer`, a member of the same
+    /// customer group as the document's customer.
+    Group {
+        /// The member the payer was identified as.
+        payer: u32,
+        /// Identified by IBAN (else by name).
+        by_iban: bool,
+    },
 }
 
 /// Confidence adjustment for payer evidence. A confirmed payer is what lifts amount- or weak-reference-based rules
@@ -64,6 +72,9 @@ pub(super) fn payer_adjustment(fit: PayerFit) -> f64 {
         PayerFit::Name(_) | PayerFit::Unknown => 0.0,
         PayerFit::Mismatch => -0.05,
         PayerFit::Conflict => -0.25,
+        // A member paying for another member of its group: no contradiction, and an IBAN is a little support.
+        PayerFit::Group { by_iban: true, .. } => 0.01,
+        PayerFit::Group { by_iban: false, .. } => 0.0,
     }
 }
 

@@ -137,6 +137,7 @@ pub(super) fn rule_text(rule: &str) -> &'static str {
         "foreign_currency" => "foreign-currency payment within FX tolerance",
         "transposed_digits" => "reference with two swapped digits and equal amount",
         "subset_sum" => "open items adding up to the amount",
+        "group_member_amount" => "payer's group and an equal open item of another member",
         "rule_write_off" => "remainder written off by a matching rule",
         _ => "matching rule",
     }
