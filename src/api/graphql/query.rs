@@ -1,3 +1,6 @@
+//! Long file: the GraphQL query root is one object holding every query field of the API, each a thin call
+//! into a service; splitting it would rename the root type clients see.
+
 use super::page::Page;
 use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
