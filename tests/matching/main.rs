@@ -2,3 +2,5 @@
 
 mod learned;
 mod rules;
+
+mod user_rules;

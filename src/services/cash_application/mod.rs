@@ -7,15 +7,21 @@
 //! and writes allocations, write-offs, open amounts and line statuses in bulk. A crash rolls the
 //! whole run back and another worker picks it up again.
 
+mod dry_run;
 mod execute;
 mod learned_facts;
 mod learning;
 mod manual;
 mod review;
+mod rules;
 mod run;
 mod settings;
 mod worker;
 
+pub use dry_run::{
+    dry_run, DraftRule, DryRunAllocation, DryRunDecisions, DryRunLine, DryRunOutcome, DryRunReport, DryRunRequest,
+    DryRunRule, DryRunSummary, MAX_DRY_RUN_LINES,
+};
 pub use learned_facts::{
     get_learned_fact, list_learned_facts, revoke_learned_fact, LearnedFactDetail, LearnedFactQuery,
     LearnedFactSourceView, LearnedFactView,

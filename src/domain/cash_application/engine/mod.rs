@@ -70,6 +70,7 @@ mod learned;
 mod lookup;
 mod payer;
 mod payer_amount;
+mod rules;
 mod single_reference;
 mod transposed_digits;
 
@@ -77,6 +78,7 @@ pub use confidence::AMBIGUITY_MARGIN;
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 use hypothesis::{Ctx, Hit, Hyp};
 pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
+pub use rules::rule_label;
 
 /// Item belongs to a customer we were not given.
 const NO_CUSTOMER: u32 = u32::MAX;
@@ -116,6 +118,8 @@ pub struct Engine {
     rules: CompiledRules,
     /// What people taught (nothing by default).
     learned: learned::LearnedBook,
+    /// Customers by code and id, documents by their own reference: what the rules' captures name.
+    rule_ix: rules::RuleIndexes,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +137,7 @@ impl Engine {
     /// Uses the tenant's matching rules from now on (they add to the built-in evidence or override it).
     pub fn set_rules(&mut self, rules: CompiledRules) {
         self.rules = rules;
+        self.rule_ix.index_customers(&self.customers);
     }
 
     /// Decides one line; auto-applied allocations reduce the open amounts inside the engine, so later lines see
@@ -145,8 +150,13 @@ impl Engine {
             );
         }
         let mut ctx = self.line_context(line);
+        if let Some(ignored) = self.ignored(&ctx) {
+            return ignored;
+        }
+        self.rule_payer(&mut ctx);
         self.resolve_learned(&mut ctx);
-        let hits = self.collect_hits(line);
+        let mut hits = self.collect_hits(line);
+        self.rule_hits(&mut ctx, &mut hits);
         let mut hyps: Vec<Hyp> = Vec::new();
         let mut dups: Vec<u32> = Vec::new();
         let n_strong = hits.iter().filter(|h| h.strength >= RefStrength::Degraded).count();
@@ -199,6 +209,7 @@ impl Engine {
             n_fits: 0,
             rules: self.rules.evaluate(line),
             learned: None,
+            rx: Default::default(),
         }
     }
 
