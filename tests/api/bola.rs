@@ -211,6 +211,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
     ids.insert("webhook-deliveries", delivery["id"].as_str().unwrap().to_string());
+    ids.insert("learned-facts", learned_fact(app).await);
 
     // Tenant B: its own key, and a customer with a portal token of its own.
     let (_, b_key) = app.create_tenant("Tenant B");
@@ -220,6 +221,22 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .unwrap()
         .to_string();
     World { ids, portal_c1, portal_c2, portal_b, b_key }
+}
+
+/// A learned fact: C2's invoice paid by hand from a line that names C2 as the payer.
+async fn learned_fact(app: &TestApp) -> String {
+    let invoice = app.create_invoice("C2", "INV-2026-0000201", "60.00").await;
+    let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
+        BL2,DE89370400440532013000,2026-04-02,,60.00,EUR,CUSTOMER C2,,,\n";
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
+    ok(r, 201).await;
+    let line = ok(app.get("/api/v1/bank-lines?q=BL2").await, 200).await["items"][0]["id"].clone();
+    let manual = json!({"bank_line_id": line, "allocations": [{"document_id": invoice["id"], "amount": "60.00"}]});
+    ok(app.post("/api/v1/allocations", &manual).await, 201).await;
+    let facts = ok(app.get("/api/v1/learned-facts?customer=C2").await, 200).await;
+    facts["items"][0]["id"].as_str().expect("a learned fact").to_string()
 }
 
 /// A body the route accepts, so the call reaches the ownership check instead of failing
@@ -531,6 +548,16 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "rejectAllocation",
             "mutation($id: UUID!) { rejectAllocation(id: $id) { __typename } }".into(),
             json!({"id": id("allocations")}),
+        ),
+        (
+            "learnedFact",
+            "query($id: UUID!) { learnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
+        ),
+        (
+            "revokeLearnedFact",
+            "mutation($id: UUID!) { revokeLearnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
         ),
         (
             "rotateWebhookSecret",

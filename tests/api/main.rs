@@ -39,6 +39,7 @@ mod import_mappings;
 mod instalments;
 mod integrity;
 mod key_rotation_crash;
+mod learned_facts;
 mod master_data;
 mod matching;
 mod multi_process;

@@ -1,3 +1,4 @@
 //! The matching engine (src/domain/cash_application) on hand-made books, one rule at a time.
 
+mod learned;
 mod rules;

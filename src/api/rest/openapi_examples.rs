@@ -221,7 +221,9 @@ fn matching_examples() -> Vec<(&'static str, &'static str, Value)> {
             "application/json",
             json!({
                 "auto_apply_threshold": "0.90", "tolerance_percent": "0.5", "tolerance_absolute": "5.00",
-                "fx_tolerance_percent": "2.0", "auto_apply_oldest_first": true
+                "fx_tolerance_percent": "2.0", "auto_apply_oldest_first": true, "learning_enabled": true,
+                "learned_iban_min_confirmations": 1, "learned_name_min_confirmations": 2,
+                "learned_combined_min_confirmations": 2
             }),
         ),
         (

@@ -71,7 +71,11 @@ fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResu
         }
     }
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
-    Ok(Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency)))
+    let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
+    if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
+        engine.set_learned(facts, thresholds);
+    }
+    Ok(engine)
 }
 
 fn customer_info(c: cash_db::MatchingCustomer) -> CustomerInfo {
@@ -402,6 +406,7 @@ fn allocation_row(
         rule: a.rule.into(),
         explanation: serde_json::json!({
             "summary": explanation, "evidence": a.evidence, "rule": a.rule,
+            "learned_evidence": a.learned_evidence,
         }),
         fx_rate: a.fx_rate,
         created_at: ctx.now,

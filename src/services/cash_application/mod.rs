@@ -8,12 +8,18 @@
 //! whole run back and another worker picks it up again.
 
 mod execute;
+mod learned_facts;
+mod learning;
 mod manual;
 mod review;
 mod run;
 mod settings;
 mod worker;
 
+pub use learned_facts::{
+    get_learned_fact, list_learned_facts, revoke_learned_fact, LearnedFactDetail, LearnedFactQuery,
+    LearnedFactSourceView, LearnedFactView,
+};
 pub use manual::{allocate_manually, ManualAllocation, ManualAllocationPart};
 pub use review::{allocations_csv, confirm, list_allocations, reject, AllocationPage, AllocationQuery, AllocationView};
 pub use run::{get_run, start_run, RunRequest, RunView};

@@ -128,6 +128,7 @@ impl Engine {
         if let Some(e) = h.payer.and_then(|(c, fit)| self.payer_evidence(ctx, c, fit)) {
             evidence.push(e);
         }
+        let learned = self.learned_evidence(ctx, h);
         for (k, a) in h.allocs.iter().enumerate() {
             let it = &self.items[a.item as usize];
             let evidence = if k + 1 == h.allocs.len() { std::mem::take(&mut evidence) } else { evidence.clone() };
@@ -142,7 +143,7 @@ impl Engine {
                 evidence,
                 matching_rule: None,
                 rule_evidence: Vec::new(),
-                learned_evidence: Vec::new(),
+                learned_evidence: learned.clone(),
                 fx_rate: a.fx_rate,
             });
         }

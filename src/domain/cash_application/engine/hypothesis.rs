@@ -95,6 +95,8 @@ pub(super) struct Ctx<'a> {
     pub(super) n_fits: usize,
     /// What the tenant's matching rules say about the line (empty without rules).
     pub(super) rules: LineEffects,
+    /// What learned facts say about the payer (only read when no master-data IBAN identifies it).
+    pub(super) learned: Option<super::learned::LearnedPayer>,
 }
 
 impl Ctx<'_> {

@@ -66,6 +66,7 @@ mod combined_references;
 mod confidence;
 mod decision;
 mod hypothesis;
+mod learned;
 mod lookup;
 mod payer;
 mod payer_amount;
@@ -73,6 +74,7 @@ mod single_reference;
 mod transposed_digits;
 
 pub use confidence::AMBIGUITY_MARGIN;
+pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 use hypothesis::{Ctx, Hit, Hyp};
 
@@ -112,6 +114,8 @@ pub struct Engine {
     scratch: String,
     /// The tenant's matching rules, compiled for this run (none by default).
     rules: CompiledRules,
+    /// What people taught (nothing by default).
+    learned: learned::LearnedBook,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +145,7 @@ impl Engine {
             );
         }
         let mut ctx = self.line_context(line);
+        self.resolve_learned(&mut ctx);
         let hits = self.collect_hits(line);
         let mut hyps: Vec<Hyp> = Vec::new();
         let mut dups: Vec<u32> = Vec::new();
@@ -193,6 +198,7 @@ impl Engine {
             fits: [(NO_CUSTOMER, PayerFit::Unknown); 6],
             n_fits: 0,
             rules: self.rules.evaluate(line),
+            learned: None,
         }
     }
 

@@ -33,6 +33,7 @@ impl Engine {
                 }
             }
         };
+        let fit = self.learned_fit(ctx, cust, fit);
         if ctx.n_fits < ctx.fits.len() {
             ctx.fits[ctx.n_fits] = (cust, fit);
             ctx.n_fits += 1;
@@ -55,7 +56,8 @@ impl Engine {
                 ctx.iban_custs.iter().map(|&c| cname(c)).collect::<Vec<_>>().join(", "),
                 cname(cust)
             )),
-            PayerFit::Unknown => None,
+            // Learned evidence is rendered apart (`learned_evidence`).
+            PayerFit::Unknown | PayerFit::Learned(_) => None,
         }
     }
 
