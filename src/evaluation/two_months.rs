@@ -62,7 +62,9 @@ impl MonthTruth {
     fn keys_of(&self, line: &str) -> HashSet<Key> {
         self.by_line
             .get(line)
-            .map(|v| v.iter().map(|a| (line.to_string(), a.doc_no.clone(), amount_key(&a.amount.to_string()))).collect())
+            .map(|v| {
+                v.iter().map(|a| (line.to_string(), a.doc_no.clone(), amount_key(&a.amount.to_string()))).collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -123,8 +125,6 @@ pub struct TenantOutcome {
 pub struct TwoMonthScores {
     pub with_learning: TenantOutcome,
     pub without_learning: TenantOutcome,
-    /// Whether the tenant switch for learning exists (without it both tenants learn alike).
-    pub learning_switch: bool,
     pub report: String,
 }
 
@@ -134,18 +134,11 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<TwoMon
     crate::db::run_migrations(&mut conn)?;
     let truth = [MonthTruth::read(&dir.join("month1"))?, MonthTruth::read(&dir.join("month2"))?];
     let keys = Keyring::from_keys(vec![crate::domain::envelope::Key::generate()]);
-    let mut outcomes = Vec::new();
-    let mut switch = false;
-    for learning in [true, false] {
-        let ctx = Ctx { pool: &pool, keys: &keys, dir, truth: &truth };
-        let (outcome, has_switch) = two_months(&mut conn, &ctx, learning)?;
-        switch = has_switch;
-        outcomes.push(outcome);
-    }
-    let without_learning = outcomes.pop().unwrap_or_default();
-    let with_learning = outcomes.pop().unwrap_or_default();
-    let report = report(dir, &with_learning, &without_learning, switch);
-    Ok(TwoMonthScores { with_learning, without_learning, learning_switch: switch, report })
+    let ctx = Ctx { pool: &pool, keys: &keys, dir, truth: &truth };
+    let with_learning = two_months(&mut conn, &ctx, true)?;
+    let without_learning = two_months(&mut conn, &ctx, false)?;
+    let report = report(dir, &with_learning, &without_learning);
+    Ok(TwoMonthScores { with_learning, without_learning, report })
 }
 
 struct Ctx<'a> {
@@ -156,12 +149,12 @@ struct Ctx<'a> {
 }
 
 /// A fresh tenant: month 1 imported and run, reviewed by the scripted person, month 2 imported
-/// and run. Returns whether learning could be switched as asked.
-fn two_months(conn: &mut PgConnection, ctx: &Ctx, learning: bool) -> Result<(TenantOutcome, bool), String> {
+/// and run.
+fn two_months(conn: &mut PgConnection, ctx: &Ctx, learning: bool) -> Result<TenantOutcome, String> {
     let name = if learning { "Evaluation, learning on" } else { "Evaluation, learning off" };
     let created = conn.transaction(|c| tenants::create(c, name, "EUR")).map_err(|e| e.message)?;
     let p = Principal { tenant_id: created.tenant_id, actor: Actor::System, role: Role::Admin, scopes: vec![] };
-    let switched = switch_learning(conn, &p, learning)?;
+    switch_learning(conn, &p, learning)?;
     let month1 = ctx.dir.join("month1");
     import_books(conn, &p, ctx.keys, &month1)?;
     setup_accounts(conn, &p)?;
@@ -179,13 +172,15 @@ fn two_months(conn: &mut PgConnection, ctx: &Ctx, learning: bool) -> Result<(Ten
     let run2 = run_matching(conn, ctx.pool, ctx.keys, &p)?;
     let mut second = score(conn, p.tenant_id, run2.id, &ctx.truth[1], ctx.truth)?;
     second.seconds = t.elapsed().as_secs_f64();
-    Ok((TenantOutcome { month1: first, review, month2: second }, switched))
+    Ok(TenantOutcome { month1: first, review, month2: second })
 }
 
-/// Switches the tenant's learning on or off; false when the service has no such switch (then
-/// the tenant keeps its default).
-fn switch_learning(_conn: &mut PgConnection, _p: &Principal, _on: bool) -> Result<bool, String> {
-    Ok(false)
+/// Switches the tenant's learning on or off (matching settings).
+fn switch_learning(conn: &mut PgConnection, p: &Principal, on: bool) -> Result<(), String> {
+    let mut settings = conn.transaction(|c| matching::get_settings(c, p)).map_err(|e| e.message)?;
+    settings.learning_enabled = on;
+    conn.transaction(|c| matching::put_settings(c, p, settings)).map_err(|e| e.message)?;
+    Ok(())
 }
 
 /// Scores one run: its auto-applied allocations against the truth of both months, its recall
@@ -357,7 +352,8 @@ impl Ids {
         let short = truth.filter(|t| t.1 < Decimal::ZERO && matches!(t.2.as_str(), "bank_fee" | "discount"));
         let mut parts = Vec::new();
         for a in missing {
-            let (document_id, currency) = self.docs.get(&a.doc_no).ok_or_else(|| format!("no document {}", a.doc_no))?;
+            let (document_id, currency) =
+                self.docs.get(&a.doc_no).ok_or_else(|| format!("no document {}", a.doc_no))?;
             parts.push(matching::ManualAllocationPart {
                 document_id: *document_id,
                 amount: a.amount.abs().to_string(),
@@ -422,13 +418,13 @@ fn pct(x: f64) -> String {
 }
 
 /// The report: the headline figures side by side, then month 2 per scenario.
-fn report(dir: &Path, with: &TenantOutcome, without: &TenantOutcome, switch: bool) -> String {
+fn report(dir: &Path, with: &TenantOutcome, without: &TenantOutcome) -> String {
     let (m1, m2, n2) = (&with.month1, &with.month2, &without.month2);
-    let row = |name: &str, f: &dyn Fn(&RunFigures) -> String| format!("| {name} | {} | {} | {} |\n", f(m1), f(m2), f(n2));
+    let row =
+        |name: &str, f: &dyn Fn(&RunFigures) -> String| format!("| {name} | {} | {} | {} |\n", f(m1), f(m2), f(n2));
     let mut out = format!(
-        "# Matching over two months: {}\n\n{}\n\n| measure | month 1 | month 2 with learning | month 2 without learning |\n|---|---|---|---|\n",
+        "# Matching over two months: {}\n\n| measure | month 1 | month 2 with learning | month 2 without learning |\n|---|---|---|---|\n",
         dir.display(),
-        if switch { "learning on for one tenant, off for the other" } else { "no learning switch: both tenants run alike" },
     );
     out.push_str(&row("true allocations of the month", &|f| f.truth.to_string()));
     out.push_str(&row("auto-applied allocations", &|f| f.auto_applied.to_string()));

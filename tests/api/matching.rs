@@ -338,12 +338,13 @@ async fn two_months_with_a_person_reviewing_the_first_meet_the_targets() {
         assert!(f.precision() >= 0.9995, "{}", s.report);
         assert_eq!(f.forbidden, 0, "{}", s.report);
     }
-    // The habits are in month 2: without learning they are proposals.
-    assert!(without.month2.recall() < 0.97, "{}", s.report);
-    if s.learning_switch {
-        assert!(with.month2.recall() >= 0.99, "{}", s.report);
-        assert!(with.month2.recall() > without.month2.recall(), "{}", s.report);
-    }
+    // Without learning a third party's payments and payments without reference stay proposals,
+    // month after month; what the person confirmed in month 1 applies them in month 2.
+    let third = |f: &duizhang::evaluation::two_months::RunFigures| f.per_scenario["third_party_payer"];
+    assert!(third(&without.month2).1 < third(&without.month2).0, "{}", s.report);
+    assert_eq!(third(&with.month2).1, third(&with.month2).0, "{}", s.report);
+    assert!(with.month2.recall() > without.month2.recall() + 0.01, "{}", s.report);
+    assert!(with.month2.recall() >= 0.94, "{}", s.report);
 }
 
 /// Inserts a run as a worker that was killed mid-run leaves it: `running`, a fresh heartbeat,
