@@ -39,7 +39,7 @@ pub fn build_pattern(p: &str) -> Result<Regex, String> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().chars().take(200).collect()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().chars().take(200).collect()
 }
 
 /// Which rule (and version) did something; every allocation a rule shaped carries it.

@@ -38,6 +38,8 @@ pub const TABLES: &[&str] = &[
     "bank_lines",
     "bank_import_settings",
     "matching_settings",
+    "matching_rules",
+    "matching_rule_versions",
     "fx_rates",
     "reconciliation_runs",
     "allocations",
