@@ -177,14 +177,15 @@ pub struct FactFilter {
 }
 
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &FactFilter) -> QueryResult<Vec<FactRow>> {
-    let mut q =
-        learned_facts::table
-            .inner_join(customers::table.on(
-                customers::tenant_id.eq(learned_facts::tenant_id).and(customers::id.eq(learned_facts::customer_id)),
-            ))
-            .filter(learned_facts::tenant_id.eq(tenant_id))
-            .select((LearnedFact::as_select(), customers::code))
-            .into_boxed();
+    let mut q = learned_facts::table
+        .inner_join(
+            customers::table.on(customers::tenant_id
+                .eq(learned_facts::tenant_id)
+                .and(customers::id.eq(learned_facts::customer_id))),
+        )
+        .filter(learned_facts::tenant_id.eq(tenant_id))
+        .select((LearnedFact::as_select(), customers::code))
+        .into_boxed();
     if let Some(k) = &f.kind {
         q = q.filter(learned_facts::kind.eq(k.clone()));
     }
@@ -217,11 +218,7 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<F
 }
 
 /// A fact's provenance, oldest first, with the bank's reference of each line.
-pub fn sources_of(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    fact_id: Uuid,
-) -> QueryResult<Vec<(Source, Option<String>)>> {
+pub fn sources_of(conn: &mut PgConnection, tenant_id: Uuid, fact_id: Uuid) -> QueryResult<Vec<(Source, Option<String>)>> {
     learned_fact_sources::table
         .inner_join(
             bank_lines::table.on(bank_lines::tenant_id

@@ -120,7 +120,10 @@ async fn a_confirmation_teaches_the_payer_and_the_next_run_applies_by_it() {
     import(
         &app,
         &app.api_key,
-        &[("L2", "2026-02-02", "230.00", "", OFFICE_IBAN, ""), ("L3", "2026-02-03", "315.00", OFFICE, "", "")],
+        &[
+            ("L2", "2026-02-02", "230.00", "", OFFICE_IBAN, ""),
+            ("L3", "2026-02-03", "315.00", OFFICE, "", ""),
+        ],
     )
     .await;
     let allocs = run(&app, &app.api_key).await;
@@ -128,8 +131,7 @@ async fn a_confirmation_teaches_the_payer_and_the_next_run_applies_by_it() {
     assert_eq!((l2[0]["state"].as_str(), l2[0]["doc_no"].as_str()), (Some("auto_applied"), Some("INV-2026-0000202")));
     let learned_evidence = l2[0]["explanation"]["learned_evidence"][0].as_str().unwrap();
     assert!(
-        learned_evidence
-            .starts_with(&format!("learned: payer IBAN {OFFICE_IBAN} pays for customer C1 (confirmed 1 time")),
+        learned_evidence.starts_with(&format!("learned: payer IBAN {OFFICE_IBAN} pays for customer C1 (confirmed 1 time")),
         "{learned_evidence}"
     );
     let l3 = of_line(&allocs, "L3");
@@ -258,11 +260,7 @@ async fn another_tenant_sees_and_revokes_nothing() {
     let r = app.send("DELETE", &format!("/api/v1/learned-facts/{id}"), Some(&other), None, &[]).await;
     assert_eq!(r.status, 404);
     let gql = app
-        .graphql_as(
-            Some(&other),
-            "mutation($id: UUID!) { revokeLearnedFact(id: $id) { fact { id } } }",
-            json!({"id": id}),
-        )
+        .graphql_as(Some(&other), "mutation($id: UUID!) { revokeLearnedFact(id: $id) { fact { id } } }", json!({"id": id}))
         .await;
     assert!(gql.body["errors"].is_array(), "{}", gql.text);
     assert!(facts(&app, "").await.iter().all(|f| f["revoked_at"].is_null()));

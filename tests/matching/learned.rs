@@ -45,18 +45,8 @@ fn item(n: u128, doc_no: &str, customer: u128, amount: &str) -> OpenItem {
 /// Acme: INV-...001 (100.00), 002 (230.00), 003 (315.00); Beta: INV-...011 (230.00).
 fn engine(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
     let customers = vec![
-        CustomerInfo {
-            id: cust(1),
-            name: "Acme Trading GmbH".into(),
-            aliases: vec![],
-            bank_accounts: vec![ACME_IBAN.into()],
-        },
-        CustomerInfo {
-            id: cust(2),
-            name: "Beta Logistics SARL".into(),
-            aliases: vec![],
-            bank_accounts: vec![BETA_IBAN.into()],
-        },
+        CustomerInfo { id: cust(1), name: "Acme Trading GmbH".into(), aliases: vec![], bank_accounts: vec![ACME_IBAN.into()] },
+        CustomerInfo { id: cust(2), name: "Beta Logistics SARL".into(), aliases: vec![], bank_accounts: vec![BETA_IBAN.into()] },
     ];
     let items = vec![
         item(1, "INV-2026-0000001", 1, "100.00"),
@@ -107,8 +97,7 @@ fn docs(o: &LineOutcome, set: u32) -> Vec<&str> {
 
 #[test]
 fn a_learned_iban_applies_after_one_confirmation_and_says_so_apart() {
-    let unknown =
-        engine(Vec::new(), LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), Some(OFFICE)));
+    let unknown = engine(Vec::new(), LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), Some(OFFICE)));
     assert_eq!(unknown.decision, Decision::Unmatched, "without learning the payer is nobody: {}", unknown.explanation);
 
     let facts = vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 1, 0)];
@@ -126,11 +115,8 @@ fn a_learned_iban_applies_after_one_confirmation_and_says_so_apart() {
 
     // The tenant asks for two confirmations: proposed, Acme first.
     let strict = LearnedSettings { min_iban: 2, ..LearnedSettings::default() };
-    let o = engine(vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 1, 0)], strict).match_line(&line(
-        "230.00",
-        Some(OFFICE_IBAN),
-        Some(OFFICE),
-    ));
+    let o = engine(vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 1, 0)], strict)
+        .match_line(&line("230.00", Some(OFFICE_IBAN), Some(OFFICE)));
     assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
     assert_eq!(docs(&o, 0), vec!["INV-2026-0000002"]);
     assert!(o.allocations[0].learned_evidence[0].contains("not enough on its own"), "{:?}", o.allocations[0]);

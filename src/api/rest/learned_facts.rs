@@ -65,8 +65,6 @@ pub async fn revoke(
 ) -> AppResult<HttpResponse> {
     let principal = p.clone();
     let id = id.into_inner();
-    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| {
-        matching::revoke_learned_fact(conn, &principal, id)
-    })
-    .await
+    execute_write(&state, &p, &req, &[], StatusCode::OK, move |conn| matching::revoke_learned_fact(conn, &principal, id))
+        .await
 }

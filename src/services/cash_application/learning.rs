@@ -77,11 +77,8 @@ pub(super) fn learn(
         .filter_map(|a| docs.iter().find(|d| d.id == a.document_id).map(|d| d.doc_no.as_str()))
         .collect();
     let line = cash_db::bank_line(conn, tenant, bank_line_id)?;
-    let texts: Vec<&str> = [&line.remittance, &line.creditor_reference, &line.end_to_end_id]
-        .into_iter()
-        .flatten()
-        .map(|s| s.as_str())
-        .collect();
+    let texts: Vec<&str> =
+        [&line.remittance, &line.creditor_reference, &line.end_to_end_id].into_iter().flatten().map(|s| s.as_str()).collect();
     let taught = lessons(line.counterparty_iban.as_deref(), line.counterparty_name.as_deref(), &texts, &paid);
     let now = Utc::now();
     let actor = format!("{}:{}", principal.actor.kind(), principal.actor.id());
@@ -120,10 +117,7 @@ pub(super) fn forget(conn: &mut PgConnection, tenant_id: Uuid, allocation_ids: &
 }
 
 /// The live facts for a run, or none when the tenant switched learning off.
-pub(super) fn for_engine(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-) -> AppResult<Option<(Vec<LearnedFact>, LearnedSettings)>> {
+pub(super) fn for_engine(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<Option<(Vec<LearnedFact>, LearnedSettings)>> {
     let (enabled, settings) = learning_settings(conn, tenant_id)?;
     if !enabled {
         return Ok(None);

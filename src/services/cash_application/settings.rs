@@ -112,14 +112,8 @@ pub fn put_settings(
         auto_apply_oldest_first: input.auto_apply_oldest_first,
         updated_at: Utc::now(),
         learning_enabled: input.learning_enabled,
-        learned_iban_min_confirmations: at_least_one(
-            "learned_iban_min_confirmations",
-            input.learned_iban_min_confirmations,
-        )?,
-        learned_name_min_confirmations: at_least_one(
-            "learned_name_min_confirmations",
-            input.learned_name_min_confirmations,
-        )?,
+        learned_iban_min_confirmations: at_least_one("learned_iban_min_confirmations", input.learned_iban_min_confirmations)?,
+        learned_name_min_confirmations: at_least_one("learned_name_min_confirmations", input.learned_name_min_confirmations)?,
         learned_combined_min_confirmations: at_least_one(
             "learned_combined_min_confirmations",
             input.learned_combined_min_confirmations,

@@ -122,7 +122,8 @@ pub(super) struct LearnedPayer {
 impl Engine {
     /// Uses what people taught from now on (see the module documentation of `learned` for how).
     pub fn set_learned(&mut self, facts: Vec<LearnedFact>, settings: LearnedSettings) {
-        let cust_by_id: HashMap<Uuid, u32> = self.customers.iter().enumerate().map(|(i, c)| (c.id, i as u32)).collect();
+        let cust_by_id: HashMap<Uuid, u32> =
+            self.customers.iter().enumerate().map(|(i, c)| (c.id, i as u32)).collect();
         let mut book = LearnedBook { settings, ..LearnedBook::default() };
         for f in facts {
             let Some(&cust) = cust_by_id.get(&f.customer_id) else { continue };
@@ -130,10 +131,9 @@ impl Engine {
                 continue;
             }
             // Never payer data from a line whose IBAN master data gives to another customer.
-            let conflicting = f
-                .source_ibans
-                .iter()
-                .any(|i| self.iban_index.get(&*normalize_iban(i)).is_some_and(|owners| !owners.contains(&cust)));
+            let conflicting = f.source_ibans.iter().any(|i| {
+                self.iban_index.get(&*normalize_iban(i)).is_some_and(|owners| !owners.contains(&cust))
+            });
             if conflicting {
                 continue;
             }
@@ -202,11 +202,8 @@ impl Engine {
         if facts.iter().map(of).any(|(f, c)| *c == cust && f.rejections > 0) {
             return false;
         }
-        let (kind, min) = if by_iban {
-            (LearnedKind::PayerIban, book.settings.min_iban)
-        } else {
-            (LearnedKind::PayerName, book.settings.min_name)
-        };
+        let (kind, min) =
+            if by_iban { (LearnedKind::PayerIban, book.settings.min_iban) } else { (LearnedKind::PayerName, book.settings.min_name) };
         let enough = facts.iter().map(of).any(|(f, c)| *c == cust && f.kind == kind && f.confirmations >= min);
         if !enough {
             return false;

@@ -74,9 +74,9 @@ mod single_reference;
 mod transposed_digits;
 
 pub use confidence::AMBIGUITY_MARGIN;
+pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 use hypothesis::{Ctx, Hit, Hyp};
-pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 
 /// Item belongs to a customer we were not given.
 const NO_CUSTOMER: u32 = u32::MAX;
