@@ -285,7 +285,7 @@ impl Generator<'_> {
         let d = self.take_open(customer, 1)[0];
         let (doc_no, amount, currency) = self.doc(d);
         let discount = currency.round(amount * Decimal::new(2, 2));
-        let on = self.data.ledger[d].issue_date + Days::new(8);
+        let on = (self.data.ledger[d].issue_date + Days::new(8)).max(self.period.start);
         let text = format!("{doc_no} less 2% skonto");
         let line = self.bank_line(Payer::Customer(customer), amount - discount, currency, on, text);
         let truth = [(d, amount - discount)];
