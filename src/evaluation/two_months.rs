@@ -201,7 +201,7 @@ fn score(
     let mut f = RunFigures {
         truth: month.keys.len(),
         auto_applied: auto.len(),
-        correct: auto.iter().filter(|k| is_true(*k)).count(),
+        correct: auto.iter().filter(|k| is_true(k)).count(),
         recalled: month.keys.intersection(&auto).count(),
         forbidden: auto.iter().filter(|k| FORBIDDEN.contains(&scenario(&k.0))).count(),
         proposed_first: month.keys.iter().filter(|k| !auto.contains(*k) && first.contains(*k)).count(),
