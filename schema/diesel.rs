@@ -302,6 +302,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_group_members (tenant_id, customer_id) {
+        tenant_id -> Uuid,
+        customer_id -> Uuid,
+        group_id -> Uuid,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_groups (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        code -> Text,
+        name -> Text,
+        parent_customer_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -554,6 +575,41 @@ diesel::table! {
         fx_tolerance_percent -> Numeric,
         auto_apply_oldest_first -> Bool,
         updated_at -> Timestamptz,
+        learning_enabled -> Bool,
+        learned_iban_min_confirmations -> Int4,
+        learned_name_min_confirmations -> Int4,
+        learned_combined_min_confirmations -> Int4,
+    }
+}
+
+diesel::table! {
+    learned_facts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        key -> Text,
+        customer_id -> Uuid,
+        confirmations -> Int4,
+        rejections -> Int4,
+        last_confirmed_at -> Nullable<Timestamptz>,
+        last_confirmed_by -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    learned_fact_sources (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        fact_id -> Uuid,
+        how -> Text,
+        bank_line_id -> Uuid,
+        allocation_id -> Uuid,
+        actor -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -1051,6 +1107,8 @@ diesel::joinable!(products -> tenants (tenant_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    learned_facts,
+    learned_fact_sources,
     matching_rules,
     matching_rule_versions,
     collection_settings,
@@ -1075,6 +1133,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     connectors,
     customer_contacts,
     customer_dunning,
+    customer_group_members,
+    customer_groups,
     customer_statement_lines,
     customer_statement_mappings,
     customer_statements,

@@ -152,7 +152,7 @@ pub struct AgingCell {
     pub items: i64,
 }
 
-/// Sums of open amounts per customer, currency and bucket. `lower_bounds`: the first day of
+/// Sums of open amounts per customer, currency and bucket (of the given customers only, when given). `lower_bounds`: the first day of
 /// each overdue bucket (e.g. [1, 31, 61, 91]); ages below the first are "current".
 pub fn aging(
     conn: &mut PgConnection,
@@ -160,9 +160,9 @@ pub fn aging(
     as_of: NaiveDate,
     by_due_date: bool,
     lower_bounds: &[i32],
-    customer_id: Option<Uuid>,
+    customers: Option<&[Uuid]>,
 ) -> QueryResult<Vec<AgingCell>> {
-    let scope = if customer_id.is_some() { Scope::Customers } else { Scope::Book };
+    let scope = if customers.is_some() { Scope::Customers } else { Scope::Book };
     without_jit(conn)?;
     diesel::sql_query(format!(
         "WITH {}, \
@@ -180,7 +180,7 @@ pub fn aging(
     .bind::<Date, _>(as_of)
     .bind::<Bool, _>(by_due_date)
     .bind::<Array<Integer>, _>(lower_bounds)
-    .bind::<Array<SqlUuid>, _>(customer_id.into_iter().collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(customers.unwrap_or_default())
     .load(conn)
 }
 

@@ -24,6 +24,9 @@ pub struct AccountLine {
     /// The document's lines, when asked for (`lines=true`) and it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<AccountDocumentLine>>,
+    /// In a customer group's statement: the member whose item it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
 }
 
 /// One line of an invoice or credit note, as a statement of account shows it.
@@ -67,6 +70,10 @@ pub struct StatementOfAccount {
     pub open_differences: Vec<OpenDifference>,
     /// How the customer paid in the 365 days up to the end of the period (or today).
     pub payment_behaviour: crate::domain::payment_behaviour::PaymentBehaviour,
+    /// In a customer group's statement (`customer_code` and `customer_name` are then the
+    /// group's): the members' codes; their rows name them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -82,6 +89,9 @@ pub struct OpenItemLine {
     pub days_overdue: i64,
     /// The instalments still open, when the item is due in instalments.
     pub instalments: Vec<OpenInstalmentLine>,
+    /// In a customer group's statement: the member whose item it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -110,4 +120,7 @@ pub struct OpenDifference {
     pub their_ref: Option<String>,
     pub currency: String,
     pub explanation: String,
+    /// In a customer group's statement: the member the difference is with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! Statement of account as CSV, one table for all currencies:
-//! `currency,date,kind,reference,debit,credit,balance`.
+//! `currency,date,kind,reference,debit,credit,balance`; a customer group's statement starts with
+//! a `customer` column naming each item's member.
 //!
 //! Per currency: an `opening_balance` row (date = the period's start, empty when the statement
 //! has none; only `balance` set), the items in order with their running balance, then a
@@ -19,32 +20,49 @@ pub const COLUMNS: [&str; 7] = ["currency", "date", "kind", "reference", "debit"
 pub fn statement_of_account(doc: StatementDoc<'_>) -> Result<Vec<u8>, RenderError> {
     let st = doc.statement;
     let mut w = CsvWriter::new();
-    w.row(COLUMNS)?;
+    let group = !st.members.is_empty();
+    // A group's rows lead with their member; one customer's statement keeps its columns.
+    let mut row = |customer: &str, cells: [&str; 7]| {
+        if group {
+            let mut all = vec![customer];
+            all.extend(cells);
+            w.row(all)
+        } else {
+            w.row(cells)
+        }
+    };
+    row("customer", COLUMNS)?;
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     for acc in &st.currencies {
         let cur = acc.currency.as_str();
-        w.row([cur, &date(st.from), "opening_balance", "", "", "", &acc.opening_balance])?;
+        row("", [cur, &date(st.from), "opening_balance", "", "", "", &acc.opening_balance])?;
         for l in &acc.lines {
-            w.row([
-                cur,
-                &l.date.to_string(),
-                &l.kind,
-                &l.reference,
-                l.debit.as_deref().unwrap_or(""),
-                l.credit.as_deref().unwrap_or(""),
-                &l.balance,
-            ])?;
+            row(
+                l.customer_code.as_deref().unwrap_or(""),
+                [
+                    cur,
+                    &l.date.to_string(),
+                    &l.kind,
+                    &l.reference,
+                    l.debit.as_deref().unwrap_or(""),
+                    l.credit.as_deref().unwrap_or(""),
+                    &l.balance,
+                ],
+            )?;
         }
         let (debit, credit) = totals(acc)?;
-        w.row([
-            cur,
-            &date(st.to),
-            "closing_balance",
+        row(
             "",
-            &format_amount(cur, debit),
-            &format_amount(cur, credit),
-            &acc.closing_balance,
-        ])?;
+            [
+                cur,
+                &date(st.to),
+                "closing_balance",
+                "",
+                &format_amount(cur, debit),
+                &format_amount(cur, credit),
+                &acc.closing_balance,
+            ],
+        )?;
     }
     Ok(w.finish()?)
 }

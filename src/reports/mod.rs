@@ -112,6 +112,14 @@ pub(crate) fn minor_units(currency: &str) -> u32 {
     Currency::parse(currency).map(|c| c.minor_units()).unwrap_or(2)
 }
 
+/// The reference column as printed: in a customer group's statement, led by the member's code.
+pub(crate) fn shown_reference(line: &crate::domain::statement_of_account::AccountLine) -> String {
+    match &line.customer_code {
+        Some(code) => format!("{code} · {}", line.reference),
+        None => line.reference.clone(),
+    }
+}
+
 /// Sums of the debit and credit columns of a currency's lines.
 pub(crate) fn totals(account: &CurrencyAccount) -> Result<(Decimal, Decimal), RenderError> {
     let (mut debit, mut credit) = (Decimal::ZERO, Decimal::ZERO);
@@ -190,6 +198,7 @@ mod tests {
                 balance: balance.to_string(),
                 document_id: None,
                 lines: None,
+                customer_code: None,
             });
         }
         StatementOfAccount {
@@ -215,6 +224,7 @@ mod tests {
             aging: vec![],
             open_differences: vec![],
             payment_behaviour: crate::domain::payment_behaviour::sample(),
+            members: vec![],
         }
     }
 

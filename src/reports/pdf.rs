@@ -303,8 +303,9 @@ fn currency_table(l: &mut Layout<'_>, doc: StatementDoc<'_>, acc: &CurrencyAccou
         let debit = line.debit.as_deref().map(amount).transpose()?;
         let credit = line.credit.as_deref().map(amount).transpose()?;
         let balance = amount(&line.balance)?;
+        let reference = super::shown_reference(line);
         l.row(
-            [Some(&date), Some(&kind), Some(&line.reference), debit.as_deref(), credit.as_deref(), Some(&balance)],
+            [Some(&date), Some(&kind), Some(&reference), debit.as_deref(), credit.as_deref(), Some(&balance)],
             Weight::Regular,
             &continued,
         );

@@ -222,7 +222,7 @@ fn currency_table(
     for l in &acc.lines {
         ws.write_datetime_with_format(row, 0, excel_date(l.date)?, &s.date)?;
         ws.write_string(row, 1, kind_label(&l.kind))?;
-        ws.write_string(row, 2, &l.reference)?;
+        ws.write_string(row, 2, super::shown_reference(l))?;
         if let Some(d) = &l.debit {
             ws.write_number_with_format(row, 3, number(d)?, &money)?;
         }

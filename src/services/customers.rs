@@ -4,13 +4,12 @@ use super::import::{ImportFormat, ImportReport, ParsedRows, RejectedRow};
 use super::import_sheet::{parse_rows, ReadRows};
 use super::pagination::{effective_limit, page, parse_cursor, Page};
 use super::require;
+use crate::db::audit as audit_db;
 use crate::db::customers::{self as customers_db, Customer, CustomerFilter};
-use crate::db::{audit as audit_db, documents as documents_db};
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::customer::{
     check_country, check_email, check_identifier, check_name, normalize_account, CustomerStatus,
 };
-use crate::domain::document::balance_effect;
 use crate::domain::import_mapping::ImportMapping;
 use crate::domain::money::{format_amount, Currency};
 use crate::domain::sheet_columns::ImportKind;
@@ -18,13 +17,14 @@ use crate::error::{AppError, AppResult};
 use crate::services::audit::{entry, snapshot};
 use crate::services::data_safety::sealing::{store_account_hashes_many, CustomerSealer};
 use crate::services::data_safety::Keyring;
-use crate::services::documents::DocumentView;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use uuid::Uuid;
+
+pub use super::customer_balance::{balance, CurrencyBalance, CustomerBalance};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +99,8 @@ pub struct CustomerView {
     pub updated_at: DateTime<Utc>,
     /// The user who looks after the customer (collection tasks go to them).
     pub owner_user_id: Option<Uuid>,
+    /// The customer group it belongs to (`/customer-groups`), if any.
+    pub group: Option<super::customer_groups::CustomerGroupRef>,
 }
 
 impl From<Customer> for CustomerView {
@@ -122,6 +124,7 @@ impl From<Customer> for CustomerView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             owner_user_id: c.owner_user_id,
+            group: None,
         }
     }
 }
@@ -300,7 +303,9 @@ pub fn create(
 pub fn get(conn: &mut PgConnection, principal: &Principal, keys: &Keyring, code: &str) -> AppResult<CustomerView> {
     require(principal, Permission::Read)?;
     let sealer = CustomerSealer::new(keys, conn, principal.tenant_id)?;
-    Ok(CustomerView::from(sealer.open(find(conn, principal, code)?)?))
+    let mut view = CustomerView::from(sealer.open(find(conn, principal, code)?)?);
+    super::customer_groups::attach(conn, principal.tenant_id, std::slice::from_mut(&mut view))?;
+    Ok(view)
 }
 
 fn find(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<Customer> {
@@ -354,6 +359,8 @@ pub fn update(
     e.before = sealer.for_audit(snapshot(&current));
     e.after = sealer.for_audit(snapshot(&view));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
+    let mut view = view;
+    super::customer_groups::attach(conn, principal.tenant_id, std::slice::from_mut(&mut view))?;
     Ok(view)
 }
 
@@ -393,7 +400,9 @@ pub fn list(
         .into_iter()
         .map(|c| sealer.open(c))
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(page(rows, limit, |c| c.id, CustomerView::from))
+    let mut page = page(rows, limit, |c| c.id, CustomerView::from);
+    super::customer_groups::attach(conn, principal.tenant_id, &mut page.items)?;
+    Ok(page)
 }
 
 pub const CSV_COLUMNS: [&str; 11] = [
@@ -529,71 +538,4 @@ pub fn import(
     report.rejected = rejected;
     report.notes = notes;
     Ok(report)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct CurrencyBalance {
-    pub currency: String,
-    /// What the customer owes in this currency: open invoices and debit adjustments minus open
-    /// credit notes, unapplied payments and credit adjustments.
-    pub balance: String,
-    pub open_invoices: String,
-    pub open_credit_notes: String,
-    pub unapplied_payments: String,
-    pub open_adjustments: String,
-    pub open_item_count: i64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-pub struct CustomerBalance {
-    pub customer_code: String,
-    pub balances: Vec<CurrencyBalance>,
-    /// Open items, oldest due first.
-    pub open_items: Vec<DocumentView>,
-}
-
-pub fn balance(conn: &mut PgConnection, principal: &Principal, code: &str) -> AppResult<CustomerBalance> {
-    require(principal, Permission::Read)?;
-    // One statement, so it can run without a transaction (`db::read`); the instalment plans of
-    // the items are read after it (a plan only changes together with its document's row).
-    let (customer_code, items) = documents_db::customer_open_items(conn, principal.tenant_id, code)?
-        .ok_or_else(|| AppError::not_found(format!("customer {code:?}")))?;
-    #[derive(Default)]
-    struct Sums {
-        balance: Decimal,
-        by_type: BTreeMap<&'static str, Decimal>,
-        count: i64,
-    }
-    let mut per_currency: BTreeMap<String, Sums> = BTreeMap::new();
-    for doc in &items {
-        let doc_type = doc.doc_type;
-        let sums = per_currency.entry(doc.currency.clone()).or_default();
-        sums.balance += balance_effect(doc_type, doc.open_amount);
-        *sums.by_type.entry(doc_type.as_str()).or_default() += doc.open_amount;
-        sums.count += 1;
-    }
-    let balances = per_currency
-        .into_iter()
-        .map(|(currency, s)| {
-            let get = |t: &str| format_amount(&currency, s.by_type.get(t).copied().unwrap_or_default());
-            CurrencyBalance {
-                balance: format_amount(&currency, s.balance),
-                open_invoices: get("invoice"),
-                open_credit_notes: get("credit_note"),
-                unapplied_payments: get("payment"),
-                open_adjustments: get("adjustment"),
-                open_item_count: s.count,
-                currency,
-            }
-        })
-        .collect();
-    let plans = super::instalments::plans_of(conn, principal.tenant_id, &items.iter().collect::<Vec<_>>())?;
-    let open_items = items
-        .into_iter()
-        .map(|d| {
-            let plan = plans.get(&d.id).map(Vec::as_slice).unwrap_or_default();
-            DocumentView::with_plan(d, customer_code.clone(), plan)
-        })
-        .collect();
-    Ok(CustomerBalance { customer_code, balances, open_items })
 }

@@ -20,7 +20,9 @@ pub mod contact_log;
 pub mod credit_check;
 pub mod credit_policy;
 pub mod credit_rules;
+pub mod customer_balance;
 pub mod customer_contacts;
+pub mod customer_groups;
 pub mod customer_statements;
 pub mod customers;
 pub mod data_safety;
@@ -42,6 +44,7 @@ pub mod instalments;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
+pub mod matching_rules;
 pub mod metrics;
 
 pub mod pagination;

@@ -63,6 +63,20 @@ pub fn of_customer(
     Ok(view(&customer.code, &payments, w))
 }
 
+/// The payment behaviour of several customers taken together (a customer group), named `code`.
+pub fn of_customers(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    code: &str,
+    customer_ids: &[Uuid],
+    w: Window,
+) -> AppResult<PaymentBehaviour> {
+    let mut payments: Vec<Payment> = load(conn, tenant_id, customer_ids, w)?.into_values().flatten().collect();
+    // As one customer's payments come: by payment date, then document.
+    payments.sort_by(|a, b| (a.paid_on, &a.doc_no).cmp(&(b.paid_on, &b.doc_no)));
+    Ok(view(code, &payments, w))
+}
+
 /// The customers' scores as of a date over the default window (365 days), in one query, for
 /// credit rules and rankings; a customer without payments in the window has no score and is
 /// absent.

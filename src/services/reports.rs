@@ -31,6 +31,8 @@ pub struct AgingQuery {
     pub buckets: Option<String>,
     /// One customer only.
     pub customer: Option<String>,
+    /// A customer group's code: its members' rows, totals for the group.
+    pub group: Option<String>,
     /// json (default), csv or xlsx.
     pub format: Option<String>,
 }
@@ -77,23 +79,37 @@ pub struct CustomerAging {
     pub per_currency: BTreeMap<String, Vec<Decimal>>,
 }
 
-/// One customer's open amounts as of a date per currency, in the default buckets by due date:
-/// the aging block of a statement of account, computed like the aging report.
+/// The customers' open amounts (together) as of a date per currency, in the default buckets by
+/// due date: the aging block of a statement of account, computed like the aging report.
 pub fn customer_aging(
     conn: &mut PgConnection,
     tenant_id: Uuid,
-    customer_id: Uuid,
+    customer_ids: &[Uuid],
     as_of: NaiveDate,
 ) -> AppResult<CustomerAging> {
     let lower = lower_bounds(&DEFAULT_BUCKETS);
     let n = lower.len() + 1;
     let mut per_currency: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
-    for cell in reports_db::aging(conn, tenant_id, as_of, true, &lower, Some(customer_id))? {
+    for cell in reports_db::aging(conn, tenant_id, as_of, true, &lower, Some(customer_ids))? {
         let idx = (cell.bucket.max(0) as usize).min(n - 1);
         per_currency.entry(cell.currency).or_insert_with(|| vec![Decimal::ZERO; n])[idx] += cell.amount;
     }
     let labels = bucket_defs(&DEFAULT_BUCKETS).into_iter().map(|b| b.label).collect();
     Ok(CustomerAging { labels, per_currency })
+}
+
+/// The customers a report covers: a group's members (`group=`), one customer (`customer=`), or
+/// all (`None`). Unknown codes, and both at once, are 422s on the parameter.
+fn report_customers(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group: Option<&str>,
+    customer: Option<&str>,
+) -> AppResult<Option<Vec<Uuid>>> {
+    if let Some((_, members)) = crate::services::customer_groups::report_scope(conn, tenant_id, group, customer)? {
+        return Ok(Some(members.into_iter().map(|m| m.customer_id).collect()));
+    }
+    Ok(crate::services::customers::filter_id(conn, tenant_id, customer)?.map(|id| vec![id]))
 }
 
 fn sums_view(currency: &str, sums: &[Decimal]) -> (Vec<String>, String, String) {
@@ -112,8 +128,9 @@ pub fn aging(conn: &mut PgConnection, principal: &Principal, q: &AgingQuery) -> 
     let basis = q.basis.unwrap_or_default();
     let bounds = parse_buckets(q.buckets.as_deref())?;
     let lower = lower_bounds(&bounds);
-    let customer_id = crate::services::customers::filter_id(conn, principal.tenant_id, q.customer.as_deref())?;
-    let cells = reports_db::aging(conn, principal.tenant_id, as_of, basis == AgingBasis::DueDate, &lower, customer_id)?;
+    let customers = report_customers(conn, principal.tenant_id, q.group.as_deref(), q.customer.as_deref())?;
+    let by_due = basis == AgingBasis::DueDate;
+    let cells = reports_db::aging(conn, principal.tenant_id, as_of, by_due, &lower, customers.as_deref())?;
     let n = lower.len() + 1;
     let (rows, per_currency) = rows_by_customer(cells, n);
 
@@ -205,6 +222,8 @@ pub struct CollectionQuery {
     pub days: Option<i32>,
     /// For the ranking: how many customers (default 50, at most 500).
     pub limit: Option<i64>,
+    /// A customer group's code: its members only; `totals` are then the group's (its DSO).
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -263,7 +282,8 @@ pub fn collections(conn: &mut PgConnection, principal: &Principal, q: &Collectio
     if q.limit.is_some_and(|l| !(1..=500).contains(&l)) {
         return Err(AppError::invalid("limit", "between 1 and 500"));
     }
-    let rows = reports_db::collections(conn, principal.tenant_id, as_of, days, None)?;
+    let members = report_customers(conn, principal.tenant_id, q.group.as_deref(), None)?;
+    let rows = reports_db::collections(conn, principal.tenant_id, as_of, days, members.as_deref())?;
     let mut totals: BTreeMap<String, [Decimal; 4]> = BTreeMap::new();
     let customers = rows
         .into_iter()
@@ -315,6 +335,7 @@ pub fn overdue_ranking(
     }
     require(principal, Permission::Read)?;
     let (as_of, days) = window(q)?;
+    let members = report_customers(conn, principal.tenant_id, q.group.as_deref(), None)?;
     let base = tenants::find(conn, principal.tenant_id)?.base_currency;
     let rates: HashMap<String, Decimal> =
         reports_db::rates_into(conn, principal.tenant_id, &base, as_of)?.into_iter().collect();
@@ -322,7 +343,7 @@ pub fn overdue_ranking(
     let mut per: HashMap<Uuid, (String, Decimal)> = HashMap::new();
     for cell in reports_db::overdue(conn, principal.tenant_id, as_of)? {
         let overdue = shown(&cell.currency, cell.overdue);
-        if overdue <= Decimal::ZERO {
+        if overdue <= Decimal::ZERO || members.as_ref().is_some_and(|m| !m.contains(&cell.customer_id)) {
             continue;
         }
         let rate = if cell.currency == base { Some(Decimal::ONE) } else { rates.get(&cell.currency).copied() };

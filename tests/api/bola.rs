@@ -72,6 +72,8 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
 
     ok(app.post("/api/v1/products", &json!({"code": "C1", "name": "A product coded like a customer"})).await, 201)
         .await;
+    let group = json!({"code": "C1", "name": "A group coded like a customer", "members": ["C2"]});
+    ok(app.post("/api/v1/customer-groups", &group).await, 201).await;
     let contact =
         ok(app.post("/api/v1/customers/C1/contacts", &json!({"name": "Li Na", "for_statements": true})).await, 201)
             .await;
@@ -211,6 +213,13 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
     ids.insert("webhook-deliveries", delivery["id"].as_str().unwrap().to_string());
+    ids.insert("learned-facts", learned_fact(app).await);
+
+    // A matching rule (disabled: the run above is none of its business).
+    let rule = json!({"name": "PayPal", "enabled": false,
+                      "definition": {"when": {"counterparty_name": "PAYPAL"}, "then": [{"type": "propose_only"}]}});
+    let rule = ok(app.post("/api/v1/matching-rules", &rule).await, 201).await;
+    ids.insert("matching-rules", rule["id"].as_str().unwrap().to_string());
 
     // Tenant B: its own key, and a customer with a portal token of its own.
     let (_, b_key) = app.create_tenant("Tenant B");
@@ -222,12 +231,30 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     World { ids, portal_c1, portal_c2, portal_b, b_key }
 }
 
+/// A learned fact: C2's invoice paid by hand from a line that names C2 as the payer.
+async fn learned_fact(app: &TestApp) -> String {
+    let invoice = app.create_invoice("C2", "INV-2026-0000201", "60.00").await;
+    let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
+        BL2,DE89370400440532013000,2026-04-02,,60.00,EUR,CUSTOMER C2,,,\n";
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
+    ok(r, 201).await;
+    let line = ok(app.get("/api/v1/bank-lines?q=BL2").await, 200).await["items"][0]["id"].clone();
+    let manual = json!({"bank_line_id": line, "allocations": [{"document_id": invoice["id"], "amount": "60.00"}]});
+    ok(app.post("/api/v1/allocations", &manual).await, 201).await;
+    let facts = ok(app.get("/api/v1/learned-facts?customer=C2").await, 200).await;
+    facts["items"][0]["id"].as_str().expect("a learned fact").to_string()
+}
+
 /// A body the route accepts, so the call reaches the ownership check instead of failing
 /// validation first.
 fn body_for(method: &str, template: &str) -> Option<Value> {
     let body = match (method, template) {
         ("patch", "/customers/{code}") => json!({"name": "Hijacked"}),
         ("patch", "/products/{code}") => json!({"name": "Hijacked"}),
+        ("patch", "/customer-groups/{code}") => json!({"name": "Hijacked"}),
+        ("put", "/customer-groups/{code}/members") => json!({"customers": ["C1"]}),
         ("post", "/customers/{code}/contacts") => json!({"name": "Hijacked"}),
         ("patch", "/customers/{code}/contacts/{id}") => json!({"name": "Hijacked"}),
         ("patch", "/documents/{id}") => json!({"amount": "1.00"}),
@@ -237,6 +264,7 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         ("patch", "/users/{id}") => json!({"role": "viewer"}),
         ("patch", "/differences/{id}") => json!({"sub_cause": "rounding"}),
         ("patch", "/work-orders/{id}") => json!({"title": "Hijacked"}),
+        ("patch", "/matching-rules/{id}") => json!({"name": "Hijacked"}),
         ("post", "/work-orders/{id}/comments") => json!({"body": "hijacked", "visible_to_customer": true}),
         ("post", "/differences/{id}/comments") | ("post", "/portal/differences/{id}/comments") => {
             json!({"body": "hijacked"})
@@ -269,7 +297,8 @@ fn concrete(template: &str, world: &World) -> String {
     let mut path = template
         .replace("{code}", "C1")
         .replace("{action}", "confirm")
-        .replace("{name}", "payment-behaviour?customer=C1&format=json");
+        .replace("{name}", "payment-behaviour?customer=C1&format=json")
+        .replace("{version}", "1");
     if template.starts_with("/customers/{code}/contacts/{id}") {
         path = path.replace("{id}", &id_of("contacts"));
     } else if template.starts_with("/customers/{code}/portal-tokens/{id}") {
@@ -293,6 +322,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("difference_comments c JOIN differences d ON d.id = c.difference_id WHERE d.tenant_id = '{t}'"),
         format!("customers WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
         format!("products WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("customer_groups WHERE tenant_id = '{t}' AND name = 'Hijacked'"),
+        format!("customer_group_members WHERE tenant_id = '{t}' AND customer_id IN (SELECT id FROM customers WHERE code = 'C1')"),
         format!("customer_contacts WHERE tenant_id = '{t}'"),
         format!("api_keys WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
         format!("portal_tokens WHERE tenant_id = '{t}' AND revoked_at IS NOT NULL"),
@@ -306,6 +337,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("contact_log WHERE tenant_id = '{t}'"),
         format!("collection_tasks WHERE tenant_id = '{t}' AND note IS NOT NULL"),
         format!("credit_policy_changes WHERE tenant_id = '{t}'"),
+        format!("matching_rules WHERE tenant_id = '{t}' AND (name = 'Hijacked' OR retired_at IS NOT NULL)"),
+        format!("matching_rule_versions WHERE tenant_id = '{t}'"),
     ]
     .iter()
     .map(|q| app.count(q))
@@ -455,6 +488,18 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             json!({"id": id("statement-runs")}),
         ),
         ("customer", "{ customer(code: \"C1\") { __typename } }".into(), json!({})),
+        ("customerGroup", "{ customerGroup(code: \"C1\") { __typename } }".into(), json!({})),
+        ("groupStatementOfAccount", "{ groupStatementOfAccount(code: \"C1\") { __typename } }".into(), json!({})),
+        (
+            "updateCustomerGroup",
+            "mutation { updateCustomerGroup(code: \"C1\", patch: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({}),
+        ),
+        (
+            "replaceCustomerGroupMembers",
+            "mutation { replaceCustomerGroupMembers(code: \"C1\", input: {customers: [\"C1\"]}) { __typename } }".into(),
+            json!({}),
+        ),
         ("customerBalance", "{ customerBalance(code: \"C1\") { __typename } }".into(), json!({})),
         ("document", "query($id: UUID!) { document(id: $id) { __typename } }".into(), json!({"id": id("documents")})),
         (
@@ -531,6 +576,16 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "rejectAllocation",
             "mutation($id: UUID!) { rejectAllocation(id: $id) { __typename } }".into(),
             json!({"id": id("allocations")}),
+        ),
+        (
+            "learnedFact",
+            "query($id: UUID!) { learnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
+        ),
+        (
+            "revokeLearnedFact",
+            "mutation($id: UUID!) { revokeLearnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
         ),
         (
             "rotateWebhookSecret",
@@ -642,6 +697,31 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
                 .into(),
             json!({}),
         ),
+        (
+            "matchingRule",
+            "query($id: UUID!) { matchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersions",
+            "query($id: UUID!) { matchingRuleVersions(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersion",
+            "query($id: UUID!) { matchingRuleVersion(id: $id, version: 1) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "updateMatchingRule",
+            "mutation($id: UUID!) { updateMatchingRule(id: $id, input: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "reorderMatchingRules",
+            "mutation($id: UUID!) { reorderMatchingRules(ids: [$id]) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
         // Last: the owner's own call deletes it.
         (
             "deleteCustomerContact",
@@ -653,6 +733,12 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "mutation($id: UUID!) { deleteConnector(id: $id) { __typename } }".into(),
             json!({"id": id("connectors")}),
         ),
+        (
+            "retireMatchingRule",
+            "mutation($id: UUID!) { retireMatchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        ("deleteCustomerGroup", "mutation { deleteCustomerGroup(code: \"C1\") { __typename } }".into(), json!({})),
     ];
     let portal_cases: Vec<(&str, String, Value)> = vec![
         (
@@ -697,6 +783,7 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
         ),
         ("customers", "{ customers(code: \"C1\") { items { code } } }".into(), json!({})),
         ("products", "{ products(code: \"C1\") { items { code } } }".into(), json!({})),
+        ("customerGroups", "{ customerGroups(code: \"C1\") { items { code } } }".into(), json!({})),
         (
             "workOrders",
             "query($id: UUID) { workOrders(assignee: $id) { items { id } } }".into(),

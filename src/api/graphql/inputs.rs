@@ -5,6 +5,7 @@ use crate::domain::customer::CustomerStatus;
 use crate::domain::product::ProductKind;
 use crate::services::collection_tasks::TaskPatch;
 use crate::services::customer_contacts::ContactPatch;
+use crate::services::customer_groups::CustomerGroupPatch;
 use crate::services::customers::CustomerPatch;
 use crate::services::documents::DocumentPatch;
 use crate::services::instalments::InstalmentInput;
@@ -105,6 +106,19 @@ impl From<ProductPatchInput> for ProductPatch {
             active: p.active,
             tax_rate_history: p.tax_rate_history,
         }
+    }
+}
+
+/// Absent fields stay; `parentCustomer: null` clears the parent (it stays a member).
+#[derive(InputObject)]
+pub struct CustomerGroupPatchInput {
+    pub name: Option<String>,
+    pub parent_customer: MaybeUndefined<String>,
+}
+
+impl From<CustomerGroupPatchInput> for CustomerGroupPatch {
+    fn from(p: CustomerGroupPatchInput) -> Self {
+        CustomerGroupPatch { name: p.name, parent_customer: tri(p.parent_customer) }
     }
 }
 

@@ -4,7 +4,9 @@ use crate::domain::auth::Role;
 use crate::domain::work_order::SlaHours;
 use crate::error::AppError;
 use crate::services::auth::{self, TokenResponse};
-use crate::services::cash_application::{self as matching, AllocationView, ManualAllocation, RunRequest, RunView};
+use crate::services::cash_application::{
+    self as matching, AllocationView, LearnedFactDetail, ManualAllocation, RunRequest, RunView,
+};
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customer_statements::{self as statements, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
@@ -45,7 +47,7 @@ impl From<DifferenceAction> for Action {
     }
 }
 
-#[Object]
+#[Object(name = "MutationRootFields")]
 impl MutationRoot {
     /// Run dunning as of a date (default today).
     async fn run_dunning(
@@ -264,6 +266,44 @@ impl MutationRoot {
         run(ctx, move |conn, p| crate::services::products::update(conn, p, &code, patch.into())).await
     }
 
+    /// Creates a customer group (a parent company and its subsidiaries; a customer is in one group at most).
+    async fn create_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::services::customer_groups::CustomerGroupInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::create(conn, p, input)).await
+    }
+
+    /// Renames a customer group or sets its parent (null clears it).
+    async fn update_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        patch: super::inputs::CustomerGroupPatchInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::update(conn, p, &code, patch.into())).await
+    }
+
+    /// Replaces a customer group's members (the parent must stay).
+    async fn replace_customer_group_members(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: crate::services::customer_groups::GroupMembersInput,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::put_members(conn, p, &code, input)).await
+    }
+
+    /// Deletes a customer group; its members are released. Answers the group as it was.
+    async fn delete_customer_group(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<crate::services::customer_groups::CustomerGroupView> {
+        run(ctx, move |conn, p| crate::services::customer_groups::delete(conn, p, &code)).await
+    }
+
     /// Adds a contact to the customer `code`.
     async fn create_customer_contact(
         &self,
@@ -335,6 +375,11 @@ impl MutationRoot {
     /// Reject a proposal or unapply an applied allocation.
     async fn reject_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
         run(ctx, move |conn, p| matching::reject(conn, p, id)).await
+    }
+
+    /// Revoke a learned fact (like `DELETE /learned-facts/{id}`).
+    async fn revoke_learned_fact(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<LearnedFactDetail> {
+        run(ctx, move |conn, p| matching::revoke_learned_fact(conn, p, id)).await
     }
 
     /// Register a webhook endpoint (admin); the answer's `secret` is shown only here and on rotation.

@@ -3,10 +3,11 @@
 
 use crate::services::audit::AuditEntryView;
 use crate::services::bank::BankLineView;
-use crate::services::cash_application::AllocationView;
+use crate::services::cash_application::{AllocationView, LearnedFactView};
 use crate::services::collection_tasks::CollectionTaskView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
 use crate::services::contact_log::ContactLogEntry;
+use crate::services::customer_groups::CustomerGroupView;
 use crate::services::customers::CustomerView;
 use crate::services::differences::DifferenceView;
 use crate::services::documents::DocumentView;
@@ -22,6 +23,7 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "ProductPage", params(ProductView)),
     concrete(name = "BankLinePage", params(BankLineView)),
     concrete(name = "AllocationPage", params(AllocationView)),
+    concrete(name = "LearnedFactPage", params(LearnedFactView)),
     concrete(name = "AuditPage", params(AuditEntryView)),
     concrete(name = "DifferencePage", params(DifferenceView)),
     concrete(name = "WebhookEndpointPage", params(WebhookEndpointView)),
@@ -30,7 +32,8 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "ConnectorSyncPage", params(ConnectorSyncView)),
     concrete(name = "WorkOrderPage", params(WorkOrderView)),
     concrete(name = "CollectionTaskPage", params(CollectionTaskView)),
-    concrete(name = "ContactLogPage", params(ContactLogEntry))
+    concrete(name = "ContactLogPage", params(ContactLogEntry)),
+    concrete(name = "CustomerGroupPage", params(CustomerGroupView))
 )]
 pub struct Page<T: OutputType> {
     pub items: Vec<T>,

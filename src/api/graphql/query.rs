@@ -1,3 +1,6 @@
+//! Long file: the GraphQL query root is one object holding every query field of the API, each a thin call
+//! into a service; splitting it would rename the root type clients see.
+
 use super::page::Page;
 use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
@@ -9,7 +12,8 @@ use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::cash_application::{
-    self as matching, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, RunView,
+    self as matching, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, LearnedFactDetail,
+    LearnedFactQuery, LearnedFactView, RunView,
 };
 use crate::services::collection_tasks::{self, CollectionTaskView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
@@ -37,10 +41,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 type CustomerPage = Page<CustomerView>;
-type ProductPage = Page<crate::services::products::ProductView>;
 type DocumentPage = Page<DocumentView>;
 type BankLinePage = Page<BankLineView>;
 type AllocationPage = Page<AllocationView>;
+type LearnedFactPage = Page<LearnedFactView>;
 type AuditPage = Page<AuditEntryView>;
 type DifferencePage = Page<DifferenceView>;
 type WebhookEndpointPage = Page<WebhookEndpointView>;
@@ -51,10 +55,16 @@ type WorkOrderPage = Page<WorkOrderView>;
 type CollectionTaskPage = Page<CollectionTaskView>;
 type ContactLogPage = Page<ContactLogEntry>;
 
-pub struct QueryRoot;
+/// The query root: the fields below and those of the files beside this one.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "QueryRootFields")]
+pub struct QueryRoot(CoreQuery, super::query_master_data::MasterDataQuery);
+
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl QueryRoot {
+impl CoreQuery {
     /// Differences found by statement reconciliation.
     #[allow(clippy::too_many_arguments)]
     async fn differences(
@@ -119,6 +129,28 @@ impl QueryRoot {
         Ok(WorkOrderPage { items: page.items, next_cursor: page.next_cursor })
     }
 
+    /// Learned facts (payer IBAN or name -> customer, combined payments), filtered like
+    /// `GET /learned-facts`.
+    async fn learned_facts(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<String>,
+        customer: Option<String>,
+        include_revoked: Option<bool>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<LearnedFactPage> {
+        let max = max_limit(ctx);
+        let q = LearnedFactQuery { kind, customer, include_revoked, limit, cursor };
+        let page = run(ctx, move |conn, p| matching::list_learned_facts(conn, p, q, max)).await?;
+        Ok(LearnedFactPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One learned fact with its provenance.
+    async fn learned_fact(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<LearnedFactDetail> {
+        run(ctx, move |conn, p| matching::get_learned_fact(conn, p, id)).await
+    }
+
     /// One work order with its links and comments.
     async fn work_order(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<WorkOrderView> {
         run(ctx, move |conn, p| work_orders::get(conn, p, id)).await
@@ -166,9 +198,10 @@ impl QueryRoot {
         basis: Option<AgingBasis>,
         buckets: Option<Vec<i32>>,
         customer: Option<String>,
+        #[graphql(desc = "A customer group's code: its members' rows, totals for the group.")] group: Option<String>,
     ) -> async_graphql::Result<AgingReport> {
         let buckets = buckets.map(|b| b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
-        let q = AgingQuery { as_of, basis, buckets, customer, format: None };
+        let q = AgingQuery { as_of, basis, buckets, customer, group, format: None };
         run(ctx, move |conn, p| reports::aging(conn, p, &q)).await
     }
 
@@ -178,8 +211,11 @@ impl QueryRoot {
         ctx: &Context<'_>,
         as_of: Option<NaiveDate>,
         days: Option<i32>,
+        #[graphql(desc = "A customer group's code: its members, and totals (DSO) for the group.")] group: Option<
+            String,
+        >,
     ) -> async_graphql::Result<CollectionReport> {
-        let q = CollectionQuery { as_of, days, limit: None };
+        let q = CollectionQuery { as_of, days, limit: None, group };
         run(ctx, move |conn, p| reports::collections(conn, p, &q)).await
     }
 
@@ -189,8 +225,9 @@ impl QueryRoot {
         ctx: &Context<'_>,
         as_of: Option<NaiveDate>,
         limit: Option<i64>,
+        #[graphql(desc = "A customer group's code: its members only.")] group: Option<String>,
     ) -> async_graphql::Result<OverdueRanking> {
-        let q = CollectionQuery { as_of, days: None, limit };
+        let q = CollectionQuery { as_of, days: None, limit, group };
         run(ctx, move |conn, p| reports::overdue_ranking(conn, p, &q)).await
     }
 
@@ -358,30 +395,6 @@ impl QueryRoot {
     ) -> async_graphql::Result<Vec<crate::services::customer_contacts::ContactView>> {
         let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
         run_read(ctx, move |conn, p| crate::services::customer_contacts::list(conn, p, &keys, &code)).await
-    }
-
-    /// Products and services, filtered, one page at a time.
-    async fn products(
-        &self,
-        ctx: &Context<'_>,
-        code: Option<String>,
-        name: Option<String>,
-        active: Option<bool>,
-        limit: Option<i64>,
-        cursor: Option<String>,
-    ) -> async_graphql::Result<ProductPage> {
-        let max = max_limit(ctx);
-        let q = crate::services::products::ProductQuery { code, name, active, limit, cursor };
-        let page = run_read(ctx, move |conn, p| crate::services::products::list(conn, p, q, max)).await?;
-        Ok(ProductPage { items: page.items, next_cursor: page.next_cursor })
-    }
-
-    async fn product(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<crate::services::products::ProductView> {
-        run_read(ctx, move |conn, p| crate::services::products::get(conn, p, &code)).await
     }
 
     /// Open items and balance per currency.

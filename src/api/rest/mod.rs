@@ -10,6 +10,7 @@ pub mod connector_push;
 pub mod connectors;
 pub mod credit;
 pub mod customer_contacts;
+pub mod customer_groups;
 pub mod customers;
 pub mod data_safety;
 pub mod difference_causes;
@@ -17,7 +18,9 @@ pub mod documents;
 pub mod exports;
 pub mod health;
 pub mod import_mappings;
+pub mod learned_facts;
 pub mod matching;
+pub mod matching_rules;
 mod openapi_errors;
 mod openapi_examples;
 mod openapi_pages;
@@ -131,11 +134,14 @@ rest_api! {
     auth::token, auth::change_password, auth::logout_everywhere, auth::complete_password_reset,
     customers::import, customers::create, customers::list, customers::balance, customers::payment_behaviour, customers::get, customers::update, data_safety::erase_customer, data_safety::export_tenant,
     customer_contacts::import, customer_contacts::list, customer_contacts::create, customer_contacts::update, customer_contacts::remove,
+    customer_groups::create, customer_groups::list, customer_groups::get, customer_groups::update, customer_groups::put_members, customer_groups::remove, customer_groups::statement_of_account,
     products::import, products::create, products::list, products::get, products::update,
     templates::list, templates::download, import_mappings::list, import_mappings::create, import_mappings::get, import_mappings::replace, import_mappings::remove,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::get_settings, documents::put_settings,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates, matching::dry_run_rules,
+    matching_rules::list, matching_rules::create, matching_rules::from_template, matching_rules::reorder, matching_rules::get, matching_rules::update, matching_rules::retire, matching_rules::versions, matching_rules::version, matching_rules::templates,
+    learned_facts::list, learned_facts::get, learned_facts::revoke,
     audit::verify, audit::list,
     admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
     users::get_user, users::update_user, users::disable_user, users::enable_user, users::logout_user_everywhere, users::issue_password_reset, users::delete_user,

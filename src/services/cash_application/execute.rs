@@ -8,6 +8,7 @@ use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, Run, WriteOffRow};
 use crate::db::DbPool;
 use crate::domain::auth::Principal;
+use crate::domain::cash_application::engine::CustomerGroupInfo;
 use crate::domain::cash_application::{
     CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem,
 };
@@ -72,7 +73,16 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
         }
     }
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
-    Ok(Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency)))
+    let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
+    engine.set_groups(crate::db::customer_groups::for_matching(conn, tenant)?.into_iter().map(group_info).collect());
+    if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
+        engine.set_learned(facts, thresholds);
+    }
+    Ok(engine)
+}
+
+fn group_info(g: crate::db::customer_groups::GroupMembers) -> CustomerGroupInfo {
+    CustomerGroupInfo { code: g.code, name: g.name, members: g.members }
 }
 
 /// The engine a run uses: the book (see [`load_engine`]) and the tenant's enabled matching rules.

@@ -68,6 +68,8 @@ impl Engine {
             scanner: Scanner::default(),
             scratch: String::new(),
             rules: CompiledRules::default(),
+            groups: Default::default(),
+            learned: Default::default(),
             rule_ix: Default::default(),
         }
     }

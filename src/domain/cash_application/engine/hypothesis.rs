@@ -102,6 +102,8 @@ pub(super) struct Ctx<'a> {
     pub(super) n_fits: usize,
     /// What the tenant's matching rules say about the line (empty without rules).
     pub(super) rules: LineEffects,
+    /// What learned facts say about the payer (only read when no master-data IBAN identifies it).
+    pub(super) learned: Option<super::learned::LearnedPayer>,
     /// What applying them found out (the payer they named, captures that named nothing).
     pub(super) rx: RuleLine,
 }
@@ -137,6 +139,7 @@ pub(super) fn rule_text(rule: &str) -> &'static str {
         "foreign_currency" => "foreign-currency payment within FX tolerance",
         "transposed_digits" => "reference with two swapped digits and equal amount",
         "subset_sum" => "open items adding up to the amount",
+        "group_member_amount" => "payer's group and an equal open item of another member",
         "rule_write_off" => "remainder written off by a matching rule",
         _ => "matching rule",
     }

@@ -36,6 +36,7 @@
 //! * `lookup`: reading references out of the line and finding open items by amount;
 //! * `payer`: how well the line's payer fits a customer, and the evidence sentence for it;
 //! * `single_reference`, `combined_references`, `transposed_digits`, `payer_amount`: the rule generators;
+//! * `groups`: customer groups (a member paying for another member, the `widen_to_group` rule action);
 //! * `decision`: ranking, the apply / propose / leave decision and the rendered outcome.
 
 use std::cmp::Ordering;
@@ -65,7 +66,9 @@ mod build;
 mod combined_references;
 mod confidence;
 mod decision;
+mod groups;
 mod hypothesis;
+mod learned;
 mod lookup;
 mod payer;
 mod payer_amount;
@@ -75,7 +78,9 @@ mod transposed_digits;
 
 pub use confidence::AMBIGUITY_MARGIN;
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
+pub use groups::CustomerGroupInfo;
 use hypothesis::{Ctx, Hit, Hyp};
+pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 pub use rules::rule_label;
 
 /// Item belongs to a customer we were not given.
@@ -114,6 +119,10 @@ pub struct Engine {
     scratch: String,
     /// The tenant's matching rules, compiled for this run (none by default).
     rules: CompiledRules,
+    /// The tenant's customer groups (none by default).
+    groups: groups::Groups,
+    /// What people taught (nothing by default).
+    learned: learned::LearnedBook,
     /// Customers by code and id, documents by their own reference: what the rules' captures name.
     rule_ix: rules::RuleIndexes,
 }
@@ -150,6 +159,7 @@ impl Engine {
             return ignored;
         }
         self.rule_payer(&mut ctx);
+        self.resolve_learned(&mut ctx);
         let mut hits = self.collect_hits(line);
         self.rule_hits(&mut ctx, &mut hits);
         let mut hyps: Vec<Hyp> = Vec::new();
@@ -180,7 +190,11 @@ impl Engine {
         if best_ref < self.threshold() {
             // A quoted reference we could not reconcile, or a duplicate, argues against amount-only matching.
             let cap = if n_strong == 0 && dups.is_empty() { 1.0 } else { CAP_REFERENCE_CONTRADICTED };
+            let own = hyps.len();
             self.payer_hyps(&mut ctx, cap, &mut hyps);
+            if hyps.len() == own || ctx.rules.widen_to_group.is_some() {
+                self.group_hyps(&mut ctx, cap, &mut hyps);
+            }
         }
         if !dups.is_empty() {
             // A recognised duplicate explains the line; only keep alternatives worth a reviewer's time.
@@ -203,6 +217,7 @@ impl Engine {
             fits: [(NO_CUSTOMER, PayerFit::Unknown); 6],
             n_fits: 0,
             rules: self.rules.evaluate(line),
+            learned: None,
             rx: Default::default(),
         }
     }

@@ -17,22 +17,20 @@ impl Engine {
         } else if ctx.iban_custs.contains(&cust) {
             PayerFit::Iban
         } else if !ctx.iban_custs.is_empty() {
-            PayerFit::Conflict
+            self.group_fit_iban(ctx, cust).unwrap_or(PayerFit::Conflict)
         } else {
-            match ctx.name() {
+            let similarity = ctx
+                .name()
+                .map(|n| self.cust_names[cust as usize].iter().map(|c| name_similarity(n, c)).fold(0.0, f64::max));
+            match similarity {
                 None => PayerFit::Unknown,
-                Some(n) => {
-                    let s = self.cust_names[cust as usize].iter().map(|c| name_similarity(n, c)).fold(0.0, f64::max);
-                    // Bank renderings of the right name score >= 0.85 (case, truncation, legal form); anything
-                    // clearly below is another party's name.
-                    if s >= 0.75 {
-                        PayerFit::Name(s)
-                    } else {
-                        PayerFit::Mismatch
-                    }
-                }
+                // Bank renderings of the right name score >= 0.85 (case, truncation, legal form); anything
+                // clearly below is another party's name (or another member's of the customer's group).
+                Some(s) if s >= 0.75 => PayerFit::Name(s),
+                Some(_) => self.group_fit_name(ctx, cust).unwrap_or(PayerFit::Mismatch),
             }
         };
+        let fit = self.learned_fit(ctx, cust, fit);
         if ctx.n_fits < ctx.fits.len() {
             ctx.fits[ctx.n_fits] = (cust, fit);
             ctx.n_fits += 1;
@@ -55,7 +53,9 @@ impl Engine {
                 ctx.iban_custs.iter().map(|&c| cname(c)).collect::<Vec<_>>().join(", "),
                 cname(cust)
             )),
-            PayerFit::Unknown => None,
+            PayerFit::Group { payer, by_iban } => Some(self.group_evidence(ctx, cust, payer, by_iban)),
+            // Learned evidence is rendered apart (`learned_evidence`).
+            PayerFit::Unknown | PayerFit::Learned(_) => None,
         }
     }
 
