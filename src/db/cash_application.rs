@@ -1,7 +1,9 @@
 //! Cash application: runs, allocations, write-offs, FX rates and settings, plus the bulk reads
 //! and writes a run needs (never a query per line).
 
-use super::schema::{allocations, bank_lines, customers, documents, fx_rates, matching_settings, write_offs};
+use super::schema::{
+    allocations, bank_accounts, bank_lines, customers, documents, fx_rates, matching_settings, write_offs,
+};
 use crate::domain::cash_application::WriteOffReason;
 use crate::domain::run_status::AllocationState;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -147,6 +149,28 @@ pub struct MatchingLine {
     pub remittance: Option<String>,
     pub creditor_reference: Option<String>,
     pub end_to_end_id: Option<String>,
+    pub bank_account_id: Uuid,
+    pub bank_transaction_code: Option<String>,
+}
+
+/// The columns of [`MatchingLine`], in order.
+macro_rules! matching_line_columns {
+    () => {
+        (
+            bank_lines::id,
+            bank_lines::bank_reference,
+            bank_lines::booking_date,
+            bank_lines::amount,
+            bank_lines::currency,
+            bank_lines::counterparty_name,
+            bank_lines::counterparty_iban,
+            bank_lines::remittance,
+            bank_lines::creditor_reference,
+            bank_lines::end_to_end_id,
+            bank_lines::bank_account_id,
+            bank_lines::bank_transaction_code,
+        )
+    };
 }
 
 /// Unapplied incoming lines in scope, oldest first.
@@ -161,18 +185,7 @@ pub fn lines_for_matching(
         .filter(bank_lines::tenant_id.eq(tenant_id))
         .filter(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Unapplied))
         .filter(bank_lines::amount.gt(Decimal::ZERO))
-        .select((
-            bank_lines::id,
-            bank_lines::bank_reference,
-            bank_lines::booking_date,
-            bank_lines::amount,
-            bank_lines::currency,
-            bank_lines::counterparty_name,
-            bank_lines::counterparty_iban,
-            bank_lines::remittance,
-            bank_lines::creditor_reference,
-            bank_lines::end_to_end_id,
-        ))
+        .select(matching_line_columns!())
         .into_boxed();
     if let Some(a) = account {
         q = q.filter(bank_lines::bank_account_id.eq(a));
@@ -184,6 +197,82 @@ pub fn lines_for_matching(
         q = q.filter(bank_lines::booking_date.le(d));
     }
     q.order((bank_lines::booking_date.asc(), bank_lines::id.asc())).load(conn)
+}
+
+/// Lines chosen for a dry run (these ids, or this imported statement's lines, in a booking
+/// window), whatever their status and sign, oldest first, at most `limit`.
+pub fn lines_for_dry_run(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: Option<&[Uuid]>,
+    statement: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    limit: i64,
+) -> QueryResult<Vec<(MatchingLine, crate::domain::bank_line::BankLineStatus)>> {
+    let mut q = bank_lines::table
+        .filter(bank_lines::tenant_id.eq(tenant_id))
+        .select((matching_line_columns!(), bank_lines::status))
+        .into_boxed();
+    if let Some(ids) = ids {
+        q = q.filter(bank_lines::id.eq_any(ids));
+    }
+    if let Some(s) = statement {
+        q = q.filter(bank_lines::statement_id.eq(s));
+    }
+    if let Some(d) = from {
+        q = q.filter(bank_lines::booking_date.ge(d));
+    }
+    if let Some(d) = to {
+        q = q.filter(bank_lines::booking_date.le(d));
+    }
+    q.order((bank_lines::booking_date.asc(), bank_lines::id.asc())).limit(limit).load(conn)
+}
+
+/// Whether the tenant has this imported statement.
+pub fn statement_exists(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    use super::schema::bank_statements;
+    diesel::select(diesel::dsl::exists(
+        bank_statements::table.filter(bank_statements::tenant_id.eq(tenant_id)).filter(bank_statements::id.eq(id)),
+    ))
+    .get_result(conn)
+}
+
+/// Customer codes of a tenant (matching rules name customers by code).
+pub fn customer_codes(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(String, Uuid)>> {
+    customers::table.filter(customers::tenant_id.eq(tenant_id)).select((customers::code, customers::id)).load(conn)
+}
+
+/// The documents' own references (purchase order, contract number), for rules that read them.
+pub fn document_references(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(Uuid, String)>> {
+    let rows: Vec<(Uuid, Option<String>)> = documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
+        .filter(documents::status.ne("cancelled"))
+        .filter(documents::external_reference.is_not_null())
+        .select((documents::id, documents::external_reference))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, r)| r.map(|r| (id, r))).collect())
+}
+
+/// Bank account id -> its account id (IBAN or the bank's account number).
+pub fn bank_accounts(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(Uuid, String)>> {
+    bank_accounts::table
+        .filter(bank_accounts::tenant_id.eq(tenant_id))
+        .select((bank_accounts::id, bank_accounts::account_id))
+        .load(conn)
+}
+
+/// Marks unapplied lines ignored (a matching rule says they are no customer receipts).
+pub fn ignore_lines(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<usize> {
+    diesel::update(
+        bank_lines::table
+            .filter(bank_lines::tenant_id.eq(tenant_id))
+            .filter(bank_lines::id.eq_any(ids))
+            .filter(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Unapplied)),
+    )
+    .set(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Ignored))
+    .execute(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -205,6 +294,9 @@ pub struct Allocation {
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// The tenant's matching rule (and its version) that shaped the allocation, if one did.
+    pub rule_id: Option<Uuid>,
+    pub rule_version: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -438,4 +530,9 @@ pub fn bank_line(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryRes
         .filter(bank_lines::id.eq(id))
         .select(super::bank::BankLine::as_select())
         .first(conn)
+}
+
+/// Makes the current transaction read-only (its first statement): the database refuses any write.
+pub fn read_only(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SET TRANSACTION READ ONLY").execute(conn).map(|_| ())
 }

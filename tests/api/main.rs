@@ -42,6 +42,7 @@ mod key_rotation_crash;
 mod master_data;
 mod matching;
 mod matching_rules;
+mod matching_rules_dry_run;
 mod multi_process;
 mod openapi;
 mod operations;

@@ -1,3 +1,5 @@
 //! The matching engine (src/domain/cash_application) on hand-made books, one rule at a time.
 
 mod rules;
+
+mod user_rules;

@@ -8,7 +8,9 @@ use crate::domain::document::{DocStatus, DocType};
 use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
-use crate::services::cash_application::{self as matching, AllocationQuery, AllocationView, RunView};
+use crate::services::cash_application::{
+    self as matching, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, RunView,
+};
 use crate::services::collection_tasks::{self, CollectionTaskView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
 use crate::services::contact_log::{self, ContactLogEntry};
@@ -485,6 +487,17 @@ impl QueryRoot {
         let q = AllocationQuery { reconciliation_id, bank_line_id, state, limit, cursor };
         let page = run(ctx, move |conn, p| matching::list_allocations(conn, p, q, max)).await?;
         Ok(AllocationPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Tries a draft rule set over chosen lines without writing anything: each line's outcome under
+    /// the live rules and under the draft, and what changes (as `POST /matching-rules/dry-run`).
+    async fn matching_rules_dry_run(
+        &self,
+        ctx: &Context<'_>,
+        input: DryRunRequest,
+    ) -> async_graphql::Result<DryRunReport> {
+        let keys = ctx.data::<crate::state::AppState>()?.keyring.clone();
+        run(ctx, move |conn, p| matching::dry_run(conn, &keys, p, input)).await
     }
 
     /// The audit trail, oldest first (admin).

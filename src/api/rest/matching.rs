@@ -3,8 +3,8 @@ use crate::api::extract::{execute_write, ok_json, run, Auth, JsonBody, OrDefault
 use crate::api::read_routing::Reads;
 use crate::error::AppResult;
 use crate::services::cash_application::{
-    self as matching, AllocationPage, AllocationQuery, AllocationView, FxRateInput, ManualAllocation,
-    MatchingSettingsView, RunRequest, RunView,
+    self as matching, AllocationPage, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, FxRateInput,
+    ManualAllocation, MatchingSettingsView, RunRequest, RunView,
 };
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -149,4 +149,29 @@ pub async fn put_rates(Auth(p): Auth, body: JsonBody<Vec<FxRateInput>>) -> AppRe
 #[post("/allocations")]
 pub async fn allocate(Auth(p): Auth, body: JsonBody<ManualAllocation>) -> AppResult<HttpResponse> {
     body.execute(&p, StatusCode::CREATED, matching::allocate_manually).await
+}
+
+/// Try a draft rule set without writing anything: the chosen lines (`line_ids`, at most 10,000, or
+/// an imported statement's lines, optionally within booking dates) are matched under the live
+/// rules and under the draft, each on a fresh engine loaded as a run loads it, in a read-only
+/// transaction. Each line gets both outcomes (decision, documents, the rule behind them,
+/// explanation) and `change`: gained, lost, changed or same. Only unapplied credit lines are
+/// matched; the others say why not. A draft that does not validate answers 422 naming the field
+/// (`rules[2].definition.when.remittance`).
+#[utoipa::path(
+    operation_id = "dryRunMatchingRules",
+    tag = "matching",
+    request_body = DryRunRequest,
+    responses((status = 200, body = DryRunReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/matching-rules/dry-run")]
+pub async fn dry_run_rules(
+    state: web::Data<AppState>,
+    Auth(p): Auth,
+    body: JsonBody<DryRunRequest>,
+) -> AppResult<HttpResponse> {
+    let keys = state.keyring.clone();
+    let req = body.into_inner();
+    Ok(ok_json(&run(&state.pool, move |conn| matching::dry_run(conn, &keys, &p, req)).await?))
 }

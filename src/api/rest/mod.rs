@@ -136,7 +136,7 @@ rest_api! {
     templates::list, templates::download, import_mappings::list, import_mappings::create, import_mappings::get, import_mappings::replace, import_mappings::remove,
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::get_settings, documents::put_settings,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
-    matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates,
+    matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates, matching::dry_run_rules,
     matching_rules::list, matching_rules::create, matching_rules::from_template, matching_rules::reorder, matching_rules::get, matching_rules::update, matching_rules::retire, matching_rules::versions, matching_rules::version, matching_rules::templates,
     audit::verify, audit::list,
     admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,

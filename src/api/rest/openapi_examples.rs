@@ -230,6 +230,20 @@ fn matching_examples() -> Vec<(&'static str, &'static str, Value)> {
             json!([{"from_currency": "USD", "to_currency": "EUR", "rate": "0.9215", "valid_on": "2026-11-20"}]),
         ),
         (
+            "dryRunMatchingRules",
+            "application/json",
+            json!({
+                "rules": [
+                    {"name": "SEPA end-to-end id", "definition": {
+                        "when": {"end_to_end_id": "^E2E-(\\d{7})$"},
+                        "then": [{"type": "document_reference", "from": "end_to_end_id", "prefix": "INV-2026-"}]}},
+                    {"name": "Internal transfers", "definition": {
+                        "when": {"remittance": "UMBUCHUNG|内部转账"}, "then": [{"type": "ignore", "reason": "internal transfer"}]}}
+                ],
+                "statement_id": "0193a0c4-7d1e-7c4a-9a51-5c0e3c1f2a00", "booked_from": "2026-11-01", "booked_to": "2026-11-30"
+            }),
+        ),
+        (
             "createMatchingRule",
             "application/json",
             json!({

@@ -166,6 +166,9 @@ pub enum Decision {
     Proposed,
     /// No candidate worth showing (or a recognised duplicate / non-customer line); nothing was applied.
     Unmatched,
+    /// A tenant's matching rule says the line is no customer receipt (internal transfer, bank fee, card
+    /// settlement handled elsewhere); nothing was applied and the line is to be marked ignored.
+    Ignored,
 }
 
 /// The engine's answer for one line.
@@ -184,6 +187,9 @@ pub struct LineOutcome {
     pub unapplied_remainder: Decimal,
     /// One human sentence on why.
     pub explanation: String,
+    /// The tenant's matching rule that decided the line as a whole (ignored it), if one did; the rule
+    /// behind each set is on its allocations.
+    pub matching_rule: Option<crate::domain::matching_rules::compiled::RuleRef>,
 }
 
 /// One document in a candidate (or applied) set.

@@ -135,8 +135,12 @@ pub struct LineEffects {
     pub propose_only: Option<RuleRef>,
     /// Captured texts to look up as document references (prefix applied).
     pub document_refs: Vec<(RuleRef, String)>,
+    /// Which field each of `document_refs` was read from (same order), for the evidence.
+    pub document_ref_from: Vec<CaptureFrom>,
     /// Captured texts naming the customer (a code or a name).
     pub customer_refs: Vec<(RuleRef, String)>,
+    /// Which field each of `customer_refs` was read from (same order).
+    pub customer_ref_from: Vec<CaptureFrom>,
     /// Customers a rule says the payer is.
     pub assign_customers: Vec<(RuleRef, Uuid)>,
     /// Candidate restrictions; a document must pass all of them.
@@ -418,11 +422,13 @@ impl CompiledRule {
                             _ => c,
                         };
                         fx.document_refs.push((me.clone(), text));
+                        fx.document_ref_from.push(*from);
                     }
                 }
                 Action::CustomerReference { from } => {
                     if let Some(c) = capture(*from) {
                         fx.customer_refs.push((me.clone(), c));
+                        fx.customer_ref_from.push(*from);
                     }
                 }
                 Action::AssignCustomer { .. } => {}

@@ -9,9 +9,10 @@ use crate::db::cash_application::{self as cash_db, Allocation, Run, WriteOffRow}
 use crate::db::DbPool;
 use crate::domain::auth::Principal;
 use crate::domain::cash_application::{
-    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, MatchSettings, OpenItem,
+    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem,
 };
 use crate::domain::instalments::Instalment;
+use crate::domain::matching_rules::compiled::RuleRef;
 use crate::domain::run_status::{AllocationState, RunStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::entry;
@@ -39,7 +40,7 @@ fn settings_for_engine(s: &cash_db::Settings, base_currency: &str) -> MatchSetti
 
 /// Reads what the engine needs: settings, the latest FX rates, customers and the ledger (in
 /// pages), mapped from db rows to engine types.
-fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResult<Engine> {
+pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResult<Engine> {
     let settings = cash_db::settings(conn, tenant)?.unwrap_or_else(|| default_settings(tenant));
     let mut fx = FxRates::new();
     let mut seen_pairs = std::collections::HashSet::new();
@@ -74,6 +75,17 @@ fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResu
     Ok(Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency)))
 }
 
+/// The engine a run uses: the book (see [`load_engine`]) and the tenant's enabled matching rules.
+pub(super) fn load_engine_with_rules(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid) -> AppResult<Engine> {
+    let mut engine = load_engine(conn, keys, tenant)?;
+    let rules = super::rules::enabled_rules(conn, tenant)?;
+    if !rules.is_empty() {
+        let codes = super::rules::CustomerCodes::load(conn, tenant)?;
+        super::rules::install(conn, &mut engine, tenant, &rules, &codes)?;
+    }
+    Ok(engine)
+}
+
 fn customer_info(c: cash_db::MatchingCustomer) -> CustomerInfo {
     CustomerInfo { id: c.id, name: c.name, aliases: c.aliases, bank_accounts: c.bank_accounts }
 }
@@ -94,7 +106,8 @@ fn open_item(d: cash_db::MatchingDocument) -> OpenItem {
     }
 }
 
-fn line_input(l: cash_db::MatchingLine) -> LineInput {
+/// A line as the engine reads it; `accounts` names the bank account it was booked on.
+pub(super) fn line_input(l: cash_db::MatchingLine, accounts: &HashMap<Uuid, String>) -> LineInput {
     LineInput {
         id: l.id,
         bank_reference: l.bank_reference,
@@ -106,8 +119,8 @@ fn line_input(l: cash_db::MatchingLine) -> LineInput {
         remittance: l.remittance,
         creditor_reference: l.creditor_reference,
         end_to_end_id: l.end_to_end_id,
-        bank_account: None,
-        bank_transaction_code: None,
+        bank_account: accounts.get(&l.bank_account_id).cloned(),
+        bank_transaction_code: l.bank_transaction_code,
     }
 }
 
@@ -124,11 +137,12 @@ pub(super) fn execute_run(
     let tenant = run.tenant_id;
     let started = std::time::Instant::now();
     lock_tenant_matching(conn, tenant)?;
-    let engine = load_engine(conn, keys, tenant)?;
+    let engine = load_engine_with_rules(conn, keys, tenant)?;
+    let accounts = super::rules::bank_accounts(conn, tenant)?;
     let lines: Vec<LineInput> =
         cash_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?
             .into_iter()
-            .map(line_input)
+            .map(|l| line_input(l, &accounts))
             .collect();
     let total = lines.len() as i32;
     let loaded = started.elapsed();
@@ -137,7 +151,7 @@ pub(super) fn execute_run(
     // A run stopped part-way must not write its partial outcome.
     cancelled(cancel)?;
     let matched = produced.matched_at.duration_since(started);
-    let counts = persist_effects(conn, tenant, produced, started, matched)?;
+    let counts = persist_effects(conn, tenant, run.id, produced, started, matched)?;
     tracing::info!(
         run = %run.id,
         lines = total,
@@ -213,19 +227,58 @@ fn match_and_copy(
 struct Counts {
     auto: i32,
     proposed: i32,
+    /// Includes the ignored lines (a run's counts add up to its lines).
     unmatched: i32,
+    ignored: i32,
     write_offs: usize,
+}
+
+/// Marks the lines a matching rule ignored, each with an audit entry that says which rule and why
+/// (the line itself has no place for the reason).
+fn mark_ignored(conn: &mut PgConnection, tenant: Uuid, run_id: Uuid, mut ignored: Vec<IgnoredLine>) -> AppResult<()> {
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    ignored.sort_unstable_by_key(|l| l.line_id);
+    let ids: Vec<Uuid> = ignored.iter().map(|l| l.line_id).collect();
+    cash_db::ignore_lines(conn, tenant, &ids)?;
+    let system = system_principal(tenant);
+    let entries = ignored
+        .into_iter()
+        .map(|l| {
+            let mut e = entry(&system, "bank_line.ignored", "bank_line", &l.line_id.to_string());
+            e.before = Some(serde_json::json!({"status": "unapplied"}));
+            e.after = Some(serde_json::json!({
+                "status": "ignored", "reason": l.explanation, "reconciliation_id": run_id,
+                "matching_rule": l.rule.map(|r| serde_json::json!({"id": r.id, "version": r.version, "name": r.name})),
+            }));
+            e
+        })
+        .collect();
+    audit_db::append(conn, tenant, entries)?;
+    Ok(())
+}
+
+fn system_principal(tenant: Uuid) -> Principal {
+    Principal {
+        tenant_id: tenant,
+        actor: crate::domain::auth::Actor::System,
+        role: crate::domain::auth::Role::Admin,
+        scopes: vec![],
+    }
 }
 
 /// Write-offs, open amounts of documents and applied amounts of lines, in bulk.
 fn persist_effects(
     conn: &mut PgConnection,
     tenant: Uuid,
+    run_id: Uuid,
     produced: RunOutput,
     started: std::time::Instant,
     matched: std::time::Duration,
 ) -> AppResult<Counts> {
-    let RunOutput { mut write_offs, doc_reduction, mut line_applied, auto, proposed, unmatched, .. } = produced;
+    let RunOutput { mut write_offs, doc_reduction, mut line_applied, auto, proposed, unmatched, ignored, .. } =
+        produced;
     tracing::debug!(ms = (started.elapsed() - matched).as_millis() as u64, "allocations written");
     // Sorted by id (UUIDv7, so insertion order): the updates below then walk tables and indexes
     // in physical order instead of jumping between random pages.
@@ -240,7 +293,9 @@ fn persist_effects(
     line_applied.sort_unstable_by_key(|(id, _)| *id);
     let (line_ids, applied): (Vec<Uuid>, Vec<Decimal>) = line_applied.into_iter().unzip();
     cash_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
-    Ok(Counts { auto, proposed, unmatched, write_offs: write_offs.len() })
+    let n_ignored = ignored.len() as i32;
+    mark_ignored(conn, tenant, run_id, ignored)?;
+    Ok(Counts { auto, proposed, unmatched, ignored: n_ignored, write_offs: write_offs.len() })
 }
 
 /// The run's audit entry and its one `reconciliation.completed` event.
@@ -252,16 +307,11 @@ fn record_completion(
     allocations_written: usize,
     counts: &Counts,
 ) -> AppResult<()> {
-    let system = Principal {
-        tenant_id: tenant,
-        actor: crate::domain::auth::Actor::System,
-        role: crate::domain::auth::Role::Admin,
-        scopes: vec![],
-    };
+    let system = system_principal(tenant);
     let mut e = entry(&system, "reconciliation.completed", "reconciliation", &run_id.to_string());
     e.after = Some(serde_json::json!({
         "lines": total, "auto_applied": counts.auto, "proposed": counts.proposed, "unmatched": counts.unmatched,
-        "allocations": allocations_written, "write_offs": counts.write_offs,
+        "ignored": counts.ignored, "allocations": allocations_written, "write_offs": counts.write_offs,
     }));
     audit_db::append(conn, tenant, vec![e])?;
     // One event per run (never one per allocation: a run can apply a million lines).
@@ -272,7 +322,8 @@ fn record_completion(
         EventType::ReconciliationCompleted,
         serde_json::json!({
             "reconciliation_id": run_id, "lines": total, "auto_applied": counts.auto, "proposed": counts.proposed,
-            "unmatched": counts.unmatched, "allocations": allocations_written, "write_offs": counts.write_offs,
+            "unmatched": counts.unmatched, "ignored": counts.ignored, "allocations": allocations_written,
+            "write_offs": counts.write_offs,
         }),
     )?;
     Ok(())
@@ -297,8 +348,17 @@ struct RunOutput {
     auto: i32,
     proposed: i32,
     unmatched: i32,
+    /// Lines a matching rule ignored (counted in `unmatched` too).
+    ignored: Vec<IgnoredLine>,
     /// When the last line was decided (the end of the match phase, for the phase log).
     matched_at: std::time::Instant,
+}
+
+/// A line a matching rule says is no customer receipt.
+struct IgnoredLine {
+    line_id: Uuid,
+    explanation: String,
+    rule: Option<RuleRef>,
 }
 
 /// Documents read per query when a run loads the ledger.
@@ -321,6 +381,7 @@ fn match_lines(
     let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();
     let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
     let (mut auto, mut proposed, mut unmatched) = (0, 0, 0);
+    let mut ignored: Vec<IgnoredLine> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if ctx.cancel.load(Ordering::Relaxed) {
             break;
@@ -343,6 +404,12 @@ fn match_lines(
             }
             Decision::Unmatched => {
                 unmatched += 1;
+                continue;
+            }
+            Decision::Ignored => {
+                unmatched += 1;
+                let LineOutcome { explanation, matching_rule: rule, .. } = outcome;
+                ignored.push(IgnoredLine { line_id: line.id, explanation, rule });
                 continue;
             }
         };
@@ -376,7 +443,7 @@ fn match_lines(
         let _ = tx.send(chunk);
     }
     let matched_at = std::time::Instant::now();
-    RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, matched_at }
+    RunOutput { write_offs, doc_reduction, line_applied, auto, proposed, unmatched, ignored, matched_at }
 }
 
 /// The row of one allocation a run decided (not yet decided by a person).
@@ -400,14 +467,32 @@ fn allocation_row(
         candidate_set: a.set as i32,
         confidence: Decimal::from_f64_retain(a.confidence).unwrap_or_default().round_dp(3),
         rule: a.rule.into(),
-        explanation: serde_json::json!({
-            "summary": explanation, "evidence": a.evidence, "rule": a.rule,
-        }),
+        explanation: explanation_json(a, explanation),
         fx_rate: a.fx_rate,
         created_at: ctx.now,
         decided_at: None,
         decided_by: None,
+        rule_id: a.matching_rule.as_ref().map(|r| r.id),
+        rule_version: a.matching_rule.as_ref().map(|r| r.version),
     }
+}
+
+/// The stored explanation: the summary, the built-in evidence, and (only when there is any) the
+/// rule and learned evidence and the rule's name, each apart.
+fn explanation_json(a: &crate::domain::cash_application::ProposedAllocation, summary: &str) -> serde_json::Value {
+    let mut v = serde_json::json!({"summary": summary, "evidence": a.evidence, "rule": a.rule});
+    if let Some(m) = v.as_object_mut() {
+        if !a.rule_evidence.is_empty() {
+            m.insert("rule_evidence".into(), serde_json::json!(a.rule_evidence));
+        }
+        if !a.learned_evidence.is_empty() {
+            m.insert("learned_evidence".into(), serde_json::json!(a.learned_evidence));
+        }
+        if let Some(r) = &a.matching_rule {
+            m.insert("matching_rule".into(), serde_json::json!({"id": r.id, "version": r.version, "name": r.name}));
+        }
+    }
+    v
 }
 
 fn write_off_row(

@@ -142,6 +142,8 @@ fn manual_allocation(
         created_at: now,
         decided_at: Some(now),
         decided_by: Some(by.to_string()),
+        rule_id: None,
+        rule_version: None,
     }
 }
 

@@ -7,13 +7,19 @@
 //! and writes allocations, write-offs, open amounts and line statuses in bulk. A crash rolls the
 //! whole run back and another worker picks it up again.
 
+mod dry_run;
 mod execute;
 mod manual;
 mod review;
+mod rules;
 mod run;
 mod settings;
 mod worker;
 
+pub use dry_run::{
+    dry_run, DraftRule, DryRunAllocation, DryRunDecisions, DryRunLine, DryRunOutcome, DryRunReport, DryRunRequest,
+    DryRunRule, DryRunSummary, MAX_DRY_RUN_LINES,
+};
 pub use manual::{allocate_manually, ManualAllocation, ManualAllocationPart};
 pub use review::{allocations_csv, confirm, list_allocations, reject, AllocationPage, AllocationQuery, AllocationView};
 pub use run::{get_run, start_run, RunRequest, RunView};

@@ -39,6 +39,31 @@ pub struct AllocationView {
     #[schema(value_type = Object)]
     pub explanation: async_graphql::Json<serde_json::Value>,
     pub fx_rate: Option<String>,
+    /// What the built-in matching relied on (references, IBAN, names, amounts).
+    pub evidence: Vec<String>,
+    /// What the tenant's matching rules contributed, apart from the built-in evidence.
+    pub rule_evidence: Vec<String>,
+    /// What facts learned from people's earlier decisions contributed.
+    pub learned_evidence: Vec<String>,
+    /// The tenant's matching rule (and the version in force) that shaped the allocation, if one did.
+    pub matching_rule: Option<MatchingRuleRef>,
+}
+
+/// A matching rule as an allocation names it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct MatchingRuleRef {
+    pub id: Uuid,
+    pub version: i32,
+    /// Its name when the allocation was made.
+    pub name: String,
+}
+
+/// A list of sentences out of the stored explanation.
+fn sentences(explanation: &serde_json::Value, key: &str) -> Vec<String> {
+    explanation[key]
+        .as_array()
+        .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 pub(super) fn allocation_view(row: cash_db::AllocationRow) -> AllocationView {
@@ -49,7 +74,19 @@ pub(super) fn allocation_view(row: cash_db::AllocationRow) -> AllocationView {
         doc_no,
         doc_currency: currency,
     } = row;
+    let evidence = sentences(&a.explanation, "evidence");
+    let rule_evidence = sentences(&a.explanation, "rule_evidence");
+    let learned_evidence = sentences(&a.explanation, "learned_evidence");
+    let matching_rule = a.rule_id.zip(a.rule_version).map(|(id, version)| MatchingRuleRef {
+        id,
+        version,
+        name: a.explanation["matching_rule"]["name"].as_str().unwrap_or_default().to_string(),
+    });
     AllocationView {
+        evidence,
+        rule_evidence,
+        learned_evidence,
+        matching_rule,
         id: a.id,
         reconciliation_id: a.run_id,
         bank_line_id: a.bank_line_id,

@@ -68,6 +68,7 @@ impl Engine {
             scanner: Scanner::default(),
             scratch: String::new(),
             rules: CompiledRules::default(),
+            rule_ix: Default::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::super::{Decision, LineInput, LineOutcome, ProposedAllocation, WriteOf
 use super::build::amount_key;
 use super::confidence::AMBIGUITY_MARGIN;
 use super::hypothesis::{rule_text, Ctx, Ev, Hit, Hyp};
+use super::rules::{rule_label, RULE_FIELD};
 use super::{Engine, MAX_PROPOSED_SETS, NO_CUSTOMER};
 
 const FIELD_NAMES: [&str; 3] = ["remittance", "creditor reference", "end-to-end id"];
@@ -18,16 +19,21 @@ impl Engine {
     /// Ranks hypotheses, decides, applies if automatic, and renders the outcome.
     pub(super) fn decide(&mut self, ctx: &Ctx, mut hyps: Vec<Hyp>, dups: &[u32]) -> LineOutcome {
         let line = ctx.line;
+        // A candidate a rule excluded still counts as a rival: restricting never makes a line certain.
+        let excluded = self.restrict_hyps(ctx, &mut hyps);
+        self.mark_rule_hyps(ctx, &mut hyps);
         hyps.sort_by(|a, b| b.conf.partial_cmp(&a.conf).unwrap_or(Ordering::Equal));
         drop_repeated_sets(&mut hyps);
         if hyps.is_empty() {
-            return unmatched(line, self.unmatched_reason(ctx, dups));
+            return unmatched(line, self.unmatched_reason(ctx, dups, excluded.is_some()));
         }
         let best_items = if hyps.len() > 1 { hyps[0].items() } else { Vec::new() };
         let rival = hyps[1..].iter().find(|h| !h.allocs.iter().all(|a| best_items.contains(&a.item)));
         let ambiguous = rival.is_some_and(|r| r.conf > hyps[0].conf - AMBIGUITY_MARGIN);
+        let excluded_rival = excluded.is_some_and(|c| c > hyps[0].conf - AMBIGUITY_MARGIN);
         // A tenant's rule may forbid applying the line without a person.
-        let auto = hyps[0].conf >= self.threshold() && !ambiguous && ctx.rules.propose_only.is_none();
+        let auto =
+            hyps[0].conf >= self.threshold() && !ambiguous && !excluded_rival && ctx.rules.propose_only.is_none();
         if auto {
             let best = hyps.swap_remove(0);
             return self.apply(ctx, best);
@@ -39,9 +45,15 @@ impl Engine {
             self.render(ctx, set as u32, h, &mut allocations, &mut write_offs);
         }
         let best = &hyps[0];
-        let why = match rival.filter(|_| ambiguous) {
-            Some(r) => format!("an alternative ({}) is about as likely", self.docs_of(r)),
-            None => format!("confidence {:.2} is below the auto-apply threshold {:.2}", best.conf, self.threshold()),
+        let why = match (rival.filter(|_| ambiguous), &ctx.rules.propose_only) {
+            (Some(r), _) => format!("an alternative ({}) is about as likely", self.docs_of(r)),
+            (None, _) if excluded_rival => {
+                "a candidate the rule excluded was about as likely, so the rule alone does not decide".to_string()
+            }
+            (None, Some(r)) if best.conf >= self.threshold() => format!("{} says to propose only", rule_label(r)),
+            (None, _) => {
+                format!("confidence {:.2} is below the auto-apply threshold {:.2}", best.conf, self.threshold())
+            }
         };
         let dup_note = dups
             .first()
@@ -54,17 +66,31 @@ impl Engine {
             write_offs,
             unapplied_remainder: line.amount,
             explanation: format!(
-                "Proposed {} by {} for review: {}.{dup_note}",
+                "Proposed {} by {}{} for review: {}.{dup_note}",
                 self.docs_of(best),
                 rule_text(best.rule),
+                under_rule(best),
                 why
             ),
+            matching_rule: None,
         }
     }
 
     /// Why no hypothesis is left: a duplicate payment, an unknown payer, a currency we hold nothing in, or a known
     /// payer with nothing that fits.
-    fn unmatched_reason(&self, ctx: &Ctx, dups: &[u32]) -> String {
+    fn unmatched_reason(&self, ctx: &Ctx, dups: &[u32], excluded: bool) -> String {
+        let why = self.unmatched_why(ctx, dups, excluded);
+        if ctx.rx.misses.is_empty() {
+            why
+        } else {
+            why + &self.rule_misses(ctx)
+        }
+    }
+
+    fn unmatched_why(&self, ctx: &Ctx, dups: &[u32], excluded: bool) -> String {
+        if let (true, Some((r, _))) = (excluded, ctx.rules.restrict.first()) {
+            return format!("Left unmatched: {} excludes every candidate found.", rule_label(r));
+        }
         if let Some(&d) = dups.first() {
             let it = &self.items[d as usize];
             format!(
@@ -119,18 +145,24 @@ impl Engine {
         let mut evidence: Vec<String> = h
             .evidence
             .iter()
-            .map(|e| match e {
-                Ev::Ref(hit) => self.ref_evidence(ctx.line, hit),
-                Ev::AmountEqual => "amount equal".to_string(),
-                Ev::Text(t) => t.clone(),
+            .filter_map(|e| match e {
+                Ev::Ref(hit) if hit.field >= RULE_FIELD => None, // a rule's capture: rule evidence
+                Ev::Ref(hit) => Some(self.ref_evidence(ctx.line, hit)),
+                Ev::AmountEqual => Some("amount equal".to_string()),
+                Ev::Text(t) => Some(t.clone()),
             })
             .collect();
-        if let Some(e) = h.payer.and_then(|(c, fit)| self.payer_evidence(ctx, c, fit)) {
+        let mut rule_evidence = self.rule_evidence(ctx, h);
+        // A payer a rule named is told in the rule evidence (the IBAN sentence would be wrong).
+        let payer = h.payer.filter(|&(_, fit)| !self.payer_named_by_rule(ctx, fit));
+        if let Some(e) = payer.and_then(|(c, fit)| self.payer_evidence(ctx, c, fit)) {
             evidence.push(e);
         }
         for (k, a) in h.allocs.iter().enumerate() {
             let it = &self.items[a.item as usize];
-            let evidence = if k + 1 == h.allocs.len() { std::mem::take(&mut evidence) } else { evidence.clone() };
+            let last = k + 1 == h.allocs.len();
+            let evidence = if last { std::mem::take(&mut evidence) } else { evidence.clone() };
+            let rule_evidence = if last { std::mem::take(&mut rule_evidence) } else { rule_evidence.clone() };
             allocations.push(ProposedAllocation {
                 set,
                 document_id: it.id,
@@ -140,8 +172,8 @@ impl Engine {
                 confidence: h.conf,
                 rule: h.rule,
                 evidence,
-                matching_rule: None,
-                rule_evidence: Vec::new(),
+                matching_rule: h.by_rule.clone(),
+                rule_evidence,
                 learned_evidence: Vec::new(),
                 fx_rate: a.fx_rate,
             });
@@ -181,15 +213,17 @@ impl Engine {
             decision: Decision::AutoApplied,
             explanation: text!(
                 160,
-                "Applied {} {cur} to {} by {} (confidence {:.2}){offs}{rest}.",
+                "Applied {} {cur} to {} by {}{} (confidence {:.2}){offs}{rest}.",
                 used,
                 self.docs_of(&h),
                 rule_text(h.rule),
+                under_rule(&h),
                 h.conf
             ),
             allocations,
             write_offs,
             unapplied_remainder: remainder,
+            matching_rule: None,
         }
     }
 
@@ -245,5 +279,11 @@ pub(super) fn unmatched(line: &LineInput, explanation: String) -> LineOutcome {
         write_offs: Vec::new(),
         unapplied_remainder: line.amount,
         explanation,
+        matching_rule: None,
     }
+}
+
+/// ` under rule 'X' v2` when a tenant's rule shaped the set.
+fn under_rule(h: &Hyp) -> String {
+    h.by_rule.as_ref().map(|r| format!(" under {}", rule_label(r))).unwrap_or_default()
 }

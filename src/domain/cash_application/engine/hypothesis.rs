@@ -9,7 +9,8 @@ use super::super::names::PreparedName;
 use super::super::references::RefStrength;
 use super::super::{LineInput, WriteOffReason};
 use super::confidence::PayerFit;
-use crate::domain::matching_rules::compiled::LineEffects;
+use super::rules::RuleLine;
+use crate::domain::matching_rules::compiled::{LineEffects, RuleRef};
 
 /// One document reference found in the line.
 #[derive(Debug, Clone)]
@@ -55,6 +56,10 @@ pub(super) struct Hyp {
     pub(super) evidence: Vec<Ev>,
     /// Customer and payer fit, rendered as evidence only if the hypothesis is shown (formatting is costly).
     pub(super) payer: Option<(u32, PayerFit)>,
+    /// The tenant's rule that shaped this set, if one did.
+    pub(super) by_rule: Option<RuleRef>,
+    /// What the tenant's rules did to it, rendered apart from the built-in evidence.
+    pub(super) rule_notes: Vec<String>,
 }
 
 impl Hyp {
@@ -66,6 +71,8 @@ impl Hyp {
             conf: conf.clamp(0.0, 0.99),
             evidence: Vec::new(),
             payer: None,
+            by_rule: None,
+            rule_notes: Vec::new(),
         }
     }
 
@@ -95,6 +102,8 @@ pub(super) struct Ctx<'a> {
     pub(super) n_fits: usize,
     /// What the tenant's matching rules say about the line (empty without rules).
     pub(super) rules: LineEffects,
+    /// What applying them found out (the payer they named, captures that named nothing).
+    pub(super) rx: RuleLine,
 }
 
 impl Ctx<'_> {
@@ -128,6 +137,7 @@ pub(super) fn rule_text(rule: &str) -> &'static str {
         "foreign_currency" => "foreign-currency payment within FX tolerance",
         "transposed_digits" => "reference with two swapped digits and equal amount",
         "subset_sum" => "open items adding up to the amount",
+        "rule_write_off" => "remainder written off by a matching rule",
         _ => "matching rule",
     }
 }

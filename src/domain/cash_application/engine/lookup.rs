@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use super::super::references::verify_key;
 use super::super::LineInput;
 use super::build::{amount_key, oldest_first, ref_key};
-use super::hypothesis::Hit;
+use super::hypothesis::{Ctx, Hit};
 use super::{Engine, NO_CUSTOMER};
 use crate::domain::instalments::{describe, next_open, settled_by};
 
@@ -68,9 +68,12 @@ impl Engine {
     }
 
     /// Shortfall accepted as a bank fee on `open` in currency `cur`: the smaller of the relative and the absolute
-    /// tolerance.
-    pub(super) fn tolerance(&self, open: Decimal, cur: u16) -> Decimal {
-        (open * self.settings.tolerance_percent).min(self.abs_tolerance[cur as usize])
+    /// tolerance (a tenant's rule may set them for the line).
+    pub(super) fn tolerance(&self, ctx: &Ctx, open: Decimal, cur: u16) -> Decimal {
+        match &ctx.rules.tolerance {
+            Some((_, t)) => self.rule_tolerance(t, open, cur),
+            None => (open * self.settings.tolerance_percent).min(self.abs_tolerance[cur as usize]),
+        }
     }
 
     /// What is open of the item's next instalment, when it has a plan and that is less than all

@@ -69,12 +69,14 @@ mod hypothesis;
 mod lookup;
 mod payer;
 mod payer_amount;
+mod rules;
 mod single_reference;
 mod transposed_digits;
 
 pub use confidence::AMBIGUITY_MARGIN;
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 use hypothesis::{Ctx, Hit, Hyp};
+pub use rules::rule_label;
 
 /// Item belongs to a customer we were not given.
 const NO_CUSTOMER: u32 = u32::MAX;
@@ -112,6 +114,8 @@ pub struct Engine {
     scratch: String,
     /// The tenant's matching rules, compiled for this run (none by default).
     rules: CompiledRules,
+    /// Customers by code and id, documents by their own reference: what the rules' captures name.
+    rule_ix: rules::RuleIndexes,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +133,7 @@ impl Engine {
     /// Uses the tenant's matching rules from now on (they add to the built-in evidence or override it).
     pub fn set_rules(&mut self, rules: CompiledRules) {
         self.rules = rules;
+        self.rule_ix.index_customers(&self.customers);
     }
 
     /// Decides one line; auto-applied allocations reduce the open amounts inside the engine, so later lines see
@@ -141,7 +146,12 @@ impl Engine {
             );
         }
         let mut ctx = self.line_context(line);
-        let hits = self.collect_hits(line);
+        if let Some(ignored) = self.ignored(&ctx) {
+            return ignored;
+        }
+        self.rule_payer(&mut ctx);
+        let mut hits = self.collect_hits(line);
+        self.rule_hits(&mut ctx, &mut hits);
         let mut hyps: Vec<Hyp> = Vec::new();
         let mut dups: Vec<u32> = Vec::new();
         let n_strong = hits.iter().filter(|h| h.strength >= RefStrength::Degraded).count();
@@ -193,6 +203,7 @@ impl Engine {
             fits: [(NO_CUSTOMER, PayerFit::Unknown); 6],
             n_fits: 0,
             rules: self.rules.evaluate(line),
+            rx: Default::default(),
         }
     }
 

@@ -111,7 +111,9 @@ impl Engine {
             }
             let icur = self.meta[i as usize].cur;
             if icur == cur {
-                if open > l && open - l <= self.tolerance(open, cur) {
+                if let Some(h) = self.rule_write_off_noref(ctx, i) {
+                    out.push(payer.finish(h));
+                } else if open > l && open - l <= self.tolerance(ctx, open, cur) {
                     let mut h = Hyp::new("short_payment_fee", BASE_NOREF_TOLERANCE);
                     h.allocs.push(HAlloc::plain(i, l));
                     h.write_offs.push((i, open - l, WriteOffReason::BankFee));
@@ -122,7 +124,7 @@ impl Engine {
                 }
             } else if let Some(rate) = self.fx.rate(&ctx.line.currency, &self.currencies[icur as usize]) {
                 let diff = ((l * rate - open) / open).abs();
-                if diff <= self.settings.fx_tolerance_percent {
+                if diff <= self.fx_tolerance(ctx) {
                     let doc_to_line = self.fx.rate(&self.currencies[icur as usize], &ctx.line.currency);
                     let mut h = Hyp::new("foreign_currency", BASE_NOREF_TOLERANCE);
                     h.allocs.push(HAlloc { item: i, amount: open, line_amount: l, fx_rate: doc_to_line });

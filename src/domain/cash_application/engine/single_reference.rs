@@ -86,7 +86,8 @@ impl Engine {
             return;
         }
         let diff = ((converted - base) / base).abs();
-        let inside = diff <= self.settings.fx_tolerance_percent;
+        let fx_tolerance = self.fx_tolerance(ctx);
+        let inside = diff <= fx_tolerance;
         if open == Decimal::ZERO {
             if inside {
                 dups.push(hit.item);
@@ -105,7 +106,7 @@ impl Engine {
             doc_to_line.map_or("?".to_string(), |r| r.round_dp(6).normalize().to_string()),
             fmt_pct(diff),
             if inside { "within" } else { "outside" },
-            fmt_pct(self.settings.fx_tolerance_percent)
+            fmt_pct(fx_tolerance)
         ));
         out.push(self.with_payer(ctx, self.meta[i].cust, h));
     }
@@ -118,10 +119,10 @@ impl Engine {
         let open = self.items[i].open_amount;
         let short = open - l;
         let pen = strength_penalty(hit.strength);
-        if self.discount_hyp(ctx, hit, short, out) {
+        if self.rule_write_off_hyp(ctx, hit, short, out) || self.discount_hyp(ctx, hit, short, out) {
             return;
         }
-        let tol = self.tolerance(open, cur);
+        let tol = self.tolerance(ctx, open, cur);
         if short <= tol {
             let mut h = Hyp::new("short_payment_fee", BASE_FEE - pen);
             h.allocs.push(HAlloc::plain(hit.item, l));
