@@ -575,6 +575,41 @@ diesel::table! {
         fx_tolerance_percent -> Numeric,
         auto_apply_oldest_first -> Bool,
         updated_at -> Timestamptz,
+        learning_enabled -> Bool,
+        learned_iban_min_confirmations -> Int4,
+        learned_name_min_confirmations -> Int4,
+        learned_combined_min_confirmations -> Int4,
+    }
+}
+
+diesel::table! {
+    learned_facts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        key -> Text,
+        customer_id -> Uuid,
+        confirmations -> Int4,
+        rejections -> Int4,
+        last_confirmed_at -> Nullable<Timestamptz>,
+        last_confirmed_by -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    learned_fact_sources (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        fact_id -> Uuid,
+        how -> Text,
+        bank_line_id -> Uuid,
+        allocation_id -> Uuid,
+        actor -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -1072,6 +1107,8 @@ diesel::joinable!(products -> tenants (tenant_id));
 diesel::joinable!(write_offs -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    learned_facts,
+    learned_fact_sources,
     matching_rules,
     matching_rule_versions,
     collection_settings,

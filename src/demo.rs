@@ -61,6 +61,7 @@ pub fn month_options(today: NaiveDate) -> Options {
         mix: DEMO_MIX.to_vec(),
         habits: false,
         cause_cases: false,
+        months: 1,
     }
 }
 

@@ -77,6 +77,10 @@ enum Command {
     EvalMatching {
         /// Folder written by `duizhang demo-data`
         dir: std::path::PathBuf,
+        /// 2: a folder written with `demo-data --months 2`: month 1 run and reviewed by a person
+        /// scripted from the ground truth, then month 2 run, with and without learning.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=2))]
+        months: u32,
     },
     /// Score statement reconciliation (differences per kind) against a generated folder.
     EvalStatements {
@@ -122,6 +126,9 @@ struct DemoDataArgs {
     /// statement_mappings.json instead of statements.csv).
     #[arg(long)]
     habits: bool,
+    /// Consecutive months of the same customers, with payment habits, in month1/, month2/, ...
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=12))]
+    months: u32,
 }
 
 #[derive(Subcommand)]
@@ -268,9 +275,12 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Restore { .. } => unreachable!("handled above"),
-        Command::EvalMatching { dir } => {
+        Command::EvalMatching { dir, months } => {
             let report = with_scratch_database(&database.url, |url| {
                 let pool = duizhang::db::build_pool(url, 4, std::time::Duration::from_secs(30))?;
+                if months == 2 {
+                    return duizhang::evaluation::two_months::evaluate(url, &dir, pool).map(|s| s.report);
+                }
                 duizhang::evaluation::cash_application::evaluate(url, &dir, pool).map(|s| s.report)
             })?;
             println!("{report}");
@@ -415,29 +425,38 @@ fn restore(settings: &Settings, file: &std::path::Path, replace: bool) -> Result
 }
 
 fn demo_data(args: &DemoDataArgs) -> Result<(), String> {
-    use duizhang::demo_data::{generate, write_folder, FileOptions, Options};
+    use duizhang::demo_data::{generate, generate_months, write_folder, write_months, FileOptions, Options};
     let options = Options {
         lines: args.lines,
         statements: args.statements,
         seed: args.seed,
         habits: args.habits,
+        months: args.months,
         ..Options::default()
     };
-    let data = generate(&options);
     let files = FileOptions {
         camt_entries: args.camt.then_some(args.camt_entries),
         mt940_entries: args.mt940.then_some(args.mt940_entries),
     };
-    write_folder(&data, &args.out, &files).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    println!(
-        "{} customers, {} ledger documents, {} bank lines, {} statement rows, {} planted differences -> {}",
-        data.customers.len(),
-        data.ledger.len(),
-        data.bank.len(),
-        data.statements.len(),
-        data.truth_differences.len(),
-        args.out.display()
-    );
+    let months = if args.months > 1 { generate_months(&options) } else { vec![generate(&options)] };
+    if args.months > 1 {
+        write_months(&months, &args.out, &files)
+    } else {
+        write_folder(&months[0], &args.out, &files)
+    }
+    .map_err(|e| format!("{}: {e}", args.out.display()))?;
+    for (i, data) in months.iter().enumerate() {
+        let folder = if args.months > 1 { format!("/month{}", i + 1) } else { String::new() };
+        println!(
+            "{} customers, {} ledger documents, {} bank lines, {} statement rows, {} planted differences -> {}{folder}",
+            data.customers.len(),
+            data.ledger.len(),
+            data.bank.len(),
+            data.statements.len(),
+            data.truth_differences.len(),
+            args.out.display()
+        );
+    }
     Ok(())
 }
 

@@ -26,6 +26,10 @@ pub struct Settings {
     pub fx_tolerance_percent: Decimal,
     pub auto_apply_oldest_first: bool,
     pub updated_at: DateTime<Utc>,
+    pub learning_enabled: bool,
+    pub learned_iban_min_confirmations: i32,
+    pub learned_name_min_confirmations: i32,
+    pub learned_combined_min_confirmations: i32,
 }
 
 pub fn settings(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Option<Settings>> {

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod import_mappings;
 pub mod instalments;
 pub mod integrity;
+pub mod learned_facts;
 pub mod matching_rules;
 pub mod metrics;
 pub mod outbox;

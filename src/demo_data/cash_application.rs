@@ -10,6 +10,7 @@
 //! * lines with no owner (interest, refunds, unrelated transfers) stay unapplied.
 
 use super::names;
+use super::payment_habits;
 use super::{BankLine, Currency, DifferenceReason, DocType, Generator, NewDoc, Scenario, TruthAllocation, TruthLine};
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -33,10 +34,12 @@ pub const DEFAULT_MIX: [(Scenario, u32); 13] = [
     (Scenario::NoOwner, 7),
 ];
 
-/// Who pays a line: a customer (by position) or nobody we know.
+/// Who pays a line: a customer (by position), the third party that pays for a customer with
+/// that habit (by the customer's position), or nobody we know.
 #[derive(Debug, Clone, Copy)]
 pub enum Payer {
     Customer(usize),
+    ThirdPartyOf(usize),
     Unknown,
 }
 
@@ -47,17 +50,33 @@ impl Generator<'_> {
         for _ in 0..(self.options.lines / 20).max(30) {
             self.add_customer("C");
         }
+        self.cash_customers = self.data.customers.len();
+        if self.options.months > 1 {
+            self.draw_payment_habits();
+        }
+        self.month_of_payments();
+    }
+
+    /// The current month's bank lines (`options.lines` of them) and its unpaid invoices. Habit
+    /// customers pay their ordinary payments their way; from the second month on, a few
+    /// customers pay again an invoice settled in an earlier month.
+    pub(crate) fn month_of_payments(&mut self) {
         let weights: Vec<u32> = self.options.mix.iter().map(|(_, w)| *w).collect();
         if weights.iter().all(|w| *w == 0) {
             return;
         }
-        while self.data.bank.len() < self.options.lines {
-            let customer = self.rng.below(self.data.customers.len() as u64) as usize;
+        let first_line = self.month_starts.last().map_or(0, |s| s[1]);
+        while self.data.bank.len() - first_line < self.options.lines {
+            let customer = self.rng.below(self.cash_customers as u64) as usize;
             let scenario = self.options.mix[self.rng.weighted(&weights)].0;
-            self.scenario(scenario, customer);
+            if !self.month_starts.is_empty() && self.rng.chance(payment_habits::REPEATED_SHARE) {
+                self.paid_in_an_earlier_month();
+            } else if !self.habit_payment(customer, scenario) {
+                self.scenario(scenario, customer);
+            }
         }
         for _ in 0..self.options.lines / 3 {
-            let customer = self.rng.below(self.data.customers.len() as u64) as usize;
+            let customer = self.rng.below(self.cash_customers as u64) as usize;
             self.add_doc(customer, NewDoc::invoice());
         }
     }
@@ -78,6 +97,11 @@ impl Generator<'_> {
             Scenario::DuplicatePayment => self.duplicate_payment(customer),
             Scenario::OldestFirst => self.oldest_first(customer),
             Scenario::NoOwner => self.no_owner(),
+            Scenario::ThirdPartyPayer | Scenario::BulkWithoutReference | Scenario::PurchaseOrder => {
+                if !self.habit_payment(customer, Scenario::Exact) {
+                    self.exact(customer)
+                }
+            }
         }
     }
 
@@ -98,6 +122,7 @@ impl Generator<'_> {
                 let (name, iban) = (c.name.clone(), c.iban.clone().unwrap_or_default());
                 (names::payer(&mut self.rng, &name), iban)
             }
+            Payer::ThirdPartyOf(c) => self.third_party_as_shown(c),
             Payer::Unknown => (self.rng.pick(&names::NOISE_PAYERS).to_string(), String::new()),
         };
         let end_to_end_id = if self.rng.chance(0.5) {
@@ -260,7 +285,7 @@ impl Generator<'_> {
         let d = self.take_open(customer, 1)[0];
         let (doc_no, amount, currency) = self.doc(d);
         let discount = currency.round(amount * Decimal::new(2, 2));
-        let on = self.data.ledger[d].issue_date + Days::new(8);
+        let on = (self.data.ledger[d].issue_date + Days::new(8)).max(self.period.start);
         let text = format!("{doc_no} less 2% skonto");
         let line = self.bank_line(Payer::Customer(customer), amount - discount, currency, on, text);
         let truth = [(d, amount - discount)];

@@ -15,6 +15,7 @@ pub mod customer_statements;
 pub mod difference_causes;
 pub mod model;
 mod names;
+pub mod payment_habits;
 pub mod render;
 pub mod render_habits;
 mod rng;
@@ -60,6 +61,10 @@ pub struct Options {
     /// in the customers' statements, and their causes in `Dataset::truth_causes`. Without habits
     /// only.
     pub cause_cases: bool,
+    /// Consecutive months of the same customers (`generate_months`): each month `lines` more bank
+    /// lines and new invoices over a period of the same length, and a share of the customers with
+    /// a payment habit they keep (`payment_habits`). 1: one data set, as without this option.
+    pub months: u32,
 }
 
 impl Default for Options {
@@ -73,12 +78,17 @@ impl Default for Options {
             chinese_names: 0.08,
             habits: false,
             cause_cases: false,
+            months: 1,
         }
     }
 }
 
-/// Generates a whole data set. Deterministic: the same options give the same data set.
+/// Generates a whole data set (with `Options::months` >= 2: the first month). Deterministic: the
+/// same options give the same data set.
 pub fn generate(options: &Options) -> Dataset {
+    if options.months > 1 {
+        return generate_months(options).swap_remove(0);
+    }
     let mut g = Generator::new(options);
     g.cash_application();
     if options.habits {
@@ -87,6 +97,33 @@ pub fn generate(options: &Options) -> Dataset {
         g.customer_statements();
     }
     g.finish()
+}
+
+/// Generates `Options::months` consecutive months (at least one): the first is the data set
+/// [`generate`] describes plus the customers' payment habits; each later month adds `lines` bank
+/// lines and new invoices of the same customers (customers' statements only in the first), and
+/// its ground truth may name documents of an earlier month (invoices left open, paid late).
+pub fn generate_months(options: &Options) -> Vec<Dataset> {
+    let mut g = Generator::new(options);
+    g.cash_application();
+    if options.habits {
+        g.customer_statements_with_habits();
+    } else {
+        g.customer_statements();
+    }
+    for _ in 1..options.months {
+        g.next_month();
+    }
+    g.finish_months()
+}
+
+/// Writes each month into `out/month1`, `out/month2`, ...: every folder can be imported on its
+/// own, after the ones before it.
+pub fn write_months(months: &[Dataset], out: &Path, files: &FileOptions) -> std::io::Result<()> {
+    for (i, data) in months.iter().enumerate() {
+        write_folder(data, &out.join(format!("month{}", i + 1)), files)?;
+    }
+    Ok(())
 }
 
 /// Which files [`write_folder`] writes besides the CSV files.
@@ -107,6 +144,9 @@ pub fn write_folder(data: &Dataset, out: &Path, files: &FileOptions) -> std::io:
         if !(habits && name == "statements.csv") {
             std::fs::write(out.join(name), bytes)?;
         }
+    }
+    if !data.payment_habits.is_empty() {
+        std::fs::write(out.join("payment_habits.csv"), render::payment_habits_csv(data))?;
     }
     if habits {
         std::fs::create_dir_all(out.join("statements"))?;
@@ -139,6 +179,20 @@ pub struct Generator<'o> {
     pub(crate) open: HashMap<String, Vec<usize>>,
     seq: HashMap<DocType, u32>,
     line_seq: u32,
+    /// The current month's period (`Options::period`, then each following one).
+    pub(crate) period: Period,
+    /// Customers of the cash-application part (the first ones; statement customers follow).
+    pub(crate) cash_customers: usize,
+    /// Per customer its payment habit (empty for one month).
+    pub(crate) habits: Vec<Option<PaymentHabit>>,
+    /// The last purchase-order number handed out (purchase-order habit).
+    pub(crate) po_seq: u64,
+    /// Where each month after the first starts in the lists (ledger, bank, truth allocations,
+    /// truth lines).
+    pub(crate) month_starts: Vec<[usize; 4]>,
+    /// Invoices of earlier months paid in full by one line, and their customer (the second
+    /// month's duplicates pay them again).
+    pub(crate) settled_earlier: Vec<(usize, usize)>,
 }
 
 impl<'o> Generator<'o> {
@@ -150,6 +204,12 @@ impl<'o> Generator<'o> {
             open: HashMap::new(),
             seq: HashMap::new(),
             line_seq: 0,
+            period: options.period,
+            cash_customers: 0,
+            habits: Vec::new(),
+            po_seq: 0,
+            month_starts: Vec::new(),
+            settled_earlier: Vec::new(),
         }
     }
 
@@ -180,14 +240,14 @@ impl<'o> Generator<'o> {
     }
 
     pub fn date(&mut self) -> NaiveDate {
-        let span = self.options.period.days as i64;
+        let span = self.period.days as i64;
         self.date_within(span)
     }
 
     /// A date in the first `span` days of the period (or the whole period when shorter).
     pub fn date_within(&mut self, span: i64) -> NaiveDate {
-        let span = span.min(self.options.period.days as i64);
-        self.options.period.start + Days::new(self.rng.range(0, span) as u64)
+        let span = span.min(self.period.days as i64);
+        self.period.start + Days::new(self.rng.range(0, span) as u64)
     }
 
     /// A random invoice amount in `currency` (50.00 to 25,000.00 EUR worth).
@@ -224,7 +284,11 @@ impl<'o> Generator<'o> {
             None => self.date(),
         };
         let due_date = issue_date + Days::new(*self.rng.pick(&[14, 30, 30, 45, 60]));
-        let reference = doc.reference;
+        let reference = if doc.doc_type == DocType::Invoice && doc.reference.is_empty() {
+            self.purchase_order_number(customer)
+        } else {
+            doc.reference
+        };
         self.data.ledger.push(Document {
             doc_no,
             doc_type: doc.doc_type,
@@ -263,13 +327,14 @@ impl<'o> Generator<'o> {
         }
     }
 
-    /// A payment date around the due date, never before the invoice was issued.
+    /// A payment date around the due date, never before the invoice was issued nor before the
+    /// current month.
     pub fn pay_date(&mut self, doc: usize) -> NaiveDate {
         let d = &self.data.ledger[doc];
         let (issue, due) = (d.issue_date, d.due_date);
         let k = self.rng.range(-20, 25);
         let on = if k < 0 { due - Days::new(k.unsigned_abs()) } else { due + Days::new(k as u64) };
-        on.max(issue)
+        on.max(issue).max(self.period.start)
     }
 
     pub fn next_line_id(&mut self) -> String {

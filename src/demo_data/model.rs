@@ -161,6 +161,13 @@ pub enum Scenario {
     OldestFirst,
     /// Interest, refunds, unrelated transfers: no customer's payment.
     NoOwner,
+    /// Paid by another party for the customer (parent company, factoring company, collection
+    /// agency, payment provider) or from an account not in master data (`PaymentHabit::ThirdParty`).
+    ThirdPartyPayer,
+    /// Several invoices in one amount without any reference (`PaymentHabit::BulkWithoutReference`).
+    BulkWithoutReference,
+    /// The customer's purchase-order number instead of ours (`PaymentHabit::PurchaseOrder`).
+    PurchaseOrder,
 }
 
 impl Scenario {
@@ -180,6 +187,9 @@ impl Scenario {
             Scenario::DuplicatePayment => "duplicate_payment",
             Scenario::OldestFirst => "oldest_first",
             Scenario::NoOwner => "no_owner",
+            Scenario::ThirdPartyPayer => "third_party_payer",
+            Scenario::BulkWithoutReference => "bulk_without_reference",
+            Scenario::PurchaseOrder => "purchase_order",
         }
     }
 }
@@ -338,4 +348,62 @@ pub struct Dataset {
     pub statements: Vec<StatementRow>,
     /// Per statement customer, how its statement is written (empty without `Options::habits`).
     pub statement_habits: Vec<StatementHabits>,
+    /// The customers that pay their own way (empty unless `Options::months` >= 2); the same in
+    /// every month.
+    pub payment_habits: Vec<CustomerHabit>,
+}
+
+/// Who pays for a customer with a `PaymentHabit::ThirdParty` habit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThirdPartyKind {
+    /// Its parent company (one name and account per customer).
+    ParentCompany,
+    /// A factoring company that bought its receivables; quotes the invoice its own way.
+    Factoring,
+    /// A collection agency; quotes its file number and the invoice its way.
+    CollectionAgency,
+    /// A payment provider's payout (PayPal, Stripe): one name and account for all its payers.
+    PaymentProvider,
+    /// The customer itself, from a bank account not in master data.
+    NewBankAccount,
+}
+
+impl ThirdPartyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThirdPartyKind::ParentCompany => "parent_company",
+            ThirdPartyKind::Factoring => "factoring",
+            ThirdPartyKind::CollectionAgency => "collection_agency",
+            ThirdPartyKind::PaymentProvider => "payment_provider",
+            ThirdPartyKind::NewBankAccount => "new_bank_account",
+        }
+    }
+}
+
+/// How a customer pays most of its ordinary payments, month after month: what a person teaches
+/// the first month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentHabit {
+    /// Another party pays, under a name and from an IBAN that are not in master data.
+    ThirdParty { kind: ThirdPartyKind, name: String, iban: String },
+    /// Several invoices in one amount, without any reference.
+    BulkWithoutReference,
+    /// Quotes only its own purchase-order number (the invoices' `reference` in our ledger).
+    PurchaseOrder,
+}
+
+impl PaymentHabit {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentHabit::ThirdParty { kind, .. } => kind.as_str(),
+            PaymentHabit::BulkWithoutReference => "bulk_without_reference",
+            PaymentHabit::PurchaseOrder => "purchase_order",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerHabit {
+    pub customer_code: String,
+    pub habit: PaymentHabit,
 }

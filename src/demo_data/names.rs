@@ -99,6 +99,27 @@ pub fn company(rng: &mut DemoRng, chinese_share: f64) -> String {
     }
 }
 
+/// The payment providers whose payouts customers pay through: name as the bank shows it, and
+/// the account number behind the check digits of their IBAN.
+pub const PAYMENT_PROVIDERS: [(&str, &str, &str); 2] = [
+    ("PAYPAL EUROPE S.A R.L. ET CIE S.C.A", "LU", "0019175551234567"),
+    ("STRIPE PAYMENTS EUROPE LTD", "IE", "STRP99000012345678"),
+];
+
+/// A name for a party that pays for a customer: a holding or group company, a factoring company
+/// or a collection agency (never a comma).
+pub fn third_party(rng: &mut DemoRng, kind: super::ThirdPartyKind) -> String {
+    use super::ThirdPartyKind as K;
+    let n = rng.range(2, 3) as usize;
+    let word = syllables(rng, n);
+    let legal = *rng.pick(&LEGAL);
+    match kind {
+        K::Factoring => format!("{word} {} {legal}", rng.pick(&["Factoring", "Finance", "Factor Bank"])),
+        K::CollectionAgency => format!("{word} {}", rng.pick(&["Inkasso GmbH", "Collections Ltd", "Recouvrement SAS"])),
+        _ => format!("{word} {} {legal}", rng.pick(&["Holding", "Group", "Beteiligungen", "Industries"])),
+    }
+}
+
 /// How a bank renders the payer: upper-cased, cut to 18 characters, legal form dropped, or as is.
 pub fn payer(rng: &mut DemoRng, name: &str) -> String {
     let v = rng.unit();

@@ -128,6 +128,18 @@ pub fn truth_differences_csv(data: &Dataset) -> Vec<u8> {
     csv_bytes(&header, rows)
 }
 
+/// `payment_habits.csv`: the customers that pay their own way, and who pays for them.
+pub fn payment_habits_csv(data: &Dataset) -> Vec<u8> {
+    let rows = data.payment_habits.iter().map(|h| {
+        let (name, iban) = match &h.habit {
+            super::PaymentHabit::ThirdParty { name, iban, .. } => (name.clone(), iban.clone()),
+            _ => (String::new(), String::new()),
+        };
+        vec![h.customer_code.clone(), h.habit.as_str().into(), name, iban]
+    });
+    csv_bytes(&["customer_code", "habit", "payer_name", "payer_iban"], rows)
+}
+
 /// Every CSV file of a data set folder, by file name.
 pub fn csv_files(data: &Dataset) -> Vec<(&'static str, Vec<u8>)> {
     vec![

@@ -183,3 +183,150 @@ fn habits_change_the_statements_only_and_every_file_reads_back_with_its_mapping(
         }
     }
 }
+
+fn two_months(seed: u64) -> Vec<Dataset> {
+    generate_months(&Options { lines: 3000, statements: 3, seed, months: 2, ..Options::default() })
+}
+
+#[test]
+fn one_month_is_the_data_set_of_before_and_two_months_are_deterministic() {
+    let one = Options { lines: 600, statements: 3, seed: 9, ..Options::default() };
+    assert_eq!(render::csv_files(&generate(&one)), render::csv_files(&generate_months(&one)[0]));
+    assert!(generate(&one).payment_habits.is_empty());
+    let a = two_months(31);
+    let b = two_months(31);
+    assert_eq!(a.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(render::csv_files(x), render::csv_files(y));
+        assert_eq!(render::payment_habits_csv(x), render::payment_habits_csv(y));
+    }
+    assert_eq!(render::csv_files(&generate(&Options { months: 2, ..one.clone() })), {
+        let m = generate_months(&Options { months: 2, ..one });
+        render::csv_files(&m[0])
+    });
+}
+
+/// Each month's truth adds up on its own lines; a later month may settle an earlier month's
+/// invoices, never one of a later month; ids are unique across months.
+#[test]
+fn the_truth_of_two_months_adds_up_and_names_documents_already_issued() {
+    let months = two_months(32);
+    let mut docs: HashMap<String, (usize, Document)> = HashMap::new();
+    let mut lines: HashSet<String> = HashSet::new();
+    for (m, data) in months.iter().enumerate() {
+        assert_eq!(data.customers, months[0].customers, "the same customers every month");
+        assert_eq!(data.payment_habits, months[0].payment_habits);
+        for d in &data.ledger {
+            assert!(docs.insert(d.doc_no.clone(), (m, d.clone())).is_none(), "{} twice", d.doc_no);
+        }
+        assert!(data.bank.len() >= 3000 && data.bank.len() <= 3001);
+        for l in &data.bank {
+            assert!(lines.insert(l.line_id.clone()), "{} twice", l.line_id);
+        }
+        let mut allocated: HashMap<&str, Decimal> = HashMap::new();
+        for a in &data.truth_allocations {
+            let (issued_in, doc) = &docs[&a.doc_no];
+            assert!(*issued_in <= m, "{a:?} pays a later month's document");
+            let line = data.bank.iter().find(|l| l.line_id == a.line_id).expect("line of the month");
+            // A combined payment is dated after its last invoice falls due, not after every issue.
+            if !matches!(a.scenario, Scenario::Combined | Scenario::CombinedWithCreditNote) {
+                assert!(line.booking_date >= doc.issue_date, "{a:?}");
+            }
+            if a.scenario != Scenario::ForeignCurrency {
+                *allocated.entry(&a.line_id).or_default() += a.amount;
+            }
+        }
+        for t in data.truth_lines.iter().filter(|t| t.applied && t.difference == Decimal::ZERO) {
+            let line = data.bank.iter().find(|l| l.line_id == t.line_id).expect("line");
+            if t.scenario != Scenario::ForeignCurrency {
+                assert_eq!(allocated[t.line_id.as_str()], line.amount, "{t:?}");
+            }
+        }
+    }
+    let period = Period::default();
+    let second_start = period.start + chrono::Days::new(period.days as u64);
+    assert!(months[1].bank.iter().all(|l| l.booking_date >= second_start));
+    let earlier: HashSet<&str> = months[0].ledger.iter().map(|d| d.doc_no.as_str()).collect();
+    assert!(months[1].truth_allocations.iter().any(|a| earlier.contains(a.doc_no.as_str())), "late payments");
+}
+
+/// The habits are drawn once and show in both months, as a person would learn them.
+#[test]
+fn payment_habits_repeat_in_the_second_month() {
+    let months = two_months(33);
+    let habits = &months[0].payment_habits;
+    let kinds: HashSet<&str> = habits.iter().map(|h| h.habit.as_str()).collect();
+    assert!(kinds.len() >= 6, "{kinds:?}");
+    let master_ibans: HashSet<&str> = months[0].customers.iter().filter_map(|c| c.iban.as_deref()).collect();
+    for scenario in [Scenario::ThirdPartyPayer, Scenario::BulkWithoutReference, Scenario::PurchaseOrder] {
+        for data in &months {
+            assert!(data.truth_lines.iter().any(|t| t.scenario == scenario), "{scenario:?}");
+        }
+    }
+    for data in &months {
+        let docs: HashMap<&str, &Document> = data.ledger.iter().map(|d| (d.doc_no.as_str(), d)).collect();
+        for t in &data.truth_lines {
+            let line = data.bank.iter().find(|l| l.line_id == t.line_id).expect("line");
+            let allocs: Vec<&TruthAllocation> =
+                data.truth_allocations.iter().filter(|a| a.line_id == t.line_id).collect();
+            match t.scenario {
+                Scenario::ThirdPartyPayer => {
+                    assert!(!master_ibans.contains(line.counterparty_iban.as_str()), "{line:?}");
+                    assert!(!line.counterparty_iban.is_empty());
+                }
+                Scenario::BulkWithoutReference => {
+                    assert!(allocs.len() >= 2, "{line:?}");
+                    assert!(!line.remittance.contains("INV"), "{line:?}");
+                }
+                Scenario::PurchaseOrder => {
+                    // The invoice may be of the first month.
+                    if let Some(doc) = docs.get(allocs[0].doc_no.as_str()) {
+                        assert!(line.remittance.contains(&doc.reference), "{line:?} {doc:?}");
+                    }
+                    assert!(!line.remittance.contains("INV"), "{line:?}");
+                }
+                _ => {}
+            }
+        }
+    }
+    // Every habit customer that paid its way in the first month does so in the second.
+    let paid_its_way = |data: &Dataset| -> HashSet<String> {
+        let docs: HashMap<&str, &str> = months
+            .iter()
+            .flat_map(|m| m.ledger.iter().map(|d| (d.doc_no.as_str(), d.customer_code.as_str())))
+            .collect();
+        let habit_lines: HashSet<&str> = data
+            .truth_lines
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.scenario,
+                    Scenario::ThirdPartyPayer | Scenario::BulkWithoutReference | Scenario::PurchaseOrder
+                )
+            })
+            .map(|t| t.line_id.as_str())
+            .collect();
+        data.truth_allocations
+            .iter()
+            .filter(|a| habit_lines.contains(a.line_id.as_str()))
+            .map(|a| docs[a.doc_no.as_str()].to_string())
+            .collect()
+    };
+    let (first, second) = (paid_its_way(&months[0]), paid_its_way(&months[1]));
+    let habit_customers: HashSet<String> = habits.iter().map(|h| h.customer_code.clone()).collect();
+    assert!(first.is_subset(&habit_customers) && second.is_subset(&habit_customers));
+    let repeated = first.intersection(&second).count();
+    assert!(repeated * 10 >= first.len() * 8, "{repeated} of {}", first.len());
+    // Duplicates of invoices settled in the first month stay unapplied.
+    let settled: HashSet<&str> = months[0].truth_allocations.iter().map(|a| a.doc_no.as_str()).collect();
+    let again = months[1]
+        .truth_lines
+        .iter()
+        .filter(|t| t.scenario == Scenario::DuplicatePayment && !t.applied)
+        .filter(|t| {
+            let line = months[1].bank.iter().find(|l| l.line_id == t.line_id).expect("line");
+            settled.iter().any(|d| line.remittance.contains(d))
+        })
+        .count();
+    assert!(again > 0);
+}

@@ -21,7 +21,7 @@ const OUR_ACCOUNTS: [(&str, &str); 5] = [
     ("GB33BUKB20201555555555", "JPY"),
 ];
 
-fn read_csv(path: &Path) -> Result<Vec<HashMap<String, String>>, String> {
+pub(super) fn read_csv(path: &Path) -> Result<Vec<HashMap<String, String>>, String> {
     let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let headers = r.headers().map_err(|e| e.to_string())?.clone();
     r.records()
@@ -32,7 +32,7 @@ fn read_csv(path: &Path) -> Result<Vec<HashMap<String, String>>, String> {
         .collect()
 }
 
-fn amount_key(v: &str) -> String {
+pub(super) fn amount_key(v: &str) -> String {
     v.parse::<rust_decimal::Decimal>().map(|d| d.normalize().to_string()).unwrap_or_else(|_| v.to_string())
 }
 
@@ -106,15 +106,10 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
     // The run's own peak: the kernel's high-water mark restarts at the current resident size.
     let reset = reset_peak_memory();
     let rss_before_run_mib = memory_kib("VmRSS:") / 1024.0;
-    let run = conn.transaction(|c| matching::start_run(c, &p, matching::RunRequest::default())).map_err(err)?;
     let t1 = Instant::now();
-    while matching::process_next_run(&pool, &keys).map_err(err)? {}
+    let run = run_matching(&mut conn, &pool, &keys, &p)?;
     let run_secs = t1.elapsed().as_secs_f64();
     let peak_run_mib = if reset { memory_kib("VmHWM:") / 1024.0 } else { f64::NAN };
-    let run = conn.transaction(|c| matching::get_run(c, &p, run.id)).map_err(err)?;
-    if run.status != "completed" {
-        return Err(format!("run {}: {:?}", run.status, run.error));
-    }
 
     let rows = allocations(&mut conn)?;
 
@@ -164,6 +159,23 @@ pub fn evaluate(url: &str, dir: &Path, pool: crate::db::DbPool) -> Result<Scores
         out.push_str(&format!("| {s} | {t} | {a} | {pr} | {w} |\n"));
     }
     Ok(Scores { precision, recall, auto_applied: auto_keys.len(), forbidden, report: out })
+}
+
+/// Runs matching over the tenant's unapplied lines to completion.
+pub(super) fn run_matching(
+    conn: &mut PgConnection,
+    pool: &crate::db::DbPool,
+    keys: &crate::services::data_safety::Keyring,
+    p: &Principal,
+) -> Result<matching::RunView, String> {
+    let err = |e: crate::error::AppError| e.message;
+    let run = conn.transaction(|c| matching::start_run(c, p, matching::RunRequest::default())).map_err(err)?;
+    while matching::process_next_run(pool, keys).map_err(err)? {}
+    let run = conn.transaction(|c| matching::get_run(c, p, run.id)).map_err(err)?;
+    if run.status != "completed" {
+        return Err(format!("run {}: {:?}", run.status, run.error));
+    }
+    Ok(run)
 }
 
 /// The allocations the data set says are right.
@@ -262,9 +274,21 @@ fn load(
     keys: &crate::services::data_safety::Keyring,
     dir: &Path,
 ) -> Result<(), String> {
+    import_books(conn, p, keys, dir)?;
+    setup_accounts(conn, p)?;
+    import_bank(conn, p, dir)
+}
+
+/// Imports a folder's customers and its ledger (in batches).
+pub(super) fn import_books(
+    conn: &mut PgConnection,
+    p: &Principal,
+    keys: &crate::services::data_safety::Keyring,
+    dir: &Path,
+) -> Result<(), String> {
     let err = |e: crate::error::AppError| e.message;
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    let (cust, ledger, bank_csv) = (read("customers.csv")?, read("ledger.csv")?, read("bank.csv")?);
+    let (cust, ledger) = (read("customers.csv")?, read("ledger.csv")?);
     let r = conn.transaction(|c| customers::import(c, p, keys, ImportFormat::Csv, &cust, None)).map_err(err)?;
     if !r.rejected.is_empty() {
         return Err(format!("customers rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
@@ -277,7 +301,12 @@ fn load(
             return Err(format!("documents rejected: {:?}", &r.rejected[..r.rejected.len().min(3)]));
         }
     }
-    drop(ledger);
+    Ok(())
+}
+
+/// Our bank accounts and the generator's FX rates.
+pub(super) fn setup_accounts(conn: &mut PgConnection, p: &Principal) -> Result<(), String> {
+    let err = |e: crate::error::AppError| e.message;
     for (iban, cur) in OUR_ACCOUNTS {
         let input = bank::BankAccountInput {
             account_id: iban.into(),
@@ -299,6 +328,13 @@ fn load(
         })
         .collect();
     conn.transaction(|c| matching::put_rates(c, p, rates)).map_err(err)?;
+    Ok(())
+}
+
+/// Imports a folder's bank lines as one CSV statement.
+pub(super) fn import_bank(conn: &mut PgConnection, p: &Principal, dir: &Path) -> Result<(), String> {
+    let err = |e: crate::error::AppError| e.message;
+    let bank_csv = std::fs::read(dir.join("bank.csv")).map_err(|e| format!("bank.csv: {e}"))?;
     let upload = bank::StatementUpload {
         format: Some(crate::bank_formats::Format::Csv),
         head: Vec::new(),
@@ -308,7 +344,6 @@ fn load(
     };
     conn.transaction(|c| bank::import_statement(c, p, upload, crate::bank_formats::Input::Bytes(&bank_csv)))
         .map_err(err)?;
-    drop(bank_csv);
     Ok(())
 }
 

@@ -5,3 +5,4 @@
 
 pub mod cash_application;
 pub mod customer_statements;
+pub mod two_months;

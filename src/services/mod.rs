@@ -44,6 +44,7 @@ pub mod instalments;
 pub mod integrity;
 pub mod jwt;
 pub mod login_throttle;
+pub mod matching_rules;
 pub mod metrics;
 
 pub mod pagination;

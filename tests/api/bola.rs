@@ -213,6 +213,13 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
     ids.insert("webhook-deliveries", delivery["id"].as_str().unwrap().to_string());
+    ids.insert("learned-facts", learned_fact(app).await);
+
+    // A matching rule (disabled: the run above is none of its business).
+    let rule = json!({"name": "PayPal", "enabled": false,
+                      "definition": {"when": {"counterparty_name": "PAYPAL"}, "then": [{"type": "propose_only"}]}});
+    let rule = ok(app.post("/api/v1/matching-rules", &rule).await, 201).await;
+    ids.insert("matching-rules", rule["id"].as_str().unwrap().to_string());
 
     // Tenant B: its own key, and a customer with a portal token of its own.
     let (_, b_key) = app.create_tenant("Tenant B");
@@ -222,6 +229,22 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .unwrap()
         .to_string();
     World { ids, portal_c1, portal_c2, portal_b, b_key }
+}
+
+/// A learned fact: C2's invoice paid by hand from a line that names C2 as the payer.
+async fn learned_fact(app: &TestApp) -> String {
+    let invoice = app.create_invoice("C2", "INV-2026-0000201", "60.00").await;
+    let bank = "line_id,account_iban,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,remittance,end_to_end_id\n\
+        BL2,DE89370400440532013000,2026-04-02,,60.00,EUR,CUSTOMER C2,,,\n";
+    let r = app
+        .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
+        .await;
+    ok(r, 201).await;
+    let line = ok(app.get("/api/v1/bank-lines?q=BL2").await, 200).await["items"][0]["id"].clone();
+    let manual = json!({"bank_line_id": line, "allocations": [{"document_id": invoice["id"], "amount": "60.00"}]});
+    ok(app.post("/api/v1/allocations", &manual).await, 201).await;
+    let facts = ok(app.get("/api/v1/learned-facts?customer=C2").await, 200).await;
+    facts["items"][0]["id"].as_str().expect("a learned fact").to_string()
 }
 
 /// A body the route accepts, so the call reaches the ownership check instead of failing
@@ -241,6 +264,7 @@ fn body_for(method: &str, template: &str) -> Option<Value> {
         ("patch", "/users/{id}") => json!({"role": "viewer"}),
         ("patch", "/differences/{id}") => json!({"sub_cause": "rounding"}),
         ("patch", "/work-orders/{id}") => json!({"title": "Hijacked"}),
+        ("patch", "/matching-rules/{id}") => json!({"name": "Hijacked"}),
         ("post", "/work-orders/{id}/comments") => json!({"body": "hijacked", "visible_to_customer": true}),
         ("post", "/differences/{id}/comments") | ("post", "/portal/differences/{id}/comments") => {
             json!({"body": "hijacked"})
@@ -273,7 +297,8 @@ fn concrete(template: &str, world: &World) -> String {
     let mut path = template
         .replace("{code}", "C1")
         .replace("{action}", "confirm")
-        .replace("{name}", "payment-behaviour?customer=C1&format=json");
+        .replace("{name}", "payment-behaviour?customer=C1&format=json")
+        .replace("{version}", "1");
     if template.starts_with("/customers/{code}/contacts/{id}") {
         path = path.replace("{id}", &id_of("contacts"));
     } else if template.starts_with("/customers/{code}/portal-tokens/{id}") {
@@ -312,6 +337,8 @@ fn tenant_fingerprint(app: &TestApp) -> Vec<i64> {
         format!("contact_log WHERE tenant_id = '{t}'"),
         format!("collection_tasks WHERE tenant_id = '{t}' AND note IS NOT NULL"),
         format!("credit_policy_changes WHERE tenant_id = '{t}'"),
+        format!("matching_rules WHERE tenant_id = '{t}' AND (name = 'Hijacked' OR retired_at IS NOT NULL)"),
+        format!("matching_rule_versions WHERE tenant_id = '{t}'"),
     ]
     .iter()
     .map(|q| app.count(q))
@@ -551,6 +578,16 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             json!({"id": id("allocations")}),
         ),
         (
+            "learnedFact",
+            "query($id: UUID!) { learnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
+        ),
+        (
+            "revokeLearnedFact",
+            "mutation($id: UUID!) { revokeLearnedFact(id: $id) { __typename } }".into(),
+            json!({"id": id("learned-facts")}),
+        ),
+        (
             "rotateWebhookSecret",
             "mutation($id: UUID!) { rotateWebhookSecret(id: $id) { __typename } }".into(),
             json!({"id": id("webhook-endpoints")}),
@@ -660,6 +697,31 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
                 .into(),
             json!({}),
         ),
+        (
+            "matchingRule",
+            "query($id: UUID!) { matchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersions",
+            "query($id: UUID!) { matchingRuleVersions(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "matchingRuleVersion",
+            "query($id: UUID!) { matchingRuleVersion(id: $id, version: 1) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "updateMatchingRule",
+            "mutation($id: UUID!) { updateMatchingRule(id: $id, input: {name: \"Hijacked\"}) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
+        (
+            "reorderMatchingRules",
+            "mutation($id: UUID!) { reorderMatchingRules(ids: [$id]) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
+        ),
         // Last: the owner's own call deletes it.
         (
             "deleteCustomerContact",
@@ -670,6 +732,11 @@ async fn every_graphql_field_taking_an_id_refuses_other_tenants_and_other_custom
             "deleteConnector",
             "mutation($id: UUID!) { deleteConnector(id: $id) { __typename } }".into(),
             json!({"id": id("connectors")}),
+        ),
+        (
+            "retireMatchingRule",
+            "mutation($id: UUID!) { retireMatchingRule(id: $id) { __typename } }".into(),
+            json!({"id": id("matching-rules")}),
         ),
         ("deleteCustomerGroup", "mutation { deleteCustomerGroup(code: \"C1\") { __typename } }".into(), json!({})),
     ];

@@ -310,6 +310,43 @@ async fn quality_on_generated_data_meets_the_targets() {
     assert_eq!(scores.forbidden, 0, "{}", scores.report);
 }
 
+/// Two months of the same customers with payment habits (third parties paying, several invoices
+/// in one amount without reference, purchase-order numbers only): month 1 is run and reviewed by a
+/// person scripted from the ground truth, month 2 is run. A seed the engine was not tuned on.
+#[tokio::test]
+async fn two_months_with_a_person_reviewing_the_first_meet_the_targets() {
+    use duizhang::demo_data::{generate_months, write_months, FileOptions, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let months = generate_months(&Options { lines: 1500, statements: 2, seed: 5151, months: 2, ..Options::default() });
+    write_months(&months, dir.path(), &FileOptions::default()).unwrap();
+    let db = tokio::task::spawn_blocking(crate::helpers::TestDatabase::create).await.unwrap();
+    let url = db.url.clone();
+    let path = dir.path().to_path_buf();
+    let s = tokio::task::spawn_blocking(move || {
+        let pool = duizhang::db::build_pool(&url, 2, Duration::from_secs(30)).unwrap();
+        duizhang::evaluation::two_months::evaluate(&url, &path, pool)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    println!("{}", s.report);
+    let (with, without) = (&s.with_learning, &s.without_learning);
+    assert!(with.review.refused.is_empty(), "{}", s.report);
+    assert!(with.review.confirmed > 0 && with.review.manual > 0, "{}", s.report);
+    for f in [&with.month1, &with.month2, &without.month1, &without.month2] {
+        assert!(f.auto_applied > 1000, "{}", s.report);
+        assert!(f.precision() >= 0.9995, "{}", s.report);
+        assert_eq!(f.forbidden, 0, "{}", s.report);
+    }
+    // Without learning a third party's payments and payments without reference stay proposals,
+    // month after month; what the person confirmed in month 1 applies them in month 2.
+    let third = |f: &duizhang::evaluation::two_months::RunFigures| f.per_scenario["third_party_payer"];
+    assert!(third(&without.month2).1 < third(&without.month2).0, "{}", s.report);
+    assert_eq!(third(&with.month2).1, third(&with.month2).0, "{}", s.report);
+    assert!(with.month2.recall() > without.month2.recall() + 0.01, "{}", s.report);
+    assert!(with.month2.recall() >= 0.94, "{}", s.report);
+}
+
 /// Inserts a run as a worker that was killed mid-run leaves it: `running`, a fresh heartbeat,
 /// nothing applied (its transaction rolled back), and no session holding the run's lock.
 fn orphaned_run(app: &TestApp, attempts: i32) -> String {

@@ -5,6 +5,7 @@
 pub mod explorer;
 mod inputs;
 mod limits;
+mod matching_rules;
 mod mutation;
 mod page;
 mod query;
@@ -26,7 +27,17 @@ use async_graphql_actix_web::GraphQLResponse;
 use diesel::PgConnection;
 use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot>;
+/// The query root: the resolvers of `query.rs` and those kept with their concept, merged.
+#[derive(async_graphql::MergedObject)]
+#[graphql(name = "QueryRoot")]
+pub struct QueryRoot(query::QueryRoot, matching_rules::MatchingRulesQuery);
+
+/// The mutation root, merged like [`QueryRoot`].
+#[derive(async_graphql::MergedObject)]
+#[graphql(name = "MutationRoot")]
+pub struct MutationRoot(mutation::MutationRoot, matching_rules::MatchingRulesMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema callers with credentials use, and the introspection-only one for callers without
 /// (only when `DUIZHANG_GRAPHQL_INTROSPECTION=public`).
@@ -56,8 +67,10 @@ impl Schemas {
 fn builder(
     state: Option<AppState>,
     limits: Limits,
-) -> async_graphql::SchemaBuilder<query::QueryRoot, mutation::MutationRoot, SubscriptionRoot> {
-    let mut builder = Schema::build(query::QueryRoot::default(), mutation::MutationRoot, SubscriptionRoot)
+) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let query = QueryRoot(query::QueryRoot::default(), matching_rules::MatchingRulesQuery);
+    let mutation = MutationRoot(mutation::MutationRoot, matching_rules::MatchingRulesMutation);
+    let mut builder = Schema::build(query, mutation, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         // Off or unbounded by default in async-graphql: bound them too.

@@ -4,7 +4,9 @@ use crate::domain::auth::Role;
 use crate::domain::work_order::SlaHours;
 use crate::error::AppError;
 use crate::services::auth::{self, TokenResponse};
-use crate::services::cash_application::{self as matching, AllocationView, ManualAllocation, RunRequest, RunView};
+use crate::services::cash_application::{
+    self as matching, AllocationView, LearnedFactDetail, ManualAllocation, RunRequest, RunView,
+};
 use crate::services::connectors::{self, ConnectorInput, ConnectorPatch, ConnectorView};
 use crate::services::customer_statements::{self as statements, Source, StatementInput, StatementView};
 use crate::services::customers::{self, CustomerInput, CustomerView};
@@ -45,7 +47,7 @@ impl From<DifferenceAction> for Action {
     }
 }
 
-#[Object]
+#[Object(name = "MutationRootFields")]
 impl MutationRoot {
     /// Run dunning as of a date (default today).
     async fn run_dunning(
@@ -373,6 +375,11 @@ impl MutationRoot {
     /// Reject a proposal or unapply an applied allocation.
     async fn reject_allocation(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<AllocationView>> {
         run(ctx, move |conn, p| matching::reject(conn, p, id)).await
+    }
+
+    /// Revoke a learned fact (like `DELETE /learned-facts/{id}`).
+    async fn revoke_learned_fact(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<LearnedFactDetail> {
+        run(ctx, move |conn, p| matching::revoke_learned_fact(conn, p, id)).await
     }
 
     /// Register a webhook endpoint (admin); the answer's `secret` is shown only here and on rotation.

@@ -3,7 +3,7 @@
 
 use crate::services::audit::AuditEntryView;
 use crate::services::bank::BankLineView;
-use crate::services::cash_application::AllocationView;
+use crate::services::cash_application::{AllocationView, LearnedFactView};
 use crate::services::collection_tasks::CollectionTaskView;
 use crate::services::connectors::{ConnectorSyncView, ConnectorView};
 use crate::services::contact_log::ContactLogEntry;
@@ -23,6 +23,7 @@ use async_graphql::{OutputType, SimpleObject};
     concrete(name = "ProductPage", params(ProductView)),
     concrete(name = "BankLinePage", params(BankLineView)),
     concrete(name = "AllocationPage", params(AllocationView)),
+    concrete(name = "LearnedFactPage", params(LearnedFactView)),
     concrete(name = "AuditPage", params(AuditEntryView)),
     concrete(name = "DifferencePage", params(DifferenceView)),
     concrete(name = "WebhookEndpointPage", params(WebhookEndpointView)),

@@ -1,3 +1,6 @@
+//! Long file: the GraphQL query root is one object holding every query field of the API, each a thin call
+//! into a service; splitting it would rename the root type clients see.
+
 use super::page::Page;
 use super::{max_limit, run, run_portal, run_read};
 use crate::db::audit::AuditFilter;
@@ -9,7 +12,8 @@ use crate::domain::work_order::{SlaHours, WorkOrderStatus};
 use crate::services::audit::{self, AuditEntryView, ChainVerification};
 use crate::services::bank::{self, BankAccountView, BankLineQuery, BankLineStatus, BankLineView, ImportedStatement};
 use crate::services::cash_application::{
-    self as matching, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, RunView,
+    self as matching, AllocationQuery, AllocationView, DryRunReport, DryRunRequest, LearnedFactDetail,
+    LearnedFactQuery, LearnedFactView, RunView,
 };
 use crate::services::collection_tasks::{self, CollectionTaskView};
 use crate::services::connectors::{self, ConnectorSyncView, ConnectorView};
@@ -40,6 +44,7 @@ type CustomerPage = Page<CustomerView>;
 type DocumentPage = Page<DocumentView>;
 type BankLinePage = Page<BankLineView>;
 type AllocationPage = Page<AllocationView>;
+type LearnedFactPage = Page<LearnedFactView>;
 type AuditPage = Page<AuditEntryView>;
 type DifferencePage = Page<DifferenceView>;
 type WebhookEndpointPage = Page<WebhookEndpointView>;
@@ -52,6 +57,7 @@ type ContactLogPage = Page<ContactLogEntry>;
 
 /// The query root: the fields below and those of the files beside this one.
 #[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "QueryRootFields")]
 pub struct QueryRoot(CoreQuery, super::query_master_data::MasterDataQuery);
 
 #[derive(Default)]
@@ -121,6 +127,28 @@ impl CoreQuery {
         let q = WorkOrderQuery { assignee, status, due_before, due_after, cause, customer, cursor, limit };
         let page = run(ctx, move |conn, p| work_orders::list(conn, p, q, max)).await?;
         Ok(WorkOrderPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// Learned facts (payer IBAN or name -> customer, combined payments), filtered like
+    /// `GET /learned-facts`.
+    async fn learned_facts(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<String>,
+        customer: Option<String>,
+        include_revoked: Option<bool>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<LearnedFactPage> {
+        let max = max_limit(ctx);
+        let q = LearnedFactQuery { kind, customer, include_revoked, limit, cursor };
+        let page = run(ctx, move |conn, p| matching::list_learned_facts(conn, p, q, max)).await?;
+        Ok(LearnedFactPage { items: page.items, next_cursor: page.next_cursor })
+    }
+
+    /// One learned fact with its provenance.
+    async fn learned_fact(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<LearnedFactDetail> {
+        run(ctx, move |conn, p| matching::get_learned_fact(conn, p, id)).await
     }
 
     /// One work order with its links and comments.

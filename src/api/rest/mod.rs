@@ -18,7 +18,9 @@ pub mod documents;
 pub mod exports;
 pub mod health;
 pub mod import_mappings;
+pub mod learned_facts;
 pub mod matching;
+pub mod matching_rules;
 mod openapi_errors;
 mod openapi_examples;
 mod openapi_pages;
@@ -138,6 +140,8 @@ rest_api! {
     documents::import, documents::create, documents::list, documents::get, documents::update, documents::cancel, documents::get_settings, documents::put_settings,
     bank::create_account, bank::list_accounts, bank::update_account, bank::import, bank::get_statement, bank::list_lines, bank::formats, bank::get_import_settings, bank::put_import_settings,
     matching::start, matching::get, matching::list, matching::confirm, matching::allocate, matching::reject, matching::get_settings, matching::put_settings, matching::list_rates, matching::put_rates, matching::dry_run_rules,
+    matching_rules::list, matching_rules::create, matching_rules::from_template, matching_rules::reorder, matching_rules::get, matching_rules::update, matching_rules::retire, matching_rules::versions, matching_rules::version, matching_rules::templates,
+    learned_facts::list, learned_facts::get, learned_facts::revoke,
     audit::verify, audit::list,
     admin::create_user, admin::list_users, admin::create_api_key, admin::list_api_keys, admin::revoke_api_key,
     users::get_user, users::update_user, users::disable_user, users::enable_user, users::logout_user_everywhere, users::issue_password_reset, users::delete_user,

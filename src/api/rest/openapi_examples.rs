@@ -228,7 +228,9 @@ fn matching_examples() -> Vec<(&'static str, &'static str, Value)> {
             "application/json",
             json!({
                 "auto_apply_threshold": "0.90", "tolerance_percent": "0.5", "tolerance_absolute": "5.00",
-                "fx_tolerance_percent": "2.0", "auto_apply_oldest_first": true
+                "fx_tolerance_percent": "2.0", "auto_apply_oldest_first": true, "learning_enabled": true,
+                "learned_iban_min_confirmations": 1, "learned_name_min_confirmations": 2,
+                "learned_combined_min_confirmations": 2
             }),
         ),
         (
@@ -249,6 +251,33 @@ fn matching_examples() -> Vec<(&'static str, &'static str, Value)> {
                 ],
                 "statement_id": "0193a0c4-7d1e-7c4a-9a51-5c0e3c1f2a00", "booked_from": "2026-11-01", "booked_to": "2026-11-30"
             }),
+        ),
+        (
+            "createMatchingRule",
+            "application/json",
+            json!({
+                "name": "Rechnung + number", "description": "German payers quote only the running number",
+                "definition": {
+                    "when": {"sign": "credit", "currencies": ["EUR"], "remittance": "Rechnung\\s*(?P<ref>\\d{3,})"},
+                    "then": [{"type": "document_reference", "from": "remittance", "prefix": "INV-2026-"}]
+                },
+                "enabled": true, "position": 1
+            }),
+        ),
+        (
+            "updateMatchingRule",
+            "application/json",
+            json!({"enabled": false, "description": "Paused during the ERP migration", "expected_version": 2}),
+        ),
+        (
+            "createMatchingRuleFromTemplate",
+            "application/json",
+            json!({"template": "paypal_payout", "name": "PayPal payouts", "parameters": {"fee_percent": "0.029", "propose_only": true}, "enabled": false}),
+        ),
+        (
+            "reorderMatchingRules",
+            "application/json",
+            json!({"ids": ["0193a0c4-7d1e-7c4a-9a51-5c0e3c1f2a10", "0193a0c4-6b2f-7d10-8e0a-1f2b3c4d5e6f"]}),
         ),
     ]
 }

@@ -11,6 +11,7 @@
 //!   into [`compiled::LineEffects`], which the engine applies.
 
 pub mod compiled;
+pub mod templates;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

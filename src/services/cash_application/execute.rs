@@ -75,6 +75,9 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
     let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     engine.set_groups(crate::db::customer_groups::for_matching(conn, tenant)?.into_iter().map(group_info).collect());
+    if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
+        engine.set_learned(facts, thresholds);
+    }
     Ok(engine)
 }
 

@@ -106,6 +106,7 @@ pub fn allocate_manually(
     )?;
     cash_db::apply_to_lines(conn, principal.tenant_id, &[line.id], &[applied])?;
     emit_applied(conn, principal.tenant_id, line.id, &rows, "manual")?;
+    super::learning::learn(conn, principal, line.id, &rows, super::learning::How::ManualAllocation)?;
     let mut e = entry(principal, "allocation.manual", "bank_line", &line.id.to_string());
     e.after = Some(
         serde_json::json!({ "allocations": rows.iter().map(|a| a.id).collect::<Vec<_>>(), "write_offs": wos.len() }),

@@ -9,6 +9,8 @@
 
 mod dry_run;
 mod execute;
+mod learned_facts;
+mod learning;
 mod manual;
 mod review;
 mod rules;
@@ -19,6 +21,10 @@ mod worker;
 pub use dry_run::{
     dry_run, DraftRule, DryRunAllocation, DryRunDecisions, DryRunLine, DryRunOutcome, DryRunReport, DryRunRequest,
     DryRunRule, DryRunSummary, MAX_DRY_RUN_LINES,
+};
+pub use learned_facts::{
+    get_learned_fact, list_learned_facts, revoke_learned_fact, LearnedFactDetail, LearnedFactQuery,
+    LearnedFactSourceView, LearnedFactView,
 };
 pub use manual::{allocate_manually, ManualAllocation, ManualAllocationPart};
 pub use review::{allocations_csv, confirm, list_allocations, reject, AllocationPage, AllocationQuery, AllocationView};

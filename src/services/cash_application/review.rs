@@ -1,5 +1,6 @@
 //! Allocations and their review: list, export, confirm a proposal, reject or unapply.
 
+use super::learning::{self, How};
 use super::lock_tenant_matching;
 use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, AllocationFilter};
@@ -216,16 +217,12 @@ pub fn confirm(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppR
     let by = format!("{}:{}", principal.actor.kind(), principal.actor.id());
     cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Confirmed, &by)?;
     cash_db::set_state(conn, principal.tenant_id, &others, AllocationState::Rejected, &by)?;
+    let decided: Vec<Allocation> = set.iter().map(|a| (*a).clone()).collect();
+    learning::learn(conn, principal, chosen.bank_line_id, &decided, How::ConfirmedProposal)?;
     let mut e = entry(principal, "allocation.confirmed", "bank_line", &chosen.bank_line_id.to_string());
     e.after = Some(serde_json::json!({ "confirmed": ids, "rejected": others }));
     audit_db::append(conn, principal.tenant_id, vec![e])?;
-    emit_applied(
-        conn,
-        principal.tenant_id,
-        chosen.bank_line_id,
-        &set.iter().map(|a| (*a).clone()).collect::<Vec<_>>(),
-        "confirmed",
-    )?;
+    emit_applied(conn, principal.tenant_id, chosen.bank_line_id, &decided, "confirmed")?;
     let f = AllocationFilter { bank_line_id: Some(chosen.bank_line_id), ..Default::default() };
     Ok(cash_db::list(conn, principal.tenant_id, &f)?.into_iter().map(allocation_view).collect())
 }
@@ -251,6 +248,8 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
                 .map(|a| a.id)
                 .collect();
             cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Rejected, &by)?;
+            let set: Vec<Allocation> = of_line.iter().filter(|a| ids.contains(&a.id)).cloned().collect();
+            learning::learn(conn, principal, chosen.bank_line_id, &set, How::RejectedProposal)?;
             "allocation.rejected"
         }
         AllocationState::AutoApplied | AllocationState::Confirmed => {
@@ -273,6 +272,12 @@ pub fn reject(conn: &mut PgConnection, principal: &Principal, id: Uuid) -> AppRe
             cash_db::reverse_write_offs(conn, principal.tenant_id, &wos.iter().map(|w| w.id).collect::<Vec<_>>())?;
             cash_db::set_state(conn, principal.tenant_id, &ids, AllocationState::Rejected, &by)?;
             crate::services::promises::on_unapplied(conn, principal, &doc_ids)?;
+            // What a person's decision taught goes with it; an automatic one undone argues against its payer.
+            learning::forget(conn, principal.tenant_id, &ids)?;
+            if group.iter().any(|a| a.state == AllocationState::AutoApplied) {
+                let undone: Vec<Allocation> = group.iter().map(|a| (*a).clone()).collect();
+                learning::learn(conn, principal, chosen.bank_line_id, &undone, How::UnappliedAllocation)?;
+            }
             "allocation.unapplied"
         }
         AllocationState::Rejected => return Err(AppError::conflict("allocation is already rejected")),

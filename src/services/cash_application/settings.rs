@@ -25,6 +25,32 @@ pub struct MatchingSettingsView {
     /// A payment without reference that equals several open items of its (identified) payer
     /// settles the oldest due one automatically; off: it is only proposed.
     pub auto_apply_oldest_first: bool,
+    /// Learning from people (docs/cash-application.md): off, runs use no learned fact and
+    /// decisions teach nothing.
+    #[serde(default = "learning_on")]
+    pub learning_enabled: bool,
+    /// Confirmations (distinct bank lines) a learned payer IBAN needs before it may apply a
+    /// payment without review; at least 1.
+    #[serde(default = "one")]
+    pub learned_iban_min_confirmations: i32,
+    /// The same for a learned payer name.
+    #[serde(default = "two")]
+    pub learned_name_min_confirmations: i32,
+    /// The same for a customer's habit of paying several invoices with one amount.
+    #[serde(default = "two")]
+    pub learned_combined_min_confirmations: i32,
+}
+
+fn learning_on() -> bool {
+    true
+}
+
+fn one() -> i32 {
+    1
+}
+
+fn two() -> i32 {
+    2
 }
 
 pub(super) fn default_settings(tenant_id: Uuid) -> cash_db::Settings {
@@ -36,6 +62,10 @@ pub(super) fn default_settings(tenant_id: Uuid) -> cash_db::Settings {
         fx_tolerance_percent: Decimal::new(150, 4),
         auto_apply_oldest_first: false,
         updated_at: Utc::now(),
+        learning_enabled: true,
+        learned_iban_min_confirmations: 1,
+        learned_name_min_confirmations: 2,
+        learned_combined_min_confirmations: 2,
     }
 }
 
@@ -46,6 +76,10 @@ fn settings_view(s: &cash_db::Settings) -> MatchingSettingsView {
         tolerance_absolute: s.tolerance_absolute.normalize().to_string(),
         fx_tolerance_percent: s.fx_tolerance_percent.normalize().to_string(),
         auto_apply_oldest_first: s.auto_apply_oldest_first,
+        learning_enabled: s.learning_enabled,
+        learned_iban_min_confirmations: s.learned_iban_min_confirmations,
+        learned_name_min_confirmations: s.learned_name_min_confirmations,
+        learned_combined_min_confirmations: s.learned_combined_min_confirmations,
     }
 }
 
@@ -77,6 +111,19 @@ pub fn put_settings(
         fx_tolerance_percent: dec("fx_tolerance_percent", &input.fx_tolerance_percent, Some(Decimal::ONE))?,
         auto_apply_oldest_first: input.auto_apply_oldest_first,
         updated_at: Utc::now(),
+        learning_enabled: input.learning_enabled,
+        learned_iban_min_confirmations: at_least_one(
+            "learned_iban_min_confirmations",
+            input.learned_iban_min_confirmations,
+        )?,
+        learned_name_min_confirmations: at_least_one(
+            "learned_name_min_confirmations",
+            input.learned_name_min_confirmations,
+        )?,
+        learned_combined_min_confirmations: at_least_one(
+            "learned_combined_min_confirmations",
+            input.learned_combined_min_confirmations,
+        )?,
     };
     cash_db::save_settings(conn, &s)?;
     let view = settings_view(&s);
@@ -85,6 +132,13 @@ pub fn put_settings(
     e.after = serde_json::to_value(&view).ok();
     audit_db::append(conn, principal.tenant_id, vec![e])?;
     Ok(view)
+}
+
+fn at_least_one(field: &str, n: i32) -> AppResult<i32> {
+    if n < 1 {
+        return Err(AppError::invalid(field, "must be at least 1"));
+    }
+    Ok(n)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]

@@ -65,6 +65,10 @@ pub fn erase_customer(conn: &mut PgConnection, principal: &Principal, code: &str
     if contacts > 0 {
         erased.insert("contacts".into(), contacts.into());
     }
+    let learned = crate::db::learned_facts::delete_of_customer(conn, principal.tenant_id, c.id)?;
+    if learned > 0 {
+        erased.insert("learned_facts".into(), learned.into());
+    }
     let notes = crate::db::data_safety::erasure::redact_collection_notes(conn, principal.tenant_id, c.id)?;
     if notes > 0 {
         erased.insert("collection_notes".into(), notes.into());

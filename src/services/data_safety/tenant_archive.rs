@@ -46,6 +46,8 @@ pub const TABLES: &[&str] = &[
     "reconciliation_runs",
     "allocations",
     "write_offs",
+    "learned_facts",
+    "learned_fact_sources",
     "outbox_events",
     "webhook_settings",
     "webhook_endpoints",

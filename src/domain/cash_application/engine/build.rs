@@ -69,6 +69,7 @@ impl Engine {
             scratch: String::new(),
             rules: CompiledRules::default(),
             groups: Default::default(),
+            learned: Default::default(),
             rule_ix: Default::default(),
         }
     }

@@ -29,12 +29,16 @@ pub(super) const BASE_FX_OUTSIDE: f64 = 0.55;
 pub(super) const BASE_TRANSPOSED: f64 = 0.88;
 pub(super) const BASE_AMOUNT_PAYER_IBAN: f64 = 0.93;
 pub(super) const BASE_AMOUNT_PAYER_NAME: f64 = 0.76;
+/// A customer learned facts name but do not trust: ranked above customers found by name similarity, never applied.
+pub(super) const BASE_AMOUNT_PAYER_LEARNED: f64 = 0.80;
 pub(super) const BASE_FIFO_IBAN: f64 = 0.91;
 pub(super) const BASE_FIFO_PROPOSED: f64 = 0.85;
 pub(super) const BASE_FIFO_NAME: f64 = 0.70;
 pub(super) const BASE_FIFO_LATER: f64 = 0.50;
 pub(super) const BASE_SUBSET_IBAN: f64 = 0.75;
 pub(super) const BASE_SUBSET_NAME: f64 = 0.60;
+/// The only subset sum of an IBAN-identified payer with the confirmed habit of paying several invoices at once.
+pub(super) const BASE_SUBSET_HABIT: f64 = 0.92;
 pub(super) const BASE_SUBSET_AMBIGUOUS: f64 = 0.45;
 pub(super) const BASE_FILL_AMBIGUOUS: f64 = 0.60;
 pub(super) const BASE_NOREF_TOLERANCE: f64 = 0.60;
@@ -60,6 +64,8 @@ pub(super) enum PayerFit {
         /// Identified by IBAN (else by name).
         by_iban: bool,
     },
+    /// Only learned facts name the customer as the payer: trusted (may apply like an IBAN) or not.
+    Learned(bool),
 }
 
 /// Confidence adjustment for payer evidence. A confirmed payer is what lifts amount- or weak-reference-based rules
@@ -67,9 +73,9 @@ pub(super) enum PayerFit {
 /// third-party payments exist but must be looked at.
 pub(super) fn payer_adjustment(fit: PayerFit) -> f64 {
     match fit {
-        PayerFit::Iban => 0.03,
+        PayerFit::Iban | PayerFit::Learned(true) => 0.03,
         PayerFit::Name(s) if s >= 0.9 => 0.02,
-        PayerFit::Name(_) | PayerFit::Unknown => 0.0,
+        PayerFit::Name(_) | PayerFit::Unknown | PayerFit::Learned(false) => 0.0,
         PayerFit::Mismatch => -0.05,
         PayerFit::Conflict => -0.25,
         // A member paying for another member of its group: no contradiction, and an IBAN is a little support.

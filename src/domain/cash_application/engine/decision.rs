@@ -158,6 +158,7 @@ impl Engine {
         if let Some(e) = payer.and_then(|(c, fit)| self.payer_evidence(ctx, c, fit)) {
             evidence.push(e);
         }
+        let learned = self.learned_evidence(ctx, h);
         for (k, a) in h.allocs.iter().enumerate() {
             let it = &self.items[a.item as usize];
             let last = k + 1 == h.allocs.len();
@@ -174,7 +175,7 @@ impl Engine {
                 evidence,
                 matching_rule: h.by_rule.clone(),
                 rule_evidence,
-                learned_evidence: Vec::new(),
+                learned_evidence: learned.clone(),
                 fx_rate: a.fx_rate,
             });
         }

@@ -102,6 +102,8 @@ pub(super) struct Ctx<'a> {
     pub(super) n_fits: usize,
     /// What the tenant's matching rules say about the line (empty without rules).
     pub(super) rules: LineEffects,
+    /// What learned facts say about the payer (only read when no master-data IBAN identifies it).
+    pub(super) learned: Option<super::learned::LearnedPayer>,
     /// What applying them found out (the payer they named, captures that named nothing).
     pub(super) rx: RuleLine,
 }

@@ -68,6 +68,7 @@ mod confidence;
 mod decision;
 mod groups;
 mod hypothesis;
+mod learned;
 mod lookup;
 mod payer;
 mod payer_amount;
@@ -79,6 +80,7 @@ pub use confidence::AMBIGUITY_MARGIN;
 use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 pub use groups::CustomerGroupInfo;
 use hypothesis::{Ctx, Hit, Hyp};
+pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 pub use rules::rule_label;
 
 /// Item belongs to a customer we were not given.
@@ -119,6 +121,8 @@ pub struct Engine {
     rules: CompiledRules,
     /// The tenant's customer groups (none by default).
     groups: groups::Groups,
+    /// What people taught (nothing by default).
+    learned: learned::LearnedBook,
     /// Customers by code and id, documents by their own reference: what the rules' captures name.
     rule_ix: rules::RuleIndexes,
 }
@@ -155,6 +159,7 @@ impl Engine {
             return ignored;
         }
         self.rule_payer(&mut ctx);
+        self.resolve_learned(&mut ctx);
         let mut hits = self.collect_hits(line);
         self.rule_hits(&mut ctx, &mut hits);
         let mut hyps: Vec<Hyp> = Vec::new();
@@ -212,6 +217,7 @@ impl Engine {
             fits: [(NO_CUSTOMER, PayerFit::Unknown); 6],
             n_fits: 0,
             rules: self.rules.evaluate(line),
+            learned: None,
             rx: Default::default(),
         }
     }

@@ -30,6 +30,7 @@ impl Engine {
                 Some(_) => self.group_fit_name(ctx, cust).unwrap_or(PayerFit::Mismatch),
             }
         };
+        let fit = self.learned_fit(ctx, cust, fit);
         if ctx.n_fits < ctx.fits.len() {
             ctx.fits[ctx.n_fits] = (cust, fit);
             ctx.n_fits += 1;
@@ -53,7 +54,8 @@ impl Engine {
                 cname(cust)
             )),
             PayerFit::Group { payer, by_iban } => Some(self.group_evidence(ctx, cust, payer, by_iban)),
-            PayerFit::Unknown => None,
+            // Learned evidence is rendered apart (`learned_evidence`).
+            PayerFit::Unknown | PayerFit::Learned(_) => None,
         }
     }
 

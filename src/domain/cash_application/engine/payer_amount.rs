@@ -7,8 +7,9 @@ use super::super::subset::find_subsets;
 use super::super::WriteOffReason;
 use super::build::minor;
 use super::confidence::{
-    PayerFit, BASE_AMOUNT_PAYER_IBAN, BASE_AMOUNT_PAYER_NAME, BASE_FIFO_IBAN, BASE_FIFO_LATER, BASE_FIFO_NAME,
-    BASE_FIFO_PROPOSED, BASE_NOREF_TOLERANCE, BASE_SUBSET_AMBIGUOUS, BASE_SUBSET_IBAN, BASE_SUBSET_NAME,
+    PayerFit, BASE_AMOUNT_PAYER_IBAN, BASE_AMOUNT_PAYER_LEARNED, BASE_AMOUNT_PAYER_NAME, BASE_FIFO_IBAN,
+    BASE_FIFO_LATER, BASE_FIFO_NAME, BASE_FIFO_PROPOSED, BASE_NOREF_TOLERANCE, BASE_SUBSET_AMBIGUOUS,
+    BASE_SUBSET_HABIT, BASE_SUBSET_IBAN, BASE_SUBSET_NAME,
 };
 use super::hypothesis::{fmt_pct, Ctx, HAlloc, Hyp};
 use super::{Engine, MAX_PROPOSED_SETS, SUBSET_NODE_BUDGET};
@@ -39,26 +40,26 @@ impl Engine {
     pub(super) fn payer_hyps(&self, ctx: &mut Ctx, cap: f64, out: &mut Vec<Hyp>) {
         let Some(cur) = ctx.cur else { return };
         let by_iban = !ctx.iban_custs.is_empty();
-        let custs: Vec<u32> = if by_iban {
-            ctx.iban_custs.clone()
-        } else if let Some(n) = ctx.name() {
-            self.name_index.lookup(n, 3)
-        } else {
-            Vec::new()
-        };
+        let custs: Vec<u32> = if by_iban { ctx.iban_custs.clone() } else { self.unidentified_payer_custs(ctx) };
         let shared_penalty = if custs.len() > 1 { 0.15 } else { 0.0 };
         let mut pushed = Vec::new();
         for &cust in &custs {
             let fit = self.payer_fit(ctx, cust);
-            if !by_iban && !matches!(fit, PayerFit::Name(_)) {
+            if !by_iban && !matches!(fit, PayerFit::Name(_) | PayerFit::Learned(_)) {
                 continue;
             }
             let fifo_iban = if self.settings.auto_apply_oldest_first { BASE_FIFO_IBAN } else { BASE_FIFO_PROPOSED };
-            let (base_one, base_fifo, base_subset) = if by_iban {
+            let untrusted = self.learned_untrusted(ctx, cust);
+            let (base_one, base_fifo, base_subset) = if by_iban || fit == PayerFit::Learned(true) {
                 (BASE_AMOUNT_PAYER_IBAN, fifo_iban, BASE_SUBSET_IBAN)
+            } else if untrusted {
+                (BASE_AMOUNT_PAYER_LEARNED, BASE_FIFO_NAME, BASE_SUBSET_NAME)
             } else {
                 (BASE_AMOUNT_PAYER_NAME, BASE_FIFO_NAME, BASE_SUBSET_NAME)
             };
+            let base_subset = if self.habit_applies(ctx, cust) { BASE_SUBSET_HABIT } else { base_subset };
+            // What learned facts do not trust is never applied, whatever the tenant's threshold.
+            let cap = if untrusted { cap.min(self.threshold() - 0.01) } else { cap };
             let payer = Payer { cust, fit, cap, shared_penalty, base_one, base_fifo, base_subset };
             if !self.equal_amount_hyps(ctx, cur, &payer, &mut pushed) {
                 // Nothing equal: tolerance, currency and subset readings, all only proposals.

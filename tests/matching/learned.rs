@@ -1,0 +1,228 @@
+//! Learned facts in the engine: a learned IBAN or name identifies a payer master data does not know; it applies
+//! payments only when unambiguous, never rejected and confirmed often enough, and proposes the learned customer
+//! first otherwise; master data always wins; the combined-payment habit lets a unique subset sum apply.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use duizhang::domain::cash_application::engine::{lessons, LearnedFact, LearnedKind, LearnedSettings};
+use duizhang::domain::cash_application::{
+    CustomerInfo, Decision, DocKind, Engine, FxRates, LineInput, LineOutcome, MatchSettings, OpenItem,
+};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+const ACME_IBAN: &str = "DE44500105175407324931";
+const BETA_IBAN: &str = "FR7630006000011234567890189";
+/// An account master data does not know (a payment office paying for Acme).
+const OFFICE_IBAN: &str = "NL91ABNA0417164300";
+const OFFICE: &str = "ZENTRALE ZAHLSTELLE";
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn cust(n: u128) -> Uuid {
+    Uuid::from_u128(1000 + n)
+}
+
+fn item(n: u128, doc_no: &str, customer: u128, amount: &str) -> OpenItem {
+    let issued = NaiveDate::from_ymd_opt(2026, 3, n as u32).unwrap();
+    OpenItem {
+        id: Uuid::from_u128(n),
+        customer_id: cust(customer),
+        kind: DocKind::Invoice,
+        doc_no: doc_no.to_string(),
+        currency: "EUR".into(),
+        amount: d(amount),
+        open_amount: d(amount),
+        issue_date: issued,
+        due_date: Some(issued + chrono::Days::new(30)),
+        instalments: Vec::new(),
+    }
+}
+
+/// Acme: INV-...001 (100.00), 002 (230.00), 003 (315.00); Beta: INV-...011 (230.00).
+fn engine(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
+    let customers = vec![
+        CustomerInfo {
+            id: cust(1),
+            name: "Acme Trading GmbH".into(),
+            aliases: vec![],
+            bank_accounts: vec![ACME_IBAN.into()],
+        },
+        CustomerInfo {
+            id: cust(2),
+            name: "Beta Logistics SARL".into(),
+            aliases: vec![],
+            bank_accounts: vec![BETA_IBAN.into()],
+        },
+    ];
+    let items = vec![
+        item(1, "INV-2026-0000001", 1, "100.00"),
+        item(2, "INV-2026-0000002", 1, "230.00"),
+        item(3, "INV-2026-0000003", 1, "315.00"),
+        item(11, "INV-2026-0000011", 2, "230.00"),
+    ];
+    let mut e = Engine::new(customers, items, FxRates::new(), MatchSettings::default());
+    e.set_learned(facts, settings);
+    e
+}
+
+fn fact(kind: LearnedKind, key: &str, customer: u128, confirmations: u32, rejections: u32) -> LearnedFact {
+    LearnedFact {
+        id: Uuid::from_u128(5000 + customer),
+        kind,
+        key: key.to_string(),
+        customer_id: cust(customer),
+        customer_label: format!("C-00{customer}"),
+        confirmations,
+        rejections,
+        last_confirmed_by: Some("alice@example.com".into()),
+        last_confirmed_on: NaiveDate::from_ymd_opt(2026, 11, 3),
+        source_ibans: Vec::new(),
+    }
+}
+
+fn line(amount: &str, iban: Option<&str>, name: Option<&str>) -> LineInput {
+    LineInput {
+        id: Uuid::from_u128(9_000),
+        bank_reference: None,
+        booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        amount: d(amount),
+        currency: "EUR".into(),
+        counterparty_name: name.map(str::to_string),
+        counterparty_iban: iban.map(str::to_string),
+        remittance: None,
+        creditor_reference: None,
+        end_to_end_id: None,
+        bank_account: None,
+        bank_transaction_code: None,
+    }
+}
+
+fn docs(o: &LineOutcome, set: u32) -> Vec<&str> {
+    o.allocations.iter().filter(|a| a.set == set).map(|a| a.doc_no.as_str()).collect()
+}
+
+#[test]
+fn a_learned_iban_applies_after_one_confirmation_and_says_so_apart() {
+    let unknown =
+        engine(Vec::new(), LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), Some(OFFICE)));
+    assert_eq!(unknown.decision, Decision::Unmatched, "without learning the payer is nobody: {}", unknown.explanation);
+
+    let facts = vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 1, 0)];
+    let o = engine(facts, LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), Some(OFFICE)));
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000002"]);
+    let a = &o.allocations[0];
+    assert_eq!(
+        a.learned_evidence,
+        vec![format!(
+            "learned: payer IBAN {OFFICE_IBAN} pays for customer C-001 (confirmed 1 time, last by alice@example.com on 2026-11-03)"
+        )]
+    );
+    assert!(a.evidence.iter().all(|e| !e.starts_with("learned")), "built-in evidence stays apart: {:?}", a.evidence);
+
+    // The tenant asks for two confirmations: proposed, Acme first.
+    let strict = LearnedSettings { min_iban: 2, ..LearnedSettings::default() };
+    let o = engine(vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 1, 0)], strict).match_line(&line(
+        "230.00",
+        Some(OFFICE_IBAN),
+        Some(OFFICE),
+    ));
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000002"]);
+    assert!(o.allocations[0].learned_evidence[0].contains("not enough on its own"), "{:?}", o.allocations[0]);
+}
+
+#[test]
+fn a_learned_name_needs_two_confirmations_and_proposes_its_customer_first_before() {
+    let once = vec![fact(LearnedKind::PayerName, OFFICE, 1, 1, 0)];
+    let o = engine(once, LearnedSettings::default()).match_line(&line("315.00", None, Some(OFFICE)));
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000003"]);
+
+    let twice = vec![fact(LearnedKind::PayerName, OFFICE, 1, 2, 0)];
+    let o = engine(twice, LearnedSettings::default()).match_line(&line("315.00", None, Some("Zentrale Zahlstelle")));
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000003"]);
+
+    // The same name learned for two customers identifies neither: both proposed, nothing applied.
+    let both = vec![fact(LearnedKind::PayerName, OFFICE, 1, 3, 0), fact(LearnedKind::PayerName, OFFICE, 2, 3, 0)];
+    let o = engine(both, LearnedSettings::default()).match_line(&line("230.00", None, Some(OFFICE)));
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    let mut all: Vec<&str> = o.allocations.iter().map(|a| a.doc_no.as_str()).collect();
+    all.sort();
+    assert_eq!(all, vec!["INV-2026-0000002", "INV-2026-0000011"]);
+}
+
+#[test]
+fn a_rejection_stops_automatic_application() {
+    let facts = vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 5, 1)];
+    let o = engine(facts, LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), None));
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    assert!(o.allocations[0].learned_evidence[0].contains("rejected 1 time"), "{:?}", o.allocations[0]);
+    // Rejected without ever being confirmed: says nothing about the payer.
+    let facts = vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 0, 1)];
+    let o = engine(facts, LearnedSettings::default()).match_line(&line("230.00", Some(OFFICE_IBAN), None));
+    assert_eq!(o.decision, Decision::Unmatched, "{}", o.explanation);
+}
+
+#[test]
+fn master_data_wins_over_what_was_learned() {
+    // Beta's own IBAN "learned" for Acme: master data decides (Beta's 230.00 is applied).
+    let facts = vec![fact(LearnedKind::PayerIban, BETA_IBAN, 1, 9, 0)];
+    let o = engine(facts, LearnedSettings::default()).match_line(&line("230.00", Some(BETA_IBAN), None));
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000011"]);
+    assert!(o.allocations[0].learned_evidence.is_empty());
+    // A name learned from lines paid from Beta's account is not used for Acme.
+    let mut tainted = fact(LearnedKind::PayerName, OFFICE, 1, 9, 0);
+    tainted.source_ibans = vec!["fr76 3000 6000 0112 3456 7890 189".into()];
+    let o = engine(vec![tainted], LearnedSettings::default()).match_line(&line("315.00", None, Some(OFFICE)));
+    assert_eq!(o.decision, Decision::Unmatched, "{}", o.explanation);
+    // A learned name that is also another customer's master-data name is not trusted on its own.
+    let o = engine(vec![fact(LearnedKind::PayerName, "BETA LOGISTICS", 1, 9, 0)], LearnedSettings::default())
+        .match_line(&line("315.00", None, Some("BETA LOGISTICS SARL")));
+    assert_ne!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+}
+
+#[test]
+fn the_combined_payment_habit_lets_a_unique_subset_sum_apply() {
+    // 100.00 + 315.00 = 415.00 is the only combination of Acme's open items.
+    let pays = line("415.00", Some(ACME_IBAN), None);
+    let o = engine(Vec::new(), LearnedSettings::default()).match_line(&pays);
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    let once = vec![fact(LearnedKind::CombinedPayments, "", 1, 1, 0)];
+    assert_eq!(engine(once, LearnedSettings::default()).match_line(&pays).decision, Decision::Proposed);
+    let habit = vec![fact(LearnedKind::CombinedPayments, "", 1, 2, 0)];
+    let o = engine(habit, LearnedSettings::default()).match_line(&pays);
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    let mut paid = docs(&o, 0);
+    paid.sort();
+    assert_eq!(paid, vec!["INV-2026-0000001", "INV-2026-0000003"]);
+    assert!(o.allocations[0].learned_evidence[0].contains("pays several invoices with one amount"));
+    // Only identified by name: the habit is not enough.
+    let by_name = vec![fact(LearnedKind::CombinedPayments, "", 1, 5, 0), fact(LearnedKind::PayerName, OFFICE, 1, 5, 0)];
+    let o = engine(by_name, LearnedSettings::default()).match_line(&line("415.00", None, Some(OFFICE)));
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+}
+
+#[test]
+fn what_a_decision_teaches() {
+    let t = lessons(Some("nl91 abna 0417 1643 00"), Some("Zentrale Zahlstelle GmbH"), &[], &["INV-1"]);
+    assert_eq!(
+        t,
+        vec![
+            (LearnedKind::PayerIban, OFFICE_IBAN.to_string()),
+            (LearnedKind::PayerName, "ZENTRALE ZAHLSTELLE".to_string())
+        ]
+    );
+    // A name too short to identify anyone is not learned; two invoices without a quoted number are a habit.
+    let t = lessons(None, Some("AB"), &["THANK YOU"], &["INV-2026-0000001", "INV-2026-0000003"]);
+    assert_eq!(t, vec![(LearnedKind::CombinedPayments, String::new())]);
+    // Quoted (even without the prefix): the references explain the payment, no habit.
+    let t = lessons(None, None, &["2026-0000001 and 3"], &["INV-2026-0000001", "INV-2026-0000003"]);
+    assert!(t.is_empty(), "{t:?}");
+}
