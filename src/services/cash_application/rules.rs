@@ -11,17 +11,23 @@ use diesel::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Customer codes of a tenant (exact first, then without case). Groups are not resolved here.
+/// Customer codes of a tenant (exact first, then without case), and its customer groups' codes
+/// with their members (for rules restricted to a group).
 pub(super) struct CustomerCodes {
     exact: HashMap<String, Uuid>,
     folded: HashMap<String, Uuid>,
+    groups: HashMap<String, Vec<Uuid>>,
 }
 
 impl CustomerCodes {
     pub(super) fn load(conn: &mut PgConnection, tenant: Uuid) -> AppResult<CustomerCodes> {
         let rows = cash_db::customer_codes(conn, tenant)?;
         let folded = rows.iter().map(|(c, id)| (c.to_uppercase(), *id)).collect();
-        Ok(CustomerCodes { exact: rows.into_iter().collect(), folded })
+        let groups = crate::db::customer_groups::for_matching(conn, tenant)?
+            .into_iter()
+            .map(|g| (g.code.to_uppercase(), g.members))
+            .collect();
+        Ok(CustomerCodes { exact: rows.into_iter().collect(), folded, groups })
     }
 
     /// Every (code, customer) pair, for the engine's reading of captured codes.
@@ -35,8 +41,8 @@ impl CodeLookup for CustomerCodes {
         self.exact.get(code).or_else(|| self.folded.get(&code.to_uppercase())).copied()
     }
 
-    fn group_members(&self, _code: &str) -> Option<Vec<Uuid>> {
-        None
+    fn group_members(&self, code: &str) -> Option<Vec<Uuid>> {
+        self.groups.get(&code.to_uppercase()).cloned()
     }
 }
 
