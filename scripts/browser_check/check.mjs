@@ -92,15 +92,21 @@ async function graphiql(browser) {
 async function swagger(browser) {
   const { page, seen } = await openPage(browser, "/api/v1/docs/", { csp: false });
   await page.locator(".swagger-ui .information-container").waitFor({ timeout: 20000 });
-  await page.locator("#operations-customers-listCustomers").waitFor();
   // Authorize with the API key (the "bearer" scheme).
   await page.locator(".auth-wrapper .authorize").click();
   const dialog = page.locator(".dialog-ux");
   await dialog.locator("input").first().fill(key);
   await dialog.locator("button.authorize").first().click();
   await dialog.locator("button.btn-done").first().click();
-  // Try out GET /customers.
+  // Try out GET /customers. Swagger UI renders operations as they scroll into view: scroll as a
+  // reader would until it is there.
   const op = page.locator("#operations-customers-listCustomers");
+  for (let i = 0; i < 80 && (await op.count()) === 0; i++) {
+    await page.mouse.wheel(0, 600);
+    await page.waitForTimeout(150);
+  }
+  await op.waitFor();
+  await op.scrollIntoViewIfNeeded();
   await op.locator(".opblock-summary").click();
   await op.locator(".try-out__btn").click();
   await op.locator("button.execute").click();

@@ -511,6 +511,41 @@ pub fn allocated_documents(
         .load(conn)
 }
 
+/// A document's age as matching orders open items (issue date, due date, number).
+pub type DocumentAge = (NaiveDate, Option<NaiveDate>, String);
+
+/// The age of the invoice `chosen` and of the customer's other open invoices whose open amount is
+/// `amount` in `currency`: what a choice among equal open items is compared with.
+pub fn equal_open_invoices(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+    chosen: Uuid,
+    currency: &str,
+    amount: Decimal,
+) -> QueryResult<(Option<DocumentAge>, Vec<DocumentAge>)> {
+    let rows: Vec<(Uuid, NaiveDate, Option<NaiveDate>, String)> = documents::table
+        .filter(documents::tenant_id.eq(tenant_id))
+        .filter(documents::customer_id.eq(customer_id))
+        .filter(documents::doc_type.eq("invoice"))
+        .filter(documents::status.ne("cancelled"))
+        .filter(documents::currency.eq(currency))
+        .filter(documents::id.eq(chosen).or(documents::open_amount.eq(amount)))
+        .select((documents::id, documents::issue_date, documents::due_date, documents::doc_no))
+        .limit(1000)
+        .load(conn)?;
+    let mut mine = None;
+    let mut others = Vec::new();
+    for (id, issued, due, no) in rows {
+        if id == chosen {
+            mine = Some((issued, due, no));
+        } else {
+            others.push((issued, due, no));
+        }
+    }
+    Ok((mine, others))
+}
+
 /// What a manual allocation checks of a document.
 #[derive(Debug, Queryable)]
 pub struct DocumentToAllocate {

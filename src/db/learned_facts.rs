@@ -10,8 +10,11 @@ use uuid::Uuid;
 
 /// Provenance that supports a fact (a person applied the line to the customer).
 pub const POSITIVE: [&str; 2] = ["confirmed_proposal", "manual_allocation"];
-/// Provenance that argues against it (a person refused the line for the customer).
-pub const NEGATIVE: [&str; 2] = ["rejected_proposal", "unapplied_allocation"];
+/// Provenance that argues against it (a person refused the line for the customer, or chose a later
+/// one of equal open invoices).
+pub const NEGATIVE: [&str; 3] = ["rejected_proposal", "unapplied_allocation", "chose_later_item"];
+/// What applying a line teaches (positive, or against "the oldest first"): unapplying it takes it back.
+pub const TAUGHT_BY_APPLYING: [&str; 3] = ["confirmed_proposal", "manual_allocation", "chose_later_item"];
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = learned_facts)]

@@ -86,7 +86,16 @@ pub struct RunFigures {
     pub seconds: f64,
     /// Per scenario: (true, auto-applied).
     pub per_scenario: BTreeMap<String, (usize, usize)>,
+    /// The first wrong automatic allocations: line, its scenario, document, amount, engine rule.
+    pub wrong: Vec<String>,
+    /// The first true allocations not applied: line, scenario, document, what the engine did.
+    pub missed: Vec<String>,
 }
+
+/// How many wrong automatic allocations the report lists.
+const WRONG_LISTED: usize = 20;
+/// How many missed true allocations the report lists per scenario.
+const MISSED_PER_SCENARIO: usize = 3;
 
 impl RunFigures {
     pub fn precision(&self) -> f64 {
@@ -207,6 +216,29 @@ fn score(
         proposed_first: month.keys.iter().filter(|k| !auto.contains(*k) && first.contains(*k)).count(),
         ..RunFigures::default()
     };
+    for r in rows.iter().filter(|r| r.state == "auto_applied" && !is_true(&r.key())).take(WRONG_LISTED) {
+        let line = r.line_id.as_deref().unwrap_or("");
+        f.wrong.push(format!("{line} ({}): {} {} by {}", scenario(line), r.doc_no, r.amount, r.rule));
+    }
+    let mut missed: Vec<&Key> = month.keys.iter().filter(|k| !auto.contains(*k)).collect();
+    missed.sort();
+    let mut listed: HashMap<&str, usize> = HashMap::new();
+    for k in missed {
+        let n = listed.entry(scenario(&k.0)).or_default();
+        *n += 1;
+        if *n > MISSED_PER_SCENARIO {
+            continue;
+        }
+        let of_line: Vec<&Row> = rows.iter().filter(|r| r.line_id.as_deref() == Some(&k.0)).collect();
+        let did = match of_line.iter().find(|r| r.key() == *k) {
+            Some(r) => format!("{} in set {} by {}", r.state, r.candidate_set, r.rule),
+            None => match of_line.first() {
+                Some(r) => format!("not among its {} allocations (first: {} by {})", of_line.len(), r.doc_no, r.rule),
+                None => "no allocation".to_string(),
+            },
+        };
+        f.missed.push(format!("{} ({}): {} {}: {did}", k.0, scenario(&k.0), k.1, k.2));
+    }
     for k in &month.keys {
         let e = f.per_scenario.entry(scenario(&k.0).to_string()).or_default();
         e.0 += 1;
@@ -369,7 +401,7 @@ impl Ids {
 /// The tenant's allocations (of one run, or all), with their line's and document's numbers.
 fn allocations(conn: &mut PgConnection, tenant: Uuid, run: Option<Uuid>) -> Result<Vec<Row>, String> {
     diesel::sql_query(
-        "SELECT a.id, l.bank_reference AS line_id, d.doc_no, a.amount::text AS amount, a.state, a.candidate_set \
+        "SELECT a.id, l.bank_reference AS line_id, d.doc_no, a.amount::text AS amount, a.state, a.candidate_set, a.rule \
          FROM allocations a JOIN bank_lines l ON l.id = a.bank_line_id JOIN documents d ON d.id = a.document_id \
          WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.run_id = $2) ORDER BY a.id",
     )
@@ -393,6 +425,8 @@ struct Row {
     state: String,
     #[diesel(sql_type = Integer)]
     candidate_set: i32,
+    #[diesel(sql_type = Text)]
+    rule: String,
 }
 
 impl Row {
@@ -450,6 +484,22 @@ fn report(dir: &Path, with: &TenantOutcome, without: &TenantOutcome) -> String {
     for (s, (t, a)) in &m2.per_scenario {
         let b = n2.per_scenario.get(s).map_or(0, |x| x.1);
         out.push_str(&format!("| {s} | {t} | {a} | {b} |\n"));
+    }
+    for (name, f) in [("month 1", m1), ("month 2 with learning", m2), ("month 2 without learning", n2)] {
+        if !f.wrong.is_empty() {
+            out.push_str(&format!("\nWrong automatic allocations, {name} (first {WRONG_LISTED}):\n\n"));
+            for w in &f.wrong {
+                out.push_str(&format!("- {w}\n"));
+            }
+        }
+    }
+    if !m2.missed.is_empty() {
+        out.push_str(&format!(
+            "\nTrue allocations of month 2 not applied, with learning (first {MISSED_PER_SCENARIO} per scenario):\n\n"
+        ));
+        for m in &m2.missed {
+            out.push_str(&format!("- {m}\n"));
+        }
     }
     out
 }

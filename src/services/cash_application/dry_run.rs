@@ -278,6 +278,8 @@ pub fn dry_run(
 
 /// Matches every unapplied credit line on both engines (booking order) and compares.
 fn compare(current: &mut Engine, draft: &mut Engine, lines: &[(BankLineStatus, LineInput)]) -> DryRunReport {
+    current.set_run_lines(lines.iter().map(|(_, l)| l));
+    draft.set_run_lines(lines.iter().map(|(_, l)| l));
     let mut summary = DryRunSummary { lines: lines.len() as i32, ..DryRunSummary::default() };
     let mut out = Vec::with_capacity(lines.len());
     for (status, l) in lines {

@@ -386,6 +386,7 @@ fn match_lines(
     ctx: &RunContext<'_>,
     tx: std::sync::mpsc::SyncSender<Vec<Allocation>>,
 ) -> RunOutput {
+    engine.set_run_lines(lines);
     let mut chunk: Vec<Allocation> = Vec::with_capacity(ALLOCATION_CHUNK);
     let mut write_offs: Vec<WriteOffRow> = Vec::new();
     let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();

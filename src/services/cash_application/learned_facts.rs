@@ -18,17 +18,18 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct LearnedFactView {
     pub id: Uuid,
-    /// payer_iban (the IBAN pays for the customer), payer_name (the payer name does) or
-    /// combined_payments (the customer pays several invoices with one amount, no reference).
+    /// payer_iban (the IBAN pays for the customer), payer_name (the payer name does),
+    /// combined_payments (the customer pays several invoices with one amount, no reference) or
+    /// oldest_first (of equal open invoices, the customer pays the oldest first).
     pub kind: String,
     /// The IBAN (upper-case, no spaces) or the payer name as matching normalises it; empty for
-    /// combined_payments.
+    /// combined_payments and oldest_first.
     pub key: String,
     pub customer_code: String,
     /// Distinct bank lines a person applied to the customer.
     pub confirmations: i32,
     /// Distinct bank lines a person refused for the customer (rejected proposals, unapplied
-    /// automatic allocations).
+    /// automatic allocations) or, for oldest_first, paid a later one of equal open invoices.
     pub rejections: i32,
     /// Confirmed at least as often as the tenant's setting asks, never rejected, not revoked. A
     /// run still ignores it where master data decides (an IBAN master data knows, a line whose
@@ -69,7 +70,7 @@ pub struct LearnedFactDetail {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LearnedFactQuery {
-    /// payer_iban, payer_name or combined_payments.
+    /// payer_iban, payer_name, combined_payments or oldest_first.
     pub kind: Option<String>,
     /// Customer code.
     pub customer: Option<String>,
@@ -113,7 +114,7 @@ pub fn list_learned_facts(
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(LearnedKind::parse(k).ok_or_else(|| {
-            AppError::invalid("kind", format!("unknown kind {k:?}; one of payer_iban, payer_name, combined_payments"))
+            AppError::invalid("kind", format!("unknown kind {k:?}; one of payer_iban, payer_name, combined_payments, oldest_first"))
         })?),
     };
     let customer_id = match q.customer.as_deref() {

@@ -4,7 +4,7 @@
 //! facts through [`for_engine`].
 
 use crate::db::cash_application::{self as cash_db, Allocation};
-use crate::db::learned_facts::{self as facts_db, Source, POSITIVE};
+use crate::db::learned_facts::{self as facts_db, Source, TAUGHT_BY_APPLYING};
 use crate::domain::auth::Principal;
 use crate::domain::cash_application::engine::{lessons, LearnedFact, LearnedKind, LearnedSettings};
 use crate::error::AppResult;
@@ -21,6 +21,8 @@ pub(super) enum How {
     RejectedProposal,
     /// An allocation the engine applied on its own, unapplied by a person.
     UnappliedAllocation,
+    /// Of equal open invoices a person paid a later one (against "the oldest first").
+    ChoseLaterItem,
 }
 
 impl How {
@@ -30,6 +32,7 @@ impl How {
             How::ManualAllocation => "manual_allocation",
             How::RejectedProposal => "rejected_proposal",
             How::UnappliedAllocation => "unapplied_allocation",
+            How::ChoseLaterItem => "chose_later_item",
         }
     }
 }
@@ -82,11 +85,20 @@ pub(super) fn learn(
         .flatten()
         .map(|s| s.as_str())
         .collect();
-    let taught = lessons(line.counterparty_iban.as_deref(), line.counterparty_name.as_deref(), &texts, &paid);
+    let mut taught: Vec<(LearnedKind, String, How)> =
+        lessons(line.counterparty_iban.as_deref(), line.counterparty_name.as_deref(), &texts, &paid)
+            .into_iter()
+            .map(|(kind, key)| (kind, key, how))
+            .collect();
+    if matches!(how, How::ConfirmedProposal | How::ManualAllocation) {
+        if let Some(oldest) = oldest_first_lesson(conn, tenant, customer, allocs, &docs)? {
+            taught.push((LearnedKind::OldestFirst, String::new(), if oldest { how } else { How::ChoseLaterItem }));
+        }
+    }
     let now = Utc::now();
     let actor = format!("{}:{}", principal.actor.kind(), principal.actor.id());
     let (mut sources, mut touched) = (Vec::new(), Vec::new());
-    for (kind, key) in taught {
+    for (kind, key, how) in taught {
         if facts_db::revoked_from_line(conn, tenant, kind.as_str(), &key, customer, bank_line_id)? {
             continue;
         }
@@ -108,11 +120,33 @@ pub(super) fn learn(
     Ok(())
 }
 
+/// When a person paid one invoice in full while other open invoices of the customer have the same
+/// amount: whether the one paid is the oldest (a confirmation of "the oldest first") or a later
+/// one (false: evidence against it). None when there was no such choice.
+fn oldest_first_lesson(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    customer: Uuid,
+    allocs: &[Allocation],
+    docs: &[cash_db::AllocatedDocument],
+) -> AppResult<Option<bool>> {
+    let paying: Vec<&Allocation> = allocs.iter().filter(|a| a.amount > Decimal::ZERO).collect();
+    let [one] = paying.as_slice() else { return Ok(None) };
+    let Some(doc) = docs.iter().find(|d| d.id == one.document_id) else { return Ok(None) };
+    let (mine, others) = cash_db::equal_open_invoices(conn, tenant, customer, doc.id, &doc.currency, one.amount)?;
+    let Some(mine) = mine else { return Ok(None) };
+    if others.is_empty() {
+        return Ok(None);
+    }
+    let older = |a: &cash_db::DocumentAge, b: &cash_db::DocumentAge| (a.0, a.1, &a.2) < (b.0, b.1, &b.2);
+    Ok(Some(others.iter().all(|o| older(&mine, o))))
+}
+
 /// Takes back what was learned from a person's confirmation or manual allocation of these
 /// allocations (they are being unapplied): the provenance goes, the counts drop, and a fact
 /// nothing supports any more disappears. Done whether or not learning is on.
 pub(super) fn forget(conn: &mut PgConnection, tenant_id: Uuid, allocation_ids: &[Uuid]) -> AppResult<()> {
-    let mut touched = facts_db::remove_sources(conn, tenant_id, allocation_ids, &POSITIVE)?;
+    let mut touched = facts_db::remove_sources(conn, tenant_id, allocation_ids, &TAUGHT_BY_APPLYING)?;
     touched.sort_unstable();
     touched.dedup();
     facts_db::recount(conn, tenant_id, &touched)?;

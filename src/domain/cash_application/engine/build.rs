@@ -71,6 +71,7 @@ impl Engine {
             groups: Default::default(),
             learned: Default::default(),
             rule_ix: Default::default(),
+            run_lines: Default::default(),
         }
     }
 }

@@ -66,6 +66,9 @@ pub(super) enum PayerFit {
     },
     /// Only learned facts name the customer as the payer: trusted (may apply like an IBAN) or not.
     Learned(bool),
+    /// Learned facts name the customer among several the payer pays for (a payment provider, a shared account),
+    /// confirmed for it and never rejected: support for a reference, not an identification.
+    LearnedAmongSeveral,
 }
 
 /// Confidence adjustment for payer evidence. A confirmed payer is what lifts amount- or weak-reference-based rules
@@ -75,6 +78,7 @@ pub(super) fn payer_adjustment(fit: PayerFit) -> f64 {
     match fit {
         PayerFit::Iban | PayerFit::Learned(true) => 0.03,
         PayerFit::Name(s) if s >= 0.9 => 0.02,
+        PayerFit::LearnedAmongSeveral => 0.02,
         PayerFit::Name(_) | PayerFit::Unknown | PayerFit::Learned(false) => 0.0,
         PayerFit::Mismatch => -0.05,
         PayerFit::Conflict => -0.25,

@@ -32,11 +32,14 @@ pub enum LearnedKind {
     PayerName,
     /// The customer pays several invoices with one amount and no reference (key empty).
     CombinedPayments,
+    /// Of several open invoices with the amount paid, the customer pays the oldest first (key empty).
+    OldestFirst,
 }
 
 impl LearnedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [LearnedKind; 3] = [LearnedKind::PayerIban, LearnedKind::PayerName, LearnedKind::CombinedPayments];
+    pub const ALL: [LearnedKind; 4] =
+        [LearnedKind::PayerIban, LearnedKind::PayerName, LearnedKind::CombinedPayments, LearnedKind::OldestFirst];
 
     /// The word in JSON and in the database.
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl LearnedKind {
             LearnedKind::PayerIban => "payer_iban",
             LearnedKind::PayerName => "payer_name",
             LearnedKind::CombinedPayments => "combined_payments",
+            LearnedKind::OldestFirst => "oldest_first",
         }
     }
 
@@ -86,7 +90,7 @@ pub struct LearnedSettings {
     pub min_iban: u32,
     /// For a payer name.
     pub min_name: u32,
-    /// For the habit of paying several invoices with one amount.
+    /// For a customer's habit (paying several invoices with one amount, paying the oldest first).
     pub min_combined: u32,
 }
 
@@ -103,8 +107,16 @@ pub(super) struct LearnedBook {
     by_iban: HashMap<String, Vec<u32>, FastStrBuild>,
     by_name: HashMap<String, Vec<u32>, FastStrBuild>,
     combined: HashMap<u32, u32>,
+    oldest_first: HashMap<u32, u32>,
+    /// The team's oldest-first choices over all customers: (confirmations, rejections, customers).
+    oldest_first_team: (u32, u32, u32),
     settings: LearnedSettings,
 }
+
+/// Confirmations of "the oldest first" over all customers, with at most one choice of a later item per
+/// [`TEAM_OLDEST_FIRST_RATIO`], after which the team's habit applies to every customer identified for sure.
+const TEAM_OLDEST_FIRST_MIN: u32 = 10;
+const TEAM_OLDEST_FIRST_RATIO: u32 = 50;
 
 /// What learned facts say about one line's payer.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +158,11 @@ impl Engine {
                 LearnedKind::PayerName => book.by_name.entry(f.key.clone()).or_default().push(n),
                 LearnedKind::CombinedPayments => {
                     book.combined.insert(cust, n);
+                }
+                LearnedKind::OldestFirst => {
+                    book.oldest_first.insert(cust, n);
+                    let team = &mut book.oldest_first_team;
+                    *team = (team.0 + f.confirmations, team.1 + f.rejections, team.2 + 1);
                 }
             }
             book.facts.push((f, cust));
@@ -194,6 +211,22 @@ impl Engine {
         ctx.learned = Some(LearnedPayer { custs, facts, trusted, by_iban });
     }
 
+    /// The customers learned facts name for a payer IBAN (normalised) or name (normalised), confirmed at least
+    /// once.
+    pub(super) fn learned_payer_customers(&self, iban: Option<&str>, name: Option<&str>) -> Vec<u32> {
+        let book = &self.learned;
+        let by_iban = iban.and_then(|i| book.by_iban.get(i)).map_or(&[][..], |v| v.as_slice());
+        let by_name = name.and_then(|n| book.by_name.get(n)).map_or(&[][..], |v| v.as_slice());
+        let mut out: Vec<u32> = Vec::new();
+        for &f in by_iban.iter().chain(by_name) {
+            let (fact, c) = &book.facts[f as usize];
+            if fact.confirmations > 0 && !out.contains(c) {
+                out.push(*c);
+            }
+        }
+        out
+    }
+
     /// One customer named: may it be applied to without review?
     fn learned_trusted(&self, ctx: &mut Ctx, cust: u32, facts: &[u32], by_iban: bool) -> bool {
         let book = &self.learned;
@@ -224,12 +257,25 @@ impl Engine {
                     PayerFit::Learned(true)
                 } else if matches!(fit, PayerFit::Name(_)) {
                     fit
+                } else if l.custs.len() > 1 && self.learned_for_without_rejection(l, cust) {
+                    PayerFit::LearnedAmongSeveral
                 } else {
                     PayerFit::Learned(false)
                 }
             }
             _ => fit,
         }
+    }
+
+    /// Whether the facts about the line's payer confirm `cust` and none of them was rejected for it.
+    fn learned_for_without_rejection(&self, l: &LearnedPayer, cust: u32) -> bool {
+        let facts = l.facts.iter().map(|&f| &self.learned.facts[f as usize]).filter(|(_, c)| *c == cust);
+        let (mut confirmed, mut rejected) = (false, false);
+        for (f, _) in facts {
+            confirmed |= f.confirmations > 0;
+            rejected |= f.rejections > 0;
+        }
+        confirmed && !rejected
     }
 
     /// Whether learned facts name `cust` for the line's payer without trusting it.
@@ -255,15 +301,43 @@ impl Engine {
         custs
     }
 
-    /// Whether the only subset sum of `cust`'s open items may be applied: the payer is identified by an IBAN
-    /// (master data or a trusted learned one), the customer has the confirmed habit, and the search saw all its
-    /// items (with more than the search considers, "the only one" would not be known).
+    /// Whether the only subset sum of `cust`'s open items may be applied: the payer is identified for sure (a
+    /// master-data IBAN, or learned facts trusted to apply payments on their own) and the customer has the
+    /// confirmed habit. The subset search also has to have seen every open item that could be part of a sum
+    /// (with more than it considers, "the only one" would not be known); it checks that itself.
     pub(super) fn habit_applies(&self, ctx: &Ctx, cust: u32) -> bool {
-        let by_iban = ctx.iban_custs.contains(&cust)
-            || ctx.learned.as_ref().is_some_and(|l| l.trusted && l.by_iban && l.custs == [cust]);
-        by_iban
-            && self.pays_combined(cust)
-            && self.cust_items[cust as usize].len() <= self.settings.max_subset_candidates
+        let identified = ctx.iban_custs == [cust] || ctx.learned.as_ref().is_some_and(|l| l.trusted && l.custs == [cust]);
+        identified && self.pays_combined(cust)
+    }
+
+    /// Why the oldest of `cust`'s equal open items may be applied without review, if it may: the payer is
+    /// identified for sure and either the customer's own habit is confirmed often enough and never contradicted,
+    /// or the team has confirmed the oldest for many customers and (almost) never chosen a later one, and never
+    /// for this customer.
+    pub(super) fn oldest_first_learned(&self, ctx: &Ctx, cust: u32) -> Option<String> {
+        let book = &self.learned;
+        let identified =
+            ctx.iban_custs == [cust] || ctx.learned.as_ref().is_some_and(|l| l.trusted && l.custs == [cust]);
+        if !identified {
+            return None;
+        }
+        let own = book.oldest_first.get(&cust).map(|&f| &book.facts[f as usize].0);
+        if own.is_some_and(|f| f.rejections > 0) {
+            return None;
+        }
+        if let Some(f) = own.filter(|f| f.confirmations >= book.settings.min_combined) {
+            return Some(self.describe_fact(f, true));
+        }
+        let (yes, no, custs) = book.oldest_first_team;
+        (yes >= TEAM_OLDEST_FIRST_MIN && no * TEAM_OLDEST_FIRST_RATIO <= yes).then(|| {
+            let times = |n: u32| if n == 1 { "1 time".to_string() } else { format!("{n} times") };
+            format!(
+                "learned: the team pays the oldest of equal open items first (confirmed {} for {custs} customers, \
+                 a later one chosen {})",
+                times(yes),
+                times(no)
+            )
+        })
     }
 
     /// Whether `cust` has the confirmed habit of paying several invoices with one amount.
@@ -297,6 +371,11 @@ impl Engine {
                 out.push(self.describe_fact(&book.facts[f as usize].0, self.pays_combined(cust)));
             }
         }
+        if h.rule == "fifo_same_amount" {
+            if let Some(why) = self.oldest_first_learned(ctx, cust) {
+                out.push(why);
+            }
+        }
         out
     }
 
@@ -306,6 +385,9 @@ impl Engine {
             LearnedKind::PayerName => format!("payer name '{}' pays for customer {}", f.key, f.customer_label),
             LearnedKind::CombinedPayments => {
                 format!("customer {} pays several invoices with one amount", f.customer_label)
+            }
+            LearnedKind::OldestFirst => {
+                format!("customer {} pays the oldest of equal open items first", f.customer_label)
             }
         };
         let times = |n: u32| if n == 1 { "1 time".to_string() } else { format!("{n} times") };

@@ -73,6 +73,7 @@ mod lookup;
 mod payer;
 mod payer_amount;
 mod rules;
+mod run_lines;
 mod single_reference;
 mod transposed_digits;
 
@@ -89,6 +90,11 @@ const NO_CUSTOMER: u32 = u32::MAX;
 const MAX_PROPOSED_SETS: usize = 3;
 /// Bound on subset-sum search nodes per line, so one customer with a huge open book cannot stall a run.
 const SUBSET_NODE_BUDGET: usize = 200_000;
+/// For a payer with the confirmed habit of paying several invoices at once, the search may look at this many open
+/// items: "the only combination" is only known when it saw all of them, and such payers keep many open.
+const HABIT_SUBSET_CANDIDATES: usize = 120;
+/// Node budget of that wider search (few payers have the habit, so the run's cost stays bounded).
+const HABIT_SUBSET_NODE_BUDGET: usize = 2_000_000;
 
 /// The cash-application engine. Holds the open book and its indexes; [`Engine::match_line`] mutates open amounts
 /// when it auto-applies, so lines must be fed in booking-date order.
@@ -125,6 +131,8 @@ pub struct Engine {
     learned: learned::LearnedBook,
     /// Customers by code and id, documents by their own reference: what the rules' captures name.
     rule_ix: rules::RuleIndexes,
+    /// The run's lines of one payer and amount (none by default).
+    run_lines: run_lines::RunLines,
 }
 
 #[derive(Debug, Clone, Copy)]

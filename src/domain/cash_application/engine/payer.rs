@@ -55,7 +55,7 @@ impl Engine {
             )),
             PayerFit::Group { payer, by_iban } => Some(self.group_evidence(ctx, cust, payer, by_iban)),
             // Learned evidence is rendered apart (`learned_evidence`).
-            PayerFit::Unknown | PayerFit::Learned(_) => None,
+            PayerFit::Unknown | PayerFit::Learned(_) | PayerFit::LearnedAmongSeveral => None,
         }
     }
 

@@ -12,7 +12,7 @@ use super::confidence::{
     BASE_SUBSET_HABIT, BASE_SUBSET_IBAN, BASE_SUBSET_NAME,
 };
 use super::hypothesis::{fmt_pct, Ctx, HAlloc, Hyp};
-use super::{Engine, MAX_PROPOSED_SETS, SUBSET_NODE_BUDGET};
+use super::{Engine, HABIT_SUBSET_CANDIDATES, HABIT_SUBSET_NODE_BUDGET, MAX_PROPOSED_SETS, SUBSET_NODE_BUDGET};
 
 /// One candidate payer and the confidences its rules start from.
 struct Payer {
@@ -25,6 +25,9 @@ struct Payer {
     base_one: f64,
     base_fifo: f64,
     base_subset: f64,
+    /// The customer has the confirmed habit of paying several invoices with one amount and the payer is known by
+    /// an IBAN: a unique subset sum over all its open items may apply.
+    habit: bool,
 }
 
 impl Payer {
@@ -36,6 +39,13 @@ impl Payer {
     }
 }
 
+/// The payer's open items smaller than the line (same currency), the candidates for a subset sum.
+struct SubsetCands {
+    items: Vec<u32>,
+    /// No such item was left out for the search's size limit.
+    complete: bool,
+}
+
 impl Engine {
     pub(super) fn payer_hyps(&self, ctx: &mut Ctx, cap: f64, out: &mut Vec<Hyp>) {
         let Some(cur) = ctx.cur else { return };
@@ -45,10 +55,15 @@ impl Engine {
         let mut pushed = Vec::new();
         for &cust in &custs {
             let fit = self.payer_fit(ctx, cust);
-            if !by_iban && !matches!(fit, PayerFit::Name(_) | PayerFit::Learned(_)) {
+            if !by_iban && !matches!(fit, PayerFit::Name(_) | PayerFit::Learned(_) | PayerFit::LearnedAmongSeveral) {
                 continue;
             }
-            let fifo_iban = if self.settings.auto_apply_oldest_first { BASE_FIFO_IBAN } else { BASE_FIFO_PROPOSED };
+            let oldest_first = self.settings.auto_apply_oldest_first || self.oldest_first_learned(ctx, cust).is_some();
+            let fifo_iban = if oldest_first && !self.another_line_of_amount(ctx, cust) {
+                BASE_FIFO_IBAN
+            } else {
+                BASE_FIFO_PROPOSED
+            };
             let untrusted = self.learned_untrusted(ctx, cust);
             let (base_one, base_fifo, base_subset) = if by_iban || fit == PayerFit::Learned(true) {
                 (BASE_AMOUNT_PAYER_IBAN, fifo_iban, BASE_SUBSET_IBAN)
@@ -57,12 +72,12 @@ impl Engine {
             } else {
                 (BASE_AMOUNT_PAYER_NAME, BASE_FIFO_NAME, BASE_SUBSET_NAME)
             };
-            let base_subset = if self.habit_applies(ctx, cust) { BASE_SUBSET_HABIT } else { base_subset };
+            let habit = self.habit_applies(ctx, cust);
             // What learned facts do not trust is never applied, whatever the tenant's threshold.
             let cap = if untrusted { cap.min(self.threshold() - 0.01) } else { cap };
-            let payer = Payer { cust, fit, cap, shared_penalty, base_one, base_fifo, base_subset };
+            let payer = Payer { cust, fit, cap, shared_penalty, base_one, base_fifo, base_subset, habit };
             if !self.equal_amount_hyps(ctx, cur, &payer, &mut pushed) {
-                // Nothing equal: tolerance, currency and subset readings, all only proposals.
+                // Nothing equal: tolerance, currency and subset readings (proposals unless a habit applies).
                 let subset_cands = self.near_amount_hyps(ctx, cur, &payer, &mut pushed);
                 self.subset_hyps(ctx, &subset_cands, &payer, &mut pushed);
             }
@@ -92,6 +107,13 @@ impl Engine {
                         self.doc_no(e),
                         if rank == 0 { "oldest (oldest first)" } else { "a later one" }
                     ));
+                    if rank == 0 && self.another_line_of_amount(ctx, payer.cust) {
+                        h.note(
+                            "another line of this amount in the run may pay for the customer: which one pays which \
+                             invoice is not known"
+                                .to_string(),
+                        );
+                    }
                     out.push(payer.finish(h));
                 }
             }
@@ -101,9 +123,14 @@ impl Engine {
 
     /// Open items of the payer the line pays short within the fee tolerance, or in another currency within the FX
     /// tolerance. Returns the smaller same-currency items, the candidates for a subset sum.
-    fn near_amount_hyps(&self, ctx: &Ctx, cur: u16, payer: &Payer, out: &mut Vec<Hyp>) -> Vec<u32> {
+    fn near_amount_hyps(&self, ctx: &Ctx, cur: u16, payer: &Payer, out: &mut Vec<Hyp>) -> SubsetCands {
         let l = ctx.amount;
-        let mut subset_cands: Vec<u32> = Vec::new();
+        let mut subset_cands = SubsetCands { items: Vec::new(), complete: true };
+        let max_cands = if payer.habit {
+            HABIT_SUBSET_CANDIDATES.max(self.settings.max_subset_candidates)
+        } else {
+            self.settings.max_subset_candidates
+        };
         for &i in &self.cust_items[payer.cust as usize] {
             let it = &self.items[i as usize];
             let open = it.open_amount;
@@ -120,8 +147,12 @@ impl Engine {
                     h.write_offs.push((i, open - l, WriteOffReason::BankFee));
                     h.note(format!("short by {} against {}; no reference quoted", open - l, it.doc_no));
                     out.push(payer.finish(h));
-                } else if open < l && subset_cands.len() < self.settings.max_subset_candidates {
-                    subset_cands.push(i);
+                } else if open < l {
+                    if subset_cands.items.len() < max_cands {
+                        subset_cands.items.push(i);
+                    } else {
+                        subset_cands.complete = false;
+                    }
                 }
             } else if let Some(rate) = self.fx.rate(&ctx.line.currency, &self.currencies[icur as usize]) {
                 let diff = ((l * rate - open) / open).abs();
@@ -138,7 +169,11 @@ impl Engine {
     }
 
     /// Combinations of the payer's open items that add up to the line (bounded search, proposals only).
-    fn subset_hyps(&self, ctx: &Ctx, subset_cands: &[u32], payer: &Payer, out: &mut Vec<Hyp>) {
+    fn subset_hyps(&self, ctx: &Ctx, cands: &SubsetCands, payer: &Payer, out: &mut Vec<Hyp>) {
+        let subset_cands = &cands.items;
+        if std::env::var("DZ_DIAG").is_ok() && self.pays_combined(payer.cust) && subset_cands.len() < 2 {
+            eprintln!("DIAG fewcands habit={} cands={}", payer.habit, subset_cands.len());
+        }
         if subset_cands.len() < 2 {
             return;
         }
@@ -149,11 +184,20 @@ impl Engine {
             2,
             self.settings.max_subset_size,
             MAX_PROPOSED_SETS,
-            SUBSET_NODE_BUDGET,
+            if payer.habit { HABIT_SUBSET_NODE_BUDGET } else { SUBSET_NODE_BUDGET },
         );
         let unique = sols.len() == 1 && !exhausted;
+        if std::env::var("DZ_DIAG").is_ok() && self.pays_combined(payer.cust) {
+            eprintln!("DIAG habit={} cands={} complete={} sols={} exhausted={} ibancusts={} iban={:?} learned={:?} fit={:?}", payer.habit, subset_cands.len(), cands.complete, sols.len(), exhausted, ctx.iban_custs.len(), ctx.iban.is_some(), ctx.learned.as_ref().map(|l| (l.custs.len(), l.trusted, l.by_iban)), payer.fit);
+        }
+        // "The only combination" is known only when the search saw every open item that could be part of one.
+        let base = match (unique, payer.habit && cands.complete) {
+            (false, _) => BASE_SUBSET_AMBIGUOUS,
+            (true, true) => BASE_SUBSET_HABIT,
+            (true, false) => payer.base_subset,
+        };
         for s in sols {
-            let mut h = Hyp::new("subset_sum", if unique { payer.base_subset } else { BASE_SUBSET_AMBIGUOUS });
+            let mut h = Hyp::new("subset_sum", base);
             for k in &s {
                 let i = subset_cands[*k];
                 h.allocs.push(HAlloc::plain(i, self.items[i as usize].open_amount));
