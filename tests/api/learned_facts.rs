@@ -274,3 +274,44 @@ async fn another_tenant_sees_and_revokes_nothing() {
     assert_eq!(r.status, 403);
     assert_eq!(app.get("/api/v1/learned-facts?kind=nonsense").await.status, 422);
 }
+
+#[tokio::test]
+async fn choosing_among_equal_invoices_teaches_the_oldest_first_habit_or_argues_against_it() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let ledger = "doc_no,doc_type,customer_code,issue_date,due_date,currency,amount,reference\n\
+        INV-2026-0000206,invoice,C1,2026-01-10,2026-02-09,EUR,640.00,\n\
+        INV-2026-0000207,invoice,C1,2026-01-20,2026-02-19,EUR,640.00,\n\
+        INV-2026-0000208,invoice,C1,2026-01-11,2026-02-10,EUR,999.00,\n\
+        INV-2026-0000209,invoice,C1,2026-01-21,2026-02-20,EUR,999.00,\n";
+    assert_eq!(app.post_csv("/api/v1/documents/import", ledger).await.status, 200);
+    let c1_iban = "DE11111111111111111111";
+    // The oldest of two equal invoices proposed and confirmed: a confirmation of the habit.
+    import(&app, &app.api_key, &[("L1", "2026-02-20", "640.00", "Kalomer GmbH", c1_iban, "")]).await;
+    let allocs = run(&app, &app.api_key).await;
+    let first = of_line(&allocs, "L1").into_iter().find(|a| a["candidate_set"] == 0).unwrap().clone();
+    assert_eq!((first["doc_no"].as_str(), first["state"].as_str()), (Some("INV-2026-0000206"), Some("proposed")));
+    act(&app, &first, "confirm").await;
+    let habit = fact(&facts(&app, "?kind=oldest_first").await, "oldest_first").unwrap().clone();
+    assert_eq!((habit["confirmations"].as_i64(), habit["rejections"].as_i64()), (Some(1), Some(0)), "{habit}");
+    assert_eq!((habit["key"].as_str(), habit["customer_code"].as_str()), (Some(""), Some("C1")));
+
+    // A later one chosen by hand: evidence against it, taken back when that allocation is undone.
+    import(&app, &app.api_key, &[("L2", "2026-02-21", "999.00", "Kalomer GmbH", c1_iban, "")]).await;
+    run(&app, &app.api_key).await;
+    let line = app.get("/api/v1/bank-lines?q=L2").await.body["items"][0].clone();
+    let later = app.get("/api/v1/documents?q=INV-2026-0000209").await.body["items"][0].clone();
+    let manual = json!({"bank_line_id": line["id"], "allocations": [{"document_id": later["id"], "amount": "999.00"}]});
+    let r = app.post("/api/v1/allocations", &manual).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let applied = r.body.as_array().unwrap().iter().find(|a| a["state"] == "confirmed").unwrap().clone();
+    let habit = fact(&facts(&app, "?kind=oldest_first").await, "oldest_first").unwrap().clone();
+    assert_eq!((habit["confirmations"].as_i64(), habit["rejections"].as_i64()), (Some(1), Some(1)), "{habit}");
+    let detail = app.get(&format!("/api/v1/learned-facts/{}", habit["id"].as_str().unwrap())).await;
+    let hows: Vec<&str> = detail.body["sources"].as_array().unwrap().iter().filter_map(|s| s["how"].as_str()).collect();
+    assert!(hows.contains(&"chose_later_item") && hows.contains(&"confirmed_proposal"), "{}", detail.text);
+    act(&app, &applied, "reject").await;
+    let habit = fact(&facts(&app, "?kind=oldest_first").await, "oldest_first").unwrap().clone();
+    assert_eq!((habit["confirmations"].as_i64(), habit["rejections"].as_i64()), (Some(1), Some(0)), "{habit}");
+    assert_eq!(app.get("/api/v1/learned-facts?kind=oldest_firsts").await.status, 422);
+}

@@ -27,7 +27,7 @@ fn cust(n: u128) -> Uuid {
 }
 
 fn item(n: u128, doc_no: &str, customer: u128, amount: &str) -> OpenItem {
-    let issued = NaiveDate::from_ymd_opt(2026, 3, n as u32).unwrap();
+    let issued = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + chrono::Days::new(n as u64 - 1);
     OpenItem {
         id: Uuid::from_u128(n),
         customer_id: cust(customer),
@@ -203,10 +203,139 @@ fn the_combined_payment_habit_lets_a_unique_subset_sum_apply() {
     paid.sort();
     assert_eq!(paid, vec!["INV-2026-0000001", "INV-2026-0000003"]);
     assert!(o.allocations[0].learned_evidence[0].contains("pays several invoices with one amount"));
-    // Only identified by name: the habit is not enough.
+    // A payer learned and trusted by name is identified for sure: the habit applies.
     let by_name = vec![fact(LearnedKind::CombinedPayments, "", 1, 5, 0), fact(LearnedKind::PayerName, OFFICE, 1, 5, 0)];
     let o = engine(by_name, LearnedSettings::default()).match_line(&line("415.00", None, Some(OFFICE)));
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    // Only a master-data name resembling the customer's: the habit is not enough.
+    let habit = vec![fact(LearnedKind::CombinedPayments, "", 1, 5, 0)];
+    let o = engine(habit, LearnedSettings::default()).match_line(&line("415.00", None, Some("ACME TRADING GMBH")));
     assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+}
+
+/// Acme with `n` open invoices of 1000.00 + k (k = 1..n), issued on consecutive days from 2026-01-01.
+fn many_open(n: u32, facts: Vec<LearnedFact>) -> Engine {
+    let customers = vec![CustomerInfo {
+        id: cust(1),
+        name: "Acme Trading GmbH".into(),
+        aliases: vec![],
+        bank_accounts: vec![ACME_IBAN.into()],
+    }];
+    let items = (1..=n)
+        .map(|k| {
+            let mut it = item(k as u128, &format!("INV-2026-{k:07}"), 1, &format!("{}.00", 1000 + k));
+            it.issue_date = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(k as u64);
+            it
+        })
+        .collect();
+    let mut e = Engine::new(customers, items, FxRates::new(), MatchSettings::default());
+    e.set_learned(facts, LearnedSettings::default());
+    e
+}
+
+#[test]
+fn the_habit_looks_at_every_open_invoice_issued_before_the_payment() {
+    // 60 open invoices, more than the ordinary search takes (25); 2119.00 = 1059.00 + 1060.00, the two largest,
+    // and no other combination of them makes it.
+    let habit = vec![fact(LearnedKind::CombinedPayments, "", 1, 2, 0)];
+    let mut pays = line("2119.00", Some(ACME_IBAN), None);
+    let o = many_open(60, habit.clone()).match_line(&pays);
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    let mut paid = docs(&o, 0);
+    paid.sort();
+    assert_eq!(paid, vec!["INV-2026-0000059", "INV-2026-0000060"]);
+    // Paid before the two were issued: they are not among its candidates.
+    pays.booking_date = NaiveDate::from_ymd_opt(2026, 2, 15).unwrap();
+    let o = many_open(60, habit).match_line(&pays);
+    assert!(o.allocations.iter().all(|a| a.doc_no != "INV-2026-0000060"), "{}", o.explanation);
+    assert_ne!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+}
+
+/// Acme with two open invoices of 500.00 (the older one first) and one of 100.00; customers 2 to 8 with none.
+fn two_equal(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
+    let mut customers = vec![CustomerInfo {
+        id: cust(1),
+        name: "Acme Trading GmbH".into(),
+        aliases: vec![],
+        bank_accounts: vec![ACME_IBAN.into()],
+    }];
+    customers.extend((2..=8).map(|c| CustomerInfo {
+        id: cust(c),
+        name: format!("Customer {c} Ltd"),
+        aliases: vec![],
+        bank_accounts: vec![],
+    }));
+    let items = vec![
+        item(1, "INV-2026-0000001", 1, "500.00"),
+        item(2, "INV-2026-0000002", 1, "500.00"),
+        item(3, "INV-2026-0000003", 1, "100.00"),
+    ];
+    let mut e = Engine::new(customers, items, FxRates::new(), MatchSettings::default());
+    e.set_learned(facts, settings);
+    e
+}
+
+fn oldest_first_of(customer: u128, confirmations: u32, rejections: u32) -> LearnedFact {
+    let mut f = fact(LearnedKind::OldestFirst, "", customer, confirmations, rejections);
+    f.id = Uuid::from_u128(7000 + customer * 100 + u128::from(confirmations));
+    f.customer_id = cust(customer);
+    f
+}
+
+#[test]
+fn the_oldest_first_habit_is_learned_per_customer_and_from_the_team() {
+    let pays = line("500.00", Some(ACME_IBAN), None);
+    let proposed = two_equal(Vec::new(), LearnedSettings::default()).match_line(&pays);
+    assert_eq!(proposed.decision, Decision::Proposed, "{}", proposed.explanation);
+    // The customer's own habit, confirmed twice (the habit threshold), applies the oldest.
+    let o = two_equal(vec![oldest_first_of(1, 2, 0)], LearnedSettings::default()).match_line(&pays);
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    assert_eq!(docs(&o, 0), vec!["INV-2026-0000001"]);
+    assert!(o.allocations[0].learned_evidence[0].contains("pays the oldest of equal open items first"), "{:?}", o);
+    // Once is not enough, and a person who chose a later one stops it.
+    for f in [oldest_first_of(1, 1, 0), oldest_first_of(1, 5, 1)] {
+        let o = two_equal(vec![f], LearnedSettings::default()).match_line(&pays);
+        assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    }
+    // The team confirmed the oldest for other customers 12 times and never chose a later one: it applies to
+    // Acme too, and says why.
+    let team: Vec<LearnedFact> = (2..=7).map(|c| oldest_first_of(c, 2, 0)).collect();
+    let o = two_equal(team.clone(), LearnedSettings::default()).match_line(&pays);
+    assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+    assert!(o.allocations[0].learned_evidence[0].contains("confirmed 12 times for 6 customers"), "{:?}", o);
+    // ... but not where Acme's own record says otherwise, nor where the team often chose a later one.
+    let mut against = team.clone();
+    against.push(oldest_first_of(1, 0, 1));
+    assert_eq!(two_equal(against, LearnedSettings::default()).match_line(&pays).decision, Decision::Proposed);
+    let mut mixed = team;
+    mixed.push(oldest_first_of(8, 0, 1));
+    assert_eq!(two_equal(mixed, LearnedSettings::default()).match_line(&pays).decision, Decision::Proposed);
+}
+
+#[test]
+fn two_lines_of_one_amount_for_one_customer_are_never_paired_by_age() {
+    // The tenant applies the oldest first; two lines of 500.00 for Acme face its two invoices of 500.00.
+    let settings = MatchSettings { auto_apply_oldest_first: true, ..MatchSettings::default() };
+    let items = vec![item(1, "INV-2026-0000001", 1, "500.00"), item(2, "INV-2026-0000002", 1, "500.00")];
+    let acme = CustomerInfo {
+        id: cust(1),
+        name: "Acme Trading GmbH".into(),
+        aliases: vec![],
+        bank_accounts: vec![ACME_IBAN.into()],
+    };
+    let first = line("500.00", Some(ACME_IBAN), None);
+    // The second comes from an account learned for Acme (another payer, the same customer).
+    let mut second = line("500.00", Some(OFFICE_IBAN), None);
+    second.id = Uuid::from_u128(9_001);
+    let mut alone = Engine::new(vec![acme.clone()], items.clone(), FxRates::new(), settings.clone());
+    alone.set_run_lines([&first]);
+    assert_eq!(alone.match_line(&first).decision, Decision::AutoApplied);
+    let mut both = Engine::new(vec![acme], items, FxRates::new(), settings);
+    both.set_learned(vec![fact(LearnedKind::PayerIban, OFFICE_IBAN, 1, 3, 0)], LearnedSettings::default());
+    both.set_run_lines([&first, &second]);
+    let o = both.match_line(&first);
+    assert_eq!(o.decision, Decision::Proposed, "{}", o.explanation);
+    assert!(o.allocations[0].evidence.iter().any(|e| e.contains("which one pays which")), "{:?}", o.allocations[0]);
 }
 
 #[test]

@@ -114,7 +114,10 @@ pub fn list_learned_facts(
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(LearnedKind::parse(k).ok_or_else(|| {
-            AppError::invalid("kind", format!("unknown kind {k:?}; one of payer_iban, payer_name, combined_payments, oldest_first"))
+            AppError::invalid(
+                "kind",
+                format!("unknown kind {k:?}; one of payer_iban, payer_name, combined_payments, oldest_first"),
+            )
         })?),
     };
     let customer_id = match q.customer.as_deref() {

@@ -306,7 +306,8 @@ impl Engine {
     /// confirmed habit. The subset search also has to have seen every open item that could be part of a sum
     /// (with more than it considers, "the only one" would not be known); it checks that itself.
     pub(super) fn habit_applies(&self, ctx: &Ctx, cust: u32) -> bool {
-        let identified = ctx.iban_custs == [cust] || ctx.learned.as_ref().is_some_and(|l| l.trusted && l.custs == [cust]);
+        let identified =
+            ctx.iban_custs == [cust] || ctx.learned.as_ref().is_some_and(|l| l.trusted && l.custs == [cust]);
         identified && self.pays_combined(cust)
     }
 

@@ -147,7 +147,8 @@ impl Engine {
                     h.write_offs.push((i, open - l, WriteOffReason::BankFee));
                     h.note(format!("short by {} against {}; no reference quoted", open - l, it.doc_no));
                     out.push(payer.finish(h));
-                } else if open < l {
+                } else if open < l && it.issue_date <= ctx.line.booking_date {
+                    // An invoice issued after the payment is not among what it pays without naming it.
                     if subset_cands.items.len() < max_cands {
                         subset_cands.items.push(i);
                     } else {
@@ -168,12 +169,10 @@ impl Engine {
         subset_cands
     }
 
-    /// Combinations of the payer's open items that add up to the line (bounded search, proposals only).
+    /// Combinations of the payer's open items that add up to the line (bounded search; proposals unless the
+    /// customer's habit of paying several invoices at once applies).
     fn subset_hyps(&self, ctx: &Ctx, cands: &SubsetCands, payer: &Payer, out: &mut Vec<Hyp>) {
         let subset_cands = &cands.items;
-        if std::env::var("DZ_DIAG").is_ok() && self.pays_combined(payer.cust) && subset_cands.len() < 2 {
-            eprintln!("DIAG fewcands habit={} cands={}", payer.habit, subset_cands.len());
-        }
         if subset_cands.len() < 2 {
             return;
         }
@@ -187,9 +186,6 @@ impl Engine {
             if payer.habit { HABIT_SUBSET_NODE_BUDGET } else { SUBSET_NODE_BUDGET },
         );
         let unique = sols.len() == 1 && !exhausted;
-        if std::env::var("DZ_DIAG").is_ok() && self.pays_combined(payer.cust) {
-            eprintln!("DIAG habit={} cands={} complete={} sols={} exhausted={} ibancusts={} iban={:?} learned={:?} fit={:?}", payer.habit, subset_cands.len(), cands.complete, sols.len(), exhausted, ctx.iban_custs.len(), ctx.iban.is_some(), ctx.learned.as_ref().map(|l| (l.custs.len(), l.trusted, l.by_iban)), payer.fit);
-        }
         // "The only combination" is known only when the search saw every open item that could be part of one.
         let base = match (unique, payer.habit && cands.complete) {
             (false, _) => BASE_SUBSET_AMBIGUOUS,
