@@ -29,6 +29,9 @@ pub enum RefStrength {
     Transposed,
     /// Only the running number was quoted (`Rechnung 155`): several documents share it.
     BareNumber,
+    /// Not our number but the customer's own reference on the document (its purchase-order or
+    /// contract number, as the ledger carries it).
+    CustomerReference,
     /// Complete number in a degraded form (prefix or leading zeros dropped).
     Degraded,
     /// The full number (any punctuation/case), or a valid creditor reference built from it.
@@ -42,6 +45,7 @@ impl RefStrength {
             RefStrength::Exact => "",
             RefStrength::Degraded => " (prefix or leading zeros missing)",
             RefStrength::BareNumber => " (running number only)",
+            RefStrength::CustomerReference => " (the customer's own reference on the document)",
             RefStrength::Transposed => " (two adjacent digits swapped)",
         }
     }

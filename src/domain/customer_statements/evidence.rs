@@ -57,7 +57,7 @@ impl Evidence {
         let of = |s: RefStrength| match s {
             RefStrength::Exact => 4,
             RefStrength::Degraded => 3,
-            RefStrength::BareNumber => 2,
+            RefStrength::BareNumber | RefStrength::CustomerReference => 2,
             RefStrength::Transposed => 1,
         };
         match &self.how {

@@ -20,13 +20,13 @@ use crate::domain::document::DocType;
 /// noticeable memory per run.
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
-/// Builds one pattern as rules use it: case-insensitive, Unicode, size-limited. The error is a
-/// sentence for a 422.
+/// Builds one pattern as rules use it: case-insensitive, Unicode, size-limited, word boundaries
+/// ASCII (see [`ascii_word_boundaries`]). The error is a sentence for a 422.
 pub fn build_pattern(p: &str) -> Result<Regex, String> {
     if p.len() > super::MAX_PATTERN_LEN {
         return Err(format!("a pattern of at most {} bytes", super::MAX_PATTERN_LEN));
     }
-    RegexBuilder::new(p)
+    RegexBuilder::new(&ascii_word_boundaries(p))
         .case_insensitive(true)
         .size_limit(PATTERN_SIZE_LIMIT)
         .dfa_size_limit(PATTERN_SIZE_LIMIT)
@@ -36,6 +36,34 @@ pub fn build_pattern(p: &str) -> Result<Regex, String> {
             regex::Error::CompiledTooBig(_) => "the pattern is too large once compiled".to_string(),
             other => format!("not a valid pattern: {}", first_line(&other.to_string())),
         })
+}
+
+/// `\b` and `\B` as ASCII word boundaries: in bank texts Chinese and other non-Latin words abut
+/// references without a space (`货款INV-2026-001`), which a Unicode boundary would not separate,
+/// and a Unicode boundary makes the regex engine leave its fast automaton on any non-ASCII text.
+/// Escaped backslashes and the `\b{...}` forms are left alone.
+pub fn ascii_word_boundaries(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) if chars.peek() != Some(&'{') => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn first_line(s: &str) -> String {
@@ -237,7 +265,7 @@ impl CompiledRules {
                 match build_pattern(p) {
                     Ok(re) => {
                         patterns[f] = Some((set_patterns[f].len(), re));
-                        set_patterns[f].push(p.clone());
+                        set_patterns[f].push(ascii_word_boundaries(p));
                     }
                     Err(m) => {
                         self.unresolved.push((s.rule.name.clone(), m));

@@ -209,3 +209,21 @@ fn fifty_rules_share_one_search_per_field() {
     assert_eq!(fx.fired.len(), 1);
     assert_eq!(fx.document_refs[0].1, "1234");
 }
+
+#[test]
+fn word_boundaries_are_ascii_so_chinese_text_next_to_a_reference_separates() {
+    use super::compiled::{ascii_word_boundaries, build_pattern};
+    assert_eq!(ascii_word_boundaries(r"\bPO(\d+)\B"), r"(?-u:\b)PO(\d+)(?-u:\B)");
+    // An escaped backslash, and the \b{...} forms, stay as written.
+    assert_eq!(ascii_word_boundaries(r"a\\b \b{start}x"), r"a\\b \b{start}x");
+    let re = build_pattern(r"\bPO[ -]?(\d{6,})\b").unwrap();
+    assert_eq!(re.captures("采购订单PO123456").unwrap().get(1).unwrap().as_str(), "123456");
+    assert!(re.captures("EXPO123456").is_none());
+    let stored = vec![stored(
+        1,
+        serde_json::json!({"when": {"remittance": r"\bPO[ -]?(\d{6,})\b"}, "then": [{"type": "propose_only"}]}),
+    )];
+    let rules = CompiledRules::new(&stored, &codes());
+    assert_eq!(rules.evaluate(&line("10", Some("货款PO 123456"))).fired.len(), 1);
+    assert!(rules.evaluate(&line("10", Some("EXPO 123456"))).fired.is_empty());
+}

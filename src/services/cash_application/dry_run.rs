@@ -272,7 +272,7 @@ pub fn dry_run(
     let mut current = load_engine_with_rules(conn, keys, tenant)?;
     let codes = CustomerCodes::load(conn, tenant)?;
     let mut proposed = load_engine(conn, keys, tenant)?;
-    install(conn, &mut proposed, tenant, &draft, &codes)?;
+    install(&mut proposed, tenant, &draft, &codes);
     Ok(compare(&mut current, &mut proposed, &lines))
 }
 

@@ -75,6 +75,8 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
     let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     engine.set_groups(crate::db::customer_groups::for_matching(conn, tenant)?.into_iter().map(group_info).collect());
+    // The customers' own references (purchase-order, contract numbers) are read as references too.
+    engine.set_document_references(cash_db::document_references(conn, tenant)?);
     if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
         engine.set_learned(facts, thresholds);
     }
@@ -91,7 +93,7 @@ pub(super) fn load_engine_with_rules(conn: &mut PgConnection, keys: &Keyring, te
     let rules = super::rules::enabled_rules(conn, tenant)?;
     if !rules.is_empty() {
         let codes = super::rules::CustomerCodes::load(conn, tenant)?;
-        super::rules::install(conn, &mut engine, tenant, &rules, &codes)?;
+        super::rules::install(&mut engine, tenant, &rules, &codes);
     }
     Ok(engine)
 }

@@ -66,31 +66,19 @@ pub(super) fn enabled_rules(conn: &mut PgConnection, tenant: Uuid) -> AppResult<
     Ok(out)
 }
 
-/// Gives `engine` the rules (compiled with the tenant's codes) and what they read: customer codes,
-/// and the documents' own references when a rule reads document references.
-pub(super) fn install(
-    conn: &mut PgConnection,
-    engine: &mut Engine,
-    tenant: Uuid,
-    rules: &[StoredRule],
-    codes: &CustomerCodes,
-) -> AppResult<()> {
+/// Gives `engine` the rules (compiled with the tenant's codes) and the customer codes they read
+/// (the documents' own references every engine reads, see `load_engine`).
+pub(super) fn install(engine: &mut Engine, tenant: Uuid, rules: &[StoredRule], codes: &CustomerCodes) {
     let compiled = CompiledRules::new(rules, codes);
     for (rule, code) in &compiled.unresolved {
         tracing::warn!(tenant = %tenant, rule = %rule, code = %code, "matching rule names an unknown code or a broken pattern");
     }
-    let reads_refs =
-        rules.iter().any(|r| r.definition.then.iter().any(|a| matches!(a, Action::DocumentReference { .. })));
     let reads_customers =
         rules.iter().any(|r| r.definition.then.iter().any(|a| matches!(a, Action::CustomerReference { .. })));
     engine.set_rules(compiled);
     if reads_customers {
         engine.set_customer_codes(codes.pairs());
     }
-    if reads_refs {
-        engine.set_document_references(cash_db::document_references(conn, tenant)?);
-    }
-    Ok(())
 }
 
 /// Bank account id -> the account as rules name it (IBAN or account id).

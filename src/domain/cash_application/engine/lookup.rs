@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::super::references::verify_key;
+use super::super::references::{verify_key, RefStrength};
 use super::super::LineInput;
 use super::build::{amount_key, oldest_first, ref_key};
 use super::hypothesis::{Ctx, Hit};
@@ -42,7 +42,30 @@ impl Engine {
         // Hints are read by the rules through self.scanner.hints.
         self.scanner = sc;
         self.scratch = buf;
+        if !self.rule_ix.external.is_empty() {
+            self.customer_reference_hits(line, &mut hits);
+        }
         hits
+    }
+
+    /// Documents whose own reference (the customer's purchase-order or contract number) the line quotes, where
+    /// no stronger reading of our number found them.
+    fn customer_reference_hits(&self, line: &LineInput, hits: &mut Vec<Hit>) {
+        for (f, text) in [&line.remittance, &line.creditor_reference, &line.end_to_end_id].into_iter().enumerate() {
+            let Some(text) = text.as_deref() else { continue };
+            for (span, key) in customer_reference_probes(text) {
+                for &it in self.rule_ix.external.get(&key).map_or(&[][..], |v| v.as_slice()) {
+                    if !hits.iter().any(|h| h.item == it) {
+                        hits.push(Hit {
+                            item: it,
+                            strength: RefStrength::CustomerReference,
+                            field: f,
+                            span: span.clone(),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Open debit items of `cust` in `cur` whose open amount is exactly `amount`, oldest first, minus `exclude`.
@@ -93,5 +116,83 @@ impl Engine {
 
     pub(super) fn doc_no(&self, i: u32) -> &str {
         &self.items[i as usize].doc_no
+    }
+}
+
+/// Shortest customer reference read from a text: shorter ones are dates, amounts and house numbers as often.
+const MIN_CUSTOMER_REFERENCE: usize = 5;
+
+/// The pieces of a text that may be a customer's own reference, with where they stand: each run of ASCII letters
+/// and digits, each run joined with its inner `-` `/` `.` `_` separators (`PO-4500012345`), and each two neighbouring
+/// runs together (`PO 4500012345`), in the comparison form (upper case, letters and digits only); at least
+/// [`MIN_CUSTOMER_REFERENCE`] characters with a digit among them.
+fn customer_reference_probes(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let bytes = text.as_bytes();
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_alphanumeric() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            runs.push(start..i);
+        } else {
+            i += 1;
+        }
+    }
+    let mut out: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let mut push = |span: std::ops::Range<usize>| {
+        let key: String = text[span.clone()]
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_uppercase()))
+            .collect();
+        if key.len() >= MIN_CUSTOMER_REFERENCE
+            && key.bytes().any(|b| b.is_ascii_digit())
+            && !out.iter().any(|(_, k)| *k == key)
+        {
+            out.push((span, key));
+        }
+    };
+    let joined = |a: &std::ops::Range<usize>, b: &std::ops::Range<usize>| {
+        let gap = &bytes[a.end..b.start];
+        !gap.is_empty() && gap.len() <= 2 && gap.iter().all(|c| b"-/._".contains(c))
+    };
+    let mut token_start = 0;
+    for (k, r) in runs.iter().enumerate() {
+        push(r.clone());
+        if let Some(next) = runs.get(k + 1) {
+            // Two neighbouring words: `PO 4500012345`.
+            if &bytes[r.end..next.start] == b" " {
+                push(r.start..next.end);
+            }
+        }
+        // The whole token the run ends, its inner separators included: `KTR-2026/0042`.
+        if runs.get(k + 1).is_none_or(|next| !joined(r, next)) {
+            if token_start < k {
+                push(runs[token_start].start..r.end);
+            }
+            token_start = k + 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::customer_reference_probes;
+
+    #[test]
+    fn customer_references_are_read_alone_joined_and_with_their_neighbour() {
+        let keys = |t: &str| {
+            let mut k: Vec<String> = customer_reference_probes(t).into_iter().map(|(_, k)| k).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys("PO 4500012345"), vec!["4500012345", "PO4500012345"]);
+        assert_eq!(keys("采购订单4500012345"), vec!["4500012345"]);
+        assert_eq!(keys("KTR-2026/0042 ok"), vec!["0042OK", "KTR20260042"]);
+        assert!(keys("Rg 12 34, Zahlung").is_empty());
     }
 }

@@ -36,7 +36,7 @@ const CAPTURED_NAME_SIMILARITY: f64 = 0.9;
 pub(super) struct RuleIndexes {
     by_code: HashMap<String, u32>,
     by_id: HashMap<Uuid, u32>,
-    external: HashMap<String, Vec<u32>>,
+    pub(super) external: HashMap<String, Vec<u32>>,
 }
 
 /// Per-line results of the rules that the decision reads.
