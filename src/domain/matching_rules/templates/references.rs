@@ -198,7 +198,9 @@ fn purchase_order_number() -> Template {
         category: TemplateCategory::References,
         description: "Payers whose payables system quotes their purchase order (PO 7781, Bestell-Nr. 7781, 订单号 \
                       7781): the order number is looked up as a document reference with the prefix our documents \
-                      carry it under (their `external_reference`).",
+                      carry it under (their `external_reference`). Matching reads a reference a document carries \
+                      without any rule when the line quotes it as the document carries it; this rule is for \
+                      lines that quote it in another form (without the prefix, after a word).",
         example: line(
             Some("KRAUSE ANLAGENBAU AG"),
             Some("DE75512108001245126199"),
