@@ -71,6 +71,20 @@ async fn act(app: &TestApp, allocation: &Value, action: &str) -> Value {
     r.body
 }
 
+/// The body of a manual allocation of the whole `amount` of line `line_id` to `doc_no`.
+async fn by_hand(app: &TestApp, line_id: &str, doc_no: &str, amount: &str) -> Value {
+    let line = app.get(&format!("/api/v1/bank-lines?q={line_id}")).await.body["items"][0].clone();
+    let doc = app.get(&format!("/api/v1/documents?q={doc_no}")).await.body["items"][0].clone();
+    json!({"bank_line_id": line["id"], "allocations": [{"document_id": doc["id"], "amount": amount}]})
+}
+
+/// Makes a manual allocation; answers its applied (confirmed) allocation.
+async fn allocate(app: &TestApp, body: &Value) -> Value {
+    let r = app.post("/api/v1/allocations", body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body.as_array().unwrap().iter().find(|a| a["state"] == "confirmed").unwrap().clone()
+}
+
 async fn facts(app: &TestApp, query: &str) -> Vec<Value> {
     let r = app.get(&format!("/api/v1/learned-facts{query}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -164,12 +178,8 @@ async fn unapplying_a_confirmation_takes_back_what_it_taught_and_revoked_facts_s
     setup(&app).await;
     import(&app, &app.api_key, &[("L1", "2026-02-01", "510.00", OFFICE, OFFICE_IBAN, "")]).await;
     run(&app, &app.api_key).await;
-    let line = app.get("/api/v1/bank-lines?q=L1").await.body["items"][0].clone();
-    let doc = app.get("/api/v1/documents?q=INV-2026-0000205").await.body["items"][0].clone();
-    let manual = json!({"bank_line_id": line["id"], "allocations": [{"document_id": doc["id"], "amount": "510.00"}]});
-    let r = app.post("/api/v1/allocations", &manual).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let applied = r.body.as_array().unwrap().iter().find(|a| a["state"] == "confirmed").unwrap().clone();
+    let manual = by_hand(&app, "L1", "INV-2026-0000205", "510.00").await;
+    let applied = allocate(&app, &manual).await;
     let learned = facts(&app, "?customer=C1").await;
     assert_eq!(learned.len(), 2, "{learned:?}");
     let detail = app.get(&format!("/api/v1/learned-facts/{}", learned[0]["id"].as_str().unwrap())).await;
@@ -182,9 +192,7 @@ async fn unapplying_a_confirmation_takes_back_what_it_taught_and_revoked_facts_s
     assert_eq!(gone.status, 404);
 
     // Taught again, then revoked: no longer used, listed only on request, revoking twice is a 409.
-    let r = app.post("/api/v1/allocations", &manual).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let applied = r.body.as_array().unwrap().iter().find(|a| a["state"] == "confirmed").unwrap().clone();
+    let applied = allocate(&app, &manual).await;
     let iban = fact(&facts(&app, "").await, "payer_iban").unwrap().clone();
     let path = format!("/api/v1/learned-facts/{}", iban["id"].as_str().unwrap());
     let r = app.send("DELETE", &path, Some(&app.api_key), None, &[]).await;
@@ -196,8 +204,7 @@ async fn unapplying_a_confirmation_takes_back_what_it_taught_and_revoked_facts_s
     assert_eq!(app.count("audit_trail WHERE action = 'learned_fact.revoked'"), 1);
     // Undone and made again on the same line: the revoked fact is not learned back from it.
     act(&app, &applied, "reject").await;
-    let r = app.post("/api/v1/allocations", &manual).await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    allocate(&app, &manual).await;
     assert!(fact(&facts(&app, "").await, "payer_iban").is_none(), "{:?}", facts(&app, "").await);
     import(&app, &app.api_key, &[("L2", "2026-02-02", "230.00", "", OFFICE_IBAN, "")]).await;
     let allocs = run(&app, &app.api_key).await;
@@ -299,12 +306,7 @@ async fn choosing_among_equal_invoices_teaches_the_oldest_first_habit_or_argues_
     // A later one chosen by hand: evidence against it, taken back when that allocation is undone.
     import(&app, &app.api_key, &[("L2", "2026-02-21", "999.00", "Kalomer GmbH", c1_iban, "")]).await;
     run(&app, &app.api_key).await;
-    let line = app.get("/api/v1/bank-lines?q=L2").await.body["items"][0].clone();
-    let later = app.get("/api/v1/documents?q=INV-2026-0000209").await.body["items"][0].clone();
-    let manual = json!({"bank_line_id": line["id"], "allocations": [{"document_id": later["id"], "amount": "999.00"}]});
-    let r = app.post("/api/v1/allocations", &manual).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let applied = r.body.as_array().unwrap().iter().find(|a| a["state"] == "confirmed").unwrap().clone();
+    let applied = allocate(&app, &by_hand(&app, "L2", "INV-2026-0000209", "999.00").await).await;
     let habit = fact(&facts(&app, "?kind=oldest_first").await, "oldest_first").unwrap().clone();
     assert_eq!((habit["confirmations"].as_i64(), habit["rejections"].as_i64()), (Some(1), Some(1)), "{habit}");
     let detail = app.get(&format!("/api/v1/learned-facts/{}", habit["id"].as_str().unwrap())).await;
