@@ -4,7 +4,6 @@
 
 use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 async fn customer(app: &TestApp, code: &str, name: &str, iban: Option<&str>) {
     let body = json!({"code": code, "name": name, "bank_accounts": iban.into_iter().collect::<Vec<_>>()});
@@ -118,23 +117,6 @@ async fn a_group_has_a_parent_and_members_each_in_one_group_only() {
     }
 }
 
-async fn run_to_completion(app: &TestApp) -> Value {
-    let r = app.post("/api/v1/reconciliations", &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = app.get(&format!("/api/v1/reconciliations/{id}")).await;
-        match r.body["status"].as_str() {
-            Some("completed") => return r.body,
-            Some("failed") => panic!("run failed: {}", r.text),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {}", r.text);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_parent_paying_a_subsidiarys_invoice_is_applied_to_it() {
     let app = spawn_app().await;
@@ -159,7 +141,7 @@ async fn a_parent_paying_a_subsidiarys_invoice_is_applied_to_it() {
         .send("POST", "/api/v1/bank-statements", Some(&app.api_key), Some(("text/csv", bank.as_bytes().to_vec())), &[])
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let run = run_to_completion(&app).await;
+    let run = app.run_matching().await;
     let id = run["id"].as_str().unwrap();
     let allocs = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await.body["items"]
         .as_array()

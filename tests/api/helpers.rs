@@ -293,6 +293,31 @@ impl TestApp {
         self.send("POST", path, Some(&self.api_key), Some(("text/csv", csv.as_bytes().to_vec())), &[]).await
     }
 
+    /// Queues a cash-application run with `key` and waits (up to a minute) until it completed;
+    /// answers the run. A failed run fails the test.
+    pub async fn run_matching_as(&self, key: &str) -> Value {
+        let r = self.post_as(key, "/api/v1/reconciliations", &serde_json::json!({})).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        assert_eq!(r.body["status"], "queued");
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let r = self.get_as(key, &format!("/api/v1/reconciliations/{id}")).await;
+            match r.body["status"].as_str() {
+                Some("completed") => return r.body,
+                Some("failed") => panic!("run failed: {}", r.text),
+                _ => {}
+            }
+            assert!(std::time::Instant::now() < deadline, "run did not finish: {}", r.text);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// [`TestApp::run_matching_as`] with the tenant's own key.
+    pub async fn run_matching(&self) -> Value {
+        self.run_matching_as(&self.api_key).await
+    }
+
     pub async fn graphql_as(&self, key: Option<&str>, query: &str, variables: Value) -> Response {
         let body = serde_json::json!({ "query": query, "variables": variables });
         self.send("POST", "/graphql", key, Some(("application/json", body.to_string().into_bytes())), &[]).await

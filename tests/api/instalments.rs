@@ -3,7 +3,6 @@
 
 use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 fn plan(parts: &[(&str, &str)]) -> Value {
     parts.iter().map(|(due, amount)| json!({"due_date": due, "amount": amount})).collect()
@@ -254,23 +253,6 @@ async fn aging_overdue_and_dunning_count_each_instalment_by_its_own_due_date() {
     assert_eq!(item["instalments"][1]["days_overdue"], -15);
 }
 
-async fn run_to_completion(app: &TestApp) -> Value {
-    let r = app.post("/api/v1/reconciliations", &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = app.get(&format!("/api/v1/reconciliations/{id}")).await;
-        match r.body["status"].as_str() {
-            Some("completed") => return r.body,
-            Some("failed") => panic!("run failed: {}", r.text),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {}", r.text);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let app = spawn_app().await;
@@ -291,7 +273,7 @@ async fn a_payment_of_the_second_instalment_settles_it_in_a_run_and_by_hand() {
     let r = app.send("POST", "/api/v1/bank-statements", Some(&app.api_key), body, &[]).await;
     assert_eq!(r.status, 201, "{}", r.text);
 
-    let run = run_to_completion(&app).await;
+    let run = app.run_matching().await;
     let id = run["id"].as_str().unwrap();
     let allocs = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await.body["items"].clone();
     let of =

@@ -5,7 +5,6 @@
 
 use crate::helpers::{spawn_app, TestApp};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "DE89370400440532013000";
 /// The account of a payment office that pays for C1; master data does not know it.
@@ -43,19 +42,7 @@ async fn import(app: &TestApp, key: &str, lines: &[(&str, &str, &str, &str, &str
 }
 
 async fn run(app: &TestApp, key: &str) -> Vec<Value> {
-    let r = app.post_as(key, "/api/v1/reconciliations", &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = app.get_as(key, &format!("/api/v1/reconciliations/{id}")).await;
-        match r.body["status"].as_str() {
-            Some("completed") => break,
-            Some("failed") => panic!("run failed: {}", r.text),
-            _ => assert!(Instant::now() < deadline, "run did not finish: {}", r.text),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let id = app.run_matching_as(key).await["id"].as_str().unwrap().to_string();
     let r = app.get_as(key, &format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await;
     r.body["items"].as_array().unwrap().clone()
 }

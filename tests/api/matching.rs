@@ -39,24 +39,6 @@ async fn setup(app: &TestApp) {
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
-async fn run_to_completion(app: &TestApp, key: &str) -> Value {
-    let r = app.post_as(key, "/api/v1/reconciliations", &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    assert_eq!(r.body["status"], "queued");
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = app.get_as(key, &format!("/api/v1/reconciliations/{id}")).await;
-        match r.body["status"].as_str() {
-            Some("completed") => return r.body,
-            Some("failed") => panic!("run failed: {}", r.text),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {}", r.text);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn line<'a>(allocs: &'a [Value], line_id: &str) -> Vec<&'a Value> {
     allocs.iter().filter(|a| a["line_id"] == line_id).collect()
 }
@@ -79,7 +61,7 @@ async fn a_run_applies_what_is_certain_and_explains_it() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let run = run_to_completion(&app, &app.api_key).await;
+    let run = app.run_matching().await;
     assert_eq!(run["lines_total"], 7, "{run}");
     let id = run["id"].as_str().unwrap();
     let r = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await;
@@ -139,7 +121,7 @@ async fn a_run_applies_what_is_certain_and_explains_it() {
     assert!(csv.text.contains("BL1,INV-2026-0000101,100.00,auto_applied,"), "{}", csv.text);
 
     // A second run finds nothing new to apply: applied lines are not matched again.
-    let again = run_to_completion(&app, &app.api_key).await;
+    let again = app.run_matching().await;
     assert_eq!(again["auto_applied"], 0, "{again}");
     let verify = app.get("/api/v1/audit/verify").await;
     assert_eq!(verify.body["valid"], true);
@@ -149,7 +131,7 @@ async fn a_run_applies_what_is_certain_and_explains_it() {
 async fn unapply_restores_open_amounts_and_write_offs() {
     let app = spawn_app().await;
     setup(&app).await;
-    let run = run_to_completion(&app, &app.api_key).await;
+    let run = app.run_matching().await;
     let id = run["id"].as_str().unwrap();
     let allocs = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await.body["items"]
         .as_array()
@@ -227,7 +209,7 @@ async fn below_the_threshold_a_person_confirms_or_rejects() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let run = run_to_completion(&app, &app.api_key).await;
+    let run = app.run_matching().await;
     assert_eq!(run["auto_applied"], 0, "{run}");
     assert!(run["proposed"].as_i64().unwrap() >= 5, "{run}");
     let id = run["id"].as_str().unwrap();
@@ -402,6 +384,6 @@ async fn a_run_that_lost_its_worker_three_times_is_marked_failed_and_can_be_reru
     assert!(run["error"].as_str().unwrap().contains("stopped 3 times"), "{run}");
     assert_eq!(app.count(&format!("allocations WHERE run_id = '{id}'")), 0);
     assert_eq!(app.count("bank_lines WHERE applied_amount <> 0"), 0);
-    let rerun = run_to_completion(&app, &app.api_key).await;
+    let rerun = app.run_matching().await;
     assert!(rerun["auto_applied"].as_i64().unwrap() > 0, "{rerun}");
 }

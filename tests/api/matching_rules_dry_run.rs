@@ -6,7 +6,6 @@
 use crate::helpers::{spawn_app, TestApp};
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Three customers (C3 pays without IBAN), five invoices (one carries a purchase order number),
@@ -73,23 +72,6 @@ fn store_rule(app: &TestApp, position: i32, name: &str, definition: &Value) -> U
     id
 }
 
-async fn run_to_completion(app: &TestApp) -> Value {
-    let r = app.post("/api/v1/reconciliations", &json!({})).await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = app.get(&format!("/api/v1/reconciliations/{id}")).await;
-        match r.body["status"].as_str() {
-            Some("completed") => return r.body,
-            Some("failed") => panic!("run failed: {}", r.text),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {}", r.text);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn by_line<'a>(report: &'a Value, line: &str) -> &'a Value {
     report["lines"].as_array().unwrap().iter().find(|l| l["line_id"] == line).unwrap_or_else(|| panic!("{line}"))
 }
@@ -118,7 +100,7 @@ async fn a_run_applies_the_enabled_rules_and_names_them() {
     store_rule(&app, 2, "Bank interest", &interest_rule());
     // A stored definition that no longer parses is skipped, never a failed run.
     store_rule(&app, 3, "Broken", &json!({"when": {"no_such_condition": 1}, "then": [{"type": "propose_only"}]}));
-    let run = run_to_completion(&app).await;
+    let run = app.run_matching().await;
     assert_eq!(run["lines_total"], 5, "{run}");
     let id = run["id"].as_str().unwrap();
     let r = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await;
