@@ -354,7 +354,7 @@ impl CompiledRules {
         }
         let mut texts = LineTexts::new(line);
         for r in &self.rules {
-            if !r.cheap_conditions_hold(line) {
+            if !r.cheap_conditions_hold(line, &mut texts) {
                 continue;
             }
             let mut captures: [Option<String>; FIELDS] = Default::default();
@@ -371,7 +371,7 @@ impl CompiledRules {
 }
 
 impl CompiledRule {
-    fn cheap_conditions_hold(&self, line: &LineInput) -> bool {
+    fn cheap_conditions_hold(&self, line: &LineInput, texts: &mut LineTexts) -> bool {
         let abs = line.amount.abs();
         if self.amount_min.is_some_and(|m| abs < m) || self.amount_max.is_some_and(|m| abs > m) {
             return false;
@@ -390,15 +390,13 @@ impl CompiledRule {
             return false;
         }
         if !self.bank_accounts.is_empty() {
-            let Some(acc) = line.bank_account.as_deref().map(compact_upper) else { return false };
-            if !self.bank_accounts.contains(&acc) {
+            let Some(acc) = texts.account() else { return false };
+            if !self.bank_accounts.iter().any(|a| a == acc) {
                 return false;
             }
         }
         if !self.codes.is_empty() {
-            let Some(code) = line.bank_transaction_code.as_deref().map(str::to_ascii_uppercase) else {
-                return false;
-            };
+            let Some(code) = texts.code() else { return false };
             if !self.codes.iter().any(|c| code.starts_with(c.as_str())) {
                 return false;
             }
@@ -414,7 +412,7 @@ impl CompiledRule {
     ) -> bool {
         for (f, p) in self.patterns.iter().enumerate() {
             let Some((idx, re)) = p else { continue };
-            if !texts.set_matches(all, f).matched(*idx) {
+            if !texts.pattern_matches(all, f, *idx) {
                 return false;
             }
             if f == REMITTANCE || f == E2E {
@@ -491,12 +489,27 @@ struct LineTexts<'a> {
     line: &'a LineInput,
     iban: Option<String>,
     remittance: Option<String>,
-    matched: [Option<regex::SetMatches>; FIELDS],
+    account: Option<Option<String>>,
+    code: Option<Option<String>>,
+    /// Per field: `None` not searched yet, `Some(None)` no pattern of the field matches.
+    matched: [Option<Option<regex::SetMatches>>; FIELDS],
 }
 
 impl<'a> LineTexts<'a> {
     fn new(line: &'a LineInput) -> Self {
-        LineTexts { line, iban: None, remittance: None, matched: Default::default() }
+        LineTexts { line, iban: None, remittance: None, account: None, code: None, matched: Default::default() }
+    }
+
+    /// The account the line was booked on as rules name it (spaces removed, upper case).
+    fn account(&mut self) -> Option<&str> {
+        let line = self.line;
+        self.account.get_or_insert_with(|| line.bank_account.as_deref().map(compact_upper)).as_deref()
+    }
+
+    /// The bank transaction code, upper case.
+    fn code(&mut self) -> Option<&str> {
+        let line = self.line;
+        self.code.get_or_insert_with(|| line.bank_transaction_code.as_deref().map(str::to_ascii_uppercase)).as_deref()
     }
 
     fn text(&mut self, f: usize) -> &str {
@@ -518,18 +531,21 @@ impl<'a> LineTexts<'a> {
         }
     }
 
-    fn set_matches(&mut self, all: &CompiledRules, f: usize) -> &regex::SetMatches {
+    /// Whether the field's pattern `idx` matches. The field's set is searched once per line: first
+    /// whether any pattern matches at all (the fast search, and the answer for most lines), only
+    /// then which ones.
+    fn pattern_matches(&mut self, all: &CompiledRules, f: usize, idx: usize) -> bool {
         if self.matched[f].is_none() {
             let m = match all.sets.get(f).and_then(|s| s.as_ref()) {
                 Some(set) => {
-                    let text = self.text(f).to_string();
-                    set.matches(&text)
+                    let text = self.text(f);
+                    set.is_match(text).then(|| set.matches(text))
                 }
-                None => RegexSet::empty().matches(""),
+                None => None,
             };
             self.matched[f] = Some(m);
         }
-        self.matched[f].as_ref().expect("set just above")
+        self.matched[f].as_ref().and_then(|m| m.as_ref()).is_some_and(|m| m.matched(idx))
     }
 }
 
