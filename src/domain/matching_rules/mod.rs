@@ -378,7 +378,7 @@ impl CandidateConditions {
         for (name, v) in
             [("candidates.due_from_days", self.due_from_days), ("candidates.due_to_days", self.due_to_days)]
         {
-            if v.is_some_and(|d| d.abs() > 3660) {
+            if v.is_some_and(|d| d.unsigned_abs() > 3660) {
                 return Err(err(name, "within 3660 days of the booking date"));
             }
         }

@@ -165,6 +165,11 @@ fn validation_names_the_field() {
             "then[0]",
         ),
         (serde_json::json!({"then": [{"type": "document_reference", "from": "end_to_end_id"}]}), "then[0]"),
+        // The most negative day count is refused, not overflowed.
+        (
+            serde_json::json!({"candidates": {"due_from_days": i32::MIN, "due_to_days": 0}, "then": [{"type": "propose_only"}]}),
+            "candidates.due_from_days",
+        ),
         (
             serde_json::json!({"when": {"amount_min": "10", "amount_max": "1"}, "then": [{"type": "propose_only"}]}),
             "when.amount_min",

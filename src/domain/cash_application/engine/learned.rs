@@ -162,7 +162,11 @@ impl Engine {
                 LearnedKind::OldestFirst => {
                     book.oldest_first.insert(cust, n);
                     let team = &mut book.oldest_first_team;
-                    *team = (team.0 + f.confirmations, team.1 + f.rejections, team.2 + 1);
+                    *team = (
+                        team.0.saturating_add(f.confirmations),
+                        team.1.saturating_add(f.rejections),
+                        team.2.saturating_add(1),
+                    );
                 }
             }
             book.facts.push((f, cust));
@@ -330,7 +334,7 @@ impl Engine {
             return Some(self.describe_fact(f, true));
         }
         let (yes, no, custs) = book.oldest_first_team;
-        (yes >= TEAM_OLDEST_FIRST_MIN && no * TEAM_OLDEST_FIRST_RATIO <= yes).then(|| {
+        (yes >= TEAM_OLDEST_FIRST_MIN && no.saturating_mul(TEAM_OLDEST_FIRST_RATIO) <= yes).then(|| {
             let times = |n: u32| if n == 1 { "1 time".to_string() } else { format!("{n} times") };
             format!(
                 "learned: the team pays the oldest of equal open items first (confirmed {} for {custs} customers, \
