@@ -45,12 +45,7 @@ fn item(n: u128, doc_no: &str, customer: u128, amount: &str) -> OpenItem {
 /// Acme: INV-...001 (100.00), 002 (230.00), 003 (315.00); Beta: INV-...011 (230.00).
 fn engine(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
     let customers = vec![
-        CustomerInfo {
-            id: cust(1),
-            name: "Acme Trading GmbH".into(),
-            aliases: vec![],
-            bank_accounts: vec![ACME_IBAN.into()],
-        },
+        acme(),
         CustomerInfo {
             id: cust(2),
             name: "Beta Logistics SARL".into(),
@@ -67,6 +62,16 @@ fn engine(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
     let mut e = Engine::new(customers, items, FxRates::new(), MatchSettings::default());
     e.set_learned(facts, settings);
     e
+}
+
+/// Acme Trading GmbH (customer 1), known by its IBAN.
+fn acme() -> CustomerInfo {
+    CustomerInfo {
+        id: cust(1),
+        name: "Acme Trading GmbH".into(),
+        aliases: vec![],
+        bank_accounts: vec![ACME_IBAN.into()],
+    }
 }
 
 fn fact(kind: LearnedKind, key: &str, customer: u128, confirmations: u32, rejections: u32) -> LearnedFact {
@@ -215,12 +220,7 @@ fn the_combined_payment_habit_lets_a_unique_subset_sum_apply() {
 
 /// Acme with `n` open invoices of 1000.00 + k (k = 1..n), issued on consecutive days from 2026-01-01.
 fn many_open(n: u32, facts: Vec<LearnedFact>) -> Engine {
-    let customers = vec![CustomerInfo {
-        id: cust(1),
-        name: "Acme Trading GmbH".into(),
-        aliases: vec![],
-        bank_accounts: vec![ACME_IBAN.into()],
-    }];
+    let customers = vec![acme()];
     let items = (1..=n)
         .map(|k| {
             let mut it = item(k as u128, &format!("INV-2026-{k:07}"), 1, &format!("{}.00", 1000 + k));
@@ -253,12 +253,7 @@ fn the_habit_looks_at_every_open_invoice_issued_before_the_payment() {
 
 /// Acme with two open invoices of 500.00 (the older one first) and one of 100.00; customers 2 to 8 with none.
 fn two_equal(facts: Vec<LearnedFact>, settings: LearnedSettings) -> Engine {
-    let mut customers = vec![CustomerInfo {
-        id: cust(1),
-        name: "Acme Trading GmbH".into(),
-        aliases: vec![],
-        bank_accounts: vec![ACME_IBAN.into()],
-    }];
+    let mut customers = vec![acme()];
     customers.extend((2..=8).map(|c| CustomerInfo {
         id: cust(c),
         name: format!("Customer {c} Ltd"),
@@ -317,12 +312,7 @@ fn two_lines_of_one_amount_for_one_customer_are_never_paired_by_age() {
     // The tenant applies the oldest first; two lines of 500.00 for Acme face its two invoices of 500.00.
     let settings = MatchSettings { auto_apply_oldest_first: true, ..MatchSettings::default() };
     let items = vec![item(1, "INV-2026-0000001", 1, "500.00"), item(2, "INV-2026-0000002", 1, "500.00")];
-    let acme = CustomerInfo {
-        id: cust(1),
-        name: "Acme Trading GmbH".into(),
-        aliases: vec![],
-        bank_accounts: vec![ACME_IBAN.into()],
-    };
+    let acme = acme();
     let first = line("500.00", Some(ACME_IBAN), None);
     // The second comes from an account learned for Acme (another payer, the same customer).
     let mut second = line("500.00", Some(OFFICE_IBAN), None);
