@@ -959,6 +959,10 @@ diesel::table! {
         hold_reason -> Nullable<Text>,
         hold_set_by -> Nullable<Text>,
         updated_at -> Timestamptz,
+        credit_limit_set_by -> Nullable<Text>,
+        credit_limit_before -> Nullable<Numeric>,
+        payment_terms_set_by -> Nullable<Text>,
+        payment_terms_before -> Nullable<Int4>,
     }
 }
 

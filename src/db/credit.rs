@@ -18,6 +18,10 @@ pub struct Policy {
     pub hold_reason: Option<String>,
     pub hold_set_by: Option<String>,
     pub updated_at: DateTime<Utc>,
+    pub credit_limit_set_by: Option<String>,
+    pub credit_limit_before: Option<rust_decimal::Decimal>,
+    pub payment_terms_set_by: Option<String>,
+    pub payment_terms_before: Option<i32>,
 }
 
 impl Policy {
@@ -31,6 +35,10 @@ impl Policy {
             hold_reason: None,
             hold_set_by: None,
             updated_at: Utc::now(),
+            credit_limit_set_by: None,
+            credit_limit_before: None,
+            payment_terms_set_by: None,
+            payment_terms_before: None,
         }
     }
 }
@@ -55,11 +63,18 @@ pub fn policies_for_update(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid
         .load(conn)
 }
 
-/// Customers whose hold or prepayment a rule or a dunning level set (they may need lifting).
+/// Customers whose hold, prepayment, limit or terms a rule or a dunning level set (they may need
+/// lifting or restoring).
 pub fn set_by_rules(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
     credit_policies::table
         .filter(credit_policies::tenant_id.eq(tenant_id))
-        .filter(credit_policies::hold_set_by.ne("user").or(credit_policies::prepayment_set_by.ne("user")))
+        .filter(
+            credit_policies::hold_set_by
+                .ne("user")
+                .or(credit_policies::prepayment_set_by.ne("user"))
+                .or(credit_policies::credit_limit_set_by.ne("user"))
+                .or(credit_policies::payment_terms_set_by.ne("user")),
+        )
         .select(credit_policies::customer_id)
         .load(conn)
 }
@@ -128,6 +143,19 @@ pub fn replace_rules(conn: &mut PgConnection, tenant_id: Uuid, rows: &[RuleRow])
     diesel::delete(credit_rules::table.filter(credit_rules::tenant_id.eq(tenant_id))).execute(conn)?;
     diesel::insert_into(credit_rules::table).values(rows).execute(conn)?;
     Ok(())
+}
+
+/// A customer's id, credit limit, payment terms and default currency.
+pub type CreditTerms = (Uuid, Option<rust_decimal::Decimal>, Option<i32>, Option<String>);
+
+/// The customers' limit and payment terms, with their default currency.
+pub fn credit_terms(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<CreditTerms>> {
+    use super::schema::customers;
+    customers::table
+        .filter(customers::tenant_id.eq(tenant_id))
+        .filter(customers::id.eq_any(ids))
+        .select((customers::id, customers::credit_limit, customers::payment_terms_days, customers::default_currency))
+        .load(conn)
 }
 
 /// The customer's limit and payment terms (kept on the customer, the one place for them).

@@ -245,7 +245,11 @@ pub fn recovery(
     weeks: i32,
 ) -> QueryResult<Vec<RecoveryRow>> {
     diesel::sql_query(
-        "WITH runs AS (SELECT id, as_of FROM dunning_runs WHERE tenant_id = $1 AND as_of <= $2 AND as_of > $2::date - 7 * $3), \
+        // One run per week (the week's last): a week's recovery is what came in after the
+        // levels as the week left them; runs repeated within a week would count customers twice.
+        "WITH runs AS (SELECT DISTINCT ON (date_trunc('week', as_of)) id, as_of FROM dunning_runs \
+                        WHERE tenant_id = $1 AND as_of <= $2 AND as_of > $2::date - 7 * $3 \
+                        ORDER BY date_trunc('week', as_of), as_of DESC, id DESC), \
          asg AS (SELECT a.run_id, a.customer_id, a.currency::text AS currency, a.level_code, a.overdue_amount, r.as_of \
                    FROM dunning_assignments a JOIN runs r ON r.id = a.run_id WHERE a.tenant_id = $1), \
          paid AS ( \

@@ -47,6 +47,8 @@ pub struct WorkOrderComment {
 
 #[derive(Debug, Default, Clone)]
 pub struct WorkOrderFilter {
+    /// Soonest due first (then by id), else by id (the order they were opened in).
+    pub by_due: bool,
     pub assignee_id: Option<Uuid>,
     pub statuses: Vec<WorkOrderStatus>,
     pub due_before: Option<DateTime<Utc>>,
@@ -169,9 +171,9 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &WorkOrderFilter) -> Qu
         .filter(work_orders::tenant_id.eq(tenant_id))
         .filter(customers::tenant_id.eq(tenant_id).or(customers::tenant_id.is_null()))
         .select((WorkOrder::as_select(), customers::code.nullable()))
-        .order(work_orders::id)
         .limit(f.limit)
         .into_boxed();
+    q = if f.by_due { q.order((work_orders::due_at, work_orders::id)) } else { q.order(work_orders::id) };
     if let Some(a) = f.assignee_id {
         q = q.filter(work_orders::assignee_id.eq(a));
     }
@@ -193,8 +195,21 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &WorkOrderFilter) -> Qu
     if f.visible_to_customer {
         q = q.filter(work_orders::visible_to_customer.eq(true));
     }
-    if let Some(a) = f.after {
-        q = q.filter(work_orders::id.gt(a));
+    match (f.after, f.by_due) {
+        (Some(a), false) => q = q.filter(work_orders::id.gt(a)),
+        (Some(a), true) => {
+            // The cursor is the last order of the page before: continue after its (due_at, id).
+            let due: Option<DateTime<Utc>> = work_orders::table
+                .filter(work_orders::tenant_id.eq(tenant_id))
+                .filter(work_orders::id.eq(a))
+                .select(work_orders::due_at)
+                .first(conn)
+                .optional()?;
+            if let Some(due) = due {
+                q = q.filter(work_orders::due_at.gt(due).or(work_orders::due_at.eq(due).and(work_orders::id.gt(a))));
+            }
+        }
+        (None, _) => {}
     }
     q.load(conn)
 }

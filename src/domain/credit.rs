@@ -1,6 +1,7 @@
-//! Credit policy: the tenant's rules as data, which of them hold for a customer, the changes to
-//! its hold and prepayment flags that follow (each with its explanation), and the credit check
-//! an ERP asks before taking an order.
+//! Credit policy: the tenant's rules as data, which of them hold for a customer, the changes that
+//! follow (hold and prepayment switched on, the credit limit lowered, the payment terms shortened,
+//! each with its explanation, and each lifted or restored once its rule no longer holds), and the
+//! credit check an ERP asks before taking an order.
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -17,12 +18,17 @@ pub enum Condition {
     PaymentScoreBelow(Decimal),
 }
 
-/// What a rule sets while it applies (and lifts, when it set it, once it no longer does).
+/// What a rule sets while it applies (and lifts or restores, when it set it, once it no longer
+/// does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     Hold,
     PrepaymentRequired,
+    /// The credit limit at most the rule's cap (an amount; 0: no credit).
+    LowerCreditLimit,
+    /// The payment terms at most the rule's cap (days; 0: due on receipt).
+    ShortenPaymentTerms,
 }
 
 impl Effect {
@@ -30,6 +36,8 @@ impl Effect {
         match self {
             Effect::Hold => "hold",
             Effect::PrepaymentRequired => "prepayment_required",
+            Effect::LowerCreditLimit => "credit_limit",
+            Effect::ShortenPaymentTerms => "payment_terms_days",
         }
     }
 }
@@ -39,6 +47,8 @@ pub struct Rule {
     pub code: String,
     pub condition: Condition,
     pub effect: Effect,
+    /// For [`Effect::LowerCreditLimit`] (amount) and [`Effect::ShortenPaymentTerms`] (days).
+    pub cap: Option<Decimal>,
 }
 
 /// What is known about a customer when the rules are evaluated.
@@ -62,6 +72,8 @@ pub struct Claim {
     pub source: String,
     pub applies: bool,
     pub explanation: String,
+    /// The rule's cap, for the effects that lower a value.
+    pub cap: Option<Decimal>,
 }
 
 /// `hold: reached level L3 (severity 3)` style explanation of a rule's outcome.
@@ -84,7 +96,7 @@ fn rule_claim(rule: &Rule, facts: &Facts) -> Option<Claim> {
             None => return None,
         },
     };
-    Some(Claim { effect: rule.effect, source: format!("rule:{}", rule.code), applies, explanation: why })
+    Some(Claim { effect: rule.effect, source: format!("rule:{}", rule.code), applies, explanation: why, cap: rule.cap })
 }
 
 /// The claims of the dunning level's own `credit_hold` and of every rule that can be judged.
@@ -103,6 +115,7 @@ pub fn claims(rules: &[Rule], facts: &Facts, judge_dunning: bool) -> Vec<Claim> 
             source: "dunning_level".into(),
             applies: facts.level_holds,
             explanation,
+            cap: None,
         });
     }
     for rule in rules {
@@ -149,6 +162,72 @@ pub fn decide(effect: Effect, flag: &Flag, claims: &[Claim]) -> Option<FlagChang
     Some(FlagChange { effect, on: false, source: own.source.clone(), explanation })
 }
 
+/// A value rules may lower: the credit limit (none: no limit) or the payment terms, with who
+/// lowered it last and what it was before any rule did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Capped {
+    pub current: Option<Decimal>,
+    /// `user` (a person set it), `rule:<code>`, or none.
+    pub set_by: Option<String>,
+    /// The value before a rule lowered it (meaningful while `set_by` names a rule).
+    pub before: Option<Decimal>,
+}
+
+/// A rule's change to a capped value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapChange {
+    pub effect: Effect,
+    pub from: Option<Decimal>,
+    pub to: Option<Decimal>,
+    /// What the stored state becomes: who set it (none once restored) and the value to restore.
+    pub set_by: Option<String>,
+    pub before: Option<Decimal>,
+    pub source: String,
+    pub explanation: String,
+}
+
+/// Lowers a value to the strictest cap of the rules that apply (never raises what a person set);
+/// while rules hold it, it follows the strictest of them; once the rule that lowered it no longer
+/// applies and no other does, the value from before is restored. `show` words a value.
+pub fn decide_cap(
+    effect: Effect,
+    state: &Capped,
+    claims: &[Claim],
+    show: &dyn Fn(Option<Decimal>) -> String,
+) -> Option<CapChange> {
+    let mine: Vec<&Claim> = claims.iter().filter(|c| c.effect == effect).collect();
+    let by_rule = state.set_by.as_deref().filter(|s| *s != "user");
+    let strictest = mine.iter().filter(|c| c.applies).filter_map(|c| Some((c.cap?, *c))).min_by_key(|(cap, _)| *cap);
+    let name = effect.as_str();
+    let Some((cap, claim)) = strictest else {
+        let own = mine.iter().find(|c| Some(c.source.as_str()) == by_rule && !c.applies)?;
+        return Some(CapChange {
+            effect,
+            from: state.current,
+            to: state.before,
+            set_by: None,
+            before: None,
+            source: own.source.clone(),
+            explanation: format!("{name} restored to {}: {}", show(state.before), own.explanation),
+        });
+    };
+    // What the value would be without any rule: what it was before one lowered it.
+    let base = if by_rule.is_some() { state.before } else { state.current };
+    let to = Some(base.map_or(cap, |b| b.min(cap)));
+    if to == state.current {
+        return None;
+    }
+    Some(CapChange {
+        effect,
+        from: state.current,
+        to,
+        set_by: Some(claim.source.clone()),
+        before: base,
+        source: claim.source.clone(),
+        explanation: format!("{name} {} -> {}: {}", show(state.current), show(to), claim.explanation),
+    })
+}
+
 /// What the credit check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,7 +268,59 @@ mod tests {
     use super::*;
 
     fn rule(code: &str, condition: Condition, effect: Effect) -> Rule {
-        Rule { code: code.into(), condition, effect }
+        Rule { code: code.into(), condition, effect, cap: None }
+    }
+
+    fn show(v: Option<Decimal>) -> String {
+        v.map_or_else(|| "none".into(), |v| v.to_string())
+    }
+
+    #[test]
+    fn caps_lower_follow_the_strictest_rule_and_restore_what_was_there() {
+        let capped = |code: &str, sev: i32, cap: i64| Rule {
+            cap: Some(Decimal::from(cap)),
+            ..rule(code, Condition::DunningSeverityAtLeast(sev), Effect::LowerCreditLimit)
+        };
+        let rules = [capped("l2", 2, 1000), capped("l3", 3, 0)];
+        let at = |sev: i32| Facts { level: Some((format!("L{sev}"), sev)), ..Facts::default() };
+        let limit = |current: i64| Capped { current: Some(Decimal::from(current)), ..Capped::default() };
+        let lim = Effect::LowerCreditLimit;
+        // Level 2: 5000 -> 1000, remembering 5000.
+        let c = decide_cap(lim, &limit(5000), &claims(&rules, &at(2), true), &show).unwrap();
+        assert_eq!(
+            (c.to, c.before, c.set_by.as_deref()),
+            (Some(Decimal::from(1000)), Some(Decimal::from(5000)), Some("rule:l2"))
+        );
+        assert_eq!(c.explanation, "credit_limit 5000 -> 1000: reached level L2 (severity 2 >= 2)");
+        // Level 3: the strictest cap; the value to restore stays 5000.
+        let held = Capped { current: c.to, set_by: c.set_by, before: c.before };
+        let c = decide_cap(lim, &held, &claims(&rules, &at(3), true), &show).unwrap();
+        assert_eq!(
+            (c.to, c.before, c.set_by.as_deref()),
+            (Some(Decimal::ZERO), Some(Decimal::from(5000)), Some("rule:l3"))
+        );
+        // Back to level 2: raised to the looser cap, not above what it was.
+        let held = Capped { current: c.to, set_by: c.set_by, before: c.before };
+        let c = decide_cap(lim, &held, &claims(&rules, &at(2), true), &show).unwrap();
+        assert_eq!(c.to, Some(Decimal::from(1000)));
+        // No level: restored.
+        let held = Capped { current: c.to, set_by: c.set_by, before: c.before };
+        let c = decide_cap(lim, &held, &claims(&rules, &Facts::default(), true), &show).unwrap();
+        assert_eq!((c.to, c.set_by), (Some(Decimal::from(5000)), None));
+        assert_eq!(c.explanation, "credit_limit restored to 5000: left all dunning levels");
+        // A value already below the cap stays; no limit at all gets the cap and comes back as none.
+        assert_eq!(decide_cap(lim, &limit(500), &claims(&rules, &at(2), true), &show), None);
+        let none = decide_cap(lim, &Capped::default(), &claims(&rules, &at(2), true), &show).unwrap();
+        assert_eq!((none.to, none.before), (Some(Decimal::from(1000)), None));
+        let held = Capped { current: none.to, set_by: none.set_by, before: none.before };
+        let back = decide_cap(lim, &held, &claims(&rules, &Facts::default(), true), &show).unwrap();
+        assert_eq!(
+            (back.to, back.explanation.as_str()),
+            (None, "credit_limit restored to none: left all dunning levels")
+        );
+        // What a person set is lowered by a rule that applies, but never restored by one.
+        let by_hand = Capped { current: Some(Decimal::from(300)), set_by: Some("user".into()), before: None };
+        assert_eq!(decide_cap(lim, &by_hand, &claims(&rules, &Facts::default(), true), &show), None);
     }
 
     #[test]

@@ -99,7 +99,12 @@ pub struct PaymentBehaviour {
     pub previous_avg_days_late: Option<Decimal>,
     /// recent - previous: positive means paying later than before.
     pub days_late_change: Option<Decimal>,
-    /// improving | stable (less than 3 days of change) | worsening | unknown
+    /// Average days from issue to payment in the last 90 days of the window and the 90 before.
+    pub recent_avg_days_to_pay: Option<Decimal>,
+    pub previous_avg_days_to_pay: Option<Decimal>,
+    /// recent - previous: positive means taking longer to pay than before.
+    pub days_to_pay_change: Option<Decimal>,
+    /// improving | stable (less than 3 days of change) | worsening | unknown (of days late)
     pub trend: String,
     /// Percent of the payments made on or before the due date.
     pub on_time_share: Option<Decimal>,
@@ -126,6 +131,10 @@ pub struct Measures {
     pub previous_avg_days_late: Option<Decimal>,
     /// recent - previous: positive means paying later than before.
     pub days_late_change: Option<Decimal>,
+    /// Days to pay over the same two periods, and their change.
+    pub recent_avg_days_to_pay: Option<Decimal>,
+    pub previous_avg_days_to_pay: Option<Decimal>,
+    pub days_to_pay_change: Option<Decimal>,
     /// improving | stable | worsening | unknown
     pub trend: &'static str,
     /// Percent of payments made on or before the due date.
@@ -169,10 +178,13 @@ pub fn measures(all: &[Payment], w: Window) -> Measures {
     let paid = in_window(all, w);
     let recent_from = w.as_of - chrono::Duration::days(TREND_DAYS.min(w.days));
     let previous_from = recent_from - chrono::Duration::days(TREND_DAYS);
-    let recent = mean(paid.iter().filter(|p| p.paid_on > recent_from).map(Payment::days_late));
-    let previous =
-        mean(paid.iter().filter(|p| p.paid_on > previous_from && p.paid_on <= recent_from).map(Payment::days_late));
+    let is_recent = |p: &&Payment| p.paid_on > recent_from;
+    let is_previous = |p: &&Payment| p.paid_on > previous_from && p.paid_on <= recent_from;
+    let recent = mean(paid.iter().filter(is_recent).map(Payment::days_late));
+    let previous = mean(paid.iter().filter(is_previous).map(Payment::days_late));
     let change = recent.zip(previous).map(|(r, p)| r - p);
+    let recent_to_pay = mean(paid.iter().filter(is_recent).map(Payment::days_to_pay));
+    let previous_to_pay = mean(paid.iter().filter(is_previous).map(Payment::days_to_pay));
     let trend = match change {
         None => "unknown",
         Some(c) if c.abs() < Decimal::from(TREND_STABLE_DAYS) => "stable",
@@ -193,6 +205,9 @@ pub fn measures(all: &[Payment], w: Window) -> Measures {
         recent_avg_days_late: recent,
         previous_avg_days_late: previous,
         days_late_change: change,
+        recent_avg_days_to_pay: recent_to_pay,
+        previous_avg_days_to_pay: previous_to_pay,
+        days_to_pay_change: recent_to_pay.zip(previous_to_pay).map(|(r, p)| r - p),
         trend,
         on_time_share: share(paid.iter().filter(|p| p.days_late() <= 0).count(), paid.len()),
         partial_payment_share: share(partial, invoices.len()),
@@ -293,6 +308,9 @@ pub fn sample() -> PaymentBehaviour {
         recent_avg_days_late: Some(Decimal::new(90, 1)),
         previous_avg_days_late: Some(Decimal::new(130, 1)),
         days_late_change: Some(Decimal::new(-40, 1)),
+        recent_avg_days_to_pay: Some(Decimal::new(380, 1)),
+        previous_avg_days_to_pay: Some(Decimal::new(430, 1)),
+        days_to_pay_change: Some(Decimal::new(-50, 1)),
         trend: "improving".into(),
         on_time_share: Some(Decimal::new(417, 1)),
         partial_payment_share: Some(Decimal::new(91, 1)),

@@ -46,6 +46,9 @@ fn averages_shares_and_trend_follow_the_payments() {
     assert_eq!(m.recent_avg_days_late, Some(Decimal::new(250, 1)));
     assert_eq!(m.previous_avg_days_late, Some(Decimal::new(50, 1)));
     assert_eq!(m.days_late_change, Some(Decimal::new(200, 1)));
+    assert_eq!(m.recent_avg_days_to_pay, Some(Decimal::new(550, 1)), "(50 + 60) / 2");
+    assert_eq!(m.previous_avg_days_to_pay, Some(Decimal::new(350, 1)), "(40 + 30) / 2");
+    assert_eq!(m.days_to_pay_change, Some(Decimal::new(200, 1)));
     assert_eq!(m.trend, "worsening");
     assert_eq!(m.on_time_share, Some(Decimal::new(250, 1)), "one of four on or before the due date");
     assert_eq!(m.partial_payment_share, Some(Decimal::new(250, 1)), "invoice 4 took two payments");

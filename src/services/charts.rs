@@ -200,7 +200,7 @@ fn dso(conn: &mut PgConnection, principal: &Principal, q: &ChartQuery) -> AppRes
     let dates = points(as_of(q), n, true);
     let mut per_currency: BTreeMap<String, Vec<Option<Decimal>>> = BTreeMap::new();
     for (i, d) in dates.iter().enumerate() {
-        let cq = CollectionQuery { as_of: Some(*d), days: q.days, limit: None, group: None };
+        let cq = CollectionQuery { as_of: Some(*d), days: q.days, limit: None, group: None, rank_by: None };
         for t in reports::collections(conn, principal, &cq)?.totals {
             per_currency.entry(t.currency).or_insert_with(|| vec![None; dates.len()])[i] =
                 decimal(t.dso_days.as_deref());

@@ -1,5 +1,5 @@
 //! Credit policy per customer: limit and payment terms (kept on the customer), prepayment
-//! required and credit hold (with who set them), changed by people (PUT) and by the tenant's
+//! required and credit hold (with who set each), changed by people (PUT) and by the tenant's
 //! credit rules and dunning levels (`reassess`), every change kept with its explanation and
 //! audited. This is the one place a customer's hold lives; the dunning view reads it.
 
@@ -10,7 +10,7 @@ use crate::db::audit as audit_db;
 use crate::db::credit::{self as credit_db, Change, Policy};
 use crate::db::customers::{self as customers_db, Customer};
 use crate::domain::auth::{Permission, Principal};
-use crate::domain::credit::{self, Effect, Facts, Flag, FlagChange};
+use crate::domain::credit::{self, CapChange, Capped, Claim, Effect, Facts, Flag, FlagChange};
 use crate::domain::money::{format_amount, Currency};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -41,7 +41,11 @@ pub struct CreditPolicyView {
     pub currency: String,
     /// Absent: no limit.
     pub credit_limit: Option<String>,
+    /// user | rule:<code> (a rule lowered it; restored once the rule no longer applies)
+    pub credit_limit_set_by: Option<String>,
     pub payment_terms_days: Option<i32>,
+    /// user | rule:<code>
+    pub payment_terms_set_by: Option<String>,
     pub prepayment_required: bool,
     /// user | dunning_level | rule:<code>
     pub prepayment_set_by: Option<String>,
@@ -110,7 +114,9 @@ fn view(conn: &mut PgConnection, c: &Customer, p: &Policy) -> AppResult<CreditPo
         customer_code: c.code.clone(),
         credit_limit: c.credit_limit.map(|l| format_amount(&currency, l)),
         currency,
+        credit_limit_set_by: p.credit_limit_set_by.clone(),
         payment_terms_days: c.payment_terms_days,
+        payment_terms_set_by: p.payment_terms_set_by.clone(),
         prepayment_required: p.prepayment_required,
         prepayment_set_by: p.prepayment_set_by.clone(),
         hold: p.hold,
@@ -195,6 +201,13 @@ pub fn put(
     }
     if policy.hold != input.hold || (input.hold && policy.hold_reason != reason) {
         policy.hold_set_by = input.hold.then(|| "user".to_string());
+    }
+    // A limit or terms a person sets are theirs: no rule restores them later.
+    if customer.credit_limit != wanted.limit {
+        (policy.credit_limit_set_by, policy.credit_limit_before) = (Some("user".into()), None);
+    }
+    if customer.payment_terms_days != wanted.terms {
+        (policy.payment_terms_set_by, policy.payment_terms_before) = (Some("user".into()), None);
     }
     policy.prepayment_required = input.prepayment_required;
     policy.hold = input.hold;
@@ -281,6 +294,9 @@ pub(crate) fn reassess(
     } else {
         HashMap::new()
     };
+    // Limits and terms only when a rule can lower them (restoring needs the rule's own claim).
+    let terms =
+        if rules.iter().any(|r| r.cap.is_some()) { credit_terms(conn, tenant_id, customers)? } else { HashMap::new() };
     let mut policies: HashMap<Uuid, Policy> =
         credit_db::policies_for_update(conn, tenant_id, customers)?.into_iter().map(|p| (p.customer_id, p)).collect();
     let mut holds = HashMap::with_capacity(customers.len());
@@ -296,22 +312,14 @@ pub(crate) fn reassess(
         };
         let claims = credit::claims(&rules, &facts, dunning.is_some());
         let mut policy = policies.remove(customer).unwrap_or_else(|| Policy::empty(tenant_id, *customer));
-        let hold = Flag { on: policy.hold, set_by: policy.hold_set_by.clone() };
-        let prepay = Flag { on: policy.prepayment_required, set_by: policy.prepayment_set_by.clone() };
-        let flips: Vec<FlagChange> = [
-            credit::decide(Effect::Hold, &hold, &claims),
-            credit::decide(Effect::PrepaymentRequired, &prepay, &claims),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !flips.is_empty() {
-            for f in &flips {
-                flip(&mut policy, f);
-            }
+        let mut outcomes = flag_outcomes(&mut policy, &claims);
+        if let Some(terms) = terms.get(customer) {
+            outcomes.extend(cap_outcomes(conn, tenant_id, &mut policy, terms, &claims)?);
+        }
+        if !outcomes.is_empty() {
             policy.updated_at = Utc::now();
             credit_db::save_policy(conn, &policy)?;
-            changed.push((policy.customer_id, flips));
+            changed.push((policy.customer_id, outcomes));
         }
         holds.insert(*customer, policy.hold);
     }
@@ -319,26 +327,117 @@ pub(crate) fn reassess(
     Ok(holds)
 }
 
-fn flip(policy: &mut Policy, f: &FlagChange) {
-    match f.effect {
-        Effect::Hold => {
-            policy.hold = f.on;
-            policy.hold_set_by = f.on.then(|| f.source.clone());
-            policy.hold_reason = f.on.then(|| f.explanation.clone());
-        }
-        Effect::PrepaymentRequired => {
-            policy.prepayment_required = f.on;
-            policy.prepayment_set_by = f.on.then(|| f.source.clone());
-        }
+/// One change a rule or a level made, as history and audit record it.
+struct Outcome {
+    source: String,
+    explanation: String,
+    /// `{"<field>": {"before": .., "after": ..}}`
+    changes: Value,
+    /// The hold afterwards, when the hold changed.
+    hold: Option<bool>,
+}
+
+/// The hold and prepayment flags the claims set or lift.
+fn flag_outcomes(policy: &mut Policy, claims: &[Claim]) -> Vec<Outcome> {
+    let hold = Flag { on: policy.hold, set_by: policy.hold_set_by.clone() };
+    let prepay = Flag { on: policy.prepayment_required, set_by: policy.prepayment_set_by.clone() };
+    let flips: Vec<FlagChange> =
+        [credit::decide(Effect::Hold, &hold, claims), credit::decide(Effect::PrepaymentRequired, &prepay, claims)]
+            .into_iter()
+            .flatten()
+            .collect();
+    flips
+        .into_iter()
+        .map(|f| {
+            match f.effect {
+                Effect::Hold => {
+                    policy.hold = f.on;
+                    policy.hold_set_by = f.on.then(|| f.source.clone());
+                    policy.hold_reason = f.on.then(|| f.explanation.clone());
+                }
+                _ => {
+                    policy.prepayment_required = f.on;
+                    policy.prepayment_set_by = f.on.then(|| f.source.clone());
+                }
+            }
+            Outcome {
+                changes: json!({f.effect.as_str(): {"before": !f.on, "after": f.on}}),
+                hold: (f.effect == Effect::Hold).then_some(f.on),
+                source: f.source,
+                explanation: f.explanation,
+            }
+        })
+        .collect()
+}
+
+/// A customer's limit, terms and the currency its limit is in.
+struct Terms {
+    limit: Option<Decimal>,
+    days: Option<i32>,
+    currency: String,
+}
+
+fn credit_terms(conn: &mut PgConnection, tenant_id: Uuid, customers: &[Uuid]) -> AppResult<HashMap<Uuid, Terms>> {
+    let base = crate::db::tenants::find(conn, tenant_id)?.base_currency;
+    Ok(credit_db::credit_terms(conn, tenant_id, customers)?
+        .into_iter()
+        .map(|(id, limit, days, currency)| {
+            (id, Terms { limit, days, currency: currency.unwrap_or_else(|| base.clone()) })
+        })
+        .collect())
+}
+
+/// The credit limit and payment terms the claims lower or restore, written to the customer.
+fn cap_outcomes(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    policy: &mut Policy,
+    terms: &Terms,
+    claims: &[Claim],
+) -> AppResult<Vec<Outcome>> {
+    let money = |v: Option<Decimal>| v.map_or_else(|| "no limit".to_string(), |v| format_amount(&terms.currency, v));
+    let days = |v: Option<Decimal>| v.map_or_else(|| "none".to_string(), |v| format!("{v} days"));
+    let limit =
+        Capped { current: terms.limit, set_by: policy.credit_limit_set_by.clone(), before: policy.credit_limit_before };
+    let term = Capped {
+        current: terms.days.map(Decimal::from),
+        set_by: policy.payment_terms_set_by.clone(),
+        before: policy.payment_terms_before.map(Decimal::from),
+    };
+    let as_days = |v: Option<Decimal>| v.and_then(|d| rust_decimal::prelude::ToPrimitive::to_i32(&d));
+    let (mut new_limit, mut new_days) = (terms.limit, terms.days);
+    let mut out = Vec::new();
+    if let Some(c) = credit::decide_cap(Effect::LowerCreditLimit, &limit, claims, &money) {
+        (policy.credit_limit_set_by, policy.credit_limit_before, new_limit) = (c.set_by.clone(), c.before, c.to);
+        let json_money = |v: Option<Decimal>| json!(v.map(|v| format_amount(&terms.currency, v)));
+        out.push(cap_outcome(&c, json_money(c.from), json_money(c.to)));
+    }
+    if let Some(c) = credit::decide_cap(Effect::ShortenPaymentTerms, &term, claims, &days) {
+        (policy.payment_terms_set_by, policy.payment_terms_before, new_days) =
+            (c.set_by.clone(), as_days(c.before), as_days(c.to));
+        out.push(cap_outcome(&c, json!(as_days(c.from)), json!(as_days(c.to))));
+    }
+    if !out.is_empty() {
+        credit_db::set_credit_terms(conn, tenant_id, policy.customer_id, new_limit, new_days)?;
+    }
+    Ok(out)
+}
+
+fn cap_outcome(c: &CapChange, before: Value, after: Value) -> Outcome {
+    Outcome {
+        source: c.source.clone(),
+        explanation: c.explanation.clone(),
+        changes: json!({c.effect.as_str(): {"before": before, "after": after}}),
+        hold: None,
     }
 }
 
-/// One history row and one audit entry per flag a rule or a level changed.
+/// One history row and one audit entry per change a rule or a level made.
 fn record_rule_changes(
     conn: &mut PgConnection,
     principal: &Principal,
     ctx: &Reassessment,
-    changed: Vec<(Uuid, Vec<FlagChange>)>,
+    changed: Vec<(Uuid, Vec<Outcome>)>,
 ) -> AppResult<()> {
     if changed.is_empty() {
         return Ok(());
@@ -347,25 +446,24 @@ fn record_rule_changes(
     let ids: Vec<Uuid> = changed.iter().map(|(c, _)| *c).collect();
     let codes: HashMap<Uuid, String> = customers_db::codes_by_ids(conn, tenant_id, &ids)?.into_iter().collect();
     let (mut rows, mut audit, mut holds) = (Vec::new(), Vec::new(), Vec::new());
-    for (customer, flips) in changed {
-        for f in flips {
+    for (customer, outcomes) in changed {
+        for f in outcomes {
             let (source_type, source_id) = match f.source.strip_prefix("rule:") {
                 Some(code) => ("rule", code.to_string()),
                 None => ("dunning_level", f.source.clone()),
             };
             let explanation = format!("{} ({})", f.explanation, ctx.occasion);
-            let changes = json!({f.effect.as_str(): {"before": !f.on, "after": f.on}});
             let mut e = entry(principal, "credit_policy.changed", "customer", codes.get(&customer).map_or("", |c| c));
-            e.after = Some(json!({"changes": changes, "explanation": explanation, "source": f.source}));
+            e.after = Some(json!({"changes": f.changes, "explanation": explanation, "source": f.source}));
             audit.push(e);
-            if f.effect == Effect::Hold {
-                holds.push((customer, f.on));
+            if let Some(on) = f.hold {
+                holds.push((customer, on));
             }
             rows.push(Change {
                 id: Uuid::now_v7(),
                 tenant_id,
                 customer_id: customer,
-                changes,
+                changes: f.changes,
                 explanation,
                 source_type: source_type.into(),
                 source_id,

@@ -1,6 +1,7 @@
 //! The tenant's credit rules, as data: conditions on dunning outcomes, broken promises and the
-//! payment-behaviour score that set a customer's hold or prepayment (and lift what they set once
-//! the condition no longer holds). Replaced as a whole, like the dunning levels.
+//! payment-behaviour score that set a customer's hold or prepayment, lower its credit limit or
+//! shorten its payment terms (and lift or restore what they set once the condition no longer
+//! holds). Replaced as a whole, like the dunning levels.
 
 use super::audit::entry;
 use super::require;
@@ -29,8 +30,13 @@ pub struct CreditRule {
     pub days: Option<i32>,
     /// A decimal string.
     pub score: Option<String>,
-    /// hold | prepayment_required
+    /// hold | prepayment_required | lower_credit_limit (to at most `limit`) |
+    /// shorten_payment_terms (to at most `terms_days`)
     pub effect: String,
+    /// For lower_credit_limit: a decimal string, 0 or more (0: no credit).
+    pub limit: Option<String>,
+    /// For shorten_payment_terms: days, 0 to 3650.
+    pub terms_days: Option<i32>,
 }
 
 fn parse(i: usize, r: &CreditRule) -> AppResult<Rule> {
@@ -62,12 +68,30 @@ fn parse(i: usize, r: &CreditRule) -> AppResult<Rule> {
             ))
         }
     };
-    let effect = match r.effect.as_str() {
-        "hold" => Effect::Hold,
-        "prepayment_required" => Effect::PrepaymentRequired,
-        _ => return Err(AppError::invalid(&field("effect"), "hold or prepayment_required")),
+    let (effect, cap) = match r.effect.as_str() {
+        "hold" => (Effect::Hold, None),
+        "prepayment_required" => (Effect::PrepaymentRequired, None),
+        "lower_credit_limit" => {
+            let limit = r.limit.as_deref().and_then(|s| s.trim().parse::<Decimal>().ok());
+            let limit = limit.filter(|l| *l >= Decimal::ZERO && l.scale() <= 4 && *l < Decimal::from(10_i64.pow(16)));
+            (
+                Effect::LowerCreditLimit,
+                Some(limit.ok_or_else(|| {
+                    AppError::invalid(&field("limit"), "required, a decimal string of 0 or more (at most 4 decimals)")
+                })?),
+            )
+        }
+        "shorten_payment_terms" => {
+            (Effect::ShortenPaymentTerms, Some(Decimal::from(need(r.terms_days, "terms_days", 0..=3650)?)))
+        }
+        _ => {
+            return Err(AppError::invalid(
+                &field("effect"),
+                "hold, prepayment_required, lower_credit_limit or shorten_payment_terms",
+            ))
+        }
     };
-    Ok(Rule { code: code.to_string(), condition, effect })
+    Ok(Rule { code: code.to_string(), condition, effect, cap })
 }
 
 fn stored(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<Vec<CreditRule>> {

@@ -494,8 +494,12 @@ pub fn transition(
         data["comment"] = json!(comment.body);
         events::emit(conn, d.tenant_id, Some(d.customer_id), event, data)?;
     }
-    if action == Action::Dispute {
-        super::work_orders::open_for_dispute(conn, party, &after_row, &code, &input.body)?;
+    match (action, party) {
+        (Action::Dispute, _) => {
+            super::work_orders::open_for_dispute(conn, party, &after_row, &code, &input.body)?;
+        }
+        (_, Party::Customer(_)) => super::work_orders::customer_replied(conn, &after_row, party, &input.body)?,
+        _ => {}
     }
     let out = detail(conn, after_row, code)?;
     Ok(match party {
@@ -532,6 +536,9 @@ pub fn comment(conn: &mut PgConnection, party: &Party, id: Uuid, input: CommentI
     validate_comment(&input, true)?;
     let (d, _) = load_for(conn, party, id)?;
     let view = add_comment(conn, party, &d, &input, None)?.ok_or_else(|| AppError::invalid("body", "empty comment"))?;
+    if let Party::Customer(_) = party {
+        super::work_orders::customer_replied(conn, &d, party, &input.body)?;
+    }
     let (actor_type, actor_id) = party.actor();
     audit_db::append(
         conn,

@@ -1,5 +1,5 @@
-//! Weekly recovery per dunning level: how much of what was overdue at each run came in the
-//! week after (the "check" of the plan-do-check-act loop collections teams run).
+//! Weekly recovery per dunning level: how much of what was overdue at each week's last run came
+//! in the week after (the "check" of the plan-do-check-act loop collections teams run).
 
 use super::require;
 use crate::db::dunning as d_db;
@@ -22,7 +22,9 @@ pub struct RecoveryQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct RecoveryFigure {
-    /// The run's date.
+    /// The Monday of the week.
+    pub week: NaiveDate,
+    /// The date of the week's last run, which the figures are of.
     pub as_of: NaiveDate,
     pub level: String,
     pub currency: String,
@@ -35,7 +37,8 @@ pub struct RecoveryFigure {
     pub recovery_rate: Option<String>,
 }
 
-/// Weekly recovery per level: how much of what was overdue at each run came in the week after.
+/// Weekly recovery per level: how much of what was overdue at each week's last run came in the
+/// week after.
 pub fn recovery(conn: &mut PgConnection, principal: &Principal, q: RecoveryQuery) -> AppResult<Vec<RecoveryFigure>> {
     require(principal, Permission::Read)?;
     let weeks = q.weeks.unwrap_or(8);
@@ -48,6 +51,7 @@ pub fn recovery(conn: &mut PgConnection, principal: &Principal, q: RecoveryQuery
         .map(|r| {
             let rate = ratio_one_decimal(r.collected, r.overdue, Decimal::from(100));
             RecoveryFigure {
+                week: r.as_of.week(chrono::Weekday::Mon).first_day(),
                 as_of: r.as_of,
                 overdue: format_amount(&r.currency, r.overdue),
                 collected: format_amount(&r.currency, r.collected),

@@ -224,6 +224,9 @@ pub struct CollectionQuery {
     pub limit: Option<i64>,
     /// A customer group's code: its members only; `totals` are then the group's (its DSO).
     pub group: Option<String>,
+    /// For the ranking: `overdue` (default: the largest overdue amount first) or `risk` (the
+    /// overdue amount weighted by the payment behaviour: `risk_weighted_overdue`).
+    pub rank_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -310,6 +313,9 @@ pub struct OverdueRank {
     /// The customer's payment-behaviour score (0-100, higher is better) over the 365 days up to
     /// `as_of`; absent without payments in them.
     pub payment_score: Option<Decimal>,
+    /// `overdue_base` x (100 - score) / 100: what a bad payer owes weighs more than what a good
+    /// one does; without a score the whole overdue amount (an unknown payer is not a good one).
+    pub risk_weighted_overdue: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -321,9 +327,11 @@ pub struct OverdueRanking {
     pub missing_rates: Vec<String>,
 }
 
-/// Customers ranked by overdue amount (in the base currency), largest first, with their
-/// collection figures. The ranking needs only the overdue amounts of the whole book; the full
-/// figures are computed for the ranked customers alone.
+/// Customers ranked by overdue amount (in the base currency), largest first, or by that amount
+/// weighted by their payment-behaviour score (`rank_by=risk`), with their collection figures.
+/// The ranking needs only the overdue amounts of the whole book (and, by risk, the scores of
+/// the customers with something overdue); the full figures are computed for the ranked
+/// customers alone.
 pub fn overdue_ranking(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -334,6 +342,7 @@ pub fn overdue_ranking(
         return Err(AppError::invalid("limit", "between 1 and 500"));
     }
     require(principal, Permission::Read)?;
+    let by_risk = ranks_by_risk(q)?;
     let (as_of, days) = window(q)?;
     let members = report_customers(conn, principal.tenant_id, q.group.as_deref(), None)?;
     let base = tenants::find(conn, principal.tenant_id)?.base_currency;
@@ -353,9 +362,20 @@ pub fn overdue_ranking(
         per.entry(cell.customer_id).or_insert_with(|| (cell.customer_code, Decimal::ZERO)).1 +=
             overdue * rate.unwrap_or_default();
     }
-    let mut ranked: Vec<(Uuid, String, Decimal)> =
-        per.into_iter().map(|(id, (code, amount))| (id, code, amount)).collect();
-    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    let all: Vec<Uuid> = if by_risk { per.keys().copied().collect() } else { Vec::new() };
+    let mut scores = crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &all, as_of)?;
+    let risk = |id: &Uuid, amount: Decimal, scores: &HashMap<Uuid, Decimal>| match scores.get(id) {
+        Some(score) => amount * (Decimal::ONE_HUNDRED - *score) / Decimal::ONE_HUNDRED,
+        None => amount,
+    };
+    let mut ranked: Vec<(Uuid, String, Decimal, Decimal)> = per
+        .into_iter()
+        .map(|(id, (code, amount))| {
+            let weighted = if by_risk { risk(&id, amount, &scores) } else { amount };
+            (id, code, amount, weighted)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| b.2.cmp(&a.2)).then_with(|| a.1.cmp(&b.1)));
     ranked.truncate(limit as usize);
     let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
     let mut figures_of: HashMap<String, (String, Vec<CollectionFigures>)> = HashMap::new();
@@ -366,12 +386,15 @@ pub fn overdue_ranking(
             figures_of.entry(r.customer_code).or_insert_with(|| (r.customer_name, Vec::new())).1.push(f);
         }
     }
-    let mut scores = crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &ids, as_of)?;
+    if !by_risk {
+        scores = crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &ids, as_of)?;
+    }
     let customers = ranked
         .into_iter()
         .enumerate()
-        .map(|(i, (id, code, amount))| {
+        .map(|(i, (id, code, amount, _))| {
             let (name, overdue) = figures_of.remove(&code).unwrap_or_default();
+            let risk_weighted_overdue = format_amount(&base, risk(&id, amount, &scores));
             OverdueRank {
                 rank: i as i32 + 1,
                 customer_code: code,
@@ -379,11 +402,20 @@ pub fn overdue_ranking(
                 overdue_base: format_amount(&base, amount),
                 overdue,
                 payment_score: scores.remove(&id),
+                risk_weighted_overdue,
             }
         })
         .collect();
     missing.sort();
     Ok(OverdueRanking { as_of, base_currency: base, customers, missing_rates: missing })
+}
+
+fn ranks_by_risk(q: &CollectionQuery) -> AppResult<bool> {
+    match q.rank_by.as_deref() {
+        None | Some("overdue") => Ok(false),
+        Some("risk") => Ok(true),
+        Some(other) => Err(AppError::invalid("rank_by", format!("overdue or risk, not {other:?}"))),
+    }
 }
 
 /// An amount as the figures show it (rounded to the currency's minor unit).

@@ -1,5 +1,6 @@
 //! Live events for GraphQL subscriptions (`/graphql/ws`): a portal token follows its customer's
-//! differences and work orders, a tenant caller its runs and work orders, without polling the API.
+//! differences and work orders, a tenant caller its runs, work orders and collection work,
+//! without polling the API.
 //!
 //! The source is the outbox (`services::events`), so an event written by any server process
 //! reaches subscribers on every process: each subscription polls the tenant's new rows (uuid v7
@@ -36,8 +37,10 @@ pub const MAX_PER_TENANT: usize = 200;
 const BATCH: i64 = 200;
 
 /// What a tenant caller may follow: its runs (cash application, customer-statement
-/// reconciliation and statement runs) and work orders.
-pub const TENANT_PREFIXES: [&str; 4] = ["reconciliation.", "statement.", "statement_run.", "work_order."];
+/// reconciliation, statement and dunning runs), work orders, and the collection work dunning
+/// creates (tasks, promises kept or broken).
+pub const TENANT_PREFIXES: [&str; 7] =
+    ["reconciliation.", "statement.", "statement_run.", "work_order.", "dunning.", "collection_task.", "promise."];
 /// What a portal may follow, of its own customer only: differences once sent to it, and work
 /// orders marked visible to the customer.
 pub const PORTAL_PREFIXES: [&str; 2] = ["difference.", "work_order."];

@@ -117,6 +117,17 @@ async fn dunning_assigns_levels_repeats_reminders_and_lifts_holds() {
         rec.text
     );
 
+    // One point per week and level: the 2026-06-30 run made twice counts its customers once.
+    let rows = rec.body.as_array().unwrap();
+    let june = rows.iter().find(|r| r["as_of"] == "2026-06-30" && r["level"] == "A").expect("A on 06-30");
+    assert_eq!((june["customers"].as_i64(), june["week"].as_str()), (Some(1), Some("2026-06-29")), "{}", rec.text);
+    let mut weeks: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r["week"].as_str().unwrap(), r["level"].as_str().unwrap(), r["currency"].as_str().unwrap()))
+        .collect();
+    weeks.dedup();
+    assert_eq!(weeks.len(), rows.len(), "{}", rec.text);
+
     // Levels are validated; a viewer cannot run dunning; another tenant sees nothing.
     let bad = json!([{"code": "X", "name": "x", "severity": 1, "min_days_overdue": 10, "action": "shout"}]);
     let r = app

@@ -227,3 +227,98 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
     );
     assert_eq!(reasons(&check(&app, "K2", "amount=1").await.body), ["prepayment_required"]);
 }
+
+#[tokio::test]
+async fn rules_lower_the_limit_and_shorten_terms_then_restore_only_what_they_changed() {
+    let app = spawn_app().await;
+    // As of 2026-06-30: C1 100 days overdue, C2 10.
+    customers_with_invoices(&app, &[("C1", "2026-03-22", "100.00"), ("C2", "2026-06-20", "200.00")]).await;
+    put(
+        &app,
+        "/api/v1/dunning-levels",
+        &json!([
+            {"code": "L3", "name": "Legal", "severity": 3, "min_days_overdue": 90, "action": "legal_letter"},
+            {"code": "L1", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "reminder"}
+        ]),
+    )
+    .await;
+    for (bad, field) in [
+        (json!({"effect": "lower_credit_limit"}), "limit"),
+        (json!({"effect": "lower_credit_limit", "limit": "-1"}), "limit"),
+        (json!({"effect": "lower_credit_limit", "limit": "1.00001"}), "limit"),
+        (json!({"effect": "shorten_payment_terms", "terms_days": 4000}), "terms_days"),
+        (json!({"effect": "raise_limit"}), "effect"),
+    ] {
+        let mut rule = json!({"code": "x", "condition": "dunning_severity_at_least", "severity": 1});
+        rule.as_object_mut().unwrap().extend(bad.as_object().unwrap().clone());
+        let r = app.put("/api/v1/credit-rules", &json!([rule])).await;
+        assert_eq!(r.status, 422, "{rule}: {}", r.text);
+        assert!(r.text.contains(&format!("[0].{field}")), "{rule}: {}", r.text);
+    }
+    let rules = json!([
+        {"code": "no-credit-l3", "condition": "dunning_severity_at_least", "severity": 3,
+         "effect": "lower_credit_limit", "limit": "0"},
+        {"code": "short-terms", "condition": "dunning_severity_at_least", "severity": 1,
+         "effect": "shorten_payment_terms", "terms_days": 7}
+    ]);
+    put(&app, "/api/v1/credit-rules", &rules).await;
+    let p = json!({"credit_limit": "5000.00", "payment_terms_days": 60, "explanation": "annual review"});
+    put(&app, "/api/v1/customers/C1/credit-policy", &p).await;
+    assert!(check(&app, "C1", "amount=1000").await.body["allowed"].as_bool().unwrap());
+
+    let run = dunning_run(&app, "2026-06-30").await;
+    let c1 = policy(&app, "C1").await;
+    assert_eq!(
+        (&c1["credit_limit"], &c1["credit_limit_set_by"], &c1["payment_terms_days"], &c1["payment_terms_set_by"]),
+        (&json!("0.00"), &json!("rule:no-credit-l3"), &json!(7), &json!("rule:short-terms")),
+        "{c1}"
+    );
+    let lowered = c1["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["changes"].get("credit_limit").is_some())
+        .expect("the limit change is in the history")
+        .clone();
+    assert_eq!(lowered["changes"]["credit_limit"], json!({"before": "5000.00", "after": "0.00"}), "{c1}");
+    assert_eq!((lowered["source_type"].as_str(), lowered["source_id"].as_str()), (Some("rule"), Some("no-credit-l3")));
+    assert_eq!(
+        lowered["explanation"].as_str().unwrap(),
+        format!(
+            "credit_limit 5000.00 -> 0.00: reached level L3 (severity 3 >= 3) (dunning run {} as of 2026-06-30)",
+            run["id"].as_str().unwrap()
+        )
+    );
+    assert_eq!(app.get("/api/v1/customers/C1").await.body["payment_terms_days"], 7, "terms live on the customer");
+    let refused = check(&app, "C1", "amount=1").await.body;
+    assert_eq!(reasons(&refused), ["limit_exceeded"], "{refused}");
+    // C2 had no terms: the rule gives it 7 days; its limit (none) is left alone by the L3 rule.
+    let c2 = policy(&app, "C2").await;
+    assert_eq!((&c2["payment_terms_days"], &c2["credit_limit"]), (&json!(7), &Value::Null), "{c2}");
+    // A person then sets C2's terms: theirs from now on.
+    put(&app, "/api/v1/customers/C2/credit-policy", &json!({"payment_terms_days": 14, "explanation": "agreed"})).await;
+    assert_eq!(policy(&app, "C2").await["payment_terms_set_by"], "user");
+
+    // As of 2026-04-01 C1 is only at L1: its limit comes back, its terms stay short; C2 is not
+    // overdue and keeps the 14 days a person set.
+    dunning_run(&app, "2026-04-01").await;
+    let c1 = policy(&app, "C1").await;
+    assert_eq!(
+        (&c1["credit_limit"], &c1["credit_limit_set_by"], &c1["payment_terms_days"]),
+        (&json!("5000.00"), &Value::Null, &json!(7)),
+        "{c1}"
+    );
+    assert!(
+        c1["history"][0]["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("credit_limit restored to 5000.00: level L1 (severity 1) is below severity 3"),
+        "{c1}"
+    );
+    assert_eq!(policy(&app, "C2").await["payment_terms_days"], 14);
+    // Nobody overdue: the terms come back too, every change audited.
+    dunning_run(&app, "2026-01-01").await;
+    let c1 = policy(&app, "C1").await;
+    assert_eq!((&c1["payment_terms_days"], &c1["payment_terms_set_by"]), (&json!(60), &Value::Null), "{c1}");
+    assert_eq!(app.count("audit_trail WHERE action = 'credit_policy.changed' AND entity_id = 'C1'"), 5);
+}

@@ -146,6 +146,30 @@ async fn the_score_reaches_graphql_the_statement_of_account_and_the_ranking() {
     let ranks = r.body["customers"].as_array().unwrap();
     let score = |code: &str| ranks.iter().find(|c| c["customer_code"] == code).unwrap()["payment_score"].clone();
     assert_eq!((score("P1"), score("P2")), (json!("56"), Value::Null), "{}", r.text);
+    // By overdue amount P1 (300.00) comes first; weighted by behaviour (score 56: 300.00 x 0.44)
+    // P2, who never paid (no score: all of its 200.00), does.
+    let codes = |r: &crate::helpers::Response| -> Vec<String> {
+        r.body["customers"].as_array().unwrap().iter().map(|c| c["customer_code"].as_str().unwrap().into()).collect()
+    };
+    assert_eq!(codes(&r), ["P1", "P2"]);
+    let risk = app.get("/api/v1/reports/overdue-ranking?as_of=2026-12-31&rank_by=risk").await;
+    assert_eq!(codes(&risk), ["P2", "P1"], "{}", risk.text);
+    let weighted: Vec<&str> = risk.body["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["risk_weighted_overdue"].as_str().unwrap())
+        .collect();
+    assert_eq!(weighted, ["200.00", "132.00"]);
+    let g = app
+        .graphql_as(
+            Some(&app.api_key),
+            r#"{ overdueRanking(asOf: "2026-12-31", rankBy: "risk") { customers { customerCode } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(g.body["data"]["overdueRanking"]["customers"][0]["customerCode"], "P2", "{}", g.text);
+    assert_eq!(app.get("/api/v1/reports/overdue-ranking?rank_by=size").await.status, 422);
 }
 
 #[tokio::test]

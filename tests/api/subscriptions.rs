@@ -223,6 +223,28 @@ async fn a_statement_run_announces_its_completion() {
 }
 
 #[tokio::test]
+async fn a_dunning_run_announces_levels_and_the_tasks_it_creates() {
+    let app = spawn_app().await;
+    crate::collection_work::customers_with_invoices(&app, &[("D1", "2026-03-02", "100.00")]).await;
+    let levels = json!([{"code": "L1", "name": "Call", "severity": 1, "min_days_overdue": 1, "action": "reminder",
+                         "actions": ["call", "stop_supply"]}]);
+    let r = app.put("/api/v1/dunning-levels", &levels).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let q = "subscription { events(types: [\"dunning.\", \"collection_task.\"]) { type data } }";
+    let mut a = open(&app, &app.api_key, &[("1", q)]).await;
+    until(&mut a, "connection_ack", |m| m["type"] == "connection_ack").await;
+    crate::collection_work::dunning_run(&app, "2026-06-30").await;
+    // The level change and both tasks (call, stop supply), in whatever order they come.
+    let mut types: Vec<String> = Vec::new();
+    let tasks = |types: &[String]| types.iter().filter(|t| *t == "collection_task.created").count();
+    while tasks(&types) < 2 || !types.iter().any(|t| t == "dunning.level_changed") {
+        let got = events(&until(&mut a, "the next event", |m| m["type"] == "next").await, "events");
+        types.extend(got.iter().map(|e| e["type"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(tasks(&types), 2, "{types:?}");
+}
+
+#[tokio::test]
 async fn bounds_credentials_and_audiences_are_enforced() {
     let app = spawn_app().await;
     let w = world(&app).await;

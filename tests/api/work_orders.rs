@@ -116,6 +116,28 @@ async fn a_dispute_opens_one_work_order_whose_visible_comments_reach_the_portal(
     assert_eq!(app.count("audit_trail WHERE action = 'work_order.created'"), 1);
     assert_eq!(app.count("audit_trail WHERE action = 'work_order.commented'"), 2);
 
+    // The customer's reply in the portal reaches the work order; one waiting for it is back in
+    // progress.
+    let r = app
+        .patch_as(&app.api_key, &format!("/api/v1/work-orders/{wo_id}"), &json!({"status": "waiting_for_customer"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .post_as(&token, &format!("/api/v1/portal/differences/{id}/comments"), &json!({"body": "送货单附上，请核对"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let detail = app.get(&format!("/api/v1/work-orders/{wo_id}")).await.body;
+    let last = detail["comments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["author_type"].as_str(), last["author_id"].as_str(), last["body"].as_str()),
+        (Some("customer"), Some("D1"), Some("送货单附上，请核对")),
+        "{detail}"
+    );
+    assert_eq!(detail["status"], "in_progress", "{detail}");
+    assert_eq!(events(&app, "work_order.commented").len(), 3);
+    app.seal_audit();
+    assert_eq!(app.count("audit_trail WHERE action = 'work_order.commented' AND actor_type = 'customer'"), 1);
+
     // A hidden work order cannot share comments.
     let hidden = app.post("/api/v1/work-orders", &json!({"title": "Internal check", "document_ids": [doc]})).await;
     assert_eq!(hidden.status, 201, "{}", hidden.text);
@@ -227,6 +249,26 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
     assert_eq!(ids(&app.get(&format!("/api/v1/work-orders?limit=1&cursor={cursor}")).await), [b_id.as_str()]);
     let bad = app.get("/api/v1/work-orders?status=sleeping").await;
     assert_eq!(bad.status, 422, "{}", bad.text);
+    // Soonest due first: an order opened last but due in an hour comes first; pages continue
+    // in due order.
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let c =
+        app.post("/api/v1/work-orders", &json!({"title": "Call back", "due_at": soon, "document_ids": [doc]})).await;
+    assert_eq!(c.status, 201, "{}", c.text);
+    let c_id = c.body["id"].as_str().unwrap().to_string();
+    assert_eq!(ids(&app.get("/api/v1/work-orders").await), [a_id.as_str(), b_id.as_str(), c_id.as_str()]);
+    let by_due = app.get("/api/v1/work-orders?sort=due_at&limit=2").await;
+    assert_eq!(ids(&by_due), [c_id.as_str(), a_id.as_str()], "{}", by_due.text);
+    let cursor = by_due.body["next_cursor"].as_str().unwrap();
+    assert_eq!(
+        ids(&app.get(&format!("/api/v1/work-orders?sort=due_at&limit=2&cursor={cursor}")).await),
+        [b_id.as_str()]
+    );
+    let g = app
+        .graphql_as(Some(&app.api_key), "{ workOrders(sort: \"due_at\", limit: 1) { items { id } } }", json!({}))
+        .await;
+    assert_eq!(g.body["data"]["workOrders"]["items"][0]["id"], c_id.as_str(), "{}", g.text);
+    assert_eq!(app.get("/api/v1/work-orders?sort=priority").await.status, 422);
 
     // GraphQL: the same orders and the same checks.
     let g = app

@@ -118,13 +118,14 @@ impl CoreQuery {
         due_after: Option<DateTime<Utc>>,
         cause: Option<Cause>,
         customer: Option<String>,
+        #[graphql(desc = "opened (default) or due_at (soonest due first)")] sort: Option<String>,
         limit: Option<i64>,
         cursor: Option<String>,
     ) -> async_graphql::Result<WorkOrderPage> {
         let max = max_limit(ctx);
         let status = status.map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","));
         let cause = cause.map(|c| c.as_str().to_string());
-        let q = WorkOrderQuery { assignee, status, due_before, due_after, cause, customer, cursor, limit };
+        let q = WorkOrderQuery { assignee, status, due_before, due_after, cause, customer, sort, cursor, limit };
         let page = run(ctx, move |conn, p| work_orders::list(conn, p, q, max)).await?;
         Ok(WorkOrderPage { items: page.items, next_cursor: page.next_cursor })
     }
@@ -215,7 +216,7 @@ impl CoreQuery {
             String,
         >,
     ) -> async_graphql::Result<CollectionReport> {
-        let q = CollectionQuery { as_of, days, limit: None, group };
+        let q = CollectionQuery { as_of, days, limit: None, group, rank_by: None };
         run(ctx, move |conn, p| reports::collections(conn, p, &q)).await
     }
 
@@ -226,8 +227,11 @@ impl CoreQuery {
         as_of: Option<NaiveDate>,
         limit: Option<i64>,
         #[graphql(desc = "A customer group's code: its members only.")] group: Option<String>,
+        #[graphql(desc = "overdue (default) or risk (weighted by the payment-behaviour score)")] rank_by: Option<
+            String,
+        >,
     ) -> async_graphql::Result<OverdueRanking> {
-        let q = CollectionQuery { as_of, days: None, limit, group };
+        let q = CollectionQuery { as_of, days: None, limit, group, rank_by };
         run(ctx, move |conn, p| reports::overdue_ranking(conn, p, &q)).await
     }
 

@@ -378,3 +378,59 @@ pub fn comment(
     announce(conn, &row, EventType::WorkOrderCommented, &v, Some(("comment", json!(comment))))?;
     Ok(comment)
 }
+
+/// A customer's comment on a difference reaches every work order linked to it that the customer
+/// can see and that is still being worked on: the owner reads the reply there and is told by
+/// `work_order.commented`. An order waiting for the customer is back in progress.
+pub(crate) fn customer_replied(conn: &mut PgConnection, d: &Difference, party: &Party, body: &str) -> AppResult<()> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Ok(());
+    }
+    let (author_type, author_id) = party.actor();
+    for id in wo_db::of_difference(conn, d.tenant_id, d.id)? {
+        let (mut w, _) = wo_db::find_for_update(conn, d.tenant_id, id)?;
+        if !w.visible_to_customer || matches!(w.status, WorkOrderStatus::Resolved | WorkOrderStatus::Cancelled) {
+            continue;
+        }
+        let now = Utc::now();
+        let c = WorkOrderComment {
+            id: Uuid::now_v7(),
+            tenant_id: w.tenant_id,
+            work_order_id: w.id,
+            author_type: author_type.clone(),
+            author_id: author_id.clone(),
+            body: body.to_string(),
+            visible_to_customer: true,
+            created_at: now,
+        };
+        wo_db::insert_comment(conn, &c)?;
+        if w.status == WorkOrderStatus::WaitingForCustomer {
+            let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
+            let before = view(conn, row, code)?;
+            w.status = WorkOrderStatus::InProgress;
+            w.updated_at = now;
+            wo_db::update(conn, &w)?;
+            let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
+            let after = view(conn, row.clone(), code)?;
+            let actor = (author_type.clone(), author_id.clone());
+            audit(conn, w.tenant_id, actor, "work_order.updated", w.id, (Some(&before), Some(&after)))?;
+            announce(conn, &row, EventType::WorkOrderUpdated, &after, None)?;
+        }
+        let comment = super::comment_view(c);
+        let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
+        let v = view(conn, row.clone(), code)?;
+        let e = audit_db::NewAuditEntry {
+            actor_type: author_type.clone(),
+            actor_id: author_id.clone(),
+            action: "work_order.commented".into(),
+            entity_type: "work_order".into(),
+            entity_id: w.id.to_string(),
+            before: None,
+            after: snapshot(&comment),
+        };
+        audit_db::append(conn, w.tenant_id, vec![e])?;
+        announce(conn, &row, EventType::WorkOrderCommented, &v, Some(("comment", json!(comment))))?;
+    }
+    Ok(())
+}

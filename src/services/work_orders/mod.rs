@@ -8,6 +8,7 @@
 mod changes;
 pub mod sweep;
 
+pub(crate) use changes::customer_replied;
 pub use changes::{comment, create, open_for_dispute, update};
 pub use changes::{WorkOrderCommentInput, WorkOrderInput, WorkOrderPatch};
 pub use sweep::{get_settings, put_settings, sweep_overdue, sweep_tenant, SweepOutcome};
@@ -148,6 +149,9 @@ pub struct WorkOrderQuery {
     pub cause: Option<String>,
     /// Customer code.
     pub customer: Option<String>,
+    /// `opened` (default: in the order they were opened) or `due_at` (soonest due first, what is
+    /// about to breach its service level on top).
+    pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -161,7 +165,13 @@ fn filter_of(conn: &mut PgConnection, tenant_id: Uuid, q: &WorkOrderQuery) -> Ap
         None => None,
     };
     let customer_id = crate::services::customers::filter_id(conn, tenant_id, q.customer.as_deref())?;
+    let by_due = match q.sort.as_deref() {
+        None | Some("opened") => false,
+        Some("due_at") => true,
+        Some(other) => return Err(AppError::invalid("sort", format!("opened or due_at, not {other:?}"))),
+    };
     Ok(WorkOrderFilter {
+        by_due,
         assignee_id: q.assignee,
         statuses,
         due_before: q.due_before,
