@@ -129,7 +129,9 @@ async fn the_customer_disputes_comments_and_confirms_its_balance() {
     let confirmed =
         app.post_as(&token, &format!("/api/v1/portal/differences/{id}/confirm"), &json!({"body": "found it"})).await;
     assert_eq!(confirmed.body["difference"]["status"], "confirmed", "{}", confirmed.text);
-    assert_eq!(app.count("audit_trail WHERE actor_type = 'customer'"), 2);
+    // The dispute, the confirmation, and its text added to the dispute's work order.
+    assert_eq!(app.count("audit_trail WHERE actor_type = 'customer'"), 3);
+    assert_eq!(app.count("audit_trail WHERE actor_type = 'customer' AND action = 'work_order.commented'"), 1);
     assert_eq!(
         app.count(
             "outbox_events WHERE event_type IN ('difference.disputed', 'difference.confirmed', 'difference.commented')"
