@@ -304,3 +304,38 @@ async fn choosing_among_equal_invoices_teaches_the_oldest_first_habit_or_argues_
     assert_eq!((habit["confirmations"].as_i64(), habit["rejections"].as_i64()), (Some(1), Some(0)), "{habit}");
     assert_eq!(app.get("/api/v1/learned-facts?kind=oldest_firsts").await.status, 422);
 }
+
+/// C1 quotes our numbers as "R<running number>/<year>": two manual allocations teach the shape,
+/// and the next line quoting it is applied to C1's document with that running number.
+#[tokio::test]
+async fn the_way_a_customer_quotes_our_numbers_is_learned_and_read() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    import(
+        &app,
+        &app.api_key,
+        &[
+            ("F1", "2026-02-01", "100.00", "ZAHLER EINS", "", "Zahlung R201/26"),
+            ("F2", "2026-02-02", "230.00", "ZAHLER ZWEI", "", "R0202/26 danke"),
+        ],
+    )
+    .await;
+    for (line, doc, amount) in [("F1", "INV-2026-0000201", "100.00"), ("F2", "INV-2026-0000202", "230.00")] {
+        allocate(&app, &by_hand(&app, line, doc, amount).await).await;
+    }
+    let learned = facts(&app, "?kind=reference_format").await;
+    assert_eq!(learned.len(), 1, "{learned:?}");
+    let f = &learned[0];
+    assert_eq!(
+        (f["key"].as_str(), f["customer_code"].as_str(), f["confirmations"].as_i64(), f["meets_threshold"].as_bool()),
+        (Some("R{n}/99"), Some("C1"), Some(2), Some(true)),
+        "{f}"
+    );
+
+    import(&app, &app.api_key, &[("F3", "2026-02-03", "315.00", "KALOMER GMBH", "", "Zahlung R203/26")]).await;
+    let allocs = run(&app, &app.api_key).await;
+    let f3 = of_line(&allocs, "F3");
+    assert_eq!((f3[0]["state"].as_str(), f3[0]["doc_no"].as_str()), (Some("auto_applied"), Some("INV-2026-0000203")));
+    let learned_evidence = f3[0]["explanation"]["learned_evidence"].to_string();
+    assert!(learned_evidence.contains("customer C1 quotes our numbers as 'R{n}/99'"), "{learned_evidence}");
+}

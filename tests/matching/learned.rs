@@ -345,3 +345,49 @@ fn what_a_decision_teaches() {
     let t = lessons(None, None, &["2026-0000001 and 3"], &["INV-2026-0000001", "INV-2026-0000003"]);
     assert!(t.is_empty(), "{t:?}");
 }
+
+/// Acme writes "R<running number>/<year>", which is none of our numbers' forms: a confirmation
+/// teaches the shape; confirmed once it proposes Acme's document with that running number, confirmed
+/// twice it applies, and it never reads another customer's documents.
+#[test]
+fn a_learned_reference_format_reads_a_customers_own_way_of_quoting_our_numbers() {
+    let taught = lessons(None, None, &["Zahlung R2/26"], &["INV-2026-0000002"]);
+    assert!(taught.contains(&(LearnedKind::ReferenceFormat, "R{n}/99".to_string())), "{taught:?}");
+    assert!(
+        !lessons(None, None, &["INV-2026-0000002"], &["INV-2026-0000002"])
+            .iter()
+            .any(|(k, _)| *k == LearnedKind::ReferenceFormat),
+        "a number the built-in reading knows teaches no format"
+    );
+
+    let mut l = line("230.00", None, None);
+    l.remittance = Some("Zahlung R0002/26".into());
+    let before = engine(Vec::new(), LearnedSettings::default()).match_line(&l);
+    assert_ne!(before.decision, Decision::AutoApplied, "{}", before.explanation);
+    let format = |n| vec![fact(LearnedKind::ReferenceFormat, "R{n}/99", 1, n, 0)];
+    let once = engine(format(1), LearnedSettings::default()).match_line(&l);
+    assert_eq!(once.decision, Decision::Proposed, "{}", once.explanation);
+    assert_eq!(docs(&once, 0), vec!["INV-2026-0000002"], "{}", once.explanation);
+    let twice = engine(format(2), LearnedSettings::default()).match_line(&l);
+    assert_eq!(twice.decision, Decision::AutoApplied, "{}", twice.explanation);
+    assert_eq!(docs(&twice, 0), vec!["INV-2026-0000002"]);
+    let a = &twice.allocations[0];
+    assert!(a.evidence.iter().any(|e| e.contains("the customer's own way of quoting our numbers")), "{:?}", a.evidence);
+    assert!(
+        a.learned_evidence.iter().any(|e| e.contains("quotes our numbers as 'R{n}/99'")),
+        "{:?}",
+        a.learned_evidence
+    );
+    // A rejected format is never trusted; another customer's running number 11 is not read.
+    let rejected =
+        engine(vec![fact(LearnedKind::ReferenceFormat, "R{n}/99", 1, 5, 1)], LearnedSettings::default()).match_line(&l);
+    assert_ne!(rejected.decision, Decision::AutoApplied, "{}", rejected.explanation);
+    l.remittance = Some("Zahlung R11/26".into());
+    let other = engine(format(2), LearnedSettings::default()).match_line(&l);
+    assert_ne!(other.decision, Decision::AutoApplied, "{}", other.explanation);
+    assert!(
+        other.allocations.iter().all(|a| a.evidence.iter().all(|e| !e.contains("own way of quoting"))),
+        "{}",
+        other.explanation
+    );
+}

@@ -34,6 +34,9 @@ pub enum RefStrength {
     CustomerReference,
     /// Complete number in a degraded form (prefix or leading zeros dropped).
     Degraded,
+    /// The running number in the customer's own way of quoting our numbers, learned from people's
+    /// confirmations (`R155/26`), among that customer's documents only.
+    LearnedFormat,
     /// The full number (any punctuation/case), or a valid creditor reference built from it.
     Exact,
 }
@@ -44,6 +47,7 @@ impl RefStrength {
         match self {
             RefStrength::Exact => "",
             RefStrength::Degraded => " (prefix or leading zeros missing)",
+            RefStrength::LearnedFormat => " (the customer's own way of quoting our numbers, learned)",
             RefStrength::BareNumber => " (running number only)",
             RefStrength::CustomerReference => " (the customer's own reference on the document)",
             RefStrength::Transposed => " (two adjacent digits swapped)",
@@ -271,7 +275,7 @@ pub struct Scanner {
 }
 
 /// Characters that separate words. `-`, `/` and `.` are not among them: they occur inside document numbers.
-fn is_separator(c: char) -> bool {
+pub(crate) fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '|' | '+')
 }
 

@@ -56,7 +56,7 @@ impl Evidence {
     pub fn rank(&self) -> u8 {
         let of = |s: RefStrength| match s {
             RefStrength::Exact => 4,
-            RefStrength::Degraded => 3,
+            RefStrength::Degraded | RefStrength::LearnedFormat => 3,
             RefStrength::BareNumber | RefStrength::CustomerReference => 2,
             RefStrength::Transposed => 1,
         };

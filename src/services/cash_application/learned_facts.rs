@@ -19,10 +19,12 @@ use uuid::Uuid;
 pub struct LearnedFactView {
     pub id: Uuid,
     /// payer_iban (the IBAN pays for the customer), payer_name (the payer name does),
-    /// combined_payments (the customer pays several invoices with one amount, no reference) or
-    /// oldest_first (of equal open invoices, the customer pays the oldest first).
+    /// combined_payments (the customer pays several invoices with one amount, no reference),
+    /// oldest_first (of equal open invoices, the customer pays the oldest first) or
+    /// reference_format (the customer quotes our numbers in this shape).
     pub kind: String,
-    /// The IBAN (upper-case, no spaces) or the payer name as matching normalises it; empty for
+    /// The IBAN (upper-case, no spaces), the payer name as matching normalises it, or the
+    /// reference format (`R{n}/99`: `{n}` the running number, `9` any digit); empty for
     /// combined_payments and oldest_first.
     pub key: String,
     pub customer_code: String,
@@ -70,7 +72,7 @@ pub struct LearnedFactDetail {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LearnedFactQuery {
-    /// payer_iban, payer_name, combined_payments or oldest_first.
+    /// payer_iban, payer_name, combined_payments, oldest_first or reference_format.
     pub kind: Option<String>,
     /// Customer code.
     pub customer: Option<String>,
@@ -84,7 +86,7 @@ fn fact_view(row: FactRow, settings: &LearnedSettings) -> LearnedFactView {
     let (f, customer_code) = row;
     let min = match LearnedKind::parse(&f.kind) {
         Some(LearnedKind::PayerIban) => settings.min_iban,
-        Some(LearnedKind::PayerName) => settings.min_name,
+        Some(LearnedKind::PayerName | LearnedKind::ReferenceFormat) => settings.min_name,
         _ => settings.min_combined,
     };
     LearnedFactView {
@@ -116,7 +118,10 @@ pub fn list_learned_facts(
         Some(k) => Some(LearnedKind::parse(k).ok_or_else(|| {
             AppError::invalid(
                 "kind",
-                format!("unknown kind {k:?}; one of payer_iban, payer_name, combined_payments, oldest_first"),
+                format!(
+                    "unknown kind {k:?}; one of payer_iban, payer_name, combined_payments, oldest_first, \
+                     reference_format"
+                ),
             )
         })?),
     };

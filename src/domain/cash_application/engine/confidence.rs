@@ -93,7 +93,7 @@ pub(super) fn payer_adjustment(fit: PayerFit) -> f64 {
 pub(super) fn strength_penalty(s: RefStrength) -> f64 {
     match s {
         RefStrength::Exact => 0.0,
-        RefStrength::Degraded | RefStrength::CustomerReference => 0.02,
+        RefStrength::Degraded | RefStrength::LearnedFormat | RefStrength::CustomerReference => 0.02,
         RefStrength::BareNumber => 0.08,
         RefStrength::Transposed => 0.08,
     }

@@ -1,5 +1,6 @@
 //! Learned facts: what people taught the engine by confirming, allocating by hand and rejecting (payer IBAN ->
-//! customer, payer name -> customer, customer -> "pays several invoices with one amount").
+//! customer, payer name -> customer, customer -> "pays several invoices with one amount", "pays the oldest
+//! first", "quotes our numbers as `R{n}/99`" (see `reference_formats`)).
 //!
 //! Master data always comes first: a learned IBAN or name is only read when no master-data IBAN identifies the
 //! payer, a learned IBAN that master data knows is ignored, and a fact learned from a line whose IBAN belongs in
@@ -34,12 +35,19 @@ pub enum LearnedKind {
     CombinedPayments,
     /// Of several open invoices with the amount paid, the customer pays the oldest first (key empty).
     OldestFirst,
+    /// The customer quotes our numbers in this shape (`R{n}/99`: `{n}` the running number, `9` any digit).
+    ReferenceFormat,
 }
 
 impl LearnedKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [LearnedKind; 4] =
-        [LearnedKind::PayerIban, LearnedKind::PayerName, LearnedKind::CombinedPayments, LearnedKind::OldestFirst];
+    pub const ALL: [LearnedKind; 5] = [
+        LearnedKind::PayerIban,
+        LearnedKind::PayerName,
+        LearnedKind::CombinedPayments,
+        LearnedKind::OldestFirst,
+        LearnedKind::ReferenceFormat,
+    ];
 
     /// The word in JSON and in the database.
     pub fn as_str(self) -> &'static str {
@@ -48,6 +56,7 @@ impl LearnedKind {
             LearnedKind::PayerName => "payer_name",
             LearnedKind::CombinedPayments => "combined_payments",
             LearnedKind::OldestFirst => "oldest_first",
+            LearnedKind::ReferenceFormat => "reference_format",
         }
     }
 
@@ -64,7 +73,7 @@ pub struct LearnedFact {
     pub id: Uuid,
     /// What the fact says.
     pub kind: LearnedKind,
-    /// IBAN or normalised name; empty for [`LearnedKind::CombinedPayments`].
+    /// IBAN, normalised name or reference format; empty for the habits.
     pub key: String,
     /// The customer it names.
     pub customer_id: Uuid,
@@ -108,6 +117,8 @@ pub(super) struct LearnedBook {
     by_name: HashMap<String, Vec<u32>, FastStrBuild>,
     combined: HashMap<u32, u32>,
     oldest_first: HashMap<u32, u32>,
+    /// Reference formats: compiled, with their fact and customer.
+    formats: Vec<(Vec<super::reference_formats::Part>, u32, u32)>,
     /// The team's oldest-first choices over all customers: (confirmations, rejections, customers).
     oldest_first_team: (u32, u32, u32),
     settings: LearnedSettings,
@@ -159,6 +170,10 @@ impl Engine {
                 LearnedKind::CombinedPayments => {
                     book.combined.insert(cust, n);
                 }
+                LearnedKind::ReferenceFormat => match super::reference_formats::compile(&f.key) {
+                    Some(parts) => book.formats.push((parts, n, cust)),
+                    None => continue,
+                },
                 LearnedKind::OldestFirst => {
                     book.oldest_first.insert(cust, n);
                     let team = &mut book.oldest_first_team;
@@ -345,6 +360,22 @@ impl Engine {
         })
     }
 
+    pub(super) fn has_learned_formats(&self) -> bool {
+        !self.learned.formats.is_empty()
+    }
+
+    /// The learned reference formats: compiled, with their fact and customer.
+    pub(super) fn learned_formats(&self) -> impl Iterator<Item = (&[super::reference_formats::Part], u32, u32)> {
+        self.learned.formats.iter().map(|(parts, fact, cust)| (parts.as_slice(), *fact, *cust))
+    }
+
+    /// A learned format reads a document as well as a degraded number once confirmed as often as a
+    /// payer name must be, and never rejected.
+    pub(super) fn format_trusted(&self, fact: u32) -> bool {
+        let (f, _) = &self.learned.facts[fact as usize];
+        f.rejections == 0 && f.confirmations >= self.learned.settings.min_name
+    }
+
     /// Whether `cust` has the confirmed habit of paying several invoices with one amount.
     pub(super) fn pays_combined(&self, cust: u32) -> bool {
         let book = &self.learned;
@@ -371,6 +402,9 @@ impl Engine {
                 }
             }
         }
+        for f in self.formats_quoted(ctx.line, cust) {
+            out.push(self.describe_fact(&book.facts[f as usize].0, self.format_trusted(f)));
+        }
         if h.rule == "subset_sum" {
             if let Some(&f) = book.combined.get(&cust) {
                 out.push(self.describe_fact(&book.facts[f as usize].0, self.pays_combined(cust)));
@@ -394,6 +428,9 @@ impl Engine {
             LearnedKind::OldestFirst => {
                 format!("customer {} pays the oldest of equal open items first", f.customer_label)
             }
+            LearnedKind::ReferenceFormat => {
+                format!("customer {} quotes our numbers as '{}' ({{n}}: the running number)", f.customer_label, f.key)
+            }
         };
         let times = |n: u32| if n == 1 { "1 time".to_string() } else { format!("{n} times") };
         let mut how = format!("confirmed {}", times(f.confirmations));
@@ -416,9 +453,10 @@ impl Engine {
 const MIN_NAME_CHARS: usize = 4;
 
 /// What a person's decision on a line teaches about the one customer whose documents it concerns: the payer IBAN,
-/// the payer name (normalised as matching compares names) and, when the line pays several invoices (`paid_doc_nos`,
+/// the payer name (normalised as matching compares names), when the line pays several invoices (`paid_doc_nos`,
 /// credit notes left out) without quoting any of them in `texts`, the habit of paying several invoices with one
-/// amount.
+/// amount, and for each document the texts quote in a shape the built-in reading does not know, that shape
+/// ([`learn_format`](super::reference_formats::learn_format)).
 pub fn lessons(
     iban: Option<&str>,
     name: Option<&str>,
@@ -435,6 +473,16 @@ pub fn lessons(
     }
     if paid_doc_nos.len() >= 2 && !quotes_any(texts, paid_doc_nos) {
         out.push((LearnedKind::CombinedPayments, String::new()));
+    }
+    for d in paid_doc_nos {
+        if quotes_any(texts, &[*d]) {
+            continue;
+        }
+        if let Some(format) = super::reference_formats::learn_format(texts, d) {
+            if !out.iter().any(|(k, f)| *k == LearnedKind::ReferenceFormat && *f == format) {
+                out.push((LearnedKind::ReferenceFormat, format));
+            }
+        }
     }
     out
 }

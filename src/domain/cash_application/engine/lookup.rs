@@ -45,6 +45,9 @@ impl Engine {
         if !self.rule_ix.external.is_empty() {
             self.customer_reference_hits(line, &mut hits);
         }
+        if self.has_learned_formats() {
+            self.learned_format_hits(line, &mut hits);
+        }
         hits
     }
 

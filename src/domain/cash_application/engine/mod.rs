@@ -72,6 +72,7 @@ mod learned;
 mod lookup;
 mod payer;
 mod payer_amount;
+mod reference_formats;
 mod rules;
 mod run_lines;
 mod single_reference;
@@ -82,6 +83,7 @@ use confidence::{PayerFit, CAP_REFERENCE_CONTRADICTED};
 pub use groups::CustomerGroupInfo;
 use hypothesis::{Ctx, Hit, Hyp};
 pub use learned::{lessons, LearnedFact, LearnedKind, LearnedSettings};
+pub use reference_formats::learn_format;
 pub use rules::rule_label;
 
 /// Item belongs to a customer we were not given.
