@@ -16,6 +16,15 @@ async fn check(app: &TestApp, code: &str, query: &str) -> crate::helpers::Respon
     app.get(&format!("/api/v1/customers/{code}/credit-check?{query}")).await
 }
 
+/// L3 (severity 3) from 90 days overdue, L1 (severity 1) from one day.
+async fn legal_and_reminder_levels(app: &TestApp) {
+    let levels = json!([
+        {"code": "L3", "name": "Legal", "severity": 3, "min_days_overdue": 90, "action": "legal_letter"},
+        {"code": "L1", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "reminder"}
+    ]);
+    put(app, "/api/v1/dunning-levels", &levels).await;
+}
+
 fn reasons(v: &Value) -> Vec<&str> {
     v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect()
 }
@@ -117,15 +126,7 @@ async fn rules_change_the_policy_from_dunning_and_broken_promises_with_explanati
         &[("K1", "2026-03-22", "100.00"), ("K2", "2026-06-20", "200.00"), ("K3", "2026-03-22", "50.00")],
     )
     .await;
-    put(
-        &app,
-        "/api/v1/dunning-levels",
-        &json!([
-            {"code": "L3", "name": "Legal", "severity": 3, "min_days_overdue": 90, "action": "legal_letter"},
-            {"code": "L1", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "reminder"}
-        ]),
-    )
-    .await;
+    legal_and_reminder_levels(&app).await;
     let bad = json!([{"code": "x", "condition": "dunning_severity_at_least", "effect": "hold"}]);
     let r = app.put("/api/v1/credit-rules", &bad).await;
     assert_eq!(r.status, 422, "severity is required: {}", r.text);
@@ -233,15 +234,7 @@ async fn rules_lower_the_limit_and_shorten_terms_then_restore_only_what_they_cha
     let app = spawn_app().await;
     // As of 2026-06-30: C1 100 days overdue, C2 10.
     customers_with_invoices(&app, &[("C1", "2026-03-22", "100.00"), ("C2", "2026-06-20", "200.00")]).await;
-    put(
-        &app,
-        "/api/v1/dunning-levels",
-        &json!([
-            {"code": "L3", "name": "Legal", "severity": 3, "min_days_overdue": 90, "action": "legal_letter"},
-            {"code": "L1", "name": "Remind", "severity": 1, "min_days_overdue": 1, "action": "reminder"}
-        ]),
-    )
-    .await;
+    legal_and_reminder_levels(&app).await;
     for (bad, field) in [
         (json!({"effect": "lower_credit_limit"}), "limit"),
         (json!({"effect": "lower_credit_limit", "limit": "-1"}), "limit"),

@@ -75,9 +75,9 @@ fn waiting_on_locks(conn: &mut PgConnection) -> i64 {
         "SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND relation = 'customers'::regclass \
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
-        .get_result::<N>(conn)
-        .map(|r| r.n)
-        .unwrap_or(0)
+    .get_result::<N>(conn)
+    .map(|r| r.n)
+    .unwrap_or(0)
 }
 
 /// A private cluster under a temporary folder (never the shared test cluster: the other tests

@@ -154,6 +154,19 @@ fn audit(
     Ok(())
 }
 
+fn new_comment(w: &WorkOrder, author: (&str, &str), body: &str, visible: bool, at: DateTime<Utc>) -> WorkOrderComment {
+    WorkOrderComment {
+        id: Uuid::now_v7(),
+        tenant_id: w.tenant_id,
+        work_order_id: w.id,
+        author_type: author.0.to_string(),
+        author_id: author.1.to_string(),
+        body: body.to_string(),
+        visible_to_customer: visible,
+        created_at: at,
+    }
+}
+
 fn actor_of(p: &Principal) -> (String, String) {
     (p.actor.kind().to_string(), p.actor.id())
 }
@@ -249,17 +262,7 @@ pub fn open_for_dispute(
     wo_db::insert(conn, &w)?;
     wo_db::link(conn, w.tenant_id, w.id, &[d.id], &docs)?;
     if !reason.trim().is_empty() {
-        let c = WorkOrderComment {
-            id: Uuid::now_v7(),
-            tenant_id: w.tenant_id,
-            work_order_id: w.id,
-            author_type,
-            author_id,
-            body: reason.trim().to_string(),
-            visible_to_customer: true,
-            created_at: now,
-        };
-        wo_db::insert_comment(conn, &c)?;
+        wo_db::insert_comment(conn, &new_comment(&w, (&author_type, &author_id), reason.trim(), true, now))?;
     }
     let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
     let v = view(conn, row.clone(), code)?;
@@ -342,16 +345,7 @@ pub fn comment(
     }
     let (author_type, author_id) = actor_of(p);
     let now = Utc::now();
-    let c = WorkOrderComment {
-        id: Uuid::now_v7(),
-        tenant_id: w.tenant_id,
-        work_order_id: w.id,
-        author_type: author_type.clone(),
-        author_id: author_id.clone(),
-        body: body.to_string(),
-        visible_to_customer: input.visible_to_customer,
-        created_at: now,
-    };
+    let c = new_comment(&w, (&author_type, &author_id), body, input.visible_to_customer, now);
     wo_db::insert_comment(conn, &c)?;
     if input.visible_to_customer {
         for difference_id in wo_db::linked_differences(conn, w.tenant_id, w.id)? {
@@ -394,16 +388,7 @@ pub(crate) fn customer_replied(conn: &mut PgConnection, d: &Difference, party: &
             continue;
         }
         let now = Utc::now();
-        let c = WorkOrderComment {
-            id: Uuid::now_v7(),
-            tenant_id: w.tenant_id,
-            work_order_id: w.id,
-            author_type: author_type.clone(),
-            author_id: author_id.clone(),
-            body: body.to_string(),
-            visible_to_customer: true,
-            created_at: now,
-        };
+        let c = new_comment(&w, (&author_type, &author_id), body, true, now);
         wo_db::insert_comment(conn, &c)?;
         if w.status == WorkOrderStatus::WaitingForCustomer {
             let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
