@@ -269,6 +269,8 @@ async fn work_orders_move_along_their_lifecycle_and_lists_filter_them() {
         .await;
     assert_eq!(g.body["data"]["workOrders"]["items"][0]["id"], c_id.as_str(), "{}", g.text);
     assert_eq!(app.get("/api/v1/work-orders?sort=priority").await.status, 422);
+    let stale = uuid::Uuid::now_v7();
+    assert_eq!(app.get(&format!("/api/v1/work-orders?sort=due_at&cursor={stale}")).await.status, 422);
 
     // GraphQL: the same orders and the same checks.
     let g = app

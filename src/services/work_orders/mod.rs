@@ -189,6 +189,11 @@ pub fn list(conn: &mut PgConnection, p: &Principal, q: WorkOrderQuery, max: i64)
     let limit = effective_limit(q.limit, max)?;
     let mut f = filter_of(conn, p.tenant_id, &q)?;
     f.limit = limit + 1;
+    // In due order the cursor's own due date is where the next page starts: it must exist.
+    if let (true, Some(after)) = (f.by_due, f.after) {
+        wo_db::find(conn, p.tenant_id, after)
+            .map_err(|_| AppError::invalid("cursor", "not a cursor returned by this API"))?;
+    }
     let rows = wo_db::list(conn, p.tenant_id, &f)?;
     let pg = page(rows, limit, |(w, _)| w.id, |r| r);
     let mut items = Vec::with_capacity(pg.items.len());
