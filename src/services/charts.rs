@@ -116,7 +116,7 @@ fn recovery(conn: &mut PgConnection, principal: &Principal, q: &ChartQuery) -> A
         name: "recovery".into(),
         title: "Recovery rate per dunning level".into(),
         kind: ChartKind::Lines,
-        x_title: "dunning run".into(),
+        x_title: "week (its last dunning run)".into(),
         y_title: "collected in the following week (% of overdue)".into(),
         categories: dates.iter().map(|d| d.to_string()).collect(),
         series: out,
