@@ -362,16 +362,18 @@ pub fn overdue_ranking(
         per.entry(cell.customer_id).or_insert_with(|| (cell.customer_code, Decimal::ZERO)).1 +=
             overdue * rate.unwrap_or_default();
     }
-    let all: Vec<Uuid> = if by_risk { per.keys().copied().collect() } else { Vec::new() };
-    let mut scores = crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &all, as_of)?;
-    let risk = |id: &Uuid, amount: Decimal, scores: &HashMap<Uuid, Decimal>| match scores.get(id) {
-        Some(score) => amount * (Decimal::ONE_HUNDRED - *score) / Decimal::ONE_HUNDRED,
-        None => amount,
+    // By risk every customer with something overdue needs its score before ranking; by amount
+    // only the ranked ones do (read below, after the cut).
+    let mut scores = if by_risk {
+        let all: Vec<Uuid> = per.keys().copied().collect();
+        crate::services::payment_behaviour::scores_of(conn, principal.tenant_id, &all, as_of)?
+    } else {
+        HashMap::new()
     };
     let mut ranked: Vec<(Uuid, String, Decimal, Decimal)> = per
         .into_iter()
         .map(|(id, (code, amount))| {
-            let weighted = if by_risk { risk(&id, amount, &scores) } else { amount };
+            let weighted = if by_risk { risk_weighted(amount, scores.get(&id)) } else { amount };
             (id, code, amount, weighted)
         })
         .collect();
@@ -394,7 +396,7 @@ pub fn overdue_ranking(
         .enumerate()
         .map(|(i, (id, code, amount, _))| {
             let (name, overdue) = figures_of.remove(&code).unwrap_or_default();
-            let risk_weighted_overdue = format_amount(&base, risk(&id, amount, &scores));
+            let risk_weighted_overdue = format_amount(&base, risk_weighted(amount, scores.get(&id)));
             OverdueRank {
                 rank: i as i32 + 1,
                 customer_code: code,
@@ -408,6 +410,11 @@ pub fn overdue_ranking(
         .collect();
     missing.sort();
     Ok(OverdueRanking { as_of, base_currency: base, customers, missing_rates: missing })
+}
+
+/// An overdue amount weighted by the payer's score; without a score, all of it.
+fn risk_weighted(amount: Decimal, score: Option<&Decimal>) -> Decimal {
+    score.map_or(amount, |s| amount * (Decimal::ONE_HUNDRED - *s) / Decimal::ONE_HUNDRED)
 }
 
 fn ranks_by_risk(q: &CollectionQuery) -> AppResult<bool> {

@@ -86,7 +86,8 @@ impl DocKeys {
     }
 }
 
-fn strip_zeros(d: &str) -> &str {
+/// A digit group without its leading zeros (`"0000"` keeps one).
+pub(crate) fn strip_zeros(d: &str) -> &str {
     let t = d.trim_start_matches('0');
     if t.is_empty() {
         &d[d.len().saturating_sub(1)..]

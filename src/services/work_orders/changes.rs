@@ -390,21 +390,26 @@ pub(crate) fn customer_replied(conn: &mut PgConnection, d: &Difference, party: &
         let now = Utc::now();
         let c = new_comment(&w, (&author_type, &author_id), body, true, now);
         wo_db::insert_comment(conn, &c)?;
-        if w.status == WorkOrderStatus::WaitingForCustomer {
-            let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
-            let before = view(conn, row, code)?;
-            w.status = WorkOrderStatus::InProgress;
-            w.updated_at = now;
-            wo_db::update(conn, &w)?;
-            let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
-            let after = view(conn, row.clone(), code)?;
-            let actor = (author_type.clone(), author_id.clone());
-            audit(conn, w.tenant_id, actor, "work_order.updated", w.id, (Some(&before), Some(&after)))?;
-            announce(conn, &row, EventType::WorkOrderUpdated, &after, None)?;
-        }
-        let comment = super::comment_view(c);
+        // The customer answered: an order waiting for it is back in progress.
+        let before = match w.status {
+            WorkOrderStatus::WaitingForCustomer => {
+                let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
+                let before = view(conn, row, code)?;
+                w.status = WorkOrderStatus::InProgress;
+                w.updated_at = now;
+                wo_db::update(conn, &w)?;
+                Some(before)
+            }
+            _ => None,
+        };
         let (row, code) = wo_db::find(conn, w.tenant_id, w.id)?;
         let v = view(conn, row.clone(), code)?;
+        if let Some(before) = before {
+            let actor = (author_type.clone(), author_id.clone());
+            audit(conn, w.tenant_id, actor, "work_order.updated", w.id, (Some(&before), Some(&v)))?;
+            announce(conn, &row, EventType::WorkOrderUpdated, &v, None)?;
+        }
+        let comment = super::comment_view(c);
         let e = audit_db::NewAuditEntry {
             actor_type: author_type.clone(),
             actor_id: author_id.clone(),

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use super::super::references::{is_separator, verify_key, write_doc_key, KeyKind, RefStrength};
+use super::super::references::{is_separator, strip_zeros, verify_key, write_doc_key, KeyKind, RefStrength};
 use super::super::LineInput;
 use super::build::ref_key;
 use super::hypothesis::Hit;
@@ -112,15 +112,6 @@ pub(super) fn tokens(text: &str) -> Vec<(Range<usize>, Vec<u8>)> {
         }
     }
     out
-}
-
-fn strip_zeros(d: &str) -> &str {
-    let t = d.trim_start_matches('0');
-    if t.is_empty() {
-        &d[d.len() - 1..]
-    } else {
-        t
-    }
 }
 
 /// The running number of a document: its last digit group without leading zeros (`155` of
