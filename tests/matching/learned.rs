@@ -329,6 +329,50 @@ fn two_lines_of_one_amount_for_one_customer_are_never_paired_by_age() {
 }
 
 #[test]
+fn an_equal_invoice_another_line_quotes_is_left_to_that_line() {
+    // Acme has two invoices of 500.00; two lines of 500.00 come from its account, one quoting an invoice.
+    // Whichever it quotes, the other line pays the other invoice, before or after the quoting line is decided.
+    let items = vec![item(1, "INV-2026-0000001", 1, "500.00"), item(2, "INV-2026-0000002", 1, "500.00")];
+    let silent = line("500.00", Some(ACME_IBAN), None);
+    for (quoted, left) in [("INV-2026-0000002", "INV-2026-0000001"), ("INV-2026-0000001", "INV-2026-0000002")] {
+        let mut quoting = line("500.00", Some(ACME_IBAN), None);
+        quoting.id = Uuid::from_u128(9_001);
+        quoting.remittance = Some(format!("Invoice {quoted}"));
+        let mut e = Engine::new(vec![acme()], items.clone(), FxRates::new(), MatchSettings::default());
+        e.set_run_lines([&silent, &quoting]);
+        let o = e.match_line(&silent);
+        assert_eq!(o.decision, Decision::AutoApplied, "{}", o.explanation);
+        assert_eq!(docs(&o, 0), vec![left]);
+        let why = o.allocations[0].evidence.join(" | ");
+        assert!(why.contains(&format!("{quoted} of the same amount is quoted by another line")), "{why}");
+        let q = e.match_line(&quoting);
+        assert_eq!((q.decision, docs(&q, 0)), (Decision::AutoApplied, vec![quoted]), "{}", q.explanation);
+    }
+    // Two silent lines and one quoting line before three equal invoices: the silent two still cannot be told
+    // apart, so neither is applied.
+    let mut three = items.clone();
+    three.push(item(3, "INV-2026-0000003", 1, "500.00"));
+    let mut other_silent = line("500.00", Some(ACME_IBAN), None);
+    other_silent.id = Uuid::from_u128(9_002);
+    let mut quoting = line("500.00", Some(ACME_IBAN), None);
+    quoting.id = Uuid::from_u128(9_001);
+    quoting.remittance = Some("INV-2026-0000003".into());
+    let settings = MatchSettings { auto_apply_oldest_first: true, ..MatchSettings::default() };
+    let mut e = Engine::new(vec![acme()], three, FxRates::new(), settings.clone());
+    e.set_run_lines([&silent, &quoting, &other_silent]);
+    assert_eq!(e.match_line(&silent).decision, Decision::Proposed);
+    // A line quoting a number of another amount claims nothing: it may still pay one of the equal invoices.
+    let mut wrong_amount = line("500.00", Some(ACME_IBAN), None);
+    wrong_amount.id = Uuid::from_u128(9_003);
+    wrong_amount.remittance = Some("INV-2026-0000009".into());
+    let mut nine = items;
+    nine.push(item(9, "INV-2026-0000009", 1, "800.00"));
+    let mut e = Engine::new(vec![acme()], nine, FxRates::new(), settings);
+    e.set_run_lines([&silent, &wrong_amount]);
+    assert_eq!(e.match_line(&silent).decision, Decision::Proposed);
+}
+
+#[test]
 fn what_a_decision_teaches() {
     let t = lessons(Some("nl91 abna 0417 1643 00"), Some("Zentrale Zahlstelle GmbH"), &[], &["INV-1"]);
     assert_eq!(

@@ -5,6 +5,7 @@
 //! once for all rules' patterns together (one [`RegexSet`] per field); a rule's own pattern runs
 //! only to read its capture.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
@@ -354,7 +355,9 @@ impl CompiledRules {
         }
         let mut texts = LineTexts::new(line);
         for r in &self.rules {
-            if !r.cheap_conditions_hold(line, &mut texts) {
+            // A rule whose pattern's field matches no pattern at all cannot hold: one search per
+            // field and line decides most rules before any other condition is read.
+            if !r.fields_can_match(self, &mut texts) || !r.cheap_conditions_hold(line, &mut texts) {
                 continue;
             }
             let mut captures: [Option<String>; FIELDS] = Default::default();
@@ -371,8 +374,12 @@ impl CompiledRules {
 }
 
 impl CompiledRule {
+    fn fields_can_match(&self, all: &CompiledRules, texts: &mut LineTexts) -> bool {
+        self.patterns.iter().enumerate().all(|(f, p)| p.is_none() || texts.any_match(all, f))
+    }
+
     fn cheap_conditions_hold(&self, line: &LineInput, texts: &mut LineTexts) -> bool {
-        let abs = line.amount.abs();
+        let abs = texts.abs_amount;
         if self.amount_min.is_some_and(|m| abs < m) || self.amount_max.is_some_and(|m| abs > m) {
             return false;
         }
@@ -390,14 +397,14 @@ impl CompiledRule {
             return false;
         }
         if !self.bank_accounts.is_empty() {
-            let Some(acc) = texts.account() else { return false };
-            if !self.bank_accounts.iter().any(|a| a == acc) {
+            let Some(acc) = line.bank_account.as_deref() else { return false };
+            if !self.bank_accounts.iter().any(|a| eq_compact_upper(acc, a)) {
                 return false;
             }
         }
         if !self.codes.is_empty() {
-            let Some(code) = texts.code() else { return false };
-            if !self.codes.iter().any(|c| code.starts_with(c.as_str())) {
+            let Some(code) = line.bank_transaction_code.as_deref() else { return false };
+            if !self.codes.iter().any(|c| starts_with_ignore_ascii_case(code, c)) {
                 return false;
             }
         }
@@ -487,66 +494,94 @@ impl CompiledRule {
 /// first use (most rules are decided by their cheap conditions).
 struct LineTexts<'a> {
     line: &'a LineInput,
-    iban: Option<String>,
-    remittance: Option<String>,
-    account: Option<Option<String>>,
-    code: Option<Option<String>>,
-    /// Per field: `None` not searched yet, `Some(None)` no pattern of the field matches.
-    matched: [Option<Option<regex::SetMatches>>; FIELDS],
+    abs_amount: Decimal,
+    iban: Option<Cow<'a, str>>,
+    remittance: Option<Cow<'a, str>>,
+    /// Per field: whether any of its patterns matches (searched on first use).
+    any: [Option<bool>; FIELDS],
+    /// Per field: which patterns match (only searched when one does).
+    matched: [Option<regex::SetMatches>; FIELDS],
 }
 
 impl<'a> LineTexts<'a> {
     fn new(line: &'a LineInput) -> Self {
-        LineTexts { line, iban: None, remittance: None, account: None, code: None, matched: Default::default() }
-    }
-
-    /// The account the line was booked on as rules name it (spaces removed, upper case).
-    fn account(&mut self) -> Option<&str> {
-        let line = self.line;
-        self.account.get_or_insert_with(|| line.bank_account.as_deref().map(compact_upper)).as_deref()
-    }
-
-    /// The bank transaction code, upper case.
-    fn code(&mut self) -> Option<&str> {
-        let line = self.line;
-        self.code.get_or_insert_with(|| line.bank_transaction_code.as_deref().map(str::to_ascii_uppercase)).as_deref()
+        LineTexts {
+            line,
+            abs_amount: line.amount.abs(),
+            iban: None,
+            remittance: None,
+            any: Default::default(),
+            matched: Default::default(),
+        }
     }
 
     fn text(&mut self, f: usize) -> &str {
+        let line = self.line;
         match f {
-            NAME => self.line.counterparty_name.as_deref().unwrap_or(""),
-            IBAN => self
-                .iban
-                .get_or_insert_with(|| self.line.counterparty_iban.as_deref().map(compact_upper).unwrap_or_default()),
+            NAME => line.counterparty_name.as_deref().unwrap_or(""),
+            IBAN => self.iban.get_or_insert_with(|| match line.counterparty_iban.as_deref() {
+                Some(i) if i.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_lowercase()) || !i.is_ascii() => {
+                    Cow::Owned(compact_upper(i))
+                }
+                Some(i) => Cow::Borrowed(i),
+                None => Cow::Borrowed(""),
+            }),
+            // The structured reference is remittance information too; rules see both.
             REMITTANCE => self.remittance.get_or_insert_with(|| {
-                // The structured reference is remittance information too; rules see both.
-                match (self.line.remittance.as_deref(), self.line.creditor_reference.as_deref()) {
-                    (Some(r), Some(c)) => format!("{r} {c}"),
-                    (Some(r), None) => r.to_string(),
-                    (None, Some(c)) => c.to_string(),
-                    (None, None) => String::new(),
+                match (line.remittance.as_deref(), line.creditor_reference.as_deref()) {
+                    (Some(r), Some(c)) => Cow::Owned(format!("{r} {c}")),
+                    (Some(t), None) | (None, Some(t)) => Cow::Borrowed(t),
+                    (None, None) => Cow::Borrowed(""),
                 }
             }),
-            _ => self.line.end_to_end_id.as_deref().unwrap_or(""),
+            _ => line.end_to_end_id.as_deref().unwrap_or(""),
         }
     }
 
-    /// Whether the field's pattern `idx` matches. The field's set is searched once per line: first
-    /// whether any pattern matches at all (the fast search, and the answer for most lines), only
-    /// then which ones.
+    /// Whether any pattern of the field matches: the fast search, and the answer for most lines.
+    fn any_match(&mut self, all: &CompiledRules, f: usize) -> bool {
+        if let Some(any) = self.any[f] {
+            return any;
+        }
+        let any = match all.sets.get(f).and_then(|s| s.as_ref()) {
+            Some(set) => set.is_match(self.text(f)),
+            None => false,
+        };
+        self.any[f] = Some(any);
+        any
+    }
+
+    /// Whether the field's pattern `idx` matches; which patterns match is searched once per line
+    /// and field, and only when one does.
     fn pattern_matches(&mut self, all: &CompiledRules, f: usize, idx: usize) -> bool {
+        if !self.any_match(all, f) {
+            return false;
+        }
         if self.matched[f].is_none() {
-            let m = match all.sets.get(f).and_then(|s| s.as_ref()) {
-                Some(set) => {
-                    let text = self.text(f);
-                    set.is_match(text).then(|| set.matches(text))
-                }
-                None => None,
-            };
+            let Some(set) = all.sets.get(f).and_then(|s| s.as_ref()) else { return false };
+            let m = set.matches(self.text(f));
             self.matched[f] = Some(m);
         }
-        self.matched[f].as_ref().and_then(|m| m.as_ref()).is_some_and(|m| m.matched(idx))
+        self.matched[f].as_ref().is_some_and(|m| m.matched(idx))
     }
+}
+
+/// `text` equals `compact` (already without spaces and upper case) once its spaces are dropped
+/// and it is upper-cased; compared without allocating, as it runs for every line.
+fn eq_compact_upper(text: &str, compact: &str) -> bool {
+    let mut want = compact.chars();
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        for u in c.to_uppercase() {
+            if want.next() != Some(u) {
+                return false;
+            }
+        }
+    }
+    want.next().is_none()
+}
+
+fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn compact_upper(s: &str) -> String {

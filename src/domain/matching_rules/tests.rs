@@ -232,3 +232,33 @@ fn word_boundaries_are_ascii_so_chinese_text_next_to_a_reference_separates() {
     assert_eq!(rules.evaluate(&line("10", Some("货款PO 123456"))).fired.len(), 1);
     assert!(rules.evaluate(&line("10", Some("EXPO 123456"))).fired.is_empty());
 }
+
+#[test]
+fn texts_are_compared_as_rules_write_them_spaces_and_case_aside() {
+    let rules = CompiledRules::new(
+        &[
+            stored(
+                1,
+                serde_json::json!({"when": {"counterparty_iban": "^LU8975", "bank_accounts": ["de89370400440532013000"]},
+                                   "then": [{"type": "propose_only"}]}),
+            ),
+            stored(
+                2,
+                serde_json::json!({"when": {"remittance": r"^RF18(\d+)$"},
+                                   "then": [{"type": "document_reference", "from": "remittance"}]}),
+            ),
+        ],
+        &codes(),
+    );
+    // The line's IBAN has spaces; the account is written with spaces and in lower case.
+    let mut l = line("10", None);
+    l.bank_account = Some("de89 3704 0044 0532 0130 00".into());
+    assert_eq!(rules.evaluate(&l).fired.len(), 1);
+    l.bank_account = Some("DE89 3704 0044 0532 0130 0".into());
+    assert!(rules.evaluate(&l).is_empty(), "a shorter account is another account");
+    // A structured reference alone is the remittance text the rules see.
+    l.creditor_reference = Some("RF18539007547034".into());
+    assert_eq!(rules.evaluate(&l).document_refs[0].1, "539007547034");
+    l.remittance = Some("invoice 1".into());
+    assert!(rules.evaluate(&l).document_refs.is_empty(), "both texts together no longer match ^...$");
+}

@@ -88,7 +88,7 @@ impl Engine {
     /// Open items of the payer equal to the line: one, or several taken oldest first. Returns whether any was.
     fn equal_amount_hyps(&self, ctx: &Ctx, cur: u16, payer: &Payer, out: &mut Vec<Hyp>) -> bool {
         let l = ctx.amount;
-        let equal = self.open_with_amount(payer.cust, cur, l, &[]);
+        let (equal, claimed) = self.unclaimed(ctx.line, self.open_with_amount(payer.cust, cur, l, &[]));
         match equal.len() {
             0 => return false,
             1 => {
@@ -96,6 +96,13 @@ impl Engine {
                 h.allocs.push(HAlloc::plain(equal[0], l));
                 let which = self.instalments_paid(equal[0], l).map(|w| format!(" ({w})")).unwrap_or_default();
                 h.note(format!("amount equal to open {}{which}; no reference quoted", self.doc_no(equal[0])));
+                if !claimed.is_empty() {
+                    let others: Vec<&str> = claimed.iter().map(|&i| self.doc_no(i)).collect();
+                    h.note(format!(
+                        "{} of the same amount is quoted by another line of this run, which pays it",
+                        others.join(", ")
+                    ));
+                }
                 out.push(payer.finish(h));
             }
             n => {

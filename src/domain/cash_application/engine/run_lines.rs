@@ -7,26 +7,82 @@ use super::super::names::normalize_name;
 use super::build::{minor, normalize_iban};
 use super::hypothesis::Ctx;
 use super::Engine;
+use crate::domain::cash_application::references::RefStrength;
 use crate::domain::cash_application::LineInput;
+use rust_decimal::Decimal;
+use uuid::Uuid;
 
 /// Lines of the run per (who pays, currency, amount), where there are several.
 #[derive(Debug, Default)]
 pub(super) struct RunLines {
     same_amount: HashMap<(String, String, i64), u32>,
+    /// Open items that a line of the run quotes and pays exactly (item -> that line): among equal
+    /// open items, another line of that amount pays one of the others.
+    claimed: HashMap<u32, Uuid>,
 }
 
 impl Engine {
     /// The lines this run will decide (credits only count), so that a line knows whether another line of its
     /// amount may pay for the same customer. Without it every line is taken as the only one of its amount.
+    ///
+    /// A line of such an amount that quotes one open item of exactly its amount pays that item, not "one of the
+    /// equal ones": the item is claimed by it, and the line is not counted as another payment of the amount.
     pub fn set_run_lines<'a>(&mut self, lines: impl IntoIterator<Item = &'a LineInput>) {
-        let mut same_amount = HashMap::new();
-        for line in lines.into_iter().filter(|l| l.amount > rust_decimal::Decimal::ZERO) {
+        let lines: Vec<&LineInput> = lines.into_iter().filter(|l| l.amount > Decimal::ZERO).collect();
+        let mut same_amount: HashMap<(String, String, i64), Vec<u32>> = HashMap::new();
+        for (k, line) in lines.iter().enumerate() {
             for who in self.who_pays(line) {
-                *same_amount.entry((who, line.currency.to_ascii_uppercase(), minor(line.amount))).or_insert(0u32) += 1;
+                same_amount.entry((who, line.currency.to_ascii_uppercase(), minor(line.amount))).or_default().push(k as u32);
             }
         }
-        same_amount.retain(|_, n| *n > 1);
-        self.run_lines = RunLines { same_amount };
+        same_amount.retain(|_, ks| ks.len() > 1);
+        // Only lines that share their amount with another are read for references (few of a run).
+        let mut claims: HashMap<u32, Option<u32>> = HashMap::new();
+        for ks in same_amount.values() {
+            for &k in ks {
+                if !claims.contains_key(&k) {
+                    let claim = self.item_quoted_and_paid(lines[k as usize]);
+                    claims.insert(k, claim);
+                }
+            }
+        }
+        let claimed = claims.iter().filter_map(|(&k, c)| c.map(|item| (item, lines[k as usize].id))).collect();
+        let same_amount = same_amount
+            .into_iter()
+            .filter_map(|(key, ks)| {
+                let unclaimed = ks.iter().filter(|k| claims.get(k).is_some_and(Option::is_none)).count() as u32;
+                (unclaimed > 1).then_some((key, unclaimed))
+            })
+            .collect();
+        self.run_lines = RunLines { same_amount, claimed };
+    }
+
+    /// The one open item a line quotes (by a reading at least as strong as the customer's own reference) whose
+    /// open amount is the line's amount in its currency.
+    fn item_quoted_and_paid(&mut self, line: &LineInput) -> Option<u32> {
+        let cur = self.currencies.iter().position(|c| c.eq_ignore_ascii_case(&line.currency))? as u16;
+        let mut paid = self.collect_hits(line).into_iter().filter(|h| {
+            h.strength >= RefStrength::CustomerReference
+                && self.meta[h.item as usize].cur == cur
+                && self.items[h.item as usize].open_amount == line.amount
+        });
+        let first = paid.next()?;
+        paid.next().is_none().then_some(first.item)
+    }
+
+    /// `equal` (open items of one amount, oldest first) without those another line of the run quotes and pays:
+    /// that line takes them. All of them when every one is claimed (then nothing tells which is left).
+    pub(super) fn unclaimed(&self, line: &LineInput, equal: Vec<u32>) -> (Vec<u32>, Vec<u32>) {
+        if self.run_lines.claimed.is_empty() {
+            return (equal, Vec::new());
+        }
+        let (claimed, free): (Vec<u32>, Vec<u32>) =
+            equal.iter().partition(|i| self.run_lines.claimed.get(i).is_some_and(|by| *by != line.id));
+        if free.is_empty() {
+            (equal, Vec::new())
+        } else {
+            (free, claimed)
+        }
     }
 
     /// Whether another line of the run, of the same amount and currency, may pay for `cust` (or comes from the
