@@ -326,7 +326,7 @@ async fn two_months_with_a_person_reviewing_the_first_meet_the_targets() {
     assert!(third(&without.month2).1 < third(&without.month2).0, "{}", s.report);
     assert_eq!(third(&with.month2).1, third(&with.month2).0, "{}", s.report);
     assert!(with.month2.recall() > without.month2.recall() + 0.01, "{}", s.report);
-    assert!(with.month2.recall() >= 0.98, "{}", s.report);
+    assert!(with.month2.recall() >= 0.985, "{}", s.report);
 }
 
 /// Inserts a run as a worker that was killed mid-run leaves it: `running`, a fresh heartbeat,
