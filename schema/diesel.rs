@@ -1020,6 +1020,7 @@ diesel::table! {
         changed_by_type -> Text,
         changed_by_id -> Text,
         changed_at -> Timestamptz,
+        description -> Nullable<Text>,
     }
 }
 

@@ -36,6 +36,7 @@ pub struct MatchingRuleVersion {
     pub changed_by_type: String,
     pub changed_by_id: String,
     pub changed_at: DateTime<Utc>,
+    pub description: Option<String>,
 }
 
 /// The tenant's live, enabled rules in evaluation order (what a run uses).

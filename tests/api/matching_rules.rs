@@ -89,6 +89,9 @@ async fn rules_are_ordered_versioned_retired_and_audited() {
         (versions[1]["changed_by_type"].as_str(), versions[2]["enabled"].as_bool()),
         (Some("api_key"), Some(false))
     );
+    // Each version keeps the description it had: version 3 says why the rule was moved, 4 has none.
+    let descriptions: Vec<&Value> = versions.iter().map(|v| &v["description"]).collect();
+    assert_eq!(descriptions, vec![&Value::Null, &Value::Null, &json!("moved"), &Value::Null]);
     let v1 = app.get(&format!("{path}/versions/1")).await;
     assert_eq!((v1.status, v1.body["name"].as_str()), (200, Some("Transfers")), "{}", v1.text);
     assert_eq!(app.get(&format!("{path}/versions/9")).await.status, 404);

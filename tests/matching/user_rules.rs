@@ -317,6 +317,30 @@ fn a_rule_writes_off_withholding_tax_at_its_rate() {
 }
 
 #[test]
+fn broad_write_off_rules_each_take_the_shortfalls_they_describe() {
+    // Both fire on every credit line; the first does not hide the second.
+    let rules = [
+        (
+            "Rounding",
+            json!({"when": {"sign": "credit"}, "then": [{"type": "write_off_remainder", "limit": "0.05", "reason": "manual"}]}),
+        ),
+        (
+            "Withholding tax 10%",
+            json!({"when": {"sign": "credit"}, "then": [{"type": "write_off_remainder", "limit": "500", "reason": "manual", "rate": "0.10"}]}),
+        ),
+    ];
+    let items = [("INV-2026-0000155", 1, "1000.00", 30), ("INV-2026-0000156", 1, "1000.00", 30)];
+    let mut e = engine(&items, &rules);
+    let o = e.match_line(&line("900.00", "INV-2026-0000155", Some(ACME_IBAN), None));
+    assert_eq!(applied(&o), vec![("INV-2026-0000155".to_string(), d("900.00"))], "{}", o.explanation);
+    assert_eq!(o.write_offs[0].amount, d("100.00"));
+    assert_eq!(rule_name(&o).as_deref(), Some("Withholding tax 10% v2"));
+    let o = e.match_line(&line("999.97", "INV-2026-0000156", Some(ACME_IBAN), None));
+    assert_eq!(o.write_offs[0].amount, d("0.03"), "{}", o.explanation);
+    assert_eq!(rule_name(&o).as_deref(), Some("Rounding v2"));
+}
+
+#[test]
 fn propose_only_holds_back_what_would_apply() {
     let rules =
         [("Large amounts by hand", json!({"when": {"amount_min": "10000"}, "then": [{"type": "propose_only"}]}))];

@@ -154,6 +154,8 @@ pub struct RemainderWriteOff {
 
 /// What the rules say about one line. Several rules may hold; for a single-valued effect the
 /// first rule in the tenant's order wins, and every rule that held is listed in `fired`.
+/// Write-offs are the exception: each rule's is tried in order and the first that fits the
+/// remainder is used, so a broad rule does not hide a narrower one behind it.
 #[derive(Debug, Clone, Default)]
 pub struct LineEffects {
     /// Every rule whose conditions held, in order.
@@ -178,8 +180,8 @@ pub struct LineEffects {
     pub widen_to_group: Option<RuleRef>,
     /// Tolerances for this line.
     pub tolerance: Option<(RuleRef, ToleranceOverride)>,
-    /// A remainder to write off.
-    pub write_off: Option<(RuleRef, RemainderWriteOff)>,
+    /// Remainders the rules write off, in the tenant's order (the first that fits is used).
+    pub write_offs: Vec<(RuleRef, RemainderWriteOff)>,
 }
 
 impl LineEffects {
@@ -479,7 +481,7 @@ impl CompiledRule {
                 }
                 Action::WriteOffRemainder { limit, reason, rate } => {
                     let w = RemainderWriteOff { limit: *limit, reason: *reason, rate: *rate };
-                    fx.write_off.get_or_insert_with(|| (me.clone(), w));
+                    fx.write_offs.push((me.clone(), w));
                 }
             }
         }

@@ -75,6 +75,8 @@ pub struct MatchingRuleVersionView {
     pub rule_id: Uuid,
     pub version: i32,
     pub name: String,
+    /// The rule's description as this version had it.
+    pub description: Option<String>,
     pub enabled: bool,
     #[schema(value_type = crate::domain::matching_rules::RuleDefinition)]
     pub definition: Value,
@@ -90,6 +92,7 @@ impl From<MatchingRuleVersion> for MatchingRuleVersionView {
             rule_id: v.rule_id,
             version: v.version,
             name: v.name,
+            description: v.description,
             enabled: v.enabled,
             definition: v.definition,
             changed_by_type: v.changed_by_type,
@@ -231,6 +234,7 @@ fn save_version(conn: &mut PgConnection, principal: &Principal, r: &MatchingRule
             changed_by_type: principal.actor.kind().to_string(),
             changed_by_id: principal.actor.id(),
             changed_at: r.updated_at,
+            description: r.description.clone(),
         },
     )?;
     Ok(())

@@ -21,7 +21,7 @@ use super::build::ref_key;
 use super::confidence::{strength_penalty, PayerFit, BASE_FEE, BASE_NOREF_TOLERANCE};
 use super::hypothesis::{fmt_pct, Ctx, Ev, HAlloc, Hit, Hyp};
 use super::Engine;
-use crate::domain::matching_rules::compiled::{RuleRef, ToleranceOverride};
+use crate::domain::matching_rules::compiled::{RemainderWriteOff, RuleRef, ToleranceOverride};
 use crate::domain::matching_rules::{CaptureFrom, WriteOffKind};
 
 /// `Hit::field` of a reference a rule captured: `RULE_FIELD + k` is `document_refs[k]`.
@@ -251,14 +251,20 @@ impl Engine {
         ctx.rules.tolerance.as_ref().and_then(|(_, t)| t.fx_percent).unwrap_or(self.settings.fx_tolerance_percent)
     }
 
-    /// Whether `short` left on `it` is what a rule writes off: at most its limit and, when it
-    /// gives a rate, that fraction of the document to one minor unit.
-    fn write_off_fits(&self, ctx: &Ctx, it: &OpenItem, short: Decimal) -> bool {
-        let Some((_, w)) = &ctx.rules.write_off else { return false };
-        if short <= Decimal::ZERO || short > w.limit {
-            return false;
+    /// The first rule (in the tenant's order) that writes off `short` left on `it`: at most its
+    /// limit and, when it gives a rate, that fraction of the document to one minor unit.
+    fn write_off_fits(&self, ctx: &Ctx, it: &OpenItem, short: Decimal) -> Option<(RuleRef, RemainderWriteOff)> {
+        if short <= Decimal::ZERO {
+            return None;
         }
-        w.rate.is_none_or(|rate| (it.amount * rate - short).abs() <= Decimal::new(1, it.amount.scale()))
+        ctx.rules
+            .write_offs
+            .iter()
+            .find(|(_, w)| {
+                short <= w.limit
+                    && w.rate.is_none_or(|rate| (it.amount * rate - short).abs() <= Decimal::new(1, it.amount.scale()))
+            })
+            .cloned()
     }
 
     /// The line pays the quoted document short by what a rule writes off: the document is
@@ -266,10 +272,7 @@ impl Engine {
     /// tolerance (applies unless the payer contradicts). Returns whether it was.
     pub(super) fn rule_write_off_hyp(&self, ctx: &mut Ctx, hit: &Hit, short: Decimal, out: &mut Vec<Hyp>) -> bool {
         let it = &self.items[hit.item as usize];
-        if !self.write_off_fits(ctx, it, short) {
-            return false;
-        }
-        let Some((r, w)) = ctx.rules.write_off.clone() else { return false };
+        let Some((r, w)) = self.write_off_fits(ctx, it, short) else { return false };
         let mut h = Hyp::new("rule_write_off", BASE_FEE - strength_penalty(hit.strength));
         h.allocs.push(HAlloc::plain(hit.item, ctx.amount));
         h.write_offs.push((hit.item, short, reason_of(w.reason)));
@@ -287,10 +290,7 @@ impl Engine {
     pub(super) fn rule_write_off_noref(&self, ctx: &Ctx, i: u32) -> Option<Hyp> {
         let it = &self.items[i as usize];
         let short = it.open_amount - ctx.amount;
-        if !self.write_off_fits(ctx, it, short) {
-            return None;
-        }
-        let (r, w) = ctx.rules.write_off.clone()?;
+        let (r, w) = self.write_off_fits(ctx, it, short)?;
         let mut h = Hyp::new("rule_write_off", BASE_NOREF_TOLERANCE);
         h.allocs.push(HAlloc::plain(i, ctx.amount));
         h.write_offs.push((i, short, reason_of(w.reason)));

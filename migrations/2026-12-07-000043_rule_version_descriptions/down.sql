@@ -1,0 +1,1 @@
+ALTER TABLE matching_rule_versions DROP COLUMN description;
