@@ -32,7 +32,10 @@ impl Engine {
         let mut same_amount: HashMap<(String, String, i64), Vec<u32>> = HashMap::new();
         for (k, line) in lines.iter().enumerate() {
             for who in self.who_pays(line) {
-                same_amount.entry((who, line.currency.to_ascii_uppercase(), minor(line.amount))).or_default().push(k as u32);
+                same_amount
+                    .entry((who, line.currency.to_ascii_uppercase(), minor(line.amount)))
+                    .or_default()
+                    .push(k as u32);
             }
         }
         same_amount.retain(|_, ks| ks.len() > 1);

@@ -52,7 +52,7 @@ fn effects(fx: &LineEffects, assigned: &[String]) -> Vec<Effect> {
     if fx.tolerance.is_some() {
         out.push(Effect::Tolerance);
     }
-    if let Some((_, w)) = &fx.write_off {
+    for (_, w) in &fx.write_offs {
         out.push(Effect::WriteOff(w.reason));
     }
     out.sort_by_key(ToString::to_string);
