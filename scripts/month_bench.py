@@ -10,6 +10,9 @@ account as JSON and PDF) and a statement run for every customer, samples the ser
 prints one table (phase, seconds, rate, peak RSS).
 
 Usage: scripts/month_bench [--lines 1000000] [--statements 40] [--chunk 100000] [--idle 60]
+  --months N           N consecutive months of the same customers (`demo-data --months N`), each
+                       loaded and reconciled on top of the ones before, timed month by month: a
+                       later month should cost what its own size costs, not what the history costs
   --database-url URL   load into a fresh database on that server instead of an embedded cluster
                        (kept afterwards, for profiling)
   --reuse URL|DIR --api-key KEY
@@ -127,9 +130,12 @@ def poll(api, path, what, interval=0.2, timeout=7200, progress=None):
     raise SystemExit(f"{what} did not finish")
 
 
-def load(bench, api, data, chunk):
+def load(bench, api, data, chunk, month=1):
+    """Loads one month's folder; `month` > 1: on top of the months before (the customers again,
+    unchanged; the new documents; the month's bank file; a run over every line still open)."""
+    p = f"month {month}: " if month > 1 else ""
     header, customers = read_rows(os.path.join(data, "customers.csv"))
-    bench.timed("customers import", lambda: post_csv(api, "/customers/import", header + b"".join(customers)),
+    bench.timed(f"{p}customers import", lambda: post_csv(api, "/customers/import", header + b"".join(customers)),
                 len(customers), "customers")
     header, ledger = read_rows(os.path.join(data, "ledger.csv"))
 
@@ -140,13 +146,14 @@ def load(bench, api, data, chunk):
             if i == 0:
                 bench.first_chunk = (min(chunk, len(ledger)), time.perf_counter() - t0)
 
-    bench.timed(f"ledger import ({len(ledger):,} documents, {chunk:,}-row requests)", ledger_import,
+    bench.timed(f"{p}ledger import ({len(ledger):,} documents, {chunk:,}-row requests)", ledger_import,
                 len(ledger), "documents")
     n, secs = bench.first_chunk
     bench.rows.append((f"  first request ({n:,} rows)", secs, f"{n / secs:,.0f} documents/s", 0))
-    bench.timed("the first ledger request again (unchanged)",
-                lambda: post_csv(api, "/documents/import", header + b"".join(ledger[:chunk])),
-                min(chunk, len(ledger)), "documents")
+    if month == 1:
+        bench.timed("the first ledger request again (unchanged)",
+                    lambda: post_csv(api, "/documents/import", header + b"".join(ledger[:chunk])),
+                    min(chunk, len(ledger)), "documents")
 
     def accounts():
         for iban, cur in dz.OUR_ACCOUNTS:
@@ -154,12 +161,13 @@ def load(bench, api, data, chunk):
         api.ok("POST", "/fx-rates", [{"from_currency": c, "to_currency": "EUR", "rate": r, "valid_on": "2026-01-01"}
                                      for c, r in dz.RATES_TO_EUR])
 
-    bench.timed("bank accounts and rates", accounts)
+    if month == 1:
+        bench.timed("bank accounts and rates", accounts)
     bank_path = os.path.join(data, "bank.csv")
     with open(bank_path, "rb") as f:
         bank = f.read()
     lines = bank.count(b"\n") - 1
-    bench.timed(f"bank file ({lines:,} lines, {len(bank) / 1e6:.0f} MB CSV)",
+    bench.timed(f"{p}bank file ({lines:,} lines, {len(bank) / 1e6:.0f} MB CSV)",
                 lambda: api.ok("POST", "/bank-statements?format=csv", bank, "text/csv"), lines, "lines")
     del bank
 
@@ -168,7 +176,7 @@ def load(bench, api, data, chunk):
         return poll(api, f"/reconciliations/{run['id']}", "reconciliation",
                     progress=lambda r: f"{r['lines_processed']}/{r['lines_total']} lines")
 
-    run = bench.timed("reconciliation run (request to persisted)", reconcile, lambda r: r["lines_total"], "lines")
+    run = bench.timed(f"{p}reconciliation run (request to persisted)", reconcile, lambda r: r["lines_total"], "lines")
     log(f"  auto-applied {run['auto_applied']}, proposed {run['proposed']}, unmatched {run['unmatched']}")
     return ledger
 
@@ -231,6 +239,7 @@ def main():
     ap.add_argument("--lines", type=int, default=1_000_000, help="bank lines (customers: one per 20 lines)")
     ap.add_argument("--statements", type=int, default=40, help="customers who send their own statements")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--months", type=int, default=1, help="consecutive months, each loaded on the ones before")
     ap.add_argument("--chunk", type=int, default=100_000, help="ledger rows per request")
     ap.add_argument("--idle", type=int, default=60, help="seconds to wait idle at the end before the last RSS")
     ap.add_argument("--database-url", help="a PostgreSQL server to load into (a fresh database) instead of "
@@ -248,16 +257,20 @@ def main():
 
     work = os.path.join(dz.ROOT, "target", "month_bench")
     os.makedirs(work, exist_ok=True)
-    data = os.path.join(work, f"data-{args.lines}-{args.statements}-{args.seed}")
+    suffix = f"-m{args.months}" if args.months > 1 else ""
+    data = os.path.join(work, f"data-{args.lines}-{args.statements}-{args.seed}{suffix}")
+    folders = [os.path.join(data, f"month{m}") for m in range(1, args.months + 1)] if args.months > 1 else [data]
     rows = []
     t_gen = 0.0
-    if not os.path.exists(os.path.join(data, "bank.csv")):
+    if not os.path.exists(os.path.join(folders[-1], "bank.csv")):
         log(f"generating {args.lines:,} lines into {data}")
         t0 = time.perf_counter()
         subprocess.run([dz.BIN, "demo-data", "--lines", str(args.lines), "--statements", str(args.statements),
-                        "--seed", str(args.seed), "--out", data], check=True, stdout=subprocess.DEVNULL)
+                        "--seed", str(args.seed), "--months", str(args.months), "--out", data],
+                       check=True, stdout=subprocess.DEVNULL)
         t_gen = time.perf_counter() - t0
-        rows.append(("generate the month (demo-data)", t_gen, "", 0))
+        what = "the month" if args.months == 1 else f"{args.months} months"
+        rows.append((f"generate {what} (demo-data)", t_gen, "", 0))
 
     db = None
     reuse_dir = args.reuse and os.path.isdir(args.reuse)
@@ -292,14 +305,15 @@ def main():
         bench = Bench(sampler)
         bench.rows.extend(rows)
         api = dz.Api(server.base, key)
-        _, ledger = read_rows(os.path.join(data, "ledger.csv"))
+        _, ledger = read_rows(os.path.join(folders[0], "ledger.csv"))
         if not args.reuse:
-            t0 = time.perf_counter()
-            load(bench, api, data, args.chunk)
-            bench.rows.append(("whole month loaded (customers to reconciled)", time.perf_counter() - t0, "",
-                               sampler.peak))
+            for m, folder in enumerate(folders, start=1):
+                t0 = time.perf_counter()
+                load(bench, api, folder, args.chunk, m)
+                what = "whole month loaded" if m == 1 else f"month {m}: loaded"
+                bench.rows.append((f"{what} (customers to reconciled)", time.perf_counter() - t0, "", sampler.peak))
         code, docs = pick_customer(ledger)
-        month = month_of(ledger)
+        month = month_of(read_rows(os.path.join(folders[-1], "ledger.csv"))[1] if len(folders) > 1 else ledger)
         del ledger
         reports(bench, api, code, docs, month)
         if not args.skip_run:
