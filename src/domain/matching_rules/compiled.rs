@@ -1,9 +1,10 @@
 //! Rules compiled once per run and evaluated per bank line.
 //!
-//! Evaluation must stay cheap with dozens of rules over a million lines: cheap conditions (sign,
-//! amount, currency, account, code, dates) are checked first, and every text field is searched
-//! once for all rules' patterns together (one [`RegexSet`] per field); a rule's own pattern runs
-//! only to read its capture.
+//! Evaluation must stay cheap with dozens of rules over a million lines: every text field is
+//! searched once for all rules' patterns together (one [`RegexSet`] per field), and only the rules
+//! without patterns and those whose patterns matched are looked at further (cheap conditions:
+//! sign, amount, currency, account, code, dates); a rule's own pattern runs only to read its
+//! capture.
 
 use std::collections::HashSet;
 
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use super::{Action, CaptureFrom, RuleDefinition, Sign, WriteOffKind};
 use crate::domain::cash_application::{DocKind, LineInput};
 use crate::domain::document::DocType;
-use line_texts::{compact_upper, eq_compact_upper, starts_with_ignore_ascii_case, LineTexts};
+use line_texts::{compact_upper, starts_with_ignore_ascii_case, LineTexts};
 
 mod line_texts;
 
@@ -223,6 +224,10 @@ const E2E: usize = 3;
 pub struct CompiledRules {
     rules: Vec<CompiledRule>,
     sets: Vec<Option<RegexSet>>,
+    /// Rules without a text pattern (indexes into `rules`, in order): looked at for every line.
+    unpatterned: Vec<u32>,
+    /// Per field: the rule of each pattern of the field's set.
+    rule_of_pattern: [Vec<u32>; FIELDS],
     /// Codes that named no customer or group when the rules were compiled (rule name, code).
     pub unresolved: Vec<(String, String)>,
 }
@@ -232,10 +237,19 @@ impl CompiledRules {
     /// disables its rule and is reported in `unresolved`).
     pub fn new(stored: &[StoredRule], lookup: &dyn CodeLookup) -> CompiledRules {
         let mut out =
-            CompiledRules { rules: Vec::with_capacity(stored.len()), sets: Vec::new(), unresolved: Vec::new() };
+            CompiledRules { rules: Vec::with_capacity(stored.len()), unresolved: Vec::new(), ..Default::default() };
         let mut set_patterns: [Vec<String>; FIELDS] = Default::default();
         for s in stored {
             if let Some(r) = out.compile_one(s, lookup, &mut set_patterns) {
+                let at = out.rules.len() as u32;
+                if r.patterns.iter().all(Option::is_none) {
+                    out.unpatterned.push(at);
+                }
+                for (f, p) in r.patterns.iter().enumerate() {
+                    if p.is_some() {
+                        out.rule_of_pattern[f].push(at);
+                    }
+                }
                 out.rules.push(r);
             }
         }
@@ -358,30 +372,53 @@ impl CompiledRules {
             return fx;
         }
         let mut texts = LineTexts::new(line);
-        for r in &self.rules {
-            // A rule whose pattern's field matches no pattern at all cannot hold: one search per
-            // field and line decides most rules before any other condition is read.
-            if !r.fields_can_match(self, &mut texts) || !r.cheap_conditions_hold(line, &mut texts) {
+        let matched = self.rules_with_matching_patterns(&mut texts);
+        if matched.is_empty() {
+            // Most lines: no pattern matches, only the rules without patterns can hold.
+            self.evaluate_rules(&self.unpatterned, line, &mut texts, &mut fx);
+        } else {
+            let mut candidates: Vec<u32> = self.unpatterned.iter().copied().chain(matched).collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            self.evaluate_rules(&candidates, line, &mut texts, &mut fx);
+        }
+        fx
+    }
+
+    /// The rules one of whose patterns matches the line (each field's set searched once).
+    fn rules_with_matching_patterns(&self, texts: &mut LineTexts) -> Vec<u32> {
+        let mut out = Vec::new();
+        for f in 0..FIELDS {
+            if self.rule_of_pattern[f].is_empty() || !texts.any_match(self, f) {
+                continue;
+            }
+            if let Some(m) = texts.set_matches(self, f) {
+                out.extend(m.iter().map(|idx| self.rule_of_pattern[f][idx]));
+            }
+        }
+        out
+    }
+
+    /// Evaluates `candidates` (rule indexes, in order) until one ignores the line.
+    fn evaluate_rules(&self, candidates: &[u32], line: &LineInput, texts: &mut LineTexts, fx: &mut LineEffects) {
+        for &k in candidates {
+            let r = &self.rules[k as usize];
+            if !r.cheap_conditions_hold(line, texts) {
                 continue;
             }
             let mut captures: [Option<String>; FIELDS] = Default::default();
-            if !r.patterns_hold(self, &mut texts, &mut captures) {
+            if !r.patterns_hold(self, texts, &mut captures) {
                 continue;
             }
             fx.fired.push(r.rule.clone());
-            if r.apply(&mut fx, &captures) {
+            if r.apply(fx, &captures) {
                 break;
             }
         }
-        fx
     }
 }
 
 impl CompiledRule {
-    fn fields_can_match(&self, all: &CompiledRules, texts: &mut LineTexts) -> bool {
-        self.patterns.iter().enumerate().all(|(f, p)| p.is_none() || texts.any_match(all, f))
-    }
-
     fn cheap_conditions_hold(&self, line: &LineInput, texts: &mut LineTexts) -> bool {
         let abs = texts.abs_amount;
         if self.amount_min.is_some_and(|m| abs < m) || self.amount_max.is_some_and(|m| abs > m) {
@@ -401,8 +438,8 @@ impl CompiledRule {
             return false;
         }
         if !self.bank_accounts.is_empty() {
-            let Some(acc) = line.bank_account.as_deref() else { return false };
-            if !self.bank_accounts.iter().any(|a| eq_compact_upper(acc, a)) {
+            let Some(acc) = texts.account() else { return false };
+            if !self.bank_accounts.iter().any(|a| a == acc) {
                 return false;
             }
         }

@@ -262,3 +262,34 @@ fn texts_are_compared_as_rules_write_them_spaces_and_case_aside() {
     l.remittance = Some("invoice 1".into());
     assert!(rules.evaluate(&l).document_refs.is_empty(), "both texts together no longer match ^...$");
 }
+
+#[test]
+fn rules_with_and_without_patterns_keep_their_order() {
+    let rules = CompiledRules::new(
+        &[
+            stored(
+                1,
+                serde_json::json!({"when": {"remittance": "^interest$"}, "then": [{"type": "ignore", "reason": "interest"}]}),
+            ),
+            stored(2, serde_json::json!({"then": [{"type": "set_tolerance", "percent": "0.01"}]})),
+            stored(
+                3,
+                serde_json::json!({"when": {"remittance": "fee", "counterparty_name": "^nobody$"},
+                                   "then": [{"type": "propose_only"}]}),
+            ),
+            stored(
+                4,
+                serde_json::json!({"when": {"remittance": "fee"}, "then": [{"type": "set_tolerance", "percent": "0.05"}]}),
+            ),
+        ],
+        &codes(),
+    );
+    let ids = |fx: &super::compiled::LineEffects| fx.fired.iter().map(|r| r.id.as_u128()).collect::<Vec<_>>();
+    // A patterned rule before an unpatterned one stops it.
+    assert_eq!(ids(&rules.evaluate(&line("10", Some("INTEREST")))), vec![1]);
+    // Rule 3 needs both of its patterns; the unpatterned rule 2 comes first and wins the tolerance.
+    let fx = rules.evaluate(&line("10", Some("bank fee")));
+    assert_eq!(ids(&fx), vec![2, 4]);
+    assert_eq!(fx.tolerance.unwrap().0.id.as_u128(), 2);
+    assert_eq!(ids(&rules.evaluate(&line("10", Some("nothing")))), vec![2]);
+}

@@ -1,4 +1,4 @@
-//! A bank line's texts as rules read them, prepared once per line and only when a rule asks.
+//! A bank line's texts as rules read them.
 
 use std::borrow::Cow;
 
@@ -7,12 +7,13 @@ use rust_decimal::Decimal;
 use super::{CompiledRules, FIELDS, IBAN, NAME, REMITTANCE};
 use crate::domain::cash_application::LineInput;
 
-/// The line's text fields as the patterns see them, and each field's set matches, computed on
-/// first use (most rules are decided by their cheap conditions).
+/// The line's text fields as the patterns see them, and which patterns of each field match,
+/// each prepared at most once per line and only when asked for.
 pub(super) struct LineTexts<'a> {
     line: &'a LineInput,
     pub(super) abs_amount: Decimal,
     iban: Option<Cow<'a, str>>,
+    account: Option<Option<Cow<'a, str>>>,
     remittance: Option<Cow<'a, str>>,
     /// Per field: whether any of its patterns matches (searched on first use).
     any: [Option<bool>; FIELDS],
@@ -26,23 +27,26 @@ impl<'a> LineTexts<'a> {
             line,
             abs_amount: line.amount.abs(),
             iban: None,
+            account: None,
             remittance: None,
             any: Default::default(),
             matched: Default::default(),
         }
     }
 
+    /// The account the line was booked on as rules name it (spaces removed, upper case).
+    pub(super) fn account(&mut self) -> Option<&str> {
+        let line = self.line;
+        self.account.get_or_insert_with(|| line.bank_account.as_deref().map(compact_upper_cow)).as_deref()
+    }
+
     pub(super) fn text(&mut self, f: usize) -> &str {
         let line = self.line;
         match f {
             NAME => line.counterparty_name.as_deref().unwrap_or(""),
-            IBAN => self.iban.get_or_insert_with(|| match line.counterparty_iban.as_deref() {
-                Some(i) if i.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_lowercase()) || !i.is_ascii() => {
-                    Cow::Owned(compact_upper(i))
-                }
-                Some(i) => Cow::Borrowed(i),
-                None => Cow::Borrowed(""),
-            }),
+            IBAN => self
+                .iban
+                .get_or_insert_with(|| line.counterparty_iban.as_deref().map_or(Cow::Borrowed(""), compact_upper_cow)),
             // The structured reference is remittance information too; rules see both.
             REMITTANCE => self.remittance.get_or_insert_with(|| {
                 match (line.remittance.as_deref(), line.creditor_reference.as_deref()) {
@@ -68,33 +72,33 @@ impl<'a> LineTexts<'a> {
         any
     }
 
-    /// Whether the field's pattern `idx` matches; which patterns match is searched once per line
-    /// and field, and only when one does.
-    pub(super) fn pattern_matches(&mut self, all: &CompiledRules, f: usize, idx: usize) -> bool {
+    /// Which patterns of the field match (searched once per line and field, only when one does).
+    pub(super) fn set_matches(&mut self, all: &CompiledRules, f: usize) -> Option<&regex::SetMatches> {
         if !self.any_match(all, f) {
-            return false;
+            return None;
         }
         if self.matched[f].is_none() {
-            let Some(set) = all.sets.get(f).and_then(|s| s.as_ref()) else { return false };
+            let set = all.sets.get(f).and_then(|s| s.as_ref())?;
             let m = set.matches(self.text(f));
             self.matched[f] = Some(m);
         }
-        self.matched[f].as_ref().is_some_and(|m| m.matched(idx))
+        self.matched[f].as_ref()
+    }
+
+    /// Whether the field's pattern `idx` matches.
+    pub(super) fn pattern_matches(&mut self, all: &CompiledRules, f: usize, idx: usize) -> bool {
+        self.set_matches(all, f).is_some_and(|m| m.matched(idx))
     }
 }
 
-/// `text` equals `compact` (already without spaces and upper case) once its spaces are dropped
-/// and it is upper-cased; compared without allocating, as it runs for every line.
-pub(super) fn eq_compact_upper(text: &str, compact: &str) -> bool {
-    let mut want = compact.chars();
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        for u in c.to_uppercase() {
-            if want.next() != Some(u) {
-                return false;
-            }
-        }
+/// `compact_upper`, borrowed when the text already is (as banks deliver IBANs): no allocation
+/// per line.
+fn compact_upper_cow(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b.is_ascii_punctuation()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(compact_upper(s))
     }
-    want.next().is_none()
 }
 
 pub(super) fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
