@@ -43,10 +43,7 @@ impl Engine {
         let mut claims: HashMap<u32, Option<u32>> = HashMap::new();
         for ks in same_amount.values() {
             for &k in ks {
-                if !claims.contains_key(&k) {
-                    let claim = self.item_quoted_and_paid(lines[k as usize]);
-                    claims.insert(k, claim);
-                }
+                claims.entry(k).or_insert_with(|| self.item_quoted_and_paid(lines[k as usize]));
             }
         }
         let claimed = claims.iter().filter_map(|(&k, c)| c.map(|item| (item, lines[k as usize].id))).collect();
@@ -73,8 +70,9 @@ impl Engine {
         paid.next().is_none().then_some(first.item)
     }
 
-    /// `equal` (open items of one amount, oldest first) without those another line of the run quotes and pays:
-    /// that line takes them. All of them when every one is claimed (then nothing tells which is left).
+    /// Splits `equal` (open items of one amount, oldest first) into the items left for this line and those another
+    /// line of the run quotes and pays (that line takes them). When every one is claimed, all are left (nothing
+    /// tells which one this line pays).
     pub(super) fn unclaimed(&self, line: &LineInput, equal: Vec<u32>) -> (Vec<u32>, Vec<u32>) {
         if self.run_lines.claimed.is_empty() {
             return (equal, Vec::new());
