@@ -282,15 +282,19 @@ impl CompiledRules {
         for (f, p) in texts.iter().enumerate() {
             if let Some(p) = p {
                 match build_pattern(p) {
-                    Ok(re) => {
-                        patterns[f] = Some((set_patterns[f].len(), re));
-                        set_patterns[f].push(ascii_word_boundaries(p));
-                    }
+                    Ok(re) => patterns[f] = Some((set_patterns[f].len(), re)),
                     Err(m) => {
                         self.unresolved.push((s.rule.name.clone(), m));
                         return None;
                     }
                 }
+            }
+        }
+        // Only a rule whose patterns all compile adds them to the sets: a set's patterns map one
+        // to one to the rules that have them.
+        for (f, p) in texts.iter().enumerate() {
+            if let Some(p) = p {
+                set_patterns[f].push(ascii_word_boundaries(p));
             }
         }
         let filter = s

@@ -293,3 +293,27 @@ fn rules_with_and_without_patterns_keep_their_order() {
     assert_eq!(fx.tolerance.unwrap().0.id.as_u128(), 2);
     assert_eq!(ids(&rules.evaluate(&line("10", Some("nothing")))), vec![2]);
 }
+
+#[test]
+fn a_rule_whose_second_pattern_no_longer_compiles_is_left_out_alone() {
+    let rules = CompiledRules::new(
+        &[
+            // Saved when it compiled (a rule is validated when saved): built here without validation.
+            StoredRule {
+                rule: RuleRef { id: Uuid::from_u128(1), version: 1, name: "rule 1".into() },
+                definition: def(serde_json::json!({"when": {"counterparty_name": "paypal", "remittance": "("},
+                                                   "then": [{"type": "propose_only"}]})),
+            },
+            stored(
+                2,
+                serde_json::json!({"when": {"counterparty_name": "paypal"}, "then": [{"type": "set_tolerance", "percent": "0.01"}]}),
+            ),
+        ],
+        &codes(),
+    );
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules.unresolved.len(), 1);
+    let fx = rules.evaluate(&line("10", Some("anything")));
+    assert_eq!(fx.fired.iter().map(|r| r.id.as_u128()).collect::<Vec<_>>(), vec![2]);
+    assert!(fx.propose_only.is_none());
+}
