@@ -1,7 +1,9 @@
 //! The other lines of the run: two payments of one amount for one customer, facing equal open invoices, cannot
 //! be told apart (which one pays which invoice is not in the lines), so "the oldest first" only proposes then.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use super::super::names::normalize_name;
 use super::build::{minor, normalize_iban};
@@ -15,7 +17,8 @@ use uuid::Uuid;
 /// Lines of the run per (who pays, currency, amount), where there are several.
 #[derive(Debug, Default)]
 pub(super) struct RunLines {
-    same_amount: HashMap<(String, String, i64), u32>,
+    /// Keys ([`key_of`]) of several lines that quote none of the equal open items, and how many.
+    same_amount: HashMap<u64, u32>,
     /// Open items that a line of the run quotes and pays exactly (item -> that line): among equal
     /// open items, another line of that amount pays one of the others.
     claimed: HashMap<u32, Uuid>,
@@ -29,31 +32,29 @@ impl Engine {
     /// equal ones": the item is claimed by it, and the line is not counted as another payment of the amount.
     pub fn set_run_lines<'a>(&mut self, lines: impl IntoIterator<Item = &'a LineInput>) {
         let lines: Vec<&LineInput> = lines.into_iter().filter(|l| l.amount > Decimal::ZERO).collect();
-        let mut same_amount: HashMap<(String, String, i64), Vec<u32>> = HashMap::new();
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(lines.len());
         for (k, line) in lines.iter().enumerate() {
             for who in self.who_pays(line) {
-                same_amount
-                    .entry((who, line.currency.to_ascii_uppercase(), minor(line.amount)))
-                    .or_default()
-                    .push(k as u32);
+                keyed.push((key_of(&who, &line.currency, line.amount), k as u32));
             }
         }
-        same_amount.retain(|_, ks| ks.len() > 1);
-        // Only lines that share their amount with another are read for references (few of a run).
+        keyed.sort_unstable();
+        keyed.dedup();
+        // Only lines that share their key with another are read for references (few of a run).
         let mut claims: HashMap<u32, Option<u32>> = HashMap::new();
-        for ks in same_amount.values() {
-            for &k in ks {
-                claims.entry(k).or_insert_with(|| self.item_quoted_and_paid(lines[k as usize]));
+        let mut same_amount = HashMap::new();
+        for group in keyed.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            let mut unclaimed = 0u32;
+            for &(_, k) in group {
+                if claims.entry(k).or_insert_with(|| self.item_quoted_and_paid(lines[k as usize])).is_none() {
+                    unclaimed += 1;
+                }
+            }
+            if unclaimed > 1 {
+                same_amount.insert(group[0].0, unclaimed);
             }
         }
         let claimed = claims.iter().filter_map(|(&k, c)| c.map(|item| (item, lines[k as usize].id))).collect();
-        let same_amount = same_amount
-            .into_iter()
-            .filter_map(|(key, ks)| {
-                let unclaimed = ks.iter().filter(|k| claims.get(k).is_some_and(Option::is_none)).count() as u32;
-                (unclaimed > 1).then_some((key, unclaimed))
-            })
-            .collect();
         self.run_lines = RunLines { same_amount, claimed };
     }
 
@@ -92,10 +93,10 @@ impl Engine {
         if self.run_lines.same_amount.is_empty() {
             return false;
         }
-        let (cur, amount) = (ctx.line.currency.to_ascii_uppercase(), minor(ctx.line.amount));
         let mut keys = self.who_pays(ctx.line);
         keys.push(format!("C{cust}"));
-        keys.into_iter().any(|who| self.run_lines.same_amount.contains_key(&(who, cur.clone(), amount)))
+        keys.iter()
+            .any(|who| self.run_lines.same_amount.contains_key(&key_of(who, &ctx.line.currency, ctx.line.amount)))
     }
 
     /// Who a line pays for, as far as its payer data tells without matching: the customers its IBAN belongs to
@@ -116,4 +117,16 @@ impl Engine {
             (None, None) => Vec::new(),
         }
     }
+}
+
+/// The (who pays, currency, amount) key of a line, hashed: a run holds up to millions of lines.
+/// Two keys that collide can only make a line proposed instead of applied.
+fn key_of(who: &str, currency: &str, amount: Decimal) -> u64 {
+    let mut h = DefaultHasher::new();
+    who.hash(&mut h);
+    for b in currency.bytes() {
+        h.write_u8(b.to_ascii_uppercase());
+    }
+    minor(amount).hash(&mut h);
+    h.finish()
 }
