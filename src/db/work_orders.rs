@@ -165,6 +165,7 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
     with_code(conn, w)
 }
 
+/// A page of work orders; `NotFound` when, in due order, the cursor names no work order.
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &WorkOrderFilter) -> QueryResult<Vec<WorkOrderWithCustomer>> {
     let mut q = work_orders::table
         .left_join(customers::table.on(customers::id.nullable().eq(work_orders::customer_id)))
@@ -199,15 +200,13 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &WorkOrderFilter) -> Qu
         (Some(a), false) => q = q.filter(work_orders::id.gt(a)),
         (Some(a), true) => {
             // The cursor is the last order of the page before: continue after its (due_at, id).
-            let due: Option<DateTime<Utc>> = work_orders::table
+            // One that names no work order is `NotFound` (it cannot say where the page starts).
+            let due: DateTime<Utc> = work_orders::table
                 .filter(work_orders::tenant_id.eq(tenant_id))
                 .filter(work_orders::id.eq(a))
                 .select(work_orders::due_at)
-                .first(conn)
-                .optional()?;
-            if let Some(due) = due {
-                q = q.filter(work_orders::due_at.gt(due).or(work_orders::due_at.eq(due).and(work_orders::id.gt(a))));
-            }
+                .first(conn)?;
+            q = q.filter(work_orders::due_at.gt(due).or(work_orders::due_at.eq(due).and(work_orders::id.gt(a))));
         }
         (None, _) => {}
     }

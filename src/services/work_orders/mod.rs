@@ -190,11 +190,12 @@ pub fn list(conn: &mut PgConnection, p: &Principal, q: WorkOrderQuery, max: i64)
     let mut f = filter_of(conn, p.tenant_id, &q)?;
     f.limit = limit + 1;
     // In due order the cursor's own due date is where the next page starts: it must exist.
-    if let (true, Some(after)) = (f.by_due, f.after) {
-        wo_db::find(conn, p.tenant_id, after)
-            .map_err(|_| AppError::invalid("cursor", "not a cursor returned by this API"))?;
-    }
-    let rows = wo_db::list(conn, p.tenant_id, &f)?;
+    let rows = match wo_db::list(conn, p.tenant_id, &f) {
+        Err(diesel::result::Error::NotFound) => {
+            return Err(AppError::invalid("cursor", "not a cursor returned by this API"));
+        }
+        rows => rows?,
+    };
     let pg = page(rows, limit, |(w, _)| w.id, |r| r);
     let mut items = Vec::with_capacity(pg.items.len());
     for (w, code) in pg.items {

@@ -128,12 +128,13 @@ fn running_number(doc_no: &str) -> Option<String> {
 
 /// The format in which `texts` quote document `doc_no`, if one of their tokens holds its running
 /// number as a digit group (once) among letters or other groups: the token with that group as
-/// `{n}` and every other digit as `9`. Tokens with braces, or without a letter, teach nothing.
+/// `{n}` and every other digit as `9`. Tokens without a letter teach nothing (braces separate
+/// tokens, so none holds one).
 pub fn learn_format(texts: &[&str], doc_no: &str) -> Option<String> {
     let number = running_number(doc_no)?;
     for text in texts {
         for (_, token) in tokens(text) {
-            if token.iter().any(|&c| c == b'{' || c == b'}') || !token.iter().any(u8::is_ascii_alphabetic) {
+            if !token.iter().any(u8::is_ascii_alphabetic) {
                 continue;
             }
             let mut groups: Vec<Range<usize>> = Vec::new();
@@ -176,50 +177,56 @@ pub fn learn_format(texts: &[&str], doc_no: &str) -> Option<String> {
 }
 
 impl Engine {
-    /// Documents of a customer whose learned format a token of the line has, read by their running
-    /// number; where a stronger reading found a document already, it is kept.
-    pub(super) fn learned_format_hits(&self, line: &LineInput, hits: &mut Vec<Hit>) {
-        let mut buf = String::new();
+    /// Every token of the line's texts that has a learned format: its field, its span, the token,
+    /// where the running number stands in it, and the format's fact and customer.
+    fn format_reads(
+        &self,
+        line: &LineInput,
+        mut visit: impl FnMut(usize, &Range<usize>, &[u8], Range<usize>, u32, u32),
+    ) {
         for (f, text) in [&line.remittance, &line.creditor_reference, &line.end_to_end_id].into_iter().enumerate() {
             let Some(text) = text.as_deref() else { continue };
             for (span, token) in tokens(text) {
                 for (parts, fact, cust) in self.learned_formats() {
-                    let Some(number) = read_number(parts, &token) else { continue };
-                    let digits = std::str::from_utf8(&token[number]).unwrap_or_default();
-                    let key = strip_zeros(digits);
-                    let strength =
-                        if self.format_trusted(fact) { RefStrength::LearnedFormat } else { RefStrength::BareNumber };
-                    for &it in self.refs.get(ref_key(KeyKind::Last, key)) {
-                        if self.meta[it as usize].cust != cust
-                            || verify_key(&self.items[it as usize].doc_no, KeyKind::Last, key, false, &mut buf)
-                                .is_none()
-                        {
-                            continue;
-                        }
-                        let hit = Hit { item: it, strength, field: f, span: span.clone() };
-                        match hits.iter_mut().find(|h| h.item == it) {
-                            Some(h) if h.strength < strength => *h = hit,
-                            Some(_) => {}
-                            None => hits.push(hit),
-                        }
+                    if let Some(number) = read_number(parts, &token) {
+                        visit(f, &span, &token, number, fact, cust);
                     }
                 }
             }
         }
     }
 
+    /// Documents of a customer whose learned format a token of the line has, read by their running
+    /// number; where a stronger reading found a document already, it is kept.
+    pub(super) fn learned_format_hits(&self, line: &LineInput, hits: &mut Vec<Hit>) {
+        let mut buf = String::new();
+        self.format_reads(line, |f, span, token, number, fact, cust| {
+            let key = strip_zeros(std::str::from_utf8(&token[number]).unwrap_or_default());
+            let strength = if self.format_trusted(fact) { RefStrength::LearnedFormat } else { RefStrength::BareNumber };
+            for &it in self.refs.get(ref_key(KeyKind::Last, key)) {
+                if self.meta[it as usize].cust != cust
+                    || verify_key(&self.items[it as usize].doc_no, KeyKind::Last, key, false, &mut buf).is_none()
+                {
+                    continue;
+                }
+                let hit = Hit { item: it, strength, field: f, span: span.clone() };
+                match hits.iter_mut().find(|h| h.item == it) {
+                    Some(h) if h.strength < strength => *h = hit,
+                    Some(_) => {}
+                    None => hits.push(hit),
+                }
+            }
+        });
+    }
+
     /// The learned formats of `cust` that a token of the line's texts has (for evidence).
     pub(super) fn formats_quoted(&self, line: &LineInput, cust: u32) -> Vec<u32> {
         let mut out = Vec::new();
-        for text in [&line.remittance, &line.creditor_reference, &line.end_to_end_id].into_iter().flatten() {
-            for (_, token) in tokens(text) {
-                for (parts, fact, c) in self.learned_formats() {
-                    if c == cust && !out.contains(&fact) && read_number(parts, &token).is_some() {
-                        out.push(fact);
-                    }
-                }
+        self.format_reads(line, |_, _, _, _, fact, c| {
+            if c == cust && !out.contains(&fact) {
+                out.push(fact);
             }
-        }
+        });
         out
     }
 }
