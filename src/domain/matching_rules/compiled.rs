@@ -393,7 +393,7 @@ impl CompiledRules {
     fn rules_with_matching_patterns(&self, texts: &mut LineTexts) -> Vec<u32> {
         let mut out = Vec::new();
         for f in 0..FIELDS {
-            if self.rule_of_pattern[f].is_empty() || !texts.any_match(self, f) {
+            if self.rule_of_pattern[f].is_empty() {
                 continue;
             }
             if let Some(m) = texts.set_matches(self, f) {
