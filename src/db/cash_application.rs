@@ -104,6 +104,8 @@ pub struct MatchingDocument {
     pub open_amount: Decimal,
     pub issue_date: NaiveDate,
     pub due_date: Option<NaiveDate>,
+    /// The customer's own reference (purchase order, contract), read as a reference too.
+    pub external_reference: Option<String>,
 }
 
 /// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
@@ -133,6 +135,7 @@ pub fn documents_for_matching(
             documents::open_amount,
             documents::issue_date,
             documents::due_date,
+            documents::external_reference,
         ))
         .order(documents::id.asc())
         .limit(limit)
@@ -177,7 +180,8 @@ macro_rules! matching_line_columns {
     };
 }
 
-/// Unapplied incoming lines in scope, oldest first.
+/// Unapplied incoming lines in scope, in no particular order: a run sorts them itself (sorted
+/// here, a million wide rows went through an on-disk sort).
 pub fn lines_for_matching(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -200,7 +204,7 @@ pub fn lines_for_matching(
     if let Some(d) = to {
         q = q.filter(bank_lines::booking_date.le(d));
     }
-    q.order((bank_lines::booking_date.asc(), bank_lines::id.asc())).load(conn)
+    q.load(conn)
 }
 
 /// Lines chosen for a dry run (these ids, or this imported statement's lines, in a booking
@@ -245,18 +249,6 @@ pub fn statement_exists(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Q
 /// Customer codes of a tenant (matching rules name customers by code).
 pub fn customer_codes(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(String, Uuid)>> {
     customers::table.filter(customers::tenant_id.eq(tenant_id)).select((customers::code, customers::id)).load(conn)
-}
-
-/// The documents' own references (purchase order, contract number), for rules that read them.
-pub fn document_references(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<(Uuid, String)>> {
-    let rows: Vec<(Uuid, Option<String>)> = documents::table
-        .filter(documents::tenant_id.eq(tenant_id))
-        .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
-        .filter(documents::status.ne("cancelled"))
-        .filter(documents::external_reference.is_not_null())
-        .select((documents::id, documents::external_reference))
-        .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(id, r)| r.map(|r| (id, r))).collect())
 }
 
 /// Bank account id -> its account id (IBAN or the bank's account number).
@@ -318,6 +310,13 @@ pub struct WriteOffRow {
 }
 
 /// Binary COPY: a run writes up to millions of allocations.
+/// Tells the database that the allocations this transaction writes from now on name documents
+/// and lines read from the tenant's own tables in this transaction (a matching run's), so only
+/// their run is checked (migration 000045).
+pub fn allocations_from_run(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT set_config('duizhang.allocations_from_run', 'on', true)").execute(conn).map(|_| ())
+}
+
 pub fn insert_allocations(conn: &mut PgConnection, rows: &[Allocation]) -> QueryResult<()> {
     if !rows.is_empty() {
         diesel::copy_from(allocations::table).from_insertable(rows).execute(conn)?;

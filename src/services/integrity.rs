@@ -105,6 +105,15 @@ fn document_checks() -> Vec<SqlCheck> {
             ),
         },
         SqlCheck {
+            name: "document_customer",
+            description: "every document belongs to an existing customer of its own tenant",
+            sql: "SELECT d.tenant_id::text, d.id::text AS subject, \
+                         format('%s %s: customer %s missing', d.doc_type, d.doc_no, d.customer_id) AS detail \
+                  FROM documents d LEFT JOIN customers c ON c.tenant_id = d.tenant_id AND c.id = d.customer_id \
+                  WHERE c.id IS NULL"
+                .into(),
+        },
+        SqlCheck {
             name: "document_status",
             description: "a document's status follows its open amount (open, partially_paid, paid)",
             sql: "SELECT tenant_id::text, id::text AS subject, \

@@ -117,6 +117,37 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
         let err = conn.batch_execute(&sql).expect_err(what).to_string();
         assert!(err.contains("does not exist for its tenant"), "{what}: {err}");
     }
+    // A matching run's statements check only their run (migration 000045): the run read the
+    // documents and lines it names in its own transaction. The setting ends with the transaction.
+    let from_run = |run: &str| {
+        format!(
+            "SELECT set_config('duizhang.allocations_from_run', 'on', true); \
+             INSERT INTO allocations (id, tenant_id, run_id, bank_line_id, document_id, amount, line_amount, state, \
+                                      confidence, rule, explanation) \
+             VALUES (gen_random_uuid(), '{a}', '{run}', '{line}', '{doc}', 1, 1, 'proposed', 1, 'manual', '{{}}')"
+        )
+    };
+    let err = conn.transaction(|c| c.batch_execute(&from_run(missing))).expect_err("a missing run").to_string();
+    assert!(err.contains("reconciliation run"), "{err}");
+    let err = conn.batch_execute(&allocate(a, line, missing)).expect_err("checked again after the run").to_string();
+    assert!(err.contains("does not exist for its tenant"), "{err}");
+    // A document's customer is checked the same way (migration 000044).
+    let document = |customer: &str, tenant: &str| {
+        format!(
+            "INSERT INTO documents (id, tenant_id, customer_id, doc_type, doc_no, issue_date, currency, amount, \
+                                    open_amount, status) \
+             VALUES (gen_random_uuid(), '{tenant}', '{customer}', 'invoice', 'INV-2', '2026-01-01', 'EUR', 5, 5, 'open')"
+        )
+    };
+    let customer = "00000000-0000-0000-0000-0000000000c1";
+    for (sql, what) in [
+        (document(missing, a), "a missing customer"),
+        (document(customer, "00000000-0000-0000-0000-0000000000b2"), "another tenant's customer"),
+    ] {
+        let err = conn.batch_execute(&sql).expect_err(what).to_string();
+        assert!(err.contains("does not exist for its tenant"), "{what}: {err}");
+    }
+    conn.batch_execute(&document(customer, a)).expect("a document of its tenant's customer is accepted");
     conn.batch_execute(&allocate(a, line, doc)).expect("a valid allocation is accepted");
     for sql in [
         "DELETE FROM documents",
@@ -129,6 +160,10 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
         "UPDATE bank_lines SET id = gen_random_uuid()",
         "UPDATE allocations SET bank_line_id = gen_random_uuid()",
         "UPDATE bank_lines SET statement_id = gen_random_uuid()",
+        "DELETE FROM customers",
+        "TRUNCATE customers CASCADE",
+        "UPDATE customers SET id = gen_random_uuid()",
+        "UPDATE documents SET customer_id = gen_random_uuid()",
     ] {
         let err = conn.batch_execute(sql).expect_err(sql).to_string();
         assert!(err.contains("never"), "{sql}: {err}");
@@ -210,6 +245,21 @@ async fn check_integrity_passes_on_real_data_and_names_each_corruption() {
     )
     .unwrap();
     assert!(failed(&mut conn).contains(&"allocation_targets"));
+
+    // A document whose customer vanished: refused too, so only with its trigger off.
+    let refused = diesel::sql_query("UPDATE documents SET customer_id = gen_random_uuid() WHERE doc_type = 'invoice'")
+        .execute(&mut conn)
+        .expect_err("a document's customer never changes")
+        .to_string();
+    assert!(refused.contains("never change"), "{refused}");
+    assert!(!failed(&mut conn).contains(&"document_customer"));
+    conn.batch_execute(
+        "ALTER TABLE documents DISABLE TRIGGER documents_customer_fixed; \
+         UPDATE documents SET customer_id = gen_random_uuid() WHERE id = (SELECT id FROM documents ORDER BY id LIMIT 1); \
+         ALTER TABLE documents ENABLE TRIGGER documents_customer_fixed",
+    )
+    .unwrap();
+    assert!(failed(&mut conn).contains(&"document_customer"));
 
     // An import whose lines are only partly there.
     corrupt(&mut conn, "UPDATE bank_statements SET lines_imported = lines_imported + 1");

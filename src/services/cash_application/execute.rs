@@ -56,10 +56,17 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
     // Few documents have a plan: all of them, by document, before the ledger's pages.
     let mut plans = crate::db::instalments::of_tenant(conn, tenant)?;
     let mut items: Vec<OpenItem> = Vec::new();
+    // The customers' own references (purchase-order, contract numbers) are read as references
+    // too; they come with the ledger's pages.
+    let mut references: Vec<(Uuid, String)> = Vec::new();
+    let lap = std::time::Instant::now();
     loop {
         let page = cash_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
         let full = page.len() as i64 == DOCUMENT_PAGE;
-        items.extend(page.into_iter().map(|d| {
+        items.extend(page.into_iter().map(|mut d| {
+            if let Some(r) = d.external_reference.take() {
+                references.push((d.id, r));
+            }
             let plan = plans.remove(&d.id);
             let mut item = open_item(d);
             if let Some(plan) = plan {
@@ -72,14 +79,15 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
             break;
         }
     }
+    tracing::debug!(documents = items.len(), ms = lap.elapsed().as_millis() as u64, "run: ledger read");
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
     let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     engine.set_groups(crate::db::customer_groups::for_matching(conn, tenant)?.into_iter().map(group_info).collect());
-    // The customers' own references (purchase-order, contract numbers) are read as references too.
-    engine.set_document_references(cash_db::document_references(conn, tenant)?);
+    engine.set_document_references(references);
     if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
         engine.set_learned(facts, thresholds);
     }
+    tracing::debug!(ms = lap.elapsed().as_millis() as u64, "run: engine built");
     Ok(engine)
 }
 
@@ -150,12 +158,16 @@ pub(super) fn execute_run(
     let started = std::time::Instant::now();
     lock_tenant_matching(conn, tenant)?;
     let engine = load_engine_with_rules(conn, keys, tenant)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "run: engine loaded");
     let accounts = super::rules::bank_accounts(conn, tenant)?;
-    let lines: Vec<LineInput> =
+    let mut lines: Vec<LineInput> =
         cash_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?
             .into_iter()
             .map(|l| line_input(l, &accounts))
             .collect();
+    // Oldest first: later lines see what earlier ones applied.
+    lines.sort_unstable_by_key(|l| (l.booking_date, l.id));
+    tracing::debug!(lines = lines.len(), ms = started.elapsed().as_millis() as u64, "run: lines loaded");
     let total = lines.len() as i32;
     let loaded = started.elapsed();
     let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool, cancel };
@@ -213,6 +225,9 @@ fn match_and_copy(
     // copies into the table (same connection, same transaction) while the engine goes on: on two
     // cores matching and the database's work overlap, and memory holds a few chunks instead of
     // every allocation of the run (1M lines make over a million, each with its explanation).
+    // Every allocation names a document and a line the engine was loaded with, in this
+    // transaction: the database need not look them up again.
+    cash_db::allocations_from_run(conn)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
     let (copied, produced) = std::thread::scope(|scope| {
         let producer = scope.spawn(|| match_lines(engine, lines, ctx, tx));

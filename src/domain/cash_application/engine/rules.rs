@@ -97,11 +97,21 @@ impl Engine {
     /// The documents' own references (the customer's purchase order or contract number), so a
     /// rule's captured text finds the document that carries it.
     pub fn set_document_references(&mut self, refs: impl IntoIterator<Item = (Uuid, String)>) {
-        let by_item: HashMap<Uuid, u32> = self.items.iter().enumerate().map(|(i, it)| (it.id, i as u32)).collect();
+        // A run loads its items in id order: found by binary search, without a map of millions
+        // of ids; items in any other order are mapped.
+        let sorted = self.items.windows(2).all(|w| w[0].id < w[1].id);
+        let by_item: HashMap<Uuid, u32> = match sorted {
+            true => HashMap::new(),
+            false => self.items.iter().enumerate().map(|(i, it)| (it.id, i as u32)).collect(),
+        };
+        let index_of = |id: &Uuid| match sorted {
+            true => self.items.binary_search_by_key(id, |it| it.id).ok().map(|i| i as u32),
+            false => by_item.get(id).copied(),
+        };
         let mut external: HashMap<String, Vec<u32>> = HashMap::new();
         for (id, text) in refs {
             let key = normalize_reference(&text);
-            if let (Some(&i), false) = (by_item.get(&id), key.is_empty()) {
+            if let (Some(i), false) = (index_of(&id), key.is_empty()) {
                 external.entry(key).or_default().push(i);
             }
         }
