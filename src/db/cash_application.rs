@@ -7,6 +7,7 @@ use super::schema::{
 use crate::domain::cash_application::WriteOffReason;
 use crate::domain::run_status::AllocationState;
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Numeric, Uuid as SqlUuid};
 use rust_decimal::Decimal;
@@ -144,7 +145,8 @@ pub fn documents_for_matching(
 
 /// What the engine reads of a bank line. Only these columns: a run holds a million lines in
 /// memory.
-#[derive(Debug, Queryable)]
+#[derive(Debug, Queryable, QueryableByName)]
+#[diesel(table_name = bank_lines)]
 pub struct MatchingLine {
     pub id: Uuid,
     pub bank_reference: Option<String>,
@@ -180,31 +182,43 @@ macro_rules! matching_line_columns {
     };
 }
 
-/// Unapplied incoming lines in scope, in no particular order: a run sorts them itself (sorted
-/// here, a million wide rows went through an on-disk sort).
-pub fn lines_for_matching(
+/// Opens a cursor over the unapplied incoming lines in scope, in no particular order (a run sorts
+/// them itself), read with [`next_lines`]: one scan handed over in pages, so a million lines are
+/// never held twice (as the driver's result and as rows), and no sort on disk.
+pub fn open_lines_for_matching(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     account: Option<Uuid>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> QueryResult<Vec<MatchingLine>> {
-    let mut q = bank_lines::table
-        .filter(bank_lines::tenant_id.eq(tenant_id))
-        .filter(bank_lines::status.eq(crate::domain::bank_line::BankLineStatus::Unapplied))
-        .filter(bank_lines::amount.gt(Decimal::ZERO))
-        .select(matching_line_columns!())
-        .into_boxed();
+) -> QueryResult<()> {
+    // A cursor is declared by a simple query, without parameters: UUIDs and dates are safe to
+    // write in.
+    let mut scope = String::new();
     if let Some(a) = account {
-        q = q.filter(bank_lines::bank_account_id.eq(a));
+        scope.push_str(&format!(" AND bank_account_id = '{a}'"));
     }
     if let Some(d) = from {
-        q = q.filter(bank_lines::booking_date.ge(d));
+        scope.push_str(&format!(" AND booking_date >= '{d}'"));
     }
     if let Some(d) = to {
-        q = q.filter(bank_lines::booking_date.le(d));
+        scope.push_str(&format!(" AND booking_date <= '{d}'"));
     }
-    q.load(conn)
+    conn.batch_execute(&format!(
+        "DECLARE run_lines NO SCROLL CURSOR FOR \
+         SELECT id, bank_reference, booking_date, amount, currency, counterparty_name, counterparty_iban, \
+                remittance, creditor_reference, end_to_end_id, bank_account_id, bank_transaction_code \
+         FROM bank_lines WHERE tenant_id = '{tenant_id}' AND status = 'unapplied' AND amount > 0{scope}"
+    ))
+}
+
+/// The next `n` lines of the cursor (none: all were read, and the cursor is closed).
+pub fn next_lines(conn: &mut PgConnection, n: u32) -> QueryResult<Vec<MatchingLine>> {
+    let page: Vec<MatchingLine> = diesel::sql_query(format!("FETCH {n} FROM run_lines")).load(conn)?;
+    if page.is_empty() {
+        conn.batch_execute("CLOSE run_lines")?;
+    }
+    Ok(page)
 }
 
 /// Lines chosen for a dry run (these ids, or this imported statement's lines, in a booking

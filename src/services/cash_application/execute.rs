@@ -159,14 +159,7 @@ pub(super) fn execute_run(
     lock_tenant_matching(conn, tenant)?;
     let engine = load_engine_with_rules(conn, keys, tenant)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "run: engine loaded");
-    let accounts = super::rules::bank_accounts(conn, tenant)?;
-    let mut lines: Vec<LineInput> =
-        cash_db::lines_for_matching(conn, tenant, run.bank_account_id, run.booked_from, run.booked_to)?
-            .into_iter()
-            .map(|l| line_input(l, &accounts))
-            .collect();
-    // Oldest first: later lines see what earlier ones applied.
-    lines.sort_unstable_by_key(|l| (l.booking_date, l.id));
+    let lines = load_lines(conn, run)?;
     tracing::debug!(lines = lines.len(), ms = started.elapsed().as_millis() as u64, "run: lines loaded");
     let total = lines.len() as i32;
     let loaded = started.elapsed();
@@ -201,6 +194,23 @@ pub(super) fn execute_run(
         error: None,
         ..run.clone()
     })
+}
+
+/// The run's unapplied lines, read in pages, oldest first: later lines see what earlier ones
+/// applied.
+fn load_lines(conn: &mut PgConnection, run: &Run) -> AppResult<Vec<LineInput>> {
+    let accounts = super::rules::bank_accounts(conn, run.tenant_id)?;
+    cash_db::open_lines_for_matching(conn, run.tenant_id, run.bank_account_id, run.booked_from, run.booked_to)?;
+    let mut lines: Vec<LineInput> = Vec::new();
+    loop {
+        let page = cash_db::next_lines(conn, LINE_PAGE)?;
+        if page.is_empty() {
+            break;
+        }
+        lines.extend(page.into_iter().map(|l| line_input(l, &accounts)));
+    }
+    lines.sort_unstable_by_key(|l| (l.booking_date, l.id));
+    Ok(lines)
 }
 
 /// What a run stopped for a shutdown fails with (its transaction rolls back; the worker hands it
@@ -390,6 +400,9 @@ struct IgnoredLine {
 
 /// Documents read per query when a run loads the ledger.
 const DOCUMENT_PAGE: i64 = 100_000;
+
+/// Bank lines fetched at a time when a run loads its lines.
+const LINE_PAGE: u32 = 100_000;
 
 /// Allocations per chunk sent to the COPY: large enough that a COPY's fixed cost is noise, small
 /// enough that the chunks in flight stay a few tens of MB.
