@@ -127,6 +127,28 @@ async fn a_run_applies_what_is_certain_and_explains_it() {
     assert_eq!(verify.body["valid"], true);
 }
 
+/// A run takes only the lines of its scope (account and booking dates), and a later run the rest.
+#[tokio::test]
+async fn a_run_scoped_by_account_and_dates_takes_only_those_lines() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let scope =
+        json!({"bank_account": "DE89370400440532013000", "booked_from": "2026-02-02", "booked_to": "2026-02-04"});
+    let r = app.post("/api/v1/reconciliations", &scope).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let run = wait_for_status(&app, &id, "completed", Duration::from_secs(60)).await;
+    assert_eq!(run["lines_total"], 3, "BL2 to BL4: {run}");
+    let r = app.get(&format!("/api/v1/allocations?reconciliation_id={id}&limit=100")).await;
+    let lines: std::collections::BTreeSet<String> =
+        r.body["items"].as_array().unwrap().iter().map(|a| a["line_id"].as_str().unwrap().to_string()).collect();
+    assert!(lines.iter().all(|l| ["BL2", "BL3", "BL4"].contains(&l.as_str())), "{lines:?}");
+    assert!(lines.contains("BL2"), "{lines:?}");
+    // Then the rest: the four lines outside the scope and the scope's lines left unapplied.
+    let rest = app.run_matching().await;
+    assert_eq!(rest["lines_total"], 7 - run["auto_applied"].as_i64().unwrap(), "{rest} after {run}");
+}
+
 #[tokio::test]
 async fn unapply_restores_open_amounts_and_write_offs() {
     let app = spawn_app().await;
