@@ -323,7 +323,6 @@ pub struct WriteOffRow {
     pub reversed_at: Option<DateTime<Utc>>,
 }
 
-/// Binary COPY: a run writes up to millions of allocations.
 /// Tells the database that the allocations this transaction writes from now on name documents
 /// and lines read from the tenant's own tables in this transaction (a matching run's), so only
 /// their run is checked (migration 000045).
@@ -331,6 +330,7 @@ pub fn allocations_from_run(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query("SELECT set_config('duizhang.allocations_from_run', 'on', true)").execute(conn).map(|_| ())
 }
 
+/// Binary COPY: a run writes up to millions of allocations.
 pub fn insert_allocations(conn: &mut PgConnection, rows: &[Allocation]) -> QueryResult<()> {
     if !rows.is_empty() {
         diesel::copy_from(allocations::table).from_insertable(rows).execute(conn)?;
