@@ -73,8 +73,7 @@ pub fn stage(conn: &mut PgConnection, rows: &[StagedDocument]) -> QueryResult<us
 /// Each row's stored document is looked up through the unique key (the `LIMIT 1` keeps the
 /// subquery from being turned into a join): as a join the planner hashed the batch and read the
 /// tenant's whole ledger for every request, so a request of 100,000 rows cost more the more
-/// documents were stored (0.5 s at 1.4M, twice that at 2.5M); probes cost what the request
-/// holds.
+/// documents were stored (0.5 s of it at 1.4M documents); probes cost what the request holds.
 pub fn plan(conn: &mut PgConnection, tenant_id: Uuid, rows: u64) -> QueryResult<()> {
     if rows > 10_000 {
         // A temporary table has no statistics until analysed: estimated from its size, a large

@@ -87,7 +87,6 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
     if let Some((facts, thresholds)) = super::learning::for_engine(conn, tenant)? {
         engine.set_learned(facts, thresholds);
     }
-    tracing::debug!(ms = lap.elapsed().as_millis() as u64, "run: engine built");
     Ok(engine)
 }
 
