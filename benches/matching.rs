@@ -46,8 +46,8 @@ fn main() {
     let mut ds = dataset::load(std::path::Path::new(&dir));
     // Every line on one account with one bank code, as a camt import gives them (rules read both).
     for l in &mut ds.lines {
-        l.bank_account = Some(rules::ACCOUNT.to_string());
-        l.bank_transaction_code = Some(rules::CODE.to_string());
+        l.bank_account = Some(rules::ACCOUNT.into());
+        l.bank_transaction_code = Some(rules::CODE.into());
     }
     println!(
         "loaded {} customers, {} documents, {} lines in {:.2?}",

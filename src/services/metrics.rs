@@ -397,3 +397,21 @@ impl Drop for InFlight {
         self.0.dec();
     }
 }
+
+/// This process's resident memory in MiB, read from `/proc/self/status` (0 where unavailable):
+/// logged beside a reconciliation run's phases, whose memory grows with the book.
+pub fn resident_mib() -> u64 {
+    status_mib("VmRSS:")
+}
+
+/// The highest resident memory this process has had, in MiB (see [`resident_mib`]).
+pub fn peak_resident_mib() -> u64 {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .map_or(0, |kib: u64| kib / 1024)
+}

@@ -54,13 +54,13 @@ fn engine(docs: &[(&str, u128, &str)], grouped: bool) -> Engine {
             id: Uuid::from_u128(n as u128 + 1),
             customer_id: cust(*c),
             kind: DocKind::Invoice,
-            doc_no: doc_no.to_string(),
+            doc_no: (*doc_no).into(),
             currency: "EUR".into(),
             amount: d(amount),
             open_amount: d(amount),
             issue_date: NaiveDate::from_ymd_opt(2026, 3, 1 + n as u32).unwrap(),
             due_date: None,
-            instalments: Vec::new(),
+            instalments: Box::default(),
         })
         .collect();
     let mut e = Engine::new(customers(), items, FxRates::new(), MatchSettings::default());
@@ -84,9 +84,9 @@ fn line(amount: &str, remittance: &str, iban: Option<&str>, name: Option<&str>) 
         booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
         amount: d(amount),
         currency: "EUR".into(),
-        counterparty_name: name.map(str::to_string),
-        counterparty_iban: iban.map(str::to_string),
-        remittance: (!remittance.is_empty()).then(|| remittance.to_string()),
+        counterparty_name: name.map(Box::from),
+        counterparty_iban: iban.map(Box::from),
+        remittance: (!remittance.is_empty()).then(|| remittance.into()),
         creditor_reference: None,
         end_to_end_id: None,
         bank_account: None,

@@ -32,13 +32,13 @@ fn item(n: u128, doc_no: &str, customer: u128, amount: &str) -> OpenItem {
         id: Uuid::from_u128(n),
         customer_id: cust(customer),
         kind: DocKind::Invoice,
-        doc_no: doc_no.to_string(),
+        doc_no: doc_no.into(),
         currency: "EUR".into(),
         amount: d(amount),
         open_amount: d(amount),
         issue_date: issued,
         due_date: Some(issued + chrono::Days::new(30)),
-        instalments: Vec::new(),
+        instalments: Box::default(),
     }
 }
 
@@ -96,8 +96,8 @@ fn line(amount: &str, iban: Option<&str>, name: Option<&str>) -> LineInput {
         booking_date: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
         amount: d(amount),
         currency: "EUR".into(),
-        counterparty_name: name.map(str::to_string),
-        counterparty_iban: iban.map(str::to_string),
+        counterparty_name: name.map(Box::from),
+        counterparty_iban: iban.map(Box::from),
         remittance: None,
         creditor_reference: None,
         end_to_end_id: None,
@@ -337,7 +337,7 @@ fn an_equal_invoice_another_line_quotes_is_left_to_that_line() {
     for (quoted, left) in [("INV-2026-0000002", "INV-2026-0000001"), ("INV-2026-0000001", "INV-2026-0000002")] {
         let mut quoting = line("500.00", Some(ACME_IBAN), None);
         quoting.id = Uuid::from_u128(9_001);
-        quoting.remittance = Some(format!("Invoice {quoted}"));
+        quoting.remittance = Some(format!("Invoice {quoted}").into());
         let mut e = Engine::new(vec![acme()], items.clone(), FxRates::new(), MatchSettings::default());
         e.set_run_lines([&silent, &quoting]);
         let o = e.match_line(&silent);

@@ -54,13 +54,13 @@ fn engine(items: &[(&str, u128, &str, i64)], rules: &[(&str, Value)]) -> Engine 
             id: Uuid::from_u128(n as u128 + 1),
             customer_id: cust(*c),
             kind: DocKind::Invoice,
-            doc_no: doc_no.to_string(),
+            doc_no: (*doc_no).into(),
             currency: "EUR".into(),
             amount: d(amount),
             open_amount: d(amount),
             issue_date: day(3, 1),
             due_date: Some(day(4, 1) + chrono::TimeDelta::days(*due)),
-            instalments: Vec::new(),
+            instalments: Box::default(),
         })
         .collect();
     let customers = vec![
@@ -107,9 +107,9 @@ fn line(amount: &str, remittance: &str, iban: Option<&str>, name: Option<&str>) 
         booking_date: day(4, 1),
         amount: d(amount),
         currency: "EUR".into(),
-        counterparty_name: name.map(str::to_string),
-        counterparty_iban: iban.map(str::to_string),
-        remittance: (!remittance.is_empty()).then(|| remittance.to_string()),
+        counterparty_name: name.map(Box::from),
+        counterparty_iban: iban.map(Box::from),
+        remittance: (!remittance.is_empty()).then(|| remittance.into()),
         creditor_reference: None,
         end_to_end_id: None,
         bank_account: Some("DE89370400440532013000".into()),

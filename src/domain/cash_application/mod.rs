@@ -22,6 +22,7 @@ pub mod subset;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub use engine::Engine;
@@ -63,6 +64,9 @@ impl DocKind {
 }
 
 /// One ledger document with its still-open amount.
+///
+/// A run holds every document of the book (millions), so the item is kept small: the currency is
+/// shared by the items of that currency, the number and the plan are boxed slices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenItem {
     /// Identifier of the document.
@@ -72,9 +76,9 @@ pub struct OpenItem {
     /// Document kind, see [`DocKind`].
     pub kind: DocKind,
     /// Our document number, e.g. `INV-2026-0000155`; the thing customers quote.
-    pub doc_no: String,
+    pub doc_no: Box<str>,
     /// ISO currency code of the document.
-    pub currency: String,
+    pub currency: Arc<str>,
     /// Original amount, positive, in the document currency.
     pub amount: Decimal,
     /// Still open, `>= 0`; `0` = settled. Settled items are kept so duplicate payments are recognised.
@@ -85,36 +89,39 @@ pub struct OpenItem {
     pub due_date: Option<NaiveDate>,
     /// The instalment plan, if the document is due in parts (empty otherwise): a payment equal to
     /// the next open instalment(s) is an exact payment of them, not a part payment of the document.
-    pub instalments: Vec<crate::domain::instalments::Instalment>,
+    pub instalments: Box<[crate::domain::instalments::Instalment]>,
 }
 
 /// One bank statement line to apply.
+///
+/// A run holds all of its lines (a million), so texts are boxed slices and the currency is shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineInput {
     /// Identifier of the line; echoed in the outcome.
     pub id: Uuid,
     /// The bank's own reference (not the payer's); not scanned for document numbers.
-    pub bank_reference: Option<String>,
+    pub bank_reference: Option<Box<str>>,
     /// Booking date; lines must be fed in this order so earlier payments settle items first.
     pub booking_date: NaiveDate,
     /// Signed amount in the line currency; credits positive. Debits are never applied.
     pub amount: Decimal,
     /// ISO currency code of the line.
-    pub currency: String,
+    pub currency: Arc<str>,
     /// Payer name as the bank renders it (often upper-cased or truncated).
-    pub counterparty_name: Option<String>,
+    pub counterparty_name: Option<Box<str>>,
     /// Payer IBAN, if the bank delivered it.
-    pub counterparty_iban: Option<String>,
+    pub counterparty_iban: Option<Box<str>>,
     /// Unstructured remittance text.
-    pub remittance: Option<String>,
+    pub remittance: Option<Box<str>>,
     /// Structured creditor reference, e.g. ISO 11649 `RF18...`.
-    pub creditor_reference: Option<String>,
+    pub creditor_reference: Option<Box<str>>,
     /// End-to-end id; some payers put the invoice number here, so it is scanned too.
-    pub end_to_end_id: Option<String>,
+    pub end_to_end_id: Option<Box<str>>,
     /// The account the line was booked on (IBAN or account id); read by matching rules only.
-    pub bank_account: Option<String>,
+    /// Shared by the lines of one account (a run holds a million of them).
+    pub bank_account: Option<std::sync::Arc<str>>,
     /// The bank's transaction code (camt domain/family, BAI2 type, MT940 `N` code); read by matching rules only.
-    pub bank_transaction_code: Option<String>,
+    pub bank_transaction_code: Option<Box<str>>,
 }
 
 /// Tuning knobs. The defaults follow common AR practice; see each field.

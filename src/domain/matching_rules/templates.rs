@@ -200,14 +200,14 @@ impl TemplateExampleLine {
             bank_reference: None,
             booking_date: NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default(),
             amount: self.amount,
-            currency: self.currency.clone(),
-            counterparty_name: self.counterparty_name.clone(),
-            counterparty_iban: self.counterparty_iban.clone(),
-            remittance: self.remittance.clone(),
-            creditor_reference: self.creditor_reference.clone(),
-            end_to_end_id: self.end_to_end_id.clone(),
+            currency: self.currency.as_str().into(),
+            counterparty_name: self.counterparty_name.as_deref().map(Box::from),
+            counterparty_iban: self.counterparty_iban.as_deref().map(Box::from),
+            remittance: self.remittance.as_deref().map(Box::from),
+            creditor_reference: self.creditor_reference.as_deref().map(Box::from),
+            end_to_end_id: self.end_to_end_id.as_deref().map(Box::from),
             bank_account: None,
-            bank_transaction_code: self.bank_transaction_code.clone(),
+            bank_transaction_code: self.bank_transaction_code.as_deref().map(Box::from),
         }
     }
 }

@@ -48,7 +48,7 @@ fn line(amount: &str, remittance: Option<&str>) -> LineInput {
         currency: "EUR".into(),
         counterparty_name: Some("PAYPAL EUROPE S.A R.L.".into()),
         counterparty_iban: Some("LU89 7510 0013 5104 2000 E".into()),
-        remittance: remittance.map(str::to_string),
+        remittance: remittance.map(Box::from),
         creditor_reference: None,
         end_to_end_id: Some("E2E-PO-4711".into()),
         bank_account: Some("DE89370400440532013000".into()),

@@ -3,7 +3,7 @@
 //! under the draft, each on a fresh engine loaded as a run loads it, in one read-only transaction.
 //! Nothing is written; the answer says what each line would get and what the draft changes.
 
-use super::execute::{line_input, load_engine, load_engine_with_rules};
+use super::execute::{line_input, load_engine, load_engine_with_rules, CurrencyCodes};
 use super::rules::{bank_accounts, install, CustomerCodes};
 use crate::db::cash_application as cash_db;
 use crate::domain::auth::{Permission, Principal};
@@ -265,8 +265,9 @@ pub fn dry_run(
     let draft = parse_draft(&req.rules)?;
     let chosen = chosen_lines(conn, tenant, &req)?;
     let accounts = bank_accounts(conn, tenant)?;
+    let mut currencies = CurrencyCodes::default();
     let lines: Vec<(BankLineStatus, LineInput)> =
-        chosen.into_iter().map(|(l, status)| (status, line_input(l, &accounts))).collect();
+        chosen.into_iter().map(|(l, status)| (status, line_input(l, &accounts, &mut currencies))).collect();
     // Each rule set on an engine of its own, loaded as a run loads it (each engine applies what
     // it decides to its own copy of the open book).
     let mut current = load_engine_with_rules(conn, keys, tenant)?;
@@ -285,10 +286,10 @@ fn compare(current: &mut Engine, draft: &mut Engine, lines: &[(BankLineStatus, L
     for (status, l) in lines {
         let mut view = DryRunLine {
             bank_line_id: l.id,
-            line_id: l.bank_reference.clone(),
+            line_id: l.bank_reference.as_deref().map(str::to_string),
             booking_date: l.booking_date,
             amount: format_amount(&l.currency, l.amount),
-            currency: l.currency.clone(),
+            currency: l.currency.to_string(),
             current: None,
             draft: None,
             change: None,

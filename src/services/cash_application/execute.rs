@@ -25,6 +25,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use uuid::Uuid;
 
 fn settings_for_engine(s: &cash_db::Settings, base_currency: &str) -> MatchSettings {
@@ -59,6 +60,7 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
     // The customers' own references (purchase-order, contract numbers) are read as references
     // too; they come with the ledger's pages.
     let mut references: Vec<(Uuid, String)> = Vec::new();
+    let mut currencies = CurrencyCodes::default();
     let lap = std::time::Instant::now();
     loop {
         let page = cash_db::documents_for_matching(conn, tenant, items.last().map(|i| i.id), DOCUMENT_PAGE)?;
@@ -68,7 +70,7 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
                 references.push((d.id, r));
             }
             let plan = plans.remove(&d.id);
-            let mut item = open_item(d);
+            let mut item = open_item(d, &mut currencies);
             if let Some(plan) = plan {
                 item.instalments =
                     plan.into_iter().map(|i| Instalment { amount: rescale(&item.currency, i.amount), ..i }).collect();
@@ -79,7 +81,12 @@ pub(super) fn load_engine(conn: &mut PgConnection, keys: &Keyring, tenant: Uuid)
             break;
         }
     }
-    tracing::debug!(documents = items.len(), ms = lap.elapsed().as_millis() as u64, "run: ledger read");
+    tracing::debug!(
+        documents = items.len(),
+        ms = lap.elapsed().as_millis() as u64,
+        rss_mib = crate::services::metrics::resident_mib(),
+        "run: ledger read"
+    );
     let base_currency = crate::db::tenants::find(conn, tenant)?.base_currency;
     let mut engine = Engine::new(customers, items, fx, settings_for_engine(&settings, &base_currency));
     engine.set_groups(crate::db::customer_groups::for_matching(conn, tenant)?.into_iter().map(group_info).collect());
@@ -109,7 +116,22 @@ fn customer_info(c: cash_db::MatchingCustomer) -> CustomerInfo {
     CustomerInfo { id: c.id, name: c.name, aliases: c.aliases, bank_accounts: c.bank_accounts }
 }
 
-fn open_item(d: cash_db::MatchingDocument) -> OpenItem {
+/// One shared copy of each currency code among a run's items and lines (millions of them).
+#[derive(Default)]
+pub(super) struct CurrencyCodes(HashMap<String, Arc<str>>);
+
+impl CurrencyCodes {
+    pub(super) fn shared(&mut self, code: &str) -> Arc<str> {
+        if let Some(c) = self.0.get(code) {
+            return c.clone();
+        }
+        self.0.entry(code.to_string()).or_insert_with(|| Arc::from(code)).clone()
+    }
+}
+
+/// An engine item of a ledger row.
+fn open_item(d: cash_db::MatchingDocument, currencies: &mut CurrencyCodes) -> OpenItem {
+    let currency = currencies.shared(&d.currency);
     OpenItem {
         // NUMERIC(20,4) comes back with four decimals: show amounts in the currency's own scale.
         amount: rescale(&d.currency, d.amount),
@@ -117,29 +139,34 @@ fn open_item(d: cash_db::MatchingDocument) -> OpenItem {
         id: d.id,
         customer_id: d.customer_id,
         kind: if d.doc_type == "credit_note" { DocKind::CreditNote } else { DocKind::Invoice },
-        doc_no: d.doc_no,
-        currency: d.currency,
+        doc_no: d.doc_no.into_boxed_str(),
+        currency,
         issue_date: d.issue_date,
         due_date: d.due_date,
-        instalments: Vec::new(),
+        instalments: Box::default(),
     }
 }
 
 /// A line as the engine reads it; `accounts` names the bank account it was booked on.
-pub(super) fn line_input(l: cash_db::MatchingLine, accounts: &HashMap<Uuid, String>) -> LineInput {
+pub(super) fn line_input(
+    l: cash_db::MatchingLine,
+    accounts: &HashMap<Uuid, Arc<str>>,
+    currencies: &mut CurrencyCodes,
+) -> LineInput {
+    let boxed = |t: Option<String>| t.map(String::into_boxed_str);
     LineInput {
         id: l.id,
-        bank_reference: l.bank_reference,
+        bank_reference: boxed(l.bank_reference),
         booking_date: l.booking_date,
         amount: rescale(&l.currency, l.amount),
-        currency: l.currency,
-        counterparty_name: l.counterparty_name,
-        counterparty_iban: l.counterparty_iban,
-        remittance: l.remittance,
-        creditor_reference: l.creditor_reference,
-        end_to_end_id: l.end_to_end_id,
+        currency: currencies.shared(&l.currency),
+        counterparty_name: boxed(l.counterparty_name),
+        counterparty_iban: boxed(l.counterparty_iban),
+        remittance: boxed(l.remittance),
+        creditor_reference: boxed(l.creditor_reference),
+        end_to_end_id: boxed(l.end_to_end_id),
         bank_account: accounts.get(&l.bank_account_id).cloned(),
-        bank_transaction_code: l.bank_transaction_code,
+        bank_transaction_code: boxed(l.bank_transaction_code),
     }
 }
 
@@ -157,13 +184,28 @@ pub(super) fn execute_run(
     let started = std::time::Instant::now();
     lock_tenant_matching(conn, tenant)?;
     let engine = load_engine_with_rules(conn, keys, tenant)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "run: engine loaded");
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rss_mib = crate::services::metrics::resident_mib(),
+        "run: engine loaded"
+    );
     let lines = load_lines(conn, run)?;
-    tracing::debug!(lines = lines.len(), ms = started.elapsed().as_millis() as u64, "run: lines loaded");
+    tracing::debug!(
+        lines = lines.len(),
+        ms = started.elapsed().as_millis() as u64,
+        rss_mib = crate::services::metrics::resident_mib(),
+        "run: lines loaded"
+    );
     let total = lines.len() as i32;
     let loaded = started.elapsed();
     let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool, cancel };
-    let (allocations_written, produced) = match_and_copy(conn, engine, &lines, &ctx)?;
+    let (allocations_written, produced) = match_and_copy(conn, engine, lines, &ctx)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rss_mib = crate::services::metrics::resident_mib(),
+        peak_mib = crate::services::metrics::peak_resident_mib(),
+        "run: lines matched"
+    );
     // A run stopped part-way must not write its partial outcome.
     cancelled(cancel)?;
     let matched = produced.matched_at.duration_since(started);
@@ -201,12 +243,13 @@ fn load_lines(conn: &mut PgConnection, run: &Run) -> AppResult<Vec<LineInput>> {
     let accounts = super::rules::bank_accounts(conn, run.tenant_id)?;
     cash_db::open_lines_for_matching(conn, run.tenant_id, run.bank_account_id, run.booked_from, run.booked_to)?;
     let mut lines: Vec<LineInput> = Vec::new();
+    let mut currencies = CurrencyCodes::default();
     loop {
         let page = cash_db::next_lines(conn, LINE_PAGE)?;
         if page.is_empty() {
             break;
         }
-        lines.extend(page.into_iter().map(|l| line_input(l, &accounts)));
+        lines.extend(page.into_iter().map(|l| line_input(l, &accounts, &mut currencies)));
     }
     lines.sort_unstable_by_key(|l| (l.booking_date, l.id));
     Ok(lines)
@@ -227,7 +270,7 @@ fn cancelled(cancel: &AtomicBool) -> AppResult<()> {
 fn match_and_copy(
     conn: &mut PgConnection,
     engine: Engine,
-    lines: &[LineInput],
+    lines: Vec<LineInput>,
     ctx: &RunContext<'_>,
 ) -> AppResult<(usize, RunOutput)> {
     // The engine runs on its own thread and hands allocations over in chunks, which this thread
@@ -411,18 +454,20 @@ const ALLOCATION_CHUNK: usize = 20_000;
 /// chunks. Stops early when the receiver is gone (the COPY failed: the run rolls back anyway).
 fn match_lines(
     mut engine: Engine,
-    lines: &[LineInput],
+    lines: Vec<LineInput>,
     ctx: &RunContext<'_>,
     tx: std::sync::mpsc::SyncSender<Vec<Allocation>>,
 ) -> RunOutput {
-    engine.set_run_lines(lines);
+    engine.set_run_lines(&lines);
     let mut chunk: Vec<Allocation> = Vec::with_capacity(ALLOCATION_CHUNK);
     let mut write_offs: Vec<WriteOffRow> = Vec::new();
     let mut doc_reduction: HashMap<Uuid, Decimal> = HashMap::new();
     let mut line_applied: Vec<(Uuid, Decimal)> = Vec::new();
     let (mut auto, mut proposed, mut unmatched) = (0, 0, 0);
     let mut ignored: Vec<IgnoredLine> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    // Each line is dropped once decided: its texts are most of a run's memory, and what the run
+    // goes on to hold (the outcome's rows, the documents' reductions) grows as they go.
+    for (i, line) in lines.into_iter().enumerate() {
         if ctx.cancel.load(Ordering::Relaxed) {
             break;
         }
@@ -432,7 +477,7 @@ fn match_lines(
                 let _ = cash_db::heartbeat(&mut hb, ctx.run_id, ctx.total, i as i32);
             }
         }
-        let outcome = engine.match_line(line);
+        let outcome = engine.match_line(&line);
         let state = match outcome.decision {
             Decision::AutoApplied => {
                 auto += 1;

@@ -9,6 +9,7 @@ use crate::domain::matching_rules::{Action, RuleDefinition};
 use crate::error::AppResult;
 use diesel::PgConnection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Customer codes of a tenant (exact first, then without case), and its customer groups' codes
@@ -82,6 +83,6 @@ pub(super) fn install(engine: &mut Engine, tenant: Uuid, rules: &[StoredRule], c
 }
 
 /// Bank account id -> the account as rules name it (IBAN or account id).
-pub(super) fn bank_accounts(conn: &mut PgConnection, tenant: Uuid) -> AppResult<HashMap<Uuid, String>> {
-    Ok(cash_db::bank_accounts(conn, tenant)?.into_iter().collect())
+pub(super) fn bank_accounts(conn: &mut PgConnection, tenant: Uuid) -> AppResult<HashMap<Uuid, Arc<str>>> {
+    Ok(cash_db::bank_accounts(conn, tenant)?.into_iter().map(|(id, name)| (id, Arc::from(name))).collect())
 }

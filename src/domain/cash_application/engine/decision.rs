@@ -167,7 +167,7 @@ impl Engine {
             allocations.push(ProposedAllocation {
                 set,
                 document_id: it.id,
-                doc_no: it.doc_no.clone(),
+                doc_no: it.doc_no.to_string(),
                 amount: a.amount,
                 line_amount: a.line_amount,
                 confidence: h.conf,
@@ -181,7 +181,13 @@ impl Engine {
         }
         for &(i, amount, reason) in &h.write_offs {
             let item = &self.items[i as usize];
-            write_offs.push(WriteOff { set, document_id: item.id, amount, reason, currency: item.currency.clone() });
+            write_offs.push(WriteOff {
+                set,
+                document_id: item.id,
+                amount,
+                reason,
+                currency: item.currency.to_string(),
+            });
         }
     }
 
