@@ -94,7 +94,8 @@ pub fn customers_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> Query
 }
 
 /// A ledger document as the engine needs it.
-#[derive(Debug, Queryable)]
+#[derive(Debug, QueryableByName)]
+#[diesel(table_name = documents)]
 pub struct MatchingDocument {
     pub id: Uuid,
     pub customer_id: Uuid,
@@ -109,38 +110,32 @@ pub struct MatchingDocument {
     pub external_reference: Option<String>,
 }
 
-/// Invoices and credit notes that are not cancelled: open ones are candidates, settled ones let
-/// the engine recognise a duplicate payment. One page in id order after `after`: a run reads a
-/// ledger of millions in pages so that the raw rows of the whole ledger are never in memory
-/// beside the engine's own copy.
-pub fn documents_for_matching(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    after: Option<Uuid>,
-    limit: i64,
-) -> QueryResult<Vec<MatchingDocument>> {
-    let mut q = documents::table.into_boxed();
-    if let Some(after) = after {
-        q = q.filter(documents::id.gt(after));
+/// Opens the cursor `run_documents` over the tenant's invoices and credit notes that are not
+/// cancelled: open ones are candidates, settled ones let the engine recognise a duplicate
+/// payment. Read with [`next_documents`], in pages, so that the raw rows of a ledger of millions
+/// are never in memory beside the engine's own copy. One scan in the table's order, whatever
+/// the planner knows of the table: pages in id order (`id > last ORDER BY id LIMIT n`) were
+/// planned as a scan and sort of the whole ledger per page when a large import had just left
+/// the table without statistics. The caller sorts.
+pub fn open_documents_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<()> {
+    // A cursor is declared by a simple query, without parameters: a UUID is safe to write in.
+    conn.batch_execute(&format!(
+        "DECLARE run_documents NO SCROLL CURSOR FOR \
+         SELECT id, customer_id, doc_type, doc_no, currency, amount, open_amount, issue_date, due_date, \
+                external_reference \
+         FROM documents WHERE tenant_id = '{tenant_id}' AND doc_type IN ('invoice', 'credit_note') \
+          AND status <> 'cancelled'"
+    ))
+}
+
+/// The next `n` documents of the cursor opened by [`open_documents_for_matching`]; closes it
+/// when none are left.
+pub fn next_documents(conn: &mut PgConnection, n: u32) -> QueryResult<Vec<MatchingDocument>> {
+    let page: Vec<MatchingDocument> = diesel::sql_query(format!("FETCH {n} FROM run_documents")).load(conn)?;
+    if page.is_empty() {
+        conn.batch_execute("CLOSE run_documents")?;
     }
-    q.filter(documents::tenant_id.eq(tenant_id))
-        .filter(documents::doc_type.eq_any(["invoice", "credit_note"]))
-        .filter(documents::status.ne("cancelled"))
-        .select((
-            documents::id,
-            documents::customer_id,
-            documents::doc_type,
-            documents::doc_no,
-            documents::currency,
-            documents::amount,
-            documents::open_amount,
-            documents::issue_date,
-            documents::due_date,
-            documents::external_reference,
-        ))
-        .order(documents::id.asc())
-        .limit(limit)
-        .load(conn)
+    Ok(page)
 }
 
 /// What the engine reads of a bank line. Only these columns: a run holds a million lines in

@@ -3,7 +3,7 @@
 //! under the draft, each on a fresh engine loaded as a run loads it, in one read-only transaction.
 //! Nothing is written; the answer says what each line would get and what the draft changes.
 
-use super::execute::{line_input, load_engine, load_engine_with_rules, CurrencyCodes};
+use super::loading::{line_input, load_engine, load_engine_with_rules, CurrencyCodes};
 use super::rules::{bank_accounts, install, CustomerCodes};
 use crate::db::cash_application as cash_db;
 use crate::domain::auth::{Permission, Principal};

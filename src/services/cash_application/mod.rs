@@ -11,6 +11,7 @@ mod dry_run;
 mod execute;
 mod learned_facts;
 mod learning;
+mod loading;
 mod manual;
 mod review;
 mod rules;
