@@ -94,7 +94,8 @@ pub struct OpenItem {
 
 /// One bank statement line to apply.
 ///
-/// A run holds all of its lines (a million), so texts are boxed slices and the currency is shared.
+/// A run holds all of its lines (a million), so texts are boxed slices and the currency and the
+/// account are shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineInput {
     /// Identifier of the line; echoed in the outcome.
@@ -118,8 +119,7 @@ pub struct LineInput {
     /// End-to-end id; some payers put the invoice number here, so it is scanned too.
     pub end_to_end_id: Option<Box<str>>,
     /// The account the line was booked on (IBAN or account id); read by matching rules only.
-    /// Shared by the lines of one account (a run holds a million of them).
-    pub bank_account: Option<std::sync::Arc<str>>,
+    pub bank_account: Option<Arc<str>>,
     /// The bank's transaction code (camt domain/family, BAI2 type, MT940 `N` code); read by matching rules only.
     pub bank_transaction_code: Option<Box<str>>,
 }
