@@ -131,9 +131,18 @@ pub fn open_documents_for_matching(conn: &mut PgConnection, tenant_id: Uuid) -> 
 /// The next `n` documents of the cursor opened by [`open_documents_for_matching`]; closes it
 /// when none are left.
 pub fn next_documents(conn: &mut PgConnection, n: u32) -> QueryResult<Vec<MatchingDocument>> {
-    let page: Vec<MatchingDocument> = diesel::sql_query(format!("FETCH {n} FROM run_documents")).load(conn)?;
+    fetch_page(conn, "run_documents", n)
+}
+
+/// The next `n` rows of the cursor `name`; closes it when none are left.
+fn fetch_page<T: QueryableByName<diesel::pg::Pg> + 'static>(
+    conn: &mut PgConnection,
+    name: &str,
+    n: u32,
+) -> QueryResult<Vec<T>> {
+    let page: Vec<T> = diesel::sql_query(format!("FETCH {n} FROM {name}")).load(conn)?;
     if page.is_empty() {
-        conn.batch_execute("CLOSE run_documents")?;
+        conn.batch_execute(&format!("CLOSE {name}"))?;
     }
     Ok(page)
 }
@@ -209,11 +218,7 @@ pub fn open_lines_for_matching(
 
 /// The next `n` lines of the cursor (none: all were read, and the cursor is closed).
 pub fn next_lines(conn: &mut PgConnection, n: u32) -> QueryResult<Vec<MatchingLine>> {
-    let page: Vec<MatchingLine> = diesel::sql_query(format!("FETCH {n} FROM run_lines")).load(conn)?;
-    if page.is_empty() {
-        conn.batch_execute("CLOSE run_lines")?;
-    }
-    Ok(page)
+    fetch_page(conn, "run_lines", n)
 }
 
 /// Lines chosen for a dry run (these ids, or this imported statement's lines, in a booking

@@ -79,10 +79,7 @@ fn csv_batches(csv_bytes: &[u8], rows: usize) -> Result<Vec<Vec<u8>>, String> {
 
 /// A line of /proc/self/status in KiB (0 where unavailable).
 fn memory_kib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0.0)
+    crate::services::metrics::process_status_kib(field) as f64
 }
 
 /// Restarts the process's peak resident size at its current size (Linux >= 4.0).

@@ -398,20 +398,21 @@ impl Drop for InFlight {
     }
 }
 
-/// This process's resident memory in MiB, read from `/proc/self/status` (0 where unavailable):
-/// logged beside a reconciliation run's phases, whose memory grows with the book.
+/// This process's resident memory in MiB (0 where unavailable): logged beside a reconciliation
+/// run's phases, whose memory grows with the book.
 pub fn resident_mib() -> u64 {
-    status_mib("VmRSS:")
+    process_status_kib("VmRSS:") / 1024
 }
 
 /// The highest resident memory this process has had, in MiB (see [`resident_mib`]).
 pub fn peak_resident_mib() -> u64 {
-    status_mib("VmHWM:")
+    process_status_kib("VmHWM:") / 1024
 }
 
-fn status_mib(field: &str) -> u64 {
+/// A KiB figure of `/proc/self/status` (`VmRSS:`, `VmHWM:` ...); 0 where unavailable.
+pub fn process_status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .map_or(0, |kib: u64| kib / 1024)
+        .unwrap_or(0)
 }
