@@ -70,6 +70,10 @@ pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEnt
     Ok(())
 }
 
+/// What one seal batch or verification page reads at most of entries' `before` and `after`, as
+/// stored (compressed): a bound on the memory their values take once parsed.
+pub const BATCH_BYTES: i64 = 4 << 20;
+
 #[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = audit_pending)]
 struct PendingRow {
@@ -120,13 +124,20 @@ pub fn seal(conn: &mut PgConnection, tenant_id: Uuid, limit: i64, lock: HeadLock
     // The batch's ids as an array probed through the primary key: as `id IN (subquery)` the
     // planner hashed the batch and read every pending entry to join it (half a second per batch
     // of 2,000 with a million pending, so sealing a large import took minutes).
+    // A batch also stops at BATCH_BYTES of stored `before` and `after` (their size on disk, read
+    // without decompressing them): an import's creation entries name hundreds of documents each.
     let mut pending: Vec<PendingRow> = diesel::sql_query(
         "DELETE FROM audit_pending WHERE tenant_id = $1 AND id = ANY(ARRAY( \
-           SELECT id FROM audit_pending WHERE tenant_id = $1 ORDER BY id LIMIT $2)) \
+           SELECT id FROM ( \
+             SELECT id, sum(size) OVER (ORDER BY id) - size AS before_it FROM ( \
+               SELECT id, coalesce(pg_column_size(before), 0) + coalesce(pg_column_size(after), 0) AS size \
+                 FROM audit_pending WHERE tenant_id = $1 ORDER BY id LIMIT $2) oldest) sized \
+            WHERE before_it < $3)) \
          RETURNING id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<diesel::sql_types::BigInt, _>(BATCH_BYTES)
     .load(conn)?;
     if pending.is_empty() {
         return Ok(Some(0));
@@ -182,16 +193,29 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub after_seq: Option<i64>,
     pub limit: i64,
+    /// Another entity whose entries belong to the answer too (a document's creation entry is
+    /// the `document_import` entry that names it).
+    pub or_entity: Option<(String, String)>,
 }
 
 pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AuditFilter) -> QueryResult<Vec<AuditRow>> {
     let mut query =
         audit_log::table.filter(audit_log::tenant_id.eq(tenant_id)).select(AuditRow::as_select()).into_boxed();
-    if let Some(t) = &f.entity_type {
-        query = query.filter(audit_log::entity_type.eq(t.clone()));
-    }
-    if let Some(id) = &f.entity_id {
-        query = query.filter(audit_log::entity_id.eq(id.clone()));
+    match (&f.entity_type, &f.entity_id, &f.or_entity) {
+        (Some(t), Some(id), Some((or_t, or_id))) => {
+            query = query.filter(
+                (audit_log::entity_type.eq(t.clone()).and(audit_log::entity_id.eq(id.clone())))
+                    .or(audit_log::entity_type.eq(or_t.clone()).and(audit_log::entity_id.eq(or_id.clone()))),
+            );
+        }
+        (t, id, _) => {
+            if let Some(t) = t {
+                query = query.filter(audit_log::entity_type.eq(t.clone()));
+            }
+            if let Some(id) = id {
+                query = query.filter(audit_log::entity_id.eq(id.clone()));
+            }
+        }
     }
     if let Some(action) = &f.action {
         query = query.filter(audit_log::action.eq(action.clone()));
@@ -202,13 +226,62 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AuditFilter) -> QueryR
     query.order(audit_log::seq.asc()).limit(f.limit).load(conn)
 }
 
-/// A page of the chain in sequence order, for verification.
+/// The sealed `document_import` entry that names document `document_id` among the documents an
+/// import created: written at the document's `created_at`, its `entity_id` the first and last id
+/// it names. `None` for a document created otherwise (its creation entry names it alone).
+pub fn import_entry_naming(conn: &mut PgConnection, tenant_id: Uuid, document_id: Uuid) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        entity_id: String,
+    }
+    let found: Option<Named> = diesel::sql_query(
+        "SELECT a.entity_id FROM documents d \
+           JOIN audit_log a ON a.tenant_id = d.tenant_id AND a.entity_type = 'document_import' \
+                           AND a.occurred_at = d.created_at \
+          WHERE d.tenant_id = $1 AND d.id = $2 \
+            AND d.id BETWEEN split_part(a.entity_id, '..', 1)::uuid AND split_part(a.entity_id, '..', 2)::uuid \
+          ORDER BY a.seq LIMIT 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(document_id)
+    .get_result(conn)
+    .optional()?;
+    Ok(found.map(|n| n.entity_id))
+}
+
+/// A page of the chain in sequence order, for verification: up to `limit` entries and
+/// [`BATCH_BYTES`] of their stored `before` and `after` (at least one entry).
 pub fn chain_page(conn: &mut PgConnection, tenant_id: Uuid, after_seq: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    #[derive(QueryableByName)]
+    struct Sized {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        size: i64,
+    }
+    let sizes: Vec<Sized> = diesel::sql_query(
+        "SELECT seq, (coalesce(pg_column_size(before), 0) + coalesce(pg_column_size(after), 0))::bigint AS size \
+           FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::BigInt, _>(after_seq)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)?;
+    let mut before_it = 0;
+    let within = |s: &&Sized| {
+        let fits = before_it < BATCH_BYTES;
+        before_it += s.size;
+        fits
+    };
+    let Some(last) = sizes.iter().take_while(within).last() else {
+        return Ok(Vec::new());
+    };
     audit_log::table
         .filter(audit_log::tenant_id.eq(tenant_id))
         .filter(audit_log::seq.gt(after_seq))
+        .filter(audit_log::seq.le(last.seq))
         .order(audit_log::seq.asc())
-        .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)
 }

@@ -37,6 +37,7 @@ pub mod products;
 pub mod replica;
 pub mod reports;
 pub mod statement_runs;
+pub mod statistics;
 
 pub mod tenants;
 mod text_enum;

@@ -30,9 +30,10 @@ pub const UNSEALED_BOUND: Duration = Duration::from_secs(300);
 pub fn seal_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> AppResult<usize> {
     let mut sealed = 0;
     loop {
+        // A batch may stop short of BATCH (at `audit_db::BATCH_BYTES`): done only when empty.
         let n = audit_db::seal(conn, tenant_id, BATCH, HeadLock::Wait)?.unwrap_or(0);
         sealed += n;
-        if (n as i64) < BATCH {
+        if n == 0 {
             return Ok(sealed);
         }
     }
@@ -48,7 +49,7 @@ pub fn seal_all(conn: &mut PgConnection) -> AppResult<usize> {
             match n {
                 Some(n) => {
                     sealed += n;
-                    if (n as i64) < BATCH {
+                    if n == 0 {
                         break;
                     }
                 }

@@ -24,6 +24,7 @@ use crate::db::document_import::{self as import_db, AuditActor, PlannedChange, S
 use crate::db::document_lines as lines_db;
 use crate::db::documents as documents_db;
 use crate::db::instalments as instalments_db;
+use crate::db::statistics::{self, Grown};
 use crate::domain::audit_chain::truncate_to_micros;
 use crate::domain::auth::{Permission, Principal};
 use crate::domain::import_mapping::ImportMapping;
@@ -81,6 +82,7 @@ pub fn import(
     };
     read.places.place_all(&mut report.rejected);
     report.notes = read.notes;
+    statistics::refresh_if_grown(conn, Grown::Documents, report.created)?;
     Ok(report)
 }
 

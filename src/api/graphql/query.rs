@@ -529,7 +529,14 @@ impl CoreQuery {
     ) -> async_graphql::Result<AuditPage> {
         let max = max_limit(ctx);
         let page = run(ctx, move |conn, p| {
-            let filter = AuditFilter { entity_type, entity_id, action, after_seq, limit: effective_limit(limit, max)? };
+            let filter = AuditFilter {
+                entity_type,
+                entity_id,
+                action,
+                after_seq,
+                limit: effective_limit(limit, max)?,
+                or_entity: None,
+            };
             audit::list(conn, p, filter)
         })
         .await?;

@@ -14,7 +14,8 @@ use serde::Deserialize;
 pub struct AuditQuery {
     /// e.g. `customer`, `document`, `api_key`.
     pub entity_type: Option<String>,
-    /// Customer code, document id, ...
+    /// Customer code, document id, ... A document's entries include the `document_import` entry
+    /// that records its creation by a ledger import (one entry names up to 500 documents).
     pub entity_id: Option<String>,
     /// e.g. `document.updated`.
     pub action: Option<String>,
@@ -37,6 +38,7 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<A
             .map(|c| c.parse::<i64>().map_err(|_| AppError::invalid("cursor", "not a cursor returned by this API")))
             .transpose()?,
         limit: effective_limit(q.limit, state.settings.list_max_limit)?,
+        or_entity: None,
     };
     let page = run(&state.pool, move |conn| audit::list(conn, &p, filter)).await?;
     Ok(ok_json(&page))

@@ -15,6 +15,7 @@ use super::{find_account, require, BankAccountView};
 use crate::bank_formats::{self, CsvEncoding, CsvMapping, CsvPreset, Format};
 use crate::db::audit as audit_db;
 use crate::db::bank::{self as bank_db, BankAccount, BankStatement};
+use crate::db::statistics::{self, Grown};
 use crate::domain::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::services::audit::entry;
@@ -241,7 +242,9 @@ pub fn import_statement(
     if sink.seen == 0 && summary.statements == 0 {
         return Err(AppError::invalid("body", "the file holds no statement"));
     }
-    record(conn, principal, statement, summary, sink, written)
+    let imported = record(conn, principal, statement, summary, sink, written)?;
+    statistics::refresh_if_grown(conn, Grown::BankLines, imported.lines_imported)?;
+    Ok(imported)
 }
 
 /// A bank's export saved from Excel, as the CSV its main sheet holds (line n = sheet row n).

@@ -6,6 +6,7 @@ use super::loading::{load_engine_with_rules, load_lines};
 use super::lock_tenant_matching;
 use crate::db::audit as audit_db;
 use crate::db::cash_application::{self as cash_db, Allocation, Run, WriteOffRow};
+use crate::db::statistics::{self, Grown};
 use crate::db::DbPool;
 use crate::domain::auth::Principal;
 use crate::domain::cash_application::{Decision, Engine, LineInput, LineOutcome};
@@ -77,6 +78,8 @@ pub(super) fn execute_run(
     }
     cancelled(cancel)?;
     record_completion(conn, run.id, tenant, total, allocations_written, &counts)?;
+    statistics::refresh_if_grown(conn, Grown::Allocations, allocations_written as u64)?;
+    statistics::refresh_if_grown(conn, Grown::Documents, counts.documents_updated as u64)?;
     Ok(Run {
         status: RunStatus::Completed,
         lines_total: total,
@@ -144,6 +147,8 @@ struct Counts {
     unmatched: i32,
     ignored: i32,
     write_offs: usize,
+    /// Documents whose open amount the run changed.
+    documents_updated: usize,
 }
 
 /// Marks the lines a matching rule ignored, each with an audit entry that says which rule and why
@@ -208,7 +213,8 @@ fn persist_effects(
     cash_db::apply_to_lines(conn, tenant, &line_ids, &applied)?;
     let n_ignored = ignored.len() as i32;
     mark_ignored(conn, tenant, run_id, ignored)?;
-    Ok(Counts { auto, proposed, unmatched, ignored: n_ignored, write_offs: write_offs.len() })
+    let documents_updated = doc_ids.len();
+    Ok(Counts { auto, proposed, unmatched, ignored: n_ignored, write_offs: write_offs.len(), documents_updated })
 }
 
 /// The run's audit entry and its one `reconciliation.completed` event.
