@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditRow {
     pub tenant_id: Uuid,
@@ -74,6 +74,19 @@ pub fn append(conn: &mut PgConnection, tenant_id: Uuid, entries: Vec<NewAuditEnt
 /// stored (compressed): a bound on the memory their values take once parsed.
 pub const BATCH_BYTES: i64 = 4 << 20;
 
+/// A query of the keys `key` of the first entries of `table` in key order that match `filter`:
+/// at most `limit` of them, and only as many as fit in `bytes` of stored `before` and `after`
+/// (their size on disk, read without decompressing them), but at least one.
+fn first_within_bytes(table: &str, key: &str, filter: &str, limit: &str, bytes: &str) -> String {
+    format!(
+        "SELECT {key} FROM ( \
+           SELECT {key}, sum(size) OVER (ORDER BY {key}) - size AS before_it FROM ( \
+             SELECT {key}, coalesce(pg_column_size(before), 0) + coalesce(pg_column_size(after), 0) AS size \
+               FROM {table} WHERE {filter} ORDER BY {key} LIMIT {limit}) oldest) sized \
+          WHERE before_it < {bytes}"
+    )
+}
+
 #[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = audit_pending)]
 struct PendingRow {
@@ -124,17 +137,12 @@ pub fn seal(conn: &mut PgConnection, tenant_id: Uuid, limit: i64, lock: HeadLock
     // The batch's ids as an array probed through the primary key: as `id IN (subquery)` the
     // planner hashed the batch and read every pending entry to join it (half a second per batch
     // of 2,000 with a million pending, so sealing a large import took minutes).
-    // A batch also stops at BATCH_BYTES of stored `before` and `after` (their size on disk, read
-    // without decompressing them): an import's creation entries name hundreds of documents each.
-    let mut pending: Vec<PendingRow> = diesel::sql_query(
-        "DELETE FROM audit_pending WHERE tenant_id = $1 AND id = ANY(ARRAY( \
-           SELECT id FROM ( \
-             SELECT id, sum(size) OVER (ORDER BY id) - size AS before_it FROM ( \
-               SELECT id, coalesce(pg_column_size(before), 0) + coalesce(pg_column_size(after), 0) AS size \
-                 FROM audit_pending WHERE tenant_id = $1 ORDER BY id LIMIT $2) oldest) sized \
-            WHERE before_it < $3)) \
+    // A batch also stops at BATCH_BYTES: an import's creation entries name hundreds of documents.
+    let mut pending: Vec<PendingRow> = diesel::sql_query(format!(
+        "DELETE FROM audit_pending WHERE tenant_id = $1 AND id = ANY(ARRAY({})) \
          RETURNING id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after",
-    )
+        first_within_bytes("audit_pending", "id", "tenant_id = $1", "$2", "$3")
+    ))
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .bind::<diesel::sql_types::BigInt, _>(BATCH_BYTES)
@@ -253,37 +261,17 @@ pub fn import_entry_naming(conn: &mut PgConnection, tenant_id: Uuid, document_id
 /// A page of the chain in sequence order, for verification: up to `limit` entries and
 /// [`BATCH_BYTES`] of their stored `before` and `after` (at least one entry).
 pub fn chain_page(conn: &mut PgConnection, tenant_id: Uuid, after_seq: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
-    #[derive(QueryableByName)]
-    struct Sized {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        seq: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        size: i64,
-    }
-    let sizes: Vec<Sized> = diesel::sql_query(
-        "SELECT seq, (coalesce(pg_column_size(before), 0) + coalesce(pg_column_size(after), 0))::bigint AS size \
-           FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
+    diesel::sql_query(format!(
+        "SELECT tenant_id, seq, occurred_at, actor_type, actor_id, action, entity_type, entity_id, before, after, \
+                prev_hash, hash \
+           FROM audit_log WHERE tenant_id = $1 AND seq = ANY(ARRAY({})) ORDER BY seq",
+        first_within_bytes("audit_log", "seq", "tenant_id = $1 AND seq > $2", "$3", "$4")
+    ))
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::BigInt, _>(after_seq)
     .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)?;
-    let mut before_it = 0;
-    let within = |s: &&Sized| {
-        let fits = before_it < BATCH_BYTES;
-        before_it += s.size;
-        fits
-    };
-    let Some(last) = sizes.iter().take_while(within).last() else {
-        return Ok(Vec::new());
-    };
-    audit_log::table
-        .filter(audit_log::tenant_id.eq(tenant_id))
-        .filter(audit_log::seq.gt(after_seq))
-        .filter(audit_log::seq.le(last.seq))
-        .order(audit_log::seq.asc())
-        .select(AuditRow::as_select())
-        .load(conn)
+    .bind::<diesel::sql_types::BigInt, _>(BATCH_BYTES)
+    .load(conn)
 }
 
 pub fn chain_head(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Option<(i64, String)>> {

@@ -18,11 +18,12 @@ pub enum Grown {
 }
 
 impl Grown {
-    fn analyze(self) -> &'static str {
+    fn analyze(self) -> String {
         match self {
-            Grown::Documents => "ANALYZE documents",
-            Grown::BankLines => "ANALYZE bank_lines",
-            Grown::Allocations => "ANALYZE allocations (tenant_id, document_id, bank_line_id, state, amount)",
+            Grown::Allocations => {
+                format!("ANALYZE {} (tenant_id, document_id, bank_line_id, state, amount)", self.name())
+            }
+            _ => format!("ANALYZE {}", self.name()),
         }
     }
 
