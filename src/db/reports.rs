@@ -11,13 +11,6 @@ use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Numeric, Text, Uuid 
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-/// Report queries read a whole book, so PostgreSQL plans them as large and compiles them with
-/// JIT: on 1.46M documents that compilation alone took longer (1 to 13 s, more on a busy machine)
-/// than the joins and sums it would speed up. Off for the rest of the caller's transaction.
-pub fn without_jit(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query("SET LOCAL jit = off").execute(conn).map(|_| ())
-}
-
 /// Which documents a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -181,7 +174,6 @@ pub fn aging(
     customers: Option<&[Uuid]>,
 ) -> QueryResult<Vec<AgingCell>> {
     let scope = if customers.is_some() { Scope::Customers } else { Scope::Book };
-    without_jit(conn)?;
     diesel::sql_query(format!(
         "WITH {}, \
          cells AS ( \
@@ -249,7 +241,6 @@ pub fn collections(
                 ELSE d.open_amount + coalesce(p.later, 0) + coalesce(lw.amount, 0) END";
     let plan = plan_cte(&instalments);
     let part_open = instalment_open("ip", open);
-    without_jit(conn)?;
     diesel::sql_query(format!(
         "WITH paid AS ( \
            SELECT a.document_id, sum(a.amount) FILTER (WHERE l.booking_date > $2) AS later, \
@@ -323,7 +314,6 @@ pub struct OverdueCell {
 /// Per customer and currency, the open amount past due on `as_of` (by due date), as the
 /// collection figures count it; what the overdue ranking ranks by.
 pub fn overdue(conn: &mut PgConnection, tenant_id: Uuid, as_of: NaiveDate) -> QueryResult<Vec<OverdueCell>> {
-    without_jit(conn)?;
     diesel::sql_query(format!(
         "WITH {} \
          SELECT i.customer_id, c.code AS customer_code, i.currency, sum(i.open) AS overdue \

@@ -124,7 +124,6 @@ pub fn process_next_batch(pool: &DbPool) -> AppResult<bool> {
         if pending.iter().any(|id| !codes.contains_key(id)) {
             return Err(AppError::not_found("customer"));
         }
-        crate::db::reports::without_jit(conn)?;
         let mut items: HashMap<Uuid, Vec<OurItemRow>> = HashMap::new();
         for row in st_db::our_items_of_customers(conn, run.tenant_id, &pending, None, Some(run.period_to))? {
             items.entry(row.customer_id).or_default().push(row.item);

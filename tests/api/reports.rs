@@ -192,3 +192,29 @@ async fn a_document_cancelled_later_was_open_before() {
     let today = app.get("/api/v1/reports/aging").await;
     assert!(today.body["rows"].as_array().unwrap().iter().all(|r| r["customer_code"] != "X1"), "{}", today.text);
 }
+
+/// The service's connections plan without JIT (compiling a report's or an import's large plan
+/// took longer than running it); a connection opened otherwise has the server's default.
+#[tokio::test]
+async fn the_service_connections_run_without_jit() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        jit: String,
+    }
+    let jit = |conn: &mut PgConnection| {
+        diesel::sql_query("SELECT current_setting('jit') AS jit").get_result::<Setting>(conn).unwrap().jit
+    };
+    let app = spawn_app().await;
+    let url = app.db.url.clone();
+    let (service, plain) = tokio::task::spawn_blocking(move || {
+        let pool = duizhang::db::build_pool(&url, 1, std::time::Duration::from_secs(30)).unwrap();
+        let mut pooled = pool.get().unwrap();
+        (jit(&mut pooled), jit(&mut PgConnection::establish(&url).unwrap()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(service, "off");
+    assert_eq!(plain, "on", "the server's default: the check above would pass without the setting");
+}
