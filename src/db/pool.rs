@@ -126,10 +126,10 @@ const RECENTLY_USED: Duration = Duration::from_millis(500);
 /// Set on every connection when it is opened.
 ///
 /// JIT off: the service's large statements (an import's plan, a run's loads, the reports) are
-/// costed far above PostgreSQL's JIT thresholds, and compiling them took longer than running
-/// them: 0.3 to 0.56 s of a 100,000-row ledger request's 0.8 s plan, 1 to 13 s of a report on
-/// 1.46M documents. Each runs once per plan, so the compiled code is never reused.
-pub const SESSION_SETTINGS: &str = "SET jit = off";
+/// costed far above PostgreSQL's JIT thresholds, and compiling them cost more than it saved:
+/// 0.3 s of a 100,000-row ledger request's 1.4 s plan, 1 to 13 s of a report on 1.46M
+/// documents. Each plan runs once, so the compiled code is never reused.
+const SESSION_SETTINGS: &str = "SET jit = off";
 
 /// diesel's r2d2 manager, with connections that remember when they were last used.
 #[derive(Debug)]
