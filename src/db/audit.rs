@@ -201,19 +201,23 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub after_seq: Option<i64>,
     pub limit: i64,
-    /// Another entity whose entries belong to the answer too (a document's creation entry is
-    /// the `document_import` entry that names it).
-    pub or_entity: Option<(String, String)>,
 }
 
-pub fn list(conn: &mut PgConnection, tenant_id: Uuid, f: &AuditFilter) -> QueryResult<Vec<AuditRow>> {
+/// The entries `f` selects; with `or_entity`, also that entity's entries when `f` names an entity
+/// (a document's creation entry is the `document_import` entry that names it).
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    f: &AuditFilter,
+    or_entity: Option<(&str, &str)>,
+) -> QueryResult<Vec<AuditRow>> {
     let mut query =
         audit_log::table.filter(audit_log::tenant_id.eq(tenant_id)).select(AuditRow::as_select()).into_boxed();
-    match (&f.entity_type, &f.entity_id, &f.or_entity) {
+    match (&f.entity_type, &f.entity_id, or_entity) {
         (Some(t), Some(id), Some((or_t, or_id))) => {
             query = query.filter(
                 (audit_log::entity_type.eq(t.clone()).and(audit_log::entity_id.eq(id.clone())))
-                    .or(audit_log::entity_type.eq(or_t.clone()).and(audit_log::entity_id.eq(or_id.clone()))),
+                    .or(audit_log::entity_type.eq(or_t.to_string()).and(audit_log::entity_id.eq(or_id.to_string()))),
             );
         }
         (t, id, _) => {

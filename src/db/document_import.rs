@@ -200,13 +200,13 @@ pub const CREATED_COLUMNS: [&str; 10] = [
 /// was created open for its whole amount at `after.created_at`): as one object per document, the
 /// field names took more time to write than the rest of the import's audit. Except the rows
 /// `with_plans` (documents created with an instalment plan), whose entries the service writes
-/// with the plan. Returns how many entries.
+/// with the plan.
 pub fn audit_planned_creations(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     actor: &AuditActor<'_>,
     with_plans: &[i64],
-) -> QueryResult<usize> {
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO audit_pending (tenant_id, occurred_at, actor_type, actor_id, action, entity_type, entity_id, \
                                     before, after) \
@@ -229,7 +229,8 @@ pub fn audit_planned_creations(
     .bind::<Array<BigInt>, _>(with_plans)
     .bind::<BigInt, _>(CREATED_PER_ENTRY)
     .bind::<Array<Text>, _>(&CREATED_COLUMNS[..])
-    .execute(conn)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The fate of a staged row: its outcome and the document it created or names.

@@ -55,15 +55,17 @@ pub struct AuditPage {
 pub fn list(conn: &mut PgConnection, principal: &Principal, mut filter: AuditFilter) -> AppResult<AuditPage> {
     require(principal, Permission::Admin)?;
     super::audit_sealer::seal_tenant(conn, principal.tenant_id)?;
-    if let (Some("document"), Some(id)) = (filter.entity_type.as_deref(), filter.entity_id.as_deref()) {
-        if let Ok(id) = id.parse::<uuid::Uuid>() {
-            filter.or_entity =
-                audit_db::import_entry_naming(conn, principal.tenant_id, id)?.map(|e| ("document_import".into(), e));
-        }
-    }
+    let import_entry = match (filter.entity_type.as_deref(), filter.entity_id.as_deref()) {
+        (Some("document"), Some(id)) => match id.parse::<uuid::Uuid>() {
+            Ok(id) => audit_db::import_entry_naming(conn, principal.tenant_id, id)?,
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let or_entity = import_entry.as_deref().map(|e| ("document_import", e));
     let limit = filter.limit;
     filter.limit = limit + 1;
-    let mut rows = audit_db::list(conn, principal.tenant_id, &filter)?;
+    let mut rows = audit_db::list(conn, principal.tenant_id, &filter, or_entity)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.seq.to_string()) } else { None };

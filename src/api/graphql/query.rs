@@ -529,14 +529,7 @@ impl CoreQuery {
     ) -> async_graphql::Result<AuditPage> {
         let max = max_limit(ctx);
         let page = run(ctx, move |conn, p| {
-            let filter = AuditFilter {
-                entity_type,
-                entity_id,
-                action,
-                after_seq,
-                limit: effective_limit(limit, max)?,
-                or_entity: None,
-            };
+            let filter = AuditFilter { entity_type, entity_id, action, after_seq, limit: effective_limit(limit, max)? };
             audit::list(conn, p, filter)
         })
         .await?;

@@ -38,7 +38,6 @@ pub async fn list(state: web::Data<AppState>, Auth(p): Auth, query: web::Query<A
             .map(|c| c.parse::<i64>().map_err(|_| AppError::invalid("cursor", "not a cursor returned by this API")))
             .transpose()?,
         limit: effective_limit(q.limit, state.settings.list_max_limit)?,
-        or_entity: None,
     };
     let page = run(&state.pool, move |conn| audit::list(conn, &p, filter)).await?;
     Ok(ok_json(&page))
