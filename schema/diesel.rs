@@ -13,7 +13,7 @@ diesel::table! {
         candidate_set -> Int4,
         confidence -> Numeric,
         rule -> Text,
-        explanation -> Jsonb,
+        explanation -> Json,
         fx_rate -> Nullable<Numeric>,
         created_at -> Timestamptz,
         decided_at -> Nullable<Timestamptz>,

@@ -15,11 +15,12 @@ Usage: scripts/month_bench [--lines 1000000] [--statements 40] [--chunk 100000] 
                        later month should cost what its own size costs, not what the history costs
   --database-url URL   load into a fresh database on that server instead of an embedded cluster
                        (kept afterwards, for profiling)
-  --reuse URL|DIR --api-key KEY
+  --reuse URL|DIR --api-key KEY [--key-dir DIR]
                        skip generating and loading: time the reports and the statement run on a
-                       database loaded before (--database-url ... --keep), or on the embedded
-                       cluster of a folder kept by --keep
-  --keep               keep the embedded cluster's directory / the database
+                       database loaded before (--database-url ... --keep; --key-dir: the folder
+                       it printed, which holds the master key of the tenant's data keys), or on
+                       the embedded cluster of a folder kept by --keep
+  --keep               keep the embedded cluster's directory / the database and its key folder
 """
 
 import argparse
@@ -247,6 +248,7 @@ def main():
     ap.add_argument("--reuse", metavar="URL|DIR",
                     help="a loaded database or kept cluster folder: time reports and the statement run only")
     ap.add_argument("--api-key", help="with --reuse: the tenant's API key")
+    ap.add_argument("--key-dir", help="with --reuse URL: the key folder printed when the database was kept")
     ap.add_argument("--skip-run", action="store_true", help="no statement run")
     ap.add_argument("--keep", action="store_true", help="keep the cluster directory / database")
     args = ap.parse_args()
@@ -276,6 +278,8 @@ def main():
     reuse_dir = args.reuse and os.path.isdir(args.reuse)
     if reuse_dir:
         data_dir = args.reuse
+    elif args.reuse and args.key_dir:
+        data_dir = args.key_dir
     else:
         data_dir = tempfile.mkdtemp(prefix="cluster-", dir=work)
         # The embedded server runs as an unprivileged user (when we are root): it must be able
@@ -332,10 +336,12 @@ def main():
         if db and not args.keep:
             db.drop()
         elif db:
-            log(f"kept database {db.url} (API key {key})")
+            # The tenant's data keys are wrapped by the master key in the server's data folder:
+            # without it the kept database cannot be read again.
+            log(f"kept database {db.url} (API key {key}) and its key folder {data_dir}")
         if args.keep and not (args.reuse or db):
             log(f"kept the cluster in {data_dir} (API key {key})")
-        elif not reuse_dir:
+        elif not (reuse_dir or args.key_dir or (db and args.keep)):
             shutil.rmtree(data_dir, ignore_errors=True)
     print()
     print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores, "

@@ -9,7 +9,7 @@ use crate::domain::run_status::AllocationState;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Numeric, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Numeric, Text, Uuid as SqlUuid};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
@@ -323,11 +323,14 @@ pub struct WriteOffRow {
     pub reversed_at: Option<DateTime<Utc>>,
 }
 
-/// Tells the database that the allocations this transaction writes from now on name documents
-/// and lines read from the tenant's own tables in this transaction (a matching run's), so only
-/// their run is checked (migration 000045).
-pub fn allocations_from_run(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query("SELECT set_config('duizhang.allocations_from_run', 'on', true)").execute(conn).map(|_| ())
+/// Tells the database that this transaction writes the allocations of run `run_id` of `tenant`
+/// and their write-offs, whose documents, lines and allocations it read or wrote itself: those
+/// rows skip the per-row reference checks (migration 000047); any other row is checked.
+pub fn writes_of_run(conn: &mut PgConnection, tenant: Uuid, run_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT set_config('duizhang.writes_of_run', $1, true)")
+        .bind::<Text, _>(format!("{tenant}/{run_id}"))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Binary COPY: a run writes up to millions of allocations.

@@ -195,22 +195,24 @@ fn allocation_checks() -> Vec<SqlCheck> {
         },
         SqlCheck {
             name: "write_off_allocation",
-            description: "an unreversed write-off belongs to an active allocation of the same document and \
-                          tenant, in the document's currency",
+            description: "a write-off points to an allocation and a document of its own tenant; an unreversed \
+                          one belongs to an active allocation of the same document, in the document's currency",
             sql: "SELECT w.tenant_id::text, w.id::text AS subject, \
                          CASE WHEN a.id IS NULL THEN 'allocation missing' \
+                              WHEN d.id IS NULL THEN 'document missing' \
+                              WHEN a.tenant_id <> w.tenant_id OR d.tenant_id <> w.tenant_id \
+                                  THEN 'allocation or document of another tenant' \
                               WHEN a.state NOT IN ('auto_applied', 'confirmed') \
                                   THEN format('allocation %s is %s', a.id, a.state) \
-                              WHEN a.document_id <> w.document_id OR a.tenant_id <> w.tenant_id \
-                                  THEN 'allocation of another document' \
+                              WHEN a.document_id <> w.document_id THEN 'allocation of another document' \
                               ELSE format('currency %s, document in %s', w.currency, d.currency) END AS detail \
                   FROM write_offs w \
                   LEFT JOIN allocations a ON a.id = w.allocation_id \
                   LEFT JOIN documents d ON d.id = w.document_id \
-                  WHERE w.reversed_at IS NULL \
-                    AND (a.id IS NULL OR a.state NOT IN ('auto_applied', 'confirmed') \
-                         OR a.document_id <> w.document_id OR a.tenant_id <> w.tenant_id \
-                         OR d.currency IS DISTINCT FROM w.currency)"
+                  WHERE a.id IS NULL OR d.id IS NULL OR a.tenant_id <> w.tenant_id OR d.tenant_id <> w.tenant_id \
+                     OR (w.reversed_at IS NULL \
+                         AND (a.state NOT IN ('auto_applied', 'confirmed') OR a.document_id <> w.document_id \
+                              OR d.currency <> w.currency))"
                 .into(),
         },
     ]

@@ -133,18 +133,47 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
         let err = conn.batch_execute(&sql).expect_err(what).to_string();
         assert!(err.contains("does not exist for its tenant"), "{what}: {err}");
     }
-    // A matching run's statements check only their run (migration 000045): the run read the
-    // documents and lines it names in its own transaction. The setting ends with the transaction.
-    let from_run = |run: &str| {
+    // A matching run's rows skip the checks (migration 000047): the run read the documents and
+    // lines it names in its own transaction. Only the rows of the run and tenant the transaction
+    // names do; the setting ends with the transaction.
+    let run = "00000000-0000-0000-0000-0000000000aa";
+    conn.batch_execute(&format!(
+        "INSERT INTO reconciliation_runs (id, tenant_id, status, actor_type, actor_id) \
+         VALUES ('{run}', '{a}', 'running', 'system', 'test')"
+    ))
+    .unwrap();
+    let from_run = |writes_of: &str, tenant: &str, run: &str, doc: &str| {
         format!(
-            "SELECT set_config('duizhang.allocations_from_run', 'on', true); \
+            "SELECT set_config('duizhang.writes_of_run', '{writes_of}', true); \
              INSERT INTO allocations (id, tenant_id, run_id, bank_line_id, document_id, amount, line_amount, state, \
                                       confidence, rule, explanation) \
-             VALUES (gen_random_uuid(), '{a}', '{run}', '{line}', '{doc}', 1, 1, 'proposed', 1, 'manual', '{{}}')"
+             VALUES (gen_random_uuid(), '{tenant}', '{run}', '{line}', '{doc}', 1, 1, 'proposed', 1, 'manual', '{{}}')"
         )
     };
-    let err = conn.transaction(|c| c.batch_execute(&from_run(missing))).expect_err("a missing run").to_string();
-    assert!(err.contains("reconciliation run"), "{err}");
+    let of_run = format!("{a}/{run}");
+    for (sql, what, names) in [
+        (from_run(&of_run, a, missing, doc), "another run's row", "reconciliation run"),
+        (
+            from_run(&format!("00000000-0000-0000-0000-0000000000b2/{run}"), a, run, missing),
+            "a row of another tenant's run",
+            "document",
+        ),
+        (from_run(&format!("{a}/{missing}"), a, run, missing), "a row of a run the transaction is not", "document"),
+    ] {
+        let err = conn.transaction(|c| c.batch_execute(&sql)).expect_err(what).to_string();
+        assert!(err.contains(&format!("references {names}")), "{what}: {err}");
+    }
+    // As the run says it (`writes_of_run`): its row naming a missing document goes through.
+    let skipped = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        duizhang::db::cash_application::writes_of_run(c, a.parse().unwrap(), run.parse().unwrap())?;
+        let own_row = from_run(&of_run, a, run, missing);
+        c.batch_execute(own_row.split_once("; ").unwrap().1)?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(
+        matches!(skipped, Err(diesel::result::Error::RollbackTransaction)),
+        "the run's own rows are not looked up again: {skipped:?}"
+    );
     let err = conn.batch_execute(&allocate(a, line, missing)).expect_err("checked again after the run").to_string();
     assert!(err.contains("does not exist for its tenant"), "{err}");
     // A document's customer is checked the same way (migration 000044).
@@ -165,6 +194,24 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
     }
     conn.batch_execute(&document(customer, a)).expect("a document of its tenant's customer is accepted");
     conn.batch_execute(&allocate(a, line, doc)).expect("a valid allocation is accepted");
+    // Write-offs name an allocation and a document of their tenant, checked the same way.
+    let write_off = |tenant: &str, allocation: &str, doc: &str| {
+        format!(
+            "INSERT INTO write_offs (id, tenant_id, allocation_id, document_id, amount, currency, reason) \
+             VALUES (gen_random_uuid(), '{tenant}', {allocation}, '{doc}', 1, 'EUR', 'manual')"
+        )
+    };
+    let valid = "(SELECT id FROM allocations LIMIT 1)";
+    for (sql, what, names) in [
+        (write_off(a, &format!("'{missing}'"), doc), "a missing allocation", "allocation"),
+        (write_off(a, valid, missing), "a missing document", "document"),
+        (write_off("00000000-0000-0000-0000-0000000000b2", valid, doc), "another tenant's rows", "document"),
+    ] {
+        let err = conn.batch_execute(&sql).expect_err(what).to_string();
+        assert!(err.contains(&format!("write-off references {names}")), "{what}: {err}");
+    }
+    let in_run = format!("SELECT set_config('duizhang.writes_of_run', '{of_run}', true); {}", write_off(a, valid, doc));
+    conn.transaction(|c| c.batch_execute(&in_run)).expect("a run's write-off is accepted");
     for sql in [
         "DELETE FROM documents",
         "DELETE FROM bank_lines",
@@ -175,6 +222,10 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
         "UPDATE documents SET tenant_id = '00000000-0000-0000-0000-0000000000b2'",
         "UPDATE bank_lines SET id = gen_random_uuid()",
         "UPDATE allocations SET bank_line_id = gen_random_uuid()",
+        "DELETE FROM allocations",
+        "TRUNCATE allocations CASCADE",
+        "UPDATE allocations SET id = gen_random_uuid()",
+        "UPDATE write_offs SET allocation_id = gen_random_uuid()",
         "UPDATE bank_lines SET statement_id = gen_random_uuid()",
         "DELETE FROM customers",
         "TRUNCATE customers CASCADE",

@@ -116,7 +116,7 @@ fn match_and_copy(
     // every allocation of the run (1M lines make over a million, each with its explanation).
     // Every allocation names a document and a line the engine was loaded with, in this
     // transaction: the database need not look them up again.
-    cash_db::allocations_from_run(conn)?;
+    cash_db::writes_of_run(conn, ctx.tenant, ctx.run_id)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
     let (copied, produced) = std::thread::scope(|scope| {
         let producer = scope.spawn(|| match_lines(engine, lines, ctx, tx));
