@@ -210,8 +210,14 @@ async fn allocation_references_are_checked_and_their_targets_are_permanent() {
         let err = conn.batch_execute(&sql).expect_err(what).to_string();
         assert!(err.contains(&format!("write-off references {names}")), "{what}: {err}");
     }
-    let in_run = format!("SELECT set_config('duizhang.writes_of_run', '{of_run}', true); {}", write_off(a, valid, doc));
-    conn.transaction(|c| c.batch_execute(&in_run)).expect("a run's write-off is accepted");
+    // In a run's transaction its tenant's write-offs are not looked up again.
+    let skipped = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        duizhang::db::cash_application::writes_of_run(c, a.parse().unwrap(), run.parse().unwrap())?;
+        c.batch_execute(&write_off(a, valid, missing))?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(matches!(skipped, Err(diesel::result::Error::RollbackTransaction)), "a run's write-off: {skipped:?}");
+    conn.batch_execute(&write_off(a, valid, doc)).expect("a valid write-off is accepted");
     for sql in [
         "DELETE FROM documents",
         "DELETE FROM bank_lines",
