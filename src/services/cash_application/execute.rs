@@ -52,6 +52,10 @@ pub(super) fn execute_run(
     let total = lines.len() as i32;
     let loaded = started.elapsed();
     let ctx = RunContext { tenant, run_id: run.id, total, now: Utc::now(), heartbeat_pool, cancel };
+    // Every allocation and write-off the run writes names documents and lines the engine was
+    // loaded with, and allocations of this run, in this transaction: the database need not look
+    // them up again.
+    cash_db::writes_of_run(conn, tenant, run.id)?;
     let (allocations_written, produced) = match_and_copy(conn, engine, lines, &ctx)?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -114,9 +118,6 @@ fn match_and_copy(
     // copies into the table (same connection, same transaction) while the engine goes on: on two
     // cores matching and the database's work overlap, and memory holds a few chunks instead of
     // every allocation of the run (1M lines make over a million, each with its explanation).
-    // Every allocation names a document and a line the engine was loaded with, in this
-    // transaction: the database need not look them up again.
-    cash_db::writes_of_run(conn, ctx.tenant, ctx.run_id)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Allocation>>(2);
     let (copied, produced) = std::thread::scope(|scope| {
         let producer = scope.spawn(|| match_lines(engine, lines, ctx, tx));
